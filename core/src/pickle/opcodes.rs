@@ -1,0 +1,196 @@
+//! Pickle opcodes and the shape of their arguments (wire format only).
+//!
+//! Names and bytes follow CPython's `pickle.py`; argument layouts follow `pickletools.py`.
+
+/// Declares the opcode enum, its byte values, names and argument layouts in one table.
+macro_rules! opcodes {
+    ($( $(#[$doc:meta])* $name:ident = $byte:literal, $arg:expr; )*) => {
+        /// One pickle opcode.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[repr(u8)]
+        #[allow(missing_docs, non_camel_case_types)]
+        pub enum Opcode {
+            $( $(#[$doc])* $name = $byte, )*
+        }
+
+        impl Opcode {
+            /// The opcode for `byte`, or `None` if no opcode has that value.
+            #[inline]
+            pub const fn from_byte(byte: u8) -> Option<Self> {
+                match byte {
+                    $( $byte => Some(Opcode::$name), )*
+                    _ => None,
+                }
+            }
+
+            /// The opcode's name as in CPython's `pickle.py` (e.g. `"SHORT_BINUNICODE"`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( Opcode::$name => stringify!($name), )*
+                }
+            }
+
+            /// How the opcode's argument is laid out after the opcode byte.
+            #[inline]
+            pub const fn arg(self) -> Arg {
+                match self {
+                    $( Opcode::$name => $arg, )*
+                }
+            }
+        }
+    };
+}
+
+/// The layout of an opcode's argument on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Arg {
+    /// No argument.
+    None,
+    /// Exactly this many bytes.
+    Fixed(u8),
+    /// Bytes up to and including a `\n`.
+    Line,
+    /// Two `\n`-terminated lines (GLOBAL, INST).
+    TwoLines,
+    /// A little-endian unsigned length of this many bytes (1, 4 or 8), then that many bytes.
+    Counted(u8),
+    /// A little-endian signed 4-byte length, then that many bytes (BINSTRING; negative is invalid).
+    CountedSigned4,
+}
+
+opcodes! {
+    MARK = b'(', Arg::None;
+    STOP = b'.', Arg::None;
+    POP = b'0', Arg::None;
+    POP_MARK = b'1', Arg::None;
+    DUP = b'2', Arg::None;
+    FLOAT = b'F', Arg::Line;
+    INT = b'I', Arg::Line;
+    BININT = b'J', Arg::Fixed(4);
+    BININT1 = b'K', Arg::Fixed(1);
+    LONG = b'L', Arg::Line;
+    BININT2 = b'M', Arg::Fixed(2);
+    NONE = b'N', Arg::None;
+    PERSID = b'P', Arg::Line;
+    BINPERSID = b'Q', Arg::None;
+    REDUCE = b'R', Arg::None;
+    STRING = b'S', Arg::Line;
+    BINSTRING = b'T', Arg::CountedSigned4;
+    SHORT_BINSTRING = b'U', Arg::Counted(1);
+    UNICODE = b'V', Arg::Line;
+    BINUNICODE = b'X', Arg::Counted(4);
+    APPEND = b'a', Arg::None;
+    BUILD = b'b', Arg::None;
+    GLOBAL = b'c', Arg::TwoLines;
+    DICT = b'd', Arg::None;
+    EMPTY_DICT = b'}', Arg::None;
+    APPENDS = b'e', Arg::None;
+    GET = b'g', Arg::Line;
+    BINGET = b'h', Arg::Fixed(1);
+    INST = b'i', Arg::TwoLines;
+    LONG_BINGET = b'j', Arg::Fixed(4);
+    LIST = b'l', Arg::None;
+    EMPTY_LIST = b']', Arg::None;
+    OBJ = b'o', Arg::None;
+    PUT = b'p', Arg::Line;
+    BINPUT = b'q', Arg::Fixed(1);
+    LONG_BINPUT = b'r', Arg::Fixed(4);
+    SETITEM = b's', Arg::None;
+    TUPLE = b't', Arg::None;
+    EMPTY_TUPLE = b')', Arg::None;
+    SETITEMS = b'u', Arg::None;
+    BINFLOAT = b'G', Arg::Fixed(8);
+    PROTO = 0x80, Arg::Fixed(1);
+    NEWOBJ = 0x81, Arg::None;
+    EXT1 = 0x82, Arg::Fixed(1);
+    EXT2 = 0x83, Arg::Fixed(2);
+    EXT4 = 0x84, Arg::Fixed(4);
+    TUPLE1 = 0x85, Arg::None;
+    TUPLE2 = 0x86, Arg::None;
+    TUPLE3 = 0x87, Arg::None;
+    NEWTRUE = 0x88, Arg::None;
+    NEWFALSE = 0x89, Arg::None;
+    LONG1 = 0x8a, Arg::Counted(1);
+    LONG4 = 0x8b, Arg::CountedSigned4;
+    BINBYTES = b'B', Arg::Counted(4);
+    SHORT_BINBYTES = b'C', Arg::Counted(1);
+    SHORT_BINUNICODE = 0x8c, Arg::Counted(1);
+    BINUNICODE8 = 0x8d, Arg::Counted(8);
+    BINBYTES8 = 0x8e, Arg::Counted(8);
+    EMPTY_SET = 0x8f, Arg::None;
+    ADDITEMS = 0x90, Arg::None;
+    FROZENSET = 0x91, Arg::None;
+    NEWOBJ_EX = 0x92, Arg::None;
+    STACK_GLOBAL = 0x93, Arg::None;
+    MEMOIZE = 0x94, Arg::None;
+    FRAME = 0x95, Arg::Fixed(8);
+    BYTEARRAY8 = 0x96, Arg::Counted(8);
+    NEXT_BUFFER = 0x97, Arg::None;
+    READONLY_BUFFER = 0x98, Arg::None;
+}
+
+impl Opcode {
+    /// The opcode's byte on the wire.
+    #[inline]
+    pub const fn byte(self) -> u8 {
+        self as u8
+    }
+
+    /// True for opcodes that import, call, build objects or reach outside the pickle
+    /// (GLOBAL, REDUCE, BUILD, ...). The decoder refuses these, except for the exact
+    /// patterns CPython emits for builtin `set`, `frozenset`, `bytes` and `bytearray`.
+    pub const fn runs_code(self) -> bool {
+        matches!(
+            self,
+            Opcode::GLOBAL
+                | Opcode::STACK_GLOBAL
+                | Opcode::REDUCE
+                | Opcode::BUILD
+                | Opcode::INST
+                | Opcode::OBJ
+                | Opcode::NEWOBJ
+                | Opcode::NEWOBJ_EX
+                | Opcode::EXT1
+                | Opcode::EXT2
+                | Opcode::EXT4
+                | Opcode::PERSID
+                | Opcode::BINPERSID
+                | Opcode::NEXT_BUFFER
+                | Opcode::READONLY_BUFFER
+        )
+    }
+}
+
+impl core::fmt::Display for Opcode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_byte_round_trips() {
+        let mut count = 0;
+        for b in 0..=255u8 {
+            if let Some(op) = Opcode::from_byte(b) {
+                assert_eq!(op.byte(), b);
+                count += 1;
+            }
+        }
+        // pickle.py defines 68 opcodes (protocols 0-5).
+        assert_eq!(count, 68);
+    }
+
+    #[test]
+    fn names_match_pickle_py() {
+        assert_eq!(Opcode::from_byte(0x8c).unwrap().name(), "SHORT_BINUNICODE");
+        assert_eq!(Opcode::from_byte(b'.').unwrap(), Opcode::STOP);
+        assert!(Opcode::REDUCE.runs_code());
+        assert!(!Opcode::APPENDS.runs_code());
+    }
+}

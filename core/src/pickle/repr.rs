@@ -1,0 +1,1 @@
+//! Python-repr formatting of strings, bytes, floats and integers (no allocation).

@@ -1,0 +1,1 @@
+//! Text and byte-string argument encodings of protocol 0 and Python 2 strings.
