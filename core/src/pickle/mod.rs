@@ -2,13 +2,20 @@
 //!
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
+mod de;
+mod decode;
 mod error;
+mod float_repr;
 pub mod opcodes;
 mod repr;
 mod text;
+mod value;
 
+pub use de::{from_slice, MAX_ESCAPED_LEN};
+pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use opcodes::Opcode;
+pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 
 /// A pickle protocol version. CPython 3.8–3.13 write [`Protocol::V4`] by default, and so does brine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,0 +1,634 @@
+//! serde: deserializing Rust types from a decoded pickle, borrowing strings and bytes.
+
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
+    VariantAccess, Visitor,
+};
+
+use super::decode::{ContainerKind, Decoder};
+use super::error::Error;
+use super::value::{Children, Item, Str, Tree, Value};
+
+/// Longest protocol-0 (escaped) string or bytes value that can be deserialized: these are
+/// unescaped into a buffer of this size on the stack, as they cannot be borrowed.
+pub const MAX_ESCAPED_LEN: usize = 256;
+
+/// Decodes the pickle at the start of `input` and deserializes a `T` from it, borrowing
+/// strings and bytes from `input` (`&'a str` fields work for protocol 1 and later).
+///
+/// Uses a default-sized [`Decoder`] on the stack (about 27 KiB); to choose its size, or to
+/// reuse one, call [`Decoder::deserialize`]. Fails as [`Decoder::decode`] does, and when the
+/// value does not fit `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a
+/// message from `T`'s `Deserialize`). Allocates nothing.
+pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
+    Decoder::<1024, 2048, 512, 1024>::new().deserialize(input)
+}
+
+impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: usize>
+    Decoder<VALUES, ITEMS, STACK, MEMO>
+{
+    /// Decodes the pickle at the start of `input` into this decoder and deserializes a `T`
+    /// borrowing from `input` (see [`from_slice`]).
+    pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
+        let (root, _) = self.run(input)?;
+        let tree = self.tree(input);
+        T::deserialize(De {
+            tree,
+            item: tree.item(root),
+        })
+    }
+}
+
+impl<'a> Value<'a> {
+    /// Deserializes a `T` from this value, borrowing strings and bytes from the pickle.
+    pub fn deserialize<T: de::Deserialize<'a>>(&self) -> Result<T, Error> {
+        let (tree, item) = match *self {
+            Value::None => (Tree::EMPTY, Item::None),
+            Value::Bool(b) => (Tree::EMPTY, Item::Bool(b)),
+            Value::Int(i) => (Tree::EMPTY, Item::Int(i)),
+            Value::BigInt(b) => (Tree::EMPTY, Item::BigInt(b)),
+            Value::Float(f) => (Tree::EMPTY, Item::Float(f)),
+            Value::Str(s) => (Tree::EMPTY, Item::Str(s)),
+            Value::Bytes(b) => (Tree::EMPTY, Item::Bytes(b)),
+            Value::ByteArray(b) => (Tree::EMPTY, Item::ByteArray(b)),
+            Value::List(s) => (s.tree, Item::Container(ContainerKind::List, s.chain)),
+            Value::Tuple(s) => (s.tree, Item::Container(ContainerKind::Tuple, s.chain)),
+            Value::Set(s) => (s.tree, Item::Container(ContainerKind::Set, s.chain)),
+            Value::FrozenSet(s) => (s.tree, Item::Container(ContainerKind::FrozenSet, s.chain)),
+            Value::Dict(d) => (d.0.tree, Item::Container(ContainerKind::Dict, d.0.chain)),
+        };
+        T::deserialize(De { tree, item })
+    }
+}
+
+/// A deserializer for one item of a decoded pickle.
+#[derive(Clone, Copy)]
+struct De<'de, 'n> {
+    tree: Tree<'de, 'n>,
+    item: Item<'de>,
+}
+
+/// Python's type name for an item, for error messages.
+fn type_name(item: &Item<'_>) -> &'static str {
+    match item {
+        Item::None => "NoneType",
+        Item::Bool(_) => "bool",
+        Item::Int(_) | Item::BigInt(_) => "int",
+        Item::Float(_) => "float",
+        Item::Str(_) => "str",
+        Item::Bytes(_) => "bytes",
+        Item::ByteArray(_) => "bytearray",
+        Item::Container(ContainerKind::List, _) => "list",
+        Item::Container(ContainerKind::Tuple, _) => "tuple",
+        Item::Container(ContainerKind::Set, _) => "set",
+        Item::Container(ContainerKind::FrozenSet, _) => "frozenset",
+        Item::Container(ContainerKind::Dict, _) => "dict",
+    }
+}
+
+impl<'de> De<'de, '_> {
+    fn mismatch(&self, expected: &'static str) -> Error {
+        Error::TypeMismatch {
+            expected,
+            found: type_name(&self.item),
+        }
+    }
+
+    /// The integer value (bools count, as in Python), if it fits 128 bits.
+    fn integer(&self, target: &'static str) -> Result<i128, Error> {
+        match self.item {
+            Item::Int(i) => Ok(i.into()),
+            Item::Bool(b) => Ok(b.into()),
+            Item::BigInt(b) => b.to_i128().ok_or(Error::IntegerOutOfRange { target }),
+            _ => Err(self.mismatch(target)),
+        }
+    }
+
+    fn visit_text<V: Visitor<'de>>(s: Str<'de>, visitor: V) -> Result<V::Value, Error> {
+        if let Some(text) = s.as_str() {
+            return visitor.visit_borrowed_str(text);
+        }
+        let mut buf = [0u8; MAX_ESCAPED_LEN];
+        let text = s.copy_to(&mut buf).ok_or(Error::Unsupported {
+            what: "an escaped (protocol 0) string longer than MAX_ESCAPED_LEN",
+        })?;
+        visitor.visit_str(text)
+    }
+}
+
+macro_rules! deserialize_integer {
+    ($($method:ident => $visit:ident : $ty:ty,)*) => {
+        $(
+            fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                let wide = self.integer(stringify!($ty))?;
+                let narrow = <$ty>::try_from(wide)
+                    .map_err(|_| Error::IntegerOutOfRange { target: stringify!($ty) })?;
+                visitor.$visit(narrow)
+            }
+        )*
+    };
+}
+
+impl<'de> Deserializer<'de> for De<'de, '_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::None => visitor.visit_unit(),
+            Item::Bool(b) => visitor.visit_bool(b),
+            Item::Int(i) => visitor.visit_i64(i),
+            Item::BigInt(b) => match b.to_i128() {
+                Some(i) => visitor.visit_i128(i),
+                None => Err(Error::IntegerOutOfRange { target: "i128" }),
+            },
+            Item::Float(f) => visitor.visit_f64(f),
+            Item::Str(s) => Self::visit_text(s, visitor),
+            Item::Bytes(_) | Item::ByteArray(_) => self.deserialize_bytes(visitor),
+            Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(Entries {
+                tree: self.tree,
+                children: self.tree.children(chain),
+            }),
+            Item::Container(_, chain) => visitor.visit_seq(Items {
+                tree: self.tree,
+                children: self.tree.children(chain),
+            }),
+        }
+    }
+
+    deserialize_integer! {
+        deserialize_i8 => visit_i8: i8,
+        deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32,
+        deserialize_i64 => visit_i64: i64,
+        deserialize_i128 => visit_i128: i128,
+        deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64,
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::BigInt(b) if b.to_i128().is_none() => {
+                // Above i128::MAX: read the 16 low bytes if the value is a positive u128.
+                let le = b
+                    .as_le_bytes()
+                    .ok_or(Error::IntegerOutOfRange { target: "u128" })?;
+                let fits = le.len() <= 16 || (le.len() == 17 && le[16] == 0);
+                if !fits || le.last().is_some_and(|&top| top & 0x80 != 0) {
+                    return Err(Error::IntegerOutOfRange { target: "u128" });
+                }
+                let mut bytes = [0u8; 16];
+                for (dst, src) in bytes.iter_mut().zip(le) {
+                    *dst = *src;
+                }
+                visitor.visit_u128(u128::from_le_bytes(bytes))
+            }
+            _ => {
+                let wide = self.integer("u128")?;
+                let narrow = u128::try_from(wide)
+                    .map_err(|_| Error::IntegerOutOfRange { target: "u128" })?;
+                visitor.visit_u128(narrow)
+            }
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Bool(b) => visitor.visit_bool(b),
+            _ => Err(self.mismatch("bool")),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Float(f) => visitor.visit_f64(f),
+            // Python code passes ints where floats are expected; so do we.
+            Item::Int(i) => visitor.visit_f64(i as f64),
+            _ => Err(self.mismatch("float")),
+        }
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Str(s) => {
+                let mut chars = s.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => visitor.visit_char(c),
+                    _ => Err(self.mismatch("a str of one character")),
+                }
+            }
+            _ => Err(self.mismatch("a str of one character")),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Str(s) => Self::visit_text(s, visitor),
+            _ => Err(self.mismatch("str")),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let bytes = match self.item {
+            Item::Bytes(b) | Item::ByteArray(b) => b,
+            _ => return Err(self.mismatch("bytes")),
+        };
+        if let Some(raw) = bytes.as_slice() {
+            return visitor.visit_borrowed_bytes(raw);
+        }
+        let mut buf = [0u8; MAX_ESCAPED_LEN];
+        let raw = bytes.copy_to(&mut buf).ok_or(Error::Unsupported {
+            what: "escaped (protocol 0-2) bytes longer than MAX_ESCAPED_LEN",
+        })?;
+        visitor.visit_bytes(raw)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::None => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::None => visitor.visit_unit(),
+            _ => Err(self.mismatch("None")),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Container(kind, _) if kind != ContainerKind::Dict => {
+                self.deserialize_any(visitor)
+            }
+            _ => Err(self.mismatch("a list, tuple or set")),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Container(ContainerKind::Dict, _) => self.deserialize_any(visitor),
+            _ => Err(self.mismatch("dict")),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Container(ContainerKind::Dict, _) => self.deserialize_any(visitor),
+            // A struct may also come as a tuple of its fields in order.
+            Item::Container(ContainerKind::List | ContainerKind::Tuple, _) => {
+                self.deserialize_any(visitor)
+            }
+            _ => Err(self.mismatch("dict")),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Str(_) => visitor.visit_enum(Variant {
+                tag: self,
+                value: None,
+            }),
+            Item::Container(ContainerKind::Dict, chain) if chain.len == 2 => {
+                let mut children = self.tree.children(chain);
+                let (Some(tag), Some(value)) = (children.next(), children.next()) else {
+                    return Err(self.mismatch("an enum: a str or a dict of one entry"));
+                };
+                visitor.visit_enum(Variant {
+                    tag: De {
+                        tree: self.tree,
+                        item: self.tree.item(tag),
+                    },
+                    value: Some(De {
+                        tree: self.tree,
+                        item: self.tree.item(value),
+                    }),
+                })
+            }
+            _ => Err(self.mismatch("an enum: a str or a dict of one entry")),
+        }
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.item {
+            Item::Str(s) => Self::visit_text(s, visitor),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+}
+
+/// The items of a list, tuple, set or frozenset.
+struct Items<'de, 'n> {
+    tree: Tree<'de, 'n>,
+    children: Children<'n>,
+}
+
+impl<'de> SeqAccess<'de> for Items<'de, '_> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        match self.children.next() {
+            Some(id) => seed
+                .deserialize(De {
+                    tree: self.tree,
+                    item: self.tree.item(id),
+                })
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.children.size_hint().1
+    }
+}
+
+/// The entries of a dict (keys and values alternate in the item chain).
+struct Entries<'de, 'n> {
+    tree: Tree<'de, 'n>,
+    children: Children<'n>,
+}
+
+impl<'de> MapAccess<'de> for Entries<'de, '_> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        match self.children.next() {
+            Some(id) => seed
+                .deserialize(De {
+                    tree: self.tree,
+                    item: self.tree.item(id),
+                })
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let id = self
+            .children
+            .next()
+            .ok_or(Error::message("dict entry without a value"))?;
+        seed.deserialize(De {
+            tree: self.tree,
+            item: self.tree.item(id),
+        })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.children.size_hint().1.map(|n| n / 2)
+    }
+}
+
+/// An enum: a variant name, and for non-unit variants `{name: value}`'s value.
+struct Variant<'de, 'n> {
+    tag: De<'de, 'n>,
+    value: Option<De<'de, 'n>>,
+}
+
+impl<'de, 'n> EnumAccess<'de> for Variant<'de, 'n> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<(T::Value, Self), Error> {
+        let tag = seed.deserialize(self.tag)?;
+        Ok((tag, self))
+    }
+}
+
+impl<'de> VariantAccess<'de> for Variant<'de, '_> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        match self.value {
+            None => Ok(()),
+            Some(v) => de::Deserialize::deserialize(v),
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        match self.value {
+            Some(v) => seed.deserialize(v),
+            None => Err(Error::TypeMismatch {
+                expected: "a dict {variant: value}",
+                found: "str",
+            }),
+        }
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        match self.value {
+            Some(v) => v.deserialize_seq(visitor),
+            None => Err(Error::TypeMismatch {
+                expected: "a dict {variant: (values...)}",
+                found: "str",
+            }),
+        }
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.value {
+            Some(v) => v.deserialize_map(visitor),
+            None => Err(Error::TypeMismatch {
+                expected: "a dict {variant: {fields...}}",
+                found: "str",
+            }),
+        }
+    }
+}
+
+impl<'de> IntoDeserializer<'de, Error> for De<'de, '_> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    /// `pickle.dumps({'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'student_id': 917654321,
+    /// 'github_username': 'jortiz'}, 4)`
+    const IDENTITY: &[u8] = b"\x80\x04\x95^\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x04name\x94\x8c\nJose Ortiz\x94\x8c\x05email\x94\x8c\rjose@sfsu.edu\x94\x8c\nstudent_id\x94J1K\xb26\x8c\x0fgithub_username\x94\x8c\x06jortiz\x94u.";
+
+    /// `pickle.dumps({'a': None, 'b': 300, 'c': b'\x00\xff', 'd': [1, 2], 'e': (3, 'x')}, 4)`
+    const MIXED: &[u8] = b"\x80\x04\x952\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94N\x8c\x01b\x94M,\x01\x8c\x01c\x94C\x02\x00\xff\x94\x8c\x01d\x94]\x94(K\x01K\x02e\x8c\x01e\x94K\x03\x8c\x01x\x94\x86\x94u.";
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Identity<'a> {
+        name: &'a str,
+        email: &'a str,
+        student_id: u32,
+        github_username: &'a str,
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Mixed<'a> {
+        a: Option<u8>,
+        b: u16,
+        #[serde(borrow, with = "serde_bytes")]
+        c: &'a [u8],
+        d: [i64; 2],
+        e: (u8, char),
+    }
+
+    #[test]
+    fn struct_of_borrowed_str() {
+        let id: Identity = from_slice(IDENTITY).unwrap();
+        assert_eq!(
+            id,
+            Identity {
+                name: "Jose Ortiz",
+                email: "jose@sfsu.edu",
+                student_id: 917654321,
+                github_username: "jortiz",
+            }
+        );
+        // The strings borrow the input.
+        let start = IDENTITY.as_ptr() as usize;
+        assert!((id.name.as_ptr() as usize) >= start);
+        assert!((id.name.as_ptr() as usize) < start + IDENTITY.len());
+    }
+
+    #[test]
+    fn options_bytes_sequences_tuples() {
+        let m: Mixed = from_slice(MIXED).unwrap();
+        assert_eq!(
+            m,
+            Mixed {
+                a: None,
+                b: 300,
+                c: b"\x00\xff",
+                d: [1, 2],
+                e: (3, 'x'),
+            }
+        );
+    }
+
+    #[test]
+    fn integer_range_is_checked() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Small {
+            b: u8,
+        }
+        let err = from_slice::<Small>(MIXED).unwrap_err();
+        assert_eq!(err, Error::IntegerOutOfRange { target: "u8" });
+    }
+
+    #[test]
+    fn type_mismatch_names_python_type() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Wrong<'a> {
+            a: &'a str,
+        }
+        let err = from_slice::<Wrong>(MIXED).unwrap_err();
+        assert_eq!(
+            err,
+            Error::TypeMismatch {
+                expected: "str",
+                found: "NoneType"
+            }
+        );
+    }
+
+    #[test]
+    fn enums_externally_tagged() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        enum Command {
+            Stop,
+            Move(u8, u8),
+        }
+        // pickle.dumps('Stop', 4), pickle.dumps({'Move': [1, 2]}, 4)
+        let stop = b"\x80\x04\x95\x08\x00\x00\x00\x00\x00\x00\x00\x8c\x04Stop\x94.";
+        let mv =
+            b"\x80\x04\x95\x13\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x04Move\x94]\x94(K\x01K\x02es.";
+        assert_eq!(from_slice::<Command>(stop).unwrap(), Command::Stop);
+        assert_eq!(from_slice::<Command>(mv).unwrap(), Command::Move(1, 2));
+    }
+
+    #[test]
+    fn value_deserializes_too() {
+        let mut decoder: Decoder = Decoder::new();
+        let value = decoder.decode(IDENTITY).unwrap();
+        let name = value.as_dict().unwrap().get("name").unwrap();
+        assert_eq!(name.deserialize::<&str>().unwrap(), "Jose Ortiz");
+        let id: Identity = value.deserialize().unwrap();
+        assert_eq!(id.student_id, 917654321);
+    }
+}

@@ -1,0 +1,1083 @@
+//! The decoder: runs the pickle machine over a byte slice into a fixed arena of nodes.
+//!
+//! Only data is built. Opcodes that would import or call anything are refused, except the
+//! exact patterns CPython writes for builtin `set`, `frozenset`, `bytes` and `bytearray`
+//! in protocols 0–3 (and `bytearray` in protocol 4); those are recognised, never called.
+
+use heapless::Vec;
+
+use super::error::{Capacity, Error, Global};
+use super::opcodes::Opcode;
+use super::repr::MAX_INT_BYTES;
+
+/// Python's default `sys.get_int_max_str_digits()`: longer decimal integers are refused.
+const MAX_INT_DIGITS: usize = 4300;
+use super::text::{self, BytesEncoding, TextEncoding};
+use super::value::{Tree, Value};
+
+/// Deepest container nesting the decoder accepts (`[[[...]]]` 64 levels deep). Bounds the
+/// recursion of `Display` and deserialization.
+pub const MAX_DEPTH: usize = 64;
+
+/// Most values reachable from a pickle's root when shared references (memo GET of a
+/// container) are expanded. Bounds the work of printing or deserializing a pickle built to
+/// refer to the same containers over and over.
+pub const MAX_EXPANSION: u32 = 1 << 20;
+
+/// Index of a node in the decoder's arena.
+pub(crate) type NodeId = u16;
+/// "No node" / "no edge".
+pub(crate) const NIL: u16 = u16::MAX;
+/// A MARK on the stack.
+const MARK_ENTRY: u16 = u16::MAX;
+
+/// The kind of a container node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContainerKind {
+    List,
+    Tuple,
+    Set,
+    FrozenSet,
+    Dict,
+}
+
+/// A builtin a GLOBAL may name: the only callables a pickle may use (never called; the
+/// REDUCE pattern is recognised and the data built directly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    Set,
+    FrozenSet,
+    Bytes,
+    ByteArray,
+    CodecsEncode,
+}
+
+/// How an integer's digits are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IntDigits {
+    /// Two's complement, little-endian (LONG1, LONG4).
+    LittleEndian,
+    /// Decimal text with optional sign and whitespace (INT, LONG in protocol 0).
+    Decimal,
+}
+
+/// One decoded value. Strings, bytes and big integers are spans of the input.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Node {
+    None,
+    Bool(bool),
+    Int(i64),
+    BigInt {
+        start: u32,
+        len: u32,
+        digits: IntDigits,
+    },
+    Float(f64),
+    Str {
+        start: u32,
+        len: u32,
+        enc: TextEncoding,
+    },
+    Bytes {
+        start: u32,
+        len: u32,
+        enc: BytesEncoding,
+        mutable: bool,
+    },
+    Container(Container),
+    Builtin(Builtin),
+}
+
+/// A container's items: a chain of edges `first ..= last`, `len` long.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Container {
+    pub(crate) kind: ContainerKind,
+    pub(crate) first: u16,
+    pub(crate) last: u16,
+    /// Items (for a dict: keys and values, so twice the entries).
+    pub(crate) len: u16,
+    /// 1 + the deepest child's depth (leaves have depth 0).
+    depth: u16,
+    /// Values reachable, this one included, with shared references expanded.
+    expansion: u32,
+    /// Post-pass mark: 0 unvisited, 1 on the current path, 2 done.
+    visit: u8,
+}
+
+/// A link in a container's item chain.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Edge {
+    pub(crate) child: NodeId,
+    pub(crate) next: u16,
+}
+
+/// A pickle decoder with fixed capacities: `VALUES` nodes, `ITEMS` container items, `STACK`
+/// pickle-machine stack entries, `MEMO` memo slots. The defaults fit typical messages up to
+/// 4096 bytes in about 27 KiB. Allocates nothing; construction is cheap (storage is not
+/// initialised), and one decoder can be reused for any number of pickles.
+pub struct Decoder<
+    const VALUES: usize = 1024,
+    const ITEMS: usize = 2048,
+    const STACK: usize = 512,
+    const MEMO: usize = 1024,
+> {
+    nodes: Vec<Node, VALUES>,
+    edges: Vec<Edge, ITEMS>,
+    stack: Vec<u16, STACK>,
+    memo: Vec<u16, MEMO>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: usize>
+    Decoder<VALUES, ITEMS, STACK, MEMO>
+{
+    /// A decoder with empty storage.
+    pub const fn new() -> Self {
+        Decoder {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            stack: Vec::new(),
+            memo: Vec::new(),
+        }
+    }
+
+    /// Decodes the one pickle at the start of `input`; bytes after its STOP are ignored (as
+    /// Python's `pickle.loads` does). The value borrows `input` and this decoder.
+    ///
+    /// Fails on truncated or malformed input, on refused (code-running) opcodes, and when a
+    /// capacity or [`MAX_DEPTH`] / [`MAX_EXPANSION`] is exceeded. Never panics, never
+    /// allocates.
+    pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, Error> {
+        self.decode_prefix(input).map(|(value, _)| value)
+    }
+
+    /// Like [`decode`](Self::decode), also returning the pickle's length (up to and including
+    /// STOP), so concatenated pickles can be read one after another.
+    pub fn decode_prefix<'a>(&'a mut self, input: &'a [u8]) -> Result<(Value<'a>, usize), Error> {
+        let (root, len) = self.run(input)?;
+        Ok((self.tree(input).value(root), len))
+    }
+
+    /// Runs the machine; returns the root node and the pickle's length.
+    pub(crate) fn run(&mut self, input: &[u8]) -> Result<(NodeId, usize), Error> {
+        self.nodes.clear();
+        self.edges.clear();
+        self.stack.clear();
+        self.memo.clear();
+        Machine {
+            d: self,
+            input,
+            pos: 0,
+            shared: false,
+            memo_len: 0,
+        }
+        .run()
+    }
+
+    /// A view of the arena after [`run`](Self::run).
+    pub(crate) fn tree<'i>(&self, input: &'i [u8]) -> Tree<'i, '_> {
+        Tree {
+            input,
+            nodes: &self.nodes,
+            edges: &self.edges,
+        }
+    }
+}
+
+/// One run of the pickle machine.
+struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: usize> {
+    d: &'d mut Decoder<V, I, S, M>,
+    input: &'i [u8],
+    pos: usize,
+    /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
+    shared: bool,
+    /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
+    memo_len: u32,
+}
+
+/// The opcode being executed and its offset, for error reports.
+#[derive(Clone, Copy)]
+struct At {
+    op: Opcode,
+    offset: usize,
+}
+
+impl At {
+    fn arg(self, reason: &'static str) -> Error {
+        Error::InvalidArgument {
+            opcode: self.op,
+            offset: self.offset,
+            reason,
+        }
+    }
+
+    fn stack(self, reason: &'static str) -> Error {
+        Error::InvalidStack {
+            opcode: self.op,
+            offset: self.offset,
+            reason,
+        }
+    }
+
+    fn capacity(self, what: Capacity, limit: usize) -> Error {
+        Error::Capacity {
+            what,
+            limit,
+            offset: self.offset,
+        }
+    }
+
+    fn refused(self, global: Option<Global>) -> Error {
+        Error::Refused {
+            opcode: self.op,
+            offset: self.offset,
+            global,
+        }
+    }
+}
+
+impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
+    Machine<'_, 'i, V, I, S, M>
+{
+    fn run(mut self) -> Result<(NodeId, usize), Error> {
+        loop {
+            let offset = self.pos;
+            let byte = *self.input.get(offset).ok_or(Error::Truncated { offset })?;
+            let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
+            self.pos += 1;
+            let at = At { op, offset };
+            if op == Opcode::STOP {
+                let root = self.pop(at)?;
+                if let Node::Builtin(_) = self.node(root) {
+                    return Err(at.stack("a global is not data"));
+                }
+                if self.shared {
+                    self.check_shared(root, at)?;
+                }
+                return Ok((root, self.pos));
+            }
+            self.step(at)?;
+        }
+    }
+
+    /// Executes one opcode other than STOP.
+    fn step(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            PROTO => {
+                let version = self.take(1)?[0];
+                if version > 5 {
+                    return Err(Error::UnsupportedProtocol {
+                        version,
+                        offset: at.offset,
+                    });
+                }
+            }
+            FRAME => {
+                // Frames only group opcodes for buffered reading; the slice is already whole.
+                self.take(8)?;
+            }
+            MARK => self.push_raw(MARK_ENTRY, at)?,
+            POP => {
+                self.d.stack.pop().ok_or(at.stack("stack is empty"))?;
+            }
+            POP_MARK => {
+                let mark = self.find_mark(at)?;
+                self.d.stack.truncate(mark);
+            }
+            DUP => {
+                let top = *self.d.stack.last().ok_or(at.stack("stack is empty"))?;
+                if top == MARK_ENTRY {
+                    return Err(at.stack("DUP of a MARK"));
+                }
+                self.note_shared(top);
+                self.push_raw(top, at)?;
+            }
+            NONE => self.push_node(Node::None, at)?,
+            NEWTRUE => self.push_node(Node::Bool(true), at)?,
+            NEWFALSE => self.push_node(Node::Bool(false), at)?,
+            INT => {
+                let start = self.pos;
+                let line = self.line()?;
+                let node = match line {
+                    b"00" => Node::Bool(false),
+                    b"01" => Node::Bool(true),
+                    _ => decimal_int(start, line, at)?,
+                };
+                self.push_node(node, at)?;
+            }
+            LONG => {
+                let start = self.pos;
+                let line = self.line()?;
+                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                let node = decimal_int(start, digits, at)?;
+                self.push_node(node, at)?;
+            }
+            BININT => {
+                let b = self.take(4)?;
+                let v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                self.push_node(Node::Int(v.into()), at)?;
+            }
+            BININT1 => {
+                let v = self.take(1)?[0];
+                self.push_node(Node::Int(v.into()), at)?;
+            }
+            BININT2 => {
+                let b = self.take(2)?;
+                self.push_node(Node::Int(u16::from_le_bytes([b[0], b[1]]).into()), at)?;
+            }
+            LONG1 | LONG4 => {
+                let n = self.count(at)?;
+                if n > MAX_INT_BYTES {
+                    return Err(at.capacity(Capacity::IntegerDigits, MAX_INT_BYTES));
+                }
+                let start = self.pos;
+                let le = self.take(n)?;
+                let node = match text::le_to_i64(le) {
+                    Some(v) => Node::Int(v),
+                    None => Node::BigInt {
+                        start: start as u32,
+                        len: n as u32,
+                        digits: IntDigits::LittleEndian,
+                    },
+                };
+                self.push_node(node, at)?;
+            }
+            FLOAT => {
+                let line = self.line()?;
+                let v = text::parse_float_line(line).map_err(|r| at.arg(r))?;
+                self.push_node(Node::Float(v), at)?;
+            }
+            BINFLOAT => {
+                let b = self.take(8)?;
+                let v = f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                self.push_node(Node::Float(v), at)?;
+            }
+            STRING => {
+                let start = self.pos;
+                let line = self.line()?;
+                let info = text::py_literal_info(line).map_err(|r| at.arg(r))?;
+                let (start, len) = (start as u32, line.len() as u32);
+                let node = if info.ascii {
+                    Node::Str {
+                        start,
+                        len,
+                        enc: TextEncoding::PyLiteral,
+                    }
+                } else {
+                    Node::Bytes {
+                        start,
+                        len,
+                        enc: BytesEncoding::PyLiteral,
+                        mutable: false,
+                    }
+                };
+                self.push_node(node, at)?;
+            }
+            BINSTRING | SHORT_BINSTRING => {
+                let n = self.count(at)?;
+                let start = self.pos;
+                let raw = self.take(n)?;
+                let (start, len) = (start as u32, n as u32);
+                let node = if raw.is_ascii() {
+                    Node::Str {
+                        start,
+                        len,
+                        enc: TextEncoding::Utf8,
+                    }
+                } else {
+                    Node::Bytes {
+                        start,
+                        len,
+                        enc: BytesEncoding::Raw,
+                        mutable: false,
+                    }
+                };
+                self.push_node(node, at)?;
+            }
+            UNICODE => {
+                let start = self.pos;
+                let line = self.line()?;
+                text::validate_text(line, TextEncoding::RawUnicodeEscape).map_err(|r| at.arg(r))?;
+                self.push_node(
+                    Node::Str {
+                        start: start as u32,
+                        len: line.len() as u32,
+                        enc: TextEncoding::RawUnicodeEscape,
+                    },
+                    at,
+                )?;
+            }
+            BINUNICODE | SHORT_BINUNICODE | BINUNICODE8 => {
+                let n = self.count(at)?;
+                let start = self.pos;
+                let raw = self.take(n)?;
+                text::validate_text(raw, TextEncoding::Utf8).map_err(|r| at.arg(r))?;
+                self.push_node(
+                    Node::Str {
+                        start: start as u32,
+                        len: n as u32,
+                        enc: TextEncoding::Utf8,
+                    },
+                    at,
+                )?;
+            }
+            BINBYTES | SHORT_BINBYTES | BINBYTES8 | BYTEARRAY8 => {
+                let n = self.count(at)?;
+                let start = self.pos;
+                self.take(n)?;
+                self.push_node(
+                    Node::Bytes {
+                        start: start as u32,
+                        len: n as u32,
+                        enc: BytesEncoding::Raw,
+                        mutable: at.op == BYTEARRAY8,
+                    },
+                    at,
+                )?;
+            }
+            EMPTY_LIST => self.push_container(ContainerKind::List, at)?,
+            EMPTY_TUPLE => self.push_container(ContainerKind::Tuple, at)?,
+            EMPTY_DICT => self.push_container(ContainerKind::Dict, at)?,
+            EMPTY_SET => self.push_container(ContainerKind::Set, at)?,
+            LIST | TUPLE | FROZENSET | DICT => {
+                let kind = match at.op {
+                    LIST => ContainerKind::List,
+                    TUPLE => ContainerKind::Tuple,
+                    FROZENSET => ContainerKind::FrozenSet,
+                    _ => ContainerKind::Dict,
+                };
+                let mark = self.find_mark(at)?;
+                if kind == ContainerKind::Dict && (self.d.stack.len() - mark - 1) % 2 != 0 {
+                    return Err(at.stack("odd number of items for a dict"));
+                }
+                let id = self.new_container(kind, at)?;
+                self.move_items(mark + 1, id, at)?;
+                self.d.stack.truncate(mark);
+                self.push_raw(id, at)?;
+            }
+            TUPLE1 | TUPLE2 | TUPLE3 => {
+                let n = match at.op {
+                    TUPLE1 => 1,
+                    TUPLE2 => 2,
+                    _ => 3,
+                };
+                let from = self
+                    .d
+                    .stack
+                    .len()
+                    .checked_sub(n)
+                    .ok_or(at.stack("not enough items for the tuple"))?;
+                if self.d.stack[from..].contains(&MARK_ENTRY) {
+                    return Err(at.stack("a MARK inside the tuple's items"));
+                }
+                let id = self.new_container(ContainerKind::Tuple, at)?;
+                self.move_items(from, id, at)?;
+                self.d.stack.truncate(from);
+                self.push_raw(id, at)?;
+            }
+            APPEND | SETITEM => {
+                let n = if at.op == APPEND { 1 } else { 2 };
+                let from = self
+                    .d
+                    .stack
+                    .len()
+                    .checked_sub(n)
+                    .ok_or(at.stack("not enough items on the stack"))?;
+                if self.d.stack[from..].contains(&MARK_ENTRY) {
+                    return Err(at.stack("a MARK where an item was expected"));
+                }
+                let want = if at.op == APPEND {
+                    ContainerKind::List
+                } else {
+                    ContainerKind::Dict
+                };
+                let target = self.target_below(from, want, at)?;
+                self.move_items(from, target, at)?;
+                self.d.stack.truncate(from);
+            }
+            APPENDS | SETITEMS | ADDITEMS => {
+                let mark = self.find_mark(at)?;
+                let want = match at.op {
+                    APPENDS => ContainerKind::List,
+                    SETITEMS => ContainerKind::Dict,
+                    _ => ContainerKind::Set,
+                };
+                if want == ContainerKind::Dict && (self.d.stack.len() - mark - 1) % 2 != 0 {
+                    return Err(at.stack("odd number of items for a dict"));
+                }
+                let target = self.target_below(mark, want, at)?;
+                self.move_items(mark + 1, target, at)?;
+                self.d.stack.truncate(mark);
+            }
+            PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
+                let index = match at.op {
+                    PUT => self.line_index(at)?,
+                    BINPUT => self.take(1)?[0].into(),
+                    LONG_BINPUT => self.u32_arg()?,
+                    _ => self.memo_len,
+                };
+                let top = *self.d.stack.last().ok_or(at.stack("stack is empty"))?;
+                if top == MARK_ENTRY {
+                    return Err(at.stack("cannot memoize a MARK"));
+                }
+                self.memo_put(index, top, at)?;
+            }
+            GET | BINGET | LONG_BINGET => {
+                let index = match at.op {
+                    GET => self.line_index(at)?,
+                    BINGET => self.take(1)?[0].into(),
+                    _ => self.u32_arg()?,
+                };
+                let id = self
+                    .d
+                    .memo
+                    .get(index as usize)
+                    .copied()
+                    .filter(|&id| id != NIL)
+                    .ok_or(Error::MemoMissing {
+                        index,
+                        offset: at.offset,
+                    })?;
+                self.note_shared(id);
+                self.push_raw(id, at)?;
+            }
+            GLOBAL => {
+                let module = self.line()?;
+                let name = self.line()?;
+                let builtin =
+                    builtin(module, name).ok_or(at.refused(Some(Global::new(module, name))))?;
+                self.push_node(Node::Builtin(builtin), at)?;
+            }
+            STACK_GLOBAL => {
+                let name = self.pop(at)?;
+                let module = self.pop(at)?;
+                let (Some(module), Some(name)) = (self.utf8(module), self.utf8(name)) else {
+                    return Err(at.refused(None));
+                };
+                let builtin =
+                    builtin(module, name).ok_or(at.refused(Some(Global::new(module, name))))?;
+                self.push_node(Node::Builtin(builtin), at)?;
+            }
+            REDUCE => {
+                let args = self.pop(at)?;
+                let callable = self.pop(at)?;
+                let id = self.reduce(callable, args, at)?;
+                self.push_raw(id, at)?;
+            }
+            INST => {
+                let module = self.line()?;
+                let name = self.line()?;
+                return Err(at.refused(Some(Global::new(module, name))));
+            }
+            // Everything else imports, calls, or reaches outside the pickle.
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    // ---- reading arguments ----
+
+    /// The next `n` input bytes.
+    fn take(&mut self, n: usize) -> Result<&'i [u8], Error> {
+        let end = self.pos.checked_add(n);
+        let bytes = end
+            .and_then(|end| self.input.get(self.pos..end))
+            .ok_or(Error::Truncated {
+                offset: self.input.len(),
+            })?;
+        self.pos += n;
+        Ok(bytes)
+    }
+
+    /// A `\n`-terminated argument, without the `\n`.
+    fn line(&mut self) -> Result<&'i [u8], Error> {
+        let rest = self.input.get(self.pos..).unwrap_or(&[]);
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(Error::Truncated {
+                offset: self.input.len(),
+            })?;
+        let line = self.take(n)?;
+        self.pos += 1;
+        Ok(line)
+    }
+
+    fn u32_arg(&mut self) -> Result<u32, Error> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The length argument of a counted opcode.
+    fn count(&mut self, at: At) -> Result<usize, Error> {
+        use Opcode::*;
+        let n: u64 = match at.op {
+            SHORT_BINSTRING | SHORT_BINUNICODE | SHORT_BINBYTES | LONG1 => self.take(1)?[0].into(),
+            BINSTRING | LONG4 => {
+                let b = self.take(4)?;
+                let n = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                u64::try_from(n).map_err(|_| at.arg("negative length"))?
+            }
+            BINUNICODE | BINBYTES => self.u32_arg()?.into(),
+            _ => {
+                let b = self.take(8)?;
+                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            }
+        };
+        // Longer than what is left: truncated (checked here so huge claims never overflow).
+        let left = self.input.len() - self.pos;
+        if n > left as u64 {
+            return Err(Error::Truncated {
+                offset: self.input.len(),
+            });
+        }
+        Ok(n as usize)
+    }
+
+    /// A decimal memo index (GET, PUT).
+    fn line_index(&mut self, at: At) -> Result<u32, Error> {
+        let line = self.line()?;
+        text::parse_decimal_int(line).map_err(|r| at.arg(r))?;
+        text::decimal_to_i64(line)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or(at.arg("memo index out of range"))
+    }
+
+    // ---- the stack and the arena ----
+
+    fn node(&self, id: NodeId) -> Node {
+        self.d.nodes.get(id as usize).copied().unwrap_or(Node::None)
+    }
+
+    fn push_raw(&mut self, id: u16, at: At) -> Result<(), Error> {
+        self.d
+            .stack
+            .push(id)
+            .map_err(|_| at.capacity(Capacity::Stack, S))
+    }
+
+    fn push_node(&mut self, node: Node, at: At) -> Result<(), Error> {
+        let id = self.alloc(node, at)?;
+        self.push_raw(id, at)
+    }
+
+    fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Error> {
+        let id = self.d.nodes.len();
+        if id >= NIL as usize {
+            return Err(at.capacity(Capacity::Values, V.min(NIL as usize)));
+        }
+        self.d
+            .nodes
+            .push(node)
+            .map_err(|_| at.capacity(Capacity::Values, V))?;
+        Ok(id as NodeId)
+    }
+
+    fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Error> {
+        self.alloc(
+            Node::Container(Container {
+                kind,
+                first: NIL,
+                last: NIL,
+                len: 0,
+                depth: 1,
+                expansion: 1,
+                visit: 0,
+            }),
+            at,
+        )
+    }
+
+    fn push_container(&mut self, kind: ContainerKind, at: At) -> Result<(), Error> {
+        let id = self.new_container(kind, at)?;
+        self.push_raw(id, at)
+    }
+
+    /// Pops one item (not a MARK).
+    fn pop(&mut self, at: At) -> Result<NodeId, Error> {
+        match self.d.stack.pop() {
+            Some(MARK_ENTRY) => Err(at.stack("a MARK where an item was expected")),
+            Some(id) => Ok(id),
+            None => Err(at.stack("stack is empty")),
+        }
+    }
+
+    /// The stack index of the topmost MARK.
+    fn find_mark(&self, at: At) -> Result<usize, Error> {
+        self.d
+            .stack
+            .iter()
+            .rposition(|&e| e == MARK_ENTRY)
+            .ok_or(at.stack("no MARK on the stack"))
+    }
+
+    /// The container of kind `want` just below stack index `index`.
+    fn target_below(&self, index: usize, want: ContainerKind, at: At) -> Result<NodeId, Error> {
+        let id = index
+            .checked_sub(1)
+            .and_then(|i| self.d.stack.get(i).copied())
+            .ok_or(at.stack("no container below the items"))?;
+        match self.node(id) {
+            Node::Container(c) if id != MARK_ENTRY && c.kind == want => Ok(id),
+            _ => Err(at.stack(match want {
+                ContainerKind::List => "items appended to something that is not a list",
+                ContainerKind::Dict => "items set on something that is not a dict",
+                _ => "items added to something that is not a set",
+            })),
+        }
+    }
+
+    /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
+    fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Error> {
+        for i in from..self.d.stack.len() {
+            let child = self.d.stack[i];
+            if child == MARK_ENTRY {
+                return Err(at.stack("a MARK among the items"));
+            }
+            self.add_child(target, child, at)?;
+        }
+        Ok(())
+    }
+
+    /// Links `child` as the last item of container `parent`.
+    fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
+        let child_depth = match self.node(child) {
+            Node::Container(c) => c.depth,
+            Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            _ => 0,
+        };
+        let edge = self.d.edges.len();
+        if edge >= NIL as usize {
+            return Err(at.capacity(Capacity::Items, I.min(NIL as usize)));
+        }
+        self.d
+            .edges
+            .push(Edge { child, next: NIL })
+            .map_err(|_| at.capacity(Capacity::Items, I))?;
+        let edge = edge as u16;
+        let Some(Node::Container(c)) = self.d.nodes.get_mut(parent as usize) else {
+            return Err(at.stack("not a container"));
+        };
+        if c.len == u16::MAX {
+            return Err(at.capacity(Capacity::Items, u16::MAX as usize));
+        }
+        if c.first == NIL {
+            c.first = edge;
+        } else if let Some(last) = self.d.edges.get_mut(c.last as usize) {
+            last.next = edge;
+        }
+        c.last = edge;
+        c.len += 1;
+        c.depth = c.depth.max(child_depth + 1);
+        if c.depth as usize > MAX_DEPTH {
+            return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+        }
+        Ok(())
+    }
+
+    /// A container pushed again: its structure may now be shared or cyclic.
+    fn note_shared(&mut self, id: NodeId) {
+        if let Node::Container(_) = self.node(id) {
+            self.shared = true;
+        }
+    }
+
+    fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Error> {
+        let index = index as usize;
+        if index >= M {
+            return Err(at.capacity(Capacity::Memo, M));
+        }
+        while self.d.memo.len() <= index {
+            // Cannot fail: index < M.
+            let _ = self.d.memo.push(NIL);
+        }
+        if self.d.memo[index] == NIL {
+            self.memo_len += 1;
+        }
+        self.d.memo[index] = id;
+        Ok(())
+    }
+
+    /// The UTF-8 text of a `Str` node.
+    fn utf8(&self, id: NodeId) -> Option<&'i [u8]> {
+        match self.node(id) {
+            Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            } => self
+                .input
+                .get(start as usize..(start as usize).checked_add(len as usize)?),
+            _ => None,
+        }
+    }
+
+    /// Items of a container node as a stack-like list of ids (for REDUCE argument tuples).
+    fn tuple_items<const N: usize>(&self, id: NodeId) -> Option<Vec<NodeId, N>> {
+        let Node::Container(c) = self.node(id) else {
+            return None;
+        };
+        if c.kind != ContainerKind::Tuple || c.len as usize > N {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut edge = c.first;
+        for _ in 0..c.len {
+            let e = self.d.edges.get(edge as usize)?;
+            out.push(e.child).ok()?;
+            edge = e.next;
+        }
+        Some(out)
+    }
+
+    /// REDUCE: recognises CPython's patterns for builtin data; refuses everything else.
+    fn reduce(&mut self, callable: NodeId, args: NodeId, at: At) -> Result<NodeId, Error> {
+        let Node::Builtin(builtin) = self.node(callable) else {
+            return Err(at.refused(None));
+        };
+        let refuse = || {
+            at.refused(Some(match builtin {
+                Builtin::Set => Global::new(b"builtins", b"set"),
+                Builtin::FrozenSet => Global::new(b"builtins", b"frozenset"),
+                Builtin::Bytes => Global::new(b"builtins", b"bytes"),
+                Builtin::ByteArray => Global::new(b"builtins", b"bytearray"),
+                Builtin::CodecsEncode => Global::new(b"_codecs", b"encode"),
+            }))
+        };
+        let Some(items) = self.tuple_items::<2>(args) else {
+            return Err(refuse());
+        };
+        let node = match (builtin, items.as_slice()) {
+            (Builtin::Set | Builtin::FrozenSet, &[]) => self.empty(builtin),
+            (Builtin::Set | Builtin::FrozenSet, &[list]) => {
+                let Node::Container(source) = self.node(list) else {
+                    return Err(refuse());
+                };
+                if source.kind != ContainerKind::List {
+                    return Err(refuse());
+                }
+                let kind = if builtin == Builtin::Set {
+                    ContainerKind::Set
+                } else {
+                    ContainerKind::FrozenSet
+                };
+                // Copy the items: the set must not change if the list does later.
+                let id = self.new_container(kind, at)?;
+                let mut edge = source.first;
+                for _ in 0..source.len {
+                    let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
+                        break;
+                    };
+                    self.add_child(id, child, at)?;
+                    edge = next;
+                }
+                return Ok(id);
+            }
+            (Builtin::Bytes | Builtin::ByteArray, &[]) => self.empty(builtin),
+            (Builtin::ByteArray, &[bytes]) => match self.node(bytes) {
+                Node::Bytes {
+                    start, len, enc, ..
+                } => Node::Bytes {
+                    start,
+                    len,
+                    enc,
+                    mutable: true,
+                },
+                _ => return Err(refuse()),
+            },
+            (Builtin::CodecsEncode, &[text, encoding]) => {
+                if self.utf8(encoding) != Some(b"latin1") {
+                    return Err(refuse());
+                }
+                let Node::Str { start, len, enc } = self.node(text) else {
+                    return Err(refuse());
+                };
+                let raw = self
+                    .input
+                    .get(start as usize..start as usize + len as usize)
+                    .unwrap_or(&[]);
+                text::validate_latin1(raw, enc).map_err(|r| at.arg(r))?;
+                Node::Bytes {
+                    start,
+                    len,
+                    enc: BytesEncoding::Latin1(enc),
+                    mutable: false,
+                }
+            }
+            _ => return Err(refuse()),
+        };
+        self.alloc(node, at)
+    }
+
+    /// The empty value `builtin()` returns.
+    fn empty(&self, builtin: Builtin) -> Node {
+        match builtin {
+            Builtin::Set | Builtin::FrozenSet => Node::Container(Container {
+                kind: if builtin == Builtin::Set {
+                    ContainerKind::Set
+                } else {
+                    ContainerKind::FrozenSet
+                },
+                first: NIL,
+                last: NIL,
+                len: 0,
+                depth: 1,
+                expansion: 1,
+                visit: 0,
+            }),
+            _ => Node::Bytes {
+                start: 0,
+                len: 0,
+                enc: BytesEncoding::Raw,
+                mutable: builtin == Builtin::ByteArray,
+            },
+        }
+    }
+
+    // ---- shared structure: cycles, depth, expansion ----
+
+    /// Walks the value from `root` once (iteratively) when containers were shared: refuses
+    /// cycles, and computes exact depth and expansion (bounded by [`MAX_DEPTH`] and
+    /// [`MAX_EXPANSION`]).
+    fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Error> {
+        struct Frame {
+            node: NodeId,
+            edge: u16,
+            left: u16,
+            depth: u16,
+            expansion: u32,
+        }
+        let mut path: Vec<Frame, { MAX_DEPTH + 1 }> = Vec::new();
+        let Some(Node::Container(c)) = self.d.nodes.get_mut(root as usize) else {
+            return Ok(());
+        };
+        c.visit = 1;
+        let _ = path.push(Frame {
+            node: root,
+            edge: c.first,
+            left: c.len,
+            depth: 1,
+            expansion: 1,
+        });
+        while let Some(top) = path.last_mut() {
+            if top.left == 0 {
+                // Done with this container: record and fold into the parent.
+                let Some(done) = path.pop() else { break };
+                if let Some(Node::Container(c)) = self.d.nodes.get_mut(done.node as usize) {
+                    c.visit = 2;
+                    c.depth = done.depth;
+                    c.expansion = done.expansion;
+                }
+                if let Some(parent) = path.last_mut() {
+                    parent.depth = parent.depth.max(done.depth + 1);
+                    parent.expansion = parent.expansion.saturating_add(done.expansion);
+                }
+                continue;
+            }
+            let Some(&Edge { child, next }) = self.d.edges.get(top.edge as usize) else {
+                top.left = 0;
+                continue;
+            };
+            top.edge = next;
+            top.left -= 1;
+            let (depth, expansion) = match self.d.nodes.get_mut(child as usize) {
+                Some(Node::Container(c)) => match c.visit {
+                    0 => {
+                        c.visit = 1;
+                        let frame = Frame {
+                            node: child,
+                            edge: c.first,
+                            left: c.len,
+                            depth: 1,
+                            expansion: 1,
+                        };
+                        path.push(frame)
+                            .map_err(|_| at.capacity(Capacity::Depth, MAX_DEPTH))?;
+                        continue;
+                    }
+                    1 => return Err(Error::Recursive { offset: at.offset }),
+                    _ => (c.depth, c.expansion),
+                },
+                _ => (0, 1),
+            };
+            top.depth = top.depth.max(depth + 1);
+            top.expansion = top.expansion.saturating_add(expansion);
+            if top.depth as usize > MAX_DEPTH {
+                return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+            }
+            if top.expansion > MAX_EXPANSION {
+                return Err(at.capacity(Capacity::Expansion, MAX_EXPANSION as usize));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The builtin a GLOBAL names, if it is one CPython uses for builtin data.
+fn builtin(module: &[u8], name: &[u8]) -> Option<Builtin> {
+    match (module, name) {
+        (b"builtins" | b"__builtin__", b"set") => Some(Builtin::Set),
+        (b"builtins" | b"__builtin__", b"frozenset") => Some(Builtin::FrozenSet),
+        (b"builtins" | b"__builtin__", b"bytes") => Some(Builtin::Bytes),
+        (b"builtins" | b"__builtin__", b"bytearray") => Some(Builtin::ByteArray),
+        (b"_codecs", b"encode") => Some(Builtin::CodecsEncode),
+        _ => None,
+    }
+}
+
+/// An INT or LONG decimal argument that starts at input offset `start`.
+fn decimal_int(start: usize, digits: &[u8], at: At) -> Result<Node, Error> {
+    text::parse_decimal_int(digits).map_err(|r| at.arg(r))?;
+    Ok(match text::decimal_to_i64(digits) {
+        Some(v) => Node::Int(v),
+        // More decimal digits than a printable integer has (Python refuses these too).
+        None if digits.len() > MAX_INT_DIGITS => {
+            return Err(at.capacity(Capacity::IntegerDigits, MAX_INT_DIGITS))
+        }
+        None => Node::BigInt {
+            start: start as u32,
+            len: digits.len() as u32,
+            digits: IntDigits::Decimal,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+
+    fn repr(bytes: &[u8]) -> std::string::String {
+        let mut d: Decoder = Decoder::new();
+        match d.decode(bytes) {
+            Ok(v) => v.to_string(),
+            Err(e) => std::format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn lab_client_id() {
+        // pickle.dumps({'clientid': 54321}) in CPython 3.11
+        let p = b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94J1\xd4\x00\x00s.";
+        assert_eq!(repr(p), "{'clientid': 54321}");
+    }
+
+    #[test]
+    fn shared_and_recursive() {
+        // l = [1]; pickle.dumps([l, l], 4)
+        let p = b"\x80\x04\x95\x0c\x00\x00\x00\x00\x00\x00\x00]\x94(]\x94K\x01ah\x01e.";
+        assert_eq!(repr(p), "[[1], [1]]");
+        // l = []; l.append(l)
+        assert_eq!(
+            repr(b"]q\x00h\x00a."),
+            "error: pickle refused at byte 6: a container contains itself"
+        );
+    }
+}
