@@ -280,7 +280,14 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             }
             FRAME => {
                 // Frames only group opcodes for buffered reading; the slice is already whole.
-                self.take(8)?;
+                // As CPython does, refuse a frame that claims more bytes than there are.
+                let b = self.take(8)?;
+                let len = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                if len > (self.input.len() - self.pos) as u64 {
+                    return Err(Error::Truncated {
+                        offset: self.input.len(),
+                    });
+                }
             }
             MARK => self.push_raw(MARK_ENTRY, at)?,
             POP => {

@@ -1,0 +1,637 @@
+//! The lab protocol as a sans-IO state machine: handshake, then listen until the server closes.
+//!
+//! The session owns fixed receive and transmit buffers and does no I/O. A driver reads into
+//! [`Session::receive_buffer`] and reports the count with [`Session::commit`] (0: the peer
+//! closed), writes [`Session::transmit`] and reports what went out with
+//! [`Session::transmitted`], and takes [`Event`]s from [`Session::next_event`].
+//!
+//! ```text
+//!  AwaitingClientId --{'clientid': id}--> IdentityQueued --identity written--> Listening --EOF--> Closed
+//! ```
+
+use core::fmt::{self, Display};
+
+use serde::Serialize;
+
+use crate::pickle::{self, Decoder, Framer, Progress, Protocol, Value};
+
+/// Longest `str` client id kept (longer ids are refused).
+pub const CLIENT_ID_LEN: usize = 40;
+
+/// Where the session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum State {
+    /// Connected; waiting for the server's `{'clientid': id}` (the identity is held back).
+    AwaitingClientId,
+    /// The id arrived; the identity is queued for transmission.
+    IdentityQueued,
+    /// The identity went out; receiving messages until the server closes.
+    Listening,
+    /// The server closed the connection in order, or the session failed.
+    Closed,
+}
+
+impl Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::AwaitingClientId => "awaiting client id",
+            State::IdentityQueued => "identity queued",
+            State::Listening => "listening",
+            State::Closed => "closed",
+        })
+    }
+}
+
+/// What the session waits for, so a driver can choose a timeout (core has no clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Waiting {
+    /// The client id: bound this wait.
+    ClientId,
+    /// The rest of a message whose first bytes arrived: bound this wait.
+    RestOfMessage,
+    /// The next message: silence here is normal; the lab client listens as long as the
+    /// server stays connected.
+    NextMessage,
+    /// Nothing: the session is closed.
+    Nothing,
+}
+
+/// The id the server assigned: Python's `int` (64 bits) or `str`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientId {
+    /// An integer id (the lab's usual form).
+    Int(i64),
+    /// A text id (at most [`CLIENT_ID_LEN`] bytes).
+    Str(heapless::String<CLIENT_ID_LEN>),
+}
+
+impl Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientId::Int(i) => write!(f, "{i}"),
+            ClientId::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for ClientId {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            ClientId::Int(i) => defmt::write!(f, "{}", i),
+            ClientId::Str(s) => defmt::write!(f, "{=str}", s.as_str()),
+        }
+    }
+}
+
+/// Why a message was skipped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SkipReason {
+    /// The pickle is larger than the receive buffer; its bytes were discarded unread.
+    TooLarge {
+        /// The receive buffer's size.
+        limit: usize,
+    },
+    /// The decoder refused the pickle (code-running opcodes, malformed, over capacity).
+    Refused(pickle::Error),
+}
+
+impl Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::TooLarge { limit } => {
+                write!(f, "larger than the {limit}-byte receive buffer")
+            }
+            SkipReason::Refused(e) => Display::fmt(e, f),
+        }
+    }
+}
+
+/// What happened on the connection, in order.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The server assigned this id (first event of a session).
+    ClientId(ClientId),
+    /// A message; it borrows the receive buffer and the decoder until the next call.
+    Message(Value<'a>),
+    /// A message that was not delivered, and why; the session goes on with the next one.
+    Skipped {
+        /// The pickle's length in bytes.
+        len: usize,
+        /// Why it was skipped.
+        reason: SkipReason,
+    },
+    /// The server closed the connection in order (last event).
+    Closed,
+}
+
+/// Why the session failed. After an error the session is [`State::Closed`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server closed the connection before sending the client id.
+    ClosedBeforeClientId,
+    /// The server closed the connection in the middle of a pickle.
+    ClosedMidMessage {
+        /// Bytes of the unfinished pickle received.
+        received: usize,
+    },
+    /// The byte stream is not pickles (no message boundary can be found past this point), or
+    /// the client-id message is not a pickle brine accepts.
+    InvalidPickle {
+        /// Offset in the stream of the pickle (or of the bad byte, for a stream error).
+        stream_offset: usize,
+        /// What is wrong.
+        error: pickle::Error,
+    },
+    /// The first message is not a dict with a `'clientid'` int or str.
+    NoClientId {
+        /// What came instead.
+        found: &'static str,
+    },
+    /// A message to send does not fit the transmit buffer.
+    TransmitBufferTooSmall {
+        /// The buffer's size in bytes.
+        capacity: usize,
+    },
+    /// A message to send cannot be pickled.
+    Encode(pickle::Error),
+    /// Messages can be sent only once the client id arrived.
+    HandshakeIncomplete,
+    /// The session is closed.
+    Closed,
+}
+
+impl Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ClosedBeforeClientId => {
+                f.write_str("the server closed the connection before sending a client id")
+            }
+            Error::ClosedMidMessage { received } => write!(
+                f,
+                "the server closed the connection in the middle of a message ({received} bytes of it received)"
+            ),
+            Error::InvalidPickle {
+                stream_offset,
+                error,
+            } => write!(f, "{error} (message at stream offset {stream_offset})"),
+            Error::NoClientId { found } => write!(
+                f,
+                "the server's first message is not a dict with 'clientid': found {found}"
+            ),
+            Error::TransmitBufferTooSmall { capacity } => write!(
+                f,
+                "the message does not fit the {capacity}-byte transmit buffer"
+            ),
+            Error::Encode(e) => write!(f, "cannot pickle the message: {e}"),
+            Error::HandshakeIncomplete => {
+                f.write_str("cannot send before the server assigned a client id")
+            }
+            Error::Closed => f.write_str("the session is closed"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Error::ClosedBeforeClientId => defmt::write!(f, "ClosedBeforeClientId"),
+            Error::ClosedMidMessage { received } => {
+                defmt::write!(f, "ClosedMidMessage after {}", received)
+            }
+            Error::InvalidPickle {
+                stream_offset,
+                error,
+            } => defmt::write!(f, "InvalidPickle at {}: {}", stream_offset, error),
+            Error::NoClientId { found } => defmt::write!(f, "NoClientId: {=str}", found),
+            Error::TransmitBufferTooSmall { capacity } => {
+                defmt::write!(f, "TransmitBufferTooSmall {}", capacity)
+            }
+            Error::Encode(e) => defmt::write!(f, "Encode {}", e),
+            Error::HandshakeIncomplete => defmt::write!(f, "HandshakeIncomplete"),
+            Error::Closed => defmt::write!(f, "Closed"),
+        }
+    }
+}
+
+/// An event found by framing, not yet handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ready {
+    Nothing,
+    /// A complete pickle at the head of the receive buffer.
+    Pickle { len: usize },
+    /// An oversized pickle was discarded.
+    Skipped { len: usize },
+    /// Orderly close.
+    Closed,
+}
+
+/// The client side of the lab protocol, with `RX`- and `TX`-byte buffers (4096 each by
+/// default, the lab's `MAX_MEM_ALLOC`). Allocates nothing; performs no I/O.
+pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
+    rx: [u8; RX],
+    /// Received bytes not yet consumed: `rx[head..tail]`.
+    head: usize,
+    tail: usize,
+    /// Of those, how many the framer has scanned (all part of the current pickle).
+    scanned: usize,
+    /// Bytes at `head` handed out as the last message, dropped on the next call.
+    release: usize,
+    /// Bytes of an oversized pickle discarded so far, while discarding one.
+    skipping: Option<usize>,
+    /// Stream offset of `rx[head]`.
+    stream_offset: usize,
+    framer: Framer,
+    ready: Ready,
+    peer_closed: bool,
+    tx: [u8; TX],
+    /// Bytes to send: `tx[tx_head..tx_tail]`.
+    tx_head: usize,
+    tx_tail: usize,
+    /// End of the identity in `tx` while it is queued (held back until the client id).
+    identity_end: usize,
+    state: State,
+    client_id: Option<ClientId>,
+    protocol: Protocol,
+}
+
+impl<const RX: usize, const TX: usize> Default for Session<RX, TX> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const RX: usize, const TX: usize> Session<RX, TX> {
+    /// A session that will write protocol 4 (CPython's default). Call [`start`](Self::start)
+    /// for each connection.
+    pub const fn new() -> Self {
+        Session {
+            rx: [0; RX],
+            head: 0,
+            tail: 0,
+            scanned: 0,
+            release: 0,
+            skipping: None,
+            stream_offset: 0,
+            framer: Framer::new(),
+            ready: Ready::Nothing,
+            peer_closed: false,
+            tx: [0; TX],
+            tx_head: 0,
+            tx_tail: 0,
+            identity_end: 0,
+            state: State::Closed,
+            client_id: None,
+            protocol: Protocol::V4,
+        }
+    }
+
+    /// Sets the protocol of pickles this session writes (the identity and later messages).
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
+    }
+
+    /// Begins a connection: forgets all per-connection state and pickles `identity` (a dict:
+    /// any `Serialize` map or struct, e.g. [`Identity`]) into the transmit buffer, held back
+    /// until the server's client id arrives.
+    ///
+    /// Fails if the identity does not fit the transmit buffer or cannot be pickled.
+    pub fn start<T: Serialize + ?Sized>(&mut self, identity: &T) -> Result<(), Error> {
+        self.head = 0;
+        self.tail = 0;
+        self.scanned = 0;
+        self.release = 0;
+        self.skipping = None;
+        self.stream_offset = 0;
+        self.framer.reset();
+        self.ready = Ready::Nothing;
+        self.peer_closed = false;
+        self.tx_head = 0;
+        self.tx_tail = 0;
+        self.client_id = None;
+        self.state = State::Closed;
+        self.identity_end = self.encode(identity)?;
+        self.tx_tail = self.identity_end;
+        self.set_state(State::AwaitingClientId);
+        Ok(())
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The id the server assigned, once it arrived.
+    pub fn client_id(&self) -> Option<&ClientId> {
+        self.client_id.as_ref()
+    }
+
+    /// What the session is waiting for (for the driver's timeouts).
+    pub fn waiting(&self) -> Waiting {
+        match self.state {
+            State::Closed => Waiting::Nothing,
+            State::AwaitingClientId => Waiting::ClientId,
+            _ if self.skipping.is_some() || self.framer.in_pickle() => Waiting::RestOfMessage,
+            _ => Waiting::NextMessage,
+        }
+    }
+
+    // ---- input ----
+
+    /// Free space to read received bytes into; report the count with
+    /// [`commit`](Self::commit). Empty only while a complete message is waiting to be taken
+    /// with [`next_event`](Self::next_event).
+    pub fn receive_buffer(&mut self) -> &mut [u8] {
+        self.drop_released();
+        if self.head == self.tail {
+            self.head = 0;
+            self.tail = 0;
+        } else if self.head > 0 {
+            self.rx.copy_within(self.head..self.tail, 0);
+            self.tail -= self.head;
+            self.head = 0;
+        }
+        self.rx.get_mut(self.tail..).unwrap_or(&mut [])
+    }
+
+    /// Reports `n` bytes read into [`receive_buffer`](Self::receive_buffer); 0 means the
+    /// peer closed the connection.
+    pub fn commit(&mut self, n: usize) {
+        if n == 0 {
+            self.peer_closed = true;
+        } else {
+            self.tail = self.tail.saturating_add(n).min(RX);
+        }
+    }
+
+    /// True if the peer closed the connection (a read returned 0).
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Frames the received bytes; true if [`next_event`](Self::next_event) has an event to
+    /// return. Cheap and idempotent: drivers call it to decide whether to read.
+    ///
+    /// Fails if the stream is not pickles, if the peer closed before the client id or in the
+    /// middle of a pickle, or if the first message is larger than the receive buffer.
+    pub fn poll(&mut self) -> Result<bool, Error> {
+        if self.ready != Ready::Nothing {
+            return Ok(true);
+        }
+        if self.state == State::Closed {
+            return Ok(false);
+        }
+        self.drop_released();
+        if let Some(discarded) = self.skipping {
+            let chunk = self.rx.get(self.head..self.tail).unwrap_or(&[]);
+            match self.framer.advance(chunk) {
+                Ok(Progress::Complete { len }) => {
+                    self.consume(len);
+                    self.skipping = None;
+                    self.ready = Ready::Skipped {
+                        len: discarded.saturating_add(len),
+                    };
+                    return Ok(true);
+                }
+                Ok(Progress::Incomplete) => {
+                    let n = self.tail - self.head;
+                    self.consume(n);
+                    self.skipping = Some(discarded.saturating_add(n));
+                }
+                Err(error) => return Err(self.fail_stream(error)),
+            }
+        } else {
+            let from = self.head + self.scanned;
+            let chunk = self.rx.get(from..self.tail).unwrap_or(&[]);
+            match self.framer.advance(chunk) {
+                Ok(Progress::Complete { len }) => {
+                    self.ready = Ready::Pickle {
+                        len: self.scanned + len,
+                    };
+                    self.scanned = 0;
+                    return Ok(true);
+                }
+                Ok(Progress::Incomplete) => {
+                    self.scanned = self.tail - self.head;
+                    if self.scanned == RX {
+                        // One pickle fills the whole buffer: it cannot be stored.
+                        if self.state == State::AwaitingClientId {
+                            return Err(self.fail(Error::NoClientId {
+                                found: "a message larger than the receive buffer",
+                            }));
+                        }
+                        log_warn!("message larger than the receive buffer: skipping it");
+                        self.skipping = Some(RX);
+                        self.consume(RX);
+                        self.scanned = 0;
+                    }
+                }
+                Err(error) => return Err(self.fail_stream(error)),
+            }
+        }
+        if self.peer_closed {
+            if self.skipping.is_some() || self.framer.in_pickle() {
+                let received = self.framer.pickle_len();
+                return Err(self.fail(Error::ClosedMidMessage { received }));
+            }
+            if self.state == State::AwaitingClientId {
+                return Err(self.fail(Error::ClosedBeforeClientId));
+            }
+            self.ready = Ready::Closed;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The next event, if one is ready (see [`poll`](Self::poll)); `None` means: read more.
+    /// A message borrows the receive buffer and `decoder` until the next call.
+    ///
+    /// Fails as [`poll`](Self::poll) does, and if the first message is not a valid client id.
+    pub fn next_event<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
+        &'a mut self,
+        decoder: &'a mut Decoder<V, I, S, M>,
+    ) -> Result<Option<Event<'a>>, Error> {
+        if !self.poll()? {
+            return Ok(None);
+        }
+        match core::mem::replace(&mut self.ready, Ready::Nothing) {
+            Ready::Nothing => Ok(None),
+            Ready::Closed => {
+                self.set_state(State::Closed);
+                Ok(Some(Event::Closed))
+            }
+            Ready::Skipped { len } => Ok(Some(Event::Skipped {
+                len,
+                reason: SkipReason::TooLarge { limit: RX },
+            })),
+            Ready::Pickle { len } => {
+                self.release = len;
+                let offset = self.stream_offset;
+                let bytes = self.rx.get(self.head..self.head + len).unwrap_or(&[]);
+                if self.state == State::AwaitingClientId {
+                    let id = match decoder.decode(bytes) {
+                        Ok(value) => client_id(value),
+                        Err(error) => Err(Error::InvalidPickle {
+                            stream_offset: offset,
+                            error,
+                        }),
+                    };
+                    let id = id.map_err(|e| self.fail(e))?;
+                    self.client_id = Some(id.clone());
+                    self.set_state(State::IdentityQueued);
+                    if self.tx_head >= self.identity_end {
+                        self.set_state(State::Listening);
+                    }
+                    return Ok(Some(Event::ClientId(id)));
+                }
+                Ok(Some(match decoder.decode(bytes) {
+                    Ok(value) => Event::Message(value),
+                    Err(error) => Event::Skipped {
+                        len,
+                        reason: SkipReason::Refused(error),
+                    },
+                }))
+            }
+        }
+    }
+
+    // ---- output ----
+
+    /// Pickles `message` (protocol as set) after any bytes still queued. Allowed once the
+    /// client id arrived.
+    ///
+    /// Fails if the message does not fit the free transmit space or cannot be pickled; then
+    /// nothing is queued.
+    pub fn queue<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<(), Error> {
+        match self.state {
+            State::AwaitingClientId => return Err(Error::HandshakeIncomplete),
+            State::Closed => return Err(Error::Closed),
+            _ => {}
+        }
+        if self.tx_head > 0 {
+            self.tx.copy_within(self.tx_head..self.tx_tail, 0);
+            self.tx_tail -= self.tx_head;
+            self.identity_end = self.identity_end.saturating_sub(self.tx_head);
+            self.tx_head = 0;
+        }
+        let start = self.tx_tail;
+        let len = {
+            let free = self.tx.get_mut(start..).unwrap_or(&mut []);
+            match pickle::to_slice(message, free, self.protocol) {
+                Ok(used) => used.len(),
+                Err(pickle::Error::BufferFull { .. }) => {
+                    return Err(Error::TransmitBufferTooSmall { capacity: TX })
+                }
+                Err(e) => return Err(Error::Encode(e)),
+            }
+        };
+        self.tx_tail += len;
+        Ok(())
+    }
+
+    /// Bytes to write now (empty while the identity is held back or nothing is queued).
+    /// Write them, in as few writes as possible, and report with
+    /// [`transmitted`](Self::transmitted).
+    pub fn transmit(&self) -> &[u8] {
+        if self.state == State::AwaitingClientId {
+            return &[];
+        }
+        self.tx.get(self.tx_head..self.tx_tail).unwrap_or(&[])
+    }
+
+    /// Reports that `n` bytes of [`transmit`](Self::transmit) were written.
+    pub fn transmitted(&mut self, n: usize) {
+        self.tx_head = self.tx_head.saturating_add(n).min(self.tx_tail);
+        if self.state == State::IdentityQueued && self.tx_head >= self.identity_end {
+            self.set_state(State::Listening);
+        }
+        if self.tx_head == self.tx_tail {
+            self.identity_end = self.identity_end.saturating_sub(self.tx_head);
+            self.tx_head = 0;
+            self.tx_tail = 0;
+        }
+    }
+
+    // ---- internals ----
+
+    fn encode<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<usize, Error> {
+        match pickle::to_slice(message, &mut self.tx, self.protocol) {
+            Ok(used) => Ok(used.len()),
+            Err(pickle::Error::BufferFull { .. }) => {
+                Err(Error::TransmitBufferTooSmall { capacity: TX })
+            }
+            Err(e) => Err(Error::Encode(e)),
+        }
+    }
+
+    /// Drops the bytes of the message handed out last.
+    fn drop_released(&mut self) {
+        let n = core::mem::take(&mut self.release);
+        self.consume(n);
+    }
+
+    /// Drops `n` bytes at the head of the receive buffer.
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.tail - self.head);
+        self.head += n;
+        self.stream_offset = self.stream_offset.wrapping_add(n);
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        log_warn!("session failed: {}", error);
+        self.set_state(State::Closed);
+        self.ready = Ready::Nothing;
+        error
+    }
+
+    fn fail_stream(&mut self, error: pickle::Error) -> Error {
+        self.fail(Error::InvalidPickle {
+            stream_offset: self.stream_offset,
+            error,
+        })
+    }
+
+    fn set_state(&mut self, state: State) {
+        if self.state != state {
+            log_debug!("session: {} -> {}", self.state, state);
+            self.state = state;
+        }
+    }
+}
+
+/// The id in the server's first message, `{'clientid': id}`.
+fn client_id(value: Value<'_>) -> Result<ClientId, Error> {
+    let Some(dict) = value.as_dict() else {
+        return Err(Error::NoClientId {
+            found: value.type_name(),
+        });
+    };
+    match dict.get("clientid") {
+        Some(Value::Int(i)) => Ok(ClientId::Int(i)),
+        Some(Value::Str(s)) => {
+            let mut buf = [0u8; CLIENT_ID_LEN];
+            let text = s.copy_to(&mut buf).ok_or(Error::NoClientId {
+                found: "a str client id longer than CLIENT_ID_LEN",
+            })?;
+            let mut id = heapless::String::new();
+            // Cannot fail: text fits CLIENT_ID_LEN bytes.
+            let _ = id.push_str(text);
+            Ok(ClientId::Str(id))
+        }
+        Some(Value::BigInt(_)) => Err(Error::NoClientId {
+            found: "an int client id beyond 64 bits",
+        }),
+        Some(other) => Err(Error::NoClientId {
+            found: other.type_name(),
+        }),
+        None => Err(Error::NoClientId {
+            found: "a dict without 'clientid'",
+        }),
+    }
+}
