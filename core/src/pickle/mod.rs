@@ -4,6 +4,7 @@
 
 mod error;
 pub mod opcodes;
+mod printable;
 mod repr;
 mod text;
 
