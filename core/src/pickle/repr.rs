@@ -249,3 +249,297 @@ pub(crate) fn write_int_decimal_repr<W: Write + ?Sized>(w: &mut W, text: &[u8]) 
     }
     w.write_str(core::str::from_utf8(significant).map_err(|_| fmt::Error)?)
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::super::printable;
+    use super::super::text::tests::{hex, python3, unhex};
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn str_repr(s: &str) -> String {
+        let mut out = String::new();
+        write_str_repr(&mut out, s.chars()).unwrap();
+        out
+    }
+
+    fn bytes_repr(b: &[u8]) -> String {
+        let mut out = String::new();
+        write_bytes_repr(&mut out, b.iter().copied()).unwrap();
+        out
+    }
+
+    fn int_repr(le: &[u8]) -> String {
+        let mut out = String::new();
+        write_int_le_repr(&mut out, le).unwrap();
+        out
+    }
+
+    fn decimal_repr(text: &[u8]) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        write_int_decimal_repr(&mut out, text).map(|()| out)
+    }
+
+    #[test]
+    fn printable_table_matches_python_isprintable() {
+        let out = python3(
+            r#"
+import unicodedata
+print(unicodedata.unidata_version)
+prev = True
+for cp in range(0x110000):
+    p = chr(cp).isprintable()
+    if p != prev:
+        print(cp)
+        prev = p
+"#,
+        );
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some(printable::UNICODE_VERSION));
+        let toggles: Vec<u32> = lines.map(|l| l.parse().unwrap()).collect();
+        let mut t = toggles.iter().peekable();
+        let mut printable = true;
+        for cp in 0..=0x10FFFF_u32 {
+            if t.peek() == Some(&&cp) {
+                t.next();
+                printable = !printable;
+            }
+            if let Some(c) = char::from_u32(cp) {
+                assert_eq!(printable::is_printable(c), printable, "U+{cp:04X}");
+            }
+        }
+        assert_eq!(
+            printable::TABLE_BYTES,
+            2 * printable::BMP.len() + 2 * printable::PLANE1.len() + 4 * printable::REST.len()
+        );
+    }
+
+    #[test]
+    fn printable_table_is_what_the_generator_writes() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/gen_printable.py");
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .output()
+            .expect("python3 must be installed");
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            include_str!("printable.rs"),
+            "regenerate: python3 scripts/gen_printable.py > core/src/pickle/printable.rs"
+        );
+    }
+
+    #[test]
+    fn str_repr_fixtures() {
+        // Pasted from python3 3.11 repr().
+        let cases: &[(&str, &str)] = &[
+            ("", "''"),
+            ("abc", "'abc'"),
+            ("it's", "\"it's\""),
+            ("say \"hi\"", "'say \"hi\"'"),
+            ("it's \"x\"", "'it\\'s \"x\"'"),
+            ("\\", "'\\\\'"),
+            ("\t\n\r\x00\x1f\x7f", "'\\t\\n\\r\\x00\\x1f\\x7f'"),
+            ("\u{80}\u{85}\u{a0}\u{ad}\u{e9}", "'\\x80\\x85\\xa0\\xadé'"),
+            (
+                "\u{2028}\u{2029}\u{feff}\u{3000}",
+                "'\\u2028\\u2029\\ufeff\\u3000'",
+            ),
+            ("e\u{301}", "'e\u{301}'"),
+            ("\u{e000}\u{f8ff}", "'\\ue000\\uf8ff'"),
+            ("\u{378}\u{ffff}", "'\\u0378\\uffff'"),
+            ("\u{1f600}\u{10000}", "'😀𐀀'"),
+            (
+                "\u{e0001}\u{f0000}\u{10ffff}",
+                "'\\U000e0001\\U000f0000\\U0010ffff'",
+            ),
+            ("\u{1f7ff}", "'\\U0001f7ff'"),
+        ];
+        for (s, want) in cases {
+            assert_eq!(&str_repr(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn str_repr_matches_python_on_random_strings() {
+        let out = python3(
+            r#"
+import random
+r = random.Random(2024)
+pools = [
+    [chr(c) for c in range(0x100)] + ["'", '"', '\\'] * 20,
+    [chr(c) for c in [0x2028, 0x2029, 0xfeff, 0x200b, 0x061c, 0x0378, 0xe000, 0x301, 0x1f600, 0xe0001, 0x3000, 0xad]],
+]
+strings = [chr(c) for c in range(0x300)]
+for _ in range(3000):
+    n = r.randrange(0, 10)
+    s = []
+    for _ in range(n):
+        k = r.random()
+        if k < 0.5: s.append(r.choice(pools[0]))
+        elif k < 0.7: s.append(r.choice(pools[1]))
+        else: s.append(chr(r.choice([r.randrange(0xd800), r.randrange(0xe000, 0x110000)])))
+    strings.append(''.join(s))
+for s in strings:
+    print(s.encode('utf-8').hex(), repr(s).encode('utf-8').hex())
+"#,
+        );
+        let mut n = 0;
+        for line in out.lines() {
+            let (s, want) = line.split_once(' ').unwrap();
+            let s = String::from_utf8(unhex(s)).unwrap();
+            let want = String::from_utf8(unhex(want)).unwrap();
+            assert_eq!(str_repr(&s), want, "{s:?}");
+            n += 1;
+        }
+        assert_eq!(n, 0x300 + 3000);
+    }
+
+    #[test]
+    fn bytes_repr_fixtures_and_all_bytes() {
+        assert_eq!(bytes_repr(b""), "b''");
+        assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
+        assert_eq!(bytes_repr(b"'\""), "b'\\'\"'");
+        assert_eq!(
+            bytes_repr(b"\\\t\n\r\x00\x7f\x80\xff~ "),
+            "b'\\\\\\t\\n\\r\\x00\\x7f\\x80\\xff~ '"
+        );
+        let out = python3(
+            r#"
+import random
+r = random.Random(77)
+cases = [bytes([i]) for i in range(256)] + [bytes(range(256)), bytes(range(255, -1, -1))]
+cases += [bytes(r.choice([39, 34, 92, r.randrange(256)]) for _ in range(r.randrange(12))) for _ in range(2000)]
+for b in cases:
+    print(b.hex() or '-', repr(b).encode().hex())
+"#,
+        );
+        for line in out.lines() {
+            let (b, want) = line.split_once(' ').unwrap();
+            let b = if b == "-" { Vec::new() } else { unhex(b) };
+            let want = String::from_utf8(unhex(want)).unwrap();
+            assert_eq!(bytes_repr(&b), want, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn max_int_bytes_is_the_4300_digit_limit() {
+        let out = python3(
+            r#"
+import sys
+assert sys.get_int_max_str_digits() == 4300
+sys.set_int_max_str_digits(0)
+n = 1
+while len(str(2 ** (8 * (n + 1) - 1))) <= 4300:
+    n += 1
+sys.set_int_max_str_digits(4300)
+repr(-2 ** (8 * n - 1))  # the most negative n-byte payload prints
+try:
+    repr(-2 ** (8 * (n + 1) - 1))
+    print('no limit')
+except ValueError:
+    print(n)
+"#,
+        );
+        assert_eq!(out.trim().parse::<usize>().unwrap(), MAX_INT_BYTES);
+    }
+
+    #[test]
+    fn int_repr_matches_python() {
+        let out = python3(
+            r#"
+import pickle, random, sys
+sys.set_int_max_str_digits(0)
+r = random.Random(31337)
+ns = [0, 1, -1, 2**63, -2**63 - 1, 2**64, 2**127, -2**127, 2**127 - 1, -2**127 - 1, 2**128, -2**128,
+      2**1000, -2**1000, -(2**5000 // 3), 2**5000 // 7, 10**100, -10**100, 10**4298, -10**4298 + 1]
+ns += [2 ** (8 * 1785 - 1) - 1, -2 ** (8 * 1785 - 1), 2 ** (8 * 1785 - 1) - 10**4000]
+ns += [r.randrange(-2**bits, 2**bits) for bits in [r.randrange(1, 3000) for _ in range(400)]]
+ns += [r.randrange(-2**200, 2**200) for _ in range(300)]
+for n in ns:
+    le = pickle.encode_long(n)
+    assert len(le) <= 1785
+    print(le.hex() or '-', n)
+"#,
+        );
+        let mut count = 0;
+        for line in out.lines() {
+            let (le, want) = line.split_once(' ').unwrap();
+            let le = if le == "-" { Vec::new() } else { unhex(le) };
+            assert_eq!(int_repr(&le), want, "{} bytes", le.len());
+            count += 1;
+        }
+        assert_eq!(count, 723);
+        // Longest payload: both extremes.
+        let mut max = std::vec![0xFF_u8; MAX_INT_BYTES];
+        max[MAX_INT_BYTES - 1] = 0x7F;
+        let mut min = std::vec![0u8; MAX_INT_BYTES];
+        min[MAX_INT_BYTES - 1] = 0x80;
+        assert_eq!(int_repr(&max).len(), 4299);
+        assert_eq!(int_repr(&min).len(), 4300);
+        // Non-minimal encodings (sign extension) give the same value.
+        let mut wide = std::vec![0xFF_u8; 100];
+        wide[0] = 0xFE;
+        assert_eq!(int_repr(&wide), "-2");
+        assert_eq!(int_repr(&[0u8; 100]), "0");
+        let mut big = std::vec![0u8; 100];
+        big[20] = 1;
+        assert_eq!(
+            int_repr(&big),
+            "1461501637330902918203684832716283019655932542976"
+        ); // 2**160
+    }
+
+    #[test]
+    fn int_repr_beyond_the_limit_is_python_hex() {
+        let out = python3(
+            r#"
+import pickle, random
+r = random.Random(8)
+for n in [2**14300, -2**14300, 2**(8*1786-1) - 1, -2**(8*1786-1), -2**15000 + 1] + [r.randrange(-2**20000, 2**20000) for _ in range(20)]:
+    le = pickle.encode_long(n)
+    assert len(le) > 1785
+    print(le.hex(), hex(n))
+"#,
+        );
+        for line in out.lines() {
+            let (le, want) = line.split_once(' ').unwrap();
+            assert_eq!(int_repr(&unhex(le)), want);
+        }
+        assert_eq!(int_repr(&[0u8; 2000]), "0");
+        assert_eq!(int_repr(&[0xFFu8; 2000]), "-1");
+    }
+
+    #[test]
+    fn decimal_text_repr() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"0", "0"),
+            (b"00", "0"),
+            (b"-0", "0"),
+            (b"+0", "0"),
+            (b" -000 ", "0"),
+            (b"5", "5"),
+            (b"+5", "5"),
+            (b"-5", "-5"),
+            (b" \t-123\n ", "-123"),
+            (
+                b"99999999999999999999999999999999999999999999",
+                "99999999999999999999999999999999999999999999",
+            ),
+        ];
+        let texts: Vec<String> = cases.iter().map(|(t, _)| hex(t)).collect();
+        let out = python3(&std::format!(
+            "for t in {texts:?}: print(int(bytes.fromhex(t)))"
+        ));
+        for ((text, want), py) in cases.iter().zip(out.lines()) {
+            assert_eq!(py, *want);
+            assert_eq!(decimal_repr(text).unwrap(), *want, "{text:?}");
+        }
+        assert!(decimal_repr(b"010").is_err());
+        assert!(decimal_repr(b"").is_err());
+        assert!(decimal_repr(b"12a").is_err());
+    }
+}
