@@ -542,4 +542,81 @@ for n in [2**14300, -2**14300, 2**(8*1786-1) - 1, -2**(8*1786-1), -2**15000 + 1]
         assert!(decimal_repr(b"").is_err());
         assert!(decimal_repr(b"12a").is_err());
     }
+
+    mod never_panics {
+        use super::super::super::text::{
+            bytes_iter, bytes_len, decimal_to_i128, decimal_to_i64, le_to_i128, le_to_i64,
+            parse_decimal_int, parse_float_line, py_literal_info, text_chars, text_len_chars,
+            validate_latin1, validate_text, BytesEncoding, TextEncoding,
+        };
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes biased towards the characters that drive the escape decoders.
+        fn soup() -> impl Strategy<Value = Vec<u8>> {
+            let byte = prop_oneof![
+                4 => any::<u8>(),
+                3 => prop::sample::select(&b"\\\\uUx0789abcdefABCDEF'\"-+eE. \n"[..]),
+            ];
+            prop::collection::vec(byte, 0..40)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn text_functions(raw in soup()) {
+                for enc in [TextEncoding::Utf8, TextEncoding::RawUnicodeEscape, TextEncoding::PyLiteral] {
+                    let ok = validate_text(&raw, enc).is_ok();
+                    let n = text_chars(&raw, enc).count();
+                    if ok {
+                        prop_assert_eq!(text_len_chars(&raw, enc), n);
+                    }
+                    let mut out = String::new();
+                    write_str_repr(&mut out, text_chars(&raw, enc)).unwrap();
+                    if let Ok(len) = validate_latin1(&raw, enc) {
+                        let b = BytesEncoding::Latin1(enc);
+                        prop_assert_eq!(bytes_len(&raw, b), len);
+                        prop_assert_eq!(bytes_iter(&raw, b).count(), len);
+                    }
+                    let _ = bytes_iter(&raw, BytesEncoding::Latin1(enc)).count();
+                }
+                if let Ok(info) = py_literal_info(&raw) {
+                    prop_assert_eq!(bytes_len(&raw, BytesEncoding::PyLiteral), info.len);
+                    let all_ascii = bytes_iter(&raw, BytesEncoding::PyLiteral).all(|b| b.is_ascii());
+                    prop_assert_eq!(info.ascii, all_ascii);
+                }
+                let mut out = String::new();
+                write_bytes_repr(&mut out, bytes_iter(&raw, BytesEncoding::PyLiteral)).unwrap();
+                let _ = parse_float_line(&raw);
+                let valid = parse_decimal_int(&raw).is_ok();
+                let mut out = String::new();
+                prop_assert_eq!(write_int_decimal_repr(&mut out, &raw).is_ok(), valid);
+                if let Some(v) = decimal_to_i128(&raw) {
+                    prop_assert_eq!(out, std::format!("{v}"));
+                }
+                let _ = decimal_to_i64(&raw);
+            }
+
+            #[test]
+            fn le_ints(le in prop::collection::vec(any::<u8>(), 0..40), ext in 0usize..2100, fill in any::<bool>()) {
+                let mut out = String::new();
+                write_int_le_repr(&mut out, &le).unwrap();
+                if let Some(v) = le_to_i128(&le) {
+                    prop_assert_eq!(&out, &std::format!("{v}"));
+                }
+                let _ = le_to_i64(&le);
+                // Sign-extended to any length, including past MAX_INT_BYTES
+                // (then hex): same value.
+                let mut wide = le.clone();
+                let sign = if le.last().is_some_and(|&b| b & 0x80 != 0) { 0xFF } else { 0 };
+                wide.resize(le.len() + ext, if fill { sign } else { 0 });
+                let mut out2 = String::new();
+                write_int_le_repr(&mut out2, &wide).unwrap();
+                if fill && wide.len() <= MAX_INT_BYTES {
+                    prop_assert_eq!(out, out2);
+                }
+            }
+        }
+    }
 }
