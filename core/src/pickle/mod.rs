@@ -7,6 +7,7 @@ mod decode;
 mod error;
 mod float_repr;
 pub mod opcodes;
+mod printable;
 mod repr;
 mod text;
 mod value;

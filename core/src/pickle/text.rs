@@ -1,75 +1,1161 @@
 //! Text and byte-string argument encodings of protocol 0 and Python 2 strings.
-#![allow(dead_code, unused_variables)]
-// TEMPORARY STUB (replaced by branch `repr`).
+//!
+//! Decoded strings borrow their raw argument; these iterators decode on the fly,
+//! so nothing is copied or allocated. Validate once (`validate_*`,
+//! [`py_literal_info`]), then iterate as often as needed: on invalid input the
+//! iterators never panic, they stop early.
+//!
+//! CPython behaviour followed here is that of the C unpickler (`_pickle`, what
+//! `pickle.loads` runs), checked against CPython 3.11.
+#![allow(dead_code)] // the decoder using these is written in parallel
+
+/// Python's default `sys.get_int_max_str_digits()`: `int(text)` refuses more digits.
+pub(crate) const MAX_INT_DIGITS: usize = 4300;
+
+/// How a string argument's bytes encode its characters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TextEncoding {
+    /// BINUNICODE/SHORT_BINUNICODE/BINUNICODE8 and ASCII-only BINSTRING/SHORT_BINSTRING: valid UTF-8.
     Utf8,
+    /// UNICODE opcode (protocol 0) argument, the line without its `'\n'`: Python's `raw-unicode-escape`.
     RawUnicodeEscape,
+    /// STRING opcode argument without `'\n'`: a quoted Python 2 literal, decoded with
+    /// `codecs.escape_decode` between the quotes; text only when the decoded bytes are ASCII.
     PyLiteral,
 }
+
+/// How a bytes value's raw argument encodes its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BytesEncoding {
+    /// The bytes themselves.
     Raw,
+    /// STRING argument (quoted literal with escapes), a non-ASCII Python 2 str.
     PyLiteral,
+    /// Text whose code points are all `<= 0xFF`, one byte each
+    /// (CPython's `_codecs.encode(s, 'latin1')` pattern for bytes in protocols 0-2).
     Latin1(TextEncoding),
 }
+
+/// Python's `Py_ISSPACE` on bytes: what `int()` strips.
+fn is_py_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+fn trim_py_space(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if !is_py_space(*first) {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., last] = s {
+        if !is_py_space(*last) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+fn hex_value(b: u8) -> Option<u32> {
+    char::from(b).to_digit(16)
+}
+
+/// `n` hex digits at the start of `s`, or `None` if there are fewer.
+fn hex_prefix(s: &[u8], n: usize) -> Option<u32> {
+    let digits = s.get(..n)?;
+    digits
+        .iter()
+        .try_fold(0u32, |acc, &b| Some((acc << 4) | hex_value(b)?))
+}
+
+// ---------------------------------------------------------------------------
+// raw-unicode-escape (UNICODE opcode)
+
+/// One decoded unit of raw-unicode-escape: a char, maybe followed by a backslash
+/// (an escaped backslash pair `\\` decodes to both backslashes), and the bytes used.
+#[derive(Clone, Copy)]
+struct RueStep {
+    ch: char,
+    extra_backslash: bool,
+    len: usize,
+}
+
+/// Decodes the unit at the start of a non-empty `s`, as CPython 3.11's
+/// `raw_unicode_escape` decoder: bytes are Latin-1 code points; `\uXXXX` and
+/// `\UXXXXXXXX` are escapes only after an odd number of backslashes; any other
+/// backslash is literal.
+fn rue_step(s: &[u8]) -> Option<Result<RueStep, &'static str>> {
+    let (&b, rest) = s.split_first()?;
+    let lit = |ch: char, len| {
+        Some(Ok(RueStep {
+            ch,
+            extra_backslash: false,
+            len,
+        }))
+    };
+    if b != b'\\' {
+        return lit(char::from(b), 1);
+    }
+    let (digits, len) = match rest.first() {
+        Some(b'\\') => {
+            return Some(Ok(RueStep {
+                ch: '\\',
+                extra_backslash: true,
+                len: 2,
+            }))
+        }
+        Some(b'u') => (4, 6),
+        Some(b'U') => (8, 10),
+        _ => return lit('\\', 1),
+    };
+    let Some(cp) = rest.get(1..).and_then(|h| hex_prefix(h, digits)) else {
+        return Some(Err(if digits == 4 {
+            "truncated \\uXXXX escape"
+        } else {
+            "truncated \\UXXXXXXXX escape"
+        }));
+    };
+    if cp > 0x10FFFF {
+        return Some(Err("\\Uxxxxxxxx out of range"));
+    }
+    match char::from_u32(cp) {
+        Some(ch) => lit(ch, len),
+        None => Some(Err("lone surrogate")),
+    }
+}
+
+/// Iterator over the characters of a raw-unicode-escape argument.
+#[derive(Clone, Debug)]
+struct RueChars<'a> {
+    rest: &'a [u8],
+    pending_backslash: bool,
+}
+
+impl Iterator for RueChars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if self.pending_backslash {
+            self.pending_backslash = false;
+            return Some('\\');
+        }
+        match rue_step(self.rest)? {
+            Ok(step) => {
+                self.rest = self.rest.get(step.len..).unwrap_or_default();
+                self.pending_backslash = step.extra_backslash;
+                Some(step.ch)
+            }
+            Err(_) => {
+                self.rest = &[];
+                None
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Python 2 string literals (STRING opcode): codecs.escape_decode
+
+/// The text between the quotes of a STRING argument (`'...'` or `"..."`, at least 2 bytes).
+/// The body may itself contain unescaped quotes, as CPython does not check.
+fn literal_body(raw: &[u8]) -> Result<&[u8], &'static str> {
+    match raw {
+        [open, body @ .., close] if open == close && (*open == b'\'' || *open == b'"') => Ok(body),
+        _ => Err("string argument not quoted"),
+    }
+}
+
+/// Decodes the escape-decode unit at the start of non-empty `s` like CPython 3.11's
+/// `PyBytes_DecodeEscape`: returns the byte (none for a `\<newline>` continuation)
+/// and the bytes used. Unknown escapes keep their backslash; octal escapes above
+/// `\377` wrap to a byte, as CPython does (with only a warning).
+fn esc_step(s: &[u8]) -> Option<Result<(Option<u8>, usize), &'static str>> {
+    let (&b, rest) = s.split_first()?;
+    if b != b'\\' {
+        return Some(Ok((Some(b), 1)));
+    }
+    let Some(&e) = rest.first() else {
+        return Some(Err("trailing \\ in string"));
+    };
+    let simple = |byte: u8| Some(Ok((Some(byte), 2)));
+    match e {
+        b'\n' => Some(Ok((None, 2))),
+        b'\\' | b'\'' | b'"' => simple(e),
+        b'b' => simple(0x08),
+        b'f' => simple(0x0c),
+        b't' => simple(b'\t'),
+        b'n' => simple(b'\n'),
+        b'r' => simple(b'\r'),
+        b'v' => simple(0x0b),
+        b'a' => simple(0x07),
+        b'0'..=b'7' => {
+            let mut value = u32::from(e - b'0');
+            let mut len = 2;
+            for &d in rest.get(1..).unwrap_or_default().iter().take(2) {
+                if !(b'0'..=b'7').contains(&d) {
+                    break;
+                }
+                value = (value << 3) | u32::from(d - b'0');
+                len += 1;
+            }
+            Some(Ok((Some(value.to_le_bytes()[0]), len)))
+        }
+        b'x' => match rest.get(1..).and_then(|h| hex_prefix(h, 2)) {
+            Some(v) => Some(Ok((Some(v.to_le_bytes()[0]), 4))),
+            None => Some(Err("invalid \\x escape")),
+        },
+        // Unknown escape: the backslash stays; the next byte is decoded on its own.
+        _ => Some(Ok((Some(b'\\'), 1))),
+    }
+}
+
+/// Iterator over the bytes that `codecs.escape_decode` makes of a literal's body.
+#[derive(Clone, Debug)]
+struct EscBytes<'a> {
+    rest: &'a [u8],
+}
+
+impl EscBytes<'_> {
+    fn new(raw: &[u8]) -> EscBytes<'_> {
+        EscBytes {
+            rest: literal_body(raw).unwrap_or_default(),
+        }
+    }
+}
+
+impl Iterator for EscBytes<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        loop {
+            match esc_step(self.rest)? {
+                Ok((byte, len)) => {
+                    self.rest = self.rest.get(len..).unwrap_or_default();
+                    if byte.is_some() {
+                        return byte;
+                    }
+                }
+                Err(_) => {
+                    self.rest = &[];
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// What [`py_literal_info`] learns about a valid STRING argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PyLiteralInfo {
+    /// All decoded bytes are ASCII, so CPython's default `encoding='ASCII'` makes a str.
     pub(crate) ascii: bool,
+    /// Number of decoded bytes.
     pub(crate) len: usize,
 }
-pub(crate) fn validate_text(raw: &[u8], enc: TextEncoding) -> Result<(), &'static str> {
-    core::str::from_utf8(raw)
-        .map(|_| ())
-        .map_err(|_| "bad utf-8")
-}
-pub(crate) fn text_chars(raw: &[u8], enc: TextEncoding) -> core::str::Chars<'_> {
-    core::str::from_utf8(raw).unwrap_or("").chars()
-}
+
+/// Validates a STRING argument (without `'\n'`): matching quotes and escapes.
 pub(crate) fn py_literal_info(raw: &[u8]) -> Result<PyLiteralInfo, &'static str> {
-    Ok(PyLiteralInfo {
+    let mut rest = literal_body(raw)?;
+    let mut info = PyLiteralInfo {
         ascii: true,
-        len: raw.len(),
+        len: 0,
+    };
+    while let Some(step) = esc_step(rest) {
+        let (byte, len) = step?;
+        if let Some(byte) = byte {
+            info.ascii &= byte.is_ascii();
+            info.len += 1;
+        }
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    Ok(info)
+}
+
+// ---------------------------------------------------------------------------
+// Text
+
+/// Iterator over the characters of a string argument; see [`text_chars`].
+#[derive(Clone, Debug)]
+pub(crate) struct TextChars<'a> {
+    inner: CharsInner<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum CharsInner<'a> {
+    Utf8(core::str::Chars<'a>),
+    Rue(RueChars<'a>),
+    Literal(EscBytes<'a>),
+}
+
+impl Iterator for TextChars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        match &mut self.inner {
+            CharsInner::Utf8(c) => c.next(),
+            CharsInner::Rue(c) => c.next(),
+            CharsInner::Literal(b) => b.next().map(char::from),
+        }
+    }
+}
+
+/// The valid UTF-8 prefix of `raw`.
+fn utf8_prefix(raw: &[u8]) -> &str {
+    match core::str::from_utf8(raw) {
+        Ok(s) => s,
+        Err(e) => raw
+            .get(..e.valid_up_to())
+            .and_then(|p| core::str::from_utf8(p).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// The characters of `raw` under `enc`. Validate first with [`validate_text`]; on
+/// invalid input the iterator stops at the first error. A non-ASCII `PyLiteral`
+/// yields its bytes as Latin-1 characters.
+pub(crate) fn text_chars(raw: &[u8], enc: TextEncoding) -> TextChars<'_> {
+    let inner = match enc {
+        TextEncoding::Utf8 => CharsInner::Utf8(utf8_prefix(raw).chars()),
+        TextEncoding::RawUnicodeEscape => CharsInner::Rue(RueChars {
+            rest: raw,
+            pending_backslash: false,
+        }),
+        TextEncoding::PyLiteral => CharsInner::Literal(EscBytes::new(raw)),
+    };
+    TextChars { inner }
+}
+
+/// Number of characters of (valid) `raw` under `enc`.
+pub(crate) fn text_len_chars(raw: &[u8], enc: TextEncoding) -> usize {
+    match enc {
+        TextEncoding::Utf8 => utf8_prefix(raw).chars().count(),
+        _ => text_chars(raw, enc).count(),
+    }
+}
+
+/// Checks once that `raw` is valid text under `enc`; the error is a short lowercase phrase.
+///
+/// Lone surrogates (which Python strings may hold but Rust `char`s cannot) are
+/// refused as `"lone surrogate"`, whether escaped (`\ud800`) or written by CPython's
+/// `surrogatepass` UTF-8 (`ED A0 80`).
+pub(crate) fn validate_text(raw: &[u8], enc: TextEncoding) -> Result<(), &'static str> {
+    match enc {
+        TextEncoding::Utf8 => match core::str::from_utf8(raw) {
+            Ok(_) => Ok(()),
+            Err(e) => match raw.get(e.valid_up_to()..) {
+                Some([0xED, 0xA0..=0xBF, 0x80..=0xBF, ..]) => Err("lone surrogate"),
+                _ => Err("invalid utf-8"),
+            },
+        },
+        TextEncoding::RawUnicodeEscape => {
+            let mut rest = raw;
+            while let Some(step) = rue_step(rest) {
+                rest = rest.get(step?.len..).unwrap_or_default();
+            }
+            Ok(())
+        }
+        TextEncoding::PyLiteral => {
+            if py_literal_info(raw)?.ascii {
+                Ok(())
+            } else {
+                Err("non-ascii python 2 str")
+            }
+        }
+    }
+}
+
+/// Checks that `raw` is valid text under `enc` with every code point `<= 0xFF`,
+/// and returns the number of bytes it encodes to in Latin-1.
+pub(crate) fn validate_latin1(raw: &[u8], enc: TextEncoding) -> Result<usize, &'static str> {
+    if enc == TextEncoding::PyLiteral {
+        // Its bytes are Latin-1 code points whatever their value.
+        return py_literal_info(raw).map(|info| info.len);
+    }
+    validate_text(raw, enc)?;
+    let mut n = 0usize;
+    for c in text_chars(raw, enc) {
+        if u32::from(c) > 0xFF {
+            return Err("code point above 0xff in latin-1 bytes");
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------
+// Bytes
+
+/// Iterator over decoded bytes; see [`bytes_iter`].
+#[derive(Clone, Debug)]
+pub(crate) struct ByteIter<'a> {
+    inner: BytesInner<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum BytesInner<'a> {
+    Raw(core::slice::Iter<'a, u8>),
+    Literal(EscBytes<'a>),
+    Latin1(TextChars<'a>),
+}
+
+impl Iterator for ByteIter<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        match &mut self.inner {
+            BytesInner::Raw(i) => i.next().copied(),
+            BytesInner::Literal(i) => i.next(),
+            BytesInner::Latin1(chars) => {
+                let c = chars.next()?;
+                match u8::try_from(c) {
+                    Ok(b) => Some(b),
+                    Err(_) => {
+                        // Not Latin-1 (not validated): stop for good.
+                        chars.inner = CharsInner::Utf8("".chars());
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The bytes `raw` decodes to under `enc` (validate first; stops early on invalid input).
+pub(crate) fn bytes_iter(raw: &[u8], enc: BytesEncoding) -> ByteIter<'_> {
+    let inner = match enc {
+        BytesEncoding::Raw => BytesInner::Raw(raw.iter()),
+        BytesEncoding::PyLiteral => BytesInner::Literal(EscBytes::new(raw)),
+        BytesEncoding::Latin1(t) => BytesInner::Latin1(text_chars(raw, t)),
+    };
+    ByteIter { inner }
+}
+
+/// Number of bytes `raw` decodes to under `enc`.
+pub(crate) fn bytes_len(raw: &[u8], enc: BytesEncoding) -> usize {
+    match enc {
+        BytesEncoding::Raw => raw.len(),
+        _ => bytes_iter(raw, enc).count(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Integers
+
+/// Sign and digits of a decimal integer argument; see [`parse_decimal_int`].
+fn split_decimal(text: &[u8]) -> Result<(bool, &[u8]), &'static str> {
+    let t = trim_py_space(text);
+    let (negative, digits) = match t {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, t),
+    };
+    if digits.is_empty() {
+        return Err("integer without digits");
+    }
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err("invalid decimal integer");
+    }
+    if digits.len() > MAX_INT_DIGITS {
+        return Err("integer exceeds 4300 digits");
+    }
+    if let [b'0', rest @ ..] = digits {
+        if rest.iter().any(|&d| d != b'0') {
+            return Err("leading zeros in integer");
+        }
+    }
+    Ok((negative, digits))
+}
+
+/// Validates an INT/LONG line argument (without `'\n'`, for LONG without its `'L'`):
+/// optional Python whitespace, optional sign, ASCII digits (at most 4300, as Python's
+/// `int()`), more whitespace.
+///
+/// Stricter than CPython on purpose: leading zeros (`010`) are refused, because the C
+/// unpickler reads INT `010` as octal 8 while LONG `010` is an error; hex/octal/binary
+/// prefixes and `_` separators (which CPython's `int(s, 0)` takes) are refused too.
+/// Pickle writers never emit any of them.
+pub(crate) fn parse_decimal_int(text: &[u8]) -> Result<(), &'static str> {
+    split_decimal(text).map(|_| ())
+}
+
+/// The magnitude of validated digits, or `None` above `u128::MAX`.
+fn digits_to_u128(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |acc, &d| {
+        acc.checked_mul(10)?
+            .checked_add(u128::from(d.wrapping_sub(b'0')))
     })
 }
-pub(crate) fn validate_latin1(raw: &[u8], enc: TextEncoding) -> Result<usize, &'static str> {
-    Ok(raw.len())
+
+/// The value of an INT/LONG argument as `i128`; `None` if invalid or out of range.
+pub(crate) fn decimal_to_i128(text: &[u8]) -> Option<i128> {
+    let (negative, digits) = split_decimal(text).ok()?;
+    let magnitude = digits_to_u128(digits)?;
+    if negative {
+        0i128.checked_sub_unsigned(magnitude)
+    } else {
+        i128::try_from(magnitude).ok()
+    }
 }
-pub(crate) fn bytes_iter(
-    raw: &[u8],
-    enc: BytesEncoding,
-) -> core::iter::Copied<core::slice::Iter<'_, u8>> {
-    raw.iter().copied()
-}
-pub(crate) fn bytes_len(raw: &[u8], enc: BytesEncoding) -> usize {
-    raw.len()
-}
-pub(crate) fn parse_decimal_int(text: &[u8]) -> Result<(), &'static str> {
-    Ok(())
-}
+
+/// The value of an INT/LONG argument as `i64`; `None` if invalid or out of range.
 pub(crate) fn decimal_to_i64(text: &[u8]) -> Option<i64> {
-    core::str::from_utf8(text).ok()?.trim().parse().ok()
+    decimal_to_i128(text).and_then(|v| i64::try_from(v).ok())
 }
-pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
-    core::str::from_utf8(text)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or("bad float")
-}
-pub(crate) fn le_to_i64(le: &[u8]) -> Option<i64> {
-    if le.len() > 8 {
+
+/// A LONG1/LONG4 payload (little-endian two's complement, any length, empty = 0) as `i128`.
+pub(crate) fn le_to_i128(le: &[u8]) -> Option<i128> {
+    let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
+    let fill = if negative { 0xFF } else { 0x00 };
+    let (low, high) = le.split_at(le.len().min(16));
+    // Bytes past 16 must be pure sign extension, agreeing with bit 127.
+    if !high.iter().all(|&b| b == fill) {
         return None;
     }
-    let mut b = [if le.last().map_or(false, |&x| x & 0x80 != 0) {
-        0xff
-    } else {
-        0
-    }; 8];
-    b[..le.len()].copy_from_slice(le);
-    Some(i64::from_le_bytes(b))
+    let mut buf = [fill; 16];
+    for (dst, src) in buf.iter_mut().zip(low) {
+        *dst = *src;
+    }
+    let value = i128::from_le_bytes(buf);
+    if (value < 0) != negative {
+        return None;
+    }
+    Some(value)
 }
-pub(crate) fn le_to_i128(le: &[u8]) -> Option<i128> {
-    None
+
+/// A LONG1/LONG4 payload as `i64`; `None` if out of range.
+pub(crate) fn le_to_i64(le: &[u8]) -> Option<i64> {
+    le_to_i128(le).and_then(|v| i64::try_from(v).ok())
 }
-pub(crate) fn decimal_to_i128(text: &[u8]) -> Option<i128> {
-    None
+
+// ---------------------------------------------------------------------------
+// Floats
+
+/// Parses a FLOAT argument (without `'\n'`) as the C unpickler does
+/// (`PyOS_string_to_double`): `[sign] digits [. digits] [e [sign] digits]`, or
+/// `inf`, `infinity`, `nan` in any case with optional sign. Like CPython 3.11's
+/// `pickle.loads`, and unlike `float()`, it refuses surrounding whitespace and `_`,
+/// and refuses finite text that overflows to infinity (`1e500`: CPython raises
+/// `OverflowError`).
+pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
+    const ERR: &str = "invalid float";
+    let s = core::str::from_utf8(text).map_err(|_| ERR)?;
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let word = unsigned.eq_ignore_ascii_case("inf")
+        || unsigned.eq_ignore_ascii_case("infinity")
+        || unsigned.eq_ignore_ascii_case("nan");
+    if !word && !valid_float_number(unsigned.as_bytes()) {
+        return Err(ERR);
+    }
+    let value: f64 = s.parse().map_err(|_| ERR)?;
+    if !word && value.is_infinite() {
+        return Err("float out of range");
+    }
+    Ok(value)
+}
+
+/// `(digits [. digits*] | . digits) [(e|E) [sign] digits]`, no sign in front.
+fn valid_float_number(s: &[u8]) -> bool {
+    fn digits(s: &[u8]) -> (usize, &[u8]) {
+        let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
+        (n, s.get(n..).unwrap_or_default())
+    }
+    let (int_digits, rest) = digits(s);
+    let (frac_digits, rest) = match rest {
+        [b'.', after @ ..] => digits(after),
+        _ => (0, rest),
+    };
+    if int_digits + frac_digits == 0 {
+        return false;
+    }
+    match rest {
+        [] => true,
+        [b'e' | b'E', exp @ ..] => {
+            let exp = match exp {
+                [b'+' | b'-', e @ ..] => e,
+                _ => exp,
+            };
+            let (n, tail) = digits(exp);
+            n > 0 && tail.is_empty()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    extern crate std;
+
+    use super::*;
+    use std::process::Command;
+    use std::string::String;
+    use std::vec::Vec;
+
+    /// Runs `python3 -c script` (the CPython oracle) and returns its stdout.
+    /// A missing python3 fails the test.
+    pub(crate) fn python3(script: &str) -> String {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("python3 (the CPython oracle) must be installed to run these tests");
+        assert!(
+            out.status.success(),
+            "python3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("python3 output is UTF-8")
+    }
+
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        assert!(s.len() % 2 == 0, "odd hex {s:?}");
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    pub(crate) fn hex(b: &[u8]) -> String {
+        b.iter().map(|b| std::format!("{b:02x}")).collect()
+    }
+
+    fn chars(raw: &[u8], enc: TextEncoding) -> String {
+        text_chars(raw, enc).collect()
+    }
+
+    #[test]
+    fn python_is_3_11() {
+        assert_eq!(
+            python3("import sys; print(sys.version_info[:2])").trim(),
+            "(3, 11)"
+        );
+    }
+
+    // -- raw-unicode-escape -------------------------------------------------
+
+    #[test]
+    fn unicode_arguments_as_cpython_writes_them() {
+        // Fixture from python3: pickle.dumps('é\n\\ \u1234 \U0001F600\r\x1a\0', 0)
+        let arg = b"\xe9\\u000a\\u005c \\u1234 \\U0001f600\\u000d\\u001a\\u0000";
+        validate_text(arg, TextEncoding::RawUnicodeEscape).unwrap();
+        assert_eq!(
+            chars(arg, TextEncoding::RawUnicodeEscape),
+            "\u{e9}\n\\ \u{1234} \u{1F600}\r\x1a\0"
+        );
+        assert_eq!(text_len_chars(arg, TextEncoding::RawUnicodeEscape), 10);
+
+        // Many strings, pickled by CPython at protocol 0; the argument is the
+        // line after 'V'.
+        let out = python3(
+            r#"
+import pickle, random
+r = random.Random(1234)
+edge = ['', 'a', '\\', '\\u', '\\\\u0041', '\x00\n\r\x1a', "it's", '"', 'é', '\xff\u0100',
+        '\u2028\ufeff', '\U0010ffff', '\U0001f600', 'a\u0301', '\ue000', '\U000e0001', '\ud7ff\ue000']
+pool = [chr(c) for c in list(range(0, 0x300)) + [0x2028, 0xfeff, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff]]
+for _ in range(1500):
+    n = r.randrange(0, 12)
+    s = ''.join(r.choice(pool) if r.random() < .7 else chr(r.choice([r.randrange(0xd800), r.randrange(0xe000, 0x110000)])) for _ in range(n))
+    edge.append(s)
+for s in edge:
+    p = pickle.dumps(s, 0)
+    assert p[:1] == b'V'
+    arg = p[1:p.index(b'\n')]
+    print(arg.hex(), s.encode('utf-8').hex())
+"#,
+        );
+        let mut n = 0;
+        for line in out.lines() {
+            let mut it = line.split(' ');
+            let (arg, want) = (unhex(it.next().unwrap()), unhex(it.next().unwrap_or("")));
+            let want = String::from_utf8(want).unwrap();
+            validate_text(&arg, TextEncoding::RawUnicodeEscape).unwrap();
+            assert_eq!(chars(&arg, TextEncoding::RawUnicodeEscape), want, "{line}");
+            n += 1;
+        }
+        assert_eq!(n, 1517);
+    }
+
+    #[test]
+    fn raw_unicode_escape_edge_cases_match_cpython() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"\\",
+            b"\\\\",
+            b"\\\\\\",
+            b"\\\\u0041",
+            b"\\\\\\u0041",
+            b"\\\\\\\\u0041",
+            b"\\x41",
+            b"\\n",
+            b"\\u",
+            b"\\u004",
+            b"\\u004g",
+            b"\\u0041",
+            b"\\U0001F600",
+            b"\\U0001f60",
+            b"\\U00110000",
+            b"\\Uffffffff",
+            b"\\U0010FFFF",
+            b"\\ud800",
+            b"\\udfff",
+            b"\\ud83d\\ude00",
+            b"\\U0000d800",
+            b"\xe9\xff\x80",
+            b"a\\",
+            b"\\u00e9\\",
+            b"\\uABCDz",
+        ];
+        let arg_list: Vec<String> = cases.iter().map(|c| hex(c)).collect();
+        let out = python3(&std::format!(
+            r#"
+for h in {arg_list:?}:
+    try:
+        s = bytes.fromhex(h).decode('raw-unicode-escape')
+    except UnicodeDecodeError:
+        print('ERR'); continue
+    try:
+        print('OK', s.encode('utf-8').hex())
+    except UnicodeEncodeError:
+        print('SURR')
+"#
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), cases.len());
+        for (case, line) in cases.iter().zip(lines) {
+            let got = validate_text(case, TextEncoding::RawUnicodeEscape);
+            match line {
+                "ERR" => assert!(got.is_err() && got != Err("lone surrogate"), "{case:?}"),
+                "SURR" => assert_eq!(got, Err("lone surrogate"), "{case:?}"),
+                ok => {
+                    let want = String::from_utf8(unhex(&ok[3..])).unwrap();
+                    assert_eq!(got, Ok(()), "{case:?}");
+                    assert_eq!(
+                        chars(case, TextEncoding::RawUnicodeEscape),
+                        want,
+                        "{case:?}"
+                    );
+                }
+            }
+            // Never panics, stops early on invalid input.
+            let _ = text_chars(case, TextEncoding::RawUnicodeEscape).count();
+        }
+    }
+
+    // -- UTF-8 ----------------------------------------------------------------
+
+    #[test]
+    fn utf8_and_surrogatepass() {
+        assert_eq!(
+            validate_text("héllo €😀".as_bytes(), TextEncoding::Utf8),
+            Ok(())
+        );
+        assert_eq!(
+            chars("héllo €😀".as_bytes(), TextEncoding::Utf8),
+            "héllo €😀"
+        );
+        // CPython pickles lone surrogates with 'surrogatepass' UTF-8:
+        // python3: pickle.dumps('a\ud800', 4) ends b'X\x04\x00\x00\x00a\xed\xa0\x80\x94.'
+        let out = python3("import pickle; print(pickle.dumps('a\\ud800', 4).hex())");
+        let p = unhex(out.trim());
+        let arg = &p[p.len() - 6..p.len() - 2];
+        assert_eq!(arg, b"a\xed\xa0\x80");
+        assert_eq!(
+            validate_text(arg, TextEncoding::Utf8),
+            Err("lone surrogate")
+        );
+        assert_eq!(
+            validate_text(b"\xff", TextEncoding::Utf8),
+            Err("invalid utf-8")
+        );
+        assert_eq!(
+            validate_text(b"a\xe2\x82", TextEncoding::Utf8),
+            Err("invalid utf-8")
+        );
+        assert_eq!(chars(b"ab\xffcd", TextEncoding::Utf8), "ab");
+    }
+
+    // -- Python 2 literals --------------------------------------------------
+
+    #[test]
+    fn string_literals_match_escape_decode() {
+        let mut cases: Vec<Vec<u8>> = [
+            &b"''"[..],
+            b"\"\"",
+            b"'a\\x41'",
+            b"'it's'",
+            b"\"it's\"",
+            b"'a",
+            b"'",
+            b"",
+            b"'a\"",
+            b"'\\777'",
+            b"'\\q\\u1234'",
+            b"'\\x4'",
+            b"'\\x'",
+            b"'\\xg0'",
+            b"'ab\\'",
+            b"'\\0\\08\\1234'",
+            b"'\xc3\xa9'",
+            b"'\\a\\b\\f\\n\\r\\t\\v\\\\\\'\\\"'",
+            b"'\\\n'",
+            b"'\\8\\9'",
+            b"'\\\xe9'",
+            b"'\\N{DASH}'",
+            b"'\\400'",
+        ]
+        .iter()
+        .map(|c| c.to_vec())
+        .collect();
+        // Random escape soup, fuzzing the decoder against CPython's.
+        let out = python3(
+            r#"
+import random
+r = random.Random(99)
+alpha = [b'\\', b'x', b'0', b'7', b'8', b'a', b'f', b'F', b'n', b"'", b'"', b'q', b'\xe9', b'1', b'\\x', b'\\0']
+for _ in range(1500):
+    print((b"'" + b''.join(r.choice(alpha) for _ in range(r.randrange(8))) + b"'").hex())
+"#,
+        );
+        cases.extend(out.lines().map(unhex));
+        let arg_list: Vec<String> = cases.iter().map(|c| hex(c)).collect();
+        let out = python3(&std::format!(
+            r#"
+import codecs, warnings
+warnings.simplefilter('ignore')
+for h in {arg_list:?}:
+    data = bytes.fromhex(h)
+    if not (len(data) >= 2 and data[0] == data[-1] and data[0] in b'"\''):
+        print('UNQUOTED'); continue
+    try:
+        print('OK', codecs.escape_decode(data[1:-1])[0].hex())
+    except ValueError:
+        print('ERR')
+"#
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), cases.len());
+        for (case, line) in cases.iter().zip(lines) {
+            let info = py_literal_info(case);
+            match line {
+                "UNQUOTED" => assert_eq!(info, Err("string argument not quoted"), "{case:?}"),
+                "ERR" => assert!(info.is_err(), "{case:?}"),
+                ok => {
+                    let want = unhex(&ok[3..]);
+                    let info = info.unwrap_or_else(|e| panic!("{case:?}: {e}"));
+                    assert_eq!(info.len, want.len(), "{case:?}");
+                    assert_eq!(info.ascii, want.is_ascii(), "{case:?}");
+                    let got: Vec<u8> = bytes_iter(case, BytesEncoding::PyLiteral).collect();
+                    assert_eq!(got, want, "{case:?}");
+                    assert_eq!(bytes_len(case, BytesEncoding::PyLiteral), want.len());
+                    let text = validate_text(case, TextEncoding::PyLiteral);
+                    if want.is_ascii() {
+                        assert_eq!(text, Ok(()));
+                        let s: String = want.iter().map(|&b| char::from(b)).collect();
+                        assert_eq!(chars(case, TextEncoding::PyLiteral), s);
+                    } else {
+                        assert_eq!(text, Err("non-ascii python 2 str"));
+                    }
+                }
+            }
+            let _ = bytes_iter(case, BytesEncoding::PyLiteral).count();
+            let _ = text_chars(case, TextEncoding::PyLiteral).count();
+        }
+    }
+
+    #[test]
+    fn python2_style_literals_round_trip() {
+        // Python 2 writes STRING as repr(str), which is Python 3's bytes repr without 'b'.
+        let out = python3(
+            r#"
+import random
+r = random.Random(7)
+for n in list(range(0, 300)) + [256] * 3:
+    b = bytes(r.randrange(256) for _ in range(n % 40)) if n < 300 else bytes(range(256))
+    print(repr(b)[1:].encode('latin-1').hex(), b.hex())
+"#,
+        );
+        for line in out.lines() {
+            let (arg, want) = line.split_once(' ').unwrap();
+            let (arg, want) = (unhex(arg), unhex(want));
+            let info = py_literal_info(&arg).unwrap();
+            assert_eq!(info.len, want.len());
+            assert_eq!(
+                bytes_iter(&arg, BytesEncoding::PyLiteral).collect::<Vec<_>>(),
+                want
+            );
+        }
+    }
+
+    // -- Latin-1 bytes (protocols 0-2) -------------------------------------
+
+    #[test]
+    fn latin1_bytes_as_cpython_pickles_them() {
+        let all: Vec<u8> = (0..=255).collect();
+        // Protocol 0: c_codecs\nencode\n...(V<raw-unicode-escape>\n...
+        let p0 =
+            unhex(python3("import pickle; print(pickle.dumps(bytes(range(256)), 0).hex())").trim());
+        let start = p0.windows(2).position(|w| w == b"(V").unwrap() + 2;
+        let len = p0[start..].iter().position(|&b| b == b'\n').unwrap();
+        let arg = &p0[start..start + len];
+        let enc = BytesEncoding::Latin1(TextEncoding::RawUnicodeEscape);
+        assert_eq!(
+            validate_latin1(arg, TextEncoding::RawUnicodeEscape),
+            Ok(256)
+        );
+        assert_eq!(bytes_iter(arg, enc).collect::<Vec<_>>(), all);
+        assert_eq!(bytes_len(arg, enc), 256);
+        // Protocol 2: BINUNICODE 'X' <u32 len> <utf-8>.
+        let p2 =
+            unhex(python3("import pickle; print(pickle.dumps(bytes(range(256)), 2).hex())").trim());
+        let x = p2.iter().position(|&b| b == b'X').unwrap();
+        let n = u32::from_le_bytes(p2[x + 1..x + 5].try_into().unwrap()) as usize;
+        let arg = &p2[x + 5..x + 5 + n];
+        assert_eq!(validate_latin1(arg, TextEncoding::Utf8), Ok(256));
+        assert_eq!(
+            bytes_iter(arg, BytesEncoding::Latin1(TextEncoding::Utf8)).collect::<Vec<_>>(),
+            all
+        );
+        // Above U+00FF: refused, and the iterator stops.
+        assert!(validate_latin1("aĀb".as_bytes(), TextEncoding::Utf8).is_err());
+        assert!(validate_latin1(b"a\\u0100", TextEncoding::RawUnicodeEscape).is_err());
+        let enc = BytesEncoding::Latin1(TextEncoding::Utf8);
+        assert_eq!(bytes_iter("aĀb".as_bytes(), enc).collect::<Vec<_>>(), b"a");
+        assert_eq!(validate_latin1(b"'\\xff'", TextEncoding::PyLiteral), Ok(1));
+        assert_eq!(bytes_len(b"abc", BytesEncoding::Raw), 3);
+        assert_eq!(
+            bytes_iter(b"abc", BytesEncoding::Raw).collect::<Vec<_>>(),
+            b"abc"
+        );
+    }
+
+    // -- integers -------------------------------------------------------------
+
+    #[test]
+    fn decimal_ints() {
+        let good: &[(&[u8], i128)] = &[
+            (b"0", 0),
+            (b"00", 0),
+            (b"-0", 0),
+            (b"+0", 0),
+            (b"000", 0),
+            (b"1", 1),
+            (b"-1", -1),
+            (b"+5", 5),
+            (b" 12", 12),
+            (b"12 ", 12),
+            (b"\t\x0b\x0c\r 42 \n", 42),
+            (b"9223372036854775807", i64::MAX as i128),
+            (b"-9223372036854775808", i64::MIN as i128),
+            (b"9223372036854775808", 1 << 63),
+            (b"170141183460469231731687303715884105727", i128::MAX),
+            (b"-170141183460469231731687303715884105728", i128::MIN),
+        ];
+        for &(text, v) in good {
+            assert_eq!(parse_decimal_int(text), Ok(()), "{text:?}");
+            assert_eq!(decimal_to_i128(text), Some(v), "{text:?}");
+            assert_eq!(decimal_to_i64(text), i64::try_from(v).ok(), "{text:?}");
+        }
+        // Python agrees on every accepted value.
+        let texts: Vec<String> = good.iter().map(|(t, _)| hex(t)).collect();
+        let out = python3(&std::format!(
+            "for t in {texts:?}: print(int(bytes.fromhex(t)))"
+        ));
+        for (line, (_, v)) in out.lines().zip(good) {
+            assert_eq!(line, std::format!("{v}"));
+        }
+        let bad: &[&[u8]] = &[
+            b"",
+            b" ",
+            b"-",
+            b"+",
+            b"--1",
+            b"+-1",
+            b"1-",
+            b"1 2",
+            b"010",
+            b"-07",
+            b"0x10",
+            b"0o7",
+            b"1_000",
+            b"1.0",
+            b"1L",
+            b"\x001",
+            b"1\x00",
+            b"\xef\xbc\x91",
+            b"one",
+        ];
+        for text in bad {
+            assert!(parse_decimal_int(text).is_err(), "{text:?}");
+            assert_eq!(decimal_to_i128(text), None);
+        }
+        assert_eq!(
+            decimal_to_i128(b"170141183460469231731687303715884105728"),
+            None
+        );
+        assert_eq!(
+            decimal_to_i128(b"-170141183460469231731687303715884105729"),
+            None
+        );
+        assert_eq!(decimal_to_i64(b"9223372036854775808"), None);
+        assert_eq!(
+            decimal_to_i128(b"999999999999999999999999999999999999999999"),
+            None
+        );
+        // Python's int() refuses more than 4300 digits; so do we.
+        let long = std::vec![b'7'; 4300];
+        assert_eq!(parse_decimal_int(&long), Ok(()));
+        let too_long = std::vec![b'7'; 4301];
+        assert_eq!(
+            parse_decimal_int(&too_long),
+            Err("integer exceeds 4300 digits")
+        );
+    }
+
+    #[test]
+    fn le_payloads_as_encode_long_writes_them() {
+        let out = python3(
+            r#"
+import pickle, random
+r = random.Random(5)
+ns = [0, 1, -1, 127, 128, 255, 256, -128, -129, -256, 2**31, -2**31, 2**63 - 1, 2**63, -2**63, -2**63 - 1,
+      2**64, 2**127 - 1, 2**127, -2**127, -2**127 - 1, 2**128, -2**128]
+ns += [r.randrange(-2**140, 2**140) >> r.randrange(140) for _ in range(500)]
+for n in ns:
+    print(pickle.encode_long(n).hex() or '-', n)
+"#,
+        );
+        for line in out.lines() {
+            let (le, n) = line.split_once(' ').unwrap();
+            let le = if le == "-" { Vec::new() } else { unhex(le) };
+            let want: Option<i128> = n.parse().ok();
+            assert_eq!(le_to_i128(&le), want, "{line}");
+            assert_eq!(le_to_i64(&le), n.parse::<i64>().ok(), "{line}");
+        }
+        // Non-minimal sign extension is still the same value.
+        assert_eq!(le_to_i128(&[0xFF; 40]), Some(-1));
+        assert_eq!(le_to_i128(&[0x00; 40]), Some(0));
+        let mut v = std::vec![0u8; 20];
+        v[15] = 0x80; // 2**127 with a zero extension: does not fit
+        assert_eq!(le_to_i128(&v), None);
+        assert_eq!(
+            le_to_i64(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0]),
+            Some(i64::MAX)
+        );
+    }
+
+    // -- floats -----------------------------------------------------------------
+
+    #[test]
+    fn float_lines_match_the_c_unpickler() {
+        let cases: &[&str] = &[
+            "0.0",
+            "-0.0",
+            "1.5",
+            "1",
+            "-1",
+            "+1.5",
+            ".5",
+            "5.",
+            "1e5",
+            "1E5",
+            "1e+5",
+            "1e-5",
+            "1.e5",
+            "1.5e-310",
+            "1e-500",
+            "1e500",
+            "-1e500",
+            "1.7976931348623157e308",
+            "1.7976931348623159e308",
+            "inf",
+            "-inf",
+            "+inf",
+            "INF",
+            "Infinity",
+            "-infinity",
+            "nan",
+            "-nan",
+            "+NaN",
+            "NAN",
+            "infin",
+            "nana",
+            " 1.5",
+            "1.5 ",
+            "1_0",
+            "1e",
+            "e5",
+            ".",
+            "",
+            "-",
+            "+",
+            "0x10",
+            "1,5",
+            "1.5.5",
+            "--1",
+            "1e5.5",
+            "١",
+            "3.141592653589793",
+            "0.1",
+            "123456789012345678901234567890",
+            "2.2250738585072014e-308",
+            "4.9e-324",
+            "2.4e-324",
+            "2.5e-324",
+        ];
+        let out = python3(&std::format!(
+            r#"
+import pickle
+for t in {cases:?}:
+    try:
+        v = pickle.loads(b'F' + t.encode() + b'\n.')
+        print('nan' if v != v else v.hex())
+    except Exception:
+        print('ERR')
+"#
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), cases.len());
+        for (case, line) in cases.iter().zip(lines) {
+            let got = parse_float_line(case.as_bytes());
+            match line {
+                "ERR" => assert!(got.is_err(), "{case:?} -> {got:?}"),
+                "nan" => assert!(got.unwrap().is_nan(), "{case:?}"),
+                hexf => {
+                    let v = got.unwrap_or_else(|e| panic!("{case:?}: {e}"));
+                    let want = python_float_hex(hexf);
+                    assert_eq!(v.to_bits(), want.to_bits(), "{case:?}");
+                }
+            }
+        }
+        assert_eq!(parse_float_line(b"1e500"), Err("float out of range"));
+    }
+
+    /// Parses Python's `float.hex()` output.
+    fn python_float_hex(s: &str) -> f64 {
+        match s {
+            "inf" => return f64::INFINITY,
+            "-inf" => return f64::NEG_INFINITY,
+            _ => {}
+        }
+        let (neg, s) = match s.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, s),
+        };
+        let s = s.strip_prefix("0x").unwrap();
+        let (mant, exp) = s.split_once('p').unwrap();
+        let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+        let mut m = u64::from_str_radix(int, 16).unwrap() as f64;
+        for (i, c) in frac.chars().enumerate() {
+            m += c.to_digit(16).unwrap() as f64 / 16f64.powi(i as i32 + 1);
+        }
+        let exp: i32 = exp.parse().unwrap();
+        // Scale in two steps so subnormals are exact.
+        let v = m * 2f64.powi(exp / 2) * 2f64.powi(exp - exp / 2);
+        if neg {
+            -v
+        } else {
+            v
+        }
+    }
 }
