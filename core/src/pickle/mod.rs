@@ -3,11 +3,13 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod error;
+mod framer;
 pub mod opcodes;
 mod repr;
 mod text;
 
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
+pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
 
 /// A pickle protocol version. CPython 3.8–3.13 write [`Protocol::V4`] by default, and so does brine.

@@ -1,0 +1,345 @@
+//! A sans-IO stream framer: finds where each pickle of a byte stream ends.
+//!
+//! Pickles carry no length prefix; each one ends at its STOP opcode (`.`). To find that STOP
+//! the framer walks the opcodes and steps over their arguments, so that a `.` inside a string
+//! is not mistaken for the end. It keeps a handful of integers (which argument it is in, how
+//! many bytes of it remain, the stream offset) and stores no bytes, so a session can skip a
+//! pickle far larger than its buffer and resume at the next one.
+//!
+//! The framer builds no values and does not judge opcodes that import or call code: it only
+//! finds boundaries, so a pickle the decoder refuses can be skipped. It rejects only what makes
+//! the boundary unknowable: bytes that are not opcodes, negative BINSTRING/LONG4 lengths and
+//! PROTO above 5.
+//!
+//! FRAME (protocol 4+) is treated as an opcode with an 8-byte argument; the opcodes inside the
+//! frame are walked like any others, so frames need no buffering.
+
+use super::opcodes::{Arg, Opcode};
+use super::{Error, Protocol};
+
+/// What [`Framer::advance`] found in a chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Progress {
+    /// All of the chunk was consumed and the current pickle has not ended (or, for an empty
+    /// chunk while idle, has not begun: see [`Framer::in_pickle`]).
+    Incomplete,
+    /// The current pickle ended: `chunk[..len]` completes it and `chunk[len - 1]` is its STOP.
+    /// The framer is idle again; feed `chunk[len..]` to find the next pickle.
+    Complete {
+        /// Bytes of the chunk that belong to the pickle (at least 1).
+        len: usize,
+    },
+}
+
+/// Finds the end of each pickle in a stream of concatenated pickles fed in arbitrary chunks.
+///
+/// ```
+/// use brine_core::pickle::{Framer, Progress};
+///
+/// // Two protocol-2 pickles ('a' and 1), split across reads at awkward places.
+/// let stream = b"\x80\x02X\x01\x00\x00\x00aq\x00.\x80\x02K\x01.";
+/// let mut framer = Framer::new();
+/// assert_eq!(framer.advance(&stream[..4]), Ok(Progress::Incomplete));
+/// assert!(framer.in_pickle());
+/// let rest = &stream[4..];
+/// assert_eq!(framer.advance(rest), Ok(Progress::Complete { len: 7 }));
+/// assert_eq!(framer.pickle_len(), 11); // the pickle that just ended
+/// assert!(!framer.in_pickle());
+/// assert_eq!(framer.advance(&rest[7..]), Ok(Progress::Complete { len: 5 }));
+/// assert_eq!(framer.stream_offset(), stream.len());
+/// ```
+///
+/// Memory is constant (see `size_of::<Framer>()`), whatever the pickle's size: counted
+/// arguments are skipped by arithmetic on their length (a claimed 2⁶³-byte BINBYTES8 simply
+/// keeps the framer [`Progress::Incomplete`]), line arguments by searching for `\n`.
+///
+/// **Errors are final.** After [`advance`](Framer::advance) returns an error the stream's
+/// boundaries are unknowable; every later call returns the same error without consuming
+/// anything, until [`reset`](Framer::reset). Error offsets are stream offsets: the offending
+/// opcode's byte for [`Error::UnknownOpcode`], the opcode whose argument is bad for
+/// [`Error::InvalidArgument`] (negative BINSTRING/LONG4 length) and the PROTO opcode for
+/// [`Error::UnsupportedProtocol`] (as the decoder reports them, but counted from the start of
+/// the stream rather than of the pickle).
+///
+/// A peer can keep a pickle open forever (a line argument that never ends, a huge claimed
+/// length); the framer cannot tell that from a slow peer. Callers that need a bound compare
+/// [`pickle_len`](Framer::pickle_len) against their own limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Framer {
+    state: State,
+    /// Bytes consumed since `new`/`reset`, modulo `usize::MAX + 1`.
+    offset: usize,
+    /// Bytes of the current (or, while idle, the last) pickle, saturating.
+    pickle_len: usize,
+}
+
+/// Where in the opcode grammar the framer stands between two bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum State {
+    /// Between pickles (nothing seen yet, or the last byte was a STOP).
+    #[default]
+    Idle,
+    /// Inside a pickle, the next byte is an opcode.
+    Opcode,
+    /// This many argument bytes remain to be skipped.
+    Skip(u64),
+    /// Inside a line argument; this many `\n` (1 or 2) remain to be found.
+    Lines(u8),
+    /// After a PROTO opcode at stream offset `at`, before its version byte.
+    Proto {
+        /// The PROTO's stream offset.
+        at: usize,
+    },
+    /// Reading the little-endian length of a counted argument.
+    Length {
+        /// The opcode (its [`Arg`] gives the length's width and signedness).
+        opcode: Opcode,
+        /// The opcode's stream offset.
+        at: usize,
+        /// Length bytes read so far.
+        got: u8,
+        /// Their value so far.
+        acc: u64,
+    },
+    /// An error was returned; the stream's boundaries are lost.
+    Failed(Failure),
+}
+
+/// A returned error, kept small so it can be returned again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failure {
+    UnknownOpcode { byte: u8, offset: usize },
+    NegativeLength { opcode: Opcode, offset: usize },
+    UnsupportedProtocol { version: u8, offset: usize },
+}
+
+impl Failure {
+    fn to_error(self) -> Error {
+        match self {
+            Failure::UnknownOpcode { byte, offset } => Error::UnknownOpcode { byte, offset },
+            Failure::NegativeLength { opcode, offset } => Error::InvalidArgument {
+                opcode,
+                offset,
+                reason: "negative length",
+            },
+            Failure::UnsupportedProtocol { version, offset } => {
+                Error::UnsupportedProtocol { version, offset }
+            }
+        }
+    }
+}
+
+impl Framer {
+    /// An idle framer at stream offset 0.
+    pub const fn new() -> Self {
+        Framer {
+            state: State::Idle,
+            offset: 0,
+            pickle_len: 0,
+        }
+    }
+
+    /// Scans `chunk`, which continues the stream where the previous call stopped.
+    ///
+    /// Returns [`Progress::Complete`] as soon as the current pickle's STOP is found, without
+    /// reading further: the caller feeds the rest of the chunk again for the next pickle.
+    /// Otherwise consumes the whole chunk and returns [`Progress::Incomplete`]. An empty chunk
+    /// changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownOpcode`], [`Error::InvalidArgument`] (negative BINSTRING or LONG4
+    /// length) or [`Error::UnsupportedProtocol`] (PROTO above 5), with stream offsets. Errors
+    /// are final until [`reset`](Framer::reset); see [`Framer`].
+    pub fn advance(&mut self, chunk: &[u8]) -> Result<Progress, Error> {
+        let mut state = self.state;
+        match state {
+            State::Failed(failure) => return Err(failure.to_error()),
+            State::Idle if chunk.is_empty() => return Ok(Progress::Incomplete),
+            State::Idle => {
+                state = State::Opcode;
+                self.pickle_len = 0;
+            }
+            _ => {}
+        }
+        let (consumed, result) = scan(&mut state, chunk, self.offset);
+        self.state = state;
+        self.offset = self.offset.wrapping_add(consumed);
+        self.pickle_len = self.pickle_len.saturating_add(consumed);
+        result
+    }
+
+    /// True from the first byte of a pickle until its STOP: the stream is in the middle of a
+    /// message. False while idle between messages (and after an error).
+    pub fn in_pickle(&self) -> bool {
+        !matches!(self.state, State::Idle | State::Failed(_))
+    }
+
+    /// Bytes consumed since [`new`](Framer::new) or [`reset`](Framer::reset): the stream
+    /// offset of the next byte to feed. Wraps at `usize::MAX` (after 4 GiB on 32-bit targets);
+    /// the boundaries [`advance`](Framer::advance) reports are relative to the chunk and are
+    /// not affected.
+    pub fn stream_offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Bytes of the current pickle seen so far; while idle, the whole length of the pickle that
+    /// ended last (0 before the first). Saturates at `usize::MAX`.
+    pub fn pickle_len(&self) -> usize {
+        self.pickle_len
+    }
+
+    /// Forgets everything, including an error: back to [`Framer::new`] at stream offset 0.
+    /// Use it when the stream itself starts over (a new connection).
+    pub fn reset(&mut self) {
+        *self = Framer::new();
+    }
+}
+
+/// Scans `chunk` from `state` (never `Idle`), updating it; `base` is the stream offset of
+/// `chunk[0]`. Returns the bytes consumed and the outcome.
+fn scan(state: &mut State, chunk: &[u8], base: usize) -> (usize, Result<Progress, Error>) {
+    let mut rest = chunk;
+    // Stream offset of the first byte of `rest`.
+    let at = |rest: &[u8]| base.wrapping_add(chunk.len().saturating_sub(rest.len()));
+    loop {
+        match *state {
+            State::Opcode => {
+                let Some((&byte, tail)) = rest.split_first() else {
+                    break;
+                };
+                let offset = at(rest);
+                let Some(opcode) = Opcode::from_byte(byte) else {
+                    return fail(state, rest, chunk, Failure::UnknownOpcode { byte, offset });
+                };
+                rest = tail;
+                match opcode.arg() {
+                    Arg::None if opcode == Opcode::STOP => {
+                        *state = State::Idle;
+                        let len = chunk.len().saturating_sub(rest.len());
+                        return (len, Ok(Progress::Complete { len }));
+                    }
+                    Arg::None => {}
+                    Arg::Fixed(_) if opcode == Opcode::PROTO => {
+                        *state = State::Proto { at: offset }
+                    }
+                    Arg::Fixed(n) => {
+                        // The common case: the whole argument is here.
+                        match rest.get(usize::from(n)..) {
+                            Some(tail) => rest = tail,
+                            None => *state = State::Skip(u64::from(n)),
+                        }
+                    }
+                    Arg::Line => *state = State::Lines(1),
+                    Arg::TwoLines => *state = State::Lines(2),
+                    Arg::Counted(_) | Arg::CountedSigned4 => {
+                        *state = State::Length {
+                            opcode,
+                            at: offset,
+                            got: 0,
+                            acc: 0,
+                        }
+                    }
+                }
+            }
+            State::Skip(remaining) => {
+                match usize::try_from(remaining).ok().and_then(|n| rest.get(n..)) {
+                    Some(tail) => {
+                        rest = tail;
+                        *state = State::Opcode;
+                    }
+                    None => {
+                        // `remaining` > `rest.len()`: take all of it, stay in the argument.
+                        *state = State::Skip(remaining.saturating_sub(rest.len() as u64));
+                        rest = &[];
+                        break;
+                    }
+                }
+            }
+            State::Lines(lines) => match rest.iter().position(|&b| b == b'\n') {
+                Some(newline) => {
+                    rest = rest.get(newline.saturating_add(1)..).unwrap_or(&[]);
+                    *state = if lines > 1 {
+                        State::Lines(lines - 1)
+                    } else {
+                        State::Opcode
+                    };
+                }
+                None => {
+                    rest = &[];
+                    break;
+                }
+            },
+            State::Proto { at: offset } => {
+                let Some((&version, tail)) = rest.split_first() else {
+                    break;
+                };
+                if Protocol::from_u8(version).is_none() {
+                    return fail(
+                        state,
+                        rest,
+                        chunk,
+                        Failure::UnsupportedProtocol { version, offset },
+                    );
+                }
+                rest = tail;
+                *state = State::Opcode;
+            }
+            State::Length {
+                opcode,
+                at: offset,
+                mut got,
+                mut acc,
+            } => {
+                let (width, signed) = match opcode.arg() {
+                    Arg::Counted(width) => (width, false),
+                    _ => (4, true),
+                };
+                while got < width {
+                    let Some((&byte, tail)) = rest.split_first() else {
+                        *state = State::Length {
+                            opcode,
+                            at: offset,
+                            got,
+                            acc,
+                        };
+                        return (chunk.len(), Ok(Progress::Incomplete));
+                    };
+                    rest = tail;
+                    // `got` < `width` <= 8, so the shift is at most 56.
+                    acc |= u64::from(byte) << (8 * u32::from(got));
+                    got += 1;
+                }
+                if signed && acc & 0x8000_0000 != 0 {
+                    return fail(
+                        state,
+                        rest,
+                        chunk,
+                        Failure::NegativeLength { opcode, offset },
+                    );
+                }
+                *state = State::Skip(acc);
+            }
+            State::Idle | State::Failed(_) => break,
+        }
+    }
+    (
+        chunk.len().saturating_sub(rest.len()),
+        Ok(Progress::Incomplete),
+    )
+}
+
+/// Records `failure` in `state`; the bytes before `rest` count as consumed.
+fn fail(
+    state: &mut State,
+    rest: &[u8],
+    chunk: &[u8],
+    failure: Failure,
+) -> (usize, Result<Progress, Error>) {
+    *state = State::Failed(failure);
+    (
+        chunk.len().saturating_sub(rest.len()),
+        Err(failure.to_error()),
+    )
+}
