@@ -56,7 +56,9 @@ pub enum Progress {
 ///
 /// **Errors are final.** After [`advance`](Framer::advance) returns an error the stream's
 /// boundaries are unknowable; every later call returns the same error without consuming
-/// anything, until [`reset`](Framer::reset). Error offsets are stream offsets: the offending
+/// anything, until [`reset`](Framer::reset). The failing call consumed the bytes up to and
+/// including the one that revealed the error (the bad opcode, PROTO's version byte, the
+/// length's last byte), whatever the chunking. Error offsets are stream offsets: the offending
 /// opcode's byte for [`Error::UnknownOpcode`], the opcode whose argument is bad for
 /// [`Error::InvalidArgument`] (negative BINSTRING/LONG4 length) and the PROTO opcode for
 /// [`Error::UnsupportedProtocol`] (as the decoder reports them, but counted from the start of
@@ -197,151 +199,240 @@ impl Framer {
     }
 }
 
+/// What the scanner does on reading an opcode byte: [`Opcode::from_byte`] and [`Opcode::arg`]
+/// folded into one value, so the hot loop makes one table lookup per opcode.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Not an opcode.
+    Unknown,
+    /// An opcode without argument.
+    Plain,
+    /// STOP: the pickle ends.
+    Stop,
+    /// PROTO: one version byte, checked.
+    Proto,
+    /// This many argument bytes.
+    Fixed(u8),
+    /// This many `\n`-terminated lines.
+    Lines(u8),
+    /// A length of this many bytes (unsigned, or signed 4-byte for BINSTRING and LONG4), then
+    /// that many bytes.
+    Counted(Opcode, u8),
+}
+
+impl Step {
+    const fn of(byte: u8) -> Step {
+        let Some(opcode) = Opcode::from_byte(byte) else {
+            return Step::Unknown;
+        };
+        match (opcode, opcode.arg()) {
+            (Opcode::STOP, _) => Step::Stop,
+            (Opcode::PROTO, _) => Step::Proto,
+            (_, Arg::None) => Step::Plain,
+            (_, Arg::Fixed(n)) => Step::Fixed(n),
+            (_, Arg::Line) => Step::Lines(1),
+            (_, Arg::TwoLines) => Step::Lines(2),
+            (_, Arg::Counted(width)) => Step::Counted(opcode, width),
+            (_, Arg::CountedSigned4) => Step::Counted(opcode, 4),
+        }
+    }
+}
+
+/// [`Step::of`] every byte, computed at compile time from the opcode table (512 bytes of
+/// read-only data).
+const STEPS: [Step; 256] = {
+    let mut steps = [Step::Unknown; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        steps[byte] = Step::of(byte as u8);
+        byte += 1;
+    }
+    steps
+};
+
+/// The framer's outcome for one chunk: bytes consumed and the result.
+type Scanned = (usize, Result<Progress, Error>);
+
 /// Scans `chunk` from `state` (never `Idle`), updating it; `base` is the stream offset of
-/// `chunk[0]`. Returns the bytes consumed and the outcome.
-fn scan(state: &mut State, chunk: &[u8], base: usize) -> (usize, Result<Progress, Error>) {
+/// `chunk[0]`.
+fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
+    let mut st = *state;
     let mut rest = chunk;
-    // Stream offset of the first byte of `rest`.
-    let at = |rest: &[u8]| base.wrapping_add(chunk.len().saturating_sub(rest.len()));
-    loop {
-        match *state {
-            State::Opcode => {
+    let consumed = |rest: &[u8]| chunk.len().saturating_sub(rest.len());
+    let offset = |rest: &[u8]| base.wrapping_add(consumed(rest));
+    let outcome = 'scan: loop {
+        match st {
+            State::Opcode => loop {
+                // The hot loop: one opcode per iteration; arguments that are wholly inside the
+                // chunk are stepped over here, the others continue in their own state.
                 let Some((&byte, tail)) = rest.split_first() else {
-                    break;
+                    break 'scan Ok(Progress::Incomplete);
                 };
-                let offset = at(rest);
-                let Some(opcode) = Opcode::from_byte(byte) else {
-                    return fail(state, rest, chunk, Failure::UnknownOpcode { byte, offset });
-                };
-                rest = tail;
-                match opcode.arg() {
-                    Arg::None if opcode == Opcode::STOP => {
-                        *state = State::Idle;
-                        let len = chunk.len().saturating_sub(rest.len());
-                        return (len, Ok(Progress::Complete { len }));
+                // `byte` < 256 = `STEPS.len()`: never `Unknown` by default.
+                match STEPS
+                    .get(usize::from(byte))
+                    .copied()
+                    .unwrap_or(Step::Unknown)
+                {
+                    Step::Plain => rest = tail,
+                    Step::Stop => {
+                        rest = tail;
+                        st = State::Idle;
+                        break 'scan Ok(Progress::Complete {
+                            len: consumed(rest),
+                        });
                     }
-                    Arg::None => {}
-                    Arg::Fixed(_) if opcode == Opcode::PROTO => {
-                        *state = State::Proto { at: offset }
+                    Step::Fixed(n) => match tail.get(usize::from(n)..) {
+                        Some(after) => rest = after,
+                        None => {
+                            rest = tail;
+                            st = State::Skip(u64::from(n));
+                            continue 'scan;
+                        }
+                    },
+                    Step::Lines(lines) => {
+                        rest = tail;
+                        st = State::Lines(lines);
+                        continue 'scan;
                     }
-                    Arg::Fixed(n) => {
-                        // The common case: the whole argument is here.
-                        match rest.get(usize::from(n)..) {
-                            Some(tail) => rest = tail,
-                            None => *state = State::Skip(u64::from(n)),
+                    Step::Counted(opcode, width) => {
+                        let at = offset(rest);
+                        let width = usize::from(width);
+                        let (Some(le), Some(after)) = (tail.get(..width), tail.get(width..)) else {
+                            // The length is cut by the chunk's end: read it byte by byte.
+                            rest = tail;
+                            st = State::Length {
+                                opcode,
+                                at,
+                                got: 0,
+                                acc: 0,
+                            };
+                            continue 'scan;
+                        };
+                        rest = after;
+                        let len = le.iter().rev().fold(0, |acc, &b| acc << 8 | u64::from(b));
+                        if is_negative(opcode, len) {
+                            break 'scan Err(Failure::NegativeLength { opcode, offset: at });
+                        }
+                        // Most arguments are wholly inside the chunk: step over in O(1).
+                        match usize::try_from(len).ok().and_then(|n| after.get(n..)) {
+                            Some(next) => rest = next,
+                            None => {
+                                st = State::Skip(len);
+                                continue 'scan;
+                            }
                         }
                     }
-                    Arg::Line => *state = State::Lines(1),
-                    Arg::TwoLines => *state = State::Lines(2),
-                    Arg::Counted(_) | Arg::CountedSigned4 => {
-                        *state = State::Length {
-                            opcode,
-                            at: offset,
-                            got: 0,
-                            acc: 0,
+                    Step::Proto => {
+                        let at = offset(rest);
+                        match tail.split_first() {
+                            Some((&version, after)) if Protocol::from_u8(version).is_some() => {
+                                rest = after;
+                            }
+                            _ => {
+                                // Checked (or waited for) by the `Proto` state.
+                                rest = tail;
+                                st = State::Proto { at };
+                                continue 'scan;
+                            }
                         }
+                    }
+                    Step::Unknown => {
+                        let offset = offset(rest);
+                        rest = tail;
+                        break 'scan Err(Failure::UnknownOpcode { byte, offset });
                     }
                 }
-            }
+            },
             State::Skip(remaining) => {
                 match usize::try_from(remaining).ok().and_then(|n| rest.get(n..)) {
-                    Some(tail) => {
-                        rest = tail;
-                        *state = State::Opcode;
+                    Some(after) => {
+                        rest = after;
+                        st = State::Opcode;
                     }
                     None => {
                         // `remaining` > `rest.len()`: take all of it, stay in the argument.
-                        *state = State::Skip(remaining.saturating_sub(rest.len() as u64));
+                        st = State::Skip(remaining.saturating_sub(rest.len() as u64));
                         rest = &[];
-                        break;
                     }
                 }
             }
             State::Lines(lines) => match rest.iter().position(|&b| b == b'\n') {
                 Some(newline) => {
                     rest = rest.get(newline.saturating_add(1)..).unwrap_or(&[]);
-                    *state = if lines > 1 {
-                        State::Lines(lines - 1)
-                    } else {
-                        State::Opcode
+                    st = match lines {
+                        2 => State::Lines(1),
+                        _ => State::Opcode,
                     };
                 }
-                None => {
-                    rest = &[];
-                    break;
-                }
+                None => rest = &[],
             },
-            State::Proto { at: offset } => {
+            State::Proto { at } => {
                 let Some((&version, tail)) = rest.split_first() else {
-                    break;
+                    break 'scan Ok(Progress::Incomplete);
                 };
-                if Protocol::from_u8(version).is_none() {
-                    return fail(
-                        state,
-                        rest,
-                        chunk,
-                        Failure::UnsupportedProtocol { version, offset },
-                    );
-                }
                 rest = tail;
-                *state = State::Opcode;
+                if Protocol::from_u8(version).is_none() {
+                    break 'scan Err(Failure::UnsupportedProtocol {
+                        version,
+                        offset: at,
+                    });
+                }
+                st = State::Opcode;
             }
             State::Length {
                 opcode,
-                at: offset,
+                at,
                 mut got,
                 mut acc,
             } => {
-                let (width, signed) = match opcode.arg() {
-                    Arg::Counted(width) => (width, false),
-                    _ => (4, true),
+                let width = match opcode.arg() {
+                    Arg::Counted(width) => width,
+                    _ => 4,
                 };
                 while got < width {
                     let Some((&byte, tail)) = rest.split_first() else {
-                        *state = State::Length {
-                            opcode,
-                            at: offset,
-                            got,
-                            acc,
-                        };
-                        return (chunk.len(), Ok(Progress::Incomplete));
+                        break;
                     };
                     rest = tail;
                     // `got` < `width` <= 8, so the shift is at most 56.
                     acc |= u64::from(byte) << (8 * u32::from(got));
                     got += 1;
                 }
-                if signed && acc & 0x8000_0000 != 0 {
-                    return fail(
-                        state,
-                        rest,
-                        chunk,
-                        Failure::NegativeLength { opcode, offset },
-                    );
-                }
-                *state = State::Skip(acc);
+                st = if got < width {
+                    State::Length {
+                        opcode,
+                        at,
+                        got,
+                        acc,
+                    }
+                } else if is_negative(opcode, acc) {
+                    break 'scan Err(Failure::NegativeLength { opcode, offset: at });
+                } else {
+                    State::Skip(acc)
+                };
             }
-            State::Idle | State::Failed(_) => break,
+            State::Idle | State::Failed(_) => break 'scan Ok(Progress::Incomplete),
+        }
+        if rest.is_empty() && !matches!(st, State::Skip(0)) {
+            break 'scan Ok(Progress::Incomplete);
+        }
+    };
+    match outcome {
+        Ok(progress) => {
+            *state = st;
+            (consumed(rest), Ok(progress))
+        }
+        Err(failure) => {
+            *state = State::Failed(failure);
+            (consumed(rest), Err(failure.to_error()))
         }
     }
-    (
-        chunk.len().saturating_sub(rest.len()),
-        Ok(Progress::Incomplete),
-    )
 }
 
-/// Records `failure` in `state`; the bytes before `rest` count as consumed.
-fn fail(
-    state: &mut State,
-    rest: &[u8],
-    chunk: &[u8],
-    failure: Failure,
-) -> (usize, Result<Progress, Error>) {
-    *state = State::Failed(failure);
-    (
-        chunk.len().saturating_sub(rest.len()),
-        Err(failure.to_error()),
-    )
+/// True if `len`, read for `opcode`, is a negative signed 4-byte length (BINSTRING, LONG4).
+fn is_negative(opcode: Opcode, len: u64) -> bool {
+    opcode.arg() == Arg::CountedSigned4 && len & 0x8000_0000 != 0
 }
 
 #[cfg(test)]
@@ -719,7 +810,7 @@ mod tests {
             let out = frame_chunked(&stream, &[size]);
             assert_eq!(out.ends.len(), 2);
             assert_eq!(out.error.as_ref(), Some(&expected), "chunk size {size}");
-            assert_eq!(out.framer.stream_offset(), offset);
+            assert_eq!(out.framer.stream_offset(), offset + 1);
         }
     }
 
@@ -730,7 +821,7 @@ mod tests {
         assert_eq!(framer.advance(b"N\x00N."), Err(err.clone()));
         assert!(!framer.in_pickle());
         assert_eq!(framer.advance(b"N."), Err(err));
-        assert_eq!(framer.stream_offset(), 1);
+        assert_eq!(framer.stream_offset(), 2);
         framer.reset();
         assert_eq!(framer, Framer::new());
         assert_eq!(framer.advance(b"N."), Ok(Progress::Complete { len: 2 }));
@@ -745,11 +836,11 @@ mod tests {
                 offset: 2,
                 reason: "negative length",
             };
-            for size in [1, 3, 8] {
-                assert_eq!(
-                    frame_chunked(&stream, &[size]).error,
-                    Some(expected.clone())
-                );
+            let whole = frame_whole(&stream);
+            assert_eq!(whole.error, Some(expected));
+            assert_eq!(whole.framer.stream_offset(), 7);
+            for size in [1, 2, 3, 4, 5] {
+                assert_eq!(frame_chunked(&stream, &[size]), whole);
             }
         }
         // 0x7fffffff is the largest valid length: just Incomplete.
@@ -841,7 +932,70 @@ mod tests {
             })
     }
 
+    /// Invalid pickle starts, each with the error it must give at offset 0.
+    fn invalid_starts() -> [(&'static [u8], Error); 4] {
+        [
+            (
+                b"\xff",
+                Error::UnknownOpcode {
+                    byte: 0xff,
+                    offset: 0,
+                },
+            ),
+            (
+                b"\x80\x06",
+                Error::UnsupportedProtocol {
+                    version: 6,
+                    offset: 0,
+                },
+            ),
+            (
+                b"T\x00\x00\x00\x80",
+                Error::InvalidArgument {
+                    opcode: Opcode::BINSTRING,
+                    offset: 0,
+                    reason: "negative length",
+                },
+            ),
+            (
+                b"\x8b\xff\xff\xff\xff",
+                Error::InvalidArgument {
+                    opcode: Opcode::LONG4,
+                    offset: 0,
+                    reason: "negative length",
+                },
+            ),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn an_invalid_pickle_fails_at_the_same_offset_in_any_chunking(
+            picks in prop::collection::vec(0..ALL.len(), 0..12),
+            invalid in 0..4usize,
+            sizes in prop::collection::vec(1usize..100, 1..20),
+        ) {
+            let pickles: Vec<&[u8]> = picks.iter().map(|&i| ALL[i]).collect();
+            let (mut stream, ends) = concat(&pickles);
+            let start = stream.len();
+            let (bytes, error) = &invalid_starts()[invalid];
+            stream.extend_from_slice(bytes);
+            stream.extend_from_slice(ACK_P4);
+            let whole = frame_whole(&stream);
+            prop_assert_eq!(&whole.ends, &ends);
+            let mut error = error.clone();
+            match &mut error {
+                Error::UnknownOpcode { offset, .. }
+                | Error::UnsupportedProtocol { offset, .. }
+                | Error::InvalidArgument { offset, .. } => *offset = start,
+                _ => unreachable!(),
+            }
+            prop_assert_eq!(&whole.error, &Some(error));
+            prop_assert_eq!(whole.framer.stream_offset(), start + bytes.len());
+            prop_assert_eq!(&frame_chunked(&stream, &sizes), &whole);
+            prop_assert_eq!(&frame_chunked(&stream, &[1]), &whole);
+        }
+
         #[test]
         fn any_chunking_gives_the_same_outcome(
             (stream, ends, corrupted) in stream_strategy(),
