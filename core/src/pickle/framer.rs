@@ -13,6 +13,12 @@
 //!
 //! FRAME (protocol 4+) is treated as an opcode with an 8-byte argument; the opcodes inside the
 //! frame are walked like any others, so frames need no buffering.
+//!
+//! A session keeps one [`Framer`] per connection and feeds it every received byte exactly once,
+//! in order. When its buffer fills while [`Framer::in_pickle`] and the pickle began at the start
+//! of the buffer, the pickle cannot fit: the session drops the buffered bytes and keeps feeding
+//! new reads to the framer (without storing them) until [`Progress::Complete`], then reports the
+//! skip ([`Framer::pickle_len`] is the skipped pickle's size) and carries on with `chunk[len..]`.
 
 use super::opcodes::{Arg, Opcode};
 use super::{Error, Protocol};
@@ -243,6 +249,7 @@ impl Step {
 const STEPS: [Step; 256] = {
     let mut steps = [Step::Unknown; 256];
     let mut byte = 0;
+    // Runs at compile time: an out-of-range index would fail the build, not panic.
     while byte < 256 {
         steps[byte] = Step::of(byte as u8);
         byte += 1;
@@ -397,7 +404,7 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                     rest = tail;
                     // `got` < `width` <= 8, so the shift is at most 56.
                     acc |= u64::from(byte) << (8 * u32::from(got));
-                    got += 1;
+                    got = got.saturating_add(1);
                 }
                 st = if got < width {
                     State::Length {
