@@ -6,6 +6,7 @@ mod de;
 mod decode;
 mod error;
 mod float_repr;
+mod framer;
 pub mod opcodes;
 mod printable;
 mod repr;
@@ -15,6 +16,7 @@ mod value;
 pub use de::{from_slice, MAX_ESCAPED_LEN};
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
+pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 
