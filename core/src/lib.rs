@@ -7,6 +7,7 @@
 mod log;
 
 pub mod pickle;
+pub mod session;
 
 /// README.md's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -225,9 +225,13 @@ impl defmt::Format for Error {
 enum Ready {
     Nothing,
     /// A complete pickle at the head of the receive buffer.
-    Pickle { len: usize },
+    Pickle {
+        len: usize,
+    },
     /// An oversized pickle was discarded.
-    Skipped { len: usize },
+    Skipped {
+        len: usize,
+    },
     /// Orderly close.
     Closed,
 }
@@ -473,8 +477,9 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             Ready::Pickle { len } => {
                 self.release = len;
                 let offset = self.stream_offset;
-                let bytes = self.rx.get(self.head..self.head + len).unwrap_or(&[]);
+                let span = self.head..self.head + len;
                 if self.state == State::AwaitingClientId {
+                    let bytes = self.rx.get(span).unwrap_or(&[]);
                     let id = match decoder.decode(bytes) {
                         Ok(value) => client_id(value),
                         Err(error) => Err(Error::InvalidPickle {
@@ -490,6 +495,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                     }
                     return Ok(Some(Event::ClientId(id)));
                 }
+                let bytes = self.rx.get(span).unwrap_or(&[]);
                 Ok(Some(match decoder.decode(bytes) {
                     Ok(value) => Event::Message(value),
                     Err(error) => Event::Skipped {
