@@ -6,8 +6,12 @@
 #[macro_use]
 mod log;
 
+pub mod blocking;
+mod identity;
 pub mod pickle;
 pub mod session;
+
+pub use identity::{FieldValue, Identity, IdentityFull};
 
 /// README.md's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -383,13 +383,14 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// return. Cheap and idempotent: drivers call it to decide whether to read.
     ///
     /// Fails if the stream is not pickles, if the peer closed before the client id or in the
-    /// middle of a pickle, or if the first message is larger than the receive buffer.
+    /// middle of a pickle, or if the first message is larger than the receive buffer; after
+    /// [`Event::Closed`] or an error, fails with [`Error::Closed`].
     pub fn poll(&mut self) -> Result<bool, Error> {
         if self.ready != Ready::Nothing {
             return Ok(true);
         }
         if self.state == State::Closed {
-            return Ok(false);
+            return Err(Error::Closed);
         }
         self.drop_released();
         if let Some(discarded) = self.skipping {
@@ -639,5 +640,266 @@ fn client_id(value: Value<'_>) -> Result<ClientId, Error> {
         None => Err(Error::NoClientId {
             found: "a dict without 'clientid'",
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::Identity;
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+
+    include!("../tests/common/fixtures.rs");
+
+    fn identity() -> Identity<'static> {
+        Identity::new()
+            .with("name", "Jose Ortiz")
+            .and_then(|i| i.with("email", "jose@sfsu.edu"))
+            .and_then(|i| i.with("student_id", 917654321))
+            .and_then(|i| i.with("github_username", "jortiz"))
+            .unwrap()
+    }
+
+    /// Feeds `stream` in chunks of `chunk` bytes (0: all at once) and collects the events as
+    /// text, writing out whatever the session transmits.
+    fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
+        let mut session: Session = Session::new();
+        let mut decoder: Decoder = Decoder::new();
+        session.start(&identity()).unwrap();
+        let mut events = Vec::new();
+        let mut sent = Vec::new();
+        let mut rest = stream;
+        loop {
+            sent.extend_from_slice(session.transmit());
+            let n = session.transmit().len();
+            session.transmitted(n);
+            match session.next_event(&mut decoder) {
+                Ok(Some(event)) => {
+                    let closed = matches!(event, Event::Closed);
+                    events.push(describe(&event));
+                    if closed {
+                        break;
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    events.push(std::format!("error: {e}"));
+                    break;
+                }
+            }
+            let buf = session.receive_buffer();
+            let n = if chunk == 0 {
+                rest.len()
+            } else {
+                chunk.min(rest.len())
+            }
+            .min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            session.commit(n);
+        }
+        (events, sent)
+    }
+
+    fn describe(event: &Event<'_>) -> String {
+        match event {
+            Event::ClientId(id) => std::format!("id {id}"),
+            Event::Message(v) => std::format!("message {v}"),
+            Event::Skipped { len, reason } => std::format!("skipped {len}: {reason}"),
+            Event::Closed => "closed".to_string(),
+        }
+    }
+
+    fn lab_stream() -> Vec<u8> {
+        [CLIENT_ID, ACK, LIST, ACK].concat()
+    }
+
+    const LAB_EVENTS: [&str; 5] = [
+        "id 54321",
+        "message 'Server got the data'",
+        "message [1, 2, 3]",
+        "message 'Server got the data'",
+        "closed",
+    ];
+
+    #[test]
+    fn lab_exchange_sends_identity_after_the_id() {
+        let (events, sent) = run(&lab_stream(), 0);
+        assert_eq!(events, LAB_EVENTS);
+        assert_eq!(
+            sent, IDENTITY,
+            "identity bytes equal CPython's pickle.dumps"
+        );
+    }
+
+    #[test]
+    fn every_cut_position_gives_the_same_events() {
+        let stream = lab_stream();
+        for chunk in 1..=stream.len() {
+            let (events, sent) = run(&stream, chunk);
+            assert_eq!(events, LAB_EVENTS, "chunk {chunk}");
+            assert_eq!(sent, IDENTITY);
+        }
+    }
+
+    #[test]
+    fn identity_is_held_until_the_id_arrives() {
+        let mut session: Session = Session::new();
+        session.start(&identity()).unwrap();
+        assert_eq!(session.state(), State::AwaitingClientId);
+        assert_eq!(session.waiting(), Waiting::ClientId);
+        assert!(session.transmit().is_empty());
+        let mut decoder: Decoder = Decoder::new();
+        let buf = session.receive_buffer();
+        buf[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+        session.commit(CLIENT_ID.len());
+        assert!(matches!(
+            session.next_event(&mut decoder),
+            Ok(Some(Event::ClientId(ClientId::Int(54321))))
+        ));
+        assert_eq!(session.state(), State::IdentityQueued);
+        assert_eq!(session.transmit(), IDENTITY);
+        session.transmitted(10);
+        assert_eq!(session.state(), State::IdentityQueued);
+        session.transmitted(IDENTITY.len() - 10);
+        assert_eq!(session.state(), State::Listening);
+        assert_eq!(session.waiting(), Waiting::NextMessage);
+    }
+
+    #[test]
+    fn str_and_protocol_2_client_ids() {
+        let (events, _) = run(CLIENT_ID_STR, 0);
+        assert_eq!(events, ["id abc", "closed"]);
+        let (events, _) = run(CLIENT_ID_V2, 3);
+        assert_eq!(events, ["id 54321", "closed"]);
+    }
+
+    #[test]
+    fn oversized_and_refused_messages_are_skipped_and_the_next_delivered() {
+        let stream = [CLIENT_ID, ACK, &big_message(), EVIL, LIST].concat();
+        for chunk in [0, 1, 7, 100, 4096] {
+            let (events, _) = run(&stream, chunk);
+            assert_eq!(
+                events,
+                [
+                    "id 54321",
+                    "message 'Server got the data'",
+                    "skipped 5018: larger than the 4096-byte receive buffer",
+                    "skipped 29: refused GLOBAL of os.system at byte 0: pickles that import or call code are not decoded",
+                    "message [1, 2, 3]",
+                    "closed",
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn faults_come_after_every_complete_message() {
+        // EOF in the middle of a pickle.
+        let stream = [CLIENT_ID, ACK, &LIST[..7]].concat();
+        let (events, _) = run(&stream, 0);
+        assert_eq!(
+            events,
+            [
+                "id 54321",
+                "message 'Server got the data'",
+                "error: the server closed the connection in the middle of a message (7 bytes of it received)",
+            ]
+        );
+        // EOF before the id.
+        let (events, _) = run(b"", 0);
+        assert_eq!(
+            events,
+            ["error: the server closed the connection before sending a client id"]
+        );
+        // A byte that is not an opcode.
+        let stream = [CLIENT_ID, ACK, b"\xff"].concat();
+        let (events, _) = run(&stream, 1);
+        assert_eq!(
+            events,
+            [
+                "id 54321",
+                "message 'Server got the data'",
+                "error: invalid pickle: byte 0xff at offset 65 is not an opcode (message at stream offset 65)",
+            ]
+        );
+        // First message not a client id.
+        let (events, _) = run(ACK, 0);
+        assert_eq!(
+            events,
+            ["error: the server's first message is not a dict with 'clientid': found str"]
+        );
+        let (events, _) = run(LIST, 0);
+        assert_eq!(
+            events,
+            ["error: the server's first message is not a dict with 'clientid': found list"]
+        );
+    }
+
+    #[test]
+    fn messages_in_the_same_read_as_the_id_are_delivered() {
+        let mut session: Session = Session::new();
+        let mut decoder: Decoder = Decoder::new();
+        session.start(&identity()).unwrap();
+        let stream = [CLIENT_ID, ACK].concat();
+        session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
+        session.commit(stream.len());
+        assert!(matches!(
+            session.next_event(&mut decoder),
+            Ok(Some(Event::ClientId(_)))
+        ));
+        // The identity has not gone out yet; the ack is delivered anyway.
+        assert_eq!(session.state(), State::IdentityQueued);
+        match session.next_event(&mut decoder) {
+            Ok(Some(Event::Message(v))) => assert_eq!(v, "Server got the data"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sending_after_the_handshake() {
+        let mut session: Session = Session::new();
+        let mut decoder: Decoder = Decoder::new();
+        session.start(&identity()).unwrap();
+        assert_eq!(session.queue("hi"), Err(Error::HandshakeIncomplete));
+        session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+        session.commit(CLIENT_ID.len());
+        session.next_event(&mut decoder).unwrap();
+        session.queue("Server got the data").unwrap();
+        assert_eq!(session.transmit(), [IDENTITY, ACK].concat().as_slice());
+        let big = [b'x'; 5000];
+        let text = core::str::from_utf8(&big).unwrap();
+        assert_eq!(
+            session.queue(text),
+            Err(Error::TransmitBufferTooSmall { capacity: 4096 })
+        );
+        // Nothing partial was queued.
+        assert_eq!(session.transmit(), [IDENTITY, ACK].concat().as_slice());
+    }
+
+    #[test]
+    fn waiting_tells_idle_from_mid_message() {
+        let mut session: Session = Session::new();
+        let mut decoder: Decoder = Decoder::new();
+        session.start(&identity()).unwrap();
+        session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+        session.commit(CLIENT_ID.len());
+        session.next_event(&mut decoder).unwrap();
+        session.transmitted(IDENTITY.len());
+        assert_eq!(session.waiting(), Waiting::NextMessage);
+        session.receive_buffer()[..3].copy_from_slice(&ACK[..3]);
+        session.commit(3);
+        assert!(matches!(session.next_event(&mut decoder), Ok(None)));
+        assert_eq!(session.waiting(), Waiting::RestOfMessage);
+    }
+
+    #[test]
+    fn size_of_default_session_is_at_most_8_5_kib() {
+        let size = core::mem::size_of::<Session>();
+        assert!(size <= 8704, "Session is {size} bytes");
     }
 }

@@ -1,0 +1,115 @@
+//! Shared by the integration tests: CPython byte fixtures and an in-memory scripted transport
+//! (the one mock: TCP cannot be made to split reads at chosen bytes).
+#![allow(dead_code)]
+
+pub mod fixtures {
+    include!("fixtures.rs");
+}
+
+use std::collections::VecDeque;
+use std::string::String;
+use std::vec::Vec;
+
+use brine_core::session::Event;
+use embedded_io::ErrorKind;
+
+/// One step of what the scripted peer does when the client reads.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// The client's read gets (at most) these bytes; the rest stays for the next read.
+    Data(Vec<u8>),
+    /// The read fails with this kind (`Interrupted` is retried by the client).
+    Fail(ErrorKind),
+}
+
+/// An in-memory transport: reads follow a script, then EOF; writes are recorded, at most
+/// `max_write` bytes each, with optional injected failures.
+#[derive(Debug, Default)]
+pub struct Scripted {
+    pub reads: VecDeque<Step>,
+    pub written: Vec<u8>,
+    /// Largest write accepted at once (0: unlimited).
+    pub max_write: usize,
+    /// Results to return from the next writes instead of accepting bytes.
+    pub write_faults: VecDeque<Result<usize, ErrorKind>>,
+    /// How many write calls were made.
+    pub write_calls: usize,
+}
+
+impl Scripted {
+    /// A peer that sends `stream` cut into pieces at `cuts` (sorted offsets; past the end
+    /// means the end), then closes.
+    pub fn cut(stream: &[u8], cuts: &[usize]) -> Self {
+        let mut reads = VecDeque::new();
+        let mut start = 0;
+        for &cut in cuts.iter().chain(core::iter::once(&stream.len())) {
+            let cut = cut.min(stream.len());
+            if cut > start {
+                reads.push_back(Step::Data(stream[start..cut].to_vec()));
+                start = cut;
+            }
+        }
+        Scripted {
+            reads,
+            ..Default::default()
+        }
+    }
+
+    /// A peer that sends `stream` in chunks of `chunk` bytes, then closes.
+    pub fn chunked(stream: &[u8], chunk: usize) -> Self {
+        let cuts: Vec<usize> = (chunk..stream.len()).step_by(chunk.max(1)).collect();
+        Self::cut(stream, &cuts)
+    }
+}
+
+impl embedded_io::ErrorType for Scripted {
+    type Error = ErrorKind;
+}
+
+impl embedded_io::Read for Scripted {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        match self.reads.pop_front() {
+            None => Ok(0),
+            Some(Step::Fail(kind)) => Err(kind),
+            Some(Step::Data(mut data)) => {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                if n < data.len() {
+                    data.drain(..n);
+                    self.reads.push_front(Step::Data(data));
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+impl embedded_io::Write for Scripted {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+        self.write_calls += 1;
+        if let Some(fault) = self.write_faults.pop_front() {
+            return fault;
+        }
+        let n = if self.max_write == 0 {
+            buf.len()
+        } else {
+            buf.len().min(self.max_write)
+        };
+        self.written.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+}
+
+/// An event as one line of text, for comparing runs.
+pub fn describe(event: &Event<'_>) -> String {
+    match event {
+        Event::ClientId(id) => format!("id {id}"),
+        Event::Message(v) => format!("message {v}"),
+        Event::Skipped { len, reason } => format!("skipped {len}: {reason}"),
+        Event::Closed => "closed".to_string(),
+    }
+}
