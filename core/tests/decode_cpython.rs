@@ -64,6 +64,11 @@ fn pickletools_dis(hex: &str) -> String {
     }
 }
 
+/// An iterator item as a `Value`, whether `Seq::iter`/`Dict::iter` yield values or references.
+fn val<'a>(item: impl std::borrow::Borrow<Value<'a>>) -> Value<'a> {
+    *item.borrow()
+}
+
 /// Python's repr with every set's elements sorted by their canonical text (see module docs).
 /// Containers are walked here; every leaf is printed by brine's `Display`.
 fn canon(value: &Value<'_>) -> String {
@@ -72,11 +77,11 @@ fn canon(value: &Value<'_>) -> String {
     }
     match *value {
         Value::List(seq) => {
-            let items: Vec<String> = seq.iter().map(|e| canon(&e)).collect();
+            let items: Vec<String> = seq.iter().map(|e| canon(&val(e))).collect();
             format!("[{}]", join(&items))
         }
         Value::Tuple(seq) => {
-            let items: Vec<String> = seq.iter().map(|e| canon(&e)).collect();
+            let items: Vec<String> = seq.iter().map(|e| canon(&val(e))).collect();
             if items.len() == 1 {
                 format!("({},)", items[0])
             } else {
@@ -84,7 +89,7 @@ fn canon(value: &Value<'_>) -> String {
             }
         }
         Value::Set(seq) => {
-            let mut items: Vec<String> = seq.iter().map(|e| canon(&e)).collect();
+            let mut items: Vec<String> = seq.iter().map(|e| canon(&val(e))).collect();
             items.sort();
             if items.is_empty() {
                 "set()".to_string()
@@ -93,7 +98,7 @@ fn canon(value: &Value<'_>) -> String {
             }
         }
         Value::FrozenSet(seq) => {
-            let mut items: Vec<String> = seq.iter().map(|e| canon(&e)).collect();
+            let mut items: Vec<String> = seq.iter().map(|e| canon(&val(e))).collect();
             items.sort();
             if items.is_empty() {
                 "frozenset()".to_string()
@@ -104,7 +109,7 @@ fn canon(value: &Value<'_>) -> String {
         Value::Dict(dict) => {
             let items: Vec<String> = dict
                 .iter()
-                .map(|(k, v)| format!("{}: {}", canon(&k), canon(&v)))
+                .map(|(k, v)| format!("{}: {}", canon(&val(k)), canon(&val(v))))
                 .collect();
             format!("{{{}}}", join(&items))
         }
