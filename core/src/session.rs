@@ -824,7 +824,7 @@ mod tests {
             [
                 "id 54321",
                 "message 'Server got the data'",
-                "error: invalid pickle: byte 0xff at offset 65 is not an opcode (message at stream offset 65)",
+                "error: invalid pickle: byte 0xff at offset 63 is not an opcode (message at stream offset 63)",
             ]
         );
         // First message not a client id.

@@ -1161,7 +1161,7 @@ mod tests {
     #[test]
     fn lab_client_id() {
         // pickle.dumps({'clientid': 54321}) in CPython 3.11
-        let p = b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94J1\xd4\x00\x00s.";
+        let p = b"\x80\x04\x95\x12\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94M1\xd4s.";
         assert_eq!(repr(p), "{'clientid': 54321}");
     }
 

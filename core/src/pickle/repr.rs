@@ -79,6 +79,27 @@ pub(crate) fn write_bytes_repr<W: Write + ?Sized>(
     w: &mut W,
     bytes: impl Iterator<Item = u8> + Clone,
 ) -> fmt::Result {
+    write_bytes_literal(w, bytes, false)
+}
+
+/// Writes Python's `repr()` of a `bytearray`: `bytearray(b'...')`. CPython's bytearray
+/// repr differs from bytes' in one way: it escapes `'` even inside `"` quotes
+/// (`bytearray(b"a\'b")`).
+pub(crate) fn write_bytearray_repr<W: Write + ?Sized>(
+    w: &mut W,
+    bytes: impl Iterator<Item = u8> + Clone,
+) -> fmt::Result {
+    w.write_str("bytearray(")?;
+    write_bytes_literal(w, bytes, true)?;
+    w.write_char(')')
+}
+
+/// A `b'...'` literal; `escape_single` escapes `'` whatever the quote (bytearray's way).
+fn write_bytes_literal<W: Write + ?Sized>(
+    w: &mut W,
+    bytes: impl Iterator<Item = u8> + Clone,
+    escape_single: bool,
+) -> fmt::Result {
     let (mut single, mut double) = (false, false);
     for b in bytes.clone() {
         single |= b == b'\'';
@@ -90,7 +111,7 @@ pub(crate) fn write_bytes_repr<W: Write + ?Sized>(
     for b in bytes {
         let c = char::from(b);
         match b {
-            _ if c == quote || b == b'\\' => {
+            _ if c == quote || b == b'\\' || (escape_single && b == b'\'') => {
                 w.write_char('\\')?;
                 w.write_char(c)?;
             }
@@ -270,6 +291,23 @@ mod tests {
         let mut out = String::new();
         write_bytes_repr(&mut out, b.iter().copied()).unwrap();
         out
+    }
+
+    #[test]
+    fn bytearray_escapes_single_quotes_always() {
+        // repr(bytearray(...)) in CPython 3.11.
+        let cases: &[(&[u8], &str)] = &[
+            (b"a'b", r#"bytearray(b"a\'b")"#),
+            (b"a\"b", r#"bytearray(b'a"b')"#),
+            (b"a'\"b", r#"bytearray(b'a\'"b')"#),
+            (b"", "bytearray(b'')"),
+            (b"\x00\\", r"bytearray(b'\x00\\')"),
+        ];
+        for (bytes, expected) in cases {
+            let mut out = String::new();
+            write_bytearray_repr(&mut out, bytes.iter().copied()).unwrap();
+            assert_eq!(out, *expected);
+        }
     }
 
     fn int_repr(le: &[u8]) -> String {

@@ -256,11 +256,7 @@ impl Display for Value<'_> {
             Value::Float(x) => write_float_repr(f, *x),
             Value::Str(s) => repr::write_str_repr(f, s.chars()),
             Value::Bytes(b) => repr::write_bytes_repr(f, b.iter()),
-            Value::ByteArray(b) => {
-                f.write_str("bytearray(")?;
-                repr::write_bytes_repr(f, b.iter())?;
-                f.write_char(')')
-            }
+            Value::ByteArray(b) => repr::write_bytearray_repr(f, b.iter()),
             Value::List(s) => s.write_items(f, "[", "]"),
             Value::Tuple(s) if s.len() == 1 => s.write_items(f, "(", ",)"),
             Value::Tuple(s) => s.write_items(f, "(", ")"),

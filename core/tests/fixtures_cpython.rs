@@ -1,0 +1,47 @@
+//! The shared byte fixtures are what CPython 3.11 writes (a missing python3 fails the test).
+
+mod common;
+
+use common::fixtures::*;
+use std::process::Command;
+
+fn python(expr: &str) -> Vec<u8> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            &format!("import pickle, sys; sys.stdout.buffer.write({expr})"),
+        ])
+        .output()
+        .expect("python3 must be installed: CPython is the oracle for these tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn fixtures_are_cpython_output() {
+    let cases: &[(&str, &[u8])] = &[
+        ("pickle.dumps({'clientid': 54321})", CLIENT_ID),
+        ("pickle.dumps({'clientid': 'abc'})", CLIENT_ID_STR),
+        ("pickle.dumps({'clientid': 54321}, 2)", CLIENT_ID_V2),
+        ("pickle.dumps('Server got the data')", ACK),
+        ("pickle.dumps([1, 2, 3])", LIST),
+        (
+            "pickle.dumps({'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'student_id': 917654321, 'github_username': 'jortiz'})",
+            IDENTITY,
+        ),
+        ("pickle.dumps('x' * 5000)", &big_message()),
+    ];
+    for (expr, fixture) in cases {
+        assert_eq!(python(expr), *fixture, "{expr}");
+    }
+    // EVIL is hand-written (CPython would pickle the function's result); check it is what
+    // pickletools reads as GLOBAL os.system + REDUCE, without loading it.
+    let dis = python(&format!(
+        "__import__('pickletools').dis(bytes({EVIL:?}), out=__import__('io').StringIO()) or b'ok'"
+    ));
+    assert_eq!(dis, b"ok");
+}
