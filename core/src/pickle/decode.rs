@@ -1308,13 +1308,8 @@ mod tests {
 
     #[test]
     fn depth_is_bounded() {
-        let mut p = std::vec::Vec::new();
-        for _ in 0..MAX_DEPTH {
-            p.push(b']');
-        }
-        for _ in 1..MAX_DEPTH {
-            p.push(b'a');
-        }
+        let mut p = std::vec![b']'; MAX_DEPTH];
+        p.extend(std::iter::repeat_n(b'a', MAX_DEPTH - 1));
         p.push(b'.');
         assert!(repr(&p).starts_with("[[[["));
         p.insert(0, b']');

@@ -5,18 +5,18 @@ use core::fmt::{self, Display, Write as _};
 use super::opcodes::Opcode;
 
 /// Longest module or attribute name kept in a [`Error::Refused`] report; longer names are cut.
-pub const GLOBAL_NAME_LEN: usize = 40;
+pub const GLOBAL_NAME_LEN: usize = 32;
 /// Longest message kept from a serde `custom` error; longer messages are cut.
-pub const MESSAGE_LEN: usize = 80;
+pub const MESSAGE_LEN: usize = 64;
 
 /// A module and attribute named by a refused GLOBAL, STACK_GLOBAL or INST (cut to
 /// [`GLOBAL_NAME_LEN`] bytes each).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Global {
     /// The module, e.g. `os`.
-    pub module: heapless::String<GLOBAL_NAME_LEN>,
+    pub module: heapless::String<GLOBAL_NAME_LEN, u8>,
     /// The attribute, e.g. `system`.
-    pub name: heapless::String<GLOBAL_NAME_LEN>,
+    pub name: heapless::String<GLOBAL_NAME_LEN, u8>,
 }
 
 impl Global {
@@ -30,7 +30,7 @@ impl Global {
 }
 
 /// Copies printable ASCII from `bytes` (others become `?`), cut to fit.
-fn short_string<const N: usize>(bytes: &[u8]) -> heapless::String<N> {
+fn short_string<const N: usize>(bytes: &[u8]) -> heapless::String<N, u8> {
     let mut s = heapless::String::new();
     for &b in bytes {
         let c = if (0x20..0x7f).contains(&b) {
@@ -177,7 +177,7 @@ pub enum Error {
         target: &'static str,
     },
     /// A message from a `Deserialize` or `Serialize` implementation (cut to [`MESSAGE_LEN`]).
-    Message(heapless::String<MESSAGE_LEN>),
+    Message(heapless::String<MESSAGE_LEN, u8>),
 
     // ---- encoding ----
     /// The output buffer is too small for the pickle.
@@ -218,7 +218,7 @@ impl Error {
 }
 
 /// A `fmt::Write` into a fixed string that keeps what fits and drops the rest.
-struct Truncating<const N: usize>(heapless::String<N>);
+struct Truncating<const N: usize>(heapless::String<N, u8>);
 
 impl<const N: usize> fmt::Write for Truncating<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
