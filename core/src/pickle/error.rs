@@ -33,7 +33,11 @@ impl Global {
 fn short_string<const N: usize>(bytes: &[u8]) -> heapless::String<N> {
     let mut s = heapless::String::new();
     for &b in bytes {
-        let c = if (0x20..0x7f).contains(&b) { b as char } else { '?' };
+        let c = if (0x20..0x7f).contains(&b) {
+            b as char
+        } else {
+            '?'
+        };
         if s.push(c).is_err() {
             break;
         }
@@ -310,7 +314,13 @@ impl defmt::Format for Error {
                 opcode,
                 offset,
                 reason,
-            } => defmt::write!(f, "InvalidArgument {} at {}: {=str}", opcode, offset, reason),
+            } => defmt::write!(
+                f,
+                "InvalidArgument {} at {}: {=str}",
+                opcode,
+                offset,
+                reason
+            ),
             Error::InvalidStack {
                 opcode,
                 offset,

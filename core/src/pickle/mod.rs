@@ -3,12 +3,15 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod error;
+mod float_repr;
 pub mod opcodes;
 mod repr;
+mod ser;
 mod text;
 
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use opcodes::Opcode;
+pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
 
 /// A pickle protocol version. CPython 3.8–3.13 write [`Protocol::V4`] by default, and so does brine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
