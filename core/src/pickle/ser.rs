@@ -30,12 +30,16 @@
 //! Running out of entries is [`Error::Capacity`] (never silently different bytes).
 //!
 //! Notes where brine can differ from CPython:
-//! - A sequence or map whose length serde does not know in advance (`serialize_seq(None)`,
-//!   `#[serde(flatten)]`), that ends up with exactly one item, is written as CPython does
-//!   (`item APPEND`) unless a 64 KiB frame boundary fell inside that item; then the equivalent
-//!   `MARK item APPENDS` is kept.
-//! - Only one-character bytes in protocols 0–2 share their `str` with an equal `str` value, as
-//!   CPython's one-character `str` singletons do; see the tests.
+//! - A list or dict whose length serde is not told in advance (`serialize_seq(None)`,
+//!   `#[serde(flatten)]`) and that ends up with exactly one item is rewritten as CPython writes
+//!   it (`item APPEND`, no MARK). If a 64 KiB frame closed inside that item, the frame may be
+//!   split one byte from where CPython splits it (still a valid pickle). Deeper than
+//!   8 such containers nested, a lone item keeps `MARK item APPENDS`.
+//! - Equal strs are taken to be one object (as literals and interned names are), and in
+//!   protocols 0–2 the one-character str that `bytes` of length 1 decode to is CPython's
+//!   one-character singleton, equal to an equal one-character str value.
+//! - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
+//!   write); one that prints differently each time is an error.
 
 use core::fmt::{self, Display, Write as _};
 
@@ -45,7 +49,8 @@ use super::float_repr::write_float_repr;
 use super::{Capacity, Error, Opcode, Protocol};
 
 /// The default number of distinct strings and bytes values one pickle may hold (each costs
-/// 16 bytes of stack while encoding). Choose another with [`to_slice_with_memo`].
+/// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
+/// [`to_slice_with_memo`].
 pub const MEMO_CAPACITY: usize = 256;
 
 /// CPython's `BATCHSIZE`: APPENDS and SETITEMS carry at most this many items.
@@ -104,9 +109,10 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
     buf: &'b mut [u8],
     protocol: Protocol,
 ) -> Result<&'b mut [u8], Error> {
-    let mut ser = Serializer::<MEMO>::new(buf, protocol)?;
+    let mut ser = Serializer::<MEMO>::blank(buf, protocol);
+    ser.start()?;
     value.serialize(&mut ser)?;
-    ser.finish()
+    ser.finish_in_place()
 }
 
 /// A serde `Serializer` writing one pickle into a byte slice.
@@ -216,11 +222,24 @@ struct Stored {
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// Starts a pickle of `protocol` in `buf` (writes the PROTO opcode for protocol 2+).
     pub fn new(buf: &'b mut [u8], protocol: Protocol) -> Result<Self, Error> {
-        let proto = protocol.as_u8();
-        let mut ser = Serializer {
+        let mut ser = Self::blank(buf, protocol);
+        ser.start()?;
+        Ok(ser)
+    }
+
+    /// Writes STOP, closes the last frame and returns the pickle: the used part of the buffer.
+    pub fn finish(mut self) -> Result<&'b mut [u8], Error> {
+        self.finish_in_place()
+    }
+
+    /// A serializer that wrote nothing yet. (Built in place by `to_slice_with_memo`: moving
+    /// a `Serializer` copies its memo table.)
+    #[inline(always)]
+    fn blank(buf: &'b mut [u8], protocol: Protocol) -> Self {
+        Serializer {
             buf,
             pos: 0,
-            proto,
+            proto: protocol.as_u8(),
             framing: false,
             frame_start: NO_FRAME,
             frame_reserved: false,
@@ -238,20 +257,23 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             in_key: false,
             codecs_encode: None,
             builtins_bytes: None,
-        };
-        if proto >= 2 {
-            ser.put(&[Opcode::PROTO.byte(), proto])?;
         }
-        ser.framing = proto >= 4;
-        Ok(ser)
     }
 
-    /// Writes STOP, closes the last frame and returns the pickle: the used part of the buffer.
-    pub fn finish(mut self) -> Result<&'b mut [u8], Error> {
+    /// Writes the PROTO opcode (protocol 2+) and turns framing on (protocol 4+).
+    fn start(&mut self) -> Result<(), Error> {
+        if self.proto >= 2 {
+            self.put(&[Opcode::PROTO.byte(), self.proto])?;
+        }
+        self.framing = self.proto >= 4;
+        Ok(())
+    }
+
+    fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {
         self.write(&[Opcode::STOP.byte()])?;
         self.commit_frame()?;
         let (pos, capacity) = (self.pos, self.buf.len());
-        let buf = self.buf;
+        let buf = core::mem::take(&mut self.buf);
         buf.get_mut(..pos).ok_or(Error::BufferFull { capacity })
     }
 
@@ -403,6 +425,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// Writes an opcode header before a payload of `len` bytes; payloads of 64 KiB or more
     /// go outside frames, as in CPython's `_Pickler_write_bytes`. Returns whether framing was
     /// suspended (pass it to `end_payload`).
+    #[inline]
     fn begin_payload(&mut self, header: &[u8], len: usize) -> Result<bool, Error> {
         if self.framing && len >= FRAME_SIZE_TARGET {
             self.commit_frame()?;
@@ -740,12 +763,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             Stored { off, len }
         } else {
             let l = (len as u64).to_le_bytes();
-            let header = if len <= 0xff && self.proto >= 4 {
-                Header::new(&[Opcode::SHORT_BINUNICODE.byte(), l[0]])
+            let suspended = if len <= 0xff && self.proto >= 4 {
+                self.begin_payload(&[Opcode::SHORT_BINUNICODE.byte(), l[0]], len)?
             } else if len <= 0xffff_ffff {
-                Header::new(&[Opcode::BINUNICODE.byte(), l[0], l[1], l[2], l[3]])
+                self.begin_payload(&[Opcode::BINUNICODE.byte(), l[0], l[1], l[2], l[3]], len)?
             } else if self.proto >= 4 {
-                Header::new(&[
+                let header = [
                     Opcode::BINUNICODE8.byte(),
                     l[0],
                     l[1],
@@ -755,13 +778,13 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                     l[5],
                     l[6],
                     l[7],
-                ])
+                ];
+                self.begin_payload(&header, len)?
             } else {
                 return Err(Error::Unsupported {
                     what: "a str over 4 GiB before protocol 4",
                 });
             };
-            let suspended = self.begin_payload(header.as_slice(), len)?;
             let off = self.pos;
             x.feed(self, false)?;
             self.end_payload(suspended);
@@ -779,8 +802,67 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         Ok(stored)
     }
 
+    /// A str; short ones in binary protocols take this fast path (one bounds check for
+    /// opcode, payload and memo opcode), with the same result as `save_text`.
+    #[inline]
     fn save_str(&mut self, v: &str) -> Result<(), Error> {
-        self.save_text(&Utf8(v), true).map(|_| ())
+        let bytes = v.as_bytes();
+        let len = bytes.len();
+        if self.proto == 0 || len > 0xff {
+            return self.save_text(&Utf8(v), true).map(|_| ());
+        }
+        self.begin_save()?;
+        let hash = hash_bytes(KIND_STR, bytes);
+        if let Some(e) = self.find(false, hash, |stored| stored == bytes) {
+            return self.memo_get(e.index);
+        }
+        self.check_memo_room()?;
+        let index = self.next_memo;
+        if index >= BYTES_BIT {
+            return self.memo_put().map(|_| ());
+        }
+        let i = index.to_le_bytes();
+        let (header, header_len) = if self.proto >= 4 {
+            ([Opcode::SHORT_BINUNICODE.byte(), len as u8, 0, 0, 0], 2)
+        } else {
+            ([Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0], 5)
+        };
+        let (put, put_len) = if self.proto >= 4 {
+            ([Opcode::MEMOIZE.byte(), 0, 0, 0, 0], 1)
+        } else if index < 256 {
+            ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
+        } else {
+            ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
+        };
+        if self.framing && self.frame_start == NO_FRAME {
+            self.open_frame();
+        }
+        let start = self.pos;
+        let end = start.wrapping_add(header_len + len + put_len);
+        let capacity = self.buf.len();
+        let (Some(dst), Some(header), Some(put)) = (
+            self.buf.get_mut(start..end),
+            header.get(..header_len),
+            put.get(..put_len),
+        ) else {
+            return Err(Error::BufferFull { capacity });
+        };
+        let Some((h, rest)) = dst.split_at_mut_checked(header_len) else {
+            return Err(Error::BufferFull { capacity });
+        };
+        let Some((payload, p)) = rest.split_at_mut_checked(len) else {
+            return Err(Error::BufferFull { capacity });
+        };
+        h.copy_from_slice(header);
+        payload.copy_from_slice(bytes);
+        p.copy_from_slice(put);
+        self.pos = end;
+        self.next_memo = index + 1;
+        let stored = Stored {
+            off: start + header_len,
+            len,
+        };
+        self.remember(false, hash, stored, index)
     }
 
     fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
@@ -799,12 +881,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let stored = if proto >= 3 {
             let len = v.len();
             let l = (len as u64).to_le_bytes();
-            let header = if len <= 0xff {
-                Header::new(&[Opcode::SHORT_BINBYTES.byte(), l[0]])
+            let suspended = if len <= 0xff {
+                self.begin_payload(&[Opcode::SHORT_BINBYTES.byte(), l[0]], len)?
             } else if len <= 0xffff_ffff {
-                Header::new(&[Opcode::BINBYTES.byte(), l[0], l[1], l[2], l[3]])
+                self.begin_payload(&[Opcode::BINBYTES.byte(), l[0], l[1], l[2], l[3]], len)?
             } else if proto >= 4 {
-                Header::new(&[
+                let header = [
                     Opcode::BINBYTES8.byte(),
                     l[0],
                     l[1],
@@ -814,13 +896,13 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                     l[5],
                     l[6],
                     l[7],
-                ])
+                ];
+                self.begin_payload(&header, len)?
             } else {
                 return Err(Error::Unsupported {
                     what: "bytes over 4 GiB in protocol 3",
                 });
             };
-            let suspended = self.begin_payload(header.as_slice(), len)?;
             let off = self.pos;
             self.write(v)?;
             self.end_payload(suspended);
@@ -961,29 +1043,6 @@ impl<const MEMO: usize> Sink for Serializer<'_, MEMO> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.write(bytes)
-    }
-}
-
-/// A short opcode header on the stack.
-struct Header {
-    bytes: [u8; 9],
-    len: usize,
-}
-
-impl Header {
-    fn new(src: &[u8]) -> Self {
-        let mut bytes = [0u8; 9];
-        for (d, s) in bytes.iter_mut().zip(src) {
-            *d = *s;
-        }
-        Header {
-            bytes,
-            len: src.len().min(9),
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -1272,10 +1331,22 @@ impl StreamHash {
     }
 }
 
+/// `StreamHash` of `bytes` in one piece (the same value, computed without the tail loop).
 #[inline]
 fn hash_bytes(kind: u64, bytes: &[u8]) -> u32 {
     let mut h = StreamHash::new();
-    h.write(bytes);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h.mix(u64::from_le_bytes(w));
+    }
+    // The tail, little-endian, built in registers (a copy through memory stalls the load).
+    let mut tail = 0u64;
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        tail |= u64::from(b) << (8 * k);
+    }
+    h.tail = tail;
     h.finish(kind, bytes.len())
 }
 
