@@ -10,6 +10,7 @@ mod framer;
 pub mod opcodes;
 mod printable;
 mod repr;
+mod ser;
 mod text;
 mod value;
 
@@ -18,6 +19,7 @@ pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
+pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 
 /// A pickle protocol version. CPython 3.8–3.13 write [`Protocol::V4`] by default, and so does brine.
