@@ -1,10 +1,10 @@
 //! The client over blocking `embedded-io` transports: a thin loop around [`Session`].
 
-use embedded_io::{Error as _, ErrorKind, Read, Write};
+use embedded_io::{Error as _, ErrorKind, ErrorType, Read, Write};
 use serde::Serialize;
 
 use crate::pickle::{Decoder, Protocol};
-use crate::session::{self, ClientId, Event, Session, State};
+use crate::session::{self, ClientId, Event, Session, State, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
 #[derive(Debug, PartialEq)]
@@ -46,19 +46,59 @@ impl<E: defmt::Format> defmt::Format for Error<E> {
     }
 }
 
+/// Called before every read with what the session waits for, so a transport can bound the
+/// wait (core has no clock): e.g. a read timeout for [`Waiting::ClientId`] and
+/// [`Waiting::RestOfMessage`], none for [`Waiting::NextMessage`].
+pub trait BeforeRead<T: ErrorType> {
+    /// Prepares `transport` for a read while the session is `waiting`.
+    fn before_read(&mut self, transport: &mut T, waiting: Waiting) -> Result<(), T::Error>;
+}
+
+/// No preparation: reads block as the transport does.
+impl<T: ErrorType> BeforeRead<T> for () {
+    fn before_read(&mut self, _: &mut T, _: Waiting) -> Result<(), T::Error> {
+        Ok(())
+    }
+}
+
+impl<T: ErrorType, F: FnMut(&mut T, Waiting) -> Result<(), T::Error>> BeforeRead<T> for F {
+    fn before_read(&mut self, transport: &mut T, waiting: Waiting) -> Result<(), T::Error> {
+        self(transport, waiting)
+    }
+}
+
 /// The lab client over a blocking transport `T`, with a [`Session`] of `RX`/`TX`-byte
-/// buffers and a default-sized [`Decoder`]. Allocates nothing.
-pub struct Client<T, const RX: usize = 4096, const TX: usize = 4096> {
+/// buffers and a default-sized [`Decoder`]; `H` prepares each read (see [`BeforeRead`]).
+/// Allocates nothing.
+pub struct Client<T, H = (), const RX: usize = 4096, const TX: usize = 4096> {
     transport: T,
+    before_read: H,
     session: Session<RX, TX>,
     decoder: Decoder,
 }
 
-impl<T: Read + Write, const RX: usize, const TX: usize> Client<T, RX, TX> {
-    /// A client over a connected transport, writing protocol 4.
+impl<T: Read + Write> Client<T> {
+    /// A client over a connected transport, with 4096-byte buffers, writing protocol 4.
     pub fn new(transport: T) -> Self {
+        Self::with_buffers(transport, ())
+    }
+}
+
+impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
+    /// A client with 4096-byte buffers that calls `before_read` before every read (to set
+    /// timeouts).
+    pub fn with_before_read(transport: T, before_read: H) -> Self {
+        Self::with_buffers(transport, before_read)
+    }
+}
+
+impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize> Client<T, H, RX, TX> {
+    /// A client with `RX`/`TX`-byte buffers (name them in the type:
+    /// `Client::<_, _, 1024, 512>::with_buffers(transport, ())`).
+    pub fn with_buffers(transport: T, before_read: H) -> Self {
         Client {
             transport,
+            before_read,
             session: Session::new(),
             decoder: Decoder::new(),
         }
@@ -94,8 +134,8 @@ impl<T: Read + Write, const RX: usize, const TX: usize> Client<T, RX, TX> {
     }
 
     /// The next event: reads until one is complete. Blocks as long as the transport's reads
-    /// do (a driver bounds them by [`Session::waiting`]). A message borrows the client until
-    /// the next call.
+    /// do (bound them with a [`BeforeRead`] hook). A message borrows the client until the
+    /// next call.
     ///
     /// Fails on transport errors and session errors; after [`Event::Closed`] it fails with
     /// [`session::Error::Closed`].
@@ -105,6 +145,9 @@ impl<T: Read + Write, const RX: usize, const TX: usize> Client<T, RX, TX> {
             if self.session.poll()? {
                 break;
             }
+            self.before_read
+                .before_read(&mut self.transport, self.session.waiting())
+                .map_err(Error::Transport)?;
             let buf = self.session.receive_buffer();
             let n = loop {
                 match self.transport.read(buf) {

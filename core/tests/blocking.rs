@@ -156,3 +156,38 @@ fn send_after_handshake_and_after_close() {
     );
     assert_eq!(client.into_inner().written, [IDENTITY, ACK].concat());
 }
+
+#[test]
+fn before_read_sees_what_the_session_waits_for() {
+    use brine_core::session::Waiting;
+    // The ack arrives in two pieces: the second read happens mid-message.
+    let stream = [CLIENT_ID, ACK].concat();
+    let peer = Scripted::cut(&stream, &[CLIENT_ID.len(), CLIENT_ID.len() + 5]);
+    let mut seen = Vec::new();
+    let mut client = Client::with_before_read(peer, |_: &mut Scripted, waiting| {
+        seen.push(waiting);
+        Ok(())
+    });
+    client.handshake(&identity()).unwrap();
+    client.run(|_| {}).unwrap();
+    drop(client);
+    assert_eq!(
+        seen,
+        [
+            Waiting::ClientId,
+            Waiting::NextMessage,
+            Waiting::RestOfMessage,
+            Waiting::NextMessage
+        ]
+    );
+}
+
+#[test]
+fn before_read_errors_stop_the_client() {
+    let peer = Scripted::cut(CLIENT_ID, &[]);
+    let mut client = Client::with_before_read(peer, |_: &mut Scripted, _| Err(ErrorKind::TimedOut));
+    assert_eq!(
+        client.handshake(&identity()),
+        Err(Error::Transport(ErrorKind::TimedOut))
+    );
+}
