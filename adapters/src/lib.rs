@@ -1,0 +1,2 @@
+//! Transports for brine-core (work in progress).
+#![forbid(unsafe_code)]

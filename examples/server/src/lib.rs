@@ -1,0 +1,1 @@
+//! The reference lab server (work in progress).
