@@ -160,7 +160,7 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize> Client
         self.session
             .next_event(&mut self.decoder)?
             // `poll` returned true, so an event is ready.
-            .ok_or(Error::Session(session::Error::Closed))
+            .ok_or_else(|| Error::Session(session::Error::Closed))
     }
 
     /// Calls `on_event` for every event until the server closes in order (the last event

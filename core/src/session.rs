@@ -623,7 +623,7 @@ fn client_id(value: Value<'_>) -> Result<ClientId, Error> {
         Some(Value::Int(i)) => Ok(ClientId::Int(i)),
         Some(Value::Str(s)) => {
             let mut buf = [0u8; CLIENT_ID_LEN];
-            let text = s.copy_to(&mut buf).ok_or(Error::NoClientId {
+            let text = s.copy_to(&mut buf).ok_or_else(|| Error::NoClientId {
                 found: "a str client id longer than CLIENT_ID_LEN",
             })?;
             let mut id = heapless::String::new();

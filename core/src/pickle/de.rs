@@ -99,7 +99,9 @@ impl<'de> De<'de, '_> {
         match self.item {
             Item::Int(i) => Ok(i.into()),
             Item::Bool(b) => Ok(b.into()),
-            Item::BigInt(b) => b.to_i128().ok_or(Error::IntegerOutOfRange { target }),
+            Item::BigInt(b) => b
+                .to_i128()
+                .ok_or_else(|| Error::IntegerOutOfRange { target }),
             _ => Err(self.mismatch(target)),
         }
     }
@@ -109,7 +111,7 @@ impl<'de> De<'de, '_> {
             return visitor.visit_borrowed_str(text);
         }
         let mut buf = [0u8; MAX_ESCAPED_LEN];
-        let text = s.copy_to(&mut buf).ok_or(Error::Unsupported {
+        let text = s.copy_to(&mut buf).ok_or_else(|| Error::Unsupported {
             what: "an escaped (protocol 0) string longer than MAX_ESCAPED_LEN",
         })?;
         visitor.visit_str(text)
@@ -173,7 +175,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
                 // Above i128::MAX: read the 16 low bytes if the value is a positive u128.
                 let le = b
                     .as_le_bytes()
-                    .ok_or(Error::IntegerOutOfRange { target: "u128" })?;
+                    .ok_or_else(|| Error::IntegerOutOfRange { target: "u128" })?;
                 let fits = le.len() <= 16 || (le.len() == 17 && le[16] == 0);
                 if !fits || le.last().is_some_and(|&top| top & 0x80 != 0) {
                     return Err(Error::IntegerOutOfRange { target: "u128" });
@@ -246,7 +248,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
             return visitor.visit_borrowed_bytes(raw);
         }
         let mut buf = [0u8; MAX_ESCAPED_LEN];
-        let raw = bytes.copy_to(&mut buf).ok_or(Error::Unsupported {
+        let raw = bytes.copy_to(&mut buf).ok_or_else(|| Error::Unsupported {
             what: "escaped (protocol 0-2) bytes longer than MAX_ESCAPED_LEN",
         })?;
         visitor.visit_bytes(raw)
@@ -435,7 +437,7 @@ impl<'de> MapAccess<'de> for Entries<'de, '_> {
         let id = self
             .children
             .next()
-            .ok_or(Error::message("dict entry without a value"))?;
+            .ok_or_else(|| Error::message("dict entry without a value"))?;
         seed.deserialize(De {
             tree: self.tree,
             item: self.tree.item(id),

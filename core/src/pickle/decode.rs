@@ -245,8 +245,12 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
     fn run(mut self) -> Result<(NodeId, usize), Error> {
         loop {
             let offset = self.pos;
-            let byte = *self.input.get(offset).ok_or(Error::Truncated { offset })?;
-            let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
+            let byte = *self
+                .input
+                .get(offset)
+                .ok_or_else(|| Error::Truncated { offset })?;
+            let op =
+                Opcode::from_byte(byte).ok_or_else(|| Error::UnknownOpcode { byte, offset })?;
             self.pos += 1;
             let at = At { op, offset };
             if op == Opcode::STOP {
@@ -289,14 +293,21 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             }
             MARK => self.push_raw(MARK_ENTRY, at)?,
             POP => {
-                self.d.stack.pop().ok_or(at.stack("stack is empty"))?;
+                self.d
+                    .stack
+                    .pop()
+                    .ok_or_else(|| at.stack("stack is empty"))?;
             }
             POP_MARK => {
                 let mark = self.find_mark(at)?;
                 self.d.stack.truncate(mark);
             }
             DUP => {
-                let top = *self.d.stack.last().ok_or(at.stack("stack is empty"))?;
+                let top = *self
+                    .d
+                    .stack
+                    .last()
+                    .ok_or_else(|| at.stack("stack is empty"))?;
                 if top == MARK_ENTRY {
                     return Err(at.stack("DUP of a MARK"));
                 }
@@ -477,7 +488,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                     .stack
                     .len()
                     .checked_sub(n)
-                    .ok_or(at.stack("not enough items for the tuple"))?;
+                    .ok_or_else(|| at.stack("not enough items for the tuple"))?;
                 if self.d.stack[from..].contains(&MARK_ENTRY) {
                     return Err(at.stack("a MARK inside the tuple's items"));
                 }
@@ -493,7 +504,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                     .stack
                     .len()
                     .checked_sub(n)
-                    .ok_or(at.stack("not enough items on the stack"))?;
+                    .ok_or_else(|| at.stack("not enough items on the stack"))?;
                 if self.d.stack[from..].contains(&MARK_ENTRY) {
                     return Err(at.stack("a MARK where an item was expected"));
                 }
@@ -527,7 +538,11 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                     LONG_BINPUT => self.u32_arg()?,
                     _ => self.memo_len,
                 };
-                let top = *self.d.stack.last().ok_or(at.stack("stack is empty"))?;
+                let top = *self
+                    .d
+                    .stack
+                    .last()
+                    .ok_or_else(|| at.stack("stack is empty"))?;
                 if top == MARK_ENTRY {
                     return Err(at.stack("cannot memoize a MARK"));
                 }
@@ -545,7 +560,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                     .get(index as usize)
                     .copied()
                     .filter(|&id| id != NIL)
-                    .ok_or(Error::MemoMissing {
+                    .ok_or_else(|| Error::MemoMissing {
                         index,
                         offset: at.offset,
                     })?;
@@ -555,8 +570,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             GLOBAL => {
                 let module = self.line()?;
                 let name = self.line()?;
-                let builtin =
-                    builtin(module, name).ok_or(at.refused(Some(Global::new(module, name))))?;
+                let builtin = builtin(module, name)
+                    .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
                 self.push_node(Node::Builtin(builtin), at)?;
             }
             STACK_GLOBAL => {
@@ -565,8 +580,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 let (Some(module), Some(name)) = (self.utf8(module), self.utf8(name)) else {
                     return Err(at.refused(None));
                 };
-                let builtin =
-                    builtin(module, name).ok_or(at.refused(Some(Global::new(module, name))))?;
+                let builtin = builtin(module, name)
+                    .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
                 self.push_node(Node::Builtin(builtin), at)?;
             }
             REDUCE => {
@@ -593,7 +608,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
-            .ok_or(Error::Truncated {
+            .ok_or_else(|| Error::Truncated {
                 offset: self.input.len(),
             })?;
         self.pos += n;
@@ -606,7 +621,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         let n = rest
             .iter()
             .position(|&b| b == b'\n')
-            .ok_or(Error::Truncated {
+            .ok_or_else(|| Error::Truncated {
                 offset: self.input.len(),
             })?;
         let line = self.take(n)?;
@@ -651,7 +666,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         text::parse_decimal_int(line).map_err(|r| at.arg(r))?;
         text::decimal_to_i64(line)
             .and_then(|v| u32::try_from(v).ok())
-            .ok_or(at.arg("memo index out of range"))
+            .ok_or_else(|| at.arg("memo index out of range"))
     }
 
     // ---- the stack and the arena ----
@@ -719,7 +734,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             .stack
             .iter()
             .rposition(|&e| e == MARK_ENTRY)
-            .ok_or(at.stack("no MARK on the stack"))
+            .ok_or_else(|| at.stack("no MARK on the stack"))
     }
 
     /// The container of kind `want` just below stack index `index`.
@@ -727,7 +742,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         let id = index
             .checked_sub(1)
             .and_then(|i| self.d.stack.get(i).copied())
-            .ok_or(at.stack("no container below the items"))?;
+            .ok_or_else(|| at.stack("no container below the items"))?;
         match self.node(id) {
             Node::Container(c) if id != MARK_ENTRY && c.kind == want => Ok(id),
             _ => Err(at.stack(match want {
