@@ -6,7 +6,8 @@ use serde::de::{
 };
 
 use super::decode::{ContainerKind, Decoder};
-use super::error::Error;
+use super::error::{Capacity, Error};
+use super::text::TextEncoding;
 use super::value::{Children, Item, Str, Tree, Value};
 
 /// Longest protocol-0 (escaped) string or bytes value that can be deserialized: these are
@@ -16,12 +17,38 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// Decodes the pickle at the start of `input` and deserializes a `T` from it, borrowing
 /// strings and bytes from `input` (`&'a str` fields work for protocol 1 and later).
 ///
-/// Uses a default-sized [`Decoder`] on the stack (about 27 KiB); to choose its size, or to
-/// reuse one, call [`Decoder::deserialize`]. Fails as [`Decoder::decode`] does, and when the
+/// Uses a small [`Decoder`] on the stack, and a default-sized one (about 27 KiB) if the
+/// pickle does not fit the small one; to choose the size, or to reuse a decoder (faster:
+/// making one fills its storage), call [`Decoder::deserialize`]. Fails as [`Decoder::decode`] does, and when the
 /// value does not fit `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a
 /// message from `T`'s `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
-    Decoder::<1024, 2048, 512, 1024>::new().deserialize(input)
+    // A decoder's storage is filled when it is made, so small pickles (the lab's messages)
+    // first get a small one; only a pickle that outgrows it pays for the default size.
+    // Deserialization starts after decoding succeeds, so `T` never sees the first attempt.
+    match from_slice_with::<T, 32, 64, 64, 32>(input) {
+        Err(Error::Capacity {
+            what: Capacity::Values | Capacity::Items | Capacity::Stack | Capacity::Memo,
+            ..
+        }) => from_slice_with::<T, 1024, 2048, 512, 1024>(input),
+        result => result,
+    }
+}
+
+/// [`from_slice`] with a decoder of the given capacities (its own stack frame, so the
+/// large one is only reserved when used).
+#[inline(never)]
+fn from_slice_with<
+    'a,
+    T: de::Deserialize<'a>,
+    const V: usize,
+    const I: usize,
+    const S: usize,
+    const M: usize,
+>(
+    input: &'a [u8],
+) -> Result<T, Error> {
+    Decoder::<V, I, S, M>::new().deserialize(input)
 }
 
 impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: usize>
@@ -30,7 +57,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// Decodes the pickle at the start of `input` into this decoder and deserializes a `T`
     /// borrowing from `input` (see [`from_slice`]).
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
-        let (root, _) = self.run(input)?;
+        let (root, _) = self.run(input, false)?;
         let tree = self.tree(input);
         T::deserialize(De {
             tree,
@@ -106,15 +133,27 @@ impl<'de> De<'de, '_> {
         }
     }
 
-    fn visit_text<V: Visitor<'de>>(s: Str<'de>, visitor: V) -> Result<V::Value, Error> {
-        if let Some(text) = s.as_str() {
-            return visitor.visit_borrowed_str(text);
+    /// A `str`: borrowed when stored as UTF-8 (validated here, once: the serde path skips
+    /// the decoder's own check), unescaped into a stack buffer otherwise.
+    fn visit_text<V: Visitor<'de>>(&self, s: Str<'de>, visitor: V) -> Result<V::Value, Error> {
+        if s.enc == TextEncoding::Utf8 {
+            return match core::str::from_utf8(s.raw) {
+                Ok(text) => visitor.visit_borrowed_str(text),
+                Err(_) => Err(Error::InvalidUtf8 {
+                    offset: self.offset_of(s.raw),
+                }),
+            };
         }
         let mut buf = [0u8; MAX_ESCAPED_LEN];
         let text = s.copy_to(&mut buf).ok_or_else(|| Error::Unsupported {
             what: "an escaped (protocol 0) string longer than MAX_ESCAPED_LEN",
         })?;
         visitor.visit_str(text)
+    }
+
+    /// The byte offset of `part` in the pickle.
+    fn offset_of(&self, part: &[u8]) -> usize {
+        (part.as_ptr() as usize).wrapping_sub(self.tree.input.as_ptr() as usize)
     }
 }
 
@@ -144,7 +183,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
                 None => Err(Error::IntegerOutOfRange { target: "i128" }),
             },
             Item::Float(f) => visitor.visit_f64(f),
-            Item::Str(s) => Self::visit_text(s, visitor),
+            Item::Str(s) => self.visit_text(s, visitor),
             Item::Bytes(_) | Item::ByteArray(_) => self.deserialize_bytes(visitor),
             Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(Entries {
                 tree: self.tree,
@@ -230,7 +269,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.item {
-            Item::Str(s) => Self::visit_text(s, visitor),
+            Item::Str(s) => self.visit_text(s, visitor),
             _ => Err(self.mismatch("str")),
         }
     }
@@ -370,7 +409,10 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.item {
-            Item::Str(s) => Self::visit_text(s, visitor),
+            // Field and variant names: derived identifier visitors match bytes, which spares
+            // a UTF-8 check per key.
+            Item::Str(s) if s.enc == TextEncoding::Utf8 => visitor.visit_borrowed_bytes(s.raw),
+            Item::Str(s) => self.visit_text(s, visitor),
             _ => self.deserialize_any(visitor),
         }
     }

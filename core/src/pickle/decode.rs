@@ -109,20 +109,89 @@ pub(crate) struct Edge {
     pub(crate) next: u16,
 }
 
+/// A fixed-capacity stack of `Copy` items over an initialised array: pushes are a bounds
+/// check and a store (heapless' `MaybeUninit` storage costs more per push here, and its
+/// construction zero-fills anyway).
+struct Slab<T: Copy, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+impl<T: Copy, const N: usize> Slab<T, N> {
+    const fn new(fill: T) -> Self {
+        Slab {
+            items: [fill; N],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, item: T) -> Result<(), T> {
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = item;
+                self.len += 1;
+                Ok(())
+            }
+            None => Err(item),
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.len = self.len.checked_sub(1)?;
+        self.items.get(self.len).copied()
+    }
+
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    #[inline]
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[T] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+
+    #[inline]
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        self.items.get_mut(..self.len).unwrap_or(&mut [])
+    }
+}
+
+impl<T: Copy, const N: usize> core::ops::Deref for Slab<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<T: Copy, const N: usize> core::ops::DerefMut for Slab<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.as_mut_slice()
+    }
+}
+
 /// A pickle decoder with fixed capacities: `VALUES` nodes, `ITEMS` container items, `STACK`
 /// pickle-machine stack entries, `MEMO` memo slots. The defaults fit typical messages up to
-/// 4096 bytes in about 27 KiB. Allocates nothing; construction is cheap (storage is not
-/// initialised), and one decoder can be reused for any number of pickles.
+/// 4096 bytes in about 27 KiB. Allocates nothing. Construction fills that storage, so reuse
+/// one decoder for many pickles where speed matters (each `decode` only resets lengths).
 pub struct Decoder<
     const VALUES: usize = 1024,
     const ITEMS: usize = 2048,
     const STACK: usize = 512,
     const MEMO: usize = 1024,
 > {
-    nodes: Vec<Node, VALUES>,
-    edges: Vec<Edge, ITEMS>,
-    stack: Vec<u16, STACK>,
-    memo: Vec<u16, MEMO>,
+    nodes: Slab<Node, VALUES>,
+    edges: Slab<Edge, ITEMS>,
+    stack: Slab<u16, STACK>,
+    memo: Slab<u16, MEMO>,
 }
 
 impl Default for Decoder {
@@ -137,10 +206,13 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// A decoder with empty storage.
     pub const fn new() -> Self {
         Decoder {
-            nodes: Vec::new(),
-            edges: Vec::new(),
-            stack: Vec::new(),
-            memo: Vec::new(),
+            nodes: Slab::new(Node::None),
+            edges: Slab::new(Edge {
+                child: NIL,
+                next: NIL,
+            }),
+            stack: Slab::new(NIL),
+            memo: Slab::new(NIL),
         }
     }
 
@@ -157,12 +229,14 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// Like [`decode`](Self::decode), also returning the pickle's length (up to and including
     /// STOP), so concatenated pickles can be read one after another.
     pub fn decode_prefix<'a>(&'a mut self, input: &'a [u8]) -> Result<(Value<'a>, usize), Error> {
-        let (root, len) = self.run(input)?;
+        let (root, len) = self.run(input, true)?;
         Ok((self.tree(input).value(root), len))
     }
 
     /// Runs the machine; returns the root node and the pickle's length.
-    pub(crate) fn run(&mut self, input: &[u8]) -> Result<(NodeId, usize), Error> {
+    /// `check_utf8`: validate UTF-8 strings now (for `Value`, whose `Display` relies on it);
+    /// the serde path validates each string when it reads it instead, and only those.
+    pub(crate) fn run(&mut self, input: &[u8], check_utf8: bool) -> Result<(NodeId, usize), Error> {
         self.nodes.clear();
         self.edges.clear();
         self.stack.clear();
@@ -173,6 +247,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
             pos: 0,
             shared: false,
             memo_len: 0,
+            check_utf8,
         }
         .run()
     }
@@ -196,6 +271,8 @@ struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: 
     shared: bool,
     /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
     memo_len: u32,
+    /// Validate UTF-8 strings while decoding.
+    check_utf8: bool,
 }
 
 /// The opcode being executed and its offset, for error reports.
@@ -433,7 +510,9 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 let n = self.count(at)?;
                 let start = self.pos;
                 let raw = self.take(n)?;
-                text::validate_text(raw, TextEncoding::Utf8).map_err(|r| at.arg(r))?;
+                if self.check_utf8 {
+                    text::validate_text(raw, TextEncoding::Utf8).map_err(|r| at.arg(r))?;
+                }
                 self.push_node(
                     Node::Str {
                         start: start as u32,

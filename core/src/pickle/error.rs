@@ -148,6 +148,11 @@ pub enum Error {
         /// The PROTO's offset.
         offset: usize,
     },
+    /// A `str` whose bytes are not UTF-8 (found when it is read).
+    InvalidUtf8 {
+        /// Offset of the string's bytes in the pickle.
+        offset: usize,
+    },
     /// A container that contains itself (directly or through others).
     Recursive {
         /// Offset of the STOP at which the cycle was found.
@@ -211,6 +216,7 @@ impl Error {
             | Error::MemoMissing { offset, .. }
             | Error::UnsupportedProtocol { offset, .. }
             | Error::Recursive { offset }
+            | Error::InvalidUtf8 { offset }
             | Error::Capacity { offset, .. } => Some(offset),
             _ => None,
         }
@@ -270,6 +276,9 @@ impl Display for Error {
                 f,
                 "unsupported pickle protocol {version} at byte {offset} (0 to 5 are supported)"
             ),
+            Error::InvalidUtf8 { offset } => {
+                write!(f, "invalid pickle: the str at byte {offset} is not valid UTF-8")
+            }
             Error::Recursive { offset } => write!(
                 f,
                 "pickle refused at byte {offset}: a container contains itself"
@@ -333,6 +342,7 @@ impl defmt::Format for Error {
                 defmt::write!(f, "UnsupportedProtocol {} at {}", version, offset)
             }
             Error::Recursive { offset } => defmt::write!(f, "Recursive at {}", offset),
+            Error::InvalidUtf8 { offset } => defmt::write!(f, "InvalidUtf8 at {}", offset),
             Error::Capacity {
                 what,
                 limit,

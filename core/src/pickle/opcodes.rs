@@ -15,9 +15,14 @@ macro_rules! opcodes {
         }
 
         impl Opcode {
-            /// The opcode for `byte`, or `None` if no opcode has that value.
+            /// The opcode for `byte`, or `None` if no opcode has that value (one table load).
             #[inline]
             pub const fn from_byte(byte: u8) -> Option<Self> {
+                BY_BYTE[byte as usize]
+            }
+
+            /// [`from_byte`](Self::from_byte) as a `match`, to build the table at compile time.
+            const fn decode_byte(byte: u8) -> Option<Self> {
                 match byte {
                     $( $byte => Some(Opcode::$name), )*
                     _ => None,
@@ -41,6 +46,17 @@ macro_rules! opcodes {
         }
     };
 }
+
+/// Every byte's opcode, computed at compile time.
+static BY_BYTE: [Option<Opcode>; 256] = {
+    let mut table = [None; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = Opcode::decode_byte(byte as u8);
+        byte += 1;
+    }
+    table
+};
 
 /// The layout of an opcode's argument on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

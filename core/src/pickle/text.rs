@@ -341,6 +341,7 @@ pub(crate) fn text_len_chars(raw: &[u8], enc: TextEncoding) -> usize {
 /// `surrogatepass` UTF-8 (`ED A0 80`).
 pub(crate) fn validate_text(raw: &[u8], enc: TextEncoding) -> Result<(), &'static str> {
     match enc {
+        TextEncoding::Utf8 if raw.is_ascii() => Ok(()),
         TextEncoding::Utf8 => match core::str::from_utf8(raw) {
             Ok(_) => Ok(()),
             Err(e) => match raw.get(e.valid_up_to()..) {
