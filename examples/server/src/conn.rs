@@ -155,15 +155,16 @@ impl Connection {
         self.shared.emit(ServerEvent::Connected { id, peer });
         let end = self.run(&mut stream).await;
         self.shared.clients().remove(&id);
+        // Reported when decided; the socket may linger a little while the client closes.
+        self.shared.emit(ServerEvent::Disconnected {
+            id,
+            reason: end.reason,
+        });
         if end.in_order {
             close_in_order(&mut stream).await;
         }
         drop(stream);
         self.shared.active.fetch_sub(1, Ordering::Relaxed);
-        self.shared.emit(ServerEvent::Disconnected {
-            id,
-            reason: end.reason,
-        });
     }
 
     async fn run(&mut self, stream: &mut TcpStream) -> End {
@@ -388,15 +389,19 @@ impl Reader {
         });
         let accepted = !matches!(event, ServerEvent::Refused { .. });
         let identity = matches!(event, ServerEvent::Identity { .. });
+        if identity {
+            // Before the event: whoever broadcasts on seeing it must reach this client. (Its
+            // broadcasts queue behind the replies below, which are written first.)
+            self.identified = true;
+            if let Some(client) = shared.clients().get_mut(&id) {
+                client.identified = true;
+            }
+        }
         shared.emit(event);
         if accepted && shared.config.ack {
             replies.push(Outgoing::Pickle(Arc::clone(&shared.ack)));
         }
         if identity {
-            self.identified = true;
-            if let Some(client) = shared.clients().get_mut(&id) {
-                client.identified = true;
-            }
             replies.extend(shared.script.iter().cloned());
         }
     }

@@ -417,7 +417,8 @@ impl Server {
             .is_some_and(|client| conn::enqueue(client, outgoing)))
     }
 
-    /// Clients connected right now.
+    /// Connections open right now (including those closing, which linger up to 2 s for the
+    /// client to close its side).
     pub fn client_count(&self) -> usize {
         self.shared.active.load(Ordering::Relaxed)
     }
