@@ -55,8 +55,10 @@ pub struct Printer {
     pub format: Format,
     /// How much status goes to stderr.
     pub verbosity: Verbosity,
-    /// Prefix of every stdout line (the demo labels the sides).
+    /// Prefix of every line (the demo labels the sides).
     pub prefix: &'static str,
+    /// Status lines go to stdout too (the demo shows everything in order).
+    pub status_on_stdout: bool,
 }
 
 impl Printer {
@@ -69,7 +71,12 @@ impl Printer {
 
     /// A status line on stderr (not with -q; in JSON mode only what JSON does not carry).
     pub fn status(&self, level: Verbosity, line: &str) {
-        if self.verbosity >= level {
+        if self.verbosity < level {
+            return;
+        }
+        if self.status_on_stdout {
+            let _ = self.out(line);
+        } else {
             eprintln!("{}{line}", self.prefix);
         }
     }
@@ -197,6 +204,7 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
         format: args.format,
         verbosity,
         prefix: "",
+        status_on_stdout: false,
     };
     session(args, &printer)
 }

@@ -726,3 +726,25 @@ fn pickle_decode_stops_at_the_first_bad_pickle() {
         stderr(&out)
     );
 }
+
+#[test]
+fn demo_shows_both_sides_and_exits_0() {
+    let out = brine(&["demo"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "client | Assigned client id by server: 54321",
+        "server | Client 54321 connected from 127.0.0.1:",
+        "server | Client 54321 identity: {'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'student_id': '917654321', 'github_username': 'jortiz'}",
+        "client | 'Server got the data'",
+        "client | skipped a 5018-byte message: larger than the 4096-byte receive buffer",
+        "client | server closed the connection",
+    ] {
+        assert!(text.contains(needle), "demo output lacks {needle:?}:\n{text}");
+    }
+    for protocol in ["0", "2"] {
+        let out = brine(&["demo", "--protocol", protocol, "-q"]);
+        assert_eq!(code(&out), 0, "protocol {protocol}: {}", stderr(&out));
+        assert!(stdout(&out).contains("client | Assigned client id by server: 54321"));
+    }
+}
