@@ -239,7 +239,7 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         } => printer.status(
             Verbosity::Normal,
             &format!(
-                "{error}; retrying in {} (attempt {attempt} of {})",
+                "{error} Retrying in {} (attempt {attempt} of {})",
                 secs_short(delay),
                 args.retry + 1
             ),

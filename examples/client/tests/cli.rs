@@ -487,7 +487,7 @@ fn retries_until_the_server_is_up() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "Assigned client id by server: 3\n");
     assert!(
-        stderr(&out).contains("is the server running?; retrying in "),
+        stderr(&out).contains("is the server running? Retrying in "),
         "{}",
         stderr(&out)
     );
