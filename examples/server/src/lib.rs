@@ -1,1 +1,474 @@
-//! The reference lab server (work in progress).
+//! brine-server: the Python "pickle over TCP" lab server, done well, as a library.
+//!
+//! The protocol is the course lab's (see the workspace's `docs/DESIGN.md`): on connect the
+//! server sends a pickled `{'clientid': id}`; the client's first pickle is its identity (a dict
+//! such as `{'name': ..., 'email': ...}`); every later pickle is a message. The server
+//! acknowledges the identity and every message with the pickled str `'Server got the data'`,
+//! then sends its scripted messages, and can broadcast to everyone at any time.
+//!
+//! ```no_run
+//! use brine_server::{Config, Message, Server, ServerEvent};
+//!
+//! let server = Server::start(Config {
+//!     addr: "127.0.0.1:0".parse().unwrap(), // any free port
+//!     script: vec![Message::Str("welcome".into()), Message::Close],
+//!     ..Config::default()
+//! })?;
+//! println!("listening on {}", server.local_addr());
+//! for event in server.events() {
+//!     println!("{event}"); // "Client 1000 connected from 127.0.0.1:54321", ...
+//!     if let ServerEvent::Disconnected { .. } = event {
+//!         break;
+//!     }
+//! }
+//! server.shutdown();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Every client is served by its own task on a multi-thread tokio runtime that the [`Server`]
+//! owns, so one slow, silent or hostile client never stops or slows the others: a stream that
+//! is not pickles is disconnected, a pickle that would run code is refused (nothing runs; the
+//! client stays connected), a pickle larger than [`Config::max_message_len`] is cut off, a
+//! client that sends no identity within [`Config::idle_timeout`] is dropped, and a client that
+//! stops reading is dropped once its queue of outgoing messages is full or a write stalls.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod conn;
+mod events;
+mod json;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use brine_core::pickle::{to_slice, Error as PickleError, Protocol};
+use serde::Serialize;
+use tokio::net::TcpSocket;
+use tokio::sync::{mpsc, watch};
+
+pub use json::value_to_json;
+
+/// The acknowledgement the lab server sends for every message it receives.
+pub const ACK: &str = "Server got the data";
+
+/// What to run: where to listen and what to tell each client.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen. Port 0 picks any free port ([`Server::local_addr`] says which).
+    /// Default `127.0.0.1:12000`, the lab's.
+    pub addr: SocketAddr,
+    /// The pickle protocol of everything the server sends. Default 4 (CPython 3.8–3.13's).
+    pub protocol: Protocol,
+    /// The first client id; ids are unique and increase by one per connection. Default 1000.
+    pub first_id: i64,
+    /// Sent to every client after its identity arrives, right after the acknowledgement (if
+    /// any), each message in one write. [`Message::Close`] closes that client's connection
+    /// after the messages before it. Default: nothing.
+    pub script: Vec<Message>,
+    /// Reply `'Server got the data'` to the identity and to every message. Default true.
+    pub ack: bool,
+    /// Clients served at once; a client beyond this is accepted and closed at once (it sees
+    /// the connection close before any id) and reported as [`ServerEvent::Rejected`].
+    /// Default 1000. Each client holds a socket, so the process's open-file limit
+    /// (`ulimit -n`) must allow this many.
+    pub max_clients: usize,
+    /// Drop a client that has not sent its identity this long after connecting (so silent
+    /// clients never pile up), and a client that stops for this long in the middle of a
+    /// message. Silence between messages, once the identity is in, is normal and never timed.
+    /// Default 30 s; `None` waits forever.
+    pub idle_timeout: Option<Duration>,
+    /// The largest pickle accepted from a client, in bytes: a client sending a larger one is
+    /// disconnected. This bounds each connection's buffer. Default 64 KiB.
+    pub max_message_len: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 12000)),
+            protocol: Protocol::V4,
+            first_id: 1000,
+            script: Vec::new(),
+            ack: true,
+            max_clients: 1000,
+            idle_timeout: Some(Duration::from_secs(30)),
+            max_message_len: 64 * 1024,
+        }
+    }
+}
+
+/// Something the server sends to a client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// A Python `str`.
+    Str(String),
+    /// The Python object `json.loads` would build from this JSON: object → dict (key order
+    /// kept), array → list, integers exact, float, str, bool, null → None.
+    Json(serde_json::Value),
+    /// Not a message: close the connection (in order: the client reads everything sent before
+    /// and then sees the end of the stream).
+    Close,
+}
+
+impl Message {
+    /// The message pickled in `protocol`, as CPython's `pickle.dumps(obj, protocol)` writes it
+    /// for protocols 2–5; `None` for [`Message::Close`].
+    ///
+    /// # Errors
+    ///
+    /// What [`to_slice`] reports for an unrepresentable value (an integer beyond 128 bits), or
+    /// [`PickleError::BufferFull`] for a message over 64 MiB.
+    pub fn to_pickle(&self, protocol: Protocol) -> Result<Option<Vec<u8>>, PickleError> {
+        match self {
+            Message::Str(text) => pickle(text.as_str(), protocol).map(Some),
+            Message::Json(value) => pickle(&json::AsPython(value), protocol).map(Some),
+            Message::Close => Ok(None),
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Str(text.to_owned())
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Str(text)
+    }
+}
+
+impl From<serde_json::Value> for Message {
+    fn from(value: serde_json::Value) -> Self {
+        Message::Json(value)
+    }
+}
+
+/// Pickles `value` into a buffer that grows until it fits (the encoder writes into slices).
+fn pickle<T: Serialize + ?Sized>(value: &T, protocol: Protocol) -> Result<Vec<u8>, PickleError> {
+    let mut size = 256;
+    loop {
+        let mut buf = vec![0u8; size];
+        match to_slice(value, &mut buf, protocol) {
+            Ok(bytes) => {
+                let len = bytes.len();
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            Err(PickleError::BufferFull { .. }) if size < 64 << 20 => size *= 4,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// What happened, for printing and tests. `Display` prints the lab server's console line.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A client connected and was given `id` (its `{'clientid': id}` is on its way).
+    Connected {
+        /// The client's id.
+        id: i64,
+        /// Its address.
+        peer: SocketAddr,
+    },
+    /// The client's first pickle, its identity (usually a dict).
+    Identity {
+        /// The client's id.
+        id: i64,
+        /// Python's repr of the value, e.g. `{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}`.
+        value: String,
+        /// The value as JSON (see [`value_to_json`]).
+        json: serde_json::Value,
+    },
+    /// A later pickle from the client.
+    Received {
+        /// The client's id.
+        id: i64,
+        /// Python's repr of the value.
+        repr: String,
+    },
+    /// A pickle the server would not decode (it would import or call code, or exceeds the
+    /// decoder's limits). Nothing ran, nothing is acknowledged; the client stays connected.
+    Refused {
+        /// The client's id.
+        id: i64,
+        /// Why, e.g. `refused GLOBAL of os.system at byte 0 ...`.
+        reason: String,
+    },
+    /// The connection ended.
+    Disconnected {
+        /// The client's id.
+        id: i64,
+        /// Why: the client closed, a bad stream, a timeout, the script, shutdown, ...
+        reason: String,
+    },
+    /// A connection was accepted and closed at once, without an id (too many clients).
+    Rejected {
+        /// Its address.
+        peer: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// The server could not accept a connection (e.g. out of file descriptors); it retries.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for ServerEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerEvent::Connected { id, peer } => write!(f, "Client {id} connected from {peer}"),
+            ServerEvent::Identity { id, value, .. } => write!(f, "Client {id} identity: {value}"),
+            ServerEvent::Received { id, repr } => write!(f, "Client {id} sent: {repr}"),
+            ServerEvent::Refused { id, reason } => write!(f, "Client {id} refused: {reason}"),
+            ServerEvent::Disconnected { id, reason } => {
+                write!(f, "Client {id} disconnected: {reason}")
+            }
+            ServerEvent::Rejected { peer, reason } => {
+                write!(f, "Rejected connection from {peer}: {reason}")
+            }
+            ServerEvent::Error { message } => write!(f, "Error: {message}"),
+        }
+    }
+}
+
+/// What a connection is asked to send; pickles are encoded once and shared.
+#[derive(Clone, Debug)]
+enum Outgoing {
+    /// One pickle, written in one write.
+    Pickle(Arc<[u8]>),
+    /// Close in order after what was queued before.
+    Close(&'static str),
+}
+
+/// A connected client as the server sees it from outside its task.
+struct Client {
+    /// Its queue of outgoing pickles.
+    queue: mpsc::Sender<Outgoing>,
+    /// Tells its task to disconnect it (its queue overflowed).
+    kick: Arc<tokio::sync::Notify>,
+    /// It has sent its identity (broadcasts go to these).
+    identified: bool,
+}
+
+/// State shared by the accept loop, the connections and the [`Server`] handle.
+struct Shared {
+    config: Config,
+    /// `'Server got the data'` pickled.
+    ack: Arc<[u8]>,
+    /// The script, pickled.
+    script: Vec<Outgoing>,
+    next_id: AtomicI64,
+    clients: Mutex<std::collections::HashMap<i64, Client>>,
+    active: AtomicUsize,
+    events: events::Hub,
+}
+
+impl Shared {
+    fn emit(&self, event: ServerEvent) {
+        self.events.emit(event);
+    }
+
+    fn clients(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, Client>> {
+        // A panic while holding the lock cannot leave the map inconsistent: keep serving.
+        self.clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running server. Dropping it shuts it down as [`Server::shutdown`] does.
+pub struct Server {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    /// Disconnects when the accept loop and every connection task have ended.
+    done: Mutex<std_mpsc::Receiver<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// How long shutdown waits for clients to close their side after the server closed its own.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+impl Server {
+    /// Binds `config.addr` and starts serving on background threads; returns at once.
+    ///
+    /// # Errors
+    ///
+    /// The bind error (`ErrorKind::AddrInUse` when another server has the port), or
+    /// `ErrorKind::InvalidInput` when a scripted message cannot be pickled.
+    pub fn start(config: Config) -> io::Result<Server> {
+        let encode = |message: &Message| {
+            message
+                .to_pickle(config.protocol)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+        };
+        let ack = encode(&Message::from(ACK))?.unwrap_or_default();
+        let mut script = Vec::with_capacity(config.script.len());
+        for message in &config.script {
+            script.push(match encode(message)? {
+                Some(bytes) => Outgoing::Pickle(bytes.into()),
+                None => Outgoing::Close("closed by the server's script"),
+            });
+        }
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_io()
+            .enable_time()
+            .thread_name("brine-server")
+            // The decoder each worker keeps is a few hundred KiB; leave room on the stack.
+            .thread_stack_size(4 << 20)
+            .build()?;
+        let listener = {
+            let _entered = runtime.enter();
+            let socket = match config.addr {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            // Restarting right after a stop must not wait out TIME_WAIT.
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(config.addr)?;
+            socket.listen(1024)?
+        };
+        let local_addr = listener.local_addr()?;
+
+        let shared = Arc::new(Shared {
+            next_id: AtomicI64::new(config.first_id),
+            config,
+            ack: ack.into(),
+            script,
+            clients: Mutex::new(Default::default()),
+            active: AtomicUsize::new(0),
+            events: events::Hub::new(),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let (done_tx, done) = std_mpsc::channel();
+        runtime.spawn(conn::accept_loop(
+            listener,
+            Arc::clone(&shared),
+            stop_rx,
+            done_tx,
+        ));
+        Ok(Server {
+            local_addr,
+            shared,
+            stop,
+            done: Mutex::new(done),
+            runtime: Some(runtime),
+        })
+    }
+
+    /// The address the server listens on (with the port picked when `addr` had port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A receiver of what happens from now on. The first call also gets every event since
+    /// [`start`](Server::start) (up to the last 10,000), so nothing is missed between
+    /// starting and subscribing. Several receivers may be open; each gets every event.
+    /// Receivers are unbounded: keep reading the ones you hold, or drop them.
+    pub fn events(&self) -> std_mpsc::Receiver<ServerEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Sends `message` to every client that has sent its identity (those still in the
+    /// handshake are skipped so a broadcast never comes between an id and its exchange).
+    /// [`Message::Close`] closes them all in order. Returns how many clients it was queued to.
+    /// A client whose queue is full (it has stopped reading) is disconnected rather than
+    /// waited for.
+    ///
+    /// # Errors
+    ///
+    /// `ErrorKind::InvalidInput` when the message cannot be pickled.
+    pub fn broadcast(&self, message: &Message) -> io::Result<usize> {
+        let outgoing = self.outgoing(message)?;
+        let clients = self.shared.clients();
+        let mut sent = 0;
+        for client in clients.values().filter(|c| c.identified) {
+            if conn::enqueue(client, outgoing.clone()) {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Sends `message` to client `id` (whatever its state). Returns false when no such client
+    /// is connected.
+    ///
+    /// # Errors
+    ///
+    /// `ErrorKind::InvalidInput` when the message cannot be pickled.
+    pub fn send_to(&self, id: i64, message: &Message) -> io::Result<bool> {
+        let outgoing = self.outgoing(message)?;
+        let clients = self.shared.clients();
+        Ok(clients
+            .get(&id)
+            .is_some_and(|client| conn::enqueue(client, outgoing)))
+    }
+
+    /// Connections open right now (including those closing, which linger up to 2 s for the
+    /// client to close its side).
+    pub fn client_count(&self) -> usize {
+        self.shared.active.load(Ordering::Relaxed)
+    }
+
+    fn outgoing(&self, message: &Message) -> io::Result<Outgoing> {
+        match message.to_pickle(self.shared.config.protocol) {
+            Ok(Some(bytes)) => Ok(Outgoing::Pickle(bytes.into())),
+            Ok(None) => Ok(Outgoing::Close("closed by the server")),
+            Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
+        }
+    }
+
+    /// Stops accepting, closes every connection in order (each client reads what was sent and
+    /// then the end of the stream), waits up to a few seconds for the clients to close their
+    /// side, and stops the runtime. Each client gets a [`ServerEvent::Disconnected`].
+    ///
+    /// Blocks; call it from a plain thread (inside an async task it blocks that task's
+    /// thread for as long).
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        let _ = self.stop.send(true);
+        // Every task holds a sender; all gone = all ended (bounded by the tasks' own linger).
+        let done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = done.recv_timeout(SHUTDOWN_GRACE + Duration::from_secs(1));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Dropping a runtime inside another one's task panics; let it wind down alone.
+            runtime.shutdown_background();
+        } else {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("clients", &self.client_count())
+            .finish_non_exhaustive()
+    }
+}

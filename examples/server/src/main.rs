@@ -1,1 +1,203 @@
-fn main() {}
+//! `brine-server`: the reference pickle-over-TCP lab server.
+
+use std::io::{self, BufRead, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use brine_core::pickle::{Decoder, Protocol};
+use brine_server::{Config, Message, Server, ServerEvent};
+use clap::Parser;
+
+/// The Python "pickle over TCP" lab server, done well.
+///
+/// Each client that connects gets a unique id, sent as the pickled dict {'clientid': id}.
+/// Its first pickle is its identity, printed as Python prints it; every pickle it sends (the
+/// identity included) is acknowledged with the pickled str 'Server got the data'. Then the
+/// scripted messages (--send, --send-json, in the order given) go to it, and with
+/// --close-after the server closes the connection.
+///
+/// Type a line on standard input to broadcast it, as a str, to every client that has sent its
+/// identity.
+///
+/// Bad clients never stop the others: a stream that is not pickles is disconnected, a pickle
+/// that would run code is refused (nothing runs; the client stays connected), a message over
+/// 64 KiB is cut off, and a client that sends no identity within --idle-timeout is dropped.
+///
+/// Output, one line per event:
+///   Listening on 127.0.0.1:12000 (pickle protocol 4)
+///   Client 1000 connected from 127.0.0.1:54321
+///   Client 1000 identity: {'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}
+///   Client 1000 sent: 'hello'
+///   Client 1000 refused: ...
+///   Client 1000 disconnected: client closed the connection
+///
+/// The server runs until interrupted (Ctrl-C); end of standard input does not stop it.
+/// Exit status: 1 when it cannot listen (e.g. the port is in use), 2 for bad arguments.
+#[derive(Parser, Debug)]
+#[command(name = "brine-server", version, verbatim_doc_comment)]
+struct Args {
+    /// Where to listen: IP:PORT, HOST:PORT or just PORT (on 127.0.0.1). Port 0 picks a free
+    /// port (the first line printed says which).
+    #[arg(default_value = "127.0.0.1:12000", value_parser = parse_addr)]
+    addr: SocketAddr,
+
+    /// Pickle protocol of everything sent (0-5). 2 and below reach Python 2 clients.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=5))]
+    protocol: u8,
+
+    /// The first client id; each connection gets the next one.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    first_id: i64,
+
+    /// Send TEXT (a str) to each client after its identity. Repeatable; with --send-json,
+    /// messages go in the order given.
+    #[arg(long = "send", value_name = "TEXT")]
+    send: Vec<String>,
+
+    /// Send the Python object that json.loads(JSON) builds (dict, list, int, ...) to each
+    /// client after its identity. Repeatable.
+    #[arg(long = "send-json", value_name = "JSON", value_parser = parse_json)]
+    send_json: Vec<serde_json::Value>,
+
+    /// Close each client's connection after its scripted messages.
+    #[arg(long)]
+    close_after: bool,
+
+    /// Do not acknowledge messages with 'Server got the data'.
+    #[arg(long)]
+    no_ack: bool,
+
+    /// Drop a client that sends no identity within SECS seconds of connecting (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    idle_timeout: f64,
+
+    /// Serve at most N clients at once; more are accepted and closed at once.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_clients: usize,
+
+    /// Print only the identities (and errors): the projector view.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.to_socket_addrs()
+        .map_err(|e| format!("not an address: {e} (expected IP:PORT, HOST:PORT or PORT)"))?
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// Which scripted message each `--send`/`--send-json` is, in command-line order.
+fn script(args: &Args, matches: &clap::ArgMatches) -> Vec<Message> {
+    let mut ordered: Vec<(usize, Message)> = Vec::new();
+    if let Some(indices) = matches.indices_of("send") {
+        ordered.extend(indices.zip(args.send.iter().cloned().map(Message::Str)));
+    }
+    if let Some(indices) = matches.indices_of("send_json") {
+        ordered.extend(indices.zip(args.send_json.iter().cloned().map(Message::Json)));
+    }
+    ordered.sort_by_key(|(index, _)| *index);
+    let mut script: Vec<Message> = ordered.into_iter().map(|(_, m)| m).collect();
+    if args.close_after {
+        script.push(Message::Close);
+    }
+    script
+}
+
+/// Prints a line; a closed stdout is not a reason to stop serving.
+fn say(line: &str) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn main() -> ExitCode {
+    let matches = <Args as clap::CommandFactory>::command().get_matches();
+    let args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    let protocol = Protocol::from_u8(args.protocol).unwrap_or_default();
+    let idle_timeout = (args.idle_timeout > 0.0)
+        .then(|| Duration::try_from_secs_f64(args.idle_timeout).ok())
+        .flatten();
+    let config = Config {
+        addr: args.addr,
+        protocol,
+        first_id: args.first_id,
+        script: script(&args, &matches),
+        ack: !args.no_ack,
+        max_clients: args.max_clients,
+        idle_timeout,
+        ..Config::default()
+    };
+
+    let server = match Server::start(config) {
+        Ok(server) => server,
+        Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "brine-server: address {} is already in use: is another server running?",
+                args.addr
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("brine-server: cannot listen on {}: {e}", args.addr);
+            return ExitCode::from(1);
+        }
+    };
+    let events = server.events();
+    say(&format!(
+        "Listening on {} (pickle protocol {protocol})",
+        server.local_addr()
+    ));
+
+    let quiet = args.quiet;
+    std::thread::scope(|scope| {
+        let server = &server;
+        // Standard input: each line is broadcast. End of input just stops this thread.
+        scope.spawn(move || {
+            for line in io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                match server.broadcast(&Message::Str(line.clone())) {
+                    Ok(n) if !quiet => say(&format!(
+                        "Broadcast {} to {n} client{}",
+                        repr(&line, protocol),
+                        if n == 1 { "" } else { "s" }
+                    )),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("brine-server: cannot broadcast: {e}"),
+                }
+            }
+        });
+        for event in events {
+            match event {
+                ServerEvent::Identity { .. } => say(&event.to_string()),
+                ServerEvent::Error { .. } => eprintln!("brine-server: {event}"),
+                _ if quiet => {}
+                _ => say(&event.to_string()),
+            }
+        }
+    });
+    ExitCode::SUCCESS
+}
+
+/// Python's repr of `text`, as the clients will print it.
+fn repr(text: &str, protocol: Protocol) -> String {
+    let Ok(Some(bytes)) = Message::from(text).to_pickle(protocol) else {
+        return format!("{text:?}");
+    };
+    let mut decoder: Box<Decoder> = Box::default();
+    match decoder.decode(&bytes) {
+        Ok(value) => value.to_string(),
+        Err(_) => format!("{text:?}"),
+    }
+}

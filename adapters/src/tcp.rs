@@ -1,0 +1,720 @@
+//! std [`TcpStream`] for the blocking client: connect, socket options, read timeouts, errors
+//! that say what happened.
+//!
+//! - [`connect`] resolves `HOST:PORT` (an IPv4 or IPv6 address, `[v6]:port`, or a host name),
+//!   tries each address in turn with a connect timeout, optionally retries with exponential
+//!   backoff and jitter while the server refuses connections (it is not up yet), then sets
+//!   TCP_NODELAY (each message leaves in one segment, as a `recv(4096)` server wants) and TCP
+//!   keepalive (a server that vanished without closing is noticed while the client listens).
+//!   It returns the stream wrapped in [`FromStd`], the `embedded-io` adapter the core's
+//!   [`Client`](brine_core::blocking::Client) reads and writes.
+//! - [`Timeouts`] is the client's [`BeforeRead`] hook: it bounds the wait for the client id
+//!   and for the rest of a started message, and leaves the wait between messages unbounded
+//!   (the lab client listens until the server closes) unless an idle timeout is set.
+//! - [`Error`] is one line of text for a person and an [`ErrorKind`] for a program (the CLI
+//!   maps kinds to exit codes).
+
+use std::fmt::{self, Display};
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use brine_core::blocking::{self, BeforeRead};
+use brine_core::session::{self, Waiting};
+pub use embedded_io_adapters::std::FromStd;
+use socket2::{SockRef, TcpKeepalive};
+
+/// The transport the core's client runs over: a std `TcpStream` behind the `embedded-io`
+/// adapter. Reach the stream with `inner()` / `inner_mut()`.
+pub type Transport = FromStd<TcpStream>;
+
+/// The port used when an address names none (the lab's).
+pub const DEFAULT_PORT: u16 = 12000;
+
+/// What went wrong, coarsely, for programs (the CLI's exit codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The address is malformed.
+    InvalidInput,
+    /// No connection could be made: the host does not resolve, the server refused, the
+    /// network is unreachable.
+    Connect,
+    /// A bounded wait ran out: connecting, the client id, the rest of a message, or the
+    /// idle timeout.
+    Timeout,
+    /// The server broke the protocol: no client id, an invalid or truncated pickle.
+    Protocol,
+    /// The established connection failed: reset by the server, no keepalive answer, any
+    /// other I/O error.
+    Io,
+}
+
+/// A std-transport client error. `Display` is one line that says what happened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// `input` is not `HOST`, `HOST:PORT` or `[IPV6]:PORT`.
+    InvalidAddress {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The host name does not resolve (or resolves to no address).
+    Resolve {
+        /// The host name.
+        host: String,
+        /// The resolver's error, if it gave one.
+        source: Option<io::Error>,
+    },
+    /// Every address refused the connection: nothing listens there.
+    Refused {
+        /// What was asked for.
+        target: Target,
+        /// The (last) address tried.
+        addr: SocketAddr,
+    },
+    /// Connecting took longer than the connect timeout.
+    ConnectTimeout {
+        /// What was asked for.
+        target: Target,
+        /// The (last) address tried.
+        addr: SocketAddr,
+        /// The timeout.
+        after: Duration,
+    },
+    /// Connecting failed otherwise (network unreachable, ...).
+    Connect {
+        /// What was asked for.
+        target: Target,
+        /// The (last) address tried.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A bounded wait for data ran out: for the client id ([`Waiting::ClientId`]) or the
+    /// rest of a started message ([`Waiting::RestOfMessage`]).
+    Timeout {
+        /// What the client waited for.
+        waiting: Waiting,
+        /// The timeout.
+        after: Duration,
+    },
+    /// No message arrived within the idle timeout.
+    Idle {
+        /// The idle timeout.
+        after: Duration,
+    },
+    /// The established connection failed (reset, keepalive without answer, ...).
+    Io(io::Error),
+    /// The server broke the protocol (see [`session::Error`]).
+    Protocol(session::Error),
+}
+
+impl Error {
+    /// The error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidAddress { .. } => ErrorKind::InvalidInput,
+            Error::Resolve { .. } | Error::Refused { .. } | Error::Connect { .. } => {
+                ErrorKind::Connect
+            }
+            Error::ConnectTimeout { .. } | Error::Timeout { .. } | Error::Idle { .. } => {
+                ErrorKind::Timeout
+            }
+            Error::Protocol(_) => ErrorKind::Protocol,
+            Error::Io(_) => ErrorKind::Io,
+        }
+    }
+}
+
+/// `5 s`, `1.5 s`, `0.25 s`.
+struct Secs(Duration);
+
+impl Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d.subsec_nanos() == 0 {
+            return write!(f, "{} s", d.as_secs());
+        }
+        let text = format!("{:.3}", d.as_secs_f64());
+        write!(f, "{} s", text.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+/// `127.0.0.1:12000` when the target is that address, `localhost:12000 (127.0.0.1:12000)`
+/// when it is a name.
+struct Peer<'a>(&'a Target, &'a SocketAddr);
+
+impl Display for Peer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.host.parse::<IpAddr>().is_ok() {
+            write!(f, "{}", self.1)
+        } else {
+            write!(f, "{} ({})", self.0, self.1)
+        }
+    }
+}
+
+impl Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidAddress { input, reason } => {
+                write!(f, "invalid server address '{input}': {reason}")
+            }
+            Error::Resolve { host, source } => {
+                write!(f, "could not resolve host '{host}'")?;
+                match source {
+                    Some(e) => write!(f, ": {e}"),
+                    None => Ok(()),
+                }
+            }
+            Error::Refused { target, addr } => write!(
+                f,
+                "connection refused by {}: is the server running?",
+                Peer(target, addr)
+            ),
+            Error::ConnectTimeout {
+                target,
+                addr,
+                after,
+            } => write!(
+                f,
+                "timed out after {} connecting to {}",
+                Secs(*after),
+                Peer(target, addr)
+            ),
+            Error::Connect {
+                target,
+                addr,
+                source,
+            } => write!(f, "could not connect to {}: {source}", Peer(target, addr)),
+            Error::Timeout { waiting, after } => {
+                let what = match waiting {
+                    Waiting::ClientId => "the client id",
+                    Waiting::RestOfMessage => "the rest of a message",
+                    Waiting::NextMessage => "the next message",
+                    Waiting::Nothing => "nothing",
+                };
+                write!(f, "timed out after {} waiting for {what}", Secs(*after))
+            }
+            Error::Idle { after } => {
+                write!(f, "no message for {} (idle timeout)", Secs(*after))
+            }
+            Error::Io(e) => match e.kind() {
+                io::ErrorKind::ConnectionReset => f.write_str("the server reset the connection"),
+                io::ErrorKind::ConnectionAborted => f.write_str("the connection was aborted"),
+                io::ErrorKind::BrokenPipe => {
+                    f.write_str("the server closed the connection while brine was sending")
+                }
+                io::ErrorKind::TimedOut => f.write_str(
+                    "the connection was lost: the server stopped answering (TCP keepalive)",
+                ),
+                _ => write!(f, "connection error: {e}"),
+            },
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Resolve {
+                source: Some(e), ..
+            }
+            | Error::Connect { source: e, .. } => Some(e),
+            Error::Io(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A server to connect to: a host (IP address or name) and a port.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// An IPv4 or IPv6 address (without brackets) or a host name.
+    pub host: String,
+    /// The TCP port.
+    pub port: u16,
+}
+
+impl Target {
+    /// Parses `HOST:PORT`, `[IPV6]:PORT`, or a host / IPv6 address alone (port
+    /// `default_port`).
+    pub fn parse(input: &str, default_port: u16) -> Result<Target, Error> {
+        let bad = |reason| Error::InvalidAddress {
+            input: input.to_owned(),
+            reason,
+        };
+        let input_trimmed = input.trim();
+        if input_trimmed.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let (host, port) = if let Some(rest) = input_trimmed.strip_prefix('[') {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| bad("'[' without a closing ']'"))?;
+            if host.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(bad("brackets must hold an IPv6 address"));
+            }
+            match after {
+                "" => (host, None),
+                _ => match after.strip_prefix(':') {
+                    Some(port) => (host, Some(port)),
+                    None => return Err(bad("expected ':PORT' after ']'")),
+                },
+            }
+        } else if input_trimmed.parse::<std::net::Ipv6Addr>().is_ok() {
+            (input_trimmed, None)
+        } else {
+            match input_trimmed.rsplit_once(':') {
+                Some((host, _)) if host.contains(':') => {
+                    return Err(bad("write an IPv6 address with a port as [ADDRESS]:PORT"))
+                }
+                Some((host, port)) => (host, Some(port)),
+                None => (input_trimmed, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("the host is empty"));
+        }
+        let port = match port {
+            None => default_port,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?,
+        };
+        Ok(Target {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// The addresses the target names, in the resolver's order.
+    pub fn resolve(&self) -> Result<Vec<SocketAddr>, Error> {
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| Error::Resolve {
+                host: self.host.clone(),
+                source: Some(e),
+            })?
+            .collect();
+        if addrs.is_empty() {
+            return Err(Error::Resolve {
+                host: self.host.clone(),
+                source: None,
+            });
+        }
+        Ok(addrs)
+    }
+}
+
+impl FromStr for Target {
+    type Err = Error;
+
+    /// [`Target::parse`] with the lab's port, [`DEFAULT_PORT`].
+    fn from_str(s: &str) -> Result<Target, Error> {
+        Target::parse(s, DEFAULT_PORT)
+    }
+}
+
+impl Display for Target {
+    /// `host:port`, `[v6]:port`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// TCP keepalive settings: after `idle` without traffic the OS probes every `interval`, and
+/// gives up after `retries` unanswered probes (then a pending read fails).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence before the first probe.
+    pub idle: Duration,
+    /// Time between probes (where the OS lets it be set).
+    pub interval: Duration,
+    /// Unanswered probes before the connection is dropped (where the OS lets it be set).
+    pub retries: u32,
+}
+
+impl Default for Keepalive {
+    /// 30 s idle, then a probe every 10 s, 3 probes: a vanished server is noticed within
+    /// about a minute.
+    fn default() -> Self {
+        Keepalive {
+            idle: Duration::from_secs(30),
+            interval: Duration::from_secs(10),
+            retries: 3,
+        }
+    }
+}
+
+/// Retries while the server refuses connections (it is not up yet), with exponential backoff
+/// and jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Further attempts after the first (0: no retries).
+    pub retries: u32,
+    /// Delay before the first retry; each next delay doubles, up to `max_delay`.
+    pub initial_delay: Duration,
+    /// Longest delay.
+    pub max_delay: Duration,
+}
+
+impl Retry {
+    /// No retries.
+    pub const NONE: Retry = Retry {
+        retries: 0,
+        initial_delay: Duration::from_millis(250),
+        max_delay: Duration::from_secs(8),
+    };
+
+    /// `retries` retries from 250 ms, doubling up to 8 s.
+    pub const fn times(retries: u32) -> Retry {
+        Retry {
+            retries,
+            ..Retry::NONE
+        }
+    }
+
+    /// The delay before retry number `retry` (0-based): `initial_delay * 2^retry`, capped at
+    /// `max_delay`, then scaled by a random factor in [0.5, 1] ("equal jitter") so that many
+    /// clients started together do not retry in lockstep.
+    pub fn delay(&self, retry: u32) -> Duration {
+        let base = self
+            .initial_delay
+            .checked_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay);
+        base.mul_f64(0.5 + 0.5 * random_unit())
+    }
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry::NONE
+    }
+}
+
+/// A random number in [0, 1) from std's randomly keyed hasher (jitter needs no quality).
+fn random_unit() -> f64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// How to connect: see [`connect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Bound on each address's connection attempt (`None`: the OS's own, often minutes).
+    pub timeout: Option<Duration>,
+    /// Retries while refused.
+    pub retry: Retry,
+    /// TCP_NODELAY (on by default).
+    pub nodelay: bool,
+    /// TCP keepalive (`None`: off).
+    pub keepalive: Option<Keepalive>,
+    /// Port used when the address names none.
+    pub default_port: u16,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions::new()
+    }
+}
+
+impl ConnectOptions {
+    /// 10 s connect timeout, no retries, TCP_NODELAY, default keepalive, port 12000.
+    pub const fn new() -> Self {
+        ConnectOptions {
+            timeout: Some(Duration::from_secs(10)),
+            retry: Retry::NONE,
+            nodelay: true,
+            keepalive: Some(Keepalive {
+                idle: Duration::from_secs(30),
+                interval: Duration::from_secs(10),
+                retries: 3,
+            }),
+            default_port: DEFAULT_PORT,
+        }
+    }
+
+    /// Sets the connect timeout.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the retries.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets TCP keepalive.
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+}
+
+/// What [`connect_with`] reports as it goes.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// Trying this address (attempt `attempt`, from 1).
+    Trying {
+        /// The address.
+        addr: SocketAddr,
+        /// The attempt (1 = the first).
+        attempt: u32,
+    },
+    /// The attempt failed with `error`; retrying after `delay`.
+    Retrying {
+        /// Why the attempt failed.
+        error: &'a Error,
+        /// The wait before the next attempt.
+        delay: Duration,
+        /// The next attempt (from 2).
+        attempt: u32,
+    },
+}
+
+/// Connects to `address` (`HOST:PORT`, see [`Target::parse`]) as `options` say. See
+/// [`connect_with`].
+pub fn connect(address: &str, options: &ConnectOptions) -> Result<Transport, Error> {
+    connect_with(address, options, |_| {})
+}
+
+/// Connects to `address`, reporting each attempt to `progress`: resolves it, tries each
+/// address in turn (each bounded by `options.timeout`), and when every address refused,
+/// retries after a backoff as `options.retry` allows. Host names are resolved again on each
+/// attempt. Then sets TCP_NODELAY and keepalive and returns the stream, blocking, without
+/// read timeouts (set them with [`Timeouts`]).
+pub fn connect_with(
+    address: &str,
+    options: &ConnectOptions,
+    mut progress: impl FnMut(Progress<'_>),
+) -> Result<Transport, Error> {
+    let target = Target::parse(address, options.default_port)?;
+    let mut attempt = 1;
+    loop {
+        match connect_once(&target, options, attempt, &mut progress) {
+            Ok(stream) => {
+                configure(&stream, options).map_err(Error::Io)?;
+                return Ok(FromStd::new(stream));
+            }
+            Err(error @ Error::Refused { .. }) if attempt <= options.retry.retries => {
+                let delay = options.retry.delay(attempt - 1);
+                attempt += 1;
+                progress(Progress::Retrying {
+                    error: &error,
+                    delay,
+                    attempt,
+                });
+                std::thread::sleep(delay);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// One attempt over every address; the last address's error if all fail, except that a
+/// refusal is reported over a timeout or other error only when every address refused.
+fn connect_once(
+    target: &Target,
+    options: &ConnectOptions,
+    attempt: u32,
+    progress: &mut impl FnMut(Progress<'_>),
+) -> Result<TcpStream, Error> {
+    let mut last = None;
+    for addr in target.resolve()? {
+        progress(Progress::Trying { addr, attempt });
+        let result = match options.timeout {
+            Some(t) => TcpStream::connect_timeout(&addr, t.max(Duration::from_millis(1))),
+            None => TcpStream::connect(addr),
+        };
+        let error = match result {
+            Ok(stream) => return Ok(stream),
+            Err(e) => match e.kind() {
+                io::ErrorKind::ConnectionRefused => Error::Refused {
+                    target: target.clone(),
+                    addr,
+                },
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::ConnectTimeout {
+                    target: target.clone(),
+                    addr,
+                    after: options.timeout.unwrap_or_default(),
+                },
+                _ => Error::Connect {
+                    target: target.clone(),
+                    addr,
+                    source: e,
+                },
+            },
+        };
+        // Keep the most telling error: anything but a refusal beats a refusal (a refusal is
+        // retried, and says "is the server running?", which is wrong if one address timed out).
+        last = match last {
+            Some(prev @ (Error::ConnectTimeout { .. } | Error::Connect { .. }))
+                if matches!(error, Error::Refused { .. }) =>
+            {
+                Some(prev)
+            }
+            _ => Some(error),
+        };
+    }
+    Err(last.unwrap_or_else(|| Error::Resolve {
+        host: target.host.clone(),
+        source: None,
+    }))
+}
+
+/// TCP_NODELAY and keepalive.
+fn configure(stream: &TcpStream, options: &ConnectOptions) -> io::Result<()> {
+    stream.set_nodelay(options.nodelay)?;
+    if let Some(k) = options.keepalive {
+        let params = TcpKeepalive::new().with_time(k.idle);
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "windows"
+        ))]
+        let params = params.with_interval(k.interval).with_retries(k.retries);
+        SockRef::from(stream).set_tcp_keepalive(&params)?;
+    }
+    Ok(())
+}
+
+/// The client's read bounds, as a [`BeforeRead`] hook: `reply` bounds the wait for the
+/// client id (from the first read to the id, in all) and each wait for more bytes of a
+/// started message; `idle` bounds the wait for the next message (`None`: wait as long as
+/// the server stays connected, as the lab client does).
+///
+/// ```no_run
+/// # use brine_adapters::tcp::{connect, ConnectOptions, Timeouts};
+/// # use brine_core::blocking::Client;
+/// # use std::time::Duration;
+/// let timeouts = Timeouts::new(Some(Duration::from_secs(5)));
+/// let stream = connect("127.0.0.1:12000", &ConnectOptions::new()).unwrap();
+/// let mut client = Client::with_before_read(stream, timeouts.clone());
+/// let result = client.handshake(&[("name", "Jose Ortiz")].into_iter().collect::<std::collections::BTreeMap<_, _>>());
+/// if let Err(e) = result {
+///     // "timed out after 5 s waiting for the client id", ...
+///     eprintln!("{}", timeouts.error(e, client.session().waiting()));
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Timeouts {
+    /// Bound on the client id wait and on each wait inside a message.
+    pub reply: Option<Duration>,
+    /// Bound on the wait for the next message.
+    pub idle: Option<Duration>,
+    /// When the wait for the client id began.
+    id_since: Option<Instant>,
+    /// The read timeout last set on the socket (to skip redundant system calls).
+    current: Option<Option<Duration>>,
+}
+
+impl Timeouts {
+    /// `reply` for the id and started messages, no idle bound.
+    pub fn new(reply: Option<Duration>) -> Self {
+        Timeouts {
+            reply,
+            ..Timeouts::default()
+        }
+    }
+
+    /// Sets the idle bound.
+    pub fn with_idle(mut self, idle: Option<Duration>) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The read timeout for a read while the session is `waiting` (`Err` when the client id
+    /// deadline has already passed).
+    fn read_timeout(&mut self, waiting: Waiting) -> io::Result<Option<Duration>> {
+        Ok(match waiting {
+            Waiting::ClientId => match self.reply {
+                None => None,
+                Some(reply) => {
+                    let since = *self.id_since.get_or_insert_with(Instant::now);
+                    let left = reply.saturating_sub(since.elapsed());
+                    if left.is_zero() {
+                        return Err(io::ErrorKind::WouldBlock.into());
+                    }
+                    Some(left)
+                }
+            },
+            Waiting::RestOfMessage => self.reply,
+            Waiting::NextMessage | Waiting::Nothing => self.idle,
+        })
+    }
+
+    /// Turns a client error into an [`Error`], given what the session waited for when it
+    /// failed (`client.session().waiting()`): a read that timed out becomes
+    /// [`Error::Timeout`] or [`Error::Idle`], other I/O errors [`Error::Io`], session errors
+    /// [`Error::Protocol`].
+    pub fn error(&self, error: blocking::Error<io::Error>, waiting: Waiting) -> Error {
+        match error {
+            blocking::Error::Transport(e) if is_read_timeout(&e) => {
+                let bound = match waiting {
+                    Waiting::ClientId | Waiting::RestOfMessage => self.reply,
+                    Waiting::NextMessage | Waiting::Nothing => self.idle,
+                };
+                match (bound, waiting) {
+                    (None, _) => Error::Io(e),
+                    (Some(after), Waiting::NextMessage | Waiting::Nothing) => Error::Idle { after },
+                    (Some(after), waiting) => Error::Timeout { waiting, after },
+                }
+            }
+            blocking::Error::Transport(e) => Error::Io(e),
+            blocking::Error::WriteZero => Error::Io(io::ErrorKind::WriteZero.into()),
+            blocking::Error::Session(e) => Error::Protocol(e),
+        }
+    }
+}
+
+/// Whether a read failed because its timeout ran out. Unix reports that as `WouldBlock`
+/// (EAGAIN) and a dead connection found by keepalive as `TimedOut` (ETIMEDOUT); Windows
+/// reports a read timeout as `TimedOut`.
+fn is_read_timeout(e: &io::Error) -> bool {
+    match e.kind() {
+        io::ErrorKind::WouldBlock => true,
+        io::ErrorKind::TimedOut => cfg!(not(unix)),
+        _ => false,
+    }
+}
+
+impl BeforeRead<Transport> for Timeouts {
+    fn before_read(&mut self, transport: &mut Transport, waiting: Waiting) -> io::Result<()> {
+        let timeout = self.read_timeout(waiting)?;
+        if self.current != Some(timeout) {
+            transport.inner().set_read_timeout(timeout)?;
+            self.current = Some(timeout);
+        }
+        Ok(())
+    }
+}

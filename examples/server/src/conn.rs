@@ -1,0 +1,408 @@
+//! The accept loop and one task per connection.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brine_core::pickle::{Decoder, Framer, Progress};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::{timeout, Instant};
+
+use crate::{json::value_to_json, pickle, Client, Outgoing, ServerEvent, Shared};
+
+/// Outgoing pickles a client may have waiting before it counts as not reading.
+const QUEUE: usize = 256;
+/// A write that makes no progress for this long means the client stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// After the server closes its side, how long it reads (and discards) until the client
+/// closes too. Closing with unread bytes would reset the connection and could destroy what
+/// the client had not read yet.
+const LINGER: Duration = Duration::from_secs(2);
+/// Bytes read per read call (on the reading thread's stack, not per connection).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The decoder's capacities: enough values for any pickle up to the default 64 KiB message
+/// limit of small items (about 450 KiB, one per worker thread).
+type ServerDecoder = Decoder<16384, 32768, 1024, 16384>;
+
+thread_local! {
+    static DECODER: RefCell<Box<ServerDecoder>> = RefCell::new(Box::new(Decoder::new()));
+}
+
+/// Queues `outgoing` for `client`; a client whose queue is full is told to disconnect.
+pub(crate) fn enqueue(client: &Client, outgoing: Outgoing) -> bool {
+    match client.queue.try_send(outgoing) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) => {
+            client.kick.notify_one();
+            false
+        }
+        Err(TrySendError::Closed(_)) => false,
+    }
+}
+
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    done: std_mpsc::Sender<()>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = stop.wait_for(|&stopped| stopped) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                shared.emit(ServerEvent::Error {
+                    message: format!("cannot accept a connection: {e}"),
+                });
+                // Out of file descriptors and the like: give the clients time to leave.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let max = shared.config.max_clients;
+        if shared.active.load(Ordering::Relaxed) >= max {
+            shared.emit(ServerEvent::Rejected {
+                peer,
+                reason: format!("too many clients (at most {max})"),
+            });
+            drop(stream);
+            continue;
+        }
+        shared.active.fetch_add(1, Ordering::Relaxed);
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (queue, outgoing) = mpsc::channel(QUEUE);
+        let kick = Arc::new(Notify::new());
+        shared.clients().insert(
+            id,
+            Client {
+                queue,
+                kick: Arc::clone(&kick),
+                identified: false,
+            },
+        );
+        let connection = Connection {
+            id,
+            shared: Arc::clone(&shared),
+            outgoing,
+            kick,
+            stop: stop.clone(),
+            _done: done.clone(),
+        };
+        tokio::spawn(connection.serve(stream, peer));
+    }
+}
+
+/// One client's task.
+struct Connection {
+    id: i64,
+    shared: Arc<Shared>,
+    outgoing: mpsc::Receiver<Outgoing>,
+    kick: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+    /// Dropped when the task ends, which [`crate::Server::shutdown`] waits for.
+    _done: std_mpsc::Sender<()>,
+}
+
+/// How a connection ends.
+struct End {
+    reason: String,
+    /// Close our side and wait for the client's (the server decided to close); otherwise the
+    /// connection is already over and is just dropped.
+    in_order: bool,
+}
+
+impl End {
+    fn close(reason: impl Into<String>) -> Self {
+        End {
+            reason: reason.into(),
+            in_order: true,
+        }
+    }
+
+    fn over(reason: impl Into<String>) -> Self {
+        End {
+            reason: reason.into(),
+            in_order: false,
+        }
+    }
+}
+
+/// What woke the connection up.
+enum Step {
+    Stop,
+    Kick,
+    Outgoing(Option<Outgoing>),
+    Readable(io::Result<()>),
+    Timeout,
+}
+
+impl Connection {
+    async fn serve(mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let id = self.id;
+        self.shared.emit(ServerEvent::Connected { id, peer });
+        let end = self.run(&mut stream).await;
+        self.shared.clients().remove(&id);
+        // Reported when decided; the socket may linger a little while the client closes.
+        self.shared.emit(ServerEvent::Disconnected {
+            id,
+            reason: end.reason,
+        });
+        if end.in_order {
+            close_in_order(&mut stream).await;
+        }
+        drop(stream);
+        self.shared.active.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    async fn run(&mut self, stream: &mut TcpStream) -> End {
+        // Each pickle goes out at once, not after Nagle's wait for the previous one's ack.
+        let _ = stream.set_nodelay(true);
+        let hello = BTreeMap::from([("clientid", self.id)]);
+        match pickle(&hello, self.shared.config.protocol) {
+            Ok(bytes) => {
+                if let Err(end) = send(stream, &bytes).await {
+                    return end;
+                }
+            }
+            Err(e) => return End::close(format!("cannot pickle the client id: {e}")),
+        }
+
+        let idle = self.shared.config.idle_timeout;
+        let mut reader = Reader::new(self.shared.config.max_message_len);
+        // Until the identity arrives: a deadline from the connection's start.
+        let mut deadline = idle.map(|idle| Instant::now() + idle);
+        loop {
+            let timer = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let step = tokio::select! {
+                biased;
+                _ = self.stop.wait_for(|&stopped| stopped) => Step::Stop,
+                _ = self.kick.notified() => Step::Kick,
+                outgoing = self.outgoing.recv() => Step::Outgoing(outgoing),
+                readable = stream.readable() => Step::Readable(readable),
+                _ = timer => Step::Timeout,
+            };
+            match step {
+                Step::Stop | Step::Outgoing(None) => return End::close("server shutting down"),
+                Step::Kick => {
+                    return End::close(format!("not reading: {QUEUE} messages were waiting for it"))
+                }
+                Step::Outgoing(Some(Outgoing::Pickle(bytes))) => {
+                    if let Err(end) = send(stream, &bytes).await {
+                        return end;
+                    }
+                }
+                Step::Outgoing(Some(Outgoing::Close(reason))) => return End::close(reason),
+                Step::Readable(Err(e)) => return End::over(format!("connection error: {e}")),
+                Step::Readable(Ok(())) => {
+                    let mut replies = Vec::new();
+                    let read = reader.read(stream, self.id, &self.shared, &mut replies);
+                    for reply in replies {
+                        match reply {
+                            Outgoing::Pickle(bytes) => {
+                                if let Err(end) = send(stream, &bytes).await {
+                                    return end;
+                                }
+                            }
+                            Outgoing::Close(reason) => return End::close(reason),
+                        }
+                    }
+                    if let Some(end) = read {
+                        return end;
+                    }
+                    if reader.identified {
+                        // Silence between messages is normal; a stalled message is not.
+                        deadline = match idle {
+                            Some(idle) if reader.framer.in_pickle() => Some(Instant::now() + idle),
+                            _ => None,
+                        };
+                    }
+                }
+                Step::Timeout => {
+                    let secs = idle.unwrap_or_default().as_secs_f64();
+                    return End::close(if reader.identified {
+                        format!("stalled for {secs} s in the middle of a message")
+                    } else {
+                        format!("sent no identity within {secs} s")
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Writes one pickle in one write, bounded by [`WRITE_TIMEOUT`].
+async fn send(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), End> {
+    match timeout(WRITE_TIMEOUT, stream.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(End::over(format!("cannot send: {e}"))),
+        Err(_) => Err(End::close(format!(
+            "not reading: a write made no progress for {} s",
+            WRITE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// Sends FIN after everything queued, then reads and discards until the client closes too
+/// (bounded by [`LINGER`]), so the client sees a clean end of stream rather than a reset.
+async fn close_in_order(stream: &mut TcpStream) {
+    let _ = timeout(LINGER, async {
+        if stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut discard = [0u8; 512];
+        while let Ok(n) = stream.read(&mut discard).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// The receiving half of a connection: the framer and the bytes of an unfinished pickle.
+struct Reader {
+    framer: Framer,
+    /// The start of a pickle whose end has not arrived (empty between pickles).
+    pending: Vec<u8>,
+    identified: bool,
+    max_message_len: usize,
+}
+
+impl Reader {
+    fn new(max_message_len: usize) -> Self {
+        Reader {
+            framer: Framer::new(),
+            pending: Vec::new(),
+            identified: false,
+            max_message_len,
+        }
+    }
+
+    /// Reads what is there (never waits), reports each complete pickle and queues the replies.
+    /// `Some` when the connection is over.
+    fn read(
+        &mut self,
+        stream: &TcpStream,
+        id: i64,
+        shared: &Shared,
+        replies: &mut Vec<Outgoing>,
+    ) -> Option<End> {
+        let mut chunk = [0u8; READ_CHUNK];
+        match stream.try_read(&mut chunk) {
+            Ok(0) => Some(End::over(if self.framer.in_pickle() {
+                format!(
+                    "client closed the connection in the middle of a message ({} bytes)",
+                    self.framer.pickle_len()
+                )
+            } else if !self.identified {
+                "client closed the connection before sending its identity".to_owned()
+            } else {
+                "client closed the connection".to_owned()
+            })),
+            Ok(n) => self.feed(&chunk[..n], id, shared, replies).err(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => Some(End::over(format!("connection error: {e}"))),
+        }
+    }
+
+    fn feed(
+        &mut self,
+        mut chunk: &[u8],
+        id: i64,
+        shared: &Shared,
+        replies: &mut Vec<Outgoing>,
+    ) -> Result<(), End> {
+        while !chunk.is_empty() {
+            let progress = self
+                .framer
+                .advance(chunk)
+                .map_err(|e| End::close(format!("not a pickle stream: {e}")))?;
+            if self.framer.pickle_len() > self.max_message_len {
+                return Err(End::close(format!(
+                    "message larger than {} bytes",
+                    self.max_message_len
+                )));
+            }
+            match progress {
+                Progress::Incomplete => {
+                    self.pending.extend_from_slice(chunk);
+                    return Ok(());
+                }
+                Progress::Complete { len } => {
+                    let (pickle, rest) = chunk.split_at(len);
+                    if self.pending.is_empty() {
+                        self.handle(pickle, id, shared, replies);
+                    } else {
+                        let mut whole = std::mem::take(&mut self.pending);
+                        whole.extend_from_slice(pickle);
+                        self.handle(&whole, id, shared, replies);
+                        // Keep a small buffer for next time; give a big one back.
+                        if whole.capacity() <= READ_CHUNK {
+                            whole.clear();
+                            self.pending = whole;
+                        }
+                    }
+                    chunk = rest;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one complete pickle and reports it.
+    fn handle(&mut self, pickle: &[u8], id: i64, shared: &Shared, replies: &mut Vec<Outgoing>) {
+        let event = DECODER.with(|decoder| {
+            let mut decoder = decoder.borrow_mut();
+            match decoder.decode(pickle) {
+                Ok(value) if !self.identified => ServerEvent::Identity {
+                    id,
+                    value: value.to_string(),
+                    json: value_to_json(&value),
+                },
+                Ok(value) => ServerEvent::Received {
+                    id,
+                    repr: value.to_string(),
+                },
+                Err(e) => ServerEvent::Refused {
+                    id,
+                    reason: e.to_string(),
+                },
+            }
+        });
+        let accepted = !matches!(event, ServerEvent::Refused { .. });
+        let identity = matches!(event, ServerEvent::Identity { .. });
+        if identity {
+            // Before the event: whoever broadcasts on seeing it must reach this client. (Its
+            // broadcasts queue behind the replies below, which are written first.)
+            self.identified = true;
+            if let Some(client) = shared.clients().get_mut(&id) {
+                client.identified = true;
+            }
+        }
+        shared.emit(event);
+        if accepted && shared.config.ack {
+            replies.push(Outgoing::Pickle(Arc::clone(&shared.ack)));
+        }
+        if identity {
+            replies.extend(shared.script.iter().cloned());
+        }
+    }
+}
