@@ -6,6 +6,8 @@
 #[macro_use]
 mod log;
 
+#[cfg(feature = "async")]
+pub mod asynch;
 pub mod blocking;
 mod identity;
 pub mod pickle;

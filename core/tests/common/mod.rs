@@ -2,6 +2,7 @@
 //! (the one mock: TCP cannot be made to split reads at chosen bytes).
 #![allow(dead_code)]
 
+pub mod driver;
 pub mod fixtures {
     include!("fixtures.rs");
 }
@@ -20,6 +21,9 @@ pub enum Step {
     Data(Vec<u8>),
     /// The read fails with this kind (`Interrupted` is retried by the client).
     Fail(ErrorKind),
+    /// An async read is pending once (then wakes at once); for cancellation tests. A
+    /// blocking read skips it.
+    Pending,
 }
 
 /// An in-memory transport: reads follow a script, then EOF; writes are recorded, at most
@@ -71,6 +75,7 @@ impl embedded_io::Read for Scripted {
         match self.reads.pop_front() {
             None => Ok(0),
             Some(Step::Fail(kind)) => Err(kind),
+            Some(Step::Pending) => self.read(buf),
             Some(Step::Data(mut data)) => {
                 let n = data.len().min(buf.len());
                 buf[..n].copy_from_slice(&data[..n]);
@@ -111,5 +116,46 @@ pub fn describe(event: &Event<'_>) -> String {
         Event::Message(v) => format!("message {v}"),
         Event::Skipped { len, reason } => format!("skipped {len}: {reason}"),
         Event::Closed => "closed".to_string(),
+    }
+}
+
+/// Resolves on the second poll (waking itself on the first): an await point.
+struct YieldOnce(bool);
+
+impl core::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        if self.0 {
+            core::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            core::task::Poll::Pending
+        }
+    }
+}
+
+impl embedded_io_async::Read for Scripted {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        if matches!(self.reads.front(), Some(Step::Pending)) {
+            self.reads.pop_front();
+            // Dropped here, this read consumed nothing but the pending step.
+            YieldOnce(false).await;
+        }
+        embedded_io::Read::read(self, buf)
+    }
+}
+
+impl embedded_io_async::Write for Scripted {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+        embedded_io::Write::write(self, buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
     }
 }
