@@ -153,12 +153,19 @@ struct Entry {
     len: u32,
     /// Memo index, with `BYTES_BIT` set for bytes.
     index: u32,
+    /// `payload_hash` of the payload; computed only once the memo has a hash index (while
+    /// there are at most `LINEAR_MEMO` entries, values are found by a scan).
+    hash: u32,
 }
 
 impl Entry {
     fn payload(self) -> (usize, usize) {
         let off = self.off as usize;
         (off, off.saturating_add(self.len as usize))
+    }
+
+    fn is_bytes(self) -> bool {
+        self.index & BYTES_BIT != 0
     }
 }
 
@@ -169,30 +176,55 @@ struct PendingMark {
     header: usize,
 }
 
-/// The fixed memo table: entry hashes (scanned) and entries, in insertion order.
+/// The fixed memo table: entries in insertion order, and past `LINEAR_MEMO` entries an
+/// open-addressing hash index over them.
+///
+/// Both are `None` until first needed: an empty `heapless::Vec` built inside the serializer
+/// compiles to a memset of its whole (uninitialized) storage, kilobytes for every pickle,
+/// while `None` is one byte written.
 struct Memo<const N: usize> {
-    hashes: heapless::Vec<u32, N>,
-    entries: heapless::Vec<Entry, N>,
-    /// Open-addressing index of `entries` by hash (`NO_ENTRY` for a free slot); empty, and
-    /// not even initialized, while there are at most `LINEAR_MEMO` entries, then grown
-    /// (and rebuilt) as entries are added.
-    index: heapless::Vec<u32, N>,
+    entries: Option<heapless::Vec<Entry, N>>,
+    /// Indexes into `entries` (`NO_ENTRY` for a free slot), grown and rebuilt as entries
+    /// are added.
+    index: Option<heapless::Vec<u32, N>>,
 }
 
 impl<const N: usize> Memo<N> {
-    /// Puts entry `i` into the index (linear probing; there is always a free slot, since the
-    /// index has as many slots as the table has entries).
+    #[inline]
+    fn entries(&self) -> &[Entry] {
+        match &self.entries {
+            Some(v) => v,
+            None => &[],
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// The hash index, when there is one (more than `LINEAR_MEMO` entries).
+    #[inline]
+    fn index(&self) -> Option<&[u32]> {
+        self.index.as_deref().filter(|slots| !slots.is_empty())
+    }
+
+    /// Puts entry `i` (whose hash is known) into the index (linear probing; there is always a
+    /// free slot, since the index has as many slots as the table has entries).
     fn index_entry(&mut self, i: usize) {
-        let slots = self.index.len();
-        let Some(&hash) = self.hashes.get(i) else {
+        let Some(hash) = self.entries().get(i).map(|e| e.hash) else {
             return;
         };
+        let Some(index) = self.index.as_mut() else {
+            return;
+        };
+        let slots = index.len();
         if slots == 0 {
             return;
         }
         let mut slot = hash as usize % slots;
         for _ in 0..slots {
-            match self.index.get_mut(slot) {
+            match index.get_mut(slot) {
                 Some(free) if *free == NO_ENTRY => {
                     *free = i as u32;
                     return;
@@ -250,9 +282,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             marks_len: 0,
             next_memo: 0,
             memo: Memo {
-                hashes: heapless::Vec::new(),
-                entries: heapless::Vec::new(),
-                index: heapless::Vec::new(),
+                entries: None,
+                index: None,
             },
             in_key: false,
             codecs_encode: None,
@@ -376,7 +407,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
         self.buf.copy_within(from..self.pos, at);
         self.pos -= n;
-        for e in self.memo.entries.iter_mut() {
+        for e in self.memo.entries.iter_mut().flatten() {
             if e.off as usize >= from {
                 e.off = e.off.saturating_sub(n as u32);
             }
@@ -518,40 +549,37 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
-    /// Finds a remembered value of the kind (`bytes`) with `hash` whose stored payload `eq`
-    /// accepts.
-    fn find(&self, bytes: bool, hash: u32, eq: impl Fn(&[u8]) -> bool) -> Option<Entry> {
+    /// Finds a remembered value of the kind (`bytes`) whose stored payload `eq` accepts;
+    /// `hash` gives the `payload_hash` of that payload (needed only once the memo has a hash
+    /// index).
+    fn find(
+        &self,
+        bytes: bool,
+        hash: impl FnOnce() -> u32,
+        eq: impl Fn(&[u8]) -> bool,
+    ) -> Option<Entry> {
         let accept = |e: Entry| {
-            if (e.index & BYTES_BIT != 0) != bytes {
+            if e.is_bytes() != bytes {
                 return false;
             }
             let (start, end) = e.payload();
             self.buf.get(start..end).is_some_and(&eq)
         };
-        if self.memo.index.is_empty() {
-            for (i, &h) in self.memo.hashes.iter().enumerate() {
-                if h == hash {
-                    if let Some(&e) = self.memo.entries.get(i) {
-                        if accept(e) {
-                            return Some(e);
-                        }
-                    }
-                }
-            }
-            return None;
-        }
-        let slots = self.memo.index.len();
+        let entries = self.memo.entries();
+        let Some(index) = self.memo.index() else {
+            return entries.iter().copied().find(|&e| accept(e));
+        };
+        let hash = hash();
+        let slots = index.len();
         let mut slot = hash as usize % slots;
         for _ in 0..slots {
-            let i = *self.memo.index.get(slot)?;
+            let i = *index.get(slot)?;
             if i == NO_ENTRY {
                 return None;
             }
-            if self.memo.hashes.get(i as usize) == Some(&hash) {
-                if let Some(&e) = self.memo.entries.get(i as usize) {
-                    if accept(e) {
-                        return Some(e);
-                    }
+            if let Some(&e) = entries.get(i as usize) {
+                if e.hash == hash && accept(e) {
+                    return Some(e);
                 }
             }
             slot = if slot + 1 == slots { 0 } else { slot + 1 };
@@ -559,46 +587,74 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         None
     }
 
+    /// Finds a remembered str whose UTF-8 payload is `s` (protocols 1+, where str payloads
+    /// are stored as UTF-8): a scan comparing lengths first, or the hash index.
+    #[inline]
+    fn find_str(&self, s: &[u8]) -> Option<Entry> {
+        if self.memo.index().is_some() {
+            return self.find(false, || payload_hash(false, s), |stored| stored == s);
+        }
+        let len = s.len();
+        self.memo.entries().iter().copied().find(|e| {
+            e.len as usize == len
+                && !e.is_bytes()
+                && self.buf.get(e.off as usize..).and_then(|p| p.get(..len)) == Some(s)
+        })
+    }
+
     /// Remembers a value written with memo index `index` and payload `stored`.
-    fn remember(
-        &mut self,
-        bytes: bool,
-        hash: u32,
-        stored: Stored,
-        index: u32,
-    ) -> Result<(), Error> {
+    fn remember(&mut self, bytes: bool, stored: Stored, index: u32) -> Result<(), Error> {
         let (Ok(off), Ok(len)) = (u32::try_from(stored.off), u32::try_from(stored.len)) else {
             return Err(self.memo_full());
         };
         let index = if bytes { index | BYTES_BIT } else { index };
-        if self.memo.hashes.push(hash).is_err() {
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        if entries
+            .push(Entry {
+                off,
+                len,
+                index,
+                hash: 0,
+            })
+            .is_err()
+        {
             return Err(self.memo_full());
         }
-        if self.memo.entries.push(Entry { off, len, index }).is_err() {
-            self.memo.hashes.pop();
-            return Err(self.memo_full());
+        let count = entries.len();
+        if count <= LINEAR_MEMO {
+            return Ok(());
         }
-        let count = self.memo.entries.len();
-        if count > LINEAR_MEMO {
-            // Past a few entries, values are found through a hash index (at most half full,
-            // until it has MEMO slots), instead of a scan.
-            let slots = self.memo.index.len();
-            if count.saturating_mul(2) > slots && slots < MEMO {
-                let grown = slots.max(LINEAR_MEMO).saturating_mul(4).min(MEMO);
-                self.memo.index.clear();
-                let _ = self.memo.index.resize(grown, NO_ENTRY);
-                for i in 0..count {
-                    self.memo.index_entry(i);
-                }
-            } else {
-                self.memo.index_entry(count - 1);
+        // Past a few entries, values are found through a hash index (at most half full,
+        // until it has MEMO slots), instead of a scan.
+        let slots = self.memo.index().map_or(0, |index| index.len());
+        let buf = &*self.buf;
+        let hash_of = |e: &Entry| {
+            let (start, end) = e.payload();
+            payload_hash(e.is_bytes(), buf.get(start..end).unwrap_or_default())
+        };
+        if slots == 0 {
+            for e in self.memo.entries.iter_mut().flatten() {
+                e.hash = hash_of(e);
             }
+        } else if let Some(e) = self.memo.entries.as_mut().and_then(|v| v.last_mut()) {
+            e.hash = hash_of(e);
+        }
+        if count.saturating_mul(2) > slots && slots < MEMO {
+            let grown = slots.max(LINEAR_MEMO).saturating_mul(4).min(MEMO);
+            let index = self.memo.index.get_or_insert_with(heapless::Vec::new);
+            index.clear();
+            let _ = index.resize(grown, NO_ENTRY);
+            for i in 0..count {
+                self.memo.index_entry(i);
+            }
+        } else {
+            self.memo.index_entry(count - 1);
         }
         Ok(())
     }
 
     fn check_memo_room(&self) -> Result<(), Error> {
-        if self.memo.entries.is_full() {
+        if self.memo.len() >= MEMO {
             Err(self.memo_full())
         } else {
             Ok(())
@@ -742,9 +798,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     fn save_text<X: Text + ?Sized>(&mut self, x: &X, share: bool) -> Result<Stored, Error> {
         self.begin_save()?;
         let escaped = self.proto == 0;
-        let (len, hash) = x.measure()?;
+        let (len, hash) = x.measure(KIND_STR, escaped)?;
         if share {
-            if let Some(e) = self.find(false, hash, |stored| x.matches(stored, escaped)) {
+            if let Some(e) = self.find(false, || hash, |stored| x.matches(stored, escaped)) {
                 self.memo_get(e.index)?;
                 let (off, end) = e.payload();
                 return Ok(Stored {
@@ -797,7 +853,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         };
         let index = self.memo_put()?;
         if share {
-            self.remember(false, hash, stored, index)?;
+            self.remember(false, stored, index)?;
         }
         Ok(stored)
     }
@@ -812,8 +868,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             return self.save_text(&Utf8(v), true).map(|_| ());
         }
         self.begin_save()?;
-        let hash = hash_bytes(KIND_STR, bytes);
-        if let Some(e) = self.find(false, hash, |stored| stored == bytes) {
+        if let Some(e) = self.find_str(bytes) {
             return self.memo_get(e.index);
         }
         self.check_memo_room()?;
@@ -862,16 +917,21 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             off: start + header_len,
             len,
         };
-        self.remember(false, hash, stored, index)
+        self.remember(false, stored, index)
     }
 
     fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
         self.begin_save()?;
-        let hash = hash_bytes(KIND_BYTES, v);
         let proto = self.proto;
         let found = if proto >= 3 {
-            self.find(true, hash, |stored| stored == v)
+            self.find(true, || payload_hash(true, v), |stored| stored == v)
         } else {
+            // Stored as the latin-1 str CPython writes for it (escaped in protocol 0).
+            let hash = || {
+                Latin1(v)
+                    .measure(KIND_BYTES, proto == 0)
+                    .map_or(0, |(_, hash)| hash)
+            };
             self.find(true, hash, |stored| Latin1(v).matches(stored, proto == 0))
         };
         if let Some(e) = found {
@@ -941,7 +1001,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             stored
         };
         let index = self.memo_put()?;
-        self.remember(true, hash, stored, index)
+        self.remember(true, stored, index)
     }
 
     fn save_global(&mut self, which: Global) -> Result<(), Error> {
@@ -1109,14 +1169,15 @@ trait Text {
     /// (raw-unicode-escape with `\`, NUL, `\n`, `\r` and `\x1a` escaped, as CPython writes it).
     fn feed<S: Sink>(&self, sink: &mut S, escaped: bool) -> Result<(), Error>;
 
-    /// The UTF-8 length and the memo hash.
-    fn measure(&self) -> Result<(usize, u32), Error> {
+    /// The length and the memo hash (`kind`) of what `feed` gives: the UTF-8 length and the
+    /// hash of a str payload, or of the `escaped` payload.
+    fn measure(&self, kind: u64, escaped: bool) -> Result<(usize, u32), Error> {
         let mut m = Measure {
             len: 0,
             hash: StreamHash::new(),
         };
-        self.feed(&mut m, false)?;
-        Ok((m.len, m.hash.finish(KIND_STR, m.len)))
+        self.feed(&mut m, escaped)?;
+        Ok((m.len, m.hash.finish(kind, m.len)))
     }
 
     /// Whether `stored` (a payload in the output) encodes this text.
@@ -1142,8 +1203,16 @@ impl Text for Utf8<'_> {
     }
 
     #[inline]
-    fn measure(&self) -> Result<(usize, u32), Error> {
-        Ok((self.0.len(), hash_bytes(KIND_STR, self.0.as_bytes())))
+    fn measure(&self, kind: u64, escaped: bool) -> Result<(usize, u32), Error> {
+        if escaped {
+            let mut m = Measure {
+                len: 0,
+                hash: StreamHash::new(),
+            };
+            feed_escaped(self.0, &mut m)?;
+            return Ok((m.len, m.hash.finish(kind, m.len)));
+        }
+        Ok((self.0.len(), hash_bytes(kind, self.0.as_bytes())))
     }
 
     #[inline]
@@ -1329,6 +1398,13 @@ impl StreamHash {
         self.mix(kind ^ len as u64);
         (self.h >> 32) as u32 ^ self.h as u32
     }
+}
+
+/// The memo hash of a stored payload: of a bytes value (`bytes`) or a str, as written in the
+/// output (UTF-8, protocol 0's escapes, or the latin-1 str CPython writes for bytes before
+/// protocol 3); equal to `Text::measure`'s hash of the text fed as that payload.
+fn payload_hash(bytes: bool, payload: &[u8]) -> u32 {
+    hash_bytes(if bytes { KIND_BYTES } else { KIND_STR }, payload)
 }
 
 /// `StreamHash` of `bytes` in one piece (the same value, computed without the tail loop).
@@ -2129,6 +2205,34 @@ mod tests {
         let tail = got.get(got.len() - 2 - 400..got.len() - 2).unwrap();
         for (i, get) in tail.chunks(2).enumerate() {
             assert_eq!(get, [Opcode::BINGET.byte(), i as u8 + 1]);
+        }
+    }
+
+    #[test]
+    fn the_hash_index_finds_strs_and_bytes_in_every_protocol() {
+        // Past LINEAR_MEMO entries, values are found through hashes of their payloads as
+        // written (escaped in protocol 0, latin-1 strs for bytes before protocol 3): each
+        // distinct value is written once, then referenced.
+        let strs: Vec<std::string::String> = (0..20)
+            .map(|i| std::format!("<s{i:02}>\\\n\u{e9}"))
+            .collect();
+        let bytes: Vec<Vec<u8>> = (0..20)
+            .map(|i| [&std::format!("<b{i:02}>").into_bytes()[..], b"\xe9\\\n"].concat())
+            .collect();
+        let items: Vec<(&str, &serde_bytes::Bytes)> = strs
+            .iter()
+            .zip(&bytes)
+            .map(|(s, b)| (s.as_str(), serde_bytes::Bytes::new(b)))
+            .collect();
+        let mut buf = vec![0u8; 16 * 1024];
+        for p in PROTOCOLS {
+            let got = to_slice(&(&items, &items, &items), &mut buf, p).unwrap();
+            for i in 0..20 {
+                for token in [std::format!("<s{i:02}>"), std::format!("<b{i:02}>")] {
+                    let n = got.windows(5).filter(|w| *w == token.as_bytes()).count();
+                    assert_eq!(n, 1, "protocol {p}, {token}");
+                }
+            }
         }
     }
 
