@@ -41,6 +41,7 @@
 //! - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
 //!   write); one that prints differently each time is an error.
 
+use core::cmp::min;
 use core::fmt::{self, Display, Write as _};
 
 use serde::ser::{self, Serialize};
@@ -183,6 +184,9 @@ struct PendingMark {
 /// compiles to a memset of its whole (uninitialized) storage, kilobytes for every pickle,
 /// while `None` is one byte written.
 struct Memo<const N: usize> {
+    /// A bit per remembered str (`str_bit` of its payload): a str whose bit is clear was
+    /// not written before, without a scan.
+    strs: u128,
     entries: Option<heapless::Vec<Entry, N>>,
     /// Indexes into `entries` (`NO_ENTRY` for a free slot), grown and rebuilt as entries
     /// are added.
@@ -282,6 +286,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             marks_len: 0,
             next_memo: 0,
             memo: Memo {
+                strs: 0,
                 entries: None,
                 index: None,
             },
@@ -594,6 +599,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         if self.memo.index().is_some() {
             return self.find(false, || payload_hash(false, s), |stored| stored == s);
         }
+        if self.memo.strs & str_bit(s) == 0 {
+            return None;
+        }
         let len = s.len();
         self.memo.entries().iter().copied().find(|e| {
             e.len as usize == len
@@ -607,7 +615,13 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let (Ok(off), Ok(len)) = (u32::try_from(stored.off), u32::try_from(stored.len)) else {
             return Err(self.memo_full());
         };
-        let index = if bytes { index | BYTES_BIT } else { index };
+        let index = if bytes {
+            index | BYTES_BIT
+        } else {
+            let payload = self.buf.get(stored.off..).and_then(|p| p.get(..stored.len));
+            self.memo.strs |= str_bit(payload.unwrap_or_default());
+            index
+        };
         let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
         if entries
             .push(Entry {
@@ -858,10 +872,57 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         Ok(stored)
     }
 
-    /// A str; short ones in binary protocols take this fast path (one bounds check for
-    /// opcode, payload and memo opcode), with the same result as `save_text`.
+    /// A str. The common case in protocol 4+ (a short str not seen before, in an open frame
+    /// far from its 64 KiB target, while the memo is small) is written here, inline, with one
+    /// bounds check; everything else in `save_str_general`.
     #[inline]
     fn save_str(&mut self, v: &str) -> Result<(), Error> {
+        let bytes = v.as_bytes();
+        let len = bytes.len();
+        let start = self.pos;
+        // SHORT_BINUNICODE len payload MEMOIZE
+        let end = start.wrapping_add(len + 3);
+        let bit = str_bit(bytes);
+        let index = self.next_memo;
+        let fast = self.proto >= 4
+            && len <= 0xff
+            && self.memo.strs & bit == 0
+            && self.memo.len() < min(LINEAR_MEMO, MEMO)
+            && index < BYTES_BIT
+            && self.frame_start != NO_FRAME
+            && end.wrapping_sub(self.frame_start) < FRAME_SIZE_TARGET
+            && end <= u32::MAX as usize;
+        if !fast {
+            return self.save_str_general(v);
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return self.save_str_general(v);
+        };
+        if let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() {
+            *op = Opcode::SHORT_BINUNICODE.byte();
+            *n = len as u8;
+            if let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() {
+                copy_short(payload, bytes);
+                *put = Opcode::MEMOIZE.byte();
+            }
+        }
+        self.pos = end;
+        self.next_memo = index + 1;
+        self.memo.strs |= bit;
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        let _ = entries.push(Entry {
+            off: (start + 2) as u32,
+            len: len as u32,
+            index,
+            hash: 0,
+        });
+        Ok(())
+    }
+
+    /// `save_str` outside its fast path: short strs in binary protocols still get one bounds
+    /// check for opcode, payload and memo opcode; others go through `save_text`.
+    #[inline(never)]
+    fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
         if self.proto == 0 || len > 0xff {
@@ -876,48 +937,53 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         if index >= BYTES_BIT {
             return self.memo_put().map(|_| ());
         }
-        let i = index.to_le_bytes();
-        let (header, header_len) = if self.proto >= 4 {
-            ([Opcode::SHORT_BINUNICODE.byte(), len as u8, 0, 0, 0], 2)
-        } else {
-            ([Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0], 5)
-        };
-        let (put, put_len) = if self.proto >= 4 {
-            ([Opcode::MEMOIZE.byte(), 0, 0, 0, 0], 1)
-        } else if index < 256 {
-            ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
-        } else {
-            ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
-        };
         if self.framing && self.frame_start == NO_FRAME {
             self.open_frame();
         }
         let start = self.pos;
-        let end = start.wrapping_add(header_len + len + put_len);
         let capacity = self.buf.len();
-        let (Some(dst), Some(header), Some(put)) = (
-            self.buf.get_mut(start..end),
-            header.get(..header_len),
-            put.get(..put_len),
-        ) else {
-            return Err(Error::BufferFull { capacity });
+        let full = || Error::BufferFull { capacity };
+        let (off, end) = if self.proto >= 4 {
+            // SHORT_BINUNICODE len payload MEMOIZE
+            let end = start.wrapping_add(len + 3);
+            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
+            let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() else {
+                return Err(full());
+            };
+            *op = Opcode::SHORT_BINUNICODE.byte();
+            *n = len as u8;
+            let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() else {
+                return Err(full());
+            };
+            copy_short(payload, bytes);
+            *put = Opcode::MEMOIZE.byte();
+            (start + 2, end)
+        } else {
+            // BINUNICODE len:u32 payload BINPUT i | LONG_BINPUT i:u32
+            let i = index.to_le_bytes();
+            let (put, put_len) = if index < 256 {
+                ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
+            } else {
+                ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
+            };
+            let end = start.wrapping_add(5 + len + put_len);
+            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
+            let Some((header, rest)) = dst.split_first_chunk_mut::<5>() else {
+                return Err(full());
+            };
+            *header = [Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0];
+            let (Some((payload, p)), Some(put)) =
+                (rest.split_at_mut_checked(len), put.get(..put_len))
+            else {
+                return Err(full());
+            };
+            copy_short(payload, bytes);
+            p.copy_from_slice(put);
+            (start + 5, end)
         };
-        let Some((h, rest)) = dst.split_at_mut_checked(header_len) else {
-            return Err(Error::BufferFull { capacity });
-        };
-        let Some((payload, p)) = rest.split_at_mut_checked(len) else {
-            return Err(Error::BufferFull { capacity });
-        };
-        h.copy_from_slice(header);
-        payload.copy_from_slice(bytes);
-        p.copy_from_slice(put);
         self.pos = end;
         self.next_memo = index + 1;
-        let stored = Stored {
-            off: start + header_len,
-            len,
-        };
-        self.remember(false, stored, index)
+        self.remember(false, Stored { off, len }, index)
     }
 
     fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
@@ -1335,6 +1401,38 @@ fn put_escape<S: Sink>(sink: &mut S, letter: u8, code: u32) -> Result<(), Error>
     sink.put(out.get(..2 + digits).unwrap_or_default())
 }
 
+/// Copies `src` to `dst` (of the same length): up to 32 bytes as two overlapping fixed-size
+/// copies, plain moves instead of a call to `memcpy`.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    fn two<const K: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<K>(), src.first_chunk::<K>()) {
+            *d = *s;
+        }
+        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<K>(), src.last_chunk::<K>()) {
+            *d = *s;
+        }
+        debug_assert!(n >= K && n <= 2 * K);
+    }
+    let n = src.len();
+    if n != dst.len() {
+        return;
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        16..=32 => two::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 // ---- hashing (for the memo) ----
 
 const KIND_STR: u64 = 0x5354_5200;
@@ -1398,6 +1496,15 @@ impl StreamHash {
         self.mix(kind ^ len as u64);
         (self.h >> 32) as u32 ^ self.h as u32
     }
+}
+
+/// A str payload's bit in `Memo::strs`: from its length, first and last bytes.
+#[inline]
+fn str_bit(payload: &[u8]) -> u128 {
+    let first = payload.first().copied().unwrap_or(0);
+    let last = payload.last().copied().unwrap_or(0);
+    let k = (payload.len() as u32) ^ u32::from(first) ^ u32::from(last).rotate_left(3);
+    1u128 << (k % 128)
 }
 
 /// The memo hash of a stored payload: of a bytes value (`bytes`) or a str, as written in the
