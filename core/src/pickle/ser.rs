@@ -186,7 +186,7 @@ struct PendingMark {
 struct Memo<const N: usize> {
     /// A bit per remembered str (`str_bit` of its payload): a str whose bit is clear was
     /// not written before, without a scan.
-    strs: u128,
+    strs: u64,
     entries: Option<heapless::Vec<Entry, N>>,
     /// Indexes into `entries` (`NO_ENTRY` for a free slot), grown and rebuilt as entries
     /// are added.
@@ -279,10 +279,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             framing: false,
             frame_start: NO_FRAME,
             frame_reserved: false,
-            marks: [PendingMark {
-                at: 0,
-                header: NO_FRAME,
-            }; MARK_STACK],
+            // Only `marks[..marks_len]` is ever read.
+            marks: [PendingMark { at: 0, header: 0 }; MARK_STACK],
             marks_len: 0,
             next_memo: 0,
             memo: Memo {
@@ -376,7 +374,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             if !self.frame_reserved {
                 return Err(self.full());
             }
-            for m in self.marks.iter_mut() {
+            let live = self.marks_len;
+            for m in self.marks.iter_mut().take(live) {
                 if m.header == NO_FRAME && m.at >= body {
                     m.header = start;
                 }
@@ -417,7 +416,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                 e.off = e.off.saturating_sub(n as u32);
             }
         }
-        for m in self.marks.iter_mut() {
+        let live = self.marks_len;
+        for m in self.marks.iter_mut().take(live) {
             if m.at >= from {
                 m.at -= n;
             }
@@ -875,7 +875,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// A str. The common case in protocol 4+ (a short str not seen before, in an open frame
     /// far from its 64 KiB target, while the memo is small) is written here, inline, with one
     /// bounds check; everything else in `save_str_general`.
-    #[inline]
+    #[inline(always)]
     fn save_str(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
@@ -886,7 +886,6 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let index = self.next_memo;
         let fast = self.proto >= 4
             && len <= 0xff
-            && self.memo.strs & bit == 0
             && self.memo.len() < min(LINEAR_MEMO, MEMO)
             && index < BYTES_BIT
             && self.frame_start != NO_FRAME
@@ -894,6 +893,11 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             && end <= u32::MAX as usize;
         if !fast {
             return self.save_str_general(v);
+        }
+        if self.memo.strs & bit != 0 {
+            if let Some(e) = self.find_str(bytes) {
+                return self.memo_get(e.index);
+            }
         }
         let Some(dst) = self.buf.get_mut(start..end) else {
             return self.save_str_general(v);
@@ -1498,13 +1502,14 @@ impl StreamHash {
     }
 }
 
-/// A str payload's bit in `Memo::strs`: from its length, first and last bytes.
+/// A str payload's bit in `Memo::strs`: from its length, first and last bytes (a
+/// multiplicative hash, MurmurHash3's constant, top 6 bits).
 #[inline]
-fn str_bit(payload: &[u8]) -> u128 {
+fn str_bit(payload: &[u8]) -> u64 {
     let first = payload.first().copied().unwrap_or(0);
     let last = payload.last().copied().unwrap_or(0);
-    let k = (payload.len() as u32) ^ u32::from(first) ^ u32::from(last).rotate_left(3);
-    1u128 << (k % 128)
+    let k = (payload.len() as u32 & 0xff) | u32::from(first) << 8 | u32::from(last) << 16;
+    1u64 << (k.wrapping_mul(0x85eb_ca6b) >> 26)
 }
 
 /// The memo hash of a stored payload: of a bytes value (`bytes`) or a str, as written in the
@@ -2313,6 +2318,19 @@ mod tests {
         for (i, get) in tail.chunks(2).enumerate() {
             assert_eq!(get, [Opcode::BINGET.byte(), i as u8 + 1]);
         }
+    }
+
+    #[test]
+    fn strs_sharing_a_filter_bit_are_told_apart() {
+        // Same length, first and last byte: the same bit in Memo::strs, so the second is
+        // compared with the first (and written), the third found.
+        assert_eq!(str_bit(b"axb"), str_bit(b"ayb"));
+        let mut buf = [0u8; 64];
+        // pickle.dumps(['axb', 'ayb', 'axb'], 4)
+        assert_eq!(
+            p4(&["axb", "ayb", "axb"][..], &mut buf),
+            b"\x80\x04\x95\x13\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x03axb\x94\x8c\x03ayb\x94h\x01e."
+        );
     }
 
     #[test]
