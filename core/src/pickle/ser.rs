@@ -130,6 +130,11 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     frame_start: usize,
     /// Whether the open frame's 9 header bytes were reserved (false only in tiny buffers).
     frame_reserved: bool,
+    /// While a frame is open, the end of the room the fast paths may write to without
+    /// `begin_save`/`write`'s frame checks: within the buffer, below 4 GiB, and before the
+    /// frame reaches its 64 KiB target (counted from its header, so `begin_save` would not
+    /// close it). 0 when no frame is open. See `set_fast_end`.
+    fast_end: usize,
     /// Offsets of the first MARK of unknown-length lists and dicts being written (innermost
     /// last), and of the FRAME header that counts it once its frame is closed (`NO_FRAME`
     /// before), kept up to date as bytes move.
@@ -279,6 +284,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             framing: false,
             frame_start: NO_FRAME,
             frame_reserved: false,
+            fast_end: 0,
             // Only `marks[..marks_len]` is ever read.
             marks: [PendingMark { at: 0, header: 0 }; MARK_STACK],
             marks_len: 0,
@@ -350,6 +356,19 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         // In a buffer too small even for the header, the frame is tracked unreserved: it can
         // then only end up shorter than FRAME_SIZE_MIN (no header) or overflow anyway.
         self.frame_reserved = self.put(&[0; FRAME_HEADER_SIZE]).is_ok();
+        self.set_fast_end();
+    }
+
+    /// Recomputes `fast_end` after `frame_start` changed.
+    fn set_fast_end(&mut self) {
+        self.fast_end = if self.frame_start == NO_FRAME {
+            0
+        } else {
+            min(
+                min(self.buf.len(), u32::MAX as usize),
+                self.frame_start.saturating_add(FRAME_SIZE_TARGET),
+            )
+        };
     }
 
     fn frame_body_start(&self) -> usize {
@@ -369,6 +388,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let start = self.frame_start;
         let body = self.frame_body_start();
         self.frame_start = NO_FRAME;
+        self.fast_end = 0;
         let len = self.pos.saturating_sub(body);
         if len >= FRAME_SIZE_MIN {
             if !self.frame_reserved {
@@ -427,6 +447,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
         if self.frame_start != NO_FRAME && self.frame_start >= from {
             self.frame_start -= n;
+            self.set_fast_end();
         }
     }
 
@@ -692,7 +713,18 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
+    #[inline(always)]
     fn save_i64(&mut self, v: i64) -> Result<(), Error> {
+        if let Ok(small) = i32::try_from(v) {
+            if self.save_i32_fast(small) {
+                return Ok(());
+            }
+        }
+        self.save_i64_general(v)
+    }
+
+    #[inline(never)]
+    fn save_i64_general(&mut self, v: i64) -> Result<(), Error> {
         self.begin_save()?;
         match i32::try_from(v) {
             Ok(v) => self.save_i32(v),
@@ -700,7 +732,50 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
+    #[inline(always)]
     fn save_u64(&mut self, v: u64) -> Result<(), Error> {
+        if let Ok(small) = i32::try_from(v) {
+            if self.save_i32_fast(small) {
+                return Ok(());
+            }
+        }
+        self.save_u64_general(v)
+    }
+
+    /// An int that fits a signed 4-byte integer, written inside an open frame with room
+    /// (see `fast_end`): BININT1, BININT2 or BININT, as `save_i32`. Returns false, having
+    /// written nothing, when there is no such room.
+    #[inline(always)]
+    fn save_i32_fast(&mut self, v: i32) -> bool {
+        let start = self.pos;
+        let end = start.wrapping_add(5);
+        if end > self.fast_end {
+            return false;
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return false;
+        };
+        let b = v.to_le_bytes();
+        let n = if b[2] != 0 || b[3] != 0 {
+            dst.copy_from_slice(&[Opcode::BININT.byte(), b[0], b[1], b[2], b[3]]);
+            5
+        } else if b[1] != 0 {
+            if let Some(d) = dst.first_chunk_mut::<3>() {
+                *d = [Opcode::BININT2.byte(), b[0], b[1]];
+            }
+            3
+        } else {
+            if let Some(d) = dst.first_chunk_mut::<2>() {
+                *d = [Opcode::BININT1.byte(), b[0]];
+            }
+            2
+        };
+        self.pos = start + n;
+        true
+    }
+
+    #[inline(never)]
+    fn save_u64_general(&mut self, v: u64) -> Result<(), Error> {
         self.begin_save()?;
         match i32::try_from(v) {
             Ok(v) => self.save_i32(v),
@@ -884,13 +959,10 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let end = start.wrapping_add(len + 3);
         let bit = str_bit(bytes);
         let index = self.next_memo;
-        let fast = self.proto >= 4
-            && len <= 0xff
+        let fast = len <= 0xff
+            && end <= self.fast_end
             && self.memo.len() < min(LINEAR_MEMO, MEMO)
-            && index < BYTES_BIT
-            && self.frame_start != NO_FRAME
-            && end.wrapping_sub(self.frame_start) < FRAME_SIZE_TARGET
-            && end <= u32::MAX as usize;
+            && index < BYTES_BIT;
         if !fast {
             return self.save_str_general(v);
         }
