@@ -497,6 +497,15 @@ fn big_values(g: &mut Gen) -> Vec<V> {
         vec![V::List(vec![V::Bytes(vec![7; 70_000])], false)],
         false,
     ));
+    // Short new strs and small ints (the encoder's fast paths) across the 64 KiB frame target.
+    for k in [0usize, 3, 7, 12, 20, 31] {
+        let mut items = vec![V::Str("x".repeat(65_480 + k))];
+        for i in 0..12 {
+            items.push(V::Str(format!("s{i}")));
+            items.push(V::Int(i * 300));
+        }
+        out.push(V::List(items, true));
+    }
     for _ in 0..20 {
         let n = 200 + g.rng.below(300) as usize;
         out.push(V::List((0..n).map(|_| g.value(3)).collect(), true));

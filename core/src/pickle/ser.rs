@@ -41,6 +41,7 @@
 //! - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
 //!   write); one that prints differently each time is an error.
 
+use core::cmp::min;
 use core::fmt::{self, Display, Write as _};
 
 use serde::ser::{self, Serialize};
@@ -129,6 +130,11 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     frame_start: usize,
     /// Whether the open frame's 9 header bytes were reserved (false only in tiny buffers).
     frame_reserved: bool,
+    /// While a frame is open, the end of the room the fast paths may write to without
+    /// `begin_save`/`write`'s frame checks: within the buffer, below 4 GiB, and before the
+    /// frame reaches its 64 KiB target (counted from its header, so `begin_save` would not
+    /// close it). 0 when no frame is open. See `set_fast_end`.
+    fast_end: usize,
     /// Offsets of the first MARK of unknown-length lists and dicts being written (innermost
     /// last), and of the FRAME header that counts it once its frame is closed (`NO_FRAME`
     /// before), kept up to date as bytes move.
@@ -153,12 +159,19 @@ struct Entry {
     len: u32,
     /// Memo index, with `BYTES_BIT` set for bytes.
     index: u32,
+    /// `payload_hash` of the payload; computed only once the memo has a hash index (while
+    /// there are at most `LINEAR_MEMO` entries, values are found by a scan).
+    hash: u32,
 }
 
 impl Entry {
     fn payload(self) -> (usize, usize) {
         let off = self.off as usize;
         (off, off.saturating_add(self.len as usize))
+    }
+
+    fn is_bytes(self) -> bool {
+        self.index & BYTES_BIT != 0
     }
 }
 
@@ -169,30 +182,58 @@ struct PendingMark {
     header: usize,
 }
 
-/// The fixed memo table: entry hashes (scanned) and entries, in insertion order.
+/// The fixed memo table: entries in insertion order, and past `LINEAR_MEMO` entries an
+/// open-addressing hash index over them.
+///
+/// Both are `None` until first needed: an empty `heapless::Vec` built inside the serializer
+/// compiles to a memset of its whole (uninitialized) storage, kilobytes for every pickle,
+/// while `None` is one byte written.
 struct Memo<const N: usize> {
-    hashes: heapless::Vec<u32, N>,
-    entries: heapless::Vec<Entry, N>,
-    /// Open-addressing index of `entries` by hash (`NO_ENTRY` for a free slot); empty, and
-    /// not even initialized, while there are at most `LINEAR_MEMO` entries, then grown
-    /// (and rebuilt) as entries are added.
-    index: heapless::Vec<u32, N>,
+    /// A bit per remembered str (`str_bit` of its payload): a str whose bit is clear was
+    /// not written before, without a scan.
+    strs: u64,
+    entries: Option<heapless::Vec<Entry, N>>,
+    /// Indexes into `entries` (`NO_ENTRY` for a free slot), grown and rebuilt as entries
+    /// are added.
+    index: Option<heapless::Vec<u32, N>>,
 }
 
 impl<const N: usize> Memo<N> {
-    /// Puts entry `i` into the index (linear probing; there is always a free slot, since the
-    /// index has as many slots as the table has entries).
+    #[inline]
+    fn entries(&self) -> &[Entry] {
+        match &self.entries {
+            Some(v) => v,
+            None => &[],
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.entries.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// The hash index, when there is one (more than `LINEAR_MEMO` entries).
+    #[inline]
+    fn index(&self) -> Option<&[u32]> {
+        self.index.as_deref().filter(|slots| !slots.is_empty())
+    }
+
+    /// Puts entry `i` (whose hash is known) into the index (linear probing; there is always a
+    /// free slot, since the index has as many slots as the table has entries).
     fn index_entry(&mut self, i: usize) {
-        let slots = self.index.len();
-        let Some(&hash) = self.hashes.get(i) else {
+        let Some(hash) = self.entries().get(i).map(|e| e.hash) else {
             return;
         };
+        let Some(index) = self.index.as_mut() else {
+            return;
+        };
+        let slots = index.len();
         if slots == 0 {
             return;
         }
         let mut slot = hash as usize % slots;
         for _ in 0..slots {
-            match self.index.get_mut(slot) {
+            match index.get_mut(slot) {
                 Some(free) if *free == NO_ENTRY => {
                     *free = i as u32;
                     return;
@@ -243,16 +284,15 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             framing: false,
             frame_start: NO_FRAME,
             frame_reserved: false,
-            marks: [PendingMark {
-                at: 0,
-                header: NO_FRAME,
-            }; MARK_STACK],
+            fast_end: 0,
+            // Only `marks[..marks_len]` is ever read.
+            marks: [PendingMark { at: 0, header: 0 }; MARK_STACK],
             marks_len: 0,
             next_memo: 0,
             memo: Memo {
-                hashes: heapless::Vec::new(),
-                entries: heapless::Vec::new(),
-                index: heapless::Vec::new(),
+                strs: 0,
+                entries: None,
+                index: None,
             },
             in_key: false,
             codecs_encode: None,
@@ -316,6 +356,19 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         // In a buffer too small even for the header, the frame is tracked unreserved: it can
         // then only end up shorter than FRAME_SIZE_MIN (no header) or overflow anyway.
         self.frame_reserved = self.put(&[0; FRAME_HEADER_SIZE]).is_ok();
+        self.set_fast_end();
+    }
+
+    /// Recomputes `fast_end` after `frame_start` changed.
+    fn set_fast_end(&mut self) {
+        self.fast_end = if self.frame_start == NO_FRAME {
+            0
+        } else {
+            min(
+                min(self.buf.len(), u32::MAX as usize),
+                self.frame_start.saturating_add(FRAME_SIZE_TARGET),
+            )
+        };
     }
 
     fn frame_body_start(&self) -> usize {
@@ -335,12 +388,14 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let start = self.frame_start;
         let body = self.frame_body_start();
         self.frame_start = NO_FRAME;
+        self.fast_end = 0;
         let len = self.pos.saturating_sub(body);
         if len >= FRAME_SIZE_MIN {
             if !self.frame_reserved {
                 return Err(self.full());
             }
-            for m in self.marks.iter_mut() {
+            let live = self.marks_len;
+            for m in self.marks.iter_mut().take(live) {
                 if m.header == NO_FRAME && m.at >= body {
                     m.header = start;
                 }
@@ -376,12 +431,13 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
         self.buf.copy_within(from..self.pos, at);
         self.pos -= n;
-        for e in self.memo.entries.iter_mut() {
+        for e in self.memo.entries.iter_mut().flatten() {
             if e.off as usize >= from {
                 e.off = e.off.saturating_sub(n as u32);
             }
         }
-        for m in self.marks.iter_mut() {
+        let live = self.marks_len;
+        for m in self.marks.iter_mut().take(live) {
             if m.at >= from {
                 m.at -= n;
             }
@@ -391,6 +447,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
         if self.frame_start != NO_FRAME && self.frame_start >= from {
             self.frame_start -= n;
+            self.set_fast_end();
         }
     }
 
@@ -518,40 +575,37 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
-    /// Finds a remembered value of the kind (`bytes`) with `hash` whose stored payload `eq`
-    /// accepts.
-    fn find(&self, bytes: bool, hash: u32, eq: impl Fn(&[u8]) -> bool) -> Option<Entry> {
+    /// Finds a remembered value of the kind (`bytes`) whose stored payload `eq` accepts;
+    /// `hash` gives the `payload_hash` of that payload (needed only once the memo has a hash
+    /// index).
+    fn find(
+        &self,
+        bytes: bool,
+        hash: impl FnOnce() -> u32,
+        eq: impl Fn(&[u8]) -> bool,
+    ) -> Option<Entry> {
         let accept = |e: Entry| {
-            if (e.index & BYTES_BIT != 0) != bytes {
+            if e.is_bytes() != bytes {
                 return false;
             }
             let (start, end) = e.payload();
             self.buf.get(start..end).is_some_and(&eq)
         };
-        if self.memo.index.is_empty() {
-            for (i, &h) in self.memo.hashes.iter().enumerate() {
-                if h == hash {
-                    if let Some(&e) = self.memo.entries.get(i) {
-                        if accept(e) {
-                            return Some(e);
-                        }
-                    }
-                }
-            }
-            return None;
-        }
-        let slots = self.memo.index.len();
+        let entries = self.memo.entries();
+        let Some(index) = self.memo.index() else {
+            return entries.iter().copied().find(|&e| accept(e));
+        };
+        let hash = hash();
+        let slots = index.len();
         let mut slot = hash as usize % slots;
         for _ in 0..slots {
-            let i = *self.memo.index.get(slot)?;
+            let i = *index.get(slot)?;
             if i == NO_ENTRY {
                 return None;
             }
-            if self.memo.hashes.get(i as usize) == Some(&hash) {
-                if let Some(&e) = self.memo.entries.get(i as usize) {
-                    if accept(e) {
-                        return Some(e);
-                    }
+            if let Some(&e) = entries.get(i as usize) {
+                if e.hash == hash && accept(e) {
+                    return Some(e);
                 }
             }
             slot = if slot + 1 == slots { 0 } else { slot + 1 };
@@ -559,46 +613,83 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         None
     }
 
+    /// Finds a remembered str whose UTF-8 payload is `s` (protocols 1+, where str payloads
+    /// are stored as UTF-8): a scan comparing lengths first, or the hash index.
+    #[inline]
+    fn find_str(&self, s: &[u8]) -> Option<Entry> {
+        if self.memo.index().is_some() {
+            return self.find(false, || payload_hash(false, s), |stored| stored == s);
+        }
+        if self.memo.strs & str_bit(s) == 0 {
+            return None;
+        }
+        let len = s.len();
+        self.memo.entries().iter().copied().find(|e| {
+            e.len as usize == len
+                && !e.is_bytes()
+                && self.buf.get(e.off as usize..).and_then(|p| p.get(..len)) == Some(s)
+        })
+    }
+
     /// Remembers a value written with memo index `index` and payload `stored`.
-    fn remember(
-        &mut self,
-        bytes: bool,
-        hash: u32,
-        stored: Stored,
-        index: u32,
-    ) -> Result<(), Error> {
+    fn remember(&mut self, bytes: bool, stored: Stored, index: u32) -> Result<(), Error> {
         let (Ok(off), Ok(len)) = (u32::try_from(stored.off), u32::try_from(stored.len)) else {
             return Err(self.memo_full());
         };
-        let index = if bytes { index | BYTES_BIT } else { index };
-        if self.memo.hashes.push(hash).is_err() {
+        let index = if bytes {
+            index | BYTES_BIT
+        } else {
+            let payload = self.buf.get(stored.off..).and_then(|p| p.get(..stored.len));
+            self.memo.strs |= str_bit(payload.unwrap_or_default());
+            index
+        };
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        if entries
+            .push(Entry {
+                off,
+                len,
+                index,
+                hash: 0,
+            })
+            .is_err()
+        {
             return Err(self.memo_full());
         }
-        if self.memo.entries.push(Entry { off, len, index }).is_err() {
-            self.memo.hashes.pop();
-            return Err(self.memo_full());
+        let count = entries.len();
+        if count <= LINEAR_MEMO {
+            return Ok(());
         }
-        let count = self.memo.entries.len();
-        if count > LINEAR_MEMO {
-            // Past a few entries, values are found through a hash index (at most half full,
-            // until it has MEMO slots), instead of a scan.
-            let slots = self.memo.index.len();
-            if count.saturating_mul(2) > slots && slots < MEMO {
-                let grown = slots.max(LINEAR_MEMO).saturating_mul(4).min(MEMO);
-                self.memo.index.clear();
-                let _ = self.memo.index.resize(grown, NO_ENTRY);
-                for i in 0..count {
-                    self.memo.index_entry(i);
-                }
-            } else {
-                self.memo.index_entry(count - 1);
+        // Past a few entries, values are found through a hash index (at most half full,
+        // until it has MEMO slots), instead of a scan.
+        let slots = self.memo.index().map_or(0, |index| index.len());
+        let buf = &*self.buf;
+        let hash_of = |e: &Entry| {
+            let (start, end) = e.payload();
+            payload_hash(e.is_bytes(), buf.get(start..end).unwrap_or_default())
+        };
+        if slots == 0 {
+            for e in self.memo.entries.iter_mut().flatten() {
+                e.hash = hash_of(e);
             }
+        } else if let Some(e) = self.memo.entries.as_mut().and_then(|v| v.last_mut()) {
+            e.hash = hash_of(e);
+        }
+        if count.saturating_mul(2) > slots && slots < MEMO {
+            let grown = slots.max(LINEAR_MEMO).saturating_mul(4).min(MEMO);
+            let index = self.memo.index.get_or_insert_with(heapless::Vec::new);
+            index.clear();
+            let _ = index.resize(grown, NO_ENTRY);
+            for i in 0..count {
+                self.memo.index_entry(i);
+            }
+        } else {
+            self.memo.index_entry(count - 1);
         }
         Ok(())
     }
 
     fn check_memo_room(&self) -> Result<(), Error> {
-        if self.memo.entries.is_full() {
+        if self.memo.len() >= MEMO {
             Err(self.memo_full())
         } else {
             Ok(())
@@ -622,7 +713,18 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
+    #[inline(always)]
     fn save_i64(&mut self, v: i64) -> Result<(), Error> {
+        if let Ok(small) = i32::try_from(v) {
+            if self.save_i32_fast(small) {
+                return Ok(());
+            }
+        }
+        self.save_i64_general(v)
+    }
+
+    #[inline(never)]
+    fn save_i64_general(&mut self, v: i64) -> Result<(), Error> {
         self.begin_save()?;
         match i32::try_from(v) {
             Ok(v) => self.save_i32(v),
@@ -630,7 +732,50 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
+    #[inline(always)]
     fn save_u64(&mut self, v: u64) -> Result<(), Error> {
+        if let Ok(small) = i32::try_from(v) {
+            if self.save_i32_fast(small) {
+                return Ok(());
+            }
+        }
+        self.save_u64_general(v)
+    }
+
+    /// An int that fits a signed 4-byte integer, written inside an open frame with room
+    /// (see `fast_end`): BININT1, BININT2 or BININT, as `save_i32`. Returns false, having
+    /// written nothing, when there is no such room.
+    #[inline(always)]
+    fn save_i32_fast(&mut self, v: i32) -> bool {
+        let start = self.pos;
+        let end = start.wrapping_add(5);
+        if end > self.fast_end {
+            return false;
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return false;
+        };
+        let b = v.to_le_bytes();
+        let n = if b[2] != 0 || b[3] != 0 {
+            dst.copy_from_slice(&[Opcode::BININT.byte(), b[0], b[1], b[2], b[3]]);
+            5
+        } else if b[1] != 0 {
+            if let Some(d) = dst.first_chunk_mut::<3>() {
+                *d = [Opcode::BININT2.byte(), b[0], b[1]];
+            }
+            3
+        } else {
+            if let Some(d) = dst.first_chunk_mut::<2>() {
+                *d = [Opcode::BININT1.byte(), b[0]];
+            }
+            2
+        };
+        self.pos = start + n;
+        true
+    }
+
+    #[inline(never)]
+    fn save_u64_general(&mut self, v: u64) -> Result<(), Error> {
         self.begin_save()?;
         match i32::try_from(v) {
             Ok(v) => self.save_i32(v),
@@ -742,9 +887,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     fn save_text<X: Text + ?Sized>(&mut self, x: &X, share: bool) -> Result<Stored, Error> {
         self.begin_save()?;
         let escaped = self.proto == 0;
-        let (len, hash) = x.measure()?;
+        let (len, hash) = x.measure(KIND_STR, escaped)?;
         if share {
-            if let Some(e) = self.find(false, hash, |stored| x.matches(stored, escaped)) {
+            if let Some(e) = self.find(false, || hash, |stored| x.matches(stored, escaped)) {
                 self.memo_get(e.index)?;
                 let (off, end) = e.payload();
                 return Ok(Stored {
@@ -797,23 +942,70 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         };
         let index = self.memo_put()?;
         if share {
-            self.remember(false, hash, stored, index)?;
+            self.remember(false, stored, index)?;
         }
         Ok(stored)
     }
 
-    /// A str; short ones in binary protocols take this fast path (one bounds check for
-    /// opcode, payload and memo opcode), with the same result as `save_text`.
-    #[inline]
+    /// A str. The common case in protocol 4+ (a short str not seen before, in an open frame
+    /// far from its 64 KiB target, while the memo is small) is written here, inline, with one
+    /// bounds check; everything else in `save_str_general`.
+    #[inline(always)]
     fn save_str(&mut self, v: &str) -> Result<(), Error> {
+        let bytes = v.as_bytes();
+        let len = bytes.len();
+        let start = self.pos;
+        // SHORT_BINUNICODE len payload MEMOIZE
+        let end = start.wrapping_add(len + 3);
+        let bit = str_bit(bytes);
+        let index = self.next_memo;
+        let fast = len <= 0xff
+            && end <= self.fast_end
+            && self.memo.len() < min(LINEAR_MEMO, MEMO)
+            && index < BYTES_BIT;
+        if !fast {
+            return self.save_str_general(v);
+        }
+        if self.memo.strs & bit != 0 {
+            if let Some(e) = self.find_str(bytes) {
+                return self.memo_get(e.index);
+            }
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return self.save_str_general(v);
+        };
+        if let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() {
+            *op = Opcode::SHORT_BINUNICODE.byte();
+            *n = len as u8;
+            if let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() {
+                copy_short(payload, bytes);
+                *put = Opcode::MEMOIZE.byte();
+            }
+        }
+        self.pos = end;
+        self.next_memo = index + 1;
+        self.memo.strs |= bit;
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        let _ = entries.push(Entry {
+            off: (start + 2) as u32,
+            len: len as u32,
+            index,
+            hash: 0,
+        });
+        Ok(())
+    }
+
+    /// `save_str` outside its fast path: short strs in binary protocols still get one bounds
+    /// check for opcode, payload and memo opcode; others go through `save_text`.
+    #[inline(never)]
+    fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
         if self.proto == 0 || len > 0xff {
             return self.save_text(&Utf8(v), true).map(|_| ());
         }
         self.begin_save()?;
-        let hash = hash_bytes(KIND_STR, bytes);
-        if let Some(e) = self.find(false, hash, |stored| stored == bytes) {
+        if let Some(e) = self.find_str(bytes) {
             return self.memo_get(e.index);
         }
         self.check_memo_room()?;
@@ -821,57 +1013,67 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         if index >= BYTES_BIT {
             return self.memo_put().map(|_| ());
         }
-        let i = index.to_le_bytes();
-        let (header, header_len) = if self.proto >= 4 {
-            ([Opcode::SHORT_BINUNICODE.byte(), len as u8, 0, 0, 0], 2)
-        } else {
-            ([Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0], 5)
-        };
-        let (put, put_len) = if self.proto >= 4 {
-            ([Opcode::MEMOIZE.byte(), 0, 0, 0, 0], 1)
-        } else if index < 256 {
-            ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
-        } else {
-            ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
-        };
         if self.framing && self.frame_start == NO_FRAME {
             self.open_frame();
         }
         let start = self.pos;
-        let end = start.wrapping_add(header_len + len + put_len);
         let capacity = self.buf.len();
-        let (Some(dst), Some(header), Some(put)) = (
-            self.buf.get_mut(start..end),
-            header.get(..header_len),
-            put.get(..put_len),
-        ) else {
-            return Err(Error::BufferFull { capacity });
+        let full = || Error::BufferFull { capacity };
+        let (off, end) = if self.proto >= 4 {
+            // SHORT_BINUNICODE len payload MEMOIZE
+            let end = start.wrapping_add(len + 3);
+            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
+            let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() else {
+                return Err(full());
+            };
+            *op = Opcode::SHORT_BINUNICODE.byte();
+            *n = len as u8;
+            let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() else {
+                return Err(full());
+            };
+            copy_short(payload, bytes);
+            *put = Opcode::MEMOIZE.byte();
+            (start + 2, end)
+        } else {
+            // BINUNICODE len:u32 payload BINPUT i | LONG_BINPUT i:u32
+            let i = index.to_le_bytes();
+            let (put, put_len) = if index < 256 {
+                ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
+            } else {
+                ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
+            };
+            let end = start.wrapping_add(5 + len + put_len);
+            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
+            let Some((header, rest)) = dst.split_first_chunk_mut::<5>() else {
+                return Err(full());
+            };
+            *header = [Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0];
+            let (Some((payload, p)), Some(put)) =
+                (rest.split_at_mut_checked(len), put.get(..put_len))
+            else {
+                return Err(full());
+            };
+            copy_short(payload, bytes);
+            p.copy_from_slice(put);
+            (start + 5, end)
         };
-        let Some((h, rest)) = dst.split_at_mut_checked(header_len) else {
-            return Err(Error::BufferFull { capacity });
-        };
-        let Some((payload, p)) = rest.split_at_mut_checked(len) else {
-            return Err(Error::BufferFull { capacity });
-        };
-        h.copy_from_slice(header);
-        payload.copy_from_slice(bytes);
-        p.copy_from_slice(put);
         self.pos = end;
         self.next_memo = index + 1;
-        let stored = Stored {
-            off: start + header_len,
-            len,
-        };
-        self.remember(false, hash, stored, index)
+        self.remember(false, Stored { off, len }, index)
     }
 
     fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
         self.begin_save()?;
-        let hash = hash_bytes(KIND_BYTES, v);
         let proto = self.proto;
         let found = if proto >= 3 {
-            self.find(true, hash, |stored| stored == v)
+            self.find(true, || payload_hash(true, v), |stored| stored == v)
         } else {
+            // Stored as the latin-1 str CPython writes for it (escaped in protocol 0).
+            let hash = || {
+                Latin1(v)
+                    .measure(KIND_BYTES, proto == 0)
+                    .map_or(0, |(_, hash)| hash)
+            };
             self.find(true, hash, |stored| Latin1(v).matches(stored, proto == 0))
         };
         if let Some(e) = found {
@@ -941,7 +1143,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             stored
         };
         let index = self.memo_put()?;
-        self.remember(true, hash, stored, index)
+        self.remember(true, stored, index)
     }
 
     fn save_global(&mut self, which: Global) -> Result<(), Error> {
@@ -1109,14 +1311,15 @@ trait Text {
     /// (raw-unicode-escape with `\`, NUL, `\n`, `\r` and `\x1a` escaped, as CPython writes it).
     fn feed<S: Sink>(&self, sink: &mut S, escaped: bool) -> Result<(), Error>;
 
-    /// The UTF-8 length and the memo hash.
-    fn measure(&self) -> Result<(usize, u32), Error> {
+    /// The length and the memo hash (`kind`) of what `feed` gives: the UTF-8 length and the
+    /// hash of a str payload, or of the `escaped` payload.
+    fn measure(&self, kind: u64, escaped: bool) -> Result<(usize, u32), Error> {
         let mut m = Measure {
             len: 0,
             hash: StreamHash::new(),
         };
-        self.feed(&mut m, false)?;
-        Ok((m.len, m.hash.finish(KIND_STR, m.len)))
+        self.feed(&mut m, escaped)?;
+        Ok((m.len, m.hash.finish(kind, m.len)))
     }
 
     /// Whether `stored` (a payload in the output) encodes this text.
@@ -1142,8 +1345,16 @@ impl Text for Utf8<'_> {
     }
 
     #[inline]
-    fn measure(&self) -> Result<(usize, u32), Error> {
-        Ok((self.0.len(), hash_bytes(KIND_STR, self.0.as_bytes())))
+    fn measure(&self, kind: u64, escaped: bool) -> Result<(usize, u32), Error> {
+        if escaped {
+            let mut m = Measure {
+                len: 0,
+                hash: StreamHash::new(),
+            };
+            feed_escaped(self.0, &mut m)?;
+            return Ok((m.len, m.hash.finish(kind, m.len)));
+        }
+        Ok((self.0.len(), hash_bytes(kind, self.0.as_bytes())))
     }
 
     #[inline]
@@ -1266,6 +1477,38 @@ fn put_escape<S: Sink>(sink: &mut S, letter: u8, code: u32) -> Result<(), Error>
     sink.put(out.get(..2 + digits).unwrap_or_default())
 }
 
+/// Copies `src` to `dst` (of the same length): up to 32 bytes as two overlapping fixed-size
+/// copies, plain moves instead of a call to `memcpy`.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    fn two<const K: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<K>(), src.first_chunk::<K>()) {
+            *d = *s;
+        }
+        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<K>(), src.last_chunk::<K>()) {
+            *d = *s;
+        }
+        debug_assert!(n >= K && n <= 2 * K);
+    }
+    let n = src.len();
+    if n != dst.len() {
+        return;
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        16..=32 => two::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 // ---- hashing (for the memo) ----
 
 const KIND_STR: u64 = 0x5354_5200;
@@ -1329,6 +1572,23 @@ impl StreamHash {
         self.mix(kind ^ len as u64);
         (self.h >> 32) as u32 ^ self.h as u32
     }
+}
+
+/// A str payload's bit in `Memo::strs`: from its length, first and last bytes (a
+/// multiplicative hash, MurmurHash3's constant, top 6 bits).
+#[inline]
+fn str_bit(payload: &[u8]) -> u64 {
+    let first = payload.first().copied().unwrap_or(0);
+    let last = payload.last().copied().unwrap_or(0);
+    let k = (payload.len() as u32 & 0xff) | u32::from(first) << 8 | u32::from(last) << 16;
+    1u64 << (k.wrapping_mul(0x85eb_ca6b) >> 26)
+}
+
+/// The memo hash of a stored payload: of a bytes value (`bytes`) or a str, as written in the
+/// output (UTF-8, protocol 0's escapes, or the latin-1 str CPython writes for bytes before
+/// protocol 3); equal to `Text::measure`'s hash of the text fed as that payload.
+fn payload_hash(bytes: bool, payload: &[u8]) -> u32 {
+    hash_bytes(if bytes { KIND_BYTES } else { KIND_STR }, payload)
 }
 
 /// `StreamHash` of `bytes` in one piece (the same value, computed without the tail loop).
@@ -2129,6 +2389,47 @@ mod tests {
         let tail = got.get(got.len() - 2 - 400..got.len() - 2).unwrap();
         for (i, get) in tail.chunks(2).enumerate() {
             assert_eq!(get, [Opcode::BINGET.byte(), i as u8 + 1]);
+        }
+    }
+
+    #[test]
+    fn strs_sharing_a_filter_bit_are_told_apart() {
+        // Same length, first and last byte: the same bit in Memo::strs, so the second is
+        // compared with the first (and written), the third found.
+        assert_eq!(str_bit(b"axb"), str_bit(b"ayb"));
+        let mut buf = [0u8; 64];
+        // pickle.dumps(['axb', 'ayb', 'axb'], 4)
+        assert_eq!(
+            p4(&["axb", "ayb", "axb"][..], &mut buf),
+            b"\x80\x04\x95\x13\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x03axb\x94\x8c\x03ayb\x94h\x01e."
+        );
+    }
+
+    #[test]
+    fn the_hash_index_finds_strs_and_bytes_in_every_protocol() {
+        // Past LINEAR_MEMO entries, values are found through hashes of their payloads as
+        // written (escaped in protocol 0, latin-1 strs for bytes before protocol 3): each
+        // distinct value is written once, then referenced.
+        let strs: Vec<std::string::String> = (0..20)
+            .map(|i| std::format!("<s{i:02}>\\\n\u{e9}"))
+            .collect();
+        let bytes: Vec<Vec<u8>> = (0..20)
+            .map(|i| [&std::format!("<b{i:02}>").into_bytes()[..], b"\xe9\\\n"].concat())
+            .collect();
+        let items: Vec<(&str, &serde_bytes::Bytes)> = strs
+            .iter()
+            .zip(&bytes)
+            .map(|(s, b)| (s.as_str(), serde_bytes::Bytes::new(b)))
+            .collect();
+        let mut buf = vec![0u8; 16 * 1024];
+        for p in PROTOCOLS {
+            let got = to_slice(&(&items, &items, &items), &mut buf, p).unwrap();
+            for i in 0..20 {
+                for token in [std::format!("<s{i:02}>"), std::format!("<b{i:02}>")] {
+                    let n = got.windows(5).filter(|w| *w == token.as_bytes()).count();
+                    assert_eq!(n, 1, "protocol {p}, {token}");
+                }
+            }
         }
     }
 
