@@ -403,7 +403,7 @@ pub fn lab_server(mode: &str, extra: &[&str]) -> Server {
         // Bounded even if a test never connects, and well inside DEADLINE.
         .args(["--accept-timeout", "10", "--timeout", "10"])
         .args(extra);
-    let mut proc = Proc::spawn(&format!("lab_server.py --mode {mode}"), command);
+    let mut proc = Proc::spawn(&format!("python3 lab_server.py --mode {mode}"), command);
     let first = proc.wait_line(Duration::from_secs(10), |_| true);
     let port = first
         .strip_prefix("PORT ")
