@@ -6,25 +6,26 @@
 //!
 //! `brine` and `brine-server` belong to other packages, so Cargo gives this package no
 //! `CARGO_BIN_EXE_*` for them. The first test that needs one runs, once per test process
-//! (a [`OnceLock`]), the Cargo that runs the tests (`env!("CARGO")`, falling back to the
+//! (a [`OnceLock`]), the Cargo that built the tests (`env!("CARGO")`, falling back to the
 //! `CARGO` environment variable and then `cargo`):
 //!
 //! ```text
-//! cargo build --manifest-path <workspace>/Cargo.toml -p brine -p brine-server --bins --message-format=json-render-diagnostics
+//! cargo build --quiet --manifest-path <workspace>/Cargo.toml -p brine -p brine-server --bins \
+//!     --message-format=json-render-diagnostics
 //! ```
 //!
 //! and takes each binary's path from the `executable` field of Cargo's `compiler-artifact`
 //! messages. Cargo itself says where it put them, so nothing is guessed: `CARGO_TARGET_DIR`,
-//! `--target-dir` in a config file, a build target triple are all honoured, and the binaries
+//! `--target-dir` or `build.target` in a config file are all honoured, and the binaries
 //! are never stale (after `cargo test --workspace` they are up to date and the build takes a
 //! fraction of a second).
 //!
 //! # Processes
 //!
-//! Every child is a [`Proc`]: stdin is closed (or a pipe the test writes to), stdout and stderr are read line by line by
-//! two threads, every wait has a deadline after which the child is killed and the test fails
-//! with everything the child printed, and a `Proc` that is dropped (a test that failed
-//! half-way) kills its child, so no test leaves a process behind.
+//! Every child is a [`Proc`]: stdin is closed (or a pipe the test writes to), stdout and
+//! stderr are read line by line by two threads, every wait has a deadline after which the
+//! child is killed and the test fails with everything the child printed, and a `Proc` that is
+//! dropped (a test that failed half-way) kills its child, so no test leaves a process behind.
 //!
 //! `python3` must be on `PATH`: a missing `python3` fails the tests, it never skips them.
 
@@ -84,7 +85,7 @@ fn build_bins() -> Bins {
         .unwrap_or_else(|| "cargo".to_owned());
     let manifest = workspace_dir().join("Cargo.toml");
     let output = Command::new(&cargo)
-        .arg("build")
+        .args(["build", "--quiet"])
         .arg("--manifest-path")
         .arg(&manifest)
         .args(["-p", "brine", "-p", "brine-server", "--bins"])

@@ -129,7 +129,7 @@ fn silent_server_times_out_waiting_for_the_id() {
         .assert_code(4)
         .assert_stderr_has("timed out after 1 s waiting for the client id");
     assert!(
-        brine.elapsed >= Duration::from_millis(900) && brine.elapsed < Duration::from_secs(2),
+        brine.elapsed >= Duration::from_millis(900) && brine.elapsed < Duration::from_millis(2500),
         "brine gave up after {:?}, not about 1 s\n{brine}",
         brine.elapsed
     );
