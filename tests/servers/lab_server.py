@@ -215,9 +215,9 @@ def py2_dumps(obj):
     return bytes(out)
 
 
-def evil_pickle():
-    """os.system('echo pwned') as a protocol-2 pickle, built by hand (never loaded here)."""
-    command = EVIL_COMMAND.encode()
+def evil_pickle(command=EVIL_COMMAND):
+    """os.system(command) as a protocol-2 pickle, built by hand (never loaded here)."""
+    command = command.encode()
     return (b"\x80\x02" + b"cos\nsystem\n" + b"X" + struct.pack("<I", len(command)) + command
             + b"\x85" + b"R" + b".")
 
@@ -288,8 +288,8 @@ def mode_evil(conn, cid, args):
     rest = read_identity(conn)
     if rest is None:
         return
-    conn.sendall(evil_pickle())
-    say("SENT", f"<code-running pickle: os.system({EVIL_COMMAND!r})>")
+    conn.sendall(evil_pickle(args.evil_command))
+    say("SENT", f"<code-running pickle: os.system({args.evil_command!r})>")
     send(conn, EVIL_AFTER, args.protocol)
     finish(conn, rest)
 
@@ -356,6 +356,9 @@ def main():
                         help="seconds to wait for the client at any step (default 10)")
     parser.add_argument("--silent-secs", type=float, default=60.0,
                         help="how long 'silent' stays silent before closing (default 60)")
+    parser.add_argument("--evil-command", default=EVIL_COMMAND,
+                        help="the shell command evil's pickle would run (default: echo pwned);"
+                             " a test passes one that leaves a marker file")
     parser.add_argument("--accept-timeout", type=float, default=30.0,
                         help="give up when no client connects within this (default 30)")
     args = parser.parse_args()
