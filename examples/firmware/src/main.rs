@@ -67,6 +67,13 @@ fn main() -> ! {
             1
         }
     };
+    hprintln!(
+        "client: {} bytes = session {} + decoder {} + UART {}",
+        core::mem::size_of::<LabClient>(),
+        core::mem::size_of::<brine_core::session::Session>(),
+        core::mem::size_of::<LabDecoder>(),
+        core::mem::size_of::<Uart0>()
+    );
     report_memory(core::mem::size_of::<LabClient>());
     exit(code)
 }
