@@ -68,13 +68,16 @@ impl<T: ErrorType, F: FnMut(&mut T, Waiting) -> Result<(), T::Error>> BeforeRead
 }
 
 /// The lab client over a blocking transport `T`, with a [`Session`] of `RX`/`TX`-byte
-/// buffers and a default-sized [`Decoder`]; `H` prepares each read (see [`BeforeRead`]).
-/// Allocates nothing.
-pub struct Client<T, H = (), const RX: usize = 4096, const TX: usize = 4096> {
+/// buffers and a [`Decoder`] `D` (by default the default-sized one, 27,680 bytes); `H`
+/// prepares each read (see [`BeforeRead`]). Allocates nothing.
+///
+/// `D` is always a `Decoder<V, I, S, M>`; firmware names smaller capacities with
+/// [`with_decoder`](Self::with_decoder).
+pub struct Client<T, H = (), const RX: usize = 4096, const TX: usize = 4096, D = Decoder> {
     transport: T,
     before_read: H,
     session: Session<RX, TX>,
-    decoder: Decoder,
+    decoder: D,
 }
 
 impl<T: Read + Write> Client<T> {
@@ -96,11 +99,43 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize> Client
     /// A client with `RX`/`TX`-byte buffers (name them in the type:
     /// `Client::<_, _, 1024, 512>::with_buffers(transport, ())`).
     pub fn with_buffers(transport: T, before_read: H) -> Self {
+        Self::with_decoder(transport, before_read, Decoder::new())
+    }
+}
+
+impl<
+        T: Read + Write,
+        H: BeforeRead<T>,
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+    > Client<T, H, RX, TX, Decoder<VALUES, ITEMS, STACK, MEMO>>
+{
+    /// A client with `RX`/`TX`-byte buffers and the given decoder, whose capacities bound
+    /// the messages it can decode (a message beyond them is reported as
+    /// [`Event::Skipped`] with [`SkipReason::Refused`](session::SkipReason::Refused)). Name
+    /// the capacities in the type, e.g. for firmware with 64 KiB of RAM:
+    ///
+    /// ```
+    /// # use brine_core::{blocking::Client, pickle::Decoder};
+    /// # fn f<T: embedded_io::Read + embedded_io::Write>(uart: T) {
+    /// let client: Client<T, (), 4096, 4096, Decoder<64, 128, 32, 64>> =
+    ///     Client::with_decoder(uart, (), Decoder::new());
+    /// # }
+    /// ```
+    pub fn with_decoder(
+        transport: T,
+        before_read: H,
+        decoder: Decoder<VALUES, ITEMS, STACK, MEMO>,
+    ) -> Self {
         Client {
             transport,
             before_read,
             session: Session::new(),
-            decoder: Decoder::new(),
+            decoder,
         }
     }
 

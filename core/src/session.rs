@@ -567,6 +567,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
 
     // ---- internals ----
 
+    /// Not inlined: the serializer (with its memo of up to 256 strings, about 5 KiB) lives on
+    /// this frame only while pickling, not in the frame of a caller that goes on to decode
+    /// (firmware's stack high-water mark: BENCHMARKS.md).
+    #[inline(never)]
     fn encode<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<usize, Error> {
         match pickle::to_slice(message, &mut self.tx, self.protocol) {
             Ok(used) => Ok(used.len()),

@@ -82,3 +82,22 @@ fn before_read_errors_stop_the_client() {
         Err(Error::Transport(ErrorKind::TimedOut))
     );
 }
+
+#[test]
+fn a_small_decoder_skips_what_exceeds_its_capacities_and_goes_on() {
+    use brine_core::pickle::Decoder;
+    // Four of each: the id and the ack fit, the list of three ints needs more stack entries.
+    let mut client: Client<Scripted, (), 4096, 4096, Decoder<4, 4, 4, 4>> =
+        Client::with_decoder(Scripted::chunked(&lab_stream(), 7), (), Decoder::new());
+    let mut events = vec![format!("id {}", client.handshake(&identity()).unwrap())];
+    client.run(|event| events.push(describe(&event))).unwrap();
+    assert_eq!(events[0], "id 54321");
+    assert_eq!(events[1], "message 'Server got the data'");
+    assert_eq!(
+        events[2],
+        "skipped 22: pickle too large at byte 18: more than 4 stack entries"
+    );
+    assert_eq!(events[3..], LAB_EVENTS[3..]);
+    assert_eq!(client.into_inner().written, IDENTITY);
+    assert!(core::mem::size_of::<Decoder<4, 4, 4, 4>>() < 200);
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Measures the firmware's footprint (BENCHMARKS.md, "Firmware footprint"): for opt-level z,
+# s and 3, with and without printing messages (`repr`), and the baseline without brine-core:
+# .text/.rodata/.data/.bss (arm-none-eabi-size or llvm-size), brine-core's share (the lab
+# client minus the baseline, and by symbol), and the stack's high-water mark, from a run
+# under QEMU against the CPython lab server (classic mode).
+# Usage: bash examples/firmware/footprint.sh   (needs qemu-system-arm, python3, the target)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(cd ../.. && pwd)
+TARGET=thumbv7m-none-eabi
+SIZE=$(command -v arm-none-eabi-size || command -v llvm-size || true)
+NM=$(command -v arm-none-eabi-nm || command -v llvm-nm || true)
+if [ -z "$SIZE" ] || [ -z "$NM" ]; then
+    echo "error: needs arm-none-eabi-size/-nm (Debian: binutils-arm-none-eabi) or llvm-size/-nm" >&2
+    exit 1
+fi
+OUT=target/footprint
+mkdir -p "$OUT"
+
+# section sizes: .text .rodata .data .bss .vector_table of an ELF
+sections() {
+    "$SIZE" -A "$1" | awk '
+        $1==".vector_table"{v=$2} $1==".text"{t=$2} $1==".rodata"{r=$2} $1==".data"{d=$2} $1==".bss"{b=$2}
+        END{printf "%d %d %d %d %d\n", t, r, d, b, v}'
+}
+
+# bytes of flash (code + read-only data) in symbols whose demangled name matches $2
+symbols() {
+    "$NM" -S -C -t d --size-sort "$1" | awk -v re="$2" '$3 ~ /^[tTrR]$/ && $0 ~ re {s += $2} END{print s+0}'
+}
+
+# the stack high-water mark of a run against the CPython lab server
+stack() {
+    local elf=$1 port log
+    log=$(mktemp)
+    python3 "$ROOT/tests/servers/lab_server.py" --mode classic --port 0 >"$log" &
+    local pid=$!
+    for _ in $(seq 100); do grep -q '^PORT' "$log" && break; sleep 0.05; done
+    port=$(awk '/^PORT/{print $2}' "$log")
+    timeout 60 qemu-system-arm -machine lm3s6965evb -cpu cortex-m3 -nographic -monitor none \
+        -semihosting-config enable=on,target=native -serial "tcp:127.0.0.1:$port" -kernel "$elf" \
+        2>/dev/null | awk '/^memory:/{print $4}'
+    wait "$pid" || true
+    rm -f "$log"
+}
+
+printf '| opt-level | variant | .text | .rodata | .data | .bss | flash (text+rodata+data+vectors) | stack high-water | brine-core share of flash (minus baseline) | brine_core::* symbols | float parse + format (core::num, core::fmt::float) |\n'
+printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for opt in z s 3; do
+    build() { CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt cargo build --release -q "$@"; }
+    build --bin baseline
+    cp "target/$TARGET/release/baseline" "$OUT/baseline-$opt"
+    build --bin brine-firmware
+    cp "target/$TARGET/release/brine-firmware" "$OUT/repr-$opt"
+    build --bin brine-firmware --no-default-features
+    cp "target/$TARGET/release/brine-firmware" "$OUT/norepr-$opt"
+    read -r bt br bd bb bv < <(sections "$OUT/baseline-$opt")
+    base=$((bt + br + bd + bv))
+    for variant in repr norepr baseline; do
+        elf="$OUT/$variant-$opt"
+        read -r t r d b v < <(sections "$elf")
+        flash=$((t + r + d + v))
+        case $variant in
+            repr) name="lab client, prints messages (repr)" ;;
+            norepr) name="lab client, counts messages (no repr)" ;;
+            baseline) name="baseline: board code, no brine-core" ;;
+        esac
+        if [ "$variant" = baseline ]; then
+            share="—"; own="—"; float="—"
+        else
+            share=$((flash - base))
+            own=$(symbols "$elf" 'brine_core::')
+            float=$(symbols "$elf" 'core::num::(dec2flt|flt2dec|bignum)|core::fmt::float|POWER_OF_FIVE|CACHED_POW10|POW10')
+        fi
+        printf '| %s | %s | %d | %d | %d | %d | %d | %s | %s | %s | %s |\n' \
+            "$opt" "$name" "$t" "$r" "$d" "$b" "$flash" "$(stack "$elf")" "$share" "$own" "$float"
+    done
+done
+# leave the default build as it was
+cargo build --release -q

@@ -1,0 +1,195 @@
+//! brine's lab client as firmware for QEMU's `lm3s6965evb` (a Cortex-M3): the blocking client
+//! of `brine-core` over UART0, which QEMU joins to a TCP server (`-serial tcp:HOST:PORT`).
+//!
+//! It waits for the server's `{'clientid': id}`, sends the identity fixed at build time, then
+//! prints every message (Python's `repr`) through semihosting. A UART never reports "closed",
+//! so it ends after `BRINE_IDLE_MS` without a byte, or after `BRINE_MESSAGES` messages, and
+//! exits QEMU with status 0; any failure exits with status 1 after saying why.
+//!
+//! Build-time settings (environment variables read by `option_env!`, so a change rebuilds):
+//! `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the identity's str fields),
+//! `BRINE_IDLE_MS` (default 3000), `BRINE_TIMEOUT_MS` (the wait for the id and for the rest
+//! of a started message, default 10000), `BRINE_MESSAGES` (default 0: no limit).
+
+#![no_std]
+#![no_main]
+
+use brine_core::blocking::{self, BeforeRead, Client};
+use brine_core::pickle::Decoder;
+use brine_core::session::{Event, Waiting};
+use brine_core::Identity;
+use brine_firmware::uart::{self, Uart0};
+use brine_firmware::{clock, exit, fail, report_memory};
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+
+const NAME: &str = setting(option_env!("BRINE_NAME"), "Jose Ortiz");
+const EMAIL: &str = setting(option_env!("BRINE_EMAIL"), "jose@sfsu.edu");
+const STUDENT_ID: &str = setting(option_env!("BRINE_STUDENT_ID"), "917654321");
+const GITHUB: &str = setting(option_env!("BRINE_GITHUB"), "jortiz");
+const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
+const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
+const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
+
+/// The decoder's capacities: 32 values, 64 container items, 16 stack entries, 32 memo slots
+/// (about 0.8 KiB instead of the default 27 KiB): enough for lab messages such as
+/// `{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}`.
+/// A larger message is skipped and reported; the session goes on with the next one.
+type LabDecoder = Decoder<32, 64, 16, 32>;
+
+/// The client: default 4096-byte receive and transmit buffers.
+type LabClient = Client<Uart0, Timeouts, 4096, 4096, LabDecoder>;
+
+/// Sets the UART's read timeout from what the session waits for (core has no clock).
+struct Timeouts;
+
+impl BeforeRead<Uart0> for Timeouts {
+    fn before_read(&mut self, uart: &mut Uart0, waiting: Waiting) -> Result<(), uart::Error> {
+        uart.set_timeout(match waiting {
+            Waiting::ClientId | Waiting::RestOfMessage => TIMEOUT_MS,
+            Waiting::NextMessage | Waiting::Nothing => IDLE_MS,
+        });
+        Ok(())
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals taken"));
+    clock::start(peripherals.SYST);
+    let uart = Uart0::take().unwrap_or_else(|| fail("UART0 taken"));
+    let client = new_client(uart);
+
+    let code = match listen(client) {
+        Ok(()) => 0,
+        Err(e) => {
+            hprintln!("error: {}", e);
+            1
+        }
+    };
+    hprintln!(
+        "client: {} bytes = session {} + decoder {} + UART {}",
+        core::mem::size_of::<LabClient>(),
+        core::mem::size_of::<brine_core::session::Session>(),
+        core::mem::size_of::<LabDecoder>(),
+        core::mem::size_of::<Uart0>()
+    );
+    report_memory(core::mem::size_of::<LabClient>());
+    exit(code)
+}
+
+/// The client, in a static in `.bss` (not `.data`: `singleton!` keeps a `MaybeUninit`, where
+/// an `Option`'s niche would make a non-zero initializer, stored in flash), handed out once.
+/// Not inlined: the value is built on this function's stack frame and moved into the static,
+/// and that frame must be gone before `main` goes on (`main` never returns).
+#[inline(never)]
+fn new_client(uart: Uart0) -> &'static mut LabClient {
+    cortex_m::singleton!(: LabClient = Client::with_decoder(uart, Timeouts, LabDecoder::new()))
+        .unwrap_or_else(|| fail("client taken"))
+}
+
+/// The handshake, then messages until the line is idle or enough arrived.
+fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
+    let identity = identity();
+    hprintln!("brine firmware: waiting for the client id on UART0");
+    let id = client.handshake(&identity)?;
+    hprintln!("client id {}", id);
+    hprintln!(
+        "sent identity: name={} email={} student_id={} github_username={}",
+        NAME,
+        EMAIL,
+        STUDENT_ID,
+        GITHUB
+    );
+    let mut messages = 0u32;
+    loop {
+        let error = match client.next_event() {
+            Ok(Event::Message(value)) => {
+                messages += 1;
+                print_message(messages, &value);
+                if messages == MAX_MESSAGES {
+                    hprintln!("done: {} messages", messages);
+                    return Ok(());
+                }
+                continue;
+            }
+            Ok(Event::Skipped { len, reason }) => {
+                hprintln!("skipped {} bytes: {}", len, reason);
+                continue;
+            }
+            Ok(Event::Closed) => {
+                hprintln!("done: closed after {} messages", messages);
+                return Ok(());
+            }
+            Ok(Event::ClientId(_)) => continue,
+            Err(e) => e,
+        };
+        // Silence between messages is how a UART line ends; silence inside one is an error.
+        if error == blocking::Error::Transport(uart::Error::TimedOut)
+            && client.session().waiting() == Waiting::NextMessage
+        {
+            hprintln!("done: idle for {} ms after {} messages", IDLE_MS, messages);
+            return Ok(());
+        }
+        return Err(error);
+    }
+}
+
+#[cfg(feature = "repr")]
+fn print_message(_n: u32, value: &brine_core::pickle::Value<'_>) {
+    hprintln!("message {}", value);
+}
+
+/// Without `repr`: no `Display` of values (measures the core without its printer).
+#[cfg(not(feature = "repr"))]
+fn print_message(n: u32, _value: &brine_core::pickle::Value<'_>) {
+    hprintln!("message #{}", n);
+}
+
+fn identity() -> Identity<'static, 4> {
+    let mut identity = Identity::new();
+    for (key, value) in [
+        ("name", NAME),
+        ("email", EMAIL),
+        ("student_id", STUDENT_ID),
+        ("github_username", GITHUB),
+    ] {
+        // Four slots for four keys: cannot be full.
+        let _ = identity.insert(key, value);
+    }
+    identity
+}
+
+/// `value`, or `default` when the variable is unset or empty.
+const fn setting(value: Option<&'static str>, default: &'static str) -> &'static str {
+    match value {
+        Some(s) if !s.is_empty() => s,
+        _ => default,
+    }
+}
+
+/// A decimal `u32` setting; a malformed one stops the build.
+const fn number(value: Option<&str>, default: u32) -> u32 {
+    let bytes = match value {
+        Some(s) if !s.is_empty() => s.as_bytes(),
+        _ => return default,
+    };
+    let mut n: u32 = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let digit = bytes[i];
+        assert!(
+            digit.is_ascii_digit(),
+            "a BRINE_* number setting is not decimal"
+        );
+        n = match n.checked_mul(10) {
+            Some(m) => match m.checked_add((digit - b'0') as u32) {
+                Some(m) => m,
+                None => panic!("a BRINE_* number setting is too large"),
+            },
+            None => panic!("a BRINE_* number setting is too large"),
+        };
+        i += 1;
+    }
+    n
+}

@@ -1,0 +1,294 @@
+//! The firmware (`examples/firmware`) under QEMU against real servers: QEMU's lm3s6965evb
+//! boots it with UART0 joined to a TCP connection (`-serial tcp:127.0.0.1:PORT`); the
+//! firmware logs through semihosting and exits QEMU with its status.
+//!
+//! Needs `qemu-system-arm` and the `thumbv7m-none-eabi` target (`bash .ci/run` installs
+//! both); without them these tests fail, saying what to install. They never skip.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use brine_server::{Config, Message, Server, ServerEvent};
+
+/// The identity baked into the test build (build-time settings, `option_env!`).
+const NAME: &str = "Ada Lovelace";
+const EMAIL: &str = "ada@example.edu";
+const STUDENT_ID: &str = "001815";
+const GITHUB: &str = "ada-m3";
+const IDENTITY_REPR: &str = "{'name': 'Ada Lovelace', 'email': 'ada@example.edu', \
+                             'student_id': '001815', 'github_username': 'ada-m3'}";
+/// The firmware ends after this long without a byte (a UART has no "closed").
+const IDLE_MS: &str = "1500";
+/// Bounds a whole QEMU run: boot, handshake, messages, the idle timeout, exit.
+const DEADLINE: Duration = Duration::from_secs(60);
+const TARGET: &str = "thumbv7m-none-eabi";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// Fails (never skips) when QEMU or the target is missing.
+fn require_tools() {
+    match Command::new("qemu-system-arm").arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "qemu-system-arm --version failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "qemu-system-arm is needed to boot the firmware and was not found ({e}); install \
+             it (Debian: apt-get install qemu-system-arm) or run bash .ci/run, which does"
+        ),
+    }
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let lib = Path::new(&sysroot).join("lib/rustlib").join(TARGET);
+    assert!(
+        lib.is_dir(),
+        "the {TARGET} target is needed to build the firmware and is not installed ({} is \
+         missing); install it: rustup target add {TARGET} (bash .ci/run does)",
+        lib.display()
+    );
+}
+
+/// Builds the firmware once per test run (release, with the test identity) into its own
+/// target directory, so the default build in examples/firmware/target is left alone.
+fn firmware() -> &'static Path {
+    static ELF: OnceLock<PathBuf> = OnceLock::new();
+    ELF.get_or_init(|| {
+        require_tools();
+        let dir = workspace().join("examples/firmware");
+        let target_dir = dir.join("target/e2e");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(&dir)
+            .args([
+                "build",
+                "--release",
+                "--bin",
+                "brine-firmware",
+                "--target-dir",
+            ])
+            .arg(&target_dir)
+            // The outer cargo's settings are for the host workspace, not this build.
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env("BRINE_NAME", NAME)
+            .env("BRINE_EMAIL", EMAIL)
+            .env("BRINE_STUDENT_ID", STUDENT_ID)
+            .env("BRINE_GITHUB", GITHUB)
+            .env("BRINE_IDLE_MS", IDLE_MS)
+            .env("BRINE_MESSAGES", "0")
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building the firmware failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target_dir.join(TARGET).join("release/brine-firmware")
+    })
+}
+
+/// What QEMU printed (the firmware's semihosting lines) and how it exited.
+struct Run {
+    stdout: String,
+    stderr: String,
+    status: ExitStatus,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+/// Boots the firmware with UART0 connected to `port`; kills QEMU after [`DEADLINE`].
+fn boot(port: u16) -> Run {
+    let elf = firmware();
+    let start = Instant::now();
+    let mut qemu = Command::new("qemu-system-arm")
+        .args(["-machine", "lm3s6965evb", "-cpu", "cortex-m3"])
+        // No display; with -nographic the monitor would share stdio: switch it off, so
+        // stdout carries the firmware's semihosting output alone.
+        .args(["-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .args(["-serial", &format!("tcp:127.0.0.1:{port}")])
+        .arg("-kernel")
+        .arg(elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qemu-system-arm starts");
+    let stdout = drain(qemu.stdout.take().expect("piped"));
+    let stderr = drain(qemu.stderr.take().expect("piped"));
+    let status = wait_or_kill(&mut qemu, DEADLINE);
+    let run = Run {
+        stdout: stdout.recv().unwrap_or_default(),
+        stderr: stderr.recv().unwrap_or_default(),
+        status: status
+            .unwrap_or_else(|| panic!("QEMU was still running after {DEADLINE:?}; killed it")),
+        elapsed: start.elapsed(),
+    };
+    eprintln!(
+        "QEMU ran {:.2?}, {}\n--- firmware (semihosting) ---\n{}--- QEMU stderr ---\n{}",
+        run.elapsed, run.status, run.stdout, run.stderr
+    );
+    run
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    rx
+}
+
+/// The exit status, or `None` after killing a process that outlived `deadline`.
+fn wait_or_kill(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for QEMU") {
+            return Some(status);
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Checks the firmware's report: its id, the messages in order, a clean end, status 0.
+fn assert_session(run: &Run, id: &str, messages: &[&str]) {
+    let lines = run.lines();
+    assert!(
+        lines.contains(&format!("client id {id}").as_str()),
+        "no client id line in {lines:#?}"
+    );
+    let got: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("message "))
+        .collect();
+    assert_eq!(got, messages, "messages in {lines:#?}");
+    let done = format!(
+        "done: idle for {IDLE_MS} ms after {} messages",
+        messages.len()
+    );
+    assert!(lines.contains(&done.as_str()), "no `{done}` in {lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("memory: stack high-water ")),
+        "no memory report in {lines:#?}"
+    );
+    assert!(run.status.success(), "QEMU exited with {}", run.status);
+}
+
+#[test]
+fn firmware_against_the_reference_server() {
+    firmware();
+    let server = Server::start(Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        first_id: 54321,
+        script: vec![
+            Message::Json(
+                serde_json::json!({"lab": "TCP client sockets", "due": "Friday", "points": 10}),
+            ),
+            Message::Json(serde_json::json!([1, 2.5, "three", null, true, [], {}])),
+            Message::Close,
+        ],
+        ..Config::default()
+    })
+    .expect("the reference server starts");
+    let events = server.events();
+    let run = boot(server.local_addr().port());
+
+    assert_session(
+        &run,
+        "54321",
+        &[
+            "'Server got the data'",
+            "{'lab': 'TCP client sockets', 'due': 'Friday', 'points': 10}",
+            "[1, 2.5, 'three', None, True, [], {}]",
+        ],
+    );
+    let mut identity = None;
+    while let Ok(event) = events.recv_timeout(Duration::from_secs(5)) {
+        match event {
+            ServerEvent::Identity { id, value, .. } => identity = Some((id, value)),
+            ServerEvent::Disconnected { .. } => break,
+            _ => {}
+        }
+    }
+    assert_eq!(identity, Some((54321, IDENTITY_REPR.to_string())));
+    server.shutdown();
+}
+
+#[test]
+fn firmware_against_the_cpython_lab_server() {
+    firmware();
+    let script = workspace().join("tests/servers/lab_server.py");
+    let mut python = Command::new("python3")
+        .arg(&script)
+        .args(["--mode", "classic", "--port", "0", "--accept-timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is needed for the CPython lab server: {e}"));
+    let mut out = BufReader::new(python.stdout.take().expect("piped"));
+    let mut first = String::new();
+    out.read_line(&mut first)
+        .expect("the server prints its port");
+    let port: u16 = first
+        .strip_prefix("PORT ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("expected `PORT <n>`, got {first:?}"));
+    let server_lines = drain(out);
+
+    let run = boot(port);
+
+    assert_session(
+        &run,
+        "54321",
+        &[
+            "'Server got the data'",
+            "{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}",
+            "['alpha', 2, 3.5, None]",
+        ],
+    );
+    // QEMU has exited, so the connection is closed and the server ends.
+    let status = wait_or_kill(&mut python, Duration::from_secs(20));
+    let server_out = server_lines.recv().unwrap_or_default();
+    eprintln!("--- CPython lab server ---\n{first}{server_out}");
+    assert!(
+        server_out
+            .lines()
+            .any(|l| l == format!("IDENTITY {IDENTITY_REPR}")),
+        "the server did not print the identity: {server_out}"
+    );
+    assert!(server_out.lines().any(|l| l == "CLOSED"), "{server_out}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the CPython lab server exited with {status:?}: {server_out}"
+    );
+}
