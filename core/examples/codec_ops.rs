@@ -1,0 +1,94 @@
+//! Runs one codec operation `N` times, for instruction counting under valgrind
+//! (`bench/icount.sh`): unlike wall time, the count does not depend on what else the machine
+//! is doing. Usage: `codec_ops OP N`, OP one of the names below.
+
+use std::hint::black_box;
+
+use brine_core::pickle::{self, Decoder, Protocol};
+use serde::{Deserialize, Serialize};
+
+const CLIENTID: &[u8] = include_bytes!("../benches/fixtures/clientid.pickle");
+const IDENTITY: &[u8] = include_bytes!("../benches/fixtures/identity.pickle");
+const MESSAGE: &[u8] = include_bytes!("../benches/fixtures/message.pickle");
+
+#[derive(Serialize, Deserialize)]
+struct Hello {
+    clientid: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Identity<'a> {
+    name: &'a str,
+    email: &'a str,
+    student_id: u32,
+    github_username: &'a str,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // only deserialized
+struct IdentityOwned {
+    name: String,
+    email: String,
+    student_id: u32,
+    github_username: String,
+}
+
+const ME: Identity<'static> = Identity {
+    name: "Jose Ortiz",
+    email: "jose@sfsu.edu",
+    student_id: 917_654_321,
+    github_username: "jortiz",
+};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let op = args.next().expect("usage: codec_ops OP N");
+    let n: u32 = args.next().and_then(|n| n.parse().ok()).expect("N");
+    let de = serde_pickle::DeOptions::new;
+    let ser = serde_pickle::SerOptions::new;
+    let mut decoder: Decoder = Decoder::new();
+    let mut buf = [0u8; 256];
+    let mut out = Vec::with_capacity(256);
+    for _ in 0..n {
+        match op.as_str() {
+            "brine_decode_clientid_value" => {
+                black_box(decoder.decode(black_box(CLIENTID)).unwrap());
+            }
+            "brine_decode_clientid_struct" => {
+                black_box(pickle::from_slice::<Hello>(black_box(CLIENTID)).unwrap());
+            }
+            "brine_decode_identity_struct" => {
+                black_box(pickle::from_slice::<Identity>(black_box(IDENTITY)).unwrap());
+            }
+            "brine_decode_identity_struct_reused" => {
+                black_box(decoder.deserialize::<Identity>(black_box(IDENTITY)).unwrap());
+            }
+            "brine_decode_message_value" => {
+                black_box(decoder.decode(black_box(MESSAGE)).unwrap());
+            }
+            "brine_encode_identity" => {
+                black_box(pickle::to_slice(black_box(&ME), &mut buf, Protocol::V4).unwrap());
+            }
+            "serde_pickle_decode_clientid_value" => {
+                black_box(serde_pickle::value_from_slice(black_box(CLIENTID), de()).unwrap());
+            }
+            "serde_pickle_decode_clientid_struct" => {
+                black_box(serde_pickle::from_slice::<Hello>(black_box(CLIENTID), de()).unwrap());
+            }
+            "serde_pickle_decode_identity_struct" => {
+                black_box(
+                    serde_pickle::from_slice::<IdentityOwned>(black_box(IDENTITY), de()).unwrap(),
+                );
+            }
+            "serde_pickle_decode_message_value" => {
+                black_box(serde_pickle::value_from_slice(black_box(MESSAGE), de()).unwrap());
+            }
+            "serde_pickle_encode_identity" => {
+                out.clear();
+                serde_pickle::to_writer(&mut out, black_box(&ME), ser()).unwrap();
+                black_box(&out);
+            }
+            other => panic!("unknown op {other}"),
+        }
+    }
+}
