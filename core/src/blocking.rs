@@ -68,13 +68,26 @@ impl<T: ErrorType, F: FnMut(&mut T, Waiting) -> Result<(), T::Error>> BeforeRead
 }
 
 /// The lab client over a blocking transport `T`, with a [`Session`] of `RX`/`TX`-byte
-/// buffers and a default-sized [`Decoder`]; `H` prepares each read (see [`BeforeRead`]).
-/// Allocates nothing.
-pub struct Client<T, H = (), const RX: usize = 4096, const TX: usize = 4096> {
+/// buffers and a [`Decoder`] of `VALUES`/`ITEMS`/`STACK`/`MEMO` capacities (the decoder's
+/// defaults, about 27 KiB); `H` prepares each read (see [`BeforeRead`]). Allocates nothing.
+/// Firmware that expects only small messages shrinks both in the type, e.g.
+/// `Client::<_, _, 1024, 512, 64, 64, 32, 64>::with_buffers(transport, ())`; a message the
+/// decoder has no room for is skipped and reported
+/// (`SkipReason::Refused` with the capacity error), as an oversized one is.
+pub struct Client<
+    T,
+    H = (),
+    const RX: usize = 4096,
+    const TX: usize = 4096,
+    const VALUES: usize = 1024,
+    const ITEMS: usize = 2048,
+    const STACK: usize = 512,
+    const MEMO: usize = 1024,
+> {
     transport: T,
     before_read: H,
     session: Session<RX, TX>,
-    decoder: Decoder,
+    decoder: Decoder<VALUES, ITEMS, STACK, MEMO>,
 }
 
 impl<T: Read + Write> Client<T> {
@@ -92,9 +105,19 @@ impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
     }
 }
 
-impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize> Client<T, H, RX, TX> {
-    /// A client with `RX`/`TX`-byte buffers (name them in the type:
-    /// `Client::<_, _, 1024, 512>::with_buffers(transport, ())`).
+impl<
+        T: Read + Write,
+        H: BeforeRead<T>,
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+    > Client<T, H, RX, TX, VALUES, ITEMS, STACK, MEMO>
+{
+    /// A client with `RX`/`TX`-byte buffers and the decoder capacities named in the type
+    /// (`Client::<_, _, 1024, 512>::with_buffers(transport, ())` keeps the default decoder).
     pub fn with_buffers(transport: T, before_read: H) -> Self {
         Client {
             transport,
