@@ -1,5 +1,14 @@
-//! Transports for [`brine_core`]: they bind a byte stream to the core's blocking client and
-//! never re-implement framing or codec logic.
+//! Transports for [`brine_core`]: they bind a byte stream to the core's clients and never
+//! re-implement framing or codec logic.
+//!
+//! | feature | module | transport | client |
+//! | --- | --- | --- | --- |
+//! | `std` (default) | [`tcp`] | std `TcpStream` via `embedded-io-adapters` | blocking |
+//! | `tokio` | `tokio_tcp` | tokio `TcpStream` via `embedded-io-adapters` | async |
+//! | `nal` (default; `no_std`) | `nal` | any embedded-nal 0.9 `TcpClientStack` | blocking |
+//!
+//! `nal` is on by default only so that its desktop tests run with the workspace's; firmware
+//! takes `default-features = false, features = ["nal"]`.
 //!
 //! With the `std` feature (on by default), [`tcp`] connects a std [`TcpStream`] (IPv4, IPv6 or
 //! a host name; connect timeout, TCP_NODELAY, TCP keepalive, retries with backoff while the
@@ -32,8 +41,13 @@
 //! ```
 //!
 //! [`TcpStream`]: std::net::TcpStream
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "nal")]
+pub mod nal;
 #[cfg(feature = "std")]
 pub mod tcp;
+#[cfg(feature = "tokio")]
+pub mod tokio_tcp;

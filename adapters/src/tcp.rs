@@ -298,23 +298,41 @@ impl Target {
 
     /// The addresses the target names, in the resolver's order.
     pub fn resolve(&self) -> Result<Vec<SocketAddr>, Error> {
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        if let Some(addr) = self.literal() {
+            return Ok(vec![addr]);
         }
-        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| Error::Resolve {
-                host: self.host.clone(),
-                source: Some(e),
-            })?
-            .collect();
-        if addrs.is_empty() {
-            return Err(Error::Resolve {
+        self.resolved(
+            (self.host.as_str(), self.port)
+                .to_socket_addrs()
+                .map(Iterator::collect),
+        )
+    }
+
+    /// The address itself when the host is an IP address (nothing to resolve).
+    pub(crate) fn literal(&self) -> Option<SocketAddr> {
+        self.host
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, self.port))
+    }
+
+    /// A resolver's answer for this target's host as an [`Error::Resolve`] when it failed or
+    /// named no address (one place for the std and the tokio resolvers).
+    pub(crate) fn resolved(
+        &self,
+        answer: io::Result<Vec<SocketAddr>>,
+    ) -> Result<Vec<SocketAddr>, Error> {
+        match answer {
+            Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+            Ok(_) => Err(Error::Resolve {
                 host: self.host.clone(),
                 source: None,
-            });
+            }),
+            Err(e) => Err(Error::Resolve {
+                host: self.host.clone(),
+                source: Some(e),
+            }),
         }
-        Ok(addrs)
     }
 }
 
@@ -519,20 +537,13 @@ pub fn connect_with(
     loop {
         match connect_once(&target, options, attempt, &mut progress) {
             Ok(stream) => {
-                configure(&stream, options).map_err(Error::Io)?;
+                configure(SockRef::from(&stream), options).map_err(Error::Io)?;
                 return Ok(FromStd::new(stream));
             }
-            Err(error @ Error::Refused { .. }) if attempt <= options.retry.retries => {
-                let delay = options.retry.delay(attempt - 1);
-                attempt += 1;
-                progress(Progress::Retrying {
-                    error: &error,
-                    delay,
-                    attempt,
-                });
+            Err(error) => {
+                let delay = retry_after(error, &mut attempt, options, &mut progress)?;
                 std::thread::sleep(delay);
             }
-            Err(error) => return Err(error),
         }
     }
 }
@@ -554,33 +565,9 @@ fn connect_once(
         };
         let error = match result {
             Ok(stream) => return Ok(stream),
-            Err(e) => match e.kind() {
-                io::ErrorKind::ConnectionRefused => Error::Refused {
-                    target: target.clone(),
-                    addr,
-                },
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::ConnectTimeout {
-                    target: target.clone(),
-                    addr,
-                    after: options.timeout.unwrap_or_default(),
-                },
-                _ => Error::Connect {
-                    target: target.clone(),
-                    addr,
-                    source: e,
-                },
-            },
+            Err(e) => connect_error(target, addr, e, options),
         };
-        // Keep the most telling error: anything but a refusal beats a refusal (a refusal is
-        // retried, and says "is the server running?", which is wrong if one address timed out).
-        last = match last {
-            Some(prev @ (Error::ConnectTimeout { .. } | Error::Connect { .. }))
-                if matches!(error, Error::Refused { .. }) =>
-            {
-                Some(prev)
-            }
-            _ => Some(error),
-        };
+        last = Some(more_telling(last, error));
     }
     Err(last.unwrap_or_else(|| Error::Resolve {
         host: target.host.clone(),
@@ -588,9 +575,71 @@ fn connect_once(
     }))
 }
 
-/// TCP_NODELAY and keepalive.
-fn configure(stream: &TcpStream, options: &ConnectOptions) -> io::Result<()> {
-    stream.set_nodelay(options.nodelay)?;
+/// After a failed attempt: the wait before retrying (with `attempt` moved on and reported to
+/// `progress`), or `error` itself when it is final. Only a refusal is retried, as
+/// `options.retry` allows. The std and the tokio loops share this.
+pub(crate) fn retry_after(
+    error: Error,
+    attempt: &mut u32,
+    options: &ConnectOptions,
+    progress: &mut impl FnMut(Progress<'_>),
+) -> Result<Duration, Error> {
+    if !matches!(error, Error::Refused { .. }) || *attempt > options.retry.retries {
+        return Err(error);
+    }
+    let delay = options.retry.delay(*attempt - 1);
+    *attempt += 1;
+    progress(Progress::Retrying {
+        error: &error,
+        delay,
+        attempt: *attempt,
+    });
+    Ok(delay)
+}
+
+/// A failed connection attempt to `addr` as an [`Error`]: refused, timed out (std reports
+/// `connect_timeout`'s expiry as `TimedOut` or `WouldBlock`), or anything else.
+pub(crate) fn connect_error(
+    target: &Target,
+    addr: SocketAddr,
+    e: io::Error,
+    options: &ConnectOptions,
+) -> Error {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Error::Refused {
+            target: target.clone(),
+            addr,
+        },
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::ConnectTimeout {
+            target: target.clone(),
+            addr,
+            after: options.timeout.unwrap_or_default(),
+        },
+        _ => Error::Connect {
+            target: target.clone(),
+            addr,
+            source: e,
+        },
+    }
+}
+
+/// Of two failed attempts, the error to report: anything but a refusal beats a refusal (a
+/// refusal is retried, and says "is the server running?", which is wrong if one address
+/// timed out); otherwise the later one.
+pub(crate) fn more_telling(last: Option<Error>, error: Error) -> Error {
+    match last {
+        Some(prev @ (Error::ConnectTimeout { .. } | Error::Connect { .. }))
+            if matches!(error, Error::Refused { .. }) =>
+        {
+            prev
+        }
+        _ => error,
+    }
+}
+
+/// TCP_NODELAY and keepalive, on a std or a tokio socket.
+pub(crate) fn configure(socket: SockRef<'_>, options: &ConnectOptions) -> io::Result<()> {
+    socket.set_tcp_nodelay(options.nodelay)?;
     if let Some(k) = options.keepalive {
         let params = TcpKeepalive::new().with_time(k.idle);
         #[cfg(any(
@@ -603,7 +652,7 @@ fn configure(stream: &TcpStream, options: &ConnectOptions) -> io::Result<()> {
             target_os = "windows"
         ))]
         let params = params.with_interval(k.interval).with_retries(k.retries);
-        SockRef::from(stream).set_tcp_keepalive(&params)?;
+        socket.set_tcp_keepalive(&params)?;
     }
     Ok(())
 }
@@ -653,6 +702,31 @@ impl Timeouts {
         self
     }
 
+    /// The bound on a wait while the session is `waiting` (`client.session().waiting()`), for
+    /// a driver that bounds waits itself, such as a `tokio::time::timeout` around each async
+    /// `next_event` (see the `tokio_tcp` module): for [`Waiting::ClientId`] what is left of
+    /// `reply` since the first wait for the id, for [`Waiting::RestOfMessage`] `reply`, for
+    /// [`Waiting::NextMessage`] `idle`; `None` means no bound. `Err` is the timeout error when
+    /// the client id deadline has already passed.
+    pub fn bound(&mut self, waiting: Waiting) -> Result<Option<Duration>, Error> {
+        self.read_timeout(waiting).map_err(|_| {
+            self.elapsed(waiting)
+                .unwrap_or(Error::Io(io::ErrorKind::TimedOut.into()))
+        })
+    }
+
+    /// The error for a bounded wait that ran out while the session was `waiting`:
+    /// [`Error::Timeout`] (the client id, the rest of a message) or [`Error::Idle`]; `None`
+    /// when that wait has no bound.
+    pub fn elapsed(&self, waiting: Waiting) -> Option<Error> {
+        match waiting {
+            Waiting::ClientId | Waiting::RestOfMessage => {
+                self.reply.map(|after| Error::Timeout { waiting, after })
+            }
+            Waiting::NextMessage | Waiting::Nothing => self.idle.map(|after| Error::Idle { after }),
+        }
+    }
+
     /// The read timeout for a read while the session is `waiting` (`Err` when the client id
     /// deadline has already passed).
     fn read_timeout(&mut self, waiting: Waiting) -> io::Result<Option<Duration>> {
@@ -680,15 +754,7 @@ impl Timeouts {
     pub fn error(&self, error: blocking::Error<io::Error>, waiting: Waiting) -> Error {
         match error {
             blocking::Error::Transport(e) if is_read_timeout(&e) => {
-                let bound = match waiting {
-                    Waiting::ClientId | Waiting::RestOfMessage => self.reply,
-                    Waiting::NextMessage | Waiting::Nothing => self.idle,
-                };
-                match (bound, waiting) {
-                    (None, _) => Error::Io(e),
-                    (Some(after), Waiting::NextMessage | Waiting::Nothing) => Error::Idle { after },
-                    (Some(after), waiting) => Error::Timeout { waiting, after },
-                }
+                self.elapsed(waiting).unwrap_or(Error::Io(e))
             }
             blocking::Error::Transport(e) => Error::Io(e),
             blocking::Error::WriteZero => Error::Io(io::ErrorKind::WriteZero.into()),

@@ -10,19 +10,33 @@ use crate::pickle::{Decoder, Protocol};
 use crate::session::{self, ClientId, Event, Session, State};
 
 /// The lab client over an async transport `T` (e.g. an embassy-net or tokio socket), with a
-/// [`Session`] of `RX`/`TX`-byte buffers and a default-sized [`Decoder`]; `H` prepares each
-/// read (see [`BeforeRead`]). Allocates nothing.
+/// [`Session`] of `RX`/`TX`-byte buffers and a [`Decoder`] of `VALUES`/`ITEMS`/`STACK`/`MEMO`
+/// capacities (the decoder's defaults, about 27 KiB); `H` prepares each read (see
+/// [`BeforeRead`]). Allocates nothing. A program that runs thousands of clients and expects
+/// only small messages shrinks both in the type, e.g.
+/// `Client::<_, _, 1024, 512, 64, 64, 32, 64>::with_buffers(transport, ())` (about 3 KiB);
+/// a message the decoder has no room for is skipped and reported
+/// (`SkipReason::Refused` with the capacity error), as an oversized one is.
 ///
 /// **Cancel safety.** [`next_event`](Self::next_event) may be dropped at any await point
 /// (e.g. by a `select` with a timer) without losing received bytes: bytes enter the session
 /// only when a read completes, and bytes leave the transmit queue only when a write
 /// completes, so a new call resumes where the dropped one stopped (given a transport whose
 /// `read`/`write` are cancel-safe, as embedded-io-async asks of them).
-pub struct Client<T, H = (), const RX: usize = 4096, const TX: usize = 4096> {
+pub struct Client<
+    T,
+    H = (),
+    const RX: usize = 4096,
+    const TX: usize = 4096,
+    const VALUES: usize = 1024,
+    const ITEMS: usize = 2048,
+    const STACK: usize = 512,
+    const MEMO: usize = 1024,
+> {
     transport: T,
     before_read: H,
     session: Session<RX, TX>,
-    decoder: Decoder,
+    decoder: Decoder<VALUES, ITEMS, STACK, MEMO>,
 }
 
 impl<T: Read + Write> Client<T> {
@@ -39,7 +53,17 @@ impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
     }
 }
 
-impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize> Client<T, H, RX, TX> {
+impl<
+        T: Read + Write,
+        H: BeforeRead<T>,
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+    > Client<T, H, RX, TX, VALUES, ITEMS, STACK, MEMO>
+{
     /// A client with `RX`/`TX`-byte buffers.
     pub fn with_buffers(transport: T, before_read: H) -> Self {
         Client {

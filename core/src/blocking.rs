@@ -68,16 +68,26 @@ impl<T: ErrorType, F: FnMut(&mut T, Waiting) -> Result<(), T::Error>> BeforeRead
 }
 
 /// The lab client over a blocking transport `T`, with a [`Session`] of `RX`/`TX`-byte
-/// buffers and a [`Decoder`] `D` (by default the default-sized one, 27,680 bytes); `H`
-/// prepares each read (see [`BeforeRead`]). Allocates nothing.
-///
-/// `D` is always a `Decoder<V, I, S, M>`; firmware names smaller capacities with
-/// [`with_decoder`](Self::with_decoder).
-pub struct Client<T, H = (), const RX: usize = 4096, const TX: usize = 4096, D = Decoder> {
+/// buffers and a [`Decoder`] of `VALUES`/`ITEMS`/`STACK`/`MEMO` capacities (the decoder's
+/// defaults, about 27 KiB); `H` prepares each read (see [`BeforeRead`]). Allocates nothing.
+/// Firmware that expects only small messages shrinks both in the type, e.g.
+/// `Client::<_, _, 1024, 512, 64, 64, 32, 64>::with_buffers(transport, ())`; a message the
+/// decoder has no room for is skipped and reported
+/// (`SkipReason::Refused` with the capacity error), as an oversized one is.
+pub struct Client<
+    T,
+    H = (),
+    const RX: usize = 4096,
+    const TX: usize = 4096,
+    const VALUES: usize = 1024,
+    const ITEMS: usize = 2048,
+    const STACK: usize = 512,
+    const MEMO: usize = 1024,
+> {
     transport: T,
     before_read: H,
     session: Session<RX, TX>,
-    decoder: D,
+    decoder: Decoder<VALUES, ITEMS, STACK, MEMO>,
 }
 
 impl<T: Read + Write> Client<T> {
@@ -95,14 +105,6 @@ impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
     }
 }
 
-impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize> Client<T, H, RX, TX> {
-    /// A client with `RX`/`TX`-byte buffers (name them in the type:
-    /// `Client::<_, _, 1024, 512>::with_buffers(transport, ())`).
-    pub fn with_buffers(transport: T, before_read: H) -> Self {
-        Self::with_decoder(transport, before_read, Decoder::new())
-    }
-}
-
 impl<
         T: Read + Write,
         H: BeforeRead<T>,
@@ -112,30 +114,16 @@ impl<
         const ITEMS: usize,
         const STACK: usize,
         const MEMO: usize,
-    > Client<T, H, RX, TX, Decoder<VALUES, ITEMS, STACK, MEMO>>
+    > Client<T, H, RX, TX, VALUES, ITEMS, STACK, MEMO>
 {
-    /// A client with `RX`/`TX`-byte buffers and the given decoder, whose capacities bound
-    /// the messages it can decode (a message beyond them is reported as
-    /// [`Event::Skipped`] with [`SkipReason::Refused`](session::SkipReason::Refused)). Name
-    /// the capacities in the type, e.g. for firmware with 64 KiB of RAM:
-    ///
-    /// ```
-    /// # use brine_core::{blocking::Client, pickle::Decoder};
-    /// # fn f<T: embedded_io::Read + embedded_io::Write>(uart: T) {
-    /// let client: Client<T, (), 4096, 4096, Decoder<64, 128, 32, 64>> =
-    ///     Client::with_decoder(uart, (), Decoder::new());
-    /// # }
-    /// ```
-    pub fn with_decoder(
-        transport: T,
-        before_read: H,
-        decoder: Decoder<VALUES, ITEMS, STACK, MEMO>,
-    ) -> Self {
+    /// A client with `RX`/`TX`-byte buffers and the decoder capacities named in the type
+    /// (`Client::<_, _, 1024, 512>::with_buffers(transport, ())` keeps the default decoder).
+    pub fn with_buffers(transport: T, before_read: H) -> Self {
         Client {
             transport,
             before_read,
             session: Session::new(),
-            decoder,
+            decoder: Decoder::new(),
         }
     }
 

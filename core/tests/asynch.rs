@@ -117,3 +117,30 @@ fn dropped_next_event_loses_nothing() {
         assert_eq!(client.into_inner().written, IDENTITY);
     }
 }
+
+/// A client with small buffers and a small decoder (as `brine load` runs thousands of) goes
+/// through the handshake and the acks; a list too big for its decoder is skipped, not fatal.
+#[test]
+fn small_decoder_and_buffers() {
+    let mut stream = CLIENT_ID.to_vec();
+    stream.extend_from_slice(ACK);
+    stream.extend_from_slice(LIST);
+    stream.extend_from_slice(ACK);
+    let peer = Scripted::chunked(&stream, 7);
+    let mut client: Client<Scripted, (), 256, 256, 4, 4, 4, 4> = Client::with_buffers(peer, ());
+    assert!(core::mem::size_of_val(&client) < 1024 + core::mem::size_of::<Scripted>());
+    let mut events = Vec::new();
+    pollster::block_on(async {
+        let id = client.handshake(&identity()).await.unwrap();
+        events.push(format!("id {id}"));
+        client.run(|e| events.push(describe(&e))).await.unwrap();
+    });
+    assert_eq!(events[0], "id 54321");
+    assert_eq!(events[1], describe_ack());
+    assert!(events[2].starts_with("skipped "), "{events:?}");
+    assert_eq!(events[3..], [describe_ack(), "closed".to_string()]);
+}
+
+fn describe_ack() -> String {
+    "message 'Server got the data'".to_string()
+}

@@ -87,8 +87,8 @@ fn before_read_errors_stop_the_client() {
 fn a_small_decoder_skips_what_exceeds_its_capacities_and_goes_on() {
     use brine_core::pickle::Decoder;
     // Four of each: the id and the ack fit, the list of three ints needs more stack entries.
-    let mut client: Client<Scripted, (), 4096, 4096, Decoder<4, 4, 4, 4>> =
-        Client::with_decoder(Scripted::chunked(&lab_stream(), 7), (), Decoder::new());
+    let mut client: Client<Scripted, (), 4096, 4096, 4, 4, 4, 4> =
+        Client::with_buffers(Scripted::chunked(&lab_stream(), 7), ());
     let mut events = vec![format!("id {}", client.handshake(&identity()).unwrap())];
     client.run(|event| events.push(describe(&event))).unwrap();
     assert_eq!(events[0], "id 54321");

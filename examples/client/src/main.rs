@@ -8,6 +8,7 @@
 mod client;
 mod demo;
 mod json;
+mod load;
 mod pickle_cmd;
 
 use std::process::ExitCode;
@@ -86,6 +87,10 @@ enum Command {
     /// Start the reference lab server in-process on a free loopback port, run the client
     /// against it and print the whole exchange, both sides
     Demo(DemoArgs),
+    /// Run many lab clients at once against a server (load test): each connects, completes
+    /// the handshake with a generated identity and listens; prints handshakes/s, latency
+    /// percentiles and failures by cause
+    Load(load::LoadArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,7 +229,7 @@ fn parse_field(s: &str) -> Result<Field, String> {
 pub struct Secs(pub Option<Duration>);
 
 /// Seconds (a decimal number, like 1.5); 0 means no limit.
-fn parse_secs(s: &str) -> Result<Secs, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<Secs, String> {
     let secs: f64 = s
         .trim()
         .parse()
@@ -297,6 +302,7 @@ fn main() -> ExitCode {
             pickle_cmd::decode(format == DecodeFormat::Json)
         }
         Some(Command::Demo(args)) => demo::run(args.protocol, verbosity),
+        Some(Command::Load(args)) => load::run(&args, verbosity),
     });
     match result {
         Ok(()) => ExitCode::from(exit::OK),

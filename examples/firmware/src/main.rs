@@ -31,14 +31,12 @@ const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 
-/// The decoder's capacities: 32 values, 64 container items, 16 stack entries, 32 memo slots
-/// (about 0.8 KiB instead of the default 27 KiB): enough for lab messages such as
+/// The client: default 4096-byte receive and transmit buffers, and a decoder of 32 values, 64
+/// container items, 16 stack entries and 32 memo slots (about 0.8 KiB instead of the default
+/// 27 KiB): enough for lab messages such as
 /// `{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}`.
 /// A larger message is skipped and reported; the session goes on with the next one.
-type LabDecoder = Decoder<32, 64, 16, 32>;
-
-/// The client: default 4096-byte receive and transmit buffers.
-type LabClient = Client<Uart0, Timeouts, 4096, 4096, LabDecoder>;
+type LabClient = Client<Uart0, Timeouts, 4096, 4096, 32, 64, 16, 32>;
 
 /// Sets the UART's read timeout from what the session waits for (core has no clock).
 struct Timeouts;
@@ -71,7 +69,7 @@ fn main() -> ! {
         "client: {} bytes = session {} + decoder {} + UART {}",
         core::mem::size_of::<LabClient>(),
         core::mem::size_of::<brine_core::session::Session>(),
-        core::mem::size_of::<LabDecoder>(),
+        core::mem::size_of::<Decoder<32, 64, 16, 32>>(),
         core::mem::size_of::<Uart0>()
     );
     report_memory(core::mem::size_of::<LabClient>());
@@ -84,7 +82,7 @@ fn main() -> ! {
 /// and that frame must be gone before `main` goes on (`main` never returns).
 #[inline(never)]
 fn new_client(uart: Uart0) -> &'static mut LabClient {
-    cortex_m::singleton!(: LabClient = Client::with_decoder(uart, Timeouts, LabDecoder::new()))
+    cortex_m::singleton!(: LabClient = Client::with_buffers(uart, Timeouts))
         .unwrap_or_else(|| fail("client taken"))
 }
 

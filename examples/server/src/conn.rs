@@ -18,6 +18,8 @@ use tokio::time::{timeout, Instant};
 
 use crate::{json::value_to_json, pickle, Client, Outgoing, ServerEvent, Shared};
 
+/// "Too many open files" (Linux, macOS and the BSDs agree on 24).
+const EMFILE: i32 = 24;
 /// Outgoing pickles a client may have waiting before it counts as not reading.
 const QUEUE: usize = 256;
 /// A write that makes no progress for this long means the client stopped reading.
@@ -55,6 +57,9 @@ pub(crate) async fn accept_loop(
     mut stop: watch::Receiver<bool>,
     done: std_mpsc::Sender<()>,
 ) {
+    // Accept errors in a row (e.g. EMFILE while out of file descriptors): reported once per
+    // run, not once per retry, so a flood of connects cannot flood the event stream.
+    let mut failing = false;
     loop {
         let accepted = tokio::select! {
             biased;
@@ -62,12 +67,26 @@ pub(crate) async fn accept_loop(
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                failing = false;
+                accepted
+            }
             Err(e) => {
-                shared.emit(ServerEvent::Error {
-                    message: format!("cannot accept a connection: {e}"),
-                });
-                // Out of file descriptors and the like: give the clients time to leave.
+                if !failing {
+                    shared.emit(ServerEvent::Error {
+                        message: format!(
+                            "cannot accept a connection: {e}{}",
+                            if e.raw_os_error() == Some(EMFILE) {
+                                " (the open-file limit is reached: waiting for clients to leave)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    });
+                    failing = true;
+                }
+                // Out of file descriptors and the like: give the clients time to leave. The
+                // connection stays in the listen queue and is accepted once a slot is free.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }

@@ -54,6 +54,19 @@ use tokio::sync::{mpsc, watch};
 
 pub use json::value_to_json;
 
+/// Raises this process's open-file limit (`RLIMIT_NOFILE`) from its soft value to its hard
+/// value, where the OS has such a limit, and returns the limit now in force. Each client
+/// holds one file descriptor; the soft limit is often 1024, too low for thousands of
+/// clients. The `brine-server` binary calls this at startup; a program embedding the
+/// library decides for itself.
+///
+/// # Errors
+///
+/// The OS's, when the limit cannot be read or set.
+pub fn raise_open_file_limit() -> io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}
+
 /// The acknowledgement the lab server sends for every message it receives.
 pub const ACK: &str = "Server got the data";
 
@@ -75,8 +88,9 @@ pub struct Config {
     pub ack: bool,
     /// Clients served at once; a client beyond this is accepted and closed at once (it sees
     /// the connection close before any id) and reported as [`ServerEvent::Rejected`].
-    /// Default 1000. Each client holds a socket, so the process's open-file limit
-    /// (`ulimit -n`) must allow this many.
+    /// Default 10,000 (a few KiB each; BENCHMARKS.md measures 10,000 on two cores). Each
+    /// client holds a socket, so the process's open-file limit must allow this many: see
+    /// [`raise_open_file_limit`]. When it does not, the accept loop waits for clients to leave.
     pub max_clients: usize,
     /// Drop a client that has not sent its identity this long after connecting (so silent
     /// clients never pile up), and a client that stops for this long in the middle of a
@@ -96,7 +110,7 @@ impl Default for Config {
             first_id: 1000,
             script: Vec::new(),
             ack: true,
-            max_clients: 1000,
+            max_clients: 10_000,
             idle_timeout: Some(Duration::from_secs(30)),
             max_message_len: 64 * 1024,
         }
@@ -297,6 +311,9 @@ pub struct Server {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// Connections the kernel queues before the accept loop takes them.
+const LISTEN_BACKLOG: u32 = 4096;
+
 /// How long shutdown waits for clients to close their side after the server closed its own.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -339,7 +356,8 @@ impl Server {
             #[cfg(unix)]
             socket.set_reuseaddr(true)?;
             socket.bind(config.addr)?;
-            socket.listen(1024)?
+            // Room for a burst of thousands of connects (the kernel caps it at somaxconn).
+            socket.listen(LISTEN_BACKLOG)?
         };
         let local_addr = listener.local_addr()?;
 

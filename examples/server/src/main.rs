@@ -72,8 +72,9 @@ struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     idle_timeout: f64,
 
-    /// Serve at most N clients at once; more are accepted and closed at once.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    /// Serve at most N clients at once; more are accepted and closed at once. The open-file
+    /// limit is raised to its hard limit at startup; a warning says when that is below N.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_clients: usize,
 
     /// Print only the identities (and errors): the projector view.
@@ -140,6 +141,8 @@ fn main() -> ExitCode {
         ..Config::default()
     };
 
+    // One file descriptor per client: the soft limit is often 1024.
+    let open_files = brine_server::raise_open_file_limit();
     let server = match Server::start(config) {
         Ok(server) => server,
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -159,6 +162,16 @@ fn main() -> ExitCode {
         "Listening on {} (pickle protocol {protocol})",
         server.local_addr()
     ));
+    match open_files {
+        Ok(limit) if limit < args.max_clients as u64 + 64 => eprintln!(
+            "brine-server: warning: the open-file limit is {limit} (its hard limit), below \
+             --max-clients {} plus a margin; connections beyond it wait until clients leave \
+             (raise it with `ulimit -Hn` as root)",
+            args.max_clients
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("brine-server: warning: cannot raise the open-file limit: {e}"),
+    }
 
     let quiet = args.quiet;
     std::thread::scope(|scope| {

@@ -1,0 +1,198 @@
+//! The embedded-nal adapter on the desktop: `std-embedded-nal`'s `TcpClientStack` (embedded-nal
+//! 0.9, non-blocking std sockets, so every wait goes through `WouldBlock`) against the
+//! reference server, in-process on 127.0.0.1.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use brine_adapters::nal::{self, Op, TimedOut, WouldBlock};
+use brine_core::blocking::{self, Client};
+use brine_core::session::{Event, Waiting};
+use brine_core::Identity;
+use brine_server::{Config, Message, Server, ServerEvent};
+use std_embedded_nal::Stack;
+
+fn server(script: Vec<Message>) -> Server {
+    Server::start(Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        first_id: 54321,
+        script,
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+fn me() -> Identity<'static, 4> {
+    Identity::new()
+        .with("name", "Jose Ortiz")
+        .unwrap()
+        .with("email", "jose@sfsu.edu")
+        .unwrap()
+}
+
+/// Sleeps a little on each `WouldBlock` (as firmware would wait for its network interrupt),
+/// counts them, and gives up past a deadline.
+struct Sleepy {
+    calls: u32,
+    deadline: Option<Instant>,
+}
+
+impl WouldBlock<Stack> for Sleepy {
+    fn would_block(&mut self, _: &mut Stack, _: Op) -> Result<(), TimedOut> {
+        self.calls += 1;
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(TimedOut);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        Ok(())
+    }
+}
+
+#[test]
+fn handshake_and_messages_against_the_reference_server() {
+    let server = server(vec![
+        Message::Json(serde_json::json!({"lab": "TCP", "points": 10})),
+        Message::Str("Bye!".into()),
+        Message::Close,
+    ]);
+    let events = server.events();
+    let mut stack = Stack;
+    let hook = Sleepy {
+        calls: 0,
+        deadline: None,
+    };
+    let transport = nal::connect(&mut stack, server.local_addr(), hook).unwrap();
+    let mut client: Client<_> = Client::new(transport);
+    let id = client.handshake(&me()).unwrap();
+    assert_eq!(id.to_string(), "54321");
+    let mut lines = Vec::new();
+    client
+        .run(|event| match event {
+            Event::Message(value) => lines.push(value.to_string()),
+            Event::Closed => lines.push("closed".into()),
+            _ => {}
+        })
+        .unwrap();
+    assert_eq!(
+        lines,
+        [
+            "'Server got the data'",
+            "{'lab': 'TCP', 'points': 10}",
+            "'Bye!'",
+            "closed"
+        ]
+    );
+    // The stack is non-blocking: the reads waited through the hook.
+    let mut transport = client.into_inner();
+    assert!(transport.would_block_mut().calls > 0);
+    transport.close().unwrap();
+
+    let identity = events
+        .iter()
+        .find_map(|event| match event {
+            ServerEvent::Identity { id, value, .. } => Some((id, value)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        identity,
+        (
+            54321,
+            "{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}".into()
+        )
+    );
+    server.shutdown();
+}
+
+/// A closure hook that polls nothing (busy retry) works too, and a client can send after its
+/// handshake; the server acknowledges it.
+#[test]
+fn closure_hook_and_send() {
+    let server = server(Vec::new());
+    let events = server.events();
+    let mut stack = Stack;
+    let transport = nal::connect(&mut stack, server.local_addr(), |_: &mut Stack| {
+        std::thread::yield_now();
+        Ok(())
+    })
+    .unwrap();
+    let mut client: Client<_> = Client::new(transport);
+    client.handshake(&me()).unwrap();
+    client.send("hello from embedded-nal").unwrap();
+    let mut acks = 0;
+    while acks < 2 {
+        match client.next_event().unwrap() {
+            Event::Message(value) => {
+                assert_eq!(value.to_string(), "'Server got the data'");
+                acks += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let received = events.iter().find_map(|event| match event {
+        ServerEvent::Received { repr, .. } => Some(repr),
+        _ => None,
+    });
+    assert_eq!(received.as_deref(), Some("'hello from embedded-nal'"));
+    drop(client); // closes the socket through the stack
+    server.shutdown();
+}
+
+/// A hook that gives up bounds the wait: a server that never sends the id yields a
+/// `TimedOut` transport error while the session waits for the client id; a `BeforeRead` hook
+/// arms the deadline through `would_block_mut`.
+#[test]
+fn the_hook_bounds_a_silent_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let silent = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        drop(stream);
+    });
+    let mut stack = Stack;
+    let hook = Sleepy {
+        calls: 0,
+        deadline: None,
+    };
+    let transport = nal::connect(&mut stack, addr, hook).unwrap();
+    let arm = |t: &mut nal::Transport<'_, Stack, Sleepy>, waiting: Waiting| {
+        if waiting == Waiting::ClientId && t.would_block_mut().deadline.is_none() {
+            t.would_block_mut().deadline = Some(Instant::now() + Duration::from_millis(200));
+        }
+        Ok(())
+    };
+    let mut client = Client::with_before_read(transport, arm);
+    let started = Instant::now();
+    let error = client.handshake(&me()).unwrap_err();
+    assert!(matches!(
+        error,
+        blocking::Error::Transport(nal::Error::TimedOut)
+    ));
+    assert_eq!(client.session().waiting(), Waiting::ClientId);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(
+        embedded_io::Error::kind(
+            &nal::Error::<<Stack as embedded_nal::TcpClientStack>::Error>::TimedOut
+        ),
+        embedded_io::ErrorKind::TimedOut
+    );
+    drop(client);
+    silent.join().unwrap();
+}
+
+/// Nothing listening: the stack's error comes back and the socket is closed.
+#[test]
+fn refused() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut stack = Stack;
+    let result = nal::connect(&mut stack, SocketAddr::from(([127, 0, 0, 1], port)), ());
+    let Err(nal::Error::Stack(e)) = result else {
+        panic!("connected to a closed port")
+    };
+    assert_eq!(e.0.kind(), std::io::ErrorKind::ConnectionRefused);
+}

@@ -1,0 +1,234 @@
+//! The tokio adapter: the async client against the reference server in-process on
+//! 127.0.0.1, timeouts around `next_event`, and the std path's errors and messages.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use brine_adapters::tcp::{ConnectOptions, Error, ErrorKind, Retry, Timeouts};
+use brine_adapters::tokio_tcp::{self, Transport};
+use brine_core::asynch::Client;
+use brine_core::session::{Event, Waiting};
+use brine_core::Identity;
+use brine_server::{Config, Message, Server, ServerEvent};
+
+fn server(script: Vec<Message>) -> Server {
+    Server::start(Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        first_id: 54321,
+        script,
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+fn me() -> Identity<'static, 4> {
+    Identity::new().with("name", "Jose Ortiz").unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn options() -> ConnectOptions {
+    ConnectOptions::new().timeout(Some(Duration::from_millis(500)))
+}
+
+#[tokio::test]
+async fn handshake_and_messages_against_the_reference_server() {
+    let server = server(vec![
+        Message::Json(serde_json::json!([1, 2.5, "three"])),
+        Message::Close,
+    ]);
+    let events = server.events();
+    let address = server.local_addr().to_string();
+    let mut timeouts = Timeouts::new(Some(Duration::from_secs(5)));
+    let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
+    assert!(stream.inner().nodelay().unwrap());
+    let mut client: Client<Transport> = Client::new(stream);
+    let id = tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
+        .await
+        .unwrap();
+    assert_eq!(id.to_string(), "54321");
+    let mut lines = Vec::new();
+    loop {
+        match tokio_tcp::next_event(&mut client, &mut timeouts)
+            .await
+            .unwrap()
+        {
+            Event::Message(value) => lines.push(value.to_string()),
+            Event::Closed => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(lines, ["'Server got the data'", "[1, 2.5, 'three']"]);
+    drop(client);
+    let identity = tokio::task::spawn_blocking(move || {
+        events.iter().find_map(|event| match event {
+            ServerEvent::Identity { value, .. } => Some(value),
+            _ => None,
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(identity.as_deref(), Some("{'name': 'Jose Ortiz'}"));
+    tokio::task::spawn_blocking(move || server.shutdown())
+        .await
+        .unwrap();
+}
+
+/// Many clients on one runtime, each with small buffers and a small decoder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_small_clients() {
+    let server = server(Vec::new());
+    let address = server.local_addr().to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let address = address.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut timeouts = Timeouts::new(Some(Duration::from_secs(10)));
+            let stream = tokio_tcp::connect(&address, &ConnectOptions::new())
+                .await
+                .unwrap();
+            let mut client: Client<Transport, (), 512, 512, 32, 32, 16, 32> =
+                Client::with_buffers(stream, ());
+            tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
+                .await
+                .unwrap();
+            let ack = tokio_tcp::next_event(&mut client, &mut timeouts)
+                .await
+                .unwrap();
+            assert!(matches!(ack, Event::Message(_)));
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    tokio::task::spawn_blocking(move || server.shutdown())
+        .await
+        .unwrap();
+}
+
+/// The same error and message as the std path.
+#[tokio::test]
+async fn refused_reads_as_the_std_path() {
+    let address = format!("127.0.0.1:{}", free_port());
+    let Err(error) = tokio_tcp::connect(&address, &options()).await else {
+        panic!("connected")
+    };
+    assert!(matches!(error, Error::Refused { .. }));
+    assert_eq!(error.kind(), ErrorKind::Connect);
+    assert_eq!(
+        error.to_string(),
+        format!("connection refused by {address}: is the server running?")
+    );
+    let Err(std_error) = brine_adapters::tcp::connect(&address, &options()) else {
+        panic!("connected")
+    };
+    assert_eq!(error.to_string(), std_error.to_string());
+}
+
+/// Refusals are retried with backoff, then the refusal is reported; each attempt is seen.
+#[tokio::test]
+async fn retries_refusals() {
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut retry = Retry::times(2);
+    retry.initial_delay = Duration::from_millis(10);
+    let mut attempts = 0;
+    let result = tokio_tcp::connect_with(&address, &options().retry(retry), |progress| {
+        if let brine_adapters::tcp::Progress::Trying { .. } = progress {
+            attempts += 1;
+        }
+    })
+    .await;
+    let Err(error) = result else {
+        panic!("connected")
+    };
+    assert!(matches!(error, Error::Refused { .. }));
+    assert_eq!(attempts, 3);
+}
+
+/// Bad addresses fail as in the std path.
+#[tokio::test]
+async fn invalid_address() {
+    let Err(error) = tokio_tcp::connect("127.0.0.1:0", &options()).await else {
+        panic!("connected")
+    };
+    assert_eq!(error.kind(), ErrorKind::InvalidInput);
+}
+
+/// A server that accepts and never sends the id: the handshake times out after the reply
+/// bound, with the std path's message.
+#[tokio::test]
+async fn silent_server_times_out_waiting_for_the_id() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let keep = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        drop(stream);
+    });
+    let mut timeouts = Timeouts::new(Some(Duration::from_millis(200)));
+    let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
+    let mut client: Client<Transport> = Client::new(stream);
+    let started = Instant::now();
+    let error = tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(matches!(
+        error,
+        Error::Timeout {
+            waiting: Waiting::ClientId,
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "timed out after 0.2 s waiting for the client id"
+    );
+    keep.abort();
+}
+
+/// An idle bound bounds the wait between messages, and the call that timed out lost nothing:
+/// a message that arrives later is the next event.
+#[tokio::test]
+async fn idle_timeout_then_the_next_message() {
+    let server = server(Vec::new());
+    let address = server.local_addr().to_string();
+    let mut timeouts =
+        Timeouts::new(Some(Duration::from_secs(5))).with_idle(Some(Duration::from_millis(100)));
+    let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
+    let mut client: Client<Transport> = Client::new(stream);
+    let id = tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
+        .await
+        .unwrap();
+    let ack = tokio_tcp::next_event(&mut client, &mut timeouts)
+        .await
+        .unwrap();
+    assert!(matches!(ack, Event::Message(_)));
+    let error = tokio_tcp::next_event(&mut client, &mut timeouts)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Idle { .. }));
+    assert_eq!(error.to_string(), "no message for 0.1 s (idle timeout)");
+
+    let brine_core::session::ClientId::Int(id) = id else {
+        panic!("a str id")
+    };
+    assert!(server.send_to(id, &Message::from("later")).unwrap());
+    let later = tokio_tcp::next_event(&mut client, &mut timeouts)
+        .await
+        .unwrap();
+    let Event::Message(value) = later else {
+        panic!("expected the message")
+    };
+    assert_eq!(value.to_string(), "'later'");
+    drop(client);
+    tokio::task::spawn_blocking(move || server.shutdown())
+        .await
+        .unwrap();
+}
