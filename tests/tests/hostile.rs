@@ -97,19 +97,18 @@ fn slowloris_stall_in_a_message_is_cut_off_by_the_timeout() {
 
 /// The issue's requirement: "slowloris (one byte per second: the idle timeout still bounds
 /// each message)". A message that never ends, one byte per second: each byte comes within
-/// `--timeout 3`, so only a bound on the whole message can stop it; `--idle-timeout 3`
-/// should give up about 3 s after the last message.
-///
-/// brine falls short today: `--idle-timeout` bounds only the wait for the first byte of the
-/// next message, and `--timeout` each wait for more bytes, so brine keeps reading (memory
-/// stays bounded: the message is skipped as it arrives) until the peer stops, here after
-/// 12 s. See docs/SECURITY.md, "Known gaps".
+/// `--timeout 3`, so only a bound on the whole message can stop it: `--idle-timeout 3` gives
+/// up 3 s after the last message (exit 4, "no message for 3 s"), while the peer would have
+/// gone on for 20 s.
 #[test]
-#[ignore = "brine has no bound on a whole message yet: docs/SECURITY.md, Known gaps"]
 fn slowloris_endless_message_is_bounded_by_the_idle_timeout() {
-    let server = hostile_server("slowloris-endless", &["--interval", "1", "--stall", "12"]);
+    let server = hostile_server("slowloris-endless", &["--interval", "1", "--stall", "20"]);
     let (brine, server) = run(server, &["--timeout", "3", "--idle-timeout", "3"]);
-    brine.assert_code(4);
+    brine
+        .assert_code(4)
+        .assert_stderr_has("error: no message for 3 s (--idle-timeout)");
+    assert_eq!(brine.stdout.len(), 2, "{brine}");
+    assert!(brine.elapsed >= Duration::from_secs(3), "{brine}");
     assert!(brine.elapsed < Duration::from_secs(8), "{brine}");
     assert_client_closed(&server, &brine);
 }
