@@ -11,6 +11,8 @@
 //! same canonical text by walking brine's `Value` (every leaf printed by brine's own
 //! `Display`). It also checks that brine's `Display` of the whole value has exactly the
 //! characters of the expected text in some order. See the script's docstring.
+// Every test here runs python3, which Miri cannot spawn: skipped under `cargo miri test`.
+#![cfg(not(miri))]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
