@@ -141,7 +141,8 @@ pub enum Error {
     /// The byte stream is not pickles (no message boundary can be found past this point), or
     /// the client-id message is not a pickle brine accepts.
     InvalidPickle {
-        /// Offset in the stream of the pickle (or of the bad byte, for a stream error).
+        /// Offset in the stream where the failing message began (for a byte that begins no
+        /// message, that byte's offset), whatever the sizes of the reads.
         stream_offset: usize,
         /// What is wrong.
         error: pickle::Error,
@@ -409,7 +410,11 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                     self.consume(n);
                     self.skipping = Some(discarded.saturating_add(n));
                 }
-                Err(error) => return Err(self.fail_stream(error)),
+                // The message began `discarded` bytes before the head, whatever the reads.
+                Err(error) => {
+                    let start = self.stream_offset.wrapping_sub(discarded);
+                    return Err(self.fail_stream(error, start));
+                }
             }
         } else {
             let from = self.head + self.scanned;
@@ -437,7 +442,8 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                         self.scanned = 0;
                     }
                 }
-                Err(error) => return Err(self.fail_stream(error)),
+                // The head is where the current message began.
+                Err(error) => return Err(self.fail_stream(error, self.stream_offset)),
             }
         }
         if self.peer_closed {
@@ -601,9 +607,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         error
     }
 
-    fn fail_stream(&mut self, error: pickle::Error) -> Error {
+    /// A framing error in the message that began at stream offset `start`.
+    fn fail_stream(&mut self, error: pickle::Error, start: usize) -> Error {
         self.fail(Error::InvalidPickle {
-            stream_offset: self.stream_offset,
+            stream_offset: start,
             error,
         })
     }
@@ -842,6 +849,54 @@ mod tests {
             events,
             ["error: the server's first message is not a dict with 'clientid': found list"]
         );
+    }
+
+    /// Found by the `session_stream` fuzz target: a framing error inside a message that was
+    /// being skipped (larger than the receive buffer) reported the offset the buffer had
+    /// reached, which depends on the read sizes, instead of where the message began.
+    #[test]
+    fn framing_error_while_skipping_reports_where_the_message_began() {
+        let mut stream = [CLIENT_ID, ACK].concat();
+        let start = stream.len();
+        // A 200-byte str with no FRAME, so its bytes are skipped, then a byte that is no opcode.
+        stream.extend_from_slice(b"\x80\x04X\xc8\x00\x00\x00");
+        stream.extend_from_slice(&[b'x'; 200]);
+        stream.push(0xff);
+        let bad = stream.len() - 1;
+        let expected = std::format!(
+            "error: invalid pickle: byte 0xff at offset {bad} is not an opcode (message at stream offset {start})"
+        );
+        for chunk in [1, 5, 63, 64, 100, 0] {
+            let mut session: Session<64, 256> = Session::new();
+            let mut decoder: Decoder = Decoder::new();
+            session.start(&("fuzz",)).unwrap();
+            let mut rest = &stream[..];
+            let mut last = String::new();
+            for _ in 0..10_000 {
+                let n = session.transmit().len();
+                session.transmitted(n);
+                match session.next_event(&mut decoder) {
+                    Ok(Some(event)) => last = describe(&event),
+                    Ok(None) => {
+                        let buf = session.receive_buffer();
+                        let n = if chunk == 0 {
+                            rest.len()
+                        } else {
+                            chunk.min(rest.len())
+                        };
+                        let n = n.min(buf.len());
+                        buf[..n].copy_from_slice(&rest[..n]);
+                        rest = &rest[n..];
+                        session.commit(n);
+                    }
+                    Err(e) => {
+                        last = std::format!("error: {e}");
+                        break;
+                    }
+                }
+            }
+            assert_eq!(last, expected, "chunk {chunk}");
+        }
     }
 
     #[test]

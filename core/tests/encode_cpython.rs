@@ -4,6 +4,8 @@
 //! to one python3 process (`tests/python/encode_oracle.py`), which builds the same Python
 //! object and checks the bytes: identical to `pickle.dumps(obj, protocol)` for protocols
 //! 2–5, loading back to an equal object for 0–1. A missing python3 fails the test.
+// Every test here runs python3, which Miri cannot spawn: skipped under `cargo miri test`.
+#![cfg(not(miri))]
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

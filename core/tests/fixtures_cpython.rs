@@ -1,4 +1,6 @@
 //! The shared byte fixtures are what CPython 3.11 writes (a missing python3 fails the test).
+// Every test here runs python3, which Miri cannot spawn: skipped under `cargo miri test`.
+#![cfg(not(miri))]
 
 mod common;
 

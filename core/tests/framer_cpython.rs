@@ -3,6 +3,8 @@
 //! exactly those boundaries however the stream is cut into chunks.
 //!
 //! python3 is required: if it is missing this test fails (it does not skip).
+// Every test here runs python3, which Miri cannot spawn: skipped under `cargo miri test`.
+#![cfg(not(miri))]
 
 use std::process::Command;
 use std::sync::OnceLock;

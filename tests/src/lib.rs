@@ -413,6 +413,51 @@ pub fn lab_server(mode: &str, extra: &[&str]) -> Server {
     Server { proc, port }
 }
 
+/// `tests/servers/hostile_server.py`.
+pub fn hostile_server_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/hostile_server.py")
+}
+
+/// Starts `python3 tests/servers/hostile_server.py --mode MODE --port 0 EXTRA...` and reads
+/// its `PORT <n>` line. Fails (never skips) when `python3` cannot be run.
+pub fn hostile_server(mode: &str, extra: &[&str]) -> Server {
+    let mut command = Command::new("python3");
+    command
+        .arg("-u")
+        .arg(hostile_server_script())
+        .args(["--mode", mode, "--port", "0"])
+        .args(["--accept-timeout", "10", "--timeout", "10"])
+        .args(extra);
+    let mut proc = Proc::spawn(&format!("python3 hostile_server.py --mode {mode}"), command);
+    let first = proc.wait_line(Duration::from_secs(10), |_| true);
+    let port = first
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("hostile_server.py's first line is not `PORT <n>`: {first:?}"));
+    Server { proc, port }
+}
+
+/// Starts `brine ARGS...` as [`spawn_brine`] does, with its address space limited to
+/// `limit_kib` KiB (`ulimit -v` in `sh`), so an allocation the size a hostile peer claims
+/// fails (and the test with it) instead of going unnoticed.
+pub fn spawn_brine_limited(args: &[&str], limit_kib: u64) -> Proc {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -v {limit_kib} && exec \"$0\" \"$@\""))
+        .arg(brine_bin())
+        .args(args);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BRINE_") {
+            command.env_remove(key);
+        }
+    }
+    Proc::spawn(
+        &format!("brine {} (ulimit -v {limit_kib})", args.join(" ")),
+        command,
+    )
+}
+
 /// Starts `brine-server 127.0.0.1:0 EXTRA...` (stdin piped, for broadcasts) and reads the
 /// port from its first line, `Listening on 127.0.0.1:PORT (pickle protocol P)`. It runs until
 /// killed ([`Proc::kill`], or dropped).

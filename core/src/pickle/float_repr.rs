@@ -278,6 +278,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn matches_python_repr() {
         let mut values: Vec<f64> = Vec::new();
         let mut seed = 0x5eed_f10a_u64;

@@ -976,6 +976,12 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            // Under Miri: a few cases, and no failure file (Miri's isolation has no file system).
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: if cfg!(miri) { None } else { proptest::prelude::ProptestConfig::default().failure_persistence },
+            ..proptest::prelude::ProptestConfig::default()
+        })]
         #[test]
         fn an_invalid_pickle_fails_at_the_same_offset_in_any_chunking(
             picks in prop::collection::vec(0..ALL.len(), 0..12),

@@ -322,6 +322,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn printable_table_matches_python_isprintable() {
         let out = python3(
             r#"
@@ -356,6 +357,7 @@ for cp in range(0x110000):
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn printable_table_is_what_the_generator_writes() {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/gen_printable.py");
         let out = std::process::Command::new("python3")
@@ -402,6 +404,7 @@ for cp in range(0x110000):
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn str_repr_matches_python_on_random_strings() {
         let out = python3(
             r#"
@@ -437,6 +440,7 @@ for s in strings:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn bytes_repr_fixtures_and_all_bytes() {
         assert_eq!(bytes_repr(b""), "b''");
         assert_eq!(bytes_repr(b"it's"), "b\"it's\"");
@@ -464,6 +468,7 @@ for b in cases:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn max_int_bytes_is_the_4300_digit_limit() {
         let out = python3(
             r#"
@@ -486,6 +491,7 @@ except ValueError:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn int_repr_matches_python() {
         let out = python3(
             r#"
@@ -532,6 +538,7 @@ for n in ns:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn int_repr_beyond_the_limit_is_python_hex() {
         let out = python3(
             r#"
@@ -552,6 +559,7 @@ for n in [2**14300, -2**14300, 2**(8*1786-1) - 1, -2**(8*1786-1), -2**15000 + 1]
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn decimal_text_repr() {
         let cases: &[(&[u8], &str)] = &[
             (b"0", "0"),
@@ -600,7 +608,12 @@ for n in [2**14300, -2**14300, 2**(8*1786-1) - 1, -2**(8*1786-1), -2**15000 + 1]
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #![proptest_config(proptest::prelude::ProptestConfig {
+                // Under Miri: a few cases, and no failure file (Miri's isolation has no file system).
+                cases: if cfg!(miri) { 4 } else { 2000 },
+                failure_persistence: if cfg!(miri) { None } else { proptest::prelude::ProptestConfig::default().failure_persistence },
+                ..proptest::prelude::ProptestConfig::default()
+            })]
 
             #[test]
             fn text_functions(raw in soup()) {

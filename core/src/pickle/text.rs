@@ -625,6 +625,7 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn python_is_3_11() {
         assert_eq!(
             python3("import sys; print(sys.version_info[:2])").trim(),
@@ -635,6 +636,7 @@ pub(crate) mod tests {
     // -- raw-unicode-escape -------------------------------------------------
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn unicode_arguments_as_cpython_writes_them() {
         // Fixture from python3: pickle.dumps('é\n\\ \u1234 \U0001F600\r\x1a\0', 0)
         let arg = b"\xe9\\u000a\\u005c \\u1234 \\U0001f600\\u000d\\u001a\\u0000";
@@ -678,6 +680,7 @@ for s in edge:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn raw_unicode_escape_edge_cases_match_cpython() {
         let cases: &[&[u8]] = &[
             b"",
@@ -746,6 +749,7 @@ for h in {arg_list:?}:
     // -- UTF-8 ----------------------------------------------------------------
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn utf8_and_surrogatepass() {
         assert_eq!(
             validate_text("héllo €😀".as_bytes(), TextEncoding::Utf8),
@@ -779,6 +783,7 @@ for h in {arg_list:?}:
     // -- Python 2 literals --------------------------------------------------
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn string_literals_match_escape_decode() {
         let mut cases: Vec<Vec<u8>> = [
             &b"''"[..],
@@ -865,6 +870,7 @@ for h in {arg_list:?}:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn python2_style_literals_round_trip() {
         // Python 2 writes STRING as repr(str), which is Python 3's bytes repr without 'b'.
         let out = python3(
@@ -891,6 +897,7 @@ for n in list(range(0, 300)) + [256] * 3:
     // -- Latin-1 bytes (protocols 0-2) -------------------------------------
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn latin1_bytes_as_cpython_pickles_them() {
         let all: Vec<u8> = (0..=255).collect();
         // Protocol 0: c_codecs\nencode\n...(V<raw-unicode-escape>\n...
@@ -933,6 +940,7 @@ for n in list(range(0, 300)) + [256] * 3:
     // -- integers -------------------------------------------------------------
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn decimal_ints() {
         let good: &[(&[u8], i128)] = &[
             (b"0", 0),
@@ -1014,6 +1022,7 @@ for n in list(range(0, 300)) + [256] * 3:
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn le_payloads_as_encode_long_writes_them() {
         let out = python3(
             r#"
@@ -1048,6 +1057,7 @@ for n in ns:
     // -- floats -----------------------------------------------------------------
 
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn float_lines_match_the_c_unpickler() {
         let cases: &[&str] = &[
             "0.0",

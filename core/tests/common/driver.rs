@@ -159,6 +159,7 @@ pub fn before_read_sees_waits<D: Driver>() {
 macro_rules! driver_tests {
     ($driver:ty) => {
         #[test]
+        #[cfg_attr(miri, ignore = "too slow under Miri: a 5,200-byte stream cut at every byte")]
         fn every_single_cut_gives_the_same_events() {
             common::driver::every_single_cut::<$driver>();
         }
@@ -169,6 +170,12 @@ macro_rules! driver_tests {
         }
 
         proptest::proptest! {
+            #![proptest_config(proptest::prelude::ProptestConfig {
+                // Under Miri: a few cases, and no failure file (Miri's isolation has no file system).
+                cases: if cfg!(miri) { 4 } else { 256 },
+                failure_persistence: if cfg!(miri) { None } else { proptest::prelude::ProptestConfig::default().failure_persistence },
+                ..proptest::prelude::ProptestConfig::default()
+            })]
             #[test]
             fn any_chunking_gives_the_same_events(cuts in proptest::collection::vec(0usize..5200, 0..40)) {
                 common::driver::any_chunking::<$driver>(cuts)?;

@@ -491,6 +491,14 @@ class Evil:
         return (os.system, ("true",))
 
 
+class Plain:
+    """A user class: CPython pickles its instances by reference to the class (and, in
+    protocols 0-1, through copyreg._reconstructor), which unpickling would import and call."""
+
+    def __init__(self):
+        self.x = 1
+
+
 def gen_refused(out):
     import os
 
@@ -532,6 +540,19 @@ def gen_refused(out):
         ("build_p2", b"\x80\x02)}b.", "BUILD", None),
         ("next_buffer_p5", out_of_band(), "NEXT_BUFFER", None),
         ("readonly_buffer_p5", b"\x80\x05C\x03abc\x98.", "READONLY_BUFFER", None),
+        # CPython's pickles of a user class instance: the class (or copyreg's helper) is
+        # refused where it is named, before any NEWOBJ/REDUCE/BUILD could run.
+        ("class_instance_p0", pickle.dumps(Plain(), 0), "GLOBAL", "copy_reg._reconstructor"),
+        ("class_instance_p1", pickle.dumps(Plain(), 1), "GLOBAL", "copy_reg._reconstructor"),
+        ("class_instance_p2", pickle.dumps(Plain(), 2), "GLOBAL", "__main__.Plain"),
+        ("class_instance_p4", pickle.dumps(Plain(), 4), "STACK_GLOBAL", "__main__.Plain"),
+        # Other ways to run code: import, exec, a subprocess; INST even of an allowed name.
+        ("import_p0", b"c__builtin__\n__import__\n(S'os'\ntR.", "GLOBAL", "__builtin__.__import__"),
+        ("exec_p4", b"\x80\x04\x8c\x08builtins\x8c\x04exec\x93\x8c\x01x\x85R.", "STACK_GLOBAL",
+         "builtins.exec"),
+        ("subprocess_p4", b"\x80\x04\x8c\nsubprocess\x8c\x05Popen\x93\x8c\x04true\x85R.",
+         "STACK_GLOBAL", "subprocess.Popen"),
+        ("inst_allowed_name_p0", b"(]i__builtin__\nset\n.", "INST", "__builtin__.set"),
     ]
     for name, data, opname, glob in cases:
         pickletools.dis(data, out=io.StringIO())  # well-formed; never pickle.loads these

@@ -3,10 +3,11 @@
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Timeouts};
-use brine_core::blocking::Client;
+use brine_core::blocking::{self, Client};
 use brine_core::pickle::{to_slice, Decoder, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
 
+use crate::idle::{IdleBound, IdleClock};
 use crate::json::{self, AsPython};
 use crate::{exit, ConnectArgs, Fail, Format, Verbosity};
 
@@ -259,24 +260,44 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         );
     }
 
-    let mut client = Client::with_before_read(stream, timeouts.clone());
+    // --idle-timeout also bounds a message that is still arriving (see idle.rs).
+    let clock = IdleClock::new();
+    let mut client =
+        Client::with_before_read(stream, IdleBound::new(timeouts.clone(), clock.clone()));
     client.set_protocol(protocol);
     let id = match client.handshake(&AsPython(&identity)) {
         Ok(id) => id,
         Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
     };
+    clock.message();
     printer.client_id(&id)?;
     printer.sent(&identity, &repr)?;
     loop {
-        match client.next_event() {
+        let event = client.next_event();
+        if event.is_ok() {
+            clock.message();
+        }
+        match event {
             Ok(Event::Message(value)) => printer.message(&value)?,
             Ok(Event::Skipped { len, reason }) => printer.skipped(len, &reason)?,
             Ok(Event::Closed) => return printer.closed(),
             // The id is the handshake's; the session reports it once.
             Ok(Event::ClientId(_)) => {}
+            Err(blocking::Error::Transport(e)) if clock.cut() && is_timeout(&e) => {
+                let after = timeouts.idle.unwrap_or_default();
+                return Err(fail(tcp::Error::Idle { after }));
+            }
             Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
         }
     }
+}
+
+/// A read that ran out of time (EAGAIN on Unix, TimedOut on Windows).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// `0.3 s` (two decimals at most, for retry delays).

@@ -7,6 +7,7 @@
 
 mod client;
 mod demo;
+mod idle;
 mod json;
 mod load;
 mod pickle_cmd;
