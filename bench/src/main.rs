@@ -334,6 +334,40 @@ fn echo_server() -> io::Result<String> {
     Ok(addr)
 }
 
+/// A minimal lab server (one connection at a time, on one thread, no runtime; the
+/// handshakes are sequential): sends the id, reads the
+/// identity, sends the ack, waits for the client to close. It separates the client's share
+/// of a handshake from the reference server's.
+fn minimal_lab_server() -> io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let id = pickle(&ClientIdMsg { clientid: 1 });
+    let ack = ack_pickle();
+    thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = (|| -> io::Result<()> {
+                s.set_nodelay(true)?;
+                s.write_all(&id)?;
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = s.read(&mut buf)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if buf[n - 1] == b'.' {
+                        break;
+                    }
+                }
+                s.write_all(&ack)?;
+                while s.read(&mut buf)? > 0 {}
+                Ok(())
+            })();
+        }
+    });
+    Ok(addr)
+}
+
 fn limit_handshake(addr: &str) -> io::Result<u64> {
     let start = Instant::now();
     let mut s = TcpStream::connect(addr)?;
@@ -341,6 +375,19 @@ fn limit_handshake(addr: &str) -> io::Result<u64> {
     let mut buf = [7u8; 64];
     s.write_all(&buf)?;
     s.read_exact(&mut buf)?;
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// The lab protocol's shape with nothing decoded or encoded: connect, read the id's bytes,
+/// write the identity's bytes (pickled beforehand), read the ack's bytes.
+fn raw_lab_handshake(addr: &str, identity: &[u8]) -> io::Result<u64> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf)?;
+    s.write_all(identity)?;
+    let _ = s.read(&mut buf)?;
     Ok(start.elapsed().as_nanos() as u64)
 }
 
@@ -505,7 +552,10 @@ fn handshakes(args: &Args) -> io::Result<()> {
     let chunks = 5;
     let (mut server, addr) = start_brine_server(bin)?;
     let echo = echo_server()?;
+    let minimal = minimal_lab_server()?;
     let (mut brine, mut python, mut limit) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut brine_min, mut python_min, mut raw_min) = (Vec::new(), Vec::new(), Vec::new());
+    let identity = pickle(&IDENTITY);
     // Warm-up (not counted).
     for _ in 0..20 {
         brine_handshake(&addr)?;
@@ -519,37 +569,57 @@ fn handshakes(args: &Args) -> io::Result<()> {
             brine.push(brine_handshake(&addr)?);
         }
         python.extend(python_handshakes(&addr, total / chunks)?);
+        for _ in 0..total / chunks {
+            brine_min.push(brine_handshake(&minimal)?);
+        }
+        python_min.extend(python_handshakes(&minimal, total / chunks)?);
+        for _ in 0..total / chunks {
+            raw_min.push(raw_lab_handshake(&minimal, &identity)?);
+        }
     }
     let _ = server.kill();
     let _ = server.wait();
     println!(
         "\n### Handshake latency: {total} sequential handshakes each, interleaved in {chunks} chunks, brine-server (release) on {addr}\n"
     );
-    println!("| client | what is timed | p50 µs | p99 µs | p50 vs limit |");
-    println!("| --- | --- | ---: | ---: | ---: |");
+    println!("| client | server | what is timed | p50 µs | p99 µs | p50 vs limit |");
+    println!("| --- | --- | --- | ---: | ---: | ---: |");
     limit.sort_unstable();
     brine.sort_unstable();
     python.sort_unstable();
+    brine_min.sort_unstable();
+    python_min.sort_unstable();
+    raw_min.sort_unstable();
     let lim50 = percentile(&limit, 0.5);
-    for (label, what, v) in [
+    let (hs, lab) = (
+        "connect + handshake + wait for the ack",
+        "connect, recv id, send identity, recv ack",
+    );
+    for (label, server, what, v) in [
         (
             "limit (Rust)",
-            "TCP connect + one 64-byte ping-pong (echo server)",
+            "echo thread",
+            "TCP connect + one 64-byte ping-pong",
             &limit,
         ),
-        (
-            "brine blocking",
-            "connect + handshake + wait for the ack",
-            &brine,
-        ),
+        ("brine blocking", "brine-server", hs, &brine),
+        ("Python lab client", "brine-server", lab, &python),
+        ("brine blocking", "minimal Rust lab server", hs, &brine_min),
         (
             "Python lab client",
-            "connect, recv id, send identity, recv ack",
-            &python,
+            "minimal Rust lab server",
+            lab,
+            &python_min,
+        ),
+        (
+            "limit, lab-shaped (Rust TcpStream, nothing pickled)",
+            "minimal Rust lab server",
+            "connect, read id bytes, write identity bytes, read ack bytes",
+            &raw_min,
         ),
     ] {
         println!(
-            "| {label} | {what} | {:.1} | {:.1} | {:.2} |",
+            "| {label} | {server} | {what} | {:.1} | {:.1} | {:.2} |",
             percentile(v, 0.5),
             percentile(v, 0.99),
             percentile(v, 0.5) / lim50
@@ -692,6 +762,21 @@ fn main() -> std::process::ExitCode {
     }
     let want = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
     let result = (|| -> io::Result<()> {
+        if let Some(kind) = args
+            .only
+            .as_deref()
+            .and_then(|o| o.strip_prefix("profile-"))
+        {
+            // One brine blocking run, for `valgrind --tool=callgrind` (bench/run does not use it).
+            let message = if kind == "dict" {
+                dict_pickle()
+            } else {
+                ack_pickle()
+            };
+            let o = run_one(Competitor::BrineBlocking, &message, 200_000)?;
+            println!("{} messages in {:.3} s", o.messages, o.seconds);
+            return Ok(());
+        }
         if want("throughput") {
             throughput(&args)?;
         }
