@@ -184,6 +184,8 @@ pub fn run_one(competitor: Competitor, message: &[u8], count: usize) -> io::Resu
     let (addr, server) = stream_server(message.to_vec(), count);
     let outcome = match competitor {
         Competitor::Limit64K => limit_reader::<65536>(&addr, message.len()),
+        // Reads of the size of brine's receive buffer (the rule below).
+        Competitor::Limit4K if message.len() > 2048 => limit_reader::<8192>(&addr, message.len()),
         Competitor::Limit4K => limit_reader::<4096>(&addr, message.len()),
         // The default 4096-byte receive buffer, except for messages that do not fit in it
         // with room to spare (the 4096-byte point of the size sweep).
@@ -476,6 +478,7 @@ struct Args {
     server: Option<std::path::PathBuf>,
     plot: Option<std::path::PathBuf>,
     only: Option<String>,
+    count: Option<usize>,
 }
 
 fn throughput(args: &Args) -> io::Result<()> {
@@ -501,12 +504,16 @@ fn throughput(args: &Args) -> io::Result<()> {
                 last[i] = outcome;
             }
         }
+        let best: Vec<f64> = rates
+            .iter()
+            .map(|r| r.iter().cloned().fold(0.0, f64::max))
+            .collect();
         let med: Vec<f64> = rates.into_iter().map(median).collect();
         let limit4 = med[1];
         let limit64 = med[0];
         let framed = med[4];
-        println!("| client | messages/s | MB/s | vs limit (4 KiB reads) | vs limit (64 KiB reads) | vs Python framed | messages received |");
-        println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        println!("| client | messages/s (median) | best round | MB/s | vs limit (4 KiB reads) | vs limit (64 KiB reads) | vs Python framed | messages received |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         for (i, c) in Competitor::ALL.iter().enumerate() {
             let o = last[i];
             let received = match c {
@@ -529,9 +536,10 @@ fn throughput(args: &Args) -> io::Result<()> {
                 ),
             };
             println!(
-                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.1}× | {} |",
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1}× | {} |",
                 c.label(),
                 fmt_int(med[i]),
+                fmt_int(best[i]),
                 med[i] * message.len() as f64 / 1e6,
                 med[i] / limit4,
                 med[i] / limit64,
@@ -639,8 +647,8 @@ fn sweep(args: &Args) -> io::Result<()> {
     let bytes_per_run: usize = if args.quick { 16 << 20 } else { 64 << 20 };
     let rounds = if args.quick { 1 } else { 3 };
     let mut table: Vec<Vec<f64>> = vec![Vec::new(); SWEEP.len()];
-    println!("\n### Throughput against message size (str pickles; {} MiB per run, at most 1,000,000 messages; median of {rounds} round(s))\n", bytes_per_run >> 20);
-    println!("| message size (B) | limit (4 KiB reads) msg/s | brine blocking msg/s | Python framed msg/s | brine / limit | brine / Python |");
+    println!("\n### Throughput against message size (str pickles; {} MiB per run, at most 1,000,000 messages; median of {rounds} round(s); brine's receive buffer and the limit's reads are 4 KiB, 8 KiB for the 4096-byte messages)\n", bytes_per_run >> 20);
+    println!("| message size (B) | limit (reads of brine's buffer size) msg/s | brine blocking msg/s | Python framed msg/s | brine / limit | brine / Python |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for size in SWEEP_SIZES {
         let message = str_pickle(size);
@@ -687,7 +695,12 @@ fn plot(path: &Path, table: &[Vec<f64>]) -> Result<(), Box<dyn std::error::Error
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(90)
-        .build_cartesian_2d((48f64..5500f64).log_scale(), (min..max).log_scale())?;
+        .build_cartesian_2d(
+            (48f64..5500f64)
+                .log_scale()
+                .with_key_points(SWEEP_SIZES.iter().map(|&s| s as f64).collect::<Vec<_>>()),
+            (min..max).log_scale(),
+        )?;
     chart
         .configure_mesh()
         .x_desc("message size (bytes, pickled str, protocol 4)")
@@ -703,7 +716,7 @@ fn plot(path: &Path, table: &[Vec<f64>]) -> Result<(), Box<dyn std::error::Error
         .label_style(("sans-serif", 16))
         .draw()?;
     let names = [
-        "limit: Rust TcpStream read+discard (4 KiB reads)",
+        "limit: Rust TcpStream read+discard (reads of brine's buffer size)",
         "brine blocking client (decodes every message)",
         "Python framed client (pickle.Unpickler)",
     ];
@@ -744,6 +757,7 @@ fn main() -> std::process::ExitCode {
         server: None,
         plot: None,
         only: None,
+        count: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -752,6 +766,7 @@ fn main() -> std::process::ExitCode {
             "--server" => args.server = it.next().map(Into::into),
             "--plot" => args.plot = it.next().map(Into::into),
             "--only" => args.only = it.next(),
+            "--count" => args.count = it.next().and_then(|n| n.parse().ok()),
             _ => {
                 eprintln!(
                     "usage: brine-bench [--quick] [--server PATH/TO/brine-server] [--plot OUT.png] [--only throughput|handshake|sweep]"
@@ -773,7 +788,11 @@ fn main() -> std::process::ExitCode {
             } else {
                 ack_pickle()
             };
-            let o = run_one(Competitor::BrineBlocking, &message, 200_000)?;
+            let o = run_one(
+                Competitor::BrineBlocking,
+                &message,
+                args.count.unwrap_or(200_000),
+            )?;
             println!("{} messages in {:.3} s", o.messages, o.seconds);
             return Ok(());
         }
