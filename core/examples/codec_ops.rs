@@ -61,7 +61,11 @@ fn main() {
                 black_box(pickle::from_slice::<Identity>(black_box(IDENTITY)).unwrap());
             }
             "brine_decode_identity_struct_reused" => {
-                black_box(decoder.deserialize::<Identity>(black_box(IDENTITY)).unwrap());
+                black_box(
+                    decoder
+                        .deserialize::<Identity>(black_box(IDENTITY))
+                        .unwrap(),
+                );
             }
             "brine_decode_message_value" => {
                 black_box(decoder.decode(black_box(MESSAGE)).unwrap());

@@ -6,7 +6,7 @@ mod common;
 
 use brine_core::blocking::{Client, Error};
 use brine_core::session::Waiting;
-use common::driver::{identity, Driver};
+use common::driver::{identity, lab_stream, Driver, LAB_EVENTS};
 use common::fixtures::*;
 use common::{describe, Scripted};
 use embedded_io::ErrorKind;
