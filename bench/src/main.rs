@@ -1,0 +1,848 @@
+//! brine-bench: end-to-end benchmarks on loopback (issue 8), driven by `bench/run`.
+//!
+//! - `throughput`: a dedicated streaming server (a thread of this process) sends
+//!   `{'clientid': 1}`, reads the identity, then writes the same pickled message N times in
+//!   256 KiB writes and closes. Each client times itself from the end of its handshake to the
+//!   end of the stream. Clients: brine blocking (std `TcpStream` via brine-adapters), brine
+//!   async (tokio, current-thread runtime), the Python lab loop (`recv(4096)` +
+//!   `pickle.loads`), a correct framed Python client (`pickle.Unpickler` over a buffered
+//!   socket file), and the limit: a plain Rust `TcpStream` read-and-discard loop, with
+//!   4 KiB reads (brine's receive buffer) and with 64 KiB reads.
+//! - `handshake`: sequential handshakes against a running `brine-server` (brine blocking
+//!   client, the Python lab client) and the limit (connect + one 64-byte ping-pong against an
+//!   echo server thread).
+//! - `sweep`: throughput against message size (str pickles of 64 B to 4 KiB), with a PNG plot.
+//!
+//! Every benchmark runs its competitors interleaved, in rounds, and reports medians.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Instant;
+
+use brine_adapters::tcp::{self, ConnectOptions};
+use brine_core::pickle::{to_slice, Protocol};
+use brine_core::session::Event;
+use serde::Serialize;
+
+const PY_CLIENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/py_clients.py");
+
+#[derive(Serialize)]
+struct ClientIdMsg {
+    clientid: i64,
+}
+
+#[derive(Serialize)]
+struct BenchIdentity<'a> {
+    name: &'a str,
+    email: &'a str,
+}
+
+const IDENTITY: BenchIdentity<'static> = BenchIdentity {
+    name: "bench",
+    email: "bench@example.invalid",
+};
+
+/// The ~100-byte dict of the throughput benchmark.
+#[derive(Serialize)]
+struct Reading<'a> {
+    sensor: &'a str,
+    seq: u32,
+    temperature: f64,
+    ok: bool,
+    tags: [&'a str; 2],
+}
+
+fn pickle<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let mut buf = vec![0u8; 16384];
+    let n = to_slice(value, &mut buf, Protocol::V4)
+        .expect("pickle")
+        .len();
+    buf.truncate(n);
+    buf
+}
+
+/// The ack string, pickled protocol 4 (34 bytes, as CPython's `pickle.dumps`).
+pub fn ack_pickle() -> Vec<u8> {
+    pickle("Server got the data")
+}
+
+/// A dict of about 100 bytes, pickled protocol 4.
+pub fn dict_pickle() -> Vec<u8> {
+    pickle(&Reading {
+        sensor: "greenhouse-7",
+        seq: 123_456,
+        temperature: 21.5,
+        ok: true,
+        tags: ["north", "shelf-2"],
+    })
+}
+
+/// A pickled str whose pickle is exactly `size` bytes (or just under, when the opcode
+/// lengths jump).
+pub fn str_pickle(size: usize) -> Vec<u8> {
+    let mut len = size;
+    loop {
+        let p = pickle("x".repeat(len).as_str());
+        if p.len() <= size || len == 0 {
+            return p;
+        }
+        len -= 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The streaming server
+
+/// Listens on 127.0.0.1:0 and serves one client: id, identity, `count` copies of `message`,
+/// close. Returns the address and the server's thread.
+fn stream_server(message: Vec<u8>, count: usize) -> (String, thread::JoinHandle<io::Result<()>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let handle = thread::spawn(move || {
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
+        s.write_all(&pickle(&ClientIdMsg { clientid: 1 }))?;
+        // The identity: one small pickle, in one write; it ends with STOP.
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 || buf[n - 1] == b'.' {
+                break;
+            }
+        }
+        let per_chunk = (256 * 1024 / message.len()).max(1);
+        let chunk: Vec<u8> = message.repeat(per_chunk);
+        let mut left = count;
+        while left >= per_chunk {
+            s.write_all(&chunk)?;
+            left -= per_chunk;
+        }
+        s.write_all(&chunk[..left * message.len()])?;
+        s.shutdown(Shutdown::Write)?;
+        // Drain until the client closes, so that closing never resets the connection.
+        while s.read(&mut buf)? > 0 {}
+        Ok(())
+    });
+    (addr, handle)
+}
+
+/// What one client run measured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Outcome {
+    /// Messages decoded (for the limit: bytes / message length).
+    pub messages: u64,
+    /// Chunks whose decoding failed, or messages skipped.
+    pub errors: u64,
+    /// From the end of the handshake to the end of the stream.
+    pub seconds: f64,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.messages as f64 / self.seconds
+    }
+}
+
+/// The clients of the throughput benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Competitor {
+    Limit64K,
+    Limit4K,
+    BrineBlocking,
+    BrineAsync,
+    PythonFramed,
+    PythonLab,
+}
+
+impl Competitor {
+    const ALL: [Competitor; 6] = [
+        Competitor::Limit64K,
+        Competitor::Limit4K,
+        Competitor::BrineBlocking,
+        Competitor::BrineAsync,
+        Competitor::PythonFramed,
+        Competitor::PythonLab,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Competitor::Limit64K => "limit: Rust TcpStream read+discard, 64 KiB reads",
+            Competitor::Limit4K => "limit: Rust TcpStream read+discard, 4 KiB reads",
+            Competitor::BrineBlocking => "brine blocking (std TcpStream, every message a Value)",
+            Competitor::BrineAsync => "brine async (tokio current-thread)",
+            Competitor::PythonFramed => "Python framed (Unpickler over a buffered socket)",
+            Competitor::PythonLab => "Python lab loop (recv(4096) + pickle.loads)",
+        }
+    }
+}
+
+/// Runs one client of `competitor` against a fresh streaming server.
+pub fn run_one(competitor: Competitor, message: &[u8], count: usize) -> io::Result<Outcome> {
+    let (addr, server) = stream_server(message.to_vec(), count);
+    let outcome = match competitor {
+        Competitor::Limit64K => limit_reader::<65536>(&addr, message.len()),
+        // Reads of the size of brine's receive buffer (the rule below).
+        Competitor::Limit4K if message.len() > 2048 => limit_reader::<8192>(&addr, message.len()),
+        Competitor::Limit4K => limit_reader::<4096>(&addr, message.len()),
+        // The default 4096-byte receive buffer, except for messages that do not fit in it
+        // with room to spare (the 4096-byte point of the size sweep).
+        Competitor::BrineBlocking if message.len() > 2048 => brine_blocking::<8192>(&addr),
+        Competitor::BrineBlocking => brine_blocking::<4096>(&addr),
+        Competitor::BrineAsync if message.len() > 2048 => brine_async::<8192>(&addr),
+        Competitor::BrineAsync => brine_async::<4096>(&addr),
+        Competitor::PythonFramed => python_listen("framed", &addr),
+        Competitor::PythonLab => python_listen("lab", &addr),
+    };
+    let served = server.join().expect("server thread");
+    let outcome = outcome?;
+    served?;
+    Ok(outcome)
+}
+
+fn limit_reader<const BUF: usize>(addr: &str, message_len: usize) -> io::Result<Outcome> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut buf = vec![0u8; BUF];
+    // The id, then the identity, as a client would.
+    loop {
+        let n = s.read(&mut buf)?;
+        if n == 0 || buf[n - 1] == b'.' {
+            break;
+        }
+    }
+    s.write_all(&pickle(&IDENTITY))?;
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => bytes += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Outcome {
+        messages: bytes / message_len as u64,
+        errors: 0,
+        seconds,
+    })
+}
+
+/// brine's blocking client with an `RX`-byte receive buffer (the default is 4096; 8192 lets
+/// the 4096-byte messages of the size sweep fit) and the default decoder.
+fn brine_blocking<const RX: usize>(addr: &str) -> io::Result<Outcome> {
+    let transport = tcp::connect(addr, &ConnectOptions::new()).map_err(io::Error::other)?;
+    let mut client = brine_core::blocking::Client::<_, (), RX, 4096>::with_buffers(transport, ());
+    client.handshake(&IDENTITY).map_err(io::Error::other)?;
+    let start = Instant::now();
+    let (mut messages, mut errors) = (0u64, 0u64);
+    loop {
+        match client.next_event().map_err(io::Error::other)? {
+            Event::Message(value) => {
+                std::hint::black_box(&value);
+                messages += 1;
+            }
+            Event::Skipped { .. } => errors += 1,
+            Event::Closed => break,
+            Event::ClientId(_) => {}
+        }
+    }
+    Ok(Outcome {
+        messages,
+        errors,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn brine_async<const RX: usize>(addr: &str) -> io::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let transport = brine_adapters::tokio_tcp::connect(addr, &ConnectOptions::new())
+            .await
+            .map_err(io::Error::other)?;
+        let mut client = brine_core::asynch::Client::<_, (), RX, 4096>::with_buffers(transport, ());
+        client
+            .handshake(&IDENTITY)
+            .await
+            .map_err(io::Error::other)?;
+        let start = Instant::now();
+        let (mut messages, mut errors) = (0u64, 0u64);
+        loop {
+            match client.next_event().await.map_err(io::Error::other)? {
+                Event::Message(value) => {
+                    std::hint::black_box(&value);
+                    messages += 1;
+                }
+                Event::Skipped { .. } => errors += 1,
+                Event::Closed => break,
+                Event::ClientId(_) => {}
+            }
+        }
+        Ok(Outcome {
+            messages,
+            errors,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    })
+}
+
+fn python_listen(mode: &str, addr: &str) -> io::Result<Outcome> {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let out = Command::new("python3")
+        .args([PY_CLIENTS, mode, host, port])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!("python3 {mode} failed")));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    let mut next = || -> io::Result<f64> {
+        it.next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("bad output from python3 {mode}: {text}")))
+    };
+    Ok(Outcome {
+        messages: next()? as u64,
+        errors: next()? as u64,
+        seconds: next()?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Handshake latency
+
+fn echo_server() -> io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = s.set_nodelay(true);
+            let mut buf = [0u8; 64];
+            while s.read_exact(&mut buf).is_ok() {
+                if s.write_all(&buf).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(addr)
+}
+
+/// A minimal lab server (one connection at a time, on one thread, no runtime; the
+/// handshakes are sequential): sends the id, reads the
+/// identity, sends the ack, waits for the client to close. It separates the client's share
+/// of a handshake from the reference server's.
+fn minimal_lab_server() -> io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?.to_string();
+    let id = pickle(&ClientIdMsg { clientid: 1 });
+    let ack = ack_pickle();
+    thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let _ = (|| -> io::Result<()> {
+                s.set_nodelay(true)?;
+                s.write_all(&id)?;
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = s.read(&mut buf)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if buf[n - 1] == b'.' {
+                        break;
+                    }
+                }
+                s.write_all(&ack)?;
+                while s.read(&mut buf)? > 0 {}
+                Ok(())
+            })();
+        }
+    });
+    Ok(addr)
+}
+
+fn limit_handshake(addr: &str) -> io::Result<u64> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut buf = [7u8; 64];
+    s.write_all(&buf)?;
+    s.read_exact(&mut buf)?;
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// The lab protocol's shape with nothing decoded or encoded: connect, read the id's bytes,
+/// write the identity's bytes (pickled beforehand), read the ack's bytes.
+fn raw_lab_handshake(addr: &str, identity: &[u8]) -> io::Result<u64> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf)?;
+    s.write_all(identity)?;
+    let _ = s.read(&mut buf)?;
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+fn brine_handshake(addr: &str) -> io::Result<u64> {
+    let start = Instant::now();
+    let transport = tcp::connect(addr, &ConnectOptions::new()).map_err(io::Error::other)?;
+    let mut client = brine_core::blocking::Client::new(transport);
+    client.handshake(&IDENTITY).map_err(io::Error::other)?;
+    loop {
+        match client.next_event().map_err(io::Error::other)? {
+            Event::Message(_) => break,
+            Event::Closed => return Err(io::Error::other("closed before the ack")),
+            _ => {}
+        }
+    }
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+fn python_handshakes(addr: &str, n: usize) -> io::Result<Vec<u64>> {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let out = Command::new("python3")
+        .args([PY_CLIENTS, "handshake", host, port, &n.to_string()])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other("python3 handshake failed"));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect())
+}
+
+/// Starts `brine-server 127.0.0.1:0 -q` and returns it with its address.
+fn start_brine_server(bin: &Path) -> io::Result<(std::process::Child, String)> {
+    let mut child = Command::new(bin)
+        .args(["127.0.0.1:0", "-q"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    io::BufRead::read_line(&mut io::BufReader::new(stdout), &mut line)?;
+    // "Listening on 127.0.0.1:PORT (pickle protocol 4)"
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("127.0.0.1:"))
+        .ok_or_else(|| io::Error::other(format!("unexpected first line: {line}")))?
+        .to_string();
+    Ok((child, addr))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i] as f64 / 1000.0
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn fmt_int(x: f64) -> String {
+    let s = format!("{:.0}", x);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Args {
+    quick: bool,
+    server: Option<std::path::PathBuf>,
+    plot: Option<std::path::PathBuf>,
+    only: Option<String>,
+    count: Option<usize>,
+}
+
+fn throughput(args: &Args) -> io::Result<()> {
+    let count = if args.quick { 200_000 } else { 1_000_000 };
+    let rounds = if args.quick { 1 } else { 3 };
+    for (name, message) in [
+        ("the ack string 'Server got the data'", ack_pickle()),
+        ("a dict", dict_pickle()),
+    ] {
+        println!(
+            "\n### Listen throughput: {name} ({} bytes pickled, protocol 4), {} messages, median of {rounds} round(s)\n",
+            message.len(),
+            fmt_int(count as f64)
+        );
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); Competitor::ALL.len()];
+        let mut last: Vec<Outcome> = vec![Outcome::default(); Competitor::ALL.len()];
+        for round in 0..rounds {
+            // Interleaved, and the order rotates each round.
+            for k in 0..Competitor::ALL.len() {
+                let i = (k + round) % Competitor::ALL.len();
+                let outcome = run_one(Competitor::ALL[i], &message, count)?;
+                rates[i].push(outcome.rate());
+                last[i] = outcome;
+            }
+        }
+        let best: Vec<f64> = rates
+            .iter()
+            .map(|r| r.iter().cloned().fold(0.0, f64::max))
+            .collect();
+        let med: Vec<f64> = rates.into_iter().map(median).collect();
+        let limit4 = med[1];
+        let limit64 = med[0];
+        let framed = med[4];
+        println!("| client | messages/s (median) | best round | MB/s | vs limit (4 KiB reads) | vs limit (64 KiB reads) | vs Python framed | messages received |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        for (i, c) in Competitor::ALL.iter().enumerate() {
+            let o = last[i];
+            let received = match c {
+                Competitor::PythonLab => format!(
+                    "{} of {} decoded ({} chunks failed to load)",
+                    fmt_int(o.messages as f64),
+                    fmt_int(count as f64),
+                    fmt_int(o.errors as f64)
+                ),
+                Competitor::Limit4K | Competitor::Limit64K => "(bytes only)".into(),
+                _ => format!(
+                    "{} of {}{}",
+                    fmt_int(o.messages as f64),
+                    fmt_int(count as f64),
+                    if o.errors > 0 {
+                        format!(", {} skipped", o.errors)
+                    } else {
+                        String::new()
+                    }
+                ),
+            };
+            println!(
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.1}× | {} |",
+                c.label(),
+                fmt_int(med[i]),
+                fmt_int(best[i]),
+                med[i] * message.len() as f64 / 1e6,
+                med[i] / limit4,
+                med[i] / limit64,
+                med[i] / framed,
+                received
+            );
+        }
+    }
+    Ok(())
+}
+
+fn handshakes(args: &Args) -> io::Result<()> {
+    let Some(bin) = &args.server else {
+        println!("\n(handshake latency skipped: no --server PATH to brine-server)");
+        return Ok(());
+    };
+    let total = if args.quick { 200 } else { 1000 };
+    let chunks = 5;
+    let (mut server, addr) = start_brine_server(bin)?;
+    let echo = echo_server()?;
+    let minimal = minimal_lab_server()?;
+    let (mut brine, mut python, mut limit) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut brine_min, mut python_min, mut raw_min) = (Vec::new(), Vec::new(), Vec::new());
+    let identity = pickle(&IDENTITY);
+    // Warm-up (not counted).
+    for _ in 0..20 {
+        brine_handshake(&addr)?;
+        limit_handshake(&echo)?;
+    }
+    for _ in 0..chunks {
+        for _ in 0..total / chunks {
+            limit.push(limit_handshake(&echo)?);
+        }
+        for _ in 0..total / chunks {
+            brine.push(brine_handshake(&addr)?);
+        }
+        python.extend(python_handshakes(&addr, total / chunks)?);
+        for _ in 0..total / chunks {
+            brine_min.push(brine_handshake(&minimal)?);
+        }
+        python_min.extend(python_handshakes(&minimal, total / chunks)?);
+        for _ in 0..total / chunks {
+            raw_min.push(raw_lab_handshake(&minimal, &identity)?);
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    println!(
+        "\n### Handshake latency: {total} sequential handshakes each, interleaved in {chunks} chunks, brine-server (release) on {addr}\n"
+    );
+    println!("| client | server | what is timed | p50 µs | p99 µs | p50 vs limit |");
+    println!("| --- | --- | --- | ---: | ---: | ---: |");
+    limit.sort_unstable();
+    brine.sort_unstable();
+    python.sort_unstable();
+    brine_min.sort_unstable();
+    python_min.sort_unstable();
+    raw_min.sort_unstable();
+    let lim50 = percentile(&limit, 0.5);
+    let (hs, lab) = (
+        "connect + handshake + wait for the ack",
+        "connect, recv id, send identity, recv ack",
+    );
+    for (label, server, what, v) in [
+        (
+            "limit (Rust)",
+            "echo thread",
+            "TCP connect + one 64-byte ping-pong",
+            &limit,
+        ),
+        ("brine blocking", "brine-server", hs, &brine),
+        ("Python lab client", "brine-server", lab, &python),
+        ("brine blocking", "minimal Rust lab server", hs, &brine_min),
+        (
+            "Python lab client",
+            "minimal Rust lab server",
+            lab,
+            &python_min,
+        ),
+        (
+            "limit, lab-shaped (Rust TcpStream, nothing pickled)",
+            "minimal Rust lab server",
+            "connect, read id bytes, write identity bytes, read ack bytes",
+            &raw_min,
+        ),
+    ] {
+        println!(
+            "| {label} | {server} | {what} | {:.1} | {:.1} | {:.2} |",
+            percentile(v, 0.5),
+            percentile(v, 0.99),
+            percentile(v, 0.5) / lim50
+        );
+    }
+    Ok(())
+}
+
+const SWEEP_SIZES: [usize; 4] = [64, 256, 1024, 4096];
+const SWEEP: [Competitor; 3] = [
+    Competitor::Limit4K,
+    Competitor::BrineBlocking,
+    Competitor::PythonFramed,
+];
+
+fn sweep(args: &Args) -> io::Result<()> {
+    let bytes_per_run: usize = if args.quick { 16 << 20 } else { 64 << 20 };
+    let rounds = if args.quick { 1 } else { 3 };
+    let mut table: Vec<Vec<f64>> = vec![Vec::new(); SWEEP.len()];
+    println!("\n### Throughput against message size (str pickles; {} MiB per run, at most 1,000,000 messages; median of {rounds} round(s); brine's receive buffer and the limit's reads are 4 KiB, 8 KiB for the 4096-byte messages)\n", bytes_per_run >> 20);
+    println!("| message size (B) | limit (reads of brine's buffer size) msg/s | brine blocking msg/s | Python framed msg/s | brine / limit | brine / Python |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    for size in SWEEP_SIZES {
+        let message = str_pickle(size);
+        let count = (bytes_per_run / message.len()).min(1_000_000);
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); SWEEP.len()];
+        for round in 0..rounds {
+            for k in 0..SWEEP.len() {
+                let i = (k + round) % SWEEP.len();
+                rates[i].push(run_one(SWEEP[i], &message, count)?.rate());
+            }
+        }
+        let med: Vec<f64> = rates.into_iter().map(median).collect();
+        println!(
+            "| {} | {} | {} | {} | {:.2} | {:.1}× |",
+            message.len(),
+            fmt_int(med[0]),
+            fmt_int(med[1]),
+            fmt_int(med[2]),
+            med[1] / med[0],
+            med[1] / med[2]
+        );
+        for (i, m) in med.into_iter().enumerate() {
+            table[i].push(m);
+        }
+    }
+    if let Some(path) = &args.plot {
+        plot(path, &table).map_err(|e| io::Error::other(e.to_string()))?;
+        println!("\nPlot: `{}`", path.display());
+    }
+    Ok(())
+}
+
+fn plot(path: &Path, table: &[Vec<f64>]) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    let root = BitMapBackend::new(path, (960, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max = table.iter().flatten().cloned().fold(1.0, f64::max) * 2.0;
+    let min = table.iter().flatten().cloned().fold(f64::MAX, f64::min) / 2.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "brine: listen throughput on loopback vs message size",
+            ("sans-serif", 26),
+        )
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            (48f64..5500f64)
+                .log_scale()
+                .with_key_points(SWEEP_SIZES.iter().map(|&s| s as f64).collect::<Vec<_>>()),
+            (min..max).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("message size (bytes, pickled str, protocol 4)")
+        .y_desc("messages / s")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| {
+            if *y >= 1e6 {
+                format!("{:.1}M", y / 1e6)
+            } else {
+                format!("{:.0}k", y / 1e3)
+            }
+        })
+        .label_style(("sans-serif", 16))
+        .draw()?;
+    let names = [
+        "limit: Rust TcpStream read+discard (reads of brine's buffer size)",
+        "brine blocking client (decodes every message)",
+        "Python framed client (pickle.Unpickler)",
+    ];
+    let colors = [BLACK, BLUE, RED];
+    for (i, series) in table.iter().enumerate() {
+        let points: Vec<(f64, f64)> = SWEEP_SIZES
+            .iter()
+            .map(|&s| s as f64)
+            .zip(series.iter().cloned())
+            .collect();
+        let color = colors[i];
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))?
+            .label(names[i])
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+        chart.draw_series(
+            points
+                .into_iter()
+                .map(|p| Circle::new(p, 5, color.filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args = Args {
+        quick: std::env::var_os("QUICK").is_some_and(|v| !v.is_empty() && v != "0"),
+        server: None,
+        plot: None,
+        only: None,
+        count: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => args.quick = true,
+            "--server" => args.server = it.next().map(Into::into),
+            "--plot" => args.plot = it.next().map(Into::into),
+            "--only" => args.only = it.next(),
+            "--count" => args.count = it.next().and_then(|n| n.parse().ok()),
+            _ => {
+                eprintln!(
+                    "usage: brine-bench [--quick] [--server PATH/TO/brine-server] [--plot OUT.png] [--only throughput|handshake|sweep]"
+                );
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
+    let want = |name: &str| args.only.as_deref().is_none_or(|o| o == name);
+    let result = (|| -> io::Result<()> {
+        if let Some(kind) = args
+            .only
+            .as_deref()
+            .and_then(|o| o.strip_prefix("profile-"))
+        {
+            // One brine blocking run, for `valgrind --tool=callgrind` (bench/run does not use it).
+            let message = if kind == "dict" {
+                dict_pickle()
+            } else {
+                ack_pickle()
+            };
+            let o = run_one(
+                Competitor::BrineBlocking,
+                &message,
+                args.count.unwrap_or(200_000),
+            )?;
+            println!("{} messages in {:.3} s", o.messages, o.seconds);
+            return Ok(());
+        }
+        if want("throughput") {
+            throughput(&args)?;
+        }
+        if want("handshake") {
+            handshakes(&args)?;
+        }
+        if want("sweep") {
+            sweep(&args)?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("brine-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_sizes() {
+        assert_eq!(ack_pickle().len(), 34);
+        let d = dict_pickle().len();
+        assert!((90..=130).contains(&d), "dict pickle is {d} bytes");
+        for s in SWEEP_SIZES {
+            let p = str_pickle(s);
+            assert!(p.len() <= s && p.len() + 8 >= s, "{s}: {}", p.len());
+        }
+    }
+
+    /// A tiny run of the Rust clients: every message arrives and decodes.
+    #[test]
+    fn smoke() {
+        for message in [ack_pickle(), dict_pickle(), str_pickle(4096)] {
+            for c in [
+                Competitor::Limit4K,
+                Competitor::BrineBlocking,
+                Competitor::BrineAsync,
+            ] {
+                let o = run_one(c, &message, 2000).unwrap();
+                assert_eq!((o.messages, o.errors), (2000, 0), "{c:?}");
+            }
+        }
+    }
+}
