@@ -142,17 +142,17 @@ fn prints_the_lab_servers_lines_and_runs_the_script() {
 fn a_line_on_stdin_is_broadcast() {
     let mut server = Running::start(&["--protocol", "2", "--no-ack"]);
     let addr = server.addr;
-    let client = std::thread::spawn(move || lab_client(addr, 2).1);
+    // The client thread hands back its stream too: it stays open until the broadcast line
+    // was read (a client that closed at once could be reported before the broadcast line).
+    let client = std::thread::spawn(move || lab_client(addr, 2));
     assert!(server.line().contains("connected from"));
     assert!(server.line().contains("identity: {'name': 'Ada'"));
     let stdin = server.child.stdin.as_mut().unwrap();
     stdin.write_all(b"hello class\n").unwrap();
     stdin.flush().unwrap();
     assert_eq!(server.line(), "Broadcast 'hello class' to 1 client");
-    assert_eq!(
-        client.join().unwrap(),
-        ["{'clientid': 1000}", "'hello class'"]
-    );
+    let (_stream, received) = client.join().unwrap();
+    assert_eq!(received, ["{'clientid': 1000}", "'hello class'"]);
 }
 
 #[test]
