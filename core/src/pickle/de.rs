@@ -185,7 +185,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
             Item::Float(f) => visitor.visit_f64(f),
             Item::Str(s) => self.visit_text(s, visitor),
             Item::Bytes(_) | Item::ByteArray(_) => self.deserialize_bytes(visitor),
-            Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(Entries {
+            Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(Items {
                 tree: self.tree,
                 children: self.tree.children(chain),
             }),
@@ -422,10 +422,22 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
     }
 }
 
-/// The items of a list, tuple, set or frozenset.
+/// The items of a container: a list, tuple, set or frozenset as a sequence, or a dict as a
+/// map (keys and values alternate in the item chain).
 struct Items<'de, 'n> {
     tree: Tree<'de, 'n>,
     children: Children<'n>,
+}
+
+impl<'de, 'n> Items<'de, 'n> {
+    /// A deserializer for the next item, if any.
+    fn next_item(&mut self) -> Option<De<'de, 'n>> {
+        let id = self.children.next()?;
+        Some(De {
+            tree: self.tree,
+            item: self.tree.item(id),
+        })
+    }
 }
 
 impl<'de> SeqAccess<'de> for Items<'de, '_> {
@@ -435,15 +447,7 @@ impl<'de> SeqAccess<'de> for Items<'de, '_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        match self.children.next() {
-            Some(id) => seed
-                .deserialize(De {
-                    tree: self.tree,
-                    item: self.tree.item(id),
-                })
-                .map(Some),
-            None => Ok(None),
-        }
+        self.next_item().map(|de| seed.deserialize(de)).transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -451,39 +455,21 @@ impl<'de> SeqAccess<'de> for Items<'de, '_> {
     }
 }
 
-/// The entries of a dict (keys and values alternate in the item chain).
-struct Entries<'de, 'n> {
-    tree: Tree<'de, 'n>,
-    children: Children<'n>,
-}
-
-impl<'de> MapAccess<'de> for Entries<'de, '_> {
+impl<'de> MapAccess<'de> for Items<'de, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        match self.children.next() {
-            Some(id) => seed
-                .deserialize(De {
-                    tree: self.tree,
-                    item: self.tree.item(id),
-                })
-                .map(Some),
-            None => Ok(None),
-        }
+        self.next_item().map(|de| seed.deserialize(de)).transpose()
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let id = self
-            .children
-            .next()
+        let de = self
+            .next_item()
             .ok_or_else(|| Error::message("dict entry without a value"))?;
-        seed.deserialize(De {
-            tree: self.tree,
-            item: self.tree.item(id),
-        })
+        seed.deserialize(de)
     }
 
     fn size_hint(&self) -> Option<usize> {
