@@ -103,7 +103,7 @@ impl<
     pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         loop {
             self.flush().await?;
-            if self.session.poll()? {
+            if self.session.poll_decode(&mut self.decoder)? {
                 break;
             }
             self.before_read

@@ -165,7 +165,7 @@ impl<
     pub fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         loop {
             self.flush()?;
-            if self.session.poll()? {
+            if self.session.poll_decode(&mut self.decoder)? {
                 break;
             }
             self.before_read
