@@ -7,7 +7,10 @@ mod decode;
 mod error;
 mod float_repr;
 mod framer;
+mod number;
 pub mod opcodes;
+#[cfg(test)]
+mod oracle;
 mod printable;
 mod repr;
 mod ser;
