@@ -6,7 +6,7 @@ use core::marker::PhantomData;
 
 use embedded_io::{ErrorKind, ErrorType};
 
-use crate::pickle::{Decoder, Protocol};
+use crate::pickle::{Decoder, Encoding};
 use crate::session::{self, Session, State, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
@@ -132,8 +132,9 @@ impl<
         }
     }
 
-    /// Sets the protocol of the pickles this client writes (call before the handshake).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
+    /// Sets the protocol of the pickles this client writes (call before the handshake): a
+    /// [`Protocol`](crate::pickle::Protocol) or an [`Encoding`].
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
         self.session.set_protocol(protocol);
     }
 
