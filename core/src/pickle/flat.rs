@@ -9,6 +9,7 @@
 //! (errors included). So a caller never sees a result the general machine would not give.
 
 use super::decode::{Container, ContainerKind, Edge, Node, NodeId, NIL};
+use super::number;
 use super::text::{self, BytesEncoding, TextEncoding};
 use super::value::Str;
 
@@ -146,7 +147,7 @@ impl<'i> Run<'i, '_> {
                 }
                 0x8a => {
                     let n = usize::from(self.byte()?);
-                    let v = text::le_to_i64(self.take(n)?)?;
+                    let v = number::le_to_i64(self.take(n)?)?;
                     self.scalar(Node::Int(v))?;
                 }
                 b'G' => {
@@ -424,6 +425,7 @@ mod tests {
         ACK,
         LIST,
         IDENTITY,
+        EVIL,
         // pickle.dumps({'a': None, 'b': 300, 'c': b'\x00\xff', 'd': True, 'e': 1.5, 'f': -2**40}, 4)
         b"\x80\x04\x95F\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94N\x8c\x01b\x94M,\x01\x8c\x01c\x94C\x02\x00\xff\x94\x8c\x01d\x94\x88\x8c\x01e\x94G?\xf8\x00\x00\x00\x00\x00\x00\x8c\x01f\x94\x8a\x06\x00\x00\x00\x00\x00\xff\x94u.",
         // pickle.dumps((1, 'x', b'y'), 4), pickle.dumps((1, 2, 3, 4), 4), pickle.dumps((), 2)
@@ -444,7 +446,7 @@ mod tests {
     /// Every truncation and many one-byte changes of each seed.
     fn corpus() -> Vec<Vec<u8>> {
         let bytes = b"\x00\x01\x02\x05\x7f\x80\xff.()]}tsuaeKMJNq\x94h\x8c\x95\x85\x86\x87\x88\x8aGXCB\xc3\xe9";
-        let mut out = Vec::new();
+        let mut out = Vec::from([big_message().to_vec()]);
         for seed in SEEDS {
             for cut in 0..=seed.len() {
                 out.push(seed[..cut].to_vec());
