@@ -11,7 +11,8 @@
 
 use brine_core::asynch::Client;
 use brine_core::blocking;
-use brine_core::session::Event;
+use brine_core::pickle::Decoder;
+use brine_core::session::{Event, Session};
 use brine_firmware::eth::{self, Mac};
 use brine_firmware::lab::{self, SERVER, TIMEOUT_MS};
 use brine_firmware::{clock, exit, fail};
@@ -23,7 +24,7 @@ use embassy_net::{Ipv4Address, Runner, StackResources};
 use embassy_time::{with_timeout, Duration};
 
 /// The UART client's sizes: 4096-byte buffers, a decoder of about 0.8 KiB.
-type LabClient<'a> = Client<TcpSocket<'a>, (), 4096, 4096, 32, 64, 16, 32>;
+type LabClient<'a> = Client<TcpSocket<'a>, (), Session, Decoder<32, 64, 16, 32>>;
 
 #[entry]
 fn main() -> ! {
@@ -86,7 +87,7 @@ async fn lab_client(spawner: Spawner, mac: Mac) {
         )),
     }
 
-    let client = cortex_m::singleton!(: LabClient<'static> = Client::with_buffers(socket, ()))
+    let client = cortex_m::singleton!(: LabClient<'static> = Client::with_storage(socket, ()))
         .unwrap_or_else(|| fail("client taken"));
     exit(match listen(client).await {
         Ok(()) => 0,

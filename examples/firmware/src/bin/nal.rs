@@ -14,7 +14,8 @@ use core::net::SocketAddr;
 
 use brine_adapters::nal::{self, OkZero, Op, TimedOut, Transport, WouldBlock};
 use brine_core::blocking::{self, BeforeRead, Client};
-use brine_core::session::Waiting;
+use brine_core::pickle::Decoder;
+use brine_core::session::{Session, Waiting};
 use brine_firmware::eth::{self, Mac};
 use brine_firmware::lab::{self, SERVER, TIMEOUT_MS};
 use brine_firmware::{clock, exit, fail};
@@ -42,7 +43,7 @@ impl embedded_time::Clock for Millis {
 type Stack = NetworkStack<'static, Mac, Millis>;
 type Socket = Transport<'static, Stack, Poll>;
 /// The UART client's sizes: 4096-byte buffers, a decoder of about 0.8 KiB.
-type LabClient = Client<Socket, Arm, 4096, 4096, 32, 64, 16, 32>;
+type LabClient = Client<Socket, Arm, Session, Decoder<32, 64, 16, 32>>;
 
 /// The `WouldBlock` hook: polls smoltcp; when nothing moved, gives up past the deadline or
 /// sleeps until the next interrupt.
@@ -185,6 +186,6 @@ fn mac_seed() -> [u8; 8] {
 /// The client in a static, built off `main`'s frame (as the UART firmware's).
 #[inline(never)]
 fn new_client(socket: Socket) -> &'static mut LabClient {
-    cortex_m::singleton!(: LabClient = Client::with_buffers(socket, Arm))
+    cortex_m::singleton!(: LabClient = Client::with_storage(socket, Arm))
         .unwrap_or_else(|| fail("client taken"))
 }
