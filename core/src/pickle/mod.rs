@@ -7,6 +7,7 @@ mod decode;
 mod error;
 mod float_repr;
 mod framer;
+mod keys;
 pub mod opcodes;
 mod printable;
 mod repr;
