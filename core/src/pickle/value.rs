@@ -4,6 +4,7 @@ use core::fmt::{self, Display, Write as _};
 
 use super::decode::{ContainerKind, Edge, IntDigits, Node, NodeId, NIL};
 use super::float_repr::write_float_repr;
+use super::number;
 use super::repr;
 use super::text::{self, BytesEncoding, TextEncoding};
 
@@ -335,6 +336,16 @@ impl PartialEq<&str> for Str<'_> {
     }
 }
 
+impl PartialEq for Str<'_> {
+    /// Same characters, whatever opcode wrote each (Python 2 `'a'` equals `u'a'`).
+    fn eq(&self, other: &Str<'_>) -> bool {
+        match (self.enc, other.enc) {
+            (TextEncoding::Utf8, TextEncoding::Utf8) => self.raw == other.raw,
+            _ => self.chars().eq(other.chars()),
+        }
+    }
+}
+
 impl Display for Str<'_> {
     /// The text itself (not its repr).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -393,6 +404,16 @@ impl<'a> Bytes<'a> {
     }
 }
 
+impl PartialEq for Bytes<'_> {
+    /// Same bytes, whatever opcode wrote each.
+    fn eq(&self, other: &Bytes<'_>) -> bool {
+        match (self.enc, other.enc) {
+            (BytesEncoding::Raw, BytesEncoding::Raw) => self.raw == other.raw,
+            _ => self.iter().eq(other.iter()),
+        }
+    }
+}
+
 impl fmt::Debug for Bytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         repr::write_bytes_repr(f, self.iter())
@@ -410,8 +431,8 @@ impl BigInt<'_> {
     /// The value, if it fits 128 bits.
     pub fn to_i128(&self) -> Option<i128> {
         match self.digits {
-            IntDigits::LittleEndian => text::le_to_i128(self.raw),
-            IntDigits::Decimal => text::decimal_to_i128(self.raw),
+            IntDigits::LittleEndian => number::le_to_i128(self.raw),
+            IntDigits::Decimal => number::decimal_to_i128(self.raw),
         }
     }
 
