@@ -87,6 +87,9 @@ fn main() {
             "serde_pickle_decode_message_value" => {
                 black_box(serde_pickle::value_from_slice(black_box(MESSAGE), de()).unwrap());
             }
+            "serde_pickle_encode_identity_to_vec" => {
+                black_box(serde_pickle::to_vec(black_box(&ME), ser()).unwrap());
+            }
             "serde_pickle_encode_identity" => {
                 out.clear();
                 serde_pickle::to_writer(&mut out, black_box(&ME), ser()).unwrap();
