@@ -8,7 +8,7 @@
 //! `None`, and the caller runs the general machine on the same input, which then decides
 //! (errors included). So a caller never sees a result the general machine would not give.
 
-use super::decode::{Container, ContainerKind, Edge, Node, NodeId, NIL};
+use super::decode::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
 use super::number;
 use super::text::{self, BytesEncoding, TextEncoding};
 use super::value::Str;
@@ -38,6 +38,14 @@ pub(crate) struct Limits {
     /// Validate UTF-8 strings (the `Value` path) or leave it to the reader (serde).
     pub(crate) check_utf8: bool,
 }
+
+/// Longest pickle the fast path takes, and most dict entries: bounds the machine's work
+/// comparing keys (pairs × key bytes) far below its budget ([`MAX_EXPANSION`]), which the
+/// fast path therefore never needs to count.
+///
+/// [`MAX_EXPANSION`]: super::MAX_EXPANSION
+const MAX_LEN: usize = 1 << 16;
+const MAX_ENTRIES: usize = 64;
 
 /// The pickle at the start of `input` if it is one `str` as CPython 3.8+ writes it
 /// (`pickle.dumps('...')`: PROTO 4 or 5, a FRAME of exactly the rest, SHORT_BINUNICODE,
@@ -374,6 +382,10 @@ impl<'i> Run<'i, '_> {
 
     /// STOP: the stack must hold exactly the root.
     fn stop(&mut self) -> Option<Flat> {
+        // Small enough that the machine's work budget for merging keys cannot run out.
+        if self.pos > MAX_LEN || self.n_edges > 2 * MAX_ENTRIES {
+            return None;
+        }
         let root = match self.container {
             Some((id, _)) if !self.mark && self.scalars == 0 => id,
             None if !self.mark && self.scalars == 1 => 0,
@@ -388,9 +400,24 @@ impl<'i> Run<'i, '_> {
             if let Some(last) = links.last_mut() {
                 last.next = NIL;
             }
+            // The machine's bookkeeping for its items: expanded size, and for a tuple whether
+            // it can be a key (a bytearray item makes it unhashable).
+            let mut expansion = 1u32;
+            let mut unhashable = Unhashable::No;
+            for edge in self.edges.get(..n)? {
+                let item = *self.nodes.get(usize::from(edge.child))?;
+                expansion = expansion.saturating_add(leaf_weight(item));
+                if let (Node::Bytes { mutable: true, .. }, Unhashable::No) = (item, unhashable) {
+                    unhashable = Unhashable::ByteArray;
+                }
+            }
             let Some(Node::Container(c)) = self.nodes.get_mut(usize::from(id)) else {
                 return None;
             };
+            c.expansion = expansion;
+            if c.kind == ContainerKind::Tuple {
+                c.unhashable = unhashable;
+            }
             if n > 0 {
                 c.first = 0;
                 c.last = u16::try_from(n - 1).ok()?;

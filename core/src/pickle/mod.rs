@@ -8,6 +8,7 @@ mod error;
 mod flat;
 mod float_repr;
 mod framer;
+mod keys;
 mod number;
 pub mod opcodes;
 #[cfg(test)]
@@ -15,6 +16,7 @@ mod oracle;
 #[cfg(feature = "alloc")]
 mod owned;
 mod printable;
+mod pynum;
 mod repr;
 mod ser;
 mod text;
