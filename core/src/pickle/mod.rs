@@ -22,6 +22,7 @@ pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
+pub use repr::{Budget, Escaped};
 pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 

@@ -2,10 +2,15 @@
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
 
-use brine_core::pickle::{self, to_slice_with_memo, Decoder, Framer, Progress, Protocol};
+use std::fmt::Write as _;
 
-use crate::json::{self, AsPython};
+use brine_core::pickle::{
+    self, to_slice_with_memo, Budget, Decoder, Framer, Progress, Protocol, Value,
+};
+
+use crate::client::FmtIo;
 use crate::{exit, Fail};
+use brine_json::AsPython;
 
 /// Distinct strings one encoded value may hold (20 bytes of stack each while encoding).
 const ENCODE_MEMO: usize = 1 << 14;
@@ -35,7 +40,7 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
                 format!("line {line_no}: not a JSON value: {e}"),
             )
         })?;
-        json::check(&value)
+        brine_json::check(&value)
             .map_err(|e| Fail::new(exit::PROTOCOL, format!("line {line_no}: {e}")))?;
         let bytes = loop {
             // The pickle is the start of `buf`.
@@ -120,12 +125,8 @@ fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> 
                             ),
                         )
                     })?;
-                    let line = if as_json {
-                        json::to_json(&value)
-                    } else {
-                        value.to_string()
-                    };
-                    writeln!(out, "{line}").map_err(|e| Fail::io("write to stdout", e))?;
+                    write_line(&mut *out, &value, as_json)
+                        .map_err(|e| Fail::io("write to stdout", e))?;
                     start = end;
                     scanned = end;
                 }
@@ -149,6 +150,35 @@ fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> 
             start = 0;
         }
     }
+}
+
+/// The most one pickle's line may hold, in bytes: a longer repr is cut there with a marker, a
+/// longer JSON is replaced by `{"cut": "<reason>"}`. Bounds the output of expansion bombs.
+pub const DECODE_OUTPUT_LIMIT: usize = 16 << 20;
+
+/// One pickle's line: its repr streamed into `out` (nothing built whole), or its JSON.
+fn write_line(out: &mut dyn Write, value: &Value<'_>, as_json: bool) -> io::Result<()> {
+    let mut w = FmtIo::new(out);
+    let written = if as_json {
+        match brine_json::to_json_line(value, DECODE_OUTPUT_LIMIT) {
+            Ok(line) => w.write_str(&line),
+            Err(reason) => w
+                .write_str("{\"cut\":")
+                .and_then(|()| brine_json::write_str(&mut w, &reason))
+                .and_then(|()| w.write_char('}')),
+        }
+    } else {
+        let mut bounded = Budget::new(&mut w, DECODE_OUTPUT_LIMIT);
+        match bounded.write_display(value) {
+            Ok(false) => {
+                let reason = brine_json::too_long("repr", DECODE_OUTPUT_LIMIT);
+                write!(w, "{}{reason}]", brine_json::CUT_MARK)
+            }
+            other => other.map(|_| ()),
+        }
+    };
+    let written = written.and_then(|()| w.write_char('\n'));
+    w.finish(written).map(drop)
 }
 
 #[cfg(test)]
