@@ -11,6 +11,8 @@ mod number;
 pub mod opcodes;
 #[cfg(test)]
 mod oracle;
+#[cfg(feature = "alloc")]
+mod owned;
 mod printable;
 mod repr;
 mod ser;
@@ -22,6 +24,8 @@ pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
+#[cfg(feature = "alloc")]
+pub use owned::{to_vec, to_vec_with_memo, Message, Pickles, StreamError};
 pub use repr::{Budget, Escaped};
 pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
