@@ -6,7 +6,7 @@ use embedded_io_async::{Read, Write};
 use serde::Serialize;
 
 use crate::blocking::{BeforeRead, Error};
-use crate::pickle::{Decoder, Protocol};
+use crate::pickle::{Decoder, Encoding};
 use crate::session::{self, ClientId, Event, Session, State};
 
 /// The lab client over an async transport `T` (e.g. an embassy-net or tokio socket), with a
@@ -74,8 +74,9 @@ impl<
         }
     }
 
-    /// Sets the protocol of the pickles this client writes (call before the handshake).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
+    /// Sets the protocol of the pickles this client writes (call before the handshake): a
+    /// [`Protocol`](crate::pickle::Protocol) or an [`Encoding`].
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
         self.session.set_protocol(protocol);
     }
 

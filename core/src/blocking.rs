@@ -3,7 +3,7 @@
 use embedded_io::{Error as _, ErrorKind, ErrorType, Read, Write};
 use serde::Serialize;
 
-use crate::pickle::{Decoder, Protocol};
+use crate::pickle::{Decoder, Encoding};
 use crate::session::{self, ClientId, Event, Session, State, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
@@ -127,8 +127,9 @@ impl<
         }
     }
 
-    /// Sets the protocol of the pickles this client writes (call before the handshake).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
+    /// Sets the protocol of the pickles this client writes (call before the handshake): a
+    /// [`Protocol`](crate::pickle::Protocol) or an [`Encoding`].
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
         self.session.set_protocol(protocol);
     }
 

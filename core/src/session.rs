@@ -13,7 +13,7 @@ use core::fmt::{self, Display};
 
 use serde::Serialize;
 
-use crate::pickle::{self, Decoder, Framer, Progress, Protocol, Value};
+use crate::pickle::{self, Decoder, Encoding, Framer, Progress, Protocol, Value};
 
 /// Longest `str` client id kept (longer ids are refused).
 pub const CLIENT_ID_LEN: usize = 40;
@@ -263,7 +263,7 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
     identity_end: usize,
     state: State,
     client_id: Option<ClientId>,
-    protocol: Protocol,
+    protocol: Encoding,
 }
 
 impl<const RX: usize, const TX: usize> Default for Session<RX, TX> {
@@ -293,13 +293,15 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             identity_end: 0,
             state: State::Closed,
             client_id: None,
-            protocol: Protocol::V4,
+            protocol: Encoding::new(Protocol::V4),
         }
     }
 
-    /// Sets the protocol of pickles this session writes (the identity and later messages).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.protocol = protocol;
+    /// Sets the protocol of pickles this session writes (the identity and later messages): a
+    /// [`Protocol`], or an [`Encoding`] (e.g. `Encoding::python2(Protocol::V2)` for a Python 2
+    /// server).
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
+        self.protocol = protocol.into();
     }
 
     /// Begins a connection: forgets all per-connection state and pickles `identity` (a dict:
