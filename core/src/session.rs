@@ -6,7 +6,8 @@
 //! [`Session::transmitted`], and takes [`Event`]s from [`Session::next_event`].
 //!
 //! ```text
-//!  AwaitingClientId --{'clientid': id}--> IdentityQueued --identity written--> Listening --EOF--> Closed
+//!  NotStarted --start--> AwaitingClientId --{'clientid': id}--> IdentityQueued
+//!      --identity written--> Listening --EOF--> Closed
 //! ```
 
 use core::fmt::{self, Display};
@@ -21,7 +22,10 @@ pub const CLIENT_ID_LEN: usize = 40;
 /// Where the session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum State {
+    /// A new session: [`Session::start`] has not been called.
+    NotStarted,
     /// Connected; waiting for the server's `{'clientid': id}` (the identity is held back).
     AwaitingClientId,
     /// The id arrived; the identity is queued for transmission.
@@ -35,6 +39,7 @@ pub enum State {
 impl Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            State::NotStarted => "not started",
             State::AwaitingClientId => "awaiting client id",
             State::IdentityQueued => "identity queued",
             State::Listening => "listening",
@@ -46,6 +51,7 @@ impl Display for State {
 /// What the session waits for, so a driver can choose a timeout (core has no clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Waiting {
     /// The client id: bound this wait.
     ClientId,
@@ -54,7 +60,7 @@ pub enum Waiting {
     /// The next message: silence here is normal; the lab client listens as long as the
     /// server stays connected.
     NextMessage,
-    /// Nothing: the session is closed.
+    /// Nothing: the session is not started or closed.
     Nothing,
 }
 
@@ -88,6 +94,7 @@ impl defmt::Format for ClientId {
 
 /// Why a message was skipped.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum SkipReason {
     /// The pickle is larger than the receive buffer; its bytes were discarded unread.
     TooLarge {
@@ -111,6 +118,7 @@ impl Display for SkipReason {
 
 /// What happened on the connection, in order.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// The server assigned this id (first event of a session).
     ClientId(ClientId),
@@ -161,6 +169,8 @@ pub enum Error {
     Encode(pickle::Error),
     /// Messages can be sent only once the client id arrived.
     HandshakeIncomplete,
+    /// [`Session::start`] has not been called.
+    NotStarted,
     /// The session is closed.
     Closed,
 }
@@ -191,6 +201,7 @@ impl Display for Error {
             Error::HandshakeIncomplete => {
                 f.write_str("cannot send before the server assigned a client id")
             }
+            Error::NotStarted => f.write_str("the session has not been started"),
             Error::Closed => f.write_str("the session is closed"),
         }
     }
@@ -216,6 +227,7 @@ impl defmt::Format for Error {
             }
             Error::Encode(e) => defmt::write!(f, "Encode {}", e),
             Error::HandshakeIncomplete => defmt::write!(f, "HandshakeIncomplete"),
+            Error::NotStarted => defmt::write!(f, "NotStarted"),
             Error::Closed => defmt::write!(f, "Closed"),
         }
     }
@@ -291,7 +303,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             tx_head: 0,
             tx_tail: 0,
             identity_end: 0,
-            state: State::Closed,
+            state: State::NotStarted,
             client_id: None,
             protocol: Encoding::new(Protocol::V4),
         }
@@ -342,7 +354,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// What the session is waiting for (for the driver's timeouts).
     pub fn waiting(&self) -> Waiting {
         match self.state {
-            State::Closed => Waiting::Nothing,
+            State::NotStarted | State::Closed => Waiting::Nothing,
             State::AwaitingClientId => Waiting::ClientId,
             _ if self.skipping.is_some() || self.framer.in_pickle() => Waiting::RestOfMessage,
             _ => Waiting::NextMessage,
@@ -392,8 +404,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         if self.ready != Ready::Nothing {
             return Ok(true);
         }
-        if self.state == State::Closed {
-            return Err(Error::Closed);
+        match self.state {
+            State::NotStarted => return Err(Error::NotStarted),
+            State::Closed => return Err(Error::Closed),
+            _ => {}
         }
         self.drop_released();
         if let Some(discarded) = self.skipping {
@@ -526,6 +540,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     pub fn queue<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<(), Error> {
         match self.state {
             State::AwaitingClientId => return Err(Error::HandshakeIncomplete),
+            State::NotStarted => return Err(Error::NotStarted),
             State::Closed => return Err(Error::Closed),
             _ => {}
         }
@@ -746,6 +761,18 @@ mod tests {
             sent, IDENTITY,
             "identity bytes equal CPython's pickle.dumps"
         );
+    }
+
+    #[test]
+    fn a_new_session_is_not_started_until_start() {
+        let mut session: Session = Session::new();
+        assert_eq!(session.state(), State::NotStarted);
+        assert_eq!(session.waiting(), Waiting::Nothing);
+        assert_eq!(session.poll(), Err(Error::NotStarted));
+        assert_eq!(session.queue(&1), Err(Error::NotStarted));
+        assert!(session.transmit().is_empty());
+        session.start(&1).unwrap();
+        assert_eq!(session.state(), State::AwaitingClientId);
     }
 
     #[test]

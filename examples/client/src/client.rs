@@ -316,8 +316,9 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
             Ok(Event::Message(value)) => printer.message(&value)?,
             Ok(Event::Skipped { len, reason }) => printer.skipped(len, &reason)?,
             Ok(Event::Closed) => return printer.closed(),
-            // The id is the handshake's; the session reports it once.
-            Ok(Event::ClientId(_)) => {}
+            // The id is the handshake's (the session reports it once); later kinds of event
+            // are not printed.
+            Ok(_) => {}
             Err(blocking::Error::Transport(e)) if clock.cut() && is_timeout(&e) => {
                 let after = timeouts.idle.unwrap_or_default();
                 return Err(fail(tcp::Error::Idle { after }));
