@@ -278,8 +278,8 @@ impl Proc {
         }
     }
 
-    /// The process id (e.g. to read its memory use from `/proc`).
-    pub fn pid(&self) -> u32 {
+    /// The process id.
+    pub fn id(&self) -> u32 {
         self.child.id()
     }
 

@@ -34,7 +34,7 @@ fn a_bombing_client_does_not_stall_honest_handshakes() {
     let attack = Proc::spawn("attack.py", command).wait(Duration::from_secs(40));
     attack.assert_code(0);
     let report: serde_json::Value = serde_json::from_str(&attack.stdout[0]).unwrap();
-    let rss = peak_rss_kib(server.proc.pid());
+    let rss = peak_rss_kib(server.proc.id());
     // The server still answers, and logged the bombs cut to their bound.
     let mut honest = TcpStream::connect(server.addr()).unwrap();
     honest
