@@ -278,6 +278,11 @@ impl Proc {
         }
     }
 
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's stdin, when spawned with a piped one.
     pub fn stdin(&mut self) -> &mut ChildStdin {
         self.stdin.as_mut().expect("spawned without a piped stdin")
