@@ -272,6 +272,9 @@ async fn events(State(web): State<Arc<Web>>) -> Response {
                             )
                         }
                         Err(broadcast::error::RecvError::Lagged(_)) => {
+                            // Only what comes after the snapshot; the ring's old messages
+                            // would overtake this page again.
+                            updates = updates.resubscribe();
                             let (seq, json) = page.0.snapshot();
                             break (snapshot_event(&json), seq);
                         }
@@ -286,4 +289,86 @@ async fn events(State(web): State<Arc<Web>>) -> Response {
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response();
     secure(response, "text/event-stream")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerEvent;
+    use http_body_util::BodyExt;
+
+    /// The next event of an event stream's body (frames until a blank line).
+    async fn next_event(body: &mut axum::body::Body) -> String {
+        let mut text = String::new();
+        while !text.ends_with("\n\n") {
+            let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+                .await
+                .expect("an event within 5 s")
+                .expect("the stream goes on")
+                .expect("a frame");
+            if let Ok(data) = frame.into_data() {
+                text.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        }
+        text
+    }
+
+    fn connect(roster: &Roster, id: i64) {
+        let peer = "127.0.0.1:5000".parse().unwrap();
+        roster.observe(&ServerEvent::Connected { id, peer });
+    }
+
+    #[tokio::test]
+    async fn a_page_that_keeps_up_gets_updates_and_one_that_falls_behind_a_snapshot() {
+        let roster = Arc::new(Roster::new());
+        let web = Web::new(Arc::clone(&roster), "127.0.0.1:12000".parse().unwrap());
+        connect(&roster, 1);
+        web.publish();
+        let mut body = events(State(Arc::clone(&web))).await.into_body();
+        let first = next_event(&mut body).await;
+        assert!(first.starts_with("event: snapshot\n"), "{first}");
+        assert!(first.contains(r#""lab":["127.0.0.1:12000"]"#), "{first}");
+        assert!(first.contains(r#""id":1,"#), "{first}");
+
+        connect(&roster, 2);
+        web.publish();
+        let update = next_event(&mut body).await;
+        assert!(update.starts_with("event: update\n"), "{update}");
+        assert!(update.contains(r#""id":2,"#) && !update.contains(r#""id":1,"#));
+
+        // The page reads nothing while more than the ring's worth of updates go out.
+        for id in 3..(RING as i64 + 10) {
+            connect(&roster, id);
+            web.publish();
+        }
+        let caught_up = next_event(&mut body).await;
+        assert!(caught_up.starts_with("event: snapshot\n"), "{caught_up}");
+        for id in 1..(RING as i64 + 10) {
+            assert!(caught_up.contains(&format!(r#""id":{id},"#)), "{id}");
+        }
+        // And it goes on with updates after it.
+        connect(&roster, 100);
+        web.publish();
+        let update = next_event(&mut body).await;
+        assert!(
+            update.starts_with("event: update\n") && update.contains(r#""id":100,"#),
+            "{update}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_beyond_the_limit_are_refused() {
+        let web = Web::new(Arc::new(Roster::new()), "127.0.0.1:1".parse().unwrap());
+        let mut open = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let response = events(State(Arc::clone(&web))).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            open.push(response);
+        }
+        let refused = events(State(Arc::clone(&web))).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        open.pop();
+        let again = events(State(Arc::clone(&web))).await;
+        assert_eq!(again.status(), StatusCode::OK);
+    }
 }
