@@ -7,7 +7,6 @@
 
 mod client;
 mod demo;
-mod idle;
 mod load;
 mod pickle_cmd;
 
@@ -360,9 +359,18 @@ mod tests {
             parse_secs("0.0005"),
             Ok(Secs(Some(Duration::from_micros(500))))
         );
-        assert_eq!(crate::client::secs(Duration::from_micros(500)), "0.0005 s");
-        assert_eq!(crate::client::secs(Duration::from_millis(1500)), "1.5 s");
-        assert_eq!(crate::client::secs(Duration::from_secs(5)), "5 s");
+        assert_eq!(
+            brine_adapters::tcp::Secs(Duration::from_micros(500)).to_string(),
+            "0.0005 s"
+        );
+        assert_eq!(
+            brine_adapters::tcp::Secs(Duration::from_millis(1500)).to_string(),
+            "1.5 s"
+        );
+        assert_eq!(
+            brine_adapters::tcp::Secs(Duration::from_secs(5)).to_string(),
+            "5 s"
+        );
         assert!(parse_secs("x").is_err());
     }
 }
