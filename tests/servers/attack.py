@@ -3,9 +3,10 @@
 
     python3 tests/servers/attack.py HOST PORT [--seconds 10] [--honest 4] [--attackers 1]
 
-Each attacker does the handshake, then sends issue 12's expansion bombs (a 1,142-byte str bomb
-and a 1,927-byte int bomb, alternately) as fast as the server takes them, reading and
-discarding whatever the server sends back. Meanwhile --honest threads each loop over lab
+Each attacker does the handshake, then sends expansion bombs as fast as the server takes them,
+reading and discarding whatever the server sends back: in turn issue 12's 1,142-byte str bomb
+and 1,927-byte int bomb (2**19 references to 1000 bytes or a 4299-digit int) and the 13- and
+11-level ones that fit the decoder's expansion limit (decoded, with gigantic reprs). Meanwhile --honest threads each loop over lab
 handshakes: connect, read {'clientid': id} (recv(4096) + pickle.loads, as students write it),
 send an identity dict, read the acknowledgement. The time from connect to the acknowledgement
 is one handshake's latency. Prints one JSON line: handshakes, failures, latency percentiles
@@ -22,7 +23,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hostile_server import INT_BOMB, STR_BOMB  # noqa: E402  (same directory)
+from hostile_server import (  # noqa: E402  (same directory)
+    INT_BOMB, INT_BOMB_DECODED, STR_BOMB, STR_BOMB_DECODED)
 
 IDENTITY = pickle.dumps({"name": "Honest Student", "email": "h@example.edu"}, 4)
 
@@ -73,10 +75,10 @@ def attacker(host, port, stop, sent):
                 pass
 
         threading.Thread(target=drain, daemon=True).start()
-        bombs = [STR_BOMB, INT_BOMB]
+        bombs = [STR_BOMB, INT_BOMB, STR_BOMB_DECODED, INT_BOMB_DECODED]
         i = 0
         while not stop.is_set():
-            bomb = bombs[i % 2]
+            bomb = bombs[i % len(bombs)]
             try:
                 sock.sendall(bomb)
             except OSError:

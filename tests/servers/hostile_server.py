@@ -29,8 +29,11 @@ half-close       BEFORE; AFTER; shutdown(SHUT_WR) (a FIN: no more data from us);
 half-close-mid   BEFORE; half a message; shutdown(SHUT_WR); keep reading until the client
                  closes its end
 bombs            BEFORE; issue 12's expansion bombs: a 1,142-byte pickle whose memo doubles a
-                 1000-byte str through 19 levels of lists (2**19 copies), and a 1,927-byte
-                 one doubling a 4299-digit int; AFTER; close
+                 1000-byte bytes object through 19 levels of lists (2**19 copies), and a
+                 1,927-byte one doubling a 4299-digit int (both beyond the decoder's
+                 expansion limit, so refused); then the same with 13 and 11 levels (8 MiB of
+                 bytes, 8.8 MB of digits: within that limit, decoded, and far beyond brine's
+                 1 MiB output limit); AFTER; close
 id-reset         no handshake: {'clientid': id} and BEFORE in one write, then a TCP reset
                  (SO_LINGER 0) at once, without reading anything
 
@@ -187,21 +190,29 @@ def mode_half_close_mid(conn, args):
     wait_client_close(conn, args.timeout)
 
 
-def doubling(leaf):
-    """A pickle whose memo entry 0 is `leaf` (opcodes, then MEMOIZE) and whose 19 levels of
-    lists each hold the level below twice: 2**19 references to the leaf (issue 12)."""
-    levels = b"".join(bytes([0x28, 0x68, i, 0x68, i, 0x6C, 0x94]) for i in range(19))
-    return b"\x80\x04" + leaf + b"\x94" + levels + b"."
+def doubling(leaf, levels=19):
+    """A pickle whose memo entry 0 is `leaf` (opcodes, then MEMOIZE) and whose `levels` levels
+    of lists each hold the level below twice: 2**levels references to the leaf (issue 12)."""
+    body = b"".join(bytes([0x28, 0x68, i, 0x68, i, 0x6C, 0x94]) for i in range(levels))
+    return b"\x80\x04" + leaf + b"\x94" + body + b"."
 
 
-STR_BOMB = doubling(b"B\xe8\x03\x00\x00" + b"\x00" * 1000)
-INT_BOMB = doubling(b"\x8b" + struct.pack("<i", 1785)
-                    + (2**14279 - 1).to_bytes(1785, "little", signed=True))
+STR_LEAF = b"B\xe8\x03\x00\x00" + b"\x00" * 1000
+INT_LEAF = (b"\x8b" + struct.pack("<i", 1785)
+            + (2**14279 - 1).to_bytes(1785, "little", signed=True))
+# Issue 12's bytes, verbatim.
+STR_BOMB = doubling(STR_LEAF)
+INT_BOMB = doubling(INT_LEAF)
+# Within the decoder's expansion limit (16 MiB of leaves), far beyond any output limit.
+STR_BOMB_DECODED = doubling(STR_LEAF, 13)
+INT_BOMB_DECODED = doubling(INT_LEAF, 11)
 
 
 def mode_bombs(conn, args):
     hostile(conn, f"str expansion bomb ({len(STR_BOMB)} bytes)", STR_BOMB)
     hostile(conn, f"int expansion bomb ({len(INT_BOMB)} bytes)", INT_BOMB)
+    hostile(conn, f"str bomb, 13 levels ({len(STR_BOMB_DECODED)} bytes)", STR_BOMB_DECODED)
+    hostile(conn, f"int bomb, 11 levels ({len(INT_BOMB_DECODED)} bytes)", INT_BOMB_DECODED)
     send(conn, AFTER)
     close(conn, args)
 

@@ -81,25 +81,23 @@ fn run_against(server: &Server, extra: &[&str]) -> (Finished, u64) {
     run_limited(&args, None)
 }
 
-fn bombs() -> (Vec<u8>, Vec<u8>) {
+/// hostile_server.py's bombs, by name (`STR_BOMB`, ...), as bytes.
+fn bomb(name: &str) -> Vec<u8> {
     let out = Command::new("python3")
         .arg("-c")
-        .arg(
+        .arg(format!(
             "import sys; sys.path.insert(0, sys.argv[1]); import hostile_server as h; \
-             sys.stdout.write(h.STR_BOMB.hex() + ' ' + h.INT_BOMB.hex())",
-        )
+             sys.stdout.write(h.{name}.hex())"
+        ))
         .arg(brine_e2e::workspace_dir().join("tests/servers"))
         .output()
         .expect("python3 must be installed");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (s, i) = text.split_once(' ').expect("two hex bombs");
-    let unhex = |h: &str| {
-        (0..h.len())
-            .step_by(2)
-            .map(|k| u8::from_str_radix(&h[k..k + 2], 16).unwrap())
-            .collect::<Vec<u8>>()
-    };
-    (unhex(s), unhex(i))
+    let hex = String::from_utf8(out.stdout).unwrap();
+    assert!(!hex.is_empty(), "no bomb {name}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|k| u8::from_str_radix(&hex[k..k + 2], 16).unwrap())
+        .collect()
 }
 
 /// Asserts `line` is a cut repr: at most LIMIT bytes of it, then the marker.
@@ -111,21 +109,35 @@ fn assert_cut(line: &str, starts: &str) {
     assert!(line.len() >= LIMIT - 4 + marker.len(), "{}", line.len());
 }
 
+/// Issue 12's bombs (2**19 references to a 1000-byte bytes object or a 4299-digit int) are
+/// refused by the decoder's expansion limit (16 MiB of leaves) and skipped with the reason;
+/// smaller ones within that limit (8 MiB, 8.8 MB of digits) are decoded and their repr cut at
+/// the 1 MiB output limit; the message after them is delivered.
 #[test]
-fn expansion_bombs_are_cut_within_bounds_and_the_next_message_is_delivered() {
+fn expansion_bombs_are_skipped_or_cut_within_bounds_and_the_next_message_is_delivered() {
     let server = hostile_server("bombs", &[]);
     let (brine, rss) = run_against(&server, &[]);
     let server = server.wait();
     brine.assert_code(0);
     assert_eq!(brine.stdout.len(), 5, "{server}");
     assert_eq!(brine.stdout[1], BEFORE);
-    // The str bomb: 2**19 references to a 1000-byte bytes object (B is BINBYTES).
-    assert_cut(&brine.stdout[2], "[[[[[[[[[[[[[[[[[[[b'\\x00\\x00");
-    // The int bomb: 2**19 references to a 4299-digit int.
-    assert_cut(
-        &brine.stdout[3],
-        "[[[[[[[[[[[[[[[[[[[2554512816627950703245",
-    );
+    let skipped: Vec<&String> = brine
+        .stderr
+        .iter()
+        .filter(|l| l.starts_with("skipped"))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{brine}");
+    for (line, len) in skipped.iter().zip([1142, 1927]) {
+        assert!(
+            line.starts_with(&format!("skipped a {len}-byte message: ")),
+            "{line}"
+        );
+        assert!(line.contains("after expanding shared references"), "{line}");
+    }
+    // B is BINBYTES: 2**13 references to a 1000-byte bytes object.
+    assert_cut(&brine.stdout[2], "[[[[[[[[[[[[[b'\\x00\\x00");
+    // 2**11 references to a 4299-digit int.
+    assert_cut(&brine.stdout[3], "[[[[[[[[[[[2554512816627950703245");
     assert_eq!(brine.stdout[4], AFTER);
     assert!(rss < MAX_RSS_KIB, "peak RSS {rss} KiB\n{brine}");
     assert!(brine.elapsed < TIME_BOUND, "{:?}\n{brine}", brine.elapsed);
@@ -142,10 +154,6 @@ fn expansion_bombs_in_json_are_skipped_with_the_reason() {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let skipped = serde_json::json!({
-        "event": "skipped",
-        "reason": format!("its JSON is longer than {LIMIT} bytes")
-    });
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().unwrap())
@@ -159,32 +167,42 @@ fn expansion_bombs_in_json_are_skipped_with_the_reason() {
             "message",
             "skipped",
             "skipped",
+            "skipped",
+            "skipped",
             "message",
             "closed"
         ],
         "{brine}"
     );
-    assert_eq!(events[4], skipped);
-    assert_eq!(events[5], skipped);
-    assert_eq!(events[6]["value"], "message after the fault");
+    for (event, len) in events[4..6].iter().zip([1142, 1927]) {
+        assert_eq!(event["bytes"], len, "{event}");
+        let reason = event["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("after expanding shared references"),
+            "{event}"
+        );
+    }
+    let too_long = serde_json::json!({
+        "event": "skipped",
+        "reason": format!("its JSON is longer than {LIMIT} bytes")
+    });
+    assert_eq!(events[6], too_long);
+    assert_eq!(events[7], too_long);
+    assert_eq!(events[8]["value"], "message after the fault");
     assert!(rss < MAX_RSS_KIB, "peak RSS {rss} KiB\n{brine}");
     assert!(brine.elapsed < TIME_BOUND, "{:?}\n{brine}", brine.elapsed);
 }
 
 #[test]
 fn pickle_decode_of_the_bombs_is_bounded_too() {
-    let (str_bomb, int_bomb) = bombs();
-    let mut input = str_bomb.clone();
-    input.extend(&int_bomb);
+    let mut input = bomb("STR_BOMB_DECODED");
+    input.extend(bomb("INT_BOMB_DECODED"));
     input.extend(b"\x80\x04K\x07.");
     let (brine, rss) = run_limited(&["pickle", "decode"], Some(&input));
     brine.assert_code(0);
     assert_eq!(brine.stdout.len(), 3, "{brine}");
-    assert_cut(&brine.stdout[0], "[[[[[[[[[[[[[[[[[[[b'\\x00");
-    assert_cut(
-        &brine.stdout[1],
-        "[[[[[[[[[[[[[[[[[[[2554512816627950703245",
-    );
+    assert_cut(&brine.stdout[0], "[[[[[[[[[[[[[b'\\x00");
+    assert_cut(&brine.stdout[1], "[[[[[[[[[[[2554512816627950703245");
     assert_eq!(brine.stdout[2], "7");
     assert!(rss < MAX_RSS_KIB, "peak RSS {rss} KiB\n{brine}");
     assert!(brine.elapsed < TIME_BOUND, "{:?}\n{brine}", brine.elapsed);
@@ -192,6 +210,13 @@ fn pickle_decode_of_the_bombs_is_bounded_too() {
     json.assert_code(0);
     let cut = format!("{{\"cut\":\"its JSON is longer than {LIMIT} bytes\"}}");
     assert_eq!(json.stdout, [cut.as_str(), cut.as_str(), "7"], "{json}");
+    // Issue 12's own bytes: refused (exit 5, a local file's first bad pickle ends decode).
+    for name in ["STR_BOMB", "INT_BOMB"] {
+        let (refused, rss) = run_limited(&["pickle", "decode"], Some(&bomb(name)));
+        refused.assert_code(5);
+        refused.assert_stderr_has("after expanding shared references");
+        assert!(rss < MAX_RSS_KIB, "peak RSS {rss} KiB\n{refused}");
+    }
 }
 
 /// Issue 12 point 7: a str client id that forges a message line and clears the terminal's line.
