@@ -2,12 +2,10 @@
 
 use std::io::{self, Write};
 
-use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Timeouts};
-use brine_core::blocking::{self, Client};
+use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
 use brine_core::pickle::{to_slice, Decoder, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
 
-use crate::idle::{IdleBound, IdleClock};
 use crate::json::{self, AsPython};
 use crate::{exit, ConnectArgs, Fail, Format, Verbosity};
 
@@ -179,24 +177,11 @@ pub fn fail(error: tcp::Error) -> Fail {
     };
     let message = match error {
         tcp::Error::Idle { after } => {
-            format!(
-                "no message for {} (--idle-timeout)",
-                crate::client::secs(after)
-            )
+            format!("no message for {} (--idle-timeout)", Secs(after))
         }
         other => other.to_string(),
     };
     Fail::new(code, message)
-}
-
-/// `5 s`, `0.5 s`.
-pub fn secs(d: std::time::Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        let text = format!("{:.3}", d.as_secs_f64());
-        format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
-    }
 }
 
 /// Connects as `args` say and runs the session to its end.
@@ -224,8 +209,10 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         Verbosity::Verbose,
         &format!(
             "timeouts: connect/client id/rest of a message {}, between messages {}",
-            args.timeout.0.map_or("none".into(), secs),
-            timeouts.idle.map_or("none".into(), secs)
+            args.timeout
+                .0
+                .map_or("none".into(), |d| Secs(d).to_string()),
+            timeouts.idle.map_or("none".into(), |d| Secs(d).to_string())
         ),
     );
     let stream = tcp::connect_with(&args.server, &options, |progress| match progress {
@@ -260,45 +247,23 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         );
     }
 
-    // --idle-timeout also bounds a message that is still arriving (see idle.rs).
-    let clock = IdleClock::new();
-    let mut client =
-        Client::with_before_read(stream, IdleBound::new(timeouts.clone(), clock.clone()));
+    // The client owns the timeouts: --idle-timeout bounds the time without a message, even
+    // while one is arriving.
+    let mut client = tcp::Client::new(stream, timeouts);
     client.set_protocol(protocol);
-    let id = match client.handshake(&AsPython(&identity)) {
-        Ok(id) => id,
-        Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
-    };
-    clock.message();
+    let id = client.handshake(&AsPython(&identity)).map_err(fail)?;
     printer.client_id(&id)?;
     printer.sent(&identity, &repr)?;
     loop {
-        let event = client.next_event();
-        if event.is_ok() {
-            clock.message();
-        }
-        match event {
-            Ok(Event::Message(value)) => printer.message(&value)?,
-            Ok(Event::Skipped { len, reason }) => printer.skipped(len, &reason)?,
-            Ok(Event::Closed) => return printer.closed(),
+        match client.next_event().map_err(fail)? {
+            Event::Message(value) => printer.message(&value)?,
+            Event::Skipped { len, reason } => printer.skipped(len, &reason)?,
+            Event::Closed => return printer.closed(),
             // The id is the handshake's (the session reports it once); later kinds of event
             // are not printed.
-            Ok(_) => {}
-            Err(blocking::Error::Transport(e)) if clock.cut() && is_timeout(&e) => {
-                let after = timeouts.idle.unwrap_or_default();
-                return Err(fail(tcp::Error::Idle { after }));
-            }
-            Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
+            _ => {}
         }
     }
-}
-
-/// A read that ran out of time (EAGAIN on Unix, TimedOut on Windows).
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// `0.3 s` (two decimals at most, for retry delays).

@@ -7,7 +7,6 @@
 
 mod client;
 mod demo;
-mod idle;
 mod json;
 mod load;
 mod pickle_cmd;
