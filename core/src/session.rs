@@ -550,7 +550,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         if !self.poll_decode(decoder)? {
             return Ok(None);
         }
-        let (len, root) = match core::mem::replace(&mut self.ready, Ready::Nothing) {
+        let (len, source) = match core::mem::replace(&mut self.ready, Ready::Nothing) {
             Ready::Nothing => return Ok(None),
             Ready::Closed => {
                 self.set_state(State::Closed);
@@ -562,22 +562,23 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                     reason: SkipReason::TooLarge { limit: RX },
                 }))
             }
-            Ready::Pickle { len } | Ready::Str { len } => (len, None),
+            Ready::Pickle { len } => (len, Source::Exact),
+            Ready::Str { len } => (len, Source::Str),
             // Decoded when polled, into this decoder (else decoded again below).
             Ready::Decoded {
                 len,
                 root,
                 decoder: at,
-            } => (
-                len,
-                (at == core::ptr::from_ref(decoder) as usize).then_some(root),
-            ),
+            } => match at == core::ptr::from_ref(decoder) as usize {
+                true => (len, Source::Root(root)),
+                false => (len, Source::Exact),
+            },
         };
         self.release = len;
         let offset = self.stream_offset;
         let span = self.head..self.head + len;
         if self.state == State::AwaitingClientId {
-            let id = match message(self.rx.get(span).unwrap_or(&[]), root, decoder) {
+            let id = match message(self.rx.get(span).unwrap_or(&[]), source, decoder) {
                 Ok(value) => client_id(value),
                 Err(error) => Err(Error::InvalidPickle {
                     stream_offset: offset,
@@ -593,7 +594,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             return Ok(Some(Event::ClientId(id)));
         }
         Ok(Some(
-            match message(self.rx.get(span).unwrap_or(&[]), root, decoder) {
+            match message(self.rx.get(span).unwrap_or(&[]), source, decoder) {
                 Ok(value) => Event::Message(value),
                 Err(error) => Event::Skipped {
                     len,
@@ -713,17 +714,27 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     }
 }
 
-/// The message in `bytes` (one whole pickle): the view of what `decoder` holds from `root`
-/// when it was decoded in [`Session::poll_decode`], else decoded now.
+/// How a ready message is read.
+#[derive(Clone, Copy)]
+enum Source {
+    /// Decode its bytes.
+    Exact,
+    /// It was decoded into the decoder in [`Session::poll_decode`]: a view from this root.
+    Root(NodeId),
+    /// One `str`, checked in [`Session::poll_decode`] ([`pickle::one_str`]).
+    Str,
+}
+
+/// The message in `bytes` (one whole pickle), read as `source` says.
 fn message<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
     bytes: &'a [u8],
-    root: Option<NodeId>,
+    source: Source,
     decoder: &'a mut Decoder<V, I, S, M>,
 ) -> Result<Value<'a>, pickle::Error> {
-    match (root, pickle::one_str(bytes)) {
-        (Some(root), _) => Ok(decoder.tree(bytes).value(root)),
-        (None, Some((text, _))) if V > 0 && S > 0 && M > 0 => Ok(Value::Str(text)),
-        (None, _) => decoder.decode(bytes),
+    match source {
+        Source::Root(root) => Ok(decoder.tree(bytes).value(root)),
+        Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
+        Source::Exact => decoder.decode(bytes),
     }
 }
 

@@ -70,6 +70,16 @@ pub(crate) fn one_str(input: &[u8]) -> Option<(Str<'_>, usize)> {
     Some((text, 13 + n + 2))
 }
 
+/// The text of a pickle [`one_str`] accepted (not checked again).
+pub(crate) fn one_str_text(pickle: &[u8]) -> Str<'_> {
+    Str {
+        raw: pickle
+            .get(13..pickle.len().saturating_sub(2))
+            .unwrap_or(&[]),
+        enc: TextEncoding::Utf8,
+    }
+}
+
 /// Decodes the pickle at the start of `input` into `nodes` and `edges` if it has a common
 /// shape; `None` otherwise (then run the machine: what was written here is not used).
 ///
