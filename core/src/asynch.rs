@@ -79,6 +79,12 @@ impl<
         self.session.set_protocol(protocol);
     }
 
+    /// Answers in the protocol the server's client id asks for (see
+    /// [`Session::set_protocol_auto`]; call before the handshake).
+    pub fn set_protocol_auto(&mut self) {
+        self.session.set_protocol_auto();
+    }
+
     /// Waits for the server's client id, then sends `identity`; as
     /// [`blocking::Client::handshake`](crate::blocking::Client::handshake).
     pub async fn handshake<I: Serialize + ?Sized>(

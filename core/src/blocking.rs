@@ -132,6 +132,12 @@ impl<
         self.session.set_protocol(protocol);
     }
 
+    /// Answers in the protocol the server's client id asks for (see
+    /// [`Session::set_protocol_auto`]; call before the handshake).
+    pub fn set_protocol_auto(&mut self) {
+        self.session.set_protocol_auto();
+    }
+
     /// Waits for the server's client id, then sends `identity` (a dict: a `Serialize` map or
     /// struct, e.g. [`Identity`](crate::Identity)). Messages that arrived together with the
     /// id are kept for [`next_event`](Self::next_event).

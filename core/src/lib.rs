@@ -9,6 +9,7 @@ mod log;
 #[cfg(feature = "async")]
 pub mod asynch;
 pub mod blocking;
+mod handshake;
 mod identity;
 pub mod pickle;
 pub mod session;

@@ -1,53 +1,85 @@
 //! `brine [HOST:PORT]`: the lab client.
 
 use std::io::{self, Write};
+use std::time::Instant;
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Timeouts};
 use brine_core::blocking::{self, Client};
-use brine_core::pickle::{to_slice, Decoder, Protocol, Value};
+use brine_core::pickle::{Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
+use crate::identity::{identity, identity_repr, keys_repr};
 use crate::idle::{IdleBound, IdleClock};
+use crate::interrupt::Interrupt;
 use crate::json::{self, AsPython};
-use crate::{exit, ConnectArgs, Fail, Format, Verbosity};
+use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
 
-/// The identity dict: name, email, student_id, github_username (those given), then the
-/// `--field`s in order (a repeated key keeps its first place and takes the last value).
-pub fn identity(args: &ConnectArgs) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    let fixed = [
-        ("name", &args.name),
-        ("email", &args.email),
-        ("student_id", &args.student_id),
-        ("github_username", &args.github),
-    ];
-    for (key, value) in fixed {
-        if let Some(value) = value {
-            map.insert(key.to_owned(), serde_json::Value::String(value.clone()));
-        }
-    }
-    for field in &args.fields {
-        map.insert(field.key.clone(), field.value.clone());
-    }
-    serde_json::Value::Object(map)
+/// One `--format json` line: `{"event": "<name>", ...}`.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum JsonEvent<'a> {
+    Connected {
+        peer: &'a str,
+    },
+    ClientId {
+        value: Box<RawValue>,
+        /// The first message was the id itself, not `{'clientid': id}`.
+        #[serde(skip_serializing_if = "is_false")]
+        bare: bool,
+    },
+    Sent {
+        value: &'a serde_json::Value,
+        protocol: u8,
+        #[serde(skip_serializing_if = "is_false")]
+        python2_strings: bool,
+    },
+    Message {
+        value: Box<RawValue>,
+    },
+    Skipped {
+        bytes: usize,
+        reason: String,
+    },
+    Note {
+        kind: &'a str,
+        message: &'a str,
+    },
+    Hint {
+        kind: &'a str,
+        message: &'a str,
+        keys: Vec<&'a str>,
+    },
+    Closed,
+    Error {
+        kind: &'a str,
+        code: u8,
+        message: &'a str,
+    },
 }
 
-/// The identity as Python prints it (pickled and decoded again, so it is exactly what the
-/// server will see), or why it cannot be sent.
-pub fn identity_repr(identity: &serde_json::Value, protocol: Protocol) -> Result<String, Fail> {
-    // The session's transmit buffer is 4096 bytes, the lab server's recv size.
-    let mut buf = vec![0u8; 4096];
-    let bytes = to_slice(&AsPython(identity), &mut buf, protocol).map_err(|e| {
-        Fail::new(
-            exit::USAGE,
-            format!("cannot send this identity: {e} (the lab server reads at most 4096 bytes)"),
-        )
-    })?;
-    let mut decoder: Decoder = Decoder::new();
-    let value = decoder
-        .decode(bytes)
-        .map_err(|e| Fail::new(exit::FAILURE, format!("the identity does not decode: {e}")))?;
-    Ok(value.to_string())
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A decoded value as a JSON value to embed in an event.
+fn raw_json(value: &Value<'_>) -> Result<Box<RawValue>, Fail> {
+    RawValue::from_string(json::to_json(value))
+        .map_err(|e| Fail::new(exit::FAILURE, format!("cannot write JSON: {e}")))
+}
+
+/// `{"event":"error",...}` on stdout (for failures before a [`Printer`] exists).
+pub fn print_json_error(code: u8, message: &str) {
+    let event = JsonEvent::Error {
+        kind: exit::kind(code),
+        code,
+        message,
+    };
+    if let Ok(line) = serde_json::to_string(&event) {
+        let mut stdout = io::stdout().lock();
+        let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    }
 }
 
 /// Where the session's lines go.
@@ -82,8 +114,10 @@ impl Printer {
         }
     }
 
-    fn json_event(&self, event: &str, rest: &str) -> Result<(), Fail> {
-        self.out(&format!("{{\"event\":\"{event}\"{rest}}}"))
+    fn json(&self, event: &JsonEvent<'_>) -> Result<(), Fail> {
+        let line = serde_json::to_string(event)
+            .map_err(|e| Fail::new(exit::FAILURE, format!("cannot write JSON: {e}")))?;
+        self.out(&line)
     }
 
     pub fn connected(&self, peer: &str) -> Result<(), Fail> {
@@ -92,51 +126,51 @@ impl Printer {
                 self.status(Verbosity::Normal, &format!("connected to {peer}"));
                 Ok(())
             }
-            Format::Json => {
-                let mut rest = String::from(",\"peer\":");
-                json::write_str(&mut rest, peer);
-                self.json_event("connected", &rest)
-            }
+            Format::Json => self.json(&JsonEvent::Connected { peer }),
         }
     }
 
     pub fn client_id(&self, id: &ClientId) -> Result<(), Fail> {
         match self.format {
             Format::Text => self.out(&format!("Assigned client id by server: {id}")),
-            Format::Json => {
-                let mut rest = String::from(",\"value\":");
-                match id {
-                    ClientId::Int(i) => rest.push_str(&i.to_string()),
-                    ClientId::Str(s) => json::write_str(&mut rest, s),
-                }
-                self.json_event("client_id", &rest)
-            }
+            Format::Json => self.json(&JsonEvent::ClientId {
+                value: id.with_value(|v| raw_json(&v))?,
+                bare: id.is_bare(),
+            }),
         }
     }
 
-    pub fn sent(&self, identity: &serde_json::Value, repr: &str) -> Result<(), Fail> {
+    pub fn sent(
+        &self,
+        identity: &serde_json::Value,
+        repr: &str,
+        protocol: Protocol,
+        py2: bool,
+    ) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
-                self.status(Verbosity::Normal, &format!("sent {repr}"));
+                let how = match (protocol, py2) {
+                    (Protocol::V4, _) => String::new(),
+                    (p, false) => format!(" (pickle protocol {p})"),
+                    (p, true) => format!(" (pickle protocol {p}, strs as Python 2 byte strings)"),
+                };
+                self.status(Verbosity::Normal, &format!("sent {repr}{how}"));
                 Ok(())
             }
-            Format::Json => {
-                // serde_json writes the map in order and (arbitrary_precision) numbers exactly.
-                let value = serde_json::to_string(identity)
-                    .map_err(|e| Fail::new(exit::FAILURE, e.to_string()))?;
-                self.json_event("sent", &format!(",\"value\":{value}"))
-            }
+            Format::Json => self.json(&JsonEvent::Sent {
+                value: identity,
+                protocol: protocol.as_u8(),
+                python2_strings: py2,
+            }),
         }
     }
 
     pub fn message(&self, value: &Value<'_>) -> Result<(), Fail> {
         match self.format {
             Format::Text => self.out(&value.to_string()),
-            Format::Json => {
-                let mut rest = String::from(",\"value\":");
-                json::write_value(&mut rest, value);
-                self.json_event("message", &rest)
-            }
+            Format::Json => self.json(&JsonEvent::Message {
+                value: raw_json(value)?,
+            }),
         }
     }
 
@@ -149,11 +183,44 @@ impl Printer {
                 );
                 Ok(())
             }
-            Format::Json => {
-                let mut rest = format!(",\"bytes\":{len},\"reason\":");
-                json::write_str(&mut rest, &reason.to_string());
-                self.json_event("skipped", &rest)
+            Format::Json => self.json(&JsonEvent::Skipped {
+                bytes: len,
+                reason: reason.to_string(),
+            }),
+        }
+    }
+
+    /// A note: `note: ...` on stderr, or a `note` event.
+    pub fn note(&self, kind: &str, message: &str) -> Result<(), Fail> {
+        match self.format {
+            Format::Text => {
+                self.status(Verbosity::Normal, &format!("note: {message}"));
+                Ok(())
             }
+            Format::Json => self.json(&JsonEvent::Note { kind, message }),
+        }
+    }
+
+    /// A hint: `hint: ...` on stderr, or a `hint` event with the identity's keys.
+    pub fn hint(
+        &self,
+        kind: &str,
+        message: &str,
+        identity: &serde_json::Value,
+    ) -> Result<(), Fail> {
+        match self.format {
+            Format::Text => {
+                self.status(Verbosity::Normal, &format!("hint: {message}"));
+                Ok(())
+            }
+            Format::Json => self.json(&JsonEvent::Hint {
+                kind,
+                message,
+                keys: identity
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default(),
+            }),
         }
     }
 
@@ -163,7 +230,19 @@ impl Printer {
                 self.status(Verbosity::Normal, "server closed the connection");
                 Ok(())
             }
-            Format::Json => self.json_event("closed", ""),
+            Format::Json => self.json(&JsonEvent::Closed),
+        }
+    }
+
+    /// The run's failure as an `error` event (JSON only; text errors are main's `error:`
+    /// line on stderr).
+    pub fn error(&self, fail: &Fail) {
+        if self.format == Format::Json {
+            let _ = self.json(&JsonEvent::Error {
+                kind: exit::kind(fail.code),
+                code: fail.code,
+                message: &fail.message,
+            });
         }
     }
 }
@@ -199,7 +278,8 @@ pub fn secs(d: std::time::Duration) -> String {
     }
 }
 
-/// Connects as `args` say and runs the session to its end.
+/// Connects as `args` say and runs the session to its end; Ctrl-C ends it with status 130
+/// after printing what arrived.
 pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
     let printer = Printer {
         format: args.format,
@@ -207,15 +287,46 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
         prefix: "",
         status_on_stdout: false,
     };
-    session(args, &printer)
+    let interrupt = Interrupt::install();
+    let result = session(args, &printer, interrupt.as_ref());
+    if let Err(fail) = &result {
+        printer.error(fail);
+    }
+    result
 }
 
-/// The session, printed by `printer`.
-pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
-    let protocol = Protocol::from_u8(args.protocol)
-        .ok_or_else(|| Fail::new(exit::USAGE, "the protocol must be 0 to 5"))?;
+/// Why the identity's keys may be wrong, after a server's silence or close: the keys sent,
+/// and the fix.
+fn key_hint(what: &str, identity: &serde_json::Value, id: &ClientId, args: &ConnectArgs) -> String {
+    let mut hint = format!(
+        "{what} after the identity (keys {}); lab servers read particular keys: see --keys / \
+         --key / --field",
+        keys_repr(identity)
+    );
+    let dialect = id.dialect();
+    if dialect.py2_strings && matches!(args.protocol, ProtocolArg::Fixed(p) if p.as_u8() > 2) {
+        hint.push_str(
+            "; this server writes Python 2 pickles, which cannot load protocol 3 or later: \
+             try --protocol auto",
+        );
+    }
+    hint
+}
+
+/// The session, printed by `printer`; `interrupt` (Ctrl-C) ends it as described in
+/// interrupt.rs.
+pub fn session(
+    args: &ConnectArgs,
+    printer: &Printer,
+    interrupt: Option<&Interrupt>,
+) -> Result<(), Fail> {
     let identity = identity(args);
-    let repr = identity_repr(&identity, protocol)?;
+    // Checked before connecting: it pickles, and fits the 4096-byte transmit buffer.
+    let first = match args.protocol {
+        ProtocolArg::Fixed(p) => p,
+        ProtocolArg::Auto => Protocol::V4,
+    };
+    identity_repr(&identity, first)?;
     let options = ConnectOptions::new()
         .timeout(args.timeout.0)
         .retry(Retry::times(args.retry));
@@ -237,14 +348,14 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
             error,
             delay,
             attempt,
-        } => printer.status(
-            Verbosity::Normal,
-            &format!(
+        } => {
+            let message = format!(
                 "{error} Retrying in {} (attempt {attempt} of {})",
                 secs_short(delay),
                 args.retry + 1
-            ),
-        ),
+            );
+            let _ = printer.note("retrying", &message);
+        }
     })
     .map_err(fail)?;
     let peer = stream
@@ -252,42 +363,110 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| args.server.clone());
+    if let (Some(interrupt), Ok(socket)) = (interrupt, stream.inner().try_clone()) {
+        interrupt.watch(socket);
+    }
+    let interrupted = |fail: Fail| match interrupt {
+        Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+        _ => fail,
+    };
     printer.connected(&peer)?;
     if identity.as_object().is_some_and(|m| m.is_empty()) {
-        printer.status(
-            Verbosity::Normal,
-            "note: the identity is empty (give --name, --email, --student-id, --github or --field)",
-        );
+        printer.note(
+            "empty_identity",
+            "the identity is empty (give --name, --email, --student-id, --github or --field)",
+        )?;
     }
 
     // --idle-timeout also bounds a message that is still arriving (see idle.rs).
     let clock = IdleClock::new();
     let mut client =
         Client::with_before_read(stream, IdleBound::new(timeouts.clone(), clock.clone()));
-    client.set_protocol(protocol);
+    match args.protocol {
+        ProtocolArg::Fixed(p) => client.set_protocol(p),
+        ProtocolArg::Auto => client.set_protocol_auto(),
+    }
     let id = match client.handshake(&AsPython(&identity)) {
         Ok(id) => id,
-        Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
+        Err(e) => {
+            return Err(interrupted(fail(
+                timeouts.error(e, client.session().waiting()),
+            )))
+        }
     };
     clock.message();
     printer.client_id(&id)?;
-    printer.sent(&identity, &repr)?;
+    if id.is_bare() {
+        printer.note(
+            "bare_client_id",
+            &format!(
+                "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
+                id.with_value(|v| v.type_name())
+            ),
+        )?;
+    }
+    let (protocol, py2) = (client.session().protocol(), client.session().py2_strings());
+    printer.sent(
+        &identity,
+        &identity_repr(&identity, protocol)?,
+        protocol,
+        py2,
+    )?;
+    clock.hint_at(args.hint_after.0.map(|after| Instant::now() + after));
+    let mut messages = 0u64;
+    let mut hinted = false;
     loop {
         let event = client.next_event();
         if event.is_ok() {
             clock.message();
         }
         match event {
-            Ok(Event::Message(value)) => printer.message(&value)?,
-            Ok(Event::Skipped { len, reason }) => printer.skipped(len, &reason)?,
-            Ok(Event::Closed) => return printer.closed(),
+            Ok(Event::Message(value)) => {
+                messages += 1;
+                clock.hint_at(None);
+                printer.message(&value)?
+            }
+            Ok(Event::Skipped { len, reason }) => {
+                messages += 1;
+                clock.hint_at(None);
+                printer.skipped(len, &reason)?
+            }
+            Ok(Event::Closed) => {
+                if let Some(i) = interrupt.filter(|i| i.happened()) {
+                    let _ = i;
+                    return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+                }
+                if messages == 0 && !hinted {
+                    let what = "the server closed the connection without sending anything";
+                    printer.hint(
+                        "closed_after_identity",
+                        &key_hint(what, &identity, &id, args),
+                        &identity,
+                    )?;
+                }
+                return printer.closed();
+            }
             // The id is the handshake's; the session reports it once.
             Ok(Event::ClientId(_)) => {}
+            Err(blocking::Error::Transport(e)) if clock.hint_due() && is_timeout(&e) => {
+                hinted = true;
+                let what = format!(
+                    "nothing from the server for {}",
+                    secs(args.hint_after.0.unwrap_or_default())
+                );
+                let mut hint = key_hint(&what, &identity, &id, args);
+                hint.push_str(" (still listening)");
+                printer.hint("silent_after_identity", &hint, &identity)?;
+            }
             Err(blocking::Error::Transport(e)) if clock.cut() && is_timeout(&e) => {
                 let after = timeouts.idle.unwrap_or_default();
                 return Err(fail(tcp::Error::Idle { after }));
             }
-            Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
+            Err(e) => {
+                return Err(interrupted(fail(
+                    timeouts.error(e, client.session().waiting()),
+                )))
+            }
         }
     }
 }
