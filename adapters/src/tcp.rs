@@ -17,7 +17,7 @@
 use std::fmt::{self, Display};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -26,9 +26,12 @@ use brine_core::session::{self, Waiting};
 pub use embedded_io_adapters::std::FromStd;
 use socket2::{SockRef, TcpKeepalive};
 
-/// The transport the core's client runs over: a std `TcpStream` behind the `embedded-io`
-/// adapter. Reach the stream with `inner()` / `inner_mut()`.
-pub type Transport = FromStd<TcpStream>;
+mod stream;
+pub use stream::Stream;
+
+/// The transport the core's client runs over: a std `TcpStream` ([`Stream`]) behind the
+/// `embedded-io` adapter. Reach the stream with `inner()` / `inner_mut()`.
+pub type Transport = FromStd<Stream>;
 
 /// The port used when an address names none (the lab's).
 pub const DEFAULT_PORT: u16 = 12000;
@@ -258,7 +261,7 @@ impl Target {
             let (host, after) = rest
                 .split_once(']')
                 .ok_or_else(|| bad("'[' without a closing ']'"))?;
-            if host.parse::<std::net::Ipv6Addr>().is_err() {
+            if !is_ipv6(host) {
                 return Err(bad("brackets must hold an IPv6 address"));
             }
             match after {
@@ -268,7 +271,7 @@ impl Target {
                     None => return Err(bad("expected ':PORT' after ']'")),
                 },
             }
-        } else if input_trimmed.parse::<std::net::Ipv6Addr>().is_ok() {
+        } else if is_ipv6(input_trimmed) {
             (input_trimmed, None)
         } else {
             match input_trimmed.rsplit_once(':') {
@@ -334,6 +337,17 @@ impl Target {
             }),
         }
     }
+}
+
+/// An IPv6 address, optionally with a zone (`fe80::1%eth0`, `fe80::1%2`); the resolver turns
+/// the zone into the scope id.
+fn is_ipv6(host: &str) -> bool {
+    let (addr, zone) = host.split_once('%').unwrap_or((host, "x"));
+    addr.parse::<std::net::Ipv6Addr>().is_ok()
+        && !zone.is_empty()
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 impl FromStr for Target {
@@ -537,7 +551,7 @@ pub fn connect_with(
     loop {
         match connect_once(&target, options, attempt, &mut progress) {
             Ok(stream) => {
-                configure(SockRef::from(&stream), options).map_err(Error::Io)?;
+                configure(SockRef::from(&*stream), options).map_err(Error::Io)?;
                 return Ok(FromStd::new(stream));
             }
             Err(error) => {
@@ -555,15 +569,11 @@ fn connect_once(
     options: &ConnectOptions,
     attempt: u32,
     progress: &mut impl FnMut(Progress<'_>),
-) -> Result<TcpStream, Error> {
+) -> Result<Stream, Error> {
     let mut last = None;
     for addr in target.resolve()? {
         progress(Progress::Trying { addr, attempt });
-        let result = match options.timeout {
-            Some(t) => TcpStream::connect_timeout(&addr, t.max(Duration::from_millis(1))),
-            None => TcpStream::connect(addr),
-        };
-        let error = match result {
+        let error = match stream::connect(addr, options.timeout) {
             Ok(stream) => return Ok(stream),
             Err(e) => connect_error(target, addr, e, options),
         };

@@ -458,5 +458,76 @@ fn targets() {
         );
     }
     assert_eq!("[::1]:7".parse::<Target>().unwrap().to_string(), "[::1]:7");
+    // A zone (scope id) for link-local addresses, as getaddrinfo reads them.
+    assert_eq!(t("[fe80::1%lo]:1").unwrap(), ("fe80::1%lo".into(), 1));
+    assert_eq!(t("fe80::1%2").unwrap(), ("fe80::1%2".into(), 12000));
+    assert_eq!(
+        "[fe80::1%lo]:1".parse::<Target>().unwrap().to_string(),
+        "[fe80::1%lo]:1"
+    );
+    for bad in ["[fe80::1%]:1", "[fe80::1%a b]:1", "[x%lo]:1"] {
+        assert!(Target::parse(bad, 12000).is_err(), "{bad}");
+    }
     assert_eq!(tcp::DEFAULT_PORT, 12000);
+}
+
+/// A server that accepts, sends the id and one message, and resets the connection (SO_LINGER
+/// 0) without reading, `rounds` times; `wait` makes each client wait until the reset is sent.
+fn id_message_reset(rounds: usize, wait: bool) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (reset_tx, reset_rx) = std::sync::mpsc::channel();
+    let server = thread::spawn(move || {
+        for _ in 0..rounds {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut bytes = hello(7);
+            bytes.extend(pickle("before the reset"));
+            stream.write_all(&bytes).unwrap();
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            drop(stream);
+            reset_tx.send(()).unwrap();
+        }
+    });
+    for round in 0..rounds {
+        // A completed connection is never a connect failure, whenever the reset comes.
+        let stream =
+            connect(&addr.to_string(), &options()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        if wait {
+            reset_rx.recv().unwrap();
+            thread::sleep(Duration::from_millis(20));
+        }
+        let timeouts = Timeouts::new(Some(Duration::from_secs(5)));
+        let mut client = Client::with_before_read(stream, timeouts.clone());
+        // The identity cannot reach a reset peer; that is reported with the reads.
+        let id = client.handshake(&me());
+        assert_eq!(
+            id.map(|id| id.to_string()).ok().as_deref(),
+            Some("7"),
+            "round {round}"
+        );
+        match client.next_event() {
+            Ok(Event::Message(value)) => assert_eq!(value, "before the reset"),
+            other => panic!("round {round}: {other:?}"),
+        }
+        let err = client.next_event().map(|_| ()).unwrap_err();
+        let err = timeouts.error(err, client.session().waiting());
+        assert_eq!(err.kind(), ErrorKind::Io, "round {round}: {err}");
+        assert_eq!(err.to_string(), "the server reset the connection");
+        if !wait {
+            let _ = reset_rx.recv();
+        }
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn data_before_a_reset_is_delivered_then_the_reset() {
+    id_message_reset(5, true);
+}
+
+#[test]
+fn a_reset_racing_the_connect_is_not_a_connect_failure() {
+    id_message_reset(40, false);
 }

@@ -10,6 +10,7 @@ use super::error::{Capacity, Error, Global};
 use super::opcodes::Opcode;
 use super::repr::MAX_INT_BYTES;
 
+use super::number;
 use super::text::{self, BytesEncoding, TextEncoding};
 use super::value::{Tree, Value};
 
@@ -431,7 +432,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 }
                 let start = self.pos;
                 let le = self.take(n)?;
-                let node = match text::le_to_i64(le) {
+                let node = match number::le_to_i64(le) {
                     Some(v) => Node::Int(v),
                     None => Node::BigInt {
                         start: start as u32,
@@ -443,7 +444,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             }
             FLOAT => {
                 let line = self.line()?;
-                let v = text::parse_float_line(line).map_err(|r| at.arg(r))?;
+                let v = number::parse_float_line(line).map_err(|r| at.arg(r))?;
                 self.push_node(Node::Float(v), at)?;
             }
             BINFLOAT => {
@@ -742,8 +743,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
     /// A decimal memo index (GET, PUT).
     fn line_index(&mut self, at: At) -> Result<u32, Error> {
         let line = self.line()?;
-        text::parse_decimal_int(line).map_err(|r| at.arg(r))?;
-        text::decimal_to_i64(line)
+        number::parse_decimal_int(line).map_err(|r| at.arg(r))?;
+        number::decimal_to_i64(line)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| at.arg("memo index out of range"))
     }
@@ -1147,8 +1148,8 @@ fn builtin(module: &[u8], name: &[u8]) -> Option<Builtin> {
 /// An INT or LONG decimal argument that starts at input offset `start` (at most
 /// Python's 4300 digits: `parse_decimal_int` refuses longer ones).
 fn decimal_int(start: usize, digits: &[u8], at: At) -> Result<Node, Error> {
-    text::parse_decimal_int(digits).map_err(|r| at.arg(r))?;
-    Ok(match text::decimal_to_i64(digits) {
+    number::parse_decimal_int(digits).map_err(|r| at.arg(r))?;
+    Ok(match number::decimal_to_i64(digits) {
         Some(v) => Node::Int(v),
         None => Node::BigInt {
             start: start as u32,

@@ -220,9 +220,8 @@ fn write_ascii<W: Write + ?Sized>(w: &mut W, bytes: &[u8]) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     extern crate std;
+    use super::super::oracle::python3_with_input;
     use super::*;
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
     use std::string::String;
     use std::vec::Vec;
 
@@ -313,26 +312,17 @@ mod tests {
             values.push(10f64.powi(e));
             values.push(-1.5 * 10f64.powi(e));
         }
-        let mut child = Command::new("python3")
-            .args(["-c", "import sys,struct\nfor l in sys.stdin:\n    print(repr(struct.unpack('<d', bytes.fromhex(l.strip()))[0]))"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 is needed for this test");
-        {
-            let mut stdin = child.stdin.take().unwrap();
-            let mut text = String::new();
-            for x in &values {
-                for b in x.to_le_bytes() {
-                    text.push_str(&std::format!("{b:02x}"));
-                }
-                text.push('\n');
+        let mut text = String::new();
+        for x in &values {
+            for b in x.to_le_bytes() {
+                text.push_str(&std::format!("{b:02x}"));
             }
-            stdin.write_all(text.as_bytes()).unwrap();
+            text.push('\n');
         }
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let out = String::from_utf8(out.stdout).unwrap();
+        let out = python3_with_input(
+            "import struct\nfor l in sys.stdin:\n    print(repr(struct.unpack('<d', bytes.fromhex(l.strip()))[0]))",
+            text.as_bytes(),
+        );
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), values.len());
         for (x, want) in values.iter().zip(lines) {

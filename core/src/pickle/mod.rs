@@ -7,7 +7,12 @@ mod decode;
 mod error;
 mod float_repr;
 mod framer;
+mod number;
 pub mod opcodes;
+#[cfg(test)]
+mod oracle;
+#[cfg(feature = "alloc")]
+mod owned;
 mod printable;
 mod repr;
 mod ser;
@@ -19,6 +24,8 @@ pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
+#[cfg(feature = "alloc")]
+pub use owned::{to_vec, to_vec_with_memo, Message, Pickles, StreamError};
 pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 

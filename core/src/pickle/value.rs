@@ -4,6 +4,7 @@ use core::fmt::{self, Display, Write as _};
 
 use super::decode::{ContainerKind, Edge, IntDigits, Node, NodeId, NIL};
 use super::float_repr::write_float_repr;
+use super::number;
 use super::repr;
 use super::text::{self, BytesEncoding, TextEncoding};
 
@@ -410,8 +411,8 @@ impl BigInt<'_> {
     /// The value, if it fits 128 bits.
     pub fn to_i128(&self) -> Option<i128> {
         match self.digits {
-            IntDigits::LittleEndian => text::le_to_i128(self.raw),
-            IntDigits::Decimal => text::decimal_to_i128(self.raw),
+            IntDigits::LittleEndian => number::le_to_i128(self.raw),
+            IntDigits::Decimal => number::decimal_to_i128(self.raw),
         }
     }
 

@@ -2,19 +2,17 @@
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
 
-use brine_core::pickle::{self, to_slice_with_memo, Decoder, Framer, Progress, Protocol};
+use brine_core::pickle::{to_vec_with_memo, Decoder, Pickles, Protocol, StreamError};
 
 use crate::json::{self, AsPython};
 use crate::{exit, Fail};
 
 /// Distinct strings one encoded value may hold (20 bytes of stack each while encoding).
 const ENCODE_MEMO: usize = 1 << 14;
-/// Largest pickle `encode` writes.
-const MAX_PICKLE: usize = 1 << 30;
 
 /// The decoder for `decode`: far larger than a session's (pickles from a file can be big).
-/// Node and edge ids are 16-bit, so 65535 is the ceiling.
-type BigDecoder = Decoder<32768, 65535, 8192, 32768>;
+/// Node and edge ids are 16-bit, so 65535 values and items are the ceiling.
+type BigDecoder = Decoder<65535, 65535, 8192, 32768>;
 
 /// JSON values, one per line, on stdin → one pickle each on stdout.
 pub fn encode(protocol: u8) -> Result<(), Fail> {
@@ -22,7 +20,6 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
         .ok_or_else(|| Fail::new(exit::USAGE, "the protocol must be 0 to 5"))?;
     let stdin = io::stdin().lock();
     let mut stdout = BufWriter::new(io::stdout().lock());
-    let mut buf = vec![0u8; 1 << 16];
     for (index, line) in stdin.lines().enumerate() {
         let line_no = index + 1;
         let line = line.map_err(|e| Fail::io("read stdin", e))?;
@@ -37,26 +34,15 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
         })?;
         json::check(&value)
             .map_err(|e| Fail::new(exit::PROTOCOL, format!("line {line_no}: {e}")))?;
-        let bytes = loop {
-            // The pickle is the start of `buf`.
-            let written =
-                to_slice_with_memo::<ENCODE_MEMO, _>(&AsPython(&value), &mut buf, protocol)
-                    .map(|bytes| bytes.len());
-            match written {
-                Ok(len) => break len,
-                Err(pickle::Error::BufferFull { .. }) if buf.len() < MAX_PICKLE => {
-                    buf.resize(buf.len() * 2, 0);
-                }
-                Err(e) => {
-                    return Err(Fail::new(
-                        exit::PROTOCOL,
-                        format!("line {line_no}: cannot pickle the value: {e}"),
-                    ))
-                }
-            }
-        };
+        let bytes =
+            to_vec_with_memo::<ENCODE_MEMO, _>(&AsPython(&value), protocol).map_err(|e| {
+                Fail::new(
+                    exit::PROTOCOL,
+                    format!("line {line_no}: cannot pickle the value: {e}"),
+                )
+            })?;
         stdout
-            .write_all(&buf[..bytes])
+            .write_all(&bytes)
             .map_err(|e| Fail::io("write to stdout", e))?;
     }
     stdout.flush().map_err(|e| Fail::io("write to stdout", e))
@@ -73,15 +59,11 @@ pub fn decode(as_json: bool) -> Result<(), Fail> {
     result.and(flushed)
 }
 
-/// The stream decoder: the framer finds each pickle's end in a growing buffer (a pickle may
+/// The stream decoder: [`Pickles`] finds each pickle's end in a growing buffer (a pickle may
 /// be any size), the decoder decodes the complete pickle.
 fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> Result<(), Fail> {
     let mut decoder: Box<BigDecoder> = Box::new(Decoder::new());
-    let mut framer = Framer::new();
-    let mut buf: Vec<u8> = Vec::new();
-    // buf[start..] is the current pickle so far; buf[scanned..] has not been framed yet.
-    // `base` is buf[0]'s offset in the input.
-    let (mut start, mut scanned, mut base) = (0usize, 0usize, 0usize);
+    let mut pickles = Pickles::new();
     let mut count = 0usize;
     let mut chunk = vec![0u8; 1 << 16];
     loop {
@@ -91,62 +73,52 @@ fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> 
             Err(e) => return Err(Fail::io("read stdin", e)),
         };
         if n == 0 {
-            if start < buf.len() {
-                return Err(Fail::new(
+            return match pickles.unfinished() {
+                Some((offset, len)) => Err(Fail::new(
                     exit::PROTOCOL,
                     format!(
-                        "the input ended inside a pickle: {} bytes from offset {} and no STOP opcode",
-                        buf.len() - start,
-                        base + start
+                        "the input ended inside a pickle: {len} bytes from offset {offset} and no STOP opcode"
                     ),
-                ));
-            }
-            return Ok(());
+                )),
+                None => Ok(()),
+            };
         }
-        buf.extend_from_slice(&chunk[..n]);
-        while scanned < buf.len() {
-            match framer.advance(&buf[scanned..]) {
-                Ok(Progress::Incomplete) => scanned = buf.len(),
-                Ok(Progress::Complete { len }) => {
-                    let end = scanned + len;
-                    count += 1;
-                    let pickle = &buf[start..end];
-                    let value = decoder.decode(pickle).map_err(|e| {
-                        Fail::new(
-                            exit::PROTOCOL,
-                            format!(
-                                "pickle {count} (at input offset {}): {e} (offsets within the pickle)",
-                                base + start
-                            ),
-                        )
-                    })?;
-                    let line = if as_json {
-                        json::to_json(&value)
-                    } else {
-                        value.to_string()
-                    };
-                    writeln!(out, "{line}").map_err(|e| Fail::io("write to stdout", e))?;
-                    start = end;
-                    scanned = end;
-                }
+        pickles.push(&chunk[..n]);
+        loop {
+            let message = match pickles.next_pickle() {
+                Ok(Some(message)) => message,
+                Ok(None) => break,
                 Err(e) => {
+                    let start = pickles.unfinished().map_or(0, |(offset, _)| offset);
+                    let e = match e {
+                        StreamError::Framing(e) => e.to_string(),
+                        other => other.to_string(),
+                    };
                     return Err(Fail::new(
                         exit::PROTOCOL,
                         format!(
-                            "not a pickle stream: {e} (pickle {} starts at input offset {}; offsets from the start of the input)",
+                            "not a pickle stream: {e} (pickle {} starts at input offset {start}; offsets from the start of the input)",
                             count + 1,
-                            base + start
                         ),
-                    ))
+                    ));
                 }
-            }
-        }
-        // Drop the bytes of printed pickles.
-        if start > 0 {
-            buf.drain(..start);
-            base += start;
-            scanned -= start;
-            start = 0;
+            };
+            count += 1;
+            let value = decoder.decode(message.bytes).map_err(|e| {
+                Fail::new(
+                    exit::PROTOCOL,
+                    format!(
+                        "pickle {count} (at input offset {}): {e} (offsets within the pickle)",
+                        message.offset
+                    ),
+                )
+            })?;
+            let line = if as_json {
+                json::to_json(&value)
+            } else {
+                value.to_string()
+            };
+            writeln!(out, "{line}").map_err(|e| Fail::io("write to stdout", e))?;
         }
     }
 }
@@ -199,5 +171,29 @@ mod tests {
         let (_, result) = decode_bytes(b"\x80\x02K\x01.\xff", false);
         let message = result.unwrap_err().message;
         assert!(message.starts_with("not a pickle stream"), "{message}");
+    }
+
+    /// Issue 12: a list of 40,000 ints (past the session decoder's 1,024 values, and past
+    /// any one read) prints as CPython's repr, whatever the protocol.
+    #[test]
+    fn a_list_of_40000_ints() {
+        for protocol in [0, 2, 5] {
+            let script = format!(
+                "import pickle, sys\nv = list(range(-20000, 20000))\nsys.stdout.buffer.write(pickle.dumps(v, {protocol}) * 2)\nsys.stderr.write(repr(v))"
+            );
+            let out = std::process::Command::new("python3")
+                .args(["-c", &script])
+                .output()
+                .expect("python3 (the CPython oracle) must be installed");
+            assert!(out.status.success());
+            let repr = String::from_utf8(out.stderr).unwrap();
+            let (printed, result) = decode_bytes(&out.stdout, false);
+            assert!(
+                result.is_ok(),
+                "protocol {protocol}: {}",
+                result.unwrap_err().message
+            );
+            assert_eq!(printed, format!("{repr}\n{repr}\n"), "protocol {protocol}");
+        }
     }
 }

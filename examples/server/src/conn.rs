@@ -9,14 +9,14 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use brine_core::pickle::{Decoder, Framer, Progress};
+use brine_core::pickle::{to_vec, Decoder, Pickles, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{timeout, Instant};
 
-use crate::{json::value_to_json, pickle, Client, Outgoing, ServerEvent, Shared};
+use crate::{json::value_to_json, Client, Outgoing, ServerEvent, Shared};
 
 /// "Too many open files" (Linux, macOS and the BSDs agree on 24).
 const EMFILE: i32 = 24;
@@ -190,7 +190,7 @@ impl Connection {
         // Each pickle goes out at once, not after Nagle's wait for the previous one's ack.
         let _ = stream.set_nodelay(true);
         let hello = BTreeMap::from([("clientid", self.id)]);
-        match pickle(&hello, self.shared.config.protocol) {
+        match to_vec(&hello, self.shared.config.protocol) {
             Ok(bytes) => {
                 if let Err(end) = send(stream, &bytes).await {
                     return end;
@@ -249,7 +249,9 @@ impl Connection {
                     if reader.identified {
                         // Silence between messages is normal; a stalled message is not.
                         deadline = match idle {
-                            Some(idle) if reader.framer.in_pickle() => Some(Instant::now() + idle),
+                            Some(idle) if reader.pickles.unfinished().is_some() => {
+                                Some(Instant::now() + idle)
+                            }
                             _ => None,
                         };
                     }
@@ -296,22 +298,17 @@ async fn close_in_order(stream: &mut TcpStream) {
     .await;
 }
 
-/// The receiving half of a connection: the framer and the bytes of an unfinished pickle.
+/// The receiving half of a connection: the splitter holding the bytes of an unfinished pickle.
 struct Reader {
-    framer: Framer,
-    /// The start of a pickle whose end has not arrived (empty between pickles).
-    pending: Vec<u8>,
+    pickles: Pickles,
     identified: bool,
-    max_message_len: usize,
 }
 
 impl Reader {
     fn new(max_message_len: usize) -> Self {
         Reader {
-            framer: Framer::new(),
-            pending: Vec::new(),
+            pickles: Pickles::with_max_len(max_message_len),
             identified: false,
-            max_message_len,
         }
     }
 
@@ -326,16 +323,15 @@ impl Reader {
     ) -> Option<End> {
         let mut chunk = [0u8; READ_CHUNK];
         match stream.try_read(&mut chunk) {
-            Ok(0) => Some(End::over(if self.framer.in_pickle() {
-                format!(
-                    "client closed the connection in the middle of a message ({} bytes)",
-                    self.framer.pickle_len()
-                )
-            } else if !self.identified {
-                "client closed the connection before sending its identity".to_owned()
-            } else {
-                "client closed the connection".to_owned()
-            })),
+            Ok(0) => Some(End::over(
+                if let Some((_, len)) = self.pickles.unfinished() {
+                    format!("client closed the connection in the middle of a message ({len} bytes)")
+                } else if !self.identified {
+                    "client closed the connection before sending its identity".to_owned()
+                } else {
+                    "client closed the connection".to_owned()
+                },
+            )),
             Ok(n) => self.feed(&chunk[..n], id, shared, replies).err(),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
             Err(e) => Some(End::over(format!("connection error: {e}"))),
@@ -344,54 +340,38 @@ impl Reader {
 
     fn feed(
         &mut self,
-        mut chunk: &[u8],
+        chunk: &[u8],
         id: i64,
         shared: &Shared,
         replies: &mut Vec<Outgoing>,
     ) -> Result<(), End> {
-        while !chunk.is_empty() {
-            let progress = self
-                .framer
-                .advance(chunk)
-                .map_err(|e| End::close(format!("not a pickle stream: {e}")))?;
-            if self.framer.pickle_len() > self.max_message_len {
-                return Err(End::close(format!(
-                    "message larger than {} bytes",
-                    self.max_message_len
-                )));
-            }
-            match progress {
-                Progress::Incomplete => {
-                    self.pending.extend_from_slice(chunk);
-                    return Ok(());
+        self.pickles.push(chunk);
+        loop {
+            match self.pickles.next_pickle() {
+                Ok(Some(message)) => {
+                    Self::handle(&mut self.identified, message.bytes, id, shared, replies)
                 }
-                Progress::Complete { len } => {
-                    let (pickle, rest) = chunk.split_at(len);
-                    if self.pending.is_empty() {
-                        self.handle(pickle, id, shared, replies);
-                    } else {
-                        let mut whole = std::mem::take(&mut self.pending);
-                        whole.extend_from_slice(pickle);
-                        self.handle(&whole, id, shared, replies);
-                        // Keep a small buffer for next time; give a big one back.
-                        if whole.capacity() <= READ_CHUNK {
-                            whole.clear();
-                            self.pending = whole;
-                        }
-                    }
-                    chunk = rest;
+                Ok(None) => return Ok(()),
+                Err(StreamError::TooLong { max_len, .. }) => {
+                    return Err(End::close(format!("message larger than {max_len} bytes")))
                 }
+                Err(e) => return Err(End::close(e.to_string())),
             }
         }
-        Ok(())
     }
 
     /// Decodes one complete pickle and reports it.
-    fn handle(&mut self, pickle: &[u8], id: i64, shared: &Shared, replies: &mut Vec<Outgoing>) {
+    fn handle(
+        identified: &mut bool,
+        pickle: &[u8],
+        id: i64,
+        shared: &Shared,
+        replies: &mut Vec<Outgoing>,
+    ) {
         let event = DECODER.with(|decoder| {
             let mut decoder = decoder.borrow_mut();
             match decoder.decode(pickle) {
-                Ok(value) if !self.identified => ServerEvent::Identity {
+                Ok(value) if !*identified => ServerEvent::Identity {
                     id,
                     value: value.to_string(),
                     json: value_to_json(&value),
@@ -411,7 +391,7 @@ impl Reader {
         if identity {
             // Before the event: whoever broadcasts on seeing it must reach this client. (Its
             // broadcasts queue behind the replies below, which are written first.)
-            self.identified = true;
+            *identified = true;
             if let Some(client) = shared.clients().get_mut(&id) {
                 client.identified = true;
             }

@@ -47,8 +47,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use brine_core::pickle::{to_slice, Error as PickleError, Protocol};
-use serde::Serialize;
+use brine_core::pickle::{to_vec, Error as PickleError, Protocol};
 use tokio::net::TcpSocket;
 use tokio::sync::{mpsc, watch};
 
@@ -136,12 +135,11 @@ impl Message {
     ///
     /// # Errors
     ///
-    /// What [`to_slice`] reports for an unrepresentable value (an integer beyond 128 bits), or
-    /// [`PickleError::BufferFull`] for a message over 64 MiB.
+    /// What [`to_vec`] reports for an unrepresentable value (an integer beyond 128 bits).
     pub fn to_pickle(&self, protocol: Protocol) -> Result<Option<Vec<u8>>, PickleError> {
         match self {
-            Message::Str(text) => pickle(text.as_str(), protocol).map(Some),
-            Message::Json(value) => pickle(&json::AsPython(value), protocol).map(Some),
+            Message::Str(text) => to_vec(text.as_str(), protocol).map(Some),
+            Message::Json(value) => to_vec(&json::AsPython(value), protocol).map(Some),
             Message::Close => Ok(None),
         }
     }
@@ -162,23 +160,6 @@ impl From<String> for Message {
 impl From<serde_json::Value> for Message {
     fn from(value: serde_json::Value) -> Self {
         Message::Json(value)
-    }
-}
-
-/// Pickles `value` into a buffer that grows until it fits (the encoder writes into slices).
-fn pickle<T: Serialize + ?Sized>(value: &T, protocol: Protocol) -> Result<Vec<u8>, PickleError> {
-    let mut size = 256;
-    loop {
-        let mut buf = vec![0u8; size];
-        match to_slice(value, &mut buf, protocol) {
-            Ok(bytes) => {
-                let len = bytes.len();
-                buf.truncate(len);
-                return Ok(buf);
-            }
-            Err(PickleError::BufferFull { .. }) if size < 64 << 20 => size *= 4,
-            Err(e) => return Err(e),
-        }
     }
 }
 

@@ -1,0 +1,124 @@
+//! The connected std stream: connecting without losing a connection that completed and was
+//! reset at once, and a reset seen early reported only after the bytes that came before it.
+//!
+//! std's `TcpStream::connect_timeout` waits for the socket to become writable and then returns
+//! the socket's pending error, closing the socket: a server that accepts, sends its id and a
+//! message and resets the connection before the client looked made brine report "could not
+//! connect" and lose both. Reading the pending error also clears it, so the bytes received
+//! before the reset then read as an orderly end of stream. [`connect`] keeps such a socket and
+//! [`Stream`] remembers the reset, returning it where the received bytes end.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::ops::Deref;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// A connected `TcpStream` (it derefs to one) that reports a reset the OS announced early
+/// (while connecting, or as the error of a write) when the bytes received before it have been
+/// read: a read that would return the end of the stream returns that reset instead.
+#[derive(Debug)]
+pub struct Stream {
+    tcp: TcpStream,
+    reset: Option<io::ErrorKind>,
+}
+
+impl Stream {
+    /// Wraps a connected stream.
+    pub fn new(tcp: TcpStream) -> Self {
+        Stream { tcp, reset: None }
+    }
+
+    /// The reset already announced and not yet reported, if any.
+    pub fn pending_reset(&self) -> Option<io::ErrorKind> {
+        self.reset
+    }
+}
+
+impl Deref for Stream {
+    type Target = TcpStream;
+
+    fn deref(&self) -> &TcpStream {
+        &self.tcp
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for Stream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.tcp.as_fd()
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsSocket for Stream {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        self.tcp.as_socket()
+    }
+}
+
+/// The errors that say the connection existed and the peer ended it abruptly.
+fn is_reset(kind: io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.tcp.read(buf) {
+            Ok(0) if !buf.is_empty() => match self.reset {
+                Some(kind) => Err(kind.into()),
+                None => Ok(0),
+            },
+            other => other,
+        }
+    }
+}
+
+impl Write for Stream {
+    /// A write the peer's reset refused is taken as written: the reset is reported by the
+    /// read that reaches the end of what the peer sent before it (the OS hands that error
+    /// out once, to the write, and then reads the received bytes as an orderly close).
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.reset.is_some() {
+            return Ok(buf.len());
+        }
+        match self.tcp.write(buf) {
+            Err(e) if is_reset(e.kind()) => {
+                self.reset = Some(e.kind());
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// Connects to `addr` within `timeout` (`None`: the OS's own bound). A connection that
+/// completed and was reset before this returned is a connected [`Stream`] whose reads end
+/// with that reset, not a connect error (a refused connection is `ConnectionRefused`).
+pub(crate) fn connect(addr: SocketAddr, timeout: Option<Duration>) -> io::Result<Stream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let result = match timeout {
+        Some(t) => socket.connect_timeout(&addr.into(), t.max(Duration::from_millis(1))),
+        None => socket.connect(&addr.into()),
+    };
+    let reset = match result {
+        Ok(()) => None,
+        // Only an established connection is reset (a refused one is ECONNREFUSED).
+        Err(e) if is_reset(e.kind()) => Some(e.kind()),
+        Err(e) => return Err(e),
+    };
+    Ok(Stream {
+        tcp: socket.into(),
+        reset,
+    })
+}

@@ -1,0 +1,68 @@
+//! The CPython oracle for unit tests: the one place they start `python3`.
+//!
+//! Any python3 from 3.8 on serves; a test whose expected output depends on the
+//! version says which and asks [`python_version`] rather than assuming one.
+extern crate std;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::string::String;
+use std::vec::Vec;
+
+/// Runs `python3 -c script` with `stdin` as its input and returns its stdout.
+///
+/// Panics (failing the test) when python3 is missing, older than 3.8 or exits non-zero.
+pub(crate) fn python3_with_input(script: &str, stdin: &[u8]) -> String {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(std::format!(
+            "import sys\nassert sys.version_info >= (3, 8), 'the oracle needs python3 >= 3.8'\n{script}"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (the CPython oracle) must be installed to run these tests");
+    let mut input = child.stdin.take().expect("piped stdin");
+    // A script that stops reading early closes the pipe; its exit status tells.
+    let _ = input.write_all(stdin);
+    drop(input);
+    let out = child.wait_with_output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("python3 output is UTF-8")
+}
+
+/// Runs `python3 -c script` and returns its stdout; see [`python3_with_input`].
+pub(crate) fn python3(script: &str) -> String {
+    python3_with_input(script, b"")
+}
+
+/// The oracle's `(major, minor)` version.
+pub(crate) fn python_version() -> (u32, u32) {
+    let out = python3("print(*sys.version_info[:2])");
+    let mut it = out.split_whitespace().map(|n| n.parse().expect("a number"));
+    (it.next().expect("major"), it.next().expect("minor"))
+}
+
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len() % 2 == 0, "odd hex {s:?}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| std::format!("{b:02x}")).collect()
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+fn the_oracle_is_python_3_8_or_newer() {
+    let (major, minor) = python_version();
+    assert!(major == 3 && minor >= 8, "python3 is {major}.{minor}");
+}
