@@ -127,7 +127,7 @@ impl defmt::Format for ClientId {
 }
 
 /// Longest repr kept by a [`Preview`], in bytes.
-pub const PREVIEW_LEN: usize = 96;
+pub const PREVIEW_LEN: usize = 64;
 
 /// The start of a value's repr (at most [`PREVIEW_LEN`] bytes, cut at a char boundary) and
 /// its type, for error messages. Writing it stops at the limit, so a huge value costs no
@@ -446,7 +446,8 @@ mod tests {
 
     #[test]
     fn dialects_and_answers() {
-        let cases: [(&[u8], u8, bool, (Protocol, bool)); 6] = [
+        type Case = (&'static [u8], u8, bool, (Protocol, bool));
+        let cases: [Case; 6] = [
             // CPython 3.11, protocol 4
             (
                 b"\x80\x04\x95\x12\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94M1\xd4s.",
