@@ -20,6 +20,7 @@ handout     iterative, from the handout's example: sends {'clientid': id}, print
             dict arrives ("Client <id> sent: <dict>"), acks 'Server got the data', closes
 nested-id   as handout, with the id sent as {'clientid': {'clientid': id}}
 int-id      as handout, with the id sent as pickle.dumps(id) (a bare int)
+wrong-key   as handout, with the id sent as {'client_id': id} (no 'clientid')
 py2         Python 2.7 emulated: sends protocol-0 pickles as Python 2 writes them (str keys as
             STRING), loads like Python 2 (a pickle with PROTO > 2 fails: "ValueError:
             unsupported pickle protocol: 4", then "Could not connect to client"; a Python 2
@@ -191,6 +192,7 @@ STYLES = {
     "handout": lambda s: handout(s, lambda cid: {"clientid": cid}),
     "nested-id": lambda s: handout(s, lambda cid: {"clientid": {"clientid": cid}}),
     "int-id": lambda s: handout(s, lambda cid: cid),
+    "wrong-key": lambda s: handout(s, lambda cid: {"client_id": cid}),
     "py2": py2,
     "one-client": one_client,
 }
