@@ -26,7 +26,7 @@
 //! let server = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 5), 12000));
 //! // The hook: poll the network stack, sleep a little, or give up (Err(nal::TimedOut)).
 //! let transport = nal::connect(stack, server, |_: &mut S| Ok(())).unwrap();
-//! let mut client: Client<_> = Client::new(transport);
+//! let mut client = Client::new(transport);
 //! let me = Identity::<4>::new().with("name", "Jose Ortiz").unwrap();
 //! let _id = client.handshake(&me).unwrap();
 //! while let Ok(event) = client.next_event() {

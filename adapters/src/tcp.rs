@@ -199,7 +199,7 @@ impl Display for Error {
                     Waiting::ClientId => "the client id",
                     Waiting::RestOfMessage => "the rest of a message",
                     Waiting::NextMessage => "the next message",
-                    Waiting::Nothing => "nothing",
+                    _ => "nothing",
                 };
                 write!(f, "timed out after {} waiting for {what}", Secs(*after))
             }
@@ -733,7 +733,7 @@ impl Timeouts {
             Waiting::ClientId | Waiting::RestOfMessage => {
                 self.reply.map(|after| Error::Timeout { waiting, after })
             }
-            Waiting::NextMessage | Waiting::Nothing => self.idle.map(|after| Error::Idle { after }),
+            _ => self.idle.map(|after| Error::Idle { after }),
         }
     }
 
@@ -753,7 +753,7 @@ impl Timeouts {
                 }
             },
             Waiting::RestOfMessage => self.reply,
-            Waiting::NextMessage | Waiting::Nothing => self.idle,
+            _ => self.idle,
         })
     }
 
@@ -769,6 +769,7 @@ impl Timeouts {
             blocking::Error::Transport(e) => Error::Io(e),
             blocking::Error::WriteZero => Error::Io(io::ErrorKind::WriteZero.into()),
             blocking::Error::Session(e) => Error::Protocol(e),
+            other => Error::Io(io::Error::other(other.to_string())),
         }
     }
 }

@@ -47,6 +47,8 @@ use std::time::Duration;
 
 use brine_core::asynch::Client;
 use brine_core::blocking::BeforeRead;
+use brine_core::pickle::Decoder;
+use brine_core::session::Session;
 use brine_core::session::{ClientId, Event};
 pub use embedded_io_adapters::tokio_1::FromTokio;
 use serde::Serialize;
@@ -147,7 +149,7 @@ pub async fn handshake<
     const STACK: usize,
     const MEMO: usize,
 >(
-    client: &mut Client<Transport, H, RX, TX, VALUES, ITEMS, STACK, MEMO>,
+    client: &mut Client<Transport, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>,
     identity: &I,
     timeouts: &mut Timeouts,
 ) -> Result<ClientId, Error> {
@@ -173,7 +175,7 @@ pub async fn next_event<
     const STACK: usize,
     const MEMO: usize,
 >(
-    client: &'c mut Client<Transport, H, RX, TX, VALUES, ITEMS, STACK, MEMO>,
+    client: &'c mut Client<Transport, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>,
     timeouts: &mut Timeouts,
 ) -> Result<Event<'c>, Error> {
     let waiting = client.session().waiting();

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use brine_adapters::tcp::{ConnectOptions, Error, ErrorKind, Retry, Timeouts};
 use brine_adapters::tokio_tcp::{self, Transport};
 use brine_core::asynch::Client;
-use brine_core::session::{Event, Waiting};
+use brine_core::pickle::Decoder;
+use brine_core::session::{Event, Session, Waiting};
 use brine_core::Identity;
 use brine_server::{Config, Message, Server, ServerEvent};
 
@@ -93,8 +94,8 @@ async fn a_hundred_small_clients() {
             let stream = tokio_tcp::connect(&address, &ConnectOptions::new())
                 .await
                 .unwrap();
-            let mut client: Client<Transport, (), 512, 512, 32, 32, 16, 32> =
-                Client::with_buffers(stream, ());
+            let mut client: Client<Transport, (), Session<512, 512>, Decoder<32, 32, 16, 32>> =
+                Client::with_storage(stream, ());
             tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
                 .await
                 .unwrap();

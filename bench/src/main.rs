@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use brine_adapters::tcp::{self, ConnectOptions};
 use brine_core::pickle::{to_slice, Protocol};
-use brine_core::session::Event;
+use brine_core::session::{Event, Session};
 use serde::Serialize;
 
 const PY_CLIENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/py_clients.py");
@@ -236,7 +236,8 @@ fn limit_reader<const BUF: usize>(addr: &str, message_len: usize) -> io::Result<
 /// the 4096-byte messages of the size sweep fit) and the default decoder.
 fn brine_blocking<const RX: usize>(addr: &str) -> io::Result<Outcome> {
     let transport = tcp::connect(addr, &ConnectOptions::new()).map_err(io::Error::other)?;
-    let mut client = brine_core::blocking::Client::<_, (), RX, 4096>::with_buffers(transport, ());
+    let mut client =
+        brine_core::blocking::Client::<_, (), Session<RX, 4096>>::with_storage(transport, ());
     client.handshake(&IDENTITY).map_err(io::Error::other)?;
     let start = Instant::now();
     let (mut messages, mut errors) = (0u64, 0u64);
@@ -248,7 +249,7 @@ fn brine_blocking<const RX: usize>(addr: &str) -> io::Result<Outcome> {
             }
             Event::Skipped { .. } => errors += 1,
             Event::Closed => break,
-            Event::ClientId(_) => {}
+            _ => {}
         }
     }
     Ok(Outcome {
@@ -266,7 +267,8 @@ fn brine_async<const RX: usize>(addr: &str) -> io::Result<Outcome> {
         let transport = brine_adapters::tokio_tcp::connect(addr, &ConnectOptions::new())
             .await
             .map_err(io::Error::other)?;
-        let mut client = brine_core::asynch::Client::<_, (), RX, 4096>::with_buffers(transport, ());
+        let mut client =
+            brine_core::asynch::Client::<_, (), Session<RX, 4096>>::with_storage(transport, ());
         client
             .handshake(&IDENTITY)
             .await
@@ -281,7 +283,7 @@ fn brine_async<const RX: usize>(addr: &str) -> io::Result<Outcome> {
                 }
                 Event::Skipped { .. } => errors += 1,
                 Event::Closed => break,
-                Event::ClientId(_) => {}
+                _ => {}
             }
         }
         Ok(Outcome {

@@ -1,55 +1,50 @@
 //! The client over async `embedded-io-async` transports (feature `async`): the blocking
-//! client's API on the same [`Session`]; no executor dependency.
+//! client's loop with `.await`s, on the same [`Session`]; no executor dependency. Both are
+//! the one [`driver::Client`] type and share its [`Error`] and [`BeforeRead`].
 
-use embedded_io::{Error as _, ErrorKind};
 use embedded_io_async::{Read, Write};
 use serde::Serialize;
 
-use crate::blocking::{BeforeRead, Error};
-use crate::pickle::{Decoder, Protocol};
-use crate::session::{self, ClientId, Event, Session, State};
+use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession};
+pub use crate::driver::{BeforeRead, Error};
+use crate::pickle::Decoder;
+use crate::session::{self, ClientId, Event, Session};
 
-/// The lab client over an async transport `T` (e.g. an embassy-net or tokio socket), with a
-/// [`Session`] of `RX`/`TX`-byte buffers and a [`Decoder`] of `VALUES`/`ITEMS`/`STACK`/`MEMO`
-/// capacities (the decoder's defaults, about 27 KiB); `H` prepares each read (see
-/// [`BeforeRead`]). Allocates nothing. A program that runs thousands of clients and expects
-/// only small messages shrinks both in the type, e.g.
-/// `Client::<_, _, 1024, 512, 64, 64, 32, 64>::with_buffers(transport, ())` (about 3 KiB);
-/// a message the decoder has no room for is skipped and reported
-/// (`SkipReason::Refused` with the capacity error), as an oversized one is.
+/// The lab client over an async transport `T` (an embassy-net or tokio socket), with a
+/// session `S` and a decoder `D` (4 KiB buffers and the default decoder: 36 KiB in all); `H`
+/// prepares each read (see [`BeforeRead`]). Allocates nothing; see [`driver::Client`] for
+/// choosing sizes.
 ///
-/// **Cancel safety.** [`next_event`](Self::next_event) may be dropped at any await point
-/// (e.g. by a `select` with a timer) without losing received bytes: bytes enter the session
-/// only when a read completes, and bytes leave the transmit queue only when a write
+/// **Cancel safety.** [`next_event`](driver::Client::next_event) may be dropped at any await
+/// point (e.g. by a `select` with a timer) without losing received bytes: bytes enter the
+/// session only when a read completes, and bytes leave the transmit queue only when a write
 /// completes, so a new call resumes where the dropped one stopped (given a transport whose
 /// `read`/`write` are cancel-safe, as embedded-io-async asks of them).
-pub struct Client<
-    T,
-    H = (),
-    const RX: usize = 4096,
-    const TX: usize = 4096,
-    const VALUES: usize = 1024,
-    const ITEMS: usize = 2048,
-    const STACK: usize = 512,
-    const MEMO: usize = 1024,
-> {
-    transport: T,
-    before_read: H,
-    session: Session<RX, TX>,
-    decoder: Decoder<VALUES, ITEMS, STACK, MEMO>,
-}
+///
+/// ```
+/// # use brine_core::asynch::Client;
+/// # fn f(transport: impl embedded_io_async::Read + embedded_io_async::Write) {
+/// let client = Client::new(transport); // Client<_>: no annotation needed
+/// # }
+/// ```
+pub type Client<T, H = (), S = Session, D = Decoder> = driver::Client<T, H, S, D, driver::Async>;
+
+/// A [`Client`] for small messages: [`SmallSession`] and [`SmallDecoder`] (3,280 bytes with a std transport),
+/// made with `SmallClient::with_storage(transport, ())`.
+pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
 
 impl<T: Read + Write> Client<T> {
-    /// A client over a connected transport, with 4096-byte buffers, writing protocol 4.
+    /// A client over a connected transport, with 4096-byte buffers and the default decoder,
+    /// writing protocol 4.
     pub fn new(transport: T) -> Self {
-        Self::with_buffers(transport, ())
+        Self::with_storage(transport, ())
     }
 }
 
 impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
-    /// A client with 4096-byte buffers that calls `before_read` before every read.
+    /// [`Client::new`] that calls `before_read` before every read (to set timeouts).
     pub fn with_before_read(transport: T, before_read: H) -> Self {
-        Self::with_buffers(transport, before_read)
+        Self::with_storage(transport, before_read)
     }
 }
 
@@ -62,75 +57,74 @@ impl<
         const ITEMS: usize,
         const STACK: usize,
         const MEMO: usize,
-    > Client<T, H, RX, TX, VALUES, ITEMS, STACK, MEMO>
+    > Client<T, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
 {
-    /// A client with `RX`/`TX`-byte buffers.
-    pub fn with_buffers(transport: T, before_read: H) -> Self {
-        Client {
-            transport,
-            before_read,
-            session: Session::new(),
-            decoder: Decoder::new(),
-        }
-    }
-
-    /// Sets the protocol of the pickles this client writes (call before the handshake).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.session.set_protocol(protocol);
-    }
-
-    /// Answers in the protocol the server's client id asks for (see
-    /// [`Session::set_protocol_auto`]; call before the handshake).
-    pub fn set_protocol_auto(&mut self) {
-        self.session.set_protocol_auto();
-    }
-
-    /// Waits for the server's client id, then sends `identity`; as
-    /// [`blocking::Client::handshake`](crate::blocking::Client::handshake).
+    /// Waits for the server's client id, then sends `identity` (a dict: a `Serialize` map or
+    /// struct, e.g. [`Identity`](crate::Identity)). Messages that arrived together with the
+    /// id are kept for [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    ///
+    /// The session's: the server closes or sends something other than `{'clientid': id}`
+    /// first, or the identity cannot be pickled into the transmit buffer; and the
+    /// transport's.
     pub async fn handshake<I: Serialize + ?Sized>(
         &mut self,
         identity: &I,
     ) -> Result<ClientId, Error<T::Error>> {
         self.session.start(identity)?;
-        let id = match self.next_event().await? {
-            Event::ClientId(id) => id,
-            _ => {
-                return Err(Error::Session(session::Error::NoClientId {
-                    found: "another event",
-                }))
+        // The session's first event is the client id, or its error.
+        let id = loop {
+            if let Event::ClientId(id) = self.next_event().await? {
+                break id;
             }
         };
         self.flush().await?;
         Ok(id)
     }
 
-    /// The next event; as [`blocking::Client::next_event`](crate::blocking::Client::next_event).
-    /// Cancel-safe (see [`Client`]).
-    pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
+    /// Reads until an event is ready, without taking it: [`next_event`](Self::next_event)
+    /// then returns it without reading. Cancel-safe (see [`Client`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](Self::next_event).
+    pub async fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush().await?;
             if self.session.poll()? {
-                break;
+                return Ok(());
             }
-            self.before_read
-                .before_read(&mut self.transport, self.session.waiting())
-                .map_err(Error::Transport)?;
-            let buf = self.session.receive_buffer();
-            let n = loop {
-                match self.transport.read(buf).await {
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    other => break other.map_err(Error::Transport)?,
-                }
-            };
-            self.session.commit(n);
+            let waiting = self.session.waiting();
+            let hook = self.before_read.before_read(&mut self.transport, waiting);
+            hook.map_err(Error::Transport)?;
+            let read = self.transport.read(self.session.receive_buffer()).await;
+            if let Some(n) = read_outcome(read)? {
+                self.session.commit(n);
+            }
         }
-        self.session
-            .next_event(&mut self.decoder)?
-            // `poll` returned true, so an event is ready.
-            .ok_or(Error::Session(session::Error::Closed))
     }
 
-    /// Calls `on_event` for every event until the server closes in order.
+    /// The next event: reads until one is complete. Waits as long as the transport's reads
+    /// do (bound them with a [`BeforeRead`] hook). A message borrows the client until the
+    /// next call. Cancel-safe (see [`Client`]).
+    ///
+    /// # Errors
+    ///
+    /// The transport's and the session's; after [`Event::Closed`], [`session::Error::Closed`].
+    pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
+        self.wait_event().await?;
+        // `wait_event` returned: an event is ready.
+        let event = self.session.next_event(&mut self.decoder)?;
+        event.ok_or(Error::Session(session::Error::Closed))
+    }
+
+    /// Calls `on_event` for every event until the server closes in order (the last event
+    /// passed is [`Event::Closed`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](Self::next_event).
     pub async fn run(
         &mut self,
         mut on_event: impl FnMut(Event<'_>),
@@ -145,7 +139,12 @@ impl<
         }
     }
 
-    /// Pickles `message` and writes it completely. Allowed after the handshake.
+    /// Pickles `message` and writes it (completely, in as few writes as the transport allows).
+    ///
+    /// # Errors
+    ///
+    /// Before the handshake, [`session::Error::HandshakeIncomplete`];
+    /// a message that cannot be pickled or does not fit the transmit buffer; the transport's.
     pub async fn send<M: Serialize + ?Sized>(
         &mut self,
         message: &M,
@@ -158,44 +157,12 @@ impl<
     async fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let mut wrote = false;
         while !self.session.transmit().is_empty() {
-            match self.transport.write(self.session.transmit()).await {
-                Ok(0) => return Err(Error::WriteZero),
-                Ok(n) => {
-                    self.session.transmitted(n);
-                    wrote = true;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Transport(e)),
-            }
+            let result = self.transport.write(self.session.transmit()).await;
+            wrote |= write_outcome(result, &mut self.session)?;
         }
         if wrote {
             self.transport.flush().await.map_err(Error::Transport)?;
         }
         Ok(())
-    }
-
-    /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &Session<RX, TX> {
-        &self.session
-    }
-
-    /// The session's state.
-    pub fn state(&self) -> State {
-        self.session.state()
-    }
-
-    /// The transport.
-    pub fn transport(&self) -> &T {
-        &self.transport
-    }
-
-    /// The transport, mutably.
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
-    /// Gives the transport back.
-    pub fn into_inner(self) -> T {
-        self.transport
     }
 }

@@ -11,7 +11,7 @@ use core::fmt::{self, Display, Write as _};
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Serializer};
 
 use crate::pickle::opcodes::{Arg, Opcode};
-use crate::pickle::{self, Decoder, Protocol, Value};
+use crate::pickle::{self, Decoder, Encoding, Protocol, Value};
 
 /// Largest pickle a client id may come in, in bytes (`{'clientid': s}` holds a str of up
 /// to about 90 characters); a larger one is refused with [`crate::session::Error`]'s
@@ -255,14 +255,14 @@ impl Dialect {
     /// 2. Otherwise protocol ≤ 2 → that protocol, also with ASCII `str`s as byte strings (the
     ///    server may be Python 2 with a first message that holds no string, `I5\n.`).
     /// 3. Otherwise protocol 3 → 3; anything newer → 4 (every Python 3 since 3.4 loads it).
-    pub fn answer(self) -> (Protocol, bool) {
+    pub fn answer(self) -> Encoding {
         if self.py2_strings {
-            return (Protocol::V2, true);
+            return Encoding::python2(Protocol::V2);
         }
         match self.protocol {
-            p @ 0..=2 => (Protocol::from_u8(p).unwrap_or(Protocol::V2), true),
-            3 => (Protocol::V3, false),
-            _ => (Protocol::V4, false),
+            p @ 0..=2 => Encoding::python2(Protocol::from_u8(p).unwrap_or(Protocol::V2)),
+            3 => Encoding::new(Protocol::V3),
+            _ => Encoding::new(Protocol::V4),
         }
     }
 }
@@ -341,17 +341,15 @@ impl Serialize for Repickle<'_> {
     }
 }
 
-/// Pickles `value` again into `out` in `protocol`, ASCII `str`s as Python 2 byte strings when
-/// `py2_strings`; returns the length written.
+/// Pickles `value` again into `out` as `encoding` says; returns the length written. Not
+/// inlined: the encoder's string memo lives on this frame only while pickling.
 #[inline(never)]
 pub(crate) fn repickle(
     value: Value<'_>,
     out: &mut [u8],
-    protocol: Protocol,
-    py2_strings: bool,
+    encoding: Encoding,
 ) -> Result<usize, pickle::Error> {
-    let _ = py2_strings;
-    pickle::to_slice(&Repickle(value), out, protocol).map(|b| b.len())
+    pickle::to_slice(&Repickle(value), out, encoding).map(|b| b.len())
 }
 
 #[cfg(test)]
@@ -446,49 +444,49 @@ mod tests {
 
     #[test]
     fn dialects_and_answers() {
-        type Case = (&'static [u8], u8, bool, (Protocol, bool));
+        type Case = (&'static [u8], u8, bool, Encoding);
         let cases: [Case; 6] = [
             // CPython 3.11, protocol 4
             (
                 b"\x80\x04\x95\x12\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94M1\xd4s.",
                 4,
                 false,
-                (Protocol::V4, false),
+                Encoding::new(Protocol::V4),
             ),
             // CPython 3.11, protocol 3
             (
                 b"\x80\x03}q\x00X\x08\x00\x00\x00clientidq\x01M1\xd4s.",
                 3,
                 false,
-                (Protocol::V3, false),
+                Encoding::new(Protocol::V3),
             ),
             // CPython 3.11, protocol 0: UNICODE key
             (
                 b"(dp0\nVclientid\np1\nI54321\ns.",
                 0,
                 false,
-                (Protocol::V0, true),
+                Encoding::python2(Protocol::V0),
             ),
             // Python 2.7, protocol 0: STRING key
             (
                 b"(dp0\nS'clientid'\np1\nI54321\ns.",
                 0,
                 true,
-                (Protocol::V2, true),
+                Encoding::python2(Protocol::V2),
             ),
             // Python 2.7, protocol 2: SHORT_BINSTRING key
             (
                 b"\x80\x02}q\x00U\x08clientidq\x01M1\xd4s.",
                 2,
                 true,
-                (Protocol::V2, true),
+                Encoding::python2(Protocol::V2),
             ),
             // CPython 3.11, protocol 1: BINUNICODE key
             (
                 b"}q\x00X\x08\x00\x00\x00clientidq\x01M1\xd4s.",
                 1,
                 false,
-                (Protocol::V1, true),
+                Encoding::python2(Protocol::V1),
             ),
         ];
         for (pickle, protocol, py2_strings, answer) in cases {
@@ -506,7 +504,7 @@ mod tests {
         // CPython 3.11 protocol 5 → answered in 4.
         assert_eq!(
             Dialect::of(b"\x80\x05K\x01.").answer(),
-            (Protocol::V4, false)
+            Encoding::new(Protocol::V4)
         );
     }
 }

@@ -9,6 +9,7 @@ mod log;
 #[cfg(feature = "async")]
 pub mod asynch;
 pub mod blocking;
+pub mod driver;
 mod handshake;
 mod identity;
 pub mod pickle;

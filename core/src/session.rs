@@ -6,7 +6,8 @@
 //! [`Session::transmitted`], and takes [`Event`]s from [`Session::next_event`].
 //!
 //! ```text
-//!  AwaitingClientId --{'clientid': id}--> IdentityQueued --identity written--> Listening --EOF--> Closed
+//!  NotStarted --start--> AwaitingClientId --{'clientid': id}--> IdentityQueued
+//!      --identity written--> Listening --EOF--> Closed
 //! ```
 
 use core::fmt::{self, Display};
@@ -15,12 +16,15 @@ use serde::Serialize;
 
 use crate::handshake::{self, NotAnId};
 pub use crate::handshake::{ClientId, Dialect, Preview, CLIENT_ID_PICKLE_LEN, CLIENT_ID_VALUES};
-use crate::pickle::{self, Decoder, Framer, Progress, Protocol, Value};
+use crate::pickle::{self, Decoder, Encoding, Framer, Progress, Protocol, Value};
 
 /// Where the session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum State {
+    /// A new session: [`Session::start`] has not been called.
+    NotStarted,
     /// Connected; waiting for the server's `{'clientid': id}` (the identity is held back).
     AwaitingClientId,
     /// The id arrived; the identity is queued for transmission.
@@ -34,6 +38,7 @@ pub enum State {
 impl Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            State::NotStarted => "not started",
             State::AwaitingClientId => "awaiting client id",
             State::IdentityQueued => "identity queued",
             State::Listening => "listening",
@@ -45,6 +50,7 @@ impl Display for State {
 /// What the session waits for, so a driver can choose a timeout (core has no clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Waiting {
     /// The client id: bound this wait.
     ClientId,
@@ -53,12 +59,13 @@ pub enum Waiting {
     /// The next message: silence here is normal; the lab client listens as long as the
     /// server stays connected.
     NextMessage,
-    /// Nothing: the session is closed.
+    /// Nothing: the session is not started or closed.
     Nothing,
 }
 
 /// Why a message was skipped.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum SkipReason {
     /// The pickle is larger than the receive buffer; its bytes were discarded unread.
     TooLarge {
@@ -82,6 +89,7 @@ impl Display for SkipReason {
 
 /// What happened on the connection, in order.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// The server assigned this id (first event of a session).
     ClientId(ClientId),
@@ -146,6 +154,8 @@ pub enum Error {
     Encode(pickle::Error),
     /// Messages can be sent only once the client id arrived.
     HandshakeIncomplete,
+    /// [`Session::start`] has not been called.
+    NotStarted,
     /// The session is closed.
     Closed,
 }
@@ -187,6 +197,7 @@ impl Display for Error {
             Error::HandshakeIncomplete => {
                 f.write_str("cannot send before the server assigned a client id")
             }
+            Error::NotStarted => f.write_str("the session has not been started"),
             Error::Closed => f.write_str("the session is closed"),
         }
     }
@@ -216,6 +227,7 @@ impl defmt::Format for Error {
             }
             Error::Encode(e) => defmt::write!(f, "Encode {}", e),
             Error::HandshakeIncomplete => defmt::write!(f, "HandshakeIncomplete"),
+            Error::NotStarted => defmt::write!(f, "NotStarted"),
             Error::Closed => defmt::write!(f, "Closed"),
         }
     }
@@ -263,10 +275,8 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
     identity_end: usize,
     state: State,
     client_id: Option<ClientId>,
-    protocol: Protocol,
-    /// ASCII `str`s are written as Python 2 byte strings (chosen by `auto`).
-    py2_strings: bool,
-    /// The client id's pickle chooses `protocol` and `py2_strings` ([`Dialect::answer`]).
+    protocol: Encoding,
+    /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
     auto: bool,
 }
 
@@ -295,39 +305,34 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             tx_head: 0,
             tx_tail: 0,
             identity_end: 0,
-            state: State::Closed,
+            state: State::NotStarted,
             client_id: None,
-            protocol: Protocol::V4,
-            py2_strings: false,
+            protocol: Encoding::new(Protocol::V4),
             auto: false,
         }
     }
 
-    /// Sets the protocol of pickles this session writes (the identity and later messages).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.protocol = protocol;
-        self.py2_strings = false;
+    /// Sets the protocol of pickles this session writes (the identity and later messages): a
+    /// [`Protocol`], or an [`Encoding`] (e.g. `Encoding::python2(Protocol::V2)` for a Python 2
+    /// server).
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
+        self.protocol = protocol.into();
         self.auto = false;
     }
 
-    /// Lets the server's first message choose the protocol of what this session writes, and
-    /// whether ASCII `str`s go out as Python 2 byte strings ([`Dialect::answer`]): the
-    /// identity is pickled in protocol 4 by [`start`](Self::start) and pickled again, with
-    /// the decoder given to [`next_event`](Self::next_event), when the id asks for another
-    /// form. That fails (as `next_event`'s error) if the identity holds a set, a bytearray
-    /// or an int beyond 128 bits, or no longer fits the transmit buffer.
+    /// Lets the server's first message choose the encoding of what this session writes
+    /// ([`Dialect::answer`]): the identity is pickled in protocol 4 by [`start`](Self::start)
+    /// and pickled again, with the decoder given to [`next_event`](Self::next_event), when
+    /// the id asks for another encoding. That fails (as `next_event`'s error) if the identity
+    /// holds a set, a bytearray or an int beyond 128 bits, or no longer fits the transmit
+    /// buffer.
     pub fn set_protocol_auto(&mut self) {
         self.auto = true;
     }
 
-    /// The protocol this session writes (under auto, the one chosen once the id arrived).
-    pub fn protocol(&self) -> Protocol {
+    /// The encoding this session writes (under auto, the one chosen once the id arrived).
+    pub fn protocol(&self) -> Encoding {
         self.protocol
-    }
-
-    /// Whether ASCII `str`s are written as Python 2 byte strings (chosen under auto).
-    pub fn py2_strings(&self) -> bool {
-        self.py2_strings
     }
 
     /// Begins a connection: forgets all per-connection state and pickles `identity` (a dict:
@@ -350,8 +355,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         self.client_id = None;
         self.state = State::Closed;
         if self.auto {
-            self.protocol = Protocol::V4;
-            self.py2_strings = false;
+            self.protocol = Encoding::new(Protocol::V4);
         }
         self.identity_end = self.encode(identity)?;
         self.tx_tail = self.identity_end;
@@ -372,7 +376,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// What the session is waiting for (for the driver's timeouts).
     pub fn waiting(&self) -> Waiting {
         match self.state {
-            State::Closed => Waiting::Nothing,
+            State::NotStarted | State::Closed => Waiting::Nothing,
             State::AwaitingClientId => Waiting::ClientId,
             _ if self.skipping.is_some() || self.framer.in_pickle() => Waiting::RestOfMessage,
             _ => Waiting::NextMessage,
@@ -422,8 +426,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         if self.ready != Ready::Nothing {
             return Ok(true);
         }
-        if self.state == State::Closed {
-            return Err(Error::Closed);
+        match self.state {
+            State::NotStarted => return Err(Error::NotStarted),
+            State::Closed => return Err(Error::Closed),
+            _ => {}
         }
         self.drop_released();
         if let Some(discarded) = self.skipping {
@@ -569,6 +575,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     pub fn queue<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<(), Error> {
         match self.state {
             State::AwaitingClientId => return Err(Error::HandshakeIncomplete),
+            State::NotStarted => return Err(Error::NotStarted),
             State::Closed => return Err(Error::Closed),
             _ => {}
         }
@@ -633,21 +640,20 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     }
 
     /// Pickles the queued identity (nothing else is queued before the id) again in
-    /// `protocol`, with Python 2 byte strings if `py2`, unless it already is.
+    /// `encoding`, unless it already is.
     fn answer_in<const V: usize, const I: usize, const S: usize, const M: usize>(
         &mut self,
-        (protocol, py2): (Protocol, bool),
+        encoding: Encoding,
         decoder: &mut Decoder<V, I, S, M>,
     ) -> Result<(), Error> {
-        if (protocol, py2) == (self.protocol, self.py2_strings) {
+        if encoding == self.protocol {
             return Ok(());
         }
-        self.protocol = protocol;
-        self.py2_strings = py2;
+        self.protocol = encoding;
         let end = self.identity_end.min(TX);
         let (identity, free) = self.tx.split_at_mut(end);
         let value = decoder.decode(identity).map_err(Error::Encode)?;
-        let len = match handshake::repickle(value, free, protocol, py2) {
+        let len = match handshake::repickle(value, free, encoding) {
             Ok(len) => len,
             Err(pickle::Error::BufferFull { .. }) => {
                 return Err(Error::TransmitBufferTooSmall { capacity: TX })
@@ -787,6 +793,18 @@ mod tests {
             sent, IDENTITY,
             "identity bytes equal CPython's pickle.dumps"
         );
+    }
+
+    #[test]
+    fn a_new_session_is_not_started_until_start() {
+        let mut session: Session = Session::new();
+        assert_eq!(session.state(), State::NotStarted);
+        assert_eq!(session.waiting(), Waiting::Nothing);
+        assert_eq!(session.poll(), Err(Error::NotStarted));
+        assert_eq!(session.queue(&1), Err(Error::NotStarted));
+        assert!(session.transmit().is_empty());
+        session.start(&1).unwrap();
+        assert_eq!(session.state(), State::AwaitingClientId);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use brine_core::asynch::Client;
-use brine_core::session::Waiting;
+use brine_core::pickle::Decoder;
+use brine_core::session::{Session, Waiting};
 use common::driver::{identity, lab_stream, Driver, LAB_EVENTS};
 use common::fixtures::*;
 use common::{describe, Scripted, Step};
@@ -127,7 +128,8 @@ fn small_decoder_and_buffers() {
     stream.extend_from_slice(LIST);
     stream.extend_from_slice(ACK);
     let peer = Scripted::chunked(&stream, 7);
-    let mut client: Client<Scripted, (), 256, 256, 4, 4, 4, 4> = Client::with_buffers(peer, ());
+    let mut client: Client<Scripted, (), Session<256, 256>, Decoder<4, 4, 4, 4>> =
+        Client::with_storage(peer, ());
     assert!(core::mem::size_of_val(&client) < 1024 + core::mem::size_of::<Scripted>());
     let mut events = Vec::new();
     pollster::block_on(async {

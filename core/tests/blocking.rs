@@ -5,7 +5,8 @@
 mod common;
 
 use brine_core::blocking::{Client, Error};
-use brine_core::session::Waiting;
+use brine_core::pickle::Decoder;
+use brine_core::session::{Session, Waiting};
 use common::driver::{identity, lab_stream, Driver, LAB_EVENTS};
 use common::fixtures::*;
 use common::{describe, Scripted};
@@ -85,10 +86,9 @@ fn before_read_errors_stop_the_client() {
 
 #[test]
 fn a_small_decoder_skips_what_exceeds_its_capacities_and_goes_on() {
-    use brine_core::pickle::Decoder;
     // Four of each: the id and the ack fit, the list of three ints needs more stack entries.
-    let mut client: Client<Scripted, (), 4096, 4096, 4, 4, 4, 4> =
-        Client::with_buffers(Scripted::chunked(&lab_stream(), 7), ());
+    let mut client: Client<Scripted, (), Session, Decoder<4, 4, 4, 4>> =
+        Client::with_storage(Scripted::chunked(&lab_stream(), 7), ());
     let mut events = vec![format!("id {}", client.handshake(&identity()).unwrap())];
     client.run(|event| events.push(describe(&event))).unwrap();
     assert_eq!(events[0], "id 54321");

@@ -4,6 +4,10 @@
 //! to one python3 process (`tests/python/encode_oracle.py`), which builds the same Python
 //! object and checks the bytes: identical to `pickle.dumps(obj, protocol)` for protocols
 //! 2–5, loading back to an equal object for 0–1. A missing python3 fails the test.
+//!
+//! The same values with Python 2's types (`Encoding::python2`, protocols 0–2) go to
+//! `tests/python/encode_py2_oracle.py`, which checks them against Python 2.7's `pickle.py`
+//! rewritten in Python 3 and loads them with CPython 3 (`encoding='bytes'`).
 // Every test here runs python3, which Miri cannot spawn: skipped under `cargo miri test`.
 #![cfg(not(miri))]
 
@@ -12,7 +16,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use brine_core::pickle::{to_slice_with_memo, Protocol};
+use brine_core::pickle::{to_slice_with_memo, Encoding, Protocol};
 
 /// Memo room for the largest generated value.
 const MEMO: usize = 4096;
@@ -568,9 +572,22 @@ fn matches_cpython_pickle_dumps() {
     }
     let encoded = start.elapsed();
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/encode_oracle.py");
+    let report = run_oracle("encode_oracle.py", input);
+    println!(
+        "{} values: generated in {generated:?}, brine encoded them (6 protocols, {total_bytes} bytes) in {encoding:?}, \
+         described by {encoded:?}, total {:?}",
+        values.len(),
+        start.elapsed()
+    );
+    assert_summary(&report, values.len());
+}
+
+/// Runs `tests/python/<script>` with `input` on stdin and returns its stdout; fails the test
+/// if python3 is missing or the script fails.
+fn run_oracle(script: &str, input: String) -> String {
+    let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new("python3")
-        .arg(script)
+        .arg(&script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -579,21 +596,80 @@ fn matches_cpython_pickle_dumps() {
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let out = child.wait_with_output().expect("python3 oracle");
     writer.join().unwrap().expect("writing to python3");
-    let report = String::from_utf8_lossy(&out.stdout);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{report}");
-    println!(
-        "{} values: generated in {generated:?}, brine encoded them (6 protocols, {total_bytes} bytes) in {encoding:?}, \
-         described by {encoded:?}, total {:?}",
-        values.len(),
-        start.elapsed()
+    assert!(
+        out.status.success(),
+        "python3 oracle {script} failed: {report}"
     );
-    assert!(out.status.success(), "python3 oracle failed: {report}");
+    report
+}
+
+fn assert_summary(report: &str, cases: usize) {
     let summary = report
         .lines()
         .find(|l| l.starts_with("SUMMARY"))
         .expect("oracle summary");
     assert!(
-        summary.contains(&format!("cases={} failures=0", values.len())),
+        summary.contains(&format!("cases={cases} failures=0")),
         "{report}"
     );
+}
+
+#[test]
+fn python2_types_match_python2_pickle() {
+    let mut g = Gen {
+        rng: Rng(0x2718),
+        large_left: 4,
+        short: false,
+    };
+    let mut values: Vec<V> = (0..1500).map(|_| g.value(0)).collect();
+    // Python 2 writes a batch of one item without MARK, and no empty batch.
+    for n in [1000, 1001, 2001] {
+        for known in [true, false] {
+            values.push(V::List(vec![V::Int(1); n], known));
+            let items = (0..n).map(|i| (V::Int(i as i128), V::None)).collect();
+            values.push(V::Dict(items, known));
+        }
+    }
+    // Python 2's repr quoting and escapes.
+    for s in [
+        "it's",
+        "say \"hi\"",
+        "'\"",
+        "\t\r\n\\\x7f\x00",
+        "é\\",
+        "é\\",
+    ] {
+        values.push(V::Str(s.into()));
+    }
+    values.push(V::List(
+        vec![
+            V::Str("é\n".into()),
+            V::Str("é\n".into()),
+            V::Bytes(b"ab".to_vec()),
+            V::Str("ab".into()),
+        ],
+        true,
+    ));
+    let mut input = String::new();
+    let mut buf = vec![0u8; 8 << 20];
+    for v in &values {
+        input.push_str("{\"v\":");
+        v.describe(&mut input);
+        input.push_str(",\"enc\":[");
+        for p in [Protocol::V0, Protocol::V1, Protocol::V2] {
+            let bytes = to_slice_with_memo::<MEMO, _>(v, &mut buf, Encoding::python2(p))
+                .unwrap_or_else(|e| panic!("protocol {p} failed: {e} for {v:?}"));
+            if p != Protocol::V0 {
+                input.push(',');
+            }
+            input.push('"');
+            push_hex(&mut input, bytes);
+            input.push('"');
+        }
+        input.push_str("]}\n");
+    }
+    let report = run_oracle("encode_py2_oracle.py", input);
+    assert_summary(&report, values.len());
 }

@@ -283,8 +283,8 @@ impl Proc {
         }
     }
 
-    /// The process id (e.g. to send it a signal).
-    pub fn pid(&self) -> u32 {
+    /// The process id.
+    pub fn id(&self) -> u32 {
         self.child.id()
     }
 
@@ -425,14 +425,14 @@ pub fn lab_server(mode: &str, extra: &[&str]) -> Server {
 
 /// Starts `python3 tests/servers/course_servers.py --style STYLE --port 0` (servers written
 /// as the course's instructor and students write them) and reads its `PORT <n>` line. It
-/// ends by itself after 30 s; tests kill it ([`Proc::kill`]) to read what it printed.
+/// ends by itself after 120 s; tests kill it ([`Proc::kill`]) to read what it printed.
 pub fn course_server(style: &str) -> Server {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/course_servers.py");
     let mut command = Command::new("python3");
     command
         .arg("-u")
         .arg(script)
-        .args(["--style", style, "--port", "0", "--lifetime", "30"]);
+        .args(["--style", style, "--port", "0", "--lifetime", "120"]);
     let mut proc = Proc::spawn(
         &format!("python3 course_servers.py --style {style}"),
         command,

@@ -76,3 +76,67 @@ impl core::fmt::Display for Protocol {
         write!(f, "{}", self.as_u8())
     }
 }
+
+/// How the encoder writes a pickle: its [`Protocol`] and whether it writes what Python 2.7's
+/// `pickle` module writes. Every `Protocol` converts into one (`Encoding::new`), so
+/// [`to_slice`] takes either.
+///
+/// With [`python2`](Self::python2), in protocols 0–2 (Python 2's own), strs of ASCII text and
+/// bytes are written as Python 2 byte strings (`str`: SHORT_BINSTRING or BINSTRING, or STRING
+/// with Python 2's `repr` quoting in protocol 0), other text as `unicode`, and ints of up to
+/// 64 bits as Python 2 `int`s: a Python 2 server then sees `'Ada'`, not `u'Ada'`. Python 3
+/// loads such strings as `str` (`bytes` with `pickle.loads(data, encoding='bytes')`). The
+/// flag changes nothing in protocols 3–5, which Python 2 cannot read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Encoding {
+    protocol: Protocol,
+    python2: bool,
+}
+
+impl Encoding {
+    /// `protocol`, written as CPython 3 writes it.
+    pub const fn new(protocol: Protocol) -> Self {
+        Encoding {
+            protocol,
+            python2: false,
+        }
+    }
+
+    /// `protocol`, written as Python 2.7's `pickle.dumps(obj, protocol)` writes it (see the
+    /// [type documentation](Self)); the same as [`new`](Self::new) for protocols 3–5.
+    pub const fn python2(protocol: Protocol) -> Self {
+        Encoding {
+            protocol,
+            python2: true,
+        }
+    }
+
+    /// The protocol written.
+    pub const fn protocol(self) -> Protocol {
+        self.protocol
+    }
+
+    /// Whether strs and ints are written as Python 2 writes them (only ever true for
+    /// protocols 0–2).
+    pub const fn is_python2(self) -> bool {
+        self.python2 && (self.protocol as u8) <= 2
+    }
+}
+
+impl From<Protocol> for Encoding {
+    fn from(protocol: Protocol) -> Self {
+        Encoding::new(protocol)
+    }
+}
+
+impl core::fmt::Display for Encoding {
+    /// The protocol's number, with `(Python 2)` after it when [`is_python2`](Self::is_python2).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.is_python2() {
+            write!(f, "{} (Python 2)", self.protocol)
+        } else {
+            write!(f, "{}", self.protocol)
+        }
+    }
+}

@@ -11,7 +11,7 @@ use core::fmt;
 
 use serde::Serialize;
 
-use super::{to_slice_with_memo, Error, Framer, Progress, Protocol, MEMO_CAPACITY};
+use super::{to_slice_with_memo, Encoding, Error, Framer, Progress, MEMO_CAPACITY};
 
 /// Pickles `value` into a new `Vec`, as [`to_slice`](super::to_slice) does into a slice.
 ///
@@ -30,7 +30,10 @@ use super::{to_slice_with_memo, Error, Framer, Progress, Protocol, MEMO_CAPACITY
 /// let bytes = to_vec(&("clientid", 54321), Protocol::V2).unwrap();
 /// assert_eq!(bytes, b"\x80\x02X\x08\x00\x00\x00clientidq\x00M1\xd4\x86q\x01.");
 /// ```
-pub fn to_vec<T: Serialize + ?Sized>(value: &T, protocol: Protocol) -> Result<Vec<u8>, Error> {
+pub fn to_vec<T: Serialize + ?Sized>(
+    value: &T,
+    protocol: impl Into<Encoding>,
+) -> Result<Vec<u8>, Error> {
     to_vec_with_memo::<MEMO_CAPACITY, T>(value, protocol)
 }
 
@@ -42,8 +45,9 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T, protocol: Protocol) -> Result<Ve
 /// As [`to_vec`].
 pub fn to_vec_with_memo<const MEMO: usize, T: Serialize + ?Sized>(
     value: &T,
-    protocol: Protocol,
+    protocol: impl Into<Encoding>,
 ) -> Result<Vec<u8>, Error> {
+    let protocol = protocol.into();
     let mut buf = alloc::vec![0u8; 256];
     loop {
         match to_slice_with_memo::<MEMO, T>(value, &mut buf, protocol) {
@@ -231,7 +235,7 @@ mod tests {
     extern crate std;
 
     use super::super::oracle::{python3, unhex};
-    use super::super::Decoder;
+    use super::super::{Decoder, Protocol};
     use super::*;
     use std::string::{String, ToString};
     use std::vec::Vec;

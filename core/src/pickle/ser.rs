@@ -39,7 +39,14 @@
 //!   protocols 0–2 the one-character str that `bytes` of length 1 decode to is CPython's
 //!   one-character singleton, equal to an equal one-character str value.
 //! - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
-//!   write); one that prints differently each time is an error.
+//!   write; four with Python 2's types); one that prints differently each time is an error.
+//!
+//! With [`Encoding::python2`] (protocols 0–2) the output is what Python 2.7's `pickle.py`
+//! writes for the Python 2 object in which ASCII strs and bytes are byte strings (`str`), other
+//! strs `unicode`, and ints of up to 64 bits `int`s (tested against a rewrite of its
+//! `Pickler` and loaded back by CPython 3). Python 2's cPickle differs in one way: it does not
+//! memoize strs shorter than 2 characters. Characters beyond U+FFFF in protocol 0 are written
+//! as Linux (UCS-4) builds write them, `\U0001f600`.
 
 use core::cmp::min;
 use core::fmt::{self, Display, Write as _};
@@ -47,7 +54,7 @@ use core::fmt::{self, Display, Write as _};
 use serde::ser::{self, Serialize};
 
 use super::float_repr::write_float_repr;
-use super::{Capacity, Error, Opcode, Protocol};
+use super::{Capacity, Encoding, Error, Opcode};
 
 /// The default number of distinct strings and bytes values one pickle may hold (each costs
 /// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
@@ -77,11 +84,13 @@ const BYTES_BIT: u32 = 1 << 31;
 
 const MARK: u8 = Opcode::MARK.byte();
 
-/// Encodes `value` as a pickle of `protocol` into `buf` and returns the used part of `buf`.
+/// Encodes `value` as a pickle of `encoding` (a [`Protocol`](super::Protocol), or an
+/// [`Encoding`] for Python 2's types) into `buf` and returns the used part of `buf`.
 ///
 /// The bytes equal CPython's `pickle.dumps(obj, protocol)` for the equivalent Python object
-/// (see the [module documentation](self)). Allocates nothing; the memo holds up to
-/// [`MEMO_CAPACITY`] distinct strings and bytes values.
+/// (see the [module documentation](self)); with [`Encoding::python2`], Python 2.7's.
+/// Allocates nothing; the memo holds up to [`MEMO_CAPACITY`] distinct strings and bytes
+/// values.
 ///
 /// # Errors
 ///
@@ -95,22 +104,27 @@ const MARK: u8 = Opcode::MARK.byte();
 /// let mut buf = [0u8; 64];
 /// let bytes = to_slice(&("clientid", 54321), &mut buf, Protocol::V2).unwrap();
 /// assert_eq!(bytes, b"\x80\x02X\x08\x00\x00\x00clientidq\x00M1\xd4\x86q\x01.");
+///
+/// // What a Python 2 client writes: ('clientid', 54321) with a byte string.
+/// use brine_core::pickle::Encoding;
+/// let bytes = to_slice(&("clientid", 54321), &mut buf, Encoding::python2(Protocol::V2));
+/// assert_eq!(bytes.unwrap(), b"\x80\x02U\x08clientidq\x00M1\xd4\x86q\x01.");
 /// ```
 pub fn to_slice<'b, T: Serialize + ?Sized>(
     value: &T,
     buf: &'b mut [u8],
-    protocol: Protocol,
+    encoding: impl Into<Encoding>,
 ) -> Result<&'b mut [u8], Error> {
-    to_slice_with_memo::<MEMO_CAPACITY, T>(value, buf, protocol)
+    to_slice_with_memo::<MEMO_CAPACITY, T>(value, buf, encoding)
 }
 
 /// [`to_slice`] with room for `MEMO` distinct strings and bytes values in the memo.
 pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
     value: &T,
     buf: &'b mut [u8],
-    protocol: Protocol,
+    encoding: impl Into<Encoding>,
 ) -> Result<&'b mut [u8], Error> {
-    let mut ser = Serializer::<MEMO>::blank(buf, protocol);
+    let mut ser = Serializer::<MEMO>::blank(buf, encoding.into());
     ser.start()?;
     value.serialize(&mut ser)?;
     ser.finish_in_place()
@@ -124,6 +138,9 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     buf: &'b mut [u8],
     pos: usize,
     proto: u8,
+    /// Python 2's types: ASCII strs and bytes as byte strings, ints as Python 2 ints
+    /// (`Encoding::is_python2`).
+    py2: bool,
     /// True while writes go into frames (protocol 4+, except for large payloads).
     framing: bool,
     /// Where the open frame's header (reserved or not) starts, or `NO_FRAME`.
@@ -261,9 +278,9 @@ struct Stored {
 }
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
-    /// Starts a pickle of `protocol` in `buf` (writes the PROTO opcode for protocol 2+).
-    pub fn new(buf: &'b mut [u8], protocol: Protocol) -> Result<Self, Error> {
-        let mut ser = Self::blank(buf, protocol);
+    /// Starts a pickle of `encoding` in `buf` (writes the PROTO opcode for protocol 2+).
+    pub fn new(buf: &'b mut [u8], encoding: impl Into<Encoding>) -> Result<Self, Error> {
+        let mut ser = Self::blank(buf, encoding.into());
         ser.start()?;
         Ok(ser)
     }
@@ -276,11 +293,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// A serializer that wrote nothing yet. (Built in place by `to_slice_with_memo`: moving
     /// a `Serializer` copies its memo table.)
     #[inline(always)]
-    fn blank(buf: &'b mut [u8], protocol: Protocol) -> Self {
+    fn blank(buf: &'b mut [u8], encoding: Encoding) -> Self {
         Serializer {
             buf,
             pos: 0,
-            proto: protocol.as_u8(),
+            proto: encoding.protocol().as_u8(),
+            py2: encoding.is_python2(),
             framing: false,
             frame_start: NO_FRAME,
             frame_reserved: false,
@@ -822,6 +840,13 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     /// An int outside the signed 4-byte range: LONG1 (protocol 2+) or LONG text.
     fn save_long(&mut self, negative: bool, magnitude: u128) -> Result<(), Error> {
+        // Python 2 (64-bit) writes its ints as INT text in every protocol, longs as below.
+        let int_max = if negative { 1 << 63 } else { (1 << 63) - 1 };
+        if self.py2 && magnitude <= int_max {
+            self.write(if negative { b"I-" } else { b"I" })?;
+            self.write_decimal(magnitude)?;
+            return self.write(b"\n");
+        }
         if self.proto < 2 {
             self.write(if negative { b"L-" } else { b"L" })?;
             self.write_decimal(magnitude)?;
@@ -882,14 +907,30 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         ])
     }
 
-    /// Writes a str. With `share`, an equal str written before is referenced instead, and this
-    /// one is remembered (CPython's memo, when equal strings are one object).
-    fn save_text<X: Text + ?Sized>(&mut self, x: &X, share: bool) -> Result<Stored, Error> {
+    /// Writes a str (in Python 2's types, ASCII text as a byte string). With `share`, an equal
+    /// str written before is referenced instead, and this one is remembered (CPython's memo,
+    /// when equal strings are one object).
+    fn save_text<X: Text + ?Sized>(&mut self, x: &X, mut share: bool) -> Result<Stored, Error> {
         self.begin_save()?;
-        let escaped = self.proto == 0;
-        let (len, hash) = x.measure(KIND_STR, escaped)?;
+        let form = if self.py2 {
+            let scan = x.scan()?;
+            if scan.ascii {
+                return self.save_byte_string(x, scan.quote(), share);
+            }
+            share &= !(self.proto == 0 && scan.replaced);
+            if self.proto == 0 {
+                Form::Py2Escaped
+            } else {
+                Form::Plain
+            }
+        } else if self.proto == 0 {
+            Form::Escaped
+        } else {
+            Form::Plain
+        };
+        let (len, hash) = x.measure(KIND_STR, form)?;
         if share {
-            if let Some(e) = self.find(false, || hash, |stored| x.matches(stored, escaped)) {
+            if let Some(e) = self.find(false, || hash, |stored| x.matches(stored, form)) {
                 self.memo_get(e.index)?;
                 let (off, end) = e.payload();
                 return Ok(Stored {
@@ -899,10 +940,10 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             }
             self.check_memo_room()?;
         }
-        let stored = if escaped {
+        let stored = if form != Form::Plain {
             self.write(&[Opcode::UNICODE.byte()])?;
             let off = self.pos;
-            x.feed(self, true)?;
+            x.feed(self, form)?;
             let len = self.pos - off;
             self.write(b"\n")?;
             Stored { off, len }
@@ -931,7 +972,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                 });
             };
             let off = self.pos;
-            x.feed(self, false)?;
+            x.feed(self, Form::Plain)?;
             self.end_payload(suspended);
             if self.pos - off != len {
                 return Err(Error::message(
@@ -943,6 +984,62 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let index = self.memo_put()?;
         if share {
             self.remember(false, stored, index)?;
+        }
+        Ok(stored)
+    }
+
+    /// A Python 2 byte string (`str`): SHORT_BINSTRING or BINSTRING, or STRING with Python 2's
+    /// `repr` in protocol 0, as Python 2.7's `pickle` writes it. Remembered as a bytes value
+    /// (Python 2's `str` is its bytes type). Called after `begin_save`.
+    fn save_byte_string<X: Text + ?Sized>(
+        &mut self,
+        x: &X,
+        quote: u8,
+        share: bool,
+    ) -> Result<Stored, Error> {
+        let form = if self.proto == 0 {
+            Form::Py2Repr { quote }
+        } else {
+            Form::Plain
+        };
+        let (len, hash) = x.measure(KIND_BYTES, form)?;
+        if share {
+            if let Some(e) = self.find(true, || hash, |stored| x.matches(stored, form)) {
+                self.memo_get(e.index & !BYTES_BIT)?;
+                let (off, end) = e.payload();
+                return Ok(Stored {
+                    off,
+                    len: end - off,
+                });
+            }
+            self.check_memo_room()?;
+        }
+        let l = (len as u64).to_le_bytes();
+        if self.proto == 0 {
+            self.write(&[Opcode::STRING.byte(), quote])?;
+        } else if len <= 0xff {
+            self.write(&[Opcode::SHORT_BINSTRING.byte(), l[0]])?;
+        } else if len <= i32::MAX as usize {
+            self.write(&[Opcode::BINSTRING.byte(), l[0], l[1], l[2], l[3]])?;
+        } else {
+            return Err(Error::Unsupported {
+                what: "a Python 2 byte string of 2 GiB or more",
+            });
+        }
+        let off = self.pos;
+        x.feed(self, form)?;
+        if self.pos - off != len {
+            return Err(Error::message(
+                "a Display implementation wrote different text when called again",
+            ));
+        }
+        if self.proto == 0 {
+            self.write(&[quote, b'\n'])?;
+        }
+        let stored = Stored { off, len };
+        let index = self.memo_put()?;
+        if share {
+            self.remember(true, stored, index)?;
         }
         Ok(stored)
     }
@@ -1001,7 +1098,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
-        if self.proto == 0 || len > 0xff {
+        if self.py2 || self.proto == 0 || len > 0xff {
             return self.save_text(&Utf8(v), true).map(|_| ());
         }
         self.begin_save()?;
@@ -1064,17 +1161,28 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
         self.begin_save()?;
+        if self.py2 {
+            let quote = ByteString(v).scan()?.quote();
+            return self
+                .save_byte_string(&ByteString(v), quote, true)
+                .map(|_| ());
+        }
         let proto = self.proto;
         let found = if proto >= 3 {
             self.find(true, || payload_hash(true, v), |stored| stored == v)
         } else {
             // Stored as the latin-1 str CPython writes for it (escaped in protocol 0).
+            let form = if proto == 0 {
+                Form::Escaped
+            } else {
+                Form::Plain
+            };
             let hash = || {
                 Latin1(v)
-                    .measure(KIND_BYTES, proto == 0)
+                    .measure(KIND_BYTES, form)
                     .map_or(0, |(_, hash)| hash)
             };
-            self.find(true, hash, |stored| Latin1(v).matches(stored, proto == 0))
+            self.find(true, hash, |stored| Latin1(v).matches(stored, form))
         };
         if let Some(e) = found {
             return self.memo_get(e.index & !BYTES_BIT);
@@ -1237,7 +1345,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         } else {
             Mode::Batched
         };
-        Compound::new(self, Shape::Items { dict, mode }, close)
+        let mut items = Compound::new(self, Shape::Items { dict, mode }, close);
+        items.len = len;
+        items
     }
 }
 
@@ -1266,7 +1376,7 @@ impl fmt::Write for ReprBuf {
     }
 }
 
-// ---- text sources: &str, Display output, latin-1 bytes ----
+// ---- text sources: &str, Display output, latin-1 bytes, Python 2 byte strings ----
 
 /// Where encoded text goes: the output, a comparison or a hash.
 trait Sink {
@@ -1305,30 +1415,130 @@ impl Sink for Measure {
     }
 }
 
-/// Text that can be written as a Python str.
-trait Text {
-    /// Feeds the text to `sink` as UTF-8, or `escaped` as protocol 0's UNICODE argument
-    /// (raw-unicode-escape with `\`, NUL, `\n`, `\r` and `\x1a` escaped, as CPython writes it).
-    fn feed<S: Sink>(&self, sink: &mut S, escaped: bool) -> Result<(), Error>;
+/// What Python 2's forms need to know of a text before writing it (from its `Form::Plain`
+/// bytes).
+#[derive(Clone, Copy)]
+struct Scan {
+    ascii: bool,
+    single: bool,
+    double: bool,
+    /// A `\` or `\n`: Python 2 memoizes the replaced copy of such a `unicode` in protocol 0,
+    /// so an equal one later is written again.
+    replaced: bool,
+}
 
-    /// The length and the memo hash (`kind`) of what `feed` gives: the UTF-8 length and the
-    /// hash of a str payload, or of the `escaped` payload.
-    fn measure(&self, kind: u64, escaped: bool) -> Result<(usize, u32), Error> {
+impl Scan {
+    /// Python 2's repr quote: `"` when the text has `'` and no `"`, else `'`.
+    fn quote(self) -> u8 {
+        if self.single && !self.double {
+            b'"'
+        } else {
+            b'\''
+        }
+    }
+}
+
+impl Sink for Scan {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        for &b in bytes {
+            self.ascii &= b < 0x80;
+            self.single |= b == b'\'';
+            self.double |= b == b'"';
+            self.replaced |= b == b'\\' || b == b'\n';
+        }
+        Ok(())
+    }
+}
+
+/// How text is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// As binary protocols store it: UTF-8 for text, a byte string's own bytes.
+    Plain,
+    /// Protocol 0's UNICODE argument as CPython 3 writes it: raw-unicode-escape with `\`,
+    /// NUL, `\n`, `\r` and `\x1a` escaped.
+    Escaped,
+    /// Protocol 0's UNICODE argument as Python 2.7 writes it: only `\` and `\n` escaped.
+    Py2Escaped,
+    /// STRING's argument between its quotes, as Python 2's `repr` of a byte string in
+    /// `quote`s: `\\`, the quote, `\t`, `\n`, `\r` escaped, other bytes outside ` `..`~`
+    /// as `\xhh`.
+    Py2Repr { quote: u8 },
+}
+
+impl Form {
+    /// Whether the ASCII character `b` is written other than as itself.
+    #[inline]
+    fn escapes_ascii(self, b: u8) -> bool {
+        match self {
+            Form::Plain => false,
+            Form::Escaped => matches!(b, b'\\' | 0 | b'\n' | b'\r' | 0x1a),
+            Form::Py2Escaped => matches!(b, b'\\' | b'\n'),
+            Form::Py2Repr { quote } => b == quote || b == b'\\' || !(b' '..0x7f).contains(&b),
+        }
+    }
+
+    /// Writes character `code` where it is not copied from the source.
+    fn put_char<S: Sink>(self, sink: &mut S, code: u32) -> Result<(), Error> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex = |v: u32| HEX[(v & 0xf) as usize];
+        match self {
+            Form::Plain => {
+                let mut utf8 = [0u8; 4];
+                let c = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+                sink.put(c.encode_utf8(&mut utf8).as_bytes())
+            }
+            Form::Escaped | Form::Py2Escaped if (0x80..0x100).contains(&code) => {
+                sink.put(&[code as u8])
+            }
+            Form::Escaped | Form::Py2Escaped => put_escape(sink, code),
+            Form::Py2Repr { .. } => match code {
+                0x09 => sink.put(b"\\t"),
+                0x0a => sink.put(b"\\n"),
+                0x0d => sink.put(b"\\r"),
+                0x20..=0x7e => sink.put(&[b'\\', code as u8]),
+                0..=0xff => sink.put(&[b'\\', b'x', hex(code >> 4), hex(code)]),
+                // Not reached: only ASCII text and bytes are written as byte strings.
+                _ => Form::Plain.put_char(sink, code),
+            },
+        }
+    }
+}
+
+/// Text that can be written as a Python str (or a Python 2 byte string).
+trait Text {
+    /// Feeds the text to `sink` in `form`.
+    fn feed<S: Sink>(&self, sink: &mut S, form: Form) -> Result<(), Error>;
+
+    /// The length and the memo hash (`kind`) of what `feed` gives in `form`.
+    fn measure(&self, kind: u64, form: Form) -> Result<(usize, u32), Error> {
         let mut m = Measure {
             len: 0,
             hash: StreamHash::new(),
         };
-        self.feed(&mut m, escaped)?;
+        self.feed(&mut m, form)?;
         Ok((m.len, m.hash.finish(kind, m.len)))
     }
 
-    /// Whether `stored` (a payload in the output) encodes this text.
-    fn matches(&self, stored: &[u8], escaped: bool) -> bool {
+    /// Whether `stored` (a payload in the output) encodes this text in `form`.
+    fn matches(&self, stored: &[u8], form: Form) -> bool {
         let mut c = Compare {
             rest: stored,
             equal: true,
         };
-        self.feed(&mut c, escaped).is_ok() && c.equal && c.rest.is_empty()
+        self.feed(&mut c, form).is_ok() && c.equal && c.rest.is_empty()
+    }
+
+    /// What Python 2's forms need to know (see `Scan`).
+    fn scan(&self) -> Result<Scan, Error> {
+        let mut s = Scan {
+            ascii: true,
+            single: false,
+            double: false,
+            replaced: false,
+        };
+        self.feed(&mut s, Form::Plain)?;
+        Ok(s)
     }
 }
 
@@ -1336,78 +1546,115 @@ struct Utf8<'a>(&'a str);
 
 impl Text for Utf8<'_> {
     #[inline]
-    fn feed<S: Sink>(&self, sink: &mut S, escaped: bool) -> Result<(), Error> {
-        if escaped {
-            feed_escaped(self.0, sink)
-        } else {
-            sink.put(self.0.as_bytes())
-        }
+    fn feed<S: Sink>(&self, sink: &mut S, form: Form) -> Result<(), Error> {
+        feed_str(self.0, sink, form)
     }
 
     #[inline]
-    fn measure(&self, kind: u64, escaped: bool) -> Result<(usize, u32), Error> {
-        if escaped {
+    fn measure(&self, kind: u64, form: Form) -> Result<(usize, u32), Error> {
+        if form != Form::Plain {
             let mut m = Measure {
                 len: 0,
                 hash: StreamHash::new(),
             };
-            feed_escaped(self.0, &mut m)?;
+            feed_str(self.0, &mut m, form)?;
             return Ok((m.len, m.hash.finish(kind, m.len)));
         }
         Ok((self.0.len(), hash_bytes(kind, self.0.as_bytes())))
     }
 
     #[inline]
-    fn matches(&self, stored: &[u8], escaped: bool) -> bool {
-        if escaped {
+    fn matches(&self, stored: &[u8], form: Form) -> bool {
+        if form != Form::Plain {
             let mut c = Compare {
                 rest: stored,
                 equal: true,
             };
-            feed_escaped(self.0, &mut c).is_ok() && c.equal && c.rest.is_empty()
+            feed_str(self.0, &mut c, form).is_ok() && c.equal && c.rest.is_empty()
         } else {
             stored == self.0.as_bytes()
         }
     }
 }
 
-/// Bytes read as latin-1 (each byte one character), as `bytes.decode('latin1')`.
+/// Bytes read as latin-1 (each byte one character), as `bytes.decode('latin1')`; in
+/// `Form::Plain` the latin-1 text as UTF-8.
 struct Latin1<'a>(&'a [u8]);
 
 impl Text for Latin1<'_> {
-    fn feed<S: Sink>(&self, sink: &mut S, escaped: bool) -> Result<(), Error> {
-        let bytes = self.0;
-        let mut run = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let special = if escaped {
-                matches!(b, b'\\' | 0 | b'\n' | b'\r' | 0x1a)
-            } else {
-                b >= 0x80
-            };
-            if !special {
-                continue;
-            }
-            sink.put(bytes.get(run..i).unwrap_or_default())?;
-            run = i + 1;
-            if escaped {
-                put_escape(sink, b'u', u32::from(b))?;
-            } else {
-                sink.put(&[0xc0 | (b >> 6), 0x80 | (b & 0x3f)])?;
-            }
-        }
-        sink.put(bytes.get(run..).unwrap_or_default())
+    fn feed<S: Sink>(&self, sink: &mut S, form: Form) -> Result<(), Error> {
+        feed_bytes(
+            self.0,
+            sink,
+            form,
+            matches!(form, Form::Plain | Form::Py2Repr { .. }),
+        )
     }
 }
 
+/// A Python 2 byte string: its bytes, as they are in `Form::Plain`.
+struct ByteString<'a>(&'a [u8]);
+
+impl Text for ByteString<'_> {
+    fn feed<S: Sink>(&self, sink: &mut S, form: Form) -> Result<(), Error> {
+        feed_bytes(self.0, sink, form, matches!(form, Form::Py2Repr { .. }))
+    }
+}
+
+/// Feeds `bytes` as characters in `form`; bytes from 0x80 are written by `Form::put_char`
+/// when `convert_high`, else copied.
+fn feed_bytes<S: Sink>(
+    bytes: &[u8],
+    sink: &mut S,
+    form: Form,
+    convert_high: bool,
+) -> Result<(), Error> {
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let special = if b < 0x80 {
+            form.escapes_ascii(b)
+        } else {
+            convert_high
+        };
+        if !special {
+            continue;
+        }
+        sink.put(bytes.get(run..i).unwrap_or_default())?;
+        run = i + 1;
+        form.put_char(sink, u32::from(b))?;
+    }
+    sink.put(bytes.get(run..).unwrap_or_default())
+}
+
+/// Feeds `s` in `form`: `Form::Plain` is its UTF-8; otherwise ASCII characters the form
+/// keeps are copied, others written by `Form::put_char`.
+fn feed_str<S: Sink>(s: &str, sink: &mut S, form: Form) -> Result<(), Error> {
+    if form == Form::Plain {
+        return sink.put(s.as_bytes());
+    }
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        if c.is_ascii() && !form.escapes_ascii(c as u8) {
+            continue;
+        }
+        sink.put(bytes.get(run..i).unwrap_or_default())?;
+        run = i + c.len_utf8();
+        form.put_char(sink, u32::from(c))?;
+    }
+    sink.put(bytes.get(run..).unwrap_or_default())
+}
+
 /// The output of a `Display` value (for `collect_str`); formatted once to measure it, again
-/// to compare with remembered strs, and once more into the output.
+/// to compare with remembered strs, and once more into the output (and once to scan it, in
+/// Python 2's forms).
 struct Shown<'a, T: ?Sized>(&'a T);
 
 impl<T: Display + ?Sized> Text for Shown<'_, T> {
-    fn feed<S: Sink>(&self, sink: &mut S, escaped: bool) -> Result<(), Error> {
+    fn feed<S: Sink>(&self, sink: &mut S, form: Form) -> Result<(), Error> {
         let mut w = FmtSink {
             sink,
-            escaped,
+            form,
             error: None,
         };
         match write!(w, "{}", self.0) {
@@ -1422,51 +1669,27 @@ impl<T: Display + ?Sized> Text for Shown<'_, T> {
 /// A `fmt::Write` feeding a sink, keeping the sink's error.
 struct FmtSink<'s, S> {
     sink: &'s mut S,
-    escaped: bool,
+    form: Form,
     error: Option<Error>,
 }
 
 impl<S: Sink> fmt::Write for FmtSink<'_, S> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let result = if self.escaped {
-            feed_escaped(s, self.sink)
-        } else {
-            self.sink.put(s.as_bytes())
-        };
-        result.map_err(|e| {
+        feed_str(s, self.sink, self.form).map_err(|e| {
             self.error = Some(e);
             fmt::Error
         })
     }
 }
 
-/// Feeds `s` as CPython's protocol 0 writes a str: characters up to U+00FF as one byte (latin-1),
-/// except `\`, NUL, `\n`, `\r` and `\x1a`, which become `\u00XX`; others `\uXXXX` or `\UXXXXXXXX`.
-fn feed_escaped<S: Sink>(s: &str, sink: &mut S) -> Result<(), Error> {
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, c) in s.char_indices() {
-        let code = u32::from(c);
-        if code < 0x80 && !matches!(c, '\\' | '\0' | '\n' | '\r' | '\x1a') {
-            continue;
-        }
-        sink.put(bytes.get(run..i).unwrap_or_default())?;
-        run = i + c.len_utf8();
-        if code >= 0x1_0000 {
-            put_escape(sink, b'U', code)?;
-        } else if !(0x80..0x100).contains(&code) {
-            put_escape(sink, b'u', code)?;
-        } else {
-            sink.put(&[code as u8])?;
-        }
-    }
-    sink.put(bytes.get(run..).unwrap_or_default())
-}
-
-/// `\uXXXX` (`letter` u) or `\UXXXXXXXX` (`letter` U), lowercase hex.
-fn put_escape<S: Sink>(sink: &mut S, letter: u8, code: u32) -> Result<(), Error> {
+/// `\uXXXX`, or `\UXXXXXXXX` from U+10000, lowercase hex (raw-unicode-escape).
+fn put_escape<S: Sink>(sink: &mut S, code: u32) -> Result<(), Error> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digits = if letter == b'U' { 8 } else { 4 };
+    let (letter, digits) = if code >= 0x1_0000 {
+        (b'U', 8)
+    } else {
+        (b'u', 4)
+    };
     let mut out = [0u8; 10];
     out[0] = b'\\';
     out[1] = letter;
@@ -1634,6 +1857,8 @@ enum Shape {
 pub struct Compound<'a, 'b, const MEMO: usize> {
     ser: &'a mut Serializer<'b, MEMO>,
     shape: Shape,
+    /// Items serde announced (lists and dicts).
+    len: Option<usize>,
     /// Items written.
     count: usize,
     /// Items in the open batch.
@@ -1649,6 +1874,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         Compound {
             ser,
             shape,
+            len: None,
             count: 0,
             batch: 0,
             mark: false,
@@ -1658,10 +1884,19 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
 
     #[inline]
     fn before_item(&mut self) -> Result<(), Error> {
-        if let Shape::Items { mode, .. } = self.shape {
+        if let Shape::Items { dict, mode } = self.shape {
             if mode != Mode::Single && self.batch == 0 {
+                if self.ser.py2 && self.len == Some(self.count.saturating_add(1)) {
+                    // Python 2 writes a last batch of one item as `item APPEND`, no MARK.
+                    let mode = Mode::Single;
+                    self.shape = Shape::Items { dict, mode };
+                    return Ok(());
+                }
                 self.ser.write(&[MARK])?;
-                if self.count == 0 && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
+                // CPython 3 writes a lone item without MARK only as the whole container;
+                // Python 2 in every batch.
+                let lone_possible = self.count == 0 || self.ser.py2;
+                if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
                     if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
                         *m = PendingMark {
                             at: self.ser.pos.saturating_sub(1),
@@ -1687,6 +1922,10 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 if self.batch == BATCHSIZE {
                     self.ser.write(&[many_op(dict)])?;
                     self.batch = 0;
+                    if self.mark {
+                        self.mark = false;
+                        self.ser.marks_len = self.ser.marks_len.saturating_sub(1);
+                    }
                 }
             }
         }
@@ -1715,7 +1954,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 let mut done = false;
                 if self.mark {
                     ser.marks_len = ser.marks_len.saturating_sub(1);
-                    if self.count == 1 {
+                    if self.batch == 1 {
                         if let Some(m) = ser.marks.get(ser.marks_len).copied() {
                             // CPython writes a lone item without MARK.
                             ser.remove(m.at, 1);
@@ -1729,8 +1968,8 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 }
                 if !done && self.batch > 0 {
                     ser.write(&[many_op(dict)])?;
-                } else if !done && dict && self.count > 0 {
-                    // The C pickler's batch loop ends a dict of 1000·k items with an empty batch.
+                } else if !done && dict && self.count > 0 && !ser.py2 {
+                    // CPython 3's batch loop ends a dict of 1000·k items with an empty batch.
                     ser.write(&[MARK, Opcode::SETITEMS.byte()])?;
                 }
             }
@@ -2028,6 +2267,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    use crate::pickle::Protocol;
     use serde::Serialize;
     use std::collections::BTreeMap;
     use std::vec;
@@ -2138,6 +2378,46 @@ mod tests {
         // {'name': 'Ada Lovelace', 'email': 'ada@example.com', 'student_id': '12345678',
         //  'github_username': 'ada'}
         check(&ADA, &IDENTITY);
+    }
+
+    // `pickle.dumps(obj, p)` of Python 2.7 (pickle.py) for the identity above, p = 0..2: the
+    // same dict with byte strings (Lib/pickle.py's save_string; CPython 3 loads it back with
+    // encoding='bytes').
+    const IDENTITY_PY2: [&[u8]; 3] = [
+        b"(dp0\nS'name'\np1\nS'Ada Lovelace'\np2\nsS'email'\np3\nS'ada@example.com'\np4\nsS'student_id'\np5\nS'12345678'\np6\nsS'github_username'\np7\nS'ada'\np8\ns.",
+        b"}q\x00(U\x04nameq\x01U\x0cAda Lovelaceq\x02U\x05emailq\x03U\x0fada@example.comq\x04U\nstudent_idq\x05U\x0812345678q\x06U\x0fgithub_usernameq\x07U\x03adaq\x08u.",
+        b"\x80\x02}q\x00(U\x04nameq\x01U\x0cAda Lovelaceq\x02U\x05emailq\x03U\x0fada@example.comq\x04U\nstudent_idq\x05U\x0812345678q\x06U\x0fgithub_usernameq\x07U\x03adaq\x08u.",
+    ];
+
+    #[test]
+    fn python2_types() {
+        let mut buf = [0u8; 256];
+        for (p, want) in PROTOCOLS.iter().zip(IDENTITY_PY2) {
+            let got = to_slice(&ADA, &mut buf, Encoding::python2(*p)).unwrap();
+            assert_eq!(&*got, want, "protocol {p}");
+        }
+        // Python 2.7: pickle.dumps(("it's", u'\xe9', 2**40, '\xff'), p) for p = 0, 2: repr
+        // quoting, unicode for other text, INT text for a 64-bit int.
+        let value = ("it's", "é", 1u64 << 40, serde_bytes::Bytes::new(b"\xff"));
+        let got = to_slice(&value, &mut buf, Encoding::python2(Protocol::V0)).unwrap();
+        assert_eq!(
+            &*got,
+            b"(S\"it's\"\np0\nV\xe9\np1\nI1099511627776\nS'\\xff'\np2\ntp3\n."
+        );
+        let got = to_slice(&value, &mut buf, Encoding::python2(Protocol::V2)).unwrap();
+        assert_eq!(
+            &*got,
+            b"\x80\x02(U\x04it'sq\x00X\x02\x00\x00\x00\xc3\xa9q\x01I1099511627776\nU\x01\xffq\x02tq\x03."
+        );
+        // Protocols 3-5 are Python 3's only: the flag changes nothing there.
+        for p in [Protocol::V3, Protocol::V4, Protocol::V5] {
+            let mut plain = [0u8; 256];
+            let want = to_slice(&value, &mut plain, p).unwrap();
+            assert_eq!(
+                to_slice(&value, &mut buf, Encoding::python2(p)).unwrap(),
+                want
+            );
+        }
     }
 
     /// Encodes with protocol 4 into `buf`.

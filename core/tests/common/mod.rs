@@ -116,6 +116,7 @@ pub fn describe(event: &Event<'_>) -> String {
         Event::Message(v) => format!("message {v}"),
         Event::Skipped { len, reason } => format!("skipped {len}: {reason}"),
         Event::Closed => "closed".to_string(),
+        other => format!("unknown event {other:?}"),
     }
 }
 

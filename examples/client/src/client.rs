@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Timeouts};
 use brine_core::blocking::{self, Client};
-use brine_core::pickle::{Protocol, Value};
+use brine_core::pickle::{Encoding, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -144,23 +144,25 @@ impl Printer {
         &self,
         identity: &serde_json::Value,
         repr: &str,
-        protocol: Protocol,
-        py2: bool,
+        encoding: Encoding,
     ) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
-                let how = match (protocol, py2) {
-                    (Protocol::V4, _) => String::new(),
-                    (p, false) => format!(" (pickle protocol {p})"),
-                    (p, true) => format!(" (pickle protocol {p}, strs as Python 2 byte strings)"),
+                let how = match encoding.protocol() {
+                    Protocol::V4 => String::new(),
+                    _ if encoding.is_python2() => format!(
+                        " (pickle protocol {}, strs as Python 2 byte strings)",
+                        encoding.protocol()
+                    ),
+                    p => format!(" (pickle protocol {p})"),
                 };
                 self.status(Verbosity::Normal, &format!("sent {repr}{how}"));
                 Ok(())
             }
             Format::Json => self.json(&JsonEvent::Sent {
                 value: identity,
-                protocol: protocol.as_u8(),
-                python2_strings: py2,
+                protocol: encoding.protocol().as_u8(),
+                python2_strings: encoding.is_python2(),
             }),
         }
     }
@@ -405,13 +407,8 @@ pub fn session(
             ),
         )?;
     }
-    let (protocol, py2) = (client.session().protocol(), client.session().py2_strings());
-    printer.sent(
-        &identity,
-        &identity_repr(&identity, protocol)?,
-        protocol,
-        py2,
-    )?;
+    let encoding = client.session().protocol();
+    printer.sent(&identity, &identity_repr(&identity, encoding)?, encoding)?;
     clock.hint_at(args.hint_after.0.map(|after| Instant::now() + after));
     let mut messages = 0u64;
     let mut hinted = false;
@@ -432,8 +429,7 @@ pub fn session(
                 printer.skipped(len, &reason)?
             }
             Ok(Event::Closed) => {
-                if let Some(i) = interrupt.filter(|i| i.happened()) {
-                    let _ = i;
+                if interrupt.is_some_and(Interrupt::happened) {
                     return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
                 }
                 if messages == 0 && !hinted {
@@ -446,8 +442,9 @@ pub fn session(
                 }
                 return printer.closed();
             }
-            // The id is the handshake's; the session reports it once.
-            Ok(Event::ClientId(_)) => {}
+            // The id is the handshake's (the session reports it once); later kinds of event
+            // are not printed.
+            Ok(_) => {}
             Err(blocking::Error::Transport(e)) if clock.hint_due() && is_timeout(&e) => {
                 hinted = true;
                 let what = format!(

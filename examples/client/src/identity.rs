@@ -1,7 +1,7 @@
 //! The identity dict the flags describe: which keys (`--keys`, `--key`), which value types,
 //! and the `--field`s after them.
 
-use brine_core::pickle::{to_slice, Decoder, Protocol};
+use brine_core::pickle::{to_slice, Decoder, Encoding, Protocol};
 
 use crate::json::AsPython;
 use crate::{exit, ConnectArgs, Fail, Keys};
@@ -128,7 +128,10 @@ fn repr_str(text: &str) -> String {
 
 /// The identity as Python prints it (pickled and decoded again, so it is exactly what the
 /// server will see), or why it cannot be sent.
-pub fn identity_repr(identity: &serde_json::Value, protocol: Protocol) -> Result<String, Fail> {
+pub fn identity_repr(
+    identity: &serde_json::Value,
+    protocol: impl Into<Encoding>,
+) -> Result<String, Fail> {
     // The session's transmit buffer is 4096 bytes, the lab server's recv size.
     let mut buf = vec![0u8; 4096];
     let bytes = to_slice(&AsPython(identity), &mut buf, protocol).map_err(|e| {

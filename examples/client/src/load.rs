@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use brine_adapters::tcp::{self, ConnectOptions, Target, Timeouts};
 use brine_adapters::tokio_tcp::{self, Transport};
-use brine_core::asynch::Client;
+use brine_core::asynch::SmallClient;
 use brine_core::pickle::Protocol;
 use brine_core::session::{self, Event};
 use brine_core::Identity;
@@ -28,7 +28,7 @@ use crate::{exit, parse_secs, Fail, Secs, Verbosity};
 /// (ids, acks and small messages; a larger message is skipped and counted). About 2.5 KiB
 /// instead of the default client's 36 KiB, which is what lets 10,000 of them fit in
 /// well under 150 MB.
-pub type LoadClient = Client<Transport, (), 1024, 512, 64, 64, 32, 64>;
+pub type LoadClient = SmallClient<Transport>;
 
 /// `brine load`'s flags.
 #[derive(Args, Debug, Clone)]
@@ -407,7 +407,7 @@ impl One {
         };
         self.counters.connected.fetch_add(1, Ordering::Relaxed);
         // One client variable for the whole task, so the future holds one client.
-        let mut client = LoadClient::with_buffers(stream, ());
+        let mut client = LoadClient::with_storage(stream, ());
         client.set_protocol(self.protocol);
         let handshake = tokio::select! {
             result = self.handshake(&mut client) => Some(result),
@@ -437,7 +437,7 @@ impl One {
                     outcome.closed = true;
                     break;
                 }
-                Ok(Event::ClientId(_)) => {}
+                Ok(_) => {}
                 Err(error) => {
                     outcome.lost = Some(Cause::of(&error));
                     self.counters.lost.fetch_add(1, Ordering::Relaxed);

@@ -16,7 +16,7 @@
 
 use brine_core::blocking::{self, BeforeRead, Client};
 use brine_core::pickle::Decoder;
-use brine_core::session::{Event, Waiting};
+use brine_core::session::{Event, Session, Waiting};
 use brine_core::Identity;
 use brine_firmware::uart::{self, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
@@ -36,7 +36,7 @@ const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 /// 27 KiB): enough for lab messages such as
 /// `{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}`.
 /// A larger message is skipped and reported; the session goes on with the next one.
-type LabClient = Client<Uart0, Timeouts, 4096, 4096, 32, 64, 16, 32>;
+type LabClient = Client<Uart0, Timeouts, Session, Decoder<32, 64, 16, 32>>;
 
 /// Sets the UART's read timeout from what the session waits for (core has no clock).
 struct Timeouts;
@@ -45,7 +45,7 @@ impl BeforeRead<Uart0> for Timeouts {
     fn before_read(&mut self, uart: &mut Uart0, waiting: Waiting) -> Result<(), uart::Error> {
         uart.set_timeout(match waiting {
             Waiting::ClientId | Waiting::RestOfMessage => TIMEOUT_MS,
-            Waiting::NextMessage | Waiting::Nothing => IDLE_MS,
+            _ => IDLE_MS,
         });
         Ok(())
     }
@@ -82,7 +82,7 @@ fn main() -> ! {
 /// and that frame must be gone before `main` goes on (`main` never returns).
 #[inline(never)]
 fn new_client(uart: Uart0) -> &'static mut LabClient {
-    cortex_m::singleton!(: LabClient = Client::with_buffers(uart, Timeouts))
+    cortex_m::singleton!(: LabClient = Client::with_storage(uart, Timeouts))
         .unwrap_or_else(|| fail("client taken"))
 }
 
@@ -119,7 +119,7 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
                 hprintln!("done: closed after {} messages", messages);
                 return Ok(());
             }
-            Ok(Event::ClientId(_)) => continue,
+            Ok(_) => continue,
             Err(e) => e,
         };
         // Silence between messages is how a UART line ends; silence inside one is an error.

@@ -38,20 +38,26 @@
 mod conn;
 mod events;
 mod json;
+mod record;
+mod roster;
+mod web;
 
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use brine_core::pickle::{to_vec, Error as PickleError, Protocol};
-use tokio::net::TcpSocket;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
 pub use json::value_to_json;
+pub use record::CSV_HEADER;
+pub use roster::{GITHUB_KEYS, NAME_KEYS, SID_KEYS};
 
 /// Raises this process's open-file limit (`RLIMIT_NOFILE`) from its soft value to its hard
 /// value, where the OS has such a limit, and returns the limit now in force. Each client
@@ -99,6 +105,12 @@ pub struct Config {
     /// The largest pickle accepted from a client, in bytes: a client sending a larger one is
     /// disconnected. This bounds each connection's buffer. Default 64 KiB.
     pub max_message_len: usize,
+    /// Serve the live class page (and `/api/snapshot`, `/events`) on this address, on the
+    /// server's runtime. Anyone who can reach it sees every client's identity. Default: none.
+    pub web: Option<SocketAddr>,
+    /// Append one row per identified client to this file: CSV with a header, or JSON lines
+    /// when it ends in `.jsonl`. Default: none.
+    pub record: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -112,6 +124,8 @@ impl Default for Config {
             max_clients: 10_000,
             idle_timeout: Some(Duration::from_secs(30)),
             max_message_len: 64 * 1024,
+            web: None,
+            record: None,
         }
     }
 }
@@ -267,10 +281,15 @@ struct Shared {
     clients: Mutex<std::collections::HashMap<i64, Client>>,
     active: AtomicUsize,
     events: events::Hub,
+    /// The class as the page and the record see it (with `web` or `record` only).
+    roster: Option<Arc<roster::Roster>>,
 }
 
 impl Shared {
     fn emit(&self, event: ServerEvent) {
+        if let Some(roster) = &self.roster {
+            roster.observe(&event);
+        }
         self.events.emit(event);
     }
 
@@ -290,6 +309,25 @@ pub struct Server {
     /// Disconnects when the accept loop and every connection task have ended.
     done: Mutex<std_mpsc::Receiver<()>>,
     runtime: Option<tokio::runtime::Runtime>,
+    web_addr: Option<SocketAddr>,
+    recorder: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Why [`Server::start`] could not set up [`Config::web`] or [`Config::record`] (inside the
+/// `io::Error` it returns, whose kind is the OS error's).
+#[derive(Debug)]
+pub struct SetupError(String);
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+fn setup_error(e: io::Error, what: String) -> io::Error {
+    io::Error::new(e.kind(), SetupError(format!("{what}: {e}")))
 }
 
 /// Connections the kernel queues before the accept loop takes them.
@@ -304,7 +342,8 @@ impl Server {
     /// # Errors
     ///
     /// The bind error (`ErrorKind::AddrInUse` when another server has the port), or
-    /// `ErrorKind::InvalidInput` when a scripted message cannot be pickled.
+    /// `ErrorKind::InvalidInput` when a scripted message cannot be pickled. Errors of the web
+    /// page's address or the record file carry a [`SetupError`] naming which.
     pub fn start(config: Config) -> io::Result<Server> {
         let encode = |message: &Message| {
             message
@@ -329,18 +368,29 @@ impl Server {
             .build()?;
         let listener = {
             let _entered = runtime.enter();
-            let socket = match config.addr {
-                SocketAddr::V4(_) => TcpSocket::new_v4()?,
-                SocketAddr::V6(_) => TcpSocket::new_v6()?,
-            };
-            // Restarting right after a stop must not wait out TIME_WAIT.
-            #[cfg(unix)]
-            socket.set_reuseaddr(true)?;
-            socket.bind(config.addr)?;
-            // Room for a burst of thousands of connects (the kernel caps it at somaxconn).
-            socket.listen(LISTEN_BACKLOG)?
+            bind(config.addr)?
         };
         let local_addr = listener.local_addr()?;
+        let roster = (config.web.is_some() || config.record.is_some())
+            .then(|| Arc::new(roster::Roster::new()));
+        let record = match &config.record {
+            Some(path) => Some(record::Record::open(path).map_err(|e| {
+                setup_error(e, format!("cannot open the record {}", path.display()))
+            })?),
+            None => None,
+        };
+        let web_listener = match config.web {
+            Some(addr) => Some({
+                let _entered = runtime.enter();
+                bind(addr)
+                    .map_err(|e| setup_error(e, format!("cannot serve the web page on {addr}")))?
+            }),
+            None => None,
+        };
+        let web_addr = web_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?;
 
         let shared = Arc::new(Shared {
             next_id: AtomicI64::new(config.first_id),
@@ -350,7 +400,21 @@ impl Server {
             clients: Mutex::new(Default::default()),
             active: AtomicUsize::new(0),
             events: events::Hub::new(),
+            roster: roster.clone(),
         });
+        if let (Some(listener), Some(roster)) = (web_listener, &roster) {
+            let web = web::Web::new(Arc::clone(roster), local_addr);
+            runtime.spawn(web::serve(listener, web));
+        }
+        let recorder = match (record, &roster) {
+            (Some(record), Some(roster)) => {
+                let events = Arc::clone(&shared);
+                Some(record::spawn(record, Arc::clone(roster), move |message| {
+                    events.emit(ServerEvent::Error { message })
+                })?)
+            }
+            _ => None,
+        };
         let (stop, stop_rx) = watch::channel(false);
         let (done_tx, done) = std_mpsc::channel();
         runtime.spawn(conn::accept_loop(
@@ -365,7 +429,14 @@ impl Server {
             stop,
             done: Mutex::new(done),
             runtime: Some(runtime),
+            web_addr,
+            recorder,
         })
+    }
+
+    /// Where the web page is served ([`Config::web`], with the port picked for port 0).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// The address the server listens on (with the port picked when `addr` had port 0).
@@ -454,7 +525,28 @@ impl Server {
         } else {
             runtime.shutdown_timeout(Duration::from_secs(1));
         }
+        // The record's writer ends once the rows of the last clients are written.
+        if let Some(roster) = &self.shared.roster {
+            roster.close();
+        }
+        if let Some(recorder) = self.recorder.take() {
+            let _ = recorder.join();
+        }
     }
+}
+
+/// A listening socket on `addr` (inside the runtime).
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // Restarting right after a stop must not wait out TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // Room for a burst of thousands of connects (the kernel caps it at somaxconn).
+    socket.listen(LISTEN_BACKLOG)
 }
 
 impl Drop for Server {

@@ -80,6 +80,21 @@ struct Args {
     /// Print only the identities (and errors): the projector view.
     #[arg(short, long)]
     quiet: bool,
+
+    /// Serve the class live in a browser at http://ADDR/ (IP:PORT, HOST:PORT or PORT on
+    /// 127.0.0.1): the lab's address, then each client's id, name, student id, GitHub user
+    /// name, connect time, state and message count; /api/snapshot gives the same as JSON.
+    /// Anyone who can reach ADDR sees all of it: bind beyond 127.0.0.1 only on a network you
+    /// trust.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    web: Option<SocketAddr>,
+
+    /// Append one row per identified client to FILE: CSV with the header
+    /// time,client_id,peer,student_name,sid,github_username,other, or JSON lines when FILE
+    /// ends in .jsonl. Each row is written as the client identifies; rows of earlier runs
+    /// stay.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
@@ -138,6 +153,8 @@ fn main() -> ExitCode {
         ack: !args.no_ack,
         max_clients: args.max_clients,
         idle_timeout,
+        web: args.web,
+        record: args.record.clone(),
         ..Config::default()
     };
 
@@ -145,6 +162,13 @@ fn main() -> ExitCode {
     let open_files = brine_server::raise_open_file_limit();
     let server = match Server::start(config) {
         Ok(server) => server,
+        Err(e)
+            if e.get_ref()
+                .is_some_and(|e| e.is::<brine_server::SetupError>()) =>
+        {
+            eprintln!("brine-server: {e}");
+            return ExitCode::from(1);
+        }
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
             eprintln!(
                 "brine-server: address {} is already in use: is another server running?",
@@ -162,6 +186,15 @@ fn main() -> ExitCode {
         "Listening on {} (pickle protocol {protocol})",
         server.local_addr()
     ));
+    if let Some(web) = server.web_addr() {
+        say(&format!("Web page on http://{web}/"));
+        if !web.ip().is_loopback() {
+            eprintln!(
+                "brine-server: note: the web page shows every student's name, id and GitHub \
+                 user name to anyone who can reach {web}"
+            );
+        }
+    }
     match open_files {
         Ok(limit) if limit < args.max_clients as u64 + 64 => eprintln!(
             "brine-server: warning: the open-file limit is {limit} (its hard limit), below \

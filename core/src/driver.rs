@@ -1,0 +1,210 @@
+//! What the blocking and the async client share: the [`Client`] type, its [`Error`], the
+//! [`BeforeRead`] hook and the storage aliases. The I/O loops are in
+//! [`blocking`](crate::blocking) and `asynch` (feature `async`), and differ by `.await` only.
+
+use core::marker::PhantomData;
+
+use embedded_io::{ErrorKind, ErrorType};
+
+use crate::pickle::{Decoder, Encoding};
+use crate::session::{self, Session, State, Waiting};
+
+/// A client error: the transport's own error (kept typed) or the session's.
+#[derive(Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Error<E> {
+    /// The transport failed.
+    Transport(E),
+    /// The transport accepted no bytes (`write` returned `Ok(0)`).
+    WriteZero,
+    /// The protocol failed (see [`session::Error`]).
+    Session(session::Error),
+}
+
+impl<E> From<session::Error> for Error<E> {
+    fn from(e: session::Error) -> Self {
+        Error::Session(e)
+    }
+}
+
+impl<E: core::fmt::Display> core::fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Transport(e) => write!(f, "transport error: {e}"),
+            Error::WriteZero => f.write_str("the connection accepted no more bytes"),
+            Error::Session(e) => core::fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for Error<E> {}
+
+#[cfg(feature = "defmt")]
+impl<E: defmt::Format> defmt::Format for Error<E> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Error::Transport(e) => defmt::write!(f, "Transport({})", e),
+            Error::WriteZero => defmt::write!(f, "WriteZero"),
+            Error::Session(e) => defmt::write!(f, "Session({})", e),
+        }
+    }
+}
+
+/// Called before every read with what the session waits for, so a transport can bound the
+/// wait (core has no clock): e.g. a read timeout for [`Waiting::ClientId`] and
+/// [`Waiting::RestOfMessage`], none for [`Waiting::NextMessage`].
+pub trait BeforeRead<T: ErrorType> {
+    /// Prepares `transport` for a read while the session is `waiting`.
+    ///
+    /// # Errors
+    ///
+    /// The transport's error, which the client returns as [`Error::Transport`].
+    fn before_read(&mut self, transport: &mut T, waiting: Waiting) -> Result<(), T::Error>;
+}
+
+/// No preparation: reads block as the transport does.
+impl<T: ErrorType> BeforeRead<T> for () {
+    fn before_read(&mut self, _: &mut T, _: Waiting) -> Result<(), T::Error> {
+        Ok(())
+    }
+}
+
+impl<T: ErrorType, F: FnMut(&mut T, Waiting) -> Result<(), T::Error>> BeforeRead<T> for F {
+    fn before_read(&mut self, transport: &mut T, waiting: Waiting) -> Result<(), T::Error> {
+        self(transport, waiting)
+    }
+}
+
+/// A session for small messages: 1 KiB to receive, 512 bytes to send.
+pub type SmallSession = Session<1024, 512>;
+
+/// A decoder for small messages: 64 values, 64 items, 32 open containers, 64 memo entries
+/// (about 0.8 KiB instead of the default's 27 KiB).
+pub type SmallDecoder = Decoder<64, 64, 32, 64>;
+
+/// Marks a [`Client`] driven by blocking `embedded-io` calls.
+#[derive(Debug)]
+pub enum Blocking {}
+
+/// Marks a [`Client`] driven by `embedded-io-async` calls.
+#[derive(Debug)]
+pub enum Async {}
+
+/// The lab client: a transport `T`, a read hook `H` (see [`BeforeRead`]), a session `S` and
+/// a decoder `D`, all owned; `M` is [`Blocking`] or [`Async`]. Allocates nothing.
+///
+/// Name it through [`blocking::Client`](crate::blocking::Client) or `asynch::Client`,
+/// whose defaults are a 4 KiB [`Session`] and the default [`Decoder`] (36 KiB in all), or
+/// their `SmallClient` aliases ([`SmallSession`], [`SmallDecoder`]: 3,280 bytes with a std transport). Other
+/// sizes are chosen by type: `Client<T, (), Session<2048, 512>, Decoder<128, 256, 32, 64>>`.
+/// A message the session has no room for, or the decoder no capacity for, is skipped and
+/// reported (`Event::Skipped`), not fatal.
+pub struct Client<T, H, S, D, M> {
+    pub(crate) transport: T,
+    pub(crate) before_read: H,
+    pub(crate) session: S,
+    pub(crate) decoder: D,
+    mode: PhantomData<M>,
+}
+
+impl<
+        T,
+        H,
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+        M,
+    > Client<T, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>, M>
+{
+    /// A client over a connected `transport` with the storage named in its type, calling
+    /// `before_read` before every read. Builds the session and decoder in place (their
+    /// size, on the caller's stack unless the client is placed in a static or a `Box`).
+    pub fn with_storage(transport: T, before_read: H) -> Self {
+        Client {
+            transport,
+            before_read,
+            session: Session::new(),
+            decoder: Decoder::new(),
+            mode: PhantomData,
+        }
+    }
+
+    /// Sets the protocol of the pickles this client writes (call before the handshake): a
+    /// [`Protocol`](crate::pickle::Protocol) or an [`Encoding`].
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
+        self.session.set_protocol(protocol);
+    }
+
+    /// Answers in the protocol the server's client id asks for (see
+    /// [`Session::set_protocol_auto`]; call before the handshake).
+    pub fn set_protocol_auto(&mut self) {
+        self.session.set_protocol_auto();
+    }
+
+    /// The session (state, client id, what it waits for).
+    pub fn session(&self) -> &Session<RX, TX> {
+        &self.session
+    }
+
+    /// The session's state.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// The read hook.
+    pub fn before_read(&self) -> &H {
+        &self.before_read
+    }
+
+    /// The read hook, mutably (e.g. to tell a timeout hook that an event arrived).
+    pub fn before_read_mut(&mut self) -> &mut H {
+        &mut self.before_read
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The transport, mutably (e.g. to set a read timeout from [`Session::waiting`]).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Gives the transport back.
+    pub fn into_inner(self) -> T {
+        self.transport
+    }
+}
+
+/// What a completed read means for the loop: `Some(n)` to commit, `None` to retry
+/// (`Interrupted`).
+pub(crate) fn read_outcome<E: embedded_io::Error>(
+    result: Result<usize, E>,
+) -> Result<Option<usize>, Error<E>> {
+    match result {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == ErrorKind::Interrupted => Ok(None),
+        Err(e) => Err(Error::Transport(e)),
+    }
+}
+
+/// Applies a completed write to the session: `Ok(true)` if bytes went out, `Ok(false)` to
+/// retry (`Interrupted`); `Ok(0)` is [`Error::WriteZero`].
+pub(crate) fn write_outcome<E: embedded_io::Error, const RX: usize, const TX: usize>(
+    result: Result<usize, E>,
+    session: &mut Session<RX, TX>,
+) -> Result<bool, Error<E>> {
+    match result {
+        Ok(0) => Err(Error::WriteZero),
+        Ok(n) => {
+            session.transmitted(n);
+            Ok(true)
+        }
+        Err(e) if e.kind() == ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(Error::Transport(e)),
+    }
+}
