@@ -254,12 +254,13 @@ fn a_first_message_that_is_no_id_is_shown() {
                    (a dict); a lab server sends {'clientid': id} first (or a bare int or str)";
     brine
         .assert_code(5)
-        .assert_stderr_has(&format!("error: {message}"));
+        .assert_stderr_has(&format!("error: protocol error: {message}"));
     assert!(brine.stdout.is_empty(), "\n{brine}");
     json.assert_code(5);
     assert_eq!(
         last_event(&json),
-        json!({"event": "error", "kind": "protocol", "code": 5, "message": message})
+        json!({"event": "error", "kind": "protocol", "code": 5,
+               "message": format!("protocol error: {message}")})
     );
 }
 
