@@ -1,15 +1,19 @@
 //! Runs one codec operation `N` times, for instruction counting under valgrind
 //! (`bench/icount.sh`): unlike wall time, the count does not depend on what else the machine
-//! is doing. Usage: `codec_ops OP N`, OP one of the names below.
+//! is doing. Usage: `codec_ops OP N`, OP one of the names below. `bench/guard.sh` checks the
+//! `brine_*` operations against `bench/icount_baseline.txt` in CI.
 
 use std::hint::black_box;
 
 use brine_core::pickle::{self, Decoder, Protocol};
+use brine_core::session::{Event, Session};
 use serde::{Deserialize, Serialize};
 
 const CLIENTID: &[u8] = include_bytes!("../benches/fixtures/clientid.pickle");
 const IDENTITY: &[u8] = include_bytes!("../benches/fixtures/identity.pickle");
 const MESSAGE: &[u8] = include_bytes!("../benches/fixtures/message.pickle");
+/// The lab server's ack, `pickle.dumps('Server got the data', 4)` (34 bytes).
+const ACK: &[u8] = b"\x80\x04\x95\x17\x00\x00\x00\x00\x00\x00\x00\x8c\x13Server got the data\x94.";
 
 #[derive(Serialize, Deserialize)]
 struct Hello {
@@ -49,6 +53,12 @@ fn main() {
     let mut decoder: Decoder = Decoder::new();
     let mut buf = [0u8; 256];
     let mut out = Vec::with_capacity(256);
+    let mut session: Session = Session::new();
+    if let Some(message) = op.strip_prefix("brine_listen_") {
+        let message = if message == "ack" { ACK } else { MESSAGE };
+        listen(&mut session, &mut decoder, message, n);
+        return;
+    }
     for _ in 0..n {
         match op.as_str() {
             "brine_decode_clientid_value" => {
@@ -87,12 +97,42 @@ fn main() {
             "serde_pickle_decode_message_value" => {
                 black_box(serde_pickle::value_from_slice(black_box(MESSAGE), de()).unwrap());
             }
+            "serde_pickle_encode_identity_to_vec" => {
+                black_box(serde_pickle::to_vec(black_box(&ME), ser()).unwrap());
+            }
             "serde_pickle_encode_identity" => {
                 out.clear();
                 serde_pickle::to_writer(&mut out, black_box(&ME), ser()).unwrap();
                 black_box(&out);
             }
             other => panic!("unknown op {other}"),
+        }
+    }
+}
+
+/// The listen path: after the handshake, `message` arrives `n` times, each in one read, and is
+/// taken as an event (session, framer, decoder; no socket).
+fn listen(session: &mut Session, decoder: &mut Decoder, message: &[u8], n: u32) {
+    session.start(&ME).unwrap();
+    let feed = |session: &mut Session, bytes: &[u8]| {
+        let buf = session.receive_buffer();
+        buf[..bytes.len()].copy_from_slice(bytes);
+        session.commit(bytes.len());
+    };
+    feed(session, CLIENTID);
+    assert!(matches!(
+        session.next_event(decoder).unwrap(),
+        Some(Event::ClientId(_))
+    ));
+    let sent = session.transmit().len();
+    session.transmitted(sent);
+    for _ in 0..n {
+        feed(session, black_box(message));
+        match session.next_event(decoder).unwrap() {
+            Some(Event::Message(value)) => {
+                black_box(value);
+            }
+            _ => panic!("expected a message"),
         }
     }
 }

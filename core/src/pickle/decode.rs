@@ -7,8 +7,8 @@
 use heapless::Vec;
 
 use super::error::{Capacity, Error, Global};
+use super::keys::{Keys, Scratch};
 use super::opcodes::Opcode;
-use super::repr::MAX_INT_BYTES;
 
 use super::number;
 use super::text::{self, BytesEncoding, TextEncoding};
@@ -18,10 +18,13 @@ use super::value::{Tree, Value};
 /// recursion of `Display` and deserialization.
 pub const MAX_DEPTH: usize = 64;
 
-/// Most values reachable from a pickle's root when shared references (memo GET of a
-/// container) are expanded. Bounds the work of printing or deserializing a pickle built to
-/// refer to the same containers over and over.
-pub const MAX_EXPANSION: u32 = 1 << 20;
+/// Largest expanded size of a pickle's value, with shared references (memo GET of a
+/// container or a string) expanded: every value counts 1, a `str` or `bytes` also its
+/// encoded bytes, an `int` beyond 64 bits its decimal digits. Bounds the work and output of
+/// printing or deserializing a pickle built to refer to the same data over and over (16 MiB
+/// of strings; a 4096-byte message that refers to the same strings without nesting stays
+/// under 2048 items × 4096 bytes).
+pub const MAX_EXPANSION: u32 = 1 << 24;
 
 /// Index of a node in the decoder's arena.
 pub(crate) type NodeId = u16;
@@ -97,10 +100,74 @@ pub(crate) struct Container {
     pub(crate) len: u16,
     /// 1 + the deepest child's depth (leaves have depth 0).
     depth: u16,
-    /// Values reachable, this one included, with shared references expanded.
+    /// Expanded size (see [`MAX_EXPANSION`]), this one included.
     expansion: u32,
     /// Post-pass mark: 0 unvisited, 1 on the current path, 2 done.
     visit: u8,
+    /// Why it cannot be a dict key or set item ([`Unhashable`]); for a tuple, its first
+    /// unhashable item's reason.
+    pub(crate) unhashable: Unhashable,
+}
+
+/// Whether a value can be a dict key or set item, and if not, the type Python names in
+/// its `TypeError: unhashable type: '...'`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unhashable {
+    No,
+    List,
+    Dict,
+    Set,
+    ByteArray,
+}
+
+impl Unhashable {
+    /// Python's name of the unhashable type; `None` if hashable.
+    pub(crate) fn type_name(self) -> Option<&'static str> {
+        match self {
+            Unhashable::No => None,
+            Unhashable::List => Some("list"),
+            Unhashable::Dict => Some("dict"),
+            Unhashable::Set => Some("set"),
+            Unhashable::ByteArray => Some("bytearray"),
+        }
+    }
+}
+
+impl Container {
+    /// A container of `kind` with no items.
+    const fn empty(kind: ContainerKind) -> Self {
+        Container {
+            kind,
+            first: NIL,
+            last: NIL,
+            len: 0,
+            depth: 1,
+            expansion: 1,
+            visit: 0,
+            unhashable: match kind {
+                ContainerKind::List => Unhashable::List,
+                ContainerKind::Dict => Unhashable::Dict,
+                ContainerKind::Set => Unhashable::Set,
+                ContainerKind::Tuple | ContainerKind::FrozenSet => Unhashable::No,
+            },
+        }
+    }
+}
+
+/// The expanded size (see [`MAX_EXPANSION`]) of a value that is not a container: 1, plus a
+/// string's encoded bytes, plus a big integer's decimal digits (at most `8n·log10(2) + 1`
+/// for `n` little-endian bytes).
+fn leaf_weight(node: Node) -> u32 {
+    match node {
+        Node::Str { len, .. } | Node::Bytes { len, .. } => len.saturating_add(1),
+        Node::BigInt {
+            len,
+            digits: IntDigits::Decimal,
+            ..
+        } => len.saturating_add(1),
+        Node::BigInt { len, .. } => (len.saturating_mul(241) / 100).saturating_add(2),
+        _ => 1,
+    }
 }
 
 /// A link in a container's item chain.
@@ -247,6 +314,8 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
             input,
             pos: 0,
             shared: false,
+            keyed: false,
+            proto: 0,
             memo_len: 0,
             check_utf8,
         }
@@ -263,6 +332,23 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     }
 }
 
+#[cfg(test)]
+impl Decoder {
+    /// Decodes `input` and returns the root's Python hash and whether it is fixed.
+    pub(crate) fn python_hash(&mut self, input: &[u8]) -> Result<(u64, bool), Error> {
+        let (root, _) = self.run(input, true)?;
+        let used = self.edges.len;
+        let mut keys = Keys {
+            input,
+            nodes: self.nodes.as_mut_slice(),
+            edges: self.edges.items.get_mut(..used).unwrap_or_default(),
+            budget: MAX_EXPANSION,
+        };
+        keys.python_hash(root)
+            .map_err(|_| Error::Recursive { offset: 0 })
+    }
+}
+
 /// One run of the pickle machine.
 struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: usize> {
     d: &'d mut Decoder<V, I, S, M>,
@@ -270,6 +356,10 @@ struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: 
     pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
     shared: bool,
+    /// A dict or set got an item: merge equal keys and order sets at STOP.
+    keyed: bool,
+    /// The protocol a PROTO opcode named (0 without one), as CPython's `Unpickler.proto`.
+    proto: u8,
     /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
     memo_len: u32,
     /// Validate UTF-8 strings while decoding.
@@ -336,6 +426,9 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 if let Node::Builtin(_) = self.node(root) {
                     return Err(at.stack("a global is not data"));
                 }
+                if self.keyed {
+                    self.merge_keys(at)?;
+                }
                 if self.shared {
                     self.check_shared(root, at)?;
                 }
@@ -357,6 +450,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                         offset: at.offset,
                     });
                 }
+                self.proto = version;
             }
             FRAME => {
                 // Frames only group opcodes for buffered reading; the slice is already whole.
@@ -398,10 +492,9 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             INT => {
                 let start = self.pos;
                 let line = self.line()?;
-                let node = match line {
-                    b"00" => Node::Bool(false),
-                    b"01" => Node::Bool(true),
-                    _ => decimal_int(start, line, at)?,
+                let node = match int_bool(line) {
+                    Some(b) => Node::Bool(b),
+                    None => decimal_int(start, line, at)?,
                 };
                 self.push_node(node, at)?;
             }
@@ -426,10 +519,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 self.push_node(Node::Int(u16::from_le_bytes([b[0], b[1]]).into()), at)?;
             }
             LONG1 | LONG4 => {
+                // Any length, as CPython loads it (only printing has a digit limit).
                 let n = self.count(at)?;
-                if n > MAX_INT_BYTES {
-                    return Err(at.capacity(Capacity::IntegerDigits, MAX_INT_BYTES));
-                }
                 let start = self.pos;
                 let le = self.take(n)?;
                 let node = match number::le_to_i64(le) {
@@ -650,7 +741,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             GLOBAL => {
                 let module = self.line()?;
                 let name = self.line()?;
-                let builtin = builtin(module, name)
+                let builtin = builtin(module, name, self.proto)
                     .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
                 self.push_node(Node::Builtin(builtin), at)?;
             }
@@ -660,7 +751,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 let (Some(module), Some(name)) = (self.utf8(module), self.utf8(name)) else {
                     return Err(at.refused(None));
                 };
-                let builtin = builtin(module, name)
+                let builtin = builtin(module, name, self.proto)
                     .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
                 self.push_node(Node::Builtin(builtin), at)?;
             }
@@ -780,18 +871,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
     }
 
     fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Error> {
-        self.alloc(
-            Node::Container(Container {
-                kind,
-                first: NIL,
-                last: NIL,
-                len: 0,
-                depth: 1,
-                expansion: 1,
-                visit: 0,
-            }),
-            at,
-        )
+        self.alloc(Node::Container(Container::empty(kind)), at)
     }
 
     fn push_container(&mut self, kind: ContainerKind, at: At) -> Result<(), Error> {
@@ -845,12 +925,14 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         Ok(())
     }
 
-    /// Links `child` as the last item of container `parent`.
+    /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
+    /// an unhashable dict key or set item (`TypeError`).
     fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
-        let child_depth = match self.node(child) {
-            Node::Container(c) => c.depth,
+        let (child_depth, weight, unhashable) = match self.node(child) {
+            Node::Container(c) => (c.depth, c.expansion, c.unhashable),
             Node::Builtin(_) => return Err(at.stack("a global is not data")),
-            _ => 0,
+            Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
+            leaf => (0, leaf_weight(leaf), Unhashable::No),
         };
         let edge = self.d.edges.len();
         if edge >= NIL as usize {
@@ -866,6 +948,26 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         };
         if c.len == u16::MAX {
             return Err(at.capacity(Capacity::Items, u16::MAX as usize));
+        }
+        match c.kind {
+            ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
+                let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
+                if let (true, Some(type_name)) = (is_key, unhashable.type_name()) {
+                    return Err(Error::Unhashable {
+                        opcode: at.op,
+                        offset: at.offset,
+                        type_name,
+                    });
+                }
+                // A second key: equal keys may need merging, a set ordering.
+                self.keyed |= is_key && c.len > 0;
+            }
+            ContainerKind::Tuple if c.unhashable == Unhashable::No => c.unhashable = unhashable,
+            _ => {}
+        }
+        c.expansion = c.expansion.saturating_add(weight);
+        if c.expansion > MAX_EXPANSION {
+            return Err(at.capacity(Capacity::Expansion, MAX_EXPANSION as usize));
         }
         if c.first == NIL {
             c.first = edge;
@@ -1005,8 +1107,11 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 },
                 _ => return Err(refuse()),
             },
-            (Builtin::CodecsEncode, &[text, encoding]) => {
-                if !self.is_text(encoding, "latin1") {
+            // `_codecs.encode(text, 'latin1')`: bytes in protocols 0-2 (CPython 3);
+            // `bytearray(text, 'latin-1')`: bytearray in protocols 0-2 (Python 2.7, CPython
+            // <= 3.7).
+            (Builtin::CodecsEncode | Builtin::ByteArray, &[text, encoding]) => {
+                if !(self.is_text(encoding, "latin1") || self.is_text(encoding, "latin-1")) {
                     return Err(refuse());
                 }
                 let Node::Str { start, len, enc } = self.node(text) else {
@@ -1021,7 +1126,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                     start,
                     len,
                     enc: BytesEncoding::Latin1(enc),
-                    mutable: false,
+                    mutable: builtin == Builtin::ByteArray,
                 }
             }
             _ => return Err(refuse()),
@@ -1032,19 +1137,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
     /// The empty value `builtin()` returns.
     fn empty(&self, builtin: Builtin) -> Node {
         match builtin {
-            Builtin::Set | Builtin::FrozenSet => Node::Container(Container {
-                kind: if builtin == Builtin::Set {
-                    ContainerKind::Set
-                } else {
-                    ContainerKind::FrozenSet
-                },
-                first: NIL,
-                last: NIL,
-                len: 0,
-                depth: 1,
-                expansion: 1,
-                visit: 0,
-            }),
+            Builtin::Set => Node::Container(Container::empty(ContainerKind::Set)),
+            Builtin::FrozenSet => Node::Container(Container::empty(ContainerKind::FrozenSet)),
             _ => Node::Bytes {
                 start: 0,
                 len: 0,
@@ -1052,6 +1146,30 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 mutable: builtin == Builtin::ByteArray,
             },
         }
+    }
+
+    // ---- dict keys and set items ----
+
+    /// Merges equal dict keys and set items and puts sets in CPython's order (see
+    /// [`keys`](super::keys)), in the storage the machine no longer needs. Fails only
+    /// when that work exceeds [`MAX_EXPANSION`] units.
+    fn merge_keys(&mut self, at: At) -> Result<(), Error> {
+        let d = &mut *self.d;
+        let used = d.edges.len.min(I);
+        let (edges, spare) = d.edges.items.split_at_mut(used);
+        let mut scratch = Scratch {
+            a: &mut d.memo.items,
+            b: &mut d.stack.items,
+            spare,
+        };
+        Keys {
+            input: self.input,
+            nodes: d.nodes.as_mut_slice(),
+            edges,
+            budget: MAX_EXPANSION,
+        }
+        .merge_all(&mut scratch)
+        .map_err(|_| at.capacity(Capacity::Expansion, MAX_EXPANSION as usize))
     }
 
     // ---- shared structure: cycles, depth, expansion ----
@@ -1118,7 +1236,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                     1 => return Err(Error::Recursive { offset: at.offset }),
                     _ => (c.depth, c.expansion),
                 },
-                _ => (0, 1),
+                Some(leaf) => (0, leaf_weight(*leaf)),
+                None => (0, 1),
             };
             top.depth = top.depth.max(depth + 1);
             top.expansion = top.expansion.saturating_add(expansion);
@@ -1133,14 +1252,27 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
     }
 }
 
-/// The builtin a GLOBAL names, if it is one CPython uses for builtin data.
-fn builtin(module: &[u8], name: &[u8]) -> Option<Builtin> {
+/// The builtin a GLOBAL names, if it is one CPython uses for builtin data. Python 2's
+/// `__builtin__` is read as `builtins` only below protocol 3, as CPython's unpickler maps
+/// it (`fix_imports`) only then.
+fn builtin(module: &[u8], name: &[u8], proto: u8) -> Option<Builtin> {
+    let builtins = module == b"builtins" || (module == b"__builtin__" && proto < 3);
     match (module, name) {
-        (b"builtins" | b"__builtin__", b"set") => Some(Builtin::Set),
-        (b"builtins" | b"__builtin__", b"frozenset") => Some(Builtin::FrozenSet),
-        (b"builtins" | b"__builtin__", b"bytes") => Some(Builtin::Bytes),
-        (b"builtins" | b"__builtin__", b"bytearray") => Some(Builtin::ByteArray),
+        (_, b"set") if builtins => Some(Builtin::Set),
+        (_, b"frozenset") if builtins => Some(Builtin::FrozenSet),
+        (_, b"bytes") if builtins => Some(Builtin::Bytes),
+        (_, b"bytearray") if builtins => Some(Builtin::ByteArray),
         (b"_codecs", b"encode") => Some(Builtin::CodecsEncode),
+        _ => None,
+    }
+}
+
+/// An INT argument CPython's C unpickler reads as a bool: two characters (`strtol` of
+/// them is 0 or 1 and ends at the newline), such as `00`, `01`, ` 1`, `+1`, `-0`.
+fn int_bool(line: &[u8]) -> Option<bool> {
+    match *line {
+        [b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r', d @ (b'0' | b'1')] => Some(d == b'1'),
+        [b'-', b'0'] => Some(false),
         _ => None,
     }
 }
@@ -1436,6 +1568,131 @@ mod tests {
                 && got.ends_with("values after expanding shared references"),
             "{got}"
         );
+    }
+
+    /// Issue 12's pickles and CPython 3.11's `repr(pickle.loads(p))` of each.
+    const SEMANTICS_CASES: &[(&str, &[u8], &str)] = &[
+        ("equal dict keys", b"}(K\x01U\x01aK\x01U\x01bu.", "{1: 'b'}"),
+        ("1, True, False, 0 in a set", b"\x80\x04\x8f(K\x01\x88\x89K\x00\x90.", "{False, 1}"),
+        ("frozenset order", b"\x80\x05\x95\n\x00\x00\x00\x00\x00\x00\x00(K\x05K\x14K-\x91\x94.", "frozenset({45, 20, 5})"),
+        ("0.0 and -0.0", b"}(G\x00\x00\x00\x00\x00\x00\x00\x00K\x01G\x80\x00\x00\x00\x00\x00\x00\x00K\x02u.", "{0.0: 2}"),
+        ("'a' as Python 2 str, BINUNICODE, SHORT_BINUNICODE", b"\x80\x02}(U\x01aK\x01X\x01\x00\x00\x00aK\x02\x8c\x01aK\x03u.", "{'a': 3}"),
+        ("one NaN object twice", b"\x80\x04\x8f(G\x7f\xf8\x00\x00\x00\x00\x00\x00\x94h\x00\x90.", "{nan}"),
+        ("two NaN objects", b"\x80\x04\x8f(G\x7f\xf8\x00\x00\x00\x00\x00\x00G\x7f\xf8\x00\x00\x00\x00\x00\x00\x90.", "{nan, nan}"),
+        ("one NaN key twice", b"\x80\x04}(G\x7f\xf8\x00\x00\x00\x00\x00\x00\x94K\x01h\x00K\x02u.", "{nan: 2}"),
+        ("INT ' 1'", b"I 1\n.", "True"),
+        ("INT '+1'", b"I+1\n.", "True"),
+        ("INT '-0'", b"I-0\n.", "False"),
+        ("INT '+0'", b"I+0\n.", "False"),
+        ("INT '\\t0'", b"I\t0\n.", "False"),
+        ("INT '-1'", b"I-1\n.", "-1"),
+        ("INT '1'", b"I1\n.", "1"),
+        ("bytearray, Python 2.7 / CPython <= 3.7 protocol 2", b"\x80\x02c__builtin__\nbytearray\nq\x00X\x02\x00\x00\x00abq\x01X\x07\x00\x00\x00latin-1q\x02\x86q\x03R.", "bytearray(b'ab')"),
+        ("bytearray, Python 2.7 protocol 0", b"c__builtin__\nbytearray\np0\n(V\xff\np1\nS'latin-1'\np2\ntp3\nRp4\n.", "bytearray(b'\\xff')"),
+        ("empty bytearray, Python 2.7 protocol 2", b"\x80\x02c__builtin__\nbytearray\nq\x00X\x00\x00\x00\x00q\x01U\x07latin-1q\x02\x86q\x03R.", "bytearray(b'')"),
+    ];
+
+    #[test]
+    fn dict_set_and_int_semantics_match_cpython() {
+        let mismatches: std::vec::Vec<_> = SEMANTICS_CASES
+            .iter()
+            .map(|(name, pickle, expected)| (name, repr(pickle), expected))
+            .filter(|(_, got, expected)| got != *expected)
+            .collect();
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+        // A decoder too small to order in its scratch still merges (and keeps pickle order).
+        let mut tiny: Decoder<8, 4, 6, 1> = Decoder::new();
+        let v = tiny
+            .decode(b"\x80\x04\x8f(K\x01\x88\x89K\x00\x90.")
+            .unwrap();
+        assert_eq!(v.to_string(), "{1, False}");
+    }
+
+    #[test]
+    fn unhashable_keys_are_refused_as_cpython_raises_type_error() {
+        let cases: &[(&[u8], &str)] = &[
+            (
+                b"\x80\x04\x8f(]\x90.",
+                "invalid pickle: ADDITEMS at byte 5: unhashable type: 'list'",
+            ),
+            (
+                b"\x80\x04}(]K\x01u.",
+                "invalid pickle: SETITEMS at byte 7: unhashable type: 'list'",
+            ),
+            (
+                b"}]K\x01s.",
+                "invalid pickle: SETITEM at byte 4: unhashable type: 'list'",
+            ),
+            (
+                b"(K\x01}\x86\x91.",
+                "invalid pickle: FROZENSET at byte 5: unhashable type: 'dict'",
+            ),
+            (
+                b"c__builtin__\nset\n(\x8f\x85l\x85R.",
+                "invalid pickle: REDUCE at byte 22: unhashable type: 'set'",
+            ),
+            (
+                b"}\x96\x00\x00\x00\x00\x00\x00\x00\x00Ns.",
+                "invalid pickle: SETITEM at byte 11: unhashable type: 'bytearray'",
+            ),
+        ];
+        for (pickle, expected) in cases {
+            assert!(
+                repr(pickle).starts_with(&std::format!("error: {expected}")),
+                "{}",
+                repr(pickle)
+            );
+        }
+        // A list as a value is fine.
+        assert_eq!(repr(b"}(K\x01]u."), "{1: []}");
+    }
+
+    #[test]
+    fn builtin_module_is_python_2_only() {
+        // CPython maps __builtin__ to builtins only below protocol 3.
+        assert!(repr(b"\x80\x03c__builtin__\nset\n]\x85R.")
+            .starts_with("error: refused GLOBAL of __builtin__.set"));
+        assert_eq!(repr(b"\x80\x02c__builtin__\nset\n]\x85R."), "set()");
+        assert_eq!(repr(b"\x80\x03cbuiltins\nset\n]\x85R."), "set()");
+    }
+
+    /// Issue 12's expansion bombs: a 1000-byte string, or a 1785-byte int, in a doubling
+    /// chain of 19 lists.
+    #[test]
+    fn expansion_bombs_are_refused_by_size() {
+        let levels: std::vec::Vec<u8> = (0..19u8)
+            .flat_map(|i| [40, 104, i, 104, i, 108, 148])
+            .collect();
+        let mut str_bomb = std::vec::Vec::from(&b"\x80\x04B\xe8\x03\x00\x00"[..]);
+        str_bomb.extend([0u8; 1000]);
+        str_bomb.push(0x94);
+        str_bomb.extend(&levels);
+        str_bomb.push(b'.');
+        let mut int_bomb = std::vec::Vec::from(&b"\x80\x04\x8b\xf9\x06\x00\x00"[..]);
+        int_bomb.extend([0xff; 1784]);
+        int_bomb.push(0x7f); // 2**14279 - 1
+        int_bomb.push(0x94);
+        int_bomb.extend(&levels);
+        int_bomb.push(b'.');
+        for bomb in [str_bomb, int_bomb] {
+            let got = repr(&bomb);
+            assert!(
+                got.starts_with("error: pickle too large")
+                    && got.contains("after expanding shared references"),
+                "{got}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_ints_of_any_length_load() {
+        // 4300 decimal digits need 1786 bytes: CPython loads (and prints) it.
+        let mut p = std::vec::Vec::from(&b"\x8b\xfa\x06\x00\x00"[..]);
+        p.extend([0u8; 1785]);
+        p.push(0x40);
+        p.push(b'.');
+        let mut d: Decoder = Decoder::new();
+        assert!(matches!(d.decode(&p), Ok(Value::BigInt(_))));
     }
 
     #[test]

@@ -65,8 +65,8 @@ pub enum Capacity {
     Memo,
     /// Nesting depth of containers.
     Depth,
-    /// Values reachable when shared references are expanded (bounds the work of walking a
-    /// pickle that refers to the same container many times).
+    /// Expanded size (values, string bytes, integer digits) with shared references
+    /// expanded: bounds the work of walking a pickle that refers to the same data many times.
     Expansion,
     /// Digits of an integer (a longer one cannot be printed, as in Python's
     /// `sys.get_int_max_str_digits()`).
@@ -81,7 +81,9 @@ impl Display for Capacity {
             Capacity::Stack => "stack entries",
             Capacity::Memo => "memo entries",
             Capacity::Depth => "nesting depth",
-            Capacity::Expansion => "values after expanding shared references",
+            Capacity::Expansion => {
+                "bytes of strings, digits and values after expanding shared references"
+            }
             Capacity::IntegerDigits => "integer bytes",
         })
     }
@@ -153,6 +155,16 @@ pub enum Error {
         /// Offset of the string's bytes in the pickle.
         offset: usize,
     },
+    /// A dict key or set item that Python cannot hash (a list, dict, set, bytearray, or a
+    /// tuple holding one): CPython's `TypeError: unhashable type`.
+    Unhashable {
+        /// The opcode that added it.
+        opcode: Opcode,
+        /// Its offset.
+        offset: usize,
+        /// Python's name of the unhashable type (`"list"`, ...).
+        type_name: &'static str,
+    },
     /// A container that contains itself (directly or through others).
     Recursive {
         /// Offset of the STOP at which the cycle was found.
@@ -216,6 +228,7 @@ impl Error {
             | Error::MemoMissing { offset, .. }
             | Error::UnsupportedProtocol { offset, .. }
             | Error::Recursive { offset }
+            | Error::Unhashable { offset, .. }
             | Error::InvalidUtf8 { offset }
             | Error::Capacity { offset, .. } => Some(offset),
             _ => None,
@@ -283,6 +296,14 @@ impl Display for Error {
                 f,
                 "pickle refused at byte {offset}: a container contains itself"
             ),
+            Error::Unhashable {
+                opcode,
+                offset,
+                type_name,
+            } => write!(
+                f,
+                "invalid pickle: {opcode} at byte {offset}: unhashable type: '{type_name}' (Python's TypeError)"
+            ),
             Error::Capacity {
                 what,
                 limit,
@@ -342,6 +363,11 @@ impl defmt::Format for Error {
                 defmt::write!(f, "UnsupportedProtocol {} at {}", version, offset)
             }
             Error::Recursive { offset } => defmt::write!(f, "Recursive at {}", offset),
+            Error::Unhashable {
+                opcode,
+                offset,
+                type_name,
+            } => defmt::write!(f, "Unhashable {=str} {} at {}", type_name, opcode, offset),
             Error::InvalidUtf8 { offset } => defmt::write!(f, "InvalidUtf8 at {}", offset),
             Error::Capacity {
                 what,

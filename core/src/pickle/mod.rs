@@ -7,6 +7,7 @@ mod decode;
 mod error;
 mod float_repr;
 mod framer;
+mod keys;
 mod number;
 pub mod opcodes;
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod oracle;
 #[cfg(feature = "alloc")]
 mod owned;
 mod printable;
+mod pynum;
 mod repr;
 mod ser;
 mod text;

@@ -30,7 +30,7 @@ fn trim_py_space(mut s: &[u8]) -> &[u8] {
 // Integers
 
 /// Sign and digits of a decimal integer argument; see [`parse_decimal_int`].
-fn split_decimal(text: &[u8]) -> Result<(bool, &[u8]), &'static str> {
+pub(crate) fn split_decimal(text: &[u8]) -> Result<(bool, &[u8]), &'static str> {
     let t = trim_py_space(text);
     let (negative, digits) = match t {
         [b'-', rest @ ..] => (true, rest),

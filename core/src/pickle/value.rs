@@ -336,6 +336,16 @@ impl PartialEq<&str> for Str<'_> {
     }
 }
 
+impl PartialEq for Str<'_> {
+    /// Same characters, whatever opcode wrote each (Python 2 `'a'` equals `u'a'`).
+    fn eq(&self, other: &Str<'_>) -> bool {
+        match (self.enc, other.enc) {
+            (TextEncoding::Utf8, TextEncoding::Utf8) => self.raw == other.raw,
+            _ => self.chars().eq(other.chars()),
+        }
+    }
+}
+
 impl Display for Str<'_> {
     /// The text itself (not its repr).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -391,6 +401,16 @@ impl<'a> Bytes<'a> {
             used += 1;
         }
         buf.get(..used)
+    }
+}
+
+impl PartialEq for Bytes<'_> {
+    /// Same bytes, whatever opcode wrote each.
+    fn eq(&self, other: &Bytes<'_>) -> bool {
+        match (self.enc, other.enc) {
+            (BytesEncoding::Raw, BytesEncoding::Raw) => self.raw == other.raw,
+            _ => self.iter().eq(other.iter()),
+        }
     }
 }
 

@@ -2,6 +2,10 @@
 """Generates the cases for core/tests/decode_cpython.rs. CPython is the oracle.
 
 Usage: gen_cases.py repr     -> one line per case: "<source> <protocol> <mode> <hex pickle> <expected>"
+       gen_cases.py keys     -> the same, for hand-written pickles of dicts and sets whose keys
+                                are equal in Python (1, True, 1.0; 0.0, -0.0; 'a' as each opcode
+                                writes it; one NaN object twice) or unhashable; <expected> is
+                                "TypeError: <message>" where pickle.loads raises TypeError
        gen_cases.py serde    -> one line per pickle: "<name> <protocol> <hex pickle>"
        gen_cases.py refused  -> one line per pickle: "<name> <opcode> <offset> <global or -> <hex pickle>"
 
@@ -9,9 +13,11 @@ Everything is deterministic (fixed seed), so a failure reproduces exactly.
 
 `mode` in the repr cases is:
   exact  -- <expected> is repr(obj); brine's Display must print exactly it.
-  canon  -- obj holds a set or frozenset of two or more elements. Python prints those in hash
-            order, which brine cannot reproduce (it does not hash). For these, <expected> is
-            canon(obj): repr with every set's elements sorted by their own canonical text.
+  canon  -- obj holds a set or frozenset of two or more elements of which one has a hash that
+            varies per CPython process (a non-empty str or bytes, a NaN, None before 3.12; see
+            fixed_hash). Python prints those in an order brine cannot know; brine keeps pickle
+            order. For these, <expected> is canon(obj): repr with every such set's elements
+            sorted by their own canonical text (sets of fixed hashes keep CPython's order).
             The Rust test builds the same canonical text from brine's Value (containers
             walked, every leaf printed by brine's Display) and also checks that brine's own
             Display of the whole value has exactly the characters of <expected> in some order
@@ -25,6 +31,7 @@ import math
 import pickle
 import pickletools
 import random
+import struct
 import sys
 
 SEED = 0xB121E
@@ -38,20 +45,38 @@ MAX_NODES = 300
 # canonical repr (set elements sorted)
 
 
-def canon(o):
+def fixed_hash(o):
+    """True if hash(o) is the same in every CPython process (brine then orders sets as CPython)."""
+    if o is None:
+        return hash(None) == 0xFCA86420  # CPython 3.12 and later
+    if isinstance(o, float):
+        return not math.isnan(o)
+    if isinstance(o, (bool, int)):
+        return True
+    if isinstance(o, (str, bytes)):
+        return len(o) == 0
+    if isinstance(o, (tuple, frozenset)):
+        return all(fixed_hash(e) for e in o)
+    return False
+
+
+def canon(o, sort_all=False):
+    """repr(o) with the elements of sets that hold a varying hash sorted (all sets' if sort_all)."""
     if isinstance(o, (set, frozenset)):
-        items = sorted(canon(e) for e in o)
+        items = [canon(e, sort_all) for e in o]
+        if sort_all or not all(fixed_hash(e) for e in o):
+            items.sort()
         if type(o) is set:
             return "{" + ", ".join(items) + "}" if items else "set()"
         return "frozenset({" + ", ".join(items) + "})" if items else "frozenset()"
     if isinstance(o, list):
-        return "[" + ", ".join(canon(e) for e in o) + "]"
+        return "[" + ", ".join(canon(e, sort_all) for e in o) + "]"
     if isinstance(o, tuple):
         if len(o) == 1:
-            return "(" + canon(o[0]) + ",)"
-        return "(" + ", ".join(canon(e) for e in o) + ")"
+            return "(" + canon(o[0], sort_all) + ",)"
+        return "(" + ", ".join(canon(e, sort_all) for e in o) + ")"
     if isinstance(o, dict):
-        return "{" + ", ".join(canon(k) + ": " + canon(v) for k, v in o.items()) + "}"
+        return "{" + ", ".join(canon(k, sort_all) + ": " + canon(v, sort_all) for k, v in o.items()) + "}"
     return repr(o)
 
 
@@ -63,7 +88,7 @@ def has_unordered_set(o, seen=None):
         return False
     seen.add(id(o))
     if isinstance(o, (set, frozenset)):
-        if len(o) >= 2:
+        if len(o) >= 2 and not all(fixed_hash(e) for e in o):
             return True
         return any(has_unordered_set(e, seen) for e in o)
     if isinstance(o, (list, tuple)):
@@ -256,16 +281,23 @@ def shared_edge_objects():
     return [[s, s], [lst, lst], {"a": lst, "b": lst, s: t, "t": t}, [t, t, s]]
 
 
-def emit_repr(out, source, obj, protocols=range(6)):
-    mode = "canon" if has_unordered_set(obj) else "exact"
-    expected = canon(obj) if mode == "canon" else repr(obj)
+def expect(back):
+    """The mode and expected text for the loaded object `back`. A set's order is that of the
+    loaded set (adding the pickled elements in order), which may differ from the original's."""
+    mode = "canon" if has_unordered_set(back) else "exact"
+    expected = canon(back) if mode == "canon" else repr(back)
     if mode == "exact":
-        assert canon(obj) == expected, (canon(obj), expected)
+        assert canon(back) == expected, (canon(back), expected)
     assert "\n" not in expected and "\r" not in expected
+    return mode, expected
+
+
+def emit_repr(out, source, obj, protocols=range(6)):
     for proto in protocols:
         data = pickle.dumps(obj, proto)
         back = pickle.loads(data)
-        assert canon(back) == canon(obj) or "nan" in expected, (obj, back)
+        mode, expected = expect(back)
+        assert canon(back, True) == canon(obj, True) or "nan" in expected, (obj, back)
         out.write(f"{source} {proto} {mode} {data.hex()} {expected}\n")
 
 
@@ -419,13 +451,12 @@ class Py2Pickler:
 
 
 def emit_py2(out, obj):
-    mode = "canon" if has_unordered_set(obj) else "exact"
-    expected = canon(obj) if mode == "canon" else repr(obj)
     for proto in range(3):
         data = Py2Pickler(proto).dumps(obj)
         pickletools.dis(data, out=io.StringIO())  # well-formed
         back = pickle.loads(data)
-        assert canon(back) == expected or "nan" in expected, (data, canon(back), expected)
+        mode, expected = expect(back)
+        assert canon(back, True) == canon(obj, True) or "nan" in expected, (data, back, obj)
         out.write(f"py2 {proto} {mode} {data.hex()} {expected}\n")
 
 
@@ -567,10 +598,118 @@ REFUSED = {"GLOBAL", "STACK_GLOBAL", "REDUCE", "BUILD", "INST", "OBJ", "NEWOBJ",
            "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID", "NEXT_BUFFER", "READONLY_BUFFER"}
 
 
+# ---------------------------------------------------------------------------------------------
+# dict keys and set items: equal keys merged, unhashable ones refused, CPython's set order
+
+
+def binfloat(x):
+    return b"G" + struct.pack(">d", x)
+
+
+def long1(n, size=None):
+    size = size or (n.bit_length() + 8) // 8
+    return b"\x8a" + bytes([size]) + n.to_bytes(size, "little", signed=True)
+
+
+KEY_LEAVES = [
+    b"K\x01", b"\x88", b"\x89", b"K\x00", b"K\x02", b"J\xff\xff\xff\xff", b"M\x00\x01",
+    # INT arguments the C unpickler reads as bools, and ones it does not
+    b"I01\n", b"I00\n", b"I 1\n", b"I+1\n", b"I-0\n", b"I+0\n", b"I\t0\n", b"I1\n", b"I0\n", b"I-1\n",
+    binfloat(1.0), binfloat(0.0), binfloat(-0.0), binfloat(-1.0), binfloat(2.0), binfloat(0.5),
+    binfloat(math.inf), binfloat(2.0 ** 64), binfloat(-2.0 ** 64), binfloat(2.0 ** 63), b"F1.0\n",
+    long1(2 ** 64), long1(2 ** 64, 12), long1(-2 ** 64), long1(2 ** 63), long1(1, 3),
+    b"L18446744073709551616L\n", b"I18446744073709551616\n", b"I-18446744073709551616\n",
+    b"I9223372036854775808\n", long1(2 ** 200 + 1), long1(2 ** 61 + 1), b"J\x01\x00\x00\x00",
+    # 'a' as every string opcode writes it (Python 2 str and unicode), '' and b''
+    b"U\x01a", b"T\x01\x00\x00\x00a", b"S'a'\n", b'S"a"\n', b"Va\n", b"X\x01\x00\x00\x00a", b"\x8c\x01a",
+    b"\x8c\x01b", b"\x8c\x00", b"U\x00", b"C\x00", b"C\x01a", b"B\x01\x00\x00\x00a", b"N",
+    # tuples and frozensets, equal in several spellings
+    b"K\x01K\x02\x86", binfloat(1.0) + b"K\x02\x86", b"\x88K\x02\x86", b")", b"(t", b"N\x85",
+    b"(K\x01K\x02\x91", b"(K\x02\x88K\x01\x91", b"(" + binfloat(2.0) + b"\x88\x91", b"(\x91",
+    b"NAN", b"NAN", b"SHARED_NAN", b"SHARED_NAN", b"SHARED_NAN",
+]
+UNHASHABLE = [b"]", b"}", b"\x8f", b"\x96\x00\x00\x00\x00\x00\x00\x00\x00", b"]\x85",
+              b"K\x01K\x02}\x86\x86", b"(\x8f\x85\x85\x91"]
+
+
+class KeyPickle:
+    def __init__(self, rng):
+        self.rng = rng
+        self.nan_stored = False
+
+    def leaf(self, unhashable_rate):
+        rng = self.rng
+        frag = rng.choice(UNHASHABLE) if rng.random() < unhashable_rate else rng.choice(KEY_LEAVES)
+        if frag == b"NAN":
+            return binfloat(math.nan)
+        if frag == b"SHARED_NAN":  # one NaN object, memoized in slot 200 and fetched again
+            if self.nan_stored:
+                return b"h\xc8"
+            self.nan_stored = True
+            return binfloat(math.nan) + b"q\xc8"
+        return frag
+
+    def container(self):
+        rng = self.rng
+        n = rng.choice([2, 2, 3, 4, 5, 8, 12, 30])
+        bad = 0.02 if rng.random() < 0.5 else 0.0
+        keys = [self.leaf(bad) for _ in range(n)]
+        kind = rng.choice(["setitems", "setitem", "dict", "additems", "frozenset", "set_reduce",
+                           "frozenset_reduce"])
+        if kind in ("setitems", "setitem", "dict"):
+            pairs = [k + rng.choice(KEY_LEAVES[:6] + [b"]", b"\x8c\x01v"]) for k in keys]
+            if kind == "setitems":
+                return b"}(" + b"".join(pairs) + b"u"
+            if kind == "setitem":
+                return b"}" + b"".join(p + b"s" for p in pairs)
+            return b"(" + b"".join(pairs) + b"d"
+        if kind == "additems":
+            cut = rng.randrange(n + 1)
+            return b"\x8f(" + b"".join(keys[:cut]) + b"\x90(" + b"".join(keys[cut:]) + b"\x90"
+        if kind == "frozenset":
+            return b"(" + b"".join(keys) + b"\x91"
+        name = b"set" if kind == "set_reduce" else b"frozenset"
+        return b"c__builtin__\n" + name + b"\n(" + b"".join(keys) + b"l\x85R"
+
+
+# The issue's examples (CPython decides each).
+KEY_FIXTURES = [
+    b"}(K\x01U\x01aK\x01U\x01bu.",
+    b"\x80\x04\x8f(K\x01\x88\x89K\x00\x90.",
+    b"\x80\x05\x95\n\x00\x00\x00\x00\x00\x00\x00(K\x05K\x14K-\x91\x94.",
+    b"\x80\x04\x8f(]\x90.", b"\x80\x04}(]K\x01u.",
+    b"I 1\n.", b"I+1\n.", b"I-0\n.", b"I+0\n.", b"I\t0\n.",
+]
+
+
+def gen_keys(out):
+    rng = random.Random(SEED + 7)
+    cases = list(KEY_FIXTURES)
+    while len(cases) < 3000:
+        body = KeyPickle(rng).container()
+        cases.append(b"\x80\x02" + (body + b"\x85" if rng.random() < 0.2 else body) + b".")
+    # Large sets of fixed hashes, as CPython pickles them: every table resize up to 2048 slots.
+    for n in (9, 20, 100, 300, 310, 500):  # 500: within the default decoder's stack
+        pool = [lambda: rng.randrange(-300, 300), lambda: rng.randrange(-2 ** 70, 2 ** 70),
+                lambda: rng.randrange(1000) / 8, lambda: (rng.randrange(9), rng.random() < 0.5)]
+        obj = set()
+        while len(obj) < n:
+            obj.add(rng.choice(pool)())
+        for proto in (2, 4):
+            cases.append(pickle.dumps(obj, proto))
+            cases.append(pickle.dumps(frozenset(obj), proto))
+    for data in cases:
+        try:
+            mode, expected = expect(pickle.loads(data))
+        except TypeError as e:
+            mode, expected = "error", f"TypeError: {e}"
+        out.write(f"keys 2 {mode} {data.hex()} {expected}\n")
+
+
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else "repr"
     out = io.StringIO()
-    {"repr": gen_repr, "serde": gen_serde, "refused": gen_refused}[what](out)
+    {"repr": gen_repr, "keys": gen_keys, "serde": gen_serde, "refused": gen_refused}[what](out)
     sys.stdout.write(out.getvalue())
 
 

@@ -1,17 +1,14 @@
 //! `brine [HOST:PORT]`: the lab client.
 
 use std::io::{self, Write};
-use std::time::Instant;
 
-use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Timeouts};
-use brine_core::blocking::{self, Client};
+use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
 use brine_core::pickle::{Encoding, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::identity::{identity, identity_repr, keys_repr};
-use crate::idle::{IdleBound, IdleClock};
 use crate::interrupt::Interrupt;
 use crate::json::{self, AsPython};
 use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
@@ -260,24 +257,11 @@ pub fn fail(error: tcp::Error) -> Fail {
     };
     let message = match error {
         tcp::Error::Idle { after } => {
-            format!(
-                "no message for {} (--idle-timeout)",
-                crate::client::secs(after)
-            )
+            format!("no message for {} (--idle-timeout)", Secs(after))
         }
         other => other.to_string(),
     };
     Fail::new(code, message)
-}
-
-/// `5 s`, `0.5 s`.
-pub fn secs(d: std::time::Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        let text = format!("{:.3}", d.as_secs_f64());
-        format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
-    }
 }
 
 /// Connects as `args` say and runs the session to its end; Ctrl-C ends it with status 130
@@ -337,8 +321,10 @@ pub fn session(
         Verbosity::Verbose,
         &format!(
             "timeouts: connect/client id/rest of a message {}, between messages {}",
-            args.timeout.0.map_or("none".into(), secs),
-            timeouts.idle.map_or("none".into(), secs)
+            args.timeout
+                .0
+                .map_or("none".into(), |d| Secs(d).to_string()),
+            timeouts.idle.map_or("none".into(), |d| Secs(d).to_string())
         ),
     );
     let stream = tcp::connect_with(&args.server, &options, |progress| match progress {
@@ -380,23 +366,19 @@ pub fn session(
         )?;
     }
 
-    // --idle-timeout also bounds a message that is still arriving (see idle.rs).
-    let clock = IdleClock::new();
-    let mut client =
-        Client::with_before_read(stream, IdleBound::new(timeouts.clone(), clock.clone()));
+    // The client owns the timeouts: --idle-timeout bounds the time without a message, even
+    // while one is arriving. Until the hint is given, `idle` is cut to --hint-after (an
+    // `Idle` error then restarts the idle clock and the session goes on).
+    let idle = timeouts.idle;
+    let hint_after = args.hint_after.0;
+    let mut client = tcp::Client::new(stream, timeouts);
     match args.protocol {
         ProtocolArg::Fixed(p) => client.set_protocol(p),
         ProtocolArg::Auto => client.set_protocol_auto(),
     }
-    let id = match client.handshake(&AsPython(&identity)) {
-        Ok(id) => id,
-        Err(e) => {
-            return Err(interrupted(fail(
-                timeouts.error(e, client.session().waiting()),
-            )))
-        }
-    };
-    clock.message();
+    let id = client
+        .handshake(&AsPython(&identity))
+        .map_err(|e| interrupted(fail(e)))?;
     printer.client_id(&id)?;
     if id.is_bare() {
         printer.note(
@@ -409,23 +391,18 @@ pub fn session(
     }
     let encoding = client.session().protocol();
     printer.sent(&identity, &identity_repr(&identity, encoding)?, encoding)?;
-    clock.hint_at(args.hint_after.0.map(|after| Instant::now() + after));
+    let mut hint_pending = hint_after.filter(|h| idle.is_none_or(|i| *h < i));
+    client.timeouts_mut().idle = hint_pending.or(idle);
     let mut messages = 0u64;
     let mut hinted = false;
     loop {
-        let event = client.next_event();
-        if event.is_ok() {
-            clock.message();
-        }
-        match event {
+        match client.next_event() {
             Ok(Event::Message(value)) => {
                 messages += 1;
-                clock.hint_at(None);
                 printer.message(&value)?
             }
             Ok(Event::Skipped { len, reason }) => {
                 messages += 1;
-                clock.hint_at(None);
                 printer.skipped(len, &reason)?
             }
             Ok(Event::Closed) => {
@@ -434,46 +411,28 @@ pub fn session(
                 }
                 if messages == 0 && !hinted {
                     let what = "the server closed the connection without sending anything";
-                    printer.hint(
-                        "closed_after_identity",
-                        &key_hint(what, &identity, &id, args),
-                        &identity,
-                    )?;
+                    let hint = key_hint(what, &identity, &id, args);
+                    printer.hint("closed_after_identity", &hint, &identity)?;
                 }
                 return printer.closed();
             }
             // The id is the handshake's (the session reports it once); later kinds of event
             // are not printed.
             Ok(_) => {}
-            Err(blocking::Error::Transport(e)) if clock.hint_due() && is_timeout(&e) => {
-                hinted = true;
-                let what = format!(
-                    "nothing from the server for {}",
-                    secs(args.hint_after.0.unwrap_or_default())
-                );
-                let mut hint = key_hint(&what, &identity, &id, args);
-                hint.push_str(" (still listening)");
-                printer.hint("silent_after_identity", &hint, &identity)?;
+            Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
+                hint_pending = None;
+                client.timeouts_mut().idle = idle;
+                if messages == 0 {
+                    hinted = true;
+                    let what = format!("nothing from the server for {}", Secs(after));
+                    let mut hint = key_hint(&what, &identity, &id, args);
+                    hint.push_str(" (still listening)");
+                    printer.hint("silent_after_identity", &hint, &identity)?;
+                }
             }
-            Err(blocking::Error::Transport(e)) if clock.cut() && is_timeout(&e) => {
-                let after = timeouts.idle.unwrap_or_default();
-                return Err(fail(tcp::Error::Idle { after }));
-            }
-            Err(e) => {
-                return Err(interrupted(fail(
-                    timeouts.error(e, client.session().waiting()),
-                )))
-            }
+            Err(e) => return Err(interrupted(fail(e))),
         }
     }
-}
-
-/// A read that ran out of time (EAGAIN on Unix, TimedOut on Windows).
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// `0.3 s` (two decimals at most, for retry delays).

@@ -8,7 +8,6 @@
 mod client;
 mod demo;
 mod identity;
-mod idle;
 mod interrupt;
 mod json;
 mod load;
@@ -219,7 +218,8 @@ pub struct ConnectArgs {
     pub protocol: ProtocolArg,
 
     /// After the identity, print a hint (on stderr; an event with --format json) if the
-    /// server sends nothing for this many seconds (0: never); brine keeps listening
+    /// server sends nothing for this many seconds (0: never; a close without a word is
+    /// hinted at all the same); brine keeps listening
     #[arg(long, env = "BRINE_HINT_AFTER", value_name = "SECS", default_value = "3", value_parser = parse_secs)]
     pub hint_after: Secs,
 

@@ -1,0 +1,477 @@
+//! serde's side: the `Serializer` trait and containers (lists, tuples, dicts) with CPython's
+//! batching.
+
+use super::*;
+
+/// How a list's or dict's items are closed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// APPEND/SETITEM after each item (protocol 0, or exactly one item).
+    Single,
+    /// MARK … APPENDS/SETITEMS in batches of 1000.
+    Batched,
+    /// Like `Batched`, for a length serde did not tell; one item is rewritten as `Single`.
+    Unknown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    Items { dict: bool, mode: Mode },
+    Tuple { marked: bool },
+    EmptyTuple,
+}
+
+/// A list, tuple or dict being written (serde's `SerializeSeq`, `SerializeMap`, …).
+pub struct Compound<'a, 'b, const MEMO: usize> {
+    pub(super) ser: &'a mut Serializer<'b, MEMO>,
+    pub(super) shape: Shape,
+    /// Items serde announced (lists and dicts).
+    pub(super) len: Option<usize>,
+    /// Items written.
+    pub(super) count: usize,
+    /// Items in the open batch.
+    pub(super) batch: usize,
+    /// Whether this container's first MARK is on the serializer's mark stack.
+    pub(super) mark: bool,
+    /// Whether a `{variant: …}` dict waits for its SETITEM after this container.
+    pub(super) close: bool,
+}
+
+impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
+    pub(super) fn new(ser: &'a mut Serializer<'b, MEMO>, shape: Shape, close: bool) -> Self {
+        Compound {
+            ser,
+            shape,
+            len: None,
+            count: 0,
+            batch: 0,
+            mark: false,
+            close,
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn before_item(&mut self) -> Result<(), Error> {
+        if let Shape::Items { dict, mode } = self.shape {
+            if mode != Mode::Single && self.batch == 0 {
+                if self.ser.py2 && self.len == Some(self.count.saturating_add(1)) {
+                    // Python 2 writes a last batch of one item as `item APPEND`, no MARK.
+                    let mode = Mode::Single;
+                    self.shape = Shape::Items { dict, mode };
+                    return Ok(());
+                }
+                self.ser.write(&[MARK])?;
+                // CPython 3 writes a lone item without MARK only as the whole container;
+                // Python 2 in every batch.
+                let lone_possible = self.count == 0 || self.ser.py2;
+                if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
+                    if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
+                        *m = PendingMark {
+                            at: self.ser.pos.saturating_sub(1),
+                            header: NO_FRAME,
+                        };
+                        self.ser.marks_len += 1;
+                        self.mark = true;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub(super) fn after_item(&mut self) -> Result<(), Error> {
+        self.count = self.count.saturating_add(1);
+        if let Shape::Items { dict, mode } = self.shape {
+            if mode == Mode::Single {
+                self.ser.write(&[one_op(dict)])?;
+            } else {
+                self.batch += 1;
+                if self.batch == BATCHSIZE {
+                    self.ser.write(&[many_op(dict)])?;
+                    self.batch = 0;
+                    if self.mark {
+                        self.mark = false;
+                        self.ser.marks_len = self.ser.marks_len.saturating_sub(1);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        match self.shape {
+            Shape::EmptyTuple => return Err(too_many()),
+            Shape::Tuple { marked: false } if self.count >= 3 => return Err(too_many()),
+            _ => {}
+        }
+        self.before_item()?;
+        value.serialize(&mut *self.ser)?;
+        self.after_item()
+    }
+
+    pub(super) fn end(self) -> Result<(), Error> {
+        let ser = self.ser;
+        match self.shape {
+            Shape::Items {
+                mode: Mode::Single, ..
+            }
+            | Shape::EmptyTuple => {}
+            Shape::Items { dict, .. } => {
+                let mut done = false;
+                if self.mark {
+                    ser.marks_len = ser.marks_len.saturating_sub(1);
+                    if self.batch == 1 {
+                        if let Some(m) = ser.marks.get(ser.marks_len).copied() {
+                            // CPython writes a lone item without MARK.
+                            ser.remove(m.at, 1);
+                            if m.header != NO_FRAME {
+                                ser.shrink_closed_frame(m.header);
+                            }
+                            ser.write(&[one_op(dict)])?;
+                            done = true;
+                        }
+                    }
+                }
+                if !done && self.batch > 0 {
+                    ser.write(&[many_op(dict)])?;
+                } else if !done && dict && self.count > 0 && !ser.py2 {
+                    // CPython 3's batch loop ends a dict of 1000·k items with an empty batch.
+                    ser.write(&[MARK, Opcode::SETITEMS.byte()])?;
+                }
+            }
+            Shape::Tuple { marked } => {
+                let op = match (marked, self.count) {
+                    (true, _) => Opcode::TUPLE,
+                    (false, 1) => Opcode::TUPLE1,
+                    (false, 2) => Opcode::TUPLE2,
+                    (false, 3) => Opcode::TUPLE3,
+                    (false, _) => Opcode::EMPTY_TUPLE,
+                };
+                ser.write(&[op.byte()])?;
+                if self.count > 0 {
+                    ser.memo_put()?;
+                }
+            }
+        }
+        if self.close {
+            ser.write(&[Opcode::SETITEM.byte()])?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn too_many() -> Error {
+    Error::Unsupported {
+        what: "a tuple with more elements than its declared length",
+    }
+}
+
+pub(super) fn one_op(dict: bool) -> u8 {
+    if dict {
+        Opcode::SETITEM.byte()
+    } else {
+        Opcode::APPEND.byte()
+    }
+}
+
+pub(super) fn many_op(dict: bool) -> u8 {
+    if dict {
+        Opcode::SETITEMS.byte()
+    } else {
+        Opcode::APPENDS.byte()
+    }
+}
+
+impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Compound<'a, 'b, MEMO>;
+    type SerializeTuple = Compound<'a, 'b, MEMO>;
+    type SerializeTupleStruct = Compound<'a, 'b, MEMO>;
+    type SerializeTupleVariant = Compound<'a, 'b, MEMO>;
+    type SerializeMap = Compound<'a, 'b, MEMO>;
+    type SerializeStruct = Compound<'a, 'b, MEMO>;
+    type SerializeStructVariant = Compound<'a, 'b, MEMO>;
+
+    #[inline]
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.save_bool(v)
+    }
+    #[inline]
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.save_i64(v.into())
+    }
+    #[inline]
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.save_i64(v.into())
+    }
+    #[inline]
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.save_i64(v.into())
+    }
+    #[inline]
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.save_i64(v)
+    }
+    #[inline]
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        self.save_i128(v)
+    }
+    #[inline]
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.save_u64(v.into())
+    }
+    #[inline]
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.save_u64(v.into())
+    }
+    #[inline]
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.save_u64(v.into())
+    }
+    #[inline]
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.save_u64(v)
+    }
+    #[inline]
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        self.save_u128(v)
+    }
+    #[inline]
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.save_float(v.into())
+    }
+    #[inline]
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.save_float(v)
+    }
+    #[inline]
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        let mut utf8 = [0u8; 4];
+        self.save_str(v.encode_utf8(&mut utf8))
+    }
+    #[inline]
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.save_str(v)
+    }
+    #[inline]
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.save_bytes(v)
+    }
+    #[inline]
+    fn serialize_none(self) -> Result<(), Error> {
+        self.save_none()
+    }
+    #[inline]
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    #[inline]
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.save_none()
+    }
+    #[inline]
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
+        self.save_none()
+    }
+    #[inline]
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.save_str(variant)
+    }
+    #[inline]
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    #[inline]
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.begin_variant(variant)?;
+        value.serialize(&mut *self)?;
+        self.write(&[Opcode::SETITEM.byte()])
+    }
+    #[inline]
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        self.begin_list()?;
+        Ok(self.items(false, len, false))
+    }
+    #[inline]
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Error> {
+        self.begin_tuple(len, false)
+    }
+    #[inline]
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        self.begin_tuple(len, false)
+    }
+    #[inline]
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        self.begin_variant(variant)?;
+        self.begin_tuple(len, true)
+    }
+    #[inline]
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        self.begin_dict()?;
+        Ok(self.items(true, len, false))
+    }
+    #[inline]
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, Error> {
+        self.begin_dict()?;
+        Ok(self.items(true, Some(len), false))
+    }
+    #[inline]
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        self.begin_variant(variant)?;
+        self.begin_dict()?;
+        Ok(self.items(true, Some(len), true))
+    }
+    #[inline]
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
+        self.save_text(&Shown(value), true).map(|_| ())
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeSeq for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeTuple for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeTupleStruct for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeTupleVariant for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeMap for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        self.before_item()?;
+        let outer = core::mem::replace(&mut self.ser.in_key, true);
+        let result = key.serialize(&mut *self.ser);
+        self.ser.in_key = outer;
+        result
+    }
+    #[inline]
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        value.serialize(&mut *self.ser)?;
+        self.after_item()
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeStruct for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.before_item()?;
+        self.ser.save_str(key)?;
+        value.serialize(&mut *self.ser)?;
+        self.after_item()
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}
+
+impl<const MEMO: usize> ser::SerializeStructVariant for Compound<'_, '_, MEMO> {
+    type Ok = ();
+    type Error = Error;
+    #[inline]
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        ser::SerializeStruct::serialize_field(self, key, value)
+    }
+    #[inline]
+    fn end(self) -> Result<(), Error> {
+        Compound::end(self)
+    }
+}

@@ -1,0 +1,241 @@
+//! The serde encoder: Rust values to pickle bytes, written straight into a caller's slice.
+//!
+//! For data made of dicts, lists, tuples, str, bytes, int, float, bool and None the output is
+//! byte for byte what CPython 3.11's C pickler (`pickle.dumps(obj, protocol)`) writes for the
+//! same Python object, for protocols 2–5, when equal strings (and equal bytes) are one object in
+//! Python, as literals and interned names are. Protocols 0 and 1 load back to an equal object
+//! (and match CPython too, except for the notes below).
+//!
+//! How the serde data model maps to Python:
+//!
+//! | serde | Python |
+//! | --- | --- |
+//! | bool | `bool` |
+//! | i8…i128, u8…u128 | `int` |
+//! | f32, f64 | `float` |
+//! | char, str, `collect_str` | `str` |
+//! | bytes (`serde_bytes`) | `bytes` |
+//! | None, unit, unit struct | `None` |
+//! | `Some(x)`, newtype struct | `x` |
+//! | seq | `list` |
+//! | tuple, tuple struct | `tuple` |
+//! | map | `dict` (list or dict keys are refused: Python cannot hash them) |
+//! | struct | `dict` with `str` keys in field order |
+//! | unit variant | `str` (the variant name) |
+//! | newtype, tuple, struct variant | `{name: value}` (externally tagged, as serde_json) |
+//!
+//! No heap: the memo (which strings and bytes were written, so that equal ones are written once
+//! and then referenced with `BINGET`) is a fixed table of `MEMO` entries, each remembering where
+//! the value's bytes lie in the output so later values are compared against the output itself.
+//! Running out of entries is [`Error::Capacity`] (never silently different bytes).
+//!
+//! Notes where brine can differ from CPython:
+//! - A list or dict whose length serde is not told in advance (`serialize_seq(None)`,
+//!   `#[serde(flatten)]`) and that ends up with exactly one item is rewritten as CPython writes
+//!   it (`item APPEND`, no MARK). If a 64 KiB frame closed inside that item, the frame may be
+//!   split one byte from where CPython splits it (still a valid pickle). Deeper than
+//!   8 such containers nested, a lone item keeps `MARK item APPENDS`.
+//! - Equal strs are taken to be one object (as literals and interned names are), and in
+//!   protocols 0–2 the one-character str that `bytes` of length 1 decode to is CPython's
+//!   one-character singleton, equal to an equal one-character str value.
+//! - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
+//!   write; four with Python 2's types); one that prints differently each time is an error.
+//!
+//! With [`Encoding::python2`] (protocols 0–2) the output is what Python 2.7's `pickle.py`
+//! writes for the Python 2 object in which ASCII strs and bytes are byte strings (`str`), other
+//! strs `unicode`, and ints of up to 64 bits `int`s (tested against a rewrite of its
+//! `Pickler` and loaded back by CPython 3). Python 2's cPickle differs in one way: it does not
+//! memoize strs shorter than 2 characters. Characters beyond U+FFFF in protocol 0 are written
+//! as Linux (UCS-4) builds write them, `\U0001f600`.
+
+use core::cmp::min;
+use core::fmt::{self, Display, Write as _};
+
+use serde::ser::{self, Serialize};
+
+use super::{Capacity, Encoding, Error, Opcode};
+
+use compound::{Compound, Mode, Shape};
+use memo::{hash_bytes, payload_hash, str_bit, Entry, Memo, StreamHash, KIND_BYTES, KIND_STR};
+use output::{copy_short, PendingMark};
+use text::{ByteString, Form, Latin1, Shown, Text, Utf8};
+use values::Stored;
+
+/// The default number of distinct strings and bytes values one pickle may hold (each costs
+/// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
+/// [`to_slice_with_memo`].
+pub const MEMO_CAPACITY: usize = 256;
+
+/// CPython's `BATCHSIZE`: APPENDS and SETITEMS carry at most this many items.
+const BATCHSIZE: usize = 1000;
+/// A frame with a shorter body is written without its FRAME header.
+const FRAME_SIZE_MIN: usize = 4;
+/// CPython closes a frame when a value starts after the frame reached this size, and writes
+/// str and bytes payloads of at least this size outside frames.
+const FRAME_SIZE_TARGET: usize = 64 * 1024;
+/// FRAME opcode and its 8-byte length.
+const FRAME_HEADER_SIZE: usize = 9;
+/// `frame_start` when no frame is open.
+const NO_FRAME: usize = usize::MAX;
+/// Nesting depth of unknown-length lists and dicts whose lone item is written as CPython
+/// writes it; deeper ones keep `MARK item APPENDS` for a lone item.
+const MARK_STACK: usize = 8;
+/// Up to this many remembered values are found by a scan; more through a hash index.
+const LINEAR_MEMO: usize = 24;
+/// A free slot in the memo's hash index.
+const NO_ENTRY: u32 = u32::MAX;
+/// The memo index bit that marks a bytes entry (a str entry otherwise).
+const BYTES_BIT: u32 = 1 << 31;
+
+const MARK: u8 = Opcode::MARK.byte();
+
+/// Encodes `value` as a pickle of `encoding` (a [`Protocol`](super::Protocol), or an
+/// [`Encoding`] for Python 2's types) into `buf` and returns the used part of `buf`.
+///
+/// The bytes equal CPython's `pickle.dumps(obj, protocol)` for the equivalent Python object
+/// (see the [module documentation](self)); with [`Encoding::python2`], Python 2.7's.
+/// Allocates nothing; the memo holds up to [`MEMO_CAPACITY`] distinct strings and bytes
+/// values.
+///
+/// # Errors
+///
+/// [`Error::BufferFull`] when `buf` is too small, [`Error::Capacity`] when the memo is full,
+/// [`Error::Unsupported`] for a value Python cannot represent (a list or dict as a dict key),
+/// [`Error::Message`] from the value's `Serialize` implementation.
+///
+/// ```
+/// use brine_core::pickle::{to_slice, Protocol};
+///
+/// let mut buf = [0u8; 64];
+/// let bytes = to_slice(&("clientid", 54321), &mut buf, Protocol::V2).unwrap();
+/// assert_eq!(bytes, b"\x80\x02X\x08\x00\x00\x00clientidq\x00M1\xd4\x86q\x01.");
+///
+/// // What a Python 2 client writes: ('clientid', 54321) with a byte string.
+/// use brine_core::pickle::Encoding;
+/// let bytes = to_slice(&("clientid", 54321), &mut buf, Encoding::python2(Protocol::V2));
+/// assert_eq!(bytes.unwrap(), b"\x80\x02U\x08clientidq\x00M1\xd4\x86q\x01.");
+/// ```
+pub fn to_slice<'b, T: Serialize + ?Sized>(
+    value: &T,
+    buf: &'b mut [u8],
+    encoding: impl Into<Encoding>,
+) -> Result<&'b mut [u8], Error> {
+    to_slice_with_memo::<MEMO_CAPACITY, T>(value, buf, encoding)
+}
+
+/// [`to_slice`] with room for `MEMO` distinct strings and bytes values in the memo.
+pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
+    value: &T,
+    buf: &'b mut [u8],
+    encoding: impl Into<Encoding>,
+) -> Result<&'b mut [u8], Error> {
+    let mut ser = Serializer::<MEMO>::blank(buf, encoding.into());
+    ser.start()?;
+    value.serialize(&mut ser)?;
+    ser.finish_in_place()
+}
+
+/// A serde `Serializer` writing one pickle into a byte slice.
+///
+/// [`to_slice`] is the usual way in; use this type directly to serialize with a custom
+/// `Serialize` call (`value.serialize(&mut ser)`), then [`Serializer::finish`].
+pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
+    buf: &'b mut [u8],
+    pos: usize,
+    proto: u8,
+    /// Python 2's types: ASCII strs and bytes as byte strings, ints as Python 2 ints
+    /// (`Encoding::is_python2`).
+    py2: bool,
+    /// True while writes go into frames (protocol 4+, except for large payloads).
+    framing: bool,
+    /// Where the open frame's header (reserved or not) starts, or `NO_FRAME`.
+    frame_start: usize,
+    /// Whether the open frame's 9 header bytes were reserved (false only in tiny buffers).
+    frame_reserved: bool,
+    /// While a frame is open, the end of the room the fast paths may write to without
+    /// `begin_save`/`write`'s frame checks: within the buffer, below 4 GiB, and before the
+    /// frame reaches its 64 KiB target (counted from its header, so `begin_save` would not
+    /// close it). 0 when no frame is open. See `set_fast_end`.
+    fast_end: usize,
+    /// Offsets of the first MARK of unknown-length lists and dicts being written (innermost
+    /// last), and of the FRAME header that counts it once its frame is closed (`NO_FRAME`
+    /// before), kept up to date as bytes move.
+    marks: [PendingMark; MARK_STACK],
+    marks_len: usize,
+    /// The memo index the next PUT/MEMOIZE gets.
+    next_memo: u32,
+    memo: Memo<MEMO>,
+    /// True while serializing a dict key (where lists and dicts cannot go).
+    in_key: bool,
+    /// Memo indexes of the two globals CPython writes for bytes in protocols 0–2.
+    codecs_encode: Option<u32>,
+    builtins_bytes: Option<u32>,
+}
+
+impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
+    /// Starts a pickle of `encoding` in `buf` (writes the PROTO opcode for protocol 2+).
+    pub fn new(buf: &'b mut [u8], encoding: impl Into<Encoding>) -> Result<Self, Error> {
+        let mut ser = Self::blank(buf, encoding.into());
+        ser.start()?;
+        Ok(ser)
+    }
+
+    /// Writes STOP, closes the last frame and returns the pickle: the used part of the buffer.
+    pub fn finish(mut self) -> Result<&'b mut [u8], Error> {
+        self.finish_in_place()
+    }
+
+    /// A serializer that wrote nothing yet. (Built in place by `to_slice_with_memo`: moving
+    /// a `Serializer` copies its memo table.)
+    #[inline(always)]
+    fn blank(buf: &'b mut [u8], encoding: Encoding) -> Self {
+        Serializer {
+            buf,
+            pos: 0,
+            proto: encoding.protocol().as_u8(),
+            py2: encoding.is_python2(),
+            framing: false,
+            frame_start: NO_FRAME,
+            frame_reserved: false,
+            fast_end: 0,
+            // Only `marks[..marks_len]` is ever read.
+            marks: [PendingMark { at: 0, header: 0 }; MARK_STACK],
+            marks_len: 0,
+            next_memo: 0,
+            memo: Memo {
+                strs: 0,
+                entries: None,
+                index: None,
+            },
+            in_key: false,
+            codecs_encode: None,
+            builtins_bytes: None,
+        }
+    }
+
+    /// Writes the PROTO opcode (protocol 2+) and turns framing on (protocol 4+).
+    fn start(&mut self) -> Result<(), Error> {
+        if self.proto >= 2 {
+            self.put(&[Opcode::PROTO.byte(), self.proto])?;
+        }
+        self.framing = self.proto >= 4;
+        Ok(())
+    }
+
+    fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {
+        self.write(&[Opcode::STOP.byte()])?;
+        self.commit_frame()?;
+        let (pos, capacity) = (self.pos, self.buf.len());
+        let buf = core::mem::take(&mut self.buf);
+        buf.get_mut(..pos).ok_or(Error::BufferFull { capacity })
+    }
+}
+
+mod compound;
+mod memo;
+mod output;
+mod text;
+mod values;
+
+#[cfg(test)]
+mod tests;

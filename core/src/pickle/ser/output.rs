@@ -1,0 +1,246 @@
+//! Raw output and frames: writes into the caller's slice, FRAME headers opened, back-patched
+//! or dropped as CPython's `_Pickler_CommitFrame` does, and bytes removed (a lone item's MARK).
+
+use super::*;
+
+/// See `Serializer::marks`.
+#[derive(Clone, Copy)]
+pub(super) struct PendingMark {
+    pub(super) at: usize,
+    pub(super) header: usize,
+}
+
+impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
+    pub(super) fn full(&self) -> Error {
+        Error::BufferFull {
+            capacity: self.buf.len(),
+        }
+    }
+
+    /// Copies `bytes` to the output, outside any frame logic.
+    #[inline]
+    pub(super) fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let start = self.pos;
+        let end = start.wrapping_add(bytes.len());
+        match self.buf.get_mut(start..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.pos = end;
+                Ok(())
+            }
+            None => Err(self.full()),
+        }
+    }
+
+    /// Writes `bytes`, opening a frame first when framing and none is open (CPython's
+    /// `_Pickler_Write`).
+    #[inline]
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.framing && self.frame_start == NO_FRAME {
+            self.open_frame();
+        }
+        self.put(bytes)
+    }
+
+    /// Reserves room for a FRAME header, filled in when the frame closes.
+    pub(super) fn open_frame(&mut self) {
+        self.frame_start = self.pos;
+        // In a buffer too small even for the header, the frame is tracked unreserved: it can
+        // then only end up shorter than FRAME_SIZE_MIN (no header) or overflow anyway.
+        self.frame_reserved = self.put(&[0; FRAME_HEADER_SIZE]).is_ok();
+        self.set_fast_end();
+    }
+
+    /// Recomputes `fast_end` after `frame_start` changed.
+    pub(super) fn set_fast_end(&mut self) {
+        self.fast_end = if self.frame_start == NO_FRAME {
+            0
+        } else {
+            min(
+                min(self.buf.len(), u32::MAX as usize),
+                self.frame_start.saturating_add(FRAME_SIZE_TARGET),
+            )
+        };
+    }
+
+    pub(super) fn frame_body_start(&self) -> usize {
+        if self.frame_reserved {
+            self.frame_start.saturating_add(FRAME_HEADER_SIZE)
+        } else {
+            self.frame_start
+        }
+    }
+
+    /// Closes the open frame: fills in its header, or drops the header when the body is
+    /// shorter than FRAME_SIZE_MIN (CPython's `_Pickler_CommitFrame`).
+    pub(super) fn commit_frame(&mut self) -> Result<(), Error> {
+        if self.frame_start == NO_FRAME {
+            return Ok(());
+        }
+        let start = self.frame_start;
+        let body = self.frame_body_start();
+        self.frame_start = NO_FRAME;
+        self.fast_end = 0;
+        let len = self.pos.saturating_sub(body);
+        if len >= FRAME_SIZE_MIN {
+            if !self.frame_reserved {
+                return Err(self.full());
+            }
+            let live = self.marks_len;
+            for m in self.marks.iter_mut().take(live) {
+                if m.header == NO_FRAME && m.at >= body {
+                    m.header = start;
+                }
+            }
+            let l = (len as u64).to_le_bytes();
+            let header = [
+                Opcode::FRAME.byte(),
+                l[0],
+                l[1],
+                l[2],
+                l[3],
+                l[4],
+                l[5],
+                l[6],
+                l[7],
+            ];
+            let capacity = self.buf.len();
+            self.buf
+                .get_mut(start..body)
+                .ok_or(Error::BufferFull { capacity })?
+                .copy_from_slice(&header);
+        } else if self.frame_reserved {
+            self.remove(start, FRAME_HEADER_SIZE);
+        }
+        Ok(())
+    }
+
+    /// Deletes `n` output bytes at `at`, moving what follows back (and the memo's offsets).
+    pub(super) fn remove(&mut self, at: usize, n: usize) {
+        let from = at.saturating_add(n);
+        if from > self.pos || self.pos > self.buf.len() {
+            return; // cannot happen: callers remove bytes they wrote
+        }
+        self.buf.copy_within(from..self.pos, at);
+        self.pos -= n;
+        for e in self.memo.entries.iter_mut().flatten() {
+            if e.off as usize >= from {
+                e.off = e.off.saturating_sub(n as u32);
+            }
+        }
+        let live = self.marks_len;
+        for m in self.marks.iter_mut().take(live) {
+            if m.at >= from {
+                m.at -= n;
+            }
+            if m.header != NO_FRAME && m.header >= from {
+                m.header -= n;
+            }
+        }
+        if self.frame_start != NO_FRAME && self.frame_start >= from {
+            self.frame_start -= n;
+            self.set_fast_end();
+        }
+    }
+
+    /// Takes one byte off the body of the closed frame whose header is at `header` (after a
+    /// MARK inside it was removed); drops the header if the body became too short for one.
+    pub(super) fn shrink_closed_frame(&mut self, header: usize) {
+        let len_at = header.saturating_add(1);
+        let Some(field) = self.buf.get_mut(len_at..len_at.saturating_add(8)) else {
+            return;
+        };
+        let mut l = [0u8; 8];
+        l.copy_from_slice(field);
+        let len = u64::from_le_bytes(l).saturating_sub(1);
+        if len >= FRAME_SIZE_MIN as u64 {
+            field.copy_from_slice(&len.to_le_bytes());
+        } else {
+            self.remove(header, FRAME_HEADER_SIZE);
+        }
+    }
+
+    /// Called where CPython's `save()` starts: closes the frame once it reached 64 KiB.
+    #[inline]
+    pub(super) fn begin_save(&mut self) -> Result<(), Error> {
+        if self.frame_start != NO_FRAME
+            && self.pos.saturating_sub(self.frame_body_start()) >= FRAME_SIZE_TARGET
+        {
+            self.commit_frame()?;
+        }
+        Ok(())
+    }
+
+    /// Writes an opcode header before a payload of `len` bytes; payloads of 64 KiB or more
+    /// go outside frames, as in CPython's `_Pickler_write_bytes`. Returns whether framing was
+    /// suspended (pass it to `end_payload`).
+    #[inline]
+    pub(super) fn begin_payload(&mut self, header: &[u8], len: usize) -> Result<bool, Error> {
+        if self.framing && len >= FRAME_SIZE_TARGET {
+            self.commit_frame()?;
+            self.framing = false;
+            self.put(header)?;
+            Ok(true)
+        } else {
+            self.write(header)?;
+            Ok(false)
+        }
+    }
+
+    pub(super) fn end_payload(&mut self, suspended: bool) {
+        if suspended {
+            self.framing = true;
+        }
+    }
+
+    /// Writes the decimal digits of `v`.
+    pub(super) fn write_decimal(&mut self, v: u128) -> Result<(), Error> {
+        let mut digits = [0u8; 40];
+        let mut i = digits.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 || i == 0 {
+                break;
+            }
+        }
+        let text = digits.get(i..).unwrap_or_default();
+        self.write(text)
+    }
+}
+
+/// Copies `src` to `dst` (of the same length): up to 32 bytes as two overlapping fixed-size
+/// copies, plain moves instead of a call to `memcpy`.
+#[inline(always)]
+pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    pub(super) fn two<const K: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<K>(), src.first_chunk::<K>()) {
+            *d = *s;
+        }
+        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<K>(), src.last_chunk::<K>()) {
+            *d = *s;
+        }
+        debug_assert!(n >= K && n <= 2 * K);
+    }
+    let n = src.len();
+    if n != dst.len() {
+        return;
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        16..=32 => two::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}

@@ -1,0 +1,689 @@
+//! Python values: None, bool, int, float, str, bytes and the starts of containers, as
+//! CPython's `save_*` functions write them.
+
+use super::*;
+use crate::pickle::float_repr::write_float_repr;
+
+/// Which of CPython's two globals for bytes in protocols 0–2.
+#[derive(Clone, Copy)]
+pub(super) enum Global {
+    /// `_codecs.encode`, for `_codecs.encode('…', 'latin1')`.
+    CodecsEncode,
+    /// `__builtin__.bytes`, for `bytes()`.
+    BuiltinsBytes,
+}
+
+/// The payload of a str written (or found) in the output.
+#[derive(Clone, Copy)]
+pub(super) struct Stored {
+    pub(super) off: usize,
+    pub(super) len: usize,
+}
+
+impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
+    pub(super) fn save_none(&mut self) -> Result<(), Error> {
+        self.begin_save()?;
+        self.write(&[Opcode::NONE.byte()])
+    }
+
+    pub(super) fn save_bool(&mut self, v: bool) -> Result<(), Error> {
+        self.begin_save()?;
+        match (self.proto >= 2, v) {
+            (true, true) => self.write(&[Opcode::NEWTRUE.byte()]),
+            (true, false) => self.write(&[Opcode::NEWFALSE.byte()]),
+            (false, true) => self.write(b"I01\n"),
+            (false, false) => self.write(b"I00\n"),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn save_i64(&mut self, v: i64) -> Result<(), Error> {
+        if let Ok(small) = i32::try_from(v) {
+            if self.save_i32_fast(small) {
+                return Ok(());
+            }
+        }
+        self.save_i64_general(v)
+    }
+
+    #[inline(never)]
+    pub(super) fn save_i64_general(&mut self, v: i64) -> Result<(), Error> {
+        self.begin_save()?;
+        match i32::try_from(v) {
+            Ok(v) => self.save_i32(v),
+            Err(_) => self.save_long(v < 0, u128::from(v.unsigned_abs())),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn save_u64(&mut self, v: u64) -> Result<(), Error> {
+        if let Ok(small) = i32::try_from(v) {
+            if self.save_i32_fast(small) {
+                return Ok(());
+            }
+        }
+        self.save_u64_general(v)
+    }
+
+    /// An int that fits a signed 4-byte integer, written inside an open frame with room
+    /// (see `fast_end`): BININT1, BININT2 or BININT, as `save_i32`. Returns false, having
+    /// written nothing, when there is no such room.
+    #[inline(always)]
+    pub(super) fn save_i32_fast(&mut self, v: i32) -> bool {
+        let start = self.pos;
+        let end = start.wrapping_add(5);
+        if end > self.fast_end {
+            return false;
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return false;
+        };
+        let b = v.to_le_bytes();
+        let n = if b[2] != 0 || b[3] != 0 {
+            dst.copy_from_slice(&[Opcode::BININT.byte(), b[0], b[1], b[2], b[3]]);
+            5
+        } else if b[1] != 0 {
+            if let Some(d) = dst.first_chunk_mut::<3>() {
+                *d = [Opcode::BININT2.byte(), b[0], b[1]];
+            }
+            3
+        } else {
+            if let Some(d) = dst.first_chunk_mut::<2>() {
+                *d = [Opcode::BININT1.byte(), b[0]];
+            }
+            2
+        };
+        self.pos = start + n;
+        true
+    }
+
+    #[inline(never)]
+    pub(super) fn save_u64_general(&mut self, v: u64) -> Result<(), Error> {
+        self.begin_save()?;
+        match i32::try_from(v) {
+            Ok(v) => self.save_i32(v),
+            Err(_) => self.save_long(false, u128::from(v)),
+        }
+    }
+
+    pub(super) fn save_i128(&mut self, v: i128) -> Result<(), Error> {
+        self.begin_save()?;
+        match i32::try_from(v) {
+            Ok(v) => self.save_i32(v),
+            Err(_) => self.save_long(v < 0, v.unsigned_abs()),
+        }
+    }
+
+    pub(super) fn save_u128(&mut self, v: u128) -> Result<(), Error> {
+        self.begin_save()?;
+        match i32::try_from(v) {
+            Ok(v) => self.save_i32(v),
+            Err(_) => self.save_long(false, v),
+        }
+    }
+
+    /// An int that fits a signed 4-byte integer: BININT1/BININT2/BININT, or INT in protocol 0.
+    #[inline]
+    pub(super) fn save_i32(&mut self, v: i32) -> Result<(), Error> {
+        if self.proto == 0 {
+            self.write(b"I")?;
+            if v < 0 {
+                self.write(b"-")?;
+            }
+            self.write_decimal(u128::from(v.unsigned_abs()))?;
+            return self.write(b"\n");
+        }
+        let b = v.to_le_bytes();
+        if b[2] != 0 || b[3] != 0 {
+            self.write(&[Opcode::BININT.byte(), b[0], b[1], b[2], b[3]])
+        } else if b[1] != 0 {
+            self.write(&[Opcode::BININT2.byte(), b[0], b[1]])
+        } else {
+            self.write(&[Opcode::BININT1.byte(), b[0]])
+        }
+    }
+
+    /// An int outside the signed 4-byte range: LONG1 (protocol 2+) or LONG text.
+    pub(super) fn save_long(&mut self, negative: bool, magnitude: u128) -> Result<(), Error> {
+        // Python 2 (64-bit) writes its ints as INT text in every protocol, longs as below.
+        let int_max = if negative { 1 << 63 } else { (1 << 63) - 1 };
+        if self.py2 && magnitude <= int_max {
+            self.write(if negative { b"I-" } else { b"I" })?;
+            self.write_decimal(magnitude)?;
+            return self.write(b"\n");
+        }
+        if self.proto < 2 {
+            self.write(if negative { b"L-" } else { b"L" })?;
+            self.write_decimal(magnitude)?;
+            return self.write(b"L\n");
+        }
+        // Little-endian two's complement in (bit_length >> 3) + 1 bytes, as pickle.encode_long.
+        let bits = 128 - magnitude.leading_zeros() as usize;
+        let mut n = (bits >> 3) + 1;
+        let (low, high) = if negative {
+            (0u128.wrapping_sub(magnitude).to_le_bytes(), 0xff)
+        } else {
+            (magnitude.to_le_bytes(), 0)
+        };
+        let mut out = [0u8; 19];
+        out[0] = Opcode::LONG1.byte();
+        for (o, b) in out.iter_mut().skip(2).zip(low.iter().chain([high].iter())) {
+            *o = *b;
+        }
+        if negative && n > 1 {
+            let last = out.get(n + 1).copied().unwrap_or(0);
+            let before = out.get(n).copied().unwrap_or(0);
+            if last == 0xff && before & 0x80 != 0 {
+                n -= 1;
+            }
+        }
+        out[1] = n as u8;
+        self.write(out.get(..n + 2).unwrap_or_default())
+    }
+
+    pub(super) fn save_float(&mut self, v: f64) -> Result<(), Error> {
+        self.begin_save()?;
+        if self.proto == 0 {
+            let mut text = ReprBuf {
+                bytes: [0; 32],
+                len: 0,
+            };
+            text.bytes[0] = Opcode::FLOAT.byte();
+            text.len = 1;
+            write_float_repr(&mut text, v).map_err(|_| Error::Unsupported {
+                what: "a float whose repr does not fit",
+            })?;
+            text.write_str("\n").map_err(|_| Error::Unsupported {
+                what: "a float whose repr does not fit",
+            })?;
+            return self.write(text.bytes.get(..text.len).unwrap_or_default());
+        }
+        let b = v.to_be_bytes();
+        self.write(&[
+            Opcode::BINFLOAT.byte(),
+            b[0],
+            b[1],
+            b[2],
+            b[3],
+            b[4],
+            b[5],
+            b[6],
+            b[7],
+        ])
+    }
+
+    /// Writes a str (in Python 2's types, ASCII text as a byte string). With `share`, an equal
+    /// str written before is referenced instead, and this one is remembered (CPython's memo,
+    /// when equal strings are one object).
+    pub(super) fn save_text<X: Text + ?Sized>(
+        &mut self,
+        x: &X,
+        mut share: bool,
+    ) -> Result<Stored, Error> {
+        self.begin_save()?;
+        let form = if self.py2 {
+            let scan = x.scan()?;
+            if scan.ascii {
+                return self.save_byte_string(x, scan.quote(), share);
+            }
+            share &= !(self.proto == 0 && scan.replaced);
+            if self.proto == 0 {
+                Form::Py2Escaped
+            } else {
+                Form::Plain
+            }
+        } else if self.proto == 0 {
+            Form::Escaped
+        } else {
+            Form::Plain
+        };
+        let (len, hash) = x.measure(KIND_STR, form)?;
+        if share {
+            if let Some(e) = self.find(false, || hash, |stored| x.matches(stored, form)) {
+                self.memo_get(e.index)?;
+                let (off, end) = e.payload();
+                return Ok(Stored {
+                    off,
+                    len: end - off,
+                });
+            }
+            self.check_memo_room()?;
+        }
+        let stored = if form != Form::Plain {
+            self.write(&[Opcode::UNICODE.byte()])?;
+            let off = self.pos;
+            x.feed(self, form)?;
+            let len = self.pos - off;
+            self.write(b"\n")?;
+            Stored { off, len }
+        } else {
+            let l = (len as u64).to_le_bytes();
+            let suspended = if len <= 0xff && self.proto >= 4 {
+                self.begin_payload(&[Opcode::SHORT_BINUNICODE.byte(), l[0]], len)?
+            } else if len <= 0xffff_ffff {
+                self.begin_payload(&[Opcode::BINUNICODE.byte(), l[0], l[1], l[2], l[3]], len)?
+            } else if self.proto >= 4 {
+                let header = [
+                    Opcode::BINUNICODE8.byte(),
+                    l[0],
+                    l[1],
+                    l[2],
+                    l[3],
+                    l[4],
+                    l[5],
+                    l[6],
+                    l[7],
+                ];
+                self.begin_payload(&header, len)?
+            } else {
+                return Err(Error::Unsupported {
+                    what: "a str over 4 GiB before protocol 4",
+                });
+            };
+            let off = self.pos;
+            x.feed(self, Form::Plain)?;
+            self.end_payload(suspended);
+            if self.pos - off != len {
+                return Err(Error::message(
+                    "a Display implementation wrote different text when called again",
+                ));
+            }
+            Stored { off, len }
+        };
+        let index = self.memo_put()?;
+        if share {
+            self.remember(false, stored, index)?;
+        }
+        Ok(stored)
+    }
+
+    /// A Python 2 byte string (`str`): SHORT_BINSTRING or BINSTRING, or STRING with Python 2's
+    /// `repr` in protocol 0, as Python 2.7's `pickle` writes it. Remembered as a bytes value
+    /// (Python 2's `str` is its bytes type). Called after `begin_save`.
+    pub(super) fn save_byte_string<X: Text + ?Sized>(
+        &mut self,
+        x: &X,
+        quote: u8,
+        share: bool,
+    ) -> Result<Stored, Error> {
+        let form = if self.proto == 0 {
+            Form::Py2Repr { quote }
+        } else {
+            Form::Plain
+        };
+        let (len, hash) = x.measure(KIND_BYTES, form)?;
+        if share {
+            if let Some(e) = self.find(true, || hash, |stored| x.matches(stored, form)) {
+                self.memo_get(e.index & !BYTES_BIT)?;
+                let (off, end) = e.payload();
+                return Ok(Stored {
+                    off,
+                    len: end - off,
+                });
+            }
+            self.check_memo_room()?;
+        }
+        let l = (len as u64).to_le_bytes();
+        if self.proto == 0 {
+            self.write(&[Opcode::STRING.byte(), quote])?;
+        } else if len <= 0xff {
+            self.write(&[Opcode::SHORT_BINSTRING.byte(), l[0]])?;
+        } else if len <= i32::MAX as usize {
+            self.write(&[Opcode::BINSTRING.byte(), l[0], l[1], l[2], l[3]])?;
+        } else {
+            return Err(Error::Unsupported {
+                what: "a Python 2 byte string of 2 GiB or more",
+            });
+        }
+        let off = self.pos;
+        x.feed(self, form)?;
+        if self.pos - off != len {
+            return Err(Error::message(
+                "a Display implementation wrote different text when called again",
+            ));
+        }
+        if self.proto == 0 {
+            self.write(&[quote, b'\n'])?;
+        }
+        let stored = Stored { off, len };
+        let index = self.memo_put()?;
+        if share {
+            self.remember(true, stored, index)?;
+        }
+        Ok(stored)
+    }
+
+    /// A str. The common case in protocol 4+ (a short str not seen before, in an open frame
+    /// far from its 64 KiB target, while the memo is small) is written here, inline, with one
+    /// bounds check; everything else in `save_str_general`.
+    #[inline(always)]
+    pub(super) fn save_str(&mut self, v: &str) -> Result<(), Error> {
+        let bytes = v.as_bytes();
+        let len = bytes.len();
+        let start = self.pos;
+        // SHORT_BINUNICODE len payload MEMOIZE
+        let end = start.wrapping_add(len + 3);
+        let bit = str_bit(bytes);
+        let index = self.next_memo;
+        // The memo has at most as many entries as indexes were given: while `index` is below
+        // LINEAR_MEMO the table has room and no hash index.
+        let fast = len <= 0xff && end <= self.fast_end && (index as usize) < min(LINEAR_MEMO, MEMO);
+        if !fast {
+            return self.save_str_general(v);
+        }
+        if self.memo.strs & bit != 0 {
+            if let Some(e) = self.find_str(bytes) {
+                return self.memo_get(e.index);
+            }
+        }
+        let Some(dst) = self.buf.get_mut(start..end) else {
+            return self.save_str_general(v);
+        };
+        if let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() {
+            *op = Opcode::SHORT_BINUNICODE.byte();
+            *n = len as u8;
+            if let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() {
+                copy_short(payload, bytes);
+                *put = Opcode::MEMOIZE.byte();
+            }
+        }
+        self.pos = end;
+        self.next_memo = index + 1;
+        self.memo.strs |= bit;
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        let _ = entries.push(Entry {
+            off: (start + 2) as u32,
+            len: len as u32,
+            index,
+            hash: 0,
+        });
+        Ok(())
+    }
+
+    /// `save_str` outside its fast path: short strs in binary protocols still get one bounds
+    /// check for opcode, payload and memo opcode; others go through `save_text`.
+    #[inline(never)]
+    pub(super) fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
+        let bytes = v.as_bytes();
+        let len = bytes.len();
+        if self.py2 || self.proto == 0 || len > 0xff {
+            return self.save_text(&Utf8(v), true).map(|_| ());
+        }
+        self.begin_save()?;
+        if let Some(e) = self.find_str(bytes) {
+            return self.memo_get(e.index);
+        }
+        self.check_memo_room()?;
+        let index = self.next_memo;
+        if index >= BYTES_BIT {
+            return self.memo_put().map(|_| ());
+        }
+        if self.framing && self.frame_start == NO_FRAME {
+            self.open_frame();
+        }
+        let start = self.pos;
+        let capacity = self.buf.len();
+        let full = || Error::BufferFull { capacity };
+        let (off, end) = if self.proto >= 4 {
+            // SHORT_BINUNICODE len payload MEMOIZE
+            let end = start.wrapping_add(len + 3);
+            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
+            let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() else {
+                return Err(full());
+            };
+            *op = Opcode::SHORT_BINUNICODE.byte();
+            *n = len as u8;
+            let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() else {
+                return Err(full());
+            };
+            copy_short(payload, bytes);
+            *put = Opcode::MEMOIZE.byte();
+            (start + 2, end)
+        } else {
+            // BINUNICODE len:u32 payload BINPUT i | LONG_BINPUT i:u32
+            let i = index.to_le_bytes();
+            let (put, put_len) = if index < 256 {
+                ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
+            } else {
+                ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
+            };
+            let end = start.wrapping_add(5 + len + put_len);
+            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
+            let Some((header, rest)) = dst.split_first_chunk_mut::<5>() else {
+                return Err(full());
+            };
+            *header = [Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0];
+            let (Some((payload, p)), Some(put)) =
+                (rest.split_at_mut_checked(len), put.get(..put_len))
+            else {
+                return Err(full());
+            };
+            copy_short(payload, bytes);
+            p.copy_from_slice(put);
+            (start + 5, end)
+        };
+        self.pos = end;
+        self.next_memo = index + 1;
+        self.remember(false, Stored { off, len }, index)
+    }
+
+    pub(super) fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
+        self.begin_save()?;
+        if self.py2 {
+            let quote = ByteString(v).scan()?.quote();
+            return self
+                .save_byte_string(&ByteString(v), quote, true)
+                .map(|_| ());
+        }
+        let proto = self.proto;
+        let found = if proto >= 3 {
+            self.find(true, || payload_hash(true, v), |stored| stored == v)
+        } else {
+            // Stored as the latin-1 str CPython writes for it (escaped in protocol 0).
+            let form = if proto == 0 {
+                Form::Escaped
+            } else {
+                Form::Plain
+            };
+            let hash = || {
+                Latin1(v)
+                    .measure(KIND_BYTES, form)
+                    .map_or(0, |(_, hash)| hash)
+            };
+            self.find(true, hash, |stored| Latin1(v).matches(stored, form))
+        };
+        if let Some(e) = found {
+            return self.memo_get(e.index & !BYTES_BIT);
+        }
+        self.check_memo_room()?;
+        let stored = if proto >= 3 {
+            let len = v.len();
+            let l = (len as u64).to_le_bytes();
+            let suspended = if len <= 0xff {
+                self.begin_payload(&[Opcode::SHORT_BINBYTES.byte(), l[0]], len)?
+            } else if len <= 0xffff_ffff {
+                self.begin_payload(&[Opcode::BINBYTES.byte(), l[0], l[1], l[2], l[3]], len)?
+            } else if proto >= 4 {
+                let header = [
+                    Opcode::BINBYTES8.byte(),
+                    l[0],
+                    l[1],
+                    l[2],
+                    l[3],
+                    l[4],
+                    l[5],
+                    l[6],
+                    l[7],
+                ];
+                self.begin_payload(&header, len)?
+            } else {
+                return Err(Error::Unsupported {
+                    what: "bytes over 4 GiB in protocol 3",
+                });
+            };
+            let off = self.pos;
+            self.write(v)?;
+            self.end_payload(suspended);
+            Stored { off, len }
+        } else if v.is_empty() {
+            // bytes(): GLOBAL __builtin__ bytes, (), REDUCE.
+            self.save_global(Global::BuiltinsBytes)?;
+            self.begin_save()?;
+            if proto == 0 {
+                self.write(&[MARK, Opcode::TUPLE.byte()])?;
+            } else {
+                self.write(&[Opcode::EMPTY_TUPLE.byte()])?;
+            }
+            self.write(&[Opcode::REDUCE.byte()])?;
+            Stored {
+                off: self.pos,
+                len: 0,
+            }
+        } else {
+            // _codecs.encode(v.decode('latin1'), 'latin1'). The decoded str is a new object,
+            // except that one-character strs are CPython singletons, equal to a str value.
+            self.save_global(Global::CodecsEncode)?;
+            self.begin_save()?;
+            if proto < 2 {
+                self.write(&[MARK])?;
+            }
+            let stored = self.save_text(&Latin1(v), v.len() == 1)?;
+            self.save_str("latin1")?;
+            if proto < 2 {
+                self.write(&[Opcode::TUPLE.byte()])?;
+            } else {
+                self.write(&[Opcode::TUPLE2.byte()])?;
+            }
+            self.memo_put()?;
+            self.write(&[Opcode::REDUCE.byte()])?;
+            stored
+        };
+        let index = self.memo_put()?;
+        self.remember(true, stored, index)
+    }
+
+    pub(super) fn save_global(&mut self, which: Global) -> Result<(), Error> {
+        self.begin_save()?;
+        let (seen, text): (Option<u32>, &[u8]) = match which {
+            Global::CodecsEncode => (self.codecs_encode, b"c_codecs\nencode\n"),
+            Global::BuiltinsBytes => (self.builtins_bytes, b"c__builtin__\nbytes\n"),
+        };
+        if let Some(index) = seen {
+            return self.memo_get(index);
+        }
+        self.write(text)?;
+        let index = self.memo_put()?;
+        match which {
+            Global::CodecsEncode => self.codecs_encode = Some(index),
+            Global::BuiltinsBytes => self.builtins_bytes = Some(index),
+        }
+        Ok(())
+    }
+
+    pub(super) fn refuse_in_key(&self, what: &'static str) -> Result<(), Error> {
+        if self.in_key {
+            Err(Error::Unsupported { what })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Starts a list: EMPTY_LIST (or MARK LIST) and its memo entry.
+    pub(super) fn begin_list(&mut self) -> Result<(), Error> {
+        self.begin_save()?;
+        self.refuse_in_key("a list as a dict key (lists are unhashable)")?;
+        if self.proto == 0 {
+            self.write(&[MARK, Opcode::LIST.byte()])?;
+        } else {
+            self.write(&[Opcode::EMPTY_LIST.byte()])?;
+        }
+        self.memo_put().map(|_| ())
+    }
+
+    /// Starts a dict: EMPTY_DICT (or MARK DICT) and its memo entry.
+    #[inline]
+    pub(super) fn begin_dict(&mut self) -> Result<(), Error> {
+        // EMPTY_DICT MEMOIZE inside an open frame with room (see `fast_end`).
+        let (start, index) = (self.pos, self.next_memo);
+        if !self.in_key && start.wrapping_add(2) <= self.fast_end && index < BYTES_BIT {
+            if let Some(dst) = self.buf.get_mut(start..start + 2) {
+                dst.copy_from_slice(&[Opcode::EMPTY_DICT.byte(), Opcode::MEMOIZE.byte()]);
+                self.pos = start + 2;
+                self.next_memo = index + 1;
+                return Ok(());
+            }
+        }
+        self.begin_save()?;
+        self.refuse_in_key("a dict as a dict key (dicts are unhashable)")?;
+        if self.proto == 0 {
+            self.write(&[MARK, Opcode::DICT.byte()])?;
+        } else {
+            self.write(&[Opcode::EMPTY_DICT.byte()])?;
+        }
+        self.memo_put().map(|_| ())
+    }
+
+    /// Starts `{variant: …}` up to its key.
+    pub(super) fn begin_variant(&mut self, variant: &'static str) -> Result<(), Error> {
+        self.begin_dict()?;
+        self.save_str(variant)
+    }
+
+    pub(super) fn begin_tuple<'a>(
+        &'a mut self,
+        len: usize,
+        close: bool,
+    ) -> Result<Compound<'a, 'b, MEMO>, Error> {
+        self.begin_save()?;
+        let shape = if len == 0 {
+            if self.proto == 0 {
+                self.write(&[MARK, Opcode::TUPLE.byte()])?;
+            } else {
+                self.write(&[Opcode::EMPTY_TUPLE.byte()])?;
+            }
+            Shape::EmptyTuple
+        } else if self.proto >= 2 && len <= 3 {
+            Shape::Tuple { marked: false }
+        } else {
+            self.write(&[MARK])?;
+            Shape::Tuple { marked: true }
+        };
+        Ok(Compound::new(self, shape, close))
+    }
+
+    pub(super) fn items<'a>(
+        &'a mut self,
+        dict: bool,
+        len: Option<usize>,
+        close: bool,
+    ) -> Compound<'a, 'b, MEMO> {
+        let mode = if self.proto == 0 || len == Some(1) {
+            Mode::Single
+        } else if len.is_none() {
+            Mode::Unknown
+        } else {
+            Mode::Batched
+        };
+        let mut items = Compound::new(self, Shape::Items { dict, mode }, close);
+        items.len = len;
+        items
+    }
+}
+
+/// A `fmt::Write` into a small stack buffer (for protocol 0 floats).
+pub(super) struct ReprBuf {
+    pub(super) bytes: [u8; 32],
+    pub(super) len: usize,
+}
+
+impl fmt::Write for ReprBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
