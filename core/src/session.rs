@@ -274,7 +274,6 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
     /// End of the identity in `tx` while it is queued (held back until the client id).
     identity_end: usize,
     state: State,
-    client_id: Option<ClientId>,
     protocol: Encoding,
     /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
     auto: bool,
@@ -306,7 +305,6 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             tx_tail: 0,
             identity_end: 0,
             state: State::NotStarted,
-            client_id: None,
             protocol: Encoding::new(Protocol::V4),
             auto: false,
         }
@@ -352,7 +350,6 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         self.peer_closed = false;
         self.tx_head = 0;
         self.tx_tail = 0;
-        self.client_id = None;
         self.state = State::Closed;
         if self.auto {
             self.protocol = Encoding::new(Protocol::V4);
@@ -366,11 +363,6 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
-    }
-
-    /// The id the server assigned, once it arrived.
-    pub fn client_id(&self) -> Option<&ClientId> {
-        self.client_id.as_ref()
     }
 
     /// What the session is waiting for (for the driver's timeouts).
@@ -546,7 +538,6 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                         let answer = id.dialect().answer();
                         self.answer_in(answer, decoder).map_err(|e| self.fail(e))?;
                     }
-                    self.client_id = Some(id.clone());
                     self.set_state(State::IdentityQueued);
                     if self.tx_head >= self.identity_end {
                         self.set_state(State::Listening);
