@@ -139,18 +139,18 @@ impl Error {
     }
 }
 
-/// A duration for people: `5 s`, `1.5 s`, `0.25 s` (at most three decimals).
+/// A duration in seconds, exactly, as a person writes it: `5 s`, `1.5 s`, `0.0005 s`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Secs(pub Duration);
 
 impl Display for Secs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.0;
-        if d.subsec_nanos() == 0 {
-            return write!(f, "{} s", d.as_secs());
+        let (secs, nanos) = (self.0.as_secs(), self.0.subsec_nanos());
+        if nanos == 0 {
+            return write!(f, "{secs} s");
         }
-        let text = format!("{:.3}", d.as_secs_f64());
-        write!(f, "{} s", text.trim_end_matches('0').trim_end_matches('.'))
+        let fraction = format!("{nanos:09}");
+        write!(f, "{secs}.{} s", fraction.trim_end_matches('0'))
     }
 }
 

@@ -1,16 +1,17 @@
 //! `brine [HOST:PORT]`: the lab client.
 
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
-use brine_core::pickle::{Encoding, Protocol, Value};
+use brine_core::pickle::{Budget, Encoding, Escaped, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
+use brine_json::{self as json, AsPython};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::identity::{identity, identity_repr, keys_repr};
 use crate::interrupt::Interrupt;
-use crate::json::{self, AsPython};
 use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
 
 /// One `--format json` line: `{"event": "<name>", ...}`.
@@ -36,7 +37,9 @@ enum JsonEvent<'a> {
         value: Box<RawValue>,
     },
     Skipped {
-        bytes: usize,
+        /// The pickle's length (absent for a message whose JSON was too long to print).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bytes: Option<usize>,
         reason: String,
     },
     Note {
@@ -60,11 +63,21 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A decoded value as a JSON value to embed in an event.
-fn raw_json(value: &Value<'_>) -> Result<Box<RawValue>, Fail> {
-    RawValue::from_string(json::to_json(value))
-        .map_err(|e| Fail::new(exit::FAILURE, format!("cannot write JSON: {e}")))
+/// A decoded value as a JSON value to embed in an event, at most [`MESSAGE_OUTPUT_LIMIT`]
+/// bytes (`Err`: why not).
+fn raw_json(value: &Value<'_>) -> Result<Result<Box<RawValue>, String>, Fail> {
+    match json::to_json_line(value, MESSAGE_OUTPUT_LIMIT) {
+        Ok(line) => RawValue::from_string(line)
+            .map(Ok)
+            .map_err(|e| Fail::new(exit::FAILURE, format!("cannot write JSON: {e}"))),
+        Err(reason) => Ok(Err(reason)),
+    }
 }
+
+/// The most one message may print: its repr (text) or JSON, in bytes. A longer repr is cut
+/// there and ends with a marker; a longer JSON is reported as skipped. This bounds the work
+/// and the output of a pickle whose shared references expand to gigabytes (docs/SECURITY.md).
+pub const MESSAGE_OUTPUT_LIMIT: usize = 1 << 20;
 
 /// `{"event":"error",...}` on stdout (for failures before a [`Printer`] exists).
 pub fn print_json_error(code: u8, message: &str) {
@@ -93,21 +106,32 @@ pub struct Printer {
 
 impl Printer {
     fn out(&self, line: &str) -> Result<(), Fail> {
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{}{line}", self.prefix)
-            .and_then(|()| stdout.flush())
+        self.out_with(|w| w.write_str(line))
+    }
+
+    /// One stdout line written by `write` into a buffered writer (flushed at the end of the
+    /// line), so nothing is built whole.
+    fn out_with(&self, write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> Result<(), Fail> {
+        let mut out = FmtIo::new(io::BufWriter::with_capacity(8192, io::stdout().lock()));
+        let written = out
+            .write_str(self.prefix)
+            .and_then(|()| write(&mut out))
+            .and_then(|()| out.write_char('\n'));
+        out.finish(written)
+            .and_then(|mut w| w.flush())
             .map_err(|e| Fail::io("write to stdout", e))
     }
 
     /// A status line on stderr (not with -q; in JSON mode only what JSON does not carry).
+    /// Control characters from the peer are escaped as repr does (`\x1b`, `\n`).
     pub fn status(&self, level: Verbosity, line: &str) {
         if self.verbosity < level {
             return;
         }
         if self.status_on_stdout {
-            let _ = self.out(line);
+            let _ = self.out(&Escaped(line).to_string());
         } else {
-            eprintln!("{}{line}", self.prefix);
+            eprintln!("{}{}", self.prefix, Escaped(line));
         }
     }
 
@@ -129,11 +153,19 @@ impl Printer {
 
     pub fn client_id(&self, id: &ClientId) -> Result<(), Fail> {
         match self.format {
-            Format::Text => self.out(&format!("Assigned client id by server: {id}")),
-            Format::Json => self.json(&JsonEvent::ClientId {
-                value: id.with_value(|v| raw_json(&v))?,
-                bare: id.is_bare(),
-            }),
+            // A str id is the peer's text: no control character reaches the terminal raw.
+            Format::Text => self.out(&format!(
+                "Assigned client id by server: {}",
+                Escaped(&id.to_string())
+            )),
+            Format::Json => match id.with_value(|v| raw_json(&v))? {
+                Ok(value) => self.json(&JsonEvent::ClientId {
+                    value,
+                    bare: id.is_bare(),
+                }),
+                // An id is at most 128 bytes pickled: its JSON cannot be that long.
+                Err(reason) => Err(Fail::new(exit::FAILURE, reason)),
+            },
         }
     }
 
@@ -164,12 +196,25 @@ impl Printer {
         }
     }
 
+    /// A message: its repr streamed to stdout, cut after [`MESSAGE_OUTPUT_LIMIT`] bytes with a
+    /// marker; or its JSON (built up to that limit), else a `skipped` event saying why.
     pub fn message(&self, value: &Value<'_>) -> Result<(), Fail> {
         match self.format {
-            Format::Text => self.out(&value.to_string()),
-            Format::Json => self.json(&JsonEvent::Message {
-                value: raw_json(value)?,
+            Format::Text => self.out_with(|w| {
+                let mut bounded = Budget::new(w, MESSAGE_OUTPUT_LIMIT);
+                if bounded.write_display(value)? {
+                    return Ok(());
+                }
+                let reason = json::too_long("repr", MESSAGE_OUTPUT_LIMIT);
+                write!(bounded.inner_mut(), "{}{reason}]", json::CUT_MARK)
             }),
+            Format::Json => match raw_json(value)? {
+                Ok(value) => self.json(&JsonEvent::Message { value }),
+                Err(reason) => self.json(&JsonEvent::Skipped {
+                    bytes: None,
+                    reason,
+                }),
+            },
         }
     }
 
@@ -183,7 +228,7 @@ impl Printer {
                 Ok(())
             }
             Format::Json => self.json(&JsonEvent::Skipped {
-                bytes: len,
+                bytes: Some(len),
                 reason: reason.to_string(),
             }),
         }
@@ -439,4 +484,35 @@ pub fn session(
 fn secs_short(d: std::time::Duration) -> String {
     let text = format!("{:.2}", d.as_secs_f64());
     format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// An `io::Write` as a `fmt::Write`, keeping the I/O error (fmt's error carries none).
+pub(crate) struct FmtIo<W: Write> {
+    inner: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> FmtIo<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        FmtIo { inner, error: None }
+    }
+
+    /// The writer, or the I/O error if writing failed (a failed `fmt` write without one, e.g.
+    /// a `Display` that failed, is reported as such).
+    pub(crate) fn finish(mut self, written: fmt::Result) -> io::Result<W> {
+        match (written, self.error.take()) {
+            (_, Some(e)) => Err(e),
+            (Err(_), None) => Err(io::Error::other("formatting failed")),
+            (Ok(()), None) => Ok(self.inner),
+        }
+    }
+}
+
+impl<W: Write> fmt::Write for FmtIo<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
+    }
 }

@@ -3,8 +3,8 @@
 
 use brine_core::pickle::{to_slice, Decoder, Encoding, Protocol};
 
-use crate::json::AsPython;
 use crate::{exit, ConnectArgs, Fail, Keys};
+use brine_json::AsPython;
 
 /// An identity flag, as `--key FLAG=KEY` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,10 +140,15 @@ pub fn identity_repr(
             format!("cannot send this identity: {e} (the lab server reads at most 4096 bytes)"),
         )
     })?;
+    // A server using brine's decoder would refuse what brine's decoder refuses (e.g. nesting
+    // deeper than pickle::MAX_DEPTH): that identity is a usage error naming the limit.
     let mut decoder: Decoder = Decoder::new();
-    let value = decoder
-        .decode(bytes)
-        .map_err(|e| Fail::new(exit::FAILURE, format!("the identity does not decode: {e}")))?;
+    let value = decoder.decode(bytes).map_err(|e| {
+        Fail::new(
+            exit::USAGE,
+            format!("cannot send this identity: brine's own decoder refuses it: {e}"),
+        )
+    })?;
     Ok(value.to_string())
 }
 

@@ -389,6 +389,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_lab_address_shown_is_one_students_can_use() {
+        assert_eq!(
+            lab_addresses("127.0.0.1:12000".parse().unwrap()),
+            ["127.0.0.1:12000"]
+        );
+        // Every interface: this machine's addresses other than loopback (or 0.0.0.0 itself).
+        let any = lab_addresses("0.0.0.0:12000".parse().unwrap());
+        assert!(!any.is_empty());
+        for addr in &any {
+            let addr: SocketAddr = addr.parse().unwrap();
+            assert_eq!(addr.port(), 12000);
+            assert!(addr.is_ipv4(), "{addr}");
+            assert!(
+                !addr.ip().is_loopback() || any == ["0.0.0.0:12000"],
+                "{any:?}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn pages_beyond_the_limit_are_refused() {
         let web = Web::new(Arc::new(Roster::new()), "127.0.0.1:1".parse().unwrap());
