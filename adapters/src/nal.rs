@@ -17,6 +17,20 @@
 //! (`Ok(0)`) when receiving (the peer closed its direction), other stack errors `Other`, and a
 //! hook that gave up `TimedOut`.
 //!
+//! **`Ok(0)` from the stack.** embedded-nal asks for `WouldBlock` when no data is waiting,
+//! but does not say what `Ok(0)` from `receive` means, and stacks differ: std-embedded-nal
+//! returns it at the end of the stream (a std socket's EOF), smoltcp-nal 0.7 returns it when
+//! nothing has arrived yet on an open socket (smoltcp's `recv_slice`; likewise `send` when
+//! the transmit buffer is full) and reports the end of the stream as an error of kind
+//! `PipeClosed` (smoltcp's `Finished` after the peer's FIN, `InvalidState` after a reset).
+//! Nothing in the API tells the two apart on the first read (a peer that closes before
+//! sending looks like a quiet one), so the transport asks: [`Transport::ok_zero`] with
+//! [`OkZero::End`] (the default) takes `Ok(0)` for the end of the stream; with
+//! [`OkZero::WouldBlock`] it takes `Ok(0)` from `receive` and `send` like `WouldBlock` (the
+//! hook runs, then the call is repeated), and only `PipeClosed` ends the stream. A stack that
+//! reports both as `Ok(0)` cannot be read correctly either way; with `WouldBlock` its close
+//! ends in the hook's timeout.
+//!
 //! ```no_run
 //! # fn demo<S: embedded_nal::TcpClientStack>(stack: &mut S) {
 //! use brine_adapters::nal;
@@ -52,6 +66,17 @@ pub struct TimedOut;
 pub trait WouldBlock<S> {
     /// The stack has nothing yet (`op`: what was attempted).
     fn would_block(&mut self, stack: &mut S, op: Op) -> Result<(), TimedOut>;
+}
+
+/// What `Ok(0)` from the stack's `receive` (or `send`, given bytes) means (see the module
+/// documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OkZero {
+    /// The end of the stream (std-embedded-nal, std sockets, embedded-io).
+    #[default]
+    End,
+    /// Not ready yet, like `WouldBlock` (smoltcp-nal); the end of the stream is `PipeClosed`.
+    WouldBlock,
 }
 
 /// What was attempted when the stack said `WouldBlock`.
@@ -118,6 +143,7 @@ pub struct Transport<'s, S: TcpClientStack, H = ()> {
     /// Always `Some` until dropped or closed.
     socket: Option<S::TcpSocket>,
     would_block: H,
+    ok_zero: OkZero,
 }
 
 /// Opens a socket on `stack` and connects it to `remote`, calling `would_block` while the
@@ -140,11 +166,7 @@ pub fn connect<S: TcpClientStack, H: WouldBlock<S>>(
         let _ = stack.close(socket);
         return Err(error);
     }
-    Ok(Transport {
-        stack,
-        socket: Some(socket),
-        would_block,
-    })
+    Ok(Transport::new(stack, socket, would_block))
 }
 
 impl<'s, S: TcpClientStack, H: WouldBlock<S>> Transport<'s, S, H> {
@@ -154,7 +176,14 @@ impl<'s, S: TcpClientStack, H: WouldBlock<S>> Transport<'s, S, H> {
             stack,
             socket: Some(socket),
             would_block,
+            ok_zero: OkZero::End,
         }
+    }
+
+    /// Sets what `Ok(0)` from the stack means (default [`OkZero::End`]).
+    pub fn ok_zero(mut self, meaning: OkZero) -> Self {
+        self.ok_zero = meaning;
+        self
     }
 
     /// The hook (e.g. to arm a deadline before a read).
@@ -175,25 +204,28 @@ impl<'s, S: TcpClientStack, H: WouldBlock<S>> Transport<'s, S, H> {
         }
     }
 
-    /// Calls `op` until it stops answering `WouldBlock` (calling the hook in between).
-    fn retry<T>(
+    /// Calls `op` until it stops answering `WouldBlock` (or `Ok(0)`, with
+    /// [`OkZero::WouldBlock`]), calling the hook in between.
+    fn retry(
         &mut self,
         what: Op,
-        mut op: impl FnMut(&mut S, &mut S::TcpSocket) -> nb::Result<T, S::Error>,
-    ) -> Result<T, Error<S::Error>> {
+        mut op: impl FnMut(&mut S, &mut S::TcpSocket) -> nb::Result<usize, S::Error>,
+    ) -> Result<usize, Error<S::Error>> {
         let Some(socket) = self.socket.as_mut() else {
             // Only `close` and `drop` take the socket, and both consume the transport.
             unreachable!("the socket is held until the transport is dropped")
         };
+        let zero_is_not_yet = self.ok_zero == OkZero::WouldBlock;
         loop {
             match op(self.stack, socket) {
-                Ok(value) => return Ok(value),
-                Err(nb::Error::WouldBlock) => self
-                    .would_block
-                    .would_block(self.stack, what)
-                    .map_err(|TimedOut| Error::TimedOut)?,
+                Ok(0) if zero_is_not_yet => {}
+                Ok(n) => return Ok(n),
+                Err(nb::Error::WouldBlock) => {}
                 Err(nb::Error::Other(e)) => return Err(Error::Stack(e)),
             }
+            self.would_block
+                .would_block(self.stack, what)
+                .map_err(|TimedOut| Error::TimedOut)?;
         }
     }
 }
@@ -212,7 +244,8 @@ impl<S: TcpClientStack, H> ErrorType for Transport<'_, S, H> {
 
 impl<S: TcpClientStack, H: WouldBlock<S>> Read for Transport<'_, S, H> {
     /// Waits (calling the hook) until at least one byte arrived; `Ok(0)` at the end of the
-    /// stream, also when the stack reports it as [`TcpErrorKind::PipeClosed`].
+    /// stream: the stack's `Ok(0)` (with [`OkZero::End`]) or an error of kind
+    /// [`TcpErrorKind::PipeClosed`].
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
         if buf.is_empty() {
             return Ok(0);

@@ -1,15 +1,18 @@
 //! The embedded-nal adapter on the desktop: `std-embedded-nal`'s `TcpClientStack` (embedded-nal
 //! 0.9, non-blocking std sockets, so every wait goes through `WouldBlock`) against the
-//! reference server, in-process on 127.0.0.1.
+//! reference server, in-process on 127.0.0.1; and the same sockets with smoltcp-nal's
+//! conventions (`Ok(0)` for "nothing yet", `PipeClosed` at the end), for `OkZero`. The
+//! smoltcp stack itself is tested under QEMU (tests/tests/firmware_net.rs).
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use brine_adapters::nal::{self, Op, TimedOut, WouldBlock};
+use brine_adapters::nal::{self, OkZero, Op, TimedOut, WouldBlock};
 use brine_core::blocking::{self, Client};
-use brine_core::session::{Event, Waiting};
+use brine_core::session::{self, Event, Waiting};
 use brine_core::Identity;
 use brine_server::{Config, Message, Server, ServerEvent};
+use embedded_nal::{nb, TcpClientStack, TcpError, TcpErrorKind};
 use std_embedded_nal::Stack;
 
 fn server(script: Vec<Message>) -> Server {
@@ -195,4 +198,204 @@ fn refused() {
         panic!("connected to a closed port")
     };
     assert_eq!(e.0.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+type StdError = <Stack as TcpClientStack>::Error;
+type StdSocket = <Stack as TcpClientStack>::TcpSocket;
+
+/// std-embedded-nal with smoltcp-nal 0.7's conventions: "nothing yet" (`WouldBlock`) is
+/// `Ok(0)`, a full transmit buffer is `Ok(0)`, and the end of the stream (std's `Ok(0)`) is an
+/// error of kind `PipeClosed`. Counts the `Ok(0)` answers it gave for "nothing yet".
+#[derive(Default)]
+struct ZeroWhenQuiet {
+    inner: Stack,
+    quiet_zeros: u32,
+}
+
+#[derive(Debug)]
+enum QuietError {
+    Std(StdError),
+    /// The peer closed its direction (smoltcp's `RecvError::Finished`).
+    Finished,
+}
+
+impl TcpError for QuietError {
+    fn kind(&self) -> TcpErrorKind {
+        match self {
+            QuietError::Std(e) => e.kind(),
+            QuietError::Finished => TcpErrorKind::PipeClosed,
+        }
+    }
+}
+
+impl TcpClientStack for ZeroWhenQuiet {
+    type TcpSocket = StdSocket;
+    type Error = QuietError;
+
+    fn socket(&mut self) -> Result<StdSocket, QuietError> {
+        self.inner.socket().map_err(QuietError::Std)
+    }
+
+    fn connect(
+        &mut self,
+        socket: &mut StdSocket,
+        remote: SocketAddr,
+    ) -> nb::Result<(), QuietError> {
+        self.inner
+            .connect(socket, remote)
+            .map_err(|e| e.map(QuietError::Std))
+    }
+
+    fn send(&mut self, socket: &mut StdSocket, buffer: &[u8]) -> nb::Result<usize, QuietError> {
+        match self.inner.send(socket, buffer) {
+            Err(nb::Error::WouldBlock) => Ok(0),
+            other => other.map_err(|e| e.map(QuietError::Std)),
+        }
+    }
+
+    fn receive(
+        &mut self,
+        socket: &mut StdSocket,
+        buffer: &mut [u8],
+    ) -> nb::Result<usize, QuietError> {
+        match self.inner.receive(socket, buffer) {
+            Err(nb::Error::WouldBlock) => {
+                self.quiet_zeros += 1;
+                Ok(0)
+            }
+            Ok(0) => Err(nb::Error::Other(QuietError::Finished)),
+            other => other.map_err(|e| e.map(QuietError::Std)),
+        }
+    }
+
+    fn close(&mut self, socket: StdSocket) -> Result<(), QuietError> {
+        self.inner.close(socket).map_err(QuietError::Std)
+    }
+}
+
+/// Sleeps 1 ms per wait (the server sends after the identity arrives, so reads find nothing at
+/// first) and gives up after 5 s.
+fn patient<S>() -> impl FnMut(&mut S) -> Result<(), TimedOut> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    move |_: &mut S| {
+        if Instant::now() >= deadline {
+            return Err(TimedOut);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        Ok(())
+    }
+}
+
+/// The messages of a session, then `closed`.
+fn session_lines<T: embedded_io::Read + embedded_io::Write>(
+    client: &mut Client<T>,
+) -> Result<Vec<String>, blocking::Error<T::Error>> {
+    let mut lines = vec![format!("id {}", client.handshake(&me())?)];
+    client.run(|event| match event {
+        Event::Message(value) => lines.push(value.to_string()),
+        Event::Closed => lines.push("closed".into()),
+        _ => {}
+    })?;
+    Ok(lines)
+}
+
+/// A stack that says `Ok(0)` for "nothing yet": with `OkZero::WouldBlock` the session runs to
+/// the server's close (seen as `PipeClosed`); with the default `OkZero::End` the first quiet
+/// read looks like the end of the stream.
+#[test]
+fn ok_zero_as_would_block_on_a_quiet_stack() {
+    let script = || {
+        vec![
+            Message::Json(serde_json::json!({"lab": "TCP", "points": 10})),
+            Message::Close,
+        ]
+    };
+    let server = server(script());
+    let mut stack = ZeroWhenQuiet::default();
+    let transport = nal::connect(&mut stack, server.local_addr(), patient())
+        .unwrap()
+        .ok_zero(OkZero::WouldBlock);
+    let mut client: Client<_> = Client::new(transport);
+    let lines = session_lines(&mut client).unwrap();
+    assert_eq!(
+        lines,
+        [
+            "id 54321",
+            "'Server got the data'",
+            "{'lab': 'TCP', 'points': 10}",
+            "closed"
+        ]
+    );
+    drop(client);
+    assert!(
+        stack.quiet_zeros > 0,
+        "the stack never said Ok(0) for nothing yet"
+    );
+    server.shutdown();
+
+    // The default reading: the quiet stack's first Ok(0) ends the stream too early.
+    let server = self::server(script());
+    let mut stack = ZeroWhenQuiet::default();
+    let transport = nal::connect(&mut stack, server.local_addr(), patient()).unwrap();
+    let mut client: Client<_> = Client::new(transport);
+    let error = session_lines(&mut client).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            blocking::Error::Session(session::Error::ClosedBeforeClientId)
+        ),
+        "{error:?}"
+    );
+    drop(client);
+    server.shutdown();
+}
+
+/// Both readings see a real close before the client id: `PipeClosed` on the quiet stack,
+/// std's `Ok(0)` on std-embedded-nal; neither waits for the hook's timeout.
+#[test]
+fn a_real_close_is_seen_with_either_reading() {
+    fn closing_server() -> (SocketAddr, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let closer = std::thread::spawn(move || drop(listener.accept().unwrap()));
+        (addr, closer)
+    }
+    let started = Instant::now();
+
+    let (addr, closer) = closing_server();
+    let mut stack = ZeroWhenQuiet::default();
+    let transport = nal::connect(&mut stack, addr, patient())
+        .unwrap()
+        .ok_zero(OkZero::WouldBlock);
+    let mut client: Client<_> = Client::new(transport);
+    let error = client.handshake(&me()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            blocking::Error::Session(session::Error::ClosedBeforeClientId)
+        ),
+        "{error:?}"
+    );
+    drop(client);
+    closer.join().unwrap();
+
+    let (addr, closer) = closing_server();
+    let mut stack = Stack;
+    let transport = nal::connect(&mut stack, addr, patient()).unwrap();
+    let mut client: Client<_> = Client::new(transport);
+    let error = client.handshake(&me()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            blocking::Error::Session(session::Error::ClosedBeforeClientId)
+        ),
+        "{error:?}"
+    );
+    drop(client);
+    closer.join().unwrap();
+
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "a close waited for the timeout"
+    );
 }

@@ -15,6 +15,7 @@ classic          the lab server: {'clientid': id}, read the identity, ack it, se
 bytewise         classic, but every byte of every pickle in its own send()
 burst            the id and three messages in ONE send(), before reading the identity
 close-before-id  accept and close at once
+close-mid-message  id; identity; ack; the first half of a pickle; close
 silent           accept and never speak (until the client closes or --silent-secs pass)
 big              id; identity; a small message, a 10000-character str, a small message; close
 evil             id; identity; a pickle that would call os.system; a normal message; close
@@ -47,6 +48,7 @@ EVIL_COMMAND = "echo pwned"
 EVIL_AFTER = "after the evil pickle"
 PY2_MESSAGES = [ACK, {"msg": "hello from Python 2", "count": 3}, "z" * 300]
 STR_ID = "abc-123"
+CUT_MESSAGE = {"course": "CSC 645", "note": "this message is cut in the middle"}
 
 _out = threading.Lock()
 _errors = []
@@ -254,6 +256,19 @@ def mode_close_before_id(conn, cid, args):
     say("CLOSED")
 
 
+def mode_close_mid_message(conn, cid, args):
+    send(conn, {"clientid": cid}, args.protocol)
+    rest = read_identity(conn)
+    if rest is None:
+        return
+    send(conn, ACK, args.protocol)
+    data = pickle.dumps(CUT_MESSAGE, args.protocol)
+    half = len(data) // 2
+    conn.sendall(data[:half])
+    say("SENT", f"<the first {half} of {len(data)} bytes of {CUT_MESSAGE!r}>")
+    finish(conn, rest)
+
+
 def mode_silent(conn, cid, args):
     conn.settimeout(args.silent_secs)
     try:
@@ -320,6 +335,7 @@ MODES = {
     "bytewise": mode_bytewise,
     "burst": mode_burst,
     "close-before-id": mode_close_before_id,
+    "close-mid-message": mode_close_mid_message,
     "silent": mode_silent,
     "big": mode_big,
     "evil": mode_evil,

@@ -1,4 +1,5 @@
-//! Milliseconds since boot from SysTick, for the UART's timeouts.
+//! Milliseconds since boot from SysTick, for the UART's and the network's timeouts (and, with
+//! the `embassy` feature, embassy-time's alarms: see [`crate::time_driver`]).
 //!
 //! QEMU emulates SysTick against its virtual clock, which follows the host's real time
 //! (without `-icount`), so timeouts hold however fast the host runs the guest's code; a
@@ -12,7 +13,7 @@ use cortex_m_rt::exception;
 /// The core clock of QEMU's lm3s6965evb after reset (and of the board's 12 MHz crystal).
 pub const CORE_HZ: u32 = 12_000_000;
 /// One SysTick interrupt every this many milliseconds.
-const TICK_MS: u32 = 10;
+const TICK_MS: u32 = 1;
 
 static MILLIS: AtomicU32 = AtomicU32::new(0);
 
@@ -25,7 +26,7 @@ pub fn start(mut syst: SYST) {
     syst.enable_counter();
 }
 
-/// Milliseconds since [`start`], to a resolution of 10 ms; wraps after 49 days.
+/// Milliseconds since [`start`]; wraps after 49 days.
 pub fn millis() -> u32 {
     MILLIS.load(Ordering::Relaxed)
 }
@@ -33,4 +34,6 @@ pub fn millis() -> u32 {
 #[exception]
 fn SysTick() {
     MILLIS.fetch_add(TICK_MS, Ordering::Relaxed);
+    #[cfg(feature = "embassy")]
+    crate::time_driver::tick(u64::from(TICK_MS));
 }

@@ -1,11 +1,18 @@
 //! Board support for brine's firmware on QEMU's `lm3s6965evb` (a Cortex-M3): the UART0
-//! driver, a millisecond clock, semihosting exit, the panic handler and the stack report.
-//! Shared by the lab client (`src/main.rs`) and the footprint baseline (`src/bin/baseline.rs`,
-//! the same board code without brine-core).
+//! driver, the Ethernet MAC driver (features `embassy`, `nal`), a millisecond clock and
+//! embassy-time's driver on it, semihosting exit, the panic handler and the stack report.
+//! Shared by the lab clients (`src/main.rs` over the UART, `src/bin/embassy.rs` and
+//! `src/bin/nal.rs` over Ethernet) and the footprint baselines (`src/bin/baseline*.rs`, the
+//! same board code without brine-core).
 
 #![no_std]
 
 pub mod clock;
+#[cfg(any(feature = "embassy", feature = "nal"))]
+pub mod eth;
+pub mod lab;
+#[cfg(feature = "embassy")]
+pub mod time_driver;
 pub mod uart;
 
 use cortex_m_semihosting::{debug, hprintln};

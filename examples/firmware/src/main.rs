@@ -17,18 +17,13 @@
 use brine_core::blocking::{self, BeforeRead, Client};
 use brine_core::pickle::Decoder;
 use brine_core::session::{Event, Session, Waiting};
-use brine_core::Identity;
+use brine_firmware::lab::{identity, number, EMAIL, GITHUB, NAME, STUDENT_ID, TIMEOUT_MS};
 use brine_firmware::uart::{self, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 
-const NAME: &str = setting(option_env!("BRINE_NAME"), "Jose Ortiz");
-const EMAIL: &str = setting(option_env!("BRINE_EMAIL"), "jose@sfsu.edu");
-const STUDENT_ID: &str = setting(option_env!("BRINE_STUDENT_ID"), "917654321");
-const GITHUB: &str = setting(option_env!("BRINE_GITHUB"), "jortiz");
 const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
-const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 
 /// The client: default 4096-byte receive and transmit buffers, and a decoder of 32 values, 64
@@ -142,52 +137,4 @@ fn print_message(_n: u32, value: &brine_core::pickle::Value<'_>) {
 #[cfg(not(feature = "repr"))]
 fn print_message(n: u32, _value: &brine_core::pickle::Value<'_>) {
     hprintln!("message #{}", n);
-}
-
-fn identity() -> Identity<'static, 4> {
-    let mut identity = Identity::new();
-    for (key, value) in [
-        ("name", NAME),
-        ("email", EMAIL),
-        ("student_id", STUDENT_ID),
-        ("github_username", GITHUB),
-    ] {
-        // Four slots for four keys: cannot be full.
-        let _ = identity.insert(key, value);
-    }
-    identity
-}
-
-/// `value`, or `default` when the variable is unset or empty.
-const fn setting(value: Option<&'static str>, default: &'static str) -> &'static str {
-    match value {
-        Some(s) if !s.is_empty() => s,
-        _ => default,
-    }
-}
-
-/// A decimal `u32` setting; a malformed one stops the build.
-const fn number(value: Option<&str>, default: u32) -> u32 {
-    let bytes = match value {
-        Some(s) if !s.is_empty() => s.as_bytes(),
-        _ => return default,
-    };
-    let mut n: u32 = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let digit = bytes[i];
-        assert!(
-            digit.is_ascii_digit(),
-            "a BRINE_* number setting is not decimal"
-        );
-        n = match n.checked_mul(10) {
-            Some(m) => match m.checked_add((digit - b'0') as u32) {
-                Some(m) => m,
-                None => panic!("a BRINE_* number setting is too large"),
-            },
-            None => panic!("a BRINE_* number setting is too large"),
-        };
-        i += 1;
-    }
-    n
 }

@@ -50,7 +50,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn before_item(&mut self) -> Result<(), Error> {
         if let Shape::Items { dict, mode } = self.shape {
             if mode != Mode::Single && self.batch == 0 {
@@ -79,7 +79,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn after_item(&mut self) -> Result<(), Error> {
         self.count = self.count.saturating_add(1);
         if let Shape::Items { dict, mode } = self.shape {
@@ -195,67 +195,88 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     type SerializeStruct = Compound<'a, 'b, MEMO>;
     type SerializeStructVariant = Compound<'a, 'b, MEMO>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.save_bool(v)
     }
+    #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
         self.save_i64(v.into())
     }
+    #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
         self.save_i64(v.into())
     }
+    #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
         self.save_i64(v.into())
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         self.save_i64(v)
     }
+    #[inline]
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         self.save_i128(v)
     }
+    #[inline]
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
         self.save_u64(v.into())
     }
+    #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
         self.save_u64(v.into())
     }
+    #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
         self.save_u64(v.into())
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         self.save_u64(v)
     }
+    #[inline]
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         self.save_u128(v)
     }
+    #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.save_float(v.into())
     }
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         self.save_float(v)
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Error> {
         let mut utf8 = [0u8; 4];
         self.save_str(v.encode_utf8(&mut utf8))
     }
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         self.save_str(v)
     }
+    #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         self.save_bytes(v)
     }
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         self.save_none()
     }
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         self.save_none()
     }
+    #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.save_none()
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -264,6 +285,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     ) -> Result<(), Error> {
         self.save_str(variant)
     }
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -271,6 +293,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     ) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -282,13 +305,16 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         value.serialize(&mut *self)?;
         self.write(&[Opcode::SETITEM.byte()])
     }
+    #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
         self.begin_list()?;
         Ok(self.items(false, len, false))
     }
+    #[inline]
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Error> {
         self.begin_tuple(len, false)
     }
+    #[inline]
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
@@ -296,6 +322,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     ) -> Result<Self::SerializeTupleStruct, Error> {
         self.begin_tuple(len, false)
     }
+    #[inline]
     fn serialize_tuple_variant(
         self,
         _name: &'static str,
@@ -306,10 +333,12 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         self.begin_variant(variant)?;
         self.begin_tuple(len, true)
     }
+    #[inline]
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, Error> {
         self.begin_dict()?;
         Ok(self.items(true, len, false))
     }
+    #[inline]
     fn serialize_struct(
         self,
         _name: &'static str,
@@ -318,6 +347,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         self.begin_dict()?;
         Ok(self.items(true, Some(len), false))
     }
+    #[inline]
     fn serialize_struct_variant(
         self,
         _name: &'static str,
@@ -329,6 +359,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         self.begin_dict()?;
         Ok(self.items(true, Some(len), true))
     }
+    #[inline]
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
         self.save_text(&Shown(value), true).map(|_| ())
     }
@@ -337,9 +368,11 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
 impl<const MEMO: usize> ser::SerializeSeq for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }
@@ -348,9 +381,11 @@ impl<const MEMO: usize> ser::SerializeSeq for Compound<'_, '_, MEMO> {
 impl<const MEMO: usize> ser::SerializeTuple for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }
@@ -359,9 +394,11 @@ impl<const MEMO: usize> ser::SerializeTuple for Compound<'_, '_, MEMO> {
 impl<const MEMO: usize> ser::SerializeTupleStruct for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }
@@ -370,9 +407,11 @@ impl<const MEMO: usize> ser::SerializeTupleStruct for Compound<'_, '_, MEMO> {
 impl<const MEMO: usize> ser::SerializeTupleVariant for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }
@@ -381,6 +420,7 @@ impl<const MEMO: usize> ser::SerializeTupleVariant for Compound<'_, '_, MEMO> {
 impl<const MEMO: usize> ser::SerializeMap for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
         self.before_item()?;
         let outer = core::mem::replace(&mut self.ser.in_key, true);
@@ -388,10 +428,12 @@ impl<const MEMO: usize> ser::SerializeMap for Compound<'_, '_, MEMO> {
         self.ser.in_key = outer;
         result
     }
+    #[inline]
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(&mut *self.ser)?;
         self.after_item()
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }
@@ -400,6 +442,7 @@ impl<const MEMO: usize> ser::SerializeMap for Compound<'_, '_, MEMO> {
 impl<const MEMO: usize> ser::SerializeStruct for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -410,6 +453,7 @@ impl<const MEMO: usize> ser::SerializeStruct for Compound<'_, '_, MEMO> {
         value.serialize(&mut *self.ser)?;
         self.after_item()
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }
@@ -418,6 +462,7 @@ impl<const MEMO: usize> ser::SerializeStruct for Compound<'_, '_, MEMO> {
 impl<const MEMO: usize> ser::SerializeStructVariant for Compound<'_, '_, MEMO> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -425,6 +470,7 @@ impl<const MEMO: usize> ser::SerializeStructVariant for Compound<'_, '_, MEMO> {
     ) -> Result<(), Error> {
         ser::SerializeStruct::serialize_field(self, key, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         Compound::end(self)
     }

@@ -100,7 +100,23 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// Gives the value just written the next memo index (PUT, BINPUT, LONG_BINPUT or MEMOIZE).
+    #[inline]
     pub(super) fn memo_put(&mut self) -> Result<u32, Error> {
+        let index = self.next_memo;
+        // MEMOIZE inside an open frame with room (see `fast_end`), as `write` would.
+        if self.pos < self.fast_end && index < BYTES_BIT {
+            if let Some(b) = self.buf.get_mut(self.pos) {
+                *b = Opcode::MEMOIZE.byte();
+                self.pos += 1;
+                self.next_memo = index + 1;
+                return Ok(index);
+            }
+        }
+        self.memo_put_general()
+    }
+
+    #[inline(never)]
+    fn memo_put_general(&mut self) -> Result<u32, Error> {
         let index = self.next_memo;
         if index >= BYTES_BIT {
             return Err(Error::Capacity {

@@ -365,10 +365,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let end = start.wrapping_add(len + 3);
         let bit = str_bit(bytes);
         let index = self.next_memo;
-        let fast = len <= 0xff
-            && end <= self.fast_end
-            && self.memo.len() < min(LINEAR_MEMO, MEMO)
-            && index < BYTES_BIT;
+        // The memo has at most as many entries as indexes were given: while `index` is below
+        // LINEAR_MEMO the table has room and no hash index.
+        let fast = len <= 0xff && end <= self.fast_end && (index as usize) < min(LINEAR_MEMO, MEMO);
         if !fast {
             return self.save_str_general(v);
         }
@@ -602,7 +601,18 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// Starts a dict: EMPTY_DICT (or MARK DICT) and its memo entry.
+    #[inline]
     pub(super) fn begin_dict(&mut self) -> Result<(), Error> {
+        // EMPTY_DICT MEMOIZE inside an open frame with room (see `fast_end`).
+        let (start, index) = (self.pos, self.next_memo);
+        if !self.in_key && start.wrapping_add(2) <= self.fast_end && index < BYTES_BIT {
+            if let Some(dst) = self.buf.get_mut(start..start + 2) {
+                dst.copy_from_slice(&[Opcode::EMPTY_DICT.byte(), Opcode::MEMOIZE.byte()]);
+                self.pos = start + 2;
+                self.next_memo = index + 1;
+                return Ok(());
+            }
+        }
         self.begin_save()?;
         self.refuse_in_key("a dict as a dict key (dicts are unhashable)")?;
         if self.proto == 0 {

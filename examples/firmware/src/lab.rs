@@ -1,0 +1,147 @@
+//! What the lab clients share: the build-time settings, the identity they send, and how they
+//! report events over semihosting (one line each: `client id <id>`, `message <repr>`,
+//! `skipped <N> bytes: <reason>`, `closed by the server`, `error: <message>`).
+//!
+//! Settings are environment variables read by `option_env!` when this crate is built, so a
+//! change rebuilds it: `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the
+//! identity's str fields), `BRINE_TIMEOUT_MS` (default 10000: each wait for the server),
+//! and for the Ethernet clients `BRINE_SERVER` (`a.b.c.d:port`, default `10.0.2.2:12000`,
+//! QEMU's user-mode network's name for the host's 127.0.0.1).
+
+use brine_core::session::{Event, Waiting};
+use brine_core::Identity;
+use cortex_m_semihosting::hprintln;
+
+pub const NAME: &str = setting(option_env!("BRINE_NAME"), "Jose Ortiz");
+pub const EMAIL: &str = setting(option_env!("BRINE_EMAIL"), "jose@sfsu.edu");
+pub const STUDENT_ID: &str = setting(option_env!("BRINE_STUDENT_ID"), "917654321");
+pub const GITHUB: &str = setting(option_env!("BRINE_GITHUB"), "jortiz");
+/// Bounds each wait: for a DHCP lease, a connection, the client id, the rest of a message.
+pub const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
+/// The server's IPv4 address and port.
+pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "10.0.2.2:12000"));
+
+/// The identity sent after the client id.
+pub fn identity() -> Identity<'static, 4> {
+    let mut identity = Identity::new();
+    for (key, value) in [
+        ("name", NAME),
+        ("email", EMAIL),
+        ("student_id", STUDENT_ID),
+        ("github_username", GITHUB),
+    ] {
+        // Four slots for four keys: cannot be full.
+        let _ = identity.insert(key, value);
+    }
+    identity
+}
+
+/// Prints `event`'s line; true for the last event ([`Event::Closed`]).
+pub fn report(event: &Event<'_>) -> bool {
+    match event {
+        Event::ClientId(id) => hprintln!("client id {}", id),
+        Event::Message(value) => hprintln!("message {}", value),
+        Event::Skipped { len, reason } => hprintln!("skipped {} bytes: {}", len, reason),
+        Event::Closed => {
+            hprintln!("closed by the server");
+            return true;
+        }
+        // Events added to the core later: not part of this client's output.
+        _ => {}
+    }
+    false
+}
+
+/// How long to wait in `waiting`: [`TIMEOUT_MS`] for the client id and for the rest of a
+/// started message; `None` (as long as the server stays connected) for the next message.
+pub fn timeout(waiting: Waiting) -> Option<u32> {
+    match waiting {
+        Waiting::ClientId | Waiting::RestOfMessage => Some(TIMEOUT_MS),
+        _ => None,
+    }
+}
+
+/// Prints `error: timed out after <ms> ms waiting for <what>`.
+pub fn report_timeout(waiting: Waiting) {
+    let what = match waiting {
+        Waiting::ClientId => "the client id",
+        Waiting::RestOfMessage => "the rest of a message",
+        _ => "the server",
+    };
+    hprintln!(
+        "error: timed out after {} ms waiting for {}",
+        TIMEOUT_MS,
+        what
+    );
+}
+
+/// `value`, or `default` when the variable is unset or empty.
+pub const fn setting(value: Option<&'static str>, default: &'static str) -> &'static str {
+    match value {
+        Some(s) if !s.is_empty() => s,
+        _ => default,
+    }
+}
+
+/// A decimal `u32` setting; a malformed one stops the build.
+pub const fn number(value: Option<&str>, default: u32) -> u32 {
+    match value {
+        Some(s) if !s.is_empty() => match decimal(s.as_bytes(), 0, s.len()) {
+            Some(n) => n,
+            None => panic!("a BRINE_* number setting is not a decimal u32"),
+        },
+        _ => default,
+    }
+}
+
+/// The decimal number in `bytes[from..to]`, if it is one and fits a `u32`.
+const fn decimal(bytes: &[u8], from: usize, to: usize) -> Option<u32> {
+    if from >= to {
+        return None;
+    }
+    let mut n: u32 = 0;
+    let mut i = from;
+    while i < to {
+        let digit = bytes[i];
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        n = match n.checked_mul(10) {
+            Some(m) => match m.checked_add((digit - b'0') as u32) {
+                Some(m) => m,
+                None => return None,
+            },
+            None => return None,
+        };
+        i += 1;
+    }
+    Some(n)
+}
+
+/// `a.b.c.d:port`; anything else stops the build.
+const fn server(text: &str) -> ([u8; 4], u16) {
+    let bytes = text.as_bytes();
+    let mut ip = [0u8; 4];
+    let mut part = 0;
+    let mut start = 0;
+    let mut i = 0;
+    while i <= bytes.len() {
+        let end = i == bytes.len();
+        let sep = if part < 3 { b'.' } else { b':' };
+        if !end && part < 4 && bytes[i] == sep {
+            match decimal(bytes, start, i) {
+                Some(n) if n < 256 => ip[part] = n as u8,
+                _ => panic!("BRINE_SERVER is not a.b.c.d:port"),
+            }
+            part += 1;
+            start = i + 1;
+        } else if end {
+            match decimal(bytes, start, i) {
+                Some(port) if part == 4 && port > 0 && port < 65536 => return (ip, port as u16),
+                _ => panic!("BRINE_SERVER is not a.b.c.d:port"),
+            }
+        }
+        i += 1;
+    }
+    panic!("BRINE_SERVER is not a.b.c.d:port")
+}
