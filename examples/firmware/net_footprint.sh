@@ -50,7 +50,7 @@ run() {
     echo "\`$last\` (exit $status)"
 }
 
-printf '| binary | flash | RAM (static) | client library's share of flash (minus the baseline) | its own symbols | run under QEMU |\n'
+printf "| binary | flash | RAM (static) | the client library's share of flash (minus the baseline) | its own symbols | run under QEMU |\n"
 printf '| --- | ---: | ---: | ---: | ---: | --- |\n'
 for stack in embassy nal; do
     cargo build --release -q --features "$stack" --bin "brine-firmware-$stack" --bin "baseline-$stack"
