@@ -1,24 +1,16 @@
-#!/usr/bin/env bash
 # The MQTT clients next to brine (BENCHMARKS.md, "Firmware over Ethernet"): minimq 0.13.5 and
 # rust-mqtt 0.6, each on the same board + MAC driver + embassy-net setup as
 # brine-firmware-embassy (brine_firmware::net_embassy), built in a scratch package under
 # target/ (fetched code is never part of the repository), sized like the brine builds, and
 # run once under QEMU against a local mosquitto broker on 127.0.0.1: connect, subscribe,
 # publish one message to that topic, receive it back, exit.
-# Usage: bash examples/firmware/mqtt_footprint.sh [OUT]   (net_footprint.sh --mqtt calls it)
-#        (needs mosquitto (Debian: mosquitto), qemu-system-arm, arm-none-eabi-size/-nm or llvm-size/-nm)
-set -euo pipefail
-cd "$(dirname "$0")"
-FIRMWARE=$(pwd)
-OUT=${1:-target/net-footprint}
-SCRATCH=target/mqtt-scratch
-TARGET=thumbv7m-none-eabi
-SIZE=$(command -v arm-none-eabi-size || command -v llvm-size || true)
-NM=$(command -v arm-none-eabi-nm || command -v llvm-nm || true)
+# Sourced by `bash examples/firmware/net_footprint.sh --mqtt` (uses its OUT, PORT, TARGET,
+# sizes, symbols and boot, and the baseline-embassy it built); needs mosquitto (Debian:
+# apt-get install mosquitto).
 command -v mosquitto >/dev/null 2>&1 || { echo "error: needs mosquitto (Debian: apt-get install mosquitto)" >&2; exit 1; }
-[ -n "$SIZE" ] && [ -n "$NM" ] || { echo "error: needs arm-none-eabi-size/-nm or llvm-size/-nm" >&2; exit 1; }
-mkdir -p "$OUT" "$SCRATCH/src/bin"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+FIRMWARE=$(pwd)
+SCRATCH=target/mqtt-scratch
+mkdir -p "$SCRATCH/src/bin"
 
 cat >"$SCRATCH/Cargo.toml" <<TOML
 [package]
@@ -54,24 +46,17 @@ main_rs() {
 #![no_std]
 #![no_main]
 
-use brine_firmware::{clock, exit, fail, net_embassy};
+use brine_firmware::{exit, fail, net_embassy};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-use embassy_executor::{Executor, Spawner};
+use embassy_executor::Spawner;
 
 const TOPIC: &str = "brine/footprint";
 const MESSAGE: &[u8] = b"hello from $1";
 
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals taken"));
-    clock::start(peripherals.SYST);
-    let executor =
-        cortex_m::singleton!(: Executor = Executor::new()).unwrap_or_else(|| fail("executor"));
-    executor.run(|spawner| match mqtt(spawner) {
-        Ok(task) => spawner.spawn(task),
-        Err(_) => fail("cannot spawn the task"),
-    })
+    net_embassy::run(mqtt)
 }
 RUST
 }
@@ -167,24 +152,12 @@ mosquitto -c "$conf" >/dev/null 2>&1 &
 broker=$!
 trap 'kill $broker 2>/dev/null || true; rm -f "$conf"' EXIT
 sleep 0.5
+read -r base _ < <(sizes "$OUT/baseline-embassy")
 for client in minimq rust-mqtt; do
     elf="$OUT/mqtt-$client"
     cp "$SCRATCH/target/$TARGET/release/$client" "$elf"
-    read -r flash ram < <("$SIZE" -A "$elf" | awk '
-        $1==".vector_table"||$1==".text"||$1==".rodata"{f+=$2} $1==".data"{f+=$2; r+=$2} $1==".bss"{r+=$2}
-        END{printf "%d %d\n", f, r}')
-    set +e
-    last=$(timeout 60 qemu-system-arm -machine lm3s6965evb -cpu cortex-m3 -nographic -monitor none \
-        -semihosting-config enable=on,target=native -serial null -nic user,model=stellaris \
-        -kernel "$elf" 2>/dev/null | tail -n 1)
-    status=$?
-    set -e
-    share="—"
-    if [ -f "$OUT/baseline-embassy" ]; then
-        base=$("$SIZE" -A "$OUT/baseline-embassy" | awk '$1==".vector_table"||$1==".text"||$1==".rodata"||$1==".data"{f+=$2} END{print f}')
-        share=$((flash - base))
-    fi
-    own=$("$NM" -S -C -t d --size-sort "$elf" | awk -v re="^${client//-/_}::" '$3 ~ /^[tTrR]$/ {n=$0; sub(/^[^ ]+ +[^ ]+ +[^ ]+ +/, "", n); if (n ~ re) s += $2} END{print s+0}')
-    printf '| %s %s (MQTT 5 client on the embassy-net setup) | %d | %d | %s | %s (%s::*) | `%s` (exit %d, against mosquitto) |\n' \
-        "$client" "$([ "$client" = minimq ] && echo 0.13.5 || echo 0.6.0)" "$flash" "$ram" "$share" "$own" "${client//-/_}" "$last" "$status"
+    read -r flash ram < <(sizes "$elf")
+    printf '| %s %s (MQTT 5 client on the embassy-net setup) | %d | %d | %d | %d (%s::*) | %s against mosquitto |\n' \
+        "$client" "$([ "$client" = minimq ] && echo 0.13.5 || echo 0.6.0)" "$flash" "$ram" \
+        $((flash - base)) "$(symbols "$elf" "${client//-/_}::")" "${client//-/_}" "$(boot "$elf")"
 done

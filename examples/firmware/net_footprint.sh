@@ -4,7 +4,7 @@
 # brine-core), built alone with its own feature (release profile: opt-level z, LTO), and each
 # run once under QEMU against the CPython lab server (classic mode) to show it works.
 # With --mqtt, also minimq 0.13.5 and rust-mqtt 0.6 on the same embassy-net setup
-# (mqtt_footprint.sh).
+# (mqtt_footprint.sh, which this script sources).
 # Usage: bash examples/firmware/net_footprint.sh [--mqtt]
 #        (needs qemu-system-arm, python3, arm-none-eabi-size/-nm or llvm-size/-nm)
 set -euo pipefail
@@ -32,22 +32,28 @@ symbols() {
     "$NM" -S -C -t d --size-sort "$1" | awk -v re="$2" '$3 ~ /^[tTrR]$/ && $0 ~ re {s += $2} END{print s+0}'
 }
 
-# boots $1 against the CPython lab server; prints its last line and QEMU's exit status
-run() {
-    local log status last
-    log=$(mktemp)
-    python3 "$ROOT/tests/servers/lab_server.py" --mode classic --port "$PORT" --accept-timeout 20 >"$log" &
-    local pid=$!
-    for _ in $(seq 100); do grep -q '^PORT' "$log" && break; sleep 0.05; done
+# boots $1 under QEMU on the emulated network; prints `<its last line>` (exit <QEMU's status>)
+boot() {
+    local last status
     set +e
     last=$(timeout 60 qemu-system-arm -machine lm3s6965evb -cpu cortex-m3 -nographic -monitor none \
         -semihosting-config enable=on,target=native -serial null -nic user,model=stellaris \
         -kernel "$1" 2>/dev/null | tail -n 1)
     status=$?
     set -e
+    echo "\`$last\` (exit $status)"
+}
+
+# boots $1 against the CPython lab server (classic mode)
+run() {
+    local log
+    log=$(mktemp)
+    python3 "$ROOT/tests/servers/lab_server.py" --mode classic --port "$PORT" --accept-timeout 20 >"$log" &
+    local pid=$!
+    for _ in $(seq 100); do grep -q '^PORT' "$log" && break; sleep 0.05; done
+    boot "$1"
     wait "$pid" || true
     rm -f "$log"
-    echo "\`$last\` (exit $status)"
 }
 
 printf "| binary | flash | RAM (static) | the client library's share of flash (minus the baseline) | its own symbols | run under QEMU |\n"
@@ -64,5 +70,5 @@ for stack in embassy nal; do
         "$(run "$OUT/brine-firmware-$stack") against lab_server.py classic"
 done
 if [ "${1:-}" = "--mqtt" ]; then
-    bash ./mqtt_footprint.sh "$OUT"
+    source ./mqtt_footprint.sh
 fi

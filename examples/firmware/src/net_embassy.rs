@@ -1,7 +1,7 @@
 //! The async network setup (feature `embassy`): the MAC under embassy-net, its runner task,
 //! DHCP, and a `TcpSocket` connected to `BRINE_SERVER`.
 
-use embassy_executor::Spawner;
+use embassy_executor::{Executor, SpawnError, SpawnToken, Spawner};
 use embassy_net::tcp::{ConnectError, TcpSocket};
 use embassy_net::{Ipv4Address, Runner, StackResources};
 use embassy_time::{with_timeout, Duration};
@@ -9,6 +9,19 @@ use embassy_time::{with_timeout, Duration};
 use crate::eth::{self, Mac};
 use crate::lab::{SERVER, TIMEOUT_MS};
 use crate::{clock, fail};
+
+/// Starts the clock and runs `task` (a `#[embassy_executor::task]` function) on the executor,
+/// forever: the task ends the run with [`crate::exit`].
+pub fn run<S>(task: impl FnOnce(Spawner) -> Result<SpawnToken<S>, SpawnError>) -> ! {
+    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals taken"));
+    clock::start(peripherals.SYST);
+    let executor =
+        cortex_m::singleton!(: Executor = Executor::new()).unwrap_or_else(|| fail("executor"));
+    executor.run(|spawner| match task(spawner) {
+        Ok(token) => spawner.spawn(token),
+        Err(_) => fail("cannot spawn the task"),
+    })
+}
 
 /// Runs the network stack: frames in and out, timers, DHCP.
 #[embassy_executor::task]

@@ -6,22 +6,15 @@
 #![no_std]
 #![no_main]
 
-use brine_firmware::{clock, exit, fail, net_embassy};
+use brine_firmware::{exit, fail, net_embassy};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-use embassy_executor::{Executor, Spawner};
+use embassy_executor::Spawner;
 use embedded_io_async::Write;
 
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals taken"));
-    clock::start(peripherals.SYST);
-    let executor =
-        cortex_m::singleton!(: Executor = Executor::new()).unwrap_or_else(|| fail("executor"));
-    executor.run(|spawner| match echo(spawner) {
-        Ok(task) => spawner.spawn(task),
-        Err(_) => fail("cannot spawn the task"),
-    })
+    net_embassy::run(echo)
 }
 
 #[embassy_executor::task]

@@ -15,10 +15,10 @@ use brine_core::blocking;
 use brine_core::pickle::Decoder;
 use brine_core::session::{Event, Session};
 use brine_firmware::lab::{self, TIMEOUT_MS};
-use brine_firmware::{clock, exit, fail, net_embassy};
+use brine_firmware::{exit, fail, net_embassy};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-use embassy_executor::{Executor, Spawner};
+use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{with_timeout, Duration};
 
@@ -27,14 +27,7 @@ type LabClient = Client<TcpSocket<'static>, (), Session, Decoder<32, 64, 16, 32>
 
 #[entry]
 fn main() -> ! {
-    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals taken"));
-    clock::start(peripherals.SYST);
-    let executor =
-        cortex_m::singleton!(: Executor = Executor::new()).unwrap_or_else(|| fail("executor"));
-    executor.run(|spawner| match lab_client(spawner) {
-        Ok(task) => spawner.spawn(task),
-        Err(_) => fail("cannot spawn the client task"),
-    })
+    net_embassy::run(lab_client)
 }
 
 #[embassy_executor::task]
