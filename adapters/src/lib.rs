@@ -13,28 +13,28 @@
 //! With the `std` feature (on by default), [`tcp`] connects a std [`TcpStream`] (IPv4, IPv6 or
 //! a host name; connect timeout, TCP_NODELAY, TCP keepalive, retries with backoff while the
 //! server is not up yet), hands it to the core through `embedded-io-adapters`
-//! ([`FromStd`](embedded_io_adapters::std::FromStd)), and bounds the client's reads with
-//! [`tcp::Timeouts`], a [`BeforeRead`](brine_core::blocking::BeforeRead) hook.
+//! ([`FromStd`](embedded_io_adapters::std::FromStd)), and [`tcp::Client`] runs the core's
+//! blocking client over it with its [`tcp::Timeouts`] (the id, the rest of a message, the
+//! time without a message): the one place where the TCP clients' waits are bounded and a
+//! wait that ran out is told from a lost connection. `tokio_tcp::Client` is the same for the
+//! async client.
 //!
 //! ```no_run
 //! use brine_adapters::tcp::{self, ConnectOptions, Timeouts};
-//! use brine_core::{blocking::Client, session::Event, Identity};
+//! use brine_core::{session::Event, Identity};
 //! use std::time::Duration;
 //!
 //! fn main() -> Result<(), tcp::Error> {
 //!     let timeouts = Timeouts::new(Some(Duration::from_secs(10)));
 //!     let options = ConnectOptions::new().timeout(Some(Duration::from_secs(10)));
-//!     let stream = tcp::connect("127.0.0.1:12000", &options)?;
-//!     let mut client = Client::with_before_read(stream, timeouts.clone());
+//!     let mut client = tcp::Client::connect("127.0.0.1:12000", &options, timeouts)?;
 //!     let me = Identity::<4>::new().with("name", "Jose Ortiz").unwrap();
-//!     let id = client.handshake(&me).map_err(|e| timeouts.error(e, client.session().waiting()))?;
-//!     println!("Assigned client id by server: {id}");
+//!     println!("Assigned client id by server: {}", client.handshake(&me)?);
 //!     loop {
-//!         match client.next_event() {
-//!             Ok(Event::Message(value)) => println!("{value}"),
-//!             Ok(Event::Closed) => return Ok(()),
-//!             Ok(_) => {}
-//!             Err(e) => return Err(timeouts.error(e, client.session().waiting())),
+//!         match client.next_event()? {
+//!             Event::Message(value) => println!("{value}"),
+//!             Event::Closed => return Ok(()),
+//!             _ => {}
 //!         }
 //!     }
 //! }

@@ -8,9 +8,11 @@
 //!   keepalive (a server that vanished without closing is noticed while the client listens).
 //!   It returns the stream wrapped in [`FromStd`], the `embedded-io` adapter the core's
 //!   [`Client`](brine_core::blocking::Client) reads and writes.
-//! - [`Timeouts`] is the client's [`BeforeRead`] hook: it bounds the wait for the client id
-//!   and for the rest of a started message, and leaves the wait between messages unbounded
-//!   (the lab client listens until the server closes) unless an idle timeout is set.
+//! - [`Client`] is the blocking client over that stream with its [`Timeouts`], the one place
+//!   that bounds waits: the client id and the rest of a started message by `reply`, the time
+//!   without a message by `idle` (unbounded unless set: the lab client listens until the
+//!   server closes). Its errors are [`Error`]s: a wait that ran out is [`Error::Timeout`] or
+//!   [`Error::Idle`].
 //! - [`Error`] is one line of text for a person and an [`ErrorKind`] for a program (the CLI
 //!   maps kinds to exit codes).
 
@@ -19,15 +21,19 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use brine_core::blocking::{self, BeforeRead};
 use brine_core::session::{self, Waiting};
 pub use embedded_io_adapters::std::FromStd;
 use socket2::{SockRef, TcpKeepalive};
 
+mod client;
 mod stream;
+mod timeouts;
+pub use client::{Client, SmallClient};
 pub use stream::Stream;
+pub(crate) use timeouts::client_error;
+pub use timeouts::Timeouts;
 
 /// The transport the core's client runs over: a std `TcpStream` ([`Stream`]) behind the
 /// `embedded-io` adapter. Reach the stream with `inner()` / `inner_mut()`.
@@ -133,17 +139,18 @@ impl Error {
     }
 }
 
-/// `5 s`, `1.5 s`, `0.25 s`.
-struct Secs(Duration);
+/// A duration in seconds, exactly, as a person writes it: `5 s`, `1.5 s`, `0.0005 s`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Secs(pub Duration);
 
 impl Display for Secs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.0;
-        if d.subsec_nanos() == 0 {
-            return write!(f, "{} s", d.as_secs());
+        let (secs, nanos) = (self.0.as_secs(), self.0.subsec_nanos());
+        if nanos == 0 {
+            return write!(f, "{secs} s");
         }
-        let text = format!("{:.3}", d.as_secs_f64());
-        write!(f, "{} s", text.trim_end_matches('0').trim_end_matches('.'))
+        let fraction = format!("{nanos:09}");
+        write!(f, "{secs}.{} s", fraction.trim_end_matches('0'))
     }
 }
 
@@ -665,133 +672,4 @@ pub(crate) fn configure(socket: SockRef<'_>, options: &ConnectOptions) -> io::Re
         socket.set_tcp_keepalive(&params)?;
     }
     Ok(())
-}
-
-/// The client's read bounds, as a [`BeforeRead`] hook: `reply` bounds the wait for the
-/// client id (from the first read to the id, in all) and each wait for more bytes of a
-/// started message; `idle` bounds the wait for the next message (`None`: wait as long as
-/// the server stays connected, as the lab client does).
-///
-/// ```no_run
-/// # use brine_adapters::tcp::{connect, ConnectOptions, Timeouts};
-/// # use brine_core::blocking::Client;
-/// # use std::time::Duration;
-/// let timeouts = Timeouts::new(Some(Duration::from_secs(5)));
-/// let stream = connect("127.0.0.1:12000", &ConnectOptions::new()).unwrap();
-/// let mut client = Client::with_before_read(stream, timeouts.clone());
-/// let result = client.handshake(&[("name", "Jose Ortiz")].into_iter().collect::<std::collections::BTreeMap<_, _>>());
-/// if let Err(e) = result {
-///     // "timed out after 5 s waiting for the client id", ...
-///     eprintln!("{}", timeouts.error(e, client.session().waiting()));
-/// }
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct Timeouts {
-    /// Bound on the client id wait and on each wait inside a message.
-    pub reply: Option<Duration>,
-    /// Bound on the wait for the next message.
-    pub idle: Option<Duration>,
-    /// When the wait for the client id began.
-    id_since: Option<Instant>,
-    /// The read timeout last set on the socket (to skip redundant system calls).
-    current: Option<Option<Duration>>,
-}
-
-impl Timeouts {
-    /// `reply` for the id and started messages, no idle bound.
-    pub fn new(reply: Option<Duration>) -> Self {
-        Timeouts {
-            reply,
-            ..Timeouts::default()
-        }
-    }
-
-    /// Sets the idle bound.
-    pub fn with_idle(mut self, idle: Option<Duration>) -> Self {
-        self.idle = idle;
-        self
-    }
-
-    /// The bound on a wait while the session is `waiting` (`client.session().waiting()`), for
-    /// a driver that bounds waits itself, such as a `tokio::time::timeout` around each async
-    /// `next_event` (see the `tokio_tcp` module): for [`Waiting::ClientId`] what is left of
-    /// `reply` since the first wait for the id, for [`Waiting::RestOfMessage`] `reply`, for
-    /// [`Waiting::NextMessage`] `idle`; `None` means no bound. `Err` is the timeout error when
-    /// the client id deadline has already passed.
-    pub fn bound(&mut self, waiting: Waiting) -> Result<Option<Duration>, Error> {
-        self.read_timeout(waiting).map_err(|_| {
-            self.elapsed(waiting)
-                .unwrap_or(Error::Io(io::ErrorKind::TimedOut.into()))
-        })
-    }
-
-    /// The error for a bounded wait that ran out while the session was `waiting`:
-    /// [`Error::Timeout`] (the client id, the rest of a message) or [`Error::Idle`]; `None`
-    /// when that wait has no bound.
-    pub fn elapsed(&self, waiting: Waiting) -> Option<Error> {
-        match waiting {
-            Waiting::ClientId | Waiting::RestOfMessage => {
-                self.reply.map(|after| Error::Timeout { waiting, after })
-            }
-            _ => self.idle.map(|after| Error::Idle { after }),
-        }
-    }
-
-    /// The read timeout for a read while the session is `waiting` (`Err` when the client id
-    /// deadline has already passed).
-    fn read_timeout(&mut self, waiting: Waiting) -> io::Result<Option<Duration>> {
-        Ok(match waiting {
-            Waiting::ClientId => match self.reply {
-                None => None,
-                Some(reply) => {
-                    let since = *self.id_since.get_or_insert_with(Instant::now);
-                    let left = reply.saturating_sub(since.elapsed());
-                    if left.is_zero() {
-                        return Err(io::ErrorKind::WouldBlock.into());
-                    }
-                    Some(left)
-                }
-            },
-            Waiting::RestOfMessage => self.reply,
-            _ => self.idle,
-        })
-    }
-
-    /// Turns a client error into an [`Error`], given what the session waited for when it
-    /// failed (`client.session().waiting()`): a read that timed out becomes
-    /// [`Error::Timeout`] or [`Error::Idle`], other I/O errors [`Error::Io`], session errors
-    /// [`Error::Protocol`].
-    pub fn error(&self, error: blocking::Error<io::Error>, waiting: Waiting) -> Error {
-        match error {
-            blocking::Error::Transport(e) if is_read_timeout(&e) => {
-                self.elapsed(waiting).unwrap_or(Error::Io(e))
-            }
-            blocking::Error::Transport(e) => Error::Io(e),
-            blocking::Error::WriteZero => Error::Io(io::ErrorKind::WriteZero.into()),
-            blocking::Error::Session(e) => Error::Protocol(e),
-            other => Error::Io(io::Error::other(other.to_string())),
-        }
-    }
-}
-
-/// Whether a read failed because its timeout ran out. Unix reports that as `WouldBlock`
-/// (EAGAIN) and a dead connection found by keepalive as `TimedOut` (ETIMEDOUT); Windows
-/// reports a read timeout as `TimedOut`.
-fn is_read_timeout(e: &io::Error) -> bool {
-    match e.kind() {
-        io::ErrorKind::WouldBlock => true,
-        io::ErrorKind::TimedOut => cfg!(not(unix)),
-        _ => false,
-    }
-}
-
-impl BeforeRead<Transport> for Timeouts {
-    fn before_read(&mut self, transport: &mut Transport, waiting: Waiting) -> io::Result<()> {
-        let timeout = self.read_timeout(waiting)?;
-        if self.current != Some(timeout) {
-            transport.inner().set_read_timeout(timeout)?;
-            self.current = Some(timeout);
-        }
-        Ok(())
-    }
 }

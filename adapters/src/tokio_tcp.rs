@@ -7,33 +7,33 @@
 //!   [`Error`]s and messages: the decisions (which error, whether to retry, socket options)
 //!   are the std module's functions; only the waiting is tokio's. The stream is handed to the
 //!   core through `embedded-io-adapters` ([`FromTokio`]).
-//! - **Timeouts.** The async client calls the same [`BeforeRead`]
-//!   hook as the blocking one, but a tokio socket has no read timeout to set there. Instead,
-//!   [`next_event`] and [`handshake`] wrap the client's call in [`tokio::time::timeout`], with
-//!   the bound [`Timeouts::bound`] chooses from what the session waits for when the call
-//!   starts (`client.session().waiting()`): the rest of the `reply` bound for the client id,
-//!   `reply` for the rest of a started message, `idle` (by default none) for the next message.
-//!   This is sound because the async client's `next_event` is cancel-safe: a call dropped at
-//!   the deadline loses no received bytes. The bound covers the whole call, not each read;
-//!   and a call that starts while the session waits, unbounded, for the next message stays
-//!   unbounded if that message then stalls half-way (TCP keepalive still notices a server
-//!   that vanished; set an idle bound to bound every wait).
+//! - **Timeouts.** [`Client`] owns its [`Timeouts`], as [`tcp::Client`](crate::tcp::Client)
+//!   does, but a tokio socket has no read timeout to set before each read. Instead,
+//!   [`Client::next_event`] and [`Client::handshake`] wrap the core client's call in
+//!   [`tokio::time::timeout`], with the bound [`Timeouts::bound`] chooses from what the
+//!   session waits for when the call starts: the rest of the `reply` bound for the client id,
+//!   `reply` (or what is left of `idle`, if shorter) for the rest of a started message, what
+//!   is left of `idle` (by default no bound) for the next message. This is sound because the
+//!   async client's `next_event` is cancel-safe: a call dropped at the deadline loses no
+//!   received bytes. The bound covers the whole call, not each read; and a call that starts
+//!   while the session waits, unbounded, for the next message stays unbounded if that message
+//!   then stalls half-way (TCP keepalive still notices a server that vanished; set an idle
+//!   bound to bound every wait).
 //!
 //! ```no_run
 //! use brine_adapters::tcp::{ConnectOptions, Error, Timeouts};
-//! use brine_adapters::tokio_tcp;
-//! use brine_core::{asynch::Client, session::Event, Identity};
+//! use brine_adapters::tokio_tcp::{self, Client};
+//! use brine_core::{session::Event, Identity};
 //! use std::time::Duration;
 //!
 //! # async fn lab() -> Result<(), Error> {
-//! let mut timeouts = Timeouts::new(Some(Duration::from_secs(10)));
 //! let stream = tokio_tcp::connect("127.0.0.1:12000", &ConnectOptions::new()).await?;
-//! let mut client = Client::new(stream);
+//! let mut client = Client::new(stream, Timeouts::new(Some(Duration::from_secs(10))));
 //! let me = Identity::<4>::new().with("name", "Jose Ortiz").unwrap();
-//! let id = tokio_tcp::handshake(&mut client, &me, &mut timeouts).await?;
+//! let id = client.handshake(&me).await?;
 //! println!("Assigned client id by server: {id}");
 //! loop {
-//!     match tokio_tcp::next_event(&mut client, &mut timeouts).await? {
+//!     match client.next_event().await? {
 //!         Event::Message(value) => println!("{value}"),
 //!         Event::Closed => return Ok(()),
 //!         _ => {}
@@ -45,19 +45,18 @@
 use std::future::Future;
 use std::time::Duration;
 
-use brine_core::asynch::Client;
-use brine_core::blocking::BeforeRead;
-use brine_core::pickle::Decoder;
-use brine_core::session::Session;
-use brine_core::session::{ClientId, Event};
+use brine_core::asynch;
+use brine_core::driver::{SmallDecoder, SmallSession};
+use brine_core::pickle::{Decoder, Encoding};
+use brine_core::session::{ClientId, Event, Session, Waiting};
 pub use embedded_io_adapters::tokio_1::FromTokio;
 use serde::Serialize;
 use socket2::SockRef;
 use tokio::net::TcpStream;
 
 use crate::tcp::{
-    configure, connect_error, more_telling, retry_after, ConnectOptions, Error, Progress, Target,
-    Timeouts,
+    client_error, configure, connect_error, more_telling, retry_after, ConnectOptions, Error,
+    Progress, Target, Timeouts,
 };
 
 /// The transport the async client runs over: a tokio `TcpStream` behind the
@@ -137,61 +136,108 @@ async fn bounded<F: Future>(bound: Option<Duration>, future: F) -> Option<F::Out
     }
 }
 
-/// The client's handshake (wait for the client id, send `identity`), bounded by
-/// `timeouts.reply` (see the module's notes), with errors as [`Error`].
-pub async fn handshake<
-    H: BeforeRead<Transport>,
-    I: Serialize + ?Sized,
-    const RX: usize,
-    const TX: usize,
-    const VALUES: usize,
-    const ITEMS: usize,
-    const STACK: usize,
-    const MEMO: usize,
->(
-    client: &mut Client<Transport, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>,
-    identity: &I,
-    timeouts: &mut Timeouts,
-) -> Result<ClientId, Error> {
-    let waiting = brine_core::session::Waiting::ClientId;
-    let bound = timeouts.bound(waiting)?;
-    match bounded(bound, client.handshake(identity)).await {
-        Some(Ok(id)) => Ok(id),
-        Some(Err(e)) => Err(timeouts.error(e, client.session().waiting())),
-        None => Err(elapsed(timeouts, waiting)),
+/// The async lab client over a tokio stream: the core's [`asynch::Client`] and its
+/// [`Timeouts`], each call bounded by [`Timeouts::bound`] for what the session waits for when
+/// it starts (see the module's notes), every event reported to the idle clock, errors as
+/// [`Error`]s. Storage is chosen by type as for the core's client; [`SmallClient`] is the
+/// small one.
+pub struct Client<S = Session, D = Decoder> {
+    inner: asynch::Client<Transport, (), S, D>,
+    timeouts: Timeouts,
+}
+
+/// A [`Client`] with the core's small session and decoder (about 3.3 KiB).
+pub type SmallClient = Client<SmallSession, SmallDecoder>;
+
+impl Client {
+    /// A client over a connected transport, with 4 KiB buffers and the default decoder.
+    pub fn new(transport: Transport, timeouts: Timeouts) -> Self {
+        Client::with_storage(transport, timeouts)
     }
 }
 
-/// The client's next event, bounded by what `timeouts` allow for what the session waits
-/// for when the call starts (see the module's notes), with errors as [`Error`]. A message
-/// borrows the client until the next call.
-pub async fn next_event<
-    'c,
-    H: BeforeRead<Transport>,
-    const RX: usize,
-    const TX: usize,
-    const VALUES: usize,
-    const ITEMS: usize,
-    const STACK: usize,
-    const MEMO: usize,
->(
-    client: &'c mut Client<Transport, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>,
-    timeouts: &mut Timeouts,
-) -> Result<Event<'c>, Error> {
-    let waiting = client.session().waiting();
-    let bound = timeouts.bound(waiting)?;
-    match bounded(bound, client.next_event()).await {
-        Some(Ok(event)) => Ok(event),
-        // A tokio socket has no read timeout, so no transport error is a timeout: the state
-        // the call started in serves to convert it.
-        Some(Err(e)) => Err(timeouts.error(e, waiting)),
-        None => Err(elapsed(timeouts, waiting)),
+impl<
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+    > Client<Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
+{
+    /// A client over a connected transport with the storage named in its type.
+    pub fn with_storage(transport: Transport, timeouts: Timeouts) -> Self {
+        Client {
+            inner: asynch::Client::with_storage(transport, ()),
+            timeouts,
+        }
     }
-}
 
-/// The timeout error for a bounded wait that ran out.
-fn elapsed(timeouts: &Timeouts, waiting: brine_core::session::Waiting) -> Error {
-    timeouts
-        .elapsed(waiting)
-        .unwrap_or_else(|| Error::Io(std::io::ErrorKind::TimedOut.into()))
+    /// Sets the protocol (or [`Encoding`]) of the pickles this client writes.
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
+        self.inner.set_protocol(protocol);
+    }
+
+    /// Waits for the client id (at most `reply`), then sends `identity`.
+    ///
+    /// # Errors
+    ///
+    /// As [`tcp::Client::handshake`](crate::tcp::Client::handshake).
+    pub async fn handshake<I: Serialize + ?Sized>(
+        &mut self,
+        identity: &I,
+    ) -> Result<ClientId, Error> {
+        let waiting = Waiting::ClientId;
+        let bound = self.timeouts.bound(waiting)?;
+        match bounded(bound, self.inner.handshake(identity)).await {
+            Some(Ok(id)) => {
+                self.timeouts.event_arrived();
+                Ok(id)
+            }
+            // A tokio socket has no read timeout: no transport error is a timeout.
+            Some(Err(e)) => Err(client_error(e)),
+            None => Err(self.timeouts.ran_out(waiting)),
+        }
+    }
+
+    /// The next event, bounded as the [`Timeouts`] say. Cancel-safe. A message borrows the
+    /// client until the next call.
+    ///
+    /// # Errors
+    ///
+    /// As [`tcp::Client::next_event`](crate::tcp::Client::next_event).
+    pub async fn next_event(&mut self) -> Result<Event<'_>, Error> {
+        let waiting = self.inner.session().waiting();
+        let bound = self.timeouts.bound(waiting)?;
+        match bounded(bound, self.inner.wait_event()).await {
+            Some(Ok(())) => self.timeouts.event_arrived(),
+            Some(Err(e)) => return Err(client_error(e)),
+            None => return Err(self.timeouts.ran_out(waiting)),
+        }
+        self.inner.next_event().await.map_err(client_error)
+    }
+
+    /// Pickles `message` and writes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`tcp::Client::send`](crate::tcp::Client::send).
+    pub async fn send<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), Error> {
+        self.inner.send(message).await.map_err(client_error)
+    }
+
+    /// The session (state, client id, what it waits for).
+    pub fn session(&self) -> &Session<RX, TX> {
+        self.inner.session()
+    }
+
+    /// The timeouts.
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Gives the transport back.
+    pub fn into_inner(self) -> Transport {
+        self.inner.into_inner()
+    }
 }

@@ -139,12 +139,10 @@ fn silent_server_times_out_waiting_for_the_id() {
         drop(stream);
     });
     let stream = connect(&addr.to_string(), &options()).unwrap();
-    let timeouts = Timeouts::new(Some(SHORT));
-    let mut client = Client::with_before_read(stream, timeouts.clone());
+    let mut client = tcp::Client::new(stream, Timeouts::new(Some(SHORT)));
     let started = Instant::now();
     let err = client.handshake(&me()).unwrap_err();
     let waited = started.elapsed();
-    let err = timeouts.error(err, client.session().waiting());
     assert!(
         waited >= SHORT && waited < Duration::from_secs(1),
         "{waited:?}"
@@ -180,10 +178,8 @@ fn client_id_deadline_is_for_the_whole_wait() {
         }
     });
     let stream = connect(&addr.to_string(), &options()).unwrap();
-    let timeouts = Timeouts::new(Some(SHORT));
-    let mut client = Client::with_before_read(stream, timeouts.clone());
+    let mut client = tcp::Client::new(stream, Timeouts::new(Some(SHORT)));
     let err = client.handshake(&me()).unwrap_err();
-    let err = timeouts.error(err, client.session().waiting());
     assert_eq!(
         err.to_string(),
         "timed out after 0.3 s waiting for the client id"
@@ -202,14 +198,12 @@ fn half_a_message_times_out_waiting_for_the_rest() {
         thread::sleep(Duration::from_secs(1));
     });
     let stream = connect(&addr.to_string(), &options()).unwrap();
-    let timeouts = Timeouts::new(Some(SHORT));
-    let mut client = Client::with_before_read(stream, timeouts.clone());
+    let mut client = tcp::Client::new(stream, Timeouts::new(Some(SHORT)));
     assert_eq!(client.handshake(&me()).unwrap().to_string(), "7");
     let err = match client.next_event() {
         Err(e) => e,
         Ok(event) => panic!("unexpected {event:?}"),
     };
-    let err = timeouts.error(err, client.session().waiting());
     assert!(
         matches!(
             err,
@@ -239,8 +233,10 @@ fn silence_between_messages_is_fine_unless_idle_timeout() {
         thread::sleep(Duration::from_millis(2000));
     });
     let stream = connect(&addr.to_string(), &options()).unwrap();
-    let timeouts = Timeouts::new(Some(SHORT)).with_idle(Some(Duration::from_millis(800)));
-    let mut client = Client::with_before_read(stream, timeouts.clone());
+    let mut client = tcp::Client::new(
+        stream,
+        Timeouts::new(Some(SHORT)).with_idle(Some(Duration::from_millis(800))),
+    );
     client.handshake(&me()).unwrap();
     match client.next_event().unwrap() {
         Event::Message(v) => assert_eq!(v.to_string(), "'late'"),
@@ -250,7 +246,6 @@ fn silence_between_messages_is_fine_unless_idle_timeout() {
         Err(e) => e,
         Ok(event) => panic!("unexpected {event:?}"),
     };
-    let err = timeouts.error(err, client.session().waiting());
     assert!(matches!(err, Error::Idle { .. }), "{err:?}");
     assert_eq!(err.to_string(), "no message for 0.8 s (idle timeout)");
     assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -290,10 +285,8 @@ fn whole_session_over_tcp() {
 fn closed_before_the_id_is_a_protocol_error() {
     let (addr, server) = serve_once(drop);
     let stream = connect(&addr.to_string(), &options()).unwrap();
-    let timeouts = Timeouts::new(Some(SHORT));
-    let mut client = Client::with_before_read(stream, timeouts.clone());
+    let mut client = tcp::Client::new(stream, Timeouts::new(Some(SHORT)));
     let err = client.handshake(&me()).unwrap_err();
-    let err = timeouts.error(err, client.session().waiting());
     assert_eq!(err.kind(), ErrorKind::Protocol);
     assert_eq!(
         err.to_string(),
@@ -498,8 +491,7 @@ fn id_message_reset(rounds: usize, wait: bool) {
             reset_rx.recv().unwrap();
             thread::sleep(Duration::from_millis(20));
         }
-        let timeouts = Timeouts::new(Some(Duration::from_secs(5)));
-        let mut client = Client::with_before_read(stream, timeouts.clone());
+        let mut client = tcp::Client::new(stream, Timeouts::new(Some(Duration::from_secs(5))));
         // The identity cannot reach a reset peer; that is reported with the reads.
         let id = client.handshake(&me());
         assert_eq!(
@@ -512,7 +504,6 @@ fn id_message_reset(rounds: usize, wait: bool) {
             other => panic!("round {round}: {other:?}"),
         }
         let err = client.next_event().map(|_| ()).unwrap_err();
-        let err = timeouts.error(err, client.session().waiting());
         assert_eq!(err.kind(), ErrorKind::Io, "round {round}: {err}");
         assert_eq!(err.to_string(), "the server reset the connection");
         if !wait {

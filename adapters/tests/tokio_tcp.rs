@@ -5,8 +5,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use brine_adapters::tcp::{ConnectOptions, Error, ErrorKind, Retry, Timeouts};
-use brine_adapters::tokio_tcp::{self, Transport};
-use brine_core::asynch::Client;
+use brine_adapters::tokio_tcp::{self, Client};
 use brine_core::pickle::Decoder;
 use brine_core::session::{Event, Session, Waiting};
 use brine_core::Identity;
@@ -46,20 +45,15 @@ async fn handshake_and_messages_against_the_reference_server() {
     ]);
     let events = server.events();
     let address = server.local_addr().to_string();
-    let mut timeouts = Timeouts::new(Some(Duration::from_secs(5)));
+    let timeouts = Timeouts::new(Some(Duration::from_secs(5)));
     let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
     assert!(stream.inner().nodelay().unwrap());
-    let mut client: Client<Transport> = Client::new(stream);
-    let id = tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
-        .await
-        .unwrap();
+    let mut client = Client::new(stream, timeouts);
+    let id = client.handshake(&me()).await.unwrap();
     assert_eq!(id.to_string(), "54321");
     let mut lines = Vec::new();
     loop {
-        match tokio_tcp::next_event(&mut client, &mut timeouts)
-            .await
-            .unwrap()
-        {
+        match client.next_event().await.unwrap() {
             Event::Message(value) => lines.push(value.to_string()),
             Event::Closed => break,
             other => panic!("unexpected {other:?}"),
@@ -90,18 +84,14 @@ async fn a_hundred_small_clients() {
     for _ in 0..100 {
         let address = address.clone();
         tasks.push(tokio::spawn(async move {
-            let mut timeouts = Timeouts::new(Some(Duration::from_secs(10)));
+            let timeouts = Timeouts::new(Some(Duration::from_secs(10)));
             let stream = tokio_tcp::connect(&address, &ConnectOptions::new())
                 .await
                 .unwrap();
-            let mut client: Client<Transport, (), Session<512, 512>, Decoder<32, 32, 16, 32>> =
-                Client::with_storage(stream, ());
-            tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
-                .await
-                .unwrap();
-            let ack = tokio_tcp::next_event(&mut client, &mut timeouts)
-                .await
-                .unwrap();
+            let mut client: Client<Session<512, 512>, Decoder<32, 32, 16, 32>> =
+                Client::with_storage(stream, timeouts);
+            client.handshake(&me()).await.unwrap();
+            let ack = client.next_event().await.unwrap();
             assert!(matches!(ack, Event::Message(_)));
         }));
     }
@@ -172,13 +162,11 @@ async fn silent_server_times_out_waiting_for_the_id() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         drop(stream);
     });
-    let mut timeouts = Timeouts::new(Some(Duration::from_millis(200)));
+    let timeouts = Timeouts::new(Some(Duration::from_millis(200)));
     let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
-    let mut client: Client<Transport> = Client::new(stream);
+    let mut client = Client::new(stream, timeouts);
     let started = Instant::now();
-    let error = tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
-        .await
-        .unwrap_err();
+    let error = client.handshake(&me()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(matches!(
         error,
@@ -200,20 +188,14 @@ async fn silent_server_times_out_waiting_for_the_id() {
 async fn idle_timeout_then_the_next_message() {
     let server = server(Vec::new());
     let address = server.local_addr().to_string();
-    let mut timeouts =
+    let timeouts =
         Timeouts::new(Some(Duration::from_secs(5))).with_idle(Some(Duration::from_millis(100)));
     let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
-    let mut client: Client<Transport> = Client::new(stream);
-    let id = tokio_tcp::handshake(&mut client, &me(), &mut timeouts)
-        .await
-        .unwrap();
-    let ack = tokio_tcp::next_event(&mut client, &mut timeouts)
-        .await
-        .unwrap();
+    let mut client = Client::new(stream, timeouts);
+    let id = client.handshake(&me()).await.unwrap();
+    let ack = client.next_event().await.unwrap();
     assert!(matches!(ack, Event::Message(_)));
-    let error = tokio_tcp::next_event(&mut client, &mut timeouts)
-        .await
-        .unwrap_err();
+    let error = client.next_event().await.unwrap_err();
     assert!(matches!(error, Error::Idle { .. }));
     assert_eq!(error.to_string(), "no message for 0.1 s (idle timeout)");
 
@@ -221,9 +203,7 @@ async fn idle_timeout_then_the_next_message() {
         panic!("a str id")
     };
     assert!(server.send_to(id, &Message::from("later")).unwrap());
-    let later = tokio_tcp::next_event(&mut client, &mut timeouts)
-        .await
-        .unwrap();
+    let later = client.next_event().await.unwrap();
     let Event::Message(value) = later else {
         panic!("expected the message")
     };

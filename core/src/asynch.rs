@@ -29,24 +29,9 @@ use crate::session::{self, ClientId, Event, Session};
 /// ```
 pub type Client<T, H = (), S = Session, D = Decoder> = driver::Client<T, H, S, D, driver::Async>;
 
-/// A [`Client`] for small messages: [`SmallSession`] and [`SmallDecoder`] (3,280 bytes with a std transport),
-/// made with `SmallClient::with_storage(transport, ())`.
+/// A [`Client`] with [`SmallSession`] and [`SmallDecoder`]:
+/// `SmallClient::with_storage(transport, ())`.
 pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
-
-impl<T: Read + Write> Client<T> {
-    /// A client over a connected transport, with 4096-byte buffers and the default decoder,
-    /// writing protocol 4.
-    pub fn new(transport: T) -> Self {
-        Self::with_storage(transport, ())
-    }
-}
-
-impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
-    /// [`Client::new`] that calls `before_read` before every read (to set timeouts).
-    pub fn with_before_read(transport: T, before_read: H) -> Self {
-        Self::with_storage(transport, before_read)
-    }
-}
 
 impl<
         T: Read + Write,
@@ -59,15 +44,11 @@ impl<
         const MEMO: usize,
     > Client<T, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
 {
-    /// Waits for the server's client id, then sends `identity` (a dict: a `Serialize` map or
-    /// struct, e.g. [`Identity`](crate::Identity)). Messages that arrived together with the
-    /// id are kept for [`next_event`](Self::next_event).
+    /// As the blocking client's `handshake`: waits for the client id, then sends `identity`.
     ///
     /// # Errors
     ///
-    /// The session's: the server closes or sends something other than `{'clientid': id}`
-    /// first, or the identity cannot be pickled into the transmit buffer; and the
-    /// transport's.
+    /// As the blocking client's.
     pub async fn handshake<I: Serialize + ?Sized>(
         &mut self,
         identity: &I,
@@ -83,12 +64,12 @@ impl<
         Ok(id)
     }
 
-    /// Reads until an event is ready, without taking it: [`next_event`](Self::next_event)
-    /// then returns it without reading. Cancel-safe (see [`Client`]).
+    /// As the blocking client's `wait_event`: reads until an event is ready. Cancel-safe
+    /// (see [`Client`]).
     ///
     /// # Errors
     ///
-    /// As [`next_event`](Self::next_event).
+    /// As the blocking client's.
     pub async fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush().await?;
@@ -105,13 +86,11 @@ impl<
         }
     }
 
-    /// The next event: reads until one is complete. Waits as long as the transport's reads
-    /// do (bound them with a [`BeforeRead`] hook). A message borrows the client until the
-    /// next call. Cancel-safe (see [`Client`]).
+    /// As the blocking client's `next_event`: the next event. Cancel-safe (see [`Client`]).
     ///
     /// # Errors
     ///
-    /// The transport's and the session's; after [`Event::Closed`], [`session::Error::Closed`].
+    /// As the blocking client's.
     pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         self.wait_event().await?;
         // `wait_event` returned: an event is ready.
@@ -119,12 +98,11 @@ impl<
         event.ok_or(Error::Session(session::Error::Closed))
     }
 
-    /// Calls `on_event` for every event until the server closes in order (the last event
-    /// passed is [`Event::Closed`]).
+    /// As the blocking client's `run`: every event to `on_event` until the server closes.
     ///
     /// # Errors
     ///
-    /// As [`next_event`](Self::next_event).
+    /// As the blocking client's.
     pub async fn run(
         &mut self,
         mut on_event: impl FnMut(Event<'_>),
@@ -139,12 +117,11 @@ impl<
         }
     }
 
-    /// Pickles `message` and writes it (completely, in as few writes as the transport allows).
+    /// As the blocking client's `send`: pickles `message` and writes it.
     ///
     /// # Errors
     ///
-    /// Before the handshake, [`session::Error::HandshakeIncomplete`];
-    /// a message that cannot be pickled or does not fit the transmit buffer; the transport's.
+    /// As the blocking client's.
     pub async fn send<M: Serialize + ?Sized>(
         &mut self,
         message: &M,

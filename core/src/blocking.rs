@@ -28,21 +28,6 @@ pub type Client<T, H = (), S = Session, D = Decoder> = driver::Client<T, H, S, D
 /// made with `SmallClient::with_storage(transport, ())`.
 pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
 
-impl<T: Read + Write> Client<T> {
-    /// A client over a connected transport, with 4096-byte buffers and the default decoder,
-    /// writing protocol 4.
-    pub fn new(transport: T) -> Self {
-        Self::with_storage(transport, ())
-    }
-}
-
-impl<T: Read + Write, H: BeforeRead<T>> Client<T, H> {
-    /// [`Client::new`] that calls `before_read` before every read (to set timeouts).
-    pub fn with_before_read(transport: T, before_read: H) -> Self {
-        Self::with_storage(transport, before_read)
-    }
-}
-
 impl<
         T: Read + Write,
         H: BeforeRead<T>,

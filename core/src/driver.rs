@@ -107,6 +107,21 @@ pub struct Client<T, H, S, D, M> {
     mode: PhantomData<M>,
 }
 
+impl<T: ErrorType, M> Client<T, (), Session, Decoder, M> {
+    /// A client over a connected transport, with 4096-byte buffers and the default decoder
+    /// (36 KiB in all, built in place), writing protocol 4.
+    pub fn new(transport: T) -> Self {
+        Client::with_storage(transport, ())
+    }
+}
+
+impl<T: ErrorType, H: BeforeRead<T>, M> Client<T, H, Session, Decoder, M> {
+    /// [`Client::new`] calling `before_read` before every read (to set timeouts).
+    pub fn with_before_read(transport: T, before_read: H) -> Self {
+        Client::with_storage(transport, before_read)
+    }
+}
+
 impl<
         T,
         H,

@@ -317,7 +317,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     }
 
     /// Begins a connection: forgets all per-connection state and pickles `identity` (a dict:
-    /// any `Serialize` map or struct, e.g. [`Identity`]) into the transmit buffer, held back
+    /// any `Serialize` map or struct, e.g. [`Identity`](crate::Identity)) into the transmit buffer, held back
     /// until the server's client id arrives.
     ///
     /// Fails if the identity does not fit the transmit buffer or cannot be pickled.

@@ -77,5 +77,31 @@ for opt in z s 3; do
             "$opt" "$name" "$t" "$r" "$d" "$b" "$flash" "$(stack "$elf")" "$share" "$own" "$float"
     done
 done
+# brine-core's cargo features: each left out in turn from the smallest lab client (opt-level
+# z, messages counted, not printed), built from a copy of this firmware whose manifest takes
+# brine-core with `default-features = false` (the manifest here keeps the defaults).
+lean_build() { # features (comma-separated, may be empty) -> the ELF's flash bytes
+    local dir="$OUT/lean" t r d b v
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp -r Cargo.toml Cargo.lock build.rs memory.x src "$dir"/
+    sed -i -E "s|^brine-core = \{ path = \"\.\./\.\./core\"|brine-core = { path = \"$ROOT/core\", default-features = false, features = [$1]|" "$dir/Cargo.toml"
+    grep -q 'default-features = false, features' "$dir/Cargo.toml" ||
+        { echo "error: footprint.sh could not find the brine-core dependency in Cargo.toml" >&2; exit 1; }
+    (cd "$dir" && CARGO_TARGET_DIR="$PWD/../../../target" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+        cargo build --release -q --bin brine-firmware --no-default-features)
+    read -r t r d b v < <(sections "target/$TARGET/release/brine-firmware")
+    echo $((t + r + d + v))
+}
+read -r bt br bd bb bv < <(sections "$OUT/baseline-z")
+base=$((bt + br + bd + bv))
+all=$(($(lean_build '"float-text"') - base))
+nofloat=$(($(lean_build '') - base))
+echo
+printf '| brine-core features (opt-level z, messages counted, no repr) | brine-core share of flash | cost of the feature |\n'
+printf '| --- | ---: | ---: |\n'
+printf '| default (`float-text`) | %d | |\n' "$all"
+printf '| none: a protocol-0 float is refused with its reason | %d | `float-text`: %d |\n' "$nofloat" $((all - nofloat))
 # leave the default build as it was
 cargo build --release -q
+echo "brine-core share: $nofloat bytes (lab client, opt-level z, messages counted not printed, brine-core default-features = false)"

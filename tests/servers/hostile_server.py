@@ -28,6 +28,16 @@ half-close       BEFORE; AFTER; shutdown(SHUT_WR) (a FIN: no more data from us);
                  until the client closes its end
 half-close-mid   BEFORE; half a message; shutdown(SHUT_WR); keep reading until the client
                  closes its end
+bombs            BEFORE; issue 12's expansion bombs: a 1,142-byte pickle whose memo doubles a
+                 1000-byte bytes object through 19 levels of lists (2**19 copies), and a
+                 1,927-byte one doubling a 4299-digit int (both beyond the decoder's
+                 expansion limit, so refused); then the same with 13 and 11 levels (8 MiB of
+                 bytes, 8.8 MB of digits: within that limit, decoded, and far beyond brine's
+                 1 MiB output limit); AFTER; close
+id-reset         no handshake: {'clientid': id} and BEFORE in one write, then a TCP reset
+                 (SO_LINGER 0) at once, without reading anything
+
+--client-id-text TEXT sends a str client id instead of the int --client-id.
 """
 
 import argparse
@@ -180,6 +190,49 @@ def mode_half_close_mid(conn, args):
     wait_client_close(conn, args.timeout)
 
 
+def doubling(leaf, levels=19):
+    """A pickle whose memo entry 0 is `leaf` (opcodes, then MEMOIZE) and whose `levels` levels
+    of lists each hold the level below twice: 2**levels references to the leaf (issue 12)."""
+    body = b"".join(bytes([0x28, 0x68, i, 0x68, i, 0x6C, 0x94]) for i in range(levels))
+    return b"\x80\x04" + leaf + b"\x94" + body + b"."
+
+
+STR_LEAF = b"B\xe8\x03\x00\x00" + b"\x00" * 1000
+INT_LEAF = (b"\x8b" + struct.pack("<i", 1785)
+            + (2**14279 - 1).to_bytes(1785, "little", signed=True))
+# Issue 12's bytes, verbatim.
+STR_BOMB = doubling(STR_LEAF)
+INT_BOMB = doubling(INT_LEAF)
+# Within the decoder's expansion limit (16 MiB of leaves), far beyond any output limit.
+STR_BOMB_DECODED = doubling(STR_LEAF, 13)
+INT_BOMB_DECODED = doubling(INT_LEAF, 11)
+
+
+def mode_bombs(conn, args):
+    hostile(conn, f"str expansion bomb ({len(STR_BOMB)} bytes)", STR_BOMB)
+    hostile(conn, f"int expansion bomb ({len(INT_BOMB)} bytes)", INT_BOMB)
+    hostile(conn, f"str bomb, 13 levels ({len(STR_BOMB_DECODED)} bytes)", STR_BOMB_DECODED)
+    hostile(conn, f"int bomb, 11 levels ({len(INT_BOMB_DECODED)} bytes)", INT_BOMB_DECODED)
+    send(conn, AFTER)
+    close(conn, args)
+
+
+def mode_id_reset(conn, args):
+    hello = pickle.dumps({"clientid": client_id(args)}, 4)
+    conn.sendall(hello + pickle.dumps(BEFORE, 4))
+    say("SENT", repr(BEFORE))
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+    say("HOSTILE", "reset")
+
+
+def client_id(args):
+    return args.client_id if args.client_id_text is None else args.client_id_text
+
+
+# Modes that do their own handshake (or none).
+RAW_MODES = {"id-reset": mode_id_reset}
+
 MODES = {
     "slowloris": mode_slowloris,
     "slowloris-stall": mode_slowloris_stall,
@@ -191,6 +244,8 @@ MODES = {
     "reset": mode_reset,
     "half-close": mode_half_close,
     "half-close-mid": mode_half_close_mid,
+    "bombs": mode_bombs,
+    **RAW_MODES,
 }
 
 
@@ -201,6 +256,8 @@ def main():
     parser.add_argument("--mode", choices=sorted(MODES), required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--client-id", type=int, default=54321)
+    parser.add_argument("--client-id-text", default=None,
+                        help="send this str as the client id instead of --client-id")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="seconds to wait for the client at any step (default 10)")
     parser.add_argument("--accept-timeout", type=float, default=10.0)
@@ -226,7 +283,11 @@ def main():
         with conn:
             conn.settimeout(args.timeout)
             try:
-                send(conn, {"clientid": args.client_id})
+                if args.mode in RAW_MODES:
+                    RAW_MODES[args.mode](conn, args)
+                    say("DONE")
+                    return 0
+                send(conn, {"clientid": client_id(args)})
                 if read_identity(conn) is None:
                     return 1
                 send(conn, BEFORE)

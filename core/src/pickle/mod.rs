@@ -28,6 +28,7 @@ pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
 #[cfg(feature = "alloc")]
 pub use owned::{to_vec, to_vec_with_memo, Message, Pickles, StreamError};
+pub use repr::{Budget, Escaped};
 pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 

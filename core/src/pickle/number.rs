@@ -123,6 +123,7 @@ pub(crate) fn le_to_i64(le: &[u8]) -> Option<i64> {
 /// `pickle.loads`, and unlike `float()`, it refuses surrounding whitespace and `_`,
 /// and refuses finite text that overflows to infinity (`1e500`: CPython raises
 /// `OverflowError`).
+#[cfg(feature = "float-text")]
 pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
     const ERR: &str = "invalid float";
     let s = core::str::from_utf8(text).map_err(|_| ERR)?;
@@ -140,7 +141,15 @@ pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
     Ok(value)
 }
 
+/// Without the `float-text` feature (core's decimal-to-float tables and soft-float, about
+/// 19 KB of a Cortex-M3 firmware's flash) a FLOAT is refused, never misread.
+#[cfg(not(feature = "float-text"))]
+pub(crate) fn parse_float_line(_text: &[u8]) -> Result<f64, &'static str> {
+    Err("protocol-0 float text is not parsed: this build leaves it out (brine-core feature `float-text`)")
+}
+
 /// `(digits [. digits*] | . digits) [(e|E) [sign] digits]`, no sign in front.
+#[cfg(feature = "float-text")]
 fn valid_float_number(s: &[u8]) -> bool {
     fn digits(s: &[u8]) -> (usize, &[u8]) {
         let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -298,6 +307,7 @@ for n in ns:
 
     #[test]
     #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    #[cfg(feature = "float-text")]
     fn float_lines_match_the_c_unpickler() {
         let cases: &[&str] = &[
             "0.0",

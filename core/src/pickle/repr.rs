@@ -31,6 +31,90 @@ const _: () = assert!(SCRATCH_WORDS > MAX_LIMBS);
 
 const CHUNK: u64 = 1_000_000_000;
 
+/// A [`fmt::Write`] that passes at most `limit` bytes on to `inner`, then refuses: the write
+/// that would cross the limit passes what fits (cut at a char boundary) and fails, and so does
+/// every write after it. A walk that writes through it (a [`Value`](super::Value)'s repr,
+/// JSON) therefore stops at the limit, so its work is bounded by the limit too: every byte
+/// of output costs bounded work (the dearest, a 4300-digit int, about 50 ns a digit) and a
+/// walk stops at its first failed write. Allocates nothing.
+///
+/// ```
+/// use core::fmt::Write;
+/// use brine_core::pickle::Budget;
+///
+/// let mut out = Budget::new(String::new(), 5);
+/// assert!(write!(out, "{}", "abcdefgh").is_err());
+/// assert!(out.is_cut());
+/// assert_eq!(out.into_inner(), "abcde");
+/// ```
+#[derive(Debug)]
+pub struct Budget<W> {
+    inner: W,
+    left: usize,
+    cut: bool,
+}
+
+impl<W: Write> Budget<W> {
+    /// `inner`, limited to `limit` bytes.
+    pub fn new(inner: W, limit: usize) -> Self {
+        Budget {
+            inner,
+            left: limit,
+            cut: false,
+        }
+    }
+
+    /// Writes `value` (its `Display`): `Ok(true)` when all of it fit, `Ok(false)` when it was
+    /// cut at the limit (what fit is written), `Err` when `inner` failed.
+    pub fn write_display(&mut self, value: &impl fmt::Display) -> Result<bool, fmt::Error> {
+        match write!(self, "{value}") {
+            Ok(()) => Ok(true),
+            Err(_) if self.cut => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a write went past the limit.
+    pub fn is_cut(&self) -> bool {
+        self.cut
+    }
+
+    /// Bytes that may still be written.
+    pub fn left(&self) -> usize {
+        self.left
+    }
+
+    /// The writer, for what follows the bounded part (e.g. a marker after a cut).
+    pub fn inner_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    /// The writer.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: Write> Write for Budget<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.cut {
+            return Err(fmt::Error);
+        }
+        if let Some(left) = self.left.checked_sub(s.len()) {
+            self.left = left;
+            return self.inner.write_str(s);
+        }
+        let mut end = self.left;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.left = 0;
+        self.cut = true;
+        self.inner.write_str(s.get(..end).unwrap_or_default())?;
+        Err(fmt::Error)
+    }
+}
+
 /// Picks Python's quote for a repr: `'` unless the text has `'` and no `"`.
 fn quote_for(has_single: bool, has_double: bool) -> char {
     if has_single && !has_double {
@@ -53,24 +137,51 @@ pub(crate) fn write_str_repr<W: Write + ?Sized>(
     let quote = quote_for(single, double);
     w.write_char(quote)?;
     for c in chars {
-        let cp = u32::from(c);
-        match c {
-            _ if c == quote || c == '\\' => {
-                w.write_char('\\')?;
-                w.write_char(c)?;
-            }
-            '\t' => w.write_str("\\t")?,
-            '\n' => w.write_str("\\n")?,
-            '\r' => w.write_str("\\r")?,
-            _ if cp < 0x20 || cp == 0x7F => write!(w, "\\x{cp:02x}")?,
-            _ if cp < 0x7F => w.write_char(c)?,
-            _ if is_printable(c) => w.write_char(c)?,
-            _ if cp <= 0xFF => write!(w, "\\x{cp:02x}")?,
-            _ if cp <= 0xFFFF => write!(w, "\\u{cp:04x}")?,
-            _ => write!(w, "\\U{cp:08x}")?,
-        }
+        write_char_escaped(w, c, Some(quote))?;
     }
     w.write_char(quote)
+}
+
+/// One char of a str repr: `quote` and `\\` behind a backslash, what Python does not
+/// print (controls, separators, unassigned, ...) as `\\t`, `\\x1b`, `\\u2028`, ...
+fn write_char_escaped<W: Write + ?Sized>(w: &mut W, c: char, quote: Option<char>) -> fmt::Result {
+    let cp = u32::from(c);
+    match c {
+        _ if Some(c) == quote || (c == '\\' && quote.is_some()) => {
+            w.write_char('\\')?;
+            w.write_char(c)
+        }
+        '\t' => w.write_str("\\t"),
+        '\n' => w.write_str("\\n"),
+        '\r' => w.write_str("\\r"),
+        _ if cp < 0x20 || cp == 0x7F => write!(w, "\\x{cp:02x}"),
+        _ if cp < 0x7F => w.write_char(c),
+        _ if is_printable(c) => w.write_char(c),
+        _ if cp <= 0xFF => write!(w, "\\x{cp:02x}"),
+        _ if cp <= 0xFFFF => write!(w, "\\u{cp:04x}"),
+        _ => write!(w, "\\U{cp:08x}"),
+    }
+}
+
+/// Text from a peer made safe for a terminal: every character Python's `repr` would escape
+/// (controls such as ESC, line breaks, separators, unassigned code points) is written as repr
+/// writes it (`\\x1b`, `\\n`, `\\u2028`), everything else as is, without quotes (a
+/// backslash stays one backslash). For status lines that quote a peer's text, such as a str
+/// client id.
+///
+/// ```
+/// use brine_core::pickle::Escaped;
+/// assert_eq!(Escaped("1\n'x'\x1b[2K").to_string(), "1\\n'x'\\x1b[2K");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0
+            .chars()
+            .try_for_each(|c| write_char_escaped(f, c, None))
+    }
 }
 
 /// Writes `repr(b)` of a Python bytes object (`b'...'`, CPython 3.11's `bytes_repr`).
@@ -290,6 +401,35 @@ mod tests {
         let mut out = String::new();
         write_bytes_repr(&mut out, b.iter().copied()).unwrap();
         out
+    }
+
+    #[test]
+    fn budget_cuts_at_the_limit_on_a_char_boundary_and_stays_cut() {
+        for limit in 0..12 {
+            let mut out = Budget::new(String::new(), limit);
+            let whole = out.write_display(&"añb😀cd").unwrap();
+            let text = out.into_inner();
+            assert_eq!(whole, limit >= 10, "{limit}");
+            assert!(
+                text.len() <= limit && "añb😀cd".starts_with(&text),
+                "{limit}"
+            );
+            assert!(text.len() + 3 >= limit.min(10), "{limit}: {text:?}");
+        }
+        let mut out = Budget::new(String::new(), 3);
+        assert!(out.write_str("ab").is_ok());
+        assert!(out.write_str("cd").is_err());
+        assert!(out.write_str("").is_err());
+        assert_eq!((out.is_cut(), out.left()), (true, 0));
+        assert_eq!(out.into_inner(), "abc");
+        // The writer's own failure is not a cut.
+        struct Fails;
+        impl Write for Fails {
+            fn write_str(&mut self, _: &str) -> fmt::Result {
+                Err(fmt::Error)
+            }
+        }
+        assert!(Budget::new(Fails, 100).write_display(&1).is_err());
     }
 
     #[test]

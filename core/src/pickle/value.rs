@@ -214,7 +214,8 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// The text if this is a `str` stored as UTF-8 (protocol 1 and later); `None` otherwise.
+    /// The text if this is a `str` the pickle holds verbatim (see [`Str::as_str`]); `None`
+    /// otherwise.
     pub fn as_str(&self) -> Option<&'a str> {
         match self {
             Value::Str(s) => s.as_str(),
@@ -240,9 +241,25 @@ impl<'a> Value<'a> {
     }
 }
 
+/// Structural: the variant and its contents (`List([Int(1), Str('a')])`); `{:#?}` spreads it
+/// over lines. [`Display`] is Python's repr.
 impl fmt::Debug for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Display::fmt(self, f)
+        match self {
+            Value::None => f.write_str("None"),
+            Value::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            Value::Int(i) => f.debug_tuple("Int").field(i).finish(),
+            Value::BigInt(b) => f.debug_tuple("BigInt").field(b).finish(),
+            Value::Float(x) => f.debug_tuple("Float").field(x).finish(),
+            Value::Str(s) => f.debug_tuple("Str").field(s).finish(),
+            Value::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Value::ByteArray(b) => f.debug_tuple("ByteArray").field(b).finish(),
+            Value::List(items) => f.debug_tuple("List").field(items).finish(),
+            Value::Tuple(items) => f.debug_tuple("Tuple").field(items).finish(),
+            Value::Set(items) => f.debug_tuple("Set").field(items).finish(),
+            Value::FrozenSet(items) => f.debug_tuple("FrozenSet").field(items).finish(),
+            Value::Dict(entries) => f.debug_tuple("Dict").field(entries).finish(),
+        }
     }
 }
 
@@ -295,10 +312,23 @@ pub struct Str<'a> {
 }
 
 impl<'a> Str<'a> {
-    /// The text, when it is stored as plain UTF-8 (no escapes to undo).
+    /// The text, borrowed from the pickle, when the pickle holds it verbatim: UTF-8 strings
+    /// (protocol 1 and later, and Python 2's ASCII byte strings) and protocol-0 strings
+    /// (`V...`, Python 2's `S'...'`) that are ASCII without a backslash. `None` when escapes
+    /// would have to be undone: then [`chars`](Str::chars) or [`copy_to`](Str::copy_to).
+    /// Allocates nothing.
     pub fn as_str(&self) -> Option<&'a str> {
+        let verbatim = match self.enc {
+            TextEncoding::Utf8 => self.raw,
+            TextEncoding::RawUnicodeEscape => self.raw,
+            // Between the quotes.
+            TextEncoding::PyLiteral => self.raw.get(1..self.raw.len().checked_sub(1)?)?,
+        };
         match self.enc {
-            TextEncoding::Utf8 => core::str::from_utf8(self.raw).ok(),
+            TextEncoding::Utf8 => core::str::from_utf8(verbatim).ok(),
+            _ if verbatim.is_ascii() && !verbatim.contains(&b'\\') => {
+                core::str::from_utf8(verbatim).ok()
+            }
             _ => None,
         }
     }
@@ -569,6 +599,18 @@ impl<'a> IntoIterator for Dict<'a> {
     }
 }
 
+impl fmt::Debug for Seq<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Debug for Dict<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 /// Iterator over a [`Dict`]'s entries.
 #[derive(Clone)]
 pub struct DictIter<'a>(SeqIter<'a>);
@@ -580,5 +622,47 @@ impl<'a> Iterator for DictIter<'a> {
         let key = self.0.next()?;
         let value = self.0.next()?;
         Some((key, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::super::Decoder;
+    use std::format;
+
+    /// CPython fixtures: `pickle.dumps(x, 0)` and Python 2.7's `pickle.dumps('abc')`.
+    #[test]
+    fn protocol_0_and_python_2_strings_borrow_as_str() {
+        let mut decoder: Decoder = Decoder::new();
+        let cases: &[(&[u8], Option<&str>, &str)] = &[
+            (b"Vabc\np0\n.", Some("abc"), "'abc'"),
+            (b"S'abc'\np0\n.", Some("abc"), "'abc'"),
+            (b"S\"it's\"\np0\n.", Some("it's"), "\"it's\""),
+            // Escapes to undo: no borrowed text, the characters are still there.
+            (b"Va\\u005cb\np0\n.", None, "'a\\\\b'"),
+            (b"S'a\\nb'\np0\n.", None, "'a\\nb'"),
+            (b"\x80\x02X\x03\x00\x00\x00abcq\x00.", Some("abc"), "'abc'"),
+        ];
+        for (pickle, text, repr) in cases {
+            let value = decoder.decode(pickle).unwrap();
+            assert_eq!(value.as_str(), *text, "{pickle:?}");
+            assert_eq!(format!("{value}"), *repr, "{pickle:?}");
+        }
+    }
+
+    /// `pickle.dumps([1, 'a', {'k': None}], 2)`: Debug shows the structure, Display the repr.
+    #[test]
+    fn debug_is_structural_and_display_the_repr() {
+        let mut decoder: Decoder = Decoder::new();
+        let pickle =
+            b"\x80\x02]q\x00(K\x01X\x01\x00\x00\x00aq\x01}q\x02X\x01\x00\x00\x00kq\x03Nse.";
+        let value = decoder.decode(pickle).unwrap();
+        assert_eq!(format!("{value}"), "[1, 'a', {'k': None}]");
+        assert_eq!(
+            format!("{value:?}"),
+            "List([Int(1), Str('a'), Dict({Str('k'): None})])"
+        );
     }
 }

@@ -1,15 +1,14 @@
 //! `brine [HOST:PORT]`: the lab client.
 
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
-use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Timeouts};
-use brine_core::blocking::{self, Client};
-use brine_core::pickle::{to_slice, Decoder, Protocol, Value};
+use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
+use brine_core::pickle::{to_slice, Budget, Decoder, Escaped, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
 
-use crate::idle::{IdleBound, IdleClock};
-use crate::json::{self, AsPython};
 use crate::{exit, ConnectArgs, Fail, Format, Verbosity};
+use brine_json::{self as json, AsPython};
 
 /// The identity dict: name, email, student_id, github_username (those given), then the
 /// `--field`s in order (a repeated key keeps its first place and takes the last value).
@@ -43,10 +42,15 @@ pub fn identity_repr(identity: &serde_json::Value, protocol: Protocol) -> Result
             format!("cannot send this identity: {e} (the lab server reads at most 4096 bytes)"),
         )
     })?;
+    // A server using brine's decoder would refuse what brine's decoder refuses (e.g. nesting
+    // deeper than pickle::MAX_DEPTH): that identity is a usage error naming the limit.
     let mut decoder: Decoder = Decoder::new();
-    let value = decoder
-        .decode(bytes)
-        .map_err(|e| Fail::new(exit::FAILURE, format!("the identity does not decode: {e}")))?;
+    let value = decoder.decode(bytes).map_err(|e| {
+        Fail::new(
+            exit::USAGE,
+            format!("cannot send this identity: brine's own decoder refuses it: {e}"),
+        )
+    })?;
     Ok(value.to_string())
 }
 
@@ -62,23 +66,39 @@ pub struct Printer {
     pub status_on_stdout: bool,
 }
 
+/// The most one message may print: its repr (text) or JSON, in bytes. A longer repr is cut
+/// there and ends with a marker; a longer JSON is reported as skipped. This bounds the work
+/// and the output of a pickle whose shared references expand to gigabytes (docs/SECURITY.md).
+pub const MESSAGE_OUTPUT_LIMIT: usize = 1 << 20;
+
 impl Printer {
     fn out(&self, line: &str) -> Result<(), Fail> {
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{}{line}", self.prefix)
-            .and_then(|()| stdout.flush())
+        self.out_with(|w| w.write_str(line))
+    }
+
+    /// One stdout line written by `write` into a buffered writer (flushed at the end of the
+    /// line), so nothing is built whole.
+    fn out_with(&self, write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> Result<(), Fail> {
+        let mut out = FmtIo::new(io::BufWriter::with_capacity(8192, io::stdout().lock()));
+        let written = out
+            .write_str(self.prefix)
+            .and_then(|()| write(&mut out))
+            .and_then(|()| out.write_char('\n'));
+        out.finish(written)
+            .and_then(|mut w| w.flush())
             .map_err(|e| Fail::io("write to stdout", e))
     }
 
     /// A status line on stderr (not with -q; in JSON mode only what JSON does not carry).
+    /// Control characters from the peer are escaped as repr does (`\x1b`, `\n`).
     pub fn status(&self, level: Verbosity, line: &str) {
         if self.verbosity < level {
             return;
         }
         if self.status_on_stdout {
-            let _ = self.out(line);
+            let _ = self.out(&Escaped(line).to_string());
         } else {
-            eprintln!("{}{line}", self.prefix);
+            eprintln!("{}{}", self.prefix, Escaped(line));
         }
     }
 
@@ -94,7 +114,7 @@ impl Printer {
             }
             Format::Json => {
                 let mut rest = String::from(",\"peer\":");
-                json::write_str(&mut rest, peer);
+                let _ = json::write_str(&mut rest, peer);
                 self.json_event("connected", &rest)
             }
         }
@@ -102,12 +122,18 @@ impl Printer {
 
     pub fn client_id(&self, id: &ClientId) -> Result<(), Fail> {
         match self.format {
-            Format::Text => self.out(&format!("Assigned client id by server: {id}")),
+            // A str id is the peer's text: no control character reaches the terminal raw.
+            Format::Text => self.out(&format!(
+                "Assigned client id by server: {}",
+                Escaped(&id.to_string())
+            )),
             Format::Json => {
                 let mut rest = String::from(",\"value\":");
                 match id {
                     ClientId::Int(i) => rest.push_str(&i.to_string()),
-                    ClientId::Str(s) => json::write_str(&mut rest, s),
+                    ClientId::Str(s) => {
+                        let _ = json::write_str(&mut rest, s);
+                    }
                 }
                 self.json_event("client_id", &rest)
             }
@@ -129,14 +155,26 @@ impl Printer {
         }
     }
 
+    /// A message: its repr streamed to stdout, cut after [`MESSAGE_OUTPUT_LIMIT`] bytes with a
+    /// marker; or its JSON (built up to that limit), else a `skipped` event saying why.
     pub fn message(&self, value: &Value<'_>) -> Result<(), Fail> {
         match self.format {
-            Format::Text => self.out(&value.to_string()),
-            Format::Json => {
-                let mut rest = String::from(",\"value\":");
-                json::write_value(&mut rest, value);
-                self.json_event("message", &rest)
-            }
+            Format::Text => self.out_with(|w| {
+                let mut bounded = Budget::new(w, MESSAGE_OUTPUT_LIMIT);
+                if bounded.write_display(value)? {
+                    return Ok(());
+                }
+                let reason = json::too_long("repr", MESSAGE_OUTPUT_LIMIT);
+                write!(bounded.inner_mut(), "{}{reason}]", json::CUT_MARK)
+            }),
+            Format::Json => match json::to_json_line(value, MESSAGE_OUTPUT_LIMIT) {
+                Ok(line) => self.json_event("message", &format!(",\"value\":{line}")),
+                Err(reason) => {
+                    let mut rest = String::from(",\"reason\":");
+                    let _ = json::write_str(&mut rest, &reason);
+                    self.json_event("skipped", &rest)
+                }
+            },
         }
     }
 
@@ -151,7 +189,7 @@ impl Printer {
             }
             Format::Json => {
                 let mut rest = format!(",\"bytes\":{len},\"reason\":");
-                json::write_str(&mut rest, &reason.to_string());
+                let _ = json::write_str(&mut rest, &reason.to_string());
                 self.json_event("skipped", &rest)
             }
         }
@@ -179,24 +217,11 @@ pub fn fail(error: tcp::Error) -> Fail {
     };
     let message = match error {
         tcp::Error::Idle { after } => {
-            format!(
-                "no message for {} (--idle-timeout)",
-                crate::client::secs(after)
-            )
+            format!("no message for {} (--idle-timeout)", Secs(after))
         }
         other => other.to_string(),
     };
     Fail::new(code, message)
-}
-
-/// `5 s`, `0.5 s`.
-pub fn secs(d: std::time::Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        let text = format!("{:.3}", d.as_secs_f64());
-        format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
-    }
 }
 
 /// Connects as `args` say and runs the session to its end.
@@ -224,8 +249,10 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         Verbosity::Verbose,
         &format!(
             "timeouts: connect/client id/rest of a message {}, between messages {}",
-            args.timeout.0.map_or("none".into(), secs),
-            timeouts.idle.map_or("none".into(), secs)
+            args.timeout
+                .0
+                .map_or("none".into(), |d| Secs(d).to_string()),
+            timeouts.idle.map_or("none".into(), |d| Secs(d).to_string())
         ),
     );
     let stream = tcp::connect_with(&args.server, &options, |progress| match progress {
@@ -260,49 +287,58 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         );
     }
 
-    // --idle-timeout also bounds a message that is still arriving (see idle.rs).
-    let clock = IdleClock::new();
-    let mut client =
-        Client::with_before_read(stream, IdleBound::new(timeouts.clone(), clock.clone()));
+    // The client owns the timeouts: --idle-timeout bounds the time without a message, even
+    // while one is arriving.
+    let mut client = tcp::Client::new(stream, timeouts);
     client.set_protocol(protocol);
-    let id = match client.handshake(&AsPython(&identity)) {
-        Ok(id) => id,
-        Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
-    };
-    clock.message();
+    let id = client.handshake(&AsPython(&identity)).map_err(fail)?;
     printer.client_id(&id)?;
     printer.sent(&identity, &repr)?;
     loop {
-        let event = client.next_event();
-        if event.is_ok() {
-            clock.message();
-        }
-        match event {
-            Ok(Event::Message(value)) => printer.message(&value)?,
-            Ok(Event::Skipped { len, reason }) => printer.skipped(len, &reason)?,
-            Ok(Event::Closed) => return printer.closed(),
+        match client.next_event().map_err(fail)? {
+            Event::Message(value) => printer.message(&value)?,
+            Event::Skipped { len, reason } => printer.skipped(len, &reason)?,
+            Event::Closed => return printer.closed(),
             // The id is the handshake's (the session reports it once); later kinds of event
             // are not printed.
-            Ok(_) => {}
-            Err(blocking::Error::Transport(e)) if clock.cut() && is_timeout(&e) => {
-                let after = timeouts.idle.unwrap_or_default();
-                return Err(fail(tcp::Error::Idle { after }));
-            }
-            Err(e) => return Err(fail(timeouts.error(e, client.session().waiting()))),
+            _ => {}
         }
     }
-}
-
-/// A read that ran out of time (EAGAIN on Unix, TimedOut on Windows).
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// `0.3 s` (two decimals at most, for retry delays).
 fn secs_short(d: std::time::Duration) -> String {
     let text = format!("{:.2}", d.as_secs_f64());
     format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// An `io::Write` as a `fmt::Write`, keeping the I/O error (fmt's error carries none).
+pub(crate) struct FmtIo<W: Write> {
+    inner: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> FmtIo<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        FmtIo { inner, error: None }
+    }
+
+    /// The writer, or the I/O error if writing failed (a failed `fmt` write without one, e.g.
+    /// a `Display` that failed, is reported as such).
+    pub(crate) fn finish(mut self, written: fmt::Result) -> io::Result<W> {
+        match (written, self.error.take()) {
+            (_, Some(e)) => Err(e),
+            (Err(_), None) => Err(io::Error::other("formatting failed")),
+            (Ok(()), None) => Ok(self.inner),
+        }
+    }
+}
+
+impl<W: Write> fmt::Write for FmtIo<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
+    }
 }

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brine_adapters::tcp::{self, ConnectOptions, Target, Timeouts};
-use brine_adapters::tokio_tcp::{self, Transport};
-use brine_core::asynch::SmallClient;
+use brine_adapters::tokio_tcp::{self, SmallClient};
 use brine_core::pickle::Protocol;
 use brine_core::session::{self, Event};
 use brine_core::Identity;
@@ -28,7 +27,7 @@ use crate::{exit, parse_secs, Fail, Secs, Verbosity};
 /// (ids, acks and small messages; a larger message is skipped and counted). About 2.5 KiB
 /// instead of the default client's 36 KiB, which is what lets 10,000 of them fit in
 /// well under 150 MB.
-pub type LoadClient = SmallClient<Transport>;
+pub type LoadClient = SmallClient;
 
 /// `brine load`'s flags.
 #[derive(Args, Debug, Clone)]
@@ -407,7 +406,7 @@ impl One {
         };
         self.counters.connected.fetch_add(1, Ordering::Relaxed);
         // One client variable for the whole task, so the future holds one client.
-        let mut client = LoadClient::with_storage(stream, ());
+        let mut client = LoadClient::with_storage(stream, Timeouts::new(self.reply));
         client.set_protocol(self.protocol);
         let handshake = tokio::select! {
             result = self.handshake(&mut client) => Some(result),
@@ -424,10 +423,9 @@ impl One {
         self.counters.handshaken.fetch_add(1, Ordering::Relaxed);
 
         // Listen until the server closes or the run ends (`next_event` is cancel-safe).
-        let mut timeouts = Timeouts::new(self.reply);
         loop {
             let event = tokio::select! {
-                event = tokio_tcp::next_event(&mut client, &mut timeouts) => event,
+                event = client.next_event() => event,
                 _ = tokio::time::sleep_until(self.end) => break,
             };
             match event {
@@ -465,10 +463,7 @@ impl One {
             .and_then(|i| i.with("student_id", student_id.as_str()))
             .and_then(|i| i.with("github_username", github.as_str()))
             .expect("four fields fit an Identity<4>");
-        let mut timeouts = Timeouts::new(self.reply);
-        tokio_tcp::handshake(client, &identity, &mut timeouts)
-            .await
-            .map(drop)
+        client.handshake(&identity).await.map(drop)
     }
 
     fn failed(&self, mut outcome: Outcome, cause: Cause) -> Outcome {

@@ -7,8 +7,6 @@
 
 mod client;
 mod demo;
-mod idle;
-mod json;
 mod load;
 mod pickle_cmd;
 
@@ -211,7 +209,7 @@ fn parse_field(s: &str) -> Result<Field, String> {
         Some(key) => {
             let value: serde_json::Value = serde_json::from_str(value)
                 .map_err(|e| format!("the value of '{key}' is not valid JSON: {e}"))?;
-            json::check(&value)?;
+            brine_json::check(&value)?;
             (key, value)
         }
         None => (key, serde_json::Value::String(value.to_owned())),
@@ -238,7 +236,13 @@ pub(crate) fn parse_secs(s: &str) -> Result<Secs, String> {
     if !(0.0..=1e9).contains(&secs) {
         return Err(format!("expected 0 or more seconds, got '{s}'"));
     }
-    Ok(Secs((secs > 0.0).then(|| Duration::from_secs_f64(secs))))
+    let duration = Duration::from_secs_f64(secs);
+    if secs > 0.0 && duration.is_zero() {
+        return Err(format!(
+            "'{s}' seconds is below one nanosecond (0 means no limit)"
+        ));
+    }
+    Ok(Secs((secs > 0.0).then_some(duration)))
 }
 
 /// How much status to print on stderr.
@@ -308,7 +312,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(fail) => {
-            eprintln!("error: {}", fail.message);
+            // Errors may quote the peer: no control character reaches the terminal raw.
+            eprintln!("error: {}", brine_core::pickle::Escaped(&fail.message));
             ExitCode::from(fail.code)
         }
     }
@@ -347,6 +352,25 @@ mod tests {
         );
         assert_eq!(parse_secs("0"), Ok(Secs(None)));
         assert!(parse_secs("-1").is_err());
+        // Positive but below the clock's resolution: a usage error, not a 0 s timeout.
+        assert!(parse_secs("0.0000000001").is_err());
+        assert!(parse_secs("nan").is_err());
+        assert_eq!(
+            parse_secs("0.0005"),
+            Ok(Secs(Some(Duration::from_micros(500))))
+        );
+        assert_eq!(
+            brine_adapters::tcp::Secs(Duration::from_micros(500)).to_string(),
+            "0.0005 s"
+        );
+        assert_eq!(
+            brine_adapters::tcp::Secs(Duration::from_millis(1500)).to_string(),
+            "1.5 s"
+        );
+        assert_eq!(
+            brine_adapters::tcp::Secs(Duration::from_secs(5)).to_string(),
+            "5 s"
+        );
         assert!(parse_secs("x").is_err());
     }
 }

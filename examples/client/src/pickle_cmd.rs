@@ -2,9 +2,14 @@
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
 
-use brine_core::pickle::{to_vec_with_memo, Decoder, Pickles, Protocol, StreamError};
+use std::fmt::Write as _;
 
-use crate::json::{self, AsPython};
+use brine_core::pickle::{
+    to_vec_with_memo, Budget, Decoder, Pickles, Protocol, StreamError, Value,
+};
+use brine_json::AsPython;
+
+use crate::client::{FmtIo, MESSAGE_OUTPUT_LIMIT};
 use crate::{exit, Fail};
 
 /// Distinct strings one encoded value may hold (20 bytes of stack each while encoding).
@@ -32,7 +37,7 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
                 format!("line {line_no}: not a JSON value: {e}"),
             )
         })?;
-        json::check(&value)
+        brine_json::check(&value)
             .map_err(|e| Fail::new(exit::PROTOCOL, format!("line {line_no}: {e}")))?;
         let bytes =
             to_vec_with_memo::<ENCODE_MEMO, _>(&AsPython(&value), protocol).map_err(|e| {
@@ -113,14 +118,36 @@ fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> 
                     ),
                 )
             })?;
-            let line = if as_json {
-                json::to_json(&value)
-            } else {
-                value.to_string()
-            };
-            writeln!(out, "{line}").map_err(|e| Fail::io("write to stdout", e))?;
+            write_line(&mut *out, &value, as_json).map_err(|e| Fail::io("write to stdout", e))?;
         }
     }
+}
+
+/// One pickle's line: its repr streamed into `out` (nothing built whole), cut after
+/// [`MESSAGE_OUTPUT_LIMIT`] bytes with a marker; or its JSON, replaced by `{"cut": "<reason>"}`
+/// when longer. Bounds the output of expansion bombs.
+fn write_line(out: &mut dyn Write, value: &Value<'_>, as_json: bool) -> io::Result<()> {
+    let mut w = FmtIo::new(out);
+    let written = if as_json {
+        match brine_json::to_json_line(value, MESSAGE_OUTPUT_LIMIT) {
+            Ok(line) => w.write_str(&line),
+            Err(reason) => w
+                .write_str("{\"cut\":")
+                .and_then(|()| brine_json::write_str(&mut w, &reason))
+                .and_then(|()| w.write_char('}')),
+        }
+    } else {
+        let mut bounded = Budget::new(&mut w, MESSAGE_OUTPUT_LIMIT);
+        match bounded.write_display(value) {
+            Ok(false) => {
+                let reason = brine_json::too_long("repr", MESSAGE_OUTPUT_LIMIT);
+                write!(w, "{}{reason}]", brine_json::CUT_MARK)
+            }
+            other => other.map(|_| ()),
+        }
+    };
+    let written = written.and_then(|()| w.write_char('\n'));
+    w.finish(written).map(drop)
 }
 
 #[cfg(test)]

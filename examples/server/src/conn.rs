@@ -16,7 +16,9 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{timeout, Instant};
 
-use crate::{json::value_to_json, Client, Outgoing, ServerEvent, Shared};
+use brine_core::pickle::Escaped;
+
+use crate::{Client, Outgoing, ServerEvent, Shared, LOG_LIMIT};
 
 /// "Too many open files" (Linux, macOS and the BSDs agree on 24).
 const EMFILE: i32 = 24;
@@ -203,6 +205,8 @@ impl Connection {
         let mut reader = Reader::new(self.shared.config.max_message_len);
         // Until the identity arrives: a deadline from the connection's start.
         let mut deadline = idle.map(|idle| Instant::now() + idle);
+        // The stream offset where the unfinished message began, and when.
+        let mut message: Option<(usize, Instant)> = None;
         loop {
             let timer = async {
                 match deadline {
@@ -247,19 +251,22 @@ impl Connection {
                         return end;
                     }
                     if reader.identified {
-                        // Silence between messages is normal; a stalled message is not.
-                        deadline = match idle {
-                            Some(idle) if reader.pickles.unfinished().is_some() => {
-                                Some(Instant::now() + idle)
-                            }
-                            _ => None,
-                        };
+                        // Silence between messages is normal; a message still arriving
+                        // `idle` after its first byte is not, however it trickles in.
+                        let started = reader.pickles.unfinished().map(|(offset, _)| offset);
+                        if started != message.map(|(offset, _)| offset) {
+                            message = started.map(|offset| (offset, Instant::now()));
+                        }
+                        deadline = idle.zip(message).map(|(idle, (_, since))| since + idle);
                     }
+                    // Bounded work per wake-up (each pickle costs at most its decoding and
+                    // LOG_LIMIT bytes of output); then let the other clients run.
+                    tokio::task::yield_now().await;
                 }
                 Step::Timeout => {
                     let secs = idle.unwrap_or_default().as_secs_f64();
                     return End::close(if reader.identified {
-                        format!("stalled for {secs} s in the middle of a message")
+                        format!("a message was still unfinished {secs} s after it began")
                     } else {
                         format!("sent no identity within {secs} s")
                     });
@@ -371,18 +378,21 @@ impl Reader {
         let event = DECODER.with(|decoder| {
             let mut decoder = decoder.borrow_mut();
             match decoder.decode(pickle) {
+                // Bounded: at most LOG_LIMIT bytes of repr and of JSON, whatever the value
+                // expands to (the walks stop there).
                 Ok(value) if !*identified => ServerEvent::Identity {
                     id,
-                    value: value.to_string(),
-                    json: value_to_json(&value),
+                    value: brine_json::repr_line(&value, LOG_LIMIT),
+                    json: brine_json::to_json_value(&value, LOG_LIMIT),
                 },
                 Ok(value) => ServerEvent::Received {
                     id,
-                    repr: value.to_string(),
+                    repr: brine_json::repr_line(&value, LOG_LIMIT),
                 },
+                // A refusal may quote the pickle (a global's name): escaped for the console.
                 Err(e) => ServerEvent::Refused {
                     id,
-                    reason: e.to_string(),
+                    reason: Escaped(&e.to_string()).to_string(),
                 },
             }
         });

@@ -37,7 +37,6 @@
 
 mod conn;
 mod events;
-mod json;
 mod record;
 mod roster;
 mod web;
@@ -55,7 +54,6 @@ use brine_core::pickle::{to_vec, Error as PickleError, Protocol};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
-pub use json::value_to_json;
 pub use record::CSV_HEADER;
 pub use roster::{GITHUB_KEYS, NAME_KEYS, SID_KEYS};
 
@@ -71,6 +69,13 @@ pub use roster::{GITHUB_KEYS, NAME_KEYS, SID_KEYS};
 pub fn raise_open_file_limit() -> io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
+
+/// The most bytes of a client's value an event holds, as repr ([`ServerEvent::Identity`]'s
+/// `value`, [`ServerEvent::Received`]'s `repr`) and as JSON (`json`): a longer repr is cut
+/// there and ends with `…[cut: its repr is longer than 4096 bytes]`, a longer JSON is
+/// `{"cut": "<reason>"}`. This bounds the work one pickle costs the server (an expansion bomb
+/// of a few hundred bytes would otherwise print gigabytes) and each event's size.
+pub const LOG_LIMIT: usize = 4096;
 
 /// The acknowledgement the lab server sends for every message it receives.
 pub const ACK: &str = "Server got the data";
@@ -153,7 +158,7 @@ impl Message {
     pub fn to_pickle(&self, protocol: Protocol) -> Result<Option<Vec<u8>>, PickleError> {
         match self {
             Message::Str(text) => to_vec(text.as_str(), protocol).map(Some),
-            Message::Json(value) => to_vec(&json::AsPython(value), protocol).map(Some),
+            Message::Json(value) => to_vec(&brine_json::AsPython(value), protocol).map(Some),
             Message::Close => Ok(None),
         }
     }
@@ -192,16 +197,17 @@ pub enum ServerEvent {
     Identity {
         /// The client's id.
         id: i64,
-        /// Python's repr of the value, e.g. `{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}`.
+        /// Python's repr of the value, e.g. `{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}`
+        /// (cut after [`LOG_LIMIT`] bytes, with a marker).
         value: String,
-        /// The value as JSON (see [`value_to_json`]).
+        /// The value as JSON (`brine_json`'s mapping), at most [`LOG_LIMIT`] bytes of it.
         json: serde_json::Value,
     },
     /// A later pickle from the client.
     Received {
         /// The client's id.
         id: i64,
-        /// Python's repr of the value.
+        /// Python's repr of the value (cut after [`LOG_LIMIT`] bytes, with a marker).
         repr: String,
     },
     /// A pickle the server would not decode (it would import or call code, or exceeds the
@@ -447,7 +453,9 @@ impl Server {
     /// A receiver of what happens from now on. The first call also gets every event since
     /// [`start`](Server::start) (up to the last 10,000), so nothing is missed between
     /// starting and subscribing. Several receivers may be open; each gets every event.
-    /// Receivers are unbounded: keep reading the ones you hold, or drop them.
+    /// Each receiver's queue is bounded (4096 events beyond the backlog): a receiver that
+    /// falls behind loses the newest events, counted and then reported to it as a
+    /// [`ServerEvent::Error`]; the server never waits for a receiver.
     pub fn events(&self) -> std_mpsc::Receiver<ServerEvent> {
         self.shared.events.subscribe()
     }

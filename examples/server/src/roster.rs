@@ -47,7 +47,7 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
-    /// Picks the fields out of an identity as [`crate::value_to_json`] gives it.
+    /// Picks the fields out of an identity as [`crate::ServerEvent::Identity`]'s `json` gives it.
     pub(crate) fn from_json(json: &Json) -> Identity {
         let Json::Object(map) = json else {
             return Identity {

@@ -9,7 +9,9 @@
 //! ring of [`RING`] messages. A page that falls behind (a stalled browser, a slow network)
 //! loses its place in the ring and gets a fresh snapshot instead, so a page never holds more
 //! than hyper's write buffer of server memory, and the lab protocol never waits for a page.
-//! At most [`MAX_PAGES`] event streams are open at once; more get 503.
+//! At most [`MAX_PAGES`] event streams are open at once; more get 503. At most
+//! [`MAX_CONNECTIONS`] connections are served at once, and one that sends no request head
+//! within 10 s is closed.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -24,9 +26,11 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Semaphore};
 
 use crate::roster::{Entry, Roster};
 
@@ -36,6 +40,10 @@ pub(crate) const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 pub(crate) const RING: usize = 32;
 /// Event streams open at once.
 pub(crate) const MAX_PAGES: usize = 1000;
+/// Connections to the page's address at once (event streams and plain requests).
+pub(crate) const MAX_CONNECTIONS: usize = MAX_PAGES + 64;
+/// A request's head must arrive within this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How soon a page reconnects after losing the server (the `retry` of the event stream).
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -196,8 +204,33 @@ pub(crate) async fn serve(listener: TcpListener, web: Arc<Web>) {
         .route("/api/snapshot", get(snapshot))
         .route("/events", get(events))
         .with_state(web);
-    // Errors are per connection (hyper logs nothing); the listener itself does not fail.
-    let _ = axum::serve(listener, app).await;
+    // Served connection by connection (rather than with `axum::serve`) for two bounds: at
+    // most MAX_CONNECTIONS at once (more wait in the listen queue), and a request's head
+    // must arrive within HEADER_TIMEOUT, so idle sockets cannot pile up.
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors and the like: the lab's clients come first.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let service = TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            // A connection's errors (a reset, a timeout) end that connection only.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            drop(permit);
+        });
+    }
 }
 
 /// The headers every response carries.
@@ -354,6 +387,26 @@ mod tests {
             update.starts_with("event: update\n") && update.contains(r#""id":100,"#),
             "{update}"
         );
+    }
+
+    #[test]
+    fn the_lab_address_shown_is_one_students_can_use() {
+        assert_eq!(
+            lab_addresses("127.0.0.1:12000".parse().unwrap()),
+            ["127.0.0.1:12000"]
+        );
+        // Every interface: this machine's addresses other than loopback (or 0.0.0.0 itself).
+        let any = lab_addresses("0.0.0.0:12000".parse().unwrap());
+        assert!(!any.is_empty());
+        for addr in &any {
+            let addr: SocketAddr = addr.parse().unwrap();
+            assert_eq!(addr.port(), 12000);
+            assert!(addr.is_ipv4(), "{addr}");
+            assert!(
+                !addr.ip().is_loopback() || any == ["0.0.0.0:12000"],
+                "{any:?}"
+            );
+        }
     }
 
     #[tokio::test]

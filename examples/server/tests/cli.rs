@@ -187,6 +187,8 @@ fn help_explains_the_flags() {
         "--idle-timeout <SECS>",
         "--max-clients <N>",
         "--quiet",
+        "--web <ADDR>",
+        "--record <FILE>",
         "Server got the data",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
@@ -196,4 +198,67 @@ fn help_explains_the_flags() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn web_and_record_setup_errors_are_clear_and_exit_code_1() {
+    let output = Command::new(BIN)
+        .args(["127.0.0.1:0", "--record", "/nonexistent-dir/attendance.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "brine-server: cannot open the record /nonexistent-dir/attendance.csv: No such file"
+        ),
+        "{stderr}"
+    );
+
+    let taken = Server::start(Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Config::default()
+    })
+    .unwrap();
+    let web = taken.local_addr().to_string();
+    let output = Command::new(BIN)
+        .args(["127.0.0.1:0", "--web", &web])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "brine-server: cannot serve the web page on {web}: "
+        )),
+        "{stderr}"
+    );
+    taken.shutdown();
+}
+
+#[test]
+fn the_web_page_line_and_the_exposure_note() {
+    let server = Running::start(&["--web", "127.0.0.1:0"]);
+    let line = server.line();
+    assert!(
+        line.starts_with("Web page on http://127.0.0.1:") && line.ends_with('/'),
+        "{line}"
+    );
+    // Beyond loopback: a note on stderr says who can read the page.
+    let mut wide = Command::new(BIN)
+        .args(["127.0.0.1:0", "--web", "0.0.0.0:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(wide.stderr.take().unwrap());
+    let mut note = String::new();
+    stderr.read_line(&mut note).unwrap();
+    let _ = wide.kill();
+    let _ = wide.wait();
+    assert!(
+        note.starts_with("brine-server: note: the web page shows every student's name, id and GitHub user name to anyone who can reach 0.0.0.0:"),
+        "{note}"
+    );
 }

@@ -1,0 +1,154 @@
+//! [`Client`]: the blocking lab client over a std TCP stream, owning its [`Timeouts`].
+
+use std::io;
+
+use brine_core::blocking;
+use brine_core::driver::{SmallDecoder, SmallSession};
+use brine_core::pickle::{Decoder, Encoding};
+use brine_core::session::{ClientId, Event, Session};
+use serde::Serialize;
+
+use super::timeouts::client_error;
+use super::{connect, ConnectOptions, Error, Timeouts, Transport};
+
+/// The blocking lab client over TCP: the core's [`blocking::Client`] with [`Timeouts`] as its
+/// read hook, reporting every event to the idle clock, with errors as [`Error`]s (a wait that
+/// ran out is [`Error::Timeout`] or [`Error::Idle`]). Storage is chosen by type as for the
+/// core's client (`S`, `D`); [`SmallClient`] is the small one.
+///
+/// ```no_run
+/// use brine_adapters::tcp::{Client, ConnectOptions, Error, Timeouts};
+/// use brine_core::{session::Event, Identity};
+/// use std::time::Duration;
+///
+/// # fn main() -> Result<(), Error> {
+/// let timeouts = Timeouts::new(Some(Duration::from_secs(5)));
+/// let mut client = Client::connect("127.0.0.1:12000", &ConnectOptions::new(), timeouts)?;
+/// let me = Identity::<4>::new().with("name", "Jose Ortiz").unwrap();
+/// println!("Assigned client id by server: {}", client.handshake(&me)?);
+/// loop {
+///     match client.next_event()? {
+///         Event::Message(value) => println!("{value}"),
+///         Event::Closed => return Ok(()),
+///         _ => {}
+///     }
+/// }
+/// # }
+/// ```
+pub struct Client<S = Session, D = Decoder> {
+    inner: blocking::Client<Transport, Timeouts, S, D>,
+}
+
+/// A [`Client`] with the core's small session and decoder (about 3.3 KiB).
+pub type SmallClient = Client<SmallSession, SmallDecoder>;
+
+impl Client {
+    /// Connects to `addr` (see [`connect`]) and makes a client with 4 KiB buffers and the
+    /// default decoder (36 KiB, on the caller's stack).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`].
+    pub fn connect(
+        addr: &str,
+        options: &ConnectOptions,
+        timeouts: Timeouts,
+    ) -> Result<Self, Error> {
+        connect(addr, options).map(|transport| Client::new(transport, timeouts))
+    }
+
+    /// A client over a connected transport, with 4 KiB buffers and the default decoder.
+    pub fn new(transport: Transport, timeouts: Timeouts) -> Self {
+        Client::with_storage(transport, timeouts)
+    }
+}
+
+impl<
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+    > Client<Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
+{
+    /// A client over a connected transport with the storage named in its type.
+    pub fn with_storage(transport: Transport, timeouts: Timeouts) -> Self {
+        Client {
+            inner: blocking::Client::with_storage(transport, timeouts),
+        }
+    }
+
+    /// Sets the protocol (or [`Encoding`]) of the pickles this client writes.
+    pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
+        self.inner.set_protocol(protocol);
+    }
+
+    /// Waits for the client id (at most `reply`), then sends `identity`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the id takes longer than `reply`; [`Error::Protocol`] when the
+    /// server closes or sends something else first; [`Error::Io`] when the connection fails.
+    pub fn handshake<I: Serialize + ?Sized>(&mut self, identity: &I) -> Result<ClientId, Error> {
+        match self.inner.handshake(identity) {
+            Ok(id) => {
+                self.inner.before_read_mut().event_arrived();
+                Ok(id)
+            }
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// The next event, within the bounds of the [`Timeouts`]. A message borrows the client
+    /// until the next call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] (the rest of a message took longer than `reply`), [`Error::Idle`]
+    /// (no event for `idle`), [`Error::Protocol`], [`Error::Io`].
+    pub fn next_event(&mut self) -> Result<Event<'_>, Error> {
+        if let Err(e) = self.inner.wait_event() {
+            return Err(self.error(e));
+        }
+        self.inner.before_read_mut().event_arrived();
+        // An event is ready: no read, so no timeout, can happen here.
+        self.inner.next_event().map_err(client_error)
+    }
+
+    /// Pickles `message` and writes it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] before the handshake, for a message that cannot be pickled or does
+    /// not fit the transmit buffer; [`Error::Io`] when the connection fails.
+    pub fn send<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), Error> {
+        self.inner.send(message).map_err(client_error)
+    }
+
+    /// The session (state, client id, what it waits for).
+    pub fn session(&self) -> &Session<RX, TX> {
+        self.inner.session()
+    }
+
+    /// The timeouts.
+    pub fn timeouts(&self) -> &Timeouts {
+        self.inner.before_read()
+    }
+
+    /// The connected stream (e.g. for `peer_addr`).
+    pub fn stream(&self) -> &super::Stream {
+        self.inner.transport().inner()
+    }
+
+    /// Gives the transport back.
+    pub fn into_inner(self) -> Transport {
+        self.inner.into_inner()
+    }
+
+    /// A failed wait as an [`Error`], given what the session waited for.
+    fn error(&mut self, error: blocking::Error<io::Error>) -> Error {
+        let waiting = self.inner.session().waiting();
+        self.inner.before_read_mut().error(error, waiting)
+    }
+}

@@ -1,0 +1,247 @@
+//! Python values → JSON text, streamed into any `fmt::Write` (never built whole).
+
+use core::fmt::{self, Write};
+
+use brine_core::pickle::{Budget, Value};
+
+/// Writes `value` as one line of JSON (the mapping is in the crate's documentation). Walks
+/// the value once, writing as it goes; allocates nothing. Fails only when `w` fails, so
+/// behind a [`Budget`] it stops at the budget.
+pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Result {
+    match value {
+        Value::None => w.write_str("null"),
+        Value::Bool(b) => w.write_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => write!(w, "{i}"),
+        // Decimal digits, exact: a JSON number has no size limit.
+        Value::BigInt(b) => write!(w, "{b}"),
+        // Python's repr ("1.5", "1e+100", "-0.0") is valid JSON, as json.dumps writes it.
+        Value::Float(x) if x.is_finite() => write!(w, "{value}"),
+        Value::Float(_) => w.write_str("null"),
+        Value::Str(s) => write_chars(w, s.chars()),
+        Value::Bytes(b) | Value::ByteArray(b) => {
+            w.write_str("{\"bytes_hex\":\"")?;
+            for byte in b.iter() {
+                write!(w, "{byte:02x}")?;
+            }
+            w.write_str("\"}")
+        }
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
+            w.write_char('[')?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    w.write_char(',')?;
+                }
+                write_value(w, &item)?;
+            }
+            w.write_char(']')
+        }
+        Value::Dict(dict) => {
+            w.write_char('{')?;
+            for (i, (key, item)) in dict.iter().enumerate() {
+                if i > 0 {
+                    w.write_char(',')?;
+                }
+                write_key(w, &key)?;
+                w.write_char(':')?;
+                write_value(w, &item)?;
+            }
+            w.write_char('}')
+        }
+    }
+}
+
+/// A dict key as a JSON object key, as `json.dumps` writes str, int, float, bool and None
+/// keys (`"7"`, `"1.5"`, `"NaN"`, `"true"`, `"null"`); any other key (a tuple, bytes) as its
+/// Python repr (`"(1, 2)"`), where `json.dumps` would raise.
+pub fn write_key<W: Write + ?Sized>(w: &mut W, key: &Value<'_>) -> fmt::Result {
+    match key {
+        Value::Str(s) => write_chars(w, s.chars()),
+        Value::Bool(true) => w.write_str("\"true\""),
+        Value::Bool(false) => w.write_str("\"false\""),
+        Value::None => w.write_str("\"null\""),
+        Value::Float(x) if x.is_nan() => w.write_str("\"NaN\""),
+        Value::Float(x) if x.is_infinite() => w.write_str(if *x > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        }),
+        other => {
+            // The repr, escaped on the fly.
+            w.write_char('"')?;
+            write!(Escaped(w), "{other}")?;
+            w.write_char('"')
+        }
+    }
+}
+
+/// Writes a JSON string literal of `text`.
+pub fn write_str<W: Write + ?Sized>(w: &mut W, text: &str) -> fmt::Result {
+    write_chars(w, text.chars())
+}
+
+/// Writes a JSON string literal of `chars`: `"` and `\` escaped, control characters (C0, DEL
+/// and C1, so none reaches a terminal raw) as `\n`, `\t`, ... or `\u00XX`; everything else
+/// as UTF-8.
+pub fn write_chars<W: Write + ?Sized>(w: &mut W, chars: impl Iterator<Item = char>) -> fmt::Result {
+    w.write_char('"')?;
+    for c in chars {
+        write_char_escaped(w, c)?;
+    }
+    w.write_char('"')
+}
+
+fn write_char_escaped<W: Write + ?Sized>(w: &mut W, c: char) -> fmt::Result {
+    match c {
+        '"' => w.write_str("\\\""),
+        '\\' => w.write_str("\\\\"),
+        '\n' => w.write_str("\\n"),
+        '\r' => w.write_str("\\r"),
+        '\t' => w.write_str("\\t"),
+        '\u{8}' => w.write_str("\\b"),
+        '\u{c}' => w.write_str("\\f"),
+        c if c.is_control() => write!(w, "\\u{:04x}", u32::from(c)),
+        c => w.write_char(c),
+    }
+}
+
+/// Escapes what is written through it as the inside of a JSON string.
+struct Escaped<'w, W: ?Sized>(&'w mut W);
+
+impl<W: Write + ?Sized> Write for Escaped<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        s.chars().try_for_each(|c| write_char_escaped(self.0, c))
+    }
+}
+
+/// `value` as one line of JSON of at most `limit` bytes, or `Err` with the reason when its
+/// JSON is longer (what was written is dropped). Allocates at most `limit` bytes.
+pub fn to_json_line(value: &Value<'_>, limit: usize) -> Result<String, String> {
+    let mut out = Budget::new(String::new(), limit);
+    match write_value(&mut out, value) {
+        Ok(()) => Ok(out.into_inner()),
+        Err(_) => Err(too_long("JSON", limit)),
+    }
+}
+
+/// `value` as a `serde_json::Value`, built from at most `limit` bytes of JSON text; a longer
+/// one is `{"cut": "<reason>"}`. Integers keep every digit (serde_json's
+/// `arbitrary_precision`).
+pub fn to_json_value(value: &Value<'_>, limit: usize) -> serde_json::Value {
+    let cut = |reason: String| serde_json::json!({ "cut": reason });
+    match to_json_line(value, limit) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| cut(e.to_string())),
+        Err(reason) => cut(reason),
+    }
+}
+
+/// Python's repr of `value`, at most `limit` bytes; when it is longer, what fits followed by
+/// [`CUT_MARK`] and the reason (so a cut line is never mistaken for a whole one).
+pub fn repr_line(value: &Value<'_>, limit: usize) -> String {
+    let mut out = Budget::new(String::new(), limit);
+    match out.write_display(value) {
+        Ok(true) | Err(_) => out.into_inner(),
+        Ok(false) => {
+            let mut text = out.into_inner();
+            let _ = write!(text, "{CUT_MARK}{}]", too_long("repr", limit));
+            text
+        }
+    }
+}
+
+/// Ends a repr cut at its budget: `…[cut: its repr is longer than N bytes]`.
+pub const CUT_MARK: &str = "…[cut: ";
+
+/// "its repr is longer than 4096 bytes".
+pub fn too_long(what: &str, limit: usize) -> String {
+    format!("its {what} is longer than {limit} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AsPython;
+    use brine_core::pickle::{to_slice, Decoder, Protocol};
+
+    fn decode_with<T>(pickle: &[u8], f: impl FnOnce(&Value<'_>) -> T) -> T {
+        let mut decoder: Box<Decoder> = Box::default();
+        f(&decoder.decode(pickle).unwrap())
+    }
+
+    fn json(value: &Value<'_>) -> String {
+        to_json_line(value, usize::MAX).unwrap()
+    }
+
+    fn round_trip(text: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let bytes = to_slice(&AsPython(&value), &mut buf, Protocol::V4).unwrap();
+        decode_with(bytes, json)
+    }
+
+    #[test]
+    fn json_round_trips_through_pickle() {
+        for text in [
+            r#"{"b":1,"a":[true,false,null],"c":"x\"y\n"}"#,
+            "123456789012345678901234567890",
+            "-170141183460469231731687303715884105728",
+            "340282366920938463463374607431768211455",
+            "1.5",
+            "1e+100",
+            "-0.0",
+            r#"["é","😀",{}]"#,
+        ] {
+            assert_eq!(round_trip(text), text);
+        }
+    }
+
+    #[test]
+    fn keys_as_json_dumps_writes_them_and_the_rest_as_repr() {
+        // pickle.dumps({1: b'\x00\xff', (1, 2): {3}, None: True, 'f': float('nan'),
+        //               True: 1.5, 1.5: 1e100, float('inf'): '\x1b[2K\x9b'}, 4)
+        let pickle = b"\x80\x04\x95O\x00\x00\x00\x00\x00\x00\x00}\x94(K\x01G?\xf8\x00\x00\x00\x00\x00\x00K\x01K\x02\x86\x94\x8f\x94(K\x03\x90N\x88\x8c\x01f\x94G\x7f\xf8\x00\x00\x00\x00\x00\x00G?\xf8\x00\x00\x00\x00\x00\x00GT\xb2I\xad%\x94\xc3}G\x7f\xf0\x00\x00\x00\x00\x00\x00\x8c\x06\x1b[2K\xc2\x9b\x94u.";
+        decode_with(pickle, |value| {
+            assert_eq!(
+                value.to_string(),
+                "{1: 1.5, (1, 2): {3}, None: True, 'f': nan, 1.5: 1e+100, inf: '\\x1b[2K\\x9b'}"
+            );
+            assert_eq!(
+                json(value),
+                r#"{"1":1.5,"(1, 2)":[3],"null":true,"f":null,"1.5":1e+100,"Infinity":"\u001b[2K\u009b"}"#
+            );
+        });
+    }
+
+    #[test]
+    fn budget_cuts_repr_with_a_marker_and_refuses_long_json() {
+        // ['abc'] * 500 as pickle.dumps writes it, without the frame: 3500 bytes of repr.
+        let mut pickle = b"\x80\x04]\x94(\x8c\x03abc\x94".to_vec();
+        for _ in 0..499 {
+            pickle.extend_from_slice(b"h\x01");
+        }
+        pickle.extend_from_slice(b"e.");
+        decode_with(&pickle, |value| {
+            let whole = repr_line(value, usize::MAX);
+            assert_eq!(whole.len(), 3500);
+            let cut = repr_line(value, 100);
+            assert_eq!(
+                cut,
+                format!(
+                    "{}{CUT_MARK}its repr is longer than 100 bytes]",
+                    &whole[..100]
+                )
+            );
+            assert_eq!(
+                to_json_line(value, 3001),
+                Ok(whole.replace('\'', "\"").replace(", ", ","))
+            );
+            assert_eq!(
+                to_json_line(value, 3000),
+                Err("its JSON is longer than 3000 bytes".to_owned())
+            );
+            assert_eq!(
+                to_json_value(value, 10),
+                serde_json::json!({"cut": "its JSON is longer than 10 bytes"})
+            );
+        });
+    }
+}
