@@ -17,7 +17,6 @@
 //!   maps kinds to exit codes).
 
 use std::fmt::{self, Display};
-use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::str::FromStr;
@@ -438,7 +437,7 @@ impl Retry {
             .checked_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
             .unwrap_or(self.max_delay)
             .min(self.max_delay);
-        base.mul_f64(0.5 + 0.5 * random_unit())
+        base.mul_f64(0.5 + 0.5 * fastrand::f64())
     }
 }
 
@@ -446,18 +445,6 @@ impl Default for Retry {
     fn default() -> Self {
         Retry::NONE
     }
-}
-
-/// A random number in [0, 1) from std's randomly keyed hasher (jitter needs no quality).
-fn random_unit() -> f64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// How to connect: see [`connect`].

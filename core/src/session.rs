@@ -14,7 +14,7 @@ use core::fmt::{self, Display};
 
 use serde::Serialize;
 
-use crate::pickle::{self, Decoder, Encoding, Framer, Progress, Protocol, Value};
+use crate::pickle::{self, Decoder, Encoding, Framer, NodeId, Progress, Protocol, Value};
 
 /// Longest `str` client id kept (longer ids are refused).
 pub const CLIENT_ID_LEN: usize = 40;
@@ -241,6 +241,18 @@ enum Ready {
     Pickle {
         len: usize,
     },
+    /// A pickle at the head of the receive buffer, already decoded into the decoder at
+    /// address `decoder` with root node `root`.
+    Decoded {
+        len: usize,
+        root: NodeId,
+        decoder: usize,
+    },
+    /// A pickle at the head of the receive buffer that is one `str` (see
+    /// [`pickle::one_str`]).
+    Str {
+        len: usize,
+    },
     /// An oversized pickle was discarded.
     Skipped {
         len: usize,
@@ -433,6 +445,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                 }
             }
         } else {
+            if self.scanned == 0 && !self.framer.in_pickle() {
+                // Messages decoded directly were never fed to the framer.
+                self.framer.resume_at(self.stream_offset);
+            }
             let from = self.head + self.scanned;
             let chunk = self.rx.get(from..self.tail).unwrap_or(&[]);
             match self.framer.advance(chunk) {
@@ -476,58 +492,115 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         Ok(false)
     }
 
-    /// The next event, if one is ready (see [`poll`](Self::poll)); `None` means: read more.
-    /// A message borrows the receive buffer and `decoder` until the next call.
+    /// Like [`poll`](Self::poll), and decodes a complete message at the head of the receive
+    /// buffer into `decoder` in the same pass (the framer then only runs for a message that
+    /// is incomplete, refused or larger than the buffer). Drivers call this, then
+    /// [`next_event`](Self::next_event) with the same `decoder`, untouched in between.
+    pub fn poll_decode<const V: usize, const I: usize, const S: usize, const M: usize>(
+        &mut self,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> Result<bool, Error> {
+        let idle = self.ready == Ready::Nothing
+            && self.state != State::Closed
+            && self.skipping.is_none()
+            && self.scanned == 0
+            && !self.framer.in_pickle();
+        if idle {
+            self.drop_released();
+            if let Some(ready) = self.decode_head(decoder) {
+                self.ready = ready;
+                return Ok(true);
+            }
+        }
+        self.poll()
+    }
+
+    /// The message at the head of the receive buffer, decoded, if it is complete and valid;
+    /// `None` otherwise (the framer then finds its end, or waits for the rest).
+    fn decode_head<const V: usize, const I: usize, const S: usize, const M: usize>(
+        &self,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> Option<Ready> {
+        let bytes = self.rx.get(self.head..self.tail)?;
+        // What the machine makes of these bytes, when it has room for one value.
+        if V > 0 && S > 0 && M > 0 {
+            if let Some((_, len)) = pickle::one_str(bytes) {
+                return Some(Ready::Str { len });
+            }
+        }
+        let (root, len) = decoder.run_fast(bytes, true).ok()?;
+        // A FRAME that claims bytes past this pickle reaches into the next message: the
+        // pickle on its own bytes is truncated. Leave it to the framed path.
+        (decoder.frame_end() <= len).then_some(Ready::Decoded {
+            len,
+            root,
+            decoder: core::ptr::from_ref(decoder) as usize,
+        })
+    }
+
+    /// The next event, if one is ready (see [`poll_decode`](Self::poll_decode)); `None`
+    /// means: read more. A message borrows the receive buffer and `decoder` until the next
+    /// call.
     ///
     /// Fails as [`poll`](Self::poll) does, and if the first message is not a valid client id.
     pub fn next_event<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
         &'a mut self,
         decoder: &'a mut Decoder<V, I, S, M>,
     ) -> Result<Option<Event<'a>>, Error> {
-        if !self.poll()? {
+        if !self.poll_decode(decoder)? {
             return Ok(None);
         }
-        match core::mem::replace(&mut self.ready, Ready::Nothing) {
-            Ready::Nothing => Ok(None),
+        let (len, root) = match core::mem::replace(&mut self.ready, Ready::Nothing) {
+            Ready::Nothing => return Ok(None),
             Ready::Closed => {
                 self.set_state(State::Closed);
-                Ok(Some(Event::Closed))
+                return Ok(Some(Event::Closed));
             }
-            Ready::Skipped { len } => Ok(Some(Event::Skipped {
-                len,
-                reason: SkipReason::TooLarge { limit: RX },
-            })),
-            Ready::Pickle { len } => {
-                self.release = len;
-                let offset = self.stream_offset;
-                let span = self.head..self.head + len;
-                if self.state == State::AwaitingClientId {
-                    let bytes = self.rx.get(span).unwrap_or(&[]);
-                    let id = match decoder.decode(bytes) {
-                        Ok(value) => client_id(value),
-                        Err(error) => Err(Error::InvalidPickle {
-                            stream_offset: offset,
-                            error,
-                        }),
-                    };
-                    let id = id.map_err(|e| self.fail(e))?;
-                    self.client_id = Some(id.clone());
-                    self.set_state(State::IdentityQueued);
-                    if self.tx_head >= self.identity_end {
-                        self.set_state(State::Listening);
-                    }
-                    return Ok(Some(Event::ClientId(id)));
-                }
-                let bytes = self.rx.get(span).unwrap_or(&[]);
-                Ok(Some(match decoder.decode(bytes) {
-                    Ok(value) => Event::Message(value),
-                    Err(error) => Event::Skipped {
-                        len,
-                        reason: SkipReason::Refused(error),
-                    },
+            Ready::Skipped { len } => {
+                return Ok(Some(Event::Skipped {
+                    len,
+                    reason: SkipReason::TooLarge { limit: RX },
                 }))
             }
+            Ready::Pickle { len } | Ready::Str { len } => (len, None),
+            // Decoded when polled, into this decoder (else decoded again below).
+            Ready::Decoded {
+                len,
+                root,
+                decoder: at,
+            } => (
+                len,
+                (at == core::ptr::from_ref(decoder) as usize).then_some(root),
+            ),
+        };
+        self.release = len;
+        let offset = self.stream_offset;
+        let span = self.head..self.head + len;
+        if self.state == State::AwaitingClientId {
+            let id = match message(self.rx.get(span).unwrap_or(&[]), root, decoder) {
+                Ok(value) => client_id(value),
+                Err(error) => Err(Error::InvalidPickle {
+                    stream_offset: offset,
+                    error,
+                }),
+            };
+            let id = id.map_err(|e| self.fail(e))?;
+            self.client_id = Some(id.clone());
+            self.set_state(State::IdentityQueued);
+            if self.tx_head >= self.identity_end {
+                self.set_state(State::Listening);
+            }
+            return Ok(Some(Event::ClientId(id)));
         }
+        Ok(Some(
+            match message(self.rx.get(span).unwrap_or(&[]), root, decoder) {
+                Ok(value) => Event::Message(value),
+                Err(error) => Event::Skipped {
+                    len,
+                    reason: SkipReason::Refused(error),
+                },
+            },
+        ))
     }
 
     // ---- output ----
@@ -637,6 +710,20 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             log_debug!("session: {} -> {}", self.state, state);
             self.state = state;
         }
+    }
+}
+
+/// The message in `bytes` (one whole pickle): the view of what `decoder` holds from `root`
+/// when it was decoded in [`Session::poll_decode`], else decoded now.
+fn message<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
+    bytes: &'a [u8],
+    root: Option<NodeId>,
+    decoder: &'a mut Decoder<V, I, S, M>,
+) -> Result<Value<'a>, pickle::Error> {
+    match (root, pickle::one_str(bytes)) {
+        (Some(root), _) => Ok(decoder.tree(bytes).value(root)),
+        (None, Some((text, _))) if V > 0 && S > 0 && M > 0 => Ok(Value::Str(text)),
+        (None, _) => decoder.decode(bytes),
     }
 }
 
@@ -925,6 +1012,48 @@ mod tests {
                 }
             }
             assert_eq!(last, expected, "chunk {chunk}");
+        }
+    }
+
+    /// A FRAME claiming more than its pickle holds is refused on the pickle's own bytes, even
+    /// when the next message's bytes are in the buffer (decoded in one pass or framed).
+    #[test]
+    fn a_frame_reaching_into_the_next_message_is_refused() {
+        let over = b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00K\x01.";
+        let stream = [CLIENT_ID, ACK, over, LIST].concat();
+        for chunk in [0, 1, 5, 34, 100] {
+            let (events, _) = run(&stream, chunk);
+            assert_eq!(
+                events,
+                [
+                    "id 54321",
+                    "message 'Server got the data'",
+                    "skipped 14: pickle truncated: input ended at byte 14 before STOP",
+                    "message [1, 2, 3]",
+                    "closed",
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    /// `next_event` with another decoder than `poll_decode` decodes again, correctly.
+    #[test]
+    fn another_decoder_decodes_again() {
+        let mut session: Session = Session::new();
+        let (mut a, mut b): (Decoder, Decoder) = (Decoder::new(), Decoder::new());
+        session.start(&identity()).unwrap();
+        let stream = [CLIENT_ID, LIST].concat();
+        session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
+        session.commit(stream.len());
+        assert!(matches!(
+            session.next_event(&mut a),
+            Ok(Some(Event::ClientId(_)))
+        ));
+        assert!(session.poll_decode(&mut a).unwrap());
+        match session.next_event(&mut b) {
+            Ok(Some(Event::Message(v))) => assert_eq!(v.to_string(), "[1, 2, 3]"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -6,16 +6,15 @@
 //!
 //! `brine` and `brine-server` belong to other packages, so Cargo gives this package no
 //! `CARGO_BIN_EXE_*` for them. The first test that needs one runs, once per test process
-//! (a [`OnceLock`]), the Cargo that built the tests (`env!("CARGO")`, falling back to the
-//! `CARGO` environment variable and then `cargo`):
+//! (a [`OnceLock`]), through escargot, the Cargo that runs the tests (`$CARGO`):
 //!
 //! ```text
-//! cargo build --quiet --manifest-path <workspace>/Cargo.toml -p brine -p brine-server --bins \
-//!     --message-format=json-render-diagnostics
+//! $CARGO build --message-format=json --manifest-path <workspace>/Cargo.toml -p brine \
+//!     -p brine-server --quiet --bins
 //! ```
 //!
 //! and takes each binary's path from the `executable` field of Cargo's `compiler-artifact`
-//! messages. Cargo itself says where it put them, so nothing is guessed: `CARGO_TARGET_DIR`,
+//! messages (escargot decodes them). Cargo itself says where it put them, so nothing is guessed: `CARGO_TARGET_DIR`,
 //! `--target-dir` or `build.target` in a config file are all honoured, and the binaries
 //! are never stale (after `cargo test --workspace` they are up to date and the build takes a
 //! fraction of a second).
@@ -36,6 +35,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use wait_timeout::ChildExt;
 
 /// The identity flags every test gives brine.
 pub const IDENTITY_ARGS: [&str; 8] = [
@@ -79,40 +80,27 @@ pub fn brine_server_bin() -> &'static Path {
 }
 
 fn build_bins() -> Bins {
-    let cargo = option_env!("CARGO")
-        .map(str::to_owned)
-        .or_else(|| std::env::var("CARGO").ok())
-        .unwrap_or_else(|| "cargo".to_owned());
     let manifest = workspace_dir().join("Cargo.toml");
-    let output = Command::new(&cargo)
-        .args(["build", "--quiet"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .args(["-p", "brine", "-p", "brine-server", "--bins"])
-        .arg("--message-format=json-render-diagnostics")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `{cargo} build`: {e}"));
-    assert!(
-        output.status.success(),
-        "`{cargo} build -p brine -p brine-server --bins` failed: {}",
-        output.status
-    );
+    // escargot runs `$CARGO build --message-format=json` (the Cargo running the tests).
+    let messages = escargot::CargoBuild::new()
+        .manifest_path(&manifest)
+        .package("brine")
+        .args(["-p", "brine-server", "--quiet"])
+        .bins()
+        .exec()
+        .unwrap_or_else(|e| panic!("cannot build brine and brine-server: {e}"));
     let (mut brine, mut server) = (None, None);
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+    for message in messages {
+        let message = message.unwrap_or_else(|e| panic!("cargo build failed: {e}"));
+        let Ok(escargot::format::Message::CompilerArtifact(artifact)) = message.decode() else {
             continue;
         };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let Some(executable) = message["executable"].as_str() else {
+        let Some(executable) = artifact.executable else {
             continue;
         };
-        match message["target"]["name"].as_str() {
-            Some("brine") => brine = Some(PathBuf::from(executable)),
-            Some("brine-server") => server = Some(PathBuf::from(executable)),
+        match artifact.target.name.as_ref() {
+            "brine" => brine = Some(PathBuf::from(executable.as_ref())),
+            "brine-server" => server = Some(PathBuf::from(executable.as_ref())),
             _ => {}
         }
     }
@@ -329,22 +317,18 @@ impl Proc {
     /// Waits for the process to end by itself; after `timeout` it is killed and the test
     /// fails with everything it printed.
     pub fn wait(mut self, timeout: Duration) -> Finished {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
-                Ok(None) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    panic!(
-                        "{} did not end within {timeout:?}: killed\n{}",
-                        self.name,
-                        self.snapshot()
-                    );
-                }
-                Err(e) => panic!("{}: wait failed: {e}", self.name),
+        let status = match self.child.wait_timeout(timeout) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{} did not end within {timeout:?}: killed\n{}",
+                    self.name,
+                    self.snapshot()
+                );
             }
+            Err(e) => panic!("{}: wait failed: {e}", self.name),
         };
         self.finish(status)
     }
@@ -557,4 +541,27 @@ pub fn json_events(brine: &Finished) -> Vec<serde_json::Value> {
 /// brine's first stdout line in text format, for a client id whose repr is `id`.
 pub fn client_id_line(id: &str) -> String {
     format!("Assigned client id by server: {id}")
+}
+
+/// Fails (never skips) unless `qemu-system-arm` runs and the Rust `target` is installed: the
+/// firmware tests need both (`bash scripts/test` installs them).
+pub fn require_firmware_tools(target: &str) {
+    let qemu = Command::new("qemu-system-arm").arg("--version").output();
+    assert!(
+        qemu.as_ref().is_ok_and(|out| out.status.success()),
+        "qemu-system-arm is needed to boot the firmware ({qemu:?}); install it (Debian: \
+         apt-get install qemu-system-arm) or run bash scripts/test, which does"
+    );
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let lib = Path::new(&sysroot).join("lib/rustlib").join(target);
+    assert!(
+        lib.is_dir(),
+        "the {target} target is needed to build the firmware ({} is missing): rustup target \
+         add {target} (bash scripts/test does)",
+        lib.display()
+    );
 }

@@ -17,7 +17,7 @@
 
 use super::decode::{Container, ContainerKind, Edge, Node, NodeId, NIL};
 use super::pynum::{hash_big, hash_float, hash_small, num_eq, Num};
-use super::text;
+use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};
 
 /// `hash(None)` since CPython 3.12 (before, the object's address).
@@ -468,6 +468,23 @@ impl<'a> Keys<'a> {
             return Ok(true);
         }
         let (x, y) = (self.node(a), self.node(b));
+        // The common case first: two UTF-8 `str`s are equal when their bytes are.
+        if let (
+            Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            },
+            Node::Str {
+                start: s2,
+                len: l2,
+                enc: TextEncoding::Utf8,
+            },
+        ) = (x, y)
+        {
+            self.spend(len.min(l2) as usize)?;
+            return Ok(self.span(start, len) == self.span(s2, l2));
+        }
         if let (Some(x), Some(y)) = (self.num(x), self.num(y)) {
             return Ok(num_eq(x, y));
         }
