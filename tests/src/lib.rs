@@ -569,3 +569,26 @@ pub fn json_events(brine: &Finished) -> Vec<serde_json::Value> {
 pub fn client_id_line(id: &str) -> String {
     format!("Assigned client id by server: {id}")
 }
+
+/// Fails (never skips) unless `qemu-system-arm` runs and the Rust `target` is installed: the
+/// firmware tests need both (`bash scripts/test` installs them).
+pub fn require_firmware_tools(target: &str) {
+    let qemu = Command::new("qemu-system-arm").arg("--version").output();
+    assert!(
+        qemu.as_ref().is_ok_and(|out| out.status.success()),
+        "qemu-system-arm is needed to boot the firmware ({qemu:?}); install it (Debian: \
+         apt-get install qemu-system-arm) or run bash scripts/test, which does"
+    );
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let lib = Path::new(&sysroot).join("lib/rustlib").join(target);
+    assert!(
+        lib.is_dir(),
+        "the {target} target is needed to build the firmware ({} is missing): rustup target \
+         add {target} (bash scripts/test does)",
+        lib.display()
+    );
+}
