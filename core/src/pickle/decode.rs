@@ -319,7 +319,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
             input,
             pos: 0,
             shared: false,
-            keyed: false,
+            keyed: 0,
             proto: 0,
             memo_len: 0,
             check_utf8,
@@ -396,8 +396,9 @@ struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: 
     pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
     shared: bool,
-    /// A dict or set got an item: merge equal keys and order sets at STOP.
-    keyed: bool,
+    /// A dict or set (1), a frozenset (2) got a second key: merge equal keys and order
+    /// sets at STOP.
+    keyed: u8,
     /// The protocol a PROTO opcode named (0 without one), as CPython's `Unpickler.proto`.
     proto: u8,
     /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
@@ -466,7 +467,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 if let Node::Builtin(_) = self.node(root) {
                     return Err(at.stack("a global is not data"));
                 }
-                if self.keyed {
+                if self.keyed != 0 {
                     self.merge_keys(at)?;
                 }
                 if self.shared {
@@ -968,6 +969,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
 
     /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
     /// an unhashable dict key or set item (`TypeError`).
+    #[inline(always)]
     fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
@@ -993,15 +995,21 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         match c.kind {
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
                 let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
-                if let (true, Some(type_name)) = (is_key, unhashable.type_name()) {
+                if is_key && unhashable != Unhashable::No {
                     return Err(Error::Unhashable {
                         opcode: at.op,
                         offset: at.offset,
-                        type_name,
+                        type_name: unhashable.type_name().unwrap_or("?"),
                     });
                 }
                 // A second key: equal keys may need merging, a set ordering.
-                self.keyed |= is_key && c.len > 0;
+                if is_key && c.len > 0 {
+                    self.keyed |= if c.kind == ContainerKind::FrozenSet {
+                        2
+                    } else {
+                        1
+                    };
+                }
             }
             ContainerKind::Tuple if c.unhashable == Unhashable::No => c.unhashable = unhashable,
             _ => {}
@@ -1209,7 +1217,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             edges,
             budget: MAX_EXPANSION,
         }
-        .merge_all(&mut scratch)
+        .merge_all(&mut scratch, self.keyed & 2 != 0)
         .map_err(|_| at.capacity(Capacity::Expansion, MAX_EXPANSION as usize))
     }
 
