@@ -652,7 +652,11 @@ mod tests {
     /// one process).
     #[test]
     fn a_client_task_is_small() {
-        assert!(std::mem::size_of::<LoadClient>() < 3400);
+        assert!(
+            std::mem::size_of::<LoadClient>() < 3400,
+            "{}",
+            std::mem::size_of::<LoadClient>()
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
