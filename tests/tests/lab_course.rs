@@ -425,3 +425,50 @@ fn json_errors_before_a_session_are_events() {
     );
     assert!(usage.stderr_has("unknown flag 'nick'"), "\n{usage}");
 }
+
+#[test]
+fn load_reports_a_one_at_a_time_server_without_a_rate() {
+    let server = course_server("one-client");
+    let addr = server.addr();
+    let args = [
+        "load",
+        addr.as_str(),
+        "--clients",
+        "5",
+        "--duration",
+        "2",
+        "--timeout",
+        "1",
+    ];
+    let text = run_brine(&[&args[..], &["-q"]].concat());
+    let server = server.proc.kill();
+
+    text.assert_code(1);
+    assert!(
+        text.stdout
+            .iter()
+            .any(|l| l.starts_with("handshakes   1 of 5 in ")
+                && l.ends_with(": too few or too quick for a rate")),
+        "\n{text}"
+    );
+    assert!(
+        text.stdout.iter().any(|l| l
+            == "server       serves one client at a time: it completed 1 handshake while the \
+                other clients waited for their id until --timeout"),
+        "\n{text}"
+    );
+    assert!(
+        text.stdout
+            .iter()
+            .any(|l| l == "failures     handshake_timeout 4"),
+        "\n{text}"
+    );
+    // The server's console: one client served, no other.
+    let served: Vec<_> = server
+        .stdout
+        .iter()
+        .filter(|l| l.starts_with("Client "))
+        .collect();
+    assert_eq!(served.len(), 1, "\n{server}");
+    assert!(served[0].starts_with("Client 1 sent: {"), "\n{server}");
+}

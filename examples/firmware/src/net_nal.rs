@@ -1,6 +1,6 @@
 //! The blocking network setup (feature `nal`): the MAC under smoltcp, smoltcp-nal's embedded-nal
 //! stack on it, DHCP, and a brine-adapters `nal` transport connected to `BRINE_SERVER`.
-//! Every wait polls the stack, then sleeps until the next interrupt (a frame, or the 1 ms tick).
+//! Every wait polls the stack, then sleeps until the next interrupt (a frame, or the 10 ms tick).
 
 use core::net::SocketAddr;
 
@@ -48,17 +48,18 @@ impl Poll {
         }
     }
 
+    /// Gives up past the deadline (even while the stack keeps moving, e.g. a connection
+    /// refused and retried); else polls, and sleeps if nothing moved.
     fn wait(&mut self, stack: &mut Stack) -> Result<(), TimedOut> {
-        if stack.poll().unwrap_or(false) {
-            return Ok(());
-        }
         if self
             .deadline
             .is_some_and(|at| clock::millis().wrapping_sub(at) < u32::MAX / 2)
         {
             return Err(TimedOut);
         }
-        cortex_m::asm::wfi();
+        if !stack.poll().unwrap_or(false) {
+            cortex_m::asm::wfi();
+        }
         Ok(())
     }
 }
