@@ -299,6 +299,16 @@ fn session_lines<T: embedded_io::Read + embedded_io::Write>(
     Ok(lines)
 }
 
+fn assert_closed_before_id<E: std::fmt::Debug>(error: blocking::Error<E>) {
+    assert!(
+        matches!(
+            error,
+            blocking::Error::Session(session::Error::ClosedBeforeClientId)
+        ),
+        "{error:?}"
+    );
+}
+
 /// A stack that says `Ok(0)` for "nothing yet": with `OkZero::WouldBlock` the session runs to
 /// the server's close (seen as `PipeClosed`); with the default `OkZero::End` the first quiet
 /// read looks like the end of the stream.
@@ -338,14 +348,7 @@ fn ok_zero_as_would_block_on_a_quiet_stack() {
     let mut stack = ZeroWhenQuiet::default();
     let transport = nal::connect(&mut stack, server.local_addr(), patient()).unwrap();
     let mut client: Client<_> = Client::new(transport);
-    let error = session_lines(&mut client).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            blocking::Error::Session(session::Error::ClosedBeforeClientId)
-        ),
-        "{error:?}"
-    );
+    assert_closed_before_id(session_lines(&mut client).unwrap_err());
     drop(client);
     server.shutdown();
 }
@@ -368,14 +371,7 @@ fn a_real_close_is_seen_with_either_reading() {
         .unwrap()
         .ok_zero(OkZero::WouldBlock);
     let mut client: Client<_> = Client::new(transport);
-    let error = client.handshake(&me()).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            blocking::Error::Session(session::Error::ClosedBeforeClientId)
-        ),
-        "{error:?}"
-    );
+    assert_closed_before_id(client.handshake(&me()).unwrap_err());
     drop(client);
     closer.join().unwrap();
 
@@ -383,14 +379,7 @@ fn a_real_close_is_seen_with_either_reading() {
     let mut stack = Stack;
     let transport = nal::connect(&mut stack, addr, patient()).unwrap();
     let mut client: Client<_> = Client::new(transport);
-    let error = client.handshake(&me()).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            blocking::Error::Session(session::Error::ClosedBeforeClientId)
-        ),
-        "{error:?}"
-    );
+    assert_closed_before_id(client.handshake(&me()).unwrap_err());
     drop(client);
     closer.join().unwrap();
 

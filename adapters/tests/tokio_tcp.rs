@@ -199,8 +199,8 @@ async fn idle_timeout_then_the_next_message() {
     assert!(matches!(error, Error::Idle { .. }));
     assert_eq!(error.to_string(), "no message for 0.1 s (idle timeout)");
 
-    let brine_core::session::ClientId::Int(id) = id else {
-        panic!("a str id")
+    let Some(id) = id.as_i64() else {
+        panic!("not an int id: {id}")
     };
     assert!(server.send_to(id, &Message::from("later")).unwrap());
     let later = client.next_event().await.unwrap();

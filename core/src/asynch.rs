@@ -73,7 +73,7 @@ impl<
     pub async fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush().await?;
-            if self.session.poll()? {
+            if self.session.poll_decode(&mut self.decoder)? {
                 return Ok(());
             }
             let waiting = self.session.waiting();

@@ -72,7 +72,7 @@ impl<
     pub fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush()?;
-            if self.session.poll()? {
+            if self.session.poll_decode(&mut self.decoder)? {
                 return Ok(());
             }
             let waiting = self.session.waiting();

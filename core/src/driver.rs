@@ -153,6 +153,12 @@ impl<
         self.session.set_protocol(protocol);
     }
 
+    /// Answers in the protocol the server's client id asks for (see
+    /// [`Session::set_protocol_auto`]; call before the handshake).
+    pub fn set_protocol_auto(&mut self) {
+        self.session.set_protocol_auto();
+    }
+
     /// The session (state, client id, what it waits for).
     pub fn session(&self) -> &Session<RX, TX> {
         &self.session

@@ -10,6 +10,7 @@ mod log;
 pub mod asynch;
 pub mod blocking;
 pub mod driver;
+mod handshake;
 mod identity;
 pub mod pickle;
 pub mod session;

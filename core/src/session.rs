@@ -14,10 +14,9 @@ use core::fmt::{self, Display};
 
 use serde::Serialize;
 
-use crate::pickle::{self, Decoder, Encoding, Framer, Progress, Protocol, Value};
-
-/// Longest `str` client id kept (longer ids are refused).
-pub const CLIENT_ID_LEN: usize = 40;
+use crate::handshake::{self, NotAnId};
+pub use crate::handshake::{ClientId, Dialect, Preview, CLIENT_ID_PICKLE_LEN, CLIENT_ID_VALUES};
+use crate::pickle::{self, Decoder, Encoding, Framer, NodeId, Progress, Protocol, Value};
 
 /// Where the session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,34 +61,6 @@ pub enum Waiting {
     NextMessage,
     /// Nothing: the session is not started or closed.
     Nothing,
-}
-
-/// The id the server assigned: Python's `int` (64 bits) or `str`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientId {
-    /// An integer id (the lab's usual form).
-    Int(i64),
-    /// A text id (at most [`CLIENT_ID_LEN`] bytes).
-    Str(heapless::String<CLIENT_ID_LEN>),
-}
-
-impl Display for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientId::Int(i) => write!(f, "{i}"),
-            ClientId::Str(s) => f.write_str(s),
-        }
-    }
-}
-
-#[cfg(feature = "defmt")]
-impl defmt::Format for ClientId {
-    fn format(&self, f: defmt::Formatter<'_>) {
-        match self {
-            ClientId::Int(i) => defmt::write!(f, "{}", i),
-            ClientId::Str(s) => defmt::write!(f, "{=str}", s.as_str()),
-        }
-    }
 }
 
 /// Why a message was skipped.
@@ -155,10 +126,24 @@ pub enum Error {
         /// What is wrong.
         error: pickle::Error,
     },
-    /// The first message is not a dict with a `'clientid'` int or str.
+    /// The first message cannot be read as a client id (larger than the receive buffer, or
+    /// not the session's first event).
     NoClientId {
         /// What came instead.
         found: &'static str,
+    },
+    /// The first message is neither a dict with `'clientid'` nor a bare `int` or `str`.
+    NotAClientId {
+        /// The start of its repr, and its type.
+        first: Preview,
+    },
+    /// The first message holds a client id larger than brine keeps
+    /// ([`CLIENT_ID_PICKLE_LEN`] bytes pickled, [`CLIENT_ID_VALUES`] values).
+    ClientIdTooLarge {
+        /// The start of its repr, and its type.
+        first: Preview,
+        /// Its pickle's length in bytes.
+        len: usize,
     },
     /// A message to send does not fit the transmit buffer.
     TransmitBufferTooSmall {
@@ -193,6 +178,17 @@ impl Display for Error {
                 f,
                 "the server's first message is not a dict with 'clientid': found {found}"
             ),
+            Error::NotAClientId { first } => write!(
+                f,
+                "the server's first message is not a client id: got {first} (a {}); \
+                 a lab server sends {{'clientid': id}} first (or a bare int or str)",
+                first.type_name()
+            ),
+            Error::ClientIdTooLarge { first, len } => write!(
+                f,
+                "the server's client id is too large: {first} ({len} bytes pickled; brine \
+                 keeps ids of up to {CLIENT_ID_PICKLE_LEN} bytes and {CLIENT_ID_VALUES} values)"
+            ),
             Error::TransmitBufferTooSmall { capacity } => write!(
                 f,
                 "the message does not fit the {capacity}-byte transmit buffer"
@@ -222,6 +218,10 @@ impl defmt::Format for Error {
                 error,
             } => defmt::write!(f, "InvalidPickle at {}: {}", stream_offset, error),
             Error::NoClientId { found } => defmt::write!(f, "NoClientId: {=str}", found),
+            Error::NotAClientId { first } => defmt::write!(f, "NotAClientId: {}", first),
+            Error::ClientIdTooLarge { first, len } => {
+                defmt::write!(f, "ClientIdTooLarge ({} bytes): {}", len, first)
+            }
             Error::TransmitBufferTooSmall { capacity } => {
                 defmt::write!(f, "TransmitBufferTooSmall {}", capacity)
             }
@@ -239,6 +239,18 @@ enum Ready {
     Nothing,
     /// A complete pickle at the head of the receive buffer.
     Pickle {
+        len: usize,
+    },
+    /// A pickle at the head of the receive buffer, already decoded into the decoder at
+    /// address `decoder` with root node `root`.
+    Decoded {
+        len: usize,
+        root: NodeId,
+        decoder: usize,
+    },
+    /// A pickle at the head of the receive buffer that is one `str` (see
+    /// [`pickle::one_str`]).
+    Str {
         len: usize,
     },
     /// An oversized pickle was discarded.
@@ -274,8 +286,9 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
     /// End of the identity in `tx` while it is queued (held back until the client id).
     identity_end: usize,
     state: State,
-    client_id: Option<ClientId>,
     protocol: Encoding,
+    /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
+    auto: bool,
 }
 
 impl<const RX: usize, const TX: usize> Default for Session<RX, TX> {
@@ -304,8 +317,8 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             tx_tail: 0,
             identity_end: 0,
             state: State::NotStarted,
-            client_id: None,
             protocol: Encoding::new(Protocol::V4),
+            auto: false,
         }
     }
 
@@ -314,6 +327,22 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// server).
     pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
         self.protocol = protocol.into();
+        self.auto = false;
+    }
+
+    /// Lets the server's first message choose the encoding of what this session writes
+    /// ([`Dialect::answer`]): the identity is pickled in protocol 4 by [`start`](Self::start)
+    /// and pickled again, with the decoder given to [`next_event`](Self::next_event), when
+    /// the id asks for another encoding. That fails (as `next_event`'s error) if the identity
+    /// holds a set, a bytearray or an int beyond 128 bits, or no longer fits the transmit
+    /// buffer.
+    pub fn set_protocol_auto(&mut self) {
+        self.auto = true;
+    }
+
+    /// The encoding this session writes (under auto, the one chosen once the id arrived).
+    pub fn protocol(&self) -> Encoding {
+        self.protocol
     }
 
     /// Begins a connection: forgets all per-connection state and pickles `identity` (a dict:
@@ -333,8 +362,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         self.peer_closed = false;
         self.tx_head = 0;
         self.tx_tail = 0;
-        self.client_id = None;
         self.state = State::Closed;
+        if self.auto {
+            self.protocol = Encoding::new(Protocol::V4);
+        }
         self.identity_end = self.encode(identity)?;
         self.tx_tail = self.identity_end;
         self.set_state(State::AwaitingClientId);
@@ -344,11 +375,6 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
-    }
-
-    /// The id the server assigned, once it arrived.
-    pub fn client_id(&self) -> Option<&ClientId> {
-        self.client_id.as_ref()
     }
 
     /// What the session is waiting for (for the driver's timeouts).
@@ -433,6 +459,10 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                 }
             }
         } else {
+            if self.scanned == 0 && !self.framer.in_pickle() {
+                // Messages decoded directly were never fed to the framer.
+                self.framer.resume_at(self.stream_offset);
+            }
             let from = self.head + self.scanned;
             let chunk = self.rx.get(from..self.tail).unwrap_or(&[]);
             match self.framer.advance(chunk) {
@@ -476,58 +506,129 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         Ok(false)
     }
 
-    /// The next event, if one is ready (see [`poll`](Self::poll)); `None` means: read more.
-    /// A message borrows the receive buffer and `decoder` until the next call.
+    /// Like [`poll`](Self::poll), and decodes a complete message at the head of the receive
+    /// buffer into `decoder` in the same pass (the framer then only runs for a message that
+    /// is incomplete, refused or larger than the buffer). Drivers call this, then
+    /// [`next_event`](Self::next_event) with the same `decoder`, untouched in between.
+    pub fn poll_decode<const V: usize, const I: usize, const S: usize, const M: usize>(
+        &mut self,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> Result<bool, Error> {
+        let idle = self.ready == Ready::Nothing
+            && self.state != State::Closed
+            && self.skipping.is_none()
+            && self.scanned == 0
+            && !self.framer.in_pickle();
+        if idle {
+            self.drop_released();
+            if let Some(ready) = self.decode_head(decoder) {
+                self.ready = ready;
+                return Ok(true);
+            }
+        }
+        self.poll()
+    }
+
+    /// The message at the head of the receive buffer, decoded, if it is complete and valid;
+    /// `None` otherwise (the framer then finds its end, or waits for the rest).
+    fn decode_head<const V: usize, const I: usize, const S: usize, const M: usize>(
+        &self,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> Option<Ready> {
+        let bytes = self.rx.get(self.head..self.tail)?;
+        // What the machine makes of these bytes, when it has room for one value.
+        if V > 0 && S > 0 && M > 0 {
+            if let Some((_, len)) = pickle::one_str(bytes) {
+                return Some(Ready::Str { len });
+            }
+        }
+        let (root, len) = decoder.run_fast(bytes, true).ok()?;
+        // A FRAME that claims bytes past this pickle reaches into the next message: the
+        // pickle on its own bytes is truncated. Leave it to the framed path.
+        (decoder.frame_end() <= len).then_some(Ready::Decoded {
+            len,
+            root,
+            decoder: core::ptr::from_ref(decoder) as usize,
+        })
+    }
+
+    /// The next event, if one is ready (see [`poll_decode`](Self::poll_decode)); `None`
+    /// means: read more. A message borrows the receive buffer and `decoder` until the next
+    /// call.
     ///
     /// Fails as [`poll`](Self::poll) does, and if the first message is not a valid client id.
     pub fn next_event<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
         &'a mut self,
         decoder: &'a mut Decoder<V, I, S, M>,
     ) -> Result<Option<Event<'a>>, Error> {
-        if !self.poll()? {
+        if !self.poll_decode(decoder)? {
             return Ok(None);
         }
-        match core::mem::replace(&mut self.ready, Ready::Nothing) {
-            Ready::Nothing => Ok(None),
+        let (len, source) = match core::mem::replace(&mut self.ready, Ready::Nothing) {
+            Ready::Nothing => return Ok(None),
             Ready::Closed => {
                 self.set_state(State::Closed);
-                Ok(Some(Event::Closed))
+                return Ok(Some(Event::Closed));
             }
-            Ready::Skipped { len } => Ok(Some(Event::Skipped {
-                len,
-                reason: SkipReason::TooLarge { limit: RX },
-            })),
-            Ready::Pickle { len } => {
-                self.release = len;
-                let offset = self.stream_offset;
-                let span = self.head..self.head + len;
-                if self.state == State::AwaitingClientId {
-                    let bytes = self.rx.get(span).unwrap_or(&[]);
-                    let id = match decoder.decode(bytes) {
-                        Ok(value) => client_id(value),
-                        Err(error) => Err(Error::InvalidPickle {
-                            stream_offset: offset,
-                            error,
-                        }),
-                    };
-                    let id = id.map_err(|e| self.fail(e))?;
-                    self.client_id = Some(id.clone());
-                    self.set_state(State::IdentityQueued);
-                    if self.tx_head >= self.identity_end {
-                        self.set_state(State::Listening);
-                    }
-                    return Ok(Some(Event::ClientId(id)));
-                }
-                let bytes = self.rx.get(span).unwrap_or(&[]);
-                Ok(Some(match decoder.decode(bytes) {
-                    Ok(value) => Event::Message(value),
-                    Err(error) => Event::Skipped {
-                        len,
-                        reason: SkipReason::Refused(error),
-                    },
+            Ready::Skipped { len } => {
+                return Ok(Some(Event::Skipped {
+                    len,
+                    reason: SkipReason::TooLarge { limit: RX },
                 }))
             }
+            Ready::Pickle { len } => (len, Source::Exact),
+            Ready::Str { len } => (len, Source::Str),
+            // Decoded when polled, into this decoder (else decoded again below).
+            Ready::Decoded {
+                len,
+                root,
+                decoder: at,
+            } => match at == core::ptr::from_ref(decoder) as usize {
+                true => (len, Source::Root(root)),
+                false => (len, Source::Exact),
+            },
+        };
+        self.release = len;
+        let offset = self.stream_offset;
+        let span = self.head..self.head + len;
+        if self.state == State::AwaitingClientId {
+            let bytes = self.rx.get(span).unwrap_or(&[]);
+            let id = match message(bytes, source, decoder) {
+                Ok(value) => match ClientId::from_first_message(bytes, &value) {
+                    Ok(id) => Ok(id),
+                    Err(NotAnId::Shape) => Err(Error::NotAClientId {
+                        first: Preview::of(&value),
+                    }),
+                    Err(NotAnId::TooLarge) => Err(Error::ClientIdTooLarge {
+                        first: Preview::of(&value),
+                        len,
+                    }),
+                },
+                Err(error) => Err(Error::InvalidPickle {
+                    stream_offset: offset,
+                    error,
+                }),
+            };
+            let id = id.map_err(|e| self.fail(e))?;
+            if self.auto {
+                let answer = id.dialect().answer();
+                self.answer_in(answer, decoder).map_err(|e| self.fail(e))?;
+            }
+            self.set_state(State::IdentityQueued);
+            if self.tx_head >= self.identity_end {
+                self.set_state(State::Listening);
+            }
+            return Ok(Some(Event::ClientId(id)));
         }
+        Ok(Some(
+            match message(self.rx.get(span).unwrap_or(&[]), source, decoder) {
+                Ok(value) => Event::Message(value),
+                Err(error) => Event::Skipped {
+                    len,
+                    reason: SkipReason::Refused(error),
+                },
+            },
+        ))
     }
 
     // ---- output ----
@@ -604,6 +705,34 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         }
     }
 
+    /// Pickles the queued identity (nothing else is queued before the id) again in
+    /// `encoding`, unless it already is.
+    fn answer_in<const V: usize, const I: usize, const S: usize, const M: usize>(
+        &mut self,
+        encoding: Encoding,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> Result<(), Error> {
+        if encoding == self.protocol {
+            return Ok(());
+        }
+        self.protocol = encoding;
+        let end = self.identity_end.min(TX);
+        let (identity, free) = self.tx.split_at_mut(end);
+        let value = decoder.decode(identity).map_err(Error::Encode)?;
+        let len = match handshake::repickle(value, free, encoding) {
+            Ok(len) => len,
+            Err(pickle::Error::BufferFull { .. }) => {
+                return Err(Error::TransmitBufferTooSmall { capacity: TX })
+            }
+            Err(e) => return Err(Error::Encode(e)),
+        };
+        self.tx.copy_within(end..end + len, 0);
+        self.tx_head = 0;
+        self.tx_tail = len;
+        self.identity_end = len;
+        Ok(())
+    }
+
     /// Drops the bytes of the message handed out last.
     fn drop_released(&mut self) {
         let n = core::mem::take(&mut self.release);
@@ -640,34 +769,27 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     }
 }
 
-/// The id in the server's first message, `{'clientid': id}`.
-fn client_id(value: Value<'_>) -> Result<ClientId, Error> {
-    let Some(dict) = value.as_dict() else {
-        return Err(Error::NoClientId {
-            found: value.type_name(),
-        });
-    };
-    match dict.get("clientid") {
-        Some(Value::Int(i)) => Ok(ClientId::Int(i)),
-        Some(Value::Str(s)) => {
-            let mut buf = [0u8; CLIENT_ID_LEN];
-            let text = s.copy_to(&mut buf).ok_or_else(|| Error::NoClientId {
-                found: "a str client id longer than CLIENT_ID_LEN",
-            })?;
-            let mut id = heapless::String::new();
-            // Cannot fail: text fits CLIENT_ID_LEN bytes.
-            let _ = id.push_str(text);
-            Ok(ClientId::Str(id))
-        }
-        Some(Value::BigInt(_)) => Err(Error::NoClientId {
-            found: "an int client id beyond 64 bits",
-        }),
-        Some(other) => Err(Error::NoClientId {
-            found: other.type_name(),
-        }),
-        None => Err(Error::NoClientId {
-            found: "a dict without 'clientid'",
-        }),
+/// How a ready message is read.
+#[derive(Clone, Copy)]
+enum Source {
+    /// Decode its bytes.
+    Exact,
+    /// It was decoded into the decoder in [`Session::poll_decode`]: a view from this root.
+    Root(NodeId),
+    /// One `str`, checked in [`Session::poll_decode`] ([`pickle::one_str`]).
+    Str,
+}
+
+/// The message in `bytes` (one whole pickle), read as `source` says.
+fn message<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
+    bytes: &'a [u8],
+    source: Source,
+    decoder: &'a mut Decoder<V, I, S, M>,
+) -> Result<Value<'a>, pickle::Error> {
+    match source {
+        Source::Root(root) => Ok(decoder.tree(bytes).value(root)),
+        Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
+        Source::Exact => decoder.decode(bytes),
     }
 }
 
@@ -798,7 +920,7 @@ mod tests {
         session.commit(CLIENT_ID.len());
         assert!(matches!(
             session.next_event(&mut decoder),
-            Ok(Some(Event::ClientId(ClientId::Int(54321))))
+            Ok(Some(Event::ClientId(id))) if id.as_i64() == Some(54321)
         ));
         assert_eq!(session.state(), State::IdentityQueued);
         assert_eq!(session.transmit(), IDENTITY);
@@ -868,15 +990,16 @@ mod tests {
             ]
         );
         // First message not a client id.
+        // A bare str is taken as the id; a list is not an id.
         let (events, _) = run(ACK, 0);
-        assert_eq!(
-            events,
-            ["error: the server's first message is not a dict with 'clientid': found str"]
-        );
+        assert_eq!(events, ["id Server got the data", "closed"]);
         let (events, _) = run(LIST, 0);
         assert_eq!(
             events,
-            ["error: the server's first message is not a dict with 'clientid': found list"]
+            [
+                "error: the server's first message is not a client id: got [1, 2, 3] (a list); \
+              a lab server sends {'clientid': id} first (or a bare int or str)"
+            ]
         );
     }
 
@@ -925,6 +1048,48 @@ mod tests {
                 }
             }
             assert_eq!(last, expected, "chunk {chunk}");
+        }
+    }
+
+    /// A FRAME claiming more than its pickle holds is refused on the pickle's own bytes, even
+    /// when the next message's bytes are in the buffer (decoded in one pass or framed).
+    #[test]
+    fn a_frame_reaching_into_the_next_message_is_refused() {
+        let over = b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00K\x01.";
+        let stream = [CLIENT_ID, ACK, over, LIST].concat();
+        for chunk in [0, 1, 5, 34, 100] {
+            let (events, _) = run(&stream, chunk);
+            assert_eq!(
+                events,
+                [
+                    "id 54321",
+                    "message 'Server got the data'",
+                    "skipped 14: pickle truncated: input ended at byte 14 before STOP",
+                    "message [1, 2, 3]",
+                    "closed",
+                ],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    /// `next_event` with another decoder than `poll_decode` decodes again, correctly.
+    #[test]
+    fn another_decoder_decodes_again() {
+        let mut session: Session = Session::new();
+        let (mut a, mut b): (Decoder, Decoder) = (Decoder::new(), Decoder::new());
+        session.start(&identity()).unwrap();
+        let stream = [CLIENT_ID, LIST].concat();
+        session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
+        session.commit(stream.len());
+        assert!(matches!(
+            session.next_event(&mut a),
+            Ok(Some(Event::ClientId(_)))
+        ));
+        assert!(session.poll_decode(&mut a).unwrap());
+        match session.next_event(&mut b) {
+            Ok(Some(Event::Message(v))) => assert_eq!(v.to_string(), "[1, 2, 3]"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -3,7 +3,9 @@
 # s and 3, with and without printing messages (`repr`), and the baseline without brine-core:
 # .text/.rodata/.data/.bss (arm-none-eabi-size or llvm-size), brine-core's share (the lab
 # client minus the baseline, and by symbol), and the stack's high-water mark, from a run
-# under QEMU against the CPython lab server (classic mode).
+# under QEMU against the CPython lab server (classic mode). Then brine-core's cargo features,
+# each one's cost, and a last line `brine-core share: N bytes (<configuration>)` for the
+# smallest lab configuration that completes the handshake and delivers messages as values.
 # Usage: bash examples/firmware/footprint.sh   (needs qemu-system-arm, python3, the target)
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -168,7 +168,113 @@ def main():
     expect("classic, no identity", (lines[-1:], code),
            (["ERROR timed out after 0.5 s waiting for the client"], 1))
 
-    print("9 modes passed, 0 failed")
+    course_styles()
+    print("9 modes and 7 course styles passed, 0 failed")
+
+
+def course(style):
+    """Starts course_servers.py --style STYLE; returns (process, port)."""
+    server = subprocess.Popen([sys.executable, "-u", os.path.join(HERE, "course_servers.py"),
+                               "--style", style, "--port", "0", "--lifetime", "20"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = server.stdout.readline()
+    assert first.startswith("PORT "), first
+    return server, int(first.split()[1])
+
+
+def template_client(port, identity_bytes, wait=1.0):
+    """The lab's template client: recv(4096) + pickle.loads of the id, send the identity,
+    then every object received until the server closes or `wait` seconds of silence."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.settimeout(wait)
+    try:
+        first = sock.recv(4096)
+        received = [first, pickle.loads(first)]
+        sock.sendall(identity_bytes)
+        buf = b""
+        while True:
+            try:
+                chunk = sock.recv(4096)
+            except socket.timeout:
+                received.append("<silent>")
+                break
+            if not chunk:
+                break
+            pickles, buf = split_pickles(buf + chunk)
+            received.extend(pickle.loads(p) for p in pickles)
+        return received
+    finally:
+        sock.close()
+
+
+def console(server):
+    """The server's console lines after PORT, and its stderr, once it is stopped."""
+    server.kill()
+    out, err = server.communicate(timeout=10)
+    return out.splitlines(), err
+
+
+def course_styles():
+    lab = {"student_name": "Ada", "email": "a@b.c", "sid": 917654321, "github_username": "ada"}
+    handout_id = {"name": "Ada", "email": "a@b.c"}
+    cid = {"clientid": 1001}
+
+    server, port = course("instructor")
+    got = template_client(port, pickle.dumps(lab))
+    expect("instructor", got[1:], [cid, 1, "<silent>"])
+    got = template_client(port, pickle.dumps(handout_id))
+    expect("instructor, handout keys", got[1:], [{"clientid": 1002}, "<silent>"])
+    lines, err = console(server)
+    expect("instructor", lines, ["Connected: Student: Ada, Github Username: ada, sid: 917654321"])
+    assert "KeyError: 'student_name'" in err, err
+
+    for style, first in [("handout", cid), ("nested-id", {"clientid": cid}), ("int-id", 1001),
+                         ("wrong-key", {"client_id": 1001})]:
+        server, port = course(style)
+        got = template_client(port, pickle.dumps(handout_id))
+        expect(style, got[1:], [first, L.ACK])
+        lines, _ = console(server)
+        expect(style, lines, [f"Client 1001 sent: {handout_id!r}"])
+
+    # Python 2.7 emulated: its bytes, its refusals, its repr.
+    server, port = course("py2")
+    # What Python 2.7's client sends: pickle.dumps({'student_name': 'Ada', 'sid': 7,
+    # 'github_username': 'ada'}, 2), keys and values as SHORT_BINSTRING.
+    py2_identity = (b"\x80\x02}q\x00(U\x0cstudent_nameq\x01U\x03Adaq\x02U\x03sidq\x03K\x07"
+                    b"U\x0fgithub_usernameq\x04U\x03adaq\x05u.")
+    got = template_client(port, py2_identity)
+    expect("py2 id bytes", got[0], b"(dp0\nS'clientid'\np1\nI1001\ns.")
+    expect("py2", got[1:], [cid, L.ACK])
+    got = template_client(port, pickle.dumps(lab, 4))
+    expect("py2, protocol 4", got[1:], [{"clientid": 1002}])
+    got = template_client(port, pickle.dumps(lab, 2))
+    expect("py2, unicode keys", got[1:], [{"clientid": 1003}])
+    lines, _ = console(server)
+    expect("py2", lines, [
+        "Received: {'student_name': 'Ada', 'sid': 7, 'github_username': 'ada'}",
+        "Connected: Student: Ada, Github Username: ada, sid: 7",
+        "ValueError: unsupported pickle protocol: 4",
+        "Could not connect to client",
+        "Received: {u'student_name': u'Ada', u'email': u'a@b.c', u'sid': 917654321, "
+        "u'github_username': u'ada'}",
+        "KeyError: b'student_name'",
+        "Could not connect to client",
+    ])
+
+    server, port = course("one-client")
+    got = template_client(port, pickle.dumps(handout_id))
+    expect("one-client, first", got[1:], [{"clientid": 1}, L.ACK, "<silent>"])
+    sock = socket.create_connection(("127.0.0.1", port))  # accepted by the backlog only
+    sock.settimeout(0.5)
+    try:
+        sock.recv(4096)
+        raise AssertionError("one-client answered a second client")
+    except socket.timeout:
+        pass
+    finally:
+        sock.close()
+    lines, _ = console(server)
+    expect("one-client", lines, [f"Client 1 sent: {handout_id!r}"])
 
 
 if __name__ == "__main__":

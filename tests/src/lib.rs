@@ -50,9 +50,14 @@ pub const IDENTITY_ARGS: [&str; 8] = [
     "jortiz",
 ];
 
-/// What a Python server prints for [`IDENTITY_ARGS`]: `repr` of the dict brine sends.
-pub const IDENTITY_REPR: &str = "{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', \
-                                 'student_id': '917654321', 'github_username': 'jortiz'}";
+/// What a Python server prints for [`IDENTITY_ARGS`]: `repr` of the dict brine sends (the
+/// lab server's keys, brine's default `--keys lab`).
+pub const IDENTITY_REPR: &str = "{'student_name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', \
+                                 'sid': 917654321, 'github_username': 'jortiz'}";
+
+/// The same identity under `--keys handout`.
+pub const IDENTITY_REPR_HANDOUT: &str = "{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', \
+                                         'student_id': '917654321', 'github_username': 'jortiz'}";
 
 /// How long any one process may take before it is killed and the test fails. Every run in
 /// these tests takes well under a second; the margin is for a loaded CI machine.
@@ -402,6 +407,28 @@ pub fn lab_server(mode: &str, extra: &[&str]) -> Server {
     Server { proc, port }
 }
 
+/// Starts `python3 tests/servers/course_servers.py --style STYLE --port 0` (servers written
+/// as the course's instructor and students write them) and reads its `PORT <n>` line. It
+/// ends by itself after 120 s; tests kill it ([`Proc::kill`]) to read what it printed.
+pub fn course_server(style: &str) -> Server {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/course_servers.py");
+    let mut command = Command::new("python3");
+    command
+        .arg("-u")
+        .arg(script)
+        .args(["--style", style, "--port", "0", "--lifetime", "120"]);
+    let mut proc = Proc::spawn(
+        &format!("python3 course_servers.py --style {style}"),
+        command,
+    );
+    let first = proc.wait_line(Duration::from_secs(10), |_| true);
+    let port = first
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("course_servers.py's first line is not `PORT <n>`: {first:?}"));
+    Server { proc, port }
+}
+
 /// `tests/servers/hostile_server.py`.
 pub fn hostile_server_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/hostile_server.py")
@@ -541,4 +568,27 @@ pub fn json_events(brine: &Finished) -> Vec<serde_json::Value> {
 /// brine's first stdout line in text format, for a client id whose repr is `id`.
 pub fn client_id_line(id: &str) -> String {
     format!("Assigned client id by server: {id}")
+}
+
+/// Fails (never skips) unless `qemu-system-arm` runs and the Rust `target` is installed: the
+/// firmware tests need both (`bash scripts/test` installs them).
+pub fn require_firmware_tools(target: &str) {
+    let qemu = Command::new("qemu-system-arm").arg("--version").output();
+    assert!(
+        qemu.as_ref().is_ok_and(|out| out.status.success()),
+        "qemu-system-arm is needed to boot the firmware ({qemu:?}); install it (Debian: \
+         apt-get install qemu-system-arm) or run bash scripts/test, which does"
+    );
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let lib = Path::new(&sysroot).join("lib/rustlib").join(target);
+    assert!(
+        lib.is_dir(),
+        "the {target} target is needed to build the firmware ({} is missing): rustup target \
+         add {target} (bash scripts/test does)",
+        lib.display()
+    );
 }

@@ -111,8 +111,8 @@ fn two_clients_at_once_get_different_ids() {
     let (id_a, id_b) = (id(&a), id(&b));
     assert_ne!(id_a, id_b);
     let mut expected = [
-        format!("Client {id_a} identity: {{'name': 'Client A'}}"),
-        format!("Client {id_b} identity: {{'name': 'Client B'}}"),
+        format!("Client {id_a} identity: {{'student_name': 'Client A'}}"),
+        format!("Client {id_b} identity: {{'student_name': 'Client B'}}"),
     ];
     expected.sort();
     assert_eq!(seen, expected, "\n{server}");
@@ -165,7 +165,8 @@ fn json_events_have_the_documented_shapes() {
     for event in &events {
         let expected: &[&str] = match event["event"].as_str().unwrap() {
             "connected" => &["event", "peer"],
-            "client_id" | "sent" | "message" => &["event", "value"],
+            "client_id" | "message" => &["event", "value"],
+            "sent" => &["event", "protocol", "value"],
             "skipped" => &["bytes", "event", "reason"],
             "closed" => &["event"],
             other => panic!("undocumented event {other:?}\n{brine}"),
@@ -179,12 +180,12 @@ fn json_events_have_the_documented_shapes() {
     let sent = events[2]["value"].as_object().expect("an object");
     assert_eq!(
         sent.keys().collect::<Vec<_>>(),
-        ["name", "email", "student_id", "github_username"]
+        ["student_name", "email", "sid", "github_username"]
     );
     assert_eq!(
         events[2]["value"],
-        json!({"name": "Jose Ortiz", "email": "jose@sfsu.edu",
-               "student_id": "917654321", "github_username": "jortiz"})
+        json!({"student_name": "Jose Ortiz", "email": "jose@sfsu.edu",
+               "sid": 917654321, "github_username": "jortiz"})
     );
     assert_eq!(events[3]["value"], json!("Server got the data"));
     // Key order kept, Python's True/None as JSON's true/null, 2**100 exact.

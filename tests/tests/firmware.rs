@@ -12,6 +12,7 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use brine_e2e::require_firmware_tools;
 use brine_server::{Config, Message, Server, ServerEvent};
 
 /// The identity baked into the test build (build-time settings, `option_env!`).
@@ -34,40 +35,12 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Fails (never skips) when QEMU or the target is missing.
-fn require_tools() {
-    match Command::new("qemu-system-arm").arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => panic!(
-            "qemu-system-arm --version failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => panic!(
-            "qemu-system-arm is needed to boot the firmware and was not found ({e}); install \
-             it (Debian: apt-get install qemu-system-arm) or run bash .ci/run, which does"
-        ),
-    }
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .expect("rustc runs");
-    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    let lib = Path::new(&sysroot).join("lib/rustlib").join(TARGET);
-    assert!(
-        lib.is_dir(),
-        "the {TARGET} target is needed to build the firmware and is not installed ({} is \
-         missing); install it: rustup target add {TARGET} (bash .ci/run does)",
-        lib.display()
-    );
-}
-
 /// Builds the firmware once per test run (release, with the test identity) into its own
 /// target directory, so the default build in examples/firmware/target is left alone.
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
     ELF.get_or_init(|| {
-        require_tools();
+        require_firmware_tools(TARGET);
         let dir = workspace().join("examples/firmware");
         let target_dir = dir.join("target/e2e");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

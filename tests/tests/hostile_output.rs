@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use brine_e2e::{brine_bin, hostile_server, Finished, Proc, Server, IDENTITY_ARGS};
+use brine_e2e::{brine_bin, hostile_server, json_events, Finished, Proc, Server, IDENTITY_ARGS};
 
 const BEFORE: &str = "'message before the fault'";
 const AFTER: &str = "'message after the fault'";
@@ -149,11 +149,7 @@ fn expansion_bombs_in_json_are_skipped_with_the_reason() {
     let (brine, rss) = run_against(&server, &["--format", "json"]);
     drop(server.wait());
     brine.assert_code(0);
-    let events: Vec<serde_json::Value> = brine
-        .stdout
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = json_events(&brine);
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().unwrap())

@@ -155,8 +155,8 @@ fn big_message_is_skipped_with_its_size() {
         [
             json!({"event": "client_id", "value": 54321}),
             json!({"event": "sent", "value": {
-                "name": "Jose Ortiz", "email": "jose@sfsu.edu",
-                "student_id": "917654321", "github_username": "jortiz"}}),
+                "student_name": "Jose Ortiz", "email": "jose@sfsu.edu",
+                "sid": 917654321, "github_username": "jortiz"}, "protocol": 4}),
             json!({"event": "message", "value": "small before"}),
             // pickle.dumps('x' * 10000, 4): 10,018 bytes.
             json!({"event": "skipped", "bytes": 10018,

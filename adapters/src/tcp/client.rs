@@ -84,6 +84,12 @@ impl<
         self.inner.set_protocol(protocol);
     }
 
+    /// Answers in the encoding the server's client id asks for (see the core's
+    /// `Session::set_protocol_auto`).
+    pub fn set_protocol_auto(&mut self) {
+        self.inner.set_protocol_auto();
+    }
+
     /// Waits for the client id (at most `reply`), then sends `identity`.
     ///
     /// # Errors
@@ -134,6 +140,11 @@ impl<
     /// The timeouts.
     pub fn timeouts(&self) -> &Timeouts {
         self.inner.before_read()
+    }
+
+    /// The timeouts, to change a bound between calls (e.g. `idle`).
+    pub fn timeouts_mut(&mut self) -> &mut Timeouts {
+        self.inner.before_read_mut()
     }
 
     /// The connected stream (e.g. for `peer_addr`).

@@ -5,8 +5,9 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::decode::{ContainerKind, Decoder};
+use super::decode::{ContainerKind, Decoder, Edge, Node, NIL};
 use super::error::{Capacity, Error};
+use super::flat;
 use super::text::TextEncoding;
 use super::value::{Children, Item, Str, Tree, Value};
 
@@ -23,6 +24,28 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// value does not fit `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a
 /// message from `T`'s `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
+    // The common shapes (a flat dict, list or tuple, a scalar) need a few nodes only.
+    let mut nodes = [Node::None; FAST_NODES];
+    let mut edges = [Edge {
+        child: NIL,
+        next: NIL,
+    }; FAST_NODES - 1];
+    let limits = flat::Limits {
+        stack: usize::MAX,
+        memo: usize::MAX,
+        check_utf8: false,
+    };
+    if let Some(done) = flat::decode(input, &mut nodes, &mut edges, limits) {
+        let tree = Tree {
+            input,
+            nodes: nodes.get(..done.nodes).unwrap_or(&[]),
+            edges: edges.get(..done.edges).unwrap_or(&[]),
+        };
+        return T::deserialize(De {
+            tree,
+            item: tree.item(done.root),
+        });
+    }
     // A decoder's storage is filled when it is made, so small pickles (the lab's messages)
     // first get a small one; only a pickle that outgrows it pays for the default size.
     // Deserialization starts after decoding succeeds, so `T` never sees the first attempt.
@@ -34,6 +57,9 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
         result => result,
     }
 }
+
+/// Arena nodes for [`from_slice`]'s fast path: a container and 12 dict entries.
+const FAST_NODES: usize = 25;
 
 /// [`from_slice`] with a decoder of the given capacities (its own stack frame, so the
 /// large one is only reserved when used).
@@ -57,13 +83,27 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// Decodes the pickle at the start of `input` into this decoder and deserializes a `T`
     /// borrowing from `input` (see [`from_slice`]).
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
-        let (root, _) = self.run(input, false)?;
+        let (root, _) = self.run_fast(input, false)?;
         let tree = self.tree(input);
         T::deserialize(De {
             tree,
             item: tree.item(root),
         })
     }
+}
+
+/// The general machine then serde, without the fast path (for differential tests).
+#[cfg(test)]
+pub(crate) fn from_slice_by_machine<'a, T: de::Deserialize<'a>>(
+    decoder: &'a mut Decoder,
+    input: &'a [u8],
+) -> Result<T, Error> {
+    let (root, _) = decoder.run(input, false)?;
+    let tree = decoder.tree(input);
+    T::deserialize(De {
+        tree,
+        item: tree.item(root),
+    })
 }
 
 impl<'a> Value<'a> {

@@ -7,6 +7,7 @@
 use heapless::Vec;
 
 use super::error::{Capacity, Error, Global};
+use super::flat;
 use super::keys::{Keys, Scratch};
 use super::opcodes::Opcode;
 
@@ -101,7 +102,7 @@ pub(crate) struct Container {
     /// 1 + the deepest child's depth (leaves have depth 0).
     depth: u16,
     /// Expanded size (see [`MAX_EXPANSION`]), this one included.
-    expansion: u32,
+    pub(crate) expansion: u32,
     /// Post-pass mark: 0 unvisited, 1 on the current path, 2 done.
     visit: u8,
     /// Why it cannot be a dict key or set item ([`Unhashable`]); for a tuple, its first
@@ -135,7 +136,7 @@ impl Unhashable {
 
 impl Container {
     /// A container of `kind` with no items.
-    const fn empty(kind: ContainerKind) -> Self {
+    pub(crate) const fn empty(kind: ContainerKind) -> Self {
         Container {
             kind,
             first: NIL,
@@ -157,7 +158,7 @@ impl Container {
 /// The expanded size (see [`MAX_EXPANSION`]) of a value that is not a container: 1, plus a
 /// string's encoded bytes, plus a big integer's decimal digits (at most `8n·log10(2) + 1`
 /// for `n` little-endian bytes).
-fn leaf_weight(node: Node) -> u32 {
+pub(crate) fn leaf_weight(node: Node) -> u32 {
     match node {
         Node::Str { len, .. } | Node::Bytes { len, .. } => len.saturating_add(1),
         Node::BigInt {
@@ -260,6 +261,8 @@ pub struct Decoder<
     edges: Slab<Edge, ITEMS>,
     stack: Slab<u16, STACK>,
     memo: Slab<u16, MEMO>,
+    /// The furthest input offset a FRAME of the last pickle claimed (0: none).
+    frame_end: usize,
 }
 
 impl Default for Decoder {
@@ -281,6 +284,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
             }),
             stack: Slab::new(NIL),
             memo: Slab::new(NIL),
+            frame_end: 0,
         }
     }
 
@@ -297,7 +301,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// Like [`decode`](Self::decode), also returning the pickle's length (up to and including
     /// STOP), so concatenated pickles can be read one after another.
     pub fn decode_prefix<'a>(&'a mut self, input: &'a [u8]) -> Result<(Value<'a>, usize), Error> {
-        let (root, len) = self.run(input, true)?;
+        let (root, len) = self.run_fast(input, true)?;
         Ok((self.tree(input).value(root), len))
     }
 
@@ -309,17 +313,53 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
         self.edges.clear();
         self.stack.clear();
         self.memo.clear();
+        self.frame_end = 0;
         Machine {
             d: self,
             input,
             pos: 0,
             shared: false,
-            keyed: false,
+            keyed: 0,
             proto: 0,
             memo_len: 0,
             check_utf8,
         }
         .run()
+    }
+
+    /// [`run`](Self::run), through the fast path for common shapes when it applies.
+    pub(crate) fn run_fast(
+        &mut self,
+        input: &[u8],
+        check_utf8: bool,
+    ) -> Result<(NodeId, usize), Error> {
+        match self.run_flat(input, check_utf8) {
+            Some(done) => Ok((done.root, done.len)),
+            None => self.run(input, check_utf8),
+        }
+    }
+
+    /// The fast path alone: `None` if the pickle is not a common shape (then run the machine).
+    pub(crate) fn run_flat(&mut self, input: &[u8], check_utf8: bool) -> Option<flat::Flat> {
+        let limits = flat::Limits {
+            stack: STACK,
+            memo: MEMO,
+            check_utf8,
+        };
+        let done = flat::decode(input, &mut self.nodes.items, &mut self.edges.items, limits)?;
+        self.nodes.len = done.nodes;
+        self.edges.len = done.edges;
+        self.stack.clear();
+        self.memo.clear();
+        self.frame_end = done.frame_end;
+        Some(done)
+    }
+
+    /// The furthest input offset a FRAME of the last decoded pickle claimed (0 without FRAME):
+    /// a pickle decoded from a longer input is refused on its own bytes if this exceeds its
+    /// length (frames are checked against the input's end, as CPython checks them).
+    pub(crate) fn frame_end(&self) -> usize {
+        self.frame_end
     }
 
     /// A view of the arena after [`run`](Self::run).
@@ -356,8 +396,9 @@ struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: 
     pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
     shared: bool,
-    /// A dict or set got an item: merge equal keys and order sets at STOP.
-    keyed: bool,
+    /// A dict or set (1), a frozenset (2) got a second key: merge equal keys and order
+    /// sets at STOP.
+    keyed: u8,
     /// The protocol a PROTO opcode named (0 without one), as CPython's `Unpickler.proto`.
     proto: u8,
     /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
@@ -426,7 +467,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                 if let Node::Builtin(_) = self.node(root) {
                     return Err(at.stack("a global is not data"));
                 }
-                if self.keyed {
+                if self.keyed != 0 {
                     self.merge_keys(at)?;
                 }
                 if self.shared {
@@ -462,6 +503,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
                         offset: self.input.len(),
                     });
                 }
+                self.d.frame_end = self.d.frame_end.max(self.pos + len as usize);
             }
             MARK => self.push_raw(MARK_ENTRY, at)?,
             POP => {
@@ -927,6 +969,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
 
     /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
     /// an unhashable dict key or set item (`TypeError`).
+    #[inline(always)]
     fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
@@ -952,15 +995,21 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         match c.kind {
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
                 let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
-                if let (true, Some(type_name)) = (is_key, unhashable.type_name()) {
+                if is_key && unhashable != Unhashable::No {
                     return Err(Error::Unhashable {
                         opcode: at.op,
                         offset: at.offset,
-                        type_name,
+                        type_name: unhashable.type_name().unwrap_or("?"),
                     });
                 }
                 // A second key: equal keys may need merging, a set ordering.
-                self.keyed |= is_key && c.len > 0;
+                if is_key && c.len > 0 {
+                    self.keyed |= if c.kind == ContainerKind::FrozenSet {
+                        2
+                    } else {
+                        1
+                    };
+                }
             }
             ContainerKind::Tuple if c.unhashable == Unhashable::No => c.unhashable = unhashable,
             _ => {}
@@ -1168,7 +1217,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             edges,
             budget: MAX_EXPANSION,
         }
-        .merge_all(&mut scratch)
+        .merge_all(&mut scratch, self.keyed & 2 != 0)
         .map_err(|_| at.capacity(Capacity::Expansion, MAX_EXPANSION as usize))
     }
 

@@ -203,6 +203,16 @@ impl Framer {
     pub fn reset(&mut self) {
         *self = Framer::new();
     }
+
+    /// Forgets everything, as [`reset`](Framer::reset), but continues at stream offset
+    /// `offset`: for a stream whose first `offset` bytes were framed by other means (a session
+    /// that decoded complete messages directly), so error offsets stay stream offsets.
+    pub fn resume_at(&mut self, offset: usize) {
+        *self = Framer {
+            offset,
+            ..Framer::new()
+        };
+    }
 }
 
 /// What the scanner does on reading an opcode byte: [`Opcode::from_byte`] and [`Opcode::arg`]

@@ -17,7 +17,7 @@
 
 use super::decode::{Container, ContainerKind, Edge, Node, NodeId, NIL};
 use super::pynum::{hash_big, hash_float, hash_small, num_eq, Num};
-use super::text;
+use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};
 
 /// `hash(None)` since CPython 3.12 (before, the object's address).
@@ -114,10 +114,14 @@ pub(crate) struct Keys<'a> {
 
 impl<'a> Keys<'a> {
     /// Merges every frozenset, then every set and dict, and orders the sets.
-    pub(crate) fn merge_all(&mut self, scratch: &mut Scratch<'_>) -> Work<()> {
+    /// `frozensets`: a frozenset got a second item (else their pass is skipped).
+    pub(crate) fn merge_all(&mut self, scratch: &mut Scratch<'_>, frozensets: bool) -> Work<()> {
         // Frozensets first, in creation order: a frozenset only holds older ones, and a
         // set or dict may hold any (inside tuples), so each is merged before it is hashed.
         for pass in [true, false] {
+            if pass && !frozensets {
+                continue;
+            }
             for id in 0..self.nodes.len() {
                 let Some(c) = self.container(id as NodeId) else {
                     continue;
@@ -177,7 +181,7 @@ impl<'a> Keys<'a> {
             return Ok(());
         };
         let n = (c.len / stride) as usize;
-        if n < 2 {
+        if n < 2 || self.all_distinct(c, stride, n, scratch.a)? {
             return Ok(());
         }
         let size = (2 * n).next_power_of_two();
@@ -227,6 +231,52 @@ impl<'a> Keys<'a> {
             c.len = kept * stride;
         }
         Ok(())
+    }
+
+    /// True if the `n` keys of `c` are certainly pairwise unequal: their fingerprints
+    /// (in `fp`) are nonzero and distinct. The common case (CPython never writes equal
+    /// keys), checked without touching the item chain again.
+    fn all_distinct(&mut self, c: Container, stride: u16, n: usize, fp: &mut [u16]) -> Work<bool> {
+        let Some(fp) = fp.get_mut(..n) else {
+            return Ok(false);
+        };
+        self.spend(n * n / 2)?;
+        let mut e = c.first;
+        for i in 0..n {
+            let key = self.edge(e);
+            let f = self.fingerprint(key.child);
+            if f == 0 || fp[..i].contains(&f) {
+                return Ok(false);
+            }
+            fp[i] = f;
+            e = if stride == 2 {
+                self.edge(key.next).next
+            } else {
+                key.next
+            };
+        }
+        Ok(true)
+    }
+
+    /// 16 bits equal for equal keys, 0 for keys without a cheap one (always compared): a
+    /// UTF-8 str's length and end bytes, a number's Python hash.
+    fn fingerprint(&self, id: NodeId) -> u16 {
+        match self.node(id) {
+            Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            } => {
+                let raw = self.span(start, len);
+                let (first, last) = (raw.first().copied(), raw.last().copied());
+                let ends = u16::from(first.unwrap_or(0)) << 7 ^ u16::from(last.unwrap_or(0));
+                (len as u16).wrapping_mul(0x2f1) ^ ends | 0x8000
+            }
+            Node::Int(i) => hash_small(i) as u16 | 1,
+            Node::Bool(b) => u16::from(b) | 1,
+            Node::Float(f) if !f.is_nan() => hash_float(f) as u16 | 1,
+            _ => 0,
+        }
     }
 
     /// The key edge of an earlier equal key in the open-addressing table of `size` slots
@@ -462,12 +512,38 @@ impl<'a> Keys<'a> {
 
     /// `a == b` for hashable values as Python decides it (identity first, as CPython's
     /// containers compare).
+    #[inline]
     fn eq(&mut self, a: NodeId, b: NodeId) -> Work<bool> {
-        self.spend(1)?;
         if a == b {
             return Ok(true);
         }
         let (x, y) = (self.node(a), self.node(b));
+        // The common case first: UTF-8 strs (every str key of protocol 1 and later).
+        if let (
+            Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            },
+            Node::Str {
+                start: s2,
+                len: l2,
+                enc: TextEncoding::Utf8,
+            },
+        ) = (x, y)
+        {
+            if len != l2 {
+                return Ok(false);
+            }
+            self.spend(len as usize + 1)?;
+            return Ok(self.span(start, len) == self.span(s2, l2));
+        }
+        self.eq_other(a, b, x, y)
+    }
+
+    /// [`eq`](Self::eq) for all but identical nodes and UTF-8 strs.
+    fn eq_other(&mut self, a: NodeId, b: NodeId, x: Node, y: Node) -> Work<bool> {
+        self.spend(1)?;
         if let (Some(x), Some(y)) = (self.num(x), self.num(y)) {
             return Ok(num_eq(x, y));
         }

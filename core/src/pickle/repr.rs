@@ -26,8 +26,8 @@ const MAX_CHUNKS: usize = MAX_INT_DIGITS.div_ceil(9);
 /// remainders fill from the back. Dividing by 10^9 removes ~29.9 of every 32
 /// bits, so the two meet at most `MAX_LIMBS + 0.066 * MAX_CHUNKS + 1` words
 /// (about 478); `MAX_CHUNKS + 2` bounds both. 1920 bytes of stack.
-const SCRATCH_WORDS: usize = MAX_CHUNKS + 2;
-const _: () = assert!(SCRATCH_WORDS > MAX_LIMBS);
+const SCRATCH_WORDS: usize = MAX_CHUNKS + 4;
+const _: () = assert!(SCRATCH_WORDS > MAX_LIMBS + 1);
 
 const CHUNK: u64 = 1_000_000_000;
 
@@ -238,15 +238,18 @@ fn write_bytes_literal<W: Write + ?Sized>(
 /// Writes the decimal `repr()` of a little-endian two's complement integer of any
 /// length (a LONG1/LONG4 payload; empty is 0), exactly as Python's `str(int)`.
 ///
-/// Up to 16 bytes go through `i128`; up to [`MAX_INT_BYTES`] through long division
-/// in ~1.9 KiB of stack. Longer payloads (which Python could not print in decimal
-/// and the decoder refuses) are written as Python's `hex()` would, e.g. `-0x1f...`,
-/// so the output stays exact and this never fails on its own.
+/// Up to 16 bytes go through `i128`; longer ones through long division in ~1.9 KiB of
+/// stack. An int of more than 4300 decimal digits, whose `repr` CPython 3.11 refuses
+/// (`ValueError`, `sys.get_int_max_str_digits()`), is written as Python's `hex()` writes it,
+/// e.g. `-0x1f...`: exact, and never a failure of its own. Redundant sign-extension bytes
+/// do not count.
 pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt::Result {
     if let Some(v) = super::number::le_to_i128(le) {
         return write!(w, "{v}");
     }
-    if le.len() > MAX_INT_BYTES {
+    let le = minimal_le(le);
+    // MAX_INT_BYTES + 1 bytes hold every 4300-digit int (and some of 4301 or 4302 digits).
+    if le.len() > MAX_INT_BYTES + 1 {
         return write_int_le_hex(w, le);
     }
     let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
@@ -289,16 +292,23 @@ pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt:
             len -= 1;
         }
         chunks += 1;
-        let slot = SCRATCH_WORDS.checked_sub(chunks).ok_or(fmt::Error)?;
-        if slot < len {
-            return Err(fmt::Error); // unreachable for MAX_INT_BYTES; see SCRATCH_WORDS
-        }
+        let slot = match SCRATCH_WORDS.checked_sub(chunks) {
+            Some(slot) if slot >= len => slot,
+            // More digits than the scratch holds: far beyond the digit limit.
+            _ => return write_int_le_hex(w, le),
+        };
         *scratch.get_mut(slot).ok_or(fmt::Error)? = u32::try_from(rem).map_err(|_| fmt::Error)?;
+    }
+    let start = SCRATCH_WORDS.checked_sub(chunks).ok_or(fmt::Error)?;
+    let leading = scratch
+        .get(start)
+        .map_or(0, |&c| c.checked_ilog10().map_or(1, |d| d + 1));
+    if 9 * chunks.saturating_sub(1) + leading as usize > MAX_INT_DIGITS {
+        return write_int_le_hex(w, le);
     }
     if negative {
         w.write_char('-')?;
     }
-    let start = SCRATCH_WORDS.checked_sub(chunks).ok_or(fmt::Error)?;
     let mut first = true;
     for chunk in scratch.get(start..).unwrap_or_default() {
         if first {
@@ -312,6 +322,20 @@ pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt:
         w.write_char('0')?;
     }
     Ok(())
+}
+
+/// `le` without the high bytes that only repeat the sign (at least one byte).
+fn minimal_le(le: &[u8]) -> &[u8] {
+    let mut n = le.len();
+    while n > 1 {
+        let (top, below) = (le.get(n - 1).copied(), le.get(n - 2).copied().unwrap_or(0));
+        match top {
+            Some(0x00) if below & 0x80 == 0 => n -= 1,
+            Some(0xFF) if below & 0x80 != 0 => n -= 1,
+            _ => break,
+        }
+    }
+    le.get(..n).unwrap_or(le)
 }
 
 /// Python's `hex()` of a little-endian two's complement integer of any length.
@@ -727,6 +751,43 @@ for n in ns:
             int_repr(&big),
             "1461501637330902918203684832716283019655932542976"
         ); // 2**160
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    fn int_repr_follows_the_4300_digit_limit_whatever_the_payload_length() {
+        // 4300 digits print (some need 1786 bytes); 4301 and more are CPython's ValueError,
+        // written as hex(). Sign-extended payloads give the same text.
+        let out = python3(
+            r#"
+import pickle, sys
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
+for n in [10**4299, 10**4300 - 1, -(10**4300 - 1), 2**14283 + 12345, -2**14283,
+          10**4300, -(10**4300), 2**14286, -2**14287]:
+    le = pickle.encode_long(n)
+    text = str(n) if len(str(abs(n))) <= 4300 else hex(n)
+    print(le.hex(), (le + (b"\xff" if n < 0 else b"\x00") * 300).hex(), text)
+"#,
+        );
+        let mut lengths = Vec::new();
+        for line in out.lines() {
+            let mut parts = line.split(' ');
+            let (le, wide, want) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            lengths.push(le.len() / 2);
+            assert_eq!(int_repr(&unhex(le)), want, "{} bytes", le.len() / 2);
+            assert_eq!(
+                int_repr(&unhex(wide)),
+                want,
+                "{} bytes, sign-extended",
+                wide.len() / 2
+            );
+        }
+        assert!(lengths.contains(&(MAX_INT_BYTES + 1)), "{lengths:?}");
     }
 
     #[test]

@@ -4,54 +4,92 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
-use brine_core::pickle::{to_slice, Budget, Decoder, Escaped, Protocol, Value};
+use brine_core::pickle::{Budget, Encoding, Escaped, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
-
-use crate::{exit, ConnectArgs, Fail, Format, Verbosity};
 use brine_json::{self as json, AsPython};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
-/// The identity dict: name, email, student_id, github_username (those given), then the
-/// `--field`s in order (a repeated key keeps its first place and takes the last value).
-pub fn identity(args: &ConnectArgs) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
-    let fixed = [
-        ("name", &args.name),
-        ("email", &args.email),
-        ("student_id", &args.student_id),
-        ("github_username", &args.github),
-    ];
-    for (key, value) in fixed {
-        if let Some(value) = value {
-            map.insert(key.to_owned(), serde_json::Value::String(value.clone()));
-        }
-    }
-    for field in &args.fields {
-        map.insert(field.key.clone(), field.value.clone());
-    }
-    serde_json::Value::Object(map)
+use crate::identity::{identity, identity_repr, keys_repr};
+use crate::interrupt::Interrupt;
+use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
+
+/// One `--format json` line: `{"event": "<name>", ...}`.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum JsonEvent<'a> {
+    Connected {
+        peer: &'a str,
+    },
+    ClientId {
+        value: Box<RawValue>,
+        /// The first message was the id itself, not `{'clientid': id}`.
+        #[serde(skip_serializing_if = "is_false")]
+        bare: bool,
+    },
+    Sent {
+        value: &'a serde_json::Value,
+        protocol: u8,
+        #[serde(skip_serializing_if = "is_false")]
+        python2_strings: bool,
+    },
+    Message {
+        value: Box<RawValue>,
+    },
+    Skipped {
+        /// The pickle's length (absent for a message whose JSON was too long to print).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        bytes: Option<usize>,
+        reason: String,
+    },
+    Note {
+        kind: &'a str,
+        message: &'a str,
+    },
+    Hint {
+        kind: &'a str,
+        message: &'a str,
+        keys: Vec<&'a str>,
+    },
+    Closed,
+    Error {
+        kind: &'a str,
+        code: u8,
+        message: &'a str,
+    },
 }
 
-/// The identity as Python prints it (pickled and decoded again, so it is exactly what the
-/// server will see), or why it cannot be sent.
-pub fn identity_repr(identity: &serde_json::Value, protocol: Protocol) -> Result<String, Fail> {
-    // The session's transmit buffer is 4096 bytes, the lab server's recv size.
-    let mut buf = vec![0u8; 4096];
-    let bytes = to_slice(&AsPython(identity), &mut buf, protocol).map_err(|e| {
-        Fail::new(
-            exit::USAGE,
-            format!("cannot send this identity: {e} (the lab server reads at most 4096 bytes)"),
-        )
-    })?;
-    // A server using brine's decoder would refuse what brine's decoder refuses (e.g. nesting
-    // deeper than pickle::MAX_DEPTH): that identity is a usage error naming the limit.
-    let mut decoder: Decoder = Decoder::new();
-    let value = decoder.decode(bytes).map_err(|e| {
-        Fail::new(
-            exit::USAGE,
-            format!("cannot send this identity: brine's own decoder refuses it: {e}"),
-        )
-    })?;
-    Ok(value.to_string())
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A decoded value as a JSON value to embed in an event, at most [`MESSAGE_OUTPUT_LIMIT`]
+/// bytes (`Err`: why not).
+fn raw_json(value: &Value<'_>) -> Result<Result<Box<RawValue>, String>, Fail> {
+    match json::to_json_line(value, MESSAGE_OUTPUT_LIMIT) {
+        Ok(line) => RawValue::from_string(line)
+            .map(Ok)
+            .map_err(|e| Fail::new(exit::FAILURE, format!("cannot write JSON: {e}"))),
+        Err(reason) => Ok(Err(reason)),
+    }
+}
+
+/// The most one message may print: its repr (text) or JSON, in bytes. A longer repr is cut
+/// there and ends with a marker; a longer JSON is reported as skipped. This bounds the work
+/// and the output of a pickle whose shared references expand to gigabytes (docs/SECURITY.md).
+pub const MESSAGE_OUTPUT_LIMIT: usize = 1 << 20;
+
+/// `{"event":"error",...}` on stdout (for failures before a [`Printer`] exists).
+pub fn print_json_error(code: u8, message: &str) {
+    let event = JsonEvent::Error {
+        kind: exit::kind(code),
+        code,
+        message,
+    };
+    if let Ok(line) = serde_json::to_string(&event) {
+        let mut stdout = io::stdout().lock();
+        let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    }
 }
 
 /// Where the session's lines go.
@@ -65,11 +103,6 @@ pub struct Printer {
     /// Status lines go to stdout too (the demo shows everything in order).
     pub status_on_stdout: bool,
 }
-
-/// The most one message may print: its repr (text) or JSON, in bytes. A longer repr is cut
-/// there and ends with a marker; a longer JSON is reported as skipped. This bounds the work
-/// and the output of a pickle whose shared references expand to gigabytes (docs/SECURITY.md).
-pub const MESSAGE_OUTPUT_LIMIT: usize = 1 << 20;
 
 impl Printer {
     fn out(&self, line: &str) -> Result<(), Fail> {
@@ -102,8 +135,10 @@ impl Printer {
         }
     }
 
-    fn json_event(&self, event: &str, rest: &str) -> Result<(), Fail> {
-        self.out(&format!("{{\"event\":\"{event}\"{rest}}}"))
+    fn json(&self, event: &JsonEvent<'_>) -> Result<(), Fail> {
+        let line = serde_json::to_string(event)
+            .map_err(|e| Fail::new(exit::FAILURE, format!("cannot write JSON: {e}")))?;
+        self.out(&line)
     }
 
     pub fn connected(&self, peer: &str) -> Result<(), Fail> {
@@ -112,11 +147,7 @@ impl Printer {
                 self.status(Verbosity::Normal, &format!("connected to {peer}"));
                 Ok(())
             }
-            Format::Json => {
-                let mut rest = String::from(",\"peer\":");
-                let _ = json::write_str(&mut rest, peer);
-                self.json_event("connected", &rest)
-            }
+            Format::Json => self.json(&JsonEvent::Connected { peer }),
         }
     }
 
@@ -127,31 +158,41 @@ impl Printer {
                 "Assigned client id by server: {}",
                 Escaped(&id.to_string())
             )),
-            Format::Json => {
-                let mut rest = String::from(",\"value\":");
-                match id {
-                    ClientId::Int(i) => rest.push_str(&i.to_string()),
-                    ClientId::Str(s) => {
-                        let _ = json::write_str(&mut rest, s);
-                    }
-                }
-                self.json_event("client_id", &rest)
-            }
+            Format::Json => match id.with_value(|v| raw_json(&v))? {
+                Ok(value) => self.json(&JsonEvent::ClientId {
+                    value,
+                    bare: id.is_bare(),
+                }),
+                // An id is at most 128 bytes pickled: its JSON cannot be that long.
+                Err(reason) => Err(Fail::new(exit::FAILURE, reason)),
+            },
         }
     }
 
-    pub fn sent(&self, identity: &serde_json::Value, repr: &str) -> Result<(), Fail> {
+    pub fn sent(
+        &self,
+        identity: &serde_json::Value,
+        repr: &str,
+        encoding: Encoding,
+    ) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
-                self.status(Verbosity::Normal, &format!("sent {repr}"));
+                let how = match encoding.protocol() {
+                    Protocol::V4 => String::new(),
+                    _ if encoding.is_python2() => format!(
+                        " (pickle protocol {}, strs as Python 2 byte strings)",
+                        encoding.protocol()
+                    ),
+                    p => format!(" (pickle protocol {p})"),
+                };
+                self.status(Verbosity::Normal, &format!("sent {repr}{how}"));
                 Ok(())
             }
-            Format::Json => {
-                // serde_json writes the map in order and (arbitrary_precision) numbers exactly.
-                let value = serde_json::to_string(identity)
-                    .map_err(|e| Fail::new(exit::FAILURE, e.to_string()))?;
-                self.json_event("sent", &format!(",\"value\":{value}"))
-            }
+            Format::Json => self.json(&JsonEvent::Sent {
+                value: identity,
+                protocol: encoding.protocol().as_u8(),
+                python2_strings: encoding.is_python2(),
+            }),
         }
     }
 
@@ -167,13 +208,12 @@ impl Printer {
                 let reason = json::too_long("repr", MESSAGE_OUTPUT_LIMIT);
                 write!(bounded.inner_mut(), "{}{reason}]", json::CUT_MARK)
             }),
-            Format::Json => match json::to_json_line(value, MESSAGE_OUTPUT_LIMIT) {
-                Ok(line) => self.json_event("message", &format!(",\"value\":{line}")),
-                Err(reason) => {
-                    let mut rest = String::from(",\"reason\":");
-                    let _ = json::write_str(&mut rest, &reason);
-                    self.json_event("skipped", &rest)
-                }
+            Format::Json => match raw_json(value)? {
+                Ok(value) => self.json(&JsonEvent::Message { value }),
+                Err(reason) => self.json(&JsonEvent::Skipped {
+                    bytes: None,
+                    reason,
+                }),
             },
         }
     }
@@ -187,11 +227,44 @@ impl Printer {
                 );
                 Ok(())
             }
-            Format::Json => {
-                let mut rest = format!(",\"bytes\":{len},\"reason\":");
-                let _ = json::write_str(&mut rest, &reason.to_string());
-                self.json_event("skipped", &rest)
+            Format::Json => self.json(&JsonEvent::Skipped {
+                bytes: Some(len),
+                reason: reason.to_string(),
+            }),
+        }
+    }
+
+    /// A note: `note: ...` on stderr, or a `note` event.
+    pub fn note(&self, kind: &str, message: &str) -> Result<(), Fail> {
+        match self.format {
+            Format::Text => {
+                self.status(Verbosity::Normal, &format!("note: {message}"));
+                Ok(())
             }
+            Format::Json => self.json(&JsonEvent::Note { kind, message }),
+        }
+    }
+
+    /// A hint: `hint: ...` on stderr, or a `hint` event with the identity's keys.
+    pub fn hint(
+        &self,
+        kind: &str,
+        message: &str,
+        identity: &serde_json::Value,
+    ) -> Result<(), Fail> {
+        match self.format {
+            Format::Text => {
+                self.status(Verbosity::Normal, &format!("hint: {message}"));
+                Ok(())
+            }
+            Format::Json => self.json(&JsonEvent::Hint {
+                kind,
+                message,
+                keys: identity
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default(),
+            }),
         }
     }
 
@@ -201,7 +274,19 @@ impl Printer {
                 self.status(Verbosity::Normal, "server closed the connection");
                 Ok(())
             }
-            Format::Json => self.json_event("closed", ""),
+            Format::Json => self.json(&JsonEvent::Closed),
+        }
+    }
+
+    /// The run's failure as an `error` event (JSON only; text errors are main's `error:`
+    /// line on stderr).
+    pub fn error(&self, fail: &Fail) {
+        if self.format == Format::Json {
+            let _ = self.json(&JsonEvent::Error {
+                kind: exit::kind(fail.code),
+                code: fail.code,
+                message: &fail.message,
+            });
         }
     }
 }
@@ -224,7 +309,8 @@ pub fn fail(error: tcp::Error) -> Fail {
     Fail::new(code, message)
 }
 
-/// Connects as `args` say and runs the session to its end.
+/// Connects as `args` say and runs the session to its end; Ctrl-C ends it with status 130
+/// after printing what arrived.
 pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
     let printer = Printer {
         format: args.format,
@@ -232,15 +318,46 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
         prefix: "",
         status_on_stdout: false,
     };
-    session(args, &printer)
+    let interrupt = Interrupt::install();
+    let result = session(args, &printer, interrupt.as_ref());
+    if let Err(fail) = &result {
+        printer.error(fail);
+    }
+    result
 }
 
-/// The session, printed by `printer`.
-pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
-    let protocol = Protocol::from_u8(args.protocol)
-        .ok_or_else(|| Fail::new(exit::USAGE, "the protocol must be 0 to 5"))?;
+/// Why the identity's keys may be wrong, after a server's silence or close: the keys sent,
+/// and the fix.
+fn key_hint(what: &str, identity: &serde_json::Value, id: &ClientId, args: &ConnectArgs) -> String {
+    let mut hint = format!(
+        "{what} after the identity (keys {}); lab servers read particular keys: see --keys / \
+         --key / --field",
+        keys_repr(identity)
+    );
+    let dialect = id.dialect();
+    if dialect.py2_strings && matches!(args.protocol, ProtocolArg::Fixed(p) if p.as_u8() > 2) {
+        hint.push_str(
+            "; this server writes Python 2 pickles, which cannot load protocol 3 or later: \
+             try --protocol auto",
+        );
+    }
+    hint
+}
+
+/// The session, printed by `printer`; `interrupt` (Ctrl-C) ends it as described in
+/// interrupt.rs.
+pub fn session(
+    args: &ConnectArgs,
+    printer: &Printer,
+    interrupt: Option<&Interrupt>,
+) -> Result<(), Fail> {
     let identity = identity(args);
-    let repr = identity_repr(&identity, protocol)?;
+    // Checked before connecting: it pickles, and fits the 4096-byte transmit buffer.
+    let first = match args.protocol {
+        ProtocolArg::Fixed(p) => p,
+        ProtocolArg::Auto => Protocol::V4,
+    };
+    identity_repr(&identity, first)?;
     let options = ConnectOptions::new()
         .timeout(args.timeout.0)
         .retry(Retry::times(args.retry));
@@ -264,14 +381,14 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
             error,
             delay,
             attempt,
-        } => printer.status(
-            Verbosity::Normal,
-            &format!(
+        } => {
+            let message = format!(
                 "{error} Retrying in {} (attempt {attempt} of {})",
                 secs_short(delay),
                 args.retry + 1
-            ),
-        ),
+            );
+            let _ = printer.note("retrying", &message);
+        }
     })
     .map_err(fail)?;
     let peer = stream
@@ -279,29 +396,86 @@ pub fn session(args: &ConnectArgs, printer: &Printer) -> Result<(), Fail> {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| args.server.clone());
+    if let (Some(interrupt), Ok(socket)) = (interrupt, stream.inner().try_clone()) {
+        interrupt.watch(socket);
+    }
+    let interrupted = |fail: Fail| match interrupt {
+        Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+        _ => fail,
+    };
     printer.connected(&peer)?;
     if identity.as_object().is_some_and(|m| m.is_empty()) {
-        printer.status(
-            Verbosity::Normal,
-            "note: the identity is empty (give --name, --email, --student-id, --github or --field)",
-        );
+        printer.note(
+            "empty_identity",
+            "the identity is empty (give --name, --email, --student-id, --github or --field)",
+        )?;
     }
 
     // The client owns the timeouts: --idle-timeout bounds the time without a message, even
-    // while one is arriving.
+    // while one is arriving. Until the hint is given, `idle` is cut to --hint-after (an
+    // `Idle` error then restarts the idle clock and the session goes on).
+    let idle = timeouts.idle;
+    let hint_after = args.hint_after.0;
     let mut client = tcp::Client::new(stream, timeouts);
-    client.set_protocol(protocol);
-    let id = client.handshake(&AsPython(&identity)).map_err(fail)?;
+    match args.protocol {
+        ProtocolArg::Fixed(p) => client.set_protocol(p),
+        ProtocolArg::Auto => client.set_protocol_auto(),
+    }
+    let id = client
+        .handshake(&AsPython(&identity))
+        .map_err(|e| interrupted(fail(e)))?;
     printer.client_id(&id)?;
-    printer.sent(&identity, &repr)?;
+    if id.is_bare() {
+        printer.note(
+            "bare_client_id",
+            &format!(
+                "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
+                id.with_value(|v| v.type_name())
+            ),
+        )?;
+    }
+    let encoding = client.session().protocol();
+    printer.sent(&identity, &identity_repr(&identity, encoding)?, encoding)?;
+    let mut hint_pending = hint_after.filter(|h| idle.is_none_or(|i| *h < i));
+    client.timeouts_mut().idle = hint_pending.or(idle);
+    let mut messages = 0u64;
+    let mut hinted = false;
     loop {
-        match client.next_event().map_err(fail)? {
-            Event::Message(value) => printer.message(&value)?,
-            Event::Skipped { len, reason } => printer.skipped(len, &reason)?,
-            Event::Closed => return printer.closed(),
+        match client.next_event() {
+            Ok(Event::Message(value)) => {
+                messages += 1;
+                printer.message(&value)?
+            }
+            Ok(Event::Skipped { len, reason }) => {
+                messages += 1;
+                printer.skipped(len, &reason)?
+            }
+            Ok(Event::Closed) => {
+                if interrupt.is_some_and(Interrupt::happened) {
+                    return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+                }
+                if messages == 0 && !hinted {
+                    let what = "the server closed the connection without sending anything";
+                    let hint = key_hint(what, &identity, &id, args);
+                    printer.hint("closed_after_identity", &hint, &identity)?;
+                }
+                return printer.closed();
+            }
             // The id is the handshake's (the session reports it once); later kinds of event
             // are not printed.
-            _ => {}
+            Ok(_) => {}
+            Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
+                hint_pending = None;
+                client.timeouts_mut().idle = idle;
+                if messages == 0 {
+                    hinted = true;
+                    let what = format!("nothing from the server for {}", Secs(after));
+                    let mut hint = key_hint(&what, &identity, &id, args);
+                    hint.push_str(" (still listening)");
+                    printer.hint("silent_after_identity", &hint, &identity)?;
+                }
+            }
+            Err(e) => return Err(interrupted(fail(e))),
         }
     }
 }

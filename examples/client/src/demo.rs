@@ -5,10 +5,11 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use brine_core::pickle::Protocol;
 use brine_server::{Config, Message, Server, ServerEvent};
 
 use crate::client::{self, Printer};
-use crate::{exit, ConnectArgs, Fail, Format, Secs, Verbosity};
+use crate::{exit, ConnectArgs, Fail, Format, Keys, ProtocolArg, Secs, Verbosity};
 
 const SERVER: &str = "server | ";
 const CLIENT: &str = "client | ";
@@ -76,8 +77,13 @@ pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
         email: Some("jose@sfsu.edu".into()),
         student_id: Some("917654321".into()),
         github: Some("jortiz".into()),
+        keys: Keys::Lab,
+        renames: Vec::new(),
         fields: Vec::new(),
-        protocol,
+        protocol: ProtocolArg::Fixed(
+            Protocol::from_u8(protocol).ok_or_else(|| Fail::new(exit::USAGE, "protocol 0 to 5"))?,
+        ),
+        hint_after: Secs(Some(Duration::from_secs(3))),
         timeout: Secs(Some(Duration::from_secs(5))),
         idle_timeout: Some(Secs(Some(Duration::from_secs(10)))),
         retry: 0,
@@ -89,7 +95,7 @@ pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
         prefix: CLIENT,
         status_on_stdout: true,
     };
-    let result = client::session(&args, &printer);
+    let result = client::session(&args, &printer, None);
     let _ = server_console.join();
     server.shutdown();
     result?;

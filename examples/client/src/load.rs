@@ -527,14 +527,27 @@ fn ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3)
 }
 
+/// The shortest span a handshake rate is computed over: a rate from one handshake, or from a
+/// few within milliseconds, measures nothing.
+const MIN_RATE_SPAN: Duration = Duration::from_millis(100);
+
 impl Report {
-    fn rate(&self) -> f64 {
-        let span = self.handshake_span.as_secs_f64();
-        if span > 0.0 {
-            self.handshaken as f64 / span
-        } else {
-            0.0
-        }
+    /// Handshakes per second over the span from the first connect to the last handshake;
+    /// `None` for fewer than 2 handshakes or a span under [`MIN_RATE_SPAN`].
+    fn rate(&self) -> Option<f64> {
+        let span = self.handshake_span;
+        (self.handshaken >= 2 && span >= MIN_RATE_SPAN)
+            .then(|| self.handshaken as f64 / span.as_secs_f64())
+    }
+
+    /// A server that completed one handshake while other clients, connected, waited for
+    /// their id until they timed out: it serves clients one at a time.
+    fn one_at_a_time(&self) -> bool {
+        let waited = self
+            .failures
+            .iter()
+            .any(|(c, n)| *c == Cause::HandshakeTimeout && *n > 0);
+        self.handshaken == 1 && waited
     }
 
     fn print(&self, args: &LoadArgs, addr: std::net::SocketAddr) -> Result<(), Fail> {
@@ -561,7 +574,8 @@ impl Report {
                     "handshakes": self.handshaken,
                     "failed": failed,
                     "failures": counts(&self.failures),
-                    "handshakes_per_s": (self.rate() * 10.0).round() / 10.0,
+                    "handshakes_per_s": self.rate().map(|r| (r * 10.0).round() / 10.0),
+                    "serves_one_at_a_time": self.one_at_a_time(),
                     "handshake_span_s": self.handshake_span.as_secs_f64(),
                     "latency_ms": {"p50": ms(p50), "p99": ms(p99), "max": ms(max)},
                     "held_to_end": self.held,
@@ -595,11 +609,14 @@ impl Report {
                             .map_or("unknown".to_owned(), |l| l.to_string())
                     ),
                     format!(
-                        "handshakes   {} of {} in {:.2} s: {:.0} handshakes/s",
+                        "handshakes   {} of {} in {:.2} s: {}",
                         self.handshaken,
                         args.clients,
                         self.handshake_span.as_secs_f64(),
-                        self.rate()
+                        self.rate().map_or_else(
+                            || "too few or too quick for a rate".to_owned(),
+                            |r| format!("{r:.0} handshakes/s")
+                        )
                     ),
                     format!(
                         "latency      p50 {}, p99 {}, max {} (connect to identity sent)",
@@ -619,6 +636,13 @@ impl Report {
                         self.messages, self.skipped
                     ),
                 ];
+                if self.one_at_a_time() {
+                    lines.push(
+                        "server       serves one client at a time: it completed 1 handshake \
+                         while the other clients waited for their id until --timeout"
+                            .to_owned(),
+                    );
+                }
                 if let Some(rss) = self.peak_rss {
                     lines.push(format!(
                         "peak RSS     {:.1} MB (this process)",
@@ -652,7 +676,11 @@ mod tests {
     /// one process).
     #[test]
     fn a_client_task_is_small() {
-        assert!(std::mem::size_of::<LoadClient>() < 3400);
+        assert!(
+            std::mem::size_of::<LoadClient>() < 3400,
+            "{}",
+            std::mem::size_of::<LoadClient>()
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

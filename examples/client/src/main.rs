@@ -7,6 +7,8 @@
 
 mod client;
 mod demo;
+mod identity;
+mod interrupt;
 mod load;
 mod pickle_cmd;
 
@@ -33,6 +35,22 @@ pub mod exit {
     pub const PROTOCOL: u8 = 5;
     /// The connection was lost: reset by the server, or no answer to TCP keepalive.
     pub const LOST: u8 = 6;
+    /// Interrupted by Ctrl-C (SIGINT), after printing everything received (128 + 2, as a
+    /// shell reports it).
+    pub const INTERRUPTED: u8 = 130;
+
+    /// The `kind` of a `--format json` error event for an exit status.
+    pub fn kind(code: u8) -> &'static str {
+        match code {
+            USAGE => "usage",
+            CONNECT => "connect",
+            TIMEOUT => "timeout",
+            PROTOCOL => "protocol",
+            LOST => "lost",
+            INTERRUPTED => "interrupted",
+            _ => "failure",
+        }
+    }
 }
 
 const EXIT_CODES: &str = "\
@@ -44,10 +62,22 @@ Exit status:
   4  timed out (connecting, waiting for the client id or the rest of a message, --idle-timeout)
   5  protocol error (no client id, invalid or truncated pickle; brine pickle: invalid input)
   6  connection lost (reset by the server, no answer to TCP keepalive)
+  130  interrupted by Ctrl-C (everything received was printed first)
+A server that closes right after the identity without sending anything still exits 0 (brine
+cannot tell a server that is done from one that failed on a key), with a hint on stderr.
+
+Identity keys (--keys lab, the default, for the instructor's lab server):
+  --name -> 'student_name', --email -> 'email', --student-id -> 'sid' (an int when all
+  digits without a leading zero, else a str), --github -> 'github_username'
+  e.g. {'student_name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'sid': 917654321,
+        'github_username': 'jortiz'}
+--keys handout (servers written from the handout's example): 'name', 'email', 'student_id'
+  (always a str), 'github_username'
+Only the flags given are sent, in that order, then the --field entries.
 
 Text output: the client id line and each message (as Python's repr) go to stdout; status
-lines (connected, sent, skipped, closed) and errors go to stderr (-q keeps only errors).
---format json: stdout carries only JSON objects, one per line.";
+lines (connected, sent, skipped, closed), notes, hints and errors go to stderr (-q keeps only
+errors). --format json: stdout carries only JSON objects, one per line, errors included.";
 
 /// A client for Python "pickle over TCP" lab servers.
 #[derive(Parser, Debug)]
@@ -57,8 +87,9 @@ lines (connected, sent, skipped, closed) and errors go to stderr (-q keeps only 
     about = "A client for Python \"pickle over TCP\" lab servers",
     long_about = "A client for Python \"pickle over TCP\" lab servers.\n\n\
         Connects to HOST:PORT, prints the client id the server assigns, sends a pickled \
-        identity dict (name, email, student_id, github_username and --field entries, in that \
-        order), then prints every message the server sends until it closes the connection.",
+        identity dict (the keys the lab's server reads by default: student_name, email, sid, \
+        github_username; see --keys, --key and --field), then prints every message the server \
+        sends until it closes the connection.",
     after_help = EXIT_CODES,
     args_conflicts_with_subcommands = true
 )]
@@ -145,7 +176,7 @@ pub struct ConnectArgs {
     #[arg(env = "BRINE_SERVER", default_value = "127.0.0.1:12000")]
     pub server: String,
 
-    /// Your name (sent as 'name')
+    /// Your name (sent as 'student_name'; --keys handout: 'name')
     #[arg(long, env = "BRINE_NAME")]
     pub name: Option<String>,
 
@@ -153,7 +184,8 @@ pub struct ConnectArgs {
     #[arg(long, env = "BRINE_EMAIL")]
     pub email: Option<String>,
 
-    /// Your student id (sent as the str 'student_id'; for an int use --field student_id:=123)
+    /// Your student id (sent as 'sid', an int when all digits without a leading zero, else a
+    /// str; --keys handout: 'student_id', always a str)
     #[arg(long, env = "BRINE_STUDENT_ID")]
     pub student_id: Option<String>,
 
@@ -161,15 +193,34 @@ pub struct ConnectArgs {
     #[arg(long, env = "BRINE_GITHUB")]
     pub github: Option<String>,
 
+    /// Which keys the identity flags are sent as: `lab` (the instructor's lab server:
+    /// student_name, email, sid, github_username) or `handout` (the handout's example:
+    /// name, email, student_id, github_username)
+    #[arg(long, env = "BRINE_KEYS", value_enum, default_value_t = Keys::Lab)]
+    pub keys: Keys,
+
+    /// Send an identity flag under another key: FLAG=KEY, FLAG one of name, email,
+    /// student-id, github (e.g. --key name=full_name); repeatable
+    #[arg(long = "key", value_name = "FLAG=KEY", value_parser = identity::parse_rename)]
+    pub renames: Vec<identity::Rename>,
+
     /// An extra identity field: KEY=VALUE (a str) or KEY:=JSON (a typed value: 123, true,
     /// null, [1,2], {"a":1}); repeatable, sent after the fields above, in order; a key given
     /// twice keeps its first place and its last value
     #[arg(long = "field", value_name = "KEY=VALUE|KEY:=JSON", value_parser = parse_field)]
     pub fields: Vec<Field>,
 
-    /// Pickle protocol of the identity (0-5)
-    #[arg(long, env = "BRINE_PROTOCOL", default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=5))]
-    pub protocol: u8,
+    /// Pickle protocol of the identity: `auto` (answer as the server's client id was
+    /// written: Python 2 byte strings -> protocol 2 with ASCII strs as byte strings; else
+    /// the id's protocol if 0-3 (0-2 also with byte strings), else 4), or 0-5
+    #[arg(long, env = "BRINE_PROTOCOL", value_name = "auto|0-5", default_value = "auto", value_parser = parse_protocol)]
+    pub protocol: ProtocolArg,
+
+    /// After the identity, print a hint (on stderr; an event with --format json) if the
+    /// server sends nothing for this many seconds (0: never; a close without a word is
+    /// hinted at all the same); brine keeps listening
+    #[arg(long, env = "BRINE_HINT_AFTER", value_name = "SECS", default_value = "3", value_parser = parse_secs)]
+    pub hint_after: Secs,
 
     /// Seconds to wait for the connection, for the client id, and for each next part of a
     /// started message (0: no limit)
@@ -189,6 +240,37 @@ pub struct ConnectArgs {
     /// Output format
     #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// Which keys the identity flags are sent as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Keys {
+    /// The instructor's lab server: student_name, email, sid (int when all digits),
+    /// github_username
+    Lab,
+    /// The handout's example: name, email, student_id (a str), github_username
+    Handout,
+}
+
+/// `--protocol`: chosen from the server's id, or fixed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolArg {
+    /// As the server's client id was written ([`brine_core::session::Dialect::answer`]).
+    Auto,
+    /// This protocol.
+    Fixed(brine_core::pickle::Protocol),
+}
+
+/// `auto` or 0-5.
+fn parse_protocol(s: &str) -> Result<ProtocolArg, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(ProtocolArg::Auto);
+    }
+    s.parse::<u8>()
+        .ok()
+        .and_then(brine_core::pickle::Protocol::from_u8)
+        .map(ProtocolArg::Fixed)
+        .ok_or_else(|| format!("expected auto or a protocol 0 to 5, got '{s}'"))
 }
 
 /// An identity field from `--field`.
@@ -292,7 +374,16 @@ pub fn with_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --format json promises every error on stdout: a usage error too.
+            if e.use_stderr() && json_requested() {
+                client::print_json_error(exit::USAGE, e.kind().as_str().unwrap_or("usage error"));
+            }
+            e.exit()
+        }
+    };
     let verbosity = if cli.quiet {
         Verbosity::Quiet
     } else if cli.verbose > 0 {
@@ -319,6 +410,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--format json` or `BRINE_FORMAT=json` on a command line clap refused.
+fn json_requested() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json");
+    flag || std::env::var("BRINE_FORMAT").is_ok_and(|f| f == "json")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +443,17 @@ mod tests {
         assert!(parse_field("novalue").is_err());
         assert!(parse_field("=x").is_err());
         assert!(parse_field("a:=nope").is_err());
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(parse_protocol("auto"), Ok(ProtocolArg::Auto));
+        assert_eq!(
+            parse_protocol("2"),
+            Ok(ProtocolArg::Fixed(brine_core::pickle::Protocol::V2))
+        );
+        assert!(parse_protocol("6").is_err());
+        assert!(parse_protocol("x").is_err());
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn text_output_reads_like_the_lab() {
         stderr(&out),
         format!(
             "connected to {addr}\n\
-             sent {{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'student_id': '917654321', 'github_username': 'jortiz'}}\n\
+             sent {{'student_name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'sid': 917654321, 'github_username': 'jortiz'}}\n\
              skipped a {}-byte message: larger than the 4096-byte receive buffer\n\
              server closed the connection\n",
             big.len()
@@ -179,8 +179,8 @@ fn text_output_reads_like_the_lab() {
     let identity = server.join().unwrap();
     // Byte for byte what the lab's Python client sends.
     let expected = python(
-        "import pickle,sys; sys.stdout.buffer.write(pickle.dumps({'name': 'Jose Ortiz', \
-         'email': 'jose@sfsu.edu', 'student_id': '917654321', 'github_username': 'jortiz'}))",
+        "import pickle,sys; sys.stdout.buffer.write(pickle.dumps({'student_name': 'Jose Ortiz', \
+         'email': 'jose@sfsu.edu', 'sid': 917654321, 'github_username': 'jortiz'}))",
         b"",
     );
     assert_eq!(identity, expected);
@@ -226,7 +226,7 @@ fn json_output_is_one_object_per_line() {
     let expected = [
         format!(r#"{{"event":"connected","peer":"{addr}"}}"#),
         r#"{"event":"client_id","value":54321}"#.to_string(),
-        r#"{"event":"sent","value":{"name":"Jose","n":123456789012345678901234567890}}"#
+        r#"{"event":"sent","value":{"student_name":"Jose","n":123456789012345678901234567890},"protocol":4}"#
             .to_string(),
         r#"{"event":"message","value":"Server got the data"}"#.to_string(),
         format!(
@@ -243,7 +243,7 @@ fn json_output_is_one_object_per_line() {
     }
     assert_eq!(
         repr(&server.join().unwrap()),
-        "{'name': 'Jose', 'n': 123456789012345678901234567890}"
+        "{'student_name': 'Jose', 'n': 123456789012345678901234567890}"
     );
 }
 
@@ -407,7 +407,7 @@ fn settings_from_environment_variables() {
     );
     assert_eq!(
         repr(&identity),
-        "{'name': 'Env Name', 'email': 'env@example.org', 'student_id': '0042', 'github_username': 'envuser'}"
+        "{'student_name': 'Env Name', 'email': 'env@example.org', 'sid': '0042', 'github_username': 'envuser'}"
     );
 }
 
@@ -420,7 +420,7 @@ fn flags_override_environment_variables() {
         b"",
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(repr(&server.join().unwrap()), "{'name': 'Flag'}");
+    assert_eq!(repr(&server.join().unwrap()), "{'student_name': 'Flag'}");
 }
 
 #[test]
@@ -428,6 +428,8 @@ fn typed_fields() {
     let (addr, server) = lab_server(vec![]);
     let out = brine(&[
         &addr,
+        "--keys",
+        "handout",
         "--name",
         "A",
         "--field",
@@ -735,7 +737,7 @@ fn demo_shows_both_sides_and_exits_0() {
     for needle in [
         "client | Assigned client id by server: 54321",
         "server | Client 54321 connected from 127.0.0.1:",
-        "server | Client 54321 identity: {'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'student_id': '917654321', 'github_username': 'jortiz'}",
+        "server | Client 54321 identity: {'student_name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'sid': 917654321, 'github_username': 'jortiz'}",
         "client | 'Server got the data'",
         "client | skipped a 5018-byte message: larger than the 4096-byte receive buffer",
         "client | server closed the connection",

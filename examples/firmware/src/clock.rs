@@ -12,8 +12,10 @@ use cortex_m_rt::exception;
 
 /// The core clock of QEMU's lm3s6965evb after reset (and of the board's 12 MHz crystal).
 pub const CORE_HZ: u32 = 12_000_000;
-/// One SysTick interrupt every this many milliseconds.
-const TICK_MS: u32 = 1;
+/// One SysTick interrupt every this many milliseconds. Not 1: QEMU drops SysTick interrupts
+/// that come late on a loaded host, and at 1 ms the clock fell behind real time (a 2 s
+/// timeout took 4.3 s); at 10 ms it keeps up.
+const TICK_MS: u32 = 10;
 
 static MILLIS: AtomicU32 = AtomicU32::new(0);
 
@@ -26,7 +28,7 @@ pub fn start(mut syst: SYST) {
     syst.enable_counter();
 }
 
-/// Milliseconds since [`start`]; wraps after 49 days.
+/// Milliseconds since [`start`], to a resolution of 10 ms; wraps after 49 days.
 pub fn millis() -> u32 {
     MILLIS.load(Ordering::Relaxed)
 }

@@ -12,6 +12,10 @@ pub mod clock;
 pub mod eth;
 pub mod lab;
 #[cfg(feature = "embassy")]
+pub mod net_embassy;
+#[cfg(feature = "nal")]
+pub mod net_nal;
+#[cfg(feature = "embassy")]
 pub mod time_driver;
 pub mod uart;
 
@@ -56,8 +60,8 @@ pub fn exit(code: u8) -> ! {
     }
 }
 
-/// Says why, then exits with status 1.
-pub fn fail(why: &str) -> ! {
+/// Says why (`error: <why>`), then exits with status 1.
+pub fn fail(why: impl core::fmt::Display) -> ! {
     hprintln!("error: {}", why);
     exit(1)
 }

@@ -1,4 +1,4 @@
-//! embassy-time's driver (feature `embassy`): 1 kHz ticks counted by [`crate::clock`]'s
+//! embassy-time's driver (feature `embassy`): milliseconds (in 10 ms steps) counted by [`crate::clock`]'s
 //! SysTick interrupt, which also wakes the timers that are due (embassy-time-queue-utils'
 //! queue, a critical section around it).
 

@@ -1,0 +1,218 @@
+//! The identity dict the flags describe: which keys (`--keys`, `--key`), which value types,
+//! and the `--field`s after them.
+
+use brine_core::pickle::{to_slice, Decoder, Encoding, Protocol};
+
+use crate::{exit, ConnectArgs, Fail, Keys};
+use brine_json::AsPython;
+
+/// An identity flag, as `--key FLAG=KEY` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flag {
+    Name,
+    Email,
+    StudentId,
+    Github,
+}
+
+impl Flag {
+    const ALL: [(Flag, &'static str); 4] = [
+        (Flag::Name, "name"),
+        (Flag::Email, "email"),
+        (Flag::StudentId, "student-id"),
+        (Flag::Github, "github"),
+    ];
+
+    /// The key this flag is sent as under `keys`.
+    fn key(self, keys: Keys) -> &'static str {
+        match (self, keys) {
+            (Flag::Name, Keys::Lab) => "student_name",
+            (Flag::Name, Keys::Handout) => "name",
+            (Flag::Email, _) => "email",
+            (Flag::StudentId, Keys::Lab) => "sid",
+            (Flag::StudentId, Keys::Handout) => "student_id",
+            (Flag::Github, _) => "github_username",
+        }
+    }
+}
+
+/// `--key FLAG=KEY`: send `flag`'s value under `key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rename {
+    pub flag: Flag,
+    pub key: String,
+}
+
+/// `name=full_name`, `student-id=id` (also `student_id`).
+pub fn parse_rename(s: &str) -> Result<Rename, String> {
+    let (flag, key) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FLAG=KEY (e.g. name=full_name), got '{s}'"))?;
+    let wanted = flag.trim_start_matches("--").replace('_', "-");
+    let flag = Flag::ALL
+        .iter()
+        .find(|(_, name)| *name == wanted)
+        .map(|(flag, _)| *flag)
+        .ok_or_else(|| {
+            format!("unknown flag '{flag}' in '{s}': expected name, email, student-id or github")
+        })?;
+    if key.is_empty() {
+        return Err(format!("the key is empty in '{s}'"));
+    }
+    Ok(Rename {
+        flag,
+        key: key.to_owned(),
+    })
+}
+
+/// A student id as the lab's template client sends it: an int when it is all digits without
+/// a leading zero (and below 2^63), else the str as typed.
+fn sid_value(id: &str) -> serde_json::Value {
+    let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    let leading_zero = id.len() > 1 && id.starts_with('0');
+    match id.parse::<i64>() {
+        Ok(n) if digits && !leading_zero => serde_json::Value::from(n),
+        _ => serde_json::Value::String(id.to_owned()),
+    }
+}
+
+/// The identity dict: the flags given (name, email, student id, GitHub, in that order, under
+/// the keys `--keys` and `--key` choose), then the `--field`s in order (a repeated key keeps
+/// its first place and takes the last value).
+pub fn identity(args: &ConnectArgs) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    let given = [
+        (Flag::Name, &args.name),
+        (Flag::Email, &args.email),
+        (Flag::StudentId, &args.student_id),
+        (Flag::Github, &args.github),
+    ];
+    for (flag, value) in given {
+        let Some(value) = value else { continue };
+        let key = args
+            .renames
+            .iter()
+            .rev()
+            .find(|r| r.flag == flag)
+            .map_or(flag.key(args.keys), |r| r.key.as_str());
+        let value = match (flag, args.keys) {
+            (Flag::StudentId, Keys::Lab) => sid_value(value),
+            _ => serde_json::Value::String(value.clone()),
+        };
+        map.insert(key.to_owned(), value);
+    }
+    for field in &args.fields {
+        map.insert(field.key.clone(), field.value.clone());
+    }
+    serde_json::Value::Object(map)
+}
+
+/// The identity's keys, as Python prints them: `'student_name', 'email'`.
+pub fn keys_repr(identity: &serde_json::Value) -> String {
+    let keys: Vec<String> = identity
+        .as_object()
+        .map(|m| m.keys().map(|k| repr_str(k)).collect())
+        .unwrap_or_default();
+    keys.join(", ")
+}
+
+/// A str's repr, through the codec (pickled and decoded, so it is Python's).
+fn repr_str(text: &str) -> String {
+    let mut buf = vec![0u8; text.len() + 64];
+    let mut decoder: Decoder<4, 4, 4, 4> = Decoder::new();
+    to_slice(text, &mut buf, Protocol::V4)
+        .ok()
+        .and_then(|bytes| decoder.decode(bytes).ok().map(|v| v.to_string()))
+        .unwrap_or_else(|| format!("'{text}'"))
+}
+
+/// The identity as Python prints it (pickled and decoded again, so it is exactly what the
+/// server will see), or why it cannot be sent.
+pub fn identity_repr(
+    identity: &serde_json::Value,
+    protocol: impl Into<Encoding>,
+) -> Result<String, Fail> {
+    // The session's transmit buffer is 4096 bytes, the lab server's recv size.
+    let mut buf = vec![0u8; 4096];
+    let bytes = to_slice(&AsPython(identity), &mut buf, protocol).map_err(|e| {
+        Fail::new(
+            exit::USAGE,
+            format!("cannot send this identity: {e} (the lab server reads at most 4096 bytes)"),
+        )
+    })?;
+    // A server using brine's decoder would refuse what brine's decoder refuses (e.g. nesting
+    // deeper than pickle::MAX_DEPTH): that identity is a usage error naming the limit.
+    let mut decoder: Decoder = Decoder::new();
+    let value = decoder.decode(bytes).map_err(|e| {
+        Fail::new(
+            exit::USAGE,
+            format!("cannot send this identity: brine's own decoder refuses it: {e}"),
+        )
+    })?;
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn identity_of(args: &[&str]) -> String {
+        let cli = crate::Cli::try_parse_from([&["brine"], args].concat()).unwrap();
+        identity_repr(&identity(&cli.connect), Protocol::V4).unwrap()
+    }
+
+    #[test]
+    fn lab_keys_by_default_and_sid_as_int_when_digits() {
+        let all = [
+            "--name",
+            "Ada",
+            "--email",
+            "a@b.c",
+            "--student-id",
+            "917654321",
+            "--github",
+            "ada",
+        ];
+        assert_eq!(
+            identity_of(&all),
+            "{'student_name': 'Ada', 'email': 'a@b.c', 'sid': 917654321, 'github_username': 'ada'}"
+        );
+        assert_eq!(identity_of(&["--student-id", "0042"]), "{'sid': '0042'}");
+        assert_eq!(identity_of(&["--student-id", "0"]), "{'sid': 0}");
+        assert_eq!(identity_of(&["--student-id", "A123"]), "{'sid': 'A123'}");
+        assert_eq!(
+            identity_of(&["--student-id", "99999999999999999999"]),
+            "{'sid': '99999999999999999999'}"
+        );
+        assert_eq!(
+            identity_of(&[&all[..], &["--keys", "handout"]].concat()),
+            "{'name': 'Ada', 'email': 'a@b.c', 'student_id': '917654321', 'github_username': 'ada'}"
+        );
+    }
+
+    #[test]
+    fn renames_and_fields() {
+        assert_eq!(
+            identity_of(&[
+                "--name",
+                "Ada",
+                "--key",
+                "name=full_name",
+                "--student-id",
+                "7",
+                "--key",
+                "student_id=id"
+            ]),
+            "{'full_name': 'Ada', 'id': 7}"
+        );
+        // A --field of the same key keeps the place and takes the value (here: sid as a str).
+        assert_eq!(
+            identity_of(&["--student-id", "7", "--github", "g", "--field", "sid=7"]),
+            "{'sid': '7', 'github_username': 'g'}"
+        );
+        assert!(parse_rename("nick=x").is_err());
+        assert!(parse_rename("name=").is_err());
+        assert!(parse_rename("name").is_err());
+    }
+}
