@@ -496,6 +496,11 @@ mod tests {
                 }
             }
         }
+        // Under Miri (about 10,000 times slower) every 40th input: still every seed, cut and
+        // mutated, in a few minutes instead of hours.
+        if cfg!(miri) {
+            out = out.into_iter().step_by(40).collect();
+        }
         out
     }
 
@@ -529,7 +534,8 @@ mod tests {
                 );
             }
         }
-        assert!(taken > 500, "the fast path took only {taken} inputs");
+        let least = if cfg!(miri) { 10 } else { 500 };
+        assert!(taken > least, "the fast path took only {taken} inputs");
     }
 
     #[derive(Deserialize, Debug)]
