@@ -14,9 +14,9 @@ use super::text::{BytesEncoding, TextEncoding};
 use super::value::{Bytes, Item, Str};
 
 /// Most dict entries the streaming path takes (a larger dict goes the general way).
-pub(crate) const MAX_ENTRIES: usize = 16;
+pub(crate) const MAX_ENTRIES: usize = 8;
 
-/// Longest pickle taken (so every offset fits a `u32` with room): far below the general
+/// Longest pickle taken (so every offset fits a `u16`): far below the general
 /// machine's work budget for merging keys (`MAX_EXPANSION`), which can therefore never decide
 /// a pickle this path takes.
 const MAX_LEN: usize = 1 << 16;
@@ -26,7 +26,7 @@ const MAX_LEN: usize = 1 << 16;
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Found {
     op: u8,
-    start: u32,
+    start: u16,
     arg: u32,
 }
 
@@ -127,12 +127,18 @@ impl Scan<'_> {
 
     /// MEMOIZE, BINPUT or LONG_BINPUT at `pos` (at the next memo index only), or nothing:
     /// the position after it; `None` for a memo opcode at another index.
+    #[inline(always)]
     fn memoize(&mut self, pos: usize) -> Option<usize> {
-        let (index, next) = match self.input.get(pos..) {
-            Some([0x94, ..]) => (self.memo, pos + 1),
-            Some([b'q', i, ..]) => (usize::from(*i), pos + 2),
-            Some([b'r', a, b, c, d, ..]) => {
-                (u32::from_le_bytes([*a, *b, *c, *d]) as usize, pos + 5)
+        let input = self.input;
+        let (index, next) = match input.get(pos) {
+            Some(0x94) => (self.memo, pos + 1),
+            Some(b'q') => (usize::from(*input.get(pos + 1)?), pos + 2),
+            Some(b'r') => {
+                let i = input.get(pos + 1..pos + 5)?;
+                (
+                    u32::from_le_bytes([i[0], i[1], i[2], i[3]]) as usize,
+                    pos + 5,
+                )
             }
             _ => return Some(pos),
         };
@@ -145,6 +151,7 @@ impl Scan<'_> {
 
     /// The scalar whose opcode is at `at`, and the position after it; `None` for any other
     /// opcode, a LONG1 beyond 64 bits, or an argument running past the input.
+    #[inline(always)]
     fn scalar(&self, at: usize) -> Option<(Found, usize)> {
         let input = self.input;
         let op = *input.get(at)?;
@@ -190,7 +197,7 @@ impl Scan<'_> {
             _ => len as u32,
         };
         // Offsets and lengths are below MAX_LEN.
-        let start = start as u32;
+        let start = start as u16;
         Some((Found { op, start, arg }, end))
     }
 }
@@ -204,6 +211,7 @@ fn span(input: &[u8], found: Found) -> &[u8] {
 /// The item [`scan`] found, as the general machine makes it of the same opcode: ints as
 /// `Item::Int`, text as UTF-8 `Item::Str`, bytes as raw `Item::Bytes` (BYTEARRAY8 as
 /// `Item::ByteArray`).
+#[inline(always)]
 pub(crate) fn item(input: &[u8], found: Found) -> Item<'_> {
     let raw = span(input, found);
     let bytes = Bytes {
