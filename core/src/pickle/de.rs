@@ -6,9 +6,10 @@ use serde::de::{
 };
 
 use super::de_stream::{self, Found};
-use super::decode::{ContainerKind, Decoder, Edge, Node, NIL};
+use super::decode::arena::{ContainerKind, Edge, Node, NIL};
+use super::decode::flat;
+use super::decode::Decoder;
 use super::error::{Capacity, Error};
-use super::flat;
 use super::text::TextEncoding;
 use super::value::{Chain, Children, Item, Str, Tree, Value};
 
