@@ -5,6 +5,8 @@
 mod de;
 mod decode;
 mod error;
+// The fast path lives with the decoder it falls back to (moved there ahead of the split).
+#[path = "decode/flat.rs"]
 mod flat;
 #[cfg(any(feature = "repr", feature = "pickler"))]
 mod float_repr;

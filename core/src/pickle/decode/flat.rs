@@ -452,7 +452,7 @@ mod tests {
     use std::string::String;
     use std::vec::Vec;
 
-    include!("../../tests/common/fixtures.rs");
+    include!("../../../tests/common/fixtures.rs");
 
     /// Seeds: CPython's bytes for the shapes the fast path takes, and near misses.
     const SEEDS: &[&[u8]] = &[
