@@ -46,7 +46,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use brine_core::asynch;
-use brine_core::driver::{SmallDecoder, SmallSession};
+use brine_core::driver::{SmallDecoder, SmallSession, Storage};
 use brine_core::pickle::{Decoder, Encoding};
 use brine_core::session::{ClientId, Event, Session, Waiting};
 pub use embedded_io_adapters::tokio_1::FromTokio;
@@ -156,14 +156,9 @@ impl Client {
     }
 }
 
-impl<
-        const RX: usize,
-        const TX: usize,
-        const VALUES: usize,
-        const ITEMS: usize,
-        const STACK: usize,
-        const MEMO: usize,
-    > Client<Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
+impl<S, D> Client<S, D>
+where
+    (S, D): Storage<Session = S>,
 {
     /// A client over a connected transport with the storage named in its type.
     pub fn with_storage(transport: Transport, timeouts: Timeouts) -> Self {
@@ -207,7 +202,7 @@ impl<
     ///
     /// As [`tcp::Client::next_event`](crate::tcp::Client::next_event).
     pub async fn next_event(&mut self) -> Result<Event<'_>, Error> {
-        let waiting = self.inner.session().waiting();
+        let waiting = self.inner.waiting();
         let bound = self.timeouts.bound(waiting)?;
         match bounded(bound, self.inner.wait_event()).await {
             Some(Ok(())) => self.timeouts.event_arrived(),
@@ -227,7 +222,7 @@ impl<
     }
 
     /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &Session<RX, TX> {
+    pub fn session(&self) -> &S {
         self.inner.session()
     }
 

@@ -5,7 +5,7 @@
 
 use embedded_io::{Read, Write};
 
-use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession};
+use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession, Storage};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::{Decoder, ToPickle};
 use crate::session::{self, ClientId, Event, Session};
@@ -21,23 +21,14 @@ use crate::session::{self, ClientId, Event, Session};
 /// let client = Client::new(transport); // Client<_>: no annotation needed
 /// # }
 /// ```
-pub type Client<T, H = (), S = Session, D = Decoder> = driver::Client<T, H, S, D, driver::Blocking>;
+pub type Client<T, H = (), S = Session, D = Decoder> =
+    driver::Client<T, H, (S, D), driver::Blocking>;
 
 /// A [`Client`] for small messages: [`SmallSession`] and [`SmallDecoder`] (3,280 bytes with a std transport),
 /// made with `SmallClient::with_storage(transport, ())`.
 pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
 
-impl<
-        T: Read + Write,
-        H: BeforeRead<T>,
-        const RX: usize,
-        const TX: usize,
-        const VALUES: usize,
-        const ITEMS: usize,
-        const STACK: usize,
-        const MEMO: usize,
-    > Client<T, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
-{
+impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driver::Blocking> {
     /// Waits for the server's client id, then sends `identity` (a dict: a `Serialize` map or
     /// struct, e.g. [`Identity`](crate::Identity), or [`Pickled`](crate::pickle::Pickled)
     /// bytes). Messages that arrived together with the id are kept for
@@ -52,7 +43,7 @@ impl<
         &mut self,
         identity: &I,
     ) -> Result<ClientId, Error<T::Error>> {
-        self.session.start(identity)?;
+        self.storage.start(identity)?;
         // The session's first event is the client id, or its error.
         let id = loop {
             if let Event::ClientId(id) = self.next_event()? {
@@ -72,15 +63,15 @@ impl<
     pub fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush()?;
-            if self.session.poll_decode(&mut self.decoder)? {
+            if self.storage.poll_decode()? {
                 return Ok(());
             }
-            let waiting = self.session.waiting();
+            let waiting = self.storage.waiting();
             let hook = self.before_read.before_read(&mut self.transport, waiting);
             hook.map_err(Error::Transport)?;
-            let read = self.transport.read(self.session.receive_buffer());
+            let read = self.transport.read(self.storage.receive_buffer());
             if let Some(n) = read_outcome(read)? {
-                self.session.commit(n);
+                self.storage.commit(n);
             }
         }
     }
@@ -95,7 +86,7 @@ impl<
     pub fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         self.wait_event()?;
         // `wait_event` returned: an event is ready.
-        let event = self.session.next_event(&mut self.decoder)?;
+        let event = self.storage.next_event()?;
         event.ok_or(Error::Session(session::Error::Closed))
     }
 
@@ -123,16 +114,16 @@ impl<
     /// Before the handshake, [`session::Error::HandshakeIncomplete`];
     /// a message that cannot be pickled or does not fit the transmit buffer; the transport's.
     pub fn send<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
-        self.session.queue(message)?;
+        self.storage.queue(message)?;
         self.flush()
     }
 
     /// Writes everything queued; retries `Interrupted`, fails on `Ok(0)`.
     fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let mut wrote = false;
-        while !self.session.transmit().is_empty() {
-            let result = self.transport.write(self.session.transmit());
-            wrote |= write_outcome(result, &mut self.session)?;
+        while !self.storage.transmit().is_empty() {
+            let result = self.transport.write(self.storage.transmit());
+            wrote |= write_outcome(result, &mut self.storage)?;
         }
         if wrote {
             self.transport.flush().map_err(Error::Transport)?;

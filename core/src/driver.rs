@@ -90,24 +90,125 @@ pub enum Blocking {}
 #[derive(Debug)]
 pub enum Async {}
 
-/// The lab client: a transport `T`, a read hook `H` (see [`BeforeRead`]), a session `S` and
-/// a decoder `D`, all owned; `M` is [`Blocking`] or [`Async`]. Allocates nothing.
+/// The storage a [`Client`] owns, chosen by type: the pair `(Session<RX, TX>,
+/// Decoder<VALUES, ITEMS, STACK, MEMO>)`, so that code over any sizes names one type
+/// parameter (`B: Storage`). Sealed: implemented for those pairs only.
+pub trait Storage: sealed::Parts {
+    /// The session, `Session<RX, TX>`.
+    type Session;
+    /// The session (state, client id, what it waits for).
+    fn session(&self) -> &Self::Session;
+}
+
+impl<
+        const RX: usize,
+        const TX: usize,
+        const VALUES: usize,
+        const ITEMS: usize,
+        const STACK: usize,
+        const MEMO: usize,
+    > Storage for (Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>)
+{
+    type Session = Session<RX, TX>;
+
+    fn session(&self) -> &Session<RX, TX> {
+        &self.0
+    }
+}
+
+/// What the driver loops ask of the storage: the session's calls, with the decoder passed
+/// where the session needs it. One forwarding impl instead of a const-generic header per
+/// driver.
+mod sealed {
+    use crate::pickle::{Decoder, Encoding, ToPickle};
+    use crate::session::{self, Event, Session, State, Waiting};
+
+    pub trait Parts {
+        fn build() -> Self;
+        fn start<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error>;
+        fn queue<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), session::Error>;
+        fn poll_decode(&mut self) -> Result<bool, session::Error>;
+        fn next_event(&mut self) -> Result<Option<Event<'_>>, session::Error>;
+        fn receive_buffer(&mut self) -> &mut [u8];
+        fn commit(&mut self, n: usize);
+        fn transmit(&self) -> &[u8];
+        fn transmitted(&mut self, n: usize);
+        fn waiting(&self) -> Waiting;
+        fn state(&self) -> State;
+        fn set_protocol(&mut self, protocol: Encoding);
+        fn set_protocol_auto(&mut self);
+    }
+
+    impl<
+            const RX: usize,
+            const TX: usize,
+            const VALUES: usize,
+            const ITEMS: usize,
+            const STACK: usize,
+            const MEMO: usize,
+        > Parts for (Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>)
+    {
+        fn build() -> Self {
+            (Session::new(), Decoder::new())
+        }
+        fn start<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error> {
+            self.0.start(identity)
+        }
+        fn queue<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), session::Error> {
+            self.0.queue(message)
+        }
+        fn poll_decode(&mut self) -> Result<bool, session::Error> {
+            self.0.poll_decode(&mut self.1)
+        }
+        fn next_event(&mut self) -> Result<Option<Event<'_>>, session::Error> {
+            self.0.next_event(&mut self.1)
+        }
+        fn receive_buffer(&mut self) -> &mut [u8] {
+            self.0.receive_buffer()
+        }
+        fn commit(&mut self, n: usize) {
+            self.0.commit(n);
+        }
+        fn transmit(&self) -> &[u8] {
+            self.0.transmit()
+        }
+        fn transmitted(&mut self, n: usize) {
+            self.0.transmitted(n);
+        }
+        fn waiting(&self) -> Waiting {
+            self.0.waiting()
+        }
+        fn state(&self) -> State {
+            self.0.state()
+        }
+        fn set_protocol(&mut self, protocol: Encoding) {
+            self.0.set_protocol(protocol);
+        }
+        fn set_protocol_auto(&mut self) {
+            self.0.set_protocol_auto();
+        }
+    }
+}
+
+/// The lab client: a transport `T`, a read hook `H` (see [`BeforeRead`]) and its
+/// [`Storage`] `B` (a session and a decoder), all owned; `M` is [`Blocking`] or [`Async`].
+/// Allocates nothing.
 ///
 /// Name it through [`blocking::Client`](crate::blocking::Client) or `asynch::Client`,
-/// whose defaults are a 4 KiB [`Session`] and the default [`Decoder`] (36 KiB in all), or
-/// their `SmallClient` aliases ([`SmallSession`], [`SmallDecoder`]: 3,280 bytes with a std transport). Other
-/// sizes are chosen by type: `Client<T, (), Session<2048, 512>, Decoder<128, 256, 32, 64>>`.
-/// A message the session has no room for, or the decoder no capacity for, is skipped and
-/// reported (`Event::Skipped`), not fatal.
-pub struct Client<T, H, S, D, M> {
+/// `Client<T, H = (), S = Session, D = Decoder>`, whose defaults are a 4 KiB [`Session`] and
+/// the default [`Decoder`] (36 KiB in all), or their `SmallClient` aliases ([`SmallSession`],
+/// [`SmallDecoder`]: 3,280 bytes with a std transport). Other sizes are chosen by type:
+/// `Client<T, (), Session<2048, 512>, Decoder<128, 256, 32, 64>>`. A message the session has
+/// no room for, or the decoder no capacity for, is skipped and reported (`Event::Skipped`),
+/// not fatal.
+pub struct Client<T, H, B, M> {
     pub(crate) transport: T,
     pub(crate) before_read: H,
-    pub(crate) session: S,
-    pub(crate) decoder: D,
+    pub(crate) storage: B,
     mode: PhantomData<M>,
 }
 
-impl<T: ErrorType, M> Client<T, (), Session, Decoder, M> {
+impl<T: ErrorType, M> Client<T, (), (Session, Decoder), M> {
     /// A client over a connected transport, with 4096-byte buffers and the default decoder
     /// (36 KiB in all, built in place), writing protocol 4.
     pub fn new(transport: T) -> Self {
@@ -115,25 +216,14 @@ impl<T: ErrorType, M> Client<T, (), Session, Decoder, M> {
     }
 }
 
-impl<T: ErrorType, H: BeforeRead<T>, M> Client<T, H, Session, Decoder, M> {
+impl<T: ErrorType, H: BeforeRead<T>, M> Client<T, H, (Session, Decoder), M> {
     /// [`Client::new`] calling `before_read` before every read (to set timeouts).
     pub fn with_before_read(transport: T, before_read: H) -> Self {
         Client::with_storage(transport, before_read)
     }
 }
 
-impl<
-        T,
-        H,
-        const RX: usize,
-        const TX: usize,
-        const VALUES: usize,
-        const ITEMS: usize,
-        const STACK: usize,
-        const MEMO: usize,
-        M,
-    > Client<T, H, Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>, M>
-{
+impl<T, H, B: Storage, M> Client<T, H, B, M> {
     /// A client over a connected `transport` with the storage named in its type, calling
     /// `before_read` before every read. Builds the session and decoder in place (their
     /// size, on the caller's stack unless the client is placed in a static or a `Box`).
@@ -141,8 +231,7 @@ impl<
         Client {
             transport,
             before_read,
-            session: Session::new(),
-            decoder: Decoder::new(),
+            storage: B::build(),
             mode: PhantomData,
         }
     }
@@ -150,23 +239,28 @@ impl<
     /// Sets the protocol of the pickles this client writes (call before the handshake): a
     /// [`Protocol`](crate::pickle::Protocol) or an [`Encoding`].
     pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
-        self.session.set_protocol(protocol);
+        self.storage.set_protocol(protocol.into());
     }
 
     /// Answers in the protocol the server's client id asks for (see
     /// [`Session::set_protocol_auto`]; call before the handshake).
     pub fn set_protocol_auto(&mut self) {
-        self.session.set_protocol_auto();
+        self.storage.set_protocol_auto();
     }
 
     /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &Session<RX, TX> {
-        &self.session
+    pub fn session(&self) -> &B::Session {
+        self.storage.session()
     }
 
     /// The session's state.
     pub fn state(&self) -> State {
-        self.session.state()
+        self.storage.state()
+    }
+
+    /// What the session waits for (see [`Session::waiting`]).
+    pub fn waiting(&self) -> Waiting {
+        self.storage.waiting()
     }
 
     /// The read hook.
@@ -209,14 +303,14 @@ pub(crate) fn read_outcome<E: embedded_io::Error>(
 
 /// Applies a completed write to the session: `Ok(true)` if bytes went out, `Ok(false)` to
 /// retry (`Interrupted`); `Ok(0)` is [`Error::WriteZero`].
-pub(crate) fn write_outcome<E: embedded_io::Error, const RX: usize, const TX: usize>(
+pub(crate) fn write_outcome<E: embedded_io::Error, B: Storage>(
     result: Result<usize, E>,
-    session: &mut Session<RX, TX>,
+    storage: &mut B,
 ) -> Result<bool, Error<E>> {
     match result {
         Ok(0) => Err(Error::WriteZero),
         Ok(n) => {
-            session.transmitted(n);
+            storage.transmitted(n);
             Ok(true)
         }
         Err(e) if e.kind() == ErrorKind::Interrupted => Ok(false),

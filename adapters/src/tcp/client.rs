@@ -3,7 +3,7 @@
 use std::io;
 
 use brine_core::blocking;
-use brine_core::driver::{SmallDecoder, SmallSession};
+use brine_core::driver::{SmallDecoder, SmallSession, Storage};
 use brine_core::pickle::{Decoder, Encoding};
 use brine_core::session::{ClientId, Event, Session};
 use serde::Serialize;
@@ -63,14 +63,9 @@ impl Client {
     }
 }
 
-impl<
-        const RX: usize,
-        const TX: usize,
-        const VALUES: usize,
-        const ITEMS: usize,
-        const STACK: usize,
-        const MEMO: usize,
-    > Client<Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>>
+impl<S, D> Client<S, D>
+where
+    (S, D): Storage<Session = S>,
 {
     /// A client over a connected transport with the storage named in its type.
     pub fn with_storage(transport: Transport, timeouts: Timeouts) -> Self {
@@ -133,7 +128,7 @@ impl<
     }
 
     /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &Session<RX, TX> {
+    pub fn session(&self) -> &S {
         self.inner.session()
     }
 
@@ -159,7 +154,7 @@ impl<
 
     /// A failed wait as an [`Error`], given what the session waited for.
     fn error(&mut self, error: blocking::Error<io::Error>) -> Error {
-        let waiting = self.inner.session().waiting();
+        let waiting = self.inner.waiting();
         self.inner.before_read_mut().error(error, waiting)
     }
 }

@@ -5,9 +5,10 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::decode::{ContainerKind, Decoder, Edge, Node, NIL};
+use super::decode::arena::{ContainerKind, Edge, Node, NIL};
+use super::decode::flat;
+use super::decode::Decoder;
 use super::error::{Capacity, Error};
-use super::flat;
 use super::text::TextEncoding;
 use super::value::{Children, Item, Str, Tree, Value};
 

@@ -15,7 +15,7 @@
 //! work is bounded by a budget (hashing or comparing nested tuples can be made exponential
 //! with shared references).
 
-use super::decode::{Container, ContainerKind, Edge, Node, NodeId, NIL};
+use super::decode::arena::{Container, ContainerKind, Edge, Node, NodeId, NIL};
 use super::pynum::{hash_big, hash_float, hash_small, num_eq, Num};
 use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};

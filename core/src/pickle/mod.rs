@@ -5,9 +5,6 @@
 mod de;
 mod decode;
 mod error;
-// The fast path lives with the decoder it falls back to (moved there ahead of the split).
-#[path = "decode/flat.rs"]
-mod flat;
 #[cfg(any(feature = "repr", feature = "pickler"))]
 mod float_repr;
 mod framer;
@@ -28,10 +25,10 @@ mod text;
 mod value;
 
 pub use de::{from_slice, MAX_ESCAPED_LEN};
-pub(crate) use decode::NodeId;
+pub(crate) use decode::arena::NodeId;
+pub(crate) use decode::flat::{one_str, one_str_text};
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
-pub(crate) use flat::{one_str, one_str_text};
 pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
 pub use outgoing::{Pickled, ToPickle};

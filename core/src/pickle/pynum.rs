@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use super::decode::IntDigits;
+use super::decode::arena::IntDigits;
 use super::number;
 use super::repr;
 

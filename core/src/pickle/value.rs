@@ -2,7 +2,7 @@
 
 use core::fmt::{self, Display, Write as _};
 
-use super::decode::{ContainerKind, Edge, IntDigits, Node, NodeId, NIL};
+use super::decode::arena::{ContainerKind, Edge, IntDigits, Node, NodeId, NIL};
 #[cfg(feature = "repr")]
 use super::float_repr::write_float_repr;
 use super::number;

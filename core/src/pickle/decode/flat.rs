@@ -8,10 +8,10 @@
 //! `None`, and the caller runs the general machine on the same input, which then decides
 //! (errors included). So a caller never sees a result the general machine would not give.
 
-use super::decode::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
-use super::number;
-use super::text::{self, BytesEncoding, TextEncoding};
-use super::value::Str;
+use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
+use crate::pickle::number;
+use crate::pickle::text::{self, BytesEncoding, TextEncoding};
+use crate::pickle::value::Str;
 
 /// A pickle decoded by the fast path.
 #[derive(Clone, Copy, Debug)]
@@ -447,7 +447,7 @@ impl<'i> Run<'i, '_> {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::super::{Decoder, Value};
+    use crate::pickle::{Decoder, Value};
     use serde::Deserialize;
     use std::string::String;
     use std::vec::Vec;
@@ -504,7 +504,7 @@ mod tests {
         out
     }
 
-    fn outcome(r: Result<(Value<'_>, usize), super::super::Error>) -> String {
+    fn outcome(r: Result<(Value<'_>, usize), crate::pickle::Error>) -> String {
         match r {
             Ok((v, len)) => std::format!("{v} ({len} bytes)"),
             Err(e) => std::format!("error: {e}"),
@@ -560,10 +560,10 @@ mod tests {
             machine: &'a mut Decoder,
             input: &'a [u8],
         ) {
-            let fast = std::format!("{:?}", super::super::from_slice::<T>(input));
+            let fast = std::format!("{:?}", crate::pickle::from_slice::<T>(input));
             let slow = std::format!(
                 "{:?}",
-                super::super::de::from_slice_by_machine::<T>(machine, input)
+                crate::pickle::de::from_slice_by_machine::<T>(machine, input)
             );
             assert_eq!(fast, slow, "{input:x?} as {}", core::any::type_name::<T>());
         }

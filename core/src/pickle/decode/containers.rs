@@ -1,0 +1,212 @@
+//! The container opcodes: new lists, tuples, dicts, sets and frozensets, and items added
+//! to them, linked into the arena with their depth, expansion and hashability.
+
+use crate::pickle::error::{Capacity, Error};
+use crate::pickle::opcodes::Opcode;
+
+use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
+use super::machine::{At, Machine, MARK_ENTRY};
+use super::{MAX_DEPTH, MAX_EXPANSION};
+
+impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_, '_, V, I, S, M> {
+    /// New containers: empty, or of the items above a MARK, or of the top 1-3 items.
+    #[inline(always)]
+    pub(super) fn build(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            EMPTY_LIST => self.push_container(ContainerKind::List, at)?,
+            EMPTY_TUPLE => self.push_container(ContainerKind::Tuple, at)?,
+            EMPTY_DICT => self.push_container(ContainerKind::Dict, at)?,
+            EMPTY_SET => self.push_container(ContainerKind::Set, at)?,
+            LIST | TUPLE | FROZENSET | DICT => {
+                let kind = match at.op {
+                    LIST => ContainerKind::List,
+                    TUPLE => ContainerKind::Tuple,
+                    FROZENSET => ContainerKind::FrozenSet,
+                    _ => ContainerKind::Dict,
+                };
+                let mark = self.find_mark(at)?;
+                if kind == ContainerKind::Dict && (self.d.stack.len() - mark - 1) % 2 != 0 {
+                    return Err(at.stack("odd number of items for a dict"));
+                }
+                let id = self.new_container(kind, at)?;
+                self.move_items(mark + 1, id, at)?;
+                self.d.stack.truncate(mark);
+                self.push_raw(id, at)?;
+            }
+            TUPLE1 | TUPLE2 | TUPLE3 => {
+                let n = match at.op {
+                    TUPLE1 => 1,
+                    TUPLE2 => 2,
+                    _ => 3,
+                };
+                let from = self
+                    .d
+                    .stack
+                    .len()
+                    .checked_sub(n)
+                    .ok_or_else(|| at.stack("not enough items for the tuple"))?;
+                if self.d.stack[from..].contains(&MARK_ENTRY) {
+                    return Err(at.stack("a MARK inside the tuple's items"));
+                }
+                let id = self.new_container(ContainerKind::Tuple, at)?;
+                self.move_items(from, id, at)?;
+                self.d.stack.truncate(from);
+                self.push_raw(id, at)?;
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    /// Items added to the list, dict or set below them.
+    #[inline(always)]
+    pub(super) fn fill(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            APPEND | SETITEM => {
+                let n = if at.op == APPEND { 1 } else { 2 };
+                let from = self
+                    .d
+                    .stack
+                    .len()
+                    .checked_sub(n)
+                    .ok_or_else(|| at.stack("not enough items on the stack"))?;
+                if self.d.stack[from..].contains(&MARK_ENTRY) {
+                    return Err(at.stack("a MARK where an item was expected"));
+                }
+                let want = if at.op == APPEND {
+                    ContainerKind::List
+                } else {
+                    ContainerKind::Dict
+                };
+                let target = self.target_below(from, want, at)?;
+                self.move_items(from, target, at)?;
+                self.d.stack.truncate(from);
+            }
+            APPENDS | SETITEMS | ADDITEMS => {
+                let mark = self.find_mark(at)?;
+                let want = match at.op {
+                    APPENDS => ContainerKind::List,
+                    SETITEMS => ContainerKind::Dict,
+                    _ => ContainerKind::Set,
+                };
+                if want == ContainerKind::Dict && (self.d.stack.len() - mark - 1) % 2 != 0 {
+                    return Err(at.stack("odd number of items for a dict"));
+                }
+                let target = self.target_below(mark, want, at)?;
+                self.move_items(mark + 1, target, at)?;
+                self.d.stack.truncate(mark);
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    pub(super) fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Error> {
+        self.alloc(Node::Container(Container::empty(kind)), at)
+    }
+
+    pub(super) fn push_container(&mut self, kind: ContainerKind, at: At) -> Result<(), Error> {
+        let id = self.new_container(kind, at)?;
+        self.push_raw(id, at)
+    }
+
+    /// The container of kind `want` just below stack index `index`.
+    pub(super) fn target_below(
+        &self,
+        index: usize,
+        want: ContainerKind,
+        at: At,
+    ) -> Result<NodeId, Error> {
+        let id = index
+            .checked_sub(1)
+            .and_then(|i| self.d.stack.get(i).copied())
+            .ok_or_else(|| at.stack("no container below the items"))?;
+        match self.node(id) {
+            Node::Container(c) if id != MARK_ENTRY && c.kind == want => Ok(id),
+            _ => Err(at.stack(match want {
+                ContainerKind::List => "items appended to something that is not a list",
+                ContainerKind::Dict => "items set on something that is not a dict",
+                _ => "items added to something that is not a set",
+            })),
+        }
+    }
+
+    /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
+    pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Error> {
+        for i in from..self.d.stack.len() {
+            let child = self.d.stack[i];
+            if child == MARK_ENTRY {
+                return Err(at.stack("a MARK among the items"));
+            }
+            self.add_child(target, child, at)?;
+        }
+        Ok(())
+    }
+
+    /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
+    /// an unhashable dict key or set item (`TypeError`).
+    #[inline(always)]
+    pub(super) fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
+        let (child_depth, weight, unhashable) = match self.node(child) {
+            Node::Container(c) => (c.depth, c.expansion, c.unhashable),
+            Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
+            leaf => (0, leaf_weight(leaf), Unhashable::No),
+        };
+        let edge = self.d.edges.len();
+        if edge >= NIL as usize {
+            return Err(at.capacity(Capacity::Items, I.min(NIL as usize)));
+        }
+        self.d
+            .edges
+            .push(Edge { child, next: NIL })
+            .map_err(|_| at.capacity(Capacity::Items, I))?;
+        let edge = edge as u16;
+        let Some(Node::Container(c)) = self.d.nodes.get_mut(parent as usize) else {
+            return Err(at.stack("not a container"));
+        };
+        if c.len == u16::MAX {
+            return Err(at.capacity(Capacity::Items, u16::MAX as usize));
+        }
+        match c.kind {
+            ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
+                let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
+                if is_key && unhashable != Unhashable::No {
+                    return Err(Error::Unhashable {
+                        opcode: at.op,
+                        offset: at.offset,
+                        type_name: unhashable.type_name().unwrap_or("?"),
+                    });
+                }
+                // A second key: equal keys may need merging, a set ordering.
+                if is_key && c.len > 0 {
+                    self.keyed |= if c.kind == ContainerKind::FrozenSet {
+                        2
+                    } else {
+                        1
+                    };
+                }
+            }
+            ContainerKind::Tuple if c.unhashable == Unhashable::No => c.unhashable = unhashable,
+            _ => {}
+        }
+        c.expansion = c.expansion.saturating_add(weight);
+        if c.expansion > MAX_EXPANSION {
+            return Err(at.capacity(Capacity::Expansion, MAX_EXPANSION as usize));
+        }
+        if c.first == NIL {
+            c.first = edge;
+        } else if let Some(last) = self.d.edges.get_mut(c.last as usize) {
+            last.next = edge;
+        }
+        c.last = edge;
+        c.len += 1;
+        c.depth = c.depth.max(child_depth + 1);
+        if c.depth as usize > MAX_DEPTH {
+            return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+        }
+        Ok(())
+    }
+}

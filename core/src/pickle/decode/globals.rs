@@ -1,0 +1,216 @@
+//! GLOBAL, STACK_GLOBAL, REDUCE and INST: only the exact patterns CPython writes for builtin
+//! `set`, `frozenset`, `bytes` and `bytearray` (and `_codecs.encode`) are recognised, and the
+//! data built directly; nothing is imported or called.
+
+use heapless::Vec;
+
+use crate::pickle::error::{Error, Global};
+use crate::pickle::opcodes::Opcode;
+use crate::pickle::text::{self, BytesEncoding, TextEncoding};
+
+use super::arena::{Builtin, Container, ContainerKind, Edge, Node, NodeId};
+use super::machine::{At, Machine};
+
+impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
+    Machine<'_, 'i, V, I, S, M>
+{
+    /// GLOBAL, STACK_GLOBAL, REDUCE, INST: the builtins CPython names for data, never called.
+    #[inline(always)]
+    pub(super) fn global_op(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            GLOBAL => {
+                let module = self.line()?;
+                let name = self.line()?;
+                let builtin = builtin(module, name, self.proto)
+                    .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
+                self.push_node(Node::Builtin(builtin), at)?;
+            }
+            STACK_GLOBAL => {
+                let name = self.pop(at)?;
+                let module = self.pop(at)?;
+                let (Some(module), Some(name)) = (self.utf8(module), self.utf8(name)) else {
+                    return Err(at.refused(None));
+                };
+                let builtin = builtin(module, name, self.proto)
+                    .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
+                self.push_node(Node::Builtin(builtin), at)?;
+            }
+            REDUCE => {
+                let args = self.pop(at)?;
+                let callable = self.pop(at)?;
+                let id = self.reduce(callable, args, at)?;
+                self.push_raw(id, at)?;
+            }
+            INST => {
+                let module = self.line()?;
+                let name = self.line()?;
+                return Err(at.refused(Some(Global::new(module, name))));
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    /// The UTF-8 text of a `Str` node.
+    pub(super) fn utf8(&self, id: NodeId) -> Option<&'i [u8]> {
+        match self.node(id) {
+            Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            } => self
+                .input
+                .get(start as usize..(start as usize).checked_add(len as usize)?),
+            _ => None,
+        }
+    }
+
+    /// True if node `id` is the `str` `expected` (in any encoding).
+    pub(super) fn is_text(&self, id: NodeId, expected: &str) -> bool {
+        match self.node(id) {
+            Node::Str { start, len, enc } => {
+                let raw = (start as usize)
+                    .checked_add(len as usize)
+                    .and_then(|end| self.input.get(start as usize..end))
+                    .unwrap_or(&[]);
+                text::text_chars(raw, enc).eq(expected.chars())
+            }
+            _ => false,
+        }
+    }
+
+    /// Items of a container node as a stack-like list of ids (for REDUCE argument tuples).
+    pub(super) fn tuple_items<const N: usize>(&self, id: NodeId) -> Option<Vec<NodeId, N>> {
+        let Node::Container(c) = self.node(id) else {
+            return None;
+        };
+        if c.kind != ContainerKind::Tuple || c.len as usize > N {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut edge = c.first;
+        for _ in 0..c.len {
+            let e = self.d.edges.get(edge as usize)?;
+            out.push(e.child).ok()?;
+            edge = e.next;
+        }
+        Some(out)
+    }
+
+    /// REDUCE: recognises CPython's patterns for builtin data; refuses everything else.
+    pub(super) fn reduce(
+        &mut self,
+        callable: NodeId,
+        args: NodeId,
+        at: At,
+    ) -> Result<NodeId, Error> {
+        let Node::Builtin(builtin) = self.node(callable) else {
+            return Err(at.refused(None));
+        };
+        let refuse = || {
+            at.refused(Some(match builtin {
+                Builtin::Set => Global::new(b"builtins", b"set"),
+                Builtin::FrozenSet => Global::new(b"builtins", b"frozenset"),
+                Builtin::Bytes => Global::new(b"builtins", b"bytes"),
+                Builtin::ByteArray => Global::new(b"builtins", b"bytearray"),
+                Builtin::CodecsEncode => Global::new(b"_codecs", b"encode"),
+            }))
+        };
+        let Some(items) = self.tuple_items::<2>(args) else {
+            return Err(refuse());
+        };
+        let node = match (builtin, items.as_slice()) {
+            (Builtin::Set | Builtin::FrozenSet, &[]) => self.empty(builtin),
+            (Builtin::Set | Builtin::FrozenSet, &[list]) => {
+                let Node::Container(source) = self.node(list) else {
+                    return Err(refuse());
+                };
+                if source.kind != ContainerKind::List {
+                    return Err(refuse());
+                }
+                let kind = if builtin == Builtin::Set {
+                    ContainerKind::Set
+                } else {
+                    ContainerKind::FrozenSet
+                };
+                // Copy the items: the set must not change if the list does later.
+                let id = self.new_container(kind, at)?;
+                let mut edge = source.first;
+                for _ in 0..source.len {
+                    let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
+                        break;
+                    };
+                    self.add_child(id, child, at)?;
+                    edge = next;
+                }
+                return Ok(id);
+            }
+            (Builtin::Bytes | Builtin::ByteArray, &[]) => self.empty(builtin),
+            (Builtin::ByteArray, &[bytes]) => match self.node(bytes) {
+                Node::Bytes {
+                    start, len, enc, ..
+                } => Node::Bytes {
+                    start,
+                    len,
+                    enc,
+                    mutable: true,
+                },
+                _ => return Err(refuse()),
+            },
+            // `_codecs.encode(text, 'latin1')`: bytes in protocols 0-2 (CPython 3);
+            // `bytearray(text, 'latin-1')`: bytearray in protocols 0-2 (Python 2.7, CPython
+            // <= 3.7).
+            (Builtin::CodecsEncode | Builtin::ByteArray, &[text, encoding]) => {
+                if !(self.is_text(encoding, "latin1") || self.is_text(encoding, "latin-1")) {
+                    return Err(refuse());
+                }
+                let Node::Str { start, len, enc } = self.node(text) else {
+                    return Err(refuse());
+                };
+                let raw = self
+                    .input
+                    .get(start as usize..start as usize + len as usize)
+                    .unwrap_or(&[]);
+                text::validate_latin1(raw, enc).map_err(|r| at.arg(r))?;
+                Node::Bytes {
+                    start,
+                    len,
+                    enc: BytesEncoding::Latin1(enc),
+                    mutable: builtin == Builtin::ByteArray,
+                }
+            }
+            _ => return Err(refuse()),
+        };
+        self.alloc(node, at)
+    }
+
+    /// The empty value `builtin()` returns.
+    pub(super) fn empty(&self, builtin: Builtin) -> Node {
+        match builtin {
+            Builtin::Set => Node::Container(Container::empty(ContainerKind::Set)),
+            Builtin::FrozenSet => Node::Container(Container::empty(ContainerKind::FrozenSet)),
+            _ => Node::Bytes {
+                start: 0,
+                len: 0,
+                enc: BytesEncoding::Raw,
+                mutable: builtin == Builtin::ByteArray,
+            },
+        }
+    }
+}
+
+/// The builtin a GLOBAL names, if it is one CPython uses for builtin data. Python 2's
+/// `__builtin__` is read as `builtins` only below protocol 3, as CPython's unpickler maps
+/// it (`fix_imports`) only then.
+fn builtin(module: &[u8], name: &[u8], proto: u8) -> Option<Builtin> {
+    let builtins = module == b"builtins" || (module == b"__builtin__" && proto < 3);
+    match (module, name) {
+        (_, b"set") if builtins => Some(Builtin::Set),
+        (_, b"frozenset") if builtins => Some(Builtin::FrozenSet),
+        (_, b"bytes") if builtins => Some(Builtin::Bytes),
+        (_, b"bytearray") if builtins => Some(Builtin::ByteArray),
+        (b"_codecs", b"encode") => Some(Builtin::CodecsEncode),
+        _ => None,
+    }
+}

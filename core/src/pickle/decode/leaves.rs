@@ -1,0 +1,208 @@
+//! The leaf opcodes: None, bools, ints, floats, strings and bytes, each pushed as one node
+//! (strings, bytes and big integers as spans of the input).
+
+use crate::pickle::error::Error;
+use crate::pickle::number;
+use crate::pickle::opcodes::Opcode;
+use crate::pickle::text::{self, BytesEncoding, TextEncoding};
+
+use super::arena::{IntDigits, Node};
+use super::machine::{At, Machine};
+
+impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_, '_, V, I, S, M> {
+    /// None, bools, ints and floats.
+    #[inline(always)]
+    pub(super) fn number(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            NONE => self.push_node(Node::None, at)?,
+            NEWTRUE => self.push_node(Node::Bool(true), at)?,
+            NEWFALSE => self.push_node(Node::Bool(false), at)?,
+            INT => {
+                let start = self.pos;
+                let line = self.line()?;
+                let node = match int_bool(line) {
+                    Some(b) => Node::Bool(b),
+                    None => decimal_int(start, line, at)?,
+                };
+                self.push_node(node, at)?;
+            }
+            LONG => {
+                let start = self.pos;
+                let line = self.line()?;
+                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                let node = decimal_int(start, digits, at)?;
+                self.push_node(node, at)?;
+            }
+            BININT => {
+                let b = self.take(4)?;
+                let v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                self.push_node(Node::Int(v.into()), at)?;
+            }
+            BININT1 => {
+                let v = self.take(1)?[0];
+                self.push_node(Node::Int(v.into()), at)?;
+            }
+            BININT2 => {
+                let b = self.take(2)?;
+                self.push_node(Node::Int(u16::from_le_bytes([b[0], b[1]]).into()), at)?;
+            }
+            LONG1 | LONG4 => {
+                // Any length, as CPython loads it (only printing has a digit limit).
+                let n = self.count(at)?;
+                let start = self.pos;
+                let le = self.take(n)?;
+                let node = match number::le_to_i64(le) {
+                    Some(v) => Node::Int(v),
+                    None => Node::BigInt {
+                        start: start as u32,
+                        len: n as u32,
+                        digits: IntDigits::LittleEndian,
+                    },
+                };
+                self.push_node(node, at)?;
+            }
+            FLOAT => {
+                let line = self.line()?;
+                let v = number::parse_float_line(line).map_err(|r| at.arg(r))?;
+                self.push_node(Node::Float(v), at)?;
+            }
+            BINFLOAT => {
+                let b = self.take(8)?;
+                let v = f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                self.push_node(Node::Float(v), at)?;
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    /// Strings (a Python 2 `str` of non-ASCII bytes loads as `bytes`, as CPython 3 loads it).
+    #[inline(always)]
+    pub(super) fn text(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            STRING => {
+                let start = self.pos;
+                let line = self.line()?;
+                let info = text::py_literal_info(line).map_err(|r| at.arg(r))?;
+                let (start, len) = (start as u32, line.len() as u32);
+                let node = if info.ascii {
+                    Node::Str {
+                        start,
+                        len,
+                        enc: TextEncoding::PyLiteral,
+                    }
+                } else {
+                    Node::Bytes {
+                        start,
+                        len,
+                        enc: BytesEncoding::PyLiteral,
+                        mutable: false,
+                    }
+                };
+                self.push_node(node, at)?;
+            }
+            BINSTRING | SHORT_BINSTRING => {
+                let n = self.count(at)?;
+                let start = self.pos;
+                let raw = self.take(n)?;
+                let (start, len) = (start as u32, n as u32);
+                let node = if raw.is_ascii() {
+                    Node::Str {
+                        start,
+                        len,
+                        enc: TextEncoding::Utf8,
+                    }
+                } else {
+                    Node::Bytes {
+                        start,
+                        len,
+                        enc: BytesEncoding::Raw,
+                        mutable: false,
+                    }
+                };
+                self.push_node(node, at)?;
+            }
+            UNICODE => {
+                let start = self.pos;
+                let line = self.line()?;
+                text::validate_text(line, TextEncoding::RawUnicodeEscape).map_err(|r| at.arg(r))?;
+                self.push_node(
+                    Node::Str {
+                        start: start as u32,
+                        len: line.len() as u32,
+                        enc: TextEncoding::RawUnicodeEscape,
+                    },
+                    at,
+                )?;
+            }
+            BINUNICODE | SHORT_BINUNICODE | BINUNICODE8 => {
+                let n = self.count(at)?;
+                let start = self.pos;
+                let raw = self.take(n)?;
+                if self.check_utf8 {
+                    text::validate_text(raw, TextEncoding::Utf8).map_err(|r| at.arg(r))?;
+                }
+                self.push_node(
+                    Node::Str {
+                        start: start as u32,
+                        len: n as u32,
+                        enc: TextEncoding::Utf8,
+                    },
+                    at,
+                )?;
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    /// bytes and bytearray.
+    #[inline(always)]
+    pub(super) fn bytes(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            BINBYTES | SHORT_BINBYTES | BINBYTES8 | BYTEARRAY8 => {
+                let n = self.count(at)?;
+                let start = self.pos;
+                self.take(n)?;
+                self.push_node(
+                    Node::Bytes {
+                        start: start as u32,
+                        len: n as u32,
+                        enc: BytesEncoding::Raw,
+                        mutable: at.op == BYTEARRAY8,
+                    },
+                    at,
+                )?;
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+}
+
+/// An INT argument CPython's C unpickler reads as a bool: two characters (`strtol` of
+/// them is 0 or 1 and ends at the newline), such as `00`, `01`, ` 1`, `+1`, `-0`.
+fn int_bool(line: &[u8]) -> Option<bool> {
+    match *line {
+        [b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r', d @ (b'0' | b'1')] => Some(d == b'1'),
+        [b'-', b'0'] => Some(false),
+        _ => None,
+    }
+}
+
+/// An INT or LONG decimal argument that starts at input offset `start` (at most
+/// Python's 4300 digits: `parse_decimal_int` refuses longer ones).
+fn decimal_int(start: usize, digits: &[u8], at: At) -> Result<Node, Error> {
+    number::parse_decimal_int(digits).map_err(|r| at.arg(r))?;
+    Ok(match number::decimal_to_i64(digits) {
+        Some(v) => Node::Int(v),
+        None => Node::BigInt {
+            start: start as u32,
+            len: digits.len() as u32,
+            digits: IntDigits::Decimal,
+        },
+    })
+}

@@ -1,0 +1,377 @@
+//! The general pickle machine: one run over the input, one opcode at a time, into the
+//! decoder's arena. The loop, the stack, the memo and argument reading live here; the
+//! opcode families in `leaves` (numbers, strings, bytes), `containers` and `globals`, the
+//! checks at STOP in `shared`.
+
+use crate::pickle::error::{Capacity, Error, Global};
+use crate::pickle::opcodes::Opcode;
+
+use crate::pickle::number;
+
+use super::arena::{Node, NodeId, NIL};
+use super::Decoder;
+
+/// A MARK on the stack.
+pub(super) const MARK_ENTRY: u16 = u16::MAX;
+
+/// One run of the pickle machine.
+pub(super) struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: usize> {
+    pub(super) d: &'d mut Decoder<V, I, S, M>,
+    pub(super) input: &'i [u8],
+    pub(super) pos: usize,
+    /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
+    pub(super) shared: bool,
+    /// A dict or set (1), a frozenset (2) got a second key: merge equal keys and order
+    /// sets at STOP.
+    pub(super) keyed: u8,
+    /// The protocol a PROTO opcode named (0 without one), as CPython's `Unpickler.proto`.
+    pub(super) proto: u8,
+    /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
+    pub(super) memo_len: u32,
+    /// Validate UTF-8 strings while decoding.
+    pub(super) check_utf8: bool,
+}
+
+/// The opcode being executed and its offset, for error reports.
+#[derive(Clone, Copy)]
+pub(super) struct At {
+    pub(super) op: Opcode,
+    pub(super) offset: usize,
+}
+
+impl At {
+    pub(super) fn arg(self, reason: &'static str) -> Error {
+        Error::InvalidArgument {
+            opcode: self.op,
+            offset: self.offset,
+            reason,
+        }
+    }
+
+    pub(super) fn stack(self, reason: &'static str) -> Error {
+        Error::InvalidStack {
+            opcode: self.op,
+            offset: self.offset,
+            reason,
+        }
+    }
+
+    pub(super) fn capacity(self, what: Capacity, limit: usize) -> Error {
+        Error::Capacity {
+            what,
+            limit,
+            offset: self.offset,
+        }
+    }
+
+    pub(super) fn refused(self, global: Option<Global>) -> Error {
+        Error::Refused {
+            opcode: self.op,
+            offset: self.offset,
+            global,
+        }
+    }
+}
+
+impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
+    Machine<'_, 'i, V, I, S, M>
+{
+    pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
+        loop {
+            let offset = self.pos;
+            let byte = *self
+                .input
+                .get(offset)
+                .ok_or_else(|| Error::Truncated { offset })?;
+            let op =
+                Opcode::from_byte(byte).ok_or_else(|| Error::UnknownOpcode { byte, offset })?;
+            self.pos += 1;
+            let at = At { op, offset };
+            if op == Opcode::STOP {
+                let root = self.pop(at)?;
+                if let Node::Builtin(_) = self.node(root) {
+                    return Err(at.stack("a global is not data"));
+                }
+                if self.keyed != 0 {
+                    self.merge_keys(at)?;
+                }
+                if self.shared {
+                    self.check_shared(root, at)?;
+                }
+                return Ok((root, self.pos));
+            }
+            self.step(at)?;
+        }
+    }
+
+    /// Executes one opcode other than STOP (each family's function is inlined here).
+    fn step(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            PROTO | FRAME => self.framing(at),
+            MARK | POP | POP_MARK | DUP => self.stack_op(at),
+            NONE | NEWTRUE | NEWFALSE | INT | LONG | BININT | BININT1 | BININT2 | LONG1 | LONG4
+            | FLOAT | BINFLOAT => self.number(at),
+            STRING | BINSTRING | SHORT_BINSTRING | UNICODE | BINUNICODE | SHORT_BINUNICODE
+            | BINUNICODE8 => self.text(at),
+            BINBYTES | SHORT_BINBYTES | BINBYTES8 | BYTEARRAY8 => self.bytes(at),
+            EMPTY_LIST | EMPTY_TUPLE | EMPTY_DICT | EMPTY_SET | LIST | TUPLE | FROZENSET | DICT
+            | TUPLE1 | TUPLE2 | TUPLE3 => self.build(at),
+            APPEND | SETITEM | APPENDS | SETITEMS | ADDITEMS => self.fill(at),
+            PUT | BINPUT | LONG_BINPUT | MEMOIZE | GET | BINGET | LONG_BINGET => self.memo_op(at),
+            GLOBAL | STACK_GLOBAL | REDUCE | INST => self.global_op(at),
+            // Everything else imports, calls, or reaches outside the pickle.
+            _ => Err(at.refused(None)),
+        }
+    }
+
+    /// PROTO, FRAME.
+    #[inline(always)]
+    fn framing(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            PROTO => {
+                let version = self.take(1)?[0];
+                if version > 5 {
+                    return Err(Error::UnsupportedProtocol {
+                        version,
+                        offset: at.offset,
+                    });
+                }
+                self.proto = version;
+            }
+            FRAME => {
+                // Frames only group opcodes for buffered reading; the slice is already whole.
+                // As CPython does, refuse a frame that claims more bytes than there are.
+                let b = self.take(8)?;
+                let len = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                if len > (self.input.len() - self.pos) as u64 {
+                    return Err(Error::Truncated {
+                        offset: self.input.len(),
+                    });
+                }
+                self.d.frame_end = self.d.frame_end.max(self.pos + len as usize);
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    /// MARK, POP, POP_MARK, DUP.
+    #[inline(always)]
+    fn stack_op(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            MARK => self.push_raw(MARK_ENTRY, at)?,
+            POP => {
+                self.d
+                    .stack
+                    .pop()
+                    .ok_or_else(|| at.stack("stack is empty"))?;
+            }
+            POP_MARK => {
+                let mark = self.find_mark(at)?;
+                self.d.stack.truncate(mark);
+            }
+            DUP => {
+                let top = *self
+                    .d
+                    .stack
+                    .last()
+                    .ok_or_else(|| at.stack("stack is empty"))?;
+                if top == MARK_ENTRY {
+                    return Err(at.stack("DUP of a MARK"));
+                }
+                self.note_shared(top);
+                self.push_raw(top, at)?;
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    /// PUT, BINPUT, LONG_BINPUT, MEMOIZE; GET, BINGET, LONG_BINGET.
+    #[inline(always)]
+    fn memo_op(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        match at.op {
+            PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
+                let index = match at.op {
+                    PUT => self.line_index(at)?,
+                    BINPUT => self.take(1)?[0].into(),
+                    LONG_BINPUT => self.u32_arg()?,
+                    _ => self.memo_len,
+                };
+                let top = *self
+                    .d
+                    .stack
+                    .last()
+                    .ok_or_else(|| at.stack("stack is empty"))?;
+                if top == MARK_ENTRY {
+                    return Err(at.stack("cannot memoize a MARK"));
+                }
+                self.memo_put(index, top, at)?;
+            }
+            GET | BINGET | LONG_BINGET => {
+                let index = match at.op {
+                    GET => self.line_index(at)?,
+                    BINGET => self.take(1)?[0].into(),
+                    _ => self.u32_arg()?,
+                };
+                let id = self
+                    .d
+                    .memo
+                    .get(index as usize)
+                    .copied()
+                    .filter(|&id| id != NIL)
+                    .ok_or_else(|| Error::MemoMissing {
+                        index,
+                        offset: at.offset,
+                    })?;
+                self.note_shared(id);
+                self.push_raw(id, at)?;
+            }
+            _ => return Err(at.refused(None)),
+        }
+        Ok(())
+    }
+
+    // ---- reading arguments ----
+
+    /// The next `n` input bytes.
+    pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Error> {
+        let end = self.pos.checked_add(n);
+        let bytes = end
+            .and_then(|end| self.input.get(self.pos..end))
+            .ok_or_else(|| Error::Truncated {
+                offset: self.input.len(),
+            })?;
+        self.pos += n;
+        Ok(bytes)
+    }
+
+    /// A `\n`-terminated argument, without the `\n`.
+    pub(super) fn line(&mut self) -> Result<&'i [u8], Error> {
+        let rest = self.input.get(self.pos..).unwrap_or(&[]);
+        let n = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| Error::Truncated {
+                offset: self.input.len(),
+            })?;
+        let line = self.take(n)?;
+        self.pos += 1;
+        Ok(line)
+    }
+
+    pub(super) fn u32_arg(&mut self) -> Result<u32, Error> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The length argument of a counted opcode.
+    pub(super) fn count(&mut self, at: At) -> Result<usize, Error> {
+        use Opcode::*;
+        let n: u64 = match at.op {
+            SHORT_BINSTRING | SHORT_BINUNICODE | SHORT_BINBYTES | LONG1 => self.take(1)?[0].into(),
+            BINSTRING | LONG4 => {
+                let b = self.take(4)?;
+                let n = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                u64::try_from(n).map_err(|_| at.arg("negative length"))?
+            }
+            BINUNICODE | BINBYTES => self.u32_arg()?.into(),
+            _ => {
+                let b = self.take(8)?;
+                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            }
+        };
+        // Longer than what is left: truncated (checked here so huge claims never overflow).
+        let left = self.input.len() - self.pos;
+        if n > left as u64 {
+            return Err(Error::Truncated {
+                offset: self.input.len(),
+            });
+        }
+        Ok(n as usize)
+    }
+
+    /// A decimal memo index (GET, PUT).
+    pub(super) fn line_index(&mut self, at: At) -> Result<u32, Error> {
+        let line = self.line()?;
+        number::parse_decimal_int(line).map_err(|r| at.arg(r))?;
+        number::decimal_to_i64(line)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| at.arg("memo index out of range"))
+    }
+
+    // ---- the stack and the arena ----
+
+    pub(super) fn node(&self, id: NodeId) -> Node {
+        self.d.nodes.get(id as usize).copied().unwrap_or(Node::None)
+    }
+
+    pub(super) fn push_raw(&mut self, id: u16, at: At) -> Result<(), Error> {
+        self.d
+            .stack
+            .push(id)
+            .map_err(|_| at.capacity(Capacity::Stack, S))
+    }
+
+    pub(super) fn push_node(&mut self, node: Node, at: At) -> Result<(), Error> {
+        let id = self.alloc(node, at)?;
+        self.push_raw(id, at)
+    }
+
+    pub(super) fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Error> {
+        let id = self.d.nodes.len();
+        if id >= NIL as usize {
+            return Err(at.capacity(Capacity::Values, V.min(NIL as usize)));
+        }
+        self.d
+            .nodes
+            .push(node)
+            .map_err(|_| at.capacity(Capacity::Values, V))?;
+        Ok(id as NodeId)
+    }
+
+    /// Pops one item (not a MARK).
+    pub(super) fn pop(&mut self, at: At) -> Result<NodeId, Error> {
+        match self.d.stack.pop() {
+            Some(MARK_ENTRY) => Err(at.stack("a MARK where an item was expected")),
+            Some(id) => Ok(id),
+            None => Err(at.stack("stack is empty")),
+        }
+    }
+
+    /// The stack index of the topmost MARK.
+    pub(super) fn find_mark(&self, at: At) -> Result<usize, Error> {
+        self.d
+            .stack
+            .iter()
+            .rposition(|&e| e == MARK_ENTRY)
+            .ok_or_else(|| at.stack("no MARK on the stack"))
+    }
+
+    /// A container pushed again: its structure may now be shared or cyclic.
+    pub(super) fn note_shared(&mut self, id: NodeId) {
+        if let Node::Container(_) = self.node(id) {
+            self.shared = true;
+        }
+    }
+
+    pub(super) fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Error> {
+        let index = index as usize;
+        if index >= M {
+            return Err(at.capacity(Capacity::Memo, M));
+        }
+        while self.d.memo.len() <= index {
+            // Cannot fail: index < M.
+            let _ = self.d.memo.push(NIL);
+        }
+        if self.d.memo[index] == NIL {
+            self.memo_len += 1;
+        }
+        self.d.memo[index] = id;
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! The checks at STOP: equal dict keys and set items merged (see [`keys`](crate::pickle::keys)),
+//! and, when a container was pushed twice (memo GET or DUP), one walk of the value that
+//! refuses cycles and computes exact depth and expansion.
+
+use heapless::Vec;
+
+use crate::pickle::error::{Capacity, Error};
+use crate::pickle::keys::{Keys, Scratch};
+
+use super::arena::{leaf_weight, Edge, Node, NodeId};
+use super::machine::{At, Machine};
+use super::{MAX_DEPTH, MAX_EXPANSION};
+
+impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_, '_, V, I, S, M> {
+    /// Merges equal dict keys and set items and puts sets in CPython's order (see
+    /// [`keys`](super::keys)), in the storage the machine no longer needs. Fails only
+    /// when that work exceeds [`MAX_EXPANSION`] units.
+    pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Error> {
+        let d = &mut *self.d;
+        let used = d.edges.len.min(I);
+        let (edges, spare) = d.edges.items.split_at_mut(used);
+        let mut scratch = Scratch {
+            a: &mut d.memo.items,
+            b: &mut d.stack.items,
+            spare,
+        };
+        Keys {
+            input: self.input,
+            nodes: d.nodes.as_mut_slice(),
+            edges,
+            budget: MAX_EXPANSION,
+        }
+        .merge_all(&mut scratch, self.keyed & 2 != 0)
+        .map_err(|_| at.capacity(Capacity::Expansion, MAX_EXPANSION as usize))
+    }
+
+    // ---- shared structure: cycles, depth, expansion ----
+
+    /// Walks the value from `root` once (iteratively) when containers were shared: refuses
+    /// cycles, and computes exact depth and expansion (bounded by [`MAX_DEPTH`] and
+    /// [`MAX_EXPANSION`]).
+    pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Error> {
+        struct Frame {
+            node: NodeId,
+            edge: u16,
+            left: u16,
+            depth: u16,
+            expansion: u32,
+        }
+        let mut path: Vec<Frame, { MAX_DEPTH + 1 }> = Vec::new();
+        let Some(Node::Container(c)) = self.d.nodes.get_mut(root as usize) else {
+            return Ok(());
+        };
+        c.visit = 1;
+        let _ = path.push(Frame {
+            node: root,
+            edge: c.first,
+            left: c.len,
+            depth: 1,
+            expansion: 1,
+        });
+        while let Some(top) = path.last_mut() {
+            if top.left == 0 {
+                // Done with this container: record and fold into the parent.
+                let Some(done) = path.pop() else { break };
+                if let Some(Node::Container(c)) = self.d.nodes.get_mut(done.node as usize) {
+                    c.visit = 2;
+                    c.depth = done.depth;
+                    c.expansion = done.expansion;
+                }
+                if let Some(parent) = path.last_mut() {
+                    parent.depth = parent.depth.max(done.depth + 1);
+                    parent.expansion = parent.expansion.saturating_add(done.expansion);
+                }
+                continue;
+            }
+            let Some(&Edge { child, next }) = self.d.edges.get(top.edge as usize) else {
+                top.left = 0;
+                continue;
+            };
+            top.edge = next;
+            top.left -= 1;
+            let (depth, expansion) = match self.d.nodes.get_mut(child as usize) {
+                Some(Node::Container(c)) => match c.visit {
+                    0 => {
+                        c.visit = 1;
+                        let frame = Frame {
+                            node: child,
+                            edge: c.first,
+                            left: c.len,
+                            depth: 1,
+                            expansion: 1,
+                        };
+                        path.push(frame)
+                            .map_err(|_| at.capacity(Capacity::Depth, MAX_DEPTH))?;
+                        continue;
+                    }
+                    1 => return Err(Error::Recursive { offset: at.offset }),
+                    _ => (c.depth, c.expansion),
+                },
+                Some(leaf) => (0, leaf_weight(*leaf)),
+                None => (0, 1),
+            };
+            top.depth = top.depth.max(depth + 1);
+            top.expansion = top.expansion.saturating_add(expansion);
+            if top.depth as usize > MAX_DEPTH {
+                return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+            }
+            if top.expansion > MAX_EXPANSION {
+                return Err(at.capacity(Capacity::Expansion, MAX_EXPANSION as usize));
+            }
+        }
+        Ok(())
+    }
+}
