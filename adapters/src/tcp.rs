@@ -30,6 +30,7 @@ mod client;
 mod stream;
 mod timeouts;
 pub use client::{Client, SmallClient};
+pub(crate) use stream::Reset;
 pub use stream::Stream;
 pub(crate) use timeouts::client_error;
 pub use timeouts::Timeouts;
@@ -534,76 +535,104 @@ pub fn connect(address: &str, options: &ConnectOptions) -> Result<Transport, Err
 /// address in turn (each bounded by `options.timeout`), and when every address refused,
 /// retries after a backoff as `options.retry` allows. Host names are resolved again on each
 /// attempt. Then sets TCP_NODELAY and keepalive and returns the stream, blocking, without
-/// read timeouts (set them with [`Timeouts`]).
+/// read timeouts (set them with [`Timeouts`]). A connection that completed is never a connect
+/// failure, even if the server reset it at once (see [`Stream`]). Allocates the resolved
+/// addresses and the error's strings.
+///
+/// # Errors
+///
+/// [`Error::InvalidAddress`], [`Error::Resolve`], [`Error::Refused`] (every address, every
+/// attempt), [`Error::ConnectTimeout`], [`Error::Connect`]; [`Error::Io`] when a socket
+/// option cannot be set.
 pub fn connect_with(
     address: &str,
     options: &ConnectOptions,
-    mut progress: impl FnMut(Progress<'_>),
+    progress: impl FnMut(Progress<'_>),
 ) -> Result<Transport, Error> {
-    let target = Target::parse(address, options.default_port)?;
-    let mut attempt = 1;
+    let mut attempts = Attempts::new(address, options, progress)?;
     loop {
-        match connect_once(&target, options, attempt, &mut progress) {
-            Ok(stream) => {
-                configure(SockRef::from(&*stream), options).map_err(Error::Io)?;
-                return Ok(FromStd::new(stream));
-            }
-            Err(error) => {
-                let delay = retry_after(error, &mut attempt, options, &mut progress)?;
-                std::thread::sleep(delay);
+        for addr in attempts.target.resolve()? {
+            attempts.trying(addr);
+            match stream::connect(addr, options.timeout) {
+                Ok(stream) => return attempts.connected(&*stream).map(|()| FromStd::new(stream)),
+                Err(e) => attempts.failed(addr, e),
             }
         }
+        std::thread::sleep(attempts.retry()?);
     }
 }
 
-/// One attempt over every address; the last address's error if all fail, except that a
-/// refusal is reported over a timeout or other error only when every address refused.
-fn connect_once(
-    target: &Target,
-    options: &ConnectOptions,
+/// The connect loop's state and decisions, one for the std and the tokio loops (which only
+/// resolve, connect and sleep their own way): the attempt number, what `progress` hears, the
+/// error to report, whether and when to retry, the options of a connected socket.
+pub(crate) struct Attempts<'o, P> {
+    pub(crate) target: Target,
+    options: &'o ConnectOptions,
+    progress: P,
     attempt: u32,
-    progress: &mut impl FnMut(Progress<'_>),
-) -> Result<Stream, Error> {
-    let mut last = None;
-    for addr in target.resolve()? {
-        progress(Progress::Trying { addr, attempt });
-        let error = match stream::connect(addr, options.timeout) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => connect_error(target, addr, e, options),
-        };
-        last = Some(more_telling(last, error));
-    }
-    Err(last.unwrap_or_else(|| Error::Resolve {
-        host: target.host.clone(),
-        source: None,
-    }))
+    /// The error to report if every address of this attempt fails.
+    last: Option<Error>,
 }
 
-/// After a failed attempt: the wait before retrying (with `attempt` moved on and reported to
-/// `progress`), or `error` itself when it is final. Only a refusal is retried, as
-/// `options.retry` allows. The std and the tokio loops share this.
-pub(crate) fn retry_after(
-    error: Error,
-    attempt: &mut u32,
-    options: &ConnectOptions,
-    progress: &mut impl FnMut(Progress<'_>),
-) -> Result<Duration, Error> {
-    if !matches!(error, Error::Refused { .. }) || *attempt > options.retry.retries {
-        return Err(error);
+impl<'o, P: FnMut(Progress<'_>)> Attempts<'o, P> {
+    /// The first attempt at `address`; fails if it is not a valid address.
+    pub(crate) fn new(
+        address: &str,
+        options: &'o ConnectOptions,
+        progress: P,
+    ) -> Result<Self, Error> {
+        Ok(Attempts {
+            target: Target::parse(address, options.default_port)?,
+            options,
+            progress,
+            attempt: 1,
+            last: None,
+        })
     }
-    let delay = options.retry.delay(*attempt - 1);
-    *attempt += 1;
-    progress(Progress::Retrying {
-        error: &error,
-        delay,
-        attempt: *attempt,
-    });
-    Ok(delay)
+
+    /// Reports that `addr` is tried.
+    pub(crate) fn trying(&mut self, addr: SocketAddr) {
+        let attempt = self.attempt;
+        (self.progress)(Progress::Trying { addr, attempt });
+    }
+
+    /// `addr` failed with `e`. Of an attempt's errors the last is reported, except that a
+    /// refusal is reported over a timeout or other error only when every address refused.
+    pub(crate) fn failed(&mut self, addr: SocketAddr, e: io::Error) {
+        let error = connect_error(&self.target, addr, e, self.options);
+        self.last = Some(more_telling(self.last.take(), error));
+    }
+
+    /// Sets TCP_NODELAY and keepalive on a connected socket as the options say.
+    pub(crate) fn connected<'s>(&self, socket: impl Into<SockRef<'s>>) -> Result<(), Error> {
+        configure(socket.into(), self.options).map_err(Error::Io)
+    }
+
+    /// Every address of this attempt failed: the wait before the next attempt (reported to
+    /// `progress`), or the error when it is final. Only a refusal is retried, as
+    /// `options.retry` allows.
+    pub(crate) fn retry(&mut self) -> Result<Duration, Error> {
+        let error = self.last.take().unwrap_or_else(|| Error::Resolve {
+            host: self.target.host.clone(),
+            source: None,
+        });
+        if !matches!(error, Error::Refused { .. }) || self.attempt > self.options.retry.retries {
+            return Err(error);
+        }
+        let delay = self.options.retry.delay(self.attempt - 1);
+        self.attempt += 1;
+        (self.progress)(Progress::Retrying {
+            error: &error,
+            delay,
+            attempt: self.attempt,
+        });
+        Ok(delay)
+    }
 }
 
 /// A failed connection attempt to `addr` as an [`Error`]: refused, timed out (std reports
 /// `connect_timeout`'s expiry as `TimedOut` or `WouldBlock`), or anything else.
-pub(crate) fn connect_error(
+fn connect_error(
     target: &Target,
     addr: SocketAddr,
     e: io::Error,
@@ -630,7 +659,7 @@ pub(crate) fn connect_error(
 /// Of two failed attempts, the error to report: anything but a refusal beats a refusal (a
 /// refusal is retried, and says "is the server running?", which is wrong if one address
 /// timed out); otherwise the later one.
-pub(crate) fn more_telling(last: Option<Error>, error: Error) -> Error {
+fn more_telling(last: Option<Error>, error: Error) -> Error {
     match last {
         Some(prev @ (Error::ConnectTimeout { .. } | Error::Connect { .. }))
             if matches!(error, Error::Refused { .. }) =>
@@ -641,8 +670,8 @@ pub(crate) fn more_telling(last: Option<Error>, error: Error) -> Error {
     }
 }
 
-/// TCP_NODELAY and keepalive, on a std or a tokio socket.
-pub(crate) fn configure(socket: SockRef<'_>, options: &ConnectOptions) -> io::Result<()> {
+/// TCP_NODELAY and keepalive.
+fn configure(socket: SockRef<'_>, options: &ConnectOptions) -> io::Result<()> {
     socket.set_tcp_nodelay(options.nodelay)?;
     if let Some(k) = options.keepalive {
         let params = TcpKeepalive::new().with_time(k.idle);

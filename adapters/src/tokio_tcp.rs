@@ -43,6 +43,11 @@
 //! ```
 
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use brine_core::asynch;
@@ -51,81 +56,162 @@ use brine_core::pickle::{Decoder, Encoding};
 use brine_core::session::{ClientId, Event, Session, Waiting};
 pub use embedded_io_adapters::tokio_1::FromTokio;
 use serde::Serialize;
-use socket2::SockRef;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::tcp::{
-    client_error, configure, connect_error, more_telling, retry_after, ConnectOptions, Error,
-    Progress, Target, Timeouts,
+    client_error, Attempts, ConnectOptions, Error, Progress, Reset, Target, Timeouts,
 };
 
-/// The transport the async client runs over: a tokio `TcpStream` behind the
+/// The transport the async client runs over: a tokio [`Stream`] behind the
 /// `embedded-io-async` adapter. Reach the stream with `inner()` / `inner_mut()`.
-pub type Transport = FromTokio<TcpStream>;
+pub type Transport = FromTokio<Stream>;
 
 /// Connects to `address` (`HOST:PORT`, see [`Target::parse`]) as `options` say; the async
 /// [`tcp::connect`](crate::tcp::connect). See [`connect_with`].
+///
+/// # Errors
+///
+/// As [`connect_with`].
 pub async fn connect(address: &str, options: &ConnectOptions) -> Result<Transport, Error> {
     connect_with(address, options, |_| {}).await
 }
 
 /// Connects to `address`, reporting each attempt to `progress`, as
-/// [`tcp::connect_with`](crate::tcp::connect_with) does: resolves it (without blocking the
-/// runtime), tries each address in turn (each bounded by `options.timeout`), retries
-/// refusals as `options.retry` allows, then sets TCP_NODELAY and keepalive.
+/// [`tcp::connect_with`](crate::tcp::connect_with) does (the same loop, `Attempts`, with
+/// tokio's resolver, connect and sleep): resolves it without blocking the runtime, tries each
+/// address in turn (each bounded by `options.timeout`), retries refusals as `options.retry`
+/// allows, then sets TCP_NODELAY and keepalive. A connection that completed is never a
+/// connect failure, even if the server reset it at once (see [`Stream`]). Allocates the
+/// resolved addresses and the error's strings.
+///
+/// # Errors
+///
+/// As [`tcp::connect_with`](crate::tcp::connect_with).
 pub async fn connect_with(
     address: &str,
     options: &ConnectOptions,
-    mut progress: impl FnMut(Progress<'_>),
+    progress: impl FnMut(Progress<'_>),
 ) -> Result<Transport, Error> {
-    let target = Target::parse(address, options.default_port)?;
-    let mut attempt = 1;
+    let mut attempts = Attempts::new(address, options, progress)?;
     loop {
-        match connect_once(&target, options, attempt, &mut progress).await {
-            Ok(stream) => {
-                configure(SockRef::from(&stream), options).map_err(Error::Io)?;
-                return Ok(FromTokio::new(stream));
-            }
-            Err(error) => {
-                let delay = retry_after(error, &mut attempt, options, &mut progress)?;
-                tokio::time::sleep(delay).await;
+        for addr in resolve(&attempts.target).await? {
+            attempts.trying(addr);
+            match connect_stream(addr, options.timeout).await {
+                Ok(stream) => {
+                    return attempts
+                        .connected(&*stream)
+                        .map(|()| FromTokio::new(stream))
+                }
+                Err(e) => attempts.failed(addr, e),
             }
         }
+        tokio::time::sleep(attempts.retry()?).await;
     }
 }
 
-/// One attempt over every address, as the std module's.
-async fn connect_once(
-    target: &Target,
-    options: &ConnectOptions,
-    attempt: u32,
-    progress: &mut impl FnMut(Progress<'_>),
-) -> Result<TcpStream, Error> {
-    let addrs = match target.literal() {
-        Some(addr) => vec![addr],
+/// The target's addresses, resolved without blocking the runtime.
+async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, Error> {
+    match target.literal() {
+        Some(addr) => Ok(vec![addr]),
         None => target.resolved(
             tokio::net::lookup_host((target.host.as_str(), target.port))
                 .await
                 .map(Iterator::collect),
-        )?,
-    };
-    let mut last = None;
-    for addr in addrs {
-        progress(Progress::Trying { addr, attempt });
-        let result = match bounded(options.timeout, TcpStream::connect(addr)).await {
-            Some(result) => result,
-            None => Err(std::io::ErrorKind::TimedOut.into()),
-        };
-        let error = match result {
-            Ok(stream) => return Ok(stream),
-            Err(e) => connect_error(target, addr, e, options),
-        };
-        last = Some(more_telling(last, error));
+        ),
     }
-    Err(last.unwrap_or_else(|| Error::Resolve {
-        host: target.host.clone(),
-        source: None,
-    }))
+}
+
+/// Connects to `addr` within `timeout`, as the std path does: a connection that completed and
+/// was reset before this returned is a connected [`Stream`] whose reads end with that reset
+/// (tokio's own `TcpStream::connect` returns the socket's pending error and drops it).
+async fn connect_stream(addr: SocketAddr, timeout: Option<Duration>) -> io::Result<Stream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Err(e) if !in_progress(&e) => return Err(e),
+        _ => {}
+    }
+    let tcp = TcpStream::from_std(socket.into())?;
+    let done = async {
+        tcp.writable().await?;
+        tcp.take_error()
+    };
+    let pending = match bounded(timeout, done).await {
+        Some(pending) => pending?,
+        None => return Err(io::ErrorKind::TimedOut.into()),
+    };
+    let reset = Reset::after_connect(pending.map_or(Ok(()), Err))?;
+    Ok(Stream { tcp, reset })
+}
+
+/// A non-blocking connect's "under way" answer (EINPROGRESS; WSAEWOULDBLOCK on Windows).
+fn in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// A connected tokio `TcpStream` (it derefs to one) that, as the std [`tcp::Stream`], reports
+/// a reset the OS announced early (while connecting, or as a write's error) when the bytes
+/// received before it have been read.
+///
+/// [`tcp::Stream`]: crate::tcp::Stream
+#[derive(Debug)]
+pub struct Stream {
+    tcp: TcpStream,
+    reset: Reset,
+}
+
+impl Deref for Stream {
+    type Target = TcpStream;
+
+    fn deref(&self) -> &TcpStream {
+        &self.tcp
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let (before, asked) = (buf.filled().len(), buf.remaining());
+        let result = ready!(Pin::new(&mut this.tcp).poll_read(cx, buf));
+        let read = result.map(|()| buf.filled().len() - before);
+        Poll::Ready(this.reset.read(read, asked).map(drop))
+    }
+}
+
+impl AsyncWrite for Stream {
+    /// A write the peer's reset refused is taken as written (as the std [`tcp::Stream`]'s).
+    ///
+    /// [`tcp::Stream`]: crate::tcp::Stream
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.reset.announced() {
+            return Poll::Ready(Ok(buf.len()));
+        }
+        let result = ready!(Pin::new(&mut this.tcp).poll_write(cx, buf));
+        Poll::Ready(this.reset.write(result, buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
 }
 
 /// `future`'s output, or `None` when `bound` ran out first (`None` bound: no limit).

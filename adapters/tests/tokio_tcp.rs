@@ -213,3 +213,49 @@ async fn idle_timeout_then_the_next_message() {
         .await
         .unwrap();
 }
+
+/// Issue 12 point 6, as the std path: a CPython server (tests/servers/hostile_server.py,
+/// mode `id-reset`) accepts, sends the id and one message in one write and resets the
+/// connection (SO_LINGER 0) without reading. A completed connection is never a connect
+/// failure, whenever the reset comes; the message is delivered, then the reset.
+#[tokio::test]
+async fn what_arrived_before_a_reset_is_delivered_then_the_reset() {
+    use std::io::BufRead;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/servers/hostile_server.py"
+    );
+    for round in 0..16 {
+        let mut server = std::process::Command::new("python3")
+            .args([script, "--mode", "id-reset", "--accept-timeout", "10"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is required (scripts/test installs it)");
+        let mut output = std::io::BufReader::new(server.stdout.take().unwrap());
+        let mut first = String::new();
+        output.read_line(&mut first).unwrap();
+        let port = first.trim().strip_prefix("PORT ").expect(&first).to_owned();
+        let address = format!("127.0.0.1:{port}");
+        let stream = tokio_tcp::connect(&address, &options())
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: a completed connection failed: {e}"));
+        let mut client = Client::new(stream, Timeouts::new(Some(Duration::from_secs(5))));
+        let id = client.handshake(&me()).await;
+        assert_eq!(
+            id.map(|id| id.to_string()).map_err(|e| e.to_string()),
+            Ok("54321".to_owned()),
+            "round {round}"
+        );
+        match client.next_event().await {
+            Ok(Event::Message(value)) => {
+                assert_eq!(value.to_string(), "'message before the fault'")
+            }
+            other => panic!("round {round}: {other:?}"),
+        }
+        let err = client.next_event().await.map(|_| ()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io, "round {round}: {err}");
+        assert_eq!(err.to_string(), "the server reset the connection");
+        let rest: Vec<String> = output.lines().map(Result::unwrap).collect();
+        assert!(server.wait().unwrap().success(), "round {round}: {rest:?}");
+    }
+}

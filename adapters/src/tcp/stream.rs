@@ -21,18 +21,65 @@ use socket2::{Domain, Protocol, Socket, Type};
 #[derive(Debug)]
 pub struct Stream {
     tcp: TcpStream,
-    reset: Option<io::ErrorKind>,
+    reset: Reset,
 }
 
 impl Stream {
     /// Wraps a connected stream.
     pub fn new(tcp: TcpStream) -> Self {
-        Stream { tcp, reset: None }
+        Stream {
+            tcp,
+            reset: Reset::default(),
+        }
     }
 
     /// The reset already announced and not yet reported, if any.
     pub fn pending_reset(&self) -> Option<io::ErrorKind> {
-        self.reset
+        self.reset.0
+    }
+}
+
+/// A reset the OS announced before the bytes received ahead of it were read: taken from a
+/// connect or a write, returned by the read that reaches the end of those bytes. The std and
+/// the tokio streams share it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Reset(Option<io::ErrorKind>);
+
+impl Reset {
+    /// A connect's outcome: connected (with the reset it saw, if any), or its error. Only an
+    /// established connection is reset (a refused one is `ConnectionRefused`).
+    pub(crate) fn after_connect(result: io::Result<()>) -> io::Result<Reset> {
+        match result {
+            Ok(()) => Ok(Reset(None)),
+            Err(e) if is_reset(e.kind()) => Ok(Reset(Some(e.kind()))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A read of `asked` bytes: the end of the stream after an announced reset is that reset.
+    pub(crate) fn read(self, result: io::Result<usize>, asked: usize) -> io::Result<usize> {
+        match (result, self.0) {
+            (Ok(0), Some(kind)) if asked > 0 => Err(kind.into()),
+            (result, _) => result,
+        }
+    }
+
+    /// Whether a reset was announced: writes are then taken as done without writing.
+    pub(crate) fn announced(self) -> bool {
+        self.0.is_some()
+    }
+
+    /// A write of `len` bytes: a reset it met is kept and the write taken as done (the OS
+    /// hands that error out once, to the write, and then reads the received bytes as an
+    /// orderly close).
+    pub(crate) fn write(&mut self, result: io::Result<usize>, len: usize) -> io::Result<usize> {
+        match result {
+            Err(e) if is_reset(e.kind()) => {
+                self.0 = Some(e.kind());
+                Ok(len)
+            }
+            other => other,
+        }
     }
 }
 
@@ -70,31 +117,20 @@ fn is_reset(kind: io::ErrorKind) -> bool {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.tcp.read(buf) {
-            Ok(0) if !buf.is_empty() => match self.reset {
-                Some(kind) => Err(kind.into()),
-                None => Ok(0),
-            },
-            other => other,
-        }
+        let result = self.tcp.read(buf);
+        self.reset.read(result, buf.len())
     }
 }
 
 impl Write for Stream {
     /// A write the peer's reset refused is taken as written: the reset is reported by the
-    /// read that reaches the end of what the peer sent before it (the OS hands that error
-    /// out once, to the write, and then reads the received bytes as an orderly close).
+    /// read that reaches the end of what the peer sent before it.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.reset.is_some() {
+        if self.reset.announced() {
             return Ok(buf.len());
         }
-        match self.tcp.write(buf) {
-            Err(e) if is_reset(e.kind()) => {
-                self.reset = Some(e.kind());
-                Ok(buf.len())
-            }
-            other => other,
-        }
+        let result = self.tcp.write(buf);
+        self.reset.write(result, buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -111,14 +147,8 @@ pub(crate) fn connect(addr: SocketAddr, timeout: Option<Duration>) -> io::Result
         Some(t) => socket.connect_timeout(&addr.into(), t.max(Duration::from_millis(1))),
         None => socket.connect(&addr.into()),
     };
-    let reset = match result {
-        Ok(()) => None,
-        // Only an established connection is reset (a refused one is ECONNREFUSED).
-        Err(e) if is_reset(e.kind()) => Some(e.kind()),
-        Err(e) => return Err(e),
-    };
     Ok(Stream {
+        reset: Reset::after_connect(result)?,
         tcp: socket.into(),
-        reset,
     })
 }

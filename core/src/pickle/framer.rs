@@ -20,7 +20,7 @@
 //! new reads to the framer (without storing them) until [`Progress::Complete`], then reports the
 //! skip ([`Framer::pickle_len`] is the skipped pickle's size) and carries on with `chunk[len..]`.
 
-use super::opcodes::{Arg, Opcode};
+use super::opcodes::{le_u64, Arg, Opcode};
 use super::{Error, Protocol};
 
 /// What [`Framer::advance`] found in a chunk.
@@ -248,8 +248,9 @@ impl Step {
             (_, Arg::Fixed(n)) => Step::Fixed(n),
             (_, Arg::Line) => Step::Lines(1),
             (_, Arg::TwoLines) => Step::Lines(2),
-            (_, Arg::Counted(width)) => Step::Counted(opcode, width),
-            (_, Arg::CountedSigned4) => Step::Counted(opcode, 4),
+            (_, arg @ (Arg::Counted(_) | Arg::CountedSigned4)) => {
+                Step::Counted(opcode, arg.width() as u8)
+            }
         }
     }
 }
@@ -327,10 +328,9 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                             continue 'scan;
                         };
                         rest = after;
-                        let len = le.iter().rev().fold(0, |acc, &b| acc << 8 | u64::from(b));
-                        if is_negative(opcode, len) {
+                        let Some(len) = opcode.arg().length(le_u64(le)) else {
                             break 'scan Err(Failure::NegativeLength { opcode, offset: at });
-                        }
+                        };
                         // Most arguments are wholly inside the chunk: step over in O(1).
                         match usize::try_from(len).ok().and_then(|n| after.get(n..)) {
                             Some(next) => rest = next,
@@ -403,10 +403,7 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                 mut got,
                 mut acc,
             } => {
-                let width = match opcode.arg() {
-                    Arg::Counted(width) => width,
-                    _ => 4,
-                };
+                let width = opcode.arg().width() as u8;
                 while got < width {
                     let Some((&byte, tail)) = rest.split_first() else {
                         break;
@@ -423,10 +420,11 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                         got,
                         acc,
                     }
-                } else if is_negative(opcode, acc) {
-                    break 'scan Err(Failure::NegativeLength { opcode, offset: at });
                 } else {
-                    State::Skip(acc)
+                    match opcode.arg().length(acc) {
+                        Some(len) => State::Skip(len),
+                        None => break 'scan Err(Failure::NegativeLength { opcode, offset: at }),
+                    }
                 };
             }
             State::Idle | State::Failed(_) => break 'scan Ok(Progress::Incomplete),
@@ -445,11 +443,6 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
             (consumed(rest), Err(failure.to_error()))
         }
     }
-}
-
-/// True if `len`, read for `opcode`, is a negative signed 4-byte length (BINSTRING, LONG4).
-fn is_negative(opcode: Opcode, len: u64) -> bool {
-    opcode.arg() == Arg::CountedSigned4 && len & 0x8000_0000 != 0
 }
 
 #[cfg(test)]

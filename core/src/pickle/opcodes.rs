@@ -76,6 +76,42 @@ pub enum Arg {
     CountedSigned4,
 }
 
+impl Arg {
+    /// Bytes after the opcode that [`length`](Self::length) or the value itself needs: a
+    /// fixed argument's `n`, a counted argument's length width (1, 4 or 8); 0 otherwise.
+    #[inline]
+    pub const fn width(self) -> usize {
+        match self {
+            Arg::Fixed(n) | Arg::Counted(n) => n as usize,
+            Arg::CountedSigned4 => 4,
+            Arg::None | Arg::Line | Arg::TwoLines => 0,
+        }
+    }
+
+    /// The byte count of a counted argument whose [`width`](Self::width) length bytes read
+    /// `raw` (little-endian, unsigned); `None` if it is negative (BINSTRING,
+    /// LONG4: a signed 4-byte length).
+    #[inline]
+    pub const fn length(self, raw: u64) -> Option<u64> {
+        match self {
+            Arg::CountedSigned4 if raw & 0x8000_0000 != 0 => None,
+            _ => Some(raw),
+        }
+    }
+}
+
+/// `bytes` (at most 8) as a little-endian unsigned integer.
+#[inline]
+pub(crate) const fn le_u64(bytes: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    let mut i = bytes.len();
+    while i > 0 {
+        i -= 1;
+        acc = acc << 8 | bytes[i] as u64;
+    }
+    acc
+}
+
 opcodes! {
     MARK = b'(', Arg::None;
     STOP = b'.', Arg::None;
@@ -208,5 +244,22 @@ mod tests {
         assert_eq!(Opcode::from_byte(b'.').unwrap(), Opcode::STOP);
         assert!(Opcode::REDUCE.runs_code());
         assert!(!Opcode::APPENDS.runs_code());
+    }
+
+    #[test]
+    fn argument_widths_and_lengths() {
+        assert_eq!(Opcode::BININT2.arg().width(), 2);
+        assert_eq!(Opcode::BINUNICODE8.arg().width(), 8);
+        assert_eq!(Opcode::BINSTRING.arg().width(), 4);
+        assert_eq!(Opcode::INT.arg().width(), 0);
+        assert_eq!(le_u64(&[0x01, 0x02, 0x03]), 0x03_0201);
+        assert_eq!(le_u64(&[0xff; 8]), u64::MAX);
+        // A signed 4-byte length (BINSTRING, LONG4) is negative from 2^31; unsigned are not.
+        assert_eq!(Opcode::LONG4.arg().length(0x7fff_ffff), Some(0x7fff_ffff));
+        assert_eq!(Opcode::LONG4.arg().length(0x8000_0000), None);
+        assert_eq!(
+            Opcode::BINUNICODE.arg().length(0x8000_0000),
+            Some(0x8000_0000)
+        );
     }
 }

@@ -91,11 +91,17 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
                     SETITEMS => ContainerKind::Dict,
                     _ => ContainerKind::Set,
                 };
-                if want == ContainerKind::Dict && (self.d.stack.len() - mark - 1) % 2 != 0 {
+                let items = self.d.stack.len() - mark - 1;
+                if want == ContainerKind::Dict && items % 2 != 0 {
                     return Err(at.stack("odd number of items for a dict"));
                 }
-                let target = self.target_below(mark, want, at)?;
-                self.move_items(mark + 1, target, at)?;
+                if items == 0 {
+                    // CPython returns before it looks at the target: a no-op on any value.
+                    self.below(mark, at)?;
+                } else {
+                    let target = self.target_below(mark, want, at)?;
+                    self.move_items(mark + 1, target, at)?;
+                }
                 self.d.stack.truncate(mark);
             }
             _ => return Err(at.refused(None)),
@@ -112,19 +118,40 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
         self.push_raw(id, at)
     }
 
-    /// The container of kind `want` just below stack index `index`.
+    /// The value just below stack index `index` (the target of the items above it).
+    fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
+        match index.checked_sub(1).and_then(|i| self.d.stack.get(i)) {
+            None => Err(at.stack("no container below the items")),
+            Some(&MARK_ENTRY) => Err(at.stack("a MARK where the container was expected")),
+            Some(&id) => Ok(id),
+        }
+    }
+
+    /// The container of kind `want` just below stack index `index`. Refuses what CPython
+    /// refuses (no `append` on a set, no `add` on a list or frozenset, ...) and also SETITEM
+    /// and SETITEMS on a list or bytearray, which CPython runs through the object's
+    /// `__setitem__` (assignment by index): not data brine builds.
     pub(super) fn target_below(
         &self,
         index: usize,
         want: ContainerKind,
         at: At,
     ) -> Result<NodeId, Error> {
-        let id = index
-            .checked_sub(1)
-            .and_then(|i| self.d.stack.get(i).copied())
-            .ok_or_else(|| at.stack("no container below the items"))?;
+        let id = self.below(index, at)?;
         match self.node(id) {
-            Node::Container(c) if id != MARK_ENTRY && c.kind == want => Ok(id),
+            Node::Container(c) if c.kind == want => Ok(id),
+            Node::Container(Container {
+                kind: ContainerKind::List,
+                ..
+            })
+            | Node::Bytes { mutable: true, .. }
+                if want == ContainerKind::Dict =>
+            {
+                Err(at.stack(
+                    "items set by index on a list or bytearray (CPython calls its \
+                     __setitem__; brine sets items on dicts only)",
+                ))
+            }
             _ => Err(at.stack(match want {
                 ContainerKind::List => "items appended to something that is not a list",
                 ContainerKind::Dict => "items set on something that is not a dict",

@@ -35,17 +35,16 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
                 self.push_node(node, at)?;
             }
             BININT => {
-                let b = self.take(4)?;
-                let v = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let v = i32::from_le_bytes(self.fixed(at)?);
                 self.push_node(Node::Int(v.into()), at)?;
             }
             BININT1 => {
-                let v = self.take(1)?[0];
+                let [v] = self.fixed(at)?;
                 self.push_node(Node::Int(v.into()), at)?;
             }
             BININT2 => {
-                let b = self.take(2)?;
-                self.push_node(Node::Int(u16::from_le_bytes([b[0], b[1]]).into()), at)?;
+                let v = u16::from_le_bytes(self.fixed(at)?);
+                self.push_node(Node::Int(v.into()), at)?;
             }
             LONG1 | LONG4 => {
                 // Any length, as CPython loads it (only printing has a digit limit).
@@ -68,8 +67,7 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
                 self.push_node(Node::Float(v), at)?;
             }
             BINFLOAT => {
-                let b = self.take(8)?;
-                let v = f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                let v = f64::from_be_bytes(self.fixed(at)?);
                 self.push_node(Node::Float(v), at)?;
             }
             _ => return Err(at.refused(None)),

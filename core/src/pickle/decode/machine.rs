@@ -131,7 +131,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         use Opcode::*;
         match at.op {
             PROTO => {
-                let version = self.take(1)?[0];
+                let [version] = self.fixed(at)?;
                 if version > 5 {
                     return Err(Error::UnsupportedProtocol {
                         version,
@@ -143,8 +143,7 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             FRAME => {
                 // Frames only group opcodes for buffered reading; the slice is already whole.
                 // As CPython does, refuse a frame that claims more bytes than there are.
-                let b = self.take(8)?;
-                let len = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                let len = u64::from_le_bytes(self.fixed(at)?);
                 if len > (self.input.len() - self.pos) as u64 {
                     return Err(Error::Truncated {
                         offset: self.input.len(),
@@ -198,8 +197,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
                 let index = match at.op {
                     PUT => self.line_index(at)?,
-                    BINPUT => self.take(1)?[0].into(),
-                    LONG_BINPUT => self.u32_arg()?,
+                    BINPUT => self.fixed::<1>(at)?[0].into(),
+                    LONG_BINPUT => u32::from_le_bytes(self.fixed(at)?),
                     _ => self.memo_len,
                 };
                 let top = *self
@@ -215,8 +214,8 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
             GET | BINGET | LONG_BINGET => {
                 let index = match at.op {
                     GET => self.line_index(at)?,
-                    BINGET => self.take(1)?[0].into(),
-                    _ => self.u32_arg()?,
+                    BINGET => self.fixed::<1>(at)?[0].into(),
+                    _ => u32::from_le_bytes(self.fixed(at)?),
                 };
                 let id = self
                     .d
@@ -264,27 +263,37 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         Ok(line)
     }
 
-    pub(super) fn u32_arg(&mut self) -> Result<u32, Error> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    /// The next `N` input bytes.
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let bytes = self.take(N)?;
+        // Cannot fail: `take` returned `N` bytes.
+        bytes.try_into().map_err(|_| Error::Truncated {
+            offset: self.input.len(),
+        })
     }
 
-    /// The length argument of a counted opcode.
+    /// The argument of a fixed-width opcode: as many bytes as the opcode table says, as an
+    /// array of the width its reader expects (the two agree for every opcode; a test checks).
+    #[inline(always)]
+    pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Error> {
+        let bytes = self.take(at.op.arg().width())?;
+        bytes
+            .try_into()
+            .map_err(|_| at.arg("argument width disagrees with the opcode table"))
+    }
+
+    /// The length argument of a counted opcode (width and sign from the opcode table).
+    #[inline(always)]
     pub(super) fn count(&mut self, at: At) -> Result<usize, Error> {
-        use Opcode::*;
-        let n: u64 = match at.op {
-            SHORT_BINSTRING | SHORT_BINUNICODE | SHORT_BINBYTES | LONG1 => self.take(1)?[0].into(),
-            BINSTRING | LONG4 => {
-                let b = self.take(4)?;
-                let n = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                u64::try_from(n).map_err(|_| at.arg("negative length"))?
-            }
-            BINUNICODE | BINBYTES => self.u32_arg()?.into(),
-            _ => {
-                let b = self.take(8)?;
-                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-            }
+        let arg = at.op.arg();
+        // One branch per width (a loop over the width costs ~4% on a 3.6 KB message).
+        let raw = match arg.width() {
+            1 => u64::from(self.array::<1>()?[0]),
+            4 => u32::from_le_bytes(self.array()?).into(),
+            _ => u64::from_le_bytes(self.array()?),
         };
+        let n = arg.length(raw).ok_or_else(|| at.arg("negative length"))?;
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {

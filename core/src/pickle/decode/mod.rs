@@ -536,6 +536,75 @@ mod tests {
     }
 
     #[test]
+    fn empty_appends_setitems_additems_are_no_ops_on_any_value_as_in_cpython() {
+        // CPython 3.11's `repr(pickle.loads(...))`: with no items after the MARK, _pickle.c
+        // returns before it looks at the target.
+        let cases: &[(&[u8], &str)] = &[
+            (b"](u.", "[]"),
+            (b"K\x01(u.", "1"),
+            (b"N(u.", "None"),
+            (b"\x8f(u.", "set()"),
+            (b")(u.", "()"),
+            (b"}(e.", "{}"),
+            (b"K\x01(e.", "1"),
+            (b"X\x01\x00\x00\x00a(e.", "'a'"),
+            (b"\x8f(e.", "set()"),
+            (b"](\x90.", "[]"),
+            (b"}(\x90.", "{}"),
+            (b"(\x91(\x90.", "frozenset()"),
+            (b"K\x01(\x90.", "1"),
+            (b"N(\x90.", "None"),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(repr(bytes), *expected, "{bytes:?}");
+        }
+        // CPython: stack underflow, unexpected MARK, odd number of items.
+        for bytes in [&b"(u."[..], b"(e.", b"((u.", b"(\x90.", b"}(K\x01u."] {
+            assert!(repr(bytes).starts_with("error: "), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn items_on_the_wrong_container_are_refused() {
+        // CPython 3.11: SETITEM(S) on a list assigns by index through list.__setitem__
+        // (`]K\x05a(K\x00K\x07u.` loads as [7]); brine refuses, naming why. The others fail
+        // in CPython too (AttributeError, TypeError).
+        for (bytes, reason) in [
+            (
+                &b"]K\x05a(K\x00K\x07u."[..],
+                "items set by index on a list or bytearray",
+            ),
+            (
+                b"]K\x05aK\x00K\x07s.",
+                "items set by index on a list or bytearray",
+            ),
+            (
+                b"\x8f(K\x01e.",
+                "items appended to something that is not a list",
+            ),
+            (
+                b"\x8fK\x01a.",
+                "items appended to something that is not a list",
+            ),
+            (
+                b"](K\x01\x90.",
+                "items added to something that is not a set",
+            ),
+            (
+                b"(\x91(K\x01\x90.",
+                "items added to something that is not a set",
+            ),
+            (
+                b"\x8f(K\x01K\x02u.",
+                "items set on something that is not a dict",
+            ),
+        ] {
+            let got = repr(bytes);
+            assert!(got.contains(reason), "{bytes:?}: {got}");
+        }
+    }
+
+    #[test]
     fn builtin_module_is_python_2_only() {
         // CPython maps __builtin__ to builtins only below protocol 3.
         assert!(repr(b"\x80\x03c__builtin__\nset\n]\x85R.")
