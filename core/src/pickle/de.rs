@@ -180,14 +180,21 @@ impl<'de> De<'de, '_> {
         if s.enc == TextEncoding::Utf8 {
             return match core::str::from_utf8(s.raw) {
                 Ok(text) => visitor.visit_borrowed_str(text),
+                Err(_) if s.has_surrogates() => Err(self.mismatch(NO_SURROGATES)),
                 Err(_) => Err(Error::InvalidUtf8 {
                     offset: self.offset_of(s.raw),
                 }),
             };
         }
         let mut buf = [0u8; MAX_ESCAPED_LEN];
-        let text = s.copy_to(&mut buf).ok_or_else(|| Error::Unsupported {
-            what: "an escaped (protocol 0) string longer than MAX_ESCAPED_LEN",
+        let text = s.copy_to(&mut buf).ok_or_else(|| {
+            if s.has_surrogates() {
+                self.mismatch(NO_SURROGATES)
+            } else {
+                Error::Unsupported {
+                    what: "an escaped (protocol 0) string longer than MAX_ESCAPED_LEN",
+                }
+            }
         })?;
         visitor.visit_str(text)
     }
@@ -197,6 +204,9 @@ impl<'de> De<'de, '_> {
         (part.as_ptr() as usize).wrapping_sub(self.tree.input.as_ptr() as usize)
     }
 }
+
+/// What a str with a lone surrogate (`'\ud800'`) is refused as, where a Rust string is asked.
+const NO_SURROGATES: &str = "a str without lone surrogates (a Rust string cannot hold one)";
 
 macro_rules! deserialize_integer {
     ($($method:ident => $visit:ident : $ty:ty,)*) => {
@@ -298,8 +308,8 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.item {
             Item::Str(s) => {
-                let mut chars = s.chars();
-                match (chars.next(), chars.next()) {
+                let mut points = s.code_points();
+                match (points.next().and_then(char::from_u32), points.next()) {
                     (Some(c), None) => visitor.visit_char(c),
                     _ => Err(self.mismatch("a str of one character")),
                 }

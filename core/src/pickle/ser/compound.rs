@@ -288,10 +288,13 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        value.serialize(self)
+        match super::python::Special::of(name) {
+            Some(kind) => value.serialize(super::python::Capture { ser: self, kind }),
+            None => value.serialize(self),
+        }
     }
     #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
