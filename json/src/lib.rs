@@ -8,15 +8,20 @@
 //! | --- | --- |
 //! | dict | object, key order kept; a str key as is, int/float keys as their repr (`"7"`, `"1.5"`), `True`/`False`/`None` keys `"true"`/`"false"`/`"null"`, NaN/inf keys `"NaN"`/`"Infinity"`/`"-Infinity"` (all as `json.dumps`), any other key (tuple, bytes) as its repr (`"(1, 2)"`) |
 //! | list, tuple, set, frozenset | array (a set in the order it was pickled) |
-//! | str | string; control characters (C0, DEL, C1) escaped (`\n`, `\u001b`), so none reaches a terminal raw |
+//! | str | string; control characters (C0, DEL, C1) escaped (`\n`, `\u001b`), so none reaches a terminal raw; a lone surrogate as its escape (`\ud800`, as `json.dumps` writes it) |
 //! | int (any size) | number with every digit |
 //! | float | number as Python's repr writes it (`1e+100`, `-0.0`); NaN and ±inf → `null` (JSON has none) |
 //! | bool, None | `true`/`false`, `null` |
 //! | bytes, bytearray | `{"bytes_hex": "00ff"}` |
 //!
-//! **JSON → Python** ([`AsPython`], for the pickle encoder): what `json.loads` builds. Object
-//! → dict (key order kept), array → list, integer → int, other number → float (`1e999` →
-//! `inf`), string → str, `true`/`false` → bool, `null` → None.
+//! **JSON → Python** ([`parse`] → [`Python`], for the pickle encoder): what `json.loads`
+//! builds, so the encoder writes `pickle.dumps(json.loads(text), protocol)`'s bytes. Object →
+//! dict (key order kept; a repeated key keeps its first place and takes its last value),
+//! array → list, integer → int of any size up to the 4300 digits Python's `int()` accepts,
+//! other number → float (`1e999` → `inf`), `NaN`/`Infinity`/`-Infinity` → float, string →
+//! str (a `\uXXXX` escape of a lone surrogate is that surrogate; a high and a low one in a
+//! row are one character), `true`/`false` → bool, `null` → None. [`AsPython`] does the same
+//! for a `serde_json::Value` (which cannot hold `NaN` or a lone surrogate).
 //!
 //! No other crate of the workspace converts between the two (the client, the server and
 //! `brine pickle` drifted apart when each had its own). brine-core stays `no_std` without
@@ -26,10 +31,12 @@
 #![warn(missing_docs)]
 
 mod out;
+mod parse;
 mod python;
 
 pub use out::{
-    repr_line, to_json_line, to_json_value, too_long, write_chars, write_key, write_str,
+    repr_line, to_json_line, to_json_value, too_long, write_code_points, write_key, write_str,
     write_value, CUT_MARK,
 };
-pub use python::{check, number, AsPython, Number};
+pub use parse::{parse, Python, MAX_INT_DIGITS, MAX_NESTING};
+pub use python::{check, AsPython};

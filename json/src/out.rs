@@ -8,6 +8,18 @@ use brine_core::pickle::{Budget, Value};
 /// the value once, writing as it goes; allocates nothing. Fails only when `w` fails, so
 /// behind a [`Budget`] it stops at the budget.
 pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Result {
+    write_json(w, value, Surrogates::Escaped)
+}
+
+/// How a lone surrogate is written: escaped (`\ud800`, what `json.dumps` writes), or as U+FFFD
+/// for [`to_json_value`] (a `serde_json::Value` holds Rust strings, which cannot hold one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Surrogates {
+    Escaped,
+    Replaced,
+}
+
+fn write_json<W: Write + ?Sized>(w: &mut W, value: &Value<'_>, how: Surrogates) -> fmt::Result {
     match value {
         Value::None => w.write_str("null"),
         Value::Bool(b) => w.write_str(if *b { "true" } else { "false" }),
@@ -17,7 +29,7 @@ pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Resu
         // Python's repr ("1.5", "1e+100", "-0.0") is valid JSON, as json.dumps writes it.
         Value::Float(x) if x.is_finite() => write!(w, "{value}"),
         Value::Float(_) => w.write_str("null"),
-        Value::Str(s) => write_chars(w, s.chars()),
+        Value::Str(s) => write_text(w, s.code_points(), how),
         Value::Bytes(b) | Value::ByteArray(b) => {
             w.write_str("{\"bytes_hex\":\"")?;
             for byte in b.iter() {
@@ -31,7 +43,7 @@ pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Resu
                 if i > 0 {
                     w.write_char(',')?;
                 }
-                write_value(w, &item)?;
+                write_json(w, &item, how)?;
             }
             w.write_char(']')
         }
@@ -41,9 +53,9 @@ pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Resu
                 if i > 0 {
                     w.write_char(',')?;
                 }
-                write_key(w, &key)?;
+                write_key_as(w, &key, how)?;
                 w.write_char(':')?;
-                write_value(w, &item)?;
+                write_json(w, &item, how)?;
             }
             w.write_char('}')
         }
@@ -54,8 +66,12 @@ pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Resu
 /// keys (`"7"`, `"1.5"`, `"NaN"`, `"true"`, `"null"`); any other key (a tuple, bytes) as its
 /// Python repr (`"(1, 2)"`), where `json.dumps` would raise.
 pub fn write_key<W: Write + ?Sized>(w: &mut W, key: &Value<'_>) -> fmt::Result {
+    write_key_as(w, key, Surrogates::Escaped)
+}
+
+fn write_key_as<W: Write + ?Sized>(w: &mut W, key: &Value<'_>, how: Surrogates) -> fmt::Result {
     match key {
-        Value::Str(s) => write_chars(w, s.chars()),
+        Value::Str(s) => write_text(w, s.code_points(), how),
         Value::Bool(true) => w.write_str("\"true\""),
         Value::Bool(false) => w.write_str("\"false\""),
         Value::None => w.write_str("\"null\""),
@@ -76,16 +92,32 @@ pub fn write_key<W: Write + ?Sized>(w: &mut W, key: &Value<'_>) -> fmt::Result {
 
 /// Writes a JSON string literal of `text`.
 pub fn write_str<W: Write + ?Sized>(w: &mut W, text: &str) -> fmt::Result {
-    write_chars(w, text.chars())
+    write_code_points(w, text.chars().map(u32::from))
 }
 
-/// Writes a JSON string literal of `chars`: `"` and `\` escaped, control characters (C0, DEL
-/// and C1, so none reaches a terminal raw) as `\n`, `\t`, ... or `\u00XX`; everything else
-/// as UTF-8.
-pub fn write_chars<W: Write + ?Sized>(w: &mut W, chars: impl Iterator<Item = char>) -> fmt::Result {
+/// Writes a JSON string literal of a Python str's code points: `"` and `\` escaped,
+/// control characters (C0, DEL and C1, so none reaches a terminal raw) as `\n`, `\t`, ... or
+/// `\u00XX`, a lone surrogate as its escape (`\ud800`, which `json.loads` reads back as
+/// that surrogate); everything else as UTF-8.
+pub fn write_code_points<W: Write + ?Sized>(
+    w: &mut W,
+    code_points: impl Iterator<Item = u32>,
+) -> fmt::Result {
+    write_text(w, code_points, Surrogates::Escaped)
+}
+
+fn write_text<W: Write + ?Sized>(
+    w: &mut W,
+    code_points: impl Iterator<Item = u32>,
+    how: Surrogates,
+) -> fmt::Result {
     w.write_char('"')?;
-    for c in chars {
-        write_char_escaped(w, c)?;
+    for cp in code_points {
+        match char::from_u32(cp) {
+            Some(c) => write_char_escaped(w, c)?,
+            None if how == Surrogates::Replaced => w.write_char(char::REPLACEMENT_CHARACTER)?,
+            None => write!(w, "\\u{cp:04x}")?,
+        }
     }
     w.write_char('"')
 }
@@ -125,12 +157,13 @@ pub fn to_json_line(value: &Value<'_>, limit: usize) -> Result<String, String> {
 
 /// `value` as a `serde_json::Value`, built from at most `limit` bytes of JSON text; a longer
 /// one is `{"cut": "<reason>"}`. Integers keep every digit (serde_json's
-/// `arbitrary_precision`).
+/// `arbitrary_precision`); a lone surrogate, which a Rust string cannot hold, becomes U+FFFD.
 pub fn to_json_value(value: &Value<'_>, limit: usize) -> serde_json::Value {
     let cut = |reason: String| serde_json::json!({ "cut": reason });
-    match to_json_line(value, limit) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| cut(e.to_string())),
-        Err(reason) => cut(reason),
+    let mut out = Budget::new(String::new(), limit);
+    match write_json(&mut out, value, Surrogates::Replaced) {
+        Ok(()) => serde_json::from_str(&out.into_inner()).unwrap_or_else(|e| cut(e.to_string())),
+        Err(_) => cut(too_long("JSON", limit)),
     }
 }
 
@@ -241,6 +274,32 @@ mod tests {
             assert_eq!(
                 to_json_value(value, 10),
                 serde_json::json!({"cut": "its JSON is longer than 10 bytes"})
+            );
+        });
+    }
+
+    /// `pickle.dumps(['a\ud800\udc00', {'\udfff': '\x1b'}], 4)`: each lone surrogate as its
+    /// escape, as `json.dumps` writes it, so `json.loads` reads the same as from `json.dumps`
+    /// (checked by CPython; both pair a high and a low surrogate that follow each other);
+    /// U+FFFD in a `serde_json::Value`.
+    #[test]
+    fn lone_surrogates_as_json_escapes() {
+        let pickle = b"\x80\x04\x95\x1c\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x07a\xed\xa0\x80\xed\xb0\x80\x94}\x94\x8c\x03\xed\xbf\xbf\x94\x8c\x01\x1b\x94se.";
+        decode_with(pickle, |value| {
+            let line = json(value);
+            assert_eq!(line, r#"["a\ud800\udc00",{"\udfff":"\u001b"}]"#);
+            let check = std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    "import json, sys; v = ['a\\ud800\\udc00', {'\\udfff': '\\x1b'}]; assert json.loads(sys.argv[1]) == json.loads(json.dumps(v))",
+                    &line,
+                ])
+                .status()
+                .expect("python3 (the CPython oracle) must be installed");
+            assert!(check.success());
+            assert_eq!(
+                to_json_value(value, 1000),
+                serde_json::json!(["a\u{FFFD}\u{FFFD}", {"\u{FFFD}": "\u{1b}"}])
             );
         });
     }

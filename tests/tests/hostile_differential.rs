@@ -9,11 +9,7 @@ use std::time::Duration;
 use brine_e2e::{brine_bin, workspace_dir, Proc};
 
 /// Differences still open, by a phrase of brine's error: (phrase, why).
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "lone surrogate",
-    "a str with a lone surrogate (V'\\ud800', surrogatepass UTF-8) is refused; CPython \
-         loads it (issue 12 point 4, the decoder side)",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 #[test]
 fn brine_pickle_decode_agrees_with_cpython_or_the_gap_is_known() {

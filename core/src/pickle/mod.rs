@@ -3,6 +3,7 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod de;
+mod de_stream;
 mod decode;
 mod error;
 mod float_repr;
@@ -31,7 +32,7 @@ pub use opcodes::Opcode;
 #[cfg(feature = "alloc")]
 pub use owned::{to_vec, to_vec_with_memo, Message, Pickles, StreamError};
 pub use repr::{Budget, Escaped};
-pub use ser::{to_slice, to_slice_with_memo, Serializer, MEMO_CAPACITY};
+pub use ser::{to_slice, to_slice_with_memo, PyInt, PyStr, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 
 /// A pickle protocol version. CPython 3.8–3.13 write [`Protocol::V4`] by default, and so does brine.

@@ -124,20 +124,25 @@ fn quote_for(has_single: bool, has_double: bool) -> char {
     }
 }
 
-/// Writes `repr(s)` of a Python str (CPython 3.11's `unicode_repr`).
+/// Writes `repr(s)` of a Python str (CPython 3.11's `unicode_repr`) from its code points
+/// (lone surrogates included: `'\ud800'`).
 pub(crate) fn write_str_repr<W: Write + ?Sized>(
     w: &mut W,
-    chars: impl Iterator<Item = char> + Clone,
+    code_points: impl Iterator<Item = u32> + Clone,
 ) -> fmt::Result {
     let (mut single, mut double) = (false, false);
-    for c in chars.clone() {
-        single |= c == '\'';
-        double |= c == '"';
+    for cp in code_points.clone() {
+        single |= cp == u32::from('\'');
+        double |= cp == u32::from('"');
     }
     let quote = quote_for(single, double);
     w.write_char(quote)?;
-    for c in chars {
-        write_char_escaped(w, c, Some(quote))?;
+    for cp in code_points {
+        match char::from_u32(cp) {
+            Some(c) => write_char_escaped(w, c, Some(quote))?,
+            // A lone surrogate: not printable (category Cs).
+            None => write!(w, "\\u{cp:04x}")?,
+        }
     }
     w.write_char(quote)
 }
@@ -417,7 +422,7 @@ mod tests {
 
     fn str_repr(s: &str) -> String {
         let mut out = String::new();
-        write_str_repr(&mut out, s.chars()).unwrap();
+        write_str_repr(&mut out, s.chars().map(u32::from)).unwrap();
         out
     }
 
@@ -848,8 +853,8 @@ for n in [2**14300, -2**14300, 2**(8*1786-1) - 1, -2**(8*1786-1), -2**15000 + 1]
             parse_float_line,
         };
         use super::super::super::text::{
-            bytes_iter, bytes_len, py_literal_info, text_chars, validate_latin1, validate_text,
-            BytesEncoding, TextEncoding,
+            bytes_iter, bytes_len, code_points, py_literal_info, text_chars, validate_latin1,
+            validate_text, BytesEncoding, TextEncoding,
         };
         use super::*;
         use proptest::prelude::*;
@@ -877,7 +882,7 @@ for n in [2**14300, -2**14300, 2**(8*1786-1) - 1, -2**(8*1786-1), -2**15000 + 1]
                     let _ = validate_text(&raw, enc);
                     let _ = text_chars(&raw, enc).count();
                     let mut out = String::new();
-                    write_str_repr(&mut out, text_chars(&raw, enc)).unwrap();
+                    write_str_repr(&mut out, code_points(&raw, enc)).unwrap();
                     if let Ok(len) = validate_latin1(&raw, enc) {
                         let b = BytesEncoding::Latin1(enc);
                         prop_assert_eq!(bytes_len(&raw, b), len);

@@ -47,42 +47,43 @@ fn hex_prefix(s: &[u8], n: usize) -> Option<u32> {
 // ---------------------------------------------------------------------------
 // raw-unicode-escape (UNICODE opcode)
 
-/// One decoded unit of raw-unicode-escape: a char, maybe followed by a backslash
-/// (an escaped backslash pair `\\` decodes to both backslashes), and the bytes used.
+/// One decoded unit of raw-unicode-escape: a code point (maybe a lone surrogate), maybe
+/// followed by a backslash (an escaped backslash pair `\\` decodes to both backslashes), and
+/// the bytes used.
 #[derive(Clone, Copy)]
 struct RueStep {
-    ch: char,
+    cp: u32,
     extra_backslash: bool,
     len: usize,
 }
 
 /// Decodes the unit at the start of a non-empty `s`, as CPython 3.11's
 /// `raw_unicode_escape` decoder: bytes are Latin-1 code points; `\uXXXX` and
-/// `\UXXXXXXXX` are escapes only after an odd number of backslashes; any other
-/// backslash is literal.
+/// `\UXXXXXXXX` are escapes only after an odd number of backslashes (a surrogate's escape
+/// is a lone surrogate, two of them stay two); any other backslash is literal.
 fn rue_step(s: &[u8]) -> Option<Result<RueStep, &'static str>> {
     let (&b, rest) = s.split_first()?;
-    let lit = |ch: char, len| {
+    let lit = |cp: u32, len| {
         Some(Ok(RueStep {
-            ch,
+            cp,
             extra_backslash: false,
             len,
         }))
     };
     if b != b'\\' {
-        return lit(char::from(b), 1);
+        return lit(u32::from(b), 1);
     }
     let (digits, len) = match rest.first() {
         Some(b'\\') => {
             return Some(Ok(RueStep {
-                ch: '\\',
+                cp: u32::from('\\'),
                 extra_backslash: true,
                 len: 2,
             }))
         }
         Some(b'u') => (4, 6),
         Some(b'U') => (8, 10),
-        _ => return lit('\\', 1),
+        _ => return lit(u32::from('\\'), 1),
     };
     let Some(cp) = rest.get(1..).and_then(|h| hex_prefix(h, digits)) else {
         return Some(Err(if digits == 4 {
@@ -94,32 +95,29 @@ fn rue_step(s: &[u8]) -> Option<Result<RueStep, &'static str>> {
     if cp > 0x10FFFF {
         return Some(Err("\\Uxxxxxxxx out of range"));
     }
-    match char::from_u32(cp) {
-        Some(ch) => lit(ch, len),
-        None => Some(Err("lone surrogate")),
-    }
+    lit(cp, len)
 }
 
-/// Iterator over the characters of a raw-unicode-escape argument.
+/// Iterator over the code points of a raw-unicode-escape argument.
 #[derive(Clone, Debug)]
-struct RueChars<'a> {
+struct RuePoints<'a> {
     rest: &'a [u8],
     pending_backslash: bool,
 }
 
-impl Iterator for RueChars<'_> {
-    type Item = char;
+impl Iterator for RuePoints<'_> {
+    type Item = u32;
 
-    fn next(&mut self) -> Option<char> {
+    fn next(&mut self) -> Option<u32> {
         if self.pending_backslash {
             self.pending_backslash = false;
-            return Some('\\');
+            return Some(u32::from('\\'));
         }
         match rue_step(self.rest)? {
             Ok(step) => {
                 self.rest = self.rest.get(step.len..).unwrap_or_default();
                 self.pending_backslash = step.extra_backslash;
-                Some(step.ch)
+                Some(step.cp)
             }
             Err(_) => {
                 self.rest = &[];
@@ -127,6 +125,73 @@ impl Iterator for RueChars<'_> {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// UTF-8 with lone surrogates (CPython's 'surrogatepass')
+
+/// The surrogate (U+D800..U+DFFF) that 'surrogatepass' UTF-8 writes as `ED A0..BF 80..BF`, at
+/// the start of `s`, and the bytes after it.
+fn surrogate_prefix(s: &[u8]) -> Option<(u32, &[u8])> {
+    match s {
+        [0xED, b1 @ 0xA0..=0xBF, b2 @ 0x80..=0xBF, tail @ ..] => Some((
+            0xD000 | u32::from(b1 & 0x3F) << 6 | u32::from(b2 & 0x3F),
+            tail,
+        )),
+        _ => None,
+    }
+}
+
+/// The longest valid UTF-8 prefix of `raw` and the bytes after it.
+fn utf8_split(raw: &[u8]) -> (&str, &[u8]) {
+    match core::str::from_utf8(raw) {
+        Ok(s) => (s, &[]),
+        Err(e) => {
+            let (valid, rest) = raw.split_at(e.valid_up_to());
+            (core::str::from_utf8(valid).unwrap_or_default(), rest)
+        }
+    }
+}
+
+/// Iterator over the code points of UTF-8 in which lone surrogates are 3 bytes each, as
+/// CPython's `str.encode('utf-8', 'surrogatepass')` writes them: runs of valid UTF-8 are
+/// read by `core::str::Chars`, each surrogate between them by hand.
+#[derive(Clone, Debug)]
+struct Utf8Points<'a> {
+    chars: core::str::Chars<'a>,
+    /// What follows the current run: a surrogate and more, or nothing (or invalid bytes,
+    /// where the iterator stops).
+    rest: &'a [u8],
+}
+
+impl<'a> Utf8Points<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        let (run, rest) = utf8_split(raw);
+        Utf8Points {
+            chars: run.chars(),
+            rest,
+        }
+    }
+}
+
+impl Iterator for Utf8Points<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        if let Some(c) = self.chars.next() {
+            return Some(u32::from(c));
+        }
+        let (cp, tail) = surrogate_prefix(self.rest)?;
+        *self = Utf8Points::new(tail);
+        Some(cp)
+    }
+}
+
+/// Whether `cp` is a surrogate code point (U+D800..U+DFFF), which a Python str may hold
+/// alone but a Rust `char` cannot.
+pub(crate) fn is_surrogate(cp: u32) -> bool {
+    (0xD800..=0xDFFF).contains(&cp)
 }
 
 // ---------------------------------------------------------------------------
@@ -250,72 +315,85 @@ pub(crate) fn py_literal_info(raw: &[u8]) -> Result<PyLiteralInfo, &'static str>
 // ---------------------------------------------------------------------------
 // Text
 
-/// Iterator over the characters of a string argument; see [`text_chars`].
+/// Iterator over the code points of a string argument; see [`code_points`].
 #[derive(Clone, Debug)]
-pub(crate) struct TextChars<'a> {
-    inner: CharsInner<'a>,
+pub(crate) struct CodePoints<'a> {
+    inner: PointsInner<'a>,
 }
 
 #[derive(Clone, Debug)]
-enum CharsInner<'a> {
-    Utf8(core::str::Chars<'a>),
-    Rue(RueChars<'a>),
+enum PointsInner<'a> {
+    Utf8(Utf8Points<'a>),
+    Rue(RuePoints<'a>),
     Literal(EscBytes<'a>),
 }
 
-impl Iterator for TextChars<'_> {
-    type Item = char;
+impl Iterator for CodePoints<'_> {
+    type Item = u32;
 
-    fn next(&mut self) -> Option<char> {
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
         match &mut self.inner {
-            CharsInner::Utf8(c) => c.next(),
-            CharsInner::Rue(c) => c.next(),
-            CharsInner::Literal(b) => b.next().map(char::from),
+            PointsInner::Utf8(c) => c.next(),
+            PointsInner::Rue(c) => c.next(),
+            PointsInner::Literal(b) => b.next().map(u32::from),
         }
     }
 }
 
-/// The valid UTF-8 prefix of `raw`.
-fn utf8_prefix(raw: &[u8]) -> &str {
-    match core::str::from_utf8(raw) {
-        Ok(s) => s,
-        Err(e) => raw
-            .get(..e.valid_up_to())
-            .and_then(|p| core::str::from_utf8(p).ok())
-            .unwrap_or_default(),
-    }
-}
-
-/// The characters of `raw` under `enc`. Validate first with [`validate_text`]; on
-/// invalid input the iterator stops at the first error. A non-ASCII `PyLiteral`
-/// yields its bytes as Latin-1 characters.
-pub(crate) fn text_chars(raw: &[u8], enc: TextEncoding) -> TextChars<'_> {
+/// The code points of `raw` under `enc`, lone surrogates included. Validate first with
+/// [`validate_text`]; on invalid input the iterator stops at the first error. A non-ASCII
+/// `PyLiteral` yields its bytes as Latin-1 code points.
+pub(crate) fn code_points(raw: &[u8], enc: TextEncoding) -> CodePoints<'_> {
     let inner = match enc {
-        TextEncoding::Utf8 => CharsInner::Utf8(utf8_prefix(raw).chars()),
-        TextEncoding::RawUnicodeEscape => CharsInner::Rue(RueChars {
+        TextEncoding::Utf8 => PointsInner::Utf8(Utf8Points::new(raw)),
+        TextEncoding::RawUnicodeEscape => PointsInner::Rue(RuePoints {
             rest: raw,
             pending_backslash: false,
         }),
-        TextEncoding::PyLiteral => CharsInner::Literal(EscBytes::new(raw)),
+        TextEncoding::PyLiteral => PointsInner::Literal(EscBytes::new(raw)),
     };
-    TextChars { inner }
+    CodePoints { inner }
 }
 
-/// Checks once that `raw` is valid text under `enc`; the error is a short lowercase phrase.
+/// Iterator over the characters of a string argument; see [`text_chars`].
+#[derive(Clone, Debug)]
+pub(crate) struct TextChars<'a>(CodePoints<'a>);
+
+impl Iterator for TextChars<'_> {
+    type Item = char;
+
+    #[inline]
+    fn next(&mut self) -> Option<char> {
+        self.0
+            .next()
+            .map(|cp| char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER))
+    }
+}
+
+/// The characters of `raw` under `enc`: [`code_points`] with each lone surrogate as U+FFFD.
+pub(crate) fn text_chars(raw: &[u8], enc: TextEncoding) -> TextChars<'_> {
+    TextChars(code_points(raw, enc))
+}
+
+/// Checks once that `raw` is valid text under `enc`, as CPython's C unpickler reads it; the
+/// error is a short lowercase phrase.
 ///
-/// Lone surrogates (which Python strings may hold but Rust `char`s cannot) are
-/// refused as `"lone surrogate"`, whether escaped (`\ud800`) or written by CPython's
+/// Lone surrogates are text, as in Python: escaped (`\ud800`) or written by CPython's
 /// `surrogatepass` UTF-8 (`ED A0 80`).
 pub(crate) fn validate_text(raw: &[u8], enc: TextEncoding) -> Result<(), &'static str> {
     match enc {
         TextEncoding::Utf8 if raw.is_ascii() => Ok(()),
-        TextEncoding::Utf8 => match core::str::from_utf8(raw) {
-            Ok(_) => Ok(()),
-            Err(e) => match raw.get(e.valid_up_to()..) {
-                Some([0xED, 0xA0..=0xBF, 0x80..=0xBF, ..]) => Err("lone surrogate"),
-                _ => Err("invalid utf-8"),
-            },
-        },
+        TextEncoding::Utf8 => {
+            let mut rest = raw;
+            loop {
+                let (_, after) = utf8_split(rest);
+                if after.is_empty() {
+                    return Ok(());
+                }
+                rest = surrogate_prefix(after).ok_or("invalid utf-8")?.1;
+            }
+        }
         TextEncoding::RawUnicodeEscape => {
             let mut rest = raw;
             while let Some(step) = rue_step(rest) {
@@ -342,8 +420,8 @@ pub(crate) fn validate_latin1(raw: &[u8], enc: TextEncoding) -> Result<usize, &'
     }
     validate_text(raw, enc)?;
     let mut n = 0usize;
-    for c in text_chars(raw, enc) {
-        if u32::from(c) > 0xFF {
+    for cp in code_points(raw, enc) {
+        if cp > 0xFF {
             return Err("code point above 0xff in latin-1 bytes");
         }
         n += 1;
@@ -364,7 +442,7 @@ pub(crate) struct ByteIter<'a> {
 enum BytesInner<'a> {
     Raw(core::slice::Iter<'a, u8>),
     Literal(EscBytes<'a>),
-    Latin1(TextChars<'a>),
+    Latin1(CodePoints<'a>),
 }
 
 impl Iterator for ByteIter<'_> {
@@ -374,13 +452,13 @@ impl Iterator for ByteIter<'_> {
         match &mut self.inner {
             BytesInner::Raw(i) => i.next().copied(),
             BytesInner::Literal(i) => i.next(),
-            BytesInner::Latin1(chars) => {
-                let c = chars.next()?;
-                match u8::try_from(c) {
+            BytesInner::Latin1(points) => {
+                let cp = points.next()?;
+                match u8::try_from(cp) {
                     Ok(b) => Some(b),
                     Err(_) => {
                         // Not Latin-1 (not validated): stop for good.
-                        chars.inner = CharsInner::Utf8("".chars());
+                        *points = code_points(&[], TextEncoding::Utf8);
                         None
                     }
                 }
@@ -394,7 +472,7 @@ pub(crate) fn bytes_iter(raw: &[u8], enc: BytesEncoding) -> ByteIter<'_> {
     let inner = match enc {
         BytesEncoding::Raw => BytesInner::Raw(raw.iter()),
         BytesEncoding::PyLiteral => BytesInner::Literal(EscBytes::new(raw)),
-        BytesEncoding::Latin1(t) => BytesInner::Latin1(text_chars(raw, t)),
+        BytesEncoding::Latin1(t) => BytesInner::Latin1(code_points(raw, t)),
     };
     ByteIter { inner }
 }
@@ -505,32 +583,38 @@ for h in {arg_list:?}:
         s = bytes.fromhex(h).decode('raw-unicode-escape')
     except UnicodeDecodeError:
         print('ERR'); continue
-    try:
-        print('OK', s.encode('utf-8').hex())
-    except UnicodeEncodeError:
-        print('SURR')
+    print('OK', *[format(ord(c), 'x') for c in s])
 "#
         ));
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), cases.len());
+        let mut surrogates = 0;
         for (case, line) in cases.iter().zip(lines) {
             let got = validate_text(case, TextEncoding::RawUnicodeEscape);
-            match line {
-                "ERR" => assert!(got.is_err() && got != Err("lone surrogate"), "{case:?}"),
-                "SURR" => assert_eq!(got, Err("lone surrogate"), "{case:?}"),
-                ok => {
-                    let want = String::from_utf8(unhex(&ok[3..])).unwrap();
-                    assert_eq!(got, Ok(()), "{case:?}");
-                    assert_eq!(
-                        chars(case, TextEncoding::RawUnicodeEscape),
-                        want,
-                        "{case:?}"
-                    );
-                }
+            if line == "ERR" {
+                assert!(got.is_err(), "{case:?}");
+            } else {
+                let want: Vec<u32> = line
+                    .split(' ')
+                    .skip(1)
+                    .map(|h| u32::from_str_radix(h, 16).unwrap())
+                    .collect();
+                assert_eq!(got, Ok(()), "{case:?}");
+                let points: Vec<u32> = code_points(case, TextEncoding::RawUnicodeEscape).collect();
+                assert_eq!(points, want, "{case:?}");
+                // chars() is the same with U+FFFD for each lone surrogate.
+                let lossy: String = want
+                    .iter()
+                    .map(|&cp| char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER))
+                    .collect();
+                assert_eq!(chars(case, TextEncoding::RawUnicodeEscape), lossy);
+                surrogates += want.iter().filter(|&&cp| is_surrogate(cp)).count();
             }
             // Never panics, stops early on invalid input.
             let _ = text_chars(case, TextEncoding::RawUnicodeEscape).count();
         }
+        // \ud800, \udfff, the pair (two lone surrogates, as in Python), \U0000d800.
+        assert_eq!(surrogates, 5);
     }
 
     // -- UTF-8 ----------------------------------------------------------------
@@ -552,10 +636,39 @@ for h in {arg_list:?}:
         let p = unhex(out.trim());
         let arg = &p[p.len() - 6..p.len() - 2];
         assert_eq!(arg, b"a\xed\xa0\x80");
-        assert_eq!(
-            validate_text(arg, TextEncoding::Utf8),
-            Err("lone surrogate")
+        assert_eq!(validate_text(arg, TextEncoding::Utf8), Ok(()));
+        let points = |raw: &[u8]| code_points(raw, TextEncoding::Utf8).collect::<Vec<u32>>();
+        assert_eq!(points(arg), [0x61, 0xD800]);
+        assert_eq!(chars(arg, TextEncoding::Utf8), "a\u{FFFD}");
+        // Every surrogate, between, before and after other text; CPython's own encoder.
+        let out = python3(
+            r#"
+for s in ['\udfff', '\ud83d\ude00x', 'é\udc80€', '\ud800\ud800', '😀\udbff\U0010ffff', 'a\udc00']:
+    print(s.encode('utf-8', 'surrogatepass').hex(), *[format(ord(c), 'x') for c in s])
+"#,
         );
+        for line in out.lines() {
+            let mut it = line.split(' ');
+            let raw = unhex(it.next().unwrap());
+            let want: Vec<u32> = it.map(|h| u32::from_str_radix(h, 16).unwrap()).collect();
+            assert_eq!(validate_text(&raw, TextEncoding::Utf8), Ok(()), "{line}");
+            assert_eq!(points(&raw), want, "{line}");
+        }
+        // What 'surrogatepass' does not accept: truncated surrogates, overlong forms.
+        for bad in [
+            &b"\xed\xa0"[..],
+            b"a\xed",
+            b"\xed\xc0\x80",
+            b"\xed\xa0\x80\xff",
+            b"\xc0\x80",
+        ] {
+            assert_eq!(
+                validate_text(bad, TextEncoding::Utf8),
+                Err("invalid utf-8"),
+                "{bad:?}"
+            );
+            let _ = points(bad);
+        }
         assert_eq!(
             validate_text(b"\xff", TextEncoding::Utf8),
             Err("invalid utf-8")

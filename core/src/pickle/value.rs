@@ -272,7 +272,7 @@ impl Display for Value<'_> {
             Value::Int(i) => write!(f, "{i}"),
             Value::BigInt(b) => Display::fmt(b, f),
             Value::Float(x) => write_float_repr(f, *x),
-            Value::Str(s) => repr::write_str_repr(f, s.chars()),
+            Value::Str(s) => repr::write_str_repr(f, s.code_points()),
             Value::Bytes(b) => repr::write_bytes_repr(f, b.iter()),
             Value::ByteArray(b) => repr::write_bytearray_repr(f, b.iter()),
             Value::List(s) => s.write_items(f, "[", "]"),
@@ -305,6 +305,12 @@ impl PartialEq<&str> for Value<'_> {
 /// A Python `str`, borrowed from the pickle. Protocol 1+ strings are UTF-8 and available
 /// as `&str` ([`as_str`](Self::as_str)); protocol 0 strings are escaped on the wire and are
 /// read with [`chars`](Self::chars).
+///
+/// A Python str may hold lone surrogates (`'\ud800'`), which CPython pickles as 3 bytes each
+/// of 'surrogatepass' UTF-8 (or as `\ud800` in protocol 0) and a Rust `str` or `char` cannot
+/// hold: [`code_points`](Self::code_points) yields them, [`as_str`](Self::as_str) and
+/// [`copy_to`](Self::copy_to) give `None` for such a str, [`chars`](Self::chars) yields
+/// U+FFFD in their place. The repr (`Debug`, and [`Value`]'s `Display`) is Python's.
 #[derive(Clone, Copy)]
 pub struct Str<'a> {
     pub(crate) raw: &'a [u8],
@@ -315,8 +321,8 @@ impl<'a> Str<'a> {
     /// The text, borrowed from the pickle, when the pickle holds it verbatim: UTF-8 strings
     /// (protocol 1 and later, and Python 2's ASCII byte strings) and protocol-0 strings
     /// (`V...`, Python 2's `S'...'`) that are ASCII without a backslash. `None` when escapes
-    /// would have to be undone: then [`chars`](Str::chars) or [`copy_to`](Str::copy_to).
-    /// Allocates nothing.
+    /// would have to be undone: then [`chars`](Str::chars) or [`copy_to`](Str::copy_to);
+    /// `None` also for a str with a lone surrogate. Allocates nothing.
     pub fn as_str(&self) -> Option<&'a str> {
         let verbatim = match self.enc {
             TextEncoding::Utf8 => self.raw,
@@ -333,15 +339,28 @@ impl<'a> Str<'a> {
         }
     }
 
-    /// The characters.
+    /// The code points, as Python's `map(ord, s)`: lone surrogates (U+D800..U+DFFF) included.
+    pub fn code_points(&self) -> impl Iterator<Item = u32> + Clone + 'a {
+        text::code_points(self.raw, self.enc)
+    }
+
+    /// The characters; a lone surrogate comes out as U+FFFD (see
+    /// [`code_points`](Self::code_points)).
     pub fn chars(&self) -> impl Iterator<Item = char> + Clone + 'a {
         text::text_chars(self.raw, self.enc)
     }
 
-    /// Copies the text into `buf` and returns it; `None` if it does not fit.
+    /// Whether the str holds a lone surrogate, which a Rust `str` cannot.
+    pub fn has_surrogates(&self) -> bool {
+        self.as_str().is_none() && self.code_points().any(text::is_surrogate)
+    }
+
+    /// Copies the text into `buf` and returns it; `None` if it does not fit, or if it holds a
+    /// lone surrogate.
     pub fn copy_to<'b>(&self, buf: &'b mut [u8]) -> Option<&'b str> {
         let mut used = 0;
-        for c in self.chars() {
+        for cp in self.code_points() {
+            let c = char::from_u32(cp)?;
             let n = c.len_utf8();
             let dst = buf.get_mut(used..used + n)?;
             c.encode_utf8(dst);
@@ -355,7 +374,7 @@ impl PartialEq<str> for Str<'_> {
     fn eq(&self, other: &str) -> bool {
         match self.as_str() {
             Some(s) => s == other,
-            None => self.chars().eq(other.chars()),
+            None => self.code_points().eq(other.chars().map(u32::from)),
         }
     }
 }
@@ -367,17 +386,18 @@ impl PartialEq<&str> for Str<'_> {
 }
 
 impl PartialEq for Str<'_> {
-    /// Same characters, whatever opcode wrote each (Python 2 `'a'` equals `u'a'`).
+    /// Same code points, whatever opcode wrote each (Python 2 `'a'` equals `u'a'`).
     fn eq(&self, other: &Str<'_>) -> bool {
         match (self.enc, other.enc) {
+            // One encoding per code point, surrogates included.
             (TextEncoding::Utf8, TextEncoding::Utf8) => self.raw == other.raw,
-            _ => self.chars().eq(other.chars()),
+            _ => self.code_points().eq(other.code_points()),
         }
     }
 }
 
 impl Display for Str<'_> {
-    /// The text itself (not its repr).
+    /// The text itself (not its repr); a lone surrogate as U+FFFD.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.as_str() {
             Some(s) => f.write_str(s),
@@ -388,7 +408,7 @@ impl Display for Str<'_> {
 
 impl fmt::Debug for Str<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        repr::write_str_repr(f, self.chars())
+        repr::write_str_repr(f, self.code_points())
     }
 }
 
@@ -629,8 +649,12 @@ impl<'a> Iterator for DictIter<'a> {
 mod tests {
     extern crate std;
 
+    use super::super::oracle::{python3, unhex};
     use super::super::Decoder;
+    use super::*;
     use std::format;
+    use std::string::String;
+    use std::vec::Vec;
 
     /// CPython fixtures: `pickle.dumps(x, 0)` and Python 2.7's `pickle.dumps('abc')`.
     #[test]
@@ -664,5 +688,96 @@ mod tests {
             format!("{value:?}"),
             "List([Int(1), Str('a'), Dict({Str('k'): None})])"
         );
+    }
+
+    /// `pickle.dumps('a\ud800\udc00', P)`: two lone surrogates (Python does not pair them),
+    /// escaped in protocol 0, 'surrogatepass' UTF-8 from protocol 1.
+    #[test]
+    fn lone_surrogates_load_as_cpython_writes_them() {
+        let mut decoder: Decoder = Decoder::new();
+        let cases: &[&[u8]] = &[
+            b"Va\\ud800\\udc00\np0\n.",
+            b"X\x07\x00\x00\x00a\xed\xa0\x80\xed\xb0\x80q\x00.",
+            b"\x80\x02X\x07\x00\x00\x00a\xed\xa0\x80\xed\xb0\x80q\x00.",
+            b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x8c\x07a\xed\xa0\x80\xed\xb0\x80\x94.",
+        ];
+        for pickle in cases {
+            let value = decoder.decode(pickle).unwrap();
+            assert_eq!(format!("{value}"), r"'a\ud800\udc00'", "{pickle:?}");
+            let Value::Str(s) = value else {
+                panic!("{pickle:?}: not a str")
+            };
+            assert_eq!(s.code_points().collect::<Vec<_>>(), [0x61, 0xD800, 0xDC00]);
+            assert_eq!((s.as_str(), s.has_surrogates()), (None, true));
+            assert_eq!(s.chars().collect::<String>(), "a\u{FFFD}\u{FFFD}");
+            assert_eq!(s.copy_to(&mut [0u8; 64]), None);
+            assert_eq!(format!("{s:?}"), r"'a\ud800\udc00'");
+            assert!(s != "a\u{FFFD}\u{FFFD}");
+        }
+        // The same str written two ways is equal; a U+FFFD is not a surrogate.
+        let p0 = decoder.decode(cases[0]).unwrap();
+        let mut other: Decoder = Decoder::new();
+        let p4 = other.decode(cases[3]).unwrap();
+        assert!(matches!((p0, p4), (Value::Str(a), Value::Str(b)) if a == b));
+        // pickle.dumps(['\udfff', '\udfff'], 4): memoized, and quotes picked as Python does.
+        let value = decoder
+            .decode(
+                b"\x80\x04\x95\r\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x03\xed\xbf\xbf\x94h\x01e.",
+            )
+            .unwrap();
+        assert_eq!(format!("{value}"), r"['\udfff', '\udfff']");
+        let value = decoder.decode(b"V'\\udfff\"\n.").unwrap();
+        assert_eq!(format!("{value}"), r#"'\'\udfff"'"#);
+        // The serde path cannot give one as a Rust string, and says why.
+        for pickle in [cases[0], cases[3]] {
+            let e = super::super::from_slice::<String>(pickle).unwrap_err();
+            let e = std::string::ToString::to_string(&e);
+            assert_eq!(
+                e,
+                "expected a str without lone surrogates (a Rust string cannot hold one), found Python str"
+            );
+            assert!(super::super::from_slice::<&str>(pickle).is_err());
+            assert!(super::super::from_slice::<char>(b"V\\ud800\n.").is_err());
+        }
+    }
+
+    /// Random strs with lone surrogates, pickled by CPython in every protocol, print as
+    /// CPython's repr and yield CPython's code points.
+    #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    fn lone_surrogates_match_cpython_in_every_protocol() {
+        let out = python3(
+            r#"
+import pickle, random
+r = random.Random(5)
+pool = ['a', "'", '"', '\\', '\n', 'é', '€', '😀', '\udfff', '\ud800', '\udbff', '\udc00', '\ud7ff', '\ue000']
+for _ in range(400):
+    s = ''.join(r.choice(pool) for _ in range(r.randrange(1, 9)))
+    for proto in range(6):
+        print(pickle.dumps(s, proto).hex(), repr(s).encode('utf-8', 'surrogatepass').hex(), *[ord(c) for c in s])
+"#,
+        );
+        let mut decoder: Decoder = Decoder::new();
+        let mut n = 0;
+        for line in out.lines() {
+            let mut it = line.split(' ');
+            let pickle = unhex(it.next().unwrap());
+            let repr = unhex(it.next().unwrap());
+            let points: Vec<u32> = it.map(|d| d.parse().unwrap()).collect();
+            let value = decoder.decode(&pickle).unwrap();
+            let Value::Str(s) = value else {
+                panic!("{line}: not a str")
+            };
+            // CPython's repr of a str with surrogates has them escaped: it is UTF-8.
+            assert_eq!(format!("{value}").as_bytes(), repr, "{line}");
+            assert_eq!(s.code_points().collect::<Vec<_>>(), points, "{line}");
+            let surrogate = points.iter().any(|p| (0xD800..0xE000).contains(p));
+            assert_eq!(s.has_surrogates(), surrogate, "{line}");
+            if surrogate {
+                assert_eq!(s.as_str(), None, "{line}");
+            }
+            n += 1;
+        }
+        assert_eq!(n, 2400);
     }
 }

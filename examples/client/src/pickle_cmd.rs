@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use brine_core::pickle::{
     to_vec_with_memo, Budget, Decoder, Pickles, Protocol, StreamError, Value,
 };
-use brine_json::AsPython;
 
 use crate::client::{FmtIo, MESSAGE_OUTPUT_LIMIT};
 use crate::{exit, Fail};
@@ -19,7 +18,8 @@ const ENCODE_MEMO: usize = 1 << 14;
 /// Node and edge ids are 16-bit, so 65535 values and items are the ceiling.
 type BigDecoder = Decoder<65535, 65535, 8192, 32768>;
 
-/// JSON values, one per line, on stdin → one pickle each on stdout.
+/// JSON values, one per line, on stdin → one pickle each on stdout: what
+/// `pickle.dumps(json.loads(line), protocol)` writes (see [`brine_json::parse`]).
 pub fn encode(protocol: u8) -> Result<(), Fail> {
     let protocol = Protocol::from_u8(protocol)
         .ok_or_else(|| Fail::new(exit::USAGE, "the protocol must be 0 to 5"))?;
@@ -31,21 +31,18 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
+        let value = brine_json::parse(&line).map_err(|e| {
             Fail::new(
                 exit::PROTOCOL,
                 format!("line {line_no}: not a JSON value: {e}"),
             )
         })?;
-        brine_json::check(&value)
-            .map_err(|e| Fail::new(exit::PROTOCOL, format!("line {line_no}: {e}")))?;
-        let bytes =
-            to_vec_with_memo::<ENCODE_MEMO, _>(&AsPython(&value), protocol).map_err(|e| {
-                Fail::new(
-                    exit::PROTOCOL,
-                    format!("line {line_no}: cannot pickle the value: {e}"),
-                )
-            })?;
+        let bytes = to_vec_with_memo::<ENCODE_MEMO, _>(&value, protocol).map_err(|e| {
+            Fail::new(
+                exit::PROTOCOL,
+                format!("line {line_no}: cannot pickle the value: {e}"),
+            )
+        })?;
         stdout
             .write_all(&bytes)
             .map_err(|e| Fail::io("write to stdout", e))?;
@@ -222,5 +219,63 @@ mod tests {
             );
             assert_eq!(printed, format!("{repr}\n{repr}\n"), "protocol {protocol}");
         }
+    }
+
+    /// Issue 12 point 4: strs with lone surrogates, as CPython pickles them in every protocol
+    /// (escaped in protocol 0, 'surrogatepass' UTF-8 after), decode to CPython's repr, and
+    /// to JSON that `json.loads` reads as it reads `json.dumps`'s.
+    #[test]
+    fn lone_surrogates_in_every_protocol_as_cpython() {
+        let script = r#"
+import pickle, random, sys
+r = random.Random(3)
+pool = ['a', "'", '"', '\\', 'é', '😀', '\x1b', '\ud800', '\udbff', '\udc00', '\udfff']
+values = []
+for _ in range(60):
+    s = ''.join(r.choice(pool) for _ in range(r.randrange(1, 7)))
+    values += [s, [s, {s: s}], (s, 1)]
+out = b''.join(pickle.dumps(v, p) for v in values for p in range(6))
+sys.stdout.buffer.write(out)
+sys.stderr.write(''.join(repr(v) + '\n' for v in values for p in range(6)))
+"#;
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .output()
+            .expect("python3 (the CPython oracle) must be installed");
+        assert!(out.status.success());
+        let want = String::from_utf8(out.stderr).unwrap();
+        let (printed, result) = decode_bytes(&out.stdout, false);
+        assert!(result.is_ok(), "{}", result.unwrap_err().message);
+        assert_eq!(printed, want);
+        assert!(printed.contains(r"\ud800") && printed.contains(r"\udfff"));
+        let (json, result) = decode_bytes(&out.stdout, true);
+        assert!(result.is_ok());
+        let check = r#"
+import json, pickle, sys
+values = []
+data = sys.stdin.buffer.read()
+lines = data.decode().splitlines()
+import random
+r = random.Random(3)
+pool = ['a', "'", '"', '\\', 'é', '😀', '\x1b', '\ud800', '\udbff', '\udc00', '\udfff']
+for _ in range(60):
+    s = ''.join(r.choice(pool) for _ in range(r.randrange(1, 7)))
+    values += [s, [s, {s: s}], (s, 1)]
+want = [json.loads(json.dumps(v)) for v in values for p in range(6)]
+got = [json.loads(l) for l in lines]
+assert got == want, next((g, w) for g, w in zip(got, want) if g != w)
+"#;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", check])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(json.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
     }
 }

@@ -580,22 +580,45 @@ fn pickle_encode_refuses_bad_input_with_the_line() {
         "{}",
         stderr(&out)
     );
-    let out = brine_env(
-        &["pickle", "encode"],
-        &[],
-        b"[1, 1000000000000000000000000000000000000000000000]\n",
-    );
+    // Python's json refuses integers of more than 4300 digits (its int() limit); so does brine.
+    let line = format!("[1, {}]\n", "7".repeat(4301));
+    let out = brine_env(&["pickle", "encode"], &[], line.as_bytes());
     assert_eq!(code(&out), 5);
     assert!(
-        stderr(&out).contains("line 1: the integer"),
+        stderr(&out).contains("line 1: not a JSON value: an integer of 4301 digits at byte 4"),
         "{}",
         stderr(&out)
     );
-    assert!(
-        stderr(&out).contains("does not fit 128 bits"),
-        "{}",
-        stderr(&out)
+}
+
+/// Issue 12 point 8: integers of any size (to Python's 4300 digits), NaN/Infinity and lone
+/// surrogates, as `json.loads` reads them, pickled byte for byte as
+/// `pickle.dumps(json.loads(line), P)` in every protocol.
+#[test]
+fn pickle_encode_writes_cpythons_bytes_for_big_ints_nan_and_surrogates() {
+    let lines = format!(
+        "{}\n-{}\n[NaN, Infinity, -Infinity, 1e999]\n\"\\ud800a\\udfff\\ud83d\\ude00\"\n\
+         {{\"\\udc00\": [340282366920938463463374607431768211456, -170141183460469231731687303715884105729]}}\n",
+        "1".repeat(4300),
+        "9".repeat(617)
     );
+    for protocol in ["0", "1", "2", "3", "4", "5"] {
+        let out = brine_env(
+            &["pickle", "encode", "--protocol", protocol],
+            &[],
+            lines.as_bytes(),
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let expected = python(
+            &format!(
+                "import json,pickle,sys\n\
+                 for line in sys.stdin:\n    \
+                     if line.strip(): sys.stdout.buffer.write(pickle.dumps(json.loads(line), {protocol}))"
+            ),
+            lines.as_bytes(),
+        );
+        assert_eq!(out.stdout, expected, "protocol {protocol}");
+    }
 }
 
 /// Python objects, one per line, as Python expressions; CPython pickles them in every

@@ -11,9 +11,9 @@
 //! | serde | Python |
 //! | --- | --- |
 //! | bool | `bool` |
-//! | i8…i128, u8…u128 | `int` |
+//! | i8…i128, u8…u128, [`PyInt`] (any size, from decimal digits) | `int` |
 //! | f32, f64 | `float` |
-//! | char, str, `collect_str` | `str` |
+//! | char, str, `collect_str`, [`PyStr`] (with lone surrogates) | `str` |
 //! | bytes (`serde_bytes`) | `bytes` |
 //! | None, unit, unit struct | `None` |
 //! | `Some(x)`, newtype struct | `x` |
@@ -58,8 +58,10 @@ use super::{Capacity, Encoding, Error, Opcode};
 use compound::{Compound, Mode, Shape};
 use memo::{hash_bytes, payload_hash, str_bit, Entry, Memo, StreamHash, KIND_BYTES, KIND_STR};
 use output::{copy_short, PendingMark};
-use text::{ByteString, Form, Latin1, Shown, Text, Utf8};
+use text::{ByteString, Form, Latin1, Shown, Surrogates, Text, Utf8};
 use values::Stored;
+
+pub use python::{PyInt, PyStr};
 
 /// The default number of distinct strings and bytes values one pickle may hold (each costs
 /// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
@@ -234,6 +236,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 mod compound;
 mod memo;
 mod output;
+mod python;
 mod text;
 mod values;
 

@@ -224,6 +224,26 @@ impl Text for Latin1<'_> {
     }
 }
 
+/// A str with lone surrogates, as its 'surrogatepass' UTF-8 (validated): those bytes in
+/// `Form::Plain`, its code points in the escaped forms (a surrogate as `\ud800`).
+pub(super) struct Surrogates<'a>(pub(super) &'a [u8]);
+
+impl Text for Surrogates<'_> {
+    fn feed<S: Sink>(&self, sink: &mut S, form: Form) -> Result<(), Error> {
+        if form == Form::Plain {
+            return sink.put(self.0);
+        }
+        for cp in crate::pickle::text::code_points(self.0, crate::pickle::text::TextEncoding::Utf8)
+        {
+            match u8::try_from(cp) {
+                Ok(b) if b.is_ascii() && !form.escapes_ascii(b) => sink.put(&[b])?,
+                _ => form.put_char(sink, cp)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A Python 2 byte string: its bytes, as they are in `Form::Plain`.
 pub(super) struct ByteString<'a>(pub(super) &'a [u8]);
 
