@@ -92,29 +92,11 @@ pub enum Async {}
 
 /// The storage a [`Client`] owns, chosen by type: the pair `(Session<RX, TX>,
 /// Decoder<VALUES, ITEMS, STACK, MEMO>)`, so that code over any sizes names one type
-/// parameter (`B: Storage`). Sealed: implemented for those pairs only.
-pub trait Storage: sealed::Parts {
-    /// The session, `Session<RX, TX>`.
-    type Session;
-    /// The session (state, client id, what it waits for).
-    fn session(&self) -> &Self::Session;
-}
+/// parameter (`B: Storage`); `B::Session` is its session type. Sealed: implemented for those
+/// pairs only.
+pub trait Storage: sealed::Parts {}
 
-impl<
-        const RX: usize,
-        const TX: usize,
-        const VALUES: usize,
-        const ITEMS: usize,
-        const STACK: usize,
-        const MEMO: usize,
-    > Storage for (Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>)
-{
-    type Session = Session<RX, TX>;
-
-    fn session(&self) -> &Session<RX, TX> {
-        &self.0
-    }
-}
+impl<B: sealed::Parts> Storage for B {}
 
 /// What the driver loops ask of the storage: the session's calls, with the decoder passed
 /// where the session needs it. One forwarding impl instead of a const-generic header per
@@ -126,6 +108,9 @@ mod sealed {
     use crate::session::{self, Event, Session, State, Waiting};
 
     pub trait Parts {
+        /// The session, `Session<RX, TX>`.
+        type Session;
+        fn session(&self) -> &Self::Session;
         fn build() -> Self;
         fn start<I: Serialize + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error>;
         fn queue<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), session::Error>;
@@ -150,6 +135,11 @@ mod sealed {
             const MEMO: usize,
         > Parts for (Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>)
     {
+        type Session = Session<RX, TX>;
+
+        fn session(&self) -> &Session<RX, TX> {
+            &self.0
+        }
         fn build() -> Self {
             (Session::new(), Decoder::new())
         }

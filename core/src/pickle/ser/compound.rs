@@ -184,6 +184,41 @@ pub(super) fn many_op(dict: bool) -> u8 {
     }
 }
 
+/// `serialize_x(self, v: T)` as `self.save_y(v.into())`, for serde's scalar methods.
+macro_rules! scalars {
+    ($($method:ident($ty:ty) => $save:ident,)*) => {$(
+        #[inline]
+        fn $method(self, v: $ty) -> Result<(), Error> {
+            self.$save(v.into())
+        }
+    )*};
+}
+
+/// serde's container traits for [`Compound`]: `type Ok = ()`, `type Error = Error`, `end` as
+/// [`Compound::end`], and the methods given; `element` names a trait whose one method (named)
+/// writes the next item with [`Compound::element`].
+macro_rules! container {
+    (element $trait:ident :: $method:ident) => {
+        container!($trait {
+            #[inline]
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+        });
+    };
+    ($trait:ident { $($body:tt)* }) => {
+        impl<const MEMO: usize> ser::$trait for Compound<'_, '_, MEMO> {
+            type Ok = ();
+            type Error = Error;
+            $($body)*
+            #[inline]
+            fn end(self) -> Result<(), Error> {
+                Compound::end(self)
+            }
+        }
+    };
+}
+
 impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO> {
     type Ok = ();
     type Error = Error;
@@ -195,57 +230,20 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     type SerializeStruct = Compound<'a, 'b, MEMO>;
     type SerializeStructVariant = Compound<'a, 'b, MEMO>;
 
-    #[inline]
-    fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.save_bool(v)
-    }
-    #[inline]
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.save_i64(v.into())
-    }
-    #[inline]
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.save_i64(v.into())
-    }
-    #[inline]
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.save_i64(v.into())
-    }
-    #[inline]
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.save_i64(v)
-    }
-    #[inline]
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.save_i128(v)
-    }
-    #[inline]
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.save_u64(v.into())
-    }
-    #[inline]
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.save_u64(v.into())
-    }
-    #[inline]
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.save_u64(v.into())
-    }
-    #[inline]
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.save_u64(v)
-    }
-    #[inline]
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.save_u128(v)
-    }
-    #[inline]
-    fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        self.save_float(v.into())
-    }
-    #[inline]
-    fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        self.save_float(v)
+    scalars! {
+        serialize_bool(bool) => save_bool,
+        serialize_i8(i8) => save_i64,
+        serialize_i16(i16) => save_i64,
+        serialize_i32(i32) => save_i64,
+        serialize_i64(i64) => save_i64,
+        serialize_i128(i128) => save_i128,
+        serialize_u8(u8) => save_u64,
+        serialize_u16(u16) => save_u64,
+        serialize_u32(u32) => save_u64,
+        serialize_u64(u64) => save_u64,
+        serialize_u128(u128) => save_u128,
+        serialize_f32(f32) => save_float,
+        serialize_f64(f64) => save_float,
     }
     #[inline]
     fn serialize_char(self, v: char) -> Result<(), Error> {
@@ -368,61 +366,12 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     }
 }
 
-impl<const MEMO: usize> ser::SerializeSeq for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
+container!(element SerializeSeq::serialize_element);
+container!(element SerializeTuple::serialize_element);
+container!(element SerializeTupleStruct::serialize_field);
+container!(element SerializeTupleVariant::serialize_field);
 
-impl<const MEMO: usize> ser::SerializeTuple for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl<const MEMO: usize> ser::SerializeTupleStruct for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl<const MEMO: usize> ser::SerializeTupleVariant for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
-
-impl<const MEMO: usize> ser::SerializeMap for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
+container!(SerializeMap {
     #[inline]
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
         self.before_item()?;
@@ -436,15 +385,9 @@ impl<const MEMO: usize> ser::SerializeMap for Compound<'_, '_, MEMO> {
         value.serialize(&mut *self.ser)?;
         self.after_item()
     }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
+});
 
-impl<const MEMO: usize> ser::SerializeStruct for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
+container!(SerializeStruct {
     #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
@@ -456,15 +399,9 @@ impl<const MEMO: usize> ser::SerializeStruct for Compound<'_, '_, MEMO> {
         value.serialize(&mut *self.ser)?;
         self.after_item()
     }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
+});
 
-impl<const MEMO: usize> ser::SerializeStructVariant for Compound<'_, '_, MEMO> {
-    type Ok = ();
-    type Error = Error;
+container!(SerializeStructVariant {
     #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
@@ -473,8 +410,4 @@ impl<const MEMO: usize> ser::SerializeStructVariant for Compound<'_, '_, MEMO> {
     ) -> Result<(), Error> {
         ser::SerializeStruct::serialize_field(self, key, value)
     }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        Compound::end(self)
-    }
-}
+});

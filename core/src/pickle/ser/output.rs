@@ -92,18 +92,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                     m.header = start;
                 }
             }
-            let l = (len as u64).to_le_bytes();
-            let header = [
-                Opcode::FRAME.byte(),
-                l[0],
-                l[1],
-                l[2],
-                l[3],
-                l[4],
-                l[5],
-                l[6],
-                l[7],
-            ];
+            let header = sized_header(Opcode::FRAME, len);
             let capacity = self.buf.len();
             self.buf
                 .get_mut(start..body)
@@ -187,6 +176,30 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
+    /// [`begin_payload`](Self::begin_payload) under the smallest of a sized opcode's `forms`
+    /// (1-, 4- and 8-byte length) that holds `len`: the 1-byte form only if `short`, the 8-byte
+    /// form only if `long`. Fails with [`Error::Unsupported`] (`what`) when none does.
+    #[inline]
+    pub(super) fn begin_sized(
+        &mut self,
+        forms: [Opcode; 3],
+        (short, long): (bool, bool),
+        len: usize,
+        what: &'static str,
+    ) -> Result<bool, Error> {
+        let header = sized_header(forms[2], len);
+        if short && len <= 0xff {
+            self.begin_payload(&[forms[0].byte(), header[1]], len)
+        } else if len <= 0xffff_ffff {
+            let [_, a, b, c, d, ..] = header;
+            self.begin_payload(&[forms[1].byte(), a, b, c, d], len)
+        } else if long {
+            self.begin_payload(&header, len)
+        } else {
+            Err(Error::Unsupported { what })
+        }
+    }
+
     pub(super) fn end_payload(&mut self, suspended: bool) {
         if suspended {
             self.framing = true;
@@ -243,4 +256,10 @@ pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
         16..=32 => two::<16>(dst, src),
         _ => dst.copy_from_slice(src),
     }
+}
+
+/// `op` followed by `len` as 8 little-endian bytes (FRAME's header, and the 8-byte forms').
+fn sized_header(op: Opcode, len: usize) -> [u8; 9] {
+    let [a, b, c, d, e, f, g, h] = (len as u64).to_le_bytes();
+    [op.byte(), a, b, c, d, e, f, g, h]
 }

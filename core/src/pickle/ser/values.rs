@@ -257,29 +257,14 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             self.write(b"\n")?;
             Stored { off, len }
         } else {
-            let l = (len as u64).to_le_bytes();
-            let suspended = if len <= 0xff && self.proto >= 4 {
-                self.begin_payload(&[Opcode::SHORT_BINUNICODE.byte(), l[0]], len)?
-            } else if len <= 0xffff_ffff {
-                self.begin_payload(&[Opcode::BINUNICODE.byte(), l[0], l[1], l[2], l[3]], len)?
-            } else if self.proto >= 4 {
-                let header = [
-                    Opcode::BINUNICODE8.byte(),
-                    l[0],
-                    l[1],
-                    l[2],
-                    l[3],
-                    l[4],
-                    l[5],
-                    l[6],
-                    l[7],
-                ];
-                self.begin_payload(&header, len)?
-            } else {
-                return Err(Error::Unsupported {
-                    what: "a str over 4 GiB before protocol 4",
-                });
-            };
+            let forms = [
+                Opcode::SHORT_BINUNICODE,
+                Opcode::BINUNICODE,
+                Opcode::BINUNICODE8,
+            ];
+            let v4 = self.proto >= 4;
+            let what = "a str over 4 GiB before protocol 4";
+            let suspended = self.begin_sized(forms, (v4, v4), len, what)?;
             let off = self.pos;
             x.feed(self, Form::Plain)?;
             self.end_payload(suspended);
@@ -498,29 +483,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         self.check_memo_room()?;
         let stored = if proto >= 3 {
             let len = v.len();
-            let l = (len as u64).to_le_bytes();
-            let suspended = if len <= 0xff {
-                self.begin_payload(&[Opcode::SHORT_BINBYTES.byte(), l[0]], len)?
-            } else if len <= 0xffff_ffff {
-                self.begin_payload(&[Opcode::BINBYTES.byte(), l[0], l[1], l[2], l[3]], len)?
-            } else if proto >= 4 {
-                let header = [
-                    Opcode::BINBYTES8.byte(),
-                    l[0],
-                    l[1],
-                    l[2],
-                    l[3],
-                    l[4],
-                    l[5],
-                    l[6],
-                    l[7],
-                ];
-                self.begin_payload(&header, len)?
-            } else {
-                return Err(Error::Unsupported {
-                    what: "bytes over 4 GiB in protocol 3",
-                });
-            };
+            let forms = [Opcode::SHORT_BINBYTES, Opcode::BINBYTES, Opcode::BINBYTES8];
+            let what = "bytes over 4 GiB in protocol 3";
+            let suspended = self.begin_sized(forms, (true, proto >= 4), len, what)?;
             let off = self.pos;
             self.write(v)?;
             self.end_payload(suspended);
