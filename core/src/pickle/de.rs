@@ -5,12 +5,13 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
+use super::de_stream::{self, Found};
 use super::decode::arena::{ContainerKind, Edge, Node, NIL};
 use super::decode::flat;
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
 use super::text::TextEncoding;
-use super::value::{Children, Item, Str, Tree, Value};
+use super::value::{Chain, Children, Item, Str, Tree, Value};
 
 /// Longest protocol-0 (escaped) string or bytes value that can be deserialized: these are
 /// unescaped into a buffer of this size on the stack, as they cannot be borrowed.
@@ -25,7 +26,12 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// value does not fit `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a
 /// message from `T`'s `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
-    // The common shapes (a flat dict, list or tuple, a scalar) need a few nodes only.
+    // A dict of scalars is read straight from the pickle once it is known to be one.
+    let mut found = [Found::default(); 2 * de_stream::MAX_ENTRIES];
+    if let Some(result) = from_stream(input, &mut found) {
+        return result;
+    }
+    // The other common shapes (a flat dict, list or tuple, a scalar) need a few nodes only.
     let mut nodes = [Node::None; FAST_NODES];
     let mut edges = [Edge {
         child: NIL,
@@ -42,10 +48,7 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
             nodes: nodes.get(..done.nodes).unwrap_or(&[]),
             edges: edges.get(..done.edges).unwrap_or(&[]),
         };
-        return T::deserialize(De {
-            tree,
-            item: tree.item(done.root),
-        });
+        return T::deserialize(De::new(tree, tree.item(done.root)));
     }
     // A decoder's storage is filled when it is made, so small pickles (the lab's messages)
     // first get a small one; only a pickle that outgrows it pays for the default size.
@@ -57,6 +60,30 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
         }) => from_slice_with::<T, 1024, 2048, 512, 1024>(input),
         result => result,
     }
+}
+
+/// The streaming path ([`de_stream`]): `None` if the pickle is not a dict of scalars (then
+/// `T` has seen nothing of it).
+fn from_stream<'a, T: de::Deserialize<'a>>(
+    input: &'a [u8],
+    found: &mut de_stream::Items,
+) -> Option<Result<T, Error>> {
+    let n = de_stream::scan(input, found)?;
+    let stream = found.get(..n)?;
+    let chain = Chain {
+        first: 0,
+        len: n as u16,
+    };
+    let tree = Tree {
+        input,
+        nodes: &[],
+        edges: &[],
+    };
+    Some(T::deserialize(De {
+        tree,
+        item: Item::Container(ContainerKind::Dict, chain),
+        stream,
+    }))
 }
 
 /// Arena nodes for [`from_slice`]'s fast path: a container and 12 dict entries.
@@ -84,12 +111,13 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// Decodes the pickle at the start of `input` into this decoder and deserializes a `T`
     /// borrowing from `input` (see [`from_slice`]).
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
+        let mut found = [Found::default(); 2 * de_stream::MAX_ENTRIES];
+        if let Some(result) = from_stream(input, &mut found) {
+            return result;
+        }
         let (root, _) = self.run_fast(input, false)?;
         let tree = self.tree(input);
-        T::deserialize(De {
-            tree,
-            item: tree.item(root),
-        })
+        T::deserialize(De::new(tree, tree.item(root)))
     }
 }
 
@@ -101,10 +129,7 @@ pub(crate) fn from_slice_by_machine<'a, T: de::Deserialize<'a>>(
 ) -> Result<T, Error> {
     let (root, _) = decoder.run(input, false)?;
     let tree = decoder.tree(input);
-    T::deserialize(De {
-        tree,
-        item: tree.item(root),
-    })
+    T::deserialize(De::new(tree, tree.item(root)))
 }
 
 impl<'a> Value<'a> {
@@ -125,7 +150,7 @@ impl<'a> Value<'a> {
             Value::FrozenSet(s) => (s.tree, Item::Container(ContainerKind::FrozenSet, s.chain)),
             Value::Dict(d) => (d.0.tree, Item::Container(ContainerKind::Dict, d.0.chain)),
         };
-        T::deserialize(De { tree, item })
+        T::deserialize(De::new(tree, item))
     }
 }
 
@@ -134,6 +159,8 @@ impl<'a> Value<'a> {
 struct De<'de, 'n> {
     tree: Tree<'de, 'n>,
     item: Item<'de>,
+    /// For a dict read by the streaming path: its items (the tree is then empty).
+    stream: &'n [Found],
 }
 
 /// Python's type name for an item, for error messages.
@@ -154,7 +181,27 @@ fn type_name(item: &Item<'_>) -> &'static str {
     }
 }
 
-impl<'de> De<'de, '_> {
+impl<'de, 'n> De<'de, 'n> {
+    fn new(tree: Tree<'de, 'n>, item: Item<'de>) -> Self {
+        De {
+            tree,
+            item,
+            stream: &[],
+        }
+    }
+
+    /// The items of this container, which has the item chain `chain`.
+    fn items(self, chain: Chain) -> Items<'de, 'n> {
+        let children = match self.stream {
+            [] => Source::Tree(self.tree.children(chain)),
+            stream => Source::Stream(stream.iter()),
+        };
+        Items {
+            tree: self.tree,
+            children,
+        }
+    }
+
     fn mismatch(&self, expected: &'static str) -> Error {
         Error::TypeMismatch {
             expected,
@@ -236,14 +283,8 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
             Item::Float(f) => visitor.visit_f64(f),
             Item::Str(s) => self.visit_text(s, visitor),
             Item::Bytes(_) | Item::ByteArray(_) => self.deserialize_bytes(visitor),
-            Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(Items {
-                tree: self.tree,
-                children: self.tree.children(chain),
-            }),
-            Item::Container(_, chain) => visitor.visit_seq(Items {
-                tree: self.tree,
-                children: self.tree.children(chain),
-            }),
+            Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(self.items(chain)),
+            Item::Container(_, chain) => visitor.visit_seq(self.items(chain)),
         }
     }
 
@@ -439,19 +480,13 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
                 value: None,
             }),
             Item::Container(ContainerKind::Dict, chain) if chain.len == 2 => {
-                let mut children = self.tree.children(chain);
-                let (Some(tag), Some(value)) = (children.next(), children.next()) else {
+                let mut items = self.items(chain);
+                let (Some(tag), Some(value)) = (items.next_item(), items.next_item()) else {
                     return Err(self.mismatch("an enum: a str or a dict of one entry"));
                 };
                 visitor.visit_enum(Variant {
-                    tag: De {
-                        tree: self.tree,
-                        item: self.tree.item(tag),
-                    },
-                    value: Some(De {
-                        tree: self.tree,
-                        item: self.tree.item(value),
-                    }),
+                    tag,
+                    value: Some(value),
                 })
             }
             _ => Err(self.mismatch("an enum: a str or a dict of one entry")),
@@ -477,17 +512,32 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 /// map (keys and values alternate in the item chain).
 struct Items<'de, 'n> {
     tree: Tree<'de, 'n>,
-    children: Children<'n>,
+    children: Source<'n>,
+}
+
+/// Where a container's items are: in the arena, or as the streaming path found them
+/// (scalars only).
+enum Source<'n> {
+    Tree(Children<'n>),
+    Stream(core::slice::Iter<'n, Found>),
 }
 
 impl<'de, 'n> Items<'de, 'n> {
     /// A deserializer for the next item, if any.
     fn next_item(&mut self) -> Option<De<'de, 'n>> {
-        let id = self.children.next()?;
-        Some(De {
-            tree: self.tree,
-            item: self.tree.item(id),
-        })
+        let item = match &mut self.children {
+            Source::Tree(ids) => self.tree.item(ids.next()?),
+            Source::Stream(at) => de_stream::item(self.tree.input, *at.next()?),
+        };
+        Some(De::new(self.tree, item))
+    }
+
+    /// How many items are left.
+    fn left(&self) -> usize {
+        match &self.children {
+            Source::Tree(ids) => ids.size_hint().1.unwrap_or(0),
+            Source::Stream(at) => at.len(),
+        }
     }
 }
 
@@ -502,7 +552,7 @@ impl<'de> SeqAccess<'de> for Items<'de, '_> {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.children.size_hint().1
+        Some(self.left())
     }
 }
 
@@ -524,7 +574,7 @@ impl<'de> MapAccess<'de> for Items<'de, '_> {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.children.size_hint().1.map(|n| n / 2)
+        Some(self.left() / 2)
     }
 }
 

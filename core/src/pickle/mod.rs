@@ -3,6 +3,7 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod de;
+mod de_stream;
 mod decode;
 mod error;
 mod float_repr;
