@@ -89,6 +89,10 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
 
     /// Like [`decode`](Self::decode), also returning the pickle's length (up to and including
     /// STOP), so concatenated pickles can be read one after another.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Self::decode).
     pub fn decode_prefix<'a>(&'a mut self, input: &'a [u8]) -> Result<(Value<'a>, usize), Error> {
         let (root, len) = self.run_fast(input, true)?;
         Ok((self.tree(input).value(root), len))
