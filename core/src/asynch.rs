@@ -3,11 +3,10 @@
 //! the one [`driver::Client`] type and share its [`Error`] and [`BeforeRead`].
 
 use embedded_io_async::{Read, Write};
-use serde::Serialize;
 
 use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession, Storage};
 pub use crate::driver::{BeforeRead, Error};
-use crate::pickle::Decoder;
+use crate::pickle::{Decoder, ToPickle};
 use crate::session::{self, ClientId, Event, Session};
 
 /// The lab client over an async transport `T` (an embassy-net or tokio socket), with a
@@ -39,7 +38,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     /// # Errors
     ///
     /// As the blocking client's.
-    pub async fn handshake<I: Serialize + ?Sized>(
+    pub async fn handshake<I: ToPickle + ?Sized>(
         &mut self,
         identity: &I,
     ) -> Result<ClientId, Error<T::Error>> {
@@ -112,10 +111,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     /// # Errors
     ///
     /// As the blocking client's.
-    pub async fn send<M: Serialize + ?Sized>(
-        &mut self,
-        message: &M,
-    ) -> Result<(), Error<T::Error>> {
+    pub async fn send<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
         self.storage.queue(message)?;
         self.flush().await
     }

@@ -4,11 +4,10 @@
 //! the one [`driver::Client`] type and share its [`Error`] and [`BeforeRead`].
 
 use embedded_io::{Read, Write};
-use serde::Serialize;
 
 use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession, Storage};
 pub use crate::driver::{BeforeRead, Error};
-use crate::pickle::Decoder;
+use crate::pickle::{Decoder, ToPickle};
 use crate::session::{self, ClientId, Event, Session};
 
 /// The lab client over a blocking transport `T` (a `std::net::TcpStream` through
@@ -31,15 +30,16 @@ pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
 
 impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driver::Blocking> {
     /// Waits for the server's client id, then sends `identity` (a dict: a `Serialize` map or
-    /// struct, e.g. [`Identity`](crate::Identity)). Messages that arrived together with the
-    /// id are kept for [`next_event`](Self::next_event).
+    /// struct, e.g. [`Identity`](crate::Identity), or [`Pickled`](crate::pickle::Pickled)
+    /// bytes). Messages that arrived together with the id are kept for
+    /// [`next_event`](Self::next_event).
     ///
     /// # Errors
     ///
     /// The session's: the server closes or sends something other than `{'clientid': id}`
     /// first, or the identity cannot be pickled into the transmit buffer; and the
     /// transport's.
-    pub fn handshake<I: Serialize + ?Sized>(
+    pub fn handshake<I: ToPickle + ?Sized>(
         &mut self,
         identity: &I,
     ) -> Result<ClientId, Error<T::Error>> {
@@ -113,7 +113,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// Before the handshake, [`session::Error::HandshakeIncomplete`];
     /// a message that cannot be pickled or does not fit the transmit buffer; the transport's.
-    pub fn send<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
+    pub fn send<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
         self.storage.queue(message)?;
         self.flush()
     }

@@ -102,9 +102,7 @@ impl<B: sealed::Parts> Storage for B {}
 /// where the session needs it. One forwarding impl instead of a const-generic header per
 /// driver.
 mod sealed {
-    use serde::Serialize;
-
-    use crate::pickle::{Decoder, Encoding};
+    use crate::pickle::{Decoder, Encoding, ToPickle};
     use crate::session::{self, Event, Session, State, Waiting};
 
     pub trait Parts {
@@ -112,8 +110,8 @@ mod sealed {
         type Session;
         fn session(&self) -> &Self::Session;
         fn build() -> Self;
-        fn start<I: Serialize + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error>;
-        fn queue<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), session::Error>;
+        fn start<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error>;
+        fn queue<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), session::Error>;
         fn poll_decode(&mut self) -> Result<bool, session::Error>;
         fn next_event(&mut self) -> Result<Option<Event<'_>>, session::Error>;
         fn receive_buffer(&mut self) -> &mut [u8];
@@ -143,10 +141,10 @@ mod sealed {
         fn build() -> Self {
             (Session::new(), Decoder::new())
         }
-        fn start<I: Serialize + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error> {
+        fn start<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error> {
             self.0.start(identity)
         }
-        fn queue<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), session::Error> {
+        fn queue<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), session::Error> {
             self.0.queue(message)
         }
         fn poll_decode(&mut self) -> Result<bool, session::Error> {

@@ -8,6 +8,7 @@
 
 use core::fmt::{self, Display, Write as _};
 
+#[cfg(feature = "pickler")]
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Serializer};
 
 use crate::pickle::opcodes::{Arg, Opcode};
@@ -100,20 +101,45 @@ impl ClientId {
     }
 }
 
-/// As Python's `print(id)`: a `str` as its text, anything else as its repr.
+/// As Python's `print(id)`: a `str` as its text, anything else as its repr (without the
+/// `repr` feature: an int as its digits, any other id as `<a dict: repr left out ...>`).
 impl Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.with_value(|v| match v {
             Value::Str(s) => s.chars().try_for_each(|c| f.write_char(c)),
+            #[cfg(feature = "repr")]
             other => Display::fmt(&other, f),
+            #[cfg(not(feature = "repr"))]
+            Value::Int(i) => Display::fmt(&i, f),
+            #[cfg(not(feature = "repr"))]
+            Value::BigInt(i) => Display::fmt(&i, f),
+            #[cfg(not(feature = "repr"))]
+            other => without_repr(f, &other),
         })
     }
 }
 
 impl fmt::Debug for ClientId {
+    #[cfg(feature = "repr")]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.with_value(|v| write!(f, "ClientId({v})"))
     }
+
+    #[cfg(not(feature = "repr"))]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({self})")
+    }
+}
+
+/// What stands for a value's repr in a build without the `repr` feature:
+/// `<a dict: repr left out (brine-core feature `repr`)>`.
+#[cfg(not(feature = "repr"))]
+fn without_repr(f: &mut impl fmt::Write, value: &Value<'_>) -> fmt::Result {
+    write!(
+        f,
+        "<a {}: repr left out (brine-core feature `repr`)>",
+        value.type_name()
+    )
 }
 
 #[cfg(feature = "defmt")]
@@ -129,7 +155,7 @@ impl defmt::Format for ClientId {
 /// Longest repr kept by a [`Preview`], in bytes.
 pub const PREVIEW_LEN: usize = 64;
 
-/// The start of a value's repr (at most [`PREVIEW_LEN`] bytes, cut at a char boundary) and
+/// The start of a value's repr (at most `PREVIEW_LEN` = 64 bytes, cut at a char boundary) and
 /// its type, for error messages. Writing it stops at the limit, so a huge value costs no
 /// more than a small one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,7 +166,7 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// The repr of `value`, cut to [`PREVIEW_LEN`] bytes.
+    /// The repr of `value`, cut to 64 bytes (`PREVIEW_LEN`).
     pub fn of(value: &Value<'_>) -> Self {
         let mut preview = Preview {
             repr: heapless::String::new(),
@@ -148,7 +174,10 @@ impl Preview {
             type_name: value.type_name(),
         };
         // Err only when the limit was reached: `cut` says so.
+        #[cfg(feature = "repr")]
         let _ = write!(preview, "{value}");
+        #[cfg(not(feature = "repr"))]
+        let _ = without_repr(&mut preview, value);
         preview
     }
 
@@ -292,11 +321,13 @@ fn arg_len(arg: Arg, rest: &[u8]) -> usize {
     len.min(rest.len())
 }
 
+#[cfg(feature = "pickler")]
 /// A decoded value as serde data, to pickle it again in another protocol: ints, floats,
 /// `str`, `bytes`, lists, tuples and dicts (what an identity holds). Sets, frozensets,
 /// bytearrays, ints beyond 128 bits and protocol-0 strings are refused.
 pub(crate) struct Repickle<'a>(pub Value<'a>);
 
+#[cfg(feature = "pickler")]
 impl Serialize for Repickle<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
@@ -343,6 +374,7 @@ impl Serialize for Repickle<'_> {
 
 /// Pickles `value` again into `out` as `encoding` says; returns the length written. Not
 /// inlined: the encoder's string memo lives on this frame only while pickling.
+#[cfg(feature = "pickler")]
 #[inline(never)]
 pub(crate) fn repickle(
     value: Value<'_>,
@@ -350,6 +382,15 @@ pub(crate) fn repickle(
     encoding: Encoding,
 ) -> Result<usize, pickle::Error> {
     pickle::to_slice(&Repickle(value), out, encoding).map(|b| b.len())
+}
+
+/// Without the `pickler` feature the identity cannot be pickled again: refused, naming it.
+#[cfg(not(feature = "pickler"))]
+pub(crate) fn repickle(_: Value<'_>, _: &mut [u8], _: Encoding) -> Result<usize, pickle::Error> {
+    Err(pickle::Error::Unsupported {
+        what: "the identity again in the server's protocol: this build leaves out \
+               brine-core feature `pickler`",
+    })
 }
 
 #[cfg(test)]

@@ -12,11 +12,9 @@
 
 use core::fmt::{self, Display};
 
-use serde::Serialize;
-
 use crate::handshake::{self, NotAnId};
 pub use crate::handshake::{ClientId, Dialect, Preview, CLIENT_ID_PICKLE_LEN, CLIENT_ID_VALUES};
-use crate::pickle::{self, Decoder, Encoding, Framer, NodeId, Progress, Protocol, Value};
+use crate::pickle::{self, Decoder, Encoding, Framer, NodeId, Progress, Protocol, ToPickle, Value};
 
 /// Where the session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,11 +344,12 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     }
 
     /// Begins a connection: forgets all per-connection state and pickles `identity` (a dict:
-    /// any `Serialize` map or struct, e.g. [`Identity`](crate::Identity)) into the transmit buffer, held back
-    /// until the server's client id arrives.
+    /// any `Serialize` map or struct, e.g. [`Identity`](crate::Identity), or bytes pickled
+    /// beforehand, [`Pickled`](pickle::Pickled)) into the transmit buffer, held back until the
+    /// server's client id arrives.
     ///
     /// Fails if the identity does not fit the transmit buffer or cannot be pickled.
-    pub fn start<T: Serialize + ?Sized>(&mut self, identity: &T) -> Result<(), Error> {
+    pub fn start<T: ToPickle + ?Sized>(&mut self, identity: &T) -> Result<(), Error> {
         self.head = 0;
         self.tail = 0;
         self.scanned = 0;
@@ -510,6 +509,8 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// buffer into `decoder` in the same pass (the framer then only runs for a message that
     /// is incomplete, refused or larger than the buffer). Drivers call this, then
     /// [`next_event`](Self::next_event) with the same `decoder`, untouched in between.
+    ///
+    /// Fails as [`poll`](Self::poll) does.
     pub fn poll_decode<const V: usize, const I: usize, const S: usize, const M: usize>(
         &mut self,
         decoder: &mut Decoder<V, I, S, M>,
@@ -638,7 +639,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     ///
     /// Fails if the message does not fit the free transmit space or cannot be pickled; then
     /// nothing is queued.
-    pub fn queue<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<(), Error> {
+    pub fn queue<T: ToPickle + ?Sized>(&mut self, message: &T) -> Result<(), Error> {
         match self.state {
             State::AwaitingClientId => return Err(Error::HandshakeIncomplete),
             State::NotStarted => return Err(Error::NotStarted),
@@ -654,8 +655,8 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         let start = self.tx_tail;
         let len = {
             let free = self.tx.get_mut(start..).unwrap_or(&mut []);
-            match pickle::to_slice(message, free, self.protocol) {
-                Ok(used) => used.len(),
+            match message.to_pickle(free, self.protocol) {
+                Ok(used) => used,
                 Err(pickle::Error::BufferFull { .. }) => {
                     return Err(Error::TransmitBufferTooSmall { capacity: TX })
                 }
@@ -695,9 +696,9 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// this frame only while pickling, not in the frame of a caller that goes on to decode
     /// (firmware's stack high-water mark: BENCHMARKS.md).
     #[inline(never)]
-    fn encode<T: Serialize + ?Sized>(&mut self, message: &T) -> Result<usize, Error> {
-        match pickle::to_slice(message, &mut self.tx, self.protocol) {
-            Ok(used) => Ok(used.len()),
+    fn encode<T: ToPickle + ?Sized>(&mut self, message: &T) -> Result<usize, Error> {
+        match message.to_pickle(&mut self.tx, self.protocol) {
+            Ok(used) => Ok(used),
             Err(pickle::Error::BufferFull { .. }) => {
                 Err(Error::TransmitBufferTooSmall { capacity: TX })
             }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures the firmware's footprint (BENCHMARKS.md, "Firmware footprint"): for opt-level z,
-# s and 3, with and without printing messages (`repr`), and the baseline without brine-core:
+# s and 3, the default build (prints messages' repr), the smallest (brine-core without its
+# default features: `repr`, `float-text`, `pickler`) and the baseline without brine-core:
 # .text/.rodata/.data/.bss (arm-none-eabi-size or llvm-size), brine-core's share (the lab
 # client minus the baseline, and by symbol), and the stack's high-water mark, from a run
 # under QEMU against the CPython lab server (classic mode). Then brine-core's cargo features,
@@ -56,16 +57,16 @@ for opt in z s 3; do
     build --bin brine-firmware
     cp "target/$TARGET/release/brine-firmware" "$OUT/repr-$opt"
     build --bin brine-firmware --no-default-features
-    cp "target/$TARGET/release/brine-firmware" "$OUT/norepr-$opt"
+    cp "target/$TARGET/release/brine-firmware" "$OUT/lean-$opt"
     read -r bt br bd bb bv < <(sections "$OUT/baseline-$opt")
     base=$((bt + br + bd + bv))
-    for variant in repr norepr baseline; do
+    for variant in repr lean baseline; do
         elf="$OUT/$variant-$opt"
         read -r t r d b v < <(sections "$elf")
         flash=$((t + r + d + v))
         case $variant in
             repr) name="lab client, prints messages (repr)" ;;
-            norepr) name="lab client, counts messages (no repr)" ;;
+            lean) name="lab client, smallest (no repr, float-text, pickler)" ;;
             baseline) name="baseline: board code, no brine-core" ;;
         esac
         if [ "$variant" = baseline ]; then
@@ -79,31 +80,37 @@ for opt in z s 3; do
             "$opt" "$name" "$t" "$r" "$d" "$b" "$flash" "$(stack "$elf")" "$share" "$own" "$float"
     done
 done
-# brine-core's cargo features: each left out in turn from the smallest lab client (opt-level
-# z, messages counted, not printed), built from a copy of this firmware whose manifest takes
-# brine-core with `default-features = false` (the manifest here keeps the defaults).
-lean_build() { # features (comma-separated, may be empty) -> the ELF's flash bytes
-    local dir="$OUT/lean" t r d b v
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    cp -r Cargo.toml Cargo.lock build.rs memory.x src "$dir"/
-    sed -i -E "s|^brine-core = \{ path = \"\.\./\.\./core\"|brine-core = { path = \"$ROOT/core\", default-features = false, features = [$1]|" "$dir/Cargo.toml"
-    grep -q 'default-features = false, features' "$dir/Cargo.toml" ||
-        { echo "error: footprint.sh could not find the brine-core dependency in Cargo.toml" >&2; exit 1; }
-    (cd "$dir" && CARGO_TARGET_DIR="$PWD/../../../target" CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
-        cargo build --release -q --bin brine-firmware --no-default-features)
+# brine-core's cargo features (forwarded by this firmware's own: `repr`, `float-text`,
+# `pickler`), left out one after another from the default build (opt-level z).
+features_build() { # firmware features (comma-separated, may be empty) -> the ELF's flash bytes
+    local t r d b v
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --release -q --bin brine-firmware \
+        --no-default-features --features "$1"
+    cp "target/$TARGET/release/brine-firmware" "$OUT/features-${1:-none}"
     read -r t r d b v < <(sections "target/$TARGET/release/brine-firmware")
     echo $((t + r + d + v))
 }
 read -r bt br bd bb bv < <(sections "$OUT/baseline-z")
 base=$((bt + br + bd + bv))
-all=$(($(lean_build '"float-text"') - base))
-nofloat=$(($(lean_build '') - base))
+all=$(($(features_build repr,float-text,pickler) - base))
+norepr=$(($(features_build float-text,pickler) - base))
+pickler=$(($(features_build pickler) - base))
+none=$(($(features_build '') - base))
+lean="$OUT/features-none"
 echo
-printf '| brine-core features (opt-level z, messages counted, no repr) | brine-core share of flash | cost of the feature |\n'
-printf '| --- | ---: | ---: |\n'
-printf '| default (`float-text`) | %d | |\n' "$all"
-printf '| none: a protocol-0 float is refused with its reason | %d | `float-text`: %d |\n' "$nofloat" $((all - nofloat))
+printf '| brine-core features (opt-level z) | the firmware | brine-core share of flash | cost of the feature left out next |\n'
+printf '| --- | --- | ---: | ---: |\n'
+printf '| default: `repr`, `float-text`, `pickler` | prints messages (repr) | %d | `repr`: %d |\n' "$all" $((all - norepr))
+printf '| `float-text`, `pickler` | prints type and length | %d | `float-text`: %d |\n' "$norepr" $((norepr - pickler))
+printf '| `pickler` | protocol-0 floats skipped with their reason | %d | `pickler`: %d |\n' "$pickler" $((pickler - none))
+printf '| none | identity pickled by build.rs | %d | |\n' "$none"
+echo
+printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d, keys %d, flat %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d, core::fmt %d\n' \
+    "$(symbols "$lean" 'brine_core::pickle::decode')" "$(symbols "$lean" 'brine_core::pickle::keys')" \
+    "$(symbols "$lean" 'brine_core::pickle::flat')" "$(symbols "$lean" 'brine_core::pickle::pynum')" \
+    "$(symbols "$lean" 'brine_core::pickle::framer')" "$(symbols "$lean" 'brine_core::session')" \
+    "$(symbols "$lean" 'brine_core::blocking')" "$(symbols "$lean" 'brine_core::handshake')" \
+    "$(symbols "$lean" 'compiler_builtins|^[0-9]+ [0-9]+ [tT] __')" "$(symbols "$lean" 'core::fmt')"
 # leave the default build as it was
 cargo build --release -q
-echo "brine-core share: $nofloat bytes (lab client, opt-level z, messages counted not printed, brine-core default-features = false)"
+echo "brine-core share: $none bytes (lab client, opt-level z, brine-core default-features = false: no float-text, repr or pickler; identity pickled by build.rs)"

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use brine_e2e::require_firmware_tools;
@@ -39,41 +39,60 @@ fn workspace() -> PathBuf {
 /// target directory, so the default build in examples/firmware/target is left alone.
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| {
-        require_firmware_tools(TARGET);
-        let dir = workspace().join("examples/firmware");
-        let target_dir = dir.join("target/e2e");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(&dir)
-            .args([
-                "build",
-                "--release",
-                "--bin",
-                "brine-firmware",
-                "--target-dir",
-            ])
-            .arg(&target_dir)
-            // The outer cargo's settings are for the host workspace, not this build.
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env("BRINE_NAME", NAME)
-            .env("BRINE_EMAIL", EMAIL)
-            .env("BRINE_STUDENT_ID", STUDENT_ID)
-            .env("BRINE_GITHUB", GITHUB)
-            .env("BRINE_IDLE_MS", IDLE_MS)
-            .env("BRINE_MESSAGES", "0")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the firmware failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target_dir.join(TARGET).join("release/brine-firmware")
-    })
+    ELF.get_or_init(|| build(&[], "brine-firmware"))
+}
+
+/// The smallest lab configuration: brine-core without its default features (no protocol-0
+/// float parsing, no repr, the identity pickled by build.rs), messages printed by type.
+fn lean_firmware() -> &'static Path {
+    static ELF: OnceLock<PathBuf> = OnceLock::new();
+    ELF.get_or_init(|| build(&["--no-default-features"], "brine-firmware-lean"))
+}
+
+/// Builds with `features_args` and copies the ELF to `name` (one build at a time: both
+/// builds write the same output path).
+fn build(features_args: &[&str], name: &str) -> PathBuf {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    require_firmware_tools(TARGET);
+    let dir = workspace().join("examples/firmware");
+    let target_dir = dir.join("target/e2e");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(&dir)
+        .args([
+            "build",
+            "--release",
+            "--bin",
+            "brine-firmware",
+            "--target-dir",
+        ])
+        .arg(&target_dir)
+        .args(features_args)
+        // The outer cargo's settings are for the host workspace, not this build.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("BRINE_NAME", NAME)
+        .env("BRINE_EMAIL", EMAIL)
+        .env("BRINE_STUDENT_ID", STUDENT_ID)
+        .env("BRINE_GITHUB", GITHUB)
+        .env("BRINE_IDLE_MS", IDLE_MS)
+        .env("BRINE_MESSAGES", "0")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the firmware ({features_args:?}) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let release = target_dir.join(TARGET).join("release");
+    let elf = release.join(name);
+    if name != "brine-firmware" {
+        std::fs::copy(release.join("brine-firmware"), &elf).expect("copy the ELF");
+    }
+    elf
 }
 
 /// What QEMU printed (the firmware's semihosting lines) and how it exited.
@@ -90,9 +109,8 @@ impl Run {
     }
 }
 
-/// Boots the firmware with UART0 connected to `port`; kills QEMU after [`DEADLINE`].
-fn boot(port: u16) -> Run {
-    let elf = firmware();
+/// Boots `elf` with UART0 connected to `port`; kills QEMU after [`DEADLINE`].
+fn boot(elf: &Path, port: u16) -> Run {
     let start = Instant::now();
     let mut qemu = Command::new("qemu-system-arm")
         .args(["-machine", "lm3s6965evb", "-cpu", "cortex-m3"])
@@ -194,7 +212,7 @@ fn firmware_against_the_reference_server() {
     })
     .expect("the reference server starts");
     let events = server.events();
-    let run = boot(server.local_addr().port());
+    let run = boot(firmware(), server.local_addr().port());
 
     assert_session(
         &run,
@@ -219,7 +237,29 @@ fn firmware_against_the_reference_server() {
 
 #[test]
 fn firmware_against_the_cpython_lab_server() {
-    firmware();
+    lab_server_session(
+        firmware(),
+        &[
+            "'Server got the data'",
+            "{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}",
+            "['alpha', 2, 3.5, None]",
+        ],
+    );
+}
+
+/// The smallest configuration (the last line of examples/firmware/footprint.sh) completes the
+/// handshake with its build-time identity and gets the messages as values.
+#[test]
+fn lean_firmware_against_the_cpython_lab_server() {
+    lab_server_session(
+        lean_firmware(),
+        &["str", "dict of 5 items", "list of 4 items"],
+    );
+}
+
+/// Boots `elf` against tests/servers/lab_server.py (classic mode): the firmware prints
+/// `messages`, the server prints the identity.
+fn lab_server_session(elf: &Path, messages: &[&str]) {
     let script = workspace().join("tests/servers/lab_server.py");
     let mut python = Command::new("python3")
         .arg(&script)
@@ -238,17 +278,9 @@ fn firmware_against_the_cpython_lab_server() {
         .unwrap_or_else(|| panic!("expected `PORT <n>`, got {first:?}"));
     let server_lines = drain(out);
 
-    let run = boot(port);
+    let run = boot(elf, port);
 
-    assert_session(
-        &run,
-        "54321",
-        &[
-            "'Server got the data'",
-            "{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}",
-            "['alpha', 2, 3.5, None]",
-        ],
-    );
+    assert_session(&run, "54321", messages);
     // QEMU has exited, so the connection is closed and the server ends.
     let status = wait_or_kill(&mut python, Duration::from_secs(20));
     let server_out = server_lines.recv().unwrap_or_default();

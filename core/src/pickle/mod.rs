@@ -6,6 +6,7 @@ mod de;
 mod de_stream;
 mod decode;
 mod error;
+#[cfg(any(feature = "repr", feature = "pickler"))]
 mod float_repr;
 mod framer;
 mod keys;
@@ -13,11 +14,13 @@ mod number;
 pub mod opcodes;
 #[cfg(test)]
 mod oracle;
+mod outgoing;
 #[cfg(feature = "alloc")]
 mod owned;
 mod printable;
 mod pynum;
 mod repr;
+#[cfg(feature = "pickler")]
 mod ser;
 mod text;
 mod value;
@@ -29,9 +32,11 @@ pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};
 pub use opcodes::Opcode;
+pub use outgoing::{Pickled, ToPickle};
 #[cfg(feature = "alloc")]
 pub use owned::{to_vec, to_vec_with_memo, Message, Pickles, StreamError};
 pub use repr::{Budget, Escaped};
+#[cfg(feature = "pickler")]
 pub use ser::{to_slice, to_slice_with_memo, PyInt, PyStr, Serializer, MEMO_CAPACITY};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 

@@ -200,6 +200,7 @@ pub(crate) fn write_bytes_repr<W: Write + ?Sized>(
 /// Writes Python's `repr()` of a `bytearray`: `bytearray(b'...')`. CPython's bytearray
 /// repr differs from bytes' in one way: it escapes `'` even inside `"` quotes
 /// (`bytearray(b"a\'b")`).
+#[cfg(feature = "repr")]
 pub(crate) fn write_bytearray_repr<W: Write + ?Sized>(
     w: &mut W,
     bytes: impl Iterator<Item = u8> + Clone,

@@ -3,6 +3,7 @@
 use core::fmt::{self, Display, Write as _};
 
 use super::decode::arena::{ContainerKind, Edge, IntDigits, Node, NodeId, NIL};
+#[cfg(feature = "repr")]
 use super::float_repr::write_float_repr;
 use super::number;
 use super::repr;
@@ -263,6 +264,8 @@ impl fmt::Debug for Value<'_> {
     }
 }
 
+/// Python's repr (feature `repr`).
+#[cfg(feature = "repr")]
 impl Display for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -541,6 +544,7 @@ impl<'a> Seq<'a> {
         self.iter().nth(index)
     }
 
+    #[cfg(feature = "repr")]
     fn write_items(&self, f: &mut fmt::Formatter<'_>, open: &str, close: &str) -> fmt::Result {
         f.write_str(open)?;
         for (i, v) in self.iter().enumerate() {

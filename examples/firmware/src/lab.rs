@@ -8,7 +8,9 @@
 //! and for the Ethernet clients `BRINE_SERVER` (`a.b.c.d:port`, default `10.0.2.2:12000`,
 //! QEMU's user-mode network's name for the host's 127.0.0.1).
 
+use brine_core::pickle::{Pickled, Value};
 use brine_core::session::{Event, Waiting};
+#[cfg(feature = "pickler")]
 use brine_core::Identity;
 use cortex_m_semihosting::hprintln;
 
@@ -21,7 +23,8 @@ pub const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
 /// The server's IPv4 address and port.
 pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "10.0.2.2:12000"));
 
-/// The identity sent after the client id.
+/// The identity sent after the client id, pickled at run time (brine-core's `pickler`).
+#[cfg(feature = "pickler")]
 pub fn identity() -> Identity<'static, 4> {
     let mut identity = Identity::new();
     for (key, value) in [
@@ -36,11 +39,16 @@ pub fn identity() -> Identity<'static, 4> {
     identity
 }
 
+/// The same identity pickled by build.rs (protocol 4, as CPython's `pickle.dumps` writes it),
+/// for a firmware built without brine-core's pickler.
+pub const IDENTITY_PICKLE: Pickled<'static> =
+    Pickled(include_bytes!(concat!(env!("OUT_DIR"), "/identity.pickle")));
+
 /// Prints `event`'s line; true for the last event ([`Event::Closed`]).
 pub fn report(event: &Event<'_>) -> bool {
     match event {
         Event::ClientId(id) => hprintln!("client id {}", id),
-        Event::Message(value) => hprintln!("message {}", value),
+        Event::Message(value) => print_message(value),
         Event::Skipped { len, reason } => hprintln!("skipped {} bytes: {}", len, reason),
         Event::Closed => {
             hprintln!("closed by the server");
@@ -50,6 +58,23 @@ pub fn report(event: &Event<'_>) -> bool {
         _ => {}
     }
     false
+}
+
+/// Prints `message <repr>` (Python's repr, feature `repr`).
+#[cfg(feature = "repr")]
+pub fn print_message(value: &Value<'_>) {
+    hprintln!("message {}", value);
+}
+
+/// Without `repr`: `message <type>`, and for a container `message <type> of <n> items`.
+#[cfg(not(feature = "repr"))]
+pub fn print_message(value: &Value<'_>) {
+    let items = match value {
+        Value::List(s) | Value::Tuple(s) | Value::Set(s) | Value::FrozenSet(s) => s.len(),
+        Value::Dict(d) => d.len(),
+        _ => return hprintln!("message {}", value.type_name()),
+    };
+    hprintln!("message {} of {} items", value.type_name(), items);
 }
 
 /// How long to wait in `waiting`: [`TIMEOUT_MS`] for the client id and for the rest of a

@@ -1,10 +1,12 @@
 //! brine's lab client as firmware for QEMU's `lm3s6965evb` (a Cortex-M3): the blocking client
 //! of `brine-core` over UART0, which QEMU joins to a TCP server (`-serial tcp:HOST:PORT`).
 //!
-//! It waits for the server's `{'clientid': id}`, sends the identity fixed at build time, then
-//! prints every message (Python's `repr`) through semihosting. A UART never reports "closed",
-//! so it ends after `BRINE_IDLE_MS` without a byte, or after `BRINE_MESSAGES` messages, and
-//! exits QEMU with status 0; any failure exits with status 1 after saying why.
+//! It waits for the server's `{'clientid': id}`, sends the identity fixed at build time
+//! (pickled at run time, or by build.rs without the `pickler` feature), then prints every
+//! message (Python's `repr`; without the `repr` feature its type and length) through
+//! semihosting. A UART never reports "closed", so it ends after `BRINE_IDLE_MS` without a
+//! byte, or after `BRINE_MESSAGES` messages, and exits QEMU with status 0; any failure exits
+//! with status 1 after saying why.
 //!
 //! Build-time settings (environment variables read by `option_env!`, so a change rebuilds):
 //! `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the identity's str fields),
@@ -17,7 +19,7 @@
 use brine_core::blocking::{self, BeforeRead, Client};
 use brine_core::pickle::Decoder;
 use brine_core::session::{Event, Session, Waiting};
-use brine_firmware::lab::{identity, number, EMAIL, GITHUB, NAME, STUDENT_ID, TIMEOUT_MS};
+use brine_firmware::lab::{number, print_message, EMAIL, GITHUB, NAME, STUDENT_ID, TIMEOUT_MS};
 use brine_firmware::uart::{self, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
@@ -31,7 +33,7 @@ const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 /// 27 KiB): enough for lab messages such as
 /// `{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}`.
 /// A larger message is skipped and reported; the session goes on with the next one.
-type LabClient = Client<Uart0, Timeouts, Session, Decoder<32, 64, 16, 32>>;
+type LabClient = Client<Uart0, Timeouts, Session, Decoder<32, 32, 32, 32>>;
 
 /// Sets the UART's read timeout from what the session waits for (core has no clock).
 struct Timeouts;
@@ -64,7 +66,7 @@ fn main() -> ! {
         "client: {} bytes = session {} + decoder {} + UART {}",
         core::mem::size_of::<LabClient>(),
         core::mem::size_of::<brine_core::session::Session>(),
-        core::mem::size_of::<Decoder<32, 64, 16, 32>>(),
+        core::mem::size_of::<Decoder<32, 32, 32, 32>>(),
         core::mem::size_of::<Uart0>()
     );
     report_memory(core::mem::size_of::<LabClient>());
@@ -83,9 +85,11 @@ fn new_client(uart: Uart0) -> &'static mut LabClient {
 
 /// The handshake, then messages until the line is idle or enough arrived.
 fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
-    let identity = identity();
     hprintln!("brine firmware: waiting for the client id on UART0");
-    let id = client.handshake(&identity)?;
+    #[cfg(feature = "pickler")]
+    let id = client.handshake(&brine_firmware::lab::identity())?;
+    #[cfg(not(feature = "pickler"))]
+    let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE)?;
     hprintln!("client id {}", id);
     hprintln!(
         "sent identity: name={} email={} student_id={} github_username={}",
@@ -99,7 +103,7 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
         let error = match client.next_event() {
             Ok(Event::Message(value)) => {
                 messages += 1;
-                print_message(messages, &value);
+                print_message(&value);
                 if messages == MAX_MESSAGES {
                     hprintln!("done: {} messages", messages);
                     return Ok(());
@@ -126,15 +130,4 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
         }
         return Err(error);
     }
-}
-
-#[cfg(feature = "repr")]
-fn print_message(_n: u32, value: &brine_core::pickle::Value<'_>) {
-    hprintln!("message {}", value);
-}
-
-/// Without `repr`: no `Display` of values (measures the core without its printer).
-#[cfg(not(feature = "repr"))]
-fn print_message(n: u32, _value: &brine_core::pickle::Value<'_>) {
-    hprintln!("message #{}", n);
 }

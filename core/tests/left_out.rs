@@ -1,0 +1,153 @@
+//! What a firmware leaves out (`default-features = false`) is refused with a reason naming the
+//! feature, never misread: a protocol-0 float without `float-text` (the session skips that
+//! message and goes on), a client id or first message that needs Python's repr without
+//! `repr`, re-pickling the identity for a Python 2 server without `pickler`. With a feature on,
+//! its test checks the value it gives instead.
+//! Run by .ci/run: `cargo test -p brine-core --no-default-features --test left_out` (and with
+//! the default features in the workspace's tests).
+
+use brine_core::pickle::{Decoder, Pickled, Value};
+#[cfg(not(feature = "float-text"))]
+use brine_core::session::SkipReason;
+use brine_core::session::{Error, Event, Session};
+
+/// `pickle.dumps(1.5, 0)` and `pickle.dumps(1.5, 2)`.
+const FLOAT_P0: &[u8] = b"F1.5\n.";
+const FLOAT_P2: &[u8] = b"\x80\x02G?\xf8\x00\x00\x00\x00\x00\x00.";
+/// `pickle.dumps({'name': 'Ada'}, 4)`: the identity, pickled beforehand.
+const IDENTITY: Pickled<'static> =
+    Pickled(b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x04name\x94\x8c\x03Ada\x94s.");
+
+/// A started session (identity pickled beforehand) that has received `stream`.
+fn session_with(stream: &[u8]) -> Session {
+    let mut session: Session = Session::new();
+    session.start(&IDENTITY).unwrap();
+    session.receive_buffer()[..stream.len()].copy_from_slice(stream);
+    session.commit(stream.len());
+    session
+}
+
+#[test]
+fn a_protocol_0_float_is_refused_naming_the_feature_or_read() {
+    let mut decoder: Decoder = Decoder::new();
+    let got = decoder.decode(FLOAT_P0);
+    #[cfg(feature = "float-text")]
+    assert!(matches!(got, Ok(Value::Float(v)) if v == 1.5), "{got:?}");
+    #[cfg(not(feature = "float-text"))]
+    {
+        let text = got.unwrap_err().to_string();
+        assert!(text.contains("FLOAT at byte 0"), "{text}");
+        assert!(text.contains("brine-core feature `float-text`"), "{text}");
+    }
+    // Binary floats need no parsing.
+    assert!(matches!(decoder.decode(FLOAT_P2), Ok(Value::Float(v)) if v == 1.5));
+}
+
+#[test]
+fn the_session_skips_a_float_it_cannot_read_and_goes_on() {
+    // pickle.dumps({'clientid': 1}, 4), then the float in protocol 0, then 1.5 in protocol 2
+    let clientid = b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94K\x01s.";
+    let mut session = session_with(&[&clientid[..], FLOAT_P0, FLOAT_P2].concat());
+    let mut decoder: Decoder = Decoder::new();
+    assert!(matches!(
+        session.next_event(&mut decoder).unwrap(),
+        Some(Event::ClientId(_))
+    ));
+    match session.next_event(&mut decoder).unwrap() {
+        #[cfg(feature = "float-text")]
+        Some(Event::Message(Value::Float(v))) => assert_eq!(v, 1.5),
+        #[cfg(not(feature = "float-text"))]
+        Some(Event::Skipped {
+            len: 6,
+            reason: SkipReason::Refused(e),
+        }) => assert!(e.to_string().contains("float-text"), "{e}"),
+        other => panic!("expected the protocol-0 float, got {other:?}"),
+    }
+    assert!(matches!(
+        session.next_event(&mut decoder).unwrap(),
+        Some(Event::Message(Value::Float(v))) if v == 1.5
+    ));
+}
+
+#[test]
+fn an_id_without_its_repr_is_printed_by_type_naming_the_feature() {
+    // pickle.dumps({'clientid': {'room': 7}}, 4)
+    let mut session = session_with(
+        b"\x80\x04\x95\x1b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94}\x94\x8c\x04room\x94K\x07ss.",
+    );
+    let mut decoder: Decoder = Decoder::new();
+    let Some(Event::ClientId(id)) = session.next_event(&mut decoder).unwrap() else {
+        panic!("expected the client id");
+    };
+    #[cfg(feature = "repr")]
+    assert_eq!(id.to_string(), "{'room': 7}");
+    #[cfg(not(feature = "repr"))]
+    assert_eq!(
+        id.to_string(),
+        "<a dict: repr left out (brine-core feature `repr`)>"
+    );
+}
+
+#[test]
+fn an_int_id_prints_as_its_digits_with_or_without_repr() {
+    // pickle.dumps({'clientid': 54321}, 4)
+    let mut session = session_with(
+        b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94J1\xd4\x00\x00s.",
+    );
+    let mut decoder: Decoder = Decoder::new();
+    let Some(Event::ClientId(id)) = session.next_event(&mut decoder).unwrap() else {
+        panic!("expected the client id");
+    };
+    assert_eq!(id.to_string(), "54321");
+    assert_eq!(format!("{id:?}"), "ClientId(54321)");
+}
+
+#[test]
+fn a_first_message_that_is_no_id_is_named_by_type_without_repr() {
+    // pickle.dumps(['not', 'an', 'id'], 4)
+    let mut session = session_with(
+        b"\x80\x04\x95\x15\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x03not\x94\x8c\x02an\x94\x8c\x02id\x94e.",
+    );
+    let mut decoder: Decoder = Decoder::new();
+    let error = session.next_event(&mut decoder).unwrap_err();
+    let Error::NotAClientId { first } = &error else {
+        panic!("expected NotAClientId, got {error:?}");
+    };
+    assert_eq!(first.type_name(), "list");
+    #[cfg(feature = "repr")]
+    assert_eq!(first.repr(), "['not', 'an', 'id']");
+    #[cfg(not(feature = "repr"))]
+    assert_eq!(
+        first.repr(),
+        "<a list: repr left out (brine-core feature `repr`)>"
+    );
+}
+
+#[test]
+fn a_python_2_server_needs_the_pickler_to_answer_in_its_protocol() {
+    // Python 2's pickle.dumps({'clientid': 54321}, 2): byte strings, so the answer under auto
+    // protocol is protocol 2 with byte strings, which means pickling the identity again.
+    let stream = b"\x80\x02}q\x00U\x08clientidq\x01M1\xd4s.";
+    let mut session: Session = Session::new();
+    session.set_protocol_auto();
+    session.start(&IDENTITY).unwrap();
+    session.receive_buffer()[..stream.len()].copy_from_slice(stream);
+    session.commit(stream.len());
+    let mut decoder: Decoder = Decoder::new();
+    let got = session.next_event(&mut decoder);
+    #[cfg(feature = "pickler")]
+    {
+        assert!(matches!(got, Ok(Some(Event::ClientId(_)))), "{got:?}");
+        // Python 2's pickle.dumps({'name': 'Ada'}, 2)
+        assert_eq!(
+            session.transmit(),
+            b"\x80\x02}q\x00U\x04nameq\x01U\x03Adaq\x02s."
+        );
+    }
+    #[cfg(not(feature = "pickler"))]
+    {
+        let text = got.unwrap_err().to_string();
+        assert!(text.contains("brine-core feature `pickler`"), "{text}");
+        assert_eq!(session.state(), brine_core::session::State::Closed);
+    }
+}
