@@ -197,6 +197,10 @@ impl<'s, S: TcpClientStack, H: WouldBlock<S>> Transport<'s, S, H> {
     }
 
     /// Closes the socket, with the stack's answer.
+    ///
+    /// # Errors
+    ///
+    /// The stack's error for the close.
     pub fn close(mut self) -> Result<(), S::Error> {
         match self.socket.take() {
             Some(socket) => self.stack.close(socket),

@@ -15,6 +15,8 @@
 //!   [`Error::Idle`].
 //! - [`Error`] is one line of text for a person and an [`ErrorKind`] for a program (the CLI
 //!   maps kinds to exit codes).
+//!
+//! [`TcpStream`]: std::net::TcpStream
 
 use std::fmt::{self, Display};
 use std::io;
@@ -254,7 +256,13 @@ pub struct Target {
 
 impl Target {
     /// Parses `HOST:PORT`, `[IPV6]:PORT`, or a host / IPv6 address alone (port
-    /// `default_port`).
+    /// `default_port`). Allocates the host's `String`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidAddress`], saying what is wrong: empty, unclosed `[`, a non-IPv6
+    /// address in brackets, an IPv6 address with a port but no brackets, a port outside
+    /// 1-65535.
     pub fn parse(input: &str, default_port: u16) -> Result<Target, Error> {
         let bad = |reason| Error::InvalidAddress {
             input: input.to_owned(),
@@ -306,7 +314,12 @@ impl Target {
         })
     }
 
-    /// The addresses the target names, in the resolver's order.
+    /// The addresses the target names, in the resolver's order (blocking on the system
+    /// resolver for a host name). Allocates the `Vec`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resolve`] when the name does not resolve or names no address.
     pub fn resolve(&self) -> Result<Vec<SocketAddr>, Error> {
         if let Some(addr) = self.literal() {
             return Ok(vec![addr]);
@@ -527,6 +540,10 @@ pub enum Progress<'a> {
 
 /// Connects to `address` (`HOST:PORT`, see [`Target::parse`]) as `options` say. See
 /// [`connect_with`].
+///
+/// # Errors
+///
+/// As [`connect_with`].
 pub fn connect(address: &str, options: &ConnectOptions) -> Result<Transport, Error> {
     connect_with(address, options, |_| {})
 }

@@ -102,7 +102,7 @@ impl ClientId {
 }
 
 /// As Python's `print(id)`: a `str` as its text, anything else as its repr (without the
-/// `repr` feature: an int as its digits, any other id as [`without_repr`] writes it).
+/// `repr` feature: an int as its digits, any other id as `<a dict: repr left out ...>`).
 impl Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.with_value(|v| match v {
@@ -155,7 +155,7 @@ impl defmt::Format for ClientId {
 /// Longest repr kept by a [`Preview`], in bytes.
 pub const PREVIEW_LEN: usize = 64;
 
-/// The start of a value's repr (at most [`PREVIEW_LEN`] bytes, cut at a char boundary) and
+/// The start of a value's repr (at most `PREVIEW_LEN` = 64 bytes, cut at a char boundary) and
 /// its type, for error messages. Writing it stops at the limit, so a huge value costs no
 /// more than a small one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,7 +166,7 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// The repr of `value`, cut to [`PREVIEW_LEN`] bytes.
+    /// The repr of `value`, cut to 64 bytes (`PREVIEW_LEN`).
     pub fn of(value: &Value<'_>) -> Self {
         let mut preview = Preview {
             repr: heapless::String::new(),

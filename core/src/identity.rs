@@ -68,6 +68,10 @@ impl<'a, const N: usize> Identity<'a, N> {
     }
 
     /// [`insert`](Self::insert) as a builder step.
+    ///
+    /// # Errors
+    ///
+    /// [`IdentityFull`] when `N` fields are already set and `key` is new.
     pub fn with(
         mut self,
         key: &'a str,

@@ -509,6 +509,8 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
     /// buffer into `decoder` in the same pass (the framer then only runs for a message that
     /// is incomplete, refused or larger than the buffer). Drivers call this, then
     /// [`next_event`](Self::next_event) with the same `decoder`, untouched in between.
+    ///
+    /// Fails as [`poll`](Self::poll) does.
     pub fn poll_decode<const V: usize, const I: usize, const S: usize, const M: usize>(
         &mut self,
         decoder: &mut Decoder<V, I, S, M>,

@@ -303,4 +303,35 @@ mod tests {
             );
         });
     }
+
+    /// Issue 12 "Why" 10, the drifts between the old copies of the bridge: dict keys
+    /// None/True, `1e100`, ints above `i128::MAX` (and beyond 128 bits) come out the same
+    /// through every path: the JSON line (client, `brine pickle`), the `serde_json::Value`
+    /// (server), and both JSON readers into pickles (`parse`, `AsPython`).
+    #[test]
+    fn one_mapping_for_the_old_drifts() {
+        let text = r#"{"null": 1e100, "true": 340282366920938463463374607431768211455, "x": -1606938044258990275541962092341162602522202993782792835301376}"#;
+        let via_serde: serde_json::Value = serde_json::from_str(text).unwrap();
+        let via_parse = crate::parse(text).unwrap();
+        for protocol in [Protocol::V0, Protocol::V2, Protocol::V4] {
+            let mut a = vec![0u8; 4096];
+            let mut b = vec![0u8; 4096];
+            let a = to_slice(&AsPython(&via_serde), &mut a, protocol).unwrap();
+            let b = to_slice(&via_parse, &mut b, protocol).unwrap();
+            assert_eq!(a, b);
+        }
+        // pickle.dumps({None: 1e100, True: 2**128 - 1, 'x': -2**200}, 4)
+        let pickle = b"\x80\x04\x95C\x00\x00\x00\x00\x00\x00\x00}\x94(NGT\xb2I\xad%\x94\xc3}\x88\x8a\x11\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x00\x8c\x01x\x94\x8a\x1a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xffu.";
+        decode_with(pickle, |value| {
+            let line = json(value);
+            // As json.dumps writes it (1e+100, "null" and "true" keys), without spaces.
+            let want = text
+                .replace(": ", ":")
+                .replace(", ", ",")
+                .replace("1e100", "1e+100");
+            assert_eq!(line, want);
+            let as_value: serde_json::Value = serde_json::from_str(&want).unwrap();
+            assert_eq!(to_json_value(value, 4096), as_value);
+        });
+    }
 }

@@ -488,4 +488,60 @@ for line in sys.stdin:
         }
         assert_eq!(n, 900);
     }
+
+    /// Mutated JSON texts (from pieces of every token kind, cut and spliced): `parse`
+    /// accepts exactly what `json.loads` accepts, and builds what it builds (the same
+    /// pickle). Never panics.
+    #[test]
+    fn accepts_what_json_loads_accepts() {
+        let out = python(
+            r#"
+import json, pickle, random
+r = random.Random(21)
+pieces = ['[', ']', '{', '}', ',', ':', ' ', '\t', '\n', '"', '"a"', '"\\u', 'd800', '\\', '\\ud800',
+          '\\udc00', '\\n', '\\x', '0', '1', '-', '.', 'e', 'E', '+', '12', '01', '1.5', '1e5',
+          'NaN', 'Infinity', '-Infinity', 'nan', 'null', 'true', 'false', 'tru', '\x01', 'é',
+          '😀', '\x7f', '/', '\\/']
+seen = 0
+while seen < 3000:
+    t = ''.join(r.choice(pieces) for _ in range(r.randrange(1, 9)))
+    if seen % 2:
+        # A valid text (ASCII or not, spaced or not), maybe with one piece spliced in.
+        v = [{r.choice(pieces): r.choice([1.5, -0.0, 10**r.randrange(40), float('nan'), r.choice(pieces)])}, [None, True]]
+        t = json.dumps(v, ensure_ascii=r.random() < .5, separators=r.choice([(',', ':'), (', ', ': ')]))
+        if r.random() < .5:
+            i = r.randrange(len(t) + 1)
+            t = t[:i] + r.choice(pieces) + t[i:]
+        t = t.encode('utf-8', 'replace').decode()
+    seen += 1
+    try:
+        v = json.loads(t)
+    except (ValueError, RecursionError):
+        print(t.encode().hex(), 'ERR')
+        continue
+    print(t.encode().hex(), pickle.dumps(v, 4).hex())
+"#,
+            b"",
+        );
+        let (mut accepted, mut refused) = (0, 0);
+        for line in out.lines() {
+            let (hex, want) = line.split_once(' ').unwrap();
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let text = String::from_utf8(bytes).unwrap();
+            match (parse(&text), want) {
+                (Err(_), "ERR") => refused += 1,
+                (Ok(v), "ERR") => panic!("{text:?}: json.loads refuses it, parse gives {v:?}"),
+                (Err(e), _) => panic!("{text:?}: json.loads accepts it, parse says {e}"),
+                (Ok(v), want) => {
+                    let got: String = pickle(&v, 4).iter().map(|b| format!("{b:02x}")).collect();
+                    assert_eq!(got, want, "{text:?}");
+                    accepted += 1;
+                }
+            }
+        }
+        assert!(accepted > 900 && refused > 1000, "{accepted} {refused}");
+    }
 }

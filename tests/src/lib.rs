@@ -547,6 +547,14 @@ pub fn assert_lab_server_ok(server: &Finished) {
     );
 }
 
+/// The `"event"` of each JSON event, in order (e.g. `["connected", "client_id", ...]`).
+pub fn event_kinds(events: &[serde_json::Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or("(no event)"))
+        .collect()
+}
+
 /// Every stdout line of `brine --format json`, parsed; fails unless each is a JSON object
 /// with a str `"event"`.
 pub fn json_events(brine: &Finished) -> Vec<serde_json::Value> {

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use brine_e2e::{
-    brine_server, json_events, run_brine_at, spawn_brine, Finished, DEADLINE, IDENTITY_REPR,
+    brine_server, event_kinds, json_events, run_brine_at, spawn_brine, Finished, DEADLINE,
+    IDENTITY_REPR,
 };
 use serde_json::{json, Value};
 
@@ -144,10 +145,7 @@ fn json_events_have_the_documented_shapes() {
         keys.sort();
         keys
     };
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds,
         [

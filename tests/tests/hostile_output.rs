@@ -6,7 +6,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use brine_e2e::{brine_bin, hostile_server, json_events, Finished, Proc, Server, IDENTITY_ARGS};
+use brine_e2e::{
+    brine_bin, event_kinds, hostile_server, json_events, Finished, Proc, Server, IDENTITY_ARGS,
+};
 
 const BEFORE: &str = "'message before the fault'";
 const AFTER: &str = "'message after the fault'";
@@ -150,10 +152,7 @@ fn expansion_bombs_in_json_are_skipped_with_the_reason() {
     drop(server.wait());
     brine.assert_code(0);
     let events = json_events(&brine);
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds,
         [

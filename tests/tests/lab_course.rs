@@ -6,8 +6,8 @@
 use std::process::Command;
 
 use brine_e2e::{
-    client_id_line, course_server, json_events, run_brine, run_brine_at, spawn_brine, Finished,
-    DEADLINE, IDENTITY_ARGS, IDENTITY_REPR, IDENTITY_REPR_HANDOUT,
+    client_id_line, course_server, event_kinds, json_events, run_brine, run_brine_at, spawn_brine,
+    Finished, DEADLINE, IDENTITY_ARGS, IDENTITY_REPR, IDENTITY_REPR_HANDOUT,
 };
 use serde_json::{json, Value};
 
@@ -21,6 +21,25 @@ fn spawn_at(addr: &str, extra: &[&str]) -> brine_e2e::Proc {
     args.extend(extra);
     spawn_brine(&args)
 }
+
+/// `brine ADDR <README identity flags> EXTRA...` against a new course server in `mode`, run to
+/// its end; then the server is stopped: (brine, server).
+fn run_course(mode: &str, extra: &[&str]) -> (Finished, Finished) {
+    let server = course_server(mode);
+    let brine = run_brine_at(&server.addr(), extra);
+    (brine, server.proc.kill())
+}
+
+/// The handout's keys against the instructor's server: a hint after 0.5 s of silence, then
+/// the idle timeout (2 s).
+const HANDOUT_KEYS_SILENCE: [&str; 6] = [
+    "--keys",
+    "handout",
+    "--hint-after",
+    "0.5",
+    "--idle-timeout",
+    "2",
+];
 
 /// The last JSON event, which must say how the run ended.
 fn last_event(brine: &Finished) -> Value {
@@ -54,19 +73,7 @@ fn instructor_server_shows_the_student_on_its_console() {
 
 #[test]
 fn instructor_server_with_handout_keys_dies_on_a_key_and_brine_hints() {
-    let server = course_server("instructor");
-    let brine = run_brine_at(
-        &server.addr(),
-        &[
-            "--keys",
-            "handout",
-            "--hint-after",
-            "0.5",
-            "--idle-timeout",
-            "2",
-        ],
-    );
-    let server = server.proc.kill();
+    let (brine, server) = run_course("instructor", &HANDOUT_KEYS_SILENCE);
 
     // The handler thread died on KeyError; the socket stays open (the server keeps it).
     brine.assert_code(4);
@@ -91,28 +98,12 @@ fn instructor_server_with_handout_keys_dies_on_a_key_and_brine_hints() {
 
 #[test]
 fn hint_and_timeout_are_json_events() {
-    let server = course_server("instructor");
-    let brine = run_brine_at(
-        &server.addr(),
-        &[
-            "--keys",
-            "handout",
-            "--hint-after",
-            "0.5",
-            "--idle-timeout",
-            "2",
-            "--format",
-            "json",
-        ],
-    );
-    drop(server);
+    let json = [&HANDOUT_KEYS_SILENCE[..], &["--format", "json"]].concat();
+    let (brine, _) = run_course("instructor", &json);
 
     brine.assert_code(4);
     let events = json_events(&brine);
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds,
         ["connected", "client_id", "sent", "hint", "error"],
@@ -136,9 +127,7 @@ fn handout_server_prints_the_dict_it_gets() {
         (&[][..], IDENTITY_REPR),
         (&["--keys", "handout"][..], IDENTITY_REPR_HANDOUT),
     ] {
-        let server = course_server("handout");
-        let brine = run_brine_at(&server.addr(), extra);
-        let server = server.proc.kill();
+        let (brine, server) = run_course("handout", extra);
 
         brine.assert_code(0);
         assert_eq!(
@@ -156,9 +145,8 @@ fn handout_server_prints_the_dict_it_gets() {
 
 #[test]
 fn key_renames_reach_the_server() {
-    let server = course_server("handout");
-    let brine = run_brine_at(
-        &server.addr(),
+    let (brine, server) = run_course(
+        "handout",
         &[
             "--key",
             "name=full_name",
@@ -168,7 +156,6 @@ fn key_renames_reach_the_server() {
             "section:=3",
         ],
     );
-    let server = server.proc.kill();
 
     brine.assert_code(0);
     assert_eq!(
@@ -183,12 +170,8 @@ fn key_renames_reach_the_server() {
 
 #[test]
 fn nested_client_id_is_printed_as_python_prints_it() {
-    let server = course_server("nested-id");
-    let brine = run_brine_at(&server.addr(), &[]);
-    let server = server.proc.kill();
-    let json_server = course_server("nested-id");
-    let json = run_brine_at(&json_server.addr(), &["--format", "json"]);
-    drop(json_server);
+    let (brine, server) = run_course("nested-id", &[]);
+    let (json, _) = run_course("nested-id", &["--format", "json"]);
 
     brine.assert_code(0);
     assert_eq!(
@@ -212,12 +195,8 @@ fn nested_client_id_is_printed_as_python_prints_it() {
 
 #[test]
 fn bare_int_id_is_taken_with_a_note() {
-    let server = course_server("int-id");
-    let brine = run_brine_at(&server.addr(), &[]);
-    let server = server.proc.kill();
-    let json_server = course_server("int-id");
-    let json = run_brine_at(&json_server.addr(), &["--format", "json"]);
-    drop(json_server);
+    let (brine, server) = run_course("int-id", &[]);
+    let (json, _) = run_course("int-id", &["--format", "json"]);
 
     brine.assert_code(0).assert_stderr_has(
         "note: the server's first message is a bare int, not {'clientid': id}: taken as the client id",
@@ -246,9 +225,7 @@ fn a_first_message_that_is_no_id_is_shown() {
     let server = course_server("wrong-key");
     let brine = run_brine_at(&server.addr(), &[]);
     drop(server);
-    let json_server = course_server("wrong-key");
-    let json = run_brine_at(&json_server.addr(), &["--format", "json"]);
-    drop(json_server);
+    let (json, _) = run_course("wrong-key", &["--format", "json"]);
 
     let message = "the server's first message is not a client id: got {'client_id': 1001} \
                    (a dict); a lab server sends {'clientid': id} first (or a bare int or str)";
@@ -266,9 +243,7 @@ fn a_first_message_that_is_no_id_is_shown() {
 
 #[test]
 fn python2_server_gets_protocol_2_byte_strings_by_default() {
-    let server = course_server("py2");
-    let brine = run_brine_at(&server.addr(), &[]);
-    let server = server.proc.kill();
+    let (brine, server) = run_course("py2", &[]);
 
     brine.assert_code(0).assert_stderr_has(&format!(
         "sent {IDENTITY_REPR} (pickle protocol 2, strs as Python 2 byte strings)"
@@ -316,10 +291,7 @@ fn python2_server_refuses_protocol_4_and_brine_hints_at_auto() {
     );
     json.assert_code(0);
     let events = json_events(&json);
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(kinds, ["connected", "client_id", "sent", "hint", "closed"]);
     assert_eq!(events[3]["kind"], "closed_after_identity");
 }
@@ -327,9 +299,7 @@ fn python2_server_refuses_protocol_4_and_brine_hints_at_auto() {
 #[test]
 fn python2_server_with_unicode_keys_fails_on_the_key() {
     // --protocol 2 is CPython 3's protocol 2: unicode keys, which this Python 2 server misses.
-    let server = course_server("py2");
-    let brine = run_brine_at(&server.addr(), &["--protocol", "2"]);
-    let server = server.proc.kill();
+    let (brine, server) = run_course("py2", &["--protocol", "2"]);
 
     brine
         .assert_code(0)

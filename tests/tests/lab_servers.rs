@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use brine_e2e::{
-    assert_lab_server_ok, client_id_line, identities, json_events, lab_server, run_brine_at,
-    scratch_dir, sent, Finished, IDENTITY_REPR,
+    assert_lab_server_ok, client_id_line, event_kinds, identities, json_events, lab_server,
+    run_brine_at, scratch_dir, sent, Finished, IDENTITY_REPR,
 };
 use serde_json::{json, Value};
 
@@ -225,10 +225,7 @@ fn evil_pickle_is_skipped_and_nothing_runs() {
 
     brine.assert_code(0);
     let events = json_events(&brine);
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&events);
     assert_eq!(
         kinds,
         [

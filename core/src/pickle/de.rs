@@ -109,7 +109,11 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     Decoder<VALUES, ITEMS, STACK, MEMO>
 {
     /// Decodes the pickle at the start of `input` into this decoder and deserializes a `T`
-    /// borrowing from `input` (see [`from_slice`]).
+    /// borrowing from `input` (see [`from_slice`]). Allocates nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_slice`]: a pickle the decoder refuses, or one whose value does not fit `T`.
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
         let mut found = [Found::default(); 2 * de_stream::MAX_ENTRIES];
         if let Some(result) = from_stream(input, &mut found) {

@@ -68,9 +68,6 @@ pub enum Capacity {
     /// Expanded size (values, string bytes, integer digits) with shared references
     /// expanded: bounds the work of walking a pickle that refers to the same data many times.
     Expansion,
-    /// Digits of an integer (a longer one cannot be printed, as in Python's
-    /// `sys.get_int_max_str_digits()`).
-    IntegerDigits,
 }
 
 impl Display for Capacity {
@@ -84,7 +81,6 @@ impl Display for Capacity {
             Capacity::Expansion => {
                 "bytes of strings, digits and values after expanding shared references"
             }
-            Capacity::IntegerDigits => "integer bytes",
         })
     }
 }

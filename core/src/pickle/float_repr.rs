@@ -11,24 +11,6 @@ use core::fmt::{self, Write};
 /// Longest `{:e}` output of a finite, non-negative `f64`: 17 digits, a point, `e-324`.
 const SCI_LEN: usize = 32;
 
-/// A `fmt::Write` into a fixed stack buffer; reports `fmt::Error` when it would overflow.
-struct StackBuf {
-    bytes: [u8; SCI_LEN],
-    len: usize,
-}
-
-impl Write for StackBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        self.bytes
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// Writes `x` exactly as Python's `repr(x)` prints it: `0.1`, `1e+16`, `-0.0`, `inf`, `nan`.
 pub(crate) fn write_float_repr<W: Write + ?Sized>(w: &mut W, x: f64) -> fmt::Result {
     if x.is_nan() {
@@ -41,12 +23,9 @@ pub(crate) fn write_float_repr<W: Write + ?Sized>(w: &mut W, x: f64) -> fmt::Res
         w.write_str("-")?;
     }
     // `{:e}` of |x|: "d[.ddd]e[-]N" with the shortest round-trip digits.
-    let mut sci = StackBuf {
-        bytes: [0; SCI_LEN],
-        len: 0,
-    };
+    let mut sci = heapless::String::<SCI_LEN>::new();
     write!(sci, "{:e}", x.abs())?;
-    let text = sci.bytes.get(..sci.len).ok_or(fmt::Error)?;
+    let text = sci.as_bytes();
     let e_at = text.iter().position(|&b| b == b'e').ok_or(fmt::Error)?;
     let (mantissa, exp_text) = text.split_at(e_at);
     let exp_text = exp_text.get(1..).ok_or(fmt::Error)?;
@@ -169,17 +148,12 @@ fn half_even(x: f64, digits: &mut [u8; 20], n: usize, exp: i32) -> usize {
     for (c, t) in cand.iter_mut().zip(tmp.iter().take(len).rev()) {
         *c = *t;
     }
-    let mut text = StackBuf {
-        bytes: [0; SCI_LEN],
-        len: 0,
-    };
+    let mut text = heapless::String::<SCI_LEN>::new();
     let mantissa = core::str::from_utf8(cand.get(..len).unwrap_or_default()).unwrap_or("0");
     if write!(text, "{mantissa}e{}", exp - n as i32 + 1).is_err() {
         return n;
     }
-    let parsed = core::str::from_utf8(text.bytes.get(..text.len).unwrap_or_default())
-        .ok()
-        .and_then(|t| t.parse::<f64>().ok());
+    let parsed = text.parse::<f64>().ok();
     if parsed != Some(x) {
         return n;
     }

@@ -29,7 +29,17 @@ def canon_str(s):
     return sys.intern(s)
 
 
-def build(x):
+def intern_bytes(b):
+    return BYTES.setdefault(b, b)
+
+
+class DuplicateKeys(ValueError):
+    """A dict in the test data holds one key twice (as the built objects compare)."""
+
+
+def build(x, text=canon_str, raw=intern_bytes):
+    """The object a tree stands for; `text` and `raw` make strs and bytes (the Python 2
+    oracle passes its own)."""
     tag = x[0]
     if tag == "N":
         return None
@@ -42,20 +52,18 @@ def build(x):
     if tag == "f":
         return struct.unpack(">d", bytes.fromhex(x[1]))[0]
     if tag == "s":
-        return canon_str(x[1])
+        return text(x[1])
     if tag == "b":
-        b = bytes.fromhex(x[1])
-        return BYTES.setdefault(b, b)
-    if tag == "l":
-        return [build(e) for e in x[1]]
-    if tag == "t":
-        return tuple(build(e) for e in x[1])
+        return raw(bytes.fromhex(x[1]))
+    if tag in "lt":
+        items = (build(e, text, raw) for e in x[1])
+        return list(items) if tag == "l" else tuple(items)
     if tag == "d":
         d = {}
         for k, v in x[1]:
-            d[build(k)] = build(v)
+            d[build(k, text, raw)] = build(v, text, raw)
         if len(d) != len(x[1]):
-            raise ValueError("duplicate dict keys in test data")
+            raise DuplicateKeys("duplicate dict keys in test data")
         return d
     raise ValueError(tag)
 
@@ -142,4 +150,5 @@ def main():
     print("SUMMARY cases=%d failures=%d identical_p0_p1=%d" % (cases, failures, identical_low))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,6 @@ strings, which pickletools decodes as ASCII). Prints failures and a summary.
 """
 import io
 import json
-import math
 import pickle
 import pickletools
 import struct
@@ -26,11 +25,10 @@ from pickle import (APPEND, APPENDS, BINFLOAT, BINGET, BININT, BININT1, BININT2,
                     NEWTRUE, NONE, PROTO, PUT, SETITEM, SETITEMS, SHORT_BINSTRING, STOP, STRING,
                     TUPLE, TUPLE1, TUPLE2, TUPLE3, UNICODE, encode_long)
 
+from encode_oracle import DuplicateKeys, same
+from encode_oracle import build as build_tree
+
 OBJECTS = {}
-
-
-class Collision(Exception):
-    """Two keys of a dict are one key in Python 2 (an ASCII str and equal bytes)."""
 
 
 def py2_repr(b):
@@ -194,50 +192,19 @@ class Py2Pickler:
                 return
 
 
+def py2_text(s):
+    """ASCII strs as byte strings, others unicode; equal values one object."""
+    v = s.encode("ascii") if s.isascii() else sys.intern(s)
+    return OBJECTS.setdefault((type(v), v), v)
+
+
+def py2_bytes(b):
+    return OBJECTS.setdefault((bytes, b), b)
+
+
 def build(x):
     """The Python 2 object (ASCII strs as byte strings), equal values one object."""
-    tag = x[0]
-    if tag in "NTF":
-        return {"N": None, "T": True, "F": False}[tag]
-    if tag == "i":
-        return int(x[1])
-    if tag == "f":
-        return struct.unpack(">d", bytes.fromhex(x[1]))[0]
-    if tag == "s":
-        s = x[1]
-        v = s.encode("ascii") if s.isascii() else sys.intern(s)
-        return OBJECTS.setdefault((type(v), v), v)
-    if tag == "b":
-        b = bytes.fromhex(x[1])
-        return OBJECTS.setdefault((bytes, b), b)
-    if tag == "l":
-        return [build(e) for e in x[1]]
-    if tag == "t":
-        return tuple(build(e) for e in x[1])
-    if tag == "d":
-        d = {}
-        for k, v in x[1]:
-            d[build(k)] = build(v)
-        if len(d) != len(x[1]):
-            raise Collision()
-        return d
-    raise ValueError(tag)
-
-
-def same(a, b):
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        return struct.pack(">d", a) == struct.pack(">d", b)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return len(a) == len(b) and all(
-            same(ka, kb) and same(va, vb) for (ka, va), (kb, vb) in zip(a.items(), b.items())
-        )
-    return a == b
+    return build_tree(x, py2_text, py2_bytes)
 
 
 def main():
@@ -247,7 +214,7 @@ def main():
         cases += 1
         try:
             obj = build(case["v"])
-        except Collision:
+        except DuplicateKeys:
             skipped += 1
             continue
         for proto, hexed in enumerate(case["enc"]):

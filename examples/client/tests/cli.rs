@@ -527,21 +527,7 @@ const JSON_LINES: &str = r#"{"clientid": 54321}
 #[test]
 fn pickle_encode_matches_cpython() {
     for protocol in ["2", "3", "4", "5"] {
-        let out = brine_env(
-            &["pickle", "encode", "--protocol", protocol],
-            &[],
-            JSON_LINES.as_bytes(),
-        );
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-        let expected = python(
-            &format!(
-                "import json,pickle,sys\n\
-                 for line in sys.stdin:\n    \
-                     if line.strip(): sys.stdout.buffer.write(pickle.dumps(json.loads(line), {protocol}))"
-            ),
-            JSON_LINES.as_bytes(),
-        );
-        assert_eq!(out.stdout, expected, "protocol {protocol}");
+        assert_encode_is_cpythons(JSON_LINES, protocol);
     }
     // Protocols 0 and 1: what CPython loads back equals json.loads of each line.
     for protocol in ["0", "1"] {
@@ -603,22 +589,28 @@ fn pickle_encode_writes_cpythons_bytes_for_big_ints_nan_and_surrogates() {
         "9".repeat(617)
     );
     for protocol in ["0", "1", "2", "3", "4", "5"] {
-        let out = brine_env(
-            &["pickle", "encode", "--protocol", protocol],
-            &[],
-            lines.as_bytes(),
-        );
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-        let expected = python(
-            &format!(
-                "import json,pickle,sys\n\
-                 for line in sys.stdin:\n    \
-                     if line.strip(): sys.stdout.buffer.write(pickle.dumps(json.loads(line), {protocol}))"
-            ),
-            lines.as_bytes(),
-        );
-        assert_eq!(out.stdout, expected, "protocol {protocol}");
+        assert_encode_is_cpythons(&lines, protocol);
     }
+}
+
+/// `brine pickle encode --protocol P` of `lines` writes `pickle.dumps(json.loads(line), P)`
+/// of each non-blank line, byte for byte.
+fn assert_encode_is_cpythons(lines: &str, protocol: &str) {
+    let out = brine_env(
+        &["pickle", "encode", "--protocol", protocol],
+        &[],
+        lines.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let expected = python(
+        &format!(
+            "import json,pickle,sys\n\
+             for line in sys.stdin:\n    \
+                 if line.strip(): sys.stdout.buffer.write(pickle.dumps(json.loads(line), {protocol}))"
+        ),
+        lines.as_bytes(),
+    );
+    assert_eq!(out.stdout, expected, "protocol {protocol}");
 }
 
 /// Python objects, one per line, as Python expressions; CPython pickles them in every

@@ -143,6 +143,9 @@ pub enum Message {
     /// The Python object `json.loads` would build from this JSON: object → dict (key order
     /// kept), array → list, integers exact, float, str, bool, null → None.
     Json(serde_json::Value),
+    /// The Python object `json.loads` builds from a JSON text, `NaN`/`Infinity` and lone
+    /// surrogates included ([`brine_json::parse`]); what `--send-json` sends.
+    Python(brine_json::Python),
     /// Not a message: close the connection (in order: the client reads everything sent before
     /// and then sees the end of the stream).
     Close,
@@ -154,11 +157,13 @@ impl Message {
     ///
     /// # Errors
     ///
-    /// What [`to_vec`] reports for an unrepresentable value (an integer beyond 128 bits).
+    /// What [`to_vec`] reports for an unrepresentable value (an int of more than 4300 digits
+    /// in protocols 0 and 1, which CPython cannot write either).
     pub fn to_pickle(&self, protocol: Protocol) -> Result<Option<Vec<u8>>, PickleError> {
         match self {
             Message::Str(text) => to_vec(text.as_str(), protocol).map(Some),
             Message::Json(value) => to_vec(&brine_json::AsPython(value), protocol).map(Some),
+            Message::Python(value) => to_vec(value, protocol).map(Some),
             Message::Close => Ok(None),
         }
     }

@@ -58,7 +58,7 @@ struct Args {
     /// Send the Python object that json.loads(JSON) builds (dict, list, int, ...) to each
     /// client after its identity. Repeatable.
     #[arg(long = "send-json", value_name = "JSON", value_parser = parse_json)]
-    send_json: Vec<serde_json::Value>,
+    send_json: Vec<brine_json::Python>,
 
     /// Close each client's connection after its scripted messages.
     #[arg(long)]
@@ -107,8 +107,8 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{text} resolves to no address"))
 }
 
-fn parse_json(text: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
+fn parse_json(text: &str) -> Result<brine_json::Python, String> {
+    brine_json::parse(text).map_err(|e| format!("not JSON: {e}"))
 }
 
 /// Which scripted message each `--send`/`--send-json` is, in command-line order.
@@ -118,7 +118,7 @@ fn script(args: &Args, matches: &clap::ArgMatches) -> Vec<Message> {
         ordered.extend(indices.zip(args.send.iter().cloned().map(Message::Str)));
     }
     if let Some(indices) = matches.indices_of("send_json") {
-        ordered.extend(indices.zip(args.send_json.iter().cloned().map(Message::Json)));
+        ordered.extend(indices.zip(args.send_json.iter().cloned().map(Message::Python)));
     }
     ordered.sort_by_key(|(index, _)| *index);
     let mut script: Vec<Message> = ordered.into_iter().map(|(_, m)| m).collect();

@@ -110,6 +110,8 @@ fn prints_the_lab_servers_lines_and_runs_the_script() {
         "hi",
         "--send-json",
         "[1, {\"a\": null}]",
+        "--send-json",
+        r#"[NaN, -Infinity, "\ud800", 1606938044258990275541962092341162602522202993782792835301376]"#,
         "--send",
         "bye",
         "--close-after",
@@ -122,6 +124,7 @@ fn prints_the_lab_servers_lines_and_runs_the_script() {
             "'Server got the data'",
             "'hi'",
             "[1, {'a': None}]",
+            r"[nan, -inf, '\ud800', 1606938044258990275541962092341162602522202993782792835301376]",
             "'bye'"
         ]
     );

@@ -128,9 +128,9 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
     }
 
     /// The container of kind `want` just below stack index `index`. Refuses what CPython
-    /// refuses (no `append` on a set, no `add` on a list or frozenset, ...) and also SETITEM
-    /// and SETITEMS on a list or bytearray, which CPython runs through the object's
-    /// `__setitem__` (assignment by index): not data brine builds.
+    /// refuses (no `append` on a set, no `add` on a list or frozenset, ...) and also what
+    /// CPython runs through a method brine does not model: SETITEM(S) on a list or
+    /// bytearray (`__setitem__` by index), APPEND(S) on a bytearray (`append`, `extend`).
     pub(super) fn target_below(
         &self,
         index: usize,
@@ -152,6 +152,10 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
                      __setitem__; brine sets items on dicts only)",
                 ))
             }
+            Node::Bytes { mutable: true, .. } if want == ContainerKind::List => Err(at.stack(
+                "items appended to a bytearray (CPython calls its append or extend; brine \
+                 appends to lists only)",
+            )),
             _ => Err(at.stack(match want {
                 ContainerKind::List => "items appended to something that is not a list",
                 ContainerKind::Dict => "items set on something that is not a dict",

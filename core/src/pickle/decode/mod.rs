@@ -89,6 +89,10 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
 
     /// Like [`decode`](Self::decode), also returning the pickle's length (up to and including
     /// STOP), so concatenated pickles can be read one after another.
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Self::decode).
     pub fn decode_prefix<'a>(&'a mut self, input: &'a [u8]) -> Result<(Value<'a>, usize), Error> {
         let (root, len) = self.run_fast(input, true)?;
         Ok((self.tree(input).value(root), len))
@@ -566,9 +570,10 @@ mod tests {
 
     #[test]
     fn items_on_the_wrong_container_are_refused() {
-        // CPython 3.11: SETITEM(S) on a list assigns by index through list.__setitem__
-        // (`]K\x05a(K\x00K\x07u.` loads as [7]); brine refuses, naming why. The others fail
-        // in CPython too (AttributeError, TypeError).
+        // CPython 3.11: SETITEM(S) on a list or bytearray assigns by index through
+        // __setitem__ (`]K\x05a(K\x00K\x07u.` loads as [7]), APPEND on a bytearray calls
+        // its append (bytearray(b'ab')); brine refuses, naming why. The others fail in
+        // CPython too (AttributeError, TypeError).
         for (bytes, reason) in [
             (
                 &b"]K\x05a(K\x00K\x07u."[..],
@@ -576,6 +581,14 @@ mod tests {
             ),
             (
                 b"]K\x05aK\x00K\x07s.",
+                "items set by index on a list or bytearray",
+            ),
+            (
+                b"\x96\x01\x00\x00\x00\x00\x00\x00\x00aKba.",
+                "items appended to a bytearray",
+            ),
+            (
+                b"\x96\x01\x00\x00\x00\x00\x00\x00\x00a(K\x00Kbu.",
                 "items set by index on a list or bytearray",
             ),
             (

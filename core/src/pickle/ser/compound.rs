@@ -196,13 +196,29 @@ macro_rules! scalars {
 
 /// serde's container traits for [`Compound`]: `type Ok = ()`, `type Error = Error`, `end` as
 /// [`Compound::end`], and the methods given; `element` names a trait whose one method (named)
-/// writes the next item with [`Compound::element`].
+/// writes the next item with [`Compound::element`], `field` a struct's, whose
+/// `serialize_field` writes a key and its value.
 macro_rules! container {
     (element $trait:ident :: $method:ident) => {
         container!($trait {
             #[inline]
             fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
                 self.element(value)
+            }
+        });
+    };
+    (field $trait:ident) => {
+        container!($trait {
+            #[inline]
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.before_item()?;
+                self.ser.save_str(key)?;
+                value.serialize(&mut *self.ser)?;
+                self.after_item()
             }
         });
     };
@@ -387,27 +403,5 @@ container!(SerializeMap {
     }
 });
 
-container!(SerializeStruct {
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.before_item()?;
-        self.ser.save_str(key)?;
-        value.serialize(&mut *self.ser)?;
-        self.after_item()
-    }
-});
-
-container!(SerializeStructVariant {
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        ser::SerializeStruct::serialize_field(self, key, value)
-    }
-});
+container!(field SerializeStruct);
+container!(field SerializeStructVariant);

@@ -1,52 +1,5 @@
 //! The serde encoder: Rust values to pickle bytes, written straight into a caller's slice.
-//!
-//! For data made of dicts, lists, tuples, str, bytes, int, float, bool and None the output is
-//! byte for byte what CPython 3.11's C pickler (`pickle.dumps(obj, protocol)`) writes for the
-//! same Python object, for protocols 2–5, when equal strings (and equal bytes) are one object in
-//! Python, as literals and interned names are. Protocols 0 and 1 load back to an equal object
-//! (and match CPython too, except for the notes below).
-//!
-//! How the serde data model maps to Python:
-//!
-//! | serde | Python |
-//! | --- | --- |
-//! | bool | `bool` |
-//! | i8…i128, u8…u128, [`PyInt`] (any size, from decimal digits) | `int` |
-//! | f32, f64 | `float` |
-//! | char, str, `collect_str`, [`PyStr`] (with lone surrogates) | `str` |
-//! | bytes (`serde_bytes`) | `bytes` |
-//! | None, unit, unit struct | `None` |
-//! | `Some(x)`, newtype struct | `x` |
-//! | seq | `list` |
-//! | tuple, tuple struct | `tuple` |
-//! | map | `dict` (list or dict keys are refused: Python cannot hash them) |
-//! | struct | `dict` with `str` keys in field order |
-//! | unit variant | `str` (the variant name) |
-//! | newtype, tuple, struct variant | `{name: value}` (externally tagged, as serde_json) |
-//!
-//! No heap: the memo (which strings and bytes were written, so that equal ones are written once
-//! and then referenced with `BINGET`) is a fixed table of `MEMO` entries, each remembering where
-//! the value's bytes lie in the output so later values are compared against the output itself.
-//! Running out of entries is [`Error::Capacity`] (never silently different bytes).
-//!
-//! Notes where brine can differ from CPython:
-//! - A list or dict whose length serde is not told in advance (`serialize_seq(None)`,
-//!   `#[serde(flatten)]`) and that ends up with exactly one item is rewritten as CPython writes
-//!   it (`item APPEND`, no MARK). If a 64 KiB frame closed inside that item, the frame may be
-//!   split one byte from where CPython splits it (still a valid pickle). Deeper than
-//!   8 such containers nested, a lone item keeps `MARK item APPENDS`.
-//! - Equal strs are taken to be one object (as literals and interned names are), and in
-//!   protocols 0–2 the one-character str that `bytes` of length 1 decode to is CPython's
-//!   one-character singleton, equal to an equal one-character str value.
-//! - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
-//!   write; four with Python 2's types); one that prints differently each time is an error.
-//!
-//! With [`Encoding::python2`] (protocols 0–2) the output is what Python 2.7's `pickle.py`
-//! writes for the Python 2 object in which ASCII strs and bytes are byte strings (`str`), other
-//! strs `unicode`, and ints of up to 64 bits `int`s (tested against a rewrite of its
-//! `Pickler` and loaded back by CPython 3). Python 2's cPickle differs in one way: it does not
-//! memoize strs shorter than 2 characters. Characters beyond U+FFFF in protocol 0 are written
-//! as Linux (UCS-4) builds write them, `\U0001f600`.
+//! How serde's data model maps to Python's: see [`Serializer`].
 
 use core::cmp::min;
 use core::fmt::{self, Display, Write as _};
@@ -95,7 +48,7 @@ const MARK: u8 = Opcode::MARK.byte();
 /// [`Encoding`] for Python 2's types) into `buf` and returns the used part of `buf`.
 ///
 /// The bytes equal CPython's `pickle.dumps(obj, protocol)` for the equivalent Python object
-/// (see the [module documentation](self)); with [`Encoding::python2`], Python 2.7's.
+/// (see [`Serializer`] for how serde's data model maps to Python's); with [`Encoding::python2`], Python 2.7's.
 /// Allocates nothing; the memo holds up to [`MEMO_CAPACITY`] distinct strings and bytes
 /// values.
 ///
@@ -126,6 +79,10 @@ pub fn to_slice<'b, T: Serialize + ?Sized>(
 }
 
 /// [`to_slice`] with room for `MEMO` distinct strings and bytes values in the memo.
+///
+/// # Errors
+///
+/// As [`to_slice`], with `MEMO` for the memo's capacity.
 pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
     value: &T,
     buf: &'b mut [u8],
@@ -141,6 +98,54 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
 ///
 /// [`to_slice`] is the usual way in; use this type directly to serialize with a custom
 /// `Serialize` call (`value.serialize(&mut ser)`), then [`Serializer::finish`].
+///
+/// For data made of dicts, lists, tuples, str, bytes, int, float, bool and None the output is
+/// byte for byte what CPython 3.11's C pickler (`pickle.dumps(obj, protocol)`) writes for the
+/// same Python object, for protocols 2–5, when equal strings (and equal bytes) are one object in
+/// Python, as literals and interned names are. Protocols 0 and 1 load back to an equal object
+/// (and match CPython too, except for the notes below).
+///
+/// How the serde data model maps to Python:
+///
+/// | serde | Python |
+/// | --- | --- |
+/// | bool | `bool` |
+/// | i8…i128, u8…u128, [`PyInt`] (any size, from decimal digits) | `int` |
+/// | f32, f64 | `float` |
+/// | char, str, `collect_str`, [`PyStr`] (with lone surrogates) | `str` |
+/// | bytes (`serde_bytes`) | `bytes` |
+/// | None, unit, unit struct | `None` |
+/// | `Some(x)`, newtype struct | `x` |
+/// | seq | `list` |
+/// | tuple, tuple struct | `tuple` |
+/// | map | `dict` (list or dict keys are refused: Python cannot hash them) |
+/// | struct | `dict` with `str` keys in field order |
+/// | unit variant | `str` (the variant name) |
+/// | newtype, tuple, struct variant | `{name: value}` (externally tagged, as serde_json) |
+///
+/// No heap: the memo (which strings and bytes were written, so that equal ones are written once
+/// and then referenced with `BINGET`) is a fixed table of `MEMO` entries, each remembering where
+/// the value's bytes lie in the output so later values are compared against the output itself.
+/// Running out of entries is [`Error::Capacity`] (never silently different bytes).
+///
+/// Notes where brine can differ from CPython:
+/// - A list or dict whose length serde is not told in advance (`serialize_seq(None)`,
+///   `#[serde(flatten)]`) and that ends up with exactly one item is rewritten as CPython writes
+///   it (`item APPEND`, no MARK). If a 64 KiB frame closed inside that item, the frame may be
+///   split one byte from where CPython splits it (still a valid pickle). Deeper than
+///   8 such containers nested, a lone item keeps `MARK item APPENDS`.
+/// - Equal strs are taken to be one object (as literals and interned names are), and in
+///   protocols 0–2 the one-character str that `bytes` of length 1 decode to is CPython's
+///   one-character singleton, equal to an equal one-character str value.
+/// - A `Display` used through `collect_str` is formatted up to three times (measure, compare,
+///   write; four with Python 2's types); one that prints differently each time is an error.
+///
+/// With [`Encoding::python2`] (protocols 0–2) the output is what Python 2.7's `pickle.py`
+/// writes for the Python 2 object in which ASCII strs and bytes are byte strings (`str`), other
+/// strs `unicode`, and ints of up to 64 bits `int`s (tested against a rewrite of its
+/// `Pickler` and loaded back by CPython 3). Python 2's cPickle differs in one way: it does not
+/// memoize strs shorter than 2 characters. Characters beyond U+FFFF in protocol 0 are written
+/// as Linux (UCS-4) builds write them, `\U0001f600`.
 pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     buf: &'b mut [u8],
     pos: usize,
@@ -176,6 +181,10 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// Starts a pickle of `encoding` in `buf` (writes the PROTO opcode for protocol 2+).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufferFull`] when `buf` has no room for the PROTO opcode.
     pub fn new(buf: &'b mut [u8], encoding: impl Into<Encoding>) -> Result<Self, Error> {
         let mut ser = Self::blank(buf, encoding.into());
         ser.start()?;
@@ -183,6 +192,10 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// Writes STOP, closes the last frame and returns the pickle: the used part of the buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufferFull`] when STOP (or the last frame's header) does not fit.
     pub fn finish(mut self) -> Result<&'b mut [u8], Error> {
         self.finish_in_place()
     }

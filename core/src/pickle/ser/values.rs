@@ -184,19 +184,14 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     pub(super) fn save_float(&mut self, v: f64) -> Result<(), Error> {
         self.begin_save()?;
         if self.proto == 0 {
-            let mut text = ReprBuf {
-                bytes: [0; 32],
-                len: 0,
-            };
-            text.bytes[0] = Opcode::FLOAT.byte();
-            text.len = 1;
-            write_float_repr(&mut text, v).map_err(|_| Error::Unsupported {
-                what: "a float whose repr does not fit",
-            })?;
-            text.write_str("\n").map_err(|_| Error::Unsupported {
-                what: "a float whose repr does not fit",
-            })?;
-            return self.write(text.bytes.get(..text.len).unwrap_or_default());
+            let mut text = heapless::String::<32>::new();
+            write_float_repr(&mut text, v)
+                .and_then(|()| text.write_str("\n"))
+                .map_err(|_| Error::Unsupported {
+                    what: "a float whose repr does not fit",
+                })?;
+            self.write(&[Opcode::FLOAT.byte()])?;
+            return self.write(text.as_bytes());
         }
         let b = v.to_be_bytes();
         self.write(&[
@@ -632,23 +627,5 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let mut items = Compound::new(self, Shape::Items { dict, mode }, close);
         items.len = len;
         items
-    }
-}
-
-/// A `fmt::Write` into a small stack buffer (for protocol 0 floats).
-pub(super) struct ReprBuf {
-    pub(super) bytes: [u8; 32],
-    pub(super) len: usize,
-}
-
-impl fmt::Write for ReprBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        self.bytes
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
