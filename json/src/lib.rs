@@ -39,4 +39,4 @@ pub use out::{
     write_value, CUT_MARK,
 };
 pub use parse::{parse, Python, MAX_INT_DIGITS, MAX_NESTING};
-pub use python::{check, AsPython};
+pub use python::AsPython;

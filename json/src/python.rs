@@ -4,8 +4,6 @@ use brine_core::pickle::PyInt;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::parse::MAX_INT_DIGITS;
-
 /// Serializes a `serde_json::Value` as the Python object `json.loads` builds: object → dict
 /// (key order kept), array → list, integer → int of any size, other number → float, null →
 /// None. (serde_json cannot hold what else `json.loads` accepts, `NaN` and lone surrogates:
@@ -20,25 +18,6 @@ fn integer_text(n: &serde_json::Number) -> Option<&str> {
     let text = n.as_str();
     let digits = text.strip_prefix('-').unwrap_or(text);
     digits.bytes().all(|b| b.is_ascii_digit()).then_some(text)
-}
-
-/// The first integer in `value` that Python's `json.loads` would refuse (more than 4300
-/// digits), as a message.
-pub fn check(value: &serde_json::Value) -> Result<(), String> {
-    match value {
-        serde_json::Value::Number(n) => match integer_text(n) {
-            Some(text) if text.trim_start_matches('-').len() > MAX_INT_DIGITS => Err(format!(
-                "the integer {}… has {} digits; Python's json refuses more than {MAX_INT_DIGITS} \
-                 (its int() limit)",
-                &text[..20],
-                text.trim_start_matches('-').len()
-            )),
-            _ => Ok(()),
-        },
-        serde_json::Value::Array(items) => items.iter().try_for_each(check),
-        serde_json::Value::Object(entries) => entries.values().try_for_each(check),
-        _ => Ok(()),
-    }
 }
 
 impl Serialize for AsPython<'_> {

@@ -168,6 +168,55 @@ fn key_renames_reach_the_server() {
     );
 }
 
+/// `--field KEY:=JSON` reads JSON as Python's `json.loads` does (issue 12 point 8): NaN,
+/// -Infinity, a lone surrogate escape and a 200-digit integer reach a CPython server as the
+/// very objects `json.loads` makes of them.
+#[test]
+fn json_fields_reach_the_server_as_json_loads_reads_them() {
+    let big = format!("-{}", "1234567890".repeat(20));
+    let fields = [
+        "x:=NaN".to_owned(),
+        r#"y:="\ud800""#.to_owned(),
+        format!("z:={big}"),
+        "w:=[-Infinity, 1e999, {\"k\": \"\\udc80\"}]".to_owned(),
+    ];
+    let mut extra = vec![];
+    for field in &fields {
+        extra.extend(["--field", field.as_str()]);
+    }
+    // CPython: the identity flags' dict with each field json.loads'ed into it.
+    let want = Command::new("python3")
+        .args([
+            "-c",
+            "import ast, json, sys\n\
+             d = ast.literal_eval(sys.argv[1])\n\
+             for f in sys.argv[2:]:\n    k, v = f.split(':=', 1); d[k] = json.loads(v)\n\
+             print(f'Client 1001 sent: {d}')",
+            IDENTITY_REPR,
+        ])
+        .args(&fields)
+        .output()
+        .expect("python3 (the oracle) must be installed");
+    assert!(want.status.success(), "{want:?}");
+    let want = String::from_utf8(want.stdout).unwrap();
+    assert!(
+        want.contains("'x': nan") && want.contains("\\ud800"),
+        "{want}"
+    );
+
+    for protocol in ["0", "2", "auto"] {
+        let (brine, server) =
+            run_course("handout", &[&extra[..], &["--protocol", protocol]].concat());
+
+        brine.assert_code(0);
+        assert_eq!(
+            server.stdout[1..],
+            [want.trim_end()],
+            "protocol {protocol}\n{server}"
+        );
+    }
+}
+
 #[test]
 fn nested_client_id_is_printed_as_python_prints_it() {
     let (brine, server) = run_course("nested-id", &[]);

@@ -6,11 +6,11 @@ use std::io::{self, Write};
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
 use brine_core::pickle::{Budget, Encoding, Escaped, Protocol, Value};
 use brine_core::session::{ClientId, Event, SkipReason};
-use brine_json::{self as json, AsPython};
+use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::identity::{identity, identity_repr, keys_repr};
+use crate::identity::{identity, identity_repr, identity_shown, keys, keys_repr};
 use crate::interrupt::Interrupt;
 use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
 
@@ -28,7 +28,7 @@ enum JsonEvent<'a> {
         bare: bool,
     },
     Sent {
-        value: &'a serde_json::Value,
+        value: Box<RawValue>,
         protocol: u8,
         #[serde(skip_serializing_if = "is_false")]
         python2_strings: bool,
@@ -49,7 +49,7 @@ enum JsonEvent<'a> {
     Hint {
         kind: &'a str,
         message: &'a str,
-        keys: Vec<&'a str>,
+        keys: Vec<String>,
     },
     Closed,
     Error {
@@ -169,12 +169,9 @@ impl Printer {
         }
     }
 
-    pub fn sent(
-        &self,
-        identity: &serde_json::Value,
-        repr: &str,
-        encoding: Encoding,
-    ) -> Result<(), Fail> {
+    /// The identity sent: its repr (text), or (JSON) its JSON as a received message's, from
+    /// the identity pickled with `encoding`'s protocol and decoded again.
+    pub fn sent(&self, identity: &Python, repr: &str, encoding: Encoding) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
                 let how = match encoding.protocol() {
@@ -189,7 +186,9 @@ impl Printer {
                 Ok(())
             }
             Format::Json => self.json(&JsonEvent::Sent {
-                value: identity,
+                // Pickled within 4096 bytes, so its JSON is far below the message limit.
+                value: identity_shown(identity, encoding.protocol(), raw_json)??
+                    .map_err(|reason| Fail::new(exit::FAILURE, reason))?,
                 protocol: encoding.protocol().as_u8(),
                 python2_strings: encoding.is_python2(),
             }),
@@ -246,12 +245,7 @@ impl Printer {
     }
 
     /// A hint: `hint: ...` on stderr, or a `hint` event with the identity's keys.
-    pub fn hint(
-        &self,
-        kind: &str,
-        message: &str,
-        identity: &serde_json::Value,
-    ) -> Result<(), Fail> {
+    pub fn hint(&self, kind: &str, message: &str, identity: &Python) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
                 self.status(Verbosity::Normal, &format!("hint: {message}"));
@@ -260,10 +254,7 @@ impl Printer {
             Format::Json => self.json(&JsonEvent::Hint {
                 kind,
                 message,
-                keys: identity
-                    .as_object()
-                    .map(|m| m.keys().map(String::as_str).collect())
-                    .unwrap_or_default(),
+                keys: keys(identity),
             }),
         }
     }
@@ -328,7 +319,7 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
 
 /// Why the identity's keys may be wrong, after a server's silence or close: the keys sent,
 /// and the fix.
-fn key_hint(what: &str, identity: &serde_json::Value, id: &ClientId, args: &ConnectArgs) -> String {
+fn key_hint(what: &str, identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
     let mut hint = format!(
         "{what} after the identity (keys {}); lab servers read particular keys: see --keys / \
          --key / --field",
@@ -404,7 +395,7 @@ pub fn session(
         _ => fail,
     };
     printer.connected(&peer)?;
-    if identity.as_object().is_some_and(|m| m.is_empty()) {
+    if keys(&identity).is_empty() {
         printer.note(
             "empty_identity",
             "the identity is empty (give --name, --email, --student-id, --github or --field)",
@@ -422,7 +413,7 @@ pub fn session(
         ProtocolArg::Auto => client.set_protocol_auto(),
     }
     let id = client
-        .handshake(&AsPython(&identity))
+        .handshake(&identity)
         .map_err(|e| interrupted(fail(e)))?;
     printer.client_id(&id)?;
     if id.is_bare() {

@@ -1,10 +1,10 @@
 //! The identity dict the flags describe: which keys (`--keys`, `--key`), which value types,
 //! and the `--field`s after them.
 
-use brine_core::pickle::{to_slice, Decoder, Encoding, Protocol};
+use brine_core::pickle::{to_slice, Decoder, Encoding, Protocol, Value};
 
 use crate::{exit, ConnectArgs, Fail, Keys};
-use brine_json::AsPython;
+use brine_json::Python;
 
 /// An identity flag, as `--key FLAG=KEY` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,20 +67,25 @@ pub fn parse_rename(s: &str) -> Result<Rename, String> {
 
 /// A student id as the lab's template client sends it: an int when it is all digits without
 /// a leading zero (and below 2^63), else the str as typed.
-fn sid_value(id: &str) -> serde_json::Value {
+fn sid_value(id: &str) -> Python {
     let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
     let leading_zero = id.len() > 1 && id.starts_with('0');
     match id.parse::<i64>() {
-        Ok(n) if digits && !leading_zero => serde_json::Value::from(n),
-        _ => serde_json::Value::String(id.to_owned()),
+        Ok(n) if digits && !leading_zero => Python::Int(n.to_string()),
+        _ => Python::Str(id.as_bytes().to_vec()),
     }
 }
 
 /// The identity dict: the flags given (name, email, student id, GitHub, in that order, under
 /// the keys `--keys` and `--key` choose), then the `--field`s in order (a repeated key keeps
-/// its first place and takes the last value).
-pub fn identity(args: &ConnectArgs) -> serde_json::Value {
-    let mut map = serde_json::Map::new();
+/// its first place and takes the last value). A `Python::Dict`.
+pub fn identity(args: &ConnectArgs) -> Python {
+    let mut entries: Vec<(Vec<u8>, Python)> = Vec::new();
+    let mut put =
+        |key: &str, value: Python| match entries.iter_mut().find(|(k, _)| k == key.as_bytes()) {
+            Some(entry) => entry.1 = value,
+            None => entries.push((key.as_bytes().to_vec(), value)),
+        };
     let given = [
         (Flag::Name, &args.name),
         (Flag::Email, &args.email),
@@ -97,22 +102,30 @@ pub fn identity(args: &ConnectArgs) -> serde_json::Value {
             .map_or(flag.key(args.keys), |r| r.key.as_str());
         let value = match (flag, args.keys) {
             (Flag::StudentId, Keys::Lab) => sid_value(value),
-            _ => serde_json::Value::String(value.clone()),
+            _ => Python::Str(value.as_bytes().to_vec()),
         };
-        map.insert(key.to_owned(), value);
+        put(key, value);
     }
     for field in &args.fields {
-        map.insert(field.key.clone(), field.value.clone());
+        put(&field.key, field.value.clone());
     }
-    serde_json::Value::Object(map)
+    Python::Dict(entries)
+}
+
+/// The identity's keys (each from a command-line argument, so UTF-8).
+pub fn keys(identity: &Python) -> Vec<String> {
+    match identity {
+        Python::Dict(entries) => entries
+            .iter()
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The identity's keys, as Python prints them: `'student_name', 'email'`.
-pub fn keys_repr(identity: &serde_json::Value) -> String {
-    let keys: Vec<String> = identity
-        .as_object()
-        .map(|m| m.keys().map(|k| repr_str(k)).collect())
-        .unwrap_or_default();
+pub fn keys_repr(identity: &Python) -> String {
+    let keys: Vec<String> = keys(identity).iter().map(|k| repr_str(k)).collect();
     keys.join(", ")
 }
 
@@ -128,13 +141,20 @@ fn repr_str(text: &str) -> String {
 
 /// The identity as Python prints it (pickled and decoded again, so it is exactly what the
 /// server will see), or why it cannot be sent.
-pub fn identity_repr(
-    identity: &serde_json::Value,
+pub fn identity_repr(identity: &Python, protocol: impl Into<Encoding>) -> Result<String, Fail> {
+    identity_shown(identity, protocol, |value| value.to_string())
+}
+
+/// `show` of the identity as the server will see it: pickled with `protocol` and decoded
+/// again; `Err` says why it cannot be sent.
+pub fn identity_shown<T>(
+    identity: &Python,
     protocol: impl Into<Encoding>,
-) -> Result<String, Fail> {
+    show: impl FnOnce(&Value<'_>) -> T,
+) -> Result<T, Fail> {
     // The session's transmit buffer is 4096 bytes, the lab server's recv size.
     let mut buf = vec![0u8; 4096];
-    let bytes = to_slice(&AsPython(identity), &mut buf, protocol).map_err(|e| {
+    let bytes = to_slice(identity, &mut buf, protocol).map_err(|e| {
         Fail::new(
             exit::USAGE,
             format!("cannot send this identity: {e} (the lab server reads at most 4096 bytes)"),
@@ -149,7 +169,7 @@ pub fn identity_repr(
             format!("cannot send this identity: brine's own decoder refuses it: {e}"),
         )
     })?;
-    Ok(value.to_string())
+    Ok(show(&value))
 }
 
 #[cfg(test)]

@@ -205,8 +205,9 @@ pub struct ConnectArgs {
     pub renames: Vec<identity::Rename>,
 
     /// An extra identity field: KEY=VALUE (a str) or KEY:=JSON (a typed value: 123, true,
-    /// null, [1,2], {"a":1}); repeatable, sent after the fields above, in order; a key given
-    /// twice keeps its first place and its last value
+    /// null, [1,2], {"a":1}, read as Python's json.loads reads it: NaN, Infinity, "\ud800",
+    /// integers up to 4300 digits); repeatable, sent after the fields above, in order; a key
+    /// given twice keeps its first place and its last value
     #[arg(long = "field", value_name = "KEY=VALUE|KEY:=JSON", value_parser = parse_field)]
     pub fields: Vec<Field>,
 
@@ -278,8 +279,8 @@ fn parse_protocol(s: &str) -> Result<ProtocolArg, String> {
 pub struct Field {
     /// The key.
     pub key: String,
-    /// The value (a JSON string for KEY=VALUE).
-    pub value: serde_json::Value,
+    /// The value (a str for KEY=VALUE; for KEY:=JSON what Python's `json.loads` makes of it).
+    pub value: brine_json::Python,
 }
 
 /// `KEY=VALUE` (str) or `KEY:=JSON` (typed), as httpie reads them.
@@ -289,12 +290,11 @@ fn parse_field(s: &str) -> Result<Field, String> {
         .ok_or_else(|| format!("expected KEY=VALUE or KEY:=JSON, got '{s}'"))?;
     let (key, value) = match key.strip_suffix(':') {
         Some(key) => {
-            let value: serde_json::Value = serde_json::from_str(value)
+            let value = brine_json::parse(value)
                 .map_err(|e| format!("the value of '{key}' is not valid JSON: {e}"))?;
-            brine_json::check(&value)?;
             (key, value)
         }
-        None => (key, serde_json::Value::String(value.to_owned())),
+        None => (key, brine_json::Python::Str(value.as_bytes().to_vec())),
     };
     if key.is_empty() {
         return Err(format!("the key is empty in '{s}'"));
@@ -432,14 +432,24 @@ mod tests {
 
     #[test]
     fn fields() {
+        use brine_json::Python;
+        let str = |s: &str| Python::Str(s.as_bytes().to_vec());
         let f = parse_field("a=1").unwrap();
-        assert_eq!((f.key.as_str(), f.value), ("a", serde_json::json!("1")));
+        assert_eq!((f.key.as_str(), f.value), ("a", str("1")));
         let f = parse_field("a:=1").unwrap();
-        assert_eq!((f.key.as_str(), f.value), ("a", serde_json::json!(1)));
+        assert_eq!((f.key.as_str(), f.value), ("a", Python::Int("1".into())));
         let f = parse_field("url=x=y").unwrap();
-        assert_eq!((f.key.as_str(), f.value), ("url", serde_json::json!("x=y")));
+        assert_eq!((f.key.as_str(), f.value), ("url", str("x=y")));
         let f = parse_field("tags:=[\"a\",2]").unwrap();
-        assert_eq!(f.value, serde_json::json!(["a", 2]));
+        assert_eq!(
+            f.value,
+            Python::List(vec![str("a"), Python::Int("2".into())])
+        );
+        // What Python's json.loads accepts beyond RFC 8259.
+        let f = parse_field("x:=NaN").unwrap();
+        assert!(matches!(f.value, Python::Float(x) if x.is_nan()));
+        let f = parse_field("y:=\"\\ud800\"").unwrap();
+        assert_eq!(f.value, Python::Str(vec![0xED, 0xA0, 0x80]));
         assert!(parse_field("novalue").is_err());
         assert!(parse_field("=x").is_err());
         assert!(parse_field("a:=nope").is_err());

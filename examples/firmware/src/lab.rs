@@ -8,8 +8,8 @@
 //! and for the Ethernet clients `BRINE_SERVER` (`a.b.c.d:port`, default `10.0.2.2:12000`,
 //! QEMU's user-mode network's name for the host's 127.0.0.1).
 
-use brine_core::pickle::{Pickled, Value};
-use brine_core::session::{Event, Waiting};
+use brine_core::pickle::{Decoder, Pickled, Value};
+use brine_core::session::{Event, Waiting, CLIENT_ID_VALUES};
 #[cfg(feature = "pickler")]
 use brine_core::Identity;
 use cortex_m_semihosting::hprintln;
@@ -22,6 +22,14 @@ pub const GITHUB: &str = setting(option_env!("BRINE_GITHUB"), "jortiz");
 pub const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
 /// The server's IPv4 address and port.
 pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "10.0.2.2:12000"));
+
+/// The lab clients' decoder: 32 values, container items, stack entries and memo slots (under
+/// 1 KiB; the UART client prints its size at exit), enough for lab messages such as `{'course': 'CSC 645', 'lab': 2, 'scores': [98,
+/// 87.5], 'passed': True, 'notes': None}`; a larger message is skipped and reported. The same
+/// sizes as the decoder that re-reads the client id (`CLIENT_ID_VALUES`), so the firmware links
+/// one copy of the decoder's machine, not two (about 9 KB of flash).
+pub type LabDecoder =
+    Decoder<CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES>;
 
 /// The identity sent after the client id, pickled at run time (brine-core's `pickler`).
 #[cfg(feature = "pickler")]

@@ -17,9 +17,10 @@
 #![no_main]
 
 use brine_core::blocking::{self, BeforeRead, Client};
-use brine_core::pickle::Decoder;
 use brine_core::session::{Event, Session, Waiting};
-use brine_firmware::lab::{number, print_message, EMAIL, GITHUB, NAME, STUDENT_ID, TIMEOUT_MS};
+use brine_firmware::lab::{
+    number, print_message, LabDecoder, EMAIL, GITHUB, NAME, STUDENT_ID, TIMEOUT_MS,
+};
 use brine_firmware::uart::{self, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
@@ -28,12 +29,10 @@ use cortex_m_semihosting::hprintln;
 const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 
-/// The client: default 4096-byte receive and transmit buffers, and a decoder of 32 values, 64
-/// container items, 16 stack entries and 32 memo slots (about 0.8 KiB instead of the default
-/// 27 KiB): enough for lab messages such as
-/// `{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}`.
-/// A larger message is skipped and reported; the session goes on with the next one.
-type LabClient = Client<Uart0, Timeouts, Session, Decoder<32, 32, 32, 32>>;
+/// The client: default 4096-byte receive and transmit buffers, and the small [`LabDecoder`]
+/// (instead of the default 27 KiB one). A larger message is skipped and reported; the session
+/// goes on with the next one.
+type LabClient = Client<Uart0, Timeouts, Session, LabDecoder>;
 
 /// Sets the UART's read timeout from what the session waits for (core has no clock).
 struct Timeouts;
@@ -66,7 +65,7 @@ fn main() -> ! {
         "client: {} bytes = session {} + decoder {} + UART {}",
         core::mem::size_of::<LabClient>(),
         core::mem::size_of::<brine_core::session::Session>(),
-        core::mem::size_of::<Decoder<32, 32, 32, 32>>(),
+        core::mem::size_of::<LabDecoder>(),
         core::mem::size_of::<Uart0>()
     );
     report_memory(core::mem::size_of::<LabClient>());

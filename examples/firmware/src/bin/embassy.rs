@@ -12,9 +12,8 @@
 
 use brine_core::asynch::Client;
 use brine_core::blocking;
-use brine_core::pickle::Decoder;
 use brine_core::session::{Event, Session};
-use brine_firmware::lab::{self, TIMEOUT_MS};
+use brine_firmware::lab::{self, LabDecoder, TIMEOUT_MS};
 use brine_firmware::{exit, fail, net_embassy};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
@@ -22,8 +21,8 @@ use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{with_timeout, Duration};
 
-/// The UART client's sizes: 4096-byte buffers, a decoder of about 0.8 KiB.
-type LabClient = Client<TcpSocket<'static>, (), Session, Decoder<32, 64, 16, 32>>;
+/// The UART client's sizes: 4096-byte buffers and the small [`LabDecoder`].
+type LabClient = Client<TcpSocket<'static>, (), Session, LabDecoder>;
 
 #[entry]
 fn main() -> ! {
