@@ -10,6 +10,7 @@
 //! pickle as it would without this path (errors included).
 
 use super::number;
+use super::opcodes::{le_u64, Opcode};
 use super::text::{BytesEncoding, TextEncoding};
 use super::value::{Bytes, Item, Str};
 
@@ -20,6 +21,15 @@ pub(crate) const MAX_ENTRIES: usize = 8;
 /// machine's work budget for merging keys (`MAX_EXPANSION`), which can therefore never decide
 /// a pickle this path takes.
 const MAX_LEN: usize = 1 << 16;
+
+// The scalar opcodes [`Scan::scalar`] reads alike share their table widths.
+const _: () = {
+    let one = Opcode::SHORT_BINUNICODE.width();
+    assert!(Opcode::SHORT_BINBYTES.width() == one && Opcode::LONG1.width() == one);
+    assert!(Opcode::BINBYTES.width() == Opcode::BINUNICODE.width());
+    let eight = Opcode::BINUNICODE8.width();
+    assert!(Opcode::BINBYTES8.width() == eight && Opcode::BYTEARRAY8.width() == eight);
+};
 
 /// A scalar found by [`scan`]: its opcode, and its argument's offset and length (text,
 /// bytes, LONG1, BINFLOAT) or its value (BININT, BININT1, BININT2).
@@ -44,13 +54,15 @@ pub(crate) fn scan(input: &[u8], items: &mut Items) -> Option<usize> {
     let input = input.get(..MAX_LEN).unwrap_or(input);
     let mut pos = 0;
     if let [0x80, version, rest @ ..] = input {
+        // The pattern reads the protocol version as one byte.
+        const _: () = assert!(Opcode::PROTO.width() == 1);
         if *version > 5 {
             return None;
         }
-        pos = 2;
+        pos = 1 + Opcode::PROTO.width();
         if let [0x95, f @ ..] = rest {
-            let frame = u64::from_le_bytes(f.get(..8)?.try_into().ok()?);
-            pos = 11;
+            let frame = le_u64(f.get(..Opcode::FRAME.width())?);
+            pos += 1 + Opcode::FRAME.width();
             if frame > (input.len() - pos) as u64 {
                 return None;
             }
@@ -132,14 +144,8 @@ impl Scan<'_> {
         let input = self.input;
         let (index, next) = match input.get(pos) {
             Some(0x94) => (self.memo, pos + 1),
-            Some(b'q') => (usize::from(*input.get(pos + 1)?), pos + 2),
-            Some(b'r') => {
-                let i = input.get(pos + 1..pos + 5)?;
-                (
-                    u32::from_le_bytes([i[0], i[1], i[2], i[3]]) as usize,
-                    pos + 5,
-                )
-            }
+            Some(b'q') => le_arg::<{ Opcode::BINPUT.width() }>(input, pos + 1)?,
+            Some(b'r') => le_arg::<{ Opcode::LONG_BINPUT.width() }>(input, pos + 1)?,
             _ => return Some(pos),
         };
         if index != self.memo {
@@ -156,7 +162,7 @@ impl Scan<'_> {
         let input = self.input;
         let op = *input.get(at)?;
         let arg = at + 1;
-        let (start, len) = match op {
+        let (len, start) = match op {
             b'N' | 0x88 | 0x89 => {
                 return Some((
                     Found {
@@ -167,29 +173,22 @@ impl Scan<'_> {
                     arg,
                 ))
             }
-            b'K' => (arg, 1),
-            b'M' => (arg, 2),
-            b'J' | b'G' => (arg, if op == b'J' { 4 } else { 8 }),
-            0x8c | b'C' | 0x8a => (arg + 1, usize::from(*input.get(arg)?)),
-            b'X' | b'B' => {
-                let n = input.get(arg..arg + 4)?;
-                (
-                    arg + 4,
-                    u32::from_le_bytes([n[0], n[1], n[2], n[3]]) as usize,
-                )
-            }
-            0x8d | 0x8e | 0x96 => {
-                let n: [u8; 8] = input.get(arg..arg + 8)?.try_into().ok()?;
-                (arg + 8, usize::try_from(u64::from_le_bytes(n)).ok()?)
-            }
+            b'K' => (Opcode::BININT1.width(), arg),
+            b'M' => (Opcode::BININT2.width(), arg),
+            b'J' => (Opcode::BININT.width(), arg),
+            b'G' => (Opcode::BINFLOAT.width(), arg),
+            // Counted: a length, then that many bytes.
+            0x8c | b'C' | 0x8a => le_arg::<{ Opcode::SHORT_BINUNICODE.width() }>(input, arg)?,
+            b'X' | b'B' => le_arg::<{ Opcode::BINUNICODE.width() }>(input, arg)?,
+            0x8d | 0x8e | 0x96 => le_arg::<{ Opcode::BINUNICODE8.width() }>(input, arg)?,
             _ => return None,
         };
         let end = start.checked_add(len)?;
         let bytes = input.get(start..end)?;
         let arg = match op {
-            b'K' => u32::from(bytes[0]),
-            b'M' => u32::from(u16::from_le_bytes([bytes[0], bytes[1]])),
-            b'J' => u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            b'K' => le_u64(bytes.get(..Opcode::BININT1.width())?) as u32,
+            b'M' => le_u64(bytes.get(..Opcode::BININT2.width())?) as u32,
+            b'J' => le_u64(bytes.get(..Opcode::BININT.width())?) as u32,
             0x8a => {
                 number::le_to_i64(bytes)?;
                 len as u32
@@ -200,6 +199,14 @@ impl Scan<'_> {
         let start = start as u16;
         Some((Found { op, start, arg }, end))
     }
+}
+
+/// The little-endian unsigned argument `W` bytes wide (an opcode's table width) at `at`, as a
+/// `usize`, and the position after it.
+#[inline(always)]
+fn le_arg<const W: usize>(input: &[u8], at: usize) -> Option<(usize, usize)> {
+    let value = usize::try_from(le_u64(input.get(at..at + W)?)).ok()?;
+    Some((value, at + W))
 }
 
 /// The argument bytes of a text, bytes, LONG1 or BINFLOAT scalar.

@@ -43,6 +43,13 @@ macro_rules! opcodes {
                     $( Opcode::$name => $arg, )*
                 }
             }
+
+            /// [`Arg::width`] of the opcode's argument; a constant where `self` is one (the
+            /// fast paths size their reads with it).
+            #[inline(always)]
+            pub const fn width(self) -> usize {
+                self.arg().width()
+            }
         }
     };
 }

@@ -10,6 +10,7 @@
 
 use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
 use crate::pickle::number;
+use crate::pickle::opcodes::{le_u64, Opcode};
 use crate::pickle::text::{self, BytesEncoding, TextEncoding};
 use crate::pickle::value::Str;
 
@@ -47,34 +48,43 @@ pub(crate) struct Limits {
 const MAX_LEN: usize = 1 << 16;
 const MAX_ENTRIES: usize = 64;
 
+/// Where a one-`str` pickle's text starts: after PROTO, FRAME, SHORT_BINUNICODE and their
+/// arguments (widths from the opcode table).
+const TEXT_AT: usize = 3 + Opcode::PROTO.width() + Opcode::FRAME.width() + STR_WIDTH;
+const STR_WIDTH: usize = Opcode::SHORT_BINUNICODE.width();
+
 /// The pickle at the start of `input` if it is one `str` as CPython 3.8+ writes it
 /// (`pickle.dumps('...')`: PROTO 4 or 5, a FRAME of exactly the rest, SHORT_BINUNICODE,
 /// MEMOIZE, STOP), and its length; the text is checked as the machine checks it. Needs no
 /// arena: the machine would make one node, one stack entry and one memo slot.
 pub(crate) fn one_str(input: &[u8]) -> Option<(Str<'_>, usize)> {
-    let [0x80, 4 | 5, 0x95, f0, f1, f2, f3, f4, f5, f6, f7, 0x8c, n, rest @ ..] = input else {
+    let (head, rest) = input.split_at_checked(TEXT_AT)?;
+    let (frame_at, str_at) = (1 + Opcode::PROTO.width(), TEXT_AT - STR_WIDTH - 1);
+    let ([0x80, 4 | 5, ..], 0x95, 0x8c) = (head, head[frame_at], head[str_at]) else {
         return None;
     };
-    let n = usize::from(*n);
-    let frame = u64::from_le_bytes([*f0, *f1, *f2, *f3, *f4, *f5, *f6, *f7]);
+    let frame = le_u64(&head[frame_at + 1..str_at]);
+    let n = usize::try_from(le_u64(&head[str_at + 1..])).ok()?;
     let (raw, [0x94, b'.', ..]) = (rest.get(..n)?, rest.get(n..)?) else {
         return None;
     };
-    if frame != n as u64 + 4 || text::validate_text(raw, TextEncoding::Utf8).is_err() {
+    // The frame holds SHORT_BINUNICODE, its argument, MEMOIZE and STOP.
+    let framed = (1 + STR_WIDTH + n + 2) as u64;
+    if frame != framed || text::validate_text(raw, TextEncoding::Utf8).is_err() {
         return None;
     }
     let text = Str {
         raw,
         enc: TextEncoding::Utf8,
     };
-    Some((text, 13 + n + 2))
+    Some((text, TEXT_AT + n + 2))
 }
 
 /// The text of a pickle [`one_str`] accepted (not checked again).
 pub(crate) fn one_str_text(pickle: &[u8]) -> Str<'_> {
     Str {
         raw: pickle
-            .get(13..pickle.len().saturating_sub(2))
+            .get(TEXT_AT..pickle.len().saturating_sub(2))
             .unwrap_or(&[]),
         enc: TextEncoding::Utf8,
     }
@@ -135,61 +145,66 @@ impl<'i> Run<'i, '_> {
             self.pos += 1;
             match byte {
                 0x8c => {
-                    let n = usize::from(self.byte()?);
+                    let n = self.count::<{ Opcode::SHORT_BINUNICODE.width() }>()?;
                     self.text(n)?;
                 }
                 b'X' => {
-                    let n = self.u32()? as usize;
+                    let n = self.count::<{ Opcode::BINUNICODE.width() }>()?;
                     self.text(n)?;
                 }
                 0x94 => self.memoize(self.memo_len)?,
                 b'q' => {
-                    let index = usize::from(self.byte()?);
+                    let index = self.count::<{ Opcode::BINPUT.width() }>()?;
                     self.memoize(index)?;
                 }
                 b'r' => {
-                    let index = self.u32()? as usize;
+                    let index = self.count::<{ Opcode::LONG_BINPUT.width() }>()?;
                     self.memoize(index)?;
                 }
                 b'K' => {
-                    let v = self.byte()?;
-                    self.scalar(Node::Int(v.into()))?;
+                    let v = self.le::<{ Opcode::BININT1.width() }>()?;
+                    self.scalar(Node::Int(v as i64))?;
                 }
                 b'M' => {
-                    let b = self.take(2)?;
-                    self.scalar(Node::Int(u16::from_le_bytes([b[0], b[1]]).into()))?;
+                    let v = self.le::<{ Opcode::BININT2.width() }>()?;
+                    self.scalar(Node::Int(v as i64))?;
                 }
                 b'J' => {
-                    let v = self.u32()? as i32;
+                    // Signed: the low 32 bits as an i32.
+                    let v = self.le::<{ Opcode::BININT.width() }>()? as i32;
                     self.scalar(Node::Int(v.into()))?;
                 }
                 0x8a => {
-                    let n = usize::from(self.byte()?);
+                    let n = self.count::<{ Opcode::LONG1.width() }>()?;
                     let v = number::le_to_i64(self.take(n)?)?;
                     self.scalar(Node::Int(v))?;
                 }
                 b'G' => {
-                    let b = self.take(8)?;
-                    let v = f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                    let b = self.take(Opcode::BINFLOAT.width())?;
+                    let v = f64::from_be_bytes(b.try_into().ok()?);
                     self.scalar(Node::Float(v))?;
                 }
                 b'N' => self.scalar(Node::None)?,
                 0x88 => self.scalar(Node::Bool(true))?,
                 0x89 => self.scalar(Node::Bool(false))?,
                 b'C' => {
-                    let n = usize::from(self.byte()?);
+                    let n = self.count::<{ Opcode::SHORT_BINBYTES.width() }>()?;
                     self.bytes(n, false)?;
                 }
                 b'B' => {
-                    let n = self.u32()? as usize;
+                    let n = self.count::<{ Opcode::BINBYTES.width() }>()?;
                     self.bytes(n, false)?;
                 }
-                0x8e | 0x96 => {
-                    let n = usize::try_from(self.u64()?).ok()?;
-                    self.bytes(n, byte == 0x96)?;
+                0x8e => {
+                    let n = self.count::<{ Opcode::BINBYTES8.width() }>()?;
+                    self.bytes(n, false)?;
+                }
+                0x96 => {
+                    let n = self.count::<{ Opcode::BYTEARRAY8.width() }>()?;
+                    self.bytes(n, true)?;
                 }
                 0x8d => {
-                    let n = usize::try_from(self.u64()?).ok()?;
+                    let n = self.count::<{ Opcode::BINUNICODE8.width() }>()?;
                     self.text(n)?;
                 }
                 b'}' => self.container(ContainerKind::Dict, 0)?,
@@ -218,12 +233,12 @@ impl<'i> Run<'i, '_> {
                 b'a' => self.add(ContainerKind::List, false, 1)?,
                 b'e' => self.add(ContainerKind::List, true, self.scalars)?,
                 0x80 => {
-                    if self.byte()? > 5 {
+                    if self.le::<{ Opcode::PROTO.width() }>()? > 5 {
                         return None;
                     }
                 }
                 0x95 => {
-                    let len = self.u64()?;
+                    let len = self.le::<{ Opcode::FRAME.width() }>()?;
                     if len > (self.input.len() - self.pos) as u64 {
                         return None;
                     }
@@ -243,22 +258,16 @@ impl<'i> Run<'i, '_> {
         Some(bytes)
     }
 
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.input.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
+    /// A little-endian unsigned argument `W` bytes wide (an opcode's table width).
+    #[inline(always)]
+    fn le<const W: usize>(&mut self) -> Option<u64> {
+        Some(le_u64(self.take(W)?))
     }
 
-    fn u32(&mut self) -> Option<u32> {
-        let b = self.take(4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        let b = self.take(8)?;
-        Some(u64::from_le_bytes([
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-        ]))
+    /// A length (or memo index) `W` bytes wide, as a `usize`.
+    #[inline(always)]
+    fn count<const W: usize>(&mut self) -> Option<usize> {
+        usize::try_from(self.le::<W>()?).ok()
     }
 
     // ---- values ----
@@ -536,6 +545,34 @@ mod tests {
         }
         let least = if cfg!(miri) { 10 } else { 500 };
         assert!(taken > least, "the fast path took only {taken} inputs");
+    }
+
+    /// `one_str` takes CPython's one-`str` pickle (the ack), and whenever it answers the
+    /// general machine gives the same `str` and length.
+    #[test]
+    fn one_str_takes_the_ack_and_agrees_with_the_machine() {
+        assert!(
+            super::one_str(ACK).is_some(),
+            "the ack went the general way"
+        );
+        let mut taken = 0;
+        for input in corpus() {
+            let Some((text, len)) = super::one_str(&input) else {
+                continue;
+            };
+            taken += 1;
+            assert_eq!(super::one_str_text(&input[..len]).raw, text.raw);
+            let mut machine: Decoder = Decoder::new();
+            let want = machine
+                .run(&input, true)
+                .map(|(root, len)| (machine.tree(&input).value(root), len));
+            assert_eq!(
+                outcome(Ok((Value::Str(text), len))),
+                outcome(want),
+                "{input:x?}"
+            );
+        }
+        assert!(taken > 10, "one_str took only {taken} inputs");
     }
 
     #[derive(Deserialize, Debug)]
