@@ -32,8 +32,10 @@ mod client;
 mod stream;
 mod timeouts;
 pub use client::{Client, SmallClient};
+#[cfg(feature = "tokio")]
 pub(crate) use stream::Reset;
 pub use stream::Stream;
+#[cfg(feature = "tokio")]
 pub(crate) use timeouts::client_error;
 pub use timeouts::Timeouts;
 
