@@ -6,7 +6,7 @@ use serde::de::{
 };
 
 use super::de_stream::{self, Found};
-use super::decode::arena::{ContainerKind, Edge, Node, NIL};
+use super::decode::arena::{ContainerKind, Edge, Id, Node, NIL};
 use super::decode::flat;
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
@@ -72,7 +72,7 @@ fn from_stream<'a, T: de::Deserialize<'a>>(
     let stream = found.get(..n)?;
     let chain = Chain {
         first: 0,
-        len: n as u16,
+        len: n as Id,
     };
     let tree = Tree {
         input,

@@ -15,7 +15,7 @@
 //! work is bounded by a budget (hashing or comparing nested tuples can be made exponential
 //! with shared references).
 
-use super::decode::arena::{Container, ContainerKind, Edge, Node, NodeId, NIL};
+use super::decode::arena::{Container, ContainerKind, Edge, Id, Node, NodeId, NIL};
 use super::pynum::{hash_big, hash_float, hash_small, num_eq, Num};
 use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};
@@ -28,6 +28,8 @@ const LINEAR_PROBES: u64 = 9;
 const PERTURB_SHIFT: u32 = 5;
 /// Containers up to this many keys are merged by pairwise comparison (no hashing).
 const PAIRWISE: usize = 8;
+/// Containers up to this many keys are first checked for all-distinct fingerprints.
+const DISTINCT_CHECK: usize = 1024;
 
 /// The work budget ran out.
 pub(crate) struct OverBudget;
@@ -47,11 +49,11 @@ impl Hash {
     }
 }
 
-/// Storage the decoder no longer needs after STOP, seen as one array of `u16` slots.
+/// Storage the decoder no longer needs after STOP, seen as one array of `Id` slots.
 pub(crate) struct Scratch<'a> {
-    pub(crate) a: &'a mut [u16],
-    pub(crate) b: &'a mut [u16],
-    /// Unused item slots, two `u16` each.
+    pub(crate) a: &'a mut [Id],
+    pub(crate) b: &'a mut [Id],
+    /// Unused item slots, two `Id` each.
     pub(crate) spare: &'a mut [Edge],
 }
 
@@ -60,7 +62,7 @@ impl Scratch<'_> {
         self.a.len() + self.b.len() + 2 * self.spare.len()
     }
 
-    fn get(&self, i: usize) -> u16 {
+    fn get(&self, i: usize) -> Id {
         if let Some(&v) = self.a.get(i) {
             return v;
         }
@@ -76,7 +78,7 @@ impl Scratch<'_> {
         }
     }
 
-    fn set(&mut self, i: usize, v: u16) {
+    fn set(&mut self, i: usize, v: Id) {
         if let Some(slot) = self.a.get_mut(i) {
             *slot = v;
             return;
@@ -157,7 +159,7 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn edge(&self, e: u16) -> Edge {
+    fn edge(&self, e: Id) -> Edge {
         self.edges.get(e as usize).copied().unwrap_or(Edge {
             child: NIL,
             next: NIL,
@@ -176,7 +178,7 @@ impl<'a> Keys<'a> {
 
     /// Merges equal keys of container `id` (`stride` 1: a set's items; 2: a dict's
     /// key-value pairs): the first key stays, with the last value.
-    fn merge(&mut self, id: NodeId, stride: u16, scratch: &mut Scratch<'_>) -> Work<()> {
+    fn merge(&mut self, id: NodeId, stride: Id, scratch: &mut Scratch<'_>) -> Work<()> {
         let Some(c) = self.container(id) else {
             return Ok(());
         };
@@ -189,7 +191,7 @@ impl<'a> Keys<'a> {
         if table {
             scratch.clear(0, size);
         }
-        let (mut first, mut tail, mut kept) = (NIL, NIL, 0u16);
+        let (mut first, mut tail, mut kept) = (NIL, NIL, 0 as Id);
         let mut key_edge = c.first;
         for _ in 0..n {
             let key = self.edge(key_edge);
@@ -235,16 +237,17 @@ impl<'a> Keys<'a> {
 
     /// True if the `n` keys of `c` are certainly pairwise unequal: their fingerprints
     /// (in `fp`) are nonzero and distinct. The common case (CPython never writes equal
-    /// keys), checked without touching the item chain again.
-    fn all_distinct(&mut self, c: Container, stride: u16, n: usize, fp: &mut [u16]) -> Work<bool> {
-        let Some(fp) = fp.get_mut(..n) else {
+    /// keys), checked without touching the item chain again; quadratic, so only up to
+    /// [`DISTINCT_CHECK`] keys (larger containers go to the hash table).
+    fn all_distinct(&mut self, c: Container, stride: Id, n: usize, fp: &mut [Id]) -> Work<bool> {
+        let Some(fp) = fp.get_mut(..n).filter(|_| n <= DISTINCT_CHECK) else {
             return Ok(false);
         };
         self.spend(n * n / 2)?;
         let mut e = c.first;
         for i in 0..n {
             let key = self.edge(e);
-            let f = self.fingerprint(key.child);
+            let f = Id::from(self.fingerprint(key.child));
             if f == 0 || fp[..i].contains(&f) {
                 return Ok(false);
             }
@@ -283,10 +286,10 @@ impl<'a> Keys<'a> {
     /// at the start of `scratch`; inserts `key_edge` if there is none.
     fn find_or_insert(
         &mut self,
-        key_edge: u16,
+        key_edge: Id,
         size: usize,
         scratch: &mut Scratch<'_>,
-    ) -> Work<Option<u16>> {
+    ) -> Work<Option<Id>> {
         let key = self.edge(key_edge).child;
         let mut i = self.hash(key)?.value as usize;
         loop {
@@ -305,13 +308,7 @@ impl<'a> Keys<'a> {
     }
 
     /// The key edge of an earlier equal key among the `kept` entries from edge `first`.
-    fn find_pairwise(
-        &mut self,
-        first: u16,
-        kept: u16,
-        stride: u16,
-        key: NodeId,
-    ) -> Work<Option<u16>> {
+    fn find_pairwise(&mut self, first: Id, kept: Id, stride: Id, key: NodeId) -> Work<Option<Id>> {
         let mut e = first;
         for _ in 0..kept {
             let edge = self.edge(e);

@@ -28,6 +28,8 @@ mod value;
 pub use de::{from_slice, MAX_ESCAPED_LEN};
 pub(crate) use decode::arena::NodeId;
 pub(crate) use decode::flat::{one_str, one_str_text};
+#[cfg(feature = "alloc")]
+pub use decode::HeapDecoder;
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};

@@ -2,7 +2,7 @@
 
 use core::fmt::{self, Display, Write as _};
 
-use super::decode::arena::{ContainerKind, Edge, IntDigits, Node, NodeId, NIL};
+use super::decode::arena::{ContainerKind, Edge, Id, IntDigits, Node, NodeId, NIL};
 #[cfg(feature = "repr")]
 use super::float_repr::write_float_repr;
 use super::number;
@@ -34,8 +34,8 @@ pub(crate) enum Item<'i> {
 /// A container's item chain: `len` items from edge `first`.
 #[derive(Clone, Copy)]
 pub(crate) struct Chain {
-    pub(crate) first: u16,
-    pub(crate) len: u16,
+    pub(crate) first: Id,
+    pub(crate) len: Id,
 }
 
 impl<'i, 'n> Tree<'i, 'n> {
@@ -141,8 +141,8 @@ impl<'a> Tree<'a, 'a> {
 #[derive(Clone)]
 pub(crate) struct Children<'a> {
     edges: &'a [Edge],
-    next: u16,
-    left: u16,
+    next: Id,
+    left: Id,
 }
 
 impl Iterator for Children<'_> {

@@ -363,7 +363,7 @@ impl Fail {
 }
 
 /// Runs `f` on a thread with a 64 MiB stack: the codec is allocation-free by design, so
-/// `brine pickle`'s large decoder and encoder memo live on the stack.
+/// the sessions' decoders and `brine pickle encode`'s memo live on the stack.
 pub fn with_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::Builder::new()
         .stack_size(64 << 20)

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::fmt::Write as _;
 
 use brine_core::pickle::{
-    to_vec_with_memo, Budget, Decoder, Pickles, Protocol, StreamError, Value,
+    to_vec_with_memo, Budget, HeapDecoder, Pickles, Protocol, StreamError, Value,
 };
 
 use crate::client::{FmtIo, MESSAGE_OUTPUT_LIMIT};
@@ -14,9 +14,11 @@ use crate::{exit, Fail};
 /// Distinct strings one encoded value may hold (20 bytes of stack each while encoding).
 const ENCODE_MEMO: usize = 1 << 14;
 
-/// The decoder for `decode`: far larger than a session's (pickles from a file can be big).
-/// Node and edge ids are 16-bit, so 65535 values and items are the ceiling.
-type BigDecoder = Decoder<65535, 65535, 8192, 32768>;
+/// Output bytes `decode` allows per input byte of a pickle (beyond [`MESSAGE_OUTPUT_LIMIT`]):
+/// more than any pickle's repr or JSON takes unless it refers to shared values many times
+/// (CPython's densest output per byte: `set()` for the 1-byte EMPTY_SET, 7 bytes with its
+/// `, `). Past it, a line is cut as a message's is.
+const OUTPUT_PER_INPUT_BYTE: usize = 16;
 
 /// JSON values, one per line, on stdin → one pickle each on stdout: what
 /// `pickle.dumps(json.loads(line), protocol)` writes (see [`brine_json::parse`]).
@@ -62,9 +64,10 @@ pub fn decode(as_json: bool) -> Result<(), Fail> {
 }
 
 /// The stream decoder: [`Pickles`] finds each pickle's end in a growing buffer (a pickle may
-/// be any size), the decoder decodes the complete pickle.
+/// be any size), a [`HeapDecoder`] (sized to each pickle) decodes the complete pickle, and
+/// its line is cut past [`OUTPUT_PER_INPUT_BYTE`] bytes per pickle byte.
 fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> Result<(), Fail> {
-    let mut decoder: Box<BigDecoder> = Box::new(Decoder::new());
+    let mut decoder = HeapDecoder::new();
     let mut pickles = Pickles::new();
     let mut count = 0usize;
     let mut chunk = vec![0u8; 1 << 16];
@@ -115,18 +118,29 @@ fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> 
                     ),
                 )
             })?;
-            write_line(&mut *out, &value, as_json).map_err(|e| Fail::io("write to stdout", e))?;
+            let limit = message
+                .bytes
+                .len()
+                .saturating_mul(OUTPUT_PER_INPUT_BYTE)
+                .max(MESSAGE_OUTPUT_LIMIT);
+            write_line(&mut *out, &value, as_json, limit)
+                .map_err(|e| Fail::io("write to stdout", e))?;
         }
     }
 }
 
-/// One pickle's line: its repr streamed into `out` (nothing built whole), cut after
-/// [`MESSAGE_OUTPUT_LIMIT`] bytes with a marker; or its JSON, replaced by `{"cut": "<reason>"}`
-/// when longer. Bounds the output of expansion bombs.
-fn write_line(out: &mut dyn Write, value: &Value<'_>, as_json: bool) -> io::Result<()> {
+/// One pickle's line: its repr streamed into `out` (nothing built whole), cut after `limit`
+/// bytes with a marker; or its JSON, replaced by `{"cut": "<reason>"}` when longer. Bounds
+/// the output of expansion bombs.
+fn write_line(
+    out: &mut dyn Write,
+    value: &Value<'_>,
+    as_json: bool,
+    limit: usize,
+) -> io::Result<()> {
     let mut w = FmtIo::new(out);
     let written = if as_json {
-        match brine_json::to_json_line(value, MESSAGE_OUTPUT_LIMIT) {
+        match brine_json::to_json_line(value, limit) {
             Ok(line) => w.write_str(&line),
             Err(reason) => w
                 .write_str("{\"cut\":")
@@ -134,10 +148,10 @@ fn write_line(out: &mut dyn Write, value: &Value<'_>, as_json: bool) -> io::Resu
                 .and_then(|()| w.write_char('}')),
         }
     } else {
-        let mut bounded = Budget::new(&mut w, MESSAGE_OUTPUT_LIMIT);
+        let mut bounded = Budget::new(&mut w, limit);
         match bounded.write_display(value) {
             Ok(false) => {
-                let reason = brine_json::too_long("repr", MESSAGE_OUTPUT_LIMIT);
+                let reason = brine_json::too_long("repr", limit);
                 write!(w, "{}{reason}]", brine_json::CUT_MARK)
             }
             other => other.map(|_| ()),
@@ -197,28 +211,65 @@ mod tests {
         assert!(message.starts_with("not a pickle stream"), "{message}");
     }
 
-    /// Issue 12: a list of 40,000 ints (past the session decoder's 1,024 values, and past
-    /// any one read) prints as CPython's repr, whatever the protocol.
+    /// Issue 12 point 4: inputs of any length. A list of 200,000 ints (past 65,535 values,
+    /// past any one read, and a repr longer than a network message's 1 MiB output limit) and a
+    /// dict of 70,000 keys print as CPython's repr and JSON, whatever the protocol.
     #[test]
-    fn a_list_of_40000_ints() {
-        for protocol in [0, 2, 5] {
-            let script = format!(
-                "import pickle, sys\nv = list(range(-20000, 20000))\nsys.stdout.buffer.write(pickle.dumps(v, {protocol}) * 2)\nsys.stderr.write(repr(v))"
-            );
-            let out = std::process::Command::new("python3")
-                .args(["-c", &script])
-                .output()
-                .expect("python3 (the CPython oracle) must be installed");
-            assert!(out.status.success());
-            let repr = String::from_utf8(out.stderr).unwrap();
-            let (printed, result) = decode_bytes(&out.stdout, false);
-            assert!(
-                result.is_ok(),
-                "protocol {protocol}: {}",
-                result.unwrap_err().message
-            );
-            assert_eq!(printed, format!("{repr}\n{repr}\n"), "protocol {protocol}");
+    fn values_past_65535_as_cpython() {
+        let script = "import json, pickle, sys
+values = [list(range(-100000, 100000)), {str(i): [i] for i in range(70000)}]
+out = [(pickle.dumps(v, p), v) for p in (0, 2, 5) for v in values]
+sys.stdout.buffer.write(b''.join(p for p, _ in out))
+sys.stderr.write(''.join(repr(v) + chr(10) for _, v in out))
+sys.stderr.write(''.join(json.dumps(v, separators=(',', ':')) + chr(10) for _, v in out))";
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .output()
+            .expect("python3 (the CPython oracle) must be installed");
+        assert!(out.status.success());
+        let want = String::from_utf8(out.stderr).unwrap();
+        let (printed, result) = decode_bytes(&out.stdout, false);
+        assert!(result.is_ok(), "{}", result.unwrap_err().message);
+        let (json, result) = decode_bytes(&out.stdout, true);
+        assert!(result.is_ok(), "{}", result.unwrap_err().message);
+        assert!(printed.len() > 2 * MESSAGE_OUTPUT_LIMIT);
+        assert!(printed + &json == want, "the output differs from CPython's");
+    }
+
+    /// What a pickle may print grows with its length, but a shared-reference bomb (a 1 KB
+    /// string referred to 2**19 times, expanding to 512 MiB) is still cut.
+    #[test]
+    fn output_is_bounded_by_the_input() {
+        let mut bomb = b"\x80\x04B\xe8\x03\x00\x00".to_vec();
+        bomb.extend([b'a'; 1000]);
+        bomb.push(0x94);
+        for i in 0..19u8 {
+            bomb.extend([40, 104, i, 104, i, 108, 148]);
         }
+        bomb.push(b'.');
+        let (printed, result) = decode_bytes(&bomb, false);
+        // The decoder refuses it by its expanded size before anything is printed.
+        let fail = result.unwrap_err();
+        assert!(
+            fail.message.contains("after expanding shared references"),
+            "{}",
+            fail.message
+        );
+        assert_eq!(printed, "");
+        // 300 references to a 10 KB string: 3 MB of repr from a 11 KB pickle, cut at 1 MiB.
+        let mut wide = b"\x80\x04]\x94B\x10\x27\x00\x00".to_vec();
+        wide.extend([b'b'; 10000]);
+        wide.extend(b"\x940(");
+        wide.extend([b'h', 1].repeat(300));
+        wide.extend(b"e.");
+        let (printed, result) = decode_bytes(&wide, false);
+        assert!(result.is_ok(), "{}", result.unwrap_err().message);
+        assert!(
+            printed.len() < MESSAGE_OUTPUT_LIMIT + 200,
+            "{}",
+            printed.len()
+        );
+        assert!(printed.trim_end().ends_with(']') && printed.contains(brine_json::CUT_MARK));
     }
 
     /// Issue 12 point 4: strs with lone surrogates, as CPython pickles them in every protocol

@@ -3,12 +3,23 @@
 //! slabs that hold both. [`Value`](crate::pickle::Value) reads this arena; nothing here
 //! knows the pickle machine.
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 use crate::pickle::text::{BytesEncoding, TextEncoding};
 
+/// Index of a node or an edge in the decoder's arena: 16 bits (at most 65,535 of each per
+/// pickle, the smallest arena), or 32 bits with the `alloc` feature, for
+/// [`HeapDecoder`](super::HeapDecoder), which sizes its arena to its input.
+#[cfg(not(feature = "alloc"))]
+pub(crate) type Id = u16;
+/// Index of a node or an edge in the decoder's arena (32 bits: the `alloc` feature is on).
+#[cfg(feature = "alloc")]
+pub(crate) type Id = u32;
 /// Index of a node in the decoder's arena.
-pub(crate) type NodeId = u16;
+pub(crate) type NodeId = Id;
 /// "No node" / "no edge".
-pub(crate) const NIL: u16 = u16::MAX;
+pub(crate) const NIL: Id = Id::MAX;
 
 /// The kind of a container node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,10 +82,10 @@ pub(crate) enum Node {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Container {
     pub(crate) kind: ContainerKind,
-    pub(crate) first: u16,
-    pub(crate) last: u16,
+    pub(crate) first: Id,
+    pub(crate) last: Id,
     /// Items (for a dict: keys and values, so twice the entries).
-    pub(crate) len: u16,
+    pub(crate) len: Id,
     /// 1 + the deepest child's depth (leaves have depth 0).
     pub(super) depth: u16,
     /// Expanded size (see [`MAX_EXPANSION`](super::MAX_EXPANSION)), this one included.
@@ -151,13 +162,29 @@ pub(crate) fn leaf_weight(node: Node) -> u32 {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Edge {
     pub(crate) child: NodeId,
-    pub(crate) next: u16,
+    pub(crate) next: Id,
+}
+
+/// Storage for one of the decoder's stacks of `Copy` items (nodes, edges, the machine's stack,
+/// the memo): a fixed array ([`Slab`]) or, with `alloc`, a vector grown on demand
+/// ([`Grow`]). The machine is written once over this trait.
+pub(crate) trait Slots<T: Copy>: core::ops::DerefMut<Target = [T]> {
+    /// Appends `item`; gives it back when full.
+    fn push(&mut self, item: T) -> Result<(), T>;
+    fn pop(&mut self) -> Option<T>;
+    fn truncate(&mut self, len: usize);
+    fn clear(&mut self);
+    /// Most items it holds (reported in capacity errors).
+    fn capacity(&self) -> usize;
+    /// The whole storage, used part first, at least `want` slots long where it can grow:
+    /// scratch once the machine stopped.
+    fn storage(&mut self, want: usize) -> &mut [T];
 }
 
 /// A fixed-capacity stack of `Copy` items over an initialised array: pushes are a bounds
 /// check and a store (heapless' `MaybeUninit` storage costs more per push here, and its
 /// construction zero-fills anyway).
-pub(super) struct Slab<T: Copy, const N: usize> {
+pub(crate) struct Slab<T: Copy, const N: usize> {
     pub(super) items: [T; N],
     pub(super) len: usize,
 }
@@ -169,9 +196,11 @@ impl<T: Copy, const N: usize> Slab<T, N> {
             len: 0,
         }
     }
+}
 
+impl<T: Copy, const N: usize> Slots<T> for Slab<T, N> {
     #[inline]
-    pub(super) fn push(&mut self, item: T) -> Result<(), T> {
+    fn push(&mut self, item: T) -> Result<(), T> {
         match self.items.get_mut(self.len) {
             Some(slot) => {
                 *slot = item;
@@ -183,42 +212,147 @@ impl<T: Copy, const N: usize> Slab<T, N> {
     }
 
     #[inline]
-    pub(super) fn pop(&mut self) -> Option<T> {
+    fn pop(&mut self) -> Option<T> {
         self.len = self.len.checked_sub(1)?;
         self.items.get(self.len).copied()
     }
 
     #[inline]
-    pub(super) fn truncate(&mut self, len: usize) {
+    fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
 
     #[inline]
-    pub(super) fn clear(&mut self) {
+    fn clear(&mut self) {
         self.len = 0;
     }
 
-    #[inline]
-    pub(super) fn as_slice(&self) -> &[T] {
-        self.items.get(..self.len).unwrap_or(&[])
+    fn capacity(&self) -> usize {
+        N
     }
 
-    #[inline]
-    pub(super) fn as_mut_slice(&mut self) -> &mut [T] {
-        self.items.get_mut(..self.len).unwrap_or(&mut [])
+    fn storage(&mut self, _want: usize) -> &mut [T] {
+        &mut self.items
     }
 }
 
 impl<T: Copy, const N: usize> core::ops::Deref for Slab<T, N> {
     type Target = [T];
 
+    #[inline]
     fn deref(&self) -> &[T] {
-        self.as_slice()
+        self.items.get(..self.len).unwrap_or(&[])
     }
 }
 
 impl<T: Copy, const N: usize> core::ops::DerefMut for Slab<T, N> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
-        self.as_mut_slice()
+        self.items.get_mut(..self.len).unwrap_or(&mut [])
+    }
+}
+
+/// A stack of `Copy` items on the heap, grown as items arrive, up to `limit` items; a
+/// failed allocation is reported as "full", never an abort.
+#[cfg(feature = "alloc")]
+pub(crate) struct Grow<T: Copy> {
+    items: alloc::vec::Vec<T>,
+    len: usize,
+    limit: usize,
+    fill: T,
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Copy> Grow<T> {
+    pub(super) const fn new(fill: T) -> Self {
+        Grow {
+            items: alloc::vec::Vec::new(),
+            len: 0,
+            limit: 0,
+            fill,
+        }
+    }
+
+    /// Empties it and sets its limit; keeps the memory it has.
+    pub(super) fn reset(&mut self, limit: usize) {
+        self.len = 0;
+        self.limit = limit;
+    }
+
+    /// Grows the storage to `len` slots (filled); false if the allocation failed.
+    fn grow_to(&mut self, len: usize) -> bool {
+        let more = len.saturating_sub(self.items.len());
+        if more == 0 {
+            return true;
+        }
+        // Doubling keeps pushes amortized O(1).
+        let more = more.max(self.items.len());
+        if self.items.try_reserve(more).is_err() && self.items.try_reserve_exact(more).is_err() {
+            return false;
+        }
+        self.items.resize(self.items.len() + more, self.fill);
+        true
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Copy> Slots<T> for Grow<T> {
+    #[inline]
+    fn push(&mut self, item: T) -> Result<(), T> {
+        if self.len >= self.limit || (self.len >= self.items.len() && !self.grow_to(self.len + 1)) {
+            return Err(item);
+        }
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = item;
+                self.len += 1;
+                Ok(())
+            }
+            None => Err(item),
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.len = self.len.checked_sub(1)?;
+        self.items.get(self.len).copied()
+    }
+
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    #[inline]
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn capacity(&self) -> usize {
+        self.limit
+    }
+
+    fn storage(&mut self, want: usize) -> &mut [T] {
+        // Scratch is best effort: what cannot be allocated is done without it.
+        let _ = self.grow_to(want);
+        &mut self.items
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Copy> core::ops::Deref for Grow<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Copy> core::ops::DerefMut for Grow<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.items.get_mut(..self.len).unwrap_or(&mut [])
     }
 }

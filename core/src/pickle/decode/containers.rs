@@ -4,11 +4,14 @@
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::opcodes::Opcode;
 
-use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
+use super::arena::{
+    leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, Slots, Unhashable, NIL,
+};
 use super::machine::{At, Machine, MARK_ENTRY};
-use super::{MAX_DEPTH, MAX_EXPANSION};
+use super::Arena;
+use super::MAX_DEPTH;
 
-impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_, '_, V, I, S, M> {
+impl<A: Arena> Machine<'_, '_, A> {
     /// New containers: empty, or of the items above a MARK, or of the top 1-3 items.
     #[inline(always)]
     pub(super) fn build(&mut self, at: At) -> Result<(), Error> {
@@ -186,21 +189,19 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
             Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
             leaf => (0, leaf_weight(leaf), Unhashable::No),
         };
-        let edge = self.d.edges.len();
-        if edge >= NIL as usize {
-            return Err(at.capacity(Capacity::Items, I.min(NIL as usize)));
+        let edges = &mut self.d.edges;
+        let limit = edges.capacity().min(NIL as usize);
+        let edge = edges.len();
+        if edge >= limit {
+            return Err(at.capacity(Capacity::Items, limit));
         }
-        self.d
-            .edges
+        edges
             .push(Edge { child, next: NIL })
-            .map_err(|_| at.capacity(Capacity::Items, I))?;
-        let edge = edge as u16;
+            .map_err(|_| at.capacity(Capacity::Items, limit))?;
+        let edge = edge as Id;
         let Some(Node::Container(c)) = self.d.nodes.get_mut(parent as usize) else {
             return Err(at.stack("not a container"));
         };
-        if c.len == u16::MAX {
-            return Err(at.capacity(Capacity::Items, u16::MAX as usize));
-        }
         match c.kind {
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
                 let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
@@ -224,8 +225,8 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
             _ => {}
         }
         c.expansion = c.expansion.saturating_add(weight);
-        if c.expansion > MAX_EXPANSION {
-            return Err(at.capacity(Capacity::Expansion, MAX_EXPANSION as usize));
+        if c.expansion > self.expansion {
+            return Err(at.capacity(Capacity::Expansion, self.expansion as usize));
         }
         if c.first == NIL {
             c.first = edge;

@@ -8,7 +8,9 @@
 //! `None`, and the caller runs the general machine on the same input, which then decides
 //! (errors included). So a caller never sees a result the general machine would not give.
 
-use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
+use super::arena::{
+    leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, Unhashable, NIL,
+};
 use crate::pickle::number;
 use crate::pickle::opcodes::{le_u64, Opcode};
 use crate::pickle::text::{self, BytesEncoding, TextEncoding};
@@ -333,7 +335,7 @@ impl<'i> Run<'i, '_> {
         }
         let id = self.alloc(Node::Container(Container::empty(kind)))?;
         self.container = Some((id, kind));
-        self.link(usize::from(id), items)?;
+        self.link(id as usize, items)?;
         self.check_stack()
     }
 
@@ -378,7 +380,7 @@ impl<'i> Run<'i, '_> {
     fn check_key(&self, key: usize) -> Option<()> {
         let raw = self.str_at(key)?;
         let (dict, _) = self.container?;
-        let mut earlier = (usize::from(dict) + 1..key).step_by(2);
+        let mut earlier = (dict as usize + 1..key).step_by(2);
         match earlier.any(|k| self.str_at(k).is_some_and(|other| other == raw)) {
             true => None,
             false => Some(()),
@@ -414,7 +416,7 @@ impl<'i> Run<'i, '_> {
             let n = self.n_edges;
             let links = self.edges.get_mut(..n)?;
             for (i, edge) in links.iter_mut().enumerate() {
-                edge.next = (i + 1) as u16;
+                edge.next = (i + 1) as Id;
             }
             if let Some(last) = links.last_mut() {
                 last.next = NIL;
@@ -424,13 +426,13 @@ impl<'i> Run<'i, '_> {
             let mut expansion = 1u32;
             let mut unhashable = Unhashable::No;
             for edge in self.edges.get(..n)? {
-                let item = *self.nodes.get(usize::from(edge.child))?;
+                let item = *self.nodes.get(edge.child as usize)?;
                 expansion = expansion.saturating_add(leaf_weight(item));
                 if let (Node::Bytes { mutable: true, .. }, Unhashable::No) = (item, unhashable) {
                     unhashable = Unhashable::ByteArray;
                 }
             }
-            let Some(Node::Container(c)) = self.nodes.get_mut(usize::from(id)) else {
+            let Some(Node::Container(c)) = self.nodes.get_mut(id as usize) else {
                 return None;
             };
             c.expansion = expansion;
@@ -439,8 +441,8 @@ impl<'i> Run<'i, '_> {
             }
             if n > 0 {
                 c.first = 0;
-                c.last = u16::try_from(n - 1).ok()?;
-                c.len = u16::try_from(n).ok()?;
+                c.last = Id::try_from(n - 1).ok()?;
+                c.len = Id::try_from(n).ok()?;
             }
         }
         Some(Flat {

@@ -10,10 +10,9 @@ use crate::pickle::text::{self, BytesEncoding, TextEncoding};
 
 use super::arena::{Builtin, Container, ContainerKind, Edge, Node, NodeId};
 use super::machine::{At, Machine};
+use super::Arena;
 
-impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
-    Machine<'_, 'i, V, I, S, M>
-{
+impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// GLOBAL, STACK_GLOBAL, REDUCE, INST: the builtins CPython names for data, never called.
     #[inline(always)]
     pub(super) fn global_op(&mut self, at: At) -> Result<(), Error> {

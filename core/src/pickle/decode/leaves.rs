@@ -8,8 +8,9 @@ use crate::pickle::text::{self, BytesEncoding, TextEncoding};
 
 use super::arena::{IntDigits, Node};
 use super::machine::{At, Machine};
+use super::Arena;
 
-impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_, '_, V, I, S, M> {
+impl<A: Arena> Machine<'_, '_, A> {
     /// None, bools, ints and floats.
     #[inline(always)]
     pub(super) fn number(&mut self, at: At) -> Result<(), Error> {

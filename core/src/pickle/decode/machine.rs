@@ -8,15 +8,15 @@ use crate::pickle::opcodes::Opcode;
 
 use crate::pickle::number;
 
-use super::arena::{Node, NodeId, NIL};
-use super::Decoder;
+use super::arena::{Id, Node, NodeId, Slots, NIL};
+use super::{Arena, Storage};
 
 /// A MARK on the stack.
-pub(super) const MARK_ENTRY: u16 = u16::MAX;
+pub(super) const MARK_ENTRY: Id = NIL;
 
 /// One run of the pickle machine.
-pub(super) struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize, const M: usize> {
-    pub(super) d: &'d mut Decoder<V, I, S, M>,
+pub(super) struct Machine<'d, 'i, A: Arena> {
+    pub(super) d: &'d mut Storage<A>,
     pub(super) input: &'i [u8],
     pub(super) pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
@@ -30,6 +30,9 @@ pub(super) struct Machine<'d, 'i, const V: usize, const I: usize, const S: usize
     pub(super) memo_len: u32,
     /// Validate UTF-8 strings while decoding.
     pub(super) check_utf8: bool,
+    /// The largest expanded size accepted, and the work budget for merging keys (see
+    /// [`MAX_EXPANSION`](super::MAX_EXPANSION)).
+    pub(super) expansion: u32,
 }
 
 /// The opcode being executed and its offset, for error reports.
@@ -73,9 +76,7 @@ impl At {
     }
 }
 
-impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
-    Machine<'_, 'i, V, I, S, M>
-{
+impl<'i, A: Arena> Machine<'_, 'i, A> {
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
         loop {
             let offset = self.pos;
@@ -319,11 +320,11 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
         self.d.nodes.get(id as usize).copied().unwrap_or(Node::None)
     }
 
-    pub(super) fn push_raw(&mut self, id: u16, at: At) -> Result<(), Error> {
-        self.d
-            .stack
+    pub(super) fn push_raw(&mut self, id: Id, at: At) -> Result<(), Error> {
+        let stack = &mut self.d.stack;
+        stack
             .push(id)
-            .map_err(|_| at.capacity(Capacity::Stack, S))
+            .map_err(|_| at.capacity(Capacity::Stack, stack.capacity()))
     }
 
     pub(super) fn push_node(&mut self, node: Node, at: At) -> Result<(), Error> {
@@ -332,14 +333,15 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
     }
 
     pub(super) fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Error> {
-        let id = self.d.nodes.len();
-        if id >= NIL as usize {
-            return Err(at.capacity(Capacity::Values, V.min(NIL as usize)));
+        let nodes = &mut self.d.nodes;
+        let limit = nodes.capacity().min(NIL as usize);
+        let id = nodes.len();
+        if id >= limit {
+            return Err(at.capacity(Capacity::Values, limit));
         }
-        self.d
-            .nodes
+        nodes
             .push(node)
-            .map_err(|_| at.capacity(Capacity::Values, V))?;
+            .map_err(|_| at.capacity(Capacity::Values, limit))?;
         Ok(id as NodeId)
     }
 
@@ -370,12 +372,10 @@ impl<'i, const V: usize, const I: usize, const S: usize, const M: usize>
 
     pub(super) fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Error> {
         let index = index as usize;
-        if index >= M {
-            return Err(at.capacity(Capacity::Memo, M));
-        }
-        while self.d.memo.len() <= index {
-            // Cannot fail: index < M.
-            let _ = self.d.memo.push(NIL);
+        let memo = &mut self.d.memo;
+        while memo.len() <= index {
+            memo.push(NIL)
+                .map_err(|_| at.capacity(Capacity::Memo, memo.capacity()))?;
         }
         if self.d.memo[index] == NIL {
             self.memo_len += 1;

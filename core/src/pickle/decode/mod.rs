@@ -14,6 +14,8 @@ pub(crate) mod arena;
 mod containers;
 pub(crate) mod flat;
 mod globals;
+#[cfg(feature = "alloc")]
+mod heap;
 mod leaves;
 mod machine;
 mod shared;
@@ -21,8 +23,11 @@ mod shared;
 use super::error::Error;
 use super::value::{Tree, Value};
 
-use arena::{Edge, Node, NodeId, Slab, NIL};
+use arena::{Edge, Id, Node, NodeId, Slab, Slots, NIL};
 use machine::Machine;
+
+#[cfg(feature = "alloc")]
+pub use heap::HeapDecoder;
 
 /// Deepest container nesting the decoder accepts (`[[[...]]]` 64 levels deep). Bounds the
 /// recursion of `Display` and deserialization.
@@ -36,22 +41,89 @@ pub const MAX_DEPTH: usize = 64;
 /// under 2048 items × 4096 bytes).
 pub const MAX_EXPANSION: u32 = 1 << 24;
 
+/// The storage one run of the machine works in: fixed arrays ([`Decoder`]) or, with
+/// `alloc`, vectors grown to fit the input ([`HeapDecoder`]).
+pub(crate) trait Arena {
+    type Nodes: Slots<Node>;
+    type Edges: Slots<Edge>;
+    type Stack: Slots<Id>;
+    type Memo: Slots<Id>;
+}
+
+/// The arena of [`Decoder`]: four arrays sized at compile time.
+pub(crate) struct Fixed<const V: usize, const I: usize, const S: usize, const M: usize>;
+
+impl<const V: usize, const I: usize, const S: usize, const M: usize> Arena for Fixed<V, I, S, M> {
+    type Nodes = Slab<Node, V>;
+    type Edges = Slab<Edge, I>;
+    type Stack = Slab<Id, S>;
+    type Memo = Slab<Id, M>;
+}
+
+/// A decoder's storage: the arena (nodes and edges, read by [`Value`]) and the machine's
+/// stack and memo.
+pub(crate) struct Storage<A: Arena> {
+    pub(super) nodes: A::Nodes,
+    pub(super) edges: A::Edges,
+    pub(super) stack: A::Stack,
+    pub(super) memo: A::Memo,
+    /// The furthest input offset a FRAME of the last pickle claimed (0: none).
+    frame_end: usize,
+}
+
+impl<A: Arena> Storage<A> {
+    /// Runs the machine over `input` within `expansion` (see [`MAX_EXPANSION`]); returns the
+    /// root node and the pickle's length. `check_utf8`: validate UTF-8 strings now (for
+    /// `Value`, whose `Display` relies on it); the serde path validates each string when it
+    /// reads it instead, and only those.
+    fn run(
+        &mut self,
+        input: &[u8],
+        check_utf8: bool,
+        expansion: u32,
+    ) -> Result<(NodeId, usize), Error> {
+        self.nodes.clear();
+        self.edges.clear();
+        self.stack.clear();
+        self.memo.clear();
+        self.frame_end = 0;
+        Machine {
+            d: self,
+            input,
+            pos: 0,
+            shared: false,
+            keyed: 0,
+            proto: 0,
+            memo_len: 0,
+            check_utf8,
+            expansion,
+        }
+        .run()
+    }
+
+    /// A view of the arena after a run.
+    fn tree<'i>(&self, input: &'i [u8]) -> Tree<'i, '_> {
+        Tree {
+            input,
+            nodes: &self.nodes,
+            edges: &self.edges,
+        }
+    }
+}
+
 /// A pickle decoder with fixed capacities: `VALUES` nodes, `ITEMS` container items, `STACK`
 /// pickle-machine stack entries, `MEMO` memo slots. The defaults fit typical messages up to
 /// 4096 bytes in about 27 KiB. Allocates nothing. Construction fills that storage, so reuse
 /// one decoder for many pickles where speed matters (each `decode` only resets lengths).
+/// Without the `alloc` feature, node and item ids are 16-bit: at most 65,535 values and
+/// 65,535 items per pickle, whatever the capacities.
 pub struct Decoder<
     const VALUES: usize = 1024,
     const ITEMS: usize = 2048,
     const STACK: usize = 512,
     const MEMO: usize = 1024,
 > {
-    nodes: Slab<Node, VALUES>,
-    edges: Slab<Edge, ITEMS>,
-    stack: Slab<u16, STACK>,
-    memo: Slab<u16, MEMO>,
-    /// The furthest input offset a FRAME of the last pickle claimed (0: none).
-    frame_end: usize,
+    store: Storage<Fixed<VALUES, ITEMS, STACK, MEMO>>,
 }
 
 impl Default for Decoder {
@@ -66,14 +138,16 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// A decoder with empty storage.
     pub const fn new() -> Self {
         Decoder {
-            nodes: Slab::new(Node::None),
-            edges: Slab::new(Edge {
-                child: NIL,
-                next: NIL,
-            }),
-            stack: Slab::new(NIL),
-            memo: Slab::new(NIL),
-            frame_end: 0,
+            store: Storage {
+                nodes: Slab::new(Node::None),
+                edges: Slab::new(Edge {
+                    child: NIL,
+                    next: NIL,
+                }),
+                stack: Slab::new(NIL),
+                memo: Slab::new(NIL),
+                frame_end: 0,
+            },
         }
     }
 
@@ -99,25 +173,9 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     }
 
     /// Runs the machine; returns the root node and the pickle's length.
-    /// `check_utf8`: validate UTF-8 strings now (for `Value`, whose `Display` relies on it);
-    /// the serde path validates each string when it reads it instead, and only those.
+    /// `check_utf8`: see [`Storage::run`].
     pub(crate) fn run(&mut self, input: &[u8], check_utf8: bool) -> Result<(NodeId, usize), Error> {
-        self.nodes.clear();
-        self.edges.clear();
-        self.stack.clear();
-        self.memo.clear();
-        self.frame_end = 0;
-        Machine {
-            d: self,
-            input,
-            pos: 0,
-            shared: false,
-            keyed: 0,
-            proto: 0,
-            memo_len: 0,
-            check_utf8,
-        }
-        .run()
+        self.store.run(input, check_utf8, MAX_EXPANSION)
     }
 
     /// [`run`](Self::run), through the fast path for common shapes when it applies.
@@ -139,12 +197,13 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
             memo: MEMO,
             check_utf8,
         };
-        let done = flat::decode(input, &mut self.nodes.items, &mut self.edges.items, limits)?;
-        self.nodes.len = done.nodes;
-        self.edges.len = done.edges;
-        self.stack.clear();
-        self.memo.clear();
-        self.frame_end = done.frame_end;
+        let s = &mut self.store;
+        let done = flat::decode(input, &mut s.nodes.items, &mut s.edges.items, limits)?;
+        s.nodes.len = done.nodes;
+        s.edges.len = done.edges;
+        s.stack.clear();
+        s.memo.clear();
+        s.frame_end = done.frame_end;
         Some(done)
     }
 
@@ -152,16 +211,12 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// a pickle decoded from a longer input is refused on its own bytes if this exceeds its
     /// length (frames are checked against the input's end, as CPython checks them).
     pub(crate) fn frame_end(&self) -> usize {
-        self.frame_end
+        self.store.frame_end
     }
 
     /// A view of the arena after [`run`](Self::run).
     pub(crate) fn tree<'i>(&self, input: &'i [u8]) -> Tree<'i, '_> {
-        Tree {
-            input,
-            nodes: &self.nodes,
-            edges: &self.edges,
-        }
+        self.store.tree(input)
     }
 }
 
@@ -170,11 +225,11 @@ impl Decoder {
     /// Decodes `input` and returns the root's Python hash and whether it is fixed.
     pub(crate) fn python_hash(&mut self, input: &[u8]) -> Result<(u64, bool), Error> {
         let (root, _) = self.run(input, true)?;
-        let used = self.edges.len;
+        let s = &mut self.store;
         let mut keys = super::keys::Keys {
             input,
-            nodes: self.nodes.as_mut_slice(),
-            edges: self.edges.items.get_mut(..used).unwrap_or_default(),
+            nodes: &mut s.nodes,
+            edges: &mut s.edges,
             budget: MAX_EXPANSION,
         };
         keys.python_hash(root)
@@ -199,7 +254,7 @@ mod tests {
 
     /// Generated by `python3 core/tests/python/opcode_fixtures.py`: one pickle per data opcode
     /// and CPython's `repr(pickle.loads(pickle))`.
-    const OPCODE_CASES: &[(&str, &[u8], &str)] = &[
+    pub(super) const OPCODE_CASES: &[(&str, &[u8], &str)] = &[
         ("PROTO, FRAME, STOP", b"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00N.", "None"),
         ("MARK, TUPLE", b"(K\x01K\x02t.", "(1, 2)"),
         ("POP", b"K\x01K\x020.", "1"),
@@ -463,7 +518,7 @@ mod tests {
     }
 
     /// Issue 12's pickles and CPython 3.11's `repr(pickle.loads(p))` of each.
-    const SEMANTICS_CASES: &[(&str, &[u8], &str)] = &[
+    pub(super) const SEMANTICS_CASES: &[(&str, &[u8], &str)] = &[
         ("equal dict keys", b"}(K\x01U\x01aK\x01U\x01bu.", "{1: 'b'}"),
         ("1, True, False, 0 in a set", b"\x80\x04\x8f(K\x01\x88\x89K\x00\x90.", "{False, 1}"),
         ("frozenset order", b"\x80\x05\x95\n\x00\x00\x00\x00\x00\x00\x00(K\x05K\x14K-\x91\x94.", "frozenset({45, 20, 5})"),
@@ -626,10 +681,22 @@ mod tests {
         assert_eq!(repr(b"\x80\x03cbuiltins\nset\n]\x85R."), "set()");
     }
 
-    /// Issue 12's expansion bombs: a 1000-byte string, or a 1785-byte int, in a doubling
-    /// chain of 19 lists.
+    /// Issue 12's expansion bombs (see [`bombs`]).
     #[test]
     fn expansion_bombs_are_refused_by_size() {
+        for bomb in bombs() {
+            let got = repr(&bomb);
+            assert!(
+                got.starts_with("error: pickle too large")
+                    && got.contains("after expanding shared references"),
+                "{got}"
+            );
+        }
+    }
+
+    /// Issue 12's expansion bombs: a 1000-byte string, or a 1785-byte int, in a doubling
+    /// chain of 19 lists.
+    pub(super) fn bombs() -> [std::vec::Vec<u8>; 2] {
         let levels: std::vec::Vec<u8> = (0..19u8)
             .flat_map(|i| [40, 104, i, 104, i, 108, 148])
             .collect();
@@ -644,14 +711,7 @@ mod tests {
         int_bomb.push(0x94);
         int_bomb.extend(&levels);
         int_bomb.push(b'.');
-        for bomb in [str_bomb, int_bomb] {
-            let got = repr(&bomb);
-            assert!(
-                got.starts_with("error: pickle too large")
-                    && got.contains("after expanding shared references"),
-                "{got}"
-            );
-        }
+        [str_bomb, int_bomb]
     }
 
     #[test]

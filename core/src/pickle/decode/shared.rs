@@ -7,43 +7,47 @@ use heapless::Vec;
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::keys::{Keys, Scratch};
 
-use super::arena::{leaf_weight, Edge, Node, NodeId};
+use super::arena::{leaf_weight, Edge, Id, Node, NodeId, Slots};
 use super::machine::{At, Machine};
-use super::{MAX_DEPTH, MAX_EXPANSION};
+use super::Arena;
+use super::MAX_DEPTH;
 
-impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_, '_, V, I, S, M> {
+impl<A: Arena> Machine<'_, '_, A> {
     /// Merges equal dict keys and set items and puts sets in CPython's order (see
     /// [`keys`](super::keys)), in the storage the machine no longer needs. Fails only
-    /// when that work exceeds [`MAX_EXPANSION`] units.
+    /// when that work exceeds the expansion limit ([`MAX_EXPANSION`](super::MAX_EXPANSION) units
+    /// for a [`Decoder`](super::Decoder)).
     pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Error> {
         let d = &mut *self.d;
-        let used = d.edges.len.min(I);
-        let (edges, spare) = d.edges.items.split_at_mut(used);
+        let used = d.edges.len();
+        // A table of CPython's size for the largest set fits (where storage can grow).
+        let want = used.saturating_mul(8).saturating_add(64);
+        let (edges, spare) = d.edges.storage(used).split_at_mut(used);
         let mut scratch = Scratch {
-            a: &mut d.memo.items,
-            b: &mut d.stack.items,
+            a: d.memo.storage(want),
+            b: d.stack.storage(0),
             spare,
         };
         Keys {
             input: self.input,
-            nodes: d.nodes.as_mut_slice(),
+            nodes: &mut d.nodes,
             edges,
-            budget: MAX_EXPANSION,
+            budget: self.expansion,
         }
         .merge_all(&mut scratch, self.keyed & 2 != 0)
-        .map_err(|_| at.capacity(Capacity::Expansion, MAX_EXPANSION as usize))
+        .map_err(|_| at.capacity(Capacity::Expansion, self.expansion as usize))
     }
 
     // ---- shared structure: cycles, depth, expansion ----
 
     /// Walks the value from `root` once (iteratively) when containers were shared: refuses
     /// cycles, and computes exact depth and expansion (bounded by [`MAX_DEPTH`] and
-    /// [`MAX_EXPANSION`]).
+    /// the expansion limit).
     pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Error> {
         struct Frame {
             node: NodeId,
-            edge: u16,
-            left: u16,
+            edge: Id,
+            left: Id,
             depth: u16,
             expansion: u32,
         }
@@ -106,8 +110,8 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Machine<'_,
             if top.depth as usize > MAX_DEPTH {
                 return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
             }
-            if top.expansion > MAX_EXPANSION {
-                return Err(at.capacity(Capacity::Expansion, MAX_EXPANSION as usize));
+            if top.expansion > self.expansion {
+                return Err(at.capacity(Capacity::Expansion, self.expansion as usize));
             }
         }
         Ok(())
