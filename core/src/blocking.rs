@@ -24,7 +24,8 @@ use crate::session::{self, ClientId, Event, Session};
 pub type Client<T, H = (), S = Session, D = Decoder> =
     driver::Client<T, H, (S, D), driver::Blocking>;
 
-/// A [`Client`] for small messages: [`SmallSession`] and [`SmallDecoder`] (3,280 bytes with a std transport),
+/// A [`Client`] for small messages: [`SmallSession`] and [`SmallDecoder`] (3,208 bytes with a std transport;
+/// 4,168 with the `alloc` feature, whose arena ids are 32-bit),
 /// made with `SmallClient::with_storage(transport, ())`.
 pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
 

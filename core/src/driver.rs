@@ -186,8 +186,9 @@ mod sealed {
 ///
 /// Name it through [`blocking::Client`](crate::blocking::Client) or `asynch::Client`,
 /// `Client<T, H = (), S = Session, D = Decoder>`, whose defaults are a 4 KiB [`Session`] and
-/// the default [`Decoder`] (36 KiB in all), or their `SmallClient` aliases ([`SmallSession`],
-/// [`SmallDecoder`]: 3,280 bytes with a std transport). Other sizes are chosen by type:
+/// the default [`Decoder`] (36 KiB in all; 55 KiB with the `alloc` feature's 32-bit arena ids),
+/// or their `SmallClient` aliases ([`SmallSession`], [`SmallDecoder`]: 3,208 bytes with a std
+/// transport; 4,168 with `alloc`). Other sizes are chosen by type:
 /// `Client<T, (), Session<2048, 512>, Decoder<128, 256, 32, 64>>`. A message the session has
 /// no room for, or the decoder no capacity for, is skipped and reported (`Event::Skipped`),
 /// not fatal.

@@ -2,7 +2,7 @@
 //! to see how a server copes with a class (or a school) connecting at once.
 //!
 //! Each client is a tokio task running the core's async client over the tokio adapter, with
-//! small buffers and a small decoder (about 2.5 KiB, see [`LoadClient`]): it connects, waits
+//! small buffers and a small decoder (about 4 KiB, see [`LoadClient`]): it connects, waits
 //! for its id, sends a generated identity and then listens, as the lab client does, until
 //! the server closes or the run ends. Connects are paced (`--connecting`, `--rate`) so that
 //! thousands of SYNs do not overflow the server's listen queue, which on loopback turns into
@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use crate::{exit, parse_secs, Fail, Secs, Verbosity};
 
 /// A load client: 1024-byte receive and 512-byte transmit buffers, a decoder for 64 values
-/// (ids, acks and small messages; a larger message is skipped and counted). About 2.5 KiB
+/// (ids, acks and small messages; a larger message is skipped and counted). About 4 KiB
 /// instead of the default client's 36 KiB, which is what lets 10,000 of them fit in
 /// well under 150 MB.
 pub type LoadClient = SmallClient;
@@ -673,11 +673,12 @@ mod tests {
     }
 
     /// A client's memory is mostly its task's future: keep it small (10,000 of them run in
-    /// one process).
+    /// one process). 4,296 bytes: brine-core's `alloc` feature (which `brine pickle decode`'s
+    /// `HeapDecoder` needs) makes arena ids 32-bit, about 1 KiB more than the 16-bit ones.
     #[test]
     fn a_client_task_is_small() {
         assert!(
-            std::mem::size_of::<LoadClient>() < 3400,
+            std::mem::size_of::<LoadClient>() <= 4400,
             "{}",
             std::mem::size_of::<LoadClient>()
         );
