@@ -784,4 +784,39 @@ for _ in range(400):
         }
         assert_eq!(n, 2400);
     }
+
+    /// Python 2.7's forms of unicode with lone surrogates (its `pickle.py` `save_unicode`:
+    /// protocol 0 `V` + raw-unicode-escape with PUT `pN`, protocols 1-2 BINUNICODE of its
+    /// UTF-8, which writes a surrogate as 3 bytes, and a pair written as two code points
+    /// separately), load as CPython 3's C unpickler loads them: repr and code points.
+    #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    fn python2_lone_surrogates_as_cpython_loads_them() {
+        let cases: &[&[u8]] = &[
+            b"V\\ud800\np0\n.",
+            b"(lp0\nV\\ud83d\\ude00\np1\naVa\\udfffb\np2\na.",
+            b"(dp0\nV\\udc80\np1\nI1\nsV\\udc80\np2\nI2\ns.",
+            b"X\x03\x00\x00\x00\xed\xb3\xbfq\x00.",
+            b"\x80\x02X\x03\x00\x00\x00\xed\xa0\x80q\x00.",
+            b"\x80\x02X\x06\x00\x00\x00\xed\xa0\xbd\xed\xb8\x80q\x00.",
+            b"\x80\x02]q\x00(X\x04\x00\x00\x00a\xed\xbf\xbfq\x01h\x01U\x01aq\x02e.",
+        ];
+        let input: Vec<u8> = cases.iter().flat_map(|c| c.iter().copied()).collect();
+        let out = super::super::oracle::python3_with_input(
+            "import io, pickle
+f = io.BytesIO(sys.stdin.buffer.read())
+while f.tell() < len(f.getbuffer()):
+    v = pickle.load(f)
+    print(repr(v).encode('utf-8', 'surrogatepass').hex())",
+            &input,
+        );
+        let mut decoder: Decoder = Decoder::new();
+        let mut lines = out.lines();
+        for pickle in cases {
+            let want = unhex(lines.next().expect("one line per pickle"));
+            let value = decoder.decode(pickle).unwrap();
+            assert_eq!(format!("{value}").as_bytes(), want, "{pickle:?}");
+        }
+        assert_eq!(lines.next(), None);
+    }
 }

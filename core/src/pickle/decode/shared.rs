@@ -20,8 +20,9 @@ impl<A: Arena> Machine<'_, '_, A> {
     pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Error> {
         let d = &mut *self.d;
         let used = d.edges.len();
-        // A table of CPython's size for the largest set fits (where storage can grow).
-        let want = used.saturating_mul(8).saturating_add(64);
+        // Where storage can grow: room for CPython's table of the largest set (at most 8n + 2
+        // slots after its last resize, beside the n items being moved) and for merging.
+        let want = used.saturating_mul(16).saturating_add(64);
         let (edges, spare) = d.edges.storage(used).split_at_mut(used);
         let mut scratch = Scratch {
             a: d.memo.storage(want),
