@@ -7,6 +7,8 @@
 #
 #   bash bench/guard.sh            # check (about a minute after the build)
 #   bash bench/guard.sh --update   # rewrite the baseline with today's counts
+#   FEATURES=alloc bash bench/guard.sh   # the same operations with brine-core features on
+#                                        # (the baseline is counted without)
 #
 # A change that moves a count (either way) updates the baseline in the same commit, and the
 # commit message says why. The baseline holds for the rustc in its header line; a new rustc
@@ -26,8 +28,10 @@ case ${1:-} in
     "") ;;
     *) die "usage: bash bench/guard.sh [--update]" ;;
 esac
+[[ -z $update || -z ${FEATURES:-} ]] || die "the baseline is counted without FEATURES"
 
-cargo build -q --release -p brine-core --example codec_ops
+
+cargo build -q --release -p brine-core --example codec_ops ${FEATURES:+--features "$FEATURES"}
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release/examples/codec_ops"
 

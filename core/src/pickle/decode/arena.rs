@@ -176,9 +176,9 @@ pub(crate) trait Slots<T: Copy>: core::ops::DerefMut<Target = [T]> {
     fn clear(&mut self);
     /// Most items it holds (reported in capacity errors).
     fn capacity(&self) -> usize;
-    /// The whole storage, used part first, at least `want` slots long where it can grow:
-    /// scratch once the machine stopped.
-    fn storage(&mut self, want: usize) -> &mut [T];
+    /// The whole storage, used part first, grown to at least `want()` slots where it can
+    /// grow (`want` is not called otherwise): scratch once the machine stopped.
+    fn storage(&mut self, want: impl FnOnce() -> usize) -> &mut [T];
 }
 
 /// A fixed-capacity stack of `Copy` items over an initialised array: pushes are a bounds
@@ -231,7 +231,7 @@ impl<T: Copy, const N: usize> Slots<T> for Slab<T, N> {
         N
     }
 
-    fn storage(&mut self, _want: usize) -> &mut [T] {
+    fn storage(&mut self, _want: impl FnOnce() -> usize) -> &mut [T] {
         &mut self.items
     }
 }
@@ -332,9 +332,9 @@ impl<T: Copy> Slots<T> for Grow<T> {
         self.limit
     }
 
-    fn storage(&mut self, want: usize) -> &mut [T] {
+    fn storage(&mut self, want: impl FnOnce() -> usize) -> &mut [T] {
         // Scratch is best effort: what cannot be allocated is done without it.
-        let _ = self.grow_to(want);
+        let _ = self.grow_to(want());
         &mut self.items
     }
 }

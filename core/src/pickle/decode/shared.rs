@@ -7,7 +7,7 @@ use heapless::Vec;
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::keys::{Keys, Scratch};
 
-use super::arena::{leaf_weight, Edge, Id, Node, NodeId, Slots};
+use super::arena::{leaf_weight, ContainerKind, Edge, Id, Node, NodeId, Slots};
 use super::machine::{At, Machine};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -20,13 +20,26 @@ impl<A: Arena> Machine<'_, '_, A> {
     pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Error> {
         let d = &mut *self.d;
         let used = d.edges.len();
+        let nodes = &d.nodes;
         // Where storage can grow: room for CPython's table of the largest set (at most 8n + 2
-        // slots after its last resize, beside the n items being moved) and for merging.
-        let want = used.saturating_mul(16).saturating_add(64);
-        let (edges, spare) = d.edges.storage(used).split_at_mut(used);
+        // slots after its last resize, beside the n items being moved) or for merging the
+        // largest dict's n keys (a table of at most 4n slots, len being 2n).
+        let want = || {
+            let need = |node: &Node| match node {
+                Node::Container(c) => match c.kind {
+                    ContainerKind::Set | ContainerKind::FrozenSet => 10 * c.len as usize,
+                    ContainerKind::Dict => 2 * c.len as usize,
+                    ContainerKind::List | ContainerKind::Tuple => 0,
+                },
+                _ => 0,
+            };
+            nodes.iter().map(need).max().unwrap_or(0) + 64
+        };
+        let a = d.memo.storage(want);
+        let (edges, spare) = d.edges.storage(|| used).split_at_mut(used);
         let mut scratch = Scratch {
-            a: d.memo.storage(want),
-            b: d.stack.storage(0),
+            a,
+            b: d.stack.storage(|| 0),
             spare,
         };
         Keys {
