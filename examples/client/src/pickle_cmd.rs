@@ -165,6 +165,20 @@ fn write_line(
 mod tests {
     use super::*;
 
+    /// Runs the CPython oracle: pickles on its stdout, the text it expects on its stderr.
+    fn cpython(script: &str) -> (Vec<u8>, String) {
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .output()
+            .expect("python3 (the CPython oracle) must be installed");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.stdout, String::from_utf8(out.stderr).unwrap())
+    }
+
     fn decode_bytes(input: &[u8], as_json: bool) -> (String, Result<(), Fail>) {
         let input = input.to_vec();
         crate::with_big_stack(move || {
@@ -222,15 +236,10 @@ out = [(pickle.dumps(v, p), v) for p in (0, 2, 5) for v in values]
 sys.stdout.buffer.write(b''.join(p for p, _ in out))
 sys.stderr.write(''.join(repr(v) + chr(10) for _, v in out))
 sys.stderr.write(''.join(json.dumps(v, separators=(',', ':')) + chr(10) for _, v in out))";
-        let out = std::process::Command::new("python3")
-            .args(["-c", script])
-            .output()
-            .expect("python3 (the CPython oracle) must be installed");
-        assert!(out.status.success());
-        let want = String::from_utf8(out.stderr).unwrap();
-        let (printed, result) = decode_bytes(&out.stdout, false);
+        let (pickles, want) = cpython(script);
+        let (printed, result) = decode_bytes(&pickles, false);
         assert!(result.is_ok(), "{}", result.unwrap_err().message);
-        let (json, result) = decode_bytes(&out.stdout, true);
+        let (json, result) = decode_bytes(&pickles, true);
         assert!(result.is_ok(), "{}", result.unwrap_err().message);
         assert!(printed.len() > 2 * MESSAGE_OUTPUT_LIMIT);
         assert!(printed + &json == want, "the output differs from CPython's");
@@ -289,17 +298,12 @@ out = b''.join(pickle.dumps(v, p) for v in values for p in range(6))
 sys.stdout.buffer.write(out)
 sys.stderr.write(''.join(repr(v) + '\n' for v in values for p in range(6)))
 "#;
-        let out = std::process::Command::new("python3")
-            .args(["-c", script])
-            .output()
-            .expect("python3 (the CPython oracle) must be installed");
-        assert!(out.status.success());
-        let want = String::from_utf8(out.stderr).unwrap();
-        let (printed, result) = decode_bytes(&out.stdout, false);
+        let (pickles, want) = cpython(script);
+        let (printed, result) = decode_bytes(&pickles, false);
         assert!(result.is_ok(), "{}", result.unwrap_err().message);
         assert_eq!(printed, want);
         assert!(printed.contains(r"\ud800") && printed.contains(r"\udfff"));
-        let (json, result) = decode_bytes(&out.stdout, true);
+        let (json, result) = decode_bytes(&pickles, true);
         assert!(result.is_ok());
         let check = r#"
 import json, pickle, sys

@@ -165,127 +165,91 @@ pub(crate) struct Edge {
     pub(crate) next: Id,
 }
 
-/// Storage for one of the decoder's stacks of `Copy` items (nodes, edges, the machine's stack,
-/// the memo): a fixed array ([`Slab`]) or, with `alloc`, a vector grown on demand
-/// ([`Grow`]). The machine is written once over this trait.
-pub(crate) trait Slots<T: Copy>: core::ops::DerefMut<Target = [T]> {
-    /// Appends `item`; gives it back when full.
-    fn push(&mut self, item: T) -> Result<(), T>;
-    fn pop(&mut self) -> Option<T>;
-    fn truncate(&mut self, len: usize);
-    fn clear(&mut self);
-    /// Most items it holds (reported in capacity errors).
+/// Where a [`Slab`] keeps its items: a fixed array, or with `alloc` a vector grown on
+/// demand ([`Growing`]).
+pub(crate) trait Backing {
+    type Item: Copy;
+    /// Whether [`grow`](Self::grow) can add slots.
+    const GROWS: bool;
+    /// Every slot it has now (the used ones first).
+    fn slots(&self) -> &[Self::Item];
+    fn slots_mut(&mut self) -> &mut [Self::Item];
+    /// Most items a [`Slab`] pushes into it (reported in capacity errors).
     fn capacity(&self) -> usize;
-    /// The whole storage, used part first, grown to at least `want()` slots where it can
-    /// grow (`want` is not called otherwise): scratch once the machine stopped.
-    fn storage(&mut self, want: impl FnOnce() -> usize) -> &mut [T];
+    /// Makes at least `len` slots; false if it cannot (an array never grows, a failed
+    /// allocation is "cannot", never an abort).
+    fn grow(&mut self, len: usize) -> bool;
 }
 
-/// A fixed-capacity stack of `Copy` items over an initialised array: pushes are a bounds
-/// check and a store (heapless' `MaybeUninit` storage costs more per push here, and its
-/// construction zero-fills anyway).
-pub(crate) struct Slab<T: Copy, const N: usize> {
-    pub(super) items: [T; N],
-    pub(super) len: usize,
-}
+impl<T: Copy, const N: usize> Backing for [T; N] {
+    type Item = T;
+    const GROWS: bool = false;
 
-impl<T: Copy, const N: usize> Slab<T, N> {
-    pub(super) const fn new(fill: T) -> Self {
-        Slab {
-            items: [fill; N],
-            len: 0,
-        }
-    }
-}
-
-impl<T: Copy, const N: usize> Slots<T> for Slab<T, N> {
     #[inline]
-    fn push(&mut self, item: T) -> Result<(), T> {
-        match self.items.get_mut(self.len) {
-            Some(slot) => {
-                *slot = item;
-                self.len += 1;
-                Ok(())
-            }
-            None => Err(item),
-        }
+    fn slots(&self) -> &[T] {
+        self
     }
 
     #[inline]
-    fn pop(&mut self) -> Option<T> {
-        self.len = self.len.checked_sub(1)?;
-        self.items.get(self.len).copied()
+    fn slots_mut(&mut self) -> &mut [T] {
+        self
     }
 
     #[inline]
-    fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    #[inline]
-    fn clear(&mut self) {
-        self.len = 0;
-    }
-
     fn capacity(&self) -> usize {
         N
     }
 
-    fn storage(&mut self, _want: impl FnOnce() -> usize) -> &mut [T] {
-        &mut self.items
-    }
-}
-
-impl<T: Copy, const N: usize> core::ops::Deref for Slab<T, N> {
-    type Target = [T];
-
     #[inline]
-    fn deref(&self) -> &[T] {
-        self.items.get(..self.len).unwrap_or(&[])
+    fn grow(&mut self, len: usize) -> bool {
+        len <= N
     }
 }
 
-impl<T: Copy, const N: usize> core::ops::DerefMut for Slab<T, N> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut [T] {
-        self.items.get_mut(..self.len).unwrap_or(&mut [])
-    }
-}
-
-/// A stack of `Copy` items on the heap, grown as items arrive, up to `limit` items; a
-/// failed allocation is reported as "full", never an abort.
+/// A vector of slots grown as a [`Slab`] needs them, which pushes at most `limit` items.
 #[cfg(feature = "alloc")]
-pub(crate) struct Grow<T: Copy> {
+pub(crate) struct Growing<T: Copy> {
     items: alloc::vec::Vec<T>,
-    len: usize,
     limit: usize,
     fill: T,
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Copy> Grow<T> {
+impl<T: Copy> Growing<T> {
     pub(super) const fn new(fill: T) -> Self {
-        Grow {
+        Growing {
             items: alloc::vec::Vec::new(),
-            len: 0,
             limit: 0,
             fill,
         }
     }
+}
 
-    /// Empties it and sets its limit; keeps the memory it has.
-    pub(super) fn reset(&mut self, limit: usize) {
-        self.len = 0;
-        self.limit = limit;
+#[cfg(feature = "alloc")]
+impl<T: Copy> Backing for Growing<T> {
+    type Item = T;
+    const GROWS: bool = true;
+
+    #[inline]
+    fn slots(&self) -> &[T] {
+        &self.items
     }
 
-    /// Grows the storage to `len` slots (filled); false if the allocation failed.
-    fn grow_to(&mut self, len: usize) -> bool {
+    #[inline]
+    fn slots_mut(&mut self) -> &mut [T] {
+        &mut self.items
+    }
+
+    fn capacity(&self) -> usize {
+        self.limit
+    }
+
+    fn grow(&mut self, len: usize) -> bool {
         let more = len.saturating_sub(self.items.len());
         if more == 0 {
             return true;
         }
-        // Doubling keeps pushes amortized O(1).
+        // At least doubling keeps pushes amortized O(1).
         let more = more.max(self.items.len());
         if self.items.try_reserve(more).is_err() && self.items.try_reserve_exact(more).is_err() {
             return false;
@@ -296,13 +260,37 @@ impl<T: Copy> Grow<T> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Copy> Slots<T> for Grow<T> {
+impl<T: Copy> Slab<Growing<T>> {
+    /// Empties it and sets how many items it takes; keeps the memory it has.
+    pub(super) fn reset(&mut self, limit: usize) {
+        self.len = 0;
+        self.items.limit = limit;
+    }
+}
+
+/// One of the decoder's stacks of `Copy` items (nodes, edges, the machine's stack, the memo)
+/// over a [`Backing`]. Over an array, a push is a bounds check and a store (heapless'
+/// `MaybeUninit` storage costs more per push here, and its construction zero-fills anyway).
+pub(crate) struct Slab<B: Backing> {
+    pub(super) items: B,
+    pub(super) len: usize,
+}
+
+impl<B: Backing> Slab<B> {
+    pub(super) const fn new(items: B) -> Self {
+        Slab { items, len: 0 }
+    }
+
+    /// Appends `item`; gives it back when full.
     #[inline]
-    fn push(&mut self, item: T) -> Result<(), T> {
-        if self.len >= self.limit || (self.len >= self.items.len() && !self.grow_to(self.len + 1)) {
+    pub(super) fn push(&mut self, item: B::Item) -> Result<(), B::Item> {
+        if self.len >= self.items.capacity() {
             return Err(item);
         }
-        match self.items.get_mut(self.len) {
+        if self.len >= self.items.slots().len() && !self.items.grow(self.len + 1) {
+            return Err(item);
+        }
+        match self.items.slots_mut().get_mut(self.len) {
             Some(slot) => {
                 *slot = item;
                 self.len += 1;
@@ -312,47 +300,67 @@ impl<T: Copy> Slots<T> for Grow<T> {
         }
     }
 
+    /// Appends `item` and returns its index; when full, `Err` with the most items it takes
+    /// (at most [`NIL`]: the largest index is one less).
     #[inline]
-    fn pop(&mut self) -> Option<T> {
-        self.len = self.len.checked_sub(1)?;
-        self.items.get(self.len).copied()
+    pub(super) fn push_id(&mut self, item: B::Item) -> Result<Id, usize> {
+        let limit = self.capacity().min(NIL as usize);
+        let id = self.len;
+        if id >= limit {
+            return Err(limit);
+        }
+        self.push(item).map_err(|_| limit)?;
+        Ok(id as Id)
     }
 
     #[inline]
-    fn truncate(&mut self, len: usize) {
+    pub(super) fn pop(&mut self) -> Option<B::Item> {
+        self.len = self.len.checked_sub(1)?;
+        self.items.slots().get(self.len).copied()
+    }
+
+    #[inline]
+    pub(super) fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
 
     #[inline]
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.len = 0;
     }
 
-    fn capacity(&self) -> usize {
-        self.limit
+    /// Most items it holds (reported in capacity errors).
+    #[inline]
+    pub(super) fn capacity(&self) -> usize {
+        self.items.capacity()
     }
 
-    fn storage(&mut self, want: impl FnOnce() -> usize) -> &mut [T] {
-        // Scratch is best effort: what cannot be allocated is done without it.
-        let _ = self.grow_to(want());
-        &mut self.items
+    /// The whole storage, used part first, grown to at least `want()` slots where it can
+    /// grow (`want` is not called over an array): scratch once the machine stopped. Best
+    /// effort: what cannot be allocated is done without.
+    pub(super) fn storage(&mut self, want: impl FnOnce() -> usize) -> &mut [B::Item] {
+        if B::GROWS {
+            let _ = self.items.grow(want());
+        }
+        self.items.slots_mut()
     }
 }
 
-#[cfg(feature = "alloc")]
-impl<T: Copy> core::ops::Deref for Grow<T> {
-    type Target = [T];
+impl<B: Backing> core::ops::Deref for Slab<B> {
+    type Target = [B::Item];
 
     #[inline]
-    fn deref(&self) -> &[T] {
-        self.items.get(..self.len).unwrap_or(&[])
+    fn deref(&self) -> &[B::Item] {
+        self.items.slots().get(..self.len).unwrap_or(&[])
     }
 }
 
-#[cfg(feature = "alloc")]
-impl<T: Copy> core::ops::DerefMut for Grow<T> {
+impl<B: Backing> core::ops::DerefMut for Slab<B> {
     #[inline]
-    fn deref_mut(&mut self) -> &mut [T] {
-        self.items.get_mut(..self.len).unwrap_or(&mut [])
+    fn deref_mut(&mut self) -> &mut [B::Item] {
+        self.items
+            .slots_mut()
+            .get_mut(..self.len)
+            .unwrap_or(&mut [])
     }
 }

@@ -4,9 +4,7 @@
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::opcodes::Opcode;
 
-use super::arena::{
-    leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, Slots, Unhashable, NIL,
-};
+use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -189,16 +187,11 @@ impl<A: Arena> Machine<'_, '_, A> {
             Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
             leaf => (0, leaf_weight(leaf), Unhashable::No),
         };
-        let edges = &mut self.d.edges;
-        let limit = edges.capacity().min(NIL as usize);
-        let edge = edges.len();
-        if edge >= limit {
-            return Err(at.capacity(Capacity::Items, limit));
-        }
-        edges
-            .push(Edge { child, next: NIL })
-            .map_err(|_| at.capacity(Capacity::Items, limit))?;
-        let edge = edge as Id;
+        let edge = self
+            .d
+            .edges
+            .push_id(Edge { child, next: NIL })
+            .map_err(|limit| at.capacity(Capacity::Items, limit))?;
         let Some(Node::Container(c)) = self.d.nodes.get_mut(parent as usize) else {
             return Err(at.stack("not a container"));
         };

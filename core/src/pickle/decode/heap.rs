@@ -1,6 +1,6 @@
 //! [`HeapDecoder`]: the general machine over vectors sized to each input (`alloc` feature).
 
-use super::arena::{Edge, Grow, Id, Node, NIL};
+use super::arena::{Edge, Growing, Id, Node, Slab, NIL};
 use super::{Arena, Storage, MAX_EXPANSION};
 use crate::pickle::error::Error;
 use crate::pickle::value::Value;
@@ -9,10 +9,10 @@ use crate::pickle::value::Value;
 pub(crate) struct Heap;
 
 impl Arena for Heap {
-    type Nodes = Grow<Node>;
-    type Edges = Grow<Edge>;
-    type Stack = Grow<Id>;
-    type Memo = Grow<Id>;
+    type Nodes = Growing<Node>;
+    type Edges = Growing<Edge>;
+    type Stack = Growing<Id>;
+    type Memo = Growing<Id>;
 }
 
 /// Fewest slots of each kind a [`HeapDecoder`] allows, whatever the input's length (the
@@ -44,13 +44,13 @@ impl HeapDecoder {
     pub const fn new() -> Self {
         HeapDecoder {
             store: Storage {
-                nodes: Grow::new(Node::None),
-                edges: Grow::new(Edge {
+                nodes: Slab::new(Growing::new(Node::None)),
+                edges: Slab::new(Growing::new(Edge {
                     child: NIL,
                     next: NIL,
-                }),
-                stack: Grow::new(NIL),
-                memo: Grow::new(NIL),
+                })),
+                stack: Slab::new(Growing::new(NIL)),
+                memo: Slab::new(Growing::new(NIL)),
                 frame_end: 0,
             },
         }

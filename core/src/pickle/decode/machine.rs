@@ -8,7 +8,7 @@ use crate::pickle::opcodes::Opcode;
 
 use crate::pickle::number;
 
-use super::arena::{Id, Node, NodeId, Slots, NIL};
+use super::arena::{Id, Node, NodeId, NIL};
 use super::{Arena, Storage};
 
 /// A MARK on the stack.
@@ -333,16 +333,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     pub(super) fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Error> {
-        let nodes = &mut self.d.nodes;
-        let limit = nodes.capacity().min(NIL as usize);
-        let id = nodes.len();
-        if id >= limit {
-            return Err(at.capacity(Capacity::Values, limit));
-        }
-        nodes
-            .push(node)
-            .map_err(|_| at.capacity(Capacity::Values, limit))?;
-        Ok(id as NodeId)
+        self.d
+            .nodes
+            .push_id(node)
+            .map_err(|limit| at.capacity(Capacity::Values, limit))
     }
 
     /// Pops one item (not a MARK).

@@ -23,7 +23,7 @@ mod shared;
 use super::error::Error;
 use super::value::{Tree, Value};
 
-use arena::{Edge, Id, Node, NodeId, Slab, Slots, NIL};
+use arena::{Backing, Edge, Id, Node, NodeId, Slab, NIL};
 use machine::Machine;
 
 #[cfg(feature = "alloc")]
@@ -41,32 +41,32 @@ pub const MAX_DEPTH: usize = 64;
 /// under 2048 items × 4096 bytes).
 pub const MAX_EXPANSION: u32 = 1 << 24;
 
-/// The storage one run of the machine works in: fixed arrays ([`Decoder`]) or, with
-/// `alloc`, vectors grown to fit the input ([`HeapDecoder`]).
+/// The storage one run of the machine works in, the backing of its four [`Slab`]s: fixed
+/// arrays ([`Decoder`]) or, with `alloc`, vectors grown to fit the input ([`HeapDecoder`]).
 pub(crate) trait Arena {
-    type Nodes: Slots<Node>;
-    type Edges: Slots<Edge>;
-    type Stack: Slots<Id>;
-    type Memo: Slots<Id>;
+    type Nodes: Backing<Item = Node>;
+    type Edges: Backing<Item = Edge>;
+    type Stack: Backing<Item = Id>;
+    type Memo: Backing<Item = Id>;
 }
 
 /// The arena of [`Decoder`]: four arrays sized at compile time.
 pub(crate) struct Fixed<const V: usize, const I: usize, const S: usize, const M: usize>;
 
 impl<const V: usize, const I: usize, const S: usize, const M: usize> Arena for Fixed<V, I, S, M> {
-    type Nodes = Slab<Node, V>;
-    type Edges = Slab<Edge, I>;
-    type Stack = Slab<Id, S>;
-    type Memo = Slab<Id, M>;
+    type Nodes = [Node; V];
+    type Edges = [Edge; I];
+    type Stack = [Id; S];
+    type Memo = [Id; M];
 }
 
 /// A decoder's storage: the arena (nodes and edges, read by [`Value`]) and the machine's
 /// stack and memo.
 pub(crate) struct Storage<A: Arena> {
-    pub(super) nodes: A::Nodes,
-    pub(super) edges: A::Edges,
-    pub(super) stack: A::Stack,
-    pub(super) memo: A::Memo,
+    pub(super) nodes: Slab<A::Nodes>,
+    pub(super) edges: Slab<A::Edges>,
+    pub(super) stack: Slab<A::Stack>,
+    pub(super) memo: Slab<A::Memo>,
     /// The furthest input offset a FRAME of the last pickle claimed (0: none).
     frame_end: usize,
 }
@@ -139,13 +139,15 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     pub const fn new() -> Self {
         Decoder {
             store: Storage {
-                nodes: Slab::new(Node::None),
-                edges: Slab::new(Edge {
-                    child: NIL,
-                    next: NIL,
-                }),
-                stack: Slab::new(NIL),
-                memo: Slab::new(NIL),
+                nodes: Slab::new([Node::None; VALUES]),
+                edges: Slab::new(
+                    [Edge {
+                        child: NIL,
+                        next: NIL,
+                    }; ITEMS],
+                ),
+                stack: Slab::new([NIL; STACK]),
+                memo: Slab::new([NIL; MEMO]),
                 frame_end: 0,
             },
         }

@@ -7,7 +7,7 @@ use heapless::Vec;
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::keys::{Keys, Scratch};
 
-use super::arena::{leaf_weight, ContainerKind, Edge, Id, Node, NodeId, Slots};
+use super::arena::{leaf_weight, ContainerKind, Edge, Id, Node, NodeId};
 use super::machine::{At, Machine};
 use super::Arena;
 use super::MAX_DEPTH;
