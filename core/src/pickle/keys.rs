@@ -15,7 +15,7 @@
 //! work is bounded by a budget (hashing or comparing nested tuples can be made exponential
 //! with shared references).
 
-use super::decode::arena::{Container, ContainerKind, Edge, Id, Node, NodeId, NIL};
+use super::decode::arena::{self, Container, ContainerKind, Edge, Id, Node, NodeId, NIL};
 use super::pynum::{hash_big, hash_float, hash_small, num_eq, Num};
 use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};
@@ -167,11 +167,7 @@ impl<'a> Keys<'a> {
     }
 
     fn span(&self, start: u32, len: u32) -> &'a [u8] {
-        let start = start as usize;
-        start
-            .checked_add(len as usize)
-            .and_then(|end| self.input.get(start..end))
-            .unwrap_or(&[])
+        arena::span(self.input, start, len)
     }
 
     // ---- merging ----

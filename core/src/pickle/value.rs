@@ -2,7 +2,7 @@
 
 use core::fmt::{self, Display, Write as _};
 
-use super::decode::arena::{ContainerKind, Edge, Id, IntDigits, Node, NodeId, NIL};
+use super::decode::arena::{self, ContainerKind, Edge, Id, IntDigits, Node, NodeId, NIL};
 #[cfg(feature = "repr")]
 use super::float_repr::write_float_repr;
 use super::number;
@@ -49,11 +49,7 @@ impl<'i, 'n> Tree<'i, 'n> {
     /// The input bytes `start..start + len` (empty if out of range, which the decoder never
     /// produces).
     pub(crate) fn span(self, start: u32, len: u32) -> &'i [u8] {
-        let start = start as usize;
-        start
-            .checked_add(len as usize)
-            .and_then(|end| self.input.get(start..end))
-            .unwrap_or(&[])
+        arena::span(self.input, start, len)
     }
 
     pub(crate) fn node(self, id: NodeId) -> Node {

@@ -78,6 +78,31 @@ pub(crate) enum Node {
     Builtin(Builtin),
 }
 
+impl Node {
+    /// The bytes of a `str` node that is UTF-8 as it stands (protocol 1 and later); `None`
+    /// for any other node.
+    pub(crate) fn utf8(self, input: &[u8]) -> Option<&[u8]> {
+        match self {
+            Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            } => Some(span(input, start, len)),
+            _ => None,
+        }
+    }
+}
+
+/// The input bytes `start..start + len` of a node (empty if out of range, which the decoder
+/// never produces).
+pub(crate) fn span(input: &[u8], start: u32, len: u32) -> &[u8] {
+    let start = start as usize;
+    start
+        .checked_add(len as usize)
+        .and_then(|end| input.get(start..end))
+        .unwrap_or(&[])
+}
+
 /// A container's items: a chain of edges `first ..= last`, `len` long.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Container {
@@ -215,17 +240,6 @@ pub(crate) struct Growing<T: Copy> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Copy> Growing<T> {
-    pub(super) const fn new(fill: T) -> Self {
-        Growing {
-            items: alloc::vec::Vec::new(),
-            limit: 0,
-            fill,
-        }
-    }
-}
-
-#[cfg(feature = "alloc")]
 impl<T: Copy> Backing for Growing<T> {
     type Item = T;
     const GROWS: bool = true;
@@ -259,8 +273,30 @@ impl<T: Copy> Backing for Growing<T> {
     }
 }
 
+impl<T: Copy, const N: usize> Slab<[T; N]> {
+    /// An empty slab over an array of `fill`.
+    pub(super) const fn filled(fill: T) -> Self {
+        Slab {
+            items: [fill; N],
+            len: 0,
+        }
+    }
+}
+
 #[cfg(feature = "alloc")]
 impl<T: Copy> Slab<Growing<T>> {
+    /// An empty slab that takes no items yet and has no memory (`fill` fills new slots).
+    pub(super) const fn growing(fill: T) -> Self {
+        Slab {
+            items: Growing {
+                items: alloc::vec::Vec::new(),
+                limit: 0,
+                fill,
+            },
+            len: 0,
+        }
+    }
+
     /// Empties it and sets how many items it takes; keeps the memory it has.
     pub(super) fn reset(&mut self, limit: usize) {
         self.len = 0;
@@ -277,17 +313,14 @@ pub(crate) struct Slab<B: Backing> {
 }
 
 impl<B: Backing> Slab<B> {
-    pub(super) const fn new(items: B) -> Self {
-        Slab { items, len: 0 }
-    }
-
     /// Appends `item`; gives it back when full.
     #[inline]
     pub(super) fn push(&mut self, item: B::Item) -> Result<(), B::Item> {
-        if self.len >= self.items.capacity() {
+        // An array's slots are its capacity: one bounds check (the first test folds away).
+        if B::GROWS && self.len >= self.items.capacity() {
             return Err(item);
         }
-        if self.len >= self.items.slots().len() && !self.items.grow(self.len + 1) {
+        if self.len >= self.items.slots().len() && !(B::GROWS && self.items.grow(self.len + 1)) {
             return Err(item);
         }
         match self.items.slots_mut().get_mut(self.len) {

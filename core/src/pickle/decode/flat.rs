@@ -389,16 +389,7 @@ impl<'i> Run<'i, '_> {
 
     /// The bytes of a UTF-8 `str` node.
     fn str_at(&self, id: usize) -> Option<&'i [u8]> {
-        match *self.nodes.get(id)? {
-            Node::Str {
-                start,
-                len,
-                enc: TextEncoding::Utf8,
-            } => self
-                .input
-                .get(start as usize..(start as usize).checked_add(len as usize)?),
-            _ => None,
-        }
+        self.nodes.get(id)?.utf8(self.input)
     }
 
     /// STOP: the stack must hold exactly the root.

@@ -6,9 +6,9 @@ use heapless::Vec;
 
 use crate::pickle::error::{Error, Global};
 use crate::pickle::opcodes::Opcode;
-use crate::pickle::text::{self, BytesEncoding, TextEncoding};
+use crate::pickle::text::{self, BytesEncoding};
 
-use super::arena::{Builtin, Container, ContainerKind, Edge, Node, NodeId};
+use super::arena::{span, Builtin, Container, ContainerKind, Edge, Node, NodeId};
 use super::machine::{At, Machine};
 use super::Arena;
 
@@ -53,27 +53,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// The UTF-8 text of a `Str` node.
     pub(super) fn utf8(&self, id: NodeId) -> Option<&'i [u8]> {
-        match self.node(id) {
-            Node::Str {
-                start,
-                len,
-                enc: TextEncoding::Utf8,
-            } => self
-                .input
-                .get(start as usize..(start as usize).checked_add(len as usize)?),
-            _ => None,
-        }
+        self.node(id).utf8(self.input)
     }
 
     /// True if node `id` is the `str` `expected` (in any encoding).
     pub(super) fn is_text(&self, id: NodeId, expected: &str) -> bool {
         match self.node(id) {
             Node::Str { start, len, enc } => {
-                let raw = (start as usize)
-                    .checked_add(len as usize)
-                    .and_then(|end| self.input.get(start as usize..end))
-                    .unwrap_or(&[]);
-                text::text_chars(raw, enc).eq(expected.chars())
+                text::text_chars(span(self.input, start, len), enc).eq(expected.chars())
             }
             _ => false,
         }
@@ -167,11 +154,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 let Node::Str { start, len, enc } = self.node(text) else {
                     return Err(refuse());
                 };
-                let raw = self
-                    .input
-                    .get(start as usize..start as usize + len as usize)
-                    .unwrap_or(&[]);
-                text::validate_latin1(raw, enc).map_err(|r| at.arg(r))?;
+                text::validate_latin1(span(self.input, start, len), enc).map_err(|r| at.arg(r))?;
                 Node::Bytes {
                     start,
                     len,

@@ -44,13 +44,13 @@ impl HeapDecoder {
     pub const fn new() -> Self {
         HeapDecoder {
             store: Storage {
-                nodes: Slab::new(Growing::new(Node::None)),
-                edges: Slab::new(Growing::new(Edge {
+                nodes: Slab::growing(Node::None),
+                edges: Slab::growing(Edge {
                     child: NIL,
                     next: NIL,
-                })),
-                stack: Slab::new(Growing::new(NIL)),
-                memo: Slab::new(Growing::new(NIL)),
+                }),
+                stack: Slab::growing(NIL),
+                memo: Slab::growing(NIL),
                 frame_end: 0,
             },
         }

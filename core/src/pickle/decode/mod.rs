@@ -139,15 +139,13 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     pub const fn new() -> Self {
         Decoder {
             store: Storage {
-                nodes: Slab::new([Node::None; VALUES]),
-                edges: Slab::new(
-                    [Edge {
-                        child: NIL,
-                        next: NIL,
-                    }; ITEMS],
-                ),
-                stack: Slab::new([NIL; STACK]),
-                memo: Slab::new([NIL; MEMO]),
+                nodes: Slab::filled(Node::None),
+                edges: Slab::filled(Edge {
+                    child: NIL,
+                    next: NIL,
+                }),
+                stack: Slab::filled(NIL),
+                memo: Slab::filled(NIL),
                 frame_end: 0,
             },
         }
