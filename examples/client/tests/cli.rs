@@ -614,7 +614,7 @@ fn assert_encode_is_cpythons(lines: &str, protocol: &str) {
 }
 
 /// Python objects, one per line, as Python expressions; CPython pickles them in every
-/// protocol and prints their reprs.
+/// protocol and prints their reprs. The last two hold more than 65,535 values (issue 12).
 const PY_VALUES: &str = r#"{'clientid': 54321}
 'Server got the data'
 [1, 2**64, -2**200, 1.5, float('inf'), float('nan'), -0.0, None, True, False]
@@ -627,6 +627,8 @@ b'\x00abc\xff'
 bytearray(b'xy')
 {'nested': [{'a': (1, 2)}, 'é😀\n\'"']}
 'x' * 70000
+list(range(-50000, 50000))
+{str(i): [i] for i in range(70000)}
 "#;
 
 #[test]

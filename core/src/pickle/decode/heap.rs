@@ -29,6 +29,24 @@ const MIN_SLOTS: usize = 2048;
 ///
 /// It decodes exactly as [`Decoder`](super::Decoder) does (the same machine; the fast path
 /// for small common shapes is left out), with the same [`MAX_DEPTH`](super::MAX_DEPTH).
+///
+/// ```
+/// use brine_core::pickle::{HeapDecoder, Value};
+///
+/// // A list of 100,000 ints in protocol 2 (BININT each, one APPENDS): more values than a
+/// // fixed decoder's 16-bit ids can name.
+/// let mut pickle = b"\x80\x02]q\x00(".to_vec();
+/// for i in 0..100_000u32 {
+///     pickle.push(b'J');
+///     pickle.extend(i.to_le_bytes());
+/// }
+/// pickle.extend(b"e.");
+/// let mut decoder = HeapDecoder::new();
+/// let Value::List(list) = decoder.decode(&pickle)? else { unreachable!() };
+/// assert_eq!(list.len(), 100_000);
+/// assert_eq!(list.iter().last().and_then(|v| v.as_i64()), Some(99_999));
+/// # Ok::<(), brine_core::pickle::Error>(())
+/// ```
 pub struct HeapDecoder {
     store: Storage<Heap>,
 }
