@@ -46,10 +46,10 @@ fn largest_set(v: &Value<'_>) -> usize {
     }
 }
 
-/// The largest set the default `Decoder` always puts in CPython's order: its scratch (1,536
-/// slots and the unused item slots) holds CPython's table for up to 170 items; a larger set
-/// may keep pickle order there, while `HeapDecoder` grows its scratch.
-const ORDERED_SET: usize = 170;
+/// The largest set the default `Decoder` always puts in CPython's order (README: its scratch,
+/// 1,536 slots and the unused item slots, holds CPython's table for up to 306 items); a
+/// larger set may keep pickle order there, while `HeapDecoder` grows its scratch.
+const ORDERED_SET: usize = 306;
 
 /// What a decode gave, as the repr's or the error's text (length and hash).
 fn outcome(result: Result<(Value<'_>, usize), Error>) -> (Result<usize, bool>, Sink) {
