@@ -236,7 +236,10 @@ impl<'a> Keys<'a> {
     /// keys), checked without touching the item chain again; quadratic, so only up to
     /// [`DISTINCT_CHECK`] keys (larger containers go to the hash table).
     fn all_distinct(&mut self, c: Container, stride: Id, n: usize, fp: &mut [Id]) -> Work<bool> {
-        let Some(fp) = fp.get_mut(..n).filter(|_| n <= DISTINCT_CHECK) else {
+        if n > DISTINCT_CHECK {
+            return Ok(false);
+        }
+        let Some(fp) = fp.get_mut(..n) else {
             return Ok(false);
         };
         self.spend(n * n / 2)?;

@@ -367,6 +367,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     pub(super) fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Error> {
         let index = index as usize;
         let memo = &mut self.d.memo;
+        // Refused before any slot is filled (an index far past the input's allowance would
+        // otherwise fill the memo up to its limit first).
+        if index >= memo.capacity() {
+            return Err(at.capacity(Capacity::Memo, memo.capacity()));
+        }
         while memo.len() <= index {
             memo.push(NIL)
                 .map_err(|_| at.capacity(Capacity::Memo, memo.capacity()))?;
