@@ -12,6 +12,8 @@ pub mod blocking;
 pub mod driver;
 mod handshake;
 mod identity;
+#[cfg(feature = "pickler")]
+pub mod logrecord;
 pub mod pickle;
 pub mod session;
 
