@@ -1,5 +1,5 @@
 //! Log records for Python's `logging` over a socket: what `logging.handlers.SocketHandler`
-//! sends (a 4-byte big-endian length, then `pickle.dumps(record.__dict__, 1)`), written by the
+//! sends (a 4-byte big-endian length, [`Framing::Len32`], then `pickle.dumps(record.__dict__, 1)`), written by the
 //! serde encoder into a caller's buffer. A device sends its logs to `brine logs` or to the
 //! logging cookbook's receiver (`LogRecordStreamHandler`, which rebuilds each record with
 //! `logging.makeLogRecord` and handles it as if it were logged there).
@@ -21,6 +21,7 @@
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
+use crate::framing::{Framing, MAX_PREFIX};
 use crate::pickle::{to_slice, Error, Protocol};
 
 /// `logging`'s standard levels.
@@ -146,11 +147,16 @@ impl<'a> LogRecord<'a> {
     /// [`Error::BufferFull`] if `buf` is too small (records with short fields take about 500
     /// bytes).
     pub fn write_frame<'b>(&self, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
-        let capacity = buf.len();
-        let full = Error::BufferFull { capacity };
+        let full = Error::BufferFull {
+            capacity: buf.len(),
+        };
         let (prefix, body) = buf.split_at_mut_checked(4).ok_or(full.clone())?;
         let len = to_slice(self, body, Protocol::V1)?.len();
-        prefix.copy_from_slice(&u32::try_from(len).map_err(|_| full)?.to_be_bytes());
+        let mut header = [0u8; MAX_PREFIX];
+        let header_len = Framing::Len32
+            .encode_prefix(len, &mut header)
+            .map_err(|_| full)?;
+        prefix.copy_from_slice(&header[..header_len]);
         Ok(&buf[..4 + len])
     }
 }
