@@ -2,8 +2,8 @@
 //! longer than the buffer skipped by its prefix, prefixes on what it sends.
 
 extern crate std;
-use super::*;
 use super::tests::{big_message, identity, ACK, CLIENT_ID, IDENTITY, LIST};
+use super::*;
 use crate::framing::MAX_PREFIX;
 use std::string::String;
 use std::vec::Vec;
