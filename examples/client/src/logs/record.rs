@@ -97,7 +97,7 @@ impl Formatter {
             Some(Field::Value(Value::Tuple(args) | Value::List(args))) if !args.is_empty() => {
                 return Err("msg % args with positional args is not supported (SocketHandler sends them applied)".into());
             }
-            _ => message = str_of(msg, limit),
+            _ => message = str_of(msg, limit).into_owned(),
         }
         let asctime = if self.uses_time {
             Some(self.asctime(record)?)
