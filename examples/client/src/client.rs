@@ -498,7 +498,9 @@ impl Talk<'_> {
             Err(e) => {
                 let not_pickle = matches!(
                     &e,
-                    tcp::Error::Protocol(session::Error::InvalidPickle { .. })
+                    tcp::Error::Protocol(session::Error::Peer(
+                        session::PeerFault::InvalidPickle { .. }
+                    ))
                 );
                 let mut fail = self.interrupted(fail(e));
                 if not_pickle {

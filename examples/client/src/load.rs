@@ -153,7 +153,9 @@ impl Cause {
             tcp::Error::Refused { .. } => Cause::Refused,
             tcp::Error::ConnectTimeout { .. } => Cause::ConnectTimeout,
             tcp::Error::Timeout { .. } | tcp::Error::Idle { .. } => Cause::HandshakeTimeout,
-            tcp::Error::Protocol(session::Error::ClosedBeforeClientId) => Cause::ClosedBeforeId,
+            tcp::Error::Protocol(session::Error::Peer(
+                session::PeerFault::ClosedBeforeClientId,
+            )) => Cause::ClosedBeforeId,
             tcp::Error::Protocol(_) => Cause::Protocol,
             tcp::Error::Connect { source, .. } | tcp::Error::Io(source) => {
                 match (source.raw_os_error(), source.kind()) {
@@ -300,10 +302,12 @@ async fn drive(
     let end = tokio::time::Instant::from_std(start + duration);
     let counters = Arc::new(Counters::default());
     let connecting = Arc::new(Semaphore::new(args.connecting));
-    let address = addr.to_string();
-    let options = ConnectOptions::new().timeout(args.timeout.0);
+    let shared = Arc::new(Shared {
+        address: addr.to_string(),
+        options: ConnectOptions::new().timeout(args.timeout.0),
+        identity: args.identity.clone(),
+    });
     let reply = args.timeout.0;
-    let identity = Arc::new(args.identity.clone());
 
     let progress = (verbosity >= Verbosity::Normal).then(|| {
         tokio::spawn(progress_line(
@@ -333,11 +337,9 @@ async fn drive(
         counters.started.fetch_add(1, Ordering::Relaxed);
         let client = One {
             n,
-            address: address.clone(),
-            options: options.clone(),
+            shared: Arc::clone(&shared),
             reply,
             protocol,
-            identity: Arc::clone(&identity),
             start,
             end,
             counters: Arc::clone(&counters),
@@ -398,14 +400,20 @@ async fn drive(
     report
 }
 
+/// What every client's task reads: one copy, shared (a task's state stays small).
+#[derive(Default)]
+struct Shared {
+    address: String,
+    options: ConnectOptions,
+    identity: IdentityArgs,
+}
+
 /// One client's task.
 struct One {
     n: usize,
-    address: String,
-    options: ConnectOptions,
+    shared: Arc<Shared>,
     reply: Option<Duration>,
     protocol: Protocol,
-    identity: Arc<IdentityArgs>,
     start: Instant,
     end: tokio::time::Instant,
     counters: Arc<Counters>,
@@ -418,7 +426,7 @@ impl One {
         // Connect, then make the client: the connect future and the client are never alive
         // together, so the task's future stays small (it is most of a client's memory).
         let connected = tokio::select! {
-            result = tokio_tcp::connect(&self.address, &self.options) => Some(result),
+            result = tokio_tcp::connect(&self.shared.address, &self.shared.options) => Some(result),
             _ = tokio::time::sleep_until(self.end) => None,
         };
         let stream = match connected {
@@ -473,7 +481,7 @@ impl One {
 impl One {
     /// Sends this client's identity once its id arrived.
     async fn handshake(&self, client: &mut LoadClient) -> Result<(), tcp::Error> {
-        let identity = client_identity(&self.identity, self.n);
+        let identity = client_identity(&self.shared.identity, self.n);
         client.handshake(&identity).await.map(drop)
     }
 
@@ -727,17 +735,19 @@ mod tests {
             let permit = Arc::new(Semaphore::new(1)).acquire_owned().await.unwrap();
             let one = One {
                 n: 0,
-                address: String::new(),
-                options: ConnectOptions::new(),
+                shared: Arc::default(),
                 reply: None,
                 protocol: Protocol::V4,
-                identity: Arc::default(),
                 start: Instant::now(),
                 end: tokio::time::Instant::now(),
                 counters: Arc::default(),
             };
             let task = one.run(permit);
-            assert!(std::mem::size_of_val(&task) < 6 * 1024);
+            assert!(
+                std::mem::size_of_val(&task) < 6 * 1024,
+                "{}",
+                std::mem::size_of_val(&task)
+            );
         });
     }
 }

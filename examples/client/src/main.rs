@@ -10,6 +10,7 @@ mod demo;
 mod identity;
 mod interrupt;
 mod load;
+mod logs;
 mod pickle_cmd;
 mod sniff;
 mod usage;
@@ -150,6 +151,10 @@ enum Command {
     /// per client where a flag is not given: "brine load N", loadN@example.invalid, ...)
     /// and listens; prints handshakes/s, latency percentiles and failures by cause.
     Load(Box<load::LoadArgs>),
+    /// Receive Python logging's socket records and print them as its Formatter would
+    ///
+    /// Records from logging.handlers.SocketHandler (TCP) or DatagramHandler (UDP).
+    Logs(logs::LogsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -505,6 +510,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Demo(args)) => demo::run(args.protocol, verbosity),
         Some(Command::Load(args)) => load::run(&args, verbosity),
+        Some(Command::Logs(args)) => logs::run(&args, verbosity),
     });
     match result {
         Ok(()) => ExitCode::from(exit::OK),
