@@ -30,8 +30,9 @@ impl Keys {
 }
 
 /// The identity's four fields in the order sent (name, email, student id, GitHub), under
-/// `keys`, as the `brine` command builds them from the same four flags.
-pub fn fields<'a>(
+/// `keys`, as the `brine` command builds them from the same four flags. A const fn, so a
+/// firmware holds the result and links no parsing.
+pub const fn fields<'a>(
     keys: Keys,
     [name, email, id, github]: [&'a str; 4],
 ) -> [(&'static str, FieldValue<'a>); 4] {
@@ -50,14 +51,27 @@ pub fn fields<'a>(
 
 /// The id as the lab's template client sends `sid`: an int when it is all digits without a
 /// leading zero and below 2^63; `None` keeps the str as set.
-fn sid(id: &str) -> Option<i64> {
-    let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
-    let leading_zero = id.len() > 1 && id.starts_with('0');
-    if digits && !leading_zero {
-        id.parse().ok()
-    } else {
-        None
+const fn sid(id: &str) -> Option<i64> {
+    let digits = id.as_bytes();
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
     }
+    let mut n: i64 = 0;
+    let mut i = 0;
+    while i < digits.len() {
+        if !digits[i].is_ascii_digit() {
+            return None;
+        }
+        n = match n.checked_mul(10) {
+            Some(m) => match m.checked_add((digits[i] - b'0') as i64) {
+                Some(m) => m,
+                None => return None,
+            },
+            None => return None,
+        };
+        i += 1;
+    }
+    Some(n)
 }
 
 /// `a == b`, in a const fn.

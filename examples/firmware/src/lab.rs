@@ -39,15 +39,14 @@ pub type LabDecoder =
     Decoder<CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES>;
 
 /// The identity's fields, in the order sent.
-pub fn fields() -> [(&'static str, FieldValue<'static>); 4] {
-    keys::fields(KEYS, [NAME, EMAIL, STUDENT_ID, GITHUB])
-}
+pub const FIELDS: [(&str, FieldValue<'static>); 4] =
+    keys::fields(KEYS, [NAME, EMAIL, STUDENT_ID, GITHUB]);
 
 /// The identity sent after the client id, pickled at run time (brine-core's `pickler`).
 #[cfg(feature = "pickler")]
 pub fn identity() -> Identity<'static, 4> {
     let mut identity = Identity::new();
-    for (key, value) in fields() {
+    for (key, value) in FIELDS {
         // Four slots for four keys: cannot be full.
         let _ = identity.insert(key, value);
     }

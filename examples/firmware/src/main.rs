@@ -92,11 +92,13 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
     let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE)?;
     hprintln!("client id {}", id);
     hprint!("sent identity:");
-    for (key, value) in lab::fields() {
-        match value {
-            FieldValue::Str(s) => hprint!(" {}={}", key, s),
-            FieldValue::Int(n) => hprint!(" {}={}", key, n),
-        }
+    for (key, value) in lab::FIELDS {
+        // An int id is sent as the digits it was set as: print those (no integer formatting).
+        let text = match value {
+            FieldValue::Int(_) => lab::STUDENT_ID,
+            FieldValue::Str(s) => s,
+        };
+        hprint!(" {}={}", key, text);
     }
     hprintln!();
     let mut messages = 0u32;
