@@ -311,7 +311,9 @@ fn assert_closed_before_id<E: std::fmt::Debug>(error: blocking::Error<E>) {
     assert!(
         matches!(
             error,
-            blocking::Error::Session(session::Error::ClosedBeforeClientId)
+            blocking::Error::Session(session::Error::Peer(
+                session::PeerFault::ClosedBeforeClientId
+            ))
         ),
         "{error:?}"
     );

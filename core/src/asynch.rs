@@ -84,7 +84,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
         self.wait_event().await?;
         // `wait_event` returned: an event is ready.
         let event = self.storage.next_event()?;
-        event.ok_or(Error::Session(session::Error::Closed))
+        event.ok_or(Error::Session(session::Misuse::Closed.into()))
     }
 
     /// As the blocking client's `run`: every event to `on_event` until the server closes.

@@ -83,12 +83,12 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// # Errors
     ///
-    /// The transport's and the session's; after [`Event::Closed`], [`session::Error::Closed`].
+    /// The transport's and the session's; after [`Event::Closed`], [`session::Misuse::Closed`].
     pub fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         self.wait_event()?;
         // `wait_event` returned: an event is ready.
         let event = self.storage.next_event()?;
-        event.ok_or(Error::Session(session::Error::Closed))
+        event.ok_or(Error::Session(session::Misuse::Closed.into()))
     }
 
     /// Calls `on_event` for every event until the server closes in order (the last event
@@ -112,7 +112,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// # Errors
     ///
-    /// Before the handshake, [`session::Error::HandshakeIncomplete`];
+    /// Before the handshake, [`session::Misuse::HandshakeIncomplete`];
     /// a message that cannot be pickled or does not fit the transmit buffer; the transport's.
     pub fn send<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
         self.storage.queue(message)?;

@@ -10,8 +10,11 @@ mod log;
 pub mod asynch;
 pub mod blocking;
 pub mod driver;
+pub mod framing;
 mod handshake;
 mod identity;
+#[cfg(feature = "multiprocessing")]
+pub mod multiprocessing;
 pub mod pickle;
 pub mod session;
 

@@ -9,7 +9,7 @@
 use brine_core::pickle::{Decoder, Pickled, Value};
 #[cfg(not(feature = "float-text"))]
 use brine_core::session::SkipReason;
-use brine_core::session::{Error, Event, Session};
+use brine_core::session::{Error, Event, PeerFault, Session};
 
 /// `pickle.dumps(1.5, 0)` and `pickle.dumps(1.5, 2)`.
 const FLOAT_P0: &[u8] = b"F1.5\n.";
@@ -110,7 +110,7 @@ fn a_first_message_that_is_no_id_is_named_by_type_without_repr() {
     );
     let mut decoder: Decoder = Decoder::new();
     let error = session.next_event(&mut decoder).unwrap_err();
-    let Error::NotAClientId { first } = &error else {
+    let Error::Peer(PeerFault::NotAClientId { first }) = &error else {
         panic!("expected NotAClientId, got {error:?}");
     };
     assert_eq!(first.type_name(), "list");

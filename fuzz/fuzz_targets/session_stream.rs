@@ -9,7 +9,7 @@
 #![no_main]
 
 use brine_core::pickle::Decoder;
-use brine_core::session::{Error, Event, Session};
+use brine_core::session::{Error, Event, Misuse, Session};
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 
@@ -46,7 +46,7 @@ fn run<const RX: usize, const V: usize, const I: usize, const S: usize, const M:
                 events.push(format!("{event:?}"));
                 if closed {
                     assert!(eof, "Closed before the end of the stream");
-                    assert!(matches!(session.poll(), Err(Error::Closed)));
+                    assert!(matches!(session.poll(), Err(Error::Misuse(Misuse::Closed))));
                     return events;
                 }
             }
@@ -69,10 +69,10 @@ fn run<const RX: usize, const V: usize, const I: usize, const S: usize, const M:
             }
             Err(e) => {
                 events.push(format!("error: {e}"));
-                assert!(matches!(session.poll(), Err(Error::Closed)));
+                assert!(matches!(session.poll(), Err(Error::Misuse(Misuse::Closed))));
                 assert!(matches!(
                     session.next_event(&mut decoder),
-                    Err(Error::Closed)
+                    Err(Error::Misuse(Misuse::Closed))
                 ));
                 return events;
             }

@@ -600,3 +600,55 @@ pub fn require_firmware_tools(target: &str) {
         lib.display()
     );
 }
+
+/// Starts `PYTHON -u tests/servers/SCRIPT ARGS...` and reads its `PORT <n>` first line
+/// (`python` is `python3` or a path from [`pyenv_python`]). Fails, never skips, when it
+/// cannot be run. `env` is added to its environment (e.g. an authkey variable).
+pub fn python_server(python: &Path, script: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("servers")
+        .join(script);
+    let mut command = Command::new(python);
+    command
+        .arg("-u")
+        .arg(path)
+        .args(args)
+        .envs(env.iter().copied());
+    let name = format!("{} {script} {}", python.display(), args.join(" "));
+    let mut proc = Proc::spawn_with_stdin(&name, command, true);
+    let first = proc.wait_line(Duration::from_secs(10), |_| true);
+    let port = first
+        .strip_prefix("PORT ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: first line is not `PORT <n>`: {first:?}"));
+    Server { proc, port }
+}
+
+/// The newest pyenv CPython `3.MINOR.*` (`$(pyenv root)/versions/3.MINOR.*/bin/python`), e.g.
+/// `pyenv_python(12)` for the `{sha256}` handshake. Fails the test when none is installed.
+pub fn pyenv_python(minor: u32) -> PathBuf {
+    let root = Command::new("pyenv")
+        .arg("root")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))
+        .expect("pyenv root: neither `pyenv` nor $HOME");
+    let prefix = format!("3.{minor}.");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path().join("bin/python"))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!(
+            "no CPython 3.{minor} under {}/versions (pyenv install 3.{minor})",
+            root.display()
+        )
+    })
+}

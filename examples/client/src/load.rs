@@ -143,7 +143,9 @@ impl Cause {
             tcp::Error::Refused { .. } => Cause::Refused,
             tcp::Error::ConnectTimeout { .. } => Cause::ConnectTimeout,
             tcp::Error::Timeout { .. } | tcp::Error::Idle { .. } => Cause::HandshakeTimeout,
-            tcp::Error::Protocol(session::Error::ClosedBeforeClientId) => Cause::ClosedBeforeId,
+            tcp::Error::Protocol(session::Error::Peer(
+                session::PeerFault::ClosedBeforeClientId,
+            )) => Cause::ClosedBeforeId,
             tcp::Error::Protocol(_) => Cause::Protocol,
             tcp::Error::Connect { source, .. } | tcp::Error::Io(source) => {
                 match (source.raw_os_error(), source.kind()) {

@@ -1,0 +1,306 @@
+//! The receive side: the `RX`-byte buffer, where each message ends, and which messages are
+//! decoded, skipped or fatal. It knows nothing of the handshake except whether the message
+//! it waits for is the first one.
+//!
+//! Today a message ends at its STOP opcode ([`Framer`]); a framing with a length prefix
+//! (issue 23) is another way for [`Receiver::frame`] and [`Receiver::decode_head`] to find
+//! that end, with the same [`Ready`] results.
+
+use super::{Error, Limit, PeerFault};
+use crate::pickle::{self, Decoder, Framer, NodeId, Progress, Value};
+
+/// An event found by framing, not yet handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ready {
+    Nothing,
+    /// A complete pickle at the head of the receive buffer.
+    Pickle {
+        len: usize,
+    },
+    /// A pickle at the head of the receive buffer, already decoded into the decoder at
+    /// address `decoder` with root node `root`.
+    Decoded {
+        len: usize,
+        root: NodeId,
+        decoder: usize,
+    },
+    /// A pickle at the head of the receive buffer that is one `str` (see
+    /// [`pickle::one_str`]).
+    Str {
+        len: usize,
+    },
+    /// An oversized pickle was discarded.
+    Skipped {
+        len: usize,
+    },
+    /// Orderly close.
+    Closed,
+}
+
+/// The receive buffer and what is known about the bytes in it.
+pub(super) struct Receiver<const RX: usize> {
+    buf: [u8; RX],
+    /// Received bytes not yet consumed: `buf[head..tail]`.
+    head: usize,
+    tail: usize,
+    /// Of those, how many the framer has scanned (all part of the current pickle).
+    scanned: usize,
+    /// Bytes at `head` handed out as the last message, dropped on the next call.
+    release: usize,
+    /// Bytes of an oversized pickle discarded so far, while discarding one.
+    skipping: Option<usize>,
+    /// Stream offset of `buf[head]`.
+    stream_offset: usize,
+    framer: Framer,
+    ready: Ready,
+    peer_closed: bool,
+}
+
+impl<const RX: usize> Receiver<RX> {
+    pub(super) const fn new() -> Self {
+        Receiver {
+            buf: [0; RX],
+            head: 0,
+            tail: 0,
+            scanned: 0,
+            release: 0,
+            skipping: None,
+            stream_offset: 0,
+            framer: Framer::new(),
+            ready: Ready::Nothing,
+            peer_closed: false,
+        }
+    }
+
+    /// Forgets everything received (a new connection).
+    pub(super) fn reset(&mut self) {
+        self.head = 0;
+        self.tail = 0;
+        self.scanned = 0;
+        self.release = 0;
+        self.skipping = None;
+        self.stream_offset = 0;
+        self.framer.reset();
+        self.ready = Ready::Nothing;
+        self.peer_closed = false;
+    }
+
+    /// Free space to read into, after moving the unconsumed bytes to the front.
+    pub(super) fn space(&mut self) -> &mut [u8] {
+        self.drop_released();
+        if self.head == self.tail {
+            self.head = 0;
+            self.tail = 0;
+        } else if self.head > 0 {
+            self.buf.copy_within(self.head..self.tail, 0);
+            self.tail -= self.head;
+            self.head = 0;
+        }
+        self.buf.get_mut(self.tail..).unwrap_or(&mut [])
+    }
+
+    /// `n` bytes were read into [`space`](Self::space); 0: the peer closed.
+    pub(super) fn commit(&mut self, n: usize) {
+        if n == 0 {
+            self.peer_closed = true;
+        } else {
+            self.tail = self.tail.saturating_add(n).min(RX);
+        }
+    }
+
+    pub(super) fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// True while some bytes of a message arrived and not yet its end.
+    pub(super) fn in_message(&self) -> bool {
+        self.skipping.is_some() || self.framer.in_pickle()
+    }
+
+    /// True if an event is waiting to be taken.
+    pub(super) fn has_ready(&self) -> bool {
+        self.ready != Ready::Nothing
+    }
+
+    /// The event waiting to be taken (then nothing is).
+    pub(super) fn take(&mut self) -> Ready {
+        core::mem::replace(&mut self.ready, Ready::Nothing)
+    }
+
+    /// Forgets the event waiting (the session failed).
+    pub(super) fn clear(&mut self) {
+        self.ready = Ready::Nothing;
+    }
+
+    /// Hands out the `len`-byte message at the head: its stream offset and bytes, valid
+    /// until the next call (which drops them).
+    pub(super) fn hand_out(&mut self, len: usize) -> (usize, &[u8]) {
+        self.release = len;
+        let bytes = self.buf.get(self.head..self.head + len).unwrap_or(&[]);
+        (self.stream_offset, bytes)
+    }
+
+    /// Frames the received bytes; true if an event is ready. `first`: the message awaited
+    /// is the session's first (one larger than the buffer, or the peer closing, is then
+    /// fatal).
+    ///
+    /// Fails if the stream is not pickles, if the peer closed in the middle of a pickle or
+    /// (`first`) before any, or if the first message is larger than the buffer.
+    pub(super) fn frame(&mut self, first: bool) -> Result<bool, Error> {
+        self.drop_released();
+        if let Some(discarded) = self.skipping {
+            let chunk = self.buf.get(self.head..self.tail).unwrap_or(&[]);
+            match self.framer.advance(chunk) {
+                Ok(Progress::Complete { len }) => {
+                    self.consume(len);
+                    self.skipping = None;
+                    self.ready = Ready::Skipped {
+                        len: discarded.saturating_add(len),
+                    };
+                    return Ok(true);
+                }
+                Ok(Progress::Incomplete) => {
+                    let n = self.tail - self.head;
+                    self.consume(n);
+                    self.skipping = Some(discarded.saturating_add(n));
+                }
+                // The message began `discarded` bytes before the head, whatever the reads.
+                Err(error) => {
+                    let start = self.stream_offset.wrapping_sub(discarded);
+                    return Err(invalid(error, start));
+                }
+            }
+        } else {
+            if self.scanned == 0 && !self.framer.in_pickle() {
+                // Messages decoded directly were never fed to the framer.
+                self.framer.resume_at(self.stream_offset);
+            }
+            let from = self.head + self.scanned;
+            let chunk = self.buf.get(from..self.tail).unwrap_or(&[]);
+            match self.framer.advance(chunk) {
+                Ok(Progress::Complete { len }) => {
+                    self.ready = Ready::Pickle {
+                        len: self.scanned + len,
+                    };
+                    self.scanned = 0;
+                    return Ok(true);
+                }
+                Ok(Progress::Incomplete) => {
+                    self.scanned = self.tail - self.head;
+                    if self.scanned == RX {
+                        // One pickle fills the whole buffer: it cannot be stored.
+                        if first {
+                            return Err(Limit::FirstMessageTooLarge { limit: RX }.into());
+                        }
+                        log_warn!("message larger than the receive buffer: skipping it");
+                        self.skipping = Some(RX);
+                        self.consume(RX);
+                        self.scanned = 0;
+                    }
+                }
+                // The head is where the current message began.
+                Err(error) => return Err(invalid(error, self.stream_offset)),
+            }
+        }
+        if self.peer_closed {
+            if self.in_message() {
+                let received = self.framer.pickle_len();
+                return Err(PeerFault::ClosedMidMessage { received }.into());
+            }
+            if first {
+                return Err(PeerFault::ClosedBeforeClientId.into());
+            }
+            self.ready = Ready::Closed;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Decodes the message at the head of the buffer into `decoder` when it is complete and
+    /// valid, and nothing else is under way; true if it was (the event is then ready).
+    /// Otherwise the framer finds its end, or waits for the rest.
+    #[inline]
+    pub(super) fn decode_head<const V: usize, const I: usize, const S: usize, const M: usize>(
+        &mut self,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> bool {
+        let idle = self.ready == Ready::Nothing
+            && self.skipping.is_none()
+            && self.scanned == 0
+            && !self.framer.in_pickle();
+        if !idle {
+            return false;
+        }
+        self.drop_released();
+        let Some(bytes) = self.buf.get(self.head..self.tail) else {
+            return false;
+        };
+        // What the machine makes of these bytes, when it has room for one value.
+        if V > 0 && S > 0 && M > 0 {
+            if let Some((_, len)) = pickle::one_str(bytes) {
+                self.ready = Ready::Str { len };
+                return true;
+            }
+        }
+        let Ok((root, len)) = decoder.run_fast(bytes, true) else {
+            return false;
+        };
+        // A FRAME that claims bytes past this pickle reaches into the next message: the
+        // pickle on its own bytes is truncated. Leave it to the framed path.
+        if decoder.frame_end() > len {
+            return false;
+        }
+        self.ready = Ready::Decoded {
+            len,
+            root,
+            decoder: core::ptr::from_ref(decoder) as usize,
+        };
+        true
+    }
+
+    /// Drops the bytes of the message handed out last.
+    fn drop_released(&mut self) {
+        let n = core::mem::take(&mut self.release);
+        self.consume(n);
+    }
+
+    /// Drops `n` bytes at the head of the buffer.
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.tail - self.head);
+        self.head += n;
+        self.stream_offset = self.stream_offset.wrapping_add(n);
+    }
+}
+
+/// A framing error in the message that began at stream offset `start`.
+fn invalid(error: pickle::Error, start: usize) -> Error {
+    PeerFault::InvalidPickle {
+        stream_offset: start,
+        error,
+    }
+    .into()
+}
+
+/// How a ready message is read.
+#[derive(Clone, Copy)]
+pub(super) enum Source {
+    /// Decode its bytes.
+    Exact,
+    /// It was decoded into the decoder by [`Receiver::decode_head`]: a view from this root.
+    Root(NodeId),
+    /// One `str`, checked by [`Receiver::decode_head`] ([`pickle::one_str`]).
+    Str,
+}
+
+/// The message in `bytes` (one whole pickle), read as `source` says.
+pub(super) fn message<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
+    bytes: &'a [u8],
+    source: Source,
+    decoder: &'a mut Decoder<V, I, S, M>,
+) -> Result<Value<'a>, pickle::Error> {
+    match source {
+        Source::Root(root) => Ok(decoder.tree(bytes).value(root)),
+        Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
+        Source::Exact => decoder.decode(bytes),
+    }
+}

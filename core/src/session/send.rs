@@ -1,0 +1,133 @@
+//! The send side: the `TX`-byte queue of pickles to write, with the identity at its front
+//! held back until the client id arrives.
+
+use super::{Error, Limit};
+use crate::handshake;
+use crate::pickle::{self, Decoder, Encoding, ToPickle};
+
+/// The transmit queue.
+pub(super) struct Transmitter<const TX: usize> {
+    buf: [u8; TX],
+    /// Bytes to send: `buf[head..tail]`.
+    head: usize,
+    tail: usize,
+    /// End of the identity in `buf` while it is queued.
+    identity_end: usize,
+}
+
+impl<const TX: usize> Transmitter<TX> {
+    pub(super) const fn new() -> Self {
+        Transmitter {
+            buf: [0; TX],
+            head: 0,
+            tail: 0,
+            identity_end: 0,
+        }
+    }
+
+    /// Empties the queue and pickles `identity` at its front in `encoding`.
+    ///
+    /// Fails if it does not fit or cannot be pickled; the queue is then empty.
+    pub(super) fn start<T: ToPickle + ?Sized>(
+        &mut self,
+        identity: &T,
+        encoding: Encoding,
+    ) -> Result<(), Error> {
+        self.head = 0;
+        self.tail = 0;
+        self.identity_end = 0;
+        self.identity_end = self.encode(identity, encoding)?;
+        self.tail = self.identity_end;
+        Ok(())
+    }
+
+    /// True once the identity was written out.
+    pub(super) fn identity_sent(&self) -> bool {
+        self.head >= self.identity_end
+    }
+
+    /// Pickles `message` in `encoding` after the bytes still queued.
+    ///
+    /// Fails if it does not fit the free space or cannot be pickled; then nothing is queued.
+    pub(super) fn queue<T: ToPickle + ?Sized>(
+        &mut self,
+        message: &T,
+        encoding: Encoding,
+    ) -> Result<(), Error> {
+        if self.head > 0 {
+            self.buf.copy_within(self.head..self.tail, 0);
+            self.tail -= self.head;
+            self.identity_end = self.identity_end.saturating_sub(self.head);
+            self.head = 0;
+        }
+        let start = self.tail;
+        let free = self.buf.get_mut(start..).unwrap_or(&mut []);
+        let len = message
+            .to_pickle(free, encoding)
+            .map_err(|e| encode_error(e, TX))?;
+        self.tail += len;
+        Ok(())
+    }
+
+    /// The queued bytes.
+    pub(super) fn pending(&self) -> &[u8] {
+        self.buf.get(self.head..self.tail).unwrap_or(&[])
+    }
+
+    /// `n` bytes of [`pending`](Self::pending) were written.
+    pub(super) fn transmitted(&mut self, n: usize) {
+        self.head = self.head.saturating_add(n).min(self.tail);
+        if self.head == self.tail {
+            self.identity_end = self.identity_end.saturating_sub(self.head);
+            self.head = 0;
+            self.tail = 0;
+        }
+    }
+
+    /// Pickles the queued identity (nothing else is queued before the id) again in
+    /// `encoding`, reading it with `decoder`.
+    ///
+    /// Fails if it holds what `encoding` cannot write or no longer fits.
+    pub(super) fn repickle_identity<
+        const V: usize,
+        const I: usize,
+        const S: usize,
+        const M: usize,
+    >(
+        &mut self,
+        encoding: Encoding,
+        decoder: &mut Decoder<V, I, S, M>,
+    ) -> Result<(), Error> {
+        let end = self.identity_end.min(TX);
+        let (identity, free) = self.buf.split_at_mut(end);
+        let value = decoder.decode(identity).map_err(Error::Encode)?;
+        let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;
+        self.buf.copy_within(end..end + len, 0);
+        self.head = 0;
+        self.tail = len;
+        self.identity_end = len;
+        Ok(())
+    }
+
+    /// Not inlined: the serializer (with its memo of up to 256 strings, about 5 KiB) lives on
+    /// this frame only while pickling, not in the frame of a caller that goes on to decode
+    /// (firmware's stack high-water mark: BENCHMARKS.md).
+    #[inline(never)]
+    fn encode<T: ToPickle + ?Sized>(
+        &mut self,
+        message: &T,
+        encoding: Encoding,
+    ) -> Result<usize, Error> {
+        message
+            .to_pickle(&mut self.buf, encoding)
+            .map_err(|e| encode_error(e, TX))
+    }
+}
+
+/// A pickling error as the session's: a full buffer is [`Limit::TransmitBufferTooSmall`].
+fn encode_error(error: pickle::Error, capacity: usize) -> Error {
+    match error {
+        pickle::Error::BufferFull { .. } => Limit::TransmitBufferTooSmall { capacity }.into(),
+        e => Error::Encode(e),
+    }
+}

@@ -1,0 +1,362 @@
+//! The session's unit tests: the lab exchange cut at every byte, skips, faults, sending.
+
+extern crate std;
+use super::*;
+use crate::Identity;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+include!("../../tests/common/fixtures.rs");
+
+fn identity() -> Identity<'static> {
+    Identity::new()
+        .with("name", "Jose Ortiz")
+        .and_then(|i| i.with("email", "jose@sfsu.edu"))
+        .and_then(|i| i.with("student_id", 917654321))
+        .and_then(|i| i.with("github_username", "jortiz"))
+        .unwrap()
+}
+
+/// Feeds `stream` in chunks of `chunk` bytes (0: all at once) and collects the events as
+/// text, writing out whatever the session transmits.
+fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
+    let mut session: Session = Session::new();
+    let mut decoder: Decoder = Decoder::new();
+    session.start(&identity()).unwrap();
+    let mut events = Vec::new();
+    let mut sent = Vec::new();
+    let mut rest = stream;
+    loop {
+        sent.extend_from_slice(session.transmit());
+        let n = session.transmit().len();
+        session.transmitted(n);
+        match session.next_event(&mut decoder) {
+            Ok(Some(event)) => {
+                let closed = matches!(event, Event::Closed);
+                events.push(describe(&event));
+                if closed {
+                    break;
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                events.push(std::format!("error: {e}"));
+                break;
+            }
+        }
+        let buf = session.receive_buffer();
+        let n = if chunk == 0 {
+            rest.len()
+        } else {
+            chunk.min(rest.len())
+        }
+        .min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        rest = &rest[n..];
+        session.commit(n);
+    }
+    (events, sent)
+}
+
+fn describe(event: &Event<'_>) -> String {
+    match event {
+        Event::ClientId(id) => std::format!("id {id}"),
+        Event::Message(v) => std::format!("message {v}"),
+        Event::Skipped { len, reason } => std::format!("skipped {len}: {reason}"),
+        Event::Closed => "closed".to_string(),
+    }
+}
+
+fn lab_stream() -> Vec<u8> {
+    [CLIENT_ID, ACK, LIST, ACK].concat()
+}
+
+const LAB_EVENTS: [&str; 5] = [
+    "id 54321",
+    "message 'Server got the data'",
+    "message [1, 2, 3]",
+    "message 'Server got the data'",
+    "closed",
+];
+
+#[test]
+fn lab_exchange_sends_identity_after_the_id() {
+    let (events, sent) = run(&lab_stream(), 0);
+    assert_eq!(events, LAB_EVENTS);
+    assert_eq!(
+        sent, IDENTITY,
+        "identity bytes equal CPython's pickle.dumps"
+    );
+}
+
+#[test]
+fn a_new_session_is_not_started_until_start() {
+    let mut session: Session = Session::new();
+    assert_eq!(session.state(), State::NotStarted);
+    assert_eq!(session.waiting(), Waiting::Nothing);
+    assert_eq!(session.poll(), Err(Misuse::NotStarted.into()));
+    assert_eq!(session.queue(&1), Err(Misuse::NotStarted.into()));
+    assert!(session.transmit().is_empty());
+    session.start(&1).unwrap();
+    assert_eq!(session.state(), State::AwaitingClientId);
+}
+
+#[test]
+fn every_cut_position_gives_the_same_events() {
+    let stream = lab_stream();
+    for chunk in 1..=stream.len() {
+        let (events, sent) = run(&stream, chunk);
+        assert_eq!(events, LAB_EVENTS, "chunk {chunk}");
+        assert_eq!(sent, IDENTITY);
+    }
+}
+
+#[test]
+fn identity_is_held_until_the_id_arrives() {
+    let mut session: Session = Session::new();
+    session.start(&identity()).unwrap();
+    assert_eq!(session.state(), State::AwaitingClientId);
+    assert_eq!(session.waiting(), Waiting::ClientId);
+    assert!(session.transmit().is_empty());
+    let mut decoder: Decoder = Decoder::new();
+    let buf = session.receive_buffer();
+    buf[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+    session.commit(CLIENT_ID.len());
+    assert!(matches!(
+        session.next_event(&mut decoder),
+        Ok(Some(Event::ClientId(id))) if id.as_i64() == Some(54321)
+    ));
+    assert_eq!(session.state(), State::IdentityQueued);
+    assert_eq!(session.transmit(), IDENTITY);
+    session.transmitted(10);
+    assert_eq!(session.state(), State::IdentityQueued);
+    session.transmitted(IDENTITY.len() - 10);
+    assert_eq!(session.state(), State::Listening);
+    assert_eq!(session.waiting(), Waiting::NextMessage);
+}
+
+#[test]
+fn str_and_protocol_2_client_ids() {
+    let (events, _) = run(CLIENT_ID_STR, 0);
+    assert_eq!(events, ["id abc", "closed"]);
+    let (events, _) = run(CLIENT_ID_V2, 3);
+    assert_eq!(events, ["id 54321", "closed"]);
+}
+
+#[test]
+fn oversized_and_refused_messages_are_skipped_and_the_next_delivered() {
+    let stream = [CLIENT_ID, ACK, &big_message(), EVIL, LIST].concat();
+    for chunk in [0, 1, 7, 100, 4096] {
+        let (events, _) = run(&stream, chunk);
+        assert_eq!(
+            events,
+            [
+                "id 54321",
+                "message 'Server got the data'",
+                "skipped 5018: larger than the 4096-byte receive buffer",
+                "skipped 29: refused GLOBAL of os.system at byte 0: pickles that import or call code are not decoded",
+                "message [1, 2, 3]",
+                "closed",
+            ],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn faults_come_after_every_complete_message() {
+    // EOF in the middle of a pickle.
+    let stream = [CLIENT_ID, ACK, &LIST[..7]].concat();
+    let (events, _) = run(&stream, 0);
+    assert_eq!(
+        events,
+        [
+            "id 54321",
+            "message 'Server got the data'",
+            "error: the server closed the connection in the middle of a message (7 bytes of it received)",
+        ]
+    );
+    // EOF before the id.
+    let (events, _) = run(b"", 0);
+    assert_eq!(
+        events,
+        ["error: the server closed the connection before sending a client id"]
+    );
+    // A byte that is not an opcode.
+    let stream = [CLIENT_ID, ACK, b"\xff"].concat();
+    let (events, _) = run(&stream, 1);
+    assert_eq!(
+        events,
+        [
+            "id 54321",
+            "message 'Server got the data'",
+            "error: invalid pickle: byte 0xff at offset 63 is not an opcode (message at stream offset 63)",
+        ]
+    );
+    // First message not a client id.
+    // A bare str is taken as the id; a list is not an id.
+    let (events, _) = run(ACK, 0);
+    assert_eq!(events, ["id Server got the data", "closed"]);
+    let (events, _) = run(LIST, 0);
+    assert_eq!(
+        events,
+        [
+            "error: the server's first message is not a client id: got [1, 2, 3] (a list); \
+          a lab server sends {'clientid': id} first (or a bare int or str)"
+        ]
+    );
+}
+
+/// Found by the `session_stream` fuzz target: a framing error inside a message that was
+/// being skipped (larger than the receive buffer) reported the offset the buffer had
+/// reached, which depends on the read sizes, instead of where the message began.
+#[test]
+fn framing_error_while_skipping_reports_where_the_message_began() {
+    let mut stream = [CLIENT_ID, ACK].concat();
+    let start = stream.len();
+    // A 200-byte str with no FRAME, so its bytes are skipped, then a byte that is no opcode.
+    stream.extend_from_slice(b"\x80\x04X\xc8\x00\x00\x00");
+    stream.extend_from_slice(&[b'x'; 200]);
+    stream.push(0xff);
+    let bad = stream.len() - 1;
+    let expected = std::format!(
+        "error: invalid pickle: byte 0xff at offset {bad} is not an opcode (message at stream offset {start})"
+    );
+    for chunk in [1, 5, 63, 64, 100, 0] {
+        let mut session: Session<64, 256> = Session::new();
+        let mut decoder: Decoder = Decoder::new();
+        session.start(&("fuzz",)).unwrap();
+        let mut rest = &stream[..];
+        let mut last = String::new();
+        for _ in 0..10_000 {
+            let n = session.transmit().len();
+            session.transmitted(n);
+            match session.next_event(&mut decoder) {
+                Ok(Some(event)) => last = describe(&event),
+                Ok(None) => {
+                    let buf = session.receive_buffer();
+                    let n = if chunk == 0 {
+                        rest.len()
+                    } else {
+                        chunk.min(rest.len())
+                    };
+                    let n = n.min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    session.commit(n);
+                }
+                Err(e) => {
+                    last = std::format!("error: {e}");
+                    break;
+                }
+            }
+        }
+        assert_eq!(last, expected, "chunk {chunk}");
+    }
+}
+
+/// A FRAME claiming more than its pickle holds is refused on the pickle's own bytes, even
+/// when the next message's bytes are in the buffer (decoded in one pass or framed).
+#[test]
+fn a_frame_reaching_into_the_next_message_is_refused() {
+    let over = b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00K\x01.";
+    let stream = [CLIENT_ID, ACK, over, LIST].concat();
+    for chunk in [0, 1, 5, 34, 100] {
+        let (events, _) = run(&stream, chunk);
+        assert_eq!(
+            events,
+            [
+                "id 54321",
+                "message 'Server got the data'",
+                "skipped 14: pickle truncated: input ended at byte 14 before STOP",
+                "message [1, 2, 3]",
+                "closed",
+            ],
+            "chunk {chunk}"
+        );
+    }
+}
+
+/// `next_event` with another decoder than `poll_decode` decodes again, correctly.
+#[test]
+fn another_decoder_decodes_again() {
+    let mut session: Session = Session::new();
+    let (mut a, mut b): (Decoder, Decoder) = (Decoder::new(), Decoder::new());
+    session.start(&identity()).unwrap();
+    let stream = [CLIENT_ID, LIST].concat();
+    session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
+    session.commit(stream.len());
+    assert!(matches!(
+        session.next_event(&mut a),
+        Ok(Some(Event::ClientId(_)))
+    ));
+    assert!(session.poll_decode(&mut a).unwrap());
+    match session.next_event(&mut b) {
+        Ok(Some(Event::Message(v))) => assert_eq!(v.to_string(), "[1, 2, 3]"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn messages_in_the_same_read_as_the_id_are_delivered() {
+    let mut session: Session = Session::new();
+    let mut decoder: Decoder = Decoder::new();
+    session.start(&identity()).unwrap();
+    let stream = [CLIENT_ID, ACK].concat();
+    session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
+    session.commit(stream.len());
+    assert!(matches!(
+        session.next_event(&mut decoder),
+        Ok(Some(Event::ClientId(_)))
+    ));
+    // The identity has not gone out yet; the ack is delivered anyway.
+    assert_eq!(session.state(), State::IdentityQueued);
+    match session.next_event(&mut decoder) {
+        Ok(Some(Event::Message(v))) => assert_eq!(v, "Server got the data"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn sending_after_the_handshake() {
+    let mut session: Session = Session::new();
+    let mut decoder: Decoder = Decoder::new();
+    session.start(&identity()).unwrap();
+    assert_eq!(session.queue("hi"), Err(Misuse::HandshakeIncomplete.into()));
+    session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+    session.commit(CLIENT_ID.len());
+    session.next_event(&mut decoder).unwrap();
+    session.queue("Server got the data").unwrap();
+    assert_eq!(session.transmit(), [IDENTITY, ACK].concat().as_slice());
+    let big = [b'x'; 5000];
+    let text = core::str::from_utf8(&big).unwrap();
+    assert_eq!(
+        session.queue(text),
+        Err(Limit::TransmitBufferTooSmall { capacity: 4096 }.into())
+    );
+    // Nothing partial was queued.
+    assert_eq!(session.transmit(), [IDENTITY, ACK].concat().as_slice());
+}
+
+#[test]
+fn waiting_tells_idle_from_mid_message() {
+    let mut session: Session = Session::new();
+    let mut decoder: Decoder = Decoder::new();
+    session.start(&identity()).unwrap();
+    session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+    session.commit(CLIENT_ID.len());
+    session.next_event(&mut decoder).unwrap();
+    session.transmitted(IDENTITY.len());
+    assert_eq!(session.waiting(), Waiting::NextMessage);
+    session.receive_buffer()[..3].copy_from_slice(&ACK[..3]);
+    session.commit(3);
+    assert!(matches!(session.next_event(&mut decoder), Ok(None)));
+    assert_eq!(session.waiting(), Waiting::RestOfMessage);
+}
+
+#[test]
+fn size_of_default_session_is_at_most_8_5_kib() {
+    let size = core::mem::size_of::<Session>();
+    assert!(size <= 8704, "Session is {size} bytes");
+}
