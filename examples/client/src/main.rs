@@ -10,6 +10,7 @@ mod demo;
 mod identity;
 mod interrupt;
 mod load;
+mod logs;
 mod pickle_cmd;
 
 use std::process::ExitCode;
@@ -121,6 +122,8 @@ enum Command {
     /// the handshake with a generated identity and listens; prints handshakes/s, latency
     /// percentiles and failures by cause
     Load(load::LoadArgs),
+    /// Receive Python logging's SocketHandler/DatagramHandler records and print them as its Formatter would
+    Logs(logs::LogsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,6 +402,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Demo(args)) => demo::run(args.protocol, verbosity),
         Some(Command::Load(args)) => load::run(&args, verbosity),
+        Some(Command::Logs(args)) => logs::run(&args, verbosity),
     });
     match result {
         Ok(()) => ExitCode::from(exit::OK),
