@@ -90,8 +90,8 @@ pub struct LogsArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_connections: u32,
 
-    /// Seconds a sender may take for a whole record from its first byte (0: no limit); it is
-    /// cut off past them
+    /// Seconds a sender may take for a record's length prefix, and for its body once brine
+    /// has memory for it (0: no limit); it is cut off past them
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::parse_secs)]
     pub timeout: Secs,
 

@@ -128,7 +128,7 @@ async fn read_records(
             Ok(_) => {}
             Err(e) => return Err(format!("read failed: {e}")),
         }
-        // The whole record (its prefix too) within --timeout from its first byte.
+        // The prefix (and a skipped record) within --timeout from its first byte.
         let deadline = limits.timeout.map(|limit| (Instant::now() + limit, limit));
         within(deadline, reader.read_exact(&mut prefix[1..]))
             .await
@@ -154,6 +154,9 @@ async fn read_records(
             .await
             .map_err(|_| "shutting down".to_owned())?;
         let mut body = vec![0u8; len as usize];
+        // The body within --timeout from when its memory was granted (a wait for the budget
+        // is brine's, not the sender's).
+        let deadline = limits.timeout.map(|limit| (Instant::now() + limit, limit));
         within(deadline, reader.read_exact(&mut body))
             .await
             .map_err(|e| format!("{e} in a record of {len} bytes"))?;
