@@ -601,6 +601,23 @@ pub fn require_firmware_tools(target: &str) {
     );
 }
 
+/// Boots an Ethernet firmware `elf` under QEMU's lm3s6965evb on QEMU's user-mode network
+/// (`-nic user,model=stellaris`: the firmware reaches the host's 127.0.0.1 at 10.0.2.2) with
+/// semihosting, and waits for QEMU to exit (killed, and the test failed, after `limit`).
+pub fn boot_net_firmware(elf: &Path, limit: Duration) -> Finished {
+    let mut qemu = Command::new("qemu-system-arm");
+    qemu.args(["-machine", "lm3s6965evb", "-cpu", "cortex-m3"])
+        .args(["-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .args(["-serial", "null", "-nic", "user,model=stellaris"])
+        .arg("-kernel")
+        .arg(elf);
+    let name = elf.file_name().unwrap().to_string_lossy().into_owned();
+    let run = Proc::spawn(&name, qemu).wait(limit);
+    eprintln!("{run}");
+    run
+}
+
 /// Starts `PYTHON -u tests/servers/SCRIPT ARGS...` and reads its `PORT <n>` first line
 /// (`python` is `python3` or a path from [`pyenv_python`]). Fails, never skips, when it
 /// cannot be run. `env` is added to its environment (e.g. an authkey variable).
