@@ -24,8 +24,8 @@ use crate::session::{ClientId, Decode, Event, Session};
 /// ```
 pub type Client<T, H = (), S = Session> = driver::Client<T, H, S, driver::Blocking>;
 
-/// A [`Client`] for small messages: a [`SmallSession`] (3,208 bytes with a std transport;
-/// 4,168 with the `alloc` feature, whose arena ids are 32-bit), made with
+/// A [`Client`] for small messages: a [`SmallSession`] (3,248 bytes with a std transport;
+/// 4,208 with the `alloc` feature, whose arena ids are 32-bit), made with
 /// `SmallClient::with_storage(transport, ())`.
 pub type SmallClient<T, H = ()> = Client<T, H, SmallSession>;
 
@@ -55,6 +55,23 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
         };
         self.flush()?;
         Ok(id)
+    }
+
+    /// Begins a connection with any [`Greeting`](crate::session::Greeting): queues `identity`
+    /// (sent when the greeting allows) and returns at once; the server's first message
+    /// comes from [`next_event`](Self::next_event) (`ClientId`, `Greeting` or `Message`).
+    ///
+    /// # Errors
+    ///
+    /// The identity cannot be pickled into the transmit buffer; the transport's.
+    pub fn begin<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), Error<T::Error>> {
+        self.session.start(identity)?;
+        self.flush()
+    }
+
+    /// [`begin`](Self::begin) with no identity to send.
+    pub fn begin_without_identity(&mut self) {
+        self.session.start_without_identity();
     }
 
     /// Reads until an event is ready, without taking it: [`next_event`](Self::next_event)

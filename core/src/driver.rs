@@ -98,8 +98,8 @@ pub enum Async {}
 /// Name it through [`blocking::Client`](crate::blocking::Client) or `asynch::Client`,
 /// `Client<T, H = (), S = Session>`, whose default is a [`Session`] with 4 KiB buffers and
 /// the default [`Decoder`] (36 KiB in all; 55 KiB with the `alloc` feature's 32-bit arena
-/// ids), or their `SmallClient` aliases ([`SmallSession`]: 3,208 bytes with a std transport;
-/// 4,168 with `alloc`). Other sizes are chosen by type:
+/// ids), or their `SmallClient` aliases ([`SmallSession`]: 3,248 bytes with a std transport;
+/// 4,208 with `alloc`). Other sizes are chosen by type:
 /// `Client<T, (), Session<2048, 512, Decoder<128, 256, 32, 64>>>`. A message the session has
 /// no room for, or the decoder no capacity for, is skipped and reported (`Event::Skipped`),
 /// not fatal.
@@ -148,6 +148,19 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
     /// [`Session::set_protocol_auto`]; call before the handshake).
     pub fn set_protocol_auto(&mut self) {
         self.session.set_protocol_auto();
+    }
+
+    /// How messages are delimited, both ways (call before the handshake; see
+    /// [`Session::set_framing`]).
+    pub fn set_framing(&mut self, framing: crate::framing::Framing) {
+        self.session.set_framing(framing);
+    }
+
+    /// Who speaks first (call before the handshake; see [`Session::set_greeting`]). With
+    /// anything but [`Greeting::ClientId`](crate::session::Greeting::ClientId), begin with
+    /// `begin` instead of `handshake`.
+    pub fn set_greeting(&mut self, greeting: crate::session::Greeting) {
+        self.session.set_greeting(greeting);
     }
 
     /// The session (state, protocol, what it waits for).

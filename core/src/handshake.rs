@@ -8,7 +8,7 @@
 
 use core::fmt::{self, Display, Write as _};
 
-#[cfg(feature = "pickler")]
+#[cfg(feature = "python2")]
 use serde::ser::{Error as _, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Serializer};
 
 use crate::pickle::opcodes::{Arg, Opcode};
@@ -321,13 +321,13 @@ fn arg_len(arg: Arg, rest: &[u8]) -> usize {
     len.min(rest.len())
 }
 
-#[cfg(feature = "pickler")]
+#[cfg(feature = "python2")]
 /// A decoded value as serde data, to pickle it again in another protocol: ints, floats,
 /// `str`, `bytes`, lists, tuples and dicts (what an identity holds). Sets, frozensets,
 /// bytearrays, ints beyond 128 bits and protocol-0 strings are refused.
 pub(crate) struct Repickle<'a>(pub Value<'a>);
 
-#[cfg(feature = "pickler")]
+#[cfg(feature = "python2")]
 impl Serialize for Repickle<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
@@ -374,7 +374,7 @@ impl Serialize for Repickle<'_> {
 
 /// Pickles `value` again into `out` as `encoding` says; returns the length written. Not
 /// inlined: the encoder's string memo lives on this frame only while pickling.
-#[cfg(feature = "pickler")]
+#[cfg(feature = "python2")]
 #[inline(never)]
 pub(crate) fn repickle(
     value: Value<'_>,
@@ -384,12 +384,12 @@ pub(crate) fn repickle(
     pickle::to_slice(&Repickle(value), out, encoding).map(|b| b.len())
 }
 
-/// Without the `pickler` feature the identity cannot be pickled again: refused, naming it.
-#[cfg(not(feature = "pickler"))]
+/// Without the `python2` feature the identity cannot be pickled again: refused, naming it.
+#[cfg(not(feature = "python2"))]
 pub(crate) fn repickle(_: Value<'_>, _: &mut [u8], _: Encoding) -> Result<usize, pickle::Error> {
     Err(pickle::Error::Unsupported {
         what: "the identity again in the server's protocol: this build leaves out \
-               brine-core feature `pickler`",
+               brine-core feature `python2`",
     })
 }
 

@@ -13,6 +13,8 @@ pub mod driver;
 pub mod framing;
 mod handshake;
 mod identity;
+#[cfg(feature = "pickler")]
+pub mod logrecord;
 #[cfg(feature = "multiprocessing")]
 pub mod multiprocessing;
 pub mod pickle;

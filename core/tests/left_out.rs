@@ -1,7 +1,8 @@
 //! What a firmware leaves out (`default-features = false`) is refused with a reason naming the
 //! feature, never misread: a protocol-0 float without `float-text` (the session skips that
 //! message and goes on), a client id or first message that needs Python's repr without
-//! `repr`, re-pickling the identity for a Python 2 server without `pickler`. With a feature on,
+//! `repr`, re-pickling the identity for a Python 2 server, or pickling Python 2's types, without
+//! `python2`. With a feature on,
 //! its test checks the value it gives instead.
 //! Run by .ci/run: `cargo test -p brine-core --no-default-features --test left_out` (and with
 //! the default features in the workspace's tests).
@@ -120,7 +121,7 @@ fn a_first_message_that_is_no_id_is_named_by_type_without_repr() {
 }
 
 #[test]
-fn a_python_2_server_needs_the_pickler_to_answer_in_its_protocol() {
+fn a_python_2_server_needs_python2_to_answer_in_its_protocol() {
     // Python 2's pickle.dumps({'clientid': 54321}, 2): byte strings, so the answer under auto
     // protocol is protocol 2 with byte strings, which means pickling the identity again.
     let stream = b"\x80\x02}q\x00U\x08clientidq\x01M1\xd4s.";
@@ -130,7 +131,7 @@ fn a_python_2_server_needs_the_pickler_to_answer_in_its_protocol() {
     session.receive_buffer()[..stream.len()].copy_from_slice(stream);
     session.commit(stream.len());
     let got = session.poll();
-    #[cfg(feature = "pickler")]
+    #[cfg(feature = "python2")]
     {
         assert!(
             matches!(got, Ok(Status::Event(Event::ClientId(_)))),
@@ -142,10 +143,35 @@ fn a_python_2_server_needs_the_pickler_to_answer_in_its_protocol() {
             b"\x80\x02}q\x00U\x04nameq\x01U\x03Adaq\x02s."
         );
     }
-    #[cfg(not(feature = "pickler"))]
+    #[cfg(not(feature = "python2"))]
     {
         let text = got.unwrap_err().to_string();
-        assert!(text.contains("brine-core feature `pickler`"), "{text}");
+        assert!(text.contains("brine-core feature `python2`"), "{text}");
         assert_eq!(session.state(), brine_core::session::State::Closed);
     }
+}
+
+#[cfg(feature = "pickler")]
+#[test]
+fn python_2_types_need_python2() {
+    use brine_core::pickle::{to_slice, Encoding, Protocol};
+    let mut buf = [0u8; 64];
+    let got = to_slice(
+        &("clientid", 54321),
+        &mut buf,
+        Encoding::python2(Protocol::V2),
+    );
+    #[cfg(feature = "python2")]
+    assert_eq!(got.unwrap(), b"\x80\x02U\x08clientidq\x00M1\xd4\x86q\x01.");
+    #[cfg(not(feature = "python2"))]
+    {
+        let text = got.unwrap_err().to_string();
+        assert!(text.contains("brine-core feature `python2`"), "{text}");
+    }
+    // Protocol 2 with Python 3's types needs no feature beyond the pickler.
+    let got = to_slice(&("clientid", 54321), &mut buf, Protocol::V2).unwrap();
+    assert_eq!(
+        got,
+        b"\x80\x02X\x08\x00\x00\x00clientidq\x00M1\xd4\x86q\x01."
+    );
 }

@@ -5,8 +5,10 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::de_stream::{self, Found};
-use super::decode::arena::{ContainerKind, Edge, Id, Node, NIL};
+use core::cell::Cell;
+
+use super::de_stream::Stream;
+use super::decode::arena::{ContainerKind, Edge, Node, NIL};
 use super::decode::flat;
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
@@ -26,9 +28,8 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// value does not fit `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a
 /// message from `T`'s `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
-    // A dict of scalars is read straight from the pickle once it is known to be one.
-    let mut found = [Found::default(); 2 * de_stream::MAX_ENTRIES];
-    if let Some(result) = from_stream(input, &mut found) {
+    // A dict of scalars is read straight from the pickle, in one pass.
+    if let Some(result) = from_stream(input) {
         return result;
     }
     // The other common shapes (a flat dict, list or tuple, a scalar) need a few nodes only.
@@ -62,28 +63,29 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
     }
 }
 
-/// The streaming path ([`de_stream`]): `None` if the pickle is not a dict of scalars (then
-/// `T` has seen nothing of it).
-fn from_stream<'a, T: de::Deserialize<'a>>(
-    input: &'a [u8],
-    found: &mut de_stream::Items,
-) -> Option<Result<T, Error>> {
-    let n = de_stream::scan(input, found)?;
-    let stream = found.get(..n)?;
-    let chain = Chain {
-        first: 0,
-        len: n as Id,
-    };
-    let tree = Tree {
+/// The streaming path ([`de_stream`](super::de_stream)): `T` reads the dict's entries as
+/// the walk finds them. `None` if the pickle is not a dict of scalars, found at any point
+/// (then whatever `T` made is dropped, and the caller decodes the pickle the general way,
+/// which decides the outcome, errors included); also `None` where `T` asks for anything but
+/// a map (its answer is then the general path's too).
+fn from_stream<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Option<Result<T, Error>> {
+    let failed = Cell::new(false);
+    let mut live = Live {
+        stream: Stream::start(input)?,
         input,
-        nodes: &[],
-        edges: &[],
+        value: None,
+        done: false,
+        failed: &failed,
     };
-    Some(T::deserialize(De {
-        tree,
-        item: Item::Container(ContainerKind::Dict, chain),
-        stream,
-    }))
+    let result = T::deserialize(&mut live);
+    if failed.get() {
+        return None;
+    }
+    // `T` may stop reading early: the rest must still be a pickle this path takes.
+    if !live.done {
+        live.stream.count()?;
+    }
+    Some(result)
 }
 
 /// Arena nodes for [`from_slice`]'s fast path: a container and 12 dict entries.
@@ -115,8 +117,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     ///
     /// As [`from_slice`]: a pickle the decoder refuses, or one whose value does not fit `T`.
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
-        let mut found = [Found::default(); 2 * de_stream::MAX_ENTRIES];
-        if let Some(result) = from_stream(input, &mut found) {
+        if let Some(result) = from_stream(input) {
             return result;
         }
         let (root, _) = self.run_fast(input, false)?;
@@ -163,8 +164,6 @@ impl<'a> Value<'a> {
 struct De<'de, 'n> {
     tree: Tree<'de, 'n>,
     item: Item<'de>,
-    /// For a dict read by the streaming path: its items (the tree is then empty).
-    stream: &'n [Found],
 }
 
 /// Python's type name for an item, for error messages.
@@ -187,22 +186,14 @@ fn type_name(item: &Item<'_>) -> &'static str {
 
 impl<'de, 'n> De<'de, 'n> {
     fn new(tree: Tree<'de, 'n>, item: Item<'de>) -> Self {
-        De {
-            tree,
-            item,
-            stream: &[],
-        }
+        De { tree, item }
     }
 
     /// The items of this container, which has the item chain `chain`.
     fn items(self, chain: Chain) -> Items<'de, 'n> {
-        let children = match self.stream {
-            [] => Source::Tree(self.tree.children(chain)),
-            stream => Source::Stream(stream.iter()),
-        };
         Items {
             tree: self.tree,
-            children,
+            children: self.tree.children(chain),
         }
     }
 
@@ -516,32 +507,19 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 /// map (keys and values alternate in the item chain).
 struct Items<'de, 'n> {
     tree: Tree<'de, 'n>,
-    children: Source<'n>,
-}
-
-/// Where a container's items are: in the arena, or as the streaming path found them
-/// (scalars only).
-enum Source<'n> {
-    Tree(Children<'n>),
-    Stream(core::slice::Iter<'n, Found>),
+    children: Children<'n>,
 }
 
 impl<'de, 'n> Items<'de, 'n> {
     /// A deserializer for the next item, if any.
     fn next_item(&mut self) -> Option<De<'de, 'n>> {
-        let item = match &mut self.children {
-            Source::Tree(ids) => self.tree.item(ids.next()?),
-            Source::Stream(at) => de_stream::item(self.tree.input, *at.next()?),
-        };
+        let item = self.tree.item(self.children.next()?);
         Some(De::new(self.tree, item))
     }
 
     /// How many items are left.
     fn left(&self) -> usize {
-        match &self.children {
-            Source::Tree(ids) => ids.size_hint().1.unwrap_or(0),
-            Source::Stream(at) => at.len(),
-        }
+        self.children.size_hint().1.unwrap_or(0)
     }
 }
 
@@ -579,6 +557,133 @@ impl<'de> MapAccess<'de> for Items<'de, '_> {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.left() / 2)
+    }
+}
+
+/// The top-level dict of the streaming path, read as the walk goes.
+struct Live<'de, 'f> {
+    stream: Stream<'de>,
+    /// The whole pickle (error offsets count from its start).
+    input: &'de [u8],
+    /// The value of the entry whose key was read last.
+    value: Option<Item<'de>>,
+    /// The walk reached STOP.
+    done: bool,
+    /// Set when the walk left the shape this path takes (or `T` asked for something else).
+    failed: &'f Cell<bool>,
+}
+
+impl<'de> Live<'de, '_> {
+    /// Gives up: the caller decodes the pickle the general way instead.
+    #[cold]
+    fn fail(&self) -> Error {
+        self.failed.set(true);
+        Error::Unsupported {
+            what: "the streaming path (the general path decides)",
+        }
+    }
+
+    fn de(&self, item: Item<'de>) -> De<'de, 'static> {
+        let tree = Tree {
+            input: self.input,
+            nodes: &[],
+            edges: &[],
+        };
+        De::new(tree, item)
+    }
+}
+
+/// Gives up on every request but a map's (a dict's other answers are the general path's).
+macro_rules! live_gives_up {
+    ($($method:ident($($arg:ident: $ty:ty),*),)*) => {
+        $(fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* _visitor: V) -> Result<V::Value, Error> {
+            $(let _ = $arg;)*
+            Err(self.fail())
+        })*
+    };
+}
+
+impl<'de> Deserializer<'de> for &mut Live<'de, '_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_map(self)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_map(self)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_map(self)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+
+    live_gives_up! {
+        deserialize_bool(), deserialize_i8(), deserialize_i16(), deserialize_i32(),
+        deserialize_i64(), deserialize_i128(), deserialize_u8(), deserialize_u16(),
+        deserialize_u32(), deserialize_u64(), deserialize_u128(), deserialize_f32(),
+        deserialize_f64(), deserialize_char(), deserialize_str(), deserialize_string(),
+        deserialize_bytes(), deserialize_byte_buf(), deserialize_unit(), deserialize_seq(),
+        deserialize_identifier(), deserialize_unit_struct(name: &'static str),
+        deserialize_tuple(len: usize), deserialize_tuple_struct(name: &'static str, len: usize),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+    }
+}
+
+impl<'de> MapAccess<'de> for &mut Live<'de, '_> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        match self.stream.next_entry() {
+            Some(Some((key, value))) => {
+                self.value = Some(value);
+                seed.deserialize(self.de(Item::Str(key))).map(Some)
+            }
+            Some(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            None => Err(self.fail()),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        match self.value.take() {
+            Some(item) => seed.deserialize(self.de(item)),
+            None => Err(self.fail()),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        let left = self.stream.left();
+        if left.is_none() {
+            self.failed.set(true);
+        }
+        left
     }
 }
 

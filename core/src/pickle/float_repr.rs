@@ -1,194 +1,153 @@
-//! Python's `repr(float)`, without allocation.
+//! Python's `repr(float)`, without allocation and without `core::fmt`'s float formatting.
 //!
-//! CPython prints the shortest digit string that reads back to the same double
-//! (`PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL)`). Rust's `{:e}` formatting of
-//! an `f64` yields the same shortest round-trip digits, so this module only re-lays them out:
-//! scientific notation when the decimal exponent is below -4 or at least 16 (`1e+16`,
+//! CPython prints the shortest digit string that reads back to the same double, the one
+//! nearest the double's exact value, a tie to the even one
+//! (`PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL)`). Ryū (the `ryu` crate, with
+//! its small tables: about 1 KB of flash) finds the same digits; this module only lays them
+//! out: scientific notation when the decimal exponent is below -4 or at least 16 (`1e+16`,
 //! `1.5e-05`), positional otherwise with at least one fractional digit (`1.0`, `0.0001`).
+//! No float arithmetic: on a Cortex-M without an FPU nothing of soft-float is linked.
 
+#[cfg(feature = "repr")]
 use core::fmt::{self, Write};
 
-/// Longest `{:e}` output of a finite, non-negative `f64`: 17 digits, a point, `e-324`.
-const SCI_LEN: usize = 32;
+/// Room for any repr: a sign, 17 digits, a point and `e-324` (24 bytes), or a sign, `0.000`
+/// and 17 digits (23).
+pub(crate) const FLOAT_REPR_LEN: usize = 24;
 
 /// Writes `x` exactly as Python's `repr(x)` prints it: `0.1`, `1e+16`, `-0.0`, `inf`, `nan`.
+#[cfg(feature = "repr")]
 pub(crate) fn write_float_repr<W: Write + ?Sized>(w: &mut W, x: f64) -> fmt::Result {
-    if x.is_nan() {
-        return w.write_str("nan");
-    }
-    if x.is_infinite() {
-        return w.write_str(if x < 0.0 { "-inf" } else { "inf" });
-    }
-    if x.is_sign_negative() {
-        w.write_str("-")?;
-    }
-    // `{:e}` of |x|: "d[.ddd]e[-]N" with the shortest round-trip digits.
-    let mut sci = heapless::String::<SCI_LEN>::new();
-    write!(sci, "{:e}", x.abs())?;
-    let text = sci.as_bytes();
-    let e_at = text.iter().position(|&b| b == b'e').ok_or(fmt::Error)?;
-    let (mantissa, exp_text) = text.split_at(e_at);
-    let exp_text = exp_text.get(1..).ok_or(fmt::Error)?;
+    let mut buf = [0u8; FLOAT_REPR_LEN];
+    let len = float_repr(&mut buf, x);
+    let text = buf.get(..len).unwrap_or_default();
+    w.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)
+}
 
-    // The significant digits without the point (at most 17) and the exponent.
-    let mut digits = [0u8; 20];
-    let mut n = 0usize;
-    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
-        *digits.get_mut(n).ok_or(fmt::Error)? = b;
-        n += 1;
+/// Writes Python's `repr(x)` (ASCII) into `out`; returns its length.
+pub(crate) fn float_repr(out: &mut [u8; FLOAT_REPR_LEN], x: f64) -> usize {
+    let bits = x.to_bits();
+    let mut w = Out { buf: out, len: 0 };
+    let magnitude = bits & !(1 << 63);
+    if magnitude > 0x7ff0_0000_0000_0000 {
+        w.put(b"nan");
+        return w.len;
     }
-    let exp = parse_exp(exp_text).ok_or(fmt::Error)?;
-    let digits_len = half_even(x.abs(), &mut digits, n, exp);
-    let digits = digits.get(..digits_len).ok_or(fmt::Error)?;
-    let (first, rest) = digits.split_first().ok_or(fmt::Error)?;
-
+    if bits >> 63 != 0 {
+        w.put(b"-");
+    }
+    if magnitude == 0x7ff0_0000_0000_0000 {
+        w.put(b"inf");
+        return w.len;
+    }
+    let (digits, n, exp) = shortest(f64::from_bits(magnitude));
+    let digits = digits.get(..n).unwrap_or(b"0");
+    let (first, rest) = digits.split_first().unwrap_or((&b'0', &[]));
     if !(-4..16).contains(&exp) {
         // Scientific: d[.ddd]e±XX, at least two exponent digits.
-        w.write_char(char::from(*first))?;
+        w.put(&[*first]);
         if !rest.is_empty() {
-            w.write_char('.')?;
-            write_ascii(w, rest)?;
+            w.put(b".");
+            w.put(rest);
         }
-        let sign = if exp < 0 { '-' } else { '+' };
-        write!(w, "e{sign}{:02}", exp.unsigned_abs())
+        w.put(if exp < 0 { b"e-" } else { b"e+" });
+        let e = exp.unsigned_abs();
+        if e >= 100 {
+            w.put(&[b'0' + (e / 100) as u8]);
+        }
+        w.put(&[b'0' + (e / 10 % 10) as u8, b'0' + (e % 10) as u8]);
     } else if exp < 0 {
         // 0.000ddd
-        w.write_str("0.")?;
+        w.put(b"0.");
         for _ in 1..exp.unsigned_abs() {
-            w.write_char('0')?;
+            w.put(b"0");
         }
-        write_ascii(w, digits)
+        w.put(digits);
     } else {
         // ddd.ddd with zeros padded before the point and at least one digit after it.
         let int_len = exp.unsigned_abs() as usize + 1;
         let (int_part, frac_part) = digits.split_at(int_len.min(digits.len()));
-        write_ascii(w, int_part)?;
+        w.put(int_part);
         for _ in int_part.len()..int_len {
-            w.write_char('0')?;
+            w.put(b"0");
         }
-        w.write_char('.')?;
-        if frac_part.is_empty() {
-            w.write_char('0')
+        w.put(b".");
+        w.put(if frac_part.is_empty() {
+            b"0"
         } else {
-            write_ascii(w, frac_part)
+            frac_part
+        });
+    }
+    w.len
+}
+
+/// The output of [`float_repr`]; bytes past its end are dropped (the length bounds rule
+/// that out).
+struct Out<'a> {
+    buf: &'a mut [u8; FLOAT_REPR_LEN],
+    len: usize,
+}
+
+impl Out<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
         }
     }
 }
 
-/// Rust's shortest digits round a tie (the double lies exactly halfway between the two
-/// shortest candidates) up; CPython's dtoa rounds it to even. Rewrites `digits[..n]` (the
-/// value is `0.d1d2…dn × 10^(exp+1)`) to the even candidate when that is a tie and the even
-/// candidate reads back to `x`; returns the number of digits.
-fn half_even(x: f64, digits: &mut [u8; 20], n: usize, exp: i32) -> usize {
-    // x = m · 2^e exactly, with m odd.
-    let bits = x.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    let frac = bits & ((1u64 << 52) - 1);
-    let (mut m, mut e) = if biased == 0 {
-        (frac, -1074)
-    } else {
-        (frac | (1 << 52), biased - 1075)
+/// The shortest round-trip digits of a finite, non-negative `x` (no leading or trailing
+/// zeros; `0` for zero), how many, and the decimal exponent of the first:
+/// `x = d.ddd × 10**exp`. From Ryū's text (`1e16`, `1.5e-5`, `100.0`, `0.001`), re-read.
+fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
+    let mut ryu = ryu::Buffer::new();
+    let text = ryu.format_finite(x).as_bytes();
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (text.get(..at).unwrap_or_default(), text.get(at + 1..)),
+        None => (text, None),
     };
-    if m == 0 || n == 0 || n > 17 {
-        return n;
-    }
-    let shift = m.trailing_zeros();
-    m >>= shift;
-    e += shift as i32;
-    // x = big · 10^p exactly, with `big` having no trailing zeros (or no tie is possible:
-    // a tie needs n + 1 <= 18 significant digits).
-    let (mut big, mut p): (u128, i32) = if e >= 0 {
-        if e > 74 {
-            return n;
+    let mut digits = [0u8; FLOAT_REPR_LEN];
+    let (mut n, mut frac_len, mut in_frac) = (0usize, 0i32, false);
+    for &b in mantissa {
+        if b == b'.' {
+            in_frac = true;
+        } else if n > 0 || b != b'0' {
+            if let Some(slot) = digits.get_mut(n) {
+                *slot = b;
+                n += 1;
+            }
+            frac_len += i32::from(in_frac);
+        } else {
+            // A leading zero: after the point it still scales the value.
+            frac_len += i32::from(in_frac);
         }
-        (u128::from(m) << e, 0)
-    } else {
-        let Some(five) = 5u128.checked_pow(e.unsigned_abs()) else {
-            return n;
+    }
+    if n == 0 {
+        digits[0] = b'0';
+        return (digits, 1, 0);
+    }
+    let mut e = 0i32;
+    if let Some(exponent) = exponent {
+        let (negative, text) = match exponent.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, exponent),
         };
-        let Some(big) = u128::from(m).checked_mul(five) else {
-            return n;
-        };
-        (big, e)
-    };
-    while big != 0 && big % 10 == 0 {
-        big /= 10;
-        p += 1;
-    }
-    // A tie: n + 1 significant digits ending in 5, one place below Rust's last digit.
-    let tie = big % 10 == 5 && big >= 10u128.pow(n as u32) && big < 10u128.pow(n as u32 + 1);
-    if !tie || p != exp - n as i32 {
-        return n;
-    }
-    let low = big / 10;
-    let even = if low % 2 == 0 { low } else { low + 1 };
-    let mut current: u128 = 0;
-    for &d in digits.iter().take(n) {
-        current = current * 10 + u128::from(d - b'0');
-    }
-    if even == current {
-        return n;
-    }
-    // The even candidate, as digits, must read back to x (it may not at a power of two).
-    let mut cand = [0u8; 20];
-    let mut len = 0;
-    let mut v = even;
-    let mut tmp = [0u8; 20];
-    while v > 0 {
-        let Some(slot) = tmp.get_mut(len) else {
-            return n;
-        };
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
-        len += 1;
-    }
-    if len != n {
-        return n;
-    }
-    for (c, t) in cand.iter_mut().zip(tmp.iter().take(len).rev()) {
-        *c = *t;
-    }
-    let mut text = heapless::String::<SCI_LEN>::new();
-    let mantissa = core::str::from_utf8(cand.get(..len).unwrap_or_default()).unwrap_or("0");
-    if write!(text, "{mantissa}e{}", exp - n as i32 + 1).is_err() {
-        return n;
-    }
-    let parsed = text.parse::<f64>().ok();
-    if parsed != Some(x) {
-        return n;
-    }
-    // Drop trailing zeros (the shortest form never has them).
-    let mut keep = len;
-    while keep > 1 && cand.get(keep - 1) == Some(&b'0') {
-        keep -= 1;
-    }
-    for (d, c) in digits.iter_mut().zip(cand.iter().take(keep)) {
-        *d = *c;
-    }
-    keep
-}
-
-/// Parses the exponent of Rust's `{:e}` output (`-5`, `16`).
-fn parse_exp(text: &[u8]) -> Option<i32> {
-    let (neg, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() || digits.len() > 4 {
-        return None;
-    }
-    let mut v: i32 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
+        e = text
+            .iter()
+            .fold(0i32, |v, &d| v * 10 + i32::from(d.wrapping_sub(b'0')));
+        if negative {
+            e = -e;
         }
-        v = v * 10 + i32::from(d - b'0');
     }
-    Some(if neg { -v } else { v })
-}
-
-fn write_ascii<W: Write + ?Sized>(w: &mut W, bytes: &[u8]) -> fmt::Result {
-    w.write_str(core::str::from_utf8(bytes).map_err(|_| fmt::Error)?)
+    // value = digits[..n] × 10**(e - frac_len); trailing zeros only scale it.
+    while n > 1 && digits.get(n - 1) == Some(&b'0') {
+        n -= 1;
+        frac_len -= 1;
+    }
+    (digits, n, e - frac_len + n as i32 - 1)
 }
 
 #[cfg(test)]
@@ -200,8 +159,15 @@ mod tests {
     use std::vec::Vec;
 
     fn repr(x: f64) -> String {
-        let mut s = String::new();
-        write_float_repr(&mut s, x).unwrap();
+        let mut buf = [0u8; FLOAT_REPR_LEN];
+        let len = float_repr(&mut buf, x);
+        let s = String::from_utf8(buf[..len].to_vec()).unwrap();
+        #[cfg(feature = "repr")]
+        {
+            let mut written = String::new();
+            write_float_repr(&mut written, x).unwrap();
+            assert_eq!(written, s);
+        }
         s
     }
 

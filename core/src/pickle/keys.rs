@@ -16,7 +16,7 @@
 //! with shared references).
 
 use super::decode::arena::{self, Container, ContainerKind, Edge, Id, Node, NodeId, NIL};
-use super::pynum::{hash_big, hash_float, hash_small, num_eq, Num};
+use super::pynum::{hash_big, hash_float, hash_small, is_nan, num_eq, Num};
 use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};
 
@@ -276,7 +276,7 @@ impl<'a> Keys<'a> {
             }
             Node::Int(i) => hash_small(i) as u16 | 1,
             Node::Bool(b) => u16::from(b) | 1,
-            Node::Float(f) if !f.is_nan() => hash_float(f) as u16 | 1,
+            Node::Float(f) if !is_nan(f) => hash_float(f) as u16 | 1,
             _ => 0,
         }
     }
@@ -438,7 +438,7 @@ impl<'a> Keys<'a> {
                 self.spend(len as usize)?;
                 Hash::fixed(hash_big(self.span(start, len), digits))
             }
-            Node::Float(f) if f.is_nan() => Hash {
+            Node::Float(f) if is_nan(f) => Hash {
                 value: u64::from(id),
                 fixed: false,
             },

@@ -45,7 +45,18 @@ fn signed_hash(m: u64, negative: bool) -> u64 {
 }
 
 pub(crate) fn hash_small(i: i64) -> u64 {
-    signed_hash(i.unsigned_abs() % MODULUS, i < 0)
+    signed_hash(reduce(i.unsigned_abs()), i < 0)
+}
+
+/// `x` modulo [`MODULUS`] by folding (2**61 = 1 modulo it): no division, which a Cortex-M
+/// does in software for 64 bits.
+fn reduce(x: u64) -> u64 {
+    let x = (x & MODULUS) + (x >> 61);
+    if x >= MODULUS {
+        x - MODULUS
+    } else {
+        x
+    }
 }
 
 pub(crate) fn hash_big(raw: &[u8], digits: IntDigits) -> u64 {
@@ -53,93 +64,94 @@ pub(crate) fn hash_big(raw: &[u8], digits: IntDigits) -> u64 {
         IntDigits::LittleEndian => {
             // Unsigned value U of the bytes modulo P; a negative value is U - 256**n, so
             // its magnitude is 256**n - U, and 256**n = 2**(8n mod 61) modulo P.
-            let u = raw.iter().rev().fold(0u64, |h, &b| {
-                let h = rotate61(h, 8) + u64::from(b);
-                if h >= MODULUS {
-                    h - MODULUS
-                } else {
-                    h
-                }
-            });
+            let u = raw
+                .iter()
+                .rev()
+                .fold(0u64, |h, &b| reduce(rotate61(h, 8) + u64::from(b)));
             match raw.last() {
                 Some(&top) if top & 0x80 != 0 => {
-                    let pow = 1u64 << ((8 * raw.len() as u64) % 61);
-                    signed_hash((pow + MODULUS - u) % MODULUS, true)
+                    let pow = 1u64 << ((raw.len() % 61) * 8 % 61);
+                    signed_hash(reduce(pow + MODULUS - u), true)
                 }
                 _ => signed_hash(u, false),
             }
         }
         IntDigits::Decimal => {
             let (negative, digits) = decimal_parts(raw);
+            // h * 10 = h * 2**3 + h * 2**1: two rotations, each below 2**61.
             let m = digits.iter().fold(0u64, |h, &d| {
-                ((u128::from(h) * 10 + u128::from(d - b'0')) % u128::from(MODULUS)) as u64
+                reduce(reduce(rotate61(h, 3) + rotate61(h, 1)) + u64::from(d - b'0'))
             });
             signed_hash(m, negative)
         }
     }
 }
 
-/// CPython's `_Py_HashDouble` for a non-NaN float: the value modulo [`MODULUS`], 28 bits
-/// at a time.
-pub(crate) fn hash_float(v: f64) -> u64 {
-    if v.is_infinite() {
-        return if v > 0.0 {
-            HASH_INF
-        } else {
-            HASH_INF.wrapping_neg()
-        };
+/// A float's parts from its bits: sign, the integer significand `m` and the exponent `e`
+/// with `|v| = m * 2**e` exactly; `None` for an infinity or a NaN. Integer work only: a
+/// Cortex-M without an FPU would link soft-float routines for float arithmetic.
+fn float_parts(v: f64) -> Option<(bool, u64, i32)> {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1 << 52) - 1);
+    let negative = bits >> 63 != 0;
+    match biased {
+        0x7ff => None,
+        0 => Some((negative, frac, -1074)),
+        _ => Some((negative, frac | (1 << 52), biased - 1075)),
     }
-    let (mut m, mut e) = frexp(v);
-    let negative = m < 0.0;
-    if negative {
-        m = -m;
-    }
-    let mut x = 0u64;
-    while m != 0.0 {
-        x = rotate61(x, 28);
-        m *= 268_435_456.0; // 2**28
-        e -= 28;
-        let y = m as u64;
-        m -= y as f64;
-        x += y;
-        if x >= MODULUS {
-            x -= MODULUS;
-        }
-    }
-    let e = if e >= 0 {
-        e % 61
-    } else {
-        61 - 1 - ((-1 - e) % 61)
-    };
-    signed_hash(rotate61(x, e as u32), negative)
 }
 
-/// C's `frexp`: `v = m * 2**e` with `0.5 <= |m| < 1` (`(0.0, 0)` for zero).
-fn frexp(v: f64) -> (f64, i32) {
-    let bits = v.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i32;
-    if v == 0.0 {
-        return (v, 0);
+/// `v.is_nan()` from the bits (no soft-float comparison).
+pub(crate) fn is_nan(v: f64) -> bool {
+    v.to_bits() & !(1 << 63) > 0x7ff0_0000_0000_0000
+}
+
+/// CPython's `_Py_HashDouble` for a non-NaN float: the value modulo [`MODULUS`], computed
+/// from the bits as `m * 2**(e mod 61)` (2**61 = 1 modulo it).
+pub(crate) fn hash_float(v: f64) -> u64 {
+    match float_parts(v) {
+        Some((negative, m, e)) => {
+            // m < 2**53 < MODULUS; rem_euclid(61) < 61.
+            signed_hash(rotate61(m, e.rem_euclid(61) as u32), negative)
+        }
+        None if v.to_bits() >> 63 != 0 => HASH_INF.wrapping_neg(),
+        None => HASH_INF,
     }
-    if exp == 0 {
-        let (m, e) = frexp(v * 18_014_398_509_481_984.0); // 2**54: subnormal
-        return (m, e - 54);
+}
+
+/// Python's `i == f`: the float is integral and equal, exactly.
+fn int_eq_float(i: i64, f: f64) -> bool {
+    let Some((negative, m, e)) = float_parts(f) else {
+        return false;
+    };
+    if m == 0 {
+        return i == 0;
     }
-    (
-        f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52)),
-        exp - 1022,
-    )
+    if negative != (i < 0) {
+        return false;
+    }
+    let magnitude = i.unsigned_abs();
+    if e >= 0 {
+        // m >= 2**52 for a normal float: shifted past 11 bits it exceeds every i64.
+        e <= 11 && m << e == magnitude
+    } else {
+        let shift = e.unsigned_abs();
+        shift < 64 && m & ((1 << shift) - 1) == 0 && m >> shift == magnitude
+    }
+}
+
+/// Python's `a == b` for floats (IEEE: NaN equals nothing, `0.0 == -0.0`), from the bits.
+fn float_eq(a: f64, b: f64) -> bool {
+    let (x, y) = (a.to_bits(), b.to_bits());
+    !is_nan(a) && !is_nan(b) && (x == y || (x | y) << 1 == 0)
 }
 
 pub(crate) fn num_eq(x: Num<'_>, y: Num<'_>) -> bool {
     match (x, y) {
         (Num::Small(a), Num::Small(b)) => a == b,
-        (Num::Float(a), Num::Float(b)) => a == b,
-        (Num::Small(i), Num::Float(f)) | (Num::Float(f), Num::Small(i)) => {
-            // Exact: the float is integral and equal (`as` saturates; NaN gives 0).
-            let t = f as i128;
-            t as f64 == f && t == i128::from(i)
-        }
+        (Num::Float(a), Num::Float(b)) => float_eq(a, b),
+        (Num::Small(i), Num::Float(f)) | (Num::Float(f), Num::Small(i)) => int_eq_float(i, f),
         // A big int never fits 64 bits.
         (Num::Small(_), Num::Big(..)) | (Num::Big(..), Num::Small(_)) => false,
         (Num::Big(a, da), Num::Big(b, db)) => big_eq(a, da, b, db),
@@ -213,18 +225,7 @@ const FLOAT_LE_LEN: usize = 136;
 /// An integral float as little-endian two's complement; `None` if not finite or not
 /// integral.
 fn float_le(f: f64, buf: &mut [u8; FLOAT_LE_LEN]) -> Option<&[u8]> {
-    let bits = f.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i32;
-    if exp == 0x7ff {
-        return None;
-    }
-    let mut mant = bits & ((1 << 52) - 1);
-    let mut e = if exp == 0 {
-        -1074
-    } else {
-        mant |= 1 << 52;
-        exp - 1075
-    };
+    let (negative, mut mant, mut e) = float_parts(f)?;
     if e < 0 {
         let shift = e.unsigned_abs();
         if shift >= 64 || mant & ((1u64 << shift) - 1) != 0 {
@@ -240,7 +241,7 @@ fn float_le(f: f64, buf: &mut [u8; FLOAT_LE_LEN]) -> Option<&[u8]> {
     }
     let len = byte + 10;
     let out = buf.get_mut(..len)?;
-    if f < 0.0 {
+    if negative {
         let mut carry = true;
         for b in out.iter_mut() {
             let (v, c) = (!*b).overflowing_add(u8::from(carry));
@@ -249,4 +250,172 @@ fn float_le(f: f64, buf: &mut [u8; FLOAT_LE_LEN]) -> Option<&[u8]> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::super::oracle::python3_with_input;
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    /// Floats around every place the integer code branches: zero, subnormals, integral and
+    /// not, beyond 2**63 and 2**64, infinities, every exponent modulo 61.
+    fn floats() -> Vec<f64> {
+        let mut v = std::vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1.5,
+            -2.5,
+            5e-324,
+            -5e-324,
+            2.2250738585072014e-308,
+            1e-310,
+            9007199254740992.0,
+            9007199254740993.0,
+            9223372036854775808.0,
+            -9223372036854775808.0,
+            18446744073709551616.0,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.1,
+            1e16,
+            123456.75,
+            -0.0001,
+        ];
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        for _ in 0..600 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let x = f64::from_bits(seed);
+            if !x.is_nan() {
+                v.push(x);
+            }
+        }
+        for e in -1100..1030 {
+            v.push(2f64.powi(e) * 1.75);
+        }
+        v
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    fn float_hash_matches_cpython() {
+        let values = floats();
+        let mut text = String::new();
+        for x in &values {
+            text.push_str(&std::format!("{:016x}\n", x.to_bits()));
+        }
+        let out = python3_with_input(
+            "import struct\nfor l in sys.stdin:\n    print(hash(struct.unpack('>d', bytes.fromhex(l.strip()))[0]) & (2**64 - 1))",
+            text.as_bytes(),
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), values.len());
+        for (x, want) in values.iter().zip(lines) {
+            assert_eq!(std::format!("{}", hash_float(*x)), want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn ints_hash_and_equal_floats_exactly() {
+        let ints: &[i64] = &[
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            1 << 52,
+            (1 << 53) + 1,
+            i64::MAX,
+            i64::MIN,
+            314_159,
+        ];
+        for &i in ints {
+            for x in floats() {
+                // The float's exact value, by Rust's own conversion (std here, not on the target).
+                let exact =
+                    x.fract() == 0.0 && x.abs() <= 2f64.powi(63) && x as i128 == i128::from(i);
+                assert_eq!(int_eq_float(i, x), exact, "{i} == {x:e}");
+                assert_eq!(num_eq(Num::Small(i), Num::Float(x)), exact);
+                if exact {
+                    assert_eq!(hash_small(i), hash_float(x), "{i}");
+                }
+            }
+        }
+        for x in floats() {
+            for y in [0.0, -0.0, x, -x, f64::NAN] {
+                assert_eq!(float_eq(x, y), x == y, "{x:e} == {y:e}");
+            }
+            assert!(!is_nan(x));
+        }
+        assert!(is_nan(f64::NAN) && is_nan(-f64::NAN));
+        // 2**63 as a float is not an i64; i64::MIN is -2**63, which is.
+        assert!(!int_eq_float(i64::MAX, 9223372036854775808.0));
+        assert!(int_eq_float(i64::MIN, -9223372036854775808.0));
+    }
+
+    #[test]
+    fn decimal_and_byte_hashes_match_small_ints() {
+        for i in [
+            0i64,
+            1,
+            -1,
+            10,
+            -12345,
+            1 << 61,
+            -(1 << 61),
+            (1 << 61) - 1,
+            i64::MAX,
+            i64::MIN + 1,
+        ] {
+            let text = std::format!("{i}");
+            assert_eq!(
+                hash_big(text.as_bytes(), IntDigits::Decimal),
+                hash_small(i),
+                "{i}"
+            );
+            let le = i.to_le_bytes();
+            assert_eq!(hash_big(&le, IntDigits::LittleEndian), hash_small(i), "{i}");
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    fn big_int_hashes_match_cpython() {
+        let out = python3_with_input(
+            "ns = [2**64 + 1, -2**100, 10**30 + 7, -(10**40), 2**61 - 1, 2**61, -(2**61) - 1, 2**200 - 3]\n\
+             for n in ns:\n    \
+             b = n.to_bytes((n.bit_length() + 8) // 8, 'little', signed=True)\n    \
+             print(n, b.hex(), hash(n) & (2**64 - 1))",
+            b"",
+        );
+        for line in out.lines() {
+            let mut parts = line.split(' ');
+            let (dec, le, want) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+            );
+            let le = super::super::oracle::unhex(le);
+            assert_eq!(
+                std::format!("{}", hash_big(dec.as_bytes(), IntDigits::Decimal)),
+                want,
+                "{dec}"
+            );
+            assert_eq!(
+                std::format!("{}", hash_big(&le, IntDigits::LittleEndian)),
+                want,
+                "{dec}"
+            );
+        }
+        assert_eq!(out.lines().count(), 8);
+    }
 }

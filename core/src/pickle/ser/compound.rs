@@ -54,7 +54,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
     pub(super) fn before_item(&mut self) -> Result<(), Error> {
         if let Shape::Items { dict, mode } = self.shape {
             if mode != Mode::Single && self.batch == 0 {
-                if self.ser.py2 && self.len == Some(self.count.saturating_add(1)) {
+                if self.ser.py2() && self.len == Some(self.count.saturating_add(1)) {
                     // Python 2 writes a last batch of one item as `item APPEND`, no MARK.
                     let mode = Mode::Single;
                     self.shape = Shape::Items { dict, mode };
@@ -63,7 +63,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 self.ser.write(&[MARK])?;
                 // CPython 3 writes a lone item without MARK only as the whole container;
                 // Python 2 in every batch.
-                let lone_possible = self.count == 0 || self.ser.py2;
+                let lone_possible = self.count == 0 || self.ser.py2();
                 if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
                     if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
                         *m = PendingMark {

@@ -230,11 +230,24 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     /// Writes the PROTO opcode (protocol 2+) and turns framing on (protocol 4+).
     fn start(&mut self) -> Result<(), Error> {
+        if self.py2 && !cfg!(feature = "python2") {
+            return Err(Error::Unsupported {
+                what: "Python 2's types (Encoding::python2): this build leaves out \
+                       brine-core feature `python2`",
+            });
+        }
         if self.proto >= 2 {
             self.put(&[Opcode::PROTO.byte(), self.proto])?;
         }
         self.framing = self.proto >= 4;
         Ok(())
+    }
+
+    /// Whether strs and ints are written as Python 2's types ([`Encoding::is_python2`]);
+    /// always false without the `python2` feature, so its code is left out of the build.
+    #[inline(always)]
+    fn py2(&self) -> bool {
+        cfg!(feature = "python2") && self.py2
     }
 
     fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {

@@ -116,7 +116,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
     /// bytes a digit plus 7 while it is computed.
     fn save_big_int(&mut self, negative: bool, digits: &[u8]) -> Result<(), Error> {
         if self.proto < 2 {
-            if !self.py2 && digits.len() > MAX_INT_DIGITS {
+            if !self.py2() && digits.len() > MAX_INT_DIGITS {
                 return Err(Error::Unsupported {
                     what: "an int of more than 4300 digits in protocol 0 or 1 (CPython 3 refuses its repr)",
                 });

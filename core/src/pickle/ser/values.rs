@@ -2,7 +2,7 @@
 //! CPython's `save_*` functions write them.
 
 use super::*;
-use crate::pickle::float_repr::write_float_repr;
+use crate::pickle::float_repr::{float_repr, FLOAT_REPR_LEN};
 
 /// Which of CPython's two globals for bytes in protocols 0–2.
 #[derive(Clone, Copy)]
@@ -147,7 +147,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     pub(super) fn save_long(&mut self, negative: bool, magnitude: u128) -> Result<(), Error> {
         // Python 2 (64-bit) writes its ints as INT text in every protocol, longs as below.
         let int_max = if negative { 1 << 63 } else { (1 << 63) - 1 };
-        if self.py2 && magnitude <= int_max {
+        if self.py2() && magnitude <= int_max {
             self.write(if negative { b"I-" } else { b"I" })?;
             self.write_decimal(magnitude)?;
             return self.write(b"\n");
@@ -184,14 +184,17 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     pub(super) fn save_float(&mut self, v: f64) -> Result<(), Error> {
         self.begin_save()?;
         if self.proto == 0 {
-            let mut text = heapless::String::<32>::new();
-            write_float_repr(&mut text, v)
-                .and_then(|()| text.write_str("\n"))
-                .map_err(|_| Error::Unsupported {
-                    what: "a float whose repr does not fit",
-                })?;
-            self.write(&[Opcode::FLOAT.byte()])?;
-            return self.write(text.as_bytes());
+            let mut text = [0u8; FLOAT_REPR_LEN + 2];
+            text[0] = Opcode::FLOAT.byte();
+            let mut repr = [0u8; FLOAT_REPR_LEN];
+            let len = float_repr(&mut repr, v);
+            for (t, r) in text.iter_mut().skip(1).zip(repr.iter().take(len)) {
+                *t = *r;
+            }
+            if let Some(end) = text.get_mut(len + 1) {
+                *end = b'\n';
+            }
+            return self.write(text.get(..len + 2).unwrap_or_default());
         }
         let b = v.to_be_bytes();
         self.write(&[
@@ -216,7 +219,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         mut share: bool,
     ) -> Result<Stored, Error> {
         self.begin_save()?;
-        let form = if self.py2 {
+        let form = if self.py2() {
             let scan = x.scan()?;
             if scan.ascii {
                 return self.save_byte_string(x, scan.quote(), share);
@@ -386,7 +389,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     pub(super) fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
-        if self.py2 || self.proto == 0 || len > 0xff {
+        if self.py2() || self.proto == 0 || len > 0xff {
             return self.save_text(&Utf8(v), true).map(|_| ());
         }
         self.begin_save()?;
@@ -449,7 +452,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     pub(super) fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
         self.begin_save()?;
-        if self.py2 {
+        if self.py2() {
             let quote = ByteString(v).scan()?.quote();
             return self
                 .save_byte_string(&ByteString(v), quote, true)
