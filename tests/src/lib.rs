@@ -9,7 +9,7 @@
 //! (a [`OnceLock`]), through escargot, the Cargo that runs the tests (`$CARGO`):
 //!
 //! ```text
-//! $CARGO build --message-format=json --manifest-path <workspace>/Cargo.toml -p brine \
+//! $CARGO build --message-format=json --manifest-path <workspace>/Cargo.toml -p brine-cli \
 //!     -p brine-server --quiet --bins
 //! ```
 //!
@@ -89,7 +89,7 @@ fn build_bins() -> Bins {
     // escargot runs `$CARGO build --message-format=json` (the Cargo running the tests).
     let messages = escargot::CargoBuild::new()
         .manifest_path(&manifest)
-        .package("brine")
+        .package("brine-cli")
         .args(["-p", "brine-server", "--quiet"])
         .bins()
         .exec()

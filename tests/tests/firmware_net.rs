@@ -31,8 +31,10 @@ const IDENTITY: [(&str, &str); 4] = [
     ("BRINE_STUDENT_ID", "001815"),
     ("BRINE_GITHUB", "ada-m3"),
 ];
-const IDENTITY_REPR: &str = "{'name': 'Ada Lovelace', 'email': 'ada@example.edu', \
-                             'student_id': '001815', 'github_username': 'ada-m3'}";
+/// What the server receives: the lab keys (the default, as the `brine` command's); an id with
+/// a leading zero stays a str, as the command sends it.
+const IDENTITY_REPR: &str = "{'student_name': 'Ada Lovelace', 'email': 'ada@example.edu', \
+                             'sid': '001815', 'github_username': 'ada-m3'}";
 /// Each wait of the firmware (DHCP, connect, the id, the rest of a message), in ms.
 const TIMEOUT_MS: u64 = 2000;
 /// Bounds a whole QEMU run.
