@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
 FORMAT='%(asctime)s %(levelname)-8s %(name)s: %(message)s'
-cargo build -q --release -p brine
+cargo build -q --release -p brine-cli
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 brine="$target_dir/release/brine"
 work=$(mktemp -d)
