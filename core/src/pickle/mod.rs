@@ -10,7 +10,7 @@ mod error;
 mod float_repr;
 mod framer;
 mod keys;
-mod number;
+pub(crate) mod number;
 pub mod opcodes;
 #[cfg(test)]
 mod oracle;
