@@ -53,6 +53,26 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
         Ok(id)
     }
 
+    /// Begins a connection with any [`Greeting`](crate::session::Greeting): queues `identity`
+    /// (sent when the greeting allows) and returns at once; the server's first message
+    /// comes from [`next_event`](Self::next_event) (`ClientId`, `Greeting` or `Message`).
+    ///
+    /// # Errors
+    ///
+    /// The identity cannot be pickled into the transmit buffer; the transport's.
+    pub async fn begin<I: ToPickle + ?Sized>(
+        &mut self,
+        identity: &I,
+    ) -> Result<(), Error<T::Error>> {
+        self.storage.start(identity)?;
+        self.flush().await
+    }
+
+    /// [`begin`](Self::begin) with no identity to send.
+    pub fn begin_without_identity(&mut self) {
+        self.storage.start_without_identity();
+    }
+
     /// As the blocking client's `wait_event`: reads until an event is ready. Cancel-safe
     /// (see [`Client`]).
     ///

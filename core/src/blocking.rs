@@ -55,6 +55,23 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
         Ok(id)
     }
 
+    /// Begins a connection with any [`Greeting`](crate::session::Greeting): queues `identity`
+    /// (sent when the greeting allows) and returns at once; the server's first message
+    /// comes from [`next_event`](Self::next_event) (`ClientId`, `Greeting` or `Message`).
+    ///
+    /// # Errors
+    ///
+    /// The identity cannot be pickled into the transmit buffer; the transport's.
+    pub fn begin<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), Error<T::Error>> {
+        self.storage.start(identity)?;
+        self.flush()
+    }
+
+    /// [`begin`](Self::begin) with no identity to send.
+    pub fn begin_without_identity(&mut self) {
+        self.storage.start_without_identity();
+    }
+
     /// Reads until an event is ready, without taking it: [`next_event`](Self::next_event)
     /// then returns it without reading.
     ///

@@ -103,7 +103,7 @@ impl<B: sealed::Parts> Storage for B {}
 /// driver.
 mod sealed {
     use crate::pickle::{Decoder, Encoding, ToPickle};
-    use crate::session::{self, Event, Session, State, Waiting};
+    use crate::session::{self, Event, Framing, Greeting, Session, State, Waiting};
 
     pub trait Parts {
         /// The session, `Session<RX, TX>`.
@@ -122,6 +122,9 @@ mod sealed {
         fn state(&self) -> State;
         fn set_protocol(&mut self, protocol: Encoding);
         fn set_protocol_auto(&mut self);
+        fn set_framing(&mut self, framing: Framing);
+        fn set_greeting(&mut self, greeting: Greeting);
+        fn start_without_identity(&mut self);
     }
 
     impl<
@@ -176,6 +179,15 @@ mod sealed {
         }
         fn set_protocol_auto(&mut self) {
             self.0.set_protocol_auto();
+        }
+        fn set_framing(&mut self, framing: Framing) {
+            self.0.set_framing(framing);
+        }
+        fn set_greeting(&mut self, greeting: Greeting) {
+            self.0.set_greeting(greeting);
+        }
+        fn start_without_identity(&mut self) {
+            self.0.start_without_identity();
         }
     }
 }
@@ -237,6 +249,19 @@ impl<T, H, B: Storage, M> Client<T, H, B, M> {
     /// [`Session::set_protocol_auto`]; call before the handshake).
     pub fn set_protocol_auto(&mut self) {
         self.storage.set_protocol_auto();
+    }
+
+    /// How messages are delimited, both ways (call before the handshake; see
+    /// [`Session::set_framing`]).
+    pub fn set_framing(&mut self, framing: crate::framing::Framing) {
+        self.storage.set_framing(framing);
+    }
+
+    /// Who speaks first (call before the handshake; see [`Session::set_greeting`]). With
+    /// anything but [`Greeting::ClientId`](crate::session::Greeting::ClientId), begin with
+    /// `begin` instead of `handshake`.
+    pub fn set_greeting(&mut self, greeting: crate::session::Greeting) {
+        self.storage.set_greeting(greeting);
     }
 
     /// The session (state, client id, what it waits for).

@@ -133,6 +133,15 @@ impl Framing {
         Self::ALL.into_iter().find(|f| f.name() == name)
     }
 
+    /// Bytes of the prefix before a message shorter than 2 GiB (0, 4, 8 or 4).
+    pub const fn prefix_len(self) -> usize {
+        match self {
+            Framing::Stop => 0,
+            Framing::Len32 | Framing::Multiprocessing => 4,
+            Framing::Cookbook => 8,
+        }
+    }
+
     /// Writes the prefix of a `len`-byte message into `out`; returns its length (0 for
     /// [`Stop`](Self::Stop)). Fails if `len` does not fit the prefix.
     pub fn encode_prefix(

@@ -20,7 +20,8 @@ listen   Listener(('127.0.0.1', 0), authkey=key); prints "PORT <n>", accepts one
 connect  Client(('127.0.0.1', PORT), authkey=key); prints "CONNECTED", then for each --send
          (a JSON value, loaded with json.loads): receives one object and prints
          "RECEIVED <repr>", sends the value and prints "SENT <repr>". Then receives until
-         EOF, printing each object, and prints "CLOSED".
+         EOF, printing each object, and prints "CLOSED"; with --replies N it receives N
+         objects instead, then closes its end without printing "CLOSED".
 """
 
 import argparse
@@ -41,6 +42,7 @@ def main():
     parser.add_argument("port", nargs="?", type=int)
     parser.add_argument("--authkey-env")
     parser.add_argument("--send", action="append", default=[])
+    parser.add_argument("--replies", type=int)
     parser.add_argument("--lifetime", type=float, default=30)
     args = parser.parse_args()
     key = os.environ[args.authkey_env].encode() if args.authkey_env else None
@@ -51,7 +53,7 @@ def main():
         if args.mode == "listen":
             listen(key)
         else:
-            connect(args.port, key, args.send)
+            connect(args.port, key, args.send, args.replies)
     except Exception as e:
         say(f"ERROR {type(e).__name__}: {e}")
         sys.exit(1)
@@ -81,7 +83,7 @@ def listen(key):
                     conn.send({"echo": obj})
 
 
-def connect(port, key, sends):
+def connect(port, key, sends, replies):
     with Client(("127.0.0.1", port), authkey=key) as conn:
         say("CONNECTED")
         for text in sends:
@@ -89,6 +91,10 @@ def connect(port, key, sends):
             value = json.loads(text)
             conn.send(value)
             say(f"SENT {value!r}")
+        if replies is not None:
+            for _ in range(replies):
+                say(f"RECEIVED {conn.recv()!r}")
+            return
         while True:
             try:
                 say(f"RECEIVED {conn.recv()!r}")

@@ -337,3 +337,74 @@ fn listener_with_a_key_and_a_client_without_one() {
         out.stdout
     );
 }
+
+/// brine-core's `mp_listener` example, built by the Cargo running the tests.
+fn mp_listener_example() -> PathBuf {
+    let manifest = brine_e2e::workspace_dir().join("Cargo.toml");
+    let messages = escargot::CargoBuild::new()
+        .manifest_path(&manifest)
+        .package("brine-core")
+        .example("mp_listener")
+        .args(["--quiet"])
+        .exec()
+        .unwrap_or_else(|e| panic!("cannot build the mp_listener example: {e}"));
+    for message in messages {
+        let message = message.unwrap_or_else(|e| panic!("cargo build failed: {e}"));
+        if let Ok(escargot::format::Message::CompilerArtifact(a)) = message.decode() {
+            if let Some(exe) = a.executable {
+                return PathBuf::from(exe.as_ref());
+            }
+        }
+    }
+    panic!("cargo reported no mp_listener executable");
+}
+
+#[test]
+fn the_listener_example_serves_python_clients_of_both_generations() {
+    let example = mp_listener_example();
+    for python in [python3(), pyenv_python(12)] {
+        let mut command = Command::new(&example);
+        command.env("BRINE_AUTHKEY", "ex4mple");
+        let mut server = Proc::spawn("mp_listener example", command);
+        let port =
+            server.wait_line(Duration::from_secs(10), |l| l.starts_with("PORT "))[5..].to_string();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/mp_peer.py");
+        let mut client = Command::new(&python);
+        client
+            .arg("-u")
+            .arg(script)
+            .args(["connect", &port, "--authkey-env", KEY_VAR])
+            .args([
+                "--send",
+                r#"{"n": [1, 2.5]}"#,
+                "--send",
+                r#""second""#,
+                "--replies",
+                "1",
+            ])
+            .env(KEY_VAR, "ex4mple");
+        let out = Proc::spawn("mp_peer.py connect", client).wait(Duration::from_secs(20));
+        assert_eq!(
+            out.stdout,
+            [
+                "CONNECTED",
+                "RECEIVED {'hello': 'from brine'}",
+                "SENT {'n': [1, 2.5]}",
+                "RECEIVED ('got', 1)",
+                "SENT 'second'",
+                "RECEIVED ('got', 2)",
+            ],
+            "{}",
+            python.display()
+        );
+        let served = server.wait(Duration::from_secs(10));
+        assert_eq!(
+            served.stdout,
+            [
+                "PORT ".to_string() + &port,
+                "{'n': [1, 2.5]}".into(),
+                "'second'".into()
+            ]
+        );
+    }
+}

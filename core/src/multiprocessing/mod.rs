@@ -297,6 +297,23 @@ impl<'k> Handshake<'k> {
         self.awaiting == Awaiting::Nothing && self.tx_len == 0 && self.verified.is_some()
     }
 
+    /// How many more bytes the message being received needs at least (0 when nothing is
+    /// awaited). A driver that reads no more than this never reads past the handshake,
+    /// so every byte after it stays in the transport for the session.
+    pub fn wanted(&self) -> usize {
+        if self.awaiting == Awaiting::Nothing {
+            return 0;
+        }
+        let need = match Framing::Multiprocessing.decode_prefix(&self.rx[..self.rx_len]) {
+            Ok(Prefix::Length { header, len }) => {
+                header.saturating_add(len.min(MESSAGE_CAP as u64) as usize)
+            }
+            Ok(_) if self.rx_len < 4 => 4,
+            _ => MAX_PREFIX,
+        };
+        need.saturating_sub(self.rx_len).max(1)
+    }
+
     /// The digest of our answer and of the peer's answer, once each is known.
     pub fn digests(&self) -> (Option<Digest>, Option<Digest>) {
         (self.answered, self.verified)

@@ -217,6 +217,26 @@ fn peers_that_are_not_multiprocessing_or_have_no_key_are_named() {
 }
 
 #[test]
+fn wanted_never_reaches_past_the_handshake() {
+    let peer = hex(PY312_CLIENT);
+    let mut ours = Handshake::new(Role::Listener, b"secret", nonce());
+    let mut fed = 0;
+    while !ours.is_done() {
+        let n = ours.transmit().len();
+        ours.transmitted(n);
+        if ours.is_done() {
+            break;
+        }
+        let want = ours.wanted();
+        assert!(want >= 1 && fed + want <= peer.len(), "{want} at {fed}");
+        assert_eq!(ours.receive(&peer[fed..fed + want]), Ok(want));
+        fed += want;
+    }
+    assert_eq!(fed, peer.len());
+    assert_eq!(ours.wanted(), 0);
+}
+
+#[test]
 fn data_after_the_handshake_is_left_to_the_caller() {
     let mut bytes = hex(PY312_LISTENER);
     let data = b"\x00\x00\x00\x05\x80\x04K\x01.";

@@ -5,6 +5,7 @@
 use core::fmt::{self, Display};
 
 use super::{Preview, CLIENT_ID_PICKLE_LEN, CLIENT_ID_VALUES};
+use crate::framing::FrameError;
 use crate::pickle;
 
 /// Why the session failed. After an error from the receive side (`poll`, `next_event`) or
@@ -43,6 +44,14 @@ pub enum PeerFault {
         stream_offset: usize,
         /// What is wrong.
         error: pickle::Error,
+    },
+    /// A length prefix the session's [`Framing`](crate::framing::Framing) never writes (the
+    /// stream cannot be followed past it).
+    BadPrefix {
+        /// Offset in the stream where the prefix began.
+        stream_offset: usize,
+        /// What is wrong.
+        error: FrameError,
     },
     /// The first message is neither a dict with `'clientid'` nor a bare `int` or `str`.
     NotAClientId {
@@ -131,6 +140,13 @@ impl Display for PeerFault {
                 stream_offset,
                 error,
             } => write!(f, "{error} (message at stream offset {stream_offset})"),
+            PeerFault::BadPrefix {
+                stream_offset,
+                error,
+            } => write!(
+                f,
+                "{error} (at stream offset {stream_offset}); is --framing right for this server?"
+            ),
             PeerFault::NotAClientId { first } => write!(
                 f,
                 "the server's first message is not a client id: got {first} (a {}); \
@@ -198,6 +214,10 @@ impl defmt::Format for PeerFault {
                 stream_offset,
                 error,
             } => defmt::write!(f, "InvalidPickle at {}: {}", stream_offset, error),
+            PeerFault::BadPrefix {
+                stream_offset,
+                error,
+            } => defmt::write!(f, "BadPrefix at {}: {}", stream_offset, error),
             PeerFault::NotAClientId { first } => defmt::write!(f, "NotAClientId: {}", first),
         }
     }

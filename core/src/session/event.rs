@@ -11,6 +11,9 @@ use crate::pickle::{self, Value};
 pub enum Event<'a> {
     /// The server assigned this id (first event of a session).
     ClientId(ClientId),
+    /// The server's first message under [`Greeting::Any`](super::Greeting::Any) (first event
+    /// of such a session; the identity is sent after it); borrows as a message does.
+    Greeting(Value<'a>),
     /// A message; it borrows the receive buffer and the decoder until the next call.
     Message(Value<'a>),
     /// A message that was not delivered, and why; the session goes on with the next one.

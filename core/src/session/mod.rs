@@ -15,6 +15,8 @@
 
 use core::fmt::{self, Display};
 
+#[cfg(test)]
+mod dialect_tests;
 mod error;
 mod event;
 mod receive;
@@ -26,6 +28,7 @@ pub use crate::handshake::{ClientId, Dialect, Preview, CLIENT_ID_PICKLE_LEN, CLI
 pub use error::{Error, Limit, Misuse, PeerFault};
 pub use event::{Event, SkipReason};
 
+pub use crate::framing::Framing;
 use crate::handshake::NotAnId;
 use crate::pickle::{Decoder, Encoding, Protocol, ToPickle};
 use receive::{message, Ready, Receiver, Source};
@@ -60,6 +63,21 @@ impl Display for State {
     }
 }
 
+/// Who speaks first, and what the server's first message is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Greeting {
+    /// The lab's: the server speaks first with `{'clientid': id}` (or a bare int or str),
+    /// reported as [`Event::ClientId`]; anything else is an error.
+    #[default]
+    ClientId,
+    /// The server speaks first with any message, reported as [`Event::Greeting`].
+    Any,
+    /// The client speaks first: the identity goes out at once, and every server message is
+    /// an [`Event::Message`].
+    None,
+}
+
 /// What the session waits for, so a driver can choose a timeout (core has no clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -85,6 +103,7 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
     protocol: Encoding,
     /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
     auto: bool,
+    greeting: Greeting,
 }
 
 impl<const RX: usize, const TX: usize> Default for Session<RX, TX> {
@@ -103,7 +122,22 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             state: State::NotStarted,
             protocol: Encoding::new(Protocol::V4),
             auto: false,
+            greeting: Greeting::ClientId,
         }
+    }
+
+    /// How messages are delimited, both ways (call before [`start`](Self::start); the lab's
+    /// [`Framing::Stop`] by default).
+    pub fn set_framing(&mut self, framing: Framing) {
+        self.rx.set_framing(framing);
+        self.tx.set_framing(framing);
+    }
+
+    /// Who speaks first (call before [`start`](Self::start); [`Greeting::ClientId`] by
+    /// default). Under [`Greeting::Any`] and [`Greeting::None`], auto protocol
+    /// ([`set_protocol_auto`](Self::set_protocol_auto)) writes protocol 4.
+    pub fn set_greeting(&mut self, greeting: Greeting) {
+        self.greeting = greeting;
     }
 
     /// Sets the protocol of pickles this session writes (the identity and later messages): a
@@ -142,8 +176,30 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             self.protocol = Encoding::new(Protocol::V4);
         }
         self.tx.start(identity, self.protocol)?;
-        self.set_state(State::AwaitingClientId);
+        self.begin();
         Ok(())
+    }
+
+    /// Begins a connection as [`start`](Self::start) does, with no identity to send: the
+    /// session only listens (and sends what is [`queue`](Self::queue)d).
+    pub fn start_without_identity(&mut self) {
+        self.rx.reset();
+        self.tx.clear();
+        if self.auto {
+            self.protocol = Encoding::new(Protocol::V4);
+        }
+        self.begin();
+    }
+
+    /// The first state of a connection: waiting for the server's first message, or (the
+    /// client speaks first) sending the identity at once.
+    fn begin(&mut self) {
+        self.state = State::Closed;
+        match self.greeting {
+            Greeting::None if self.tx.identity_sent() => self.set_state(State::Listening),
+            Greeting::None => self.set_state(State::IdentityQueued),
+            _ => self.set_state(State::AwaitingClientId),
+        }
     }
 
     /// The current state.
@@ -252,12 +308,18 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                 false => (len, Source::Exact),
             },
         };
-        if self.state == State::AwaitingClientId {
+        let greeting = self.state == State::AwaitingClientId;
+        if greeting && self.greeting == Greeting::ClientId {
             let id = self.client_id(len, source, decoder);
             return id.map(|id| Some(Event::ClientId(id)));
         }
+        if greeting {
+            // Any first message: the identity is released after it.
+            self.identity_released();
+        }
         let (_, bytes) = self.rx.hand_out(len);
         Ok(Some(match message(bytes, source, decoder) {
+            Ok(value) if greeting => Event::Greeting(value),
             Ok(value) => Event::Message(value),
             Err(error) => Event::Skipped {
                 len,
@@ -337,11 +399,16 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
                 repickled.map_err(|e| self.fail(e))?;
             }
         }
+        self.identity_released();
+        Ok(id)
+    }
+
+    /// The server's first message arrived: the identity (if any) may go out.
+    fn identity_released(&mut self) {
         self.set_state(State::IdentityQueued);
         if self.tx.identity_sent() {
             self.set_state(State::Listening);
         }
-        Ok(id)
     }
 
     fn fail(&mut self, error: Error) -> Error {

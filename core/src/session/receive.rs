@@ -2,11 +2,12 @@
 //! decoded, skipped or fatal. It knows nothing of the handshake except whether the message
 //! it waits for is the first one.
 //!
-//! Today a message ends at its STOP opcode ([`Framer`]); a framing with a length prefix
-//! (issue 23) is another way for [`Receiver::frame`] and [`Receiver::decode_head`] to find
-//! that end, with the same [`Ready`] results.
+//! A message ends at its STOP opcode ([`Framer`], the lab's framing) or where its length
+//! prefix says ([`Deframer`], the other [`Framing`]s): both give the same [`Ready`] results,
+//! with the prefix dropped before the message is handed out.
 
 use super::{Error, Limit, PeerFault};
+use crate::framing::{Deframer, Frame, Framing};
 use crate::pickle::{self, Decoder, Framer, NodeId, Progress, Value};
 
 /// An event found by framing, not yet handed out.
@@ -52,6 +53,8 @@ pub(super) struct Receiver<const RX: usize> {
     /// Stream offset of `buf[head]`.
     stream_offset: usize,
     framer: Framer,
+    /// The length-prefixed framings; [`Framing::Stop`] leaves framing to `framer`.
+    deframer: Deframer,
     ready: Ready,
     peer_closed: bool,
 }
@@ -67,9 +70,20 @@ impl<const RX: usize> Receiver<RX> {
             skipping: None,
             stream_offset: 0,
             framer: Framer::new(),
+            deframer: Deframer::new(Framing::Stop),
             ready: Ready::Nothing,
             peer_closed: false,
         }
+    }
+
+    /// How messages are delimited from now on (set before a connection starts).
+    pub(super) fn set_framing(&mut self, framing: Framing) {
+        self.deframer = Deframer::new(framing);
+    }
+
+    /// True if messages carry a length prefix.
+    fn prefixed(&self) -> bool {
+        self.deframer.framing() != Framing::Stop
     }
 
     /// Forgets everything received (a new connection).
@@ -81,6 +95,7 @@ impl<const RX: usize> Receiver<RX> {
         self.skipping = None;
         self.stream_offset = 0;
         self.framer.reset();
+        self.deframer.reset();
         self.ready = Ready::Nothing;
         self.peer_closed = false;
     }
@@ -114,6 +129,13 @@ impl<const RX: usize> Receiver<RX> {
 
     /// True while some bytes of a message arrived and not yet its end.
     pub(super) fn in_message(&self) -> bool {
+        if self.prefixed() {
+            let rest = self
+                .buf
+                .get(self.head + self.release..self.tail)
+                .unwrap_or(&[]);
+            return self.deframer.in_message(rest);
+        }
         self.skipping.is_some() || self.framer.in_pickle()
     }
 
@@ -148,6 +170,9 @@ impl<const RX: usize> Receiver<RX> {
     /// (`first`) before any, or if the first message is larger than the buffer.
     pub(super) fn frame(&mut self, first: bool) -> Result<bool, Error> {
         self.drop_released();
+        if self.prefixed() {
+            return self.frame_prefixed(first);
+        }
         if let Some(discarded) = self.skipping {
             let chunk = self.buf.get(self.head..self.tail).unwrap_or(&[]);
             match self.framer.advance(chunk) {
@@ -216,6 +241,55 @@ impl<const RX: usize> Receiver<RX> {
         Ok(false)
     }
 
+    /// [`frame`](Self::frame) for a length-prefixed framing: the prefix is dropped once the
+    /// whole message is in, so the message starts at the head as a STOP-framed one does; a
+    /// message longer than the buffer is dropped by its announced length.
+    fn frame_prefixed(&mut self, first: bool) -> Result<bool, Error> {
+        loop {
+            let bytes = self.buf.get(self.head..self.tail).unwrap_or(&[]);
+            let frame = self.deframer.next(bytes, RX).map_err(|error| {
+                Error::from(PeerFault::BadPrefix {
+                    stream_offset: self.stream_offset,
+                    error,
+                })
+            })?;
+            match frame {
+                Frame::Message { start, end } => {
+                    self.consume(start);
+                    self.ready = Ready::Pickle { len: end - start };
+                    return Ok(true);
+                }
+                Frame::Discard { .. } if first => {
+                    return Err(Limit::FirstMessageTooLarge { limit: RX }.into());
+                }
+                Frame::Discard { n } => {
+                    log_warn!("message larger than the receive buffer: skipping it");
+                    self.consume(n);
+                }
+                Frame::Skipped { n, len } => {
+                    self.consume(n);
+                    self.ready = Ready::Skipped {
+                        len: usize::try_from(len).unwrap_or(usize::MAX),
+                    };
+                    return Ok(true);
+                }
+                Frame::NeedMore | Frame::Delimited => break,
+            }
+        }
+        if self.peer_closed {
+            if self.in_message() {
+                let received = self.tail - self.head;
+                return Err(PeerFault::ClosedMidMessage { received }.into());
+            }
+            if first {
+                return Err(PeerFault::ClosedBeforeClientId.into());
+            }
+            self.ready = Ready::Closed;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Decodes the message at the head of the buffer into `decoder` when it is complete and
     /// valid, and nothing else is under way; true if it was (the event is then ready).
     /// Otherwise the framer finds its end, or waits for the rest.
@@ -224,7 +298,9 @@ impl<const RX: usize> Receiver<RX> {
         &mut self,
         decoder: &mut Decoder<V, I, S, M>,
     ) -> bool {
+        // A length prefix at the head: framed first (`frame_prefixed`), then decoded.
         let idle = self.ready == Ready::Nothing
+            && !self.prefixed()
             && self.skipping.is_none()
             && self.scanned == 0
             && !self.framer.in_pickle();

@@ -2,6 +2,7 @@
 //! held back until the client id arrives.
 
 use super::{Error, Limit};
+use crate::framing::{Framing, MAX_PREFIX};
 use crate::handshake;
 use crate::pickle::{self, Decoder, Encoding, ToPickle};
 
@@ -13,6 +14,8 @@ pub(super) struct Transmitter<const TX: usize> {
     tail: usize,
     /// End of the identity in `buf` while it is queued.
     identity_end: usize,
+    /// The prefix written before each pickle.
+    framing: Framing,
 }
 
 impl<const TX: usize> Transmitter<TX> {
@@ -22,7 +25,20 @@ impl<const TX: usize> Transmitter<TX> {
             head: 0,
             tail: 0,
             identity_end: 0,
+            framing: Framing::Stop,
         }
+    }
+
+    /// The prefix written before each pickle from now on.
+    pub(super) fn set_framing(&mut self, framing: Framing) {
+        self.framing = framing;
+    }
+
+    /// Empties the queue; nothing is held back (a session that sends no identity).
+    pub(super) fn clear(&mut self) {
+        self.head = 0;
+        self.tail = 0;
+        self.identity_end = 0;
     }
 
     /// Empties the queue and pickles `identity` at its front in `encoding`.
@@ -60,12 +76,7 @@ impl<const TX: usize> Transmitter<TX> {
             self.identity_end = self.identity_end.saturating_sub(self.head);
             self.head = 0;
         }
-        let start = self.tail;
-        let free = self.buf.get_mut(start..).unwrap_or(&mut []);
-        let len = message
-            .to_pickle(free, encoding)
-            .map_err(|e| encode_error(e, TX))?;
-        self.tail += len;
+        self.tail += self.framed(self.tail, |free| message.to_pickle(free, encoding))?;
         Ok(())
     }
 
@@ -100,9 +111,13 @@ impl<const TX: usize> Transmitter<TX> {
     ) -> Result<(), Error> {
         let end = self.identity_end.min(TX);
         let (identity, free) = self.buf.split_at_mut(end);
-        let value = decoder.decode(identity).map_err(Error::Encode)?;
+        let pickle = identity.get(self.framing.prefix_len()..).unwrap_or(&[]);
+        let value = decoder.decode(pickle).map_err(Error::Encode)?;
         let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;
-        self.buf.copy_within(end..end + len, 0);
+        // The new pickle after the old identity, then moved to the front behind its prefix.
+        let h = self.write_prefix(len)?;
+        self.buf.copy_within(end..end + len, h);
+        let len = h + len;
         self.head = 0;
         self.tail = len;
         self.identity_end = len;
@@ -118,9 +133,41 @@ impl<const TX: usize> Transmitter<TX> {
         message: &T,
         encoding: Encoding,
     ) -> Result<usize, Error> {
-        message
-            .to_pickle(&mut self.buf, encoding)
-            .map_err(|e| encode_error(e, TX))
+        self.framed(0, |free| message.to_pickle(free, encoding))
+    }
+
+    /// Writes a pickle with `pickle` at `at` behind the framing's prefix; returns the bytes
+    /// written, prefix included.
+    fn framed(
+        &mut self,
+        at: usize,
+        pickle: impl FnOnce(&mut [u8]) -> Result<usize, pickle::Error>,
+    ) -> Result<usize, Error> {
+        let h = self.framing.prefix_len();
+        let free = self
+            .buf
+            .get_mut(at + h..)
+            .ok_or(Limit::TransmitBufferTooSmall { capacity: TX })?;
+        let len = pickle(free).map_err(|e| encode_error(e, TX))?;
+        // The prefix goes before the pickle: at `at`, into the room left for it.
+        let mut prefix = [0; MAX_PREFIX];
+        let n = self
+            .framing
+            .encode_prefix(len, &mut prefix)
+            .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
+        self.buf[at..at + n].copy_from_slice(&prefix[..n]);
+        Ok(h + len)
+    }
+
+    /// The prefix of a `len`-byte pickle written at the front of the buffer; its length.
+    fn write_prefix(&mut self, len: usize) -> Result<usize, Error> {
+        let mut prefix = [0; MAX_PREFIX];
+        let n = self
+            .framing
+            .encode_prefix(len, &mut prefix)
+            .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
+        self.buf[..n].copy_from_slice(&prefix[..n]);
+        Ok(n)
     }
 }
 

@@ -8,7 +8,7 @@ use std::vec::Vec;
 
 include!("../../tests/common/fixtures.rs");
 
-fn identity() -> Identity<'static> {
+pub(super) fn identity() -> Identity<'static> {
     Identity::new()
         .with("name", "Jose Ortiz")
         .and_then(|i| i.with("email", "jose@sfsu.edu"))
@@ -64,6 +64,7 @@ fn describe(event: &Event<'_>) -> String {
         Event::ClientId(id) => std::format!("id {id}"),
         Event::Message(v) => std::format!("message {v}"),
         Event::Skipped { len, reason } => std::format!("skipped {len}: {reason}"),
+        Event::Greeting(v) => std::format!("greeting {v}"),
         Event::Closed => "closed".to_string(),
     }
 }

@@ -1,0 +1,204 @@
+//! The session under every framing and greeting: the exchange cut at every byte, a message
+//! longer than the buffer skipped by its prefix, prefixes on what it sends.
+
+extern crate std;
+use super::tests::{big_message, identity, ACK, CLIENT_ID, IDENTITY, LIST};
+use super::*;
+use crate::framing::MAX_PREFIX;
+use std::string::String;
+use std::vec::Vec;
+
+fn framed(framing: Framing, pickles: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in pickles {
+        let mut prefix = [0; MAX_PREFIX];
+        let n = framing.encode_prefix(p.len(), &mut prefix).unwrap();
+        out.extend_from_slice(&prefix[..n]);
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// Feeds `stream` `chunk` bytes at a time to a session with `framing` and `greeting`
+/// (identity: the lab's, or none), writing out what it transmits; the events as text, the
+/// bytes sent, and how many bytes had been fed when the first byte was sent.
+fn run(
+    framing: Framing,
+    greeting: Greeting,
+    with_identity: bool,
+    stream: &[u8],
+    chunk: usize,
+) -> (Vec<String>, Vec<u8>, Option<usize>) {
+    let mut session: Session = Session::new();
+    let mut decoder: Decoder = Decoder::new();
+    session.set_framing(framing);
+    session.set_greeting(greeting);
+    match with_identity {
+        true => session.start(&identity()).unwrap(),
+        false => session.start_without_identity(),
+    }
+    let (mut events, mut sent, mut first_sent) = (Vec::new(), Vec::new(), None);
+    let mut fed = 0;
+    loop {
+        let n = session.transmit().len();
+        if n > 0 && first_sent.is_none() {
+            first_sent = Some(fed);
+        }
+        sent.extend_from_slice(session.transmit());
+        session.transmitted(n);
+        match session.next_event(&mut decoder) {
+            Ok(Some(event)) => {
+                let closed = matches!(event, Event::Closed);
+                events.push(match &event {
+                    Event::ClientId(id) => std::format!("id {id}"),
+                    Event::Greeting(v) => std::format!("greeting {v}"),
+                    Event::Message(v) => std::format!("message {v}"),
+                    Event::Skipped { len, reason } => std::format!("skipped {len}: {reason}"),
+                    Event::Closed => String::from("closed"),
+                });
+                if closed {
+                    break;
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                events.push(std::format!("error: {e}"));
+                break;
+            }
+        }
+        let buf = session.receive_buffer();
+        let n = chunk.min(stream.len() - fed).min(buf.len());
+        buf[..n].copy_from_slice(&stream[fed..fed + n]);
+        fed += n;
+        session.commit(n);
+    }
+    (events, sent, first_sent)
+}
+
+const PREFIXED: [Framing; 3] = [Framing::Len32, Framing::Cookbook, Framing::Multiprocessing];
+
+#[test]
+fn every_framing_cut_at_every_byte_gives_the_lab_exchange_and_skips_by_length() {
+    let big = big_message();
+    for framing in PREFIXED {
+        let stream = framed(framing, &[CLIENT_ID, ACK, &big, LIST]);
+        let h = framing.prefix_len();
+        let want = [
+            "id 54321".into(),
+            "message 'Server got the data'".into(),
+            std::format!(
+                "skipped {}: larger than the 4096-byte receive buffer",
+                5018 + h
+            ),
+            "message [1, 2, 3]".into(),
+            "closed".into(),
+        ];
+        for chunk in 1..=stream.len() {
+            let (events, sent, first) = run(framing, Greeting::ClientId, true, &stream, chunk);
+            assert_eq!(events, want, "{framing} in {chunk}-byte reads");
+            assert_eq!(sent, framed(framing, &[IDENTITY]), "{framing}");
+            // The identity waits for the whole id, prefix and all.
+            assert!(first.unwrap() >= h + CLIENT_ID.len(), "{framing} {chunk}");
+        }
+    }
+}
+
+#[test]
+fn greeting_any_delivers_the_first_message_then_sends_the_identity() {
+    for framing in [Framing::Stop, Framing::Len32] {
+        let stream = framed(framing, &[ACK, LIST]);
+        let (events, sent, first) = run(framing, Greeting::Any, true, &stream, 7);
+        assert_eq!(
+            events,
+            [
+                "greeting 'Server got the data'",
+                "message [1, 2, 3]",
+                "closed"
+            ],
+            "{framing}"
+        );
+        assert_eq!(sent, framed(framing, &[IDENTITY]));
+        assert!(first.unwrap() >= framing.prefix_len() + ACK.len());
+    }
+}
+
+#[test]
+fn greeting_none_sends_the_identity_before_reading() {
+    let stream = framed(Framing::Cookbook, &[ACK]);
+    let (events, sent, first) = run(Framing::Cookbook, Greeting::None, true, &stream, 3);
+    assert_eq!(events, ["message 'Server got the data'", "closed"]);
+    assert_eq!(sent, framed(Framing::Cookbook, &[IDENTITY]));
+    assert_eq!(first, Some(0));
+}
+
+#[test]
+fn no_identity_sends_nothing_and_listens() {
+    for greeting in [Greeting::ClientId, Greeting::Any, Greeting::None] {
+        let (events, sent, _) = run(
+            Framing::Len32,
+            greeting,
+            false,
+            &framed(Framing::Len32, &[CLIENT_ID]),
+            5,
+        );
+        assert!(sent.is_empty(), "{greeting:?}");
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[1], "closed");
+    }
+}
+
+#[test]
+fn queued_messages_carry_the_prefix() {
+    let mut session: Session = Session::new();
+    session.set_framing(Framing::Multiprocessing);
+    session.set_greeting(Greeting::None);
+    session.start_without_identity();
+    session.queue(&"hi").unwrap();
+    // len(pickle.dumps('hi')) is 17 (protocol 4).
+    assert_eq!(session.transmit()[..4], [0, 0, 0, 17]);
+    assert_eq!(session.transmit().len(), 4 + 17);
+}
+
+#[test]
+fn faults_under_a_prefix_name_what_and_where() {
+    // A negative multiprocessing length after a whole message.
+    let mut stream = framed(Framing::Multiprocessing, &[CLIENT_ID]);
+    stream.extend_from_slice(b"\xff\xff\xff\xf0");
+    let (events, _, _) = run(
+        Framing::Multiprocessing,
+        Greeting::ClientId,
+        true,
+        &stream,
+        4,
+    );
+    assert_eq!(events[0], "id 54321");
+    assert!(
+        events[1].starts_with("error: length prefix ff ff ff f0 is negative"),
+        "{}",
+        events[1]
+    );
+    assert!(events[1].contains(&std::format!("stream offset {}", 4 + CLIENT_ID.len())));
+    // The first message larger than the buffer: no id can be read.
+    let big = big_message();
+    let (events, _, _) = run(
+        Framing::Len32,
+        Greeting::ClientId,
+        true,
+        &framed(Framing::Len32, &[&big]),
+        100,
+    );
+    assert!(
+        events[0].contains("larger than the 4096-byte receive buffer"),
+        "{events:?}"
+    );
+    // Closed in the middle of a message.
+    let stream = framed(Framing::Len32, &[CLIENT_ID, ACK]);
+    let cut = &stream[..stream.len() - 3];
+    let (events, _, _) = run(Framing::Len32, Greeting::ClientId, true, cut, 9);
+    // The 34-byte ACK's 4-byte prefix and 31 of its bytes.
+    assert_eq!(
+        events[1],
+        "error: the server closed the connection in the middle of a message (35 bytes of it received)"
+    );
+}
