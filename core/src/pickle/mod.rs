@@ -8,6 +8,8 @@ mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]
 mod float_repr;
+#[cfg(feature = "float-text")]
+mod float_text;
 mod framer;
 mod keys;
 pub(crate) mod number;
