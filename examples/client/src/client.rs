@@ -4,15 +4,17 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
-use brine_core::pickle::{Budget, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{ClientId, Event, SkipReason};
+use brine_core::driver::Storage;
+use brine_core::pickle::{Budget, Decoder, Encoding, Escaped, Protocol, Value};
+use brine_core::session::{self, ClientId, Event, Session, SkipReason};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::identity::Keys;
 use crate::identity::{identity, identity_repr, identity_shown, keys, keys_repr};
 use crate::interrupt::Interrupt;
-use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
+use crate::{exit, sniff, Buffer, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
 
 /// One `--format json` line: `{"event": "<name>", ...}`.
 #[derive(Serialize)]
@@ -102,6 +104,20 @@ pub struct Printer {
     pub prefix: &'static str,
     /// Status lines go to stdout too (the demo shows everything in order).
     pub status_on_stdout: bool,
+    /// Called after the `connected` and `sent` lines and before the `closed` line: the demo
+    /// prints the server's lines there, so both sides read in the exchange's order.
+    pub pace: Option<Box<dyn Fn(Step)>>,
+}
+
+/// Where the [`Printer`]'s `pace` is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// After the `connected` line.
+    Connected,
+    /// After the identity's `sent` line.
+    Sent,
+    /// Before the `server closed the connection` line.
+    Closed,
 }
 
 impl Printer {
@@ -141,14 +157,19 @@ impl Printer {
         self.out(&line)
     }
 
+    fn pace(&self, step: Step) {
+        if let Some(pace) = &self.pace {
+            pace(step);
+        }
+    }
+
     pub fn connected(&self, peer: &str) -> Result<(), Fail> {
         match self.format {
-            Format::Text => {
-                self.status(Verbosity::Normal, &format!("connected to {peer}"));
-                Ok(())
-            }
-            Format::Json => self.json(&JsonEvent::Connected { peer }),
+            Format::Text => self.status(Verbosity::Normal, &format!("connected to {peer}")),
+            Format::Json => self.json(&JsonEvent::Connected { peer })?,
         }
+        self.pace(Step::Connected);
+        Ok(())
     }
 
     pub fn client_id(&self, id: &ClientId) -> Result<(), Fail> {
@@ -183,7 +204,6 @@ impl Printer {
                     p => format!(" (pickle protocol {p})"),
                 };
                 self.status(Verbosity::Normal, &format!("sent {repr}{how}"));
-                Ok(())
             }
             Format::Json => self.json(&JsonEvent::Sent {
                 // Pickled within 4096 bytes, so its JSON is far below the message limit.
@@ -191,8 +211,10 @@ impl Printer {
                     .map_err(|reason| Fail::new(exit::FAILURE, reason))?,
                 protocol: encoding.protocol().as_u8(),
                 python2_strings: encoding.is_python2(),
-            }),
+            })?,
         }
+        self.pace(Step::Sent);
+        Ok(())
     }
 
     /// A message: its repr streamed to stdout, cut after [`MESSAGE_OUTPUT_LIMIT`] bytes with a
@@ -220,9 +242,16 @@ impl Printer {
     pub fn skipped(&self, len: usize, reason: &SkipReason) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
+                let fix = match reason {
+                    SkipReason::TooLarge { .. } if len <= 1 << 20 => {
+                        format!(" (see it with --buffer {len})")
+                    }
+                    SkipReason::TooLarge { .. } => " (--buffer takes at most 1M)".to_owned(),
+                    _ => String::new(),
+                };
                 self.status(
                     Verbosity::Normal,
-                    &format!("skipped a {len}-byte message: {reason}"),
+                    &format!("skipped a {len}-byte message: {reason}{fix}"),
                 );
                 Ok(())
             }
@@ -260,6 +289,7 @@ impl Printer {
     }
 
     pub fn closed(&self) -> Result<(), Fail> {
+        self.pace(Step::Closed);
         match self.format {
             Format::Text => {
                 self.status(Verbosity::Normal, "server closed the connection");
@@ -308,6 +338,7 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
         verbosity,
         prefix: "",
         status_on_stdout: false,
+        pace: None,
     };
     let interrupt = Interrupt::install();
     let result = session(args, &printer, interrupt.as_ref());
@@ -317,21 +348,33 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
     result
 }
 
-/// Why the identity's keys may be wrong, after a server's silence or close: the keys sent,
-/// and the fix.
-fn key_hint(what: &str, identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
+/// The hint after a close without a word: the keys sent, the concrete alternative, and for
+/// a Python 2 server answered in protocol 3 or later, `--protocol auto`.
+fn closed_hint(identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
+    let ids = &args.identity;
+    let defaults = ids.renames.is_empty() && ids.fields.is_empty();
     let mut hint = format!(
-        "{what} after the identity (keys {}); lab servers read particular keys: see --keys / \
-         --key / --field",
+        "the server closed the connection right after the identity without sending anything \
+         (keys sent: {}): ",
         keys_repr(identity)
     );
-    let dialect = id.dialect();
-    if dialect.py2_strings && matches!(args.protocol, ProtocolArg::Fixed(p) if p.as_u8() > 2) {
-        hint.push_str(
-            "; this server writes Python 2 pickles, which cannot load protocol 3 or later: \
-             try --protocol auto",
-        );
-    }
+    let py2 = id.dialect().py2_strings;
+    hint.push_str(match (args.protocol, ids.keys) {
+        (ProtocolArg::Fixed(p), _) if py2 && p.as_u8() > 2 => {
+            "this server writes Python 2 pickles, which cannot load protocol 3 or later: try \
+             --protocol auto"
+        }
+        (_, Keys::Lab) if defaults => {
+            "the instructor's server reads student_name/sid/github_username (the default); a \
+             server written from the handout reads name/email: try --keys handout"
+        }
+        (_, Keys::Handout) if defaults => {
+            "a server written from the handout reads name/email (--keys handout); the \
+             instructor's server reads student_name/sid/github_username: try --keys lab (the \
+             default)"
+        }
+        _ => "it may expect other keys: see --keys / --key / --field",
+    });
     hint
 }
 
@@ -342,7 +385,7 @@ pub fn session(
     printer: &Printer,
     interrupt: Option<&Interrupt>,
 ) -> Result<(), Fail> {
-    let identity = identity(args);
+    let identity = identity(&args.identity);
     // Checked before connecting: it pickles, and fits the 4096-byte transmit buffer.
     let first = match args.protocol {
         ProtocolArg::Fixed(p) => p,
@@ -390,10 +433,6 @@ pub fn session(
     if let (Some(interrupt), Ok(socket)) = (interrupt, stream.inner().try_clone()) {
         interrupt.watch(socket);
     }
-    let interrupted = |fail: Fail| match interrupt {
-        Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
-        _ => fail,
-    };
     printer.connected(&peer)?;
     if keys(&identity).is_empty() {
         printer.note(
@@ -401,72 +440,137 @@ pub fn session(
             "the identity is empty (give --name, --email, --student-id, --github or --field)",
         )?;
     }
+    let talk = Talk {
+        args,
+        printer,
+        interrupt,
+        identity: &identity,
+    };
+    match args.buffer {
+        Buffer::K4 => talk.run::<4096, Decoder>(stream, timeouts),
+        Buffer::K64 => talk.run::<65536, Decoder<16384, 32768, 4096, 16384>>(stream, timeouts),
+        Buffer::M1 => talk.run::<1048576, Decoder<65536, 131072, 16384, 65536>>(stream, timeouts),
+    }
+}
 
-    // The client owns the timeouts: --idle-timeout bounds the time without a message, even
-    // while one is arriving. Until the hint is given, `idle` is cut to --hint-after (an
-    // `Idle` error then restarts the idle clock and the session goes on).
-    let idle = timeouts.idle;
-    let hint_after = args.hint_after.0;
-    let mut client = tcp::Client::new(stream, timeouts);
-    match args.protocol {
-        ProtocolArg::Fixed(p) => client.set_protocol(p),
-        ProtocolArg::Auto => client.set_protocol_auto(),
+/// The conversation after connecting: handshake, then every event until the end.
+struct Talk<'a> {
+    args: &'a ConnectArgs,
+    printer: &'a Printer,
+    interrupt: Option<&'a Interrupt>,
+    identity: &'a Python,
+}
+
+impl Talk<'_> {
+    /// `fail`, or status 130 when Ctrl-C caused it.
+    fn interrupted(&self, fail: Fail) -> Fail {
+        match self.interrupt {
+            Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+            _ => fail,
+        }
     }
-    let id = client
-        .handshake(&identity)
-        .map_err(|e| interrupted(fail(e)))?;
-    printer.client_id(&id)?;
-    if id.is_bare() {
-        printer.note(
-            "bare_client_id",
-            &format!(
-                "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
-                id.with_value(|v| v.type_name())
-            ),
-        )?;
-    }
-    let encoding = client.session().protocol();
-    printer.sent(&identity, &identity_repr(&identity, encoding)?, encoding)?;
-    let mut hint_pending = hint_after.filter(|h| idle.is_none_or(|i| *h < i));
-    client.timeouts_mut().idle = hint_pending.or(idle);
-    let mut messages = 0u64;
-    let mut hinted = false;
-    loop {
-        match client.next_event() {
-            Ok(Event::Message(value)) => {
-                messages += 1;
-                printer.message(&value)?
-            }
-            Ok(Event::Skipped { len, reason }) => {
-                messages += 1;
-                printer.skipped(len, &reason)?
-            }
-            Ok(Event::Closed) => {
-                if interrupt.is_some_and(Interrupt::happened) {
-                    return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+
+    /// Runs the session with an `RX`-byte receive buffer and the decoder `D` (the client is
+    /// on this thread's stack: 64 MiB, see `with_big_stack`).
+    fn run<const RX: usize, D>(self, stream: tcp::Transport, timeouts: Timeouts) -> Result<(), Fail>
+    where
+        (Session<RX, 4096>, D): Storage<Session = Session<RX, 4096>>,
+    {
+        let Talk {
+            args,
+            printer,
+            interrupt,
+            identity,
+        } = self;
+        // The client owns the timeouts: --idle-timeout bounds the time without a message,
+        // even while one is arriving. Until the hint is given, `idle` is cut to --hint-after
+        // (an `Idle` error then restarts the idle clock and the session goes on).
+        let idle = timeouts.idle;
+        let hint_after = args.hint_after.0;
+        let mut client: tcp::Client<Session<RX, 4096>, D> =
+            tcp::Client::with_storage(stream, timeouts);
+        match args.protocol {
+            ProtocolArg::Fixed(p) => client.set_protocol(p),
+            ProtocolArg::Auto => client.set_protocol_auto(),
+        }
+        let id = match client.handshake(identity) {
+            Ok(id) => id,
+            Err(e) => {
+                let not_pickle = matches!(
+                    &e,
+                    tcp::Error::Protocol(session::Error::Peer(
+                        session::PeerFault::InvalidPickle { .. }
+                    ))
+                );
+                let mut fail = self.interrupted(fail(e));
+                if not_pickle {
+                    if let Some(shown) = sniff::describe(client.stream().first_bytes()) {
+                        fail.message.push_str(&format!("; {shown}"));
+                    }
                 }
-                if messages == 0 && !hinted {
-                    let what = "the server closed the connection without sending anything";
-                    let hint = key_hint(what, &identity, &id, args);
-                    printer.hint("closed_after_identity", &hint, &identity)?;
-                }
-                return printer.closed();
+                return Err(fail);
             }
-            // The id is the handshake's (the session reports it once); later kinds of event
-            // are not printed.
-            Ok(_) => {}
-            Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
-                hint_pending = None;
-                client.timeouts_mut().idle = idle;
-                if messages == 0 {
-                    hinted = true;
-                    let what = format!("nothing from the server for {}", Secs(after));
-                    let mut hint = key_hint(&what, &identity, &id, args);
-                    hint.push_str(" (still listening)");
-                    printer.hint("silent_after_identity", &hint, &identity)?;
+        };
+        printer.client_id(&id)?;
+        if id.is_bare() {
+            printer.note(
+                "bare_client_id",
+                &format!(
+                    "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
+                    id.with_value(|v| v.type_name())
+                ),
+            )?;
+        }
+        let encoding = client.session().protocol();
+        printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+        let mut hint_pending = hint_after.filter(|h| idle.is_none_or(|i| *h < i));
+        client.timeouts_mut().idle = hint_pending.or(idle);
+        let mut messages = 0u64;
+        loop {
+            match client.next_event() {
+                Ok(Event::Message(value)) => {
+                    messages += 1;
+                    printer.message(&value)?
                 }
+                Ok(Event::Skipped { len, reason }) => {
+                    messages += 1;
+                    printer.skipped(len, &reason)?
+                }
+                Ok(Event::Closed) => {
+                    if interrupt.is_some_and(Interrupt::happened) {
+                        return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+                    }
+                    if messages > 0 {
+                        return printer.closed();
+                    }
+                    let hint = closed_hint(identity, &id, args);
+                    printer.hint("closed_after_identity", &hint, identity)?;
+                    printer.closed()?;
+                    return Err(Fail::new(
+                        exit::CLOSED_AFTER_IDENTITY,
+                        "the server closed the connection right after the identity without \
+                         sending anything (exit status 7)",
+                    ));
+                }
+                // The id is the handshake's (the session reports it once); later kinds of
+                // event are not printed.
+                Ok(_) => {}
+                Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
+                    hint_pending = None;
+                    client.timeouts_mut().idle = idle;
+                    if messages == 0 {
+                        let hint = format!(
+                            "no answer yet, {} after the identity; still listening (Ctrl-C to \
+                             stop). A server that never answers may expect other keys (sent: \
+                             {}; see --keys)",
+                            Secs(after),
+                            keys_repr(identity)
+                        );
+                        printer.hint("silent_after_identity", &hint, identity)?;
+                    }
+                }
+                Err(e) => return Err(self.interrupted(fail(e))),
             }
-            Err(e) => return Err(interrupted(fail(e))),
         }
     }
 }
