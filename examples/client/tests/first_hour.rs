@@ -359,12 +359,12 @@ fn a_message_larger_than_4096_bytes_is_seen_with_buffer() {
 
 // ---- 7: the demo in the exchange's order ------------------------------------------------
 
-/// The README's demo transcript (the `text` block after `cargo run -p brine -- demo`).
+/// The README's demo transcript (the `text` block after `cargo run -p brine-cli -- demo`).
 fn readme_demo() -> Vec<String> {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let after = readme
-        .split_once("cargo run -p brine -- demo\n```\n\n```text\n")
+        .split_once("cargo run -p brine-cli -- demo\n```\n\n```text\n")
         .expect("README.md's demo transcript")
         .1;
     let block = after.split_once("```").unwrap().0;
