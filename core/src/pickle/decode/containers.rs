@@ -5,7 +5,9 @@ use crate::pickle::error::{Capacity, Error};
 use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::TextEncoding;
 
-use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
+use super::arena::{
+    leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, Unhashable, NIL,
+};
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -211,6 +213,10 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
     pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Error> {
+        if self.link_batch(from, target) {
+            return Ok(());
+        }
+        // Something in the batch may fail: item by item, which finds the first failure.
         for i in from..self.d.stack.len() {
             let child = self.d.stack[i];
             if child == MARK_ENTRY {
@@ -219,6 +225,98 @@ impl<A: Arena> Machine<'_, '_, A> {
             self.add_child(target, child, at)?;
         }
         Ok(())
+    }
+
+    /// The fast path of [`move_items`](Self::move_items): links stack entries `from..` to
+    /// container `target` in one pass, checking depth and expansion once for the batch (both
+    /// only grow, so a batch within them never crossed them). Returns false, having changed
+    /// nothing that stays (new items are cut off again), where an item could fail or needs
+    /// the item-by-item order: a MARK, a global, the container itself, an unhashable key, no
+    /// room for the items, depth or expansion over their limits.
+    fn link_batch(&mut self, from: usize, target: NodeId) -> bool {
+        let super::Storage {
+            nodes,
+            edges,
+            stack,
+            ..
+        } = &mut *self.d;
+        let items = stack.get(from..).unwrap_or(&[]);
+        let Some(&Node::Container(mut c)) = nodes.get(target as usize) else {
+            return false;
+        };
+        if items.is_empty() {
+            return true;
+        }
+        let (first, len0) = (edges.len(), c.len as usize);
+        let keys = matches!(
+            c.kind,
+            ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet
+        );
+        let (mut depth, mut weight, mut reason) = (0u16, 0u32, Unhashable::No);
+        for (k, &child) in items.iter().enumerate() {
+            let (child_depth, w, unhashable) = match nodes.get(child as usize) {
+                _ if child == target || child == MARK_ENTRY => (0, 0, Unhashable::List),
+                Some(Node::Container(child)) => (child.depth, child.expansion, child.unhashable),
+                Some(Node::Bytes { mutable: true, .. }) => (0, 1, Unhashable::ByteArray),
+                Some(Node::Builtin(_)) | None => (0, 0, Unhashable::List),
+                Some(leaf) => (0, leaf_weight(*leaf), Unhashable::No),
+            };
+            let bad = child == target || child == MARK_ENTRY || w == 0;
+            let is_key = keys && (c.kind != ContainerKind::Dict || (len0 + k) % 2 == 0);
+            // Chained to the next one as pushed (the last is ended below).
+            let next = (edges.len() + 1) as Id;
+            if bad
+                || (is_key && unhashable != Unhashable::No)
+                || edges.push_id(Edge { child, next }).is_err()
+            {
+                edges.truncate(first);
+                return false;
+            }
+            if reason == Unhashable::No {
+                reason = unhashable;
+            }
+            depth = depth.max(child_depth);
+            weight = weight.saturating_add(w);
+        }
+        let expansion = c.expansion.saturating_add(weight);
+        let depth = c.depth.max(depth + 1);
+        if expansion > self.expansion || usize::from(depth) > MAX_DEPTH {
+            edges.truncate(first);
+            return false;
+        }
+        // The new edges follow the container's last.
+        let end = edges.len();
+        if let Some(edge) = edges.get_mut(end - 1) {
+            edge.next = NIL;
+        }
+        match edges.get_mut(c.last as usize) {
+            Some(tail) if c.first != NIL => tail.next = first as Id,
+            _ => c.first = first as Id,
+        }
+        c.last = (end - 1) as Id;
+        c.len += items.len() as Id;
+        c.expansion = expansion;
+        c.depth = depth;
+        if c.kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
+            c.unhashable = reason;
+        }
+        // A key added when the container already had one: merge and order at STOP.
+        let n = items.len();
+        let second_key = match c.kind {
+            ContainerKind::Dict => (len0 > 0 && n > len0 % 2) || n >= 3,
+            _ => len0 + n >= 2,
+        };
+        if keys && second_key {
+            self.keyed |= if c.kind == ContainerKind::FrozenSet {
+                2
+            } else {
+                1
+            };
+        }
+        if let Some(node) = nodes.get_mut(target as usize) {
+            *node = Node::Container(c);
+        }
+        true
     }
 
     /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
