@@ -221,10 +221,11 @@ impl Output {
             }
         };
         totals.records += 1;
-        let levelno = record::levelno(record);
+        let fields = record::Record::new(record);
+        let levelno = record::levelno(&fields);
         if levelno < self.level
             || (!self.names.is_empty()
-                && !self.names.iter().any(|n| record::name_matches(record, n)))
+                && !self.names.iter().any(|n| record::name_matches(&fields, n)))
         {
             return Ok(Kept::Yes);
         }
@@ -236,7 +237,7 @@ impl Output {
             None => write_json(stdout, record, limit)?,
             Some(formatter) => {
                 line.clear();
-                if let Err(why) = formatter.format(record, line, limit) {
+                if let Err(why) = formatter.format(&fields, line, limit) {
                     totals.records -= 1;
                     totals.skipped += 1;
                     self.warn(format_args!(
