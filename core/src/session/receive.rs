@@ -279,18 +279,8 @@ impl<const RX: usize> Receiver<RX> {
                 Err(error) => return Err(invalid(error, self.stream_offset)),
             }
         }
-        if self.peer_closed {
-            if self.in_message() {
-                let received = self.framer.pickle_len();
-                return Err(PeerFault::ClosedMidMessage { received }.into());
-            }
-            if first {
-                return Err(PeerFault::ClosedBeforeClientId.into());
-            }
-            self.ready = Ready::Closed;
-            return Ok(true);
-        }
-        Ok(false)
+        let received = self.framer.pickle_len();
+        self.at_end(first, received)
     }
 
     /// [`frame`](Self::frame) for a length-prefixed framing: the prefix is dropped once the
@@ -328,18 +318,25 @@ impl<const RX: usize> Receiver<RX> {
                 Frame::NeedMore | Frame::Delimited => break,
             }
         }
-        if self.peer_closed {
-            if self.in_message() {
-                let received = self.tail - self.head;
-                return Err(PeerFault::ClosedMidMessage { received }.into());
-            }
-            if first {
-                return Err(PeerFault::ClosedBeforeClientId.into());
-            }
-            self.ready = Ready::Closed;
-            return Ok(true);
+        let received = self.tail - self.head;
+        self.at_end(first, received)
+    }
+
+    /// After framing what arrived: if the peer closed, the last event or the fault (closed
+    /// in the middle of a message of which `received` bytes arrived, or before the first);
+    /// true if an event is ready.
+    fn at_end(&mut self, first: bool, received: usize) -> Result<bool, Error> {
+        if !self.peer_closed {
+            return Ok(false);
         }
-        Ok(false)
+        if self.in_message() {
+            return Err(PeerFault::ClosedMidMessage { received }.into());
+        }
+        if first {
+            return Err(PeerFault::ClosedBeforeClientId.into());
+        }
+        self.ready = Ready::Closed;
+        Ok(true)
     }
 
     /// Decodes the message at the head of the buffer into `decoder` when it is complete and
