@@ -4,12 +4,14 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
+use brine_core::framing::Framing;
 use brine_core::pickle::{Budget, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{ClientId, Event, SkipReason};
+use brine_core::session::{ClientId, Event, Greeting, SkipReason};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::dialect;
 use crate::identity::{identity, identity_repr, identity_shown, keys, keys_repr};
 use crate::interrupt::Interrupt;
 use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
@@ -20,6 +22,9 @@ use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
 enum JsonEvent<'a> {
     Connected {
         peer: &'a str,
+    },
+    Greeting {
+        value: Box<RawValue>,
     },
     ClientId {
         value: Box<RawValue>,
@@ -93,6 +98,7 @@ pub fn print_json_error(code: u8, message: &str) {
 }
 
 /// Where the session's lines go.
+#[derive(Clone)]
 pub struct Printer {
     /// Text or JSON.
     pub format: Format,
@@ -209,6 +215,21 @@ impl Printer {
             }),
             Format::Json => match raw_json(value)? {
                 Ok(value) => self.json(&JsonEvent::Message { value }),
+                Err(reason) => self.json(&JsonEvent::Skipped {
+                    bytes: None,
+                    reason,
+                }),
+            },
+        }
+    }
+
+    /// The server's first message under `--greeting any`: printed as a message is (text),
+    /// or a `greeting` event.
+    pub fn greeting(&self, value: &Value<'_>) -> Result<(), Fail> {
+        match self.format {
+            Format::Text => self.message(value),
+            Format::Json => match raw_json(value)? {
+                Ok(value) => self.json(&JsonEvent::Greeting { value }),
                 Err(reason) => self.json(&JsonEvent::Skipped {
                     bytes: None,
                     reason,
@@ -342,13 +363,21 @@ pub fn session(
     printer: &Printer,
     interrupt: Option<&Interrupt>,
 ) -> Result<(), Fail> {
-    let identity = identity(args);
+    let dialect = &args.dialect;
+    let flags_identity = identity(args);
+    let identity = dialect.identity(flags_identity)?;
+    let mut sends = dialect.sends()?.into_iter();
+    let authkey = dialect.authkey()?;
+    let framing = dialect.framing();
+    let greeting = dialect.greeting();
     // Checked before connecting: it pickles, and fits the 4096-byte transmit buffer.
     let first = match args.protocol {
         ProtocolArg::Fixed(p) => p,
         ProtocolArg::Auto => Protocol::V4,
     };
-    identity_repr(&identity, first)?;
+    if let Some(identity) = &identity {
+        identity_repr(identity, first)?;
+    }
     let options = ConnectOptions::new()
         .timeout(args.timeout.0)
         .retry(Retry::times(args.retry));
@@ -395,7 +424,12 @@ pub fn session(
         _ => fail,
     };
     printer.connected(&peer)?;
-    if keys(&identity).is_empty() {
+    if framing == Framing::Multiprocessing {
+        dialect::authenticate(stream.inner(), authkey.as_deref(), args.timeout.0, printer)
+            .map_err(interrupted)?;
+    }
+    let flags_empty = identity.as_ref().is_some_and(|i| keys(i).is_empty());
+    if flags_empty && dialect.identity.is_none() {
         printer.note(
             "empty_identity",
             "the identity is empty (give --name, --email, --student-id, --github or --field)",
@@ -412,61 +446,128 @@ pub fn session(
         ProtocolArg::Fixed(p) => client.set_protocol(p),
         ProtocolArg::Auto => client.set_protocol_auto(),
     }
-    let id = client
-        .handshake(&identity)
-        .map_err(|e| interrupted(fail(e)))?;
-    printer.client_id(&id)?;
-    if id.is_bare() {
-        printer.note(
-            "bare_client_id",
-            &format!(
-                "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
-                id.with_value(|v| v.type_name())
-            ),
-        )?;
+    client.set_framing(framing);
+    client.set_greeting(greeting);
+    // The lab's exchange: the id, then the identity; the hints below are about its keys.
+    let mut lab_id = None;
+    match (&identity, greeting) {
+        (Some(identity), Greeting::ClientId) => {
+            let id = client
+                .handshake(identity)
+                .map_err(|e| interrupted(fail(e)))?;
+            printer.client_id(&id)?;
+            if id.is_bare() {
+                printer.note(
+                    "bare_client_id",
+                    &format!(
+                        "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
+                        id.with_value(|v| v.type_name())
+                    ),
+                )?;
+            }
+            let encoding = client.session().protocol();
+            printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+            lab_id = Some(id);
+        }
+        (Some(identity), _) => {
+            client.begin(identity).map_err(|e| interrupted(fail(e)))?;
+            if greeting == Greeting::None {
+                let encoding = client.session().protocol();
+                printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+            }
+        }
+        (None, _) => client.begin_without_identity(),
     }
-    let encoding = client.session().protocol();
-    printer.sent(&identity, &identity_repr(&identity, encoding)?, encoding)?;
-    let mut hint_pending = hint_after.filter(|h| idle.is_none_or(|i| *h < i));
+    let mut identity_out = identity.is_none() || greeting != Greeting::Any;
+    let start_stdin = |client: &tcp::Client| {
+        if !dialect.interactive {
+            return;
+        }
+        if let Ok(tcp) = client.stream().try_clone() {
+            let encoding = client.session().protocol();
+            dialect::spawn_stdin_sender(
+                tcp,
+                framing,
+                encoding,
+                dialect.lines_as_str,
+                printer.clone(),
+            );
+        }
+    };
+    if identity_out {
+        start_stdin(&client);
+    }
+    // The key hints are for the lab's exchange (and not while the user types).
+    let mut hint_pending = hint_after
+        .filter(|h| idle.is_none_or(|i| *h < i))
+        .filter(|_| lab_id.is_some() && !dialect.interactive);
     client.timeouts_mut().idle = hint_pending.or(idle);
     let mut messages = 0u64;
     let mut hinted = false;
     loop {
+        let mut reply = None;
         match client.next_event() {
             Ok(Event::Message(value)) => {
                 messages += 1;
-                printer.message(&value)?
+                printer.message(&value)?;
+                reply = sends.next();
+            }
+            Ok(Event::Greeting(value)) => {
+                printer.greeting(&value)?;
+                if let (Some(identity), false) = (&identity, identity_out) {
+                    let encoding = client.session().protocol();
+                    printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+                    identity_out = true;
+                    // Out at the next read's flush, before any line from stdin.
+                    client.flush().map_err(|e| interrupted(fail(e)))?;
+                    start_stdin(&client);
+                } else {
+                    // No identity answers the greeting: the first --send does.
+                    reply = sends.next();
+                }
+            }
+            Ok(Event::ClientId(id)) => {
+                printer.client_id(&id)?;
+                reply = sends.next();
             }
             Ok(Event::Skipped { len, reason }) => {
                 messages += 1;
-                printer.skipped(len, &reason)?
+                printer.skipped(len, &reason)?;
+                reply = sends.next();
             }
             Ok(Event::Closed) => {
                 if interrupt.is_some_and(Interrupt::happened) {
                     return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
                 }
-                if messages == 0 && !hinted {
-                    let what = "the server closed the connection without sending anything";
-                    let hint = key_hint(what, &identity, &id, args);
-                    printer.hint("closed_after_identity", &hint, &identity)?;
+                if let (Some(id), Some(identity)) = (&lab_id, &identity) {
+                    if messages == 0 && !hinted {
+                        let what = "the server closed the connection without sending anything";
+                        let hint = key_hint(what, identity, id, args);
+                        printer.hint("closed_after_identity", &hint, identity)?;
+                    }
                 }
                 return printer.closed();
             }
-            // The id is the handshake's (the session reports it once); later kinds of event
-            // are not printed.
+            // Later kinds of event are not printed.
             Ok(_) => {}
             Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
                 hint_pending = None;
                 client.timeouts_mut().idle = idle;
-                if messages == 0 {
+                if let (Some(id), Some(identity), 0) = (&lab_id, &identity, messages) {
                     hinted = true;
                     let what = format!("nothing from the server for {}", Secs(after));
-                    let mut hint = key_hint(&what, &identity, &id, args);
+                    let mut hint = key_hint(&what, identity, id, args);
                     hint.push_str(" (still listening)");
-                    printer.hint("silent_after_identity", &hint, &identity)?;
+                    printer.hint("silent_after_identity", &hint, identity)?;
                 }
             }
             Err(e) => return Err(interrupted(fail(e))),
+        }
+        if let Some(value) = reply {
+            let encoding = client.session().protocol();
+            let repr = identity_repr(&value, encoding)?;
+            client.send(&value).map_err(|e| interrupted(fail(e)))?;
+            printer.sent(&value, &repr, encoding)?;
         }
     }
 }

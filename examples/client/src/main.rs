@@ -7,6 +7,7 @@
 
 mod client;
 mod demo;
+mod dialect;
 mod identity;
 mod interrupt;
 mod load;
@@ -244,6 +245,9 @@ pub struct ConnectArgs {
     /// Output format
     #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    #[command(flatten)]
+    pub dialect: dialect::DialectArgs,
 }
 
 /// Which keys the identity flags are sent as.
