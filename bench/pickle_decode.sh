@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 [[ -x /usr/bin/time ]] || { echo "error: GNU time is required (Debian: apt-get install time)" >&2; exit 1; }
-cargo build -q --release -p brine
+cargo build -q --release -p brine-cli
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 brine="$target_dir/release/brine"
 work=$(mktemp -d)

@@ -14,7 +14,7 @@ CLIENTS=${CLIENTS:-2000}
 PAGES=${PAGES:-100}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-4}
-cargo build -q --release -p brine -p brine-server
+cargo build -q --release -p brine-cli -p brine-server
 target=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/release
 tick=$(getconf CLK_TCK)
 work=$(mktemp -d)

@@ -209,6 +209,7 @@ mod tests {
     /// CPython loads the frame's pickle, `makeLogRecord` makes a record of it, and a
     /// `Formatter` prints it as brine meant it.
     #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn cpython_formats_the_record() {
         let mut record = LogRecord::new("dev.ünï", Level::Error, "boom: 'x' \u{1F600}");
         record.created = 1_796_573_042.125;

@@ -9,7 +9,7 @@
 //! (a [`OnceLock`]), through escargot, the Cargo that runs the tests (`$CARGO`):
 //!
 //! ```text
-//! $CARGO build --message-format=json --manifest-path <workspace>/Cargo.toml -p brine \
+//! $CARGO build --message-format=json --manifest-path <workspace>/Cargo.toml -p brine-cli \
 //!     -p brine-server --quiet --bins
 //! ```
 //!
@@ -89,7 +89,7 @@ fn build_bins() -> Bins {
     // escargot runs `$CARGO build --message-format=json` (the Cargo running the tests).
     let messages = escargot::CargoBuild::new()
         .manifest_path(&manifest)
-        .package("brine")
+        .package("brine-cli")
         .args(["-p", "brine-server", "--quiet"])
         .bins()
         .exec()
@@ -599,6 +599,23 @@ pub fn require_firmware_tools(target: &str) {
          add {target} (bash scripts/test does)",
         lib.display()
     );
+}
+
+/// Boots an Ethernet firmware `elf` under QEMU's lm3s6965evb on QEMU's user-mode network
+/// (`-nic user,model=stellaris`: the firmware reaches the host's 127.0.0.1 at 10.0.2.2) with
+/// semihosting, and waits for QEMU to exit (killed, and the test failed, after `limit`).
+pub fn boot_net_firmware(elf: &Path, limit: Duration) -> Finished {
+    let mut qemu = Command::new("qemu-system-arm");
+    qemu.args(["-machine", "lm3s6965evb", "-cpu", "cortex-m3"])
+        .args(["-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .args(["-serial", "null", "-nic", "user,model=stellaris"])
+        .arg("-kernel")
+        .arg(elf);
+    let name = elf.file_name().unwrap().to_string_lossy().into_owned();
+    let run = Proc::spawn(&name, qemu).wait(limit);
+    eprintln!("{run}");
+    run
 }
 
 /// Starts `PYTHON -u tests/servers/SCRIPT ARGS...` and reads its `PORT <n>` first line

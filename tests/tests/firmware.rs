@@ -15,13 +15,19 @@ use std::time::{Duration, Instant};
 use brine_e2e::require_firmware_tools;
 use brine_server::{Config, Message, Server, ServerEvent};
 
-/// The identity baked into the test build (build-time settings, `option_env!`).
+/// The identity baked into the test builds (build-time settings, `option_env!`).
 const NAME: &str = "Ada Lovelace";
 const EMAIL: &str = "ada@example.edu";
-const STUDENT_ID: &str = "001815";
+const STUDENT_ID: &str = "1815";
 const GITHUB: &str = "ada-m3";
-const IDENTITY_REPR: &str = "{'name': 'Ada Lovelace', 'email': 'ada@example.edu', \
-                             'student_id': '001815', 'github_username': 'ada-m3'}";
+/// What the server receives from [`firmware`]: the lab keys (the default, as the `brine`
+/// command's), the id as an int; pickled at run time.
+const IDENTITY_REPR: &str = "{'student_name': 'Ada Lovelace', 'email': 'ada@example.edu', \
+                             'sid': 1815, 'github_username': 'ada-m3'}";
+/// What the server receives from [`lean_firmware`] (`BRINE_KEYS=handout`, as `--keys
+/// handout`): the handout's keys, the id as a str; pickled by build.rs.
+const IDENTITY_REPR_HANDOUT: &str = "{'name': 'Ada Lovelace', 'email': 'ada@example.edu', \
+                                     'student_id': '1815', 'github_username': 'ada-m3'}";
 /// The firmware ends after this long without a byte (a UART has no "closed").
 const IDLE_MS: &str = "1500";
 /// Bounds a whole QEMU run: boot, handshake, messages, the idle timeout, exit.
@@ -39,19 +45,20 @@ fn workspace() -> PathBuf {
 /// target directory, so the default build in examples/firmware/target is left alone.
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| build(&[], "brine-firmware"))
+    ELF.get_or_init(|| build(&[], "lab", "brine-firmware"))
 }
 
 /// The smallest lab configuration: brine-core without its default features (no protocol-0
-/// float parsing, no repr, the identity pickled by build.rs), messages printed by type.
+/// float parsing, no repr, the identity pickled by build.rs), messages printed by type; built
+/// with the handout's keys.
 fn lean_firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| build(&["--no-default-features"], "brine-firmware-lean"))
+    ELF.get_or_init(|| build(&["--no-default-features"], "handout", "brine-firmware-lean"))
 }
 
-/// Builds with `features_args` and copies the ELF to `name` (one build at a time: both
-/// builds write the same output path).
-fn build(features_args: &[&str], name: &str) -> PathBuf {
+/// Builds with `features_args` and `BRINE_KEYS=keys` and copies the ELF to `name` (one build
+/// at a time: both builds write the same output path).
+fn build(features_args: &[&str], keys: &str, name: &str) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     require_firmware_tools(TARGET);
@@ -78,6 +85,7 @@ fn build(features_args: &[&str], name: &str) -> PathBuf {
         .env("BRINE_EMAIL", EMAIL)
         .env("BRINE_STUDENT_ID", STUDENT_ID)
         .env("BRINE_GITHUB", GITHUB)
+        .env("BRINE_KEYS", keys)
         .env("BRINE_IDLE_MS", IDLE_MS)
         .env("BRINE_MESSAGES", "0")
         .output()
@@ -223,6 +231,13 @@ fn firmware_against_the_reference_server() {
             "[1, 2.5, 'three', None, True, [], {}]",
         ],
     );
+    let sent = "sent identity: student_name=Ada Lovelace email=ada@example.edu sid=1815 \
+                github_username=ada-m3";
+    assert!(
+        run.lines().contains(&sent),
+        "no `{sent}` in {:#?}",
+        run.lines()
+    );
     let mut identity = None;
     while let Ok(event) = events.recv_timeout(Duration::from_secs(5)) {
         match event {
@@ -239,6 +254,7 @@ fn firmware_against_the_reference_server() {
 fn firmware_against_the_cpython_lab_server() {
     lab_server_session(
         firmware(),
+        IDENTITY_REPR,
         &[
             "'Server got the data'",
             "{'course': 'CSC 645', 'lab': 2, 'scores': [98, 87.5], 'passed': True, 'notes': None}",
@@ -248,18 +264,19 @@ fn firmware_against_the_cpython_lab_server() {
 }
 
 /// The smallest configuration (the last line of examples/firmware/footprint.sh) completes the
-/// handshake with its build-time identity and gets the messages as values.
+/// handshake with its build-time identity (the handout's keys) and gets the messages as values.
 #[test]
 fn lean_firmware_against_the_cpython_lab_server() {
     lab_server_session(
         lean_firmware(),
+        IDENTITY_REPR_HANDOUT,
         &["str", "dict of 5 items", "list of 4 items"],
     );
 }
 
 /// Boots `elf` against tests/servers/lab_server.py (classic mode): the firmware prints
-/// `messages`, the server prints the identity.
-fn lab_server_session(elf: &Path, messages: &[&str]) {
+/// `messages`, the server prints `identity` (a repr).
+fn lab_server_session(elf: &Path, identity: &str, messages: &[&str]) {
     let script = workspace().join("tests/servers/lab_server.py");
     let mut python = Command::new("python3")
         .arg(&script)
@@ -288,7 +305,7 @@ fn lab_server_session(elf: &Path, messages: &[&str]) {
     assert!(
         server_out
             .lines()
-            .any(|l| l == format!("IDENTITY {IDENTITY_REPR}")),
+            .any(|l| l == format!("IDENTITY {identity}")),
         "the server did not print the identity: {server_out}"
     );
     assert!(server_out.lines().any(|l| l == "CLOSED"), "{server_out}");

@@ -9,7 +9,7 @@ CLIENTS=${1:-10000}
 DURATION=${2:-20}
 shift $(($# < 2 ? $# : 2))
 
-cargo build --release -q -p brine -p brine-server
+cargo build --release -q -p brine-cli -p brine-server
 out=$(mktemp)
 times=$(mktemp)
 ./target/release/brine-server 127.0.0.1:0 -q --max-clients "$((CLIENTS + 100))" >"$out" 2>&1 &

@@ -4,20 +4,27 @@
 //!
 //! Settings are environment variables read by `option_env!` when this crate is built, so a
 //! change rebuilds it: `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the
-//! identity's str fields), `BRINE_TIMEOUT_MS` (default 10000: each wait for the server),
+//! identity's fields), `BRINE_KEYS` (`lab`, the default, or `handout`: the keys they are sent
+//! under, as the `brine` command's `--keys`; see [`crate::keys`]), `BRINE_TIMEOUT_MS`
+//! (default 10000: each wait for the server),
 //! and for the Ethernet clients `BRINE_SERVER` (`a.b.c.d:port`, default `10.0.2.2:12000`,
 //! QEMU's user-mode network's name for the host's 127.0.0.1).
 
 use brine_core::pickle::{Decoder, Pickled, Value};
 use brine_core::session::{Event, Waiting, CLIENT_ID_VALUES};
+use brine_core::FieldValue;
 #[cfg(feature = "pickler")]
 use brine_core::Identity;
 use cortex_m_semihosting::hprintln;
+
+use crate::keys::{self, Keys};
 
 pub const NAME: &str = setting(option_env!("BRINE_NAME"), "Jose Ortiz");
 pub const EMAIL: &str = setting(option_env!("BRINE_EMAIL"), "jose@sfsu.edu");
 pub const STUDENT_ID: &str = setting(option_env!("BRINE_STUDENT_ID"), "917654321");
 pub const GITHUB: &str = setting(option_env!("BRINE_GITHUB"), "jortiz");
+/// The keys the identity is sent under (`BRINE_KEYS`).
+pub const KEYS: Keys = Keys::from_setting(option_env!("BRINE_KEYS"));
 /// Bounds each wait: for a DHCP lease, a connection, the client id, the rest of a message.
 pub const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
 /// The server's IPv4 address and port.
@@ -31,16 +38,15 @@ pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "
 pub type LabDecoder =
     Decoder<CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES>;
 
+/// The identity's fields, in the order sent.
+pub const FIELDS: [(&str, FieldValue<'static>); 4] =
+    keys::fields(KEYS, [NAME, EMAIL, STUDENT_ID, GITHUB]);
+
 /// The identity sent after the client id, pickled at run time (brine-core's `pickler`).
 #[cfg(feature = "pickler")]
 pub fn identity() -> Identity<'static, 4> {
     let mut identity = Identity::new();
-    for (key, value) in [
-        ("name", NAME),
-        ("email", EMAIL),
-        ("student_id", STUDENT_ID),
-        ("github_username", GITHUB),
-    ] {
+    for (key, value) in FIELDS {
         // Four slots for four keys: cannot be full.
         let _ = identity.insert(key, value);
     }

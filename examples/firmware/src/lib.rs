@@ -10,6 +10,7 @@
 pub mod clock;
 #[cfg(any(feature = "embassy", feature = "nal"))]
 pub mod eth;
+pub mod keys;
 pub mod lab;
 #[cfg(feature = "embassy")]
 pub mod net_embassy;

@@ -9,7 +9,9 @@
 //! with status 1 after saying why.
 //!
 //! Build-time settings (environment variables read by `option_env!`, so a change rebuilds):
-//! `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the identity's str fields),
+//! `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the identity's fields),
+//! `BRINE_KEYS` (`lab`, the default: `student_name`, `email`, `sid`, `github_username`; or
+//! `handout`: `name`, `email`, `student_id`, `github_username`; as the `brine` command's `--keys`),
 //! `BRINE_IDLE_MS` (default 3000), `BRINE_TIMEOUT_MS` (the wait for the id and for the rest
 //! of a started message, default 10000), `BRINE_MESSAGES` (default 0: no limit).
 
@@ -18,13 +20,12 @@
 
 use brine_core::blocking::{self, BeforeRead, Client};
 use brine_core::session::{Event, Session, Waiting};
-use brine_firmware::lab::{
-    number, print_message, LabDecoder, EMAIL, GITHUB, NAME, STUDENT_ID, TIMEOUT_MS,
-};
+use brine_core::FieldValue;
+use brine_firmware::lab::{self, number, print_message, LabDecoder, TIMEOUT_MS};
 use brine_firmware::uart::{self, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hprintln;
+use cortex_m_semihosting::{hprint, hprintln};
 
 const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
@@ -90,13 +91,16 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
     #[cfg(not(feature = "pickler"))]
     let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE)?;
     hprintln!("client id {}", id);
-    hprintln!(
-        "sent identity: name={} email={} student_id={} github_username={}",
-        NAME,
-        EMAIL,
-        STUDENT_ID,
-        GITHUB
-    );
+    hprint!("sent identity:");
+    for (key, value) in lab::FIELDS {
+        // An int id is sent as the digits it was set as: print those (no integer formatting).
+        let text = match value {
+            FieldValue::Int(_) => lab::STUDENT_ID,
+            FieldValue::Str(s) => s,
+        };
+        hprint!(" {}={}", key, text);
+    }
+    hprintln!();
     let mut messages = 0u32;
     loop {
         let error = match client.next_event() {

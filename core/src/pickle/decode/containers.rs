@@ -3,6 +3,7 @@
 
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::opcodes::Opcode;
+use crate::pickle::text::TextEncoding;
 
 use super::arena::{leaf_weight, Container, ContainerKind, Edge, Node, NodeId, Unhashable, NIL};
 use super::machine::{At, Machine, MARK_ENTRY};
@@ -101,13 +102,56 @@ impl<A: Arena> Machine<'_, '_, A> {
                     self.below(mark, at)?;
                 } else {
                     let target = self.target_below(mark, want, at)?;
+                    let (keyed, was_empty) = (self.keyed, self.is_empty(target));
                     self.move_items(mark + 1, target, at)?;
+                    // A dict filled in one SETITEMS (as CPython writes up to 1000 entries)
+                    // whose keys are certainly distinct needs no merging at STOP.
+                    if want == ContainerKind::Dict && was_empty && self.distinct_strs(mark + 1) {
+                        self.keyed = keyed;
+                    }
                 }
                 self.d.stack.truncate(mark);
             }
             _ => return Err(at.refused(None)),
         }
         Ok(())
+    }
+
+    /// Whether node `id` is a container without items.
+    fn is_empty(&self, id: NodeId) -> bool {
+        matches!(self.node(id), Node::Container(c) if c.len == 0)
+    }
+
+    /// True if the keys among the key-value pairs on the stack from index `from` are UTF-8
+    /// `str`s that are certainly pairwise unequal: each sets its own bit of a 64-bit filter
+    /// (of its length and first, middle and last bytes). Equal strs always collide, so a
+    /// `false` only means "merge at STOP as usual".
+    fn distinct_strs(&self, from: usize) -> bool {
+        let mut seen = 0u64;
+        let pairs = self.d.stack.get(from..).unwrap_or(&[]);
+        for &key in pairs.iter().step_by(2) {
+            let Some(&Node::Str {
+                start,
+                len,
+                enc: TextEncoding::Utf8,
+            }) = self.d.nodes.get(key as usize)
+            else {
+                return false;
+            };
+            let (start, len) = (start as usize, len as usize);
+            // Bytes of the str only (0 past its end), so equal strs mix alike.
+            let byte = |i: usize| match i < len {
+                true => usize::from(self.input.get(start + i).copied().unwrap_or(0)),
+                false => 0,
+            };
+            let mix = len + byte(0) + byte(len.saturating_sub(1)) + byte(len / 2) * 11;
+            let bit = 1u64 << (mix & 63);
+            if seen & bit != 0 {
+                return false;
+            }
+            seen |= bit;
+        }
+        true
     }
 
     pub(super) fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Error> {
