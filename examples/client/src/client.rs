@@ -366,7 +366,7 @@ pub fn session(
     let dialect = &args.dialect;
     let flags_identity = identity(args);
     let identity = dialect.identity(flags_identity)?;
-    let mut sends = dialect.sends()?.into_iter();
+    let mut sends = dialect.sends()?.into_iter().peekable();
     let authkey = dialect.authkey()?;
     let framing = dialect.framing();
     let greeting = dialect.greeting();
@@ -504,13 +504,16 @@ pub fn session(
     client.timeouts_mut().idle = hint_pending.or(idle);
     let mut messages = 0u64;
     let mut hinted = false;
+    // A server message arrived: the next --send goes out once the server has been quiet
+    // for QUIET (it may send several messages per turn, e.g. an answer and its menu again).
+    let mut turn = false;
     loop {
-        let mut reply = None;
+        let mut reply = false;
         match client.next_event() {
             Ok(Event::Message(value)) => {
                 messages += 1;
                 printer.message(&value)?;
-                reply = sends.next();
+                reply = true;
             }
             Ok(Event::Greeting(value)) => {
                 printer.greeting(&value)?;
@@ -523,17 +526,17 @@ pub fn session(
                     start_stdin(&client);
                 } else {
                     // No identity answers the greeting: the first --send does.
-                    reply = sends.next();
+                    reply = true;
                 }
             }
             Ok(Event::ClientId(id)) => {
                 printer.client_id(&id)?;
-                reply = sends.next();
+                reply = true;
             }
             Ok(Event::Skipped { len, reason }) => {
                 messages += 1;
                 printer.skipped(len, &reason)?;
-                reply = sends.next();
+                reply = true;
             }
             Ok(Event::Closed) => {
                 if interrupt.is_some_and(Interrupt::happened) {
@@ -550,6 +553,16 @@ pub fn session(
             }
             // Later kinds of event are not printed.
             Ok(_) => {}
+            Err(tcp::Error::Idle { .. }) if turn => {
+                turn = false;
+                client.timeouts_mut().idle = hint_pending.or(idle);
+                if let Some(value) = sends.next() {
+                    let encoding = client.session().protocol();
+                    let repr = identity_repr(&value, encoding)?;
+                    client.send(&value).map_err(|e| interrupted(fail(e)))?;
+                    printer.sent(&value, &repr, encoding)?;
+                }
+            }
             Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
                 hint_pending = None;
                 client.timeouts_mut().idle = idle;
@@ -563,14 +576,15 @@ pub fn session(
             }
             Err(e) => return Err(interrupted(fail(e))),
         }
-        if let Some(value) = reply {
-            let encoding = client.session().protocol();
-            let repr = identity_repr(&value, encoding)?;
-            client.send(&value).map_err(|e| interrupted(fail(e)))?;
-            printer.sent(&value, &repr, encoding)?;
+        if reply && sends.peek().is_some() {
+            turn = true;
+            client.timeouts_mut().idle = Some(QUIET);
         }
     }
 }
+
+/// How long the server must be quiet after a message before the next `--send` goes out.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// `0.3 s` (two decimals at most, for retry delays).
 fn secs_short(d: std::time::Duration) -> String {

@@ -84,8 +84,9 @@ pub struct DialectArgs {
 
     /// Send this JSON value after the server's next message (repeatable, in order)
     ///
-    /// Each --send answers one message of the server: the identity answers its first
-    /// message (the client id or greeting), then each --send the next one (e.g. a menu):
+    /// Each --send answers one turn of the server: the identity answers its first message
+    /// (the client id or greeting), then each --send goes out once the server, after its
+    /// next message(s), has been quiet for 0.2 s (e.g. an answer and the menu again):
     /// --send '{"option": 1}' --send '{"option": 4}'. Without an identity, the first --send
     /// answers the first message.
     #[arg(long = "send", value_name = "JSON", conflicts_with = "interactive")]
