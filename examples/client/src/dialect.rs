@@ -45,7 +45,7 @@ pub enum GreetingArg {
 /// The dialect flags (flattened into the connect flags).
 #[derive(Args, Debug, Clone)]
 pub struct DialectArgs {
-    /// Framing of messages: stop, len32, cookbook, multiprocessing
+    /// Framing: stop, len32, cookbook, multiprocessing
     ///
     /// stop (default): pickles back to back, as the lab's servers send them; len32: a 4-byte
     /// big-endian length first; cookbook: the Python Network Programming Cookbook's chat
@@ -53,7 +53,7 @@ pub struct DialectArgs {
     /// bytes); multiprocessing: multiprocessing.connection's Listener/Client (signed 4-byte
     /// length; see --authkey-env). Used both ways. A message longer than the receive buffer
     /// is skipped by its length.
-    #[arg(long, env = "BRINE_FRAMING", value_enum, default_value_t = FramingArg::Stop, value_name = "FRAMING", hide_possible_values = true)]
+    #[arg(long, env = "BRINE_FRAMING", value_enum, default_value_t = FramingArg::Stop, value_name = "FRAMING", hide_possible_values = true, hide_env = true, hide_default_value = true)]
     pub framing: FramingArg,
 
     /// Who speaks first: clientid, any, none
@@ -67,22 +67,23 @@ pub struct DialectArgs {
         env = "BRINE_GREETING",
         value_enum,
         value_name = "WHO",
-        hide_possible_values = true
+        hide_possible_values = true,
+        hide_env = true
     )]
     pub greeting: Option<GreetingArg>,
 
-    /// Send this JSON value as the identity instead of the flags' dict
+    /// Send this JSON value as the identity (not the flags' dict)
     ///
     /// Any value read as Python's json.loads reads it: "Ada", {"type": "HELLO", "content":
     /// "Ada"}, ["NAME: Ada"]. --framing multiprocessing sends no identity unless given one.
     #[arg(long, value_name = "JSON", conflicts_with = "no_identity")]
     pub identity: Option<String>,
 
-    /// Send no identity (only listen, and send what --send/--interactive give)
+    /// Send no identity
     #[arg(long)]
     pub no_identity: bool,
 
-    /// Send this JSON value after the server's next message (repeatable, in order)
+    /// Send this JSON value in the server's next turn (repeatable)
     ///
     /// Each --send answers one turn of the server: the identity answers its first message
     /// (the client id or greeting), then each --send goes out once the server, after its
@@ -92,7 +93,7 @@ pub struct DialectArgs {
     #[arg(long = "send", value_name = "JSON", conflicts_with = "interactive")]
     pub sends: Vec<String>,
 
-    /// Send each stdin line (JSON) while printing the server's messages
+    /// Send stdin lines (JSON) while printing messages
     ///
     /// Each line is read as Python's json.loads reads it (or, with --lines-as-str, taken as
     /// a str) and sent as one pickle as soon as it is complete, while the server's messages
@@ -102,11 +103,11 @@ pub struct DialectArgs {
     #[arg(long)]
     pub interactive: bool,
 
-    /// With --interactive: send each line as a str instead of reading it as JSON
+    /// With --interactive: send each line as a str
     #[arg(long, requires = "interactive")]
     pub lines_as_str: bool,
 
-    /// multiprocessing: read the authkey from this environment variable
+    /// multiprocessing: the authkey's environment variable
     ///
     /// The Listener's authkey=b'...' (its bytes; never give a key on the command line).
     /// brine answers the listener's challenge (HMAC-MD5 up to Python 3.11, {sha256} from
