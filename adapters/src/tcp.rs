@@ -34,7 +34,7 @@ mod timeouts;
 pub use client::{Client, SmallClient};
 #[cfg(feature = "tokio")]
 pub(crate) use stream::Reset;
-pub use stream::Stream;
+pub use stream::{Stream, FIRST_BYTES};
 #[cfg(feature = "tokio")]
 pub(crate) use timeouts::client_error;
 pub use timeouts::Timeouts;
@@ -257,14 +257,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses `HOST:PORT`, `[IPV6]:PORT`, or a host / IPv6 address alone (port
-    /// `default_port`). Allocates the host's `String`.
+    /// Parses `HOST:PORT`, `[IPV6]:PORT`, a host / IPv6 address alone (port
+    /// `default_port`), or a bare `PORT` (on 127.0.0.1, as `brine-server PORT` listens).
+    /// Allocates the host's `String`.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidAddress`], saying what is wrong: empty, unclosed `[`, a non-IPv6
     /// address in brackets, an IPv6 address with a port but no brackets, a port outside
-    /// 1-65535.
+    /// 1-65535, a host of digits and dots that is not four numbers 0-255 (`10.1`, `12000`:
+    /// the system's resolver would read them as IPv4 shorthands, `0.0.46.224`).
     pub fn parse(input: &str, default_port: u16) -> Result<Target, Error> {
         let bad = |reason| Error::InvalidAddress {
             input: input.to_owned(),
@@ -273,6 +275,20 @@ impl Target {
         let input_trimmed = input.trim();
         if input_trimmed.is_empty() {
             return Err(bad("it is empty"));
+        }
+        if input_trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            // A bare number is a port on this machine, as brine-server reads it.
+            let port = input_trimmed
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| {
+                    bad("a bare number is a port on 127.0.0.1 and must be from 1 to 65535")
+                })?;
+            return Ok(Target {
+                host: "127.0.0.1".to_owned(),
+                port,
+            });
         }
         let (host, port) = if let Some(rest) = input_trimmed.strip_prefix('[') {
             let (host, after) = rest
@@ -301,6 +317,13 @@ impl Target {
         };
         if host.is_empty() {
             return Err(bad("the host is empty"));
+        }
+        let numeric = host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        if numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(bad(
+                "a host of digits and dots must be an IPv4 address, four numbers 0-255 \
+                 (e.g. 10.0.0.5)",
+            ));
         }
         let port = match port {
             None => default_port,

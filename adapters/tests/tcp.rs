@@ -433,6 +433,9 @@ fn targets() {
     assert_eq!(t("[::1]:7").unwrap(), ("::1".into(), 7));
     assert_eq!(t("[::1]").unwrap(), ("::1".into(), 12000));
     assert_eq!(t("::1").unwrap(), ("::1".into(), 12000));
+    // A bare port is on this machine, as brine-server reads it (not 0.0.46.224).
+    assert_eq!(t("12000").unwrap(), ("127.0.0.1".into(), 12000));
+    assert_eq!(t(" 9 ").unwrap(), ("127.0.0.1".into(), 9));
     for bad in [
         "",
         ":80",
@@ -442,6 +445,13 @@ fn targets() {
         "[::1",
         "[host]:1",
         "fe80::1:x:80",
+        // A bare number is a port: 0 and 70000 are not; digits and dots are not a name.
+        "0",
+        "70000",
+        "10.1",
+        "12000:12000",
+        "1.2.3.4.5",
+        "256.0.0.1:80",
     ] {
         let err = Target::parse(bad, 12000).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");

@@ -67,6 +67,9 @@ fn main() {
             "brine_decode_clientid_struct" => {
                 black_box(pickle::from_slice::<Hello>(black_box(CLIENTID)).unwrap());
             }
+            "brine_decode_identity_value" => {
+                black_box(decoder.decode(black_box(IDENTITY)).unwrap());
+            }
             "brine_decode_identity_struct" => {
                 black_box(pickle::from_slice::<Identity>(black_box(IDENTITY)).unwrap());
             }

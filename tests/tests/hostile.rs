@@ -147,7 +147,7 @@ fn deep_nesting_is_skipped_or_refused() {
     assert_eq!(skipped.len(), 5, "{brine}");
     for line in &skipped[..2] {
         assert!(
-            line.ends_with("larger than the 4096-byte receive buffer"),
+            line.contains("larger than the 4096-byte receive buffer"),
             "{brine}"
         );
     }

@@ -81,9 +81,9 @@ fn instructor_server_with_handout_keys_dies_on_a_key_and_brine_hints() {
     brine
         .assert_stderr_has(&format!("sent {IDENTITY_REPR_HANDOUT}"))
         .assert_stderr_has(
-            "hint: nothing from the server for 0.5 s after the identity (keys 'name', 'email', \
-             'student_id', 'github_username'); lab servers read particular keys: see --keys / \
-             --key / --field (still listening)",
+            "hint: no answer yet, 0.5 s after the identity; still listening (Ctrl-C to stop). \
+             A server that never answers may expect other keys (sent: 'name', 'email', \
+             'student_id', 'github_username'; see --keys)",
         )
         .assert_stderr_has("error: no message for 2 s (--idle-timeout)");
     assert!(
@@ -322,12 +322,11 @@ fn python2_server_refuses_protocol_4_and_brine_hints_at_auto() {
     let server = server.proc.kill();
     drop(json_server);
 
-    // Closed right after the identity: exit 0, with the hint.
-    brine.assert_code(0).assert_stderr_has(
-        "hint: the server closed the connection without sending anything after the identity \
-         (keys 'student_name', 'email', 'sid', 'github_username'); lab servers read particular \
-         keys: see --keys / --key / --field; this server writes Python 2 pickles, which cannot \
-         load protocol 3 or later: try --protocol auto",
+    // Closed right after the identity: exit 7, with the hint.
+    brine.assert_code(7).assert_stderr_has(
+        "hint: the server closed the connection right after the identity without sending \
+         anything (keys sent: 'student_name', 'email', 'sid', 'github_username'): this server \
+         writes Python 2 pickles, which cannot load protocol 3 or later: try --protocol auto",
     );
     assert_eq!(brine.stdout, [client_id_line("1001")], "\n{brine}");
     assert_eq!(
@@ -338,11 +337,16 @@ fn python2_server_refuses_protocol_4_and_brine_hints_at_auto() {
         ],
         "\n{server}"
     );
-    json.assert_code(0);
+    json.assert_code(7);
     let events = json_events(&json);
     let kinds = event_kinds(&events);
-    assert_eq!(kinds, ["connected", "client_id", "sent", "hint", "closed"]);
+    assert_eq!(
+        kinds,
+        ["connected", "client_id", "sent", "hint", "closed", "error"]
+    );
     assert_eq!(events[3]["kind"], "closed_after_identity");
+    assert_eq!(events[5]["kind"], "closed_after_identity");
+    assert_eq!(events[5]["code"], 7);
 }
 
 #[test]
@@ -351,7 +355,7 @@ fn python2_server_with_unicode_keys_fails_on_the_key() {
     let (brine, server) = run_course("py2", &["--protocol", "2"]);
 
     brine
-        .assert_code(0)
+        .assert_code(7)
         .assert_stderr_has("hint: the server closed");
     assert_eq!(
         server.stdout[1..],

@@ -180,7 +180,8 @@ fn big_message_in_text_format() {
     let server = server.wait();
 
     brine.assert_code(0).assert_stderr_has(
-        "skipped a 10018-byte message: larger than the 4096-byte receive buffer",
+        "skipped a 10018-byte message: larger than the 4096-byte receive buffer (see it with \
+         --buffer 10018)",
     );
     assert_eq!(
         brine.stdout,

@@ -22,7 +22,27 @@ use socket2::{Domain, Protocol, Socket, Type};
 pub struct Stream {
     tcp: TcpStream,
     reset: Reset,
+    first: First,
 }
+
+/// The first [`FIRST_BYTES`] bytes received, kept to show a peer that does not speak pickle.
+#[derive(Debug)]
+struct First {
+    bytes: [u8; FIRST_BYTES],
+    len: usize,
+}
+
+impl Default for First {
+    fn default() -> Self {
+        First {
+            bytes: [0; FIRST_BYTES],
+            len: 0,
+        }
+    }
+}
+
+/// How many of the first received bytes a [`Stream`] keeps ([`Stream::first_bytes`]).
+pub const FIRST_BYTES: usize = 64;
 
 impl Stream {
     /// Wraps a connected stream.
@@ -30,7 +50,14 @@ impl Stream {
         Stream {
             tcp,
             reset: Reset::default(),
+            first: First::default(),
         }
+    }
+
+    /// The first bytes read from the connection (at most [`FIRST_BYTES`]; fewer until that
+    /// many arrived): what a server that is not a pickle server sent, for an error to show.
+    pub fn first_bytes(&self) -> &[u8] {
+        &self.first.bytes[..self.first.len]
     }
 
     /// The reset already announced and not yet reported, if any.
@@ -118,6 +145,12 @@ fn is_reset(kind: io::ErrorKind) -> bool {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let result = self.tcp.read(buf);
+        if let Ok(n) = result {
+            let First { bytes, len } = &mut self.first;
+            let take = n.min(FIRST_BYTES - *len);
+            bytes[*len..*len + take].copy_from_slice(&buf[..take]);
+            *len += take;
+        }
         self.reset.read(result, buf.len())
     }
 }
@@ -150,5 +183,6 @@ pub(crate) fn connect(addr: SocketAddr, timeout: Option<Duration>) -> io::Result
     Ok(Stream {
         reset: Reset::after_connect(result)?,
         tcp: socket.into(),
+        first: First::default(),
     })
 }

@@ -94,7 +94,7 @@ impl<'i> Stream<'i> {
 
     /// The next entry: `Some(None)` once STOP is reached (the pickle is then known to be one
     /// this path takes), `None` if the pickle is not such a dict.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next_entry(&mut self) -> Option<Option<(Str<'i>, Item<'i>)>> {
         loop {
             let op = *self.input.get(self.pos)?;
@@ -210,20 +210,18 @@ impl<'i> Stream<'i> {
             b'N' => return Some((Item::None, arg)),
             0x88 => return Some((Item::Bool(true), arg)),
             0x89 => return Some((Item::Bool(false), arg)),
-            b'K' | b'M' | b'J' => {
-                let width = match op {
-                    b'K' => Opcode::BININT1.width(),
-                    b'M' => Opcode::BININT2.width(),
-                    _ => Opcode::BININT.width(),
-                };
-                let raw = le_u64(fixed(width)?);
+            b'K' => {
+                let [v] = le::<{ Opcode::BININT1.width() }>(fixed)?;
+                return Some((Item::Int(v.into()), arg + 1));
+            }
+            b'M' => {
+                let v = u16::from_le_bytes(le::<{ Opcode::BININT2.width() }>(fixed)?);
+                return Some((Item::Int(v.into()), arg + 2));
+            }
+            b'J' => {
                 // BININT is signed, the shorter two are not.
-                let value = if op == b'J' {
-                    i64::from(raw as u32 as i32)
-                } else {
-                    raw as i64
-                };
-                return Some((Item::Int(value), arg + width));
+                let v = i32::from_le_bytes(le::<{ Opcode::BININT.width() }>(fixed)?);
+                return Some((Item::Int(v.into()), arg + 4));
             }
             b'G' => {
                 let width = Opcode::BINFLOAT.width();
@@ -254,6 +252,12 @@ impl<'i> Stream<'i> {
         };
         Some((item, end))
     }
+}
+
+/// The `W` argument bytes `fixed` gives (`W` being the opcode's table width).
+#[inline(always)]
+fn le<'a, const W: usize>(fixed: impl Fn(usize) -> Option<&'a [u8]>) -> Option<[u8; W]> {
+    fixed(W)?.try_into().ok()
 }
 
 /// The little-endian unsigned argument `W` bytes wide (an opcode's table width) at `at`, as a

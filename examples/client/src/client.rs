@@ -4,17 +4,19 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
+use brine_core::driver::Storage;
 use brine_core::framing::Framing;
-use brine_core::pickle::{Budget, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{ClientId, Event, Greeting, SkipReason};
+use brine_core::pickle::{Budget, Decoder, Encoding, Escaped, Protocol, Value};
+use brine_core::session::{self, ClientId, Event, Greeting, Session, SkipReason};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::dialect;
+use crate::dialect::{self, DialectArgs};
+use crate::identity::Keys;
 use crate::identity::{identity, identity_repr, identity_shown, keys, keys_repr};
 use crate::interrupt::Interrupt;
-use crate::{exit, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
+use crate::{exit, sniff, Buffer, ConnectArgs, Fail, Format, ProtocolArg, Verbosity};
 
 /// One `--format json` line: `{"event": "<name>", ...}`.
 #[derive(Serialize)]
@@ -98,7 +100,6 @@ pub fn print_json_error(code: u8, message: &str) {
 }
 
 /// Where the session's lines go.
-#[derive(Clone)]
 pub struct Printer {
     /// Text or JSON.
     pub format: Format,
@@ -108,6 +109,20 @@ pub struct Printer {
     pub prefix: &'static str,
     /// Status lines go to stdout too (the demo shows everything in order).
     pub status_on_stdout: bool,
+    /// Called after the `connected` and `sent` lines and before the `closed` line: the demo
+    /// prints the server's lines there, so both sides read in the exchange's order.
+    pub pace: Option<Box<dyn Fn(Step)>>,
+}
+
+/// Where the [`Printer`]'s `pace` is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// After the `connected` line.
+    Connected,
+    /// After the identity's `sent` line.
+    Sent,
+    /// Before the `server closed the connection` line.
+    Closed,
 }
 
 impl Printer {
@@ -147,14 +162,19 @@ impl Printer {
         self.out(&line)
     }
 
+    fn pace(&self, step: Step) {
+        if let Some(pace) = &self.pace {
+            pace(step);
+        }
+    }
+
     pub fn connected(&self, peer: &str) -> Result<(), Fail> {
         match self.format {
-            Format::Text => {
-                self.status(Verbosity::Normal, &format!("connected to {peer}"));
-                Ok(())
-            }
-            Format::Json => self.json(&JsonEvent::Connected { peer }),
+            Format::Text => self.status(Verbosity::Normal, &format!("connected to {peer}")),
+            Format::Json => self.json(&JsonEvent::Connected { peer })?,
         }
+        self.pace(Step::Connected);
+        Ok(())
     }
 
     pub fn client_id(&self, id: &ClientId) -> Result<(), Fail> {
@@ -189,7 +209,6 @@ impl Printer {
                     p => format!(" (pickle protocol {p})"),
                 };
                 self.status(Verbosity::Normal, &format!("sent {repr}{how}"));
-                Ok(())
             }
             Format::Json => self.json(&JsonEvent::Sent {
                 // Pickled within 4096 bytes, so its JSON is far below the message limit.
@@ -197,8 +216,10 @@ impl Printer {
                     .map_err(|reason| Fail::new(exit::FAILURE, reason))?,
                 protocol: encoding.protocol().as_u8(),
                 python2_strings: encoding.is_python2(),
-            }),
+            })?,
         }
+        self.pace(Step::Sent);
+        Ok(())
     }
 
     /// A message: its repr streamed to stdout, cut after [`MESSAGE_OUTPUT_LIMIT`] bytes with a
@@ -241,9 +262,16 @@ impl Printer {
     pub fn skipped(&self, len: usize, reason: &SkipReason) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
+                let fix = match reason {
+                    SkipReason::TooLarge { .. } if len <= 1 << 20 => {
+                        format!(" (see it with --buffer {len})")
+                    }
+                    SkipReason::TooLarge { .. } => " (--buffer takes at most 1M)".to_owned(),
+                    _ => String::new(),
+                };
                 self.status(
                     Verbosity::Normal,
-                    &format!("skipped a {len}-byte message: {reason}"),
+                    &format!("skipped a {len}-byte message: {reason}{fix}"),
                 );
                 Ok(())
             }
@@ -281,6 +309,7 @@ impl Printer {
     }
 
     pub fn closed(&self) -> Result<(), Fail> {
+        self.pace(Step::Closed);
         match self.format {
             Format::Text => {
                 self.status(Verbosity::Normal, "server closed the connection");
@@ -329,6 +358,7 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
         verbosity,
         prefix: "",
         status_on_stdout: false,
+        pace: None,
     };
     let interrupt = Interrupt::install();
     let result = session(args, &printer, interrupt.as_ref());
@@ -338,21 +368,33 @@ pub fn run(args: &ConnectArgs, verbosity: Verbosity) -> Result<(), Fail> {
     result
 }
 
-/// Why the identity's keys may be wrong, after a server's silence or close: the keys sent,
-/// and the fix.
-fn key_hint(what: &str, identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
+/// The hint after a close without a word: the keys sent, the concrete alternative, and for
+/// a Python 2 server answered in protocol 3 or later, `--protocol auto`.
+fn closed_hint(identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
+    let ids = &args.identity;
+    let defaults = ids.renames.is_empty() && ids.fields.is_empty();
     let mut hint = format!(
-        "{what} after the identity (keys {}); lab servers read particular keys: see --keys / \
-         --key / --field",
+        "the server closed the connection right after the identity without sending anything \
+         (keys sent: {}): ",
         keys_repr(identity)
     );
-    let dialect = id.dialect();
-    if dialect.py2_strings && matches!(args.protocol, ProtocolArg::Fixed(p) if p.as_u8() > 2) {
-        hint.push_str(
-            "; this server writes Python 2 pickles, which cannot load protocol 3 or later: \
-             try --protocol auto",
-        );
-    }
+    let py2 = id.dialect().py2_strings;
+    hint.push_str(match (args.protocol, ids.keys) {
+        (ProtocolArg::Fixed(p), _) if py2 && p.as_u8() > 2 => {
+            "this server writes Python 2 pickles, which cannot load protocol 3 or later: try \
+             --protocol auto"
+        }
+        (_, Keys::Lab) if defaults => {
+            "the instructor's server reads student_name/sid/github_username (the default); a \
+             server written from the handout reads name/email: try --keys handout"
+        }
+        (_, Keys::Handout) if defaults => {
+            "a server written from the handout reads name/email (--keys handout); the \
+             instructor's server reads student_name/sid/github_username: try --keys lab (the \
+             default)"
+        }
+        _ => "it may expect other keys: see --keys / --key / --field",
+    });
     hint
 }
 
@@ -364,12 +406,9 @@ pub fn session(
     interrupt: Option<&Interrupt>,
 ) -> Result<(), Fail> {
     let dialect = &args.dialect;
-    let flags_identity = identity(args);
-    let identity = dialect.identity(flags_identity)?;
-    let mut sends = dialect.sends()?.into_iter().peekable();
+    let identity = dialect.identity(identity(&args.identity))?;
+    let sends = dialect.sends()?;
     let authkey = dialect.authkey()?;
-    let framing = dialect.framing();
-    let greeting = dialect.greeting();
     // Checked before connecting: it pickles, and fits the 4096-byte transmit buffer.
     let first = match args.protocol {
         ProtocolArg::Fixed(p) => p,
@@ -419,12 +458,12 @@ pub fn session(
     if let (Some(interrupt), Ok(socket)) = (interrupt, stream.inner().try_clone()) {
         interrupt.watch(socket);
     }
-    let interrupted = |fail: Fail| match interrupt {
-        Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
-        _ => fail,
-    };
     printer.connected(&peer)?;
-    if framing == Framing::Multiprocessing {
+    if dialect.framing() == Framing::Multiprocessing {
+        let interrupted = |fail: Fail| match interrupt {
+            Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+            _ => fail,
+        };
         dialect::authenticate(stream.inner(), authkey.as_deref(), args.timeout.0, printer)
             .map_err(interrupted)?;
     }
@@ -435,150 +474,225 @@ pub fn session(
             "the identity is empty (give --name, --email, --student-id, --github or --field)",
         )?;
     }
-
-    // The client owns the timeouts: --idle-timeout bounds the time without a message, even
-    // while one is arriving. Until the hint is given, `idle` is cut to --hint-after (an
-    // `Idle` error then restarts the idle clock and the session goes on).
-    let idle = timeouts.idle;
-    let hint_after = args.hint_after.0;
-    let mut client = tcp::Client::new(stream, timeouts);
-    match args.protocol {
-        ProtocolArg::Fixed(p) => client.set_protocol(p),
-        ProtocolArg::Auto => client.set_protocol_auto(),
+    let talk = Talk {
+        args,
+        printer,
+        interrupt,
+        identity: identity.as_ref(),
+        dialect,
+        sends,
+    };
+    match args.buffer {
+        Buffer::K4 => talk.run::<4096, Decoder>(stream, timeouts),
+        Buffer::K64 => talk.run::<65536, Decoder<16384, 32768, 4096, 16384>>(stream, timeouts),
+        Buffer::M1 => talk.run::<1048576, Decoder<65536, 131072, 16384, 65536>>(stream, timeouts),
     }
-    client.set_framing(framing);
-    client.set_greeting(greeting);
-    // The lab's exchange: the id, then the identity; the hints below are about its keys.
-    let mut lab_id = None;
-    match (&identity, greeting) {
-        (Some(identity), Greeting::ClientId) => {
-            let id = client
-                .handshake(identity)
-                .map_err(|e| interrupted(fail(e)))?;
-            printer.client_id(&id)?;
-            if id.is_bare() {
-                printer.note(
-                    "bare_client_id",
-                    &format!(
-                        "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
-                        id.with_value(|v| v.type_name())
-                    ),
-                )?;
-            }
-            let encoding = client.session().protocol();
-            printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
-            lab_id = Some(id);
+}
+
+/// The conversation after connecting: handshake, then every event until the end.
+struct Talk<'a> {
+    args: &'a ConnectArgs,
+    printer: &'a Printer,
+    interrupt: Option<&'a Interrupt>,
+    /// None: `--no-identity` (or multiprocessing without `--identity`).
+    identity: Option<&'a Python>,
+    dialect: &'a DialectArgs,
+    /// The `--send` values, in order.
+    sends: Vec<Python>,
+}
+
+impl Talk<'_> {
+    /// `fail`, or status 130 when Ctrl-C caused it.
+    fn interrupted(&self, fail: Fail) -> Fail {
+        match self.interrupt {
+            Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+            _ => fail,
         }
-        (Some(identity), _) => {
-            client.begin(identity).map_err(|e| interrupted(fail(e)))?;
-            if greeting == Greeting::None {
+    }
+
+    /// Runs the session with an `RX`-byte receive buffer and the decoder `D` (the client is
+    /// on this thread's stack: 64 MiB, see `with_big_stack`).
+    fn run<const RX: usize, D>(self, stream: tcp::Transport, timeouts: Timeouts) -> Result<(), Fail>
+    where
+        (Session<RX, 4096>, D): Storage<Session = Session<RX, 4096>>,
+    {
+        let Talk {
+            args,
+            printer,
+            interrupt,
+            identity,
+            dialect,
+            ref sends,
+        } = self;
+        let mut sends = sends.iter().peekable();
+        let (framing, greeting) = (dialect.framing(), dialect.greeting());
+        // The client owns the timeouts: --idle-timeout bounds the time without a message,
+        // even while one is arriving. Until the hint is given, `idle` is cut to --hint-after
+        // (an `Idle` error then restarts the idle clock and the session goes on).
+        let idle = timeouts.idle;
+        let hint_after = args.hint_after.0;
+        let mut client: tcp::Client<Session<RX, 4096>, D> =
+            tcp::Client::with_storage(stream, timeouts);
+        match args.protocol {
+            ProtocolArg::Fixed(p) => client.set_protocol(p),
+            ProtocolArg::Auto => client.set_protocol_auto(),
+        }
+        client.set_framing(framing);
+        client.set_greeting(greeting);
+        // The lab's exchange (the id, then the identity); its hints are about the keys.
+        let mut lab_id = None;
+        match (identity, greeting) {
+            (Some(identity), Greeting::ClientId) => {
+                let id = match client.handshake(identity) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        let not_pickle = matches!(
+                            &e,
+                            tcp::Error::Protocol(session::Error::Peer(
+                                session::PeerFault::InvalidPickle { .. }
+                            ))
+                        );
+                        let mut fail = self.interrupted(fail(e));
+                        if not_pickle {
+                            if let Some(shown) = sniff::describe(client.stream().first_bytes()) {
+                                fail.message.push_str(&format!("; {shown}"));
+                            }
+                        }
+                        return Err(fail);
+                    }
+                };
+                printer.client_id(&id)?;
+                if id.is_bare() {
+                    printer.note(
+                        "bare_client_id",
+                        &format!(
+                            "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
+                            id.with_value(|v| v.type_name())
+                        ),
+                    )?;
+                }
                 let encoding = client.session().protocol();
                 printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+                lab_id = Some(id);
             }
-        }
-        (None, _) => client.begin_without_identity(),
-    }
-    let mut identity_out = identity.is_none() || greeting != Greeting::Any;
-    let start_stdin = |client: &tcp::Client| {
-        if !dialect.interactive {
-            return;
-        }
-        if let Ok(tcp) = client.stream().try_clone() {
-            let encoding = client.session().protocol();
-            dialect::spawn_stdin_sender(
-                tcp,
-                framing,
-                encoding,
-                dialect.lines_as_str,
-                printer.clone(),
-            );
-        }
-    };
-    if identity_out {
-        start_stdin(&client);
-    }
-    // The key hints are for the lab's exchange (and not while the user types).
-    let mut hint_pending = hint_after
-        .filter(|h| idle.is_none_or(|i| *h < i))
-        .filter(|_| lab_id.is_some() && !dialect.interactive);
-    client.timeouts_mut().idle = hint_pending.or(idle);
-    let mut messages = 0u64;
-    let mut hinted = false;
-    // A server message arrived: the next --send goes out once the server has been quiet
-    // for QUIET (it may send several messages per turn, e.g. an answer and its menu again).
-    let mut turn = false;
-    loop {
-        let mut reply = false;
-        match client.next_event() {
-            Ok(Event::Message(value)) => {
-                messages += 1;
-                printer.message(&value)?;
-                reply = true;
-            }
-            Ok(Event::Greeting(value)) => {
-                printer.greeting(&value)?;
-                if let (Some(identity), false) = (&identity, identity_out) {
+            (Some(identity), _) => {
+                client
+                    .begin(identity)
+                    .map_err(|e| self.interrupted(fail(e)))?;
+                if greeting == Greeting::None {
                     let encoding = client.session().protocol();
                     printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
-                    identity_out = true;
-                    // Out at the next read's flush, before any line from stdin.
-                    client.flush().map_err(|e| interrupted(fail(e)))?;
-                    start_stdin(&client);
-                } else {
-                    // No identity answers the greeting: the first --send does.
+                }
+            }
+            (None, _) => client.begin_without_identity(),
+        }
+        let mut identity_out = identity.is_none() || greeting != Greeting::Any;
+        let start_stdin = |client: &tcp::Client<Session<RX, 4096>, D>| {
+            if !dialect.interactive {
+                return;
+            }
+            if let Ok(tcp) = client.stream().try_clone() {
+                let encoding = client.session().protocol();
+                let as_str = dialect.lines_as_str;
+                dialect::spawn_stdin_sender(tcp, framing, encoding, as_str, printer);
+            }
+        };
+        if identity_out {
+            start_stdin(&client);
+        }
+        // The key hints are for the lab's exchange (and not while the user types).
+        let mut hint_pending = hint_after
+            .filter(|h| idle.is_none_or(|i| *h < i))
+            .filter(|_| lab_id.is_some() && !dialect.interactive);
+        client.timeouts_mut().idle = hint_pending.or(idle);
+        let mut messages = 0u64;
+        // A server message arrived: the next --send goes out once the server has been quiet
+        // for QUIET (it may send several messages per turn, e.g. an answer and its menu).
+        let mut turn = false;
+        loop {
+            let mut reply = false;
+            match client.next_event() {
+                Ok(Event::Message(value)) => {
+                    messages += 1;
+                    printer.message(&value)?;
                     reply = true;
                 }
-            }
-            Ok(Event::ClientId(id)) => {
-                printer.client_id(&id)?;
-                reply = true;
-            }
-            Ok(Event::Skipped { len, reason }) => {
-                messages += 1;
-                printer.skipped(len, &reason)?;
-                reply = true;
-            }
-            Ok(Event::Closed) => {
-                if interrupt.is_some_and(Interrupt::happened) {
-                    return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
-                }
-                if let (Some(id), Some(identity)) = (&lab_id, &identity) {
-                    if messages == 0 && !hinted {
-                        let what = "the server closed the connection without sending anything";
-                        let hint = key_hint(what, identity, id, args);
-                        printer.hint("closed_after_identity", &hint, identity)?;
+                Ok(Event::Greeting(value)) => {
+                    printer.greeting(&value)?;
+                    match identity {
+                        Some(identity) if !identity_out => {
+                            let encoding = client.session().protocol();
+                            printer.sent(
+                                identity,
+                                &identity_repr(identity, encoding)?,
+                                encoding,
+                            )?;
+                            identity_out = true;
+                            // Out now, before any line from stdin.
+                            client.flush().map_err(|e| self.interrupted(fail(e)))?;
+                            start_stdin(&client);
+                        }
+                        // No identity answers the greeting: the first --send does.
+                        _ => reply = true,
                     }
                 }
-                return printer.closed();
-            }
-            // Later kinds of event are not printed.
-            Ok(_) => {}
-            Err(tcp::Error::Idle { .. }) if turn => {
-                turn = false;
-                client.timeouts_mut().idle = hint_pending.or(idle);
-                if let Some(value) = sends.next() {
-                    let encoding = client.session().protocol();
-                    let repr = identity_repr(&value, encoding)?;
-                    client.send(&value).map_err(|e| interrupted(fail(e)))?;
-                    printer.sent(&value, &repr, encoding)?;
+                Ok(Event::ClientId(id)) => {
+                    printer.client_id(&id)?;
+                    reply = true;
                 }
-            }
-            Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
-                hint_pending = None;
-                client.timeouts_mut().idle = idle;
-                if let (Some(id), Some(identity), 0) = (&lab_id, &identity, messages) {
-                    hinted = true;
-                    let what = format!("nothing from the server for {}", Secs(after));
-                    let mut hint = key_hint(&what, identity, id, args);
-                    hint.push_str(" (still listening)");
-                    printer.hint("silent_after_identity", &hint, identity)?;
+                Ok(Event::Skipped { len, reason }) => {
+                    messages += 1;
+                    printer.skipped(len, &reason)?;
+                    reply = true;
                 }
+                Ok(Event::Closed) => {
+                    if interrupt.is_some_and(Interrupt::happened) {
+                        return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+                    }
+                    let (Some(id), Some(identity), 0) = (&lab_id, identity, messages) else {
+                        return printer.closed();
+                    };
+                    let hint = closed_hint(identity, id, args);
+                    printer.hint("closed_after_identity", &hint, identity)?;
+                    printer.closed()?;
+                    return Err(Fail::new(
+                        exit::CLOSED_AFTER_IDENTITY,
+                        "the server closed the connection right after the identity without \
+                         sending anything (exit status 7)",
+                    ));
+                }
+                // Later kinds of event are not printed.
+                Ok(_) => {}
+                Err(tcp::Error::Idle { .. }) if turn => {
+                    turn = false;
+                    client.timeouts_mut().idle = hint_pending.or(idle);
+                    if let Some(value) = sends.next() {
+                        let encoding = client.session().protocol();
+                        let repr = identity_repr(value, encoding)?;
+                        client.send(value).map_err(|e| self.interrupted(fail(e)))?;
+                        printer.sent(value, &repr, encoding)?;
+                    }
+                }
+                Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
+                    hint_pending = None;
+                    client.timeouts_mut().idle = idle;
+                    if let (Some(identity), 0) = (identity, messages) {
+                        let hint = format!(
+                            "no answer yet, {} after the identity; still listening (Ctrl-C to \
+                             stop). A server that never answers may expect other keys (sent: \
+                             {}; see --keys)",
+                            Secs(after),
+                            keys_repr(identity)
+                        );
+                        printer.hint("silent_after_identity", &hint, identity)?;
+                    }
+                }
+                Err(e) => return Err(self.interrupted(fail(e))),
             }
-            Err(e) => return Err(interrupted(fail(e))),
-        }
-        if reply && sends.peek().is_some() {
-            turn = true;
-            client.timeouts_mut().idle = Some(QUIET);
+            if reply && sends.peek().is_some() {
+                turn = true;
+                client.timeouts_mut().idle = Some(QUIET);
+            }
         }
     }
 }

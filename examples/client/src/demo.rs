@@ -1,18 +1,45 @@
 //! `brine demo`: the reference lab server in-process on a free loopback port, the brine
 //! client against it, and the whole exchange printed with each side labelled.
 
-use std::sync::mpsc::RecvTimeoutError;
-use std::thread;
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use brine_core::pickle::Protocol;
 use brine_server::{Config, Message, Server, ServerEvent};
 
-use crate::client::{self, Printer};
-use crate::{exit, ConnectArgs, Fail, Format, Keys, ProtocolArg, Secs, Verbosity};
+use crate::client::{self, Printer, Step};
+use crate::identity::IdentityArgs;
+use crate::{exit, Buffer, ConnectArgs, Fail, Format, ProtocolArg, Secs, Verbosity};
 
 const SERVER: &str = "server | ";
 const CLIENT: &str = "client | ";
+
+/// The server's events, printed on demand.
+struct Console {
+    events: Receiver<ServerEvent>,
+    /// No wait past this (a client that failed leaves events that never come).
+    deadline: Instant,
+}
+
+impl Console {
+    /// Prints the server's events up to the first that `until` accepts (inclusive), or
+    /// until the deadline.
+    fn print_until(&self, until: impl Fn(&ServerEvent) -> bool) {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    println!("{SERVER}{event}");
+                    if until(&event) {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
 
 /// Runs the demo: exit status 0 when the exchange completed.
 pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
@@ -54,32 +81,23 @@ pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
         "The client's command line would be:\n  brine {addr} --name 'Jose Ortiz' --email jose@sfsu.edu --student-id 917654321 --github jortiz\n"
     ));
 
-    // The server's console, as the lab's projector shows it, until the client disconnects.
-    let server_console = thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match events.recv_timeout(left) {
-                Ok(event) => {
-                    println!("{SERVER}{event}");
-                    if matches!(event, ServerEvent::Disconnected { .. }) {
-                        return;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
-            }
-        }
+    // The server's console, as the lab's projector shows it: its lines are printed where
+    // the client's reach a step of the exchange, so the two sides read in order every run.
+    let console = Rc::new(Console {
+        events,
+        deadline: Instant::now() + Duration::from_secs(10),
     });
-
+    let pace = Rc::clone(&console);
     let args = ConnectArgs {
         server: addr.to_string(),
-        name: Some("Jose Ortiz".into()),
-        email: Some("jose@sfsu.edu".into()),
-        student_id: Some("917654321".into()),
-        github: Some("jortiz".into()),
-        keys: Keys::Lab,
-        renames: Vec::new(),
-        fields: Vec::new(),
+        identity: IdentityArgs {
+            name: Some("Jose Ortiz".into()),
+            email: Some("jose@sfsu.edu".into()),
+            student_id: Some("917654321".into()),
+            github: Some("jortiz".into()),
+            ..IdentityArgs::default()
+        },
+        buffer: Buffer::K4,
         protocol: ProtocolArg::Fixed(
             Protocol::from_u8(protocol).ok_or_else(|| Fail::new(exit::USAGE, "protocol 0 to 5"))?,
         ),
@@ -95,9 +113,17 @@ pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
         verbosity,
         prefix: CLIENT,
         status_on_stdout: true,
+        pace: Some(Box::new(move |step| {
+            pace.print_until(|event| match step {
+                Step::Connected => matches!(event, ServerEvent::Connected { .. }),
+                Step::Sent => matches!(event, ServerEvent::Identity { .. }),
+                Step::Closed => matches!(event, ServerEvent::Disconnected { .. }),
+            })
+        })),
     };
     let result = client::session(&args, &printer, None);
-    let _ = server_console.join();
+    // After a failure: the server's lines that are left.
+    console.print_until(|event| matches!(event, ServerEvent::Disconnected { .. }));
     server.shutdown();
     result?;
     say("\nThe exchange is complete. Against your lab's server:");

@@ -45,23 +45,17 @@ pub enum GreetingArg {
 /// The dialect flags (flattened into the connect flags).
 #[derive(Args, Debug, Clone)]
 pub struct DialectArgs {
-    /// Framing: stop, len32, cookbook, multiprocessing
+    /// Framing: stop, len32, cookbook, multiprocessing (+ --authkey-env)
     ///
-    /// stop (default): pickles back to back, as the lab's servers send them; len32: a 4-byte
-    /// big-endian length first; cookbook: the Python Network Programming Cookbook's chat
-    /// server (struct.pack("L", socket.htonl(n)): 4 big-endian length bytes, then 4 zero
-    /// bytes); multiprocessing: multiprocessing.connection's Listener/Client (signed 4-byte
-    /// length; see --authkey-env). Used both ways. A message longer than the receive buffer
-    /// is skipped by its length.
+    /// stop (default): none; len32: struct.pack('!I', n); cookbook: struct.pack("L",
+    /// socket.htonl(n)); multiprocessing: multiprocessing.connection. Both ways.
     #[arg(long, env = "BRINE_FRAMING", value_enum, default_value_t = FramingArg::Stop, value_name = "FRAMING", hide_possible_values = true, hide_env = true, hide_default_value = true)]
     pub framing: FramingArg,
 
     /// Who speaks first: clientid, any, none
     ///
-    /// clientid (default): the server sends {'clientid': id} first, then brine sends the
-    /// identity; any: the server's first message, whatever it is, is printed as the
-    /// greeting, then the identity goes out; none: brine sends the identity at once.
-    /// --framing multiprocessing defaults to any.
+    /// clientid (default): {'clientid': id}, then the identity; any: any first message, then
+    /// the identity; none: the identity at once. multiprocessing: any, no identity.
     #[arg(
         long,
         env = "BRINE_GREETING",
@@ -72,47 +66,32 @@ pub struct DialectArgs {
     )]
     pub greeting: Option<GreetingArg>,
 
-    /// Send this JSON value as the identity (not the flags' dict)
-    ///
-    /// Any value read as Python's json.loads reads it: "Ada", {"type": "HELLO", "content":
-    /// "Ada"}, ["NAME: Ada"]. --framing multiprocessing sends no identity unless given one.
+    /// Send this JSON value as the identity (or --no-identity)
     #[arg(long, value_name = "JSON", conflicts_with = "no_identity")]
     pub identity: Option<String>,
 
     /// Send no identity
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub no_identity: bool,
 
     /// Send this JSON value in the server's next turn (repeatable)
     ///
-    /// Each --send answers one turn of the server: the identity answers its first message
-    /// (the client id or greeting), then each --send goes out once the server, after its
-    /// next message(s), has been quiet for 0.2 s (e.g. an answer and the menu again):
-    /// --send '{"option": 1}' --send '{"option": 4}'. Without an identity, the first --send
-    /// answers the first message.
+    /// Sent once the server, after its next message(s), is quiet for 0.2 s.
     #[arg(long = "send", value_name = "JSON", conflicts_with = "interactive")]
     pub sends: Vec<String>,
 
-    /// Send stdin lines (JSON) while printing messages
-    ///
-    /// Each line is read as Python's json.loads reads it (or, with --lines-as-str, taken as
-    /// a str) and sent as one pickle as soon as it is complete, while the server's messages
-    /// keep printing. A line that is not JSON is reported (with its number) and not sent.
-    /// At the end of stdin brine stops sending and keeps listening until the server closes
-    /// (or --idle-timeout).
+    /// Send stdin lines (JSON; --lines-as-str) while printing messages
     #[arg(long)]
     pub interactive: bool,
 
     /// With --interactive: send each line as a str
-    #[arg(long, requires = "interactive")]
+    #[arg(long, requires = "interactive", hide_short_help = true)]
     pub lines_as_str: bool,
 
     /// multiprocessing: the authkey's environment variable
     ///
-    /// The Listener's authkey=b'...' (its bytes; never give a key on the command line).
-    /// brine answers the listener's challenge (HMAC-MD5 up to Python 3.11, {sha256} from
-    /// 3.12, or whatever digest it names), then challenges it in turn with {sha256}.
-    #[arg(long, value_name = "VAR")]
+    /// Never a key on the command line. Answers MD5 (3.11) and {sha256} (3.12+) challenges.
+    #[arg(long, value_name = "VAR", hide_short_help = true)]
     pub authkey_env: Option<String>,
 }
 
@@ -346,9 +325,18 @@ pub fn spawn_stdin_sender(
     framing: Framing,
     encoding: Encoding,
     as_str: bool,
-    printer: Printer,
+    printer: &Printer,
 ) {
+    let (format, verbosity, prefix) = (printer.format, printer.verbosity, printer.prefix);
+    let status_on_stdout = printer.status_on_stdout;
     std::thread::spawn(move || {
+        let printer = Printer {
+            format,
+            verbosity,
+            prefix,
+            status_on_stdout,
+            pace: None,
+        };
         let mut tcp = tcp;
         let mut buf = vec![0u8; 64 * 1024];
         for (number, line) in io::stdin().lock().lines().enumerate() {

@@ -2,9 +2,112 @@
 //! and the `--field`s after them.
 
 use brine_core::pickle::{to_slice, Decoder, Encoding, Protocol, Value};
+use clap::{Args, ValueEnum};
 
-use crate::{exit, ConnectArgs, Fail, Keys};
+use crate::{exit, Fail};
 use brine_json::Python;
+
+/// Other spellings of `--name`, `--student-id` and `--github` that students type (the
+/// keys' names, the handout's words): accepted as the flag.
+pub const NAME_ALIASES: [&str; 2] = ["student-name", "student_name"];
+/// See [`NAME_ALIASES`].
+pub const STUDENT_ID_ALIASES: [&str; 3] = ["sid", "student_id", "id"];
+/// See [`NAME_ALIASES`].
+pub const GITHUB_ALIASES: [&str; 2] = ["github-username", "github_username"];
+
+/// The identity flags, shared by `brine` and `brine load`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct IdentityArgs {
+    /// Your name (quote it: --name "Jose Ortiz")
+    ///
+    /// Sent as 'student_name' (--keys handout: 'name').
+    #[arg(long, env = "BRINE_NAME", aliases = NAME_ALIASES)]
+    pub name: Option<String>,
+
+    /// Your email
+    ///
+    /// Sent as 'email'.
+    #[arg(long, env = "BRINE_EMAIL")]
+    pub email: Option<String>,
+
+    /// Your student id (also --sid)
+    ///
+    /// Sent as 'sid': an int when all digits without a leading zero, else a str (--keys
+    /// handout: 'student_id', always a str). Also accepted as --sid, --student_id, --id.
+    #[arg(long, env = "BRINE_STUDENT_ID", value_name = "ID", aliases = STUDENT_ID_ALIASES)]
+    pub student_id: Option<String>,
+
+    /// Your GitHub user name
+    ///
+    /// Sent as 'github_username'. Also accepted as --github-username.
+    #[arg(long, env = "BRINE_GITHUB", value_name = "USER", aliases = GITHUB_ALIASES)]
+    pub github: Option<String>,
+
+    /// lab (student_name, sid: the default) or handout (name, student_id)
+    ///
+    /// lab: the instructor's lab server reads student_name, email, sid, github_username.
+    /// handout: servers written from the handout's example: name, email, student_id,
+    /// github_username.
+    #[arg(long, env = "BRINE_KEYS", value_enum, default_value_t = Keys::Lab, hide_possible_values = true, hide_default_value = true)]
+    pub keys: Keys,
+
+    /// Send an identity flag under another key (e.g. --key name=full_name)
+    ///
+    /// FLAG is name, email, student-id or github; repeatable.
+    #[arg(long = "key", value_name = "FLAG=KEY", value_parser = parse_rename, hide_short_help = true)]
+    pub renames: Vec<Rename>,
+
+    /// An extra identity field: KEY=VALUE (a str) or KEY:=JSON (typed)
+    ///
+    /// KEY:=JSON reads the value as Python's json.loads does: 123, true, null, [1,2],
+    /// {"a":1}, NaN, Infinity, "\ud800", integers up to 4300 digits. Repeatable, sent after
+    /// the flags above, in order; a key given twice keeps its first place and its last value
+    /// (--field sid=0042 keeps 'sid' a str).
+    #[arg(long = "field", value_name = "KEY=VALUE|KEY:=JSON", value_parser = parse_field, hide_short_help = true)]
+    pub fields: Vec<Field>,
+}
+
+/// Which keys the identity flags are sent as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Keys {
+    /// The instructor's lab server: student_name, email, sid (int when all digits),
+    /// github_username
+    #[default]
+    Lab,
+    /// The handout's example: name, email, student_id (a str), github_username
+    Handout,
+}
+
+/// An identity field from `--field`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// The key.
+    pub key: String,
+    /// The value (a str for KEY=VALUE; for KEY:=JSON what Python's `json.loads` makes of it).
+    pub value: Python,
+}
+
+/// `KEY=VALUE` (str) or `KEY:=JSON` (typed), as httpie reads them.
+fn parse_field(s: &str) -> Result<Field, String> {
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE or KEY:=JSON, got '{s}'"))?;
+    let (key, value) = match key.strip_suffix(':') {
+        Some(key) => {
+            let value = brine_json::parse(value)
+                .map_err(|e| format!("the value of '{key}' is not valid JSON: {e}"))?;
+            (key, value)
+        }
+        None => (key, Python::Str(value.as_bytes().to_vec())),
+    };
+    if key.is_empty() {
+        return Err(format!("the key is empty in '{s}'"));
+    }
+    Ok(Field {
+        key: key.to_owned(),
+        value,
+    })
+}
 
 /// An identity flag, as `--key FLAG=KEY` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +182,7 @@ fn sid_value(id: &str) -> Python {
 /// The identity dict: the flags given (name, email, student id, GitHub, in that order, under
 /// the keys `--keys` and `--key` choose), then the `--field`s in order (a repeated key keeps
 /// its first place and takes the last value). A `Python::Dict`.
-pub fn identity(args: &ConnectArgs) -> Python {
+pub fn identity(args: &IdentityArgs) -> Python {
     let mut entries: Vec<(Vec<u8>, Python)> = Vec::new();
     let mut put =
         |key: &str, value: Python| match entries.iter_mut().find(|(k, _)| k == key.as_bytes()) {
@@ -179,7 +282,7 @@ mod tests {
 
     fn identity_of(args: &[&str]) -> String {
         let cli = crate::Cli::try_parse_from([&["brine"], args].concat()).unwrap();
-        identity_repr(&identity(&cli.connect), Protocol::V4).unwrap()
+        identity_repr(&identity(&cli.connect.identity), Protocol::V4).unwrap()
     }
 
     #[test]
@@ -209,6 +312,30 @@ mod tests {
             identity_of(&[&all[..], &["--keys", "handout"]].concat()),
             "{'name': 'Ada', 'email': 'a@b.c', 'student_id': '917654321', 'github_username': 'ada'}"
         );
+    }
+
+    #[test]
+    fn fields() {
+        let str = |s: &str| Python::Str(s.as_bytes().to_vec());
+        let f = parse_field("a=1").unwrap();
+        assert_eq!((f.key.as_str(), f.value), ("a", str("1")));
+        let f = parse_field("a:=1").unwrap();
+        assert_eq!((f.key.as_str(), f.value), ("a", Python::Int("1".into())));
+        let f = parse_field("url=x=y").unwrap();
+        assert_eq!((f.key.as_str(), f.value), ("url", str("x=y")));
+        let f = parse_field("tags:=[\"a\",2]").unwrap();
+        assert_eq!(
+            f.value,
+            Python::List(vec![str("a"), Python::Int("2".into())])
+        );
+        // What Python's json.loads accepts beyond RFC 8259.
+        let f = parse_field("x:=NaN").unwrap();
+        assert!(matches!(f.value, Python::Float(x) if x.is_nan()));
+        let f = parse_field("y:=\"\\ud800\"").unwrap();
+        assert_eq!(f.value, Python::Str(vec![0xED, 0xA0, 0x80]));
+        assert!(parse_field("novalue").is_err());
+        assert!(parse_field("=x").is_err());
+        assert!(parse_field("a:=nope").is_err());
     }
 
     #[test]

@@ -17,10 +17,10 @@ use brine_adapters::tcp::{self, ConnectOptions, Target, Timeouts};
 use brine_adapters::tokio_tcp::{self, SmallClient};
 use brine_core::pickle::Protocol;
 use brine_core::session::{self, Event};
-use brine_core::Identity;
 use clap::{Args, ValueEnum};
 use tokio::sync::Semaphore;
 
+use crate::identity::{identity, IdentityArgs};
 use crate::{exit, parse_secs, Fail, Secs, Verbosity};
 
 /// A load client: 1024-byte receive and 512-byte transmit buffers, a decoder for 64 values
@@ -32,28 +32,38 @@ pub type LoadClient = SmallClient;
 /// `brine load`'s flags.
 #[derive(Args, Debug, Clone)]
 pub struct LoadArgs {
-    /// The server: HOST:PORT, [IPV6]:PORT, or HOST (port 12000)
+    /// HOST:PORT, HOST (port 12000) or PORT (127.0.0.1:PORT)
     #[arg(default_value = "127.0.0.1:12000")]
     pub server: String,
+
+    /// The identity each client sends: `brine`'s flags, with the same keys and defaults;
+    /// a flag not given is generated per client (`brine load N`, `loadN@example.invalid`,
+    /// `N` as nine digits, `brine-load-N`).
+    #[command(flatten)]
+    pub identity: IdentityArgs,
 
     /// Clients to run at once
     #[arg(long, short = 'n', value_name = "N", default_value_t = 100)]
     pub clients: usize,
 
-    /// Seconds the whole run lasts: clients connect (paced), then hold their connections
-    /// until this much time has passed since the start
+    /// Seconds the whole run lasts
+    ///
+    /// Clients connect (paced), then hold their connections until this much time has passed
+    /// since the start.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub duration: Secs,
 
-    /// At most this many clients connecting or in their handshake at once (connect pacing)
+    /// At most N clients connecting or in the handshake at once
+    ///
+    /// Connect pacing: thousands of SYNs at once overflow the server's listen queue.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub connecting: usize,
 
-    /// Start at most this many connections per second (0: as fast as --connecting allows)
+    /// At most PER_SEC new connections a second (0: no limit)
     #[arg(long, value_name = "PER_SEC", default_value_t = 0.0)]
     pub rate: f64,
 
-    /// Seconds each client may take to connect, and then to get its id (0: no limit)
+    /// Seconds to connect, then to get the id (0: none)
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub timeout: Secs,
 
@@ -61,8 +71,8 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=5))]
     pub protocol: u8,
 
-    /// Output format of the report (stdout)
-    #[arg(long, value_enum, default_value_t = LoadFormat::Text)]
+    /// The report on stdout: text or json
+    #[arg(long, value_enum, default_value_t = LoadFormat::Text, hide_possible_values = true)]
     pub format: LoadFormat,
 }
 
@@ -187,6 +197,8 @@ struct Outcome {
     lost: Option<Cause>,
     /// The server closed in order after the handshake.
     closed: bool,
+    /// ... and had sent nothing after the identity.
+    closed_without_a_word: bool,
     /// Messages received after the handshake (acks included), and skipped.
     messages: u64,
     skipped: u64,
@@ -208,6 +220,8 @@ pub fn run(args: &LoadArgs, verbosity: Verbosity) -> Result<(), Fail> {
     let Some(duration) = args.duration.0 else {
         return Err(Fail::new(exit::USAGE, "--duration must be more than 0"));
     };
+    // The identity pickles and fits the lab's 4096 bytes (a generated one is small).
+    crate::identity::identity_repr(&client_identity(&args.identity, 0), protocol)?;
     // Resolve once: every client connects to the same address, without a lookup each.
     let target = Target::parse(&args.server, tcp::DEFAULT_PORT).map_err(crate::client::fail)?;
     let addr = *target
@@ -269,6 +283,8 @@ struct Report {
     lost: Vec<(Cause, u64)>,
     held: u64,
     closed: u64,
+    /// Of `closed`: right after the identity, without a word.
+    closed_after_identity: u64,
     messages: u64,
     skipped: u64,
     open_files: Option<u64>,
@@ -286,8 +302,11 @@ async fn drive(
     let end = tokio::time::Instant::from_std(start + duration);
     let counters = Arc::new(Counters::default());
     let connecting = Arc::new(Semaphore::new(args.connecting));
-    let address = addr.to_string();
-    let options = ConnectOptions::new().timeout(args.timeout.0);
+    let shared = Arc::new(Shared {
+        address: addr.to_string(),
+        options: ConnectOptions::new().timeout(args.timeout.0),
+        identity: args.identity.clone(),
+    });
     let reply = args.timeout.0;
 
     let progress = (verbosity >= Verbosity::Normal).then(|| {
@@ -318,8 +337,7 @@ async fn drive(
         counters.started.fetch_add(1, Ordering::Relaxed);
         let client = One {
             n,
-            address: address.clone(),
-            options: options.clone(),
+            shared: Arc::clone(&shared),
             reply,
             protocol,
             start,
@@ -357,7 +375,10 @@ async fn drive(
         }
         match (outcome.lost, outcome.closed) {
             (Some(cause), _) => *lost.entry(cause).or_insert(0u64) += 1,
-            (None, true) => report.closed += 1,
+            (None, true) => {
+                report.closed += 1;
+                report.closed_after_identity += u64::from(outcome.closed_without_a_word);
+            }
             (None, false) if outcome.latency.is_some() => report.held += 1,
             _ => {}
         }
@@ -379,11 +400,18 @@ async fn drive(
     report
 }
 
+/// What every client's task reads: one copy, shared (a task's state stays small).
+#[derive(Default)]
+struct Shared {
+    address: String,
+    options: ConnectOptions,
+    identity: IdentityArgs,
+}
+
 /// One client's task.
 struct One {
     n: usize,
-    address: String,
-    options: ConnectOptions,
+    shared: Arc<Shared>,
     reply: Option<Duration>,
     protocol: Protocol,
     start: Instant,
@@ -398,7 +426,7 @@ impl One {
         // Connect, then make the client: the connect future and the client are never alive
         // together, so the task's future stays small (it is most of a client's memory).
         let connected = tokio::select! {
-            result = tokio_tcp::connect(&self.address, &self.options) => Some(result),
+            result = tokio_tcp::connect(&self.shared.address, &self.shared.options) => Some(result),
             _ = tokio::time::sleep_until(self.end) => None,
         };
         let stream = match connected {
@@ -435,6 +463,7 @@ impl One {
                 Ok(Event::Skipped { .. }) => outcome.skipped += 1,
                 Ok(Event::Closed) => {
                     outcome.closed = true;
+                    outcome.closed_without_a_word = outcome.messages + outcome.skipped == 0;
                     break;
                 }
                 Ok(_) => {}
@@ -450,21 +479,9 @@ impl One {
 }
 
 impl One {
-    /// Sends this client's generated identity once its id arrived.
+    /// Sends this client's identity once its id arrived.
     async fn handshake(&self, client: &mut LoadClient) -> Result<(), tcp::Error> {
-        let n = self.n;
-        let (name, email, student_id, github) = (
-            format!("brine load {n}"),
-            format!("load{n}@example.invalid"),
-            format!("{n:09}"),
-            format!("brine-load-{n}"),
-        );
-        let identity = Identity::<4>::new()
-            .with("name", name.as_str())
-            .and_then(|i| i.with("email", email.as_str()))
-            .and_then(|i| i.with("student_id", student_id.as_str()))
-            .and_then(|i| i.with("github_username", github.as_str()))
-            .expect("four fields fit an Identity<4>");
+        let identity = client_identity(&self.shared.identity, self.n);
         client.handshake(&identity).await.map(drop)
     }
 
@@ -473,6 +490,20 @@ impl One {
         self.counters.failed.fetch_add(1, Ordering::Relaxed);
         outcome
     }
+}
+
+/// Client `n`'s identity: the flags given, the others generated from `n`.
+fn client_identity(flags: &IdentityArgs, n: usize) -> brine_json::Python {
+    let mut flags = flags.clone();
+    flags.name.get_or_insert_with(|| format!("brine load {n}"));
+    flags
+        .email
+        .get_or_insert_with(|| format!("load{n}@example.invalid"));
+    flags.student_id.get_or_insert_with(|| format!("{n:09}"));
+    flags
+        .github
+        .get_or_insert_with(|| format!("brine-load-{n}"));
+    identity(&flags)
 }
 
 /// The live progress line on stderr: redrawn in place on a terminal (5 times a second),
@@ -582,6 +613,7 @@ impl Report {
                     "latency_ms": {"p50": ms(p50), "p99": ms(p99), "max": ms(max)},
                     "held_to_end": self.held,
                     "closed_by_server": self.closed,
+                    "closed_after_identity": self.closed_after_identity,
                     "lost": counts(&self.lost),
                     "messages": self.messages,
                     "skipped": self.skipped,
@@ -628,9 +660,13 @@ impl Report {
                     ),
                     format!("failures     {}", list(&self.failures)),
                     format!(
-                        "after        {} held to the end, {} closed by the server, lost: {}",
+                        "after        {} held to the end, {} closed by the server{}, lost: {}",
                         self.held,
                         self.closed,
+                        match self.closed_after_identity {
+                            0 => String::new(),
+                            n => format!(" ({n} right after the identity without a word)"),
+                        },
                         list(&self.lost)
                     ),
                     format!(
@@ -638,6 +674,13 @@ impl Report {
                         self.messages, self.skipped
                     ),
                 ];
+                if self.closed_after_identity > 0 {
+                    lines.push(format!(
+                        "hint         closed right after the identity without a word: the server \
+                         may expect other keys (sent: {}; see --keys)",
+                        crate::identity::keys_repr(&client_identity(&args.identity, 0))
+                    ));
+                }
                 if self.one_at_a_time() {
                     lines.push(
                         "server       serves one client at a time: it completed 1 handshake \
@@ -692,8 +735,7 @@ mod tests {
             let permit = Arc::new(Semaphore::new(1)).acquire_owned().await.unwrap();
             let one = One {
                 n: 0,
-                address: String::new(),
-                options: ConnectOptions::new(),
+                shared: Arc::default(),
                 reply: None,
                 protocol: Protocol::V4,
                 start: Instant::now(),

@@ -13,15 +13,18 @@ mod interrupt;
 mod load;
 mod logs;
 mod pickle_cmd;
+mod sniff;
+mod usage;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Exit statuses (also in `--help` and README.md).
 pub mod exit {
-    /// The server closed the connection in order (or the command succeeded).
+    /// The server closed the connection in order after sending something (or the command
+    /// succeeded).
     pub const OK: u8 = 0;
     /// Anything else: reading stdin or writing stdout failed.
     pub const FAILURE: u8 = 1;
@@ -37,6 +40,10 @@ pub mod exit {
     pub const PROTOCOL: u8 = 5;
     /// The connection was lost: reset by the server, or no answer to TCP keepalive.
     pub const LOST: u8 = 6;
+    /// The server closed the connection right after the identity without sending anything:
+    /// most often it failed on a key it expected (a `KeyError`); a server that is done
+    /// without a word ends so too.
+    pub const CLOSED_AFTER_IDENTITY: u8 = 7;
     /// Interrupted by Ctrl-C (SIGINT), after printing everything received (128 + 2, as a
     /// shell reports it).
     pub const INTERRUPTED: u8 = 130;
@@ -49,24 +56,27 @@ pub mod exit {
             TIMEOUT => "timeout",
             PROTOCOL => "protocol",
             LOST => "lost",
+            CLOSED_AFTER_IDENTITY => "closed_after_identity",
             INTERRUPTED => "interrupted",
             _ => "failure",
         }
     }
 }
 
-const EXIT_CODES: &str = "\
-Exit status:
-  0  the server closed the connection in order (brine pickle/demo: success)
-  1  other failure (reading stdin or writing stdout)
-  2  usage error (bad flag, value or server address)
-  3  could not connect (refused, unknown host, unreachable)
-  4  timed out (connecting, waiting for the client id or the rest of a message, --idle-timeout)
-  5  protocol error (no client id, invalid or truncated pickle; brine pickle: invalid input)
-  6  connection lost (reset by the server, no answer to TCP keepalive)
-  130  interrupted by Ctrl-C (everything received was printed first)
-A server that closes right after the identity without sending anything still exits 0 (brine
-cannot tell a server that is done from one that failed on a key), with a hint on stderr.
+/// The end of `-h`: examples, and where the rest is.
+const EXAMPLES: &str = "\
+Examples:
+  brine 10.0.0.5:12000 --name \"Jose Ortiz\" --email jose@sfsu.edu --student-id 917654321
+  brine 12000 --name \"Jose Ortiz\" --keys handout     (a server on this machine, handout keys)
+  brine demo                                        (the whole exchange, both sides)
+--help: every option, the keys sent, exit statuses, environment variables";
+
+/// The end of `--help`.
+const LONG_AFTER_HELP: &str = "\
+Examples:
+  brine 10.0.0.5:12000 --name \"Jose Ortiz\" --email jose@sfsu.edu --student-id 917654321
+  brine 12000 --name \"Jose Ortiz\" --keys handout     (a server on this machine, handout keys)
+  brine demo                                        (the whole exchange, both sides)
 
 Identity keys (--keys lab, the default, for the instructor's lab server):
   --name -> 'student_name', --email -> 'email', --student-id -> 'sid' (an int when all
@@ -79,7 +89,20 @@ Only the flags given are sent, in that order, then the --field entries.
 
 Text output: the client id line and each message (as Python's repr) go to stdout; status
 lines (connected, sent, skipped, closed), notes, hints and errors go to stderr (-q keeps only
-errors). --format json: stdout carries only JSON objects, one per line, errors included.";
+errors). --format json: stdout carries only JSON objects, one per line, errors included.
+
+Exit status:
+  0  the server closed the connection in order, after sending something (brine pickle/demo:
+     success)
+  1  other failure (reading stdin or writing stdout)
+  2  usage error (bad flag, value or server address)
+  3  could not connect (refused, unknown host, unreachable)
+  4  timed out (connecting, waiting for the client id or the rest of a message, --idle-timeout)
+  5  protocol error (no client id, invalid or truncated pickle; brine pickle: invalid input)
+  6  connection lost (reset by the server, no answer to TCP keepalive)
+  7  the server closed right after the identity without sending anything (most often it
+     failed on a key it expected: see the hint; a server that is done without a word too)
+  130  interrupted by Ctrl-C (everything received was printed first)";
 
 /// A client for Python "pickle over TCP" lab servers.
 #[derive(Parser, Debug)]
@@ -88,11 +111,12 @@ errors). --format json: stdout carries only JSON objects, one per line, errors i
     version,
     about = "A client for Python \"pickle over TCP\" lab servers",
     long_about = "A client for Python \"pickle over TCP\" lab servers.\n\n\
-        Connects to HOST:PORT, prints the client id the server assigns, sends a pickled \
-        identity dict (the keys the lab's server reads by default: student_name, email, sid, \
-        github_username; see --keys, --key and --field), then prints every message the server \
-        sends until it closes the connection.",
-    after_help = EXIT_CODES,
+        Connects to the server, prints the client id it assigns, sends a pickled identity\n\
+        dict (the keys the lab's server reads by default: student_name, email, sid,\n\
+        github_username; see --keys, --key and --field), then prints every message the\n\
+        server sends until it closes the connection.",
+    after_help = EXAMPLES,
+    after_long_help = LONG_AFTER_HELP,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -116,14 +140,21 @@ enum Command {
     /// Convert between JSON lines and pickles
     #[command(subcommand)]
     Pickle(PickleCommand),
-    /// Start the reference lab server in-process on a free loopback port, run the client
-    /// against it and print the whole exchange, both sides
+    /// Run the whole exchange against an in-process lab server, both sides printed
+    ///
+    /// Starts the reference lab server in-process on a free loopback port, runs the client
+    /// against it and prints the whole exchange in its order, each line labelled with the
+    /// side that printed it.
     Demo(DemoArgs),
-    /// Run many lab clients at once against a server (load test): each connects, completes
-    /// the handshake with a generated identity and listens; prints handshakes/s, latency
-    /// percentiles and failures by cause
-    Load(load::LoadArgs),
-    /// Receive Python logging's SocketHandler/DatagramHandler records and print them as its Formatter would
+    /// Many clients at once against a server: handshakes/s, latency, failures
+    ///
+    /// Each client connects, completes the handshake with the identity flags (generated
+    /// per client where a flag is not given: "brine load N", loadN@example.invalid, ...)
+    /// and listens; prints handshakes/s, latency percentiles and failures by cause.
+    Load(Box<load::LoadArgs>),
+    /// Receive Python logging's socket records and print them as its Formatter would
+    ///
+    /// Records from logging.handlers.SocketHandler (TCP) or DatagramHandler (UDP).
     Logs(logs::LogsArgs),
 }
 
@@ -143,8 +174,8 @@ enum PickleCommand {
     /// Stops at the first pickle that is invalid or refused (code-running opcodes), after
     /// printing every complete pickle before it, and exits with status 5.
     Decode {
-        /// Output: `repr` (exactly Python's repr) or `json` (as --format json's values)
-        #[arg(short, long, value_enum, default_value_t = DecodeFormat::Repr)]
+        /// repr (exactly Python's repr; default) or json (as --format json's values)
+        #[arg(short, long, value_enum, default_value_t = DecodeFormat::Repr, hide_possible_values = true, hide_default_value = true)]
         format: DecodeFormat,
     },
 }
@@ -176,88 +207,107 @@ pub enum Format {
 /// The connection and identity flags.
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
-    /// The server: HOST:PORT, [IPV6]:PORT, or HOST (port 12000)
-    #[arg(env = "BRINE_SERVER", default_value = "127.0.0.1:12000")]
+    /// HOST:PORT, HOST (port 12000) or PORT (127.0.0.1:PORT); default 127.0.0.1:12000
+    ///
+    /// HOST:PORT, [IPV6]:PORT (e.g. [fe80::1%eth0]:12000), a host alone (port 12000), or a
+    /// bare PORT on this machine (127.0.0.1:PORT, as brine-server reads it).
+    #[arg(
+        env = "BRINE_SERVER",
+        default_value = "127.0.0.1:12000",
+        hide_default_value = true
+    )]
     pub server: String,
 
-    /// Your name (sent as 'student_name'; --keys handout: 'name')
-    #[arg(long, env = "BRINE_NAME")]
-    pub name: Option<String>,
+    #[command(flatten)]
+    pub identity: identity::IdentityArgs,
 
-    /// Your email (sent as 'email')
-    #[arg(long, env = "BRINE_EMAIL")]
-    pub email: Option<String>,
-
-    /// Your student id (sent as 'sid', an int when all digits without a leading zero, else a
-    /// str; --keys handout: 'student_id', always a str)
-    #[arg(long, env = "BRINE_STUDENT_ID")]
-    pub student_id: Option<String>,
-
-    /// Your GitHub user name (sent as 'github_username')
-    #[arg(long, env = "BRINE_GITHUB")]
-    pub github: Option<String>,
-
-    /// Which keys the identity flags are sent as: `lab` (the instructor's lab server:
-    /// student_name, email, sid, github_username) or `handout` (the handout's example:
-    /// name, email, student_id, github_username)
-    #[arg(long, env = "BRINE_KEYS", value_enum, default_value_t = Keys::Lab)]
-    pub keys: Keys,
-
-    /// Send an identity flag under another key: FLAG=KEY, FLAG one of name, email,
-    /// student-id, github (e.g. --key name=full_name); repeatable
-    #[arg(long = "key", value_name = "FLAG=KEY", value_parser = identity::parse_rename)]
-    pub renames: Vec<identity::Rename>,
-
-    /// An extra identity field: KEY=VALUE (a str) or KEY:=JSON (a typed value: 123, true,
-    /// null, [1,2], {"a":1}, read as Python's json.loads reads it: NaN, Infinity, "\ud800",
-    /// integers up to 4300 digits); repeatable, sent after the fields above, in order; a key
-    /// given twice keeps its first place and its last value
-    #[arg(long = "field", value_name = "KEY=VALUE|KEY:=JSON", value_parser = parse_field)]
-    pub fields: Vec<Field>,
-
-    /// Pickle protocol of the identity: `auto` (answer as the server's client id was
-    /// written: Python 2 byte strings -> protocol 2 with ASCII strs as byte strings; else
-    /// the id's protocol if 0-3 (0-2 also with byte strings), else 4), or 0-5
-    #[arg(long, env = "BRINE_PROTOCOL", value_name = "auto|0-5", default_value = "auto", value_parser = parse_protocol)]
+    /// Pickle protocol of the identity: auto (as the server's client id) or 0-5
+    ///
+    /// auto answers as the server's client id was written: Python 2 byte strings ->
+    /// protocol 2 with ASCII strs as byte strings; else the id's protocol if 0-3 (0-2 also
+    /// with byte strings), else 4.
+    #[arg(long, env = "BRINE_PROTOCOL", value_name = "auto|0-5", default_value = "auto", value_parser = parse_protocol, hide_short_help = true)]
     pub protocol: ProtocolArg,
 
-    /// After the identity, print a hint (on stderr; an event with --format json) if the
-    /// server sends nothing for this many seconds (0: never; a close without a word is
-    /// hinted at all the same); brine keeps listening
-    #[arg(long, env = "BRINE_HINT_AFTER", value_name = "SECS", default_value = "3", value_parser = parse_secs)]
+    /// Hint when the server has not answered the identity after SECS seconds
+    ///
+    /// The hint says "no answer yet" (on stderr; an event with --format json) and brine
+    /// keeps listening; 0: never. A close without a word is hinted at all the same.
+    #[arg(long, env = "BRINE_HINT_AFTER", value_name = "SECS", default_value = "10", value_parser = parse_secs, hide_short_help = true)]
     pub hint_after: Secs,
 
-    /// Seconds to wait for the connection, for the client id, and for each next part of a
-    /// started message (0: no limit)
-    #[arg(long, env = "BRINE_TIMEOUT", value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    /// Seconds to wait to connect, for the id, for the rest of a message (10)
+    ///
+    /// 0: no limit.
+    #[arg(long, env = "BRINE_TIMEOUT", value_name = "SECS", default_value = "10", value_parser = parse_secs, hide_default_value = true)]
     pub timeout: Secs,
 
-    /// Give up after this many seconds without a message (default: wait as long as the
-    /// server stays connected)
-    #[arg(long, env = "BRINE_IDLE_TIMEOUT", value_name = "SECS", value_parser = parse_secs)]
+    /// Give up after this many seconds without a message
+    ///
+    /// By default brine waits as long as the server stays connected.
+    #[arg(long, env = "BRINE_IDLE_TIMEOUT", value_name = "SECS", value_parser = parse_secs, hide_short_help = true)]
     pub idle_timeout: Option<Secs>,
 
-    /// Retry this many times while the connection is refused (the server is not up yet),
-    /// with exponential backoff from 0.25 s to 8 s and jitter
-    #[arg(long, env = "BRINE_RETRY", value_name = "N", default_value_t = 0)]
+    /// Retry N times while the connection is refused (server not up yet)
+    ///
+    /// With exponential backoff from 0.25 s to 8 s and jitter. Default 0.
+    #[arg(
+        long,
+        env = "BRINE_RETRY",
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub retry: u32,
 
-    /// Output format
-    #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text)]
+    /// Receive buffer: a larger message is skipped (4096, the lab's recv)
+    ///
+    /// Up to 1M; rounded up to 4K, 64K or 1M (e.g. --buffer 8192 shows a 6,000-byte
+    /// message: the buffer is then 64K). K and M suffixes are 1024 and 1048576.
+    #[arg(long, env = "BRINE_BUFFER", value_name = "BYTES", default_value = "4096", value_parser = parse_buffer, hide_default_value = true)]
+    pub buffer: Buffer,
+
+    /// text (as the lab's client prints; default) or json (a line per event)
+    #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text, hide_possible_values = true, hide_default_value = true)]
     pub format: Format,
 
     #[command(flatten)]
     pub dialect: dialect::DialectArgs,
 }
 
-/// Which keys the identity flags are sent as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Keys {
-    /// The instructor's lab server: student_name, email, sid (int when all digits),
-    /// github_username
-    Lab,
-    /// The handout's example: name, email, student_id (a str), github_username
-    Handout,
+/// `--buffer`: one of the receive buffer sizes the CLI is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Buffer {
+    /// 4 KiB, the lab's `recv(4096)`.
+    K4,
+    /// 64 KiB.
+    K64,
+    /// 1 MiB.
+    M1,
+}
+
+/// A size in bytes (`8192`, `64K`, `1M`), rounded up to a [`Buffer`].
+fn parse_buffer(s: &str) -> Result<Buffer, String> {
+    let text = s.trim();
+    let (digits, unit) = match text.strip_suffix(['K', 'k']) {
+        Some(d) => (d, 1024),
+        None => match text.strip_suffix(['M', 'm']) {
+            Some(d) => (d, 1 << 20),
+            None => (text, 1),
+        },
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("expected a number of bytes (e.g. 8192, 64K, 1M), got '{s}'"))?;
+    match bytes {
+        0 => Err("the buffer must be at least 1 byte".into()),
+        1..=4096 => Ok(Buffer::K4),
+        4097..=65536 => Ok(Buffer::K64),
+        65537..=1048576 => Ok(Buffer::M1),
+        _ => Err(format!("at most 1M (1048576 bytes), got '{s}'")),
+    }
 }
 
 /// `--protocol`: chosen from the server's id, or fixed.
@@ -279,37 +329,6 @@ fn parse_protocol(s: &str) -> Result<ProtocolArg, String> {
         .and_then(brine_core::pickle::Protocol::from_u8)
         .map(ProtocolArg::Fixed)
         .ok_or_else(|| format!("expected auto or a protocol 0 to 5, got '{s}'"))
-}
-
-/// An identity field from `--field`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Field {
-    /// The key.
-    pub key: String,
-    /// The value (a str for KEY=VALUE; for KEY:=JSON what Python's `json.loads` makes of it).
-    pub value: brine_json::Python,
-}
-
-/// `KEY=VALUE` (str) or `KEY:=JSON` (typed), as httpie reads them.
-fn parse_field(s: &str) -> Result<Field, String> {
-    let (key, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected KEY=VALUE or KEY:=JSON, got '{s}'"))?;
-    let (key, value) = match key.strip_suffix(':') {
-        Some(key) => {
-            let value = brine_json::parse(value)
-                .map_err(|e| format!("the value of '{key}' is not valid JSON: {e}"))?;
-            (key, value)
-        }
-        None => (key, brine_json::Python::Str(value.as_bytes().to_vec())),
-    };
-    if key.is_empty() {
-        return Err(format!("the key is empty in '{s}'"));
-    }
-    Ok(Field {
-        key: key.to_owned(),
-        value,
-    })
 }
 
 /// A number of seconds from the command line; `None` for 0 (no limit).
@@ -380,13 +399,102 @@ pub fn with_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
+/// The command line: `Cli`'s, with the environment variables listed once at the end of
+/// `--help` rather than beside each option (where they would push `-h` past 100 columns).
+fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let mut env = String::from("Environment (a flag on the command line wins):");
+    for (var, arg) in env_vars(&cmd) {
+        env.push_str(&format!("\n  {var:<20} {arg}"));
+    }
+    fit_help(cmd).after_long_help(format!("{LONG_AFTER_HELP}\n\n{env}"))
+}
+
+/// `cmd` and its subcommands with every long text wrapped to 100 columns and no `[env: ]`
+/// beside the options.
+fn fit_help(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_long_about().map(|a| wrap(&a.to_string(), 90));
+    let mut cmd = cmd.mut_args(|a| {
+        let long = a.get_long_help().map(|h| wrap(&h.to_string(), 88));
+        match long {
+            Some(long) => a.hide_env(true).long_help(long),
+            None => a.hide_env(true),
+        }
+    });
+    if let Some(about) = about {
+        cmd = cmd.long_about(about);
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, fit_help);
+    }
+    cmd
+}
+
+/// `text` with its lines broken at spaces to at most `width` columns (clap indents them
+/// under the option: 10 columns in `--help`, so 88 keeps every line within 100).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut column = 0;
+        for word in line.split(' ') {
+            if column > 0 && column + 1 + word.len() > width {
+                out.push('\n');
+                column = 0;
+            } else if column > 0 {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += word.len();
+        }
+    }
+    out
+}
+
+/// The environment variables brine reads, each with its flag (`--name`, or `[SERVER]`).
+fn env_vars(cmd: &clap::Command) -> Vec<(String, String)> {
+    cmd.get_arguments()
+        .filter_map(|arg| {
+            let var = arg.get_env()?.to_string_lossy().into_owned();
+            let flag = arg.get_long().map_or_else(
+                || format!("[{}]", arg.get_id().as_str().to_uppercase()),
+                |long| format!("--{long}"),
+            );
+            Some((var, flag))
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let json = usage::json_requested(&args);
+    let command = command();
+    let envs: Vec<String> = env_vars(&command).into_iter().map(|(var, _)| var).collect();
+    let problem =
+        brine_server::args::not_utf8(&args, &envs, &[]).or_else(|| usage::stray_word(&args));
+    if let Some(message) = problem {
+        if json {
+            client::print_json_error(exit::USAGE, &message);
+        }
+        eprintln!("error: {}", brine_core::pickle::Escaped(&message));
+        return ExitCode::from(exit::USAGE);
+    }
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // --format json promises every error on stdout: a usage error too.
-            if e.use_stderr() && json_requested() {
-                client::print_json_error(exit::USAGE, e.kind().as_str().unwrap_or("usage error"));
+            if e.use_stderr() && json {
+                client::print_json_error(exit::USAGE, &usage::clap_message(&e));
             }
             e.exit()
         }
@@ -418,49 +526,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--format json` or `BRINE_FORMAT=json` on a command line clap refused.
-fn json_requested() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let flag = args
-        .windows(2)
-        .any(|w| w[0] == "--format" && w[1] == "json")
-        || args.iter().any(|a| a == "--format=json");
-    flag || std::env::var("BRINE_FORMAT").is_ok_and(|f| f == "json")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn fields() {
-        use brine_json::Python;
-        let str = |s: &str| Python::Str(s.as_bytes().to_vec());
-        let f = parse_field("a=1").unwrap();
-        assert_eq!((f.key.as_str(), f.value), ("a", str("1")));
-        let f = parse_field("a:=1").unwrap();
-        assert_eq!((f.key.as_str(), f.value), ("a", Python::Int("1".into())));
-        let f = parse_field("url=x=y").unwrap();
-        assert_eq!((f.key.as_str(), f.value), ("url", str("x=y")));
-        let f = parse_field("tags:=[\"a\",2]").unwrap();
-        assert_eq!(
-            f.value,
-            Python::List(vec![str("a"), Python::Int("2".into())])
-        );
-        // What Python's json.loads accepts beyond RFC 8259.
-        let f = parse_field("x:=NaN").unwrap();
-        assert!(matches!(f.value, Python::Float(x) if x.is_nan()));
-        let f = parse_field("y:=\"\\ud800\"").unwrap();
-        assert_eq!(f.value, Python::Str(vec![0xED, 0xA0, 0x80]));
-        assert!(parse_field("novalue").is_err());
-        assert!(parse_field("=x").is_err());
-        assert!(parse_field("a:=nope").is_err());
+        command().debug_assert();
     }
 
     #[test]

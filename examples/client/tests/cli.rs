@@ -1,128 +1,14 @@
 //! The real `brine` binary against small servers on 127.0.0.1, and `brine pickle` against
 //! CPython (`python3` is required: these tests fail without it).
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use brine_core::pickle::{to_slice, Decoder, Protocol};
-use serde::Serialize;
-
-const BRINE: &str = env!("CARGO_BIN_EXE_brine");
-
-/// CPython-identical pickle bytes of `value`.
-fn pickle<T: Serialize + ?Sized>(value: &T, protocol: Protocol) -> Vec<u8> {
-    let mut buf = vec![0u8; 1 << 16];
-    to_slice(value, &mut buf, protocol).unwrap().to_vec()
-}
-
-fn p4<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    pickle(value, Protocol::V4)
-}
-
-fn hello(id: i64) -> Vec<u8> {
-    p4(&BTreeMap::from([("clientid", id)]))
-}
-
-/// Reads one pickle (the identity) from the client; returns its bytes.
-fn read_pickle(stream: &mut TcpStream) -> Vec<u8> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut got = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).unwrap();
-        assert!(n > 0, "the client closed before sending its identity");
-        got.extend_from_slice(&chunk[..n]);
-        if Decoder::<256, 256, 256, 256>::new().decode(&got).is_ok() {
-            return got;
-        }
-    }
-}
-
-fn repr(pickle: &[u8]) -> String {
-    let mut decoder: Decoder = Decoder::new();
-    decoder.decode(pickle).unwrap().to_string()
-}
-
-/// A server on 127.0.0.1 that runs `serve` on its first connection; the handle gives back
-/// what `serve` returns.
-fn server<T: Send + 'static>(
-    serve: impl FnOnce(TcpStream) -> T + Send + 'static,
-) -> (String, thread::JoinHandle<T>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let handle = thread::spawn(move || serve(listener.accept().unwrap().0));
-    (addr, handle)
-}
-
-/// The lab server: id, read the identity, ack, then `messages`, then close. Returns the
-/// identity's bytes.
-fn lab_server(messages: Vec<Vec<u8>>) -> (String, thread::JoinHandle<Vec<u8>>) {
-    server(move |mut stream| {
-        stream.write_all(&hello(54321)).unwrap();
-        let identity = read_pickle(&mut stream);
-        stream.write_all(&p4("Server got the data")).unwrap();
-        for m in messages {
-            stream.write_all(&m).unwrap();
-        }
-        identity
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `brine args...` with no BRINE_* variables from the caller's environment, plus `env`.
-fn brine_env(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(BRINE);
-    cmd.args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("BRINE_") {
-            cmd.env_remove(key);
-        }
-    }
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
-}
-
-fn brine(args: &[&str]) -> Output {
-    brine_env(args, &[], b"")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("killed by a signal")
-}
+mod common;
+use common::*;
 
 /// Runs python3 with `script` and `stdin`; python3 missing is a failure, not a skip.
 fn python(script: &str, stdin: &[u8]) -> Vec<u8> {
@@ -171,8 +57,9 @@ fn text_output_reads_like_the_lab() {
         format!(
             "connected to {addr}\n\
              sent {{'student_name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'sid': 917654321, 'github_username': 'jortiz'}}\n\
-             skipped a {}-byte message: larger than the 4096-byte receive buffer\n\
+             skipped a {}-byte message: larger than the 4096-byte receive buffer (see it with --buffer {})\n\
              server closed the connection\n",
+            big.len(),
             big.len()
         )
     );
@@ -484,10 +371,11 @@ fn retries_until_the_server_is_up() {
         let (mut stream, _) = listener.accept().unwrap();
         stream.write_all(&hello(3)).unwrap();
         read_pickle(&mut stream);
+        stream.write_all(&p4("ok")).unwrap();
     });
     let out = brine(&[&format!("127.0.0.1:{port}"), "--retry", "12"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out), "Assigned client id by server: 3\n");
+    assert_eq!(stdout(&out), "Assigned client id by server: 3\n'ok'\n");
     assert!(
         stderr(&out).contains("is the server running? Retrying in "),
         "{}",
@@ -756,7 +644,7 @@ fn demo_shows_both_sides_and_exits_0() {
         "server | Client 54321 connected from 127.0.0.1:",
         "server | Client 54321 identity: {'student_name': 'Jose Ortiz', 'email': 'jose@sfsu.edu', 'sid': 917654321, 'github_username': 'jortiz'}",
         "client | 'Server got the data'",
-        "client | skipped a 5018-byte message: larger than the 4096-byte receive buffer",
+        "client | skipped a 5018-byte message: larger than the 4096-byte receive buffer (see it with --buffer 5018)",
         "client | server closed the connection",
     ] {
         assert!(text.contains(needle), "demo output lacks {needle:?}:\n{text}");

@@ -116,3 +116,80 @@ fn a_full_server_and_a_closing_server() {
     assert_eq!(code, 1);
     server.shutdown();
 }
+
+/// `brine load` sends the client's identity flags with the client's keys (generated where a
+/// flag is not given), and names a close right after the identity as such.
+#[test]
+fn load_sends_the_clients_identity_and_names_a_close_right_after_it() {
+    // No ack, then close: each client hears nothing after its identity.
+    let server = Server::start(Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ack: false,
+        script: vec![Message::Close],
+        ..Config::default()
+    })
+    .unwrap();
+    let events = server.events();
+    let address = server.local_addr().to_string();
+    let (code, report) = load(&[
+        &address,
+        "--clients",
+        "2",
+        "--duration",
+        "2",
+        "--connecting",
+        "1",
+        "--name",
+        "Ada",
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["closed_by_server"], 2, "{report}");
+    assert_eq!(report["closed_after_identity"], 2, "{report}");
+    let mut identities: Vec<String> = events
+        .try_iter()
+        .filter_map(|e| match e {
+            brine_server::ServerEvent::Identity { value, .. } => Some(value),
+            _ => None,
+        })
+        .collect();
+    identities.sort();
+    assert_eq!(
+        identities,
+        [
+            "{'student_name': 'Ada', 'email': 'load0@example.invalid', 'sid': '000000000', \
+             'github_username': 'brine-load-0'}",
+            "{'student_name': 'Ada', 'email': 'load1@example.invalid', 'sid': '000000001', \
+             'github_username': 'brine-load-1'}",
+        ]
+    );
+
+    // The text report says why, with the keys sent.
+    let out = Command::new(BRINE)
+        .args([
+            "load",
+            &address,
+            "-n",
+            "1",
+            "--duration",
+            "1",
+            "--keys",
+            "handout",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("1 closed by the server (1 right after the identity without a word)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "hint         closed right after the identity without a word: the server may \
+             expect other keys (sent: 'name', 'email', 'student_id', 'github_username'; see \
+             --keys)"
+        ),
+        "{text}"
+    );
+    server.shutdown();
+}

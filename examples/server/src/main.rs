@@ -136,7 +136,13 @@ fn say(line: &str) {
 }
 
 fn main() -> ExitCode {
-    let matches = <Args as clap::CommandFactory>::command().get_matches();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A file name may be any bytes; every other argument is text.
+    if let Some(problem) = brine_server::args::not_utf8(&argv, &[], &["--record"]) {
+        eprintln!("brine-server: {problem}");
+        return ExitCode::from(2);
+    }
+    let matches = <Args as clap::CommandFactory>::command().get_matches_from(&argv);
     let args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(args) => args,
         Err(e) => e.exit(),
