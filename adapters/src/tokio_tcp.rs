@@ -51,9 +51,9 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use brine_core::asynch;
-use brine_core::driver::{SmallDecoder, SmallSession, Storage};
-use brine_core::pickle::{Decoder, Encoding};
-use brine_core::session::{ClientId, Event, Session, Waiting};
+use brine_core::driver::SmallSession;
+use brine_core::pickle::Encoding;
+use brine_core::session::{ClientId, Decode, Event, Session, Waiting};
 pub use embedded_io_adapters::tokio_1::FromTokio;
 use serde::Serialize;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -225,15 +225,15 @@ async fn bounded<F: Future>(bound: Option<Duration>, future: F) -> Option<F::Out
 /// The async lab client over a tokio stream: the core's [`asynch::Client`] and its
 /// [`Timeouts`], each call bounded by [`Timeouts::bound`] for what the session waits for when
 /// it starts (see the module's notes), every event reported to the idle clock, errors as
-/// [`Error`]s. Storage is chosen by type as for the core's client; [`SmallClient`] is the
-/// small one.
-pub struct Client<S = Session, D = Decoder> {
-    inner: asynch::Client<Transport, (), S, D>,
+/// [`Error`]s. The session (buffers and decoder) is chosen by type as for the core's client;
+/// [`SmallClient`] is the small one.
+pub struct Client<S = Session> {
+    inner: asynch::Client<Transport, (), S>,
     timeouts: Timeouts,
 }
 
-/// A [`Client`] with the core's small session and decoder (about 3.3 KiB).
-pub type SmallClient = Client<SmallSession, SmallDecoder>;
+/// A [`Client`] with the core's small session, its buffers and decoder (about 3.3 KiB).
+pub type SmallClient = Client<SmallSession>;
 
 impl Client {
     /// A client over a connected transport, with 4 KiB buffers and the default decoder.
@@ -242,11 +242,9 @@ impl Client {
     }
 }
 
-impl<S, D> Client<S, D>
-where
-    (S, D): Storage<Session = S>,
-{
-    /// A client over a connected transport with the storage named in its type.
+impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
+    /// A client over a connected transport with the session (buffers and decoder) named in
+    /// its type.
     pub fn with_storage(transport: Transport, timeouts: Timeouts) -> Self {
         Client {
             inner: asynch::Client::with_storage(transport, ()),
@@ -307,8 +305,8 @@ where
         self.inner.send(message).await.map_err(client_error)
     }
 
-    /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &S {
+    /// The session (state, protocol, what it waits for).
+    pub fn session(&self) -> &Session<RX, TX, D> {
         self.inner.session()
     }
 

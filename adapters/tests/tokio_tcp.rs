@@ -88,7 +88,7 @@ async fn a_hundred_small_clients() {
             let stream = tokio_tcp::connect(&address, &ConnectOptions::new())
                 .await
                 .unwrap();
-            let mut client: Client<Session<512, 512>, Decoder<32, 32, 16, 32>> =
+            let mut client: Client<Session<512, 512, Decoder<32, 32, 16, 32>>> =
                 Client::with_storage(stream, timeouts);
             client.handshake(&me()).await.unwrap();
             let ack = client.next_event().await.unwrap();

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use brine_core::pickle::{self, Decoder, Protocol};
-use brine_core::session::{Event, Session};
+use brine_core::session::{Event, Session, Status};
 use serde::{Deserialize, Serialize};
 
 const CLIENTID: &[u8] = include_bytes!("../benches/fixtures/clientid.pickle");
@@ -56,7 +56,7 @@ fn main() {
     let mut session: Session = Session::new();
     if let Some(message) = op.strip_prefix("brine_listen_") {
         let message = if message == "ack" { ACK } else { MESSAGE };
-        listen(&mut session, &mut decoder, message, n);
+        listen(&mut session, message, n);
         return;
     }
     for _ in 0..n {
@@ -115,7 +115,7 @@ fn main() {
 
 /// The listen path: after the handshake, `message` arrives `n` times, each in one read, and is
 /// taken as an event (session, framer, decoder; no socket).
-fn listen(session: &mut Session, decoder: &mut Decoder, message: &[u8], n: u32) {
+fn listen(session: &mut Session, message: &[u8], n: u32) {
     session.start(&ME).unwrap();
     let feed = |session: &mut Session, bytes: &[u8]| {
         let buf = session.receive_buffer();
@@ -124,15 +124,15 @@ fn listen(session: &mut Session, decoder: &mut Decoder, message: &[u8], n: u32) 
     };
     feed(session, CLIENTID);
     assert!(matches!(
-        session.next_event(decoder).unwrap(),
-        Some(Event::ClientId(_))
+        session.poll().unwrap(),
+        Status::Event(Event::ClientId(_))
     ));
     let sent = session.transmit().len();
     session.transmitted(sent);
     for _ in 0..n {
         feed(session, black_box(message));
-        match session.next_event(decoder).unwrap() {
-            Some(Event::Message(value)) => {
+        match session.poll().unwrap() {
+            Status::Event(Event::Message(value)) => {
                 black_box(value);
             }
             _ => panic!("expected a message"),

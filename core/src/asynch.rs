@@ -4,14 +4,14 @@
 
 use embedded_io_async::{Read, Write};
 
-use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession, Storage};
+use crate::driver::{self, read_outcome, write_outcome, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
-use crate::pickle::{Decoder, ToPickle};
-use crate::session::{self, ClientId, Event, Session};
+use crate::pickle::ToPickle;
+use crate::session::{ClientId, Decode, Event, Session};
 
 /// The lab client over an async transport `T` (an embassy-net or tokio socket), with a
-/// session `S` and a decoder `D` (4 KiB buffers and the default decoder: 36 KiB in all); `H`
-/// prepares each read (see [`BeforeRead`]). Allocates nothing; see [`driver::Client`] for
+/// session `S` that owns its buffers and decoder (by default 4 KiB buffers and the default
+/// decoder: 36 KiB in all); `H` prepares each read (see [`BeforeRead`]). Allocates nothing; see [`driver::Client`] for
 /// choosing sizes.
 ///
 /// **Cancel safety.** [`next_event`](driver::Client::next_event) may be dropped at any await
@@ -26,13 +26,15 @@ use crate::session::{self, ClientId, Event, Session};
 /// let client = Client::new(transport); // Client<_>: no annotation needed
 /// # }
 /// ```
-pub type Client<T, H = (), S = Session, D = Decoder> = driver::Client<T, H, (S, D), driver::Async>;
+pub type Client<T, H = (), S = Session> = driver::Client<T, H, S, driver::Async>;
 
-/// A [`Client`] with [`SmallSession`] and [`SmallDecoder`]:
+/// A [`Client`] with a [`SmallSession`]:
 /// `SmallClient::with_storage(transport, ())`.
-pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
+pub type SmallClient<T, H = ()> = Client<T, H, SmallSession>;
 
-impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driver::Async> {
+impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Decode>
+    driver::Client<T, H, Session<RX, TX, D>, driver::Async>
+{
     /// As the blocking client's `handshake`: waits for the client id, then sends `identity`.
     ///
     /// # Errors
@@ -42,7 +44,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
         &mut self,
         identity: &I,
     ) -> Result<ClientId, Error<T::Error>> {
-        self.storage.start(identity)?;
+        self.session.start(identity)?;
         // The session's first event is the client id, or its error.
         let id = loop {
             if let Event::ClientId(id) = self.next_event().await? {
@@ -64,13 +66,13 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
         &mut self,
         identity: &I,
     ) -> Result<(), Error<T::Error>> {
-        self.storage.start(identity)?;
+        self.session.start(identity)?;
         self.flush().await
     }
 
     /// [`begin`](Self::begin) with no identity to send.
     pub fn begin_without_identity(&mut self) {
-        self.storage.start_without_identity();
+        self.session.start_without_identity();
     }
 
     /// As the blocking client's `wait_event`: reads until an event is ready. Cancel-safe
@@ -82,15 +84,15 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     pub async fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush().await?;
-            if self.storage.poll_decode()? {
+            if self.session.ready()? {
                 return Ok(());
             }
-            let waiting = self.storage.waiting();
+            let waiting = self.session.waiting();
             let hook = self.before_read.before_read(&mut self.transport, waiting);
             hook.map_err(Error::Transport)?;
-            let read = self.transport.read(self.storage.receive_buffer()).await;
+            let read = self.transport.read(self.session.receive_buffer()).await;
             if let Some(n) = read_outcome(read)? {
-                self.storage.commit(n);
+                self.session.commit(n);
             }
         }
     }
@@ -102,9 +104,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     /// As the blocking client's.
     pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         self.wait_event().await?;
-        // `wait_event` returned: an event is ready.
-        let event = self.storage.next_event()?;
-        event.ok_or(Error::Session(session::Misuse::Closed.into()))
+        self.take_ready()
     }
 
     /// As the blocking client's `run`: every event to `on_event` until the server closes.
@@ -132,16 +132,19 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// As the blocking client's.
     pub async fn send<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
-        self.storage.queue(message)?;
+        self.session.queue(message)?;
         self.flush().await
     }
 
     /// Writes everything queued; retries `Interrupted`, fails on `Ok(0)`.
     async fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let mut wrote = false;
-        while !self.storage.transmit().is_empty() {
-            let result = self.transport.write(self.storage.transmit()).await;
-            wrote |= write_outcome(result, &mut self.storage)?;
+        while !self.session.transmit().is_empty() {
+            let result = self.transport.write(self.session.transmit()).await;
+            if let Some(n) = write_outcome(result)? {
+                self.session.transmitted(n);
+                wrote = true;
+            }
         }
         if wrote {
             self.transport.flush().await.map_err(Error::Transport)?;

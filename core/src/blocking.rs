@@ -5,14 +5,15 @@
 
 use embedded_io::{Read, Write};
 
-use crate::driver::{self, read_outcome, write_outcome, SmallDecoder, SmallSession, Storage};
+use crate::driver::{self, read_outcome, write_outcome, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
-use crate::pickle::{Decoder, ToPickle};
-use crate::session::{self, ClientId, Event, Session};
+use crate::pickle::ToPickle;
+use crate::session::{ClientId, Decode, Event, Session};
 
 /// The lab client over a blocking transport `T` (a `std::net::TcpStream` through
-/// `brine-adapters`, a UART, an embedded-nal socket), with a session `S` and a decoder `D`
-/// (4 KiB buffers and the default decoder: 36 KiB in all); `H` prepares each read (see
+/// `brine-adapters`, a UART, an embedded-nal socket), with a session `S` that owns its
+/// buffers and decoder (by default 4 KiB buffers and the default decoder: 36 KiB in all);
+/// `H` prepares each read (see
 /// [`BeforeRead`]). Allocates nothing; see [`driver::Client`] for choosing sizes.
 ///
 /// ```
@@ -21,15 +22,16 @@ use crate::session::{self, ClientId, Event, Session};
 /// let client = Client::new(transport); // Client<_>: no annotation needed
 /// # }
 /// ```
-pub type Client<T, H = (), S = Session, D = Decoder> =
-    driver::Client<T, H, (S, D), driver::Blocking>;
+pub type Client<T, H = (), S = Session> = driver::Client<T, H, S, driver::Blocking>;
 
-/// A [`Client`] for small messages: [`SmallSession`] and [`SmallDecoder`] (3,208 bytes with a std transport;
-/// 4,168 with the `alloc` feature, whose arena ids are 32-bit),
-/// made with `SmallClient::with_storage(transport, ())`.
-pub type SmallClient<T, H = ()> = Client<T, H, SmallSession, SmallDecoder>;
+/// A [`Client`] for small messages: a [`SmallSession`] (3,248 bytes with a std transport;
+/// 4,208 with the `alloc` feature, whose arena ids are 32-bit), made with
+/// `SmallClient::with_storage(transport, ())`.
+pub type SmallClient<T, H = ()> = Client<T, H, SmallSession>;
 
-impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driver::Blocking> {
+impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Decode>
+    driver::Client<T, H, Session<RX, TX, D>, driver::Blocking>
+{
     /// Waits for the server's client id, then sends `identity` (a dict: a `Serialize` map or
     /// struct, e.g. [`Identity`](crate::Identity), or [`Pickled`](crate::pickle::Pickled)
     /// bytes). Messages that arrived together with the id are kept for
@@ -44,7 +46,7 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
         &mut self,
         identity: &I,
     ) -> Result<ClientId, Error<T::Error>> {
-        self.storage.start(identity)?;
+        self.session.start(identity)?;
         // The session's first event is the client id, or its error.
         let id = loop {
             if let Event::ClientId(id) = self.next_event()? {
@@ -63,13 +65,13 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// The identity cannot be pickled into the transmit buffer; the transport's.
     pub fn begin<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), Error<T::Error>> {
-        self.storage.start(identity)?;
+        self.session.start(identity)?;
         self.flush()
     }
 
     /// [`begin`](Self::begin) with no identity to send.
     pub fn begin_without_identity(&mut self) {
-        self.storage.start_without_identity();
+        self.session.start_without_identity();
     }
 
     /// Reads until an event is ready, without taking it: [`next_event`](Self::next_event)
@@ -81,15 +83,15 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     pub fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
         loop {
             self.flush()?;
-            if self.storage.poll_decode()? {
+            if self.session.ready()? {
                 return Ok(());
             }
-            let waiting = self.storage.waiting();
+            let waiting = self.session.waiting();
             let hook = self.before_read.before_read(&mut self.transport, waiting);
             hook.map_err(Error::Transport)?;
-            let read = self.transport.read(self.storage.receive_buffer());
+            let read = self.transport.read(self.session.receive_buffer());
             if let Some(n) = read_outcome(read)? {
-                self.storage.commit(n);
+                self.session.commit(n);
             }
         }
     }
@@ -100,12 +102,10 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// # Errors
     ///
-    /// The transport's and the session's; after [`Event::Closed`], [`session::Misuse::Closed`].
+    /// The transport's and the session's; after [`Event::Closed`], [`Misuse::Closed`](crate::session::Misuse::Closed).
     pub fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         self.wait_event()?;
-        // `wait_event` returned: an event is ready.
-        let event = self.storage.next_event()?;
-        event.ok_or(Error::Session(session::Misuse::Closed.into()))
+        self.take_ready()
     }
 
     /// Calls `on_event` for every event until the server closes in order (the last event
@@ -129,10 +129,10 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     ///
     /// # Errors
     ///
-    /// Before the handshake, [`session::Misuse::HandshakeIncomplete`];
+    /// Before the handshake, [`Misuse::HandshakeIncomplete`](crate::session::Misuse::HandshakeIncomplete);
     /// a message that cannot be pickled or does not fit the transmit buffer; the transport's.
     pub fn send<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), Error<T::Error>> {
-        self.storage.queue(message)?;
+        self.session.queue(message)?;
         self.flush()
     }
 
@@ -144,9 +144,12 @@ impl<T: Read + Write, H: BeforeRead<T>, B: Storage> driver::Client<T, H, B, driv
     /// The transport's; [`Error::WriteZero`] when it accepts no bytes.
     pub fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let mut wrote = false;
-        while !self.storage.transmit().is_empty() {
-            let result = self.transport.write(self.storage.transmit());
-            wrote |= write_outcome(result, &mut self.storage)?;
+        while !self.session.transmit().is_empty() {
+            let result = self.transport.write(self.session.transmit());
+            if let Some(n) = write_outcome(result)? {
+                self.session.transmitted(n);
+                wrote = true;
+            }
         }
         if wrote {
             self.transport.flush().map_err(Error::Transport)?;

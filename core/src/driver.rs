@@ -1,5 +1,5 @@
 //! What the blocking and the async client share: the [`Client`] type, its [`Error`], the
-//! [`BeforeRead`] hook and the storage aliases. The I/O loops are in
+//! [`BeforeRead`] hook and the small session's aliases. The I/O loops are in
 //! [`blocking`](crate::blocking) and `asynch` (feature `async`), and differ by `.await` only.
 
 use core::marker::PhantomData;
@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 use embedded_io::{ErrorKind, ErrorType};
 
 use crate::pickle::{Decoder, Encoding};
-use crate::session::{self, Session, State, Waiting};
+use crate::session::{self, Decode, Event, Misuse, Session, State, Status, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
 #[derive(Debug, PartialEq)]
@@ -75,12 +75,13 @@ impl<T: ErrorType, F: FnMut(&mut T, Waiting) -> Result<(), T::Error>> BeforeRead
     }
 }
 
-/// A session for small messages: 1 KiB to receive, 512 bytes to send.
-pub type SmallSession = Session<1024, 512>;
-
 /// A decoder for small messages: 64 values, 64 items, 32 open containers, 64 memo entries
 /// (about 0.8 KiB instead of the default's 27 KiB).
 pub type SmallDecoder = Decoder<64, 64, 32, 64>;
+
+/// A session for small messages: 1 KiB to receive, 512 bytes to send, a [`SmallDecoder`]
+/// (3.2 KiB in all on x86_64).
+pub type SmallSession = Session<1024, 512, SmallDecoder>;
 
 /// Marks a [`Client`] driven by blocking `embedded-io` calls.
 #[derive(Debug)]
@@ -90,128 +91,26 @@ pub enum Blocking {}
 #[derive(Debug)]
 pub enum Async {}
 
-/// The storage a [`Client`] owns, chosen by type: the pair `(Session<RX, TX>,
-/// Decoder<VALUES, ITEMS, STACK, MEMO>)`, so that code over any sizes names one type
-/// parameter (`B: Storage`); `B::Session` is its session type. Sealed: implemented for those
-/// pairs only.
-pub trait Storage: sealed::Parts {}
-
-impl<B: sealed::Parts> Storage for B {}
-
-/// What the driver loops ask of the storage: the session's calls, with the decoder passed
-/// where the session needs it. One forwarding impl instead of a const-generic header per
-/// driver.
-mod sealed {
-    use crate::pickle::{Decoder, Encoding, ToPickle};
-    use crate::session::{self, Event, Framing, Greeting, Session, State, Waiting};
-
-    pub trait Parts {
-        /// The session, `Session<RX, TX>`.
-        type Session;
-        fn session(&self) -> &Self::Session;
-        fn build() -> Self;
-        fn start<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error>;
-        fn queue<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), session::Error>;
-        fn poll_decode(&mut self) -> Result<bool, session::Error>;
-        fn next_event(&mut self) -> Result<Option<Event<'_>>, session::Error>;
-        fn receive_buffer(&mut self) -> &mut [u8];
-        fn commit(&mut self, n: usize);
-        fn transmit(&self) -> &[u8];
-        fn transmitted(&mut self, n: usize);
-        fn waiting(&self) -> Waiting;
-        fn state(&self) -> State;
-        fn set_protocol(&mut self, protocol: Encoding);
-        fn set_protocol_auto(&mut self);
-        fn set_framing(&mut self, framing: Framing);
-        fn set_greeting(&mut self, greeting: Greeting);
-        fn start_without_identity(&mut self);
-    }
-
-    impl<
-            const RX: usize,
-            const TX: usize,
-            const VALUES: usize,
-            const ITEMS: usize,
-            const STACK: usize,
-            const MEMO: usize,
-        > Parts for (Session<RX, TX>, Decoder<VALUES, ITEMS, STACK, MEMO>)
-    {
-        type Session = Session<RX, TX>;
-
-        fn session(&self) -> &Session<RX, TX> {
-            &self.0
-        }
-        fn build() -> Self {
-            (Session::new(), Decoder::new())
-        }
-        fn start<I: ToPickle + ?Sized>(&mut self, identity: &I) -> Result<(), session::Error> {
-            self.0.start(identity)
-        }
-        fn queue<M: ToPickle + ?Sized>(&mut self, message: &M) -> Result<(), session::Error> {
-            self.0.queue(message)
-        }
-        fn poll_decode(&mut self) -> Result<bool, session::Error> {
-            self.0.poll_decode(&mut self.1)
-        }
-        fn next_event(&mut self) -> Result<Option<Event<'_>>, session::Error> {
-            self.0.next_event(&mut self.1)
-        }
-        fn receive_buffer(&mut self) -> &mut [u8] {
-            self.0.receive_buffer()
-        }
-        fn commit(&mut self, n: usize) {
-            self.0.commit(n);
-        }
-        fn transmit(&self) -> &[u8] {
-            self.0.transmit()
-        }
-        fn transmitted(&mut self, n: usize) {
-            self.0.transmitted(n);
-        }
-        fn waiting(&self) -> Waiting {
-            self.0.waiting()
-        }
-        fn state(&self) -> State {
-            self.0.state()
-        }
-        fn set_protocol(&mut self, protocol: Encoding) {
-            self.0.set_protocol(protocol);
-        }
-        fn set_protocol_auto(&mut self) {
-            self.0.set_protocol_auto();
-        }
-        fn set_framing(&mut self, framing: Framing) {
-            self.0.set_framing(framing);
-        }
-        fn set_greeting(&mut self, greeting: Greeting) {
-            self.0.set_greeting(greeting);
-        }
-        fn start_without_identity(&mut self) {
-            self.0.start_without_identity();
-        }
-    }
-}
-
-/// The lab client: a transport `T`, a read hook `H` (see [`BeforeRead`]) and its
-/// [`Storage`] `B` (a session and a decoder), all owned; `M` is [`Blocking`] or [`Async`].
-/// Allocates nothing.
+/// The lab client: a transport `T`, a read hook `H` (see [`BeforeRead`]) and its session `S`
+/// (a [`Session`], with its buffers and decoder), all owned; `M` is [`Blocking`] or
+/// [`Async`]. Allocates nothing.
 ///
 /// Name it through [`blocking::Client`](crate::blocking::Client) or `asynch::Client`,
-/// `Client<T, H = (), S = Session, D = Decoder>`, whose defaults are a 4 KiB [`Session`] and
-/// the default [`Decoder`] (36 KiB in all; 55 KiB with the `alloc` feature's 32-bit arena ids),
-/// or their `SmallClient` aliases ([`SmallSession`], [`SmallDecoder`]: 3,208 bytes with a std
-/// transport; 4,168 with `alloc`). Other sizes are chosen by type:
-/// `Client<T, (), Session<2048, 512>, Decoder<128, 256, 32, 64>>`. A message the session has
+/// `Client<T, H = (), S = Session>`, whose default is a [`Session`] with 4 KiB buffers and
+/// the default [`Decoder`] (36 KiB in all; 55 KiB with the `alloc` feature's 32-bit arena
+/// ids), or their `SmallClient` aliases ([`SmallSession`]: 3,248 bytes with a std transport;
+/// 4,208 with `alloc`). Other sizes are chosen by type:
+/// `Client<T, (), Session<2048, 512, Decoder<128, 256, 32, 64>>>`. A message the session has
 /// no room for, or the decoder no capacity for, is skipped and reported (`Event::Skipped`),
 /// not fatal.
-pub struct Client<T, H, B, M> {
+pub struct Client<T, H, S, M> {
     pub(crate) transport: T,
     pub(crate) before_read: H,
-    pub(crate) storage: B,
+    pub(crate) session: S,
     mode: PhantomData<M>,
 }
 
-impl<T: ErrorType, M> Client<T, (), (Session, Decoder), M> {
+impl<T: ErrorType, M> Client<T, (), Session, M> {
     /// A client over a connected transport, with 4096-byte buffers and the default decoder
     /// (36 KiB in all, built in place), writing protocol 4.
     pub fn new(transport: T) -> Self {
@@ -219,22 +118,22 @@ impl<T: ErrorType, M> Client<T, (), (Session, Decoder), M> {
     }
 }
 
-impl<T: ErrorType, H: BeforeRead<T>, M> Client<T, H, (Session, Decoder), M> {
+impl<T: ErrorType, H: BeforeRead<T>, M> Client<T, H, Session, M> {
     /// [`Client::new`] calling `before_read` before every read (to set timeouts).
     pub fn with_before_read(transport: T, before_read: H) -> Self {
         Client::with_storage(transport, before_read)
     }
 }
 
-impl<T, H, B: Storage, M> Client<T, H, B, M> {
-    /// A client over a connected `transport` with the storage named in its type, calling
-    /// `before_read` before every read. Builds the session and decoder in place (their
-    /// size, on the caller's stack unless the client is placed in a static or a `Box`).
+impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<RX, TX, D>, M> {
+    /// A client over a connected `transport` with the session named in its type, calling
+    /// `before_read` before every read. Builds the session (buffers and decoder) in place
+    /// (its size, on the caller's stack unless the client is placed in a static or a `Box`).
     pub fn with_storage(transport: T, before_read: H) -> Self {
         Client {
             transport,
             before_read,
-            storage: B::build(),
+            session: Session::new(),
             mode: PhantomData,
         }
     }
@@ -242,41 +141,41 @@ impl<T, H, B: Storage, M> Client<T, H, B, M> {
     /// Sets the protocol of the pickles this client writes (call before the handshake): a
     /// [`Protocol`](crate::pickle::Protocol) or an [`Encoding`].
     pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
-        self.storage.set_protocol(protocol.into());
+        self.session.set_protocol(protocol);
     }
 
     /// Answers in the protocol the server's client id asks for (see
     /// [`Session::set_protocol_auto`]; call before the handshake).
     pub fn set_protocol_auto(&mut self) {
-        self.storage.set_protocol_auto();
+        self.session.set_protocol_auto();
     }
 
     /// How messages are delimited, both ways (call before the handshake; see
     /// [`Session::set_framing`]).
     pub fn set_framing(&mut self, framing: crate::framing::Framing) {
-        self.storage.set_framing(framing);
+        self.session.set_framing(framing);
     }
 
     /// Who speaks first (call before the handshake; see [`Session::set_greeting`]). With
     /// anything but [`Greeting::ClientId`](crate::session::Greeting::ClientId), begin with
     /// `begin` instead of `handshake`.
     pub fn set_greeting(&mut self, greeting: crate::session::Greeting) {
-        self.storage.set_greeting(greeting);
+        self.session.set_greeting(greeting);
     }
 
-    /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &B::Session {
-        self.storage.session()
+    /// The session (state, protocol, what it waits for).
+    pub fn session(&self) -> &Session<RX, TX, D> {
+        &self.session
     }
 
     /// The session's state.
     pub fn state(&self) -> State {
-        self.storage.state()
+        self.session.state()
     }
 
     /// What the session waits for (see [`Session::waiting`]).
     pub fn waiting(&self) -> Waiting {
-        self.storage.waiting()
+        self.session.waiting()
     }
 
     /// The read hook.
@@ -303,6 +202,15 @@ impl<T, H, B: Storage, M> Client<T, H, B, M> {
     pub fn into_inner(self) -> T {
         self.transport
     }
+
+    /// The event the session found ready (the read loop saw `Session::ready` say so).
+    pub(crate) fn take_ready<E>(&mut self) -> Result<Event<'_>, Error<E>> {
+        match self.session.poll()? {
+            Status::Event(event) => Ok(event),
+            // Not after `ready()`; closed is the answer a closed session gives.
+            Status::Partial => Err(Error::Session(Misuse::Closed.into())),
+        }
+    }
 }
 
 /// What a completed read means for the loop: `Some(n)` to commit, `None` to retry
@@ -317,19 +225,15 @@ pub(crate) fn read_outcome<E: embedded_io::Error>(
     }
 }
 
-/// Applies a completed write to the session: `Ok(true)` if bytes went out, `Ok(false)` to
-/// retry (`Interrupted`); `Ok(0)` is [`Error::WriteZero`].
-pub(crate) fn write_outcome<E: embedded_io::Error, B: Storage>(
+/// What a completed write means for the loop: `Some(n)` bytes went out, `None` to retry
+/// (`Interrupted`); `Ok(0)` is [`Error::WriteZero`].
+pub(crate) fn write_outcome<E: embedded_io::Error>(
     result: Result<usize, E>,
-    storage: &mut B,
-) -> Result<bool, Error<E>> {
+) -> Result<Option<usize>, Error<E>> {
     match result {
         Ok(0) => Err(Error::WriteZero),
-        Ok(n) => {
-            storage.transmitted(n);
-            Ok(true)
-        }
-        Err(e) if e.kind() == ErrorKind::Interrupted => Ok(false),
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == ErrorKind::Interrupted => Ok(None),
         Err(e) => Err(Error::Transport(e)),
     }
 }

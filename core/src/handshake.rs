@@ -110,7 +110,7 @@ impl Display for ClientId {
             #[cfg(feature = "repr")]
             other => Display::fmt(&other, f),
             #[cfg(not(feature = "repr"))]
-            Value::Int(i) => Display::fmt(&i, f),
+            Value::Int(i) => crate::pickle::number::fmt_i128(i.into(), f),
             #[cfg(not(feature = "repr"))]
             Value::BigInt(i) => Display::fmt(&i, f),
             #[cfg(not(feature = "repr"))]

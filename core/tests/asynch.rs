@@ -128,7 +128,7 @@ fn small_decoder_and_buffers() {
     stream.extend_from_slice(LIST);
     stream.extend_from_slice(ACK);
     let peer = Scripted::chunked(&stream, 7);
-    let mut client: Client<Scripted, (), Session<256, 256>, Decoder<4, 4, 4, 4>> =
+    let mut client: Client<Scripted, (), Session<256, 256, Decoder<4, 4, 4, 4>>> =
         Client::with_storage(peer, ());
     assert!(core::mem::size_of_val(&client) < 1024 + core::mem::size_of::<Scripted>());
     let mut events = Vec::new();

@@ -87,7 +87,7 @@ fn before_read_errors_stop_the_client() {
 #[test]
 fn a_small_decoder_skips_what_exceeds_its_capacities_and_goes_on() {
     // Four of each: the id and the ack fit, the list of three ints needs more stack entries.
-    let mut client: Client<Scripted, (), Session, Decoder<4, 4, 4, 4>> =
+    let mut client: Client<Scripted, (), Session<4096, 4096, Decoder<4, 4, 4, 4>>> =
         Client::with_storage(Scripted::chunked(&lab_stream(), 7), ());
     let mut events = vec![format!("id {}", client.handshake(&identity()).unwrap())];
     client.run(|event| events.push(describe(&event))).unwrap();

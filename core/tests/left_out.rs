@@ -10,7 +10,7 @@
 use brine_core::pickle::{Decoder, Pickled, Value};
 #[cfg(not(feature = "float-text"))]
 use brine_core::session::SkipReason;
-use brine_core::session::{Error, Event, PeerFault, Session};
+use brine_core::session::{Error, Event, PeerFault, Session, Status};
 
 /// `pickle.dumps(1.5, 0)` and `pickle.dumps(1.5, 2)`.
 const FLOAT_P0: &[u8] = b"F1.5\n.";
@@ -49,24 +49,23 @@ fn the_session_skips_a_float_it_cannot_read_and_goes_on() {
     // pickle.dumps({'clientid': 1}, 4), then the float in protocol 0, then 1.5 in protocol 2
     let clientid = b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94K\x01s.";
     let mut session = session_with(&[&clientid[..], FLOAT_P0, FLOAT_P2].concat());
-    let mut decoder: Decoder = Decoder::new();
     assert!(matches!(
-        session.next_event(&mut decoder).unwrap(),
-        Some(Event::ClientId(_))
+        session.poll().unwrap(),
+        Status::Event(Event::ClientId(_))
     ));
-    match session.next_event(&mut decoder).unwrap() {
+    match session.poll().unwrap() {
         #[cfg(feature = "float-text")]
-        Some(Event::Message(Value::Float(v))) => assert_eq!(v, 1.5),
+        Status::Event(Event::Message(Value::Float(v))) => assert_eq!(v, 1.5),
         #[cfg(not(feature = "float-text"))]
-        Some(Event::Skipped {
+        Status::Event(Event::Skipped {
             len: 6,
             reason: SkipReason::Refused(e),
         }) => assert!(e.to_string().contains("float-text"), "{e}"),
         other => panic!("expected the protocol-0 float, got {other:?}"),
     }
     assert!(matches!(
-        session.next_event(&mut decoder).unwrap(),
-        Some(Event::Message(Value::Float(v))) if v == 1.5
+        session.poll().unwrap(),
+        Status::Event(Event::Message(Value::Float(v))) if v == 1.5
     ));
 }
 
@@ -76,8 +75,7 @@ fn an_id_without_its_repr_is_printed_by_type_naming_the_feature() {
     let mut session = session_with(
         b"\x80\x04\x95\x1b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94}\x94\x8c\x04room\x94K\x07ss.",
     );
-    let mut decoder: Decoder = Decoder::new();
-    let Some(Event::ClientId(id)) = session.next_event(&mut decoder).unwrap() else {
+    let Status::Event(Event::ClientId(id)) = session.poll().unwrap() else {
         panic!("expected the client id");
     };
     #[cfg(feature = "repr")]
@@ -95,8 +93,7 @@ fn an_int_id_prints_as_its_digits_with_or_without_repr() {
     let mut session = session_with(
         b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94J1\xd4\x00\x00s.",
     );
-    let mut decoder: Decoder = Decoder::new();
-    let Some(Event::ClientId(id)) = session.next_event(&mut decoder).unwrap() else {
+    let Status::Event(Event::ClientId(id)) = session.poll().unwrap() else {
         panic!("expected the client id");
     };
     assert_eq!(id.to_string(), "54321");
@@ -109,8 +106,7 @@ fn a_first_message_that_is_no_id_is_named_by_type_without_repr() {
     let mut session = session_with(
         b"\x80\x04\x95\x15\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x03not\x94\x8c\x02an\x94\x8c\x02id\x94e.",
     );
-    let mut decoder: Decoder = Decoder::new();
-    let error = session.next_event(&mut decoder).unwrap_err();
+    let error = session.poll().unwrap_err();
     let Error::Peer(PeerFault::NotAClientId { first }) = &error else {
         panic!("expected NotAClientId, got {error:?}");
     };
@@ -134,11 +130,13 @@ fn a_python_2_server_needs_python2_to_answer_in_its_protocol() {
     session.start(&IDENTITY).unwrap();
     session.receive_buffer()[..stream.len()].copy_from_slice(stream);
     session.commit(stream.len());
-    let mut decoder: Decoder = Decoder::new();
-    let got = session.next_event(&mut decoder);
+    let got = session.poll();
     #[cfg(feature = "python2")]
     {
-        assert!(matches!(got, Ok(Some(Event::ClientId(_)))), "{got:?}");
+        assert!(
+            matches!(got, Ok(Status::Event(Event::ClientId(_)))),
+            "{got:?}"
+        );
         // Python 2's pickle.dumps({'name': 'Ada'}, 2)
         assert_eq!(
             session.transmit(),

@@ -91,7 +91,7 @@ for opt in z s 3; do
     done
 done
 # brine-core's cargo features (forwarded by this firmware's own: `repr`, `float-text`,
-# `pickler`; opt-level z): each alone on top of none, and each left out of the default (they
+# `pickler`, `python2`; opt-level z): each alone on top of none, and each left out of the default (they
 # share code: the pickler's protocol-0 float writing links the float formatter and parser).
 features_build() { # firmware features (comma-separated, may be empty) -> the ELF's flash bytes
     local t r d b v
@@ -117,6 +117,12 @@ for feature in repr float-text pickler; do
     printf '| `%s` only / all but `%s` | %d / %d | +%d | −%d |\n' "$feature" "$feature" "$alone" "$rest" \
         $((alone - none)) $((all - rest))
 done
+# `python2` (re-pickling the identity for a Python 2 server under auto protocol, and the
+# encoder's Python 2 types) needs the pickler: its cost on top of `pickler` and of the default.
+pickler=$(share pickler)
+printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d | |\n' \
+    "$(share pickler,python2)" "$(share repr,float-text,pickler,python2)" \
+    $(($(share pickler,python2) - pickler)) $(($(share repr,float-text,pickler,python2) - all))
 printf '| none (identity pickled by build.rs, protocol-0 floats skipped with their reason) | %d | | |\n' "$none"
 echo
 printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d (of which the flat fast path decode::flat %d), keys %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d; core::fmt %d\n' \

@@ -9,7 +9,7 @@
 #![no_main]
 
 use brine_core::pickle::Decoder;
-use brine_core::session::{Error, Event, Misuse, Session};
+use brine_core::session::{Error, Event, Misuse, Session, Status};
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 
@@ -23,14 +23,13 @@ fn run<const RX: usize, const V: usize, const I: usize, const S: usize, const M:
     stream: &[u8],
     sizes: &[usize],
 ) -> Vec<String> {
-    let mut session: Session<RX, 256> = Session::new();
+    let mut session: Session<RX, 256, Decoder<V, I, S, M>> = Session::new();
     session
         .start(&Ident {
             name: "fuzz",
             student_id: 7,
         })
         .unwrap();
-    let mut decoder: Decoder<V, I, S, M> = Decoder::new();
     let mut events = Vec::new();
     let (mut pos, mut read, mut eof) = (0, 0, false);
     // Every call either consumes input or hands out an event that consumed some: bounded.
@@ -40,8 +39,8 @@ fn run<const RX: usize, const V: usize, const I: usize, const S: usize, const M:
         if pending > 0 {
             session.transmitted(pending.min(sizes[read % sizes.len()]));
         }
-        match session.next_event(&mut decoder) {
-            Ok(Some(event)) => {
+        match session.poll() {
+            Ok(Status::Event(event)) => {
                 let closed = matches!(event, Event::Closed);
                 events.push(format!("{event:?}"));
                 if closed {
@@ -50,7 +49,7 @@ fn run<const RX: usize, const V: usize, const I: usize, const S: usize, const M:
                     return events;
                 }
             }
-            Ok(None) => {
+            Ok(Status::Partial) => {
                 assert!(!eof, "no event and no error after the end of the stream");
                 let buf = session.receive_buffer();
                 assert!(!buf.is_empty(), "no event, and no room to read");
@@ -71,7 +70,7 @@ fn run<const RX: usize, const V: usize, const I: usize, const S: usize, const M:
                 events.push(format!("error: {e}"));
                 assert!(matches!(session.poll(), Err(Error::Misuse(Misuse::Closed))));
                 assert!(matches!(
-                    session.next_event(&mut decoder),
+                    session.poll(),
                     Err(Error::Misuse(Misuse::Closed))
                 ));
                 return events;

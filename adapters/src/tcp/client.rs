@@ -3,9 +3,9 @@
 use std::io;
 
 use brine_core::blocking;
-use brine_core::driver::{SmallDecoder, SmallSession, Storage};
-use brine_core::pickle::{Decoder, Encoding};
-use brine_core::session::{ClientId, Event, Session};
+use brine_core::driver::SmallSession;
+use brine_core::pickle::Encoding;
+use brine_core::session::{ClientId, Decode, Event, Session};
 use serde::Serialize;
 
 use super::timeouts::client_error;
@@ -13,8 +13,8 @@ use super::{connect, ConnectOptions, Error, Timeouts, Transport};
 
 /// The blocking lab client over TCP: the core's [`blocking::Client`] with [`Timeouts`] as its
 /// read hook, reporting every event to the idle clock, with errors as [`Error`]s (a wait that
-/// ran out is [`Error::Timeout`] or [`Error::Idle`]). Storage is chosen by type as for the
-/// core's client (`S`, `D`); [`SmallClient`] is the small one.
+/// ran out is [`Error::Timeout`] or [`Error::Idle`]). The session (buffers and decoder) is
+/// chosen by type as for the core's client (`S`); [`SmallClient`] is the small one.
 ///
 /// ```no_run
 /// use brine_adapters::tcp::{Client, ConnectOptions, Error, Timeouts};
@@ -35,12 +35,12 @@ use super::{connect, ConnectOptions, Error, Timeouts, Transport};
 /// }
 /// # }
 /// ```
-pub struct Client<S = Session, D = Decoder> {
-    inner: blocking::Client<Transport, Timeouts, S, D>,
+pub struct Client<S = Session> {
+    inner: blocking::Client<Transport, Timeouts, S>,
 }
 
-/// A [`Client`] with the core's small session and decoder (about 3.3 KiB).
-pub type SmallClient = Client<SmallSession, SmallDecoder>;
+/// A [`Client`] with the core's small session, its buffers and decoder (about 3.3 KiB).
+pub type SmallClient = Client<SmallSession>;
 
 impl Client {
     /// Connects to `addr` (see [`connect`]) and makes a client with 4 KiB buffers and the
@@ -63,11 +63,9 @@ impl Client {
     }
 }
 
-impl<S, D> Client<S, D>
-where
-    (S, D): Storage<Session = S>,
-{
-    /// A client over a connected transport with the storage named in its type.
+impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
+    /// A client over a connected transport with the session (buffers and decoder) named in
+    /// its type.
     pub fn with_storage(transport: Transport, timeouts: Timeouts) -> Self {
         Client {
             inner: blocking::Client::with_storage(transport, timeouts),
@@ -165,8 +163,8 @@ where
         self.inner.flush().map_err(client_error)
     }
 
-    /// The session (state, client id, what it waits for).
-    pub fn session(&self) -> &S {
+    /// The session (state, protocol, what it waits for).
+    pub fn session(&self) -> &Session<RX, TX, D> {
         self.inner.session()
     }
 

@@ -8,9 +8,11 @@ mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]
 mod float_repr;
+#[cfg(feature = "float-text")]
+mod float_text;
 mod framer;
 mod keys;
-mod number;
+pub(crate) mod number;
 pub mod opcodes;
 #[cfg(test)]
 mod oracle;

@@ -90,6 +90,78 @@ pub(crate) fn decimal_to_i64(text: &[u8]) -> Option<i64> {
     decimal_to_i128(text).and_then(|v| i64::try_from(v).ok())
 }
 
+/// Room for the decimal digits of any `u128` (39) and a sign.
+pub(crate) const DECIMAL_LEN: usize = 40;
+
+/// The decimal digits of `v` (no leading zeros; `0` for zero) at the end of `out`; returns
+/// where they start. Divides by 10**4 a 16-bit half at a time: only 32-bit divisions, which
+/// a Cortex-M does in hardware (a 64- or 128-bit one is a software routine of about 1 KB).
+pub(crate) fn decimal_digits(v: u128, out: &mut [u8; DECIMAL_LEN]) -> usize {
+    let mut limbs = [
+        v as u32,
+        (v >> 32) as u32,
+        (v >> 64) as u32,
+        (v >> 96) as u32,
+    ];
+    let mut at = out.len();
+    loop {
+        let mut rem = div_rem_10k(&mut limbs);
+        let last = limbs == [0; 4];
+        for _ in 0..4 {
+            at = at.saturating_sub(1);
+            if let Some(d) = out.get_mut(at) {
+                *d = b'0' + (rem % 10) as u8;
+            }
+            rem /= 10;
+            if last && rem == 0 {
+                break;
+            }
+        }
+        if last {
+            return at;
+        }
+    }
+}
+
+/// `Display` of an int through [`decimal_digits`], honouring the formatter's width, fill and
+/// `+` flags as core's integer `Display` does (without its 64-bit divisions).
+pub(crate) fn fmt_i128(v: i128, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut out = [0u8; DECIMAL_LEN];
+    let at = decimal_digits(v.unsigned_abs(), &mut out);
+    let digits = out.get(at..).unwrap_or_default();
+    f.pad_integral(
+        v >= 0,
+        "",
+        core::str::from_utf8(digits).map_err(|_| core::fmt::Error)?,
+    )
+}
+
+/// Divides the little-endian 32-bit `limbs` by 10**4 in place; returns the remainder. A
+/// 16-bit half at a time: the remainder stays below 10**4, so each dividend stays below
+/// 10**4 * 2**16 < 2**32 (no 64-bit division).
+pub(crate) fn div_rem_10k(limbs: &mut [u32]) -> u32 {
+    let mut rem = 0u32;
+    for limb in limbs.iter_mut().rev() {
+        let high = (rem << 16) | (*limb >> 16);
+        rem = high % 10_000;
+        let low = (rem << 16) | (*limb & 0xffff);
+        rem = low % 10_000;
+        *limb = ((high / 10_000) << 16) | (low / 10_000);
+    }
+    rem
+}
+
+/// Writes `v` in decimal (`-` first when negative) through [`decimal_digits`].
+pub(crate) fn write_i128<W: core::fmt::Write + ?Sized>(w: &mut W, v: i128) -> core::fmt::Result {
+    let mut out = [0u8; DECIMAL_LEN];
+    let at = decimal_digits(v.unsigned_abs(), &mut out);
+    if v < 0 {
+        w.write_char('-')?;
+    }
+    let digits = out.get(at..).unwrap_or_default();
+    w.write_str(core::str::from_utf8(digits).map_err(|_| core::fmt::Error)?)
+}
+
 /// A LONG1/LONG4 payload (little-endian two's complement, any length, empty = 0) as `i128`.
 pub(crate) fn le_to_i128(le: &[u8]) -> Option<i128> {
     let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
@@ -134,15 +206,31 @@ pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
     if !word && !valid_float_number(unsigned.as_bytes()) {
         return Err(ERR);
     }
-    let value: f64 = s.parse().map_err(|_| ERR)?;
-    if !word && value.is_infinite() {
+    let value = if word {
+        if unsigned.eq_ignore_ascii_case("nan") {
+            f64::NAN
+        } else {
+            f64::INFINITY
+        }
+    } else {
+        super::float_text::parse_decimal(unsigned.as_bytes())
+    };
+    if super::pynum::is_nan(value) && !word {
+        return Err(ERR);
+    }
+    if !word && value.to_bits() == f64::INFINITY.to_bits() {
         return Err("float out of range");
     }
-    Ok(value)
+    // The sign by its bit (a NaN keeps it, as Rust's and C's parsers do).
+    Ok(if s.starts_with('-') {
+        f64::from_bits(value.to_bits() ^ (1 << 63))
+    } else {
+        value
+    })
 }
 
-/// Without the `float-text` feature (core's decimal-to-float tables and soft-float, about
-/// 19 KB of a Cortex-M3 firmware's flash) a FLOAT is refused, never misread.
+/// Without the `float-text` feature (`float_text`'s exact decimal-to-double, about 2 KB of a
+/// Cortex-M3 firmware's flash) a FLOAT is refused, never misread.
 #[cfg(not(feature = "float-text"))]
 pub(crate) fn parse_float_line(_text: &[u8]) -> Result<f64, &'static str> {
     Err("protocol-0 float text is not parsed: this build leaves it out (brine-core feature `float-text`)")
@@ -179,6 +267,44 @@ fn valid_float_number(s: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn decimal_digits_of_every_size() {
+        let mut cases: std::vec::Vec<u128> = std::vec![
+            0,
+            1,
+            9,
+            10,
+            9999,
+            10_000,
+            65_535,
+            65_536,
+            99_999_999,
+            100_000_000
+        ];
+        let mut x = 1u128;
+        while let Some(next) = x.checked_mul(7) {
+            cases.extend([x, x - 1, x + 1]);
+            x = next;
+        }
+        cases.extend([
+            u128::MAX,
+            u128::MAX - 1,
+            u64::MAX.into(),
+            u128::from(u64::MAX) + 1,
+        ]);
+        for v in cases {
+            let mut out = [0u8; DECIMAL_LEN];
+            let at = decimal_digits(v, &mut out);
+            assert_eq!(&out[at..], std::format!("{v}").as_bytes());
+        }
+        for v in [0i128, -1, i128::MIN, i128::MAX, -10_000, i64::MIN.into()] {
+            let mut s = std::string::String::new();
+            write_i128(&mut s, v).unwrap();
+            assert_eq!(s, std::format!("{v}"));
+        }
+    }
+
     extern crate std;
 
     use super::super::oracle::{hex, python3, unhex};

@@ -1,6 +1,7 @@
 //! Python 3.11's `repr()` of strings, bytes and integers, written into any
 //! [`core::fmt::Write`] without allocating.
 
+use super::number::div_rem_10k;
 use core::fmt::{self, Write};
 
 use super::number::MAX_INT_DIGITS;
@@ -20,16 +21,14 @@ pub(crate) const MAX_INT_BYTES: usize = 1785;
 
 /// 32-bit limbs of the largest payload.
 const MAX_LIMBS: usize = MAX_INT_BYTES.div_ceil(4);
-/// Base-10^9 chunks of the longest decimal (`MAX_INT_DIGITS` digits).
-const MAX_CHUNKS: usize = MAX_INT_DIGITS.div_ceil(9);
+/// Base-10^8 chunks of the longest decimal (`MAX_INT_DIGITS` digits).
+const MAX_CHUNKS: usize = MAX_INT_DIGITS.div_ceil(8);
 /// Scratch for long division: the quotient shrinks from the front while the
-/// remainders fill from the back. Dividing by 10^9 removes ~29.9 of every 32
-/// bits, so the two meet at most `MAX_LIMBS + 0.066 * MAX_CHUNKS + 1` words
-/// (about 478); `MAX_CHUNKS + 2` bounds both. 1920 bytes of stack.
-const SCRATCH_WORDS: usize = MAX_CHUNKS + 4;
-const _: () = assert!(SCRATCH_WORDS > MAX_LIMBS + 1);
-
-const CHUNK: u64 = 1_000_000_000;
+/// remainders fill from the back. Dividing by 10^8 removes ~26.6 of every 32
+/// bits, so the two meet at most `MAX_LIMBS + 0.17 * MAX_CHUNKS + 1` words
+/// (about 540); `MAX_CHUNKS + 8` bounds both. 2,184 bytes of stack.
+const SCRATCH_WORDS: usize = MAX_CHUNKS + 8;
+const _: () = assert!(SCRATCH_WORDS > MAX_LIMBS + MAX_CHUNKS * 17 / 100 + 1);
 
 /// A [`fmt::Write`] that passes at most `limit` bytes on to `inner`, then refuses: the write
 /// that would cross the limit passes what fits (cut at a char boundary) and fails, and so does
@@ -251,7 +250,7 @@ fn write_bytes_literal<W: Write + ?Sized>(
 /// do not count.
 pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt::Result {
     if let Some(v) = super::number::le_to_i128(le) {
-        return write!(w, "{v}");
+        return super::number::write_i128(w, v);
     }
     let le = minimal_le(le);
     // MAX_INT_BYTES + 1 bytes hold every 4300-digit int (and some of 4301 or 4302 digits).
@@ -279,7 +278,8 @@ pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt:
             carry = c;
         }
     }
-    // Repeatedly divide by 10^9, storing remainders from the back of `scratch`.
+    // Repeatedly divide by 10^8 (twice by 10^4: 32-bit divisions only, see
+    // `number::div_rem_10k`), storing remainders from the back of `scratch`.
     let mut chunks = 0usize;
     loop {
         while len > 0 && scratch.get(len - 1) == Some(&0) {
@@ -288,12 +288,9 @@ pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt:
         if len == 0 {
             break;
         }
-        let mut rem = 0u64;
-        for limb in scratch.iter_mut().take(len).rev() {
-            let cur = (rem << 32) | u64::from(*limb);
-            *limb = u32::try_from(cur / CHUNK).map_err(|_| fmt::Error)?;
-            rem = cur % CHUNK;
-        }
+        let limbs = scratch.get_mut(..len).ok_or(fmt::Error)?;
+        let low = div_rem_10k(limbs);
+        let rem = div_rem_10k(limbs) * 10_000 + low;
         while len > 0 && scratch.get(len - 1) == Some(&0) {
             len -= 1;
         }
@@ -303,26 +300,31 @@ pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt:
             // More digits than the scratch holds: far beyond the digit limit.
             _ => return write_int_le_hex(w, le),
         };
-        *scratch.get_mut(slot).ok_or(fmt::Error)? = u32::try_from(rem).map_err(|_| fmt::Error)?;
+        *scratch.get_mut(slot).ok_or(fmt::Error)? = rem;
     }
     let start = SCRATCH_WORDS.checked_sub(chunks).ok_or(fmt::Error)?;
     let leading = scratch
         .get(start)
         .map_or(0, |&c| c.checked_ilog10().map_or(1, |d| d + 1));
-    if 9 * chunks.saturating_sub(1) + leading as usize > MAX_INT_DIGITS {
+    if 8 * chunks.saturating_sub(1) + leading as usize > MAX_INT_DIGITS {
         return write_int_le_hex(w, le);
     }
     if negative {
         w.write_char('-')?;
     }
     let mut first = true;
-    for chunk in scratch.get(start..).unwrap_or_default() {
-        if first {
-            write!(w, "{chunk}")?;
-            first = false;
-        } else {
-            write!(w, "{chunk:09}")?;
+    for &chunk in scratch.get(start..).unwrap_or_default() {
+        // Eight digits, zero-padded except in the first chunk.
+        let mut digits = [b'0'; 8];
+        let mut c = chunk;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (c % 10) as u8;
+            c /= 10;
         }
+        let skip = if first { 8 - leading as usize } else { 0 };
+        let text = digits.get(skip..).unwrap_or_default();
+        w.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)?;
+        first = false;
     }
     if first {
         w.write_char('0')?;

@@ -268,7 +268,7 @@ impl Display for Value<'_> {
             Value::None => f.write_str("None"),
             Value::Bool(true) => f.write_str("True"),
             Value::Bool(false) => f.write_str("False"),
-            Value::Int(i) => write!(f, "{i}"),
+            Value::Int(i) => super::number::fmt_i128((*i).into(), f),
             Value::BigInt(b) => Display::fmt(b, f),
             Value::Float(x) => write_float_repr(f, *x),
             Value::Str(s) => repr::write_str_repr(f, s.code_points()),

@@ -30,7 +30,6 @@ fn run(
     chunk: usize,
 ) -> (Vec<String>, Vec<u8>, Option<usize>) {
     let mut session: Session = Session::new();
-    let mut decoder: Decoder = Decoder::new();
     session.set_framing(framing);
     session.set_greeting(greeting);
     match with_identity {
@@ -46,8 +45,8 @@ fn run(
         }
         sent.extend_from_slice(session.transmit());
         session.transmitted(n);
-        match session.next_event(&mut decoder) {
-            Ok(Some(event)) => {
+        match session.poll() {
+            Ok(Status::Event(event)) => {
                 let closed = matches!(event, Event::Closed);
                 events.push(match &event {
                     Event::ClientId(id) => std::format!("id {id}"),
@@ -61,7 +60,7 @@ fn run(
                 }
                 continue;
             }
-            Ok(None) => {}
+            Ok(Status::Partial) => {}
             Err(e) => {
                 events.push(std::format!("error: {e}"));
                 break;

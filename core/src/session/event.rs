@@ -50,3 +50,15 @@ impl Display for SkipReason {
         }
     }
 }
+
+/// One step of the session ([`Session::poll`](super::Session::poll)): an event, or a request
+/// for more bytes, as httparse's `Status` and postcard's `FeedResult` say it.
+#[derive(Debug)]
+pub enum Status<'a> {
+    /// The next event; a message borrows the session until the next call.
+    Event(Event<'a>),
+    /// The bytes received so far hold no complete event: read into
+    /// [`receive_buffer`](super::Session::receive_buffer), [`commit`](super::Session::commit),
+    /// and call again.
+    Partial,
+}

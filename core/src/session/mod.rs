@@ -1,13 +1,51 @@
 //! The lab protocol as a sans-IO state machine: handshake, then listen until the server closes.
 //!
-//! The session owns fixed receive and transmit buffers and does no I/O. A driver reads into
+//! The session owns fixed receive and transmit buffers and its decoder, and does no I/O. A
+//! driver calls [`Session::poll`] for each step: it returns the next [`Event`], or
+//! [`Status::Partial`] when more bytes are needed; the driver then reads into
 //! [`Session::receive_buffer`] and reports the count with [`Session::commit`] (0: the peer
-//! closed), writes [`Session::transmit`] and reports what went out with
-//! [`Session::transmitted`], and takes [`Event`]s from [`Session::next_event`].
+//! closed). It writes [`Session::transmit`] and reports what went out with
+//! [`Session::transmitted`].
 //!
 //! ```text
 //!  NotStarted --start--> AwaitingClientId --{'clientid': id}--> IdentityQueued
 //!      --identity written--> Listening --EOF--> Closed
+//! ```
+//!
+//! ```
+//! use brine_core::session::{Event, Session, Status};
+//!
+//! // pickle.dumps({'clientid': 54321}), then pickle.dumps('hi'), in one read.
+//! let server = b"\x80\x04\x95\x12\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94M1\xd4s.\
+//!                \x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00\x8c\x02hi\x94.";
+//! let mut session: Session = Session::new();
+//! session.start(&("me",)).unwrap();
+//! let mut input = &server[..];
+//! let (mut id, mut messages) = (None, 0);
+//! loop {
+//!     match session.poll() {
+//!         Ok(Status::Event(Event::ClientId(client_id))) => id = client_id.as_i64(),
+//!         Ok(Status::Event(Event::Message(value))) => {
+//!             assert_eq!(value, "hi");
+//!             messages += 1;
+//!         }
+//!         Ok(Status::Event(Event::Closed)) => break,
+//!         Ok(Status::Event(_)) => {}
+//!         Ok(Status::Partial) => {
+//!             // A transport would read here; 0 bytes means the peer closed.
+//!             let buf = session.receive_buffer();
+//!             let n = input.len().min(buf.len());
+//!             buf[..n].copy_from_slice(&input[..n]);
+//!             input = &input[n..];
+//!             session.commit(n);
+//!         }
+//!         Err(e) => panic!("{e}"),
+//!     }
+//!     // The identity goes out once the id arrived.
+//!     let n = session.transmit().len();
+//!     session.transmitted(n);
+//! }
+//! assert_eq!((id, messages), (Some(54321), 1));
 //! ```
 //!
 //! This file is the state machine; `receive.rs` finds and decodes messages, `send.rs`
@@ -26,7 +64,8 @@ mod tests;
 
 pub use crate::handshake::{ClientId, Dialect, Preview, CLIENT_ID_PICKLE_LEN, CLIENT_ID_VALUES};
 pub use error::{Error, Limit, Misuse, PeerFault};
-pub use event::{Event, SkipReason};
+pub use event::{Event, SkipReason, Status};
+pub use receive::Decode;
 
 pub use crate::framing::Framing;
 use crate::handshake::NotAnId;
@@ -95,10 +134,13 @@ pub enum Waiting {
 }
 
 /// The client side of the lab protocol, with `RX`- and `TX`-byte buffers (4096 each by
-/// default, the lab's `MAX_MEM_ALLOC`). Allocates nothing; performs no I/O.
-pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
+/// default, the lab's `MAX_MEM_ALLOC`) and the decoder `D` that messages are decoded with
+/// (the default [`Decoder`], 27 KiB; any `Decoder<VALUES, ITEMS, STACK, MEMO>`). Allocates
+/// nothing; performs no I/O.
+pub struct Session<const RX: usize = 4096, const TX: usize = 4096, D = Decoder> {
     rx: Receiver<RX>,
     tx: Transmitter<TX>,
+    decoder: D,
     state: State,
     protocol: Encoding,
     /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
@@ -106,19 +148,21 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096> {
     greeting: Greeting,
 }
 
-impl<const RX: usize, const TX: usize> Default for Session<RX, TX> {
+impl<const RX: usize, const TX: usize, D: Decode> Default for Session<RX, TX, D> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const RX: usize, const TX: usize> Session<RX, TX> {
+impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// A session that will write protocol 4 (CPython's default). Call [`start`](Self::start)
-    /// for each connection.
+    /// for each connection. Builds its buffers and decoder in place (their size, on the
+    /// caller's stack unless the session is placed in a static or a `Box`).
     pub const fn new() -> Self {
         Session {
             rx: Receiver::new(),
             tx: Transmitter::new(),
+            decoder: D::NEW,
             state: State::NotStarted,
             protocol: Encoding::new(Protocol::V4),
             auto: false,
@@ -150,8 +194,8 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
 
     /// Lets the server's first message choose the encoding of what this session writes
     /// ([`Dialect::answer`]): the identity is pickled in protocol 4 by [`start`](Self::start)
-    /// and pickled again, with the decoder given to [`next_event`](Self::next_event), when
-    /// the id asks for another encoding. That fails (as `next_event`'s error) if the identity
+    /// and pickled again, with the session's decoder, when the id asks for another encoding.
+    /// That fails (as [`poll`](Self::poll)'s error) if the identity
     /// holds a set, a bytearray or an int beyond 128 bits, or no longer fits the transmit
     /// buffer.
     pub fn set_protocol_auto(&mut self) {
@@ -221,7 +265,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
 
     /// Free space to read received bytes into; report the count with
     /// [`commit`](Self::commit). Empty only while a complete message is waiting to be taken
-    /// with [`next_event`](Self::next_event).
+    /// with [`poll`](Self::poll).
     pub fn receive_buffer(&mut self) -> &mut [u8] {
         self.rx.space()
     }
@@ -237,13 +281,30 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
         self.rx.peer_closed()
     }
 
-    /// Frames the received bytes; true if [`next_event`](Self::next_event) has an event to
-    /// return. Cheap and idempotent: drivers call it to decide whether to read.
+    /// One step: the next event, or [`Status::Partial`] if the bytes received so far hold
+    /// none (read more, then call again). A message borrows the session (its receive buffer
+    /// and decoder) until the next call, which releases it.
+    ///
+    /// A complete message at the head of the buffer is decoded in one pass; the framer runs
+    /// only for a message that is incomplete, refused or larger than the buffer.
     ///
     /// Fails if the stream is not pickles, if the peer closed before the client id or in the
-    /// middle of a pickle, or if the first message is larger than the receive buffer; after
-    /// [`Event::Closed`] or an error, fails with [`Misuse::Closed`].
-    pub fn poll(&mut self) -> Result<bool, Error> {
+    /// middle of a pickle, if the first message is larger than the receive buffer or not a
+    /// valid client id (or, under auto protocol, the identity cannot be pickled again); the
+    /// session is then closed. After [`Event::Closed`] or an error, fails with
+    /// [`Misuse::Closed`]; before [`start`](Self::start), with [`Misuse::NotStarted`].
+    pub fn poll(&mut self) -> Result<Status<'_>, Error> {
+        if !self.ready()? {
+            return Ok(Status::Partial);
+        }
+        self.take()
+    }
+
+    /// Finds (and, when complete, decodes) the next event without handing it out: true if
+    /// one is ready. Drivers that return the event from a read loop check this in the loop
+    /// and call [`poll`](Self::poll) once after it (the borrow checker cannot yet see that
+    /// a borrow returned from inside a loop is sound).
+    pub(crate) fn ready(&mut self) -> Result<bool, Error> {
         if self.rx.has_ready() {
             return Ok(true);
         }
@@ -252,80 +313,51 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             State::Closed => return Err(Misuse::Closed.into()),
             _ => {}
         }
+        if self.rx.decode_head(&mut self.decoder) {
+            return Ok(true);
+        }
         let first = self.state == State::AwaitingClientId;
         self.rx.frame(first).map_err(|e| self.fail(e))
     }
 
-    /// Like [`poll`](Self::poll), and decodes a complete message at the head of the receive
-    /// buffer into `decoder` in the same pass (the framer then only runs for a message that
-    /// is incomplete, refused or larger than the buffer). Drivers call this, then
-    /// [`next_event`](Self::next_event) with the same `decoder`, untouched in between.
-    ///
-    /// Fails as [`poll`](Self::poll) does.
-    pub fn poll_decode<const V: usize, const I: usize, const S: usize, const M: usize>(
-        &mut self,
-        decoder: &mut Decoder<V, I, S, M>,
-    ) -> Result<bool, Error> {
-        if self.state != State::Closed && self.rx.decode_head(decoder) {
-            return Ok(true);
-        }
-        self.poll()
-    }
-
-    /// The next event, if one is ready (see [`poll_decode`](Self::poll_decode)); `None`
-    /// means: read more. A message borrows the receive buffer and `decoder` until the next
-    /// call.
-    ///
-    /// Fails as [`poll`](Self::poll) does, and if the first message is not a valid client id.
-    pub fn next_event<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
-        &'a mut self,
-        decoder: &'a mut Decoder<V, I, S, M>,
-    ) -> Result<Option<Event<'a>>, Error> {
-        if !self.poll_decode(decoder)? {
-            return Ok(None);
-        }
+    /// Hands out the event [`ready`](Self::ready) found, if any.
+    fn take(&mut self) -> Result<Status<'_>, Error> {
         let (len, source) = match self.rx.take() {
-            Ready::Nothing => return Ok(None),
+            Ready::Nothing => return Ok(Status::Partial),
             Ready::Closed => {
                 self.set_state(State::Closed);
-                return Ok(Some(Event::Closed));
+                return Ok(Status::Event(Event::Closed));
             }
             Ready::Skipped { len } => {
-                return Ok(Some(Event::Skipped {
+                return Ok(Status::Event(Event::Skipped {
                     len,
                     reason: SkipReason::TooLarge { limit: RX },
                 }))
             }
             Ready::Pickle { len } => (len, Source::Exact),
             Ready::Str { len } => (len, Source::Str),
-            // Decoded when polled, into this decoder (else decoded again below).
-            Ready::Decoded {
-                len,
-                root,
-                decoder: at,
-            } => match at == core::ptr::from_ref(decoder) as usize {
-                true => (len, Source::Root(root)),
-                false => (len, Source::Exact),
-            },
+            Ready::Decoded { len, root } => (len, Source::Root(root)),
         };
         let greeting = self.state == State::AwaitingClientId;
         if greeting && self.greeting == Greeting::ClientId {
-            let id = self.client_id(len, source, decoder);
-            return id.map(|id| Some(Event::ClientId(id)));
+            let id = self.client_id(len, source);
+            return id.map(|id| Status::Event(Event::ClientId(id)));
         }
         if greeting {
             // Any first message: the identity is released after it.
             self.identity_released();
         }
         let (_, bytes) = self.rx.hand_out(len);
-        Ok(Some(match message(bytes, source, decoder) {
-            Ok(value) if greeting => Event::Greeting(value),
-            Ok(value) => Event::Message(value),
-            Err(error) => Event::Skipped {
-                len,
-                reason: SkipReason::Refused(error),
+        Ok(Status::Event(
+            match message(bytes, source, &mut self.decoder) {
+                Ok(value) if greeting => Event::Greeting(value),
+                Ok(value) => Event::Message(value),
+                Err(error) => Event::Skipped {
+                    len,
+                    reason: SkipReason::Refused(error),
+                },
             },
-        }))
+        ))
     }
 
     // ---- output ----
@@ -367,14 +399,9 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
 
     /// The client id in the first message, `len` bytes at the head read as `source`; the
     /// identity is then released (pickled again first under auto).
-    fn client_id<const V: usize, const I: usize, const S: usize, const M: usize>(
-        &mut self,
-        len: usize,
-        source: Source,
-        decoder: &mut Decoder<V, I, S, M>,
-    ) -> Result<ClientId, Error> {
+    fn client_id(&mut self, len: usize, source: Source) -> Result<ClientId, Error> {
         let (offset, bytes) = self.rx.hand_out(len);
-        let id = match message(bytes, source, decoder) {
+        let id = match message(bytes, source, &mut self.decoder) {
             Ok(value) => ClientId::from_first_message(bytes, &value).map_err(|e| match e {
                 NotAnId::Shape => Error::from(PeerFault::NotAClientId {
                     first: Preview::of(&value),
@@ -395,7 +422,7 @@ impl<const RX: usize, const TX: usize> Session<RX, TX> {
             let answer = id.dialect().answer();
             if answer != self.protocol {
                 self.protocol = answer;
-                let repickled = self.tx.repickle_identity(answer, decoder);
+                let repickled = self.tx.repickle_identity(answer, &mut self.decoder);
                 repickled.map_err(|e| self.fail(e))?;
             }
         }

@@ -5,10 +5,63 @@
 //! A message ends at its STOP opcode ([`Framer`], the lab's framing) or where its length
 //! prefix says ([`Deframer`], the other [`Framing`]s): both give the same [`Ready`] results,
 //! with the prefix dropped before the message is handed out.
+//!
+//! The decoder the session owns is reached through [`Decode`], whose methods are this
+//! module's only calls into the decoding machine.
 
 use super::{Error, Limit, PeerFault};
 use crate::framing::{Deframer, Frame, Framing};
 use crate::pickle::{self, Decoder, Framer, NodeId, Progress, Value};
+
+/// A decoder a [`Session`](super::Session) can own: a [`Decoder`] of any capacities (the
+/// session's third type parameter, `Session<RX, TX, Decoder<VALUES, ITEMS, STACK, MEMO>>`).
+/// Sealed: its methods are the session's own.
+pub trait Decode: sealed::Sealed {}
+
+impl<const V: usize, const I: usize, const S: usize, const M: usize> Decode
+    for Decoder<V, I, S, M>
+{
+}
+
+pub(super) mod sealed {
+    use crate::pickle::{self, Decoder, NodeId, Value};
+
+    /// What the receive side asks of its decoder.
+    pub trait Sealed: Sized {
+        /// An empty decoder (for `Session::new`, a `const fn`).
+        const NEW: Self;
+        /// Room for one value: a message that is one `str` may skip the machine.
+        const HOLDS_A_VALUE: bool;
+        /// Decodes the pickle at the start of `input` (the fast path for common shapes):
+        /// its root and length, if it is complete, valid and within its own bytes (a FRAME
+        /// reaching past its STOP, into the next message, is left to the framed path).
+        fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)>;
+        /// The value at `root` of the pickle last decoded from `input`.
+        fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a>;
+        /// Decodes the whole pickle `input`.
+        fn decode_all<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, pickle::Error>;
+    }
+
+    impl<const V: usize, const I: usize, const S: usize, const M: usize> Sealed
+        for Decoder<V, I, S, M>
+    {
+        const NEW: Self = Decoder::new();
+        const HOLDS_A_VALUE: bool = V > 0 && S > 0 && M > 0;
+
+        fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
+            let (root, len) = self.run_fast(input, true).ok()?;
+            (self.frame_end() <= len).then_some((root, len))
+        }
+
+        fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a> {
+            self.tree(input).value(root)
+        }
+
+        fn decode_all<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, pickle::Error> {
+            self.decode(input)
+        }
+    }
+}
 
 /// An event found by framing, not yet handed out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,12 +71,11 @@ pub(super) enum Ready {
     Pickle {
         len: usize,
     },
-    /// A pickle at the head of the receive buffer, already decoded into the decoder at
-    /// address `decoder` with root node `root`.
+    /// A pickle at the head of the receive buffer, already decoded into the session's
+    /// decoder with root node `root`.
     Decoded {
         len: usize,
         root: NodeId,
-        decoder: usize,
     },
     /// A pickle at the head of the receive buffer that is one `str` (see
     /// [`pickle::one_str`]).
@@ -227,18 +279,8 @@ impl<const RX: usize> Receiver<RX> {
                 Err(error) => return Err(invalid(error, self.stream_offset)),
             }
         }
-        if self.peer_closed {
-            if self.in_message() {
-                let received = self.framer.pickle_len();
-                return Err(PeerFault::ClosedMidMessage { received }.into());
-            }
-            if first {
-                return Err(PeerFault::ClosedBeforeClientId.into());
-            }
-            self.ready = Ready::Closed;
-            return Ok(true);
-        }
-        Ok(false)
+        let received = self.framer.pickle_len();
+        self.at_end(first, received)
     }
 
     /// [`frame`](Self::frame) for a length-prefixed framing: the prefix is dropped once the
@@ -276,28 +318,32 @@ impl<const RX: usize> Receiver<RX> {
                 Frame::NeedMore | Frame::Delimited => break,
             }
         }
-        if self.peer_closed {
-            if self.in_message() {
-                let received = self.tail - self.head;
-                return Err(PeerFault::ClosedMidMessage { received }.into());
-            }
-            if first {
-                return Err(PeerFault::ClosedBeforeClientId.into());
-            }
-            self.ready = Ready::Closed;
-            return Ok(true);
+        let received = self.tail - self.head;
+        self.at_end(first, received)
+    }
+
+    /// After framing what arrived: if the peer closed, the last event or the fault (closed
+    /// in the middle of a message of which `received` bytes arrived, or before the first);
+    /// true if an event is ready.
+    fn at_end(&mut self, first: bool, received: usize) -> Result<bool, Error> {
+        if !self.peer_closed {
+            return Ok(false);
         }
-        Ok(false)
+        if self.in_message() {
+            return Err(PeerFault::ClosedMidMessage { received }.into());
+        }
+        if first {
+            return Err(PeerFault::ClosedBeforeClientId.into());
+        }
+        self.ready = Ready::Closed;
+        Ok(true)
     }
 
     /// Decodes the message at the head of the buffer into `decoder` when it is complete and
     /// valid, and nothing else is under way; true if it was (the event is then ready).
     /// Otherwise the framer finds its end, or waits for the rest.
     #[inline]
-    pub(super) fn decode_head<const V: usize, const I: usize, const S: usize, const M: usize>(
-        &mut self,
-        decoder: &mut Decoder<V, I, S, M>,
-    ) -> bool {
+    pub(super) fn decode_head<D: Decode>(&mut self, decoder: &mut D) -> bool {
         // A length prefix at the head: framed first (`frame_prefixed`), then decoded.
         let idle = self.ready == Ready::Nothing
             && !self.prefixed()
@@ -312,26 +358,19 @@ impl<const RX: usize> Receiver<RX> {
             return false;
         };
         // What the machine makes of these bytes, when it has room for one value.
-        if V > 0 && S > 0 && M > 0 {
+        if D::HOLDS_A_VALUE {
             if let Some((_, len)) = pickle::one_str(bytes) {
                 self.ready = Ready::Str { len };
                 return true;
             }
         }
-        let Ok((root, len)) = decoder.run_fast(bytes, true) else {
-            return false;
-        };
-        // A FRAME that claims bytes past this pickle reaches into the next message: the
-        // pickle on its own bytes is truncated. Leave it to the framed path.
-        if decoder.frame_end() > len {
-            return false;
+        match decoder.decode_head(bytes) {
+            Some((root, len)) => {
+                self.ready = Ready::Decoded { len, root };
+                true
+            }
+            None => false,
         }
-        self.ready = Ready::Decoded {
-            len,
-            root,
-            decoder: core::ptr::from_ref(decoder) as usize,
-        };
-        true
     }
 
     /// Drops the bytes of the message handed out last.
@@ -369,14 +408,14 @@ pub(super) enum Source {
 }
 
 /// The message in `bytes` (one whole pickle), read as `source` says.
-pub(super) fn message<'a, const V: usize, const I: usize, const S: usize, const M: usize>(
+pub(super) fn message<'a, D: Decode>(
     bytes: &'a [u8],
     source: Source,
-    decoder: &'a mut Decoder<V, I, S, M>,
+    decoder: &'a mut D,
 ) -> Result<Value<'a>, pickle::Error> {
     match source {
-        Source::Root(root) => Ok(decoder.tree(bytes).value(root)),
+        Source::Root(root) => Ok(decoder.view(bytes, root)),
         Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
-        Source::Exact => decoder.decode(bytes),
+        Source::Exact => decoder.decode_all(bytes),
     }
 }

@@ -1,10 +1,11 @@
 //! The send side: the `TX`-byte queue of pickles to write, with the identity at its front
 //! held back until the client id arrives.
 
+use super::receive::Decode;
 use super::{Error, Limit};
 use crate::framing::{Framing, MAX_PREFIX};
 use crate::handshake;
-use crate::pickle::{self, Decoder, Encoding, ToPickle};
+use crate::pickle::{self, Encoding, ToPickle};
 
 /// The transmit queue.
 pub(super) struct Transmitter<const TX: usize> {
@@ -99,20 +100,15 @@ impl<const TX: usize> Transmitter<TX> {
     /// `encoding`, reading it with `decoder`.
     ///
     /// Fails if it holds what `encoding` cannot write or no longer fits.
-    pub(super) fn repickle_identity<
-        const V: usize,
-        const I: usize,
-        const S: usize,
-        const M: usize,
-    >(
+    pub(super) fn repickle_identity<D: Decode>(
         &mut self,
         encoding: Encoding,
-        decoder: &mut Decoder<V, I, S, M>,
+        decoder: &mut D,
     ) -> Result<(), Error> {
         let end = self.identity_end.min(TX);
         let (identity, free) = self.buf.split_at_mut(end);
         let pickle = identity.get(self.framing.prefix_len()..).unwrap_or(&[]);
-        let value = decoder.decode(pickle).map_err(Error::Encode)?;
+        let value = decoder.decode_all(pickle).map_err(Error::Encode)?;
         let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;
         // The new pickle after the old identity, then moved to the front behind its prefix.
         let h = self.write_prefix(len)?;

@@ -21,7 +21,6 @@ pub(super) fn identity() -> Identity<'static> {
 /// text, writing out whatever the session transmits.
 fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
     let mut session: Session = Session::new();
-    let mut decoder: Decoder = Decoder::new();
     session.start(&identity()).unwrap();
     let mut events = Vec::new();
     let mut sent = Vec::new();
@@ -30,8 +29,8 @@ fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
         sent.extend_from_slice(session.transmit());
         let n = session.transmit().len();
         session.transmitted(n);
-        match session.next_event(&mut decoder) {
-            Ok(Some(event)) => {
+        match session.poll() {
+            Ok(Status::Event(event)) => {
                 let closed = matches!(event, Event::Closed);
                 events.push(describe(&event));
                 if closed {
@@ -39,7 +38,7 @@ fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
                 }
                 continue;
             }
-            Ok(None) => {}
+            Ok(Status::Partial) => {}
             Err(e) => {
                 events.push(std::format!("error: {e}"));
                 break;
@@ -96,7 +95,10 @@ fn a_new_session_is_not_started_until_start() {
     let mut session: Session = Session::new();
     assert_eq!(session.state(), State::NotStarted);
     assert_eq!(session.waiting(), Waiting::Nothing);
-    assert_eq!(session.poll(), Err(Misuse::NotStarted.into()));
+    assert!(matches!(
+        session.poll(),
+        Err(Error::Misuse(Misuse::NotStarted))
+    ));
     assert_eq!(session.queue(&1), Err(Misuse::NotStarted.into()));
     assert!(session.transmit().is_empty());
     session.start(&1).unwrap();
@@ -120,13 +122,12 @@ fn identity_is_held_until_the_id_arrives() {
     assert_eq!(session.state(), State::AwaitingClientId);
     assert_eq!(session.waiting(), Waiting::ClientId);
     assert!(session.transmit().is_empty());
-    let mut decoder: Decoder = Decoder::new();
     let buf = session.receive_buffer();
     buf[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
     session.commit(CLIENT_ID.len());
     assert!(matches!(
-        session.next_event(&mut decoder),
-        Ok(Some(Event::ClientId(id))) if id.as_i64() == Some(54321)
+        session.poll(),
+        Ok(Status::Event(Event::ClientId(id))) if id.as_i64() == Some(54321)
     ));
     assert_eq!(session.state(), State::IdentityQueued);
     assert_eq!(session.transmit(), IDENTITY);
@@ -226,16 +227,15 @@ fn framing_error_while_skipping_reports_where_the_message_began() {
     );
     for chunk in [1, 5, 63, 64, 100, 0] {
         let mut session: Session<64, 256> = Session::new();
-        let mut decoder: Decoder = Decoder::new();
         session.start(&("fuzz",)).unwrap();
         let mut rest = &stream[..];
         let mut last = String::new();
         for _ in 0..10_000 {
             let n = session.transmit().len();
             session.transmitted(n);
-            match session.next_event(&mut decoder) {
-                Ok(Some(event)) => last = describe(&event),
-                Ok(None) => {
+            match session.poll() {
+                Ok(Status::Event(event)) => last = describe(&event),
+                Ok(Status::Partial) => {
                     let buf = session.receive_buffer();
                     let n = if chunk == 0 {
                         rest.len()
@@ -279,42 +279,73 @@ fn a_frame_reaching_into_the_next_message_is_refused() {
     }
 }
 
-/// `next_event` with another decoder than `poll_decode` decodes again, correctly.
+/// The decoder is the session's, sized by its type: a message over its capacity is skipped
+/// with the reason, and the next one, within capacity, is delivered.
 #[test]
-fn another_decoder_decodes_again() {
-    let mut session: Session = Session::new();
-    let (mut a, mut b): (Decoder, Decoder) = (Decoder::new(), Decoder::new());
+fn the_sessions_own_decoder_sizes_what_it_delivers() {
+    let mut session: Session<4096, 4096, Decoder<4, 64, 64, 64>> = Session::new();
     session.start(&identity()).unwrap();
-    let stream = [CLIENT_ID, LIST].concat();
+    // A list of 5 ints is 6 values; [1, 2, 3] is 4.
+    let five = b"\x80\x04\x95\x0f\x00\x00\x00\x00\x00\x00\x00]\x94(K\x01K\x02K\x03K\x04K\x05e.";
+    let stream = [CLIENT_ID, five, LIST].concat();
     session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
     session.commit(stream.len());
-    assert!(matches!(
-        session.next_event(&mut a),
-        Ok(Some(Event::ClientId(_)))
-    ));
-    assert!(session.poll_decode(&mut a).unwrap());
-    match session.next_event(&mut b) {
-        Ok(Some(Event::Message(v))) => assert_eq!(v.to_string(), "[1, 2, 3]"),
-        other => panic!("{other:?}"),
+    session.commit(0);
+    let mut events = Vec::new();
+    loop {
+        match session.poll() {
+            Ok(Status::Event(Event::Closed)) => break,
+            Ok(Status::Event(event)) => events.push(describe(&event)),
+            other => panic!("{other:?}"),
+        }
     }
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], "id 54321");
+    assert!(
+        events[1].starts_with("skipped 26: pickle too large at byte "),
+        "{events:?}"
+    );
+    assert_eq!(events[2], "message [1, 2, 3]");
+}
+
+#[test]
+fn a_first_message_larger_than_the_buffer_is_a_limit() {
+    let mut session: Session<64, 256> = Session::new();
+    session.start(&("me",)).unwrap();
+    let big = big_message();
+    let buf = session.receive_buffer();
+    let n = buf.len();
+    buf.copy_from_slice(&big[..n]);
+    session.commit(n);
+    let error = match session.poll() {
+        Err(e) => e,
+        Ok(other) => panic!("{other:?}"),
+    };
+    assert_eq!(error, Limit::FirstMessageTooLarge { limit: 64 }.into());
+    assert_eq!(
+        error.to_string(),
+        "the server's first message is larger than the 64-byte receive buffer, so no client id \
+         can be read from it"
+    );
+    assert_eq!(session.state(), State::Closed);
+    assert!(matches!(session.poll(), Err(Error::Misuse(Misuse::Closed))));
 }
 
 #[test]
 fn messages_in_the_same_read_as_the_id_are_delivered() {
     let mut session: Session = Session::new();
-    let mut decoder: Decoder = Decoder::new();
     session.start(&identity()).unwrap();
     let stream = [CLIENT_ID, ACK].concat();
     session.receive_buffer()[..stream.len()].copy_from_slice(&stream);
     session.commit(stream.len());
     assert!(matches!(
-        session.next_event(&mut decoder),
-        Ok(Some(Event::ClientId(_)))
+        session.poll(),
+        Ok(Status::Event(Event::ClientId(_)))
     ));
     // The identity has not gone out yet; the ack is delivered anyway.
     assert_eq!(session.state(), State::IdentityQueued);
-    match session.next_event(&mut decoder) {
-        Ok(Some(Event::Message(v))) => assert_eq!(v, "Server got the data"),
+    match session.poll() {
+        Ok(Status::Event(Event::Message(v))) => assert_eq!(v, "Server got the data"),
         other => panic!("{other:?}"),
     }
 }
@@ -322,12 +353,11 @@ fn messages_in_the_same_read_as_the_id_are_delivered() {
 #[test]
 fn sending_after_the_handshake() {
     let mut session: Session = Session::new();
-    let mut decoder: Decoder = Decoder::new();
     session.start(&identity()).unwrap();
     assert_eq!(session.queue("hi"), Err(Misuse::HandshakeIncomplete.into()));
     session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
     session.commit(CLIENT_ID.len());
-    session.next_event(&mut decoder).unwrap();
+    session.poll().unwrap();
     session.queue("Server got the data").unwrap();
     assert_eq!(session.transmit(), [IDENTITY, ACK].concat().as_slice());
     let big = [b'x'; 5000];
@@ -343,21 +373,29 @@ fn sending_after_the_handshake() {
 #[test]
 fn waiting_tells_idle_from_mid_message() {
     let mut session: Session = Session::new();
-    let mut decoder: Decoder = Decoder::new();
     session.start(&identity()).unwrap();
     session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
     session.commit(CLIENT_ID.len());
-    session.next_event(&mut decoder).unwrap();
+    session.poll().unwrap();
     session.transmitted(IDENTITY.len());
     assert_eq!(session.waiting(), Waiting::NextMessage);
     session.receive_buffer()[..3].copy_from_slice(&ACK[..3]);
     session.commit(3);
-    assert!(matches!(session.next_event(&mut decoder), Ok(None)));
+    assert!(matches!(session.poll(), Ok(Status::Partial)));
     assert_eq!(session.waiting(), Waiting::RestOfMessage);
 }
 
 #[test]
-fn size_of_default_session_is_at_most_8_5_kib() {
+fn size_of_default_session_is_its_decoder_and_at_most_8_5_kib() {
     let size = core::mem::size_of::<Session>();
-    assert!(size <= 8704, "Session is {size} bytes");
+    let decoder = core::mem::size_of::<Decoder>();
+    // The session without a decoder (no `Decode` bound on the type itself).
+    let rest = core::mem::size_of::<Session<4096, 4096, ()>>();
+    assert!(rest <= 8704, "Session without its decoder is {rest} bytes");
+    assert_eq!(size, rest + decoder, "Session is {size} bytes");
+    // No more than the (session, decoder) pair it replaces.
+    let small = core::mem::size_of::<crate::driver::SmallSession>();
+    let parts = core::mem::size_of::<Session<1024, 512, ()>>()
+        + core::mem::size_of::<crate::driver::SmallDecoder>();
+    assert_eq!(small, parts, "SmallSession is {small} bytes");
 }

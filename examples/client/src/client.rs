@@ -4,10 +4,9 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
-use brine_core::driver::Storage;
 use brine_core::framing::Framing;
 use brine_core::pickle::{Budget, Decoder, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{self, ClientId, Event, Greeting, Session, SkipReason};
+use brine_core::session::{self, ClientId, Decode, Event, Greeting, Session, SkipReason};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -512,10 +511,11 @@ impl Talk<'_> {
 
     /// Runs the session with an `RX`-byte receive buffer and the decoder `D` (the client is
     /// on this thread's stack: 64 MiB, see `with_big_stack`).
-    fn run<const RX: usize, D>(self, stream: tcp::Transport, timeouts: Timeouts) -> Result<(), Fail>
-    where
-        (Session<RX, 4096>, D): Storage<Session = Session<RX, 4096>>,
-    {
+    fn run<const RX: usize, D: Decode>(
+        self,
+        stream: tcp::Transport,
+        timeouts: Timeouts,
+    ) -> Result<(), Fail> {
         let Talk {
             args,
             printer,
@@ -531,7 +531,7 @@ impl Talk<'_> {
         // (an `Idle` error then restarts the idle clock and the session goes on).
         let idle = timeouts.idle;
         let hint_after = args.hint_after.0;
-        let mut client: tcp::Client<Session<RX, 4096>, D> =
+        let mut client: tcp::Client<Session<RX, 4096, D>> =
             tcp::Client::with_storage(stream, timeouts);
         match args.protocol {
             ProtocolArg::Fixed(p) => client.set_protocol(p),
@@ -587,7 +587,7 @@ impl Talk<'_> {
             (None, _) => client.begin_without_identity(),
         }
         let mut identity_out = identity.is_none() || greeting != Greeting::Any;
-        let start_stdin = |client: &tcp::Client<Session<RX, 4096>, D>| {
+        let start_stdin = |client: &tcp::Client<Session<RX, 4096, D>>| {
             if !dialect.interactive {
                 return;
             }

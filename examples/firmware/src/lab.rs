@@ -11,7 +11,7 @@
 //! QEMU's user-mode network's name for the host's 127.0.0.1).
 
 use brine_core::pickle::{Decoder, Pickled, Value};
-use brine_core::session::{Event, Waiting, CLIENT_ID_VALUES};
+use brine_core::session::{Event, Session, Waiting, CLIENT_ID_VALUES};
 use brine_core::FieldValue;
 #[cfg(feature = "pickler")]
 use brine_core::Identity;
@@ -37,6 +37,11 @@ pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "
 /// one copy of the decoder's machine, not two (about 9 KB of flash).
 pub type LabDecoder =
     Decoder<CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES>;
+
+/// The lab clients' session: the default 4096-byte receive and transmit buffers, and the
+/// small [`LabDecoder`] (instead of the default 27 KiB one). A larger message is skipped and
+/// reported; the session goes on with the next one.
+pub type LabSession = Session<4096, 4096, LabDecoder>;
 
 /// The identity's fields, in the order sent.
 pub const FIELDS: [(&str, FieldValue<'static>); 4] =

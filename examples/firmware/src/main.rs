@@ -19,9 +19,9 @@
 #![no_main]
 
 use brine_core::blocking::{self, BeforeRead, Client};
-use brine_core::session::{Event, Session, Waiting};
+use brine_core::session::{Event, Waiting};
 use brine_core::FieldValue;
-use brine_firmware::lab::{self, number, print_message, LabDecoder, TIMEOUT_MS};
+use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, TIMEOUT_MS};
 use brine_firmware::uart::{self, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
@@ -30,10 +30,8 @@ use cortex_m_semihosting::{hprint, hprintln};
 const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 
-/// The client: default 4096-byte receive and transmit buffers, and the small [`LabDecoder`]
-/// (instead of the default 27 KiB one). A larger message is skipped and reported; the session
-/// goes on with the next one.
-type LabClient = Client<Uart0, Timeouts, Session, LabDecoder>;
+/// The client: the UART and a [`LabSession`] (4096-byte buffers, the small [`LabDecoder`]).
+type LabClient = Client<Uart0, Timeouts, LabSession>;
 
 /// Sets the UART's read timeout from what the session waits for (core has no clock).
 struct Timeouts;
@@ -63,9 +61,9 @@ fn main() -> ! {
         }
     };
     hprintln!(
-        "client: {} bytes = session {} + decoder {} + UART {}",
+        "client: {} bytes = session {} (of which decoder {}) + UART {}",
         core::mem::size_of::<LabClient>(),
-        core::mem::size_of::<brine_core::session::Session>(),
+        core::mem::size_of::<LabSession>(),
         core::mem::size_of::<LabDecoder>(),
         core::mem::size_of::<Uart0>()
     );

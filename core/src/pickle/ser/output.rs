@@ -2,6 +2,7 @@
 //! or dropped as CPython's `_Pickler_CommitFrame` does, and bytes removed (a lone item's MARK).
 
 use super::*;
+use crate::pickle::number::{decimal_digits, DECIMAL_LEN};
 
 /// See `Serializer::marks`.
 #[derive(Clone, Copy)]
@@ -208,21 +209,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     /// Writes the decimal digits of `v`.
     pub(super) fn write_decimal(&mut self, v: u128) -> Result<(), Error> {
-        let mut digits = [0u8; 40];
-        let mut i = digits.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 || i == 0 {
-                break;
-            }
-        }
-        let text = digits.get(i..).unwrap_or_default();
-        self.write(text)
+        let mut digits = [0u8; DECIMAL_LEN];
+        let at = decimal_digits(v, &mut digits);
+        self.write(digits.get(at..).unwrap_or_default())
     }
 }
 

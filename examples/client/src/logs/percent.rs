@@ -5,6 +5,7 @@
 //! A [`Template`] is parsed once; [`Template::render`] fills it from a lookup of the fields by
 //! name. Widths and precisions count characters, as Python's do.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use brine_core::pickle::{to_vec, Budget, HeapDecoder, Protocol, Value};
@@ -360,11 +361,14 @@ fn in_base(decimal: &str, bits: u32) -> String {
 }
 
 /// `str(value)`: a str as its text, anything else as its repr (cut at `limit` bytes).
-pub fn str_of(field: Field<'_>, limit: usize) -> String {
+pub fn str_of(field: Field<'_>, limit: usize) -> Cow<'_, str> {
     match field {
-        Field::Text(text) => text.to_owned(),
-        Field::Value(Value::Str(s)) => s.chars().collect(),
-        Field::Value(value) => repr(&value, limit),
+        Field::Text(text) => Cow::Borrowed(text),
+        // Borrowed text as is; text with escapes (protocol 0) decoded.
+        Field::Value(Value::Str(s)) => s
+            .as_str()
+            .map_or_else(|| Cow::Owned(s.chars().collect()), Cow::Borrowed),
+        Field::Value(value) => Cow::Owned(repr(&value, limit)),
     }
 }
 

@@ -12,8 +12,8 @@
 
 use brine_core::asynch::Client;
 use brine_core::blocking;
-use brine_core::session::{Event, Session};
-use brine_firmware::lab::{self, LabDecoder, TIMEOUT_MS};
+use brine_core::session::Event;
+use brine_firmware::lab::{self, LabSession, TIMEOUT_MS};
 use brine_firmware::{exit, fail, net_embassy};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
@@ -21,8 +21,8 @@ use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{with_timeout, Duration};
 
-/// The UART client's sizes: 4096-byte buffers and the small [`LabDecoder`].
-type LabClient = Client<TcpSocket<'static>, (), Session, LabDecoder>;
+/// The UART client's sizes: a [`LabSession`] (4096-byte buffers, the small decoder).
+type LabClient = Client<TcpSocket<'static>, (), LabSession>;
 
 #[entry]
 fn main() -> ! {

@@ -11,15 +11,15 @@
 
 use brine_adapters::nal;
 use brine_core::blocking::{self, BeforeRead, Client};
-use brine_core::session::{Event, Session, Waiting};
-use brine_firmware::lab::{self, LabDecoder};
+use brine_core::session::{Event, Waiting};
+use brine_firmware::lab::{self, LabSession};
 use brine_firmware::net_nal::{self, Poll, Socket};
 use brine_firmware::{clock, exit, fail};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 
-/// The UART client's sizes: 4096-byte buffers and the small [`LabDecoder`].
-type LabClient = Client<Socket, Arm, Session, LabDecoder>;
+/// The UART client's sizes: a [`LabSession`] (4096-byte buffers, the small decoder).
+type LabClient = Client<Socket, Arm, LabSession>;
 type Error = blocking::Error<nal::Error<smoltcp_nal::NetworkError>>;
 
 /// Arms the hook's deadline for the wait the session is in.
