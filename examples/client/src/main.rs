@@ -7,6 +7,7 @@
 
 mod client;
 mod demo;
+mod dialect;
 mod identity;
 mod interrupt;
 mod load;
@@ -269,6 +270,9 @@ pub struct ConnectArgs {
     /// text (as the lab's client prints; default) or json (a line per event)
     #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text, hide_possible_values = true, hide_default_value = true)]
     pub format: Format,
+
+    #[command(flatten)]
+    pub dialect: dialect::DialectArgs,
 }
 
 /// `--buffer`: one of the receive buffer sizes the CLI is built with.
