@@ -14,6 +14,9 @@ const IDENTITY: &[u8] = include_bytes!("../benches/fixtures/identity.pickle");
 const MESSAGE: &[u8] = include_bytes!("../benches/fixtures/message.pickle");
 /// The lab server's ack, `pickle.dumps('Server got the data', 4)` (34 bytes).
 const ACK: &[u8] = b"\x80\x04\x95\x17\x00\x00\x00\x00\x00\x00\x00\x8c\x13Server got the data\x94.";
+/// Protocol 0's text floats (Python 2 servers): `pickle.dumps([0.1, 1.5, 3.141592653589793,
+/// 2.5e-10, 6.02e+23, 1234.5678, 1e300, 5e-324], 0)` (89 bytes, eight FLOATs).
+const FLOATS_P0: &[u8] = b"(lp0\nF0.1\naF1.5\naF3.141592653589793\naF2.5e-10\naF6.02e+23\naF1234.5678\naF1e+300\naF5e-324\na.";
 
 #[derive(Serialize, Deserialize)]
 struct Hello {
@@ -79,6 +82,9 @@ fn main() {
                         .deserialize::<Identity>(black_box(IDENTITY))
                         .unwrap(),
                 );
+            }
+            "brine_decode_floats_p0_value" => {
+                black_box(decoder.decode(black_box(FLOATS_P0)).unwrap());
             }
             "brine_decode_message_value" => {
                 black_box(decoder.decode(black_box(MESSAGE)).unwrap());

@@ -136,8 +136,13 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
         self.flush()
     }
 
-    /// Writes everything queued; retries `Interrupted`, fails on `Ok(0)`.
-    fn flush(&mut self) -> Result<(), Error<T::Error>> {
+    /// Writes everything queued (e.g. an identity released by the server's first message,
+    /// before writing on the transport by other means); retries `Interrupted`.
+    ///
+    /// # Errors
+    ///
+    /// The transport's; [`Error::WriteZero`] when it accepts no bytes.
+    pub fn flush(&mut self) -> Result<(), Error<T::Error>> {
         let mut wrote = false;
         while !self.session.transmit().is_empty() {
             let result = self.transport.write(self.session.transmit());

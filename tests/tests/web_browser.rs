@@ -202,6 +202,15 @@ async fn the_projector_page_in_headless_chromium() {
     browser.goto(&url).await.expect("load the page");
     wait_text(&browser, "status", "live").await;
     assert_eq!(text(&browser, "lab").await, lab);
+    // A loopback lab: the page says students cannot reach it, and how to start it so.
+    let warning = text(&browser, "warning").await;
+    assert!(
+        warning.starts_with(&format!(
+            "students cannot reach the lab server at {lab}: it listens on loopback, which only \
+             this machine can reach. Start it as brine-server 0.0.0.0:"
+        )),
+        "{warning}"
+    );
 
     // The README's identity flags (whatever keys brine sends for them by default).
     let started = Instant::now();

@@ -83,6 +83,35 @@ impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
         self.inner.set_protocol_auto();
     }
 
+    /// How messages are delimited, both ways (call before the handshake; see the core's
+    /// `Session::set_framing`).
+    pub fn set_framing(&mut self, framing: brine_core::framing::Framing) {
+        self.inner.set_framing(framing);
+    }
+
+    /// Who speaks first (call before beginning; see the core's `Session::set_greeting`).
+    /// With anything but `Greeting::ClientId`, begin with [`begin`](Self::begin).
+    pub fn set_greeting(&mut self, greeting: brine_core::session::Greeting) {
+        self.inner.set_greeting(greeting);
+    }
+
+    /// Begins with any greeting: queues `identity` (sent at once under `Greeting::None`,
+    /// else after the server's first message) and returns; the first message comes from
+    /// [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] for an identity that cannot be pickled into the transmit buffer;
+    /// [`Error::Io`] when the connection fails.
+    pub fn begin<I: Serialize + ?Sized>(&mut self, identity: &I) -> Result<(), Error> {
+        self.inner.begin(identity).map_err(client_error)
+    }
+
+    /// [`begin`](Self::begin) with no identity to send.
+    pub fn begin_without_identity(&mut self) {
+        self.inner.begin_without_identity();
+    }
+
     /// Waits for the client id (at most `reply`), then sends `identity`.
     ///
     /// # Errors
@@ -123,6 +152,15 @@ impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
     /// not fit the transmit buffer; [`Error::Io`] when the connection fails.
     pub fn send<M: Serialize + ?Sized>(&mut self, message: &M) -> Result<(), Error> {
         self.inner.send(message).map_err(client_error)
+    }
+
+    /// Writes everything the session has queued (see the core's blocking `flush`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the connection fails.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.inner.flush().map_err(client_error)
     }
 
     /// The session (state, protocol, what it waits for).

@@ -17,27 +17,54 @@ const MAX_DIGITS: usize = 800;
 /// exponent down to -330) times 2**56 is under 3,811 bits. Two of them: 1 KiB of stack.
 const LIMBS: usize = 128;
 
-/// A non-negative integer, little-endian limbs.
+/// A non-negative integer, little-endian limbs. Limbs at `len` and above are zero, so each
+/// operation touches only the limbs in use (a short decimal's divisions take a few limbs,
+/// not all 128).
 struct Big {
     limbs: [u32; LIMBS],
+    len: usize,
 }
 
 impl Big {
     fn from_u32(v: u32) -> Big {
         let mut limbs = [0; LIMBS];
         limbs[0] = v;
-        Big { limbs }
+        Big {
+            limbs,
+            len: usize::from(v != 0),
+        }
+    }
+
+    /// The limbs in use.
+    fn used(&self) -> &[u32] {
+        self.limbs.get(..self.len).unwrap_or(&self.limbs)
+    }
+
+    /// Drops zero limbs from the top of `len`.
+    fn trim(&mut self) {
+        while self.len > 0 && self.limbs.get(self.len - 1) == Some(&0) {
+            self.len -= 1;
+        }
     }
 
     /// `self = self * m + add`; false if it overflowed.
     fn mul_add(&mut self, m: u32, add: u32) -> bool {
         let mut carry = u64::from(add);
-        for limb in self.limbs.iter_mut() {
+        for limb in self.limbs.iter_mut().take(self.len) {
             let v = u64::from(*limb) * u64::from(m) + carry;
             *limb = v as u32;
             carry = v >> 32;
         }
-        carry == 0
+        if carry != 0 {
+            match self.limbs.get_mut(self.len) {
+                Some(top) => {
+                    *top = carry as u32;
+                    self.len += 1;
+                }
+                None => return false,
+            }
+        }
+        true
     }
 
     /// `self *= 10**n`; false if it overflowed.
@@ -53,28 +80,27 @@ impl Big {
     }
 
     fn bit_len(&self) -> u32 {
-        for (i, &limb) in self.limbs.iter().enumerate().rev() {
-            if limb != 0 {
-                return 32 * i as u32 + (32 - limb.leading_zeros());
-            }
+        match self.used().last() {
+            Some(&top) => 32 * (self.len as u32 - 1) + (32 - top.leading_zeros()),
+            None => 0,
         }
-        0
     }
 
     fn is_zero(&self) -> bool {
-        self.limbs.iter().all(|&l| l == 0)
+        self.len == 0
     }
 
     /// `self <<= n`; false if bits fell off the top.
     fn shl(&mut self, n: u32) -> bool {
-        if n == 0 {
+        if n == 0 || self.len == 0 {
             return true;
         }
         if self.bit_len() + n > 32 * LIMBS as u32 {
             return false;
         }
         let (words, bits) = ((n / 32) as usize, n % 32);
-        for i in (0..LIMBS).rev() {
+        let top = (self.len + words + 1).min(LIMBS);
+        for i in (0..top).rev() {
             let lo = i
                 .checked_sub(words)
                 .and_then(|j| self.limbs.get(j))
@@ -92,22 +118,28 @@ impl Big {
                 *slot = v;
             }
         }
+        self.len = top;
+        self.trim();
         true
     }
 
     /// `self >>= 1`.
     fn shr1(&mut self) {
         let mut carry = 0;
-        for limb in self.limbs.iter_mut().rev() {
+        for limb in self.limbs.iter_mut().take(self.len).rev() {
             let v = *limb;
             *limb = (v >> 1) | (carry << 31);
             carry = v & 1;
         }
+        self.trim();
     }
 
     /// `self -= other` if `self >= other`; whether it did.
     fn sub_if_ge(&mut self, other: &Big) -> bool {
-        for (a, b) in self.limbs.iter().zip(other.limbs.iter()).rev() {
+        if self.len != other.len {
+            return self.len > other.len && self.sub(other);
+        }
+        for (a, b) in self.used().iter().zip(other.used()).rev() {
             if a != b {
                 if a < b {
                     return false;
@@ -115,13 +147,24 @@ impl Big {
                 break;
             }
         }
+        self.sub(other)
+    }
+
+    /// `self -= other`, for `self >= other`; true.
+    fn sub(&mut self, other: &Big) -> bool {
         let mut borrow = false;
-        for (a, &b) in self.limbs.iter_mut().zip(other.limbs.iter()) {
+        let len = self.len;
+        for (i, a) in self.limbs.iter_mut().take(len).enumerate() {
+            let b = other.used().get(i).copied().unwrap_or(0);
+            if i >= other.len && !borrow {
+                break;
+            }
             let (v, c1) = a.overflowing_sub(b);
             let (v, c2) = v.overflowing_sub(u32::from(borrow));
             *a = v;
             borrow = c1 || c2;
         }
+        self.trim();
         true
     }
 }

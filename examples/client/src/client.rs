@@ -4,12 +4,14 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
+use brine_core::framing::Framing;
 use brine_core::pickle::{Budget, Decoder, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{self, ClientId, Decode, Event, Session, SkipReason};
+use brine_core::session::{self, ClientId, Decode, Event, Greeting, Session, SkipReason};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::dialect::{self, DialectArgs};
 use crate::identity::Keys;
 use crate::identity::{identity, identity_repr, identity_shown, keys, keys_repr};
 use crate::interrupt::Interrupt;
@@ -21,6 +23,9 @@ use crate::{exit, sniff, Buffer, ConnectArgs, Fail, Format, ProtocolArg, Verbosi
 enum JsonEvent<'a> {
     Connected {
         peer: &'a str,
+    },
+    Greeting {
+        value: Box<RawValue>,
     },
     ClientId {
         value: Box<RawValue>,
@@ -238,6 +243,21 @@ impl Printer {
         }
     }
 
+    /// The server's first message under `--greeting any`: printed as a message is (text),
+    /// or a `greeting` event.
+    pub fn greeting(&self, value: &Value<'_>) -> Result<(), Fail> {
+        match self.format {
+            Format::Text => self.message(value),
+            Format::Json => match raw_json(value)? {
+                Ok(value) => self.json(&JsonEvent::Greeting { value }),
+                Err(reason) => self.json(&JsonEvent::Skipped {
+                    bytes: None,
+                    reason,
+                }),
+            },
+        }
+    }
+
     pub fn skipped(&self, len: usize, reason: &SkipReason) -> Result<(), Fail> {
         match self.format {
             Format::Text => {
@@ -384,13 +404,18 @@ pub fn session(
     printer: &Printer,
     interrupt: Option<&Interrupt>,
 ) -> Result<(), Fail> {
-    let identity = identity(&args.identity);
+    let dialect = &args.dialect;
+    let identity = dialect.identity(identity(&args.identity))?;
+    let sends = dialect.sends()?;
+    let authkey = dialect.authkey()?;
     // Checked before connecting: it pickles, and fits the 4096-byte transmit buffer.
     let first = match args.protocol {
         ProtocolArg::Fixed(p) => p,
         ProtocolArg::Auto => Protocol::V4,
     };
-    identity_repr(&identity, first)?;
+    if let Some(identity) = &identity {
+        identity_repr(identity, first)?;
+    }
     let options = ConnectOptions::new()
         .timeout(args.timeout.0)
         .retry(Retry::times(args.retry));
@@ -433,7 +458,16 @@ pub fn session(
         interrupt.watch(socket);
     }
     printer.connected(&peer)?;
-    if keys(&identity).is_empty() {
+    if dialect.framing() == Framing::Multiprocessing {
+        let interrupted = |fail: Fail| match interrupt {
+            Some(i) if i.happened() => Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"),
+            _ => fail,
+        };
+        dialect::authenticate(stream.inner(), authkey.as_deref(), args.timeout.0, printer)
+            .map_err(interrupted)?;
+    }
+    let flags_empty = identity.as_ref().is_some_and(|i| keys(i).is_empty());
+    if flags_empty && dialect.identity.is_none() {
         printer.note(
             "empty_identity",
             "the identity is empty (give --name, --email, --student-id, --github or --field)",
@@ -443,7 +477,9 @@ pub fn session(
         args,
         printer,
         interrupt,
-        identity: &identity,
+        identity: identity.as_ref(),
+        dialect,
+        sends,
     };
     match args.buffer {
         Buffer::K4 => talk.run::<4096, Decoder>(stream, timeouts),
@@ -457,7 +493,11 @@ struct Talk<'a> {
     args: &'a ConnectArgs,
     printer: &'a Printer,
     interrupt: Option<&'a Interrupt>,
-    identity: &'a Python,
+    /// None: `--no-identity` (or multiprocessing without `--identity`).
+    identity: Option<&'a Python>,
+    dialect: &'a DialectArgs,
+    /// The `--send` values, in order.
+    sends: Vec<Python>,
 }
 
 impl Talk<'_> {
@@ -481,7 +521,11 @@ impl Talk<'_> {
             printer,
             interrupt,
             identity,
+            dialect,
+            ref sends,
         } = self;
+        let mut sends = sends.iter().peekable();
+        let (framing, greeting) = (dialect.framing(), dialect.greeting());
         // The client owns the timeouts: --idle-timeout bounds the time without a message,
         // even while one is arriving. Until the hint is given, `idle` is cut to --hint-after
         // (an `Idle` error then restarts the idle clock and the session goes on).
@@ -493,57 +537,122 @@ impl Talk<'_> {
             ProtocolArg::Fixed(p) => client.set_protocol(p),
             ProtocolArg::Auto => client.set_protocol_auto(),
         }
-        let id = match client.handshake(identity) {
-            Ok(id) => id,
-            Err(e) => {
-                let not_pickle = matches!(
-                    &e,
-                    tcp::Error::Protocol(session::Error::Peer(
-                        session::PeerFault::InvalidPickle { .. }
-                    ))
-                );
-                let mut fail = self.interrupted(fail(e));
-                if not_pickle {
-                    if let Some(shown) = sniff::describe(client.stream().first_bytes()) {
-                        fail.message.push_str(&format!("; {shown}"));
+        client.set_framing(framing);
+        client.set_greeting(greeting);
+        // The lab's exchange (the id, then the identity); its hints are about the keys.
+        let mut lab_id = None;
+        match (identity, greeting) {
+            (Some(identity), Greeting::ClientId) => {
+                let id = match client.handshake(identity) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        let not_pickle = matches!(
+                            &e,
+                            tcp::Error::Protocol(session::Error::Peer(
+                                session::PeerFault::InvalidPickle { .. }
+                            ))
+                        );
+                        let mut fail = self.interrupted(fail(e));
+                        if not_pickle {
+                            if let Some(shown) = sniff::describe(client.stream().first_bytes()) {
+                                fail.message.push_str(&format!("; {shown}"));
+                            }
+                        }
+                        return Err(fail);
                     }
+                };
+                printer.client_id(&id)?;
+                if id.is_bare() {
+                    printer.note(
+                        "bare_client_id",
+                        &format!(
+                            "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
+                            id.with_value(|v| v.type_name())
+                        ),
+                    )?;
                 }
-                return Err(fail);
+                let encoding = client.session().protocol();
+                printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+                lab_id = Some(id);
+            }
+            (Some(identity), _) => {
+                client
+                    .begin(identity)
+                    .map_err(|e| self.interrupted(fail(e)))?;
+                if greeting == Greeting::None {
+                    let encoding = client.session().protocol();
+                    printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
+                }
+            }
+            (None, _) => client.begin_without_identity(),
+        }
+        let mut identity_out = identity.is_none() || greeting != Greeting::Any;
+        let start_stdin = |client: &tcp::Client<Session<RX, 4096, D>>| {
+            if !dialect.interactive {
+                return;
+            }
+            if let Ok(tcp) = client.stream().try_clone() {
+                let encoding = client.session().protocol();
+                let as_str = dialect.lines_as_str;
+                dialect::spawn_stdin_sender(tcp, framing, encoding, as_str, printer);
             }
         };
-        printer.client_id(&id)?;
-        if id.is_bare() {
-            printer.note(
-                "bare_client_id",
-                &format!(
-                    "the server's first message is a bare {}, not {{'clientid': id}}: taken as the client id",
-                    id.with_value(|v| v.type_name())
-                ),
-            )?;
+        if identity_out {
+            start_stdin(&client);
         }
-        let encoding = client.session().protocol();
-        printer.sent(identity, &identity_repr(identity, encoding)?, encoding)?;
-        let mut hint_pending = hint_after.filter(|h| idle.is_none_or(|i| *h < i));
+        // The key hints are for the lab's exchange (and not while the user types).
+        let mut hint_pending = hint_after
+            .filter(|h| idle.is_none_or(|i| *h < i))
+            .filter(|_| lab_id.is_some() && !dialect.interactive);
         client.timeouts_mut().idle = hint_pending.or(idle);
         let mut messages = 0u64;
+        // A server message arrived: the next --send goes out once the server has been quiet
+        // for QUIET (it may send several messages per turn, e.g. an answer and its menu).
+        let mut turn = false;
         loop {
+            let mut reply = false;
             match client.next_event() {
                 Ok(Event::Message(value)) => {
                     messages += 1;
-                    printer.message(&value)?
+                    printer.message(&value)?;
+                    reply = true;
+                }
+                Ok(Event::Greeting(value)) => {
+                    printer.greeting(&value)?;
+                    match identity {
+                        Some(identity) if !identity_out => {
+                            let encoding = client.session().protocol();
+                            printer.sent(
+                                identity,
+                                &identity_repr(identity, encoding)?,
+                                encoding,
+                            )?;
+                            identity_out = true;
+                            // Out now, before any line from stdin.
+                            client.flush().map_err(|e| self.interrupted(fail(e)))?;
+                            start_stdin(&client);
+                        }
+                        // No identity answers the greeting: the first --send does.
+                        _ => reply = true,
+                    }
+                }
+                Ok(Event::ClientId(id)) => {
+                    printer.client_id(&id)?;
+                    reply = true;
                 }
                 Ok(Event::Skipped { len, reason }) => {
                     messages += 1;
-                    printer.skipped(len, &reason)?
+                    printer.skipped(len, &reason)?;
+                    reply = true;
                 }
                 Ok(Event::Closed) => {
                     if interrupt.is_some_and(Interrupt::happened) {
                         return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
                     }
-                    if messages > 0 {
+                    let (Some(id), Some(identity), 0) = (&lab_id, identity, messages) else {
                         return printer.closed();
-                    }
-                    let hint = closed_hint(identity, &id, args);
+                    };
+                    let hint = closed_hint(identity, id, args);
                     printer.hint("closed_after_identity", &hint, identity)?;
                     printer.closed()?;
                     return Err(Fail::new(
@@ -552,13 +661,22 @@ impl Talk<'_> {
                          sending anything (exit status 7)",
                     ));
                 }
-                // The id is the handshake's (the session reports it once); later kinds of
-                // event are not printed.
+                // Later kinds of event are not printed.
                 Ok(_) => {}
+                Err(tcp::Error::Idle { .. }) if turn => {
+                    turn = false;
+                    client.timeouts_mut().idle = hint_pending.or(idle);
+                    if let Some(value) = sends.next() {
+                        let encoding = client.session().protocol();
+                        let repr = identity_repr(value, encoding)?;
+                        client.send(value).map_err(|e| self.interrupted(fail(e)))?;
+                        printer.sent(value, &repr, encoding)?;
+                    }
+                }
                 Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
                     hint_pending = None;
                     client.timeouts_mut().idle = idle;
-                    if messages == 0 {
+                    if let (Some(identity), 0) = (identity, messages) {
                         let hint = format!(
                             "no answer yet, {} after the identity; still listening (Ctrl-C to \
                              stop). A server that never answers may expect other keys (sent: \
@@ -571,9 +689,16 @@ impl Talk<'_> {
                 }
                 Err(e) => return Err(self.interrupted(fail(e))),
             }
+            if reply && sends.peek().is_some() {
+                turn = true;
+                client.timeouts_mut().idle = Some(QUIET);
+            }
         }
     }
 }
+
+/// How long the server must be quiet after a message before the next `--send` goes out.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// `0.3 s` (two decimals at most, for retry delays).
 fn secs_short(d: std::time::Duration) -> String {

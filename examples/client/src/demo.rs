@@ -106,6 +106,7 @@ pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
         idle_timeout: Some(Secs(Some(Duration::from_secs(10)))),
         retry: 0,
         format: Format::Text,
+        dialect: crate::dialect::DialectArgs::default(),
     };
     let printer = Printer {
         format: Format::Text,

@@ -743,11 +743,9 @@ mod tests {
                 counters: Arc::default(),
             };
             let task = one.run(permit);
-            assert!(
-                std::mem::size_of_val(&task) < 6 * 1024,
-                "{}",
-                std::mem::size_of_val(&task)
-            );
+            // 6,176 bytes on x86_64 since the session holds its framing (a Deframer, +32).
+            let size = std::mem::size_of_val(&task);
+            assert!(size <= 6 * 1024 + 32, "{size}");
         });
     }
 }

@@ -7,6 +7,7 @@
 
 mod client;
 mod demo;
+mod dialect;
 mod identity;
 mod interrupt;
 mod load;
@@ -269,6 +270,9 @@ pub struct ConnectArgs {
     /// text (as the lab's client prints; default) or json (a line per event)
     #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text, hide_possible_values = true, hide_default_value = true)]
     pub format: Format,
+
+    #[command(flatten)]
+    pub dialect: dialect::DialectArgs,
 }
 
 /// `--buffer`: one of the receive buffer sizes the CLI is built with.
@@ -403,55 +407,11 @@ fn command() -> clap::Command {
     for (var, arg) in env_vars(&cmd) {
         env.push_str(&format!("\n  {var:<20} {arg}"));
     }
-    fit_help(cmd).after_long_help(format!("{LONG_AFTER_HELP}\n\n{env}"))
-}
-
-/// `cmd` and its subcommands with every long text wrapped to 100 columns and no `[env: ]`
-/// beside the options.
-fn fit_help(cmd: clap::Command) -> clap::Command {
-    let about = cmd.get_long_about().map(|a| wrap(&a.to_string(), 90));
-    let mut cmd = cmd.mut_args(|a| {
-        let long = a.get_long_help().map(|h| wrap(&h.to_string(), 88));
-        match long {
-            Some(long) => a.hide_env(true).long_help(long),
-            None => a.hide_env(true),
-        }
-    });
-    if let Some(about) = about {
-        cmd = cmd.long_about(about);
-    }
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .collect();
-    for name in names {
-        cmd = cmd.mut_subcommand(name, fit_help);
-    }
-    cmd
-}
-
-/// `text` with its lines broken at spaces to at most `width` columns (clap indents them
-/// under the option: 10 columns in `--help`, so 88 keeps every line within 100).
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        let mut column = 0;
-        for word in line.split(' ') {
-            if column > 0 && column + 1 + word.len() > width {
-                out.push('\n');
-                column = 0;
-            } else if column > 0 {
-                out.push(' ');
-                column += 1;
-            }
-            out.push_str(word);
-            column += word.len();
-        }
-    }
-    out
+    // No `[env: ]` beside the options (the list above has them all).
+    let cmd = cmd
+        .mut_args(|a| a.hide_env(true))
+        .mut_subcommand("load", |c| c.mut_args(|a| a.hide_env(true)));
+    brine_server::args::fit_help(cmd).after_long_help(format!("{LONG_AFTER_HELP}\n\n{env}"))
 }
 
 /// The environment variables brine reads, each with its flag (`--name`, or `[SERVER]`).

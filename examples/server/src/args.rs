@@ -1,5 +1,6 @@
-//! Command-line text that is not UTF-8, named for the user (clap's own error names neither
-//! the argument nor the variable). Shared by `brine-server` and the `brine` CLI.
+//! The command lines of `brine-server` and the `brine` CLI: text that is not UTF-8, named
+//! for the user (clap's own error names neither the argument nor the variable), and help
+//! texts kept within 100 columns.
 
 use std::ffi::{OsStr, OsString};
 
@@ -40,6 +41,53 @@ fn escaped(text: &OsStr) -> String {
         out.push_str(chunk.valid());
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// `cmd` and its subcommands with every long text wrapped to 100 columns.
+pub fn fit_help(cmd: clap::Command) -> clap::Command {
+    let about = cmd.get_long_about().map(|a| wrap(&a.to_string(), 90));
+    let mut cmd = cmd.mut_args(|a| {
+        let long = a.get_long_help().map(|h| wrap(&h.to_string(), 88));
+        match long {
+            Some(long) => a.long_help(long),
+            None => a,
+        }
+    });
+    if let Some(about) = about {
+        cmd = cmd.long_about(about);
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, fit_help);
+    }
+    cmd
+}
+
+/// `text` with its lines broken at spaces to at most `width` columns (clap indents them
+/// under the option: 10 columns in `--help`, so 88 keeps every line within 100).
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut column = 0;
+        for word in line.split(' ') {
+            if column > 0 && column + 1 + word.len() > width {
+                out.push('\n');
+                column = 0;
+            } else if column > 0 {
+                out.push(' ');
+                column += 1;
+            }
+            out.push_str(word);
+            column += word.len();
         }
     }
     out

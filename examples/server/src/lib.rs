@@ -55,8 +55,9 @@ use brine_core::pickle::{to_vec, Error as PickleError, Protocol};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch};
 
-pub use record::CSV_HEADER;
+pub use record::{Opened, CSV_HEADER};
 pub use roster::{GITHUB_KEYS, NAME_KEYS, SID_KEYS};
+pub use web::unreachable;
 
 /// Raises this process's open-file limit (`RLIMIT_NOFILE`) from its soft value to its hard
 /// value, where the OS has such a limit, and returns the limit now in force. Each client
@@ -114,9 +115,12 @@ pub struct Config {
     /// Serve the live class page (and `/api/snapshot`, `/events`) on this address, on the
     /// server's runtime. Anyone who can reach it sees every client's identity. Default: none.
     pub web: Option<SocketAddr>,
-    /// Append one row per identified client to this file: CSV with a header, or JSON lines
-    /// when it ends in `.jsonl`. Default: none.
+    /// Record one row per student per run in this file: CSV with a header, or JSON lines
+    /// when it ends in `.jsonl` (a student who reconnects updates the row). Default: none.
     pub record: Option<PathBuf>,
+    /// Show each student id on the page masked to its last three characters (the record
+    /// keeps it whole). Default: false.
+    pub mask_sid: bool,
 }
 
 impl Default for Config {
@@ -132,6 +136,7 @@ impl Default for Config {
             max_message_len: 64 * 1024,
             web: None,
             record: None,
+            mask_sid: false,
         }
     }
 }
@@ -323,6 +328,7 @@ pub struct Server {
     runtime: Option<tokio::runtime::Runtime>,
     web_addr: Option<SocketAddr>,
     recorder: Option<std::thread::JoinHandle<()>>,
+    recording: Option<Opened>,
 }
 
 /// Why [`Server::start`] could not set up [`Config::web`] or [`Config::record`] (inside the
@@ -384,13 +390,14 @@ impl Server {
         };
         let local_addr = listener.local_addr()?;
         let roster = (config.web.is_some() || config.record.is_some())
-            .then(|| Arc::new(roster::Roster::new()));
+            .then(|| Arc::new(roster::Roster::new(config.mask_sid)));
         let record = match &config.record {
             Some(path) => Some(record::Record::open(path).map_err(|e| {
                 setup_error(e, format!("cannot open the record {}", path.display()))
             })?),
             None => None,
         };
+        let recording = record.as_ref().map(record::Record::opened).transpose()?;
         let web_listener = match config.web {
             Some(addr) => Some({
                 let _entered = runtime.enter();
@@ -443,7 +450,14 @@ impl Server {
             runtime: Some(runtime),
             web_addr,
             recorder,
+            recording,
         })
+    }
+
+    /// The record file ([`Config::record`]) as opened: its absolute path, format and the
+    /// rows of earlier runs in it.
+    pub fn recording(&self) -> Option<&Opened> {
+        self.recording.as_ref()
     }
 
     /// Where the web page is served ([`Config::web`], with the port picked for port 0).

@@ -9,90 +9,120 @@ use brine_core::pickle::{Decoder, Protocol};
 use brine_server::{Config, Message, Server, ServerEvent};
 use clap::Parser;
 
-/// The Python "pickle over TCP" lab server, done well.
-///
-/// Each client that connects gets a unique id, sent as the pickled dict {'clientid': id}.
-/// Its first pickle is its identity, printed as Python prints it; every pickle it sends (the
-/// identity included) is acknowledged with the pickled str 'Server got the data'. Then the
-/// scripted messages (--send, --send-json, in the order given) go to it, and with
-/// --close-after the server closes the connection.
-///
-/// Type a line on standard input to broadcast it, as a str, to every client that has sent its
-/// identity.
-///
-/// Bad clients never stop the others: a stream that is not pickles is disconnected, a pickle
-/// that would run code is refused (nothing runs; the client stays connected), a message over
-/// 64 KiB is cut off, and a client that sends no identity within --idle-timeout is dropped.
-///
-/// Output, one line per event:
-///   Listening on 127.0.0.1:12000 (pickle protocol 4)
-///   Client 1000 connected from 127.0.0.1:54321
-///   Client 1000 identity: {'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}
-///   Client 1000 sent: 'hello'
-///   Client 1000 refused: ...
-///   Client 1000 disconnected: client closed the connection
-///
-/// The server runs until interrupted (Ctrl-C); end of standard input does not stop it.
-/// Exit status: 1 when it cannot listen (e.g. the port is in use), 2 for bad arguments.
+/// `-h`'s first lines: the classroom command.
+const ABOUT: &str = "\
+The Python \"pickle over TCP\" lab server. In a classroom:
+  brine-server 0.0.0.0:12000 --web 0.0.0.0:8080 --record attendance.csv
+students connect to this machine's address, port 12000 (the page lists it); the
+projector opens http://THIS-MACHINE:8080/. The default, 127.0.0.1:12000, is this
+machine only.";
+
+/// `--help`'s description.
+const LONG_ABOUT: &str = "\
+The Python \"pickle over TCP\" lab server. In a classroom:
+  brine-server 0.0.0.0:12000 --web 0.0.0.0:8080 --record attendance.csv
+students connect to this machine's address, port 12000 (the page lists it); the
+projector opens http://THIS-MACHINE:8080/. The default, 127.0.0.1:12000, is this
+machine only: with --web it warns that students cannot reach it.
+
+Each client that connects gets a unique id, sent as the pickled dict {'clientid': id}.
+Its first pickle is its identity, printed as Python prints it; every pickle it sends (the
+identity included) is acknowledged with the pickled str 'Server got the data'. Then the
+scripted messages (--send, --send-json, in the order given) go to it, and with
+--close-after the server closes the connection.
+
+Type a line on standard input to broadcast it, as a str, to every client that has sent its
+identity.
+
+Bad clients never stop the others: a stream that is not pickles is disconnected, a pickle
+that would run code is refused (nothing runs; the client stays connected), a message over
+64 KiB is cut off, and a client that sends no identity within --idle-timeout is dropped.
+
+Output, one line per event:
+  Listening on 127.0.0.1:12000 (pickle protocol 4)
+  Client 1000 connected from 127.0.0.1:54321
+  Client 1000 identity: {'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}
+  Client 1000 sent: 'hello'
+  Client 1000 refused: ...
+  Client 1000 disconnected: client closed the connection
+
+The server runs until interrupted (Ctrl-C); end of standard input does not stop it.
+Exit status: 1 when it cannot listen (e.g. the port is in use), 2 for bad arguments.";
+
 #[derive(Parser, Debug)]
-#[command(name = "brine-server", version, verbatim_doc_comment)]
+#[command(name = "brine-server", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Args {
-    /// Where to listen: IP:PORT, HOST:PORT or just PORT (on 127.0.0.1). Port 0 picks a free
-    /// port (the first line printed says which).
-    #[arg(default_value = "127.0.0.1:12000", value_parser = parse_addr)]
+    /// IP:PORT, HOST:PORT or PORT (127.0.0.1:PORT); 0.0.0.0:12000 for a class
+    ///
+    /// The default is 127.0.0.1:12000.
+    /// Port 0 picks a free port (the first line printed says which). 127.0.0.1 is reachable
+    /// from this machine only; 0.0.0.0 listens on every interface, so students can connect.
+    #[arg(default_value = "127.0.0.1:12000", value_parser = parse_addr, hide_default_value = true)]
     addr: SocketAddr,
 
-    /// Pickle protocol of everything sent (0-5). 2 and below reach Python 2 clients.
+    /// Pickle protocol sent (0-5; 0-2 reach Python 2 clients)
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=5))]
     protocol: u8,
 
-    /// The first client id; each connection gets the next one.
+    /// The first client id; each connection gets the next one
     #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
     first_id: i64,
 
-    /// Send TEXT (a str) to each client after its identity. Repeatable; with --send-json,
-    /// messages go in the order given.
+    /// Send TEXT (a str) to each client after its identity; repeatable
+    ///
+    /// With --send-json, messages go in the order given.
     #[arg(long = "send", value_name = "TEXT")]
     send: Vec<String>,
 
-    /// Send the Python object that json.loads(JSON) builds (dict, list, int, ...) to each
-    /// client after its identity. Repeatable.
+    /// Send json.loads(JSON) to each client after its identity; repeatable
     #[arg(long = "send-json", value_name = "JSON", value_parser = parse_json)]
     send_json: Vec<brine_json::Python>,
 
-    /// Close each client's connection after its scripted messages.
+    /// Close each client's connection after its scripted messages
     #[arg(long)]
     close_after: bool,
 
-    /// Do not acknowledge messages with 'Server got the data'.
+    /// Do not acknowledge messages with 'Server got the data'
     #[arg(long)]
     no_ack: bool,
 
-    /// Drop a client that sends no identity within SECS seconds of connecting (0: never).
+    /// Drop a client with no identity after SECS s (0: never)
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     idle_timeout: f64,
 
-    /// Serve at most N clients at once; more are accepted and closed at once. The open-file
-    /// limit is raised to its hard limit at startup; a warning says when that is below N.
+    /// At most N clients at once; more are closed at once
+    ///
+    /// The open-file limit is raised to its hard limit at startup; a warning says when that
+    /// is below N.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_clients: usize,
 
-    /// Print only the identities (and errors): the projector view.
+    /// Print only the identities (and errors): the projector view
     #[arg(short, long)]
     quiet: bool,
 
-    /// Serve the class live in a browser at http://ADDR/ (IP:PORT, HOST:PORT or PORT on
-    /// 127.0.0.1): the lab's address, then each client's id, name, student id, GitHub user
-    /// name, connect time, state and message count; /api/snapshot gives the same as JSON.
-    /// Anyone who can reach ADDR sees all of it: bind beyond 127.0.0.1 only on a network you
-    /// trust.
+    /// Serve the class page at http://ADDR/ (IP:PORT, HOST:PORT or PORT)
+    ///
+    /// The page shows where students connect (this machine's addresses when the lab listens
+    /// on 0.0.0.0, or a warning when they cannot reach it), then each client's id, name,
+    /// student id, GitHub user name, connect time, state and message count; /api/snapshot
+    /// gives the same as JSON. Anyone who can reach ADDR sees all of it: bind beyond
+    /// 127.0.0.1 only on a network you trust.
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     web: Option<SocketAddr>,
 
-    /// Append one row per identified client to FILE: CSV with the header
-    /// time,client_id,peer,student_name,sid,github_username,other, or JSON lines when FILE
-    /// ends in .jsonl. Each row is written as the client identifies; rows of earlier runs
-    /// stay.
+    /// Show student ids on the page as their last three characters (••••••321)
+    ///
+    /// The record keeps them whole.
+    #[arg(long)]
+    mask_sid: bool,
+
+    /// Record attendance in FILE: one row per student per run (CSV, or .jsonl)
+    ///
+    /// CSV with the header time,client_id,peer,student_name,sid,github_username,email,other,
+    /// or JSON lines when FILE ends in .jsonl. A row is written as the student identifies; a
+    /// student who reconnects during the same run updates their row; rows of earlier runs
+    /// stay. The path is confirmed at start.
     #[arg(long, value_name = "FILE")]
     record: Option<std::path::PathBuf>,
 }
@@ -142,7 +172,8 @@ fn main() -> ExitCode {
         eprintln!("brine-server: {problem}");
         return ExitCode::from(2);
     }
-    let matches = <Args as clap::CommandFactory>::command().get_matches_from(&argv);
+    let command = brine_server::args::fit_help(<Args as clap::CommandFactory>::command());
+    let matches = command.get_matches_from(&argv);
     let args = match <Args as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(args) => args,
         Err(e) => e.exit(),
@@ -161,6 +192,7 @@ fn main() -> ExitCode {
         idle_timeout,
         web: args.web,
         record: args.record.clone(),
+        mask_sid: args.mask_sid,
         ..Config::default()
     };
 
@@ -200,6 +232,17 @@ fn main() -> ExitCode {
                  user name to anyone who can reach {web}"
             );
         }
+        if let Some(warning) = brine_server::unreachable(server.local_addr()) {
+            eprintln!("brine-server: warning: {warning}");
+        }
+    }
+    if let Some(record) = server.recording() {
+        say(&format!(
+            "Recording attendance in {} ({}, {} rows of earlier runs; one row per student)",
+            record.path.display(),
+            record.format,
+            record.rows
+        ));
     }
     match open_files {
         Ok(limit) if limit < args.max_clients as u64 + 64 => eprintln!(

@@ -1,10 +1,14 @@
-//! `--record FILE`: the attendance record, one row per identified client.
+//! `--record FILE`: the attendance record, one row per student per run of the server.
 //!
 //! CSV with a header, or JSON lines when the file name ends in `.jsonl`. The file is opened
 //! for appending (rows from earlier runs stay; the CSV header is written only to an empty
 //! file) and each row goes to the OS in one `write` as soon as the client identifies, from a
 //! thread of its own, so a server killed at any moment keeps every row written before; each
-//! batch of rows is then synced to the disk.
+//! batch of rows is then synced to the disk. A student who identifies again in the same run
+//! (a reconnect: the same student id, else the same name and GitHub user name) updates that
+//! row instead: this run's rows are written again after the earlier runs' into a new file,
+//! synced, and renamed over the record, so a crash leaves the old file or the new one, whole.
+//! This run's rows are kept in memory for that (one line per student).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -15,7 +19,7 @@ use std::thread::JoinHandle;
 use crate::roster::{Roster, Row};
 
 /// The CSV file's header line.
-pub const CSV_HEADER: &str = "time,client_id,peer,student_name,sid,github_username,other";
+pub const CSV_HEADER: &str = "time,client_id,peer,student_name,sid,github_username,email,other";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Format {
@@ -28,6 +32,21 @@ pub(crate) struct Record {
     file: File,
     path: PathBuf,
     format: Format,
+    /// The length of the earlier runs' part of the file (header included).
+    earlier: u64,
+    /// This run's lines, one per student (`None`: a row without a student to match).
+    lines: Vec<(Option<String>, Vec<u8>)>,
+}
+
+/// What [`Record::open`] found, for the line that confirms the record at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The file, absolute.
+    pub path: PathBuf,
+    /// `CSV` or `JSON lines`.
+    pub format: &'static str,
+    /// Rows of earlier runs already in it.
+    pub rows: u64,
 }
 
 impl Record {
@@ -79,10 +98,28 @@ impl Record {
                 file.write_all(b"\n")?;
             }
         }
+        let earlier = file.metadata()?.len();
         Ok(Record {
             file,
             path: path.to_owned(),
             format,
+            earlier,
+            lines: Vec::new(),
+        })
+    }
+
+    /// The file, its format and its rows of earlier runs (lines, less the CSV header).
+    pub(crate) fn opened(&self) -> io::Result<Opened> {
+        let mut text = Vec::new();
+        File::open(&self.path)?.read_to_end(&mut text)?;
+        let lines = text.iter().filter(|b| **b == b'\n').count() as u64;
+        Ok(Opened {
+            path: std::path::absolute(&self.path)?,
+            format: match self.format {
+                Format::Csv => "CSV",
+                Format::JsonLines => "JSON lines",
+            },
+            rows: lines.saturating_sub(u64::from(self.format == Format::Csv)),
         })
     }
 
@@ -99,6 +136,7 @@ impl Record {
                     "student_name": id.name,
                     "sid": id.sid,
                     "github_username": id.github,
+                    "email": id.email,
                     "identity": row.json,
                 })
                 .to_string()
@@ -115,6 +153,7 @@ impl Record {
                     id.name.unwrap_or_default(),
                     id.sid.unwrap_or_default(),
                     id.github.unwrap_or_default(),
+                    id.email.unwrap_or_default(),
                     other,
                 ];
                 let mut writer = csv::WriterBuilder::new()
@@ -127,10 +166,46 @@ impl Record {
         }
     }
 
-    /// Writes `row` in one write.
+    /// Writes `row`: appended in one write, or, for a student who already has a row in this
+    /// run, that row replaced (the file rewritten, see the module's documentation).
     fn write(&mut self, row: &Row) -> io::Result<()> {
         let line = self.line(row);
-        self.file.write_all(&line)
+        let same = row
+            .student
+            .as_ref()
+            .and_then(|s| self.lines.iter().position(|(k, _)| k.as_ref() == Some(s)));
+        match same {
+            None => {
+                self.file.write_all(&line)?;
+                self.lines.push((row.student.clone(), line));
+                Ok(())
+            }
+            Some(at) => {
+                self.lines[at].1 = line;
+                self.rewrite()
+            }
+        }
+    }
+
+    /// The earlier runs' part, then this run's lines, into `FILE.tmp`, synced and renamed
+    /// over the record; the record is then reopened for appending.
+    fn rewrite(&mut self) -> io::Result<()> {
+        let mut earlier = Vec::new();
+        File::open(&self.path)?
+            .take(self.earlier)
+            .read_to_end(&mut earlier)?;
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".tmp");
+        let temp = PathBuf::from(name);
+        let mut out = File::create(&temp)?;
+        out.write_all(&earlier)?;
+        for (_, line) in &self.lines {
+            out.write_all(line)?;
+        }
+        out.sync_data()?;
+        std::fs::rename(&temp, &self.path)?;
+        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        Ok(())
     }
 }
 
@@ -187,6 +262,7 @@ mod tests {
             time: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             id: 1000,
             peer: "127.0.0.1:5000".into(),
+            student: Identity::from_json(&json).student(),
             identity: Identity::from_json(&json),
             json,
         }
@@ -221,11 +297,47 @@ mod tests {
             text,
             format!(
                 "{CSV_HEADER}\n\
-                 2023-11-14T22:13:20.123Z,1000,127.0.0.1:5000,\"'=HYPERLINK(\"\"x\"\")\",917,\"a,b\",\"{{\"\"email\"\":\"\"e\\nf\"\"}}\"\n\
+                 2023-11-14T22:13:20.123Z,1000,127.0.0.1:5000,\"'=HYPERLINK(\"\"x\"\")\",917,\"a,b\",\"e\nf\",\n\
                  2023-11-14T22:13:20.123Z,1001\n\
-                 2023-11-14T22:13:20.123Z,1000,127.0.0.1:5000,Bo,,,\n"
+                 2023-11-14T22:13:20.123Z,1000,127.0.0.1:5000,Bo,,,,\n"
             )
         );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_student_who_reconnects_keeps_one_row_in_this_run() {
+        let path = temp("again.csv");
+        // A row of an earlier run stays as it was.
+        std::fs::write(&path, format!("{CSV_HEADER}\nearlier,1,p,Ana,917,,,\n")).unwrap();
+        let mut record = Record::open(&path).unwrap();
+        let ana = serde_json::json!({"student_name": "Ana", "sid": 917, "email": "a@x"});
+        record.write(&row(ana.clone())).unwrap();
+        record
+            .write(&row(serde_json::json!({"name": "Bo"})))
+            .unwrap();
+        let mut again = row(ana);
+        again.id = 1002;
+        record.write(&again).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{CSV_HEADER}\nearlier,1,p,Ana,917,,,\n\
+                 2023-11-14T22:13:20.123Z,1002,127.0.0.1:5000,Ana,917,,a@x,\n\
+                 2023-11-14T22:13:20.123Z,1000,127.0.0.1:5000,Bo,,,,\n"
+            )
+        );
+        // Appending goes on in the new file.
+        record
+            .write(&row(serde_json::json!({"name": "Cy"})))
+            .unwrap();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .ends_with(",Cy,,,,\n"));
+        let opened = Record::open(&path).unwrap().opened().unwrap();
+        assert_eq!((opened.format, opened.rows), ("CSV", 4));
+        assert!(opened.path.is_absolute());
         std::fs::remove_file(&path).unwrap();
     }
 
@@ -248,7 +360,7 @@ mod tests {
             text,
             "{\"time\":\"2023-11-14T22:13:20.123Z\",\"client_id\":1000,\"peer\":\"127.0.0.1:5000\",\
              \"student_name\":\"</script>\",\"sid\":\"1\",\"github_username\":null,\
-             \"identity\":{\"name\":\"</script>\",\"student_id\":\"1\",\"x\":[1]}}\n"
+             \"email\":null,\"identity\":{\"name\":\"</script>\",\"student_id\":\"1\",\"x\":[1]}}\n"
         );
         std::fs::remove_file(&path).unwrap();
     }

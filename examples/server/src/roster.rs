@@ -25,6 +25,8 @@ pub const NAME_KEYS: [&str; 2] = ["student_name", "name"];
 pub const SID_KEYS: [&str; 2] = ["sid", "student_id"];
 /// Keys of the GitHub user name: `github_username` and `github`.
 pub const GITHUB_KEYS: [&str; 2] = ["github_username", "github"];
+/// Keys of the email.
+pub const EMAIL_KEYS: [&str; 1] = ["email"];
 
 /// Characters kept of each identity field on the page (the record keeps them whole).
 pub(crate) const FIELD_CHARS: usize = 80;
@@ -41,6 +43,7 @@ pub(crate) struct Identity {
     pub(crate) name: Option<String>,
     pub(crate) sid: Option<String>,
     pub(crate) github: Option<String>,
+    pub(crate) email: Option<String>,
     /// Everything else: the other keys of a dict, as a JSON object, or the whole value when
     /// it is not a dict.
     pub(crate) other: Option<Json>,
@@ -66,17 +69,48 @@ impl Identity {
         let name = take(&NAME_KEYS);
         let sid = take(&SID_KEYS);
         let github = take(&GITHUB_KEYS);
+        let email = take(&EMAIL_KEYS);
         Identity {
             name,
             sid,
             github,
+            email,
             other: (!rest.is_empty()).then_some(Json::Object(rest)),
         }
     }
 
-    /// The other fields as one line of text: `key: value, ...` for a dict's keys (str values
-    /// unquoted), JSON for anything else.
+    /// Who the student is, to keep one row per student in a session: the student id, else
+    /// the name and GitHub user name (case and spaces ignored); `None` when there is none.
+    pub(crate) fn student(&self) -> Option<String> {
+        let clean = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+        };
+        match (clean(&self.sid), clean(&self.name), clean(&self.github)) {
+            (Some(sid), _, _) => Some(format!("sid {sid}")),
+            (None, None, None) => None,
+            (None, name, github) => Some(format!(
+                "name {} github {}",
+                name.unwrap_or_default(),
+                github.unwrap_or_default()
+            )),
+        }
+    }
+
+    /// The email and the other fields as one line of text (the page's last column):
+    /// `key: value, ...` for a dict's keys (str values unquoted), JSON for anything else.
     pub(crate) fn details(&self) -> String {
+        let email = self.email.as_ref().map(|e| format!("email: {e}"));
+        let other = self.other_text();
+        match (email, other.is_empty()) {
+            (Some(email), true) => email,
+            (Some(email), false) => format!("{email}, {other}"),
+            (None, _) => other,
+        }
+    }
+
+    fn other_text(&self) -> String {
         match &self.other {
             None => String::new(),
             Some(Json::Object(map)) => map
@@ -112,6 +146,7 @@ pub(crate) struct Entry {
     /// Whether it identified before leaving (a gone client keeps its fields).
     pub(crate) identified: bool,
     pub(crate) name: Option<String>,
+    /// As the page shows it (masked with `--mask-sid`).
     pub(crate) sid: Option<String>,
     pub(crate) github: Option<String>,
     pub(crate) details: String,
@@ -128,6 +163,8 @@ pub(crate) struct Row {
     pub(crate) identity: Identity,
     /// The identity as JSON, whole.
     pub(crate) json: Json,
+    /// [`Identity::student`]: a later row of the same student replaces this one.
+    pub(crate) student: Option<String>,
 }
 
 /// What changed since the publisher last looked.
@@ -146,11 +183,15 @@ struct State {
     rows: VecDeque<Row>,
     lost_rows: u64,
     closed: bool,
+    /// The client now showing each student ([`Identity::student`]).
+    students: BTreeMap<String, i64>,
 }
 
 /// See the module's documentation.
 pub(crate) struct Roster {
     state: Mutex<State>,
+    /// Show student ids masked to their last three characters.
+    mask_sid: bool,
     /// Wakes the page's publisher (one permit is kept while it is busy).
     pub(crate) changed: Notify,
     /// Wakes the record's writer.
@@ -158,9 +199,11 @@ pub(crate) struct Roster {
 }
 
 impl Roster {
-    pub(crate) fn new() -> Roster {
+    /// A roster; with `mask_sid` the page shows each student id masked (`••••••321`).
+    pub(crate) fn new(mask_sid: bool) -> Roster {
         Roster {
             state: Mutex::new(State::default()),
+            mask_sid,
             changed: Notify::new(),
             rows_ready: Condvar::new(),
         }
@@ -203,17 +246,33 @@ impl Roster {
                 entry.state = Presence::Identified;
                 entry.identified = true;
                 entry.name = identity.name.as_deref().map(|s| cut(s, FIELD_CHARS));
-                entry.sid = identity.sid.as_deref().map(|s| cut(s, FIELD_CHARS));
+                entry.sid = identity.sid.as_deref().map(|s| match self.mask_sid {
+                    true => mask(s),
+                    false => cut(s, FIELD_CHARS),
+                });
                 entry.github = identity.github.as_deref().map(|s| cut(s, FIELD_CHARS));
                 entry.details = cut(&identity.details(), DETAILS_CHARS);
+                let student = identity.student();
+                let row = Row {
+                    time: now,
+                    id: *id,
+                    peer: entry.peer.clone(),
+                    identity,
+                    json: json.clone(),
+                    student: student.clone(),
+                };
+                // A student who reconnects: one row, the newest (the older one leaves).
+                if let Some(student) = student {
+                    if let Some(old) = state.students.insert(student, *id).filter(|o| o != id) {
+                        if state.clients.remove(&old).is_some() {
+                            state.dirty.remove(&old);
+                            state.gone.retain(|g| *g != old);
+                            state.removed.push(old);
+                        }
+                    }
+                }
                 if state.rows.len() < MAX_PENDING_ROWS {
-                    state.rows.push_back(Row {
-                        time: now,
-                        id: *id,
-                        peer: entry.peer.clone(),
-                        identity,
-                        json: json.clone(),
-                    });
+                    state.rows.push_back(row);
                     self.rows_ready.notify_one();
                 } else {
                     state.lost_rows += 1;
@@ -285,6 +344,17 @@ impl Roster {
     }
 }
 
+/// A student id as the page shows it with `--mask-sid`: its last three characters, each
+/// other one as `•` (at most [`FIELD_CHARS`] in all).
+pub(crate) fn mask(sid: &str) -> String {
+    let chars: Vec<char> = sid.chars().collect();
+    let keep = chars.len().saturating_sub(3);
+    let hidden = keep.min(FIELD_CHARS - 3);
+    std::iter::repeat_n('•', hidden)
+        .chain(chars[keep..].iter().copied())
+        .collect()
+}
+
 /// `text` cut to `max` characters, with `…` when something was cut.
 pub(crate) fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -334,6 +404,36 @@ mod tests {
     }
 
     #[test]
+    fn a_reconnecting_student_keeps_one_row_and_ids_can_be_masked() {
+        let roster = Roster::new(true);
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let identity = |id| ServerEvent::Identity {
+            id,
+            value: String::new(),
+            json: json!({"student_name": "Ana", "sid": 917654321, "email": "a@x"}),
+        };
+        roster.observe(&ServerEvent::Connected { id: 1, peer });
+        roster.observe(&identity(1));
+        roster.observe(&ServerEvent::Disconnected {
+            id: 1,
+            reason: String::new(),
+        });
+        roster.observe(&ServerEvent::Connected { id: 2, peer });
+        roster.observe(&identity(2));
+        let changes = roster.take_changes();
+        assert_eq!(changes.removed, [1]);
+        assert_eq!(changes.rows.len(), 1);
+        assert_eq!(changes.rows[0].id, 2);
+        assert_eq!(changes.rows[0].sid.as_deref(), Some("••••••321"));
+        assert_eq!(changes.rows[0].details, "email: a@x");
+        let (rows, _) = roster.wait_rows().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].identity.email.as_deref(), Some("a@x"));
+        assert_eq!(rows[1].student.as_deref(), Some("sid 917654321"));
+        assert_eq!(mask("12"), "12");
+    }
+
+    #[test]
     fn fields_are_cut_on_characters() {
         assert_eq!(cut("ñandú", 3), "ñan…");
         assert_eq!(cut("abc", 3), "abc");
@@ -341,7 +441,7 @@ mod tests {
 
     #[test]
     fn gone_clients_are_bounded() {
-        let roster = Roster::new();
+        let roster = Roster::new(false);
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         for id in 0..(MAX_GONE as i64 + 5) {
             roster.observe(&ServerEvent::Connected { id, peer });

@@ -74,6 +74,8 @@ pub(crate) struct Web {
     roster: Arc<Roster>,
     /// Where students connect, as the page shows it.
     lab: Vec<String>,
+    /// Why students cannot connect there, if they cannot ([`unreachable`]).
+    warning: Option<String>,
     mirror: Mutex<Mirror>,
     updates: broadcast::Sender<Arc<Message>>,
     pages: AtomicUsize,
@@ -83,6 +85,7 @@ pub(crate) struct Web {
 struct Snapshot<'a> {
     seq: u64,
     lab: &'a [String],
+    warning: Option<&'a str>,
     clients: Vec<&'a Entry>,
 }
 
@@ -98,6 +101,7 @@ impl Web {
         Arc::new(Web {
             roster,
             lab: lab_addresses(lab),
+            warning: unreachable(lab),
             mirror: Mutex::new(Mirror {
                 seq: 0,
                 clients: BTreeMap::new(),
@@ -119,6 +123,7 @@ impl Web {
             let json = serde_json::to_string(&Snapshot {
                 seq: mirror.seq,
                 lab: &self.lab,
+                warning: self.warning.as_deref(),
                 clients: mirror.clients.values().collect(),
             })
             .unwrap_or_default();
@@ -162,20 +167,57 @@ fn lab_addresses(lab: SocketAddr) -> Vec<String> {
     if !lab.ip().is_unspecified() {
         return vec![lab.to_string()];
     }
-    let mut ips: Vec<_> = if_addrs::get_if_addrs()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|interface| interface.ip())
-        .filter(|ip| !ip.is_loopback() && (lab.is_ipv6() || ip.is_ipv4()))
-        .collect();
-    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
-    ips.dedup();
+    let ips = reachable_ips(lab.is_ipv6());
     if ips.is_empty() {
         return vec![lab.to_string()];
     }
     ips.into_iter()
         .map(|ip| SocketAddr::new(ip, lab.port()).to_string())
         .collect()
+}
+
+/// This machine's addresses other than loopback (IPv4 first; IPv6 too when `v6`).
+fn reachable_ips(v6: bool) -> Vec<std::net::IpAddr> {
+    let mut ips: Vec<_> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|interface| interface.ip())
+        .filter(|ip| !ip.is_loopback() && (v6 || ip.is_ipv4()))
+        .collect();
+    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    ips.dedup();
+    ips
+}
+
+/// Why students on other machines cannot reach a lab server listening on `lab`, and what
+/// to do: a loopback address, or every interface of a machine that has only loopback.
+/// `None` when they can.
+pub fn unreachable(lab: SocketAddr) -> Option<String> {
+    let port = lab.port();
+    let ips = reachable_ips(lab.is_ipv6());
+    let theirs = match ips.as_slice() {
+        [] => String::new(),
+        ips => {
+            let list: Vec<String> = ips
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port).to_string())
+                .collect();
+            format!("; they would then connect to {}", list.join(" or "))
+        }
+    };
+    if lab.ip().is_loopback() {
+        Some(format!(
+            "students cannot reach the lab server at {lab}: it listens on loopback, which only \
+             this machine can reach. Start it as brine-server 0.0.0.0:{port}{theirs}"
+        ))
+    } else if lab.ip().is_unspecified() && ips.is_empty() {
+        Some(format!(
+            "students cannot reach the lab server: this machine has no network address other \
+             than loopback (connect it to the classroom's network; port {port})"
+        ))
+    } else {
+        None
+    }
 }
 
 /// Serves the page on `listener` and publishes the roster's changes, until the runtime stops.
@@ -353,7 +395,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_page_that_keeps_up_gets_updates_and_one_that_falls_behind_a_snapshot() {
-        let roster = Arc::new(Roster::new());
+        let roster = Arc::new(Roster::new(false));
         let web = Web::new(Arc::clone(&roster), "127.0.0.1:12000".parse().unwrap());
         connect(&roster, 1);
         web.publish();
@@ -406,9 +448,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_loopback_lab_is_named_unreachable() {
+        let warning = unreachable("127.0.0.1:12000".parse().unwrap()).unwrap();
+        assert!(
+            warning.starts_with(
+                "students cannot reach the lab server at 127.0.0.1:12000: it listens on \
+                 loopback, which only this machine can reach. Start it as brine-server \
+                 0.0.0.0:12000"
+            ),
+            "{warning}"
+        );
+        // What this machine has decides the rest: its addresses, or that it has none.
+        let ips = reachable_ips(false);
+        let every = unreachable("0.0.0.0:12000".parse().unwrap());
+        assert_eq!(every.is_some(), ips.is_empty(), "{every:?} {ips:?}");
+        for ip in &ips {
+            assert!(warning.contains(&format!("{ip}:12000")), "{warning}");
+        }
+    }
+
     #[tokio::test]
     async fn pages_beyond_the_limit_are_refused() {
-        let web = Web::new(Arc::new(Roster::new()), "127.0.0.1:1".parse().unwrap());
+        let web = Web::new(Arc::new(Roster::new(false)), "127.0.0.1:1".parse().unwrap());
         let mut open = Vec::new();
         for _ in 0..MAX_PAGES {
             let response = events(State(Arc::clone(&web))).await;

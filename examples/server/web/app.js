@@ -57,6 +57,8 @@ function connect() {
     clients.clear();
     for (const c of snapshot.clients) clients.set(c.id, c);
     $('lab').textContent = snapshot.lab.join('  ·  ');
+    $('warning').textContent = snapshot.warning || '';
+    $('warning').hidden = !snapshot.warning;
     live(true);
     render();
   });

@@ -267,8 +267,12 @@ pub fn run(args: &LogsArgs, verbosity: Verbosity) -> Result<(), Fail> {
     let (stop, totals) = result.map_err(|e| Fail::io("write the records", e))?;
     if verbosity >= Verbosity::Normal {
         eprintln!(
-            "brine logs: {} records from {} connections; {} skipped, {} senders cut off",
-            totals.records, totals.connections, totals.skipped, totals.cut
+            "brine logs: {} records from {} connection{}; {} skipped, {} senders cut off",
+            totals.records,
+            totals.connections,
+            if totals.connections == 1 { "" } else { "s" },
+            totals.skipped,
+            totals.cut
         );
     }
     match stop {

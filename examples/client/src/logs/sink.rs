@@ -112,7 +112,7 @@ pub fn run(mut events: mpsc::Receiver<Event>, mut out: Output) -> io::Result<(St
                 let kept = out.record(
                     &mut decoder,
                     &bytes,
-                    conn.peer,
+                    (conn.peer, "cut off"),
                     &mut line,
                     &mut stdout,
                     &mut totals,
@@ -133,7 +133,7 @@ pub fn run(mut events: mpsc::Receiver<Event>, mut out: Output) -> io::Result<(St
                     let kept = out.record(
                         &mut decoder,
                         body,
-                        peer,
+                        (peer, "dropped its datagram"),
                         &mut line,
                         &mut stdout,
                         &mut totals,
@@ -185,12 +185,13 @@ enum Kept {
 }
 
 impl Output {
-    /// Decodes, filters, formats and prints one record.
+    /// Decodes, filters, formats and prints one record; `(peer, fault)`: its sender and what
+    /// is done when it is not a record (`cut off`, or for UDP `dropped its datagram`).
     fn record(
         &mut self,
         decoder: &mut HeapDecoder,
         bytes: &[u8],
-        peer: SocketAddr,
+        (peer, fault): (SocketAddr, &str),
         line: &mut String,
         stdout: &mut impl Write,
         totals: &mut Totals,
@@ -199,7 +200,7 @@ impl Output {
             Ok(Value::Dict(record)) => record,
             Ok(other) => {
                 self.warn(format_args!(
-                    "{peer}: cut off: a record is a pickled dict, got a {}",
+                    "{peer}: {fault}: a record is a pickled dict, got a {}",
                     other.type_name()
                 ));
                 return Ok(Kept::CutOff);
@@ -216,7 +217,7 @@ impl Output {
                 return Ok(Kept::Skipped);
             }
             Err(e) => {
-                self.warn(format_args!("{peer}: cut off: not a log record: {e}"));
+                self.warn(format_args!("{peer}: {fault}: not a log record: {e}"));
                 return Ok(Kept::CutOff);
             }
         };

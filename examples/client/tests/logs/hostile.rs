@@ -303,3 +303,37 @@ fn a_thousand_senders_at_once() {
         "{notes:#?}"
     );
 }
+
+/// UDP: a datagram that is not a record, or whose length prefix is wrong, is dropped with a
+/// note naming its sender; the records around it arrive.
+#[test]
+fn bad_datagrams_are_dropped() {
+    let logs = Logs::start(&["--udp", "--log-format", FORMAT], "UTC");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let me = socket.local_addr().unwrap().to_string();
+    let target = ("127.0.0.1", logs.udp_port.unwrap());
+    let evil = cpython_pickle(
+        "import os\nclass E:\n    def __reduce__(self):\n        return (os.system, ('true',))",
+        "{'name': 'evil', 'msg': E()}",
+    );
+    let datagrams = [
+        frame("udp", "record 0"),
+        framed(&evil),
+        b"\x00\x00\x00\x09garbage".to_vec(),
+        framed(b"not a pickle at all"),
+        frame("udp", "record 1"),
+    ];
+    for datagram in &datagrams {
+        socket.send_to(datagram, target).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    logs.wait_for_bytes(expected("udp", 2).join("\n").len() + 1);
+    assert!(logs.wait_for_note("dropped", 3));
+    let (code, out, notes) = logs.interrupt();
+    assert_eq!(code, Some(130));
+    assert_eq!(lines_of(&out, "udp"), expected("udp", 2));
+    let dropped: Vec<_> = notes.iter().filter(|n| n.contains("dropped")).collect();
+    assert_eq!(dropped.len(), 3, "{notes:#?}");
+    assert!(dropped.iter().all(|n| n.contains(&me)), "{dropped:#?}");
+    assert!(dropped[0].contains("posix.system"), "{dropped:#?}");
+}

@@ -1,0 +1,451 @@
+//! The `brine` binary against servers of the course's later labs and against Python's
+//! multiprocessing.connection (tests/servers/dialect_servers.py, mp_peer.py), over real TCP:
+//! whole conversations — menu, option, answer — in every framing and greeting, talking back
+//! with --send and --interactive, and the authkey handshake with python3 (3.11) and 3.12.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use brine_e2e::{
+    brine_bin, json_events, pyenv_python, python_server, run_brine, Finished, Proc, Server,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn python3() -> PathBuf {
+    PathBuf::from("python3")
+}
+
+fn dialect_server(style: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["--style", style, "--port", "0", "--lifetime", "30"];
+    args.extend_from_slice(extra);
+    python_server(&python3(), "dialect_servers.py", &args, &[])
+}
+
+/// `brine` with `args`, its stdin a pipe, and `env` set (no inherited BRINE_ variables).
+fn spawn_brine_with(args: &[&str], env: &[(&str, &str)]) -> Proc {
+    let mut command = Command::new(brine_bin());
+    command.args(args).envs(env.iter().copied());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("BRINE_") {
+            command.env_remove(key);
+        }
+    }
+    Proc::spawn_with_stdin(&format!("brine {}", args.join(" ")), command, true)
+}
+
+const MENU: &str = "{'message': 'menu', 'menu': {1: 'Get user list', 2: 'Get the time', 3: 'Echo a text', 4: 'Disconnect'}}";
+
+#[test]
+fn menu_server_conversation_with_send() {
+    let server = dialect_server("menu", &[]);
+    let addr = server.addr();
+    let brine = run_brine(&[
+        &addr,
+        "--name",
+        "Ada",
+        "--send",
+        r#"{"option": 1}"#,
+        "--send",
+        r#"{"option": 3, "text": "hi"}"#,
+        "--send",
+        r#"{"option": 4}"#,
+    ]);
+    brine.assert_code(0);
+    assert_eq!(
+        brine.stdout,
+        [
+            "Assigned client id by server: 1001",
+            MENU,
+            "{'users': ['Ada', 'Grace', 'Linus']}",
+            MENU,
+            "{'echo': 'hi'}",
+            MENU,
+            "'Bye'",
+        ],
+        "{brine}"
+    );
+    assert!(
+        brine
+            .stderr
+            .iter()
+            .any(|l| l == "sent {'option': 3, 'text': 'hi'}"),
+        "{brine}"
+    );
+    let console = server.proc.kill();
+    assert_eq!(
+        console.stdout[1..],
+        [
+            "Client 1001 connected: {'student_name': 'Ada'}",
+            "Client 1001 sent: {'option': 1}",
+            "Client 1001 sent: {'option': 3, 'text': 'hi'}",
+            "Client 1001 sent: {'option': 4}",
+            "Client 1001 disconnected",
+        ]
+    );
+}
+
+#[test]
+fn menu_server_interactive_lines_typed_while_messages_print() {
+    let server = dialect_server("menu", &[]);
+    let addr = server.addr();
+    let mut brine = spawn_brine_with(
+        &[&addr, "--name", "Ada", "--interactive", "--format", "json"],
+        &[],
+    );
+    // Each line typed once the menu is on screen; one line is not JSON.
+    brine.wait_line(WAIT, |l| l.contains("\"menu\""));
+    writeln!(brine.stdin(), r#"{{"option": 1}}"#).unwrap();
+    brine.wait_line(WAIT, |l| l.contains("users"));
+    writeln!(brine.stdin(), "option 3 please").unwrap();
+    writeln!(brine.stdin(), r#"{{"option": 4}}"#).unwrap();
+    let out = brine.wait(WAIT);
+    out.assert_code(0);
+    let events = json_events(&out);
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.ends_with(&["message", "closed"]) || kinds.contains(&"closed"),
+        "{out}"
+    );
+    let not_sent = events
+        .iter()
+        .find(|e| e["kind"] == "not_sent")
+        .expect("a not_sent note");
+    assert!(
+        not_sent["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("stdin line 2: not JSON"),
+        "{out}"
+    );
+    let sent: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "sent")
+        .map(|e| e["value"].to_string())
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            r#"{"student_name":"Ada"}"#,
+            r#"{"option":1}"#,
+            r#"{"option":4}"#
+        ],
+        "{out}"
+    );
+    assert!(events.iter().any(|e| e["value"] == "Bye"), "{out}");
+    let console = server.proc.kill();
+    assert!(
+        console
+            .stdout
+            .iter()
+            .any(|l| l == "Client 1001 disconnected"),
+        "{console:?}",
+        console = console.stdout
+    );
+}
+
+#[test]
+fn envelope_server_len32_client_speaks_first() {
+    let server = dialect_server("envelope", &[]);
+    let addr = server.addr();
+    let brine = run_brine(&[
+        &addr,
+        "--framing",
+        "len32",
+        "--greeting",
+        "none",
+        "--identity",
+        r#"{"type": "HELLO", "content": "Ada"}"#,
+        "--send",
+        r#"{"type": "MESSAGE", "content": "hi"}"#,
+        "--send",
+        r#"{"type": "QUIT"}"#,
+        "--format",
+        "json",
+    ]);
+    brine.assert_code(0);
+    let events: Vec<String> = json_events(&brine)
+        .iter()
+        .skip(1)
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            r#"{"event":"sent","value":{"type":"HELLO","content":"Ada"},"protocol":4}"#,
+            r#"{"event":"message","value":{"type":"WELCOME","content":"Hello Ada"}}"#,
+            r#"{"event":"sent","value":{"type":"MESSAGE","content":"hi"},"protocol":4}"#,
+            r#"{"event":"message","value":{"type":"ECHO","content":"hi"}}"#,
+            r#"{"event":"sent","value":{"type":"QUIT"},"protocol":4}"#,
+            r#"{"event":"message","value":{"type":"BYE","content":null}}"#,
+            r#"{"event":"closed"}"#,
+        ],
+        "{brine}"
+    );
+}
+
+#[test]
+fn greeting_any_prints_the_first_message_then_sends_the_identity() {
+    // The menu server's {'clientid': id} taken as any greeting; the identity a bare str.
+    let server = dialect_server("menu", &[]);
+    let addr = server.addr();
+    let brine = run_brine(&[
+        &addr,
+        "--greeting",
+        "any",
+        "--identity",
+        r#""Ada""#,
+        "--send",
+        r#"{"option": 4}"#,
+    ]);
+    brine.assert_code(0);
+    assert_eq!(
+        brine.stdout,
+        ["{'clientid': 1001}", MENU, "'Bye'"],
+        "{brine}"
+    );
+    let console = server.proc.kill();
+    assert_eq!(console.stdout[1], "Client 1001 connected: Ada");
+}
+
+#[test]
+fn cookbook_chat_server_two_clients_talk_through_it() {
+    let mut server = dialect_server("cookbook", &["--python2"]);
+    let addr = server.addr();
+    let port = server.port.to_string();
+    let mut brine = spawn_brine_with(
+        &[
+            &addr,
+            "--framing",
+            "cookbook",
+            "--greeting",
+            "none",
+            "--identity",
+            r#"["NAME: Ada"]"#,
+            "--protocol",
+            "2",
+            "--interactive",
+        ],
+        &[],
+    );
+    assert_eq!(brine.wait_line(WAIT, |_| true), "('CLIENT: 127.0.0.1',)");
+    // The recipe's client joins as Grace and says something after a second.
+    let mut grace = Command::new("python3");
+    grace
+        .arg("-u")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/dialect_servers.py"))
+        .args([
+            "--style",
+            "cookbook-client",
+            "--connect",
+            &port,
+            "--python2",
+            "--lifetime",
+            "4",
+        ])
+        .args(["--say", "hello from grace"]);
+    let grace = Proc::spawn("cookbook client Grace", grace);
+    assert_eq!(
+        brine.wait_line(WAIT, |_| true),
+        r"('\n(Connected: New client (2) from Grace@127.0.0.1)',)"
+    );
+    writeln!(brine.stdin(), r#"["hi grace"]"#).unwrap();
+    assert_eq!(
+        brine.wait_line(WAIT, |_| true),
+        r"('\n#[Grace@127.0.0.1]>>hello from grace',)"
+    );
+    let grace = grace.wait(WAIT);
+    assert!(
+        grace
+            .stdout
+            .iter()
+            .any(|l| l == "#[Ada@127.0.0.1]>>hi grace"),
+        "{:?}",
+        grace.stdout
+    );
+    // The recipe's stdin: a line stops the server, which closes every client.
+    writeln!(server.proc.stdin(), "quit").unwrap();
+    drop(server);
+    let out = brine.wait(WAIT);
+    assert!(
+        out.stderr
+            .iter()
+            .any(|l| l == "sent ['hi grace'] (pickle protocol 2)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cookbook_server_as_python_2_refuses_protocol_4() {
+    let server = dialect_server("cookbook", &["--python2"]);
+    let addr = server.addr();
+    let brine = run_brine(&[
+        &addr,
+        "--framing",
+        "cookbook",
+        "--greeting",
+        "none",
+        "--identity",
+        r#"["NAME: Ada"]"#,
+        "--protocol",
+        "4",
+    ]);
+    let console = server.proc.wait(WAIT);
+    assert!(
+        console
+            .stderr
+            .iter()
+            .any(|l| l == "ValueError: unsupported pickle protocol: 4"),
+        "{:?}",
+        console.stderr
+    );
+    // The recipe's server dies of it, and every connection with it: no answer came.
+    assert!(brine.stdout.is_empty(), "{brine}");
+}
+
+fn mp_listener(python: &Path, key: Option<&str>) -> Server {
+    match key {
+        Some(k) => python_server(
+            python,
+            "mp_peer.py",
+            &["listen", "--authkey-env", "MP_KEY"],
+            &[("MP_KEY", k)],
+        ),
+        None => python_server(python, "mp_peer.py", &["listen"], &[]),
+    }
+}
+
+fn mp_brine(server: &Server, key: Option<&str>, extra: &[&str]) -> Finished {
+    let addr = server.addr();
+    let mut args = vec![addr.as_str(), "--framing", "multiprocessing"];
+    if key.is_some() {
+        args.extend(["--authkey-env", "MY_KEY"]);
+    }
+    args.extend_from_slice(extra);
+    let env: Vec<(&str, &str)> = key.map(|k| ("MY_KEY", k)).into_iter().collect();
+    spawn_brine_with(&args, &env).wait(WAIT)
+}
+
+#[test]
+fn multiprocessing_listener_conversation_with_both_generations() {
+    for (python, version, digest) in [
+        (python3(), "3, 11", "md5"),
+        (pyenv_python(12), "3, 12", "sha256"),
+    ] {
+        let server = mp_listener(&python, Some("s3cret"));
+        let brine = mp_brine(
+            &server,
+            Some("s3cret"),
+            &[
+                "--send",
+                r#"{"x": [1, 2.5]}"#,
+                "--send",
+                r#"{"text": 16400}"#,
+                "--send",
+                r#"{"text": 4000}"#,
+                "--send",
+                r#""bye""#,
+            ],
+        );
+        brine.assert_code(0);
+        assert_eq!(
+            brine.stdout[0],
+            format!("{{'hello': 'from python', 'version': [{version}]}}"),
+            "{brine}"
+        );
+        assert_eq!(brine.stdout[1], "{'echo': {'x': [1, 2.5]}}");
+        assert_eq!(brine.stdout[2].len(), 4002);
+        assert_eq!(brine.stdout[3], "'bye'");
+        let auth = format!("authenticated: answered the listener's challenge with {digest}, it answered ours with {digest}");
+        assert!(brine.stderr.contains(&auth), "{brine}");
+        // 'y' * 16400 pickled (16,418 bytes) and its 4-byte prefix: past the 4 KiB buffer.
+        assert!(
+            brine.stderr.iter().any(|l| l.starts_with(
+                "skipped a 16422-byte message: larger than the 4096-byte receive buffer"
+            )),
+            "{brine}"
+        );
+        let console = server.wait();
+        assert_eq!(
+            console.stdout[1..],
+            [
+                "RECEIVED {'x': [1, 2.5]}",
+                "RECEIVED {'text': 16400}",
+                "RECEIVED {'text': 4000}",
+                "RECEIVED 'bye'",
+                "CLOSED"
+            ]
+        );
+    }
+}
+
+#[test]
+fn multiprocessing_wrong_key_and_missing_keys_are_named() {
+    for python in [python3(), pyenv_python(12)] {
+        let server = mp_listener(&python, Some("right"));
+        let brine = mp_brine(&server, Some("wrong"), &[]);
+        brine.assert_code(5);
+        brine.assert_stderr_has("the peer answered #FAILURE#: its authkey differs from ours");
+        let console = server.wait();
+        assert_eq!(
+            console.stdout[1],
+            "ERROR AuthenticationError: digest received was wrong"
+        );
+
+        let server = mp_listener(&python, Some("k"));
+        let brine = mp_brine(&server, None, &[]);
+        brine.assert_code(5);
+        brine.assert_stderr_has("the listener asks for an authkey (it sent #CHALLENGE#)");
+        drop(server);
+
+        let server = mp_listener(&python, None);
+        let brine = mp_brine(&server, Some("k"), &[]);
+        brine.assert_code(5);
+        brine.assert_stderr_has("the peer sent data without a #CHALLENGE#");
+        brine.assert_stderr_has("it has no authkey; connect without one");
+    }
+}
+
+#[test]
+fn multiprocessing_without_keys_on_either_side() {
+    let server = mp_listener(&python3(), None);
+    let brine = mp_brine(&server, None, &["--send", r#""bye""#, "--format", "json"]);
+    brine.assert_code(0);
+    let kinds: Vec<String> = json_events(&brine)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["connected", "greeting", "sent", "message", "closed"],
+        "{brine}"
+    );
+}
+
+#[test]
+fn dialect_usage_errors_name_the_flag() {
+    let brine = run_brine(&["127.0.0.1:1", "--send", "{nope"]);
+    brine.assert_code(2);
+    brine.assert_stderr_has("--send: not JSON");
+    let brine = run_brine(&["127.0.0.1:1", "--authkey-env", "X"]);
+    brine.assert_code(2);
+    brine.assert_stderr_has("--authkey-env is for --framing multiprocessing");
+    let brine = spawn_brine_with(
+        &[
+            "127.0.0.1:1",
+            "--framing",
+            "multiprocessing",
+            "--authkey-env",
+            "UNSET_FOR_TEST",
+        ],
+        &[],
+    )
+    .wait(WAIT);
+    brine.assert_code(2);
+    brine.assert_stderr_has("the environment variable UNSET_FOR_TEST is not set");
+}
