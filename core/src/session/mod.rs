@@ -158,11 +158,11 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// A session that will write protocol 4 (CPython's default). Call [`start`](Self::start)
     /// for each connection. Builds its buffers and decoder in place (their size, on the
     /// caller's stack unless the session is placed in a static or a `Box`).
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
         Session {
             rx: Receiver::new(),
             tx: Transmitter::new(),
-            decoder: D::NEW,
+            decoder: D::empty(),
             state: State::NotStarted,
             protocol: Encoding::new(Protocol::V4),
             auto: false,

@@ -28,8 +28,9 @@ pub(super) mod sealed {
 
     /// What the receive side asks of its decoder.
     pub trait Sealed: Sized {
-        /// An empty decoder (for `Session::new`, a `const fn`).
-        const NEW: Self;
+        /// An empty decoder, built at run time (an associated const would be evaluated at
+        /// compile time and stored in flash as an image of the whole decoder, copied in).
+        fn empty() -> Self;
         /// Room for one value: a message that is one `str` may skip the machine.
         const HOLDS_A_VALUE: bool;
         /// Decodes the pickle at the start of `input` (the fast path for common shapes):
@@ -45,7 +46,9 @@ pub(super) mod sealed {
     impl<const V: usize, const I: usize, const S: usize, const M: usize> Sealed
         for Decoder<V, I, S, M>
     {
-        const NEW: Self = Decoder::new();
+        fn empty() -> Self {
+            Decoder::new()
+        }
         const HOLDS_A_VALUE: bool = V > 0 && S > 0 && M > 0;
 
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
