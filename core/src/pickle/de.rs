@@ -154,6 +154,7 @@ impl<'a> Value<'a> {
             Value::Set(s) => (s.tree, Item::Container(ContainerKind::Set, s.chain)),
             Value::FrozenSet(s) => (s.tree, Item::Container(ContainerKind::FrozenSet, s.chain)),
             Value::Dict(d) => (d.0.tree, Item::Container(ContainerKind::Dict, d.0.chain)),
+            Value::Object(o) => (o.tree, o.item()),
         };
         T::deserialize(De::new(tree, item))
     }
@@ -181,6 +182,8 @@ fn type_name(item: &Item<'_>) -> &'static str {
         Item::Container(ContainerKind::Set, _) => "set",
         Item::Container(ContainerKind::FrozenSet, _) => "frozenset",
         Item::Container(ContainerKind::Dict, _) => "dict",
+        Item::Container(ContainerKind::Object(_), _) => "object",
+        Item::Global => "global",
     }
 }
 
@@ -279,6 +282,9 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
             Item::Str(s) => self.visit_text(s, visitor),
             Item::Bytes(_) | Item::ByteArray(_) => self.deserialize_bytes(visitor),
             Item::Container(ContainerKind::Dict, chain) => visitor.visit_map(self.items(chain)),
+            Item::Container(ContainerKind::Object(_), _) | Item::Global => {
+                Err(self.mismatch("data"))
+            }
             Item::Container(_, chain) => visitor.visit_seq(self.items(chain)),
         }
     }

@@ -35,6 +35,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// What the brine CLI and brine-server print on stderr the first time they show an inert
+/// stub (an object of a class brine does not know; see `brine_core::pickle::Object`).
+pub const STUB_NOTE: &str =
+    "objects of classes brine does not know are shown as inert stubs; nothing is imported or run";
+
 pub mod args;
 mod conn;
 mod events;

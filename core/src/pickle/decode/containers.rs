@@ -86,6 +86,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                 };
                 let target = self.target_below(from, want, at)?;
                 self.move_items(from, target, at)?;
+                #[cfg(feature = "objects")]
+                self.filled(from, at)?;
                 self.d.stack.truncate(from);
             }
             APPENDS | SETITEMS | ADDITEMS => {
@@ -106,6 +108,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                     let target = self.target_below(mark, want, at)?;
                     let (keyed, was_empty) = (self.keyed, self.is_empty(target));
                     self.move_items(mark + 1, target, at)?;
+                    #[cfg(feature = "objects")]
+                    self.filled(mark, at)?;
                     // A dict filled in one SETITEMS (as CPython writes up to 1000 entries)
                     // whose keys are certainly distinct needs no merging at STOP.
                     if want == ContainerKind::Dict && was_empty && self.distinct_strs(mark + 1) {
@@ -166,7 +170,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     }
 
     /// The value just below stack index `index` (the target of the items above it).
-    fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
+    pub(super) fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
         match index.checked_sub(1).and_then(|i| self.d.stack.get(i)) {
             None => Err(at.stack("no container below the items")),
             Some(&MARK_ENTRY) => Err(at.stack("a MARK where the container was expected")),
@@ -179,7 +183,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// CPython runs through a method brine does not model: SETITEM(S) on a list or
     /// bytearray (`__setitem__` by index), APPEND(S) on a bytearray (`append`, `extend`).
     pub(super) fn target_below(
-        &self,
+        &mut self,
         index: usize,
         want: ContainerKind,
         at: At,
@@ -187,6 +191,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         let id = self.below(index, at)?;
         match self.node(id) {
             Node::Container(c) if c.kind == want => Ok(id),
+            #[cfg(feature = "objects")]
+            Node::Container(Container {
+                kind: ContainerKind::Object(_),
+                ..
+            }) => self.object_items(id, want, at),
             Node::Container(Container {
                 kind: ContainerKind::List,
                 ..
@@ -258,7 +267,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                 _ if child == target || child == MARK_ENTRY => (0, 0, Unhashable::List),
                 Some(Node::Container(child)) => (child.depth, child.expansion, child.unhashable),
                 Some(Node::Bytes { mutable: true, .. }) => (0, 1, Unhashable::ByteArray),
-                Some(Node::Builtin(_)) | None => (0, 0, Unhashable::List),
+                Some(Node::Builtin(_) | Node::Global(_)) | None => (0, 0, Unhashable::List),
                 Some(leaf) => (0, leaf_weight(*leaf), Unhashable::No),
             };
             let bad = child == target || child == MARK_ENTRY || w == 0;
@@ -326,6 +335,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
             Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Global(_) => {
+                // Checked at STOP: a global is data only as a stub, or an argument.
+                self.d.globals_linked = true;
+                (0, 1, Unhashable::No)
+            }
             Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
             leaf => (0, leaf_weight(leaf), Unhashable::No),
         };
