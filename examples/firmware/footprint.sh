@@ -123,6 +123,11 @@ pickler=$(share pickler)
 printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d | |\n' \
     "$(share pickler,python2)" "$(share repr,float-text,pickler,python2)" \
     $(($(share pickler,python2) - pickler)) $(($(share repr,float-text,pickler,python2) - all))
+# `objects` (standard types as data; stubs, which the firmware does not allow): its cost on
+# top of none and of the default.
+printf '| `objects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
+    "$(share objects)" "$(share repr,float-text,pickler,objects)" \
+    $(($(share objects) - none)) $(($(share repr,float-text,pickler,objects) - all))
 printf '| none (identity pickled by build.rs, protocol-0 floats skipped with their reason) | %d | | |\n' "$none"
 echo
 printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d (of which the flat fast path decode::flat %d), keys %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d; core::fmt %d\n' \

@@ -271,11 +271,7 @@ pub struct ConnectArgs {
     #[arg(long, env = "BRINE_BUFFER", value_name = "BYTES", default_value = "4096", value_parser = parse_buffer, hide_default_value = true)]
     pub buffer: Buffer,
 
-    /// Refuse (skip) messages with objects of classes brine does not know
-    ///
-    /// By default such an object is shown as an inert stub (`<menu.Menu object {...}>`, in
-    /// JSON `{"$object": "menu.Menu", ...}`): its class name, arguments and state, never
-    /// imported or run. With this flag the message is skipped as refused.
+    /// Skip messages with objects of unknown classes (default: shown as inert stubs)
     #[arg(long, env = "BRINE_REFUSE_OBJECTS", hide_short_help = true)]
     pub refuse_objects: bool,
 

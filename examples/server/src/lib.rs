@@ -126,6 +126,10 @@ pub struct Config {
     /// Show each student id on the page masked to its last three characters (the record
     /// keeps it whole). Default: false.
     pub mask_sid: bool,
+    /// Show objects of classes brine does not know (a client's own classes) as inert stubs
+    /// (`<menu.Menu object {...}>`; nothing is imported or run) instead of refusing the
+    /// message; the first one also prints [`STUB_NOTE`] on stderr. Default true.
+    pub stubs: bool,
 }
 
 impl Default for Config {
@@ -142,6 +146,7 @@ impl Default for Config {
             web: None,
             record: None,
             mask_sid: false,
+            stubs: true,
         }
     }
 }

@@ -117,6 +117,14 @@ struct Args {
     #[arg(long)]
     mask_sid: bool,
 
+    /// Refuse pickles with objects of classes brine does not know (default: inert stubs)
+    ///
+    /// By default such an object (a client's own class) is logged as an inert stub
+    /// (`<menu.Menu object {'client': None}>`): its class name and state, never imported
+    /// or run. With this flag the message is refused, as a code-running pickle is.
+    #[arg(long)]
+    refuse_objects: bool,
+
     /// Record attendance in FILE: one row per student per run (CSV, or .jsonl)
     ///
     /// CSV with the header time,client_id,peer,student_name,sid,github_username,email,other,
@@ -193,6 +201,7 @@ fn main() -> ExitCode {
         web: args.web,
         record: args.record.clone(),
         mask_sid: args.mask_sid,
+        stubs: !args.refuse_objects,
         ..Config::default()
     };
 

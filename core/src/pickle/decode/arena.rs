@@ -39,6 +39,8 @@ pub(crate) enum ContainerKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Made {
     Call,
+    // Made by the `objects` feature's hook only.
+    #[cfg_attr(not(feature = "objects"), allow(dead_code))]
     New,
 }
 
@@ -99,7 +101,8 @@ pub(crate) enum Node {
     Container(Container),
     Builtin(Builtin),
     /// A global other than the builtins above (a standard type, or any class when stubs
-    /// are allowed).
+    /// are allowed). Made by the `objects` feature's hook only.
+    #[cfg_attr(not(feature = "objects"), allow(dead_code))]
     Global(GlobalRef),
 }
 

@@ -37,10 +37,12 @@ pub(crate) enum Slot {
 }
 
 /// How many slots an object has.
+#[cfg(feature = "objects")]
 pub(crate) const SLOTS: usize = 6;
 
 /// What a global names, as far as brine knows it. Python 2's names are mapped as CPython's
 /// unpickler maps them below protocol 3 (`__builtin__`, `copy_reg`, `xrange`).
+#[cfg(feature = "objects")]
 pub(crate) fn lookup(module: &[u8], name: &[u8], proto: u8) -> Option<Class> {
     let py2 = proto < 3;
     let builtins = module == b"builtins" || (py2 && module == b"__builtin__");
@@ -80,6 +82,7 @@ pub(crate) fn lookup(module: &[u8], name: &[u8], proto: u8) -> Option<Class> {
 /// Whether `module.name` may be shown as a stub's name: dotted identifiers (letters, digits,
 /// `_`, one `.` between parts), so no control character, space or bracket from the peer
 /// reaches a terminal or blurs where a stub's text ends.
+#[cfg(any(feature = "objects", feature = "repr"))]
 pub(crate) fn is_dotted_name(name: &[u8]) -> bool {
     let Ok(text) = core::str::from_utf8(name) else {
         return false;

@@ -3,10 +3,13 @@
 //! shape is accepted only if the value it describes prints exactly as CPython's repr.
 
 use super::super::value::{Seq, Value};
-use super::{Class, Object, Slot};
+use super::Class;
+#[cfg(feature = "objects")]
+use super::{Object, Slot};
 
 /// Whether `args` are what CPython passes to `class` (by a call, or to `__new__` when
 /// `new`).
+#[cfg(feature = "objects")]
 pub(crate) fn args_fit(class: Class, new: bool, args: Seq<'_>) -> bool {
     let arg = |i| args.get(i);
     let n = args.len();
@@ -43,12 +46,14 @@ pub(crate) fn args_fit(class: Class, new: bool, args: Seq<'_>) -> bool {
 
 /// Whether BUILD may give `class` this state: a `uuid.UUID`'s `{'int': n}` (with
 /// `'is_safe'` when known). Other standard types take no state.
+#[cfg(feature = "objects")]
 pub(crate) fn state_fits(class: Class, state: Value<'_>) -> bool {
     class == Class::Uuid && uuid(state).is_some()
 }
 
 /// Whether `class` takes items into `slot` (OrderedDict and defaultdict entries, a deque's
 /// items); stubs take any.
+#[cfg(feature = "objects")]
 pub(crate) fn takes_items(class: Class, slot: Slot) -> bool {
     match class {
         Class::Unknown => true,
@@ -60,6 +65,7 @@ pub(crate) fn takes_items(class: Class, slot: Slot) -> bool {
 
 /// Whether a standard type's items are within its bounds (a deque holds at most `maxlen`:
 /// CPython would drop the first ones, which brine does not model).
+#[cfg(feature = "objects")]
 pub(crate) fn items_fit(object: Object<'_>) -> bool {
     match (object.class(), object.args()) {
         (Class::Deque, Some(args)) => match deque_maxlen(args) {
@@ -164,6 +170,7 @@ pub(crate) fn timezone(args: Seq<'_>) -> Option<((i64, i64, i64), Option<Value<'
 }
 
 /// Whether `v` is a tzinfo brine decodes: a `datetime.timezone`.
+#[cfg(feature = "objects")]
 fn is_tzinfo(v: Value<'_>) -> bool {
     matches!(v, Value::Object(o) if o.class() == Class::TimeZone && !o.is_reference())
 }
@@ -378,6 +385,7 @@ pub(crate) fn deque_maxlen(args: Seq<'_>) -> Option<Option<u64>> {
 
 /// Whether `v` is a `defaultdict` factory brine shows: None, or `list`, `dict`, `int`,
 /// `str`, `float`, `bool`, `tuple` (a reference to a builtin type, never called).
+#[cfg(feature = "objects")]
 pub(crate) fn is_factory(v: Value<'_>) -> bool {
     match v {
         Value::None => true,
