@@ -429,7 +429,11 @@ for n in ns:
             .args(["-c", script])
             .output()
             .expect("python3 (the CPython oracle) must be installed");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut lines = Vec::new();
         let mut count = 0;
         for line in String::from_utf8(out.stdout).unwrap().lines() {
@@ -441,7 +445,10 @@ for n in ns:
             let (line, as_value) =
                 decode_with(&pickle, |v| (json(v), to_json_value(v, usize::MAX)));
             // brine-server's form: the same JSON.
-            assert_eq!(as_value, serde_json::from_str::<serde_json::Value>(&line).unwrap());
+            assert_eq!(
+                as_value,
+                serde_json::from_str::<serde_json::Value>(&line).unwrap()
+            );
             lines.push(format!("{proto} {hex} {line}"));
             count += 1;
         }
