@@ -76,6 +76,29 @@ impl At {
     }
 }
 
+/// pickle.py's error for a read that starts inside a FRAME and ends past it: an opcode's
+/// argument, or part of one read at once (a length, the bytes it counts, one line), may not
+/// cross its frame's end. `take` and `line` return it with a placeholder opcode and offset,
+/// which [`in_frame`] replaces with those of the opcode being executed.
+const FRAME_EXHAUSTED: Error = Error::InvalidArgument {
+    opcode: Opcode::FRAME,
+    offset: usize::MAX,
+    reason: "pickle exhausted before end of frame (the argument runs past its FRAME's end)",
+};
+
+/// `e`, naming the opcode `at` if it is [`FRAME_EXHAUSTED`].
+#[cold]
+fn in_frame(e: Error, at: At) -> Error {
+    match e {
+        Error::InvalidArgument {
+            offset: usize::MAX,
+            reason,
+            ..
+        } => at.arg(reason),
+        e => e,
+    }
+}
+
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
         loop {
@@ -101,7 +124,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 }
                 return Ok((root, self.pos));
             }
-            self.step(at)?;
+            if let Err(e) = self.step(at) {
+                return Err(in_frame(e, at));
+            }
         }
     }
 
@@ -150,7 +175,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                         offset: self.input.len(),
                     });
                 }
-                self.d.frame_end = self.d.frame_end.max(self.pos + len as usize);
+                // As pickle.py's `_Unframer.load_frame` (frames follow each other).
+                if self.pos < self.d.frame_end {
+                    return Err(at.arg("beginning of a new frame before end of current frame"));
+                }
+                self.d.frame_end = self.pos + len as usize;
             }
             _ => return Err(at.refused(None)),
         }
@@ -238,8 +267,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     // ---- reading arguments ----
 
-    /// The next `n` input bytes.
+    /// The next `n` input bytes: all inside the current FRAME, or none (see [`in_frame`]).
     pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Error> {
+        if self.crosses_frame(n as u64) {
+            return Err(FRAME_EXHAUSTED);
+        }
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
@@ -250,15 +282,30 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         Ok(bytes)
     }
 
-    /// A `\n`-terminated argument, without the `\n`.
+    /// Whether reading `n` bytes starts inside the current FRAME and ends past it, which
+    /// pickle.py's `_Unframer` refuses (a read starting at the frame's end leaves the frame).
+    #[inline(always)]
+    fn crosses_frame(&self, n: u64) -> bool {
+        self.pos < self.d.frame_end && n > (self.d.frame_end - self.pos) as u64
+    }
+
+    /// A `\n`-terminated argument, without the `\n`; inside a FRAME, the `\n` too.
     pub(super) fn line(&mut self) -> Result<&'i [u8], Error> {
-        let rest = self.input.get(self.pos..).unwrap_or(&[]);
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| Error::Truncated {
-                offset: self.input.len(),
-            })?;
+        let end = if self.pos < self.d.frame_end {
+            self.d.frame_end
+        } else {
+            self.input.len()
+        };
+        let rest = self.input.get(self.pos..end).unwrap_or(&[]);
+        let Some(n) = rest.iter().position(|&b| b == b'\n') else {
+            return Err(if end < self.input.len() {
+                FRAME_EXHAUSTED
+            } else {
+                Error::Truncated {
+                    offset: self.input.len(),
+                }
+            });
+        };
         let line = self.take(n)?;
         self.pos += 1;
         Ok(line)
@@ -295,6 +342,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             _ => u64::from_le_bytes(self.array()?),
         };
         let n = arg.length(raw).ok_or_else(|| at.arg("negative length"))?;
+        if self.crosses_frame(n) {
+            return Err(FRAME_EXHAUSTED);
+        }
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {
