@@ -208,10 +208,14 @@ impl Display for AuthError {
             AuthError::Framing(e) => write!(f, "{e}: {NOT_MP}"),
             AuthError::Closed { awaiting } => {
                 write!(f, "the peer closed the connection while we waited for {awaiting}")?;
-                if *awaiting == Awaiting::Verdict {
-                    f.write_str(" (a 3.11 listener closes after #FAILURE#: wrong authkey?)")?;
-                }
-                Ok(())
+                f.write_str(match awaiting {
+                    Awaiting::Verdict => " (a 3.11 listener closes after #FAILURE#: wrong authkey?)",
+                    // Its recv() reads our challenge as a pickle, fails and closes.
+                    Awaiting::Answer => {
+                        " (a Client without an authkey fails to load our #CHALLENGE# as data and closes: give it the authkey)"
+                    }
+                    _ => "",
+                })
             }
         }
     }

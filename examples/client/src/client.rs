@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
 use brine_core::framing::Framing;
 use brine_core::pickle::{Budget, Decoder, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{self, ClientId, Decode, Event, Greeting, Session, SkipReason};
+use brine_core::session::{self, ClientId, Decode, Event, Greeting, Session, SkipReason, Waiting};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -587,17 +587,18 @@ impl Talk<'_> {
             (None, _) => client.begin_without_identity(),
         }
         let mut identity_out = identity.is_none() || greeting != Greeting::Any;
+        // --interactive reads stdin once the identity and every --send went out (so a
+        // typed line never overtakes them); `stdin_waits` until then.
+        let mut stdin_waits = dialect.interactive;
         let start_stdin = |client: &tcp::Client<Session<RX, 4096, D>>| {
-            if !dialect.interactive {
-                return;
-            }
             if let Ok(tcp) = client.stream().try_clone() {
                 let encoding = client.session().protocol();
                 let as_str = dialect.lines_as_str;
                 dialect::spawn_stdin_sender(tcp, framing, encoding, as_str, printer);
             }
         };
-        if identity_out {
+        if stdin_waits && identity_out && sends.peek().is_none() {
+            stdin_waits = false;
             start_stdin(&client);
         }
         // The key hints are for the lab's exchange (and not while the user types).
@@ -630,7 +631,10 @@ impl Talk<'_> {
                             identity_out = true;
                             // Out now, before any line from stdin.
                             client.flush().map_err(|e| self.interrupted(fail(e)))?;
-                            start_stdin(&client);
+                            if stdin_waits && sends.peek().is_none() {
+                                stdin_waits = false;
+                                start_stdin(&client);
+                            }
                         }
                         // No identity answers the greeting: the first --send does.
                         _ => reply = true,
@@ -672,6 +676,10 @@ impl Talk<'_> {
                         client.send(value).map_err(|e| self.interrupted(fail(e)))?;
                         printer.sent(value, &repr, encoding)?;
                     }
+                    if stdin_waits && sends.peek().is_none() {
+                        stdin_waits = false;
+                        start_stdin(&client);
+                    }
                 }
                 Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
                     hint_pending = None;
@@ -686,6 +694,20 @@ impl Talk<'_> {
                         );
                         printer.hint("silent_after_identity", &hint, identity)?;
                     }
+                }
+                Err(tcp::Error::Timeout {
+                    waiting: Waiting::ClientId,
+                    after,
+                }) if greeting == Greeting::Any => {
+                    return Err(self.interrupted(Fail::new(
+                        exit::TIMEOUT,
+                        format!(
+                            "timed out after {} waiting for the server's first message \
+                             (--greeting any): a server that waits for the client to speak \
+                             first needs --greeting none",
+                            Secs(after)
+                        ),
+                    )));
                 }
                 Err(e) => return Err(self.interrupted(fail(e))),
             }
