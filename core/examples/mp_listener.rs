@@ -15,20 +15,31 @@
 //! ```
 //!
 //! Prints `PORT <n>` once listening, serves one client: a greeting, then for each object
-//! received its repr on stdout and `('got', <count>)` back, until the client closes.
+//! received its repr on stdout and `('got', <count>)` back, until the client closes. A
+//! failed handshake (wrong key, a client without one, a peer that is not multiprocessing,
+//! or no answer within the timeout: 10 s, or the second argument in seconds) prints
+//! `error: <why>` on stderr and exits 1.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
 
 use brine_core::framing::{Deframer, Frame, Framing, MAX_PREFIX};
 use brine_core::multiprocessing::{Handshake, Role, NONCE_LEN};
 use brine_core::pickle::{self, Decoder, Protocol};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let address = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:0".into());
+fn main() {
+    if let Err(e) = serve() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn serve() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let address = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
+    let timeout: f64 = args.next().map_or(Ok(10.0), |s| s.parse())?;
     let key = std::env::var("BRINE_AUTHKEY").map_err(|_| "set BRINE_AUTHKEY to the authkey")?;
     let listener = TcpListener::bind(&address)?;
     println!("PORT {}", listener.local_addr()?.port());
@@ -39,6 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut nonce = [0; NONCE_LEN];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut nonce)?;
     let mut handshake = Handshake::new(Role::Listener, key.as_bytes(), nonce);
+    // Bounded: a peer that never answers would otherwise hold the listener forever.
+    stream.set_read_timeout(Some(Duration::from_secs_f64(timeout)))?;
     while !handshake.is_done() {
         let out = handshake.transmit();
         stream.write_all(out)?;
@@ -48,7 +61,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
         let mut buf = vec![0; handshake.wanted()];
-        let got = stream.read(&mut buf)?;
+        let got = match stream.read(&mut buf) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let awaiting = handshake.awaiting();
+                return Err(format!("waited {timeout} s for {awaiting}: is the peer a multiprocessing.connection Client with the authkey?").into());
+            }
+            got => got?,
+        };
         if got == 0 {
             return Err(handshake
                 .peer_closed()
@@ -62,6 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     eprintln!("authenticated ({:?})", handshake.digests());
+    stream.set_read_timeout(None)?;
 
     send(&mut stream, &BTreeMap::from([("hello", "from brine")]))?;
     let mut deframer = Deframer::new(Framing::Multiprocessing);

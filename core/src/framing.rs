@@ -86,7 +86,11 @@ impl Display for FrameError {
                 Hex(prefix)
             ),
             FrameError::TooLong { len } => {
-                write!(f, "a {len}-byte message is too long for this framing's prefix")
+                // The crate's own digits, not core's u64 Display (its 64-bit division is
+                // about 1 KB of a Cortex-M3's flash).
+                f.write_str("a ")?;
+                crate::pickle::number::fmt_i128((*len).into(), f)?;
+                f.write_str("-byte message is too long for this framing's prefix")
             }
         }
     }
@@ -379,6 +383,10 @@ mod tests {
         assert_eq!(
             Framing::Len32.encode_prefix(1 << 32, &mut out),
             Err(FrameError::TooLong { len: 1 << 32 })
+        );
+        assert_eq!(
+            std::format!("{}", FrameError::TooLong { len: u64::MAX }),
+            "a 18446744073709551615-byte message is too long for this framing's prefix"
         );
         assert_eq!(
             Framing::Multiprocessing

@@ -9,7 +9,7 @@
 //! | dict | object, key order kept; a str key as is, int/float keys as their repr (`"7"`, `"1.5"`), `True`/`False`/`None` keys `"true"`/`"false"`/`"null"`, NaN/inf keys `"NaN"`/`"Infinity"`/`"-Infinity"` (all as `json.dumps`), any other key (tuple, bytes) as its repr (`"(1, 2)"`) |
 //! | list, tuple, set, frozenset | array (a set in the order it was pickled) |
 //! | str | string; control characters (C0, DEL, C1) escaped (`\n`, `\u001b`), so none reaches a terminal raw; a lone surrogate as its escape (`\ud800`, as `json.dumps` writes it) |
-//! | int (any size) | number with every digit |
+//! | int (any size) | number with every digit, up to the 4300 digits `json.loads` and `int()` read; past them a string of Python's `hex()` of it (`"0x5a5a…"`, exact, as brine's repr of it) |
 //! | float | number as Python's repr writes it (`1e+100`, `-0.0`); NaN and ±inf → `null` (JSON has none) |
 //! | bool, None | `true`/`false`, `null` |
 //! | bytes, bytearray | `{"bytes_hex": "00ff"}` |

@@ -28,8 +28,14 @@ pub(crate) fn write_json<W: Write + ?Sized>(
         Value::None => w.write_str("null"),
         Value::Bool(b) => w.write_str(if *b { "true" } else { "false" }),
         Value::Int(i) => write!(w, "{i}"),
-        // Decimal digits, exact: a JSON number has no size limit.
-        Value::BigInt(b) => write!(w, "{b}"),
+        // Decimal digits, exact, up to Python's 4300 (what `json.loads` and `int()` read);
+        // beyond, Python's `hex()` of it as a string (`"0x1f..."`): its repr is that hex
+        // text (CPython refuses the decimal one), and no JSON reader takes such a number.
+        Value::BigInt(b) => {
+            let mut int = HexAsString::new(w);
+            write!(int, "{b}")?;
+            int.finish()
+        }
         // Python's repr ("1.5", "1e+100", "-0.0") is valid JSON, as json.dumps writes it.
         Value::Float(x) if x.is_finite() => write!(w, "{value}"),
         Value::Float(_) => w.write_str("null"),
@@ -151,6 +157,75 @@ struct Escaped<'w, W: ?Sized>(&'w mut W);
 impl<W: Write + ?Sized> Write for Escaped<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         s.chars().try_for_each(|c| write_char_escaped(self.0, c))
+    }
+}
+
+/// Passes an int's repr through, quoted when it is the hex form (`0x...`, `-0x...`) of an int
+/// past the 4300-digit limit: decides on the first three bytes, holding them until then.
+struct HexAsString<'w, W: ?Sized> {
+    w: &'w mut W,
+    held: [u8; 3],
+    len: usize,
+    decided: bool,
+    quoted: bool,
+}
+
+impl<'w, W: Write + ?Sized> HexAsString<'w, W> {
+    fn new(w: &'w mut W) -> Self {
+        Self {
+            w,
+            held: [0; 3],
+            len: 0,
+            decided: false,
+            quoted: false,
+        }
+    }
+
+    /// Writes what is held once the start tells decimal from hex (or the text ended).
+    fn decide(&mut self, at_end: bool) -> fmt::Result {
+        let held = self.held.get(..self.len).unwrap_or_default();
+        let hex = held == b"0x" || held == b"-0x";
+        let decimal = !b"0x".starts_with(held) && !b"-0x".starts_with(held);
+        if !(hex || decimal || at_end) {
+            return Ok(());
+        }
+        self.decided = true;
+        self.quoted = hex;
+        if hex {
+            self.w.write_char('"')?;
+        }
+        // The held bytes are ASCII (a sign, digits, `x`).
+        self.w
+            .write_str(core::str::from_utf8(held).map_err(|_| fmt::Error)?)
+    }
+
+    fn finish(mut self) -> fmt::Result {
+        if !self.decided {
+            self.decide(true)?;
+        }
+        if self.quoted {
+            self.w.write_char('"')?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write + ?Sized> Write for HexAsString<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s;
+        while !self.decided {
+            let Some(c) = rest.bytes().next() else {
+                return Ok(());
+            };
+            if !c.is_ascii() {
+                return Err(fmt::Error);
+            }
+            *self.held.get_mut(self.len).ok_or(fmt::Error)? = c;
+            self.len += 1;
+            rest = rest.get(1..).unwrap_or_default();
+            self.decide(false)?;
+        }
+        self.w.write_str(rest)
     }
 }
 
@@ -342,5 +417,78 @@ mod tests {
             let as_value: serde_json::Value = serde_json::from_str(&want).unwrap();
             assert_eq!(to_json_value(value, 4096), as_value);
         });
+    }
+
+    /// Issue 22: ints past Python's 4300 digits (whose repr is their `hex()`) are JSON
+    /// strings of that hex, ints up to it numbers; checked by CPython's `json.loads` of each
+    /// line, in every protocol (LONG1/LONG4 and protocol 0's decimal LONG), inside a list and
+    /// as a dict key.
+    #[test]
+    fn every_int_is_valid_json() {
+        let script = r#"
+import pickle, sys
+ns = [10**4299, -10**4299, 10**4300 - 1, 10**4300, -10**4300, 2**20000, -2**20000 + 1, 2**64, -2**63 - 1]
+for n in ns:
+    for proto in range(6):
+        if proto < 2 and abs(n) >= 10**4300:
+            continue  # protocol 0/1 write decimal text, which int() refuses to read back
+        print(proto, pickle.dumps([n, {n: n}], proto).hex())
+"#;
+        let out = std::process::Command::new("python3")
+            .args(["-c", script])
+            .output()
+            .expect("python3 (the CPython oracle) must be installed");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut lines = Vec::new();
+        let mut count = 0;
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let (proto, hex) = line.split_once(' ').unwrap();
+            let pickle: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let (line, as_value) =
+                decode_with(&pickle, |v| (json(v), to_json_value(v, usize::MAX)));
+            // brine-server's form: the same JSON.
+            assert_eq!(
+                as_value,
+                serde_json::from_str::<serde_json::Value>(&line).unwrap()
+            );
+            lines.push(format!("{proto} {hex} {line}"));
+            count += 1;
+        }
+        assert_eq!(count, 9 * 6 - 4 * 2);
+        // CPython reads each line and finds n as a number, or hex(n) past the limit.
+        let check = r#"
+import json, pickle, sys
+for l in sys.stdin:
+    proto, p, line = l.split(' ', 2)
+    n = pickle.loads(bytes.fromhex(p))[0]
+    sys.set_int_max_str_digits(0)
+    want = n if len(str(abs(n))) <= 4300 else hex(n)
+    sys.set_int_max_str_digits(4300)  # json.loads as it reads by default
+    got = json.loads(line)
+    assert got == [want, {str(want): want}], (proto, hex(n)[:20], line[:80])
+print('ok')
+"#;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", check])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 (the CPython oracle) must be installed");
+        let mut stdin = child.stdin.take().unwrap();
+        let text = lines.join("\n");
+        let writer = std::thread::spawn(move || {
+            use std::io::Write as _;
+            stdin.write_all(text.as_bytes()).unwrap();
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
     }
 }

@@ -74,6 +74,11 @@ fn menu_server_conversation_with_send() {
             .any(|l| l == "sent {'option': 3, 'text': 'hi'}"),
         "{brine}"
     );
+    // The server prints its last line after brine has gone: wait for it.
+    let mut server = server;
+    server
+        .proc
+        .wait_line(WAIT, |l| l == "Client 1001 disconnected");
     let console = server.proc.kill();
     assert_eq!(
         console.stdout[1..],
@@ -138,14 +143,45 @@ fn menu_server_interactive_lines_typed_while_messages_print() {
         "{out}"
     );
     assert!(events.iter().any(|e| e["value"] == "Bye"), "{out}");
-    let console = server.proc.kill();
-    assert!(
-        console
-            .stdout
-            .iter()
-            .any(|l| l == "Client 1001 disconnected"),
-        "{console:?}",
-        console = console.stdout
+    // The server prints this after brine has gone (fails the test if it never does).
+    let mut server = server;
+    server
+        .proc
+        .wait_line(WAIT, |l| l == "Client 1001 disconnected");
+}
+
+#[test]
+fn send_then_interactive_lines_in_order() {
+    // The line is in stdin before brine connects: it waits for the --send to go out (read
+    // early, QUIT would reach the server before MESSAGE and close the conversation).
+    let server = dialect_server("envelope", &[]);
+    let addr = server.addr();
+    let mut brine = spawn_brine_with(
+        &[
+            &addr,
+            "--framing",
+            "len32",
+            "--greeting",
+            "none",
+            "--identity",
+            r#"{"type": "HELLO", "content": "Ada"}"#,
+            "--send",
+            r#"{"type": "MESSAGE", "content": "hi"}"#,
+            "--interactive",
+        ],
+        &[],
+    );
+    writeln!(brine.stdin(), r#"{{"type": "QUIT"}}"#).unwrap();
+    let out = brine.wait(WAIT);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout,
+        [
+            "{'type': 'WELCOME', 'content': 'Hello Ada'}",
+            "{'type': 'ECHO', 'content': 'hi'}",
+            "{'type': 'BYE', 'content': None}",
+        ],
+        "{out}"
     );
 }
 
@@ -280,32 +316,71 @@ fn cookbook_chat_server_two_clients_talk_through_it() {
     );
 }
 
+/// The Cookbook's chat server as published, run by the real Python 2.7 (pyenv's 2.7.18).
+fn cookbook_py2() -> Server {
+    let root = Command::new("pyenv")
+        .arg("root")
+        .output()
+        .expect("pyenv root");
+    let python = PathBuf::from(String::from_utf8_lossy(&root.stdout).trim())
+        .join("versions/2.7.18/bin/python");
+    assert!(
+        python.exists(),
+        "no {} (pyenv install 2.7.18)",
+        python.display()
+    );
+    python_server(&python, "cookbook_py2.py", &["--lifetime", "30"], &[])
+}
+
 #[test]
-fn cookbook_server_as_python_2_refuses_protocol_4() {
-    let server = dialect_server("cookbook", &["--python2"]);
-    let addr = server.addr();
-    let brine = run_brine(&[
-        &addr,
+fn cookbook_server_on_python_2_dies_of_protocol_4_and_brine_says_why() {
+    let cookbook = [
         "--framing",
         "cookbook",
         "--greeting",
         "none",
         "--identity",
         r#"["NAME: Ada"]"#,
-        "--protocol",
-        "4",
-    ]);
-    let console = server.proc.wait(WAIT);
-    assert!(
-        console
-            .stderr
-            .iter()
-            .any(|l| l == "ValueError: unsupported pickle protocol: 4"),
-        "{:?}",
-        console.stderr
-    );
-    // The recipe's server dies of it, and every connection with it: no answer came.
-    assert!(brine.stdout.is_empty(), "{brine}");
+    ];
+    // --protocol auto with no greeting to read writes protocol 4: the server dies of it.
+    for protocol in ["4", "auto"] {
+        let server = cookbook_py2();
+        let addr = server.addr();
+        let mut args = vec![addr.as_str()];
+        args.extend(cookbook);
+        args.extend(["--protocol", protocol]);
+        let brine = run_brine(&args);
+        let console = server.proc.wait(WAIT);
+        assert!(
+            console
+                .stderr
+                .iter()
+                .any(|l| l == "ValueError: unsupported pickle protocol: 4"),
+            "{console}"
+        );
+        brine.assert_code(7).assert_stderr_has(
+            "hint: the server closed the connection right after our first message (the \
+             identity) without sending anything: a Python 2 server cannot read pickle \
+             protocol 4 and may die of it (as the Python Network Programming Cookbook's chat \
+             server does): try --protocol 2",
+        );
+        assert!(brine.stdout.is_empty(), "{brine}");
+    }
+    // As the hint says: protocol 2, and the conversation goes on.
+    let mut server = cookbook_py2();
+    let addr = server.addr();
+    let mut args = vec![addr.as_str()];
+    args.extend(cookbook);
+    args.extend(["--protocol", "2", "--send", r#"["hello"]"#]);
+    let mut brine = spawn_brine_with(&args, &[]);
+    assert_eq!(brine.wait_line(WAIT, |_| true), "('CLIENT: 127.0.0.1',)");
+    server
+        .proc
+        .wait_line(WAIT, |l| l.starts_with("Chat server: got connection"));
+    writeln!(server.proc.stdin(), "quit").unwrap();
+    let out = brine.wait(WAIT);
+    out.assert_code(0);
+    assert_eq!(out.stdout, ["('CLIENT: 127.0.0.1',)"], "{out}");
 }
 
 fn mp_listener(python: &Path, key: Option<&str>) -> Server {
@@ -409,6 +484,67 @@ fn multiprocessing_wrong_key_and_missing_keys_are_named() {
         brine.assert_stderr_has("the peer sent data without a #CHALLENGE#");
         brine.assert_stderr_has("it has no authkey; connect without one");
     }
+}
+
+#[test]
+fn multiprocessing_key_against_a_listener_without_one_that_waits_times_out() {
+    // A request/reply Listener without an authkey waits for the client's first object,
+    // while a client with a key waits for a #CHALLENGE#: CPython's Client deadlocks here.
+    let server = python_server(&python3(), "mp_peer.py", &["listen", "--recv-first"], &[]);
+    let brine = mp_brine(&server, Some("k"), &["--timeout", "1"]);
+    brine.assert_code(4);
+    brine.assert_stderr_has(
+        "error: multiprocessing authentication: the listener sent no #CHALLENGE# within 1 s \
+         (--timeout): a Listener without an authkey sends none and waits for us (drop \
+         --authkey-env), or the peer is not multiprocessing.connection",
+    );
+    // The listener saw the connection close, still waiting for our first object.
+    assert_eq!(server.wait().stdout[1..], ["CLOSED"]);
+    // Without the key, the same listener waits for us to speak first: --greeting none.
+    let server = python_server(&python3(), "mp_peer.py", &["listen", "--recv-first"], &[]);
+    let brine = mp_brine(&server, None, &["--timeout", "1"]);
+    brine.assert_code(4);
+    brine.assert_stderr_has(
+        "error: timed out after 1 s waiting for the server's first message (--greeting any): \
+         a server that waits for the client to speak first needs --greeting none",
+    );
+    let server = python_server(&python3(), "mp_peer.py", &["listen", "--recv-first"], &[]);
+    let brine = mp_brine(
+        &server,
+        None,
+        &[
+            "--greeting",
+            "none",
+            "--identity",
+            "1",
+            "--send",
+            r#""bye""#,
+        ],
+    );
+    brine.assert_code(0);
+    assert_eq!(
+        brine.stdout,
+        ["{'hello': 'from python', 'version': [3, 11]}", "'bye'"],
+        "{brine}"
+    );
+}
+
+#[test]
+fn multiprocessing_against_a_server_that_is_not_multiprocessing() {
+    // The lab's server sends a bare pickle: its PROTO byte reads as a negative length.
+    let server = brine_e2e::lab_server("classic", &[]);
+    let brine = mp_brine(&server, Some("k"), &[]);
+    brine.assert_code(5);
+    brine.assert_stderr_has(
+        "error: multiprocessing authentication: length prefix 80 04 95 12 is negative \
+         (multiprocessing allows only -1, before an 8-byte length): is the peer a \
+         multiprocessing.connection Listener/Client?",
+    );
+    // A len32 server that waits for the client to speak: silent, so the timeout names it.
+    let server = dialect_server("envelope", &[]);
+    let brine = mp_brine(&server, Some("k"), &["--timeout", "1"]);
+    brine.assert_code(4);
+    brine.assert_stderr_has("or the peer is not multiprocessing.connection");
 }
 
 #[test]

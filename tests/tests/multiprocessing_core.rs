@@ -408,3 +408,73 @@ fn the_listener_example_serves_python_clients_of_both_generations() {
         );
     }
 }
+
+/// The example listening with `timeout` seconds for the handshake and the key `ex4mple`;
+/// its port.
+fn example_listener(example: &Path, timeout: &str) -> (Proc, String) {
+    let mut command = Command::new(example);
+    command
+        .args(["127.0.0.1:0", timeout])
+        .env("BRINE_AUTHKEY", "ex4mple");
+    let mut server = Proc::spawn("mp_listener example", command);
+    let port =
+        server.wait_line(Duration::from_secs(10), |l| l.starts_with("PORT "))[5..].to_string();
+    (server, port)
+}
+
+#[test]
+fn the_listener_example_names_a_client_without_a_key_a_wrong_key_and_a_silent_peer() {
+    let example = mp_listener_example();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers/mp_peer.py");
+    let cases: [(&[&str], Option<&str>, &str, &str); 3] = [
+        // Receives first: reads our #CHALLENGE# as a pickle, fails, closes.
+        (
+            &["--replies", "1"],
+            None,
+            "error: the peer closed the connection while we waited for the peer's answer to \
+             our challenge (a Client without an authkey fails to load our #CHALLENGE# as data \
+             and closes: give it the authkey)",
+            "ERROR UnpicklingError: invalid load key, '#'.",
+        ),
+        // Sends first: its pickle arrives where the answer should.
+        (
+            &["--first", r#""hi""#],
+            None,
+            "error: the peer sent data b'\\x80\\x04\\x95\\x06\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x8c\\x02hi\\x94.' \
+             (17 bytes) instead of answering our challenge: it has no authkey (sent #FAILURE#)",
+            "ERROR UnpicklingError: invalid load key, '#'.",
+        ),
+        (
+            &[],
+            Some("wrong"),
+            "error: the peer's sha256 answer to our challenge is wrong: its authkey differs \
+             from ours (sent #FAILURE#)",
+            "ERROR AuthenticationError: digest sent was rejected",
+        ),
+    ];
+    for (args, key, ours, theirs) in cases {
+        let (server, port) = example_listener(&example, "10");
+        let mut client = Command::new(pyenv_python(12));
+        client
+            .arg("-u")
+            .arg(&script)
+            .args(["connect", &port])
+            .args(args);
+        if let Some(key) = key {
+            client.args(["--authkey-env", KEY_VAR]).env(KEY_VAR, key);
+        }
+        let out = Proc::spawn("mp_peer.py connect", client).wait(Duration::from_secs(20));
+        assert_eq!(out.stdout.last().map(String::as_str), Some(theirs), "{out}");
+        let served = server.wait(Duration::from_secs(10));
+        served.assert_code(1).assert_stderr_has(ours);
+    }
+    // A peer that connects and says nothing: the handshake's wait is bounded.
+    let (server, port) = example_listener(&example, "1");
+    let silent = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    let served = server.wait(Duration::from_secs(10));
+    served.assert_code(1).assert_stderr_has(
+        "error: waited 1 s for the peer's answer to our challenge: is the peer a \
+         multiprocessing.connection Client with the authkey?",
+    );
+    drop(silent);
+}

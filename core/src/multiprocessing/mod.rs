@@ -208,10 +208,14 @@ impl Display for AuthError {
             AuthError::Framing(e) => write!(f, "{e}: {NOT_MP}"),
             AuthError::Closed { awaiting } => {
                 write!(f, "the peer closed the connection while we waited for {awaiting}")?;
-                if *awaiting == Awaiting::Verdict {
-                    f.write_str(" (a 3.11 listener closes after #FAILURE#: wrong authkey?)")?;
-                }
-                Ok(())
+                f.write_str(match awaiting {
+                    Awaiting::Verdict => " (a 3.11 listener closes after #FAILURE#: wrong authkey?)",
+                    // Its recv() reads our challenge as a pickle, fails and closes.
+                    Awaiting::Answer => {
+                        " (a Client without an authkey fails to load our #CHALLENGE# as data and closes: give it the authkey)"
+                    }
+                    _ => "",
+                })
             }
         }
     }
@@ -334,7 +338,7 @@ impl<'k> Handshake<'k> {
     /// Reports that the first `n` bytes of [`transmit`](Self::transmit) were sent.
     pub fn transmitted(&mut self, n: usize) {
         let n = n.min(self.tx_len);
-        self.tx.copy_within(n..self.tx_len, 0);
+        crate::shift::move_back(&mut self.tx, n, self.tx_len, 0);
         self.tx_len -= n;
     }
 

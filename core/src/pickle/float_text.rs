@@ -1,20 +1,22 @@
-//! Decimal text to the nearest `f64` (ties to even), exactly, in about 1.5 KB of flash: big
-//! integers of 32-bit limbs and binary long division, no tables, no float arithmetic (a
-//! Cortex-M without an FPU links no soft-float), no 64-bit division. Slower than Rust's
-//! `str::parse` (tens of microseconds for a long digit string), which is fine for the
-//! protocol-0 FLOATs it reads.
+//! Decimal text to the nearest `f64` (ties to even), exactly, in about 2 KB of flash: no
+//! tables, no float arithmetic (a Cortex-M without an FPU links no soft-float), no 64-bit
+//! division. Short decimals (up to 18 digits over a power of ten up to 10**18: what CPython's
+//! repr writes for most doubles, `0.1`, `2.5e-10`) take a 64-bit binary division (a few
+//! hundred instructions); integers take their top 64 bits; the rest big integers of 32-bit
+//! limbs and binary long division (thousands of instructions, tens of thousands for a long
+//! digit string near the bottom of the normal range).
 //!
 //! The text is `digits [. digits] [e [sign] digits]` (no sign, validated by the caller). The
-//! value `D × 10**e` is written as a fraction `P / Q` of big integers, scaled by a power of
-//! two so that the quotient has 55 or 56 bits; the quotient, the remainder's being non-zero
-//! and any digits past the 800th decide the rounding to 53 bits (or fewer, below the normal
-//! range). 800 significant digits decide every rounding: a point halfway between two
-//! doubles has at most 767.
+//! value `D × 10**e` is written as `D × 5**e × 2**e`, and for `e < 0` as a fraction `P / Q` of
+//! big integers, scaled by a power of two so that the quotient has 55 or 56 bits; the
+//! quotient, the remainder's being non-zero and any digits past the 800th decide the rounding
+//! to 53 bits (or fewer, below the normal range). 800 significant digits decide every
+//! rounding: a point halfway between two doubles has at most 767.
 
 /// Significant digits kept; later non-zero digits only mark the value as above what is kept.
 const MAX_DIGITS: usize = 800;
-/// 32-bit limbs of each big integer: 10**1130 (the largest denominator: 800 digits and an
-/// exponent down to -330) times 2**56 is under 3,811 bits. Two of them: 1 KiB of stack.
+/// 32-bit limbs of each big integer: 10**1130 (more than the largest denominator 5**1130: 800
+/// digits and an exponent down to -330) times 2**56 is under 3,811 bits. Two of them: 1 KiB of stack.
 const LIMBS: usize = 128;
 
 /// A non-negative integer, little-endian limbs. Limbs at `len` and above are zero, so each
@@ -67,11 +69,11 @@ impl Big {
         true
     }
 
-    /// `self *= 10**n`; false if it overflowed.
-    fn mul_pow10(&mut self, mut n: u32) -> bool {
+    /// `self *= 5**n`; false if it overflowed.
+    fn mul_pow5(&mut self, mut n: u32) -> bool {
         while n > 0 {
-            let step = n.min(9);
-            if !self.mul_add(10u32.pow(step), 0) {
+            let step = n.min(13);
+            if !self.mul_add(5u32.pow(step), 0) {
                 return false;
             }
             n -= step;
@@ -84,6 +86,24 @@ impl Big {
             Some(&top) => 32 * (self.len as u32 - 1) + (32 - top.leading_zeros()),
             None => 0,
         }
+    }
+
+    /// The top 64 bits as `(bits, e2, sticky)`: `self` is `bits × 2**e2` plus less than one
+    /// unit of `bits`, non-zero when `sticky`.
+    fn top64(&self) -> (u64, i32, bool) {
+        let len = self.bit_len();
+        let e2 = len.saturating_sub(64);
+        let (words, bits) = ((e2 / 32) as usize, e2 % 32);
+        let limb = |i: usize| u64::from(self.limbs.get(i).copied().unwrap_or(0));
+        let wide = |i: usize| limb(i) | (limb(i + 1) << 32);
+        let top = if bits == 0 {
+            wide(words)
+        } else {
+            (wide(words) >> bits) | (limb(words + 2) << (64 - bits))
+        };
+        let below = self.used().iter().take(words).any(|&l| l != 0)
+            || (bits != 0 && limb(words) & ((1 << bits) - 1) != 0);
+        (top, e2 as i32, below)
     }
 
     fn is_zero(&self) -> bool {
@@ -154,15 +174,18 @@ impl Big {
     fn sub(&mut self, other: &Big) -> bool {
         let mut borrow = false;
         let len = self.len;
-        for (i, a) in self.limbs.iter_mut().take(len).enumerate() {
-            let b = other.used().get(i).copied().unwrap_or(0);
-            if i >= other.len && !borrow {
-                break;
-            }
+        let (low, high) = self.limbs.split_at_mut(other.len.min(len));
+        for (a, &b) in low.iter_mut().zip(other.used()) {
             let (v, c1) = a.overflowing_sub(b);
             let (v, c2) = v.overflowing_sub(u32::from(borrow));
             *a = v;
             borrow = c1 || c2;
+        }
+        for a in high.iter_mut().take(len - other.len.min(len)) {
+            if !borrow {
+                break;
+            }
+            (*a, borrow) = a.overflowing_sub(1);
         }
         self.trim();
         true
@@ -191,26 +214,22 @@ pub(crate) fn parse_decimal(text: &[u8]) -> f64 {
     if negative {
         e10 = -e10;
     }
-    // Significant digits: D (at most MAX_DIGITS of them) and the value D × 10**e10.
-    let mut d = Big::from_u32(0);
-    let (mut n, mut truncated, mut in_frac) = (0usize, false, false);
-    let (mut chunk, mut chunk_len) = (0u32, 0u32);
+    // Significant digits: n of them kept (at most MAX_DIGITS), the first 19 as `small`,
+    // and the value D × 10**e10.
+    let (mut n, mut small, mut truncated, mut in_frac) = (0usize, 0u64, false, false);
     for &b in mantissa {
         if b == b'.' {
             in_frac = true;
             continue;
         }
-        let digit = u32::from(b.wrapping_sub(b'0'));
+        let digit = b.wrapping_sub(b'0');
         if n == 0 && digit == 0 {
             e10 -= i32::from(in_frac);
             continue;
         }
         if n < MAX_DIGITS {
-            chunk = chunk * 10 + digit;
-            chunk_len += 1;
-            if chunk_len == 9 {
-                d.mul_add(1_000_000_000, chunk);
-                (chunk, chunk_len) = (0, 0);
+            if n < 19 {
+                small = small * 10 + u64::from(digit);
             }
             n += 1;
             e10 -= i32::from(in_frac);
@@ -218,9 +237,6 @@ pub(crate) fn parse_decimal(text: &[u8]) -> f64 {
             truncated |= digit != 0;
             e10 += i32::from(!in_frac);
         }
-    }
-    if chunk_len > 0 {
-        d.mul_add(10u32.pow(chunk_len), chunk);
     }
     if n == 0 {
         return 0.0;
@@ -233,13 +249,30 @@ pub(crate) fn parse_decimal(text: &[u8]) -> f64 {
     if m < -330 {
         return 0.0;
     }
-    // P / Q = D × 10**e10, then scaled by 2**s so the quotient has 55 or 56 bits.
-    let (mut p, mut q) = (d, Big::from_u32(1));
-    let fits = if e10 >= 0 {
-        p.mul_pow10(e10.unsigned_abs())
+    if n <= 18 && (-18..0).contains(&e10) {
+        return divide_small(small, 10u64.pow(e10.unsigned_abs()));
+    }
+    let mut p = Big::from_u32((small >> 32) as u32);
+    if n <= 19 {
+        p.mul_add(1 << 16, (small >> 16) as u32 & 0xffff);
+        p.mul_add(1 << 16, small as u32 & 0xffff);
     } else {
-        q.mul_pow10(e10.unsigned_abs())
-    };
+        p = Big::from_u32(0);
+        significand(mantissa, n, &mut p);
+    }
+    if e10 >= 0 {
+        // An integer, D × 5**e10 × 2**e10: its top 64 bits, and whether any bit below them
+        // is set.
+        if !p.mul_pow5(e10.unsigned_abs()) {
+            return f64::INFINITY; // cannot happen within the bounds above
+        }
+        let (top, e2, sticky) = p.top64();
+        return round(top, e2 + e10, sticky || truncated);
+    }
+    // P / Q × 2**e10 = D / 5**-e10 × 2**e10, then P scaled by 2**s so that the quotient has 55
+    // or 56 bits (10**k's factor 2**k as an exponent: a third fewer limbs to divide).
+    let mut q = Big::from_u32(1);
+    let fits = q.mul_pow5(e10.unsigned_abs());
     let s = 55 + q.bit_len() as i32 - p.bit_len() as i32;
     let fits =
         fits && if s >= 0 {
@@ -250,13 +283,70 @@ pub(crate) fn parse_decimal(text: &[u8]) -> f64 {
     if !fits {
         return f64::NAN; // cannot happen within the bounds above; refused by the caller
     }
-    // Binary long division: 57 quotient bits, from 2**56 down.
+    // Binary long division: 57 quotient bits, from 2**56 down; fewer where the last ones
+    // would fall below the smallest subnormal's half (2**-1075), which they cannot change.
+    let bits = 57 - (-1076 - (e10 - s)).clamp(0, 55);
     let mut quotient = 0u64;
-    for _ in 0..57 {
+    for _ in 0..bits {
         quotient = (quotient << 1) | u64::from(p.sub_if_ge(&q));
         q.shr1();
     }
-    round(quotient, -s, truncated || !p.is_zero())
+    round(quotient, e10 - s + 57 - bits, truncated || !p.is_zero())
+}
+
+/// The first `n` significant digits of `mantissa` (as counted by `parse_decimal`) into `d`.
+fn significand(mantissa: &[u8], n: usize, d: &mut Big) {
+    let (mut left, mut chunk, mut chunk_len) = (n, 0u32, 0u32);
+    for &b in mantissa {
+        let digit = u32::from(b.wrapping_sub(b'0'));
+        if b == b'.' || (left == n && digit == 0) {
+            continue;
+        }
+        if left == 0 {
+            break;
+        }
+        chunk = chunk * 10 + digit;
+        chunk_len += 1;
+        left -= 1;
+        if chunk_len == 9 {
+            d.mul_add(1_000_000_000, chunk);
+            (chunk, chunk_len) = (0, 0);
+        }
+    }
+    if chunk_len > 0 {
+        d.mul_add(10u32.pow(chunk_len), chunk);
+    }
+}
+
+/// The double nearest `d / q` (`d` non-zero, both below 10**18) in 64-bit integers: the
+/// short decimals CPython's repr writes (`0.1`, `2.5e-10`) without big integers. Exact, as
+/// Clinger's fast path is where the mantissa and the power of ten are exact doubles, and with
+/// no float arithmetic (no soft-float on a Cortex-M without an FPU).
+fn divide_small(d: u64, q: u64) -> f64 {
+    let (mut a, mut b) = (d, q);
+    // Align so that b <= a < 2b (both below 2**61); then a / b is in [1, 2) and the value
+    // is (a / b) × 2**e2.
+    let mut e2 = q.leading_zeros() as i32 - d.leading_zeros() as i32;
+    if e2 >= 0 {
+        b <<= e2;
+    } else {
+        a <<= e2.unsigned_abs();
+    }
+    if a < b {
+        a <<= 1;
+        e2 -= 1;
+    }
+    // 56 quotient bits, the first one 1.
+    let mut quotient = 0u64;
+    for _ in 0..56 {
+        let bit = a >= b;
+        if bit {
+            a -= b;
+        }
+        quotient = (quotient << 1) | u64::from(bit);
+        a <<= 1;
+    }
+    round(quotient, e2 - 55, a != 0)
 }
 
 /// The double nearest `q × 2**e2` plus a fraction below one unit of `q` when `sticky`.
@@ -352,6 +442,10 @@ mod tests {
             texts.push(format!("{x:e}"));
             texts.push(format!("{x:.16e}"));
             texts.push(format!("{x:.24e}"));
+            // Subnormals (the division stops early there) and their 17-digit forms.
+            let tiny = f64::from_bits(r >> 11);
+            texts.push(format!("{tiny:e}"));
+            texts.push(format!("{tiny:.16e}"));
             let digits = 1 + (r % 30) as usize;
             let mut t: String = (0..digits)
                 .map(|k| char::from(b'0' + ((r >> (k % 60)) % 10) as u8))

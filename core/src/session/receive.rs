@@ -168,7 +168,7 @@ impl<const RX: usize> Receiver<RX> {
             self.head = 0;
             self.tail = 0;
         } else if self.head > 0 {
-            self.buf.copy_within(self.head..self.tail, 0);
+            crate::shift::move_back(&mut self.buf, self.head, self.tail, 0);
             self.tail -= self.head;
             self.head = 0;
         }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use brine_adapters::tcp::{self, ConnectOptions, ErrorKind, Progress, Retry, Secs, Timeouts};
 use brine_core::framing::Framing;
 use brine_core::pickle::{Budget, Decoder, Encoding, Escaped, Protocol, Value};
-use brine_core::session::{self, ClientId, Decode, Event, Greeting, Session, SkipReason};
+use brine_core::session::{self, ClientId, Decode, Event, Greeting, Session, SkipReason, Waiting};
 use brine_json::{self as json, Python};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -409,6 +409,28 @@ fn closed_hint(identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
     hint
 }
 
+/// The hint after a close without a word that followed our identity outside the lab's
+/// exchange (`--greeting any|none`): a Python 2 server (the Cookbook's chat server) dies of a
+/// pickle in protocol 3 or later.
+fn dialect_closed_hint(protocol: Protocol, greeting: Greeting) -> String {
+    let first = match greeting {
+        Greeting::None => "our first message (the identity)",
+        _ => "the identity",
+    };
+    let what = if protocol.as_u8() > 2 {
+        format!(
+            "a Python 2 server cannot read pickle protocol {} and may die of it (as the \
+             Python Network Programming Cookbook's chat server does): try --protocol 2",
+            protocol.as_u8()
+        )
+    } else {
+        "it may expect another identity (--identity JSON), framing (--framing) or greeting \
+         (--greeting)"
+            .to_string()
+    };
+    format!("the server closed the connection right after {first} without sending anything: {what}")
+}
+
 /// The session, printed by `printer`; `interrupt` (Ctrl-C) ends it as described in
 /// interrupt.rs.
 pub fn session(
@@ -600,17 +622,18 @@ impl Talk<'_> {
             (None, _) => client.begin_without_identity(),
         }
         let mut identity_out = identity.is_none() || greeting != Greeting::Any;
+        // --interactive reads stdin once the identity and every --send went out (so a
+        // typed line never overtakes them); `stdin_waits` until then.
+        let mut stdin_waits = dialect.interactive;
         let start_stdin = |client: &tcp::Client<Session<RX, 4096, D>>| {
-            if !dialect.interactive {
-                return;
-            }
             if let Ok(tcp) = client.stream().try_clone() {
                 let encoding = client.session().protocol();
                 let as_str = dialect.lines_as_str;
                 dialect::spawn_stdin_sender(tcp, framing, encoding, as_str, printer);
             }
         };
-        if identity_out {
+        if stdin_waits && identity_out && sends.peek().is_none() {
+            stdin_waits = false;
             start_stdin(&client);
         }
         // The key hints are for the lab's exchange (and not while the user types).
@@ -643,7 +666,10 @@ impl Talk<'_> {
                             identity_out = true;
                             // Out now, before any line from stdin.
                             client.flush().map_err(|e| self.interrupted(fail(e)))?;
-                            start_stdin(&client);
+                            if stdin_waits && sends.peek().is_none() {
+                                stdin_waits = false;
+                                start_stdin(&client);
+                            }
                         }
                         // No identity answers the greeting: the first --send does.
                         _ => reply = true,
@@ -661,6 +687,22 @@ impl Talk<'_> {
                 Ok(Event::Closed) => {
                     if interrupt.is_some_and(Interrupt::happened) {
                         return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+                    }
+                    if let (None, Some(identity), 0, true) =
+                        (&lab_id, identity, messages, identity_out)
+                    {
+                        let protocol = client.session().protocol().protocol();
+                        printer.hint(
+                            "closed_after_identity",
+                            &dialect_closed_hint(protocol, greeting),
+                            identity,
+                        )?;
+                        printer.closed()?;
+                        return Err(Fail::new(
+                            exit::CLOSED_AFTER_IDENTITY,
+                            "the server closed the connection right after our identity without \
+                             sending anything (exit status 7)",
+                        ));
                     }
                     let (Some(id), Some(identity), 0) = (&lab_id, identity, messages) else {
                         return printer.closed();
@@ -685,6 +727,10 @@ impl Talk<'_> {
                         client.send(value).map_err(|e| self.interrupted(fail(e)))?;
                         printer.sent(value, &repr, encoding)?;
                     }
+                    if stdin_waits && sends.peek().is_none() {
+                        stdin_waits = false;
+                        start_stdin(&client);
+                    }
                 }
                 Err(tcp::Error::Idle { after }) if hint_pending.is_some() => {
                     hint_pending = None;
@@ -699,6 +745,20 @@ impl Talk<'_> {
                         );
                         printer.hint("silent_after_identity", &hint, identity)?;
                     }
+                }
+                Err(tcp::Error::Timeout {
+                    waiting: Waiting::ClientId,
+                    after,
+                }) if greeting == Greeting::Any => {
+                    return Err(self.interrupted(Fail::new(
+                        exit::TIMEOUT,
+                        format!(
+                            "timed out after {} waiting for the server's first message \
+                             (--greeting any): a server that waits for the client to speak \
+                             first needs --greeting none",
+                            Secs(after)
+                        ),
+                    )));
                 }
                 Err(e) => return Err(self.interrupted(fail(e))),
             }

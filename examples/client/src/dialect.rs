@@ -6,6 +6,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use brine_adapters::tcp::Secs;
 use brine_core::framing::{Framing, MAX_PREFIX};
 use brine_core::multiprocessing::{AuthError, Awaiting, Handshake, Role, NONCE_LEN};
 use brine_core::pickle::{to_slice, Encoding};
@@ -74,13 +75,11 @@ pub struct DialectArgs {
     #[arg(long, hide_short_help = true)]
     pub no_identity: bool,
 
-    /// Send this JSON value in the server's next turn (repeatable)
-    ///
-    /// Sent once the server, after its next message(s), is quiet for 0.2 s.
-    #[arg(long = "send", value_name = "JSON", conflicts_with = "interactive")]
+    /// Send JSON when the server pauses 0.2 s after its message(s) (repeatable)
+    #[arg(long = "send", value_name = "JSON")]
     pub sends: Vec<String>,
 
-    /// Send stdin lines (JSON; --lines-as-str) while printing messages
+    /// Send stdin lines (JSON; --lines-as-str) after any --send, while printing
     #[arg(long)]
     pub interactive: bool,
 
@@ -267,15 +266,24 @@ pub fn authenticate(
 
 /// The error for a listener silent past `timeout` while `awaiting`.
 fn no_answer(awaiting: Awaiting, timeout: Option<Duration>) -> Fail {
-    let secs = timeout.map_or(0.0, |t| t.as_secs_f64());
-    let why = match awaiting {
-        Awaiting::Challenge => " (a Listener without an authkey sends none: drop --authkey-env)",
-        _ => "",
+    let secs = Secs(timeout.unwrap_or_default());
+    let message = match awaiting {
+        // CPython's Client deadlocks here: both sides wait for the other.
+        Awaiting::Challenge => format!(
+            "multiprocessing authentication: the listener sent no #CHALLENGE# within {secs} \
+             (--timeout): a Listener without an authkey sends none and waits for us (drop \
+             --authkey-env), or the peer is not multiprocessing.connection"
+        ),
+        Awaiting::Verdict => format!(
+            "multiprocessing authentication: the listener did not answer #WELCOME# or \
+             #FAILURE# to our answer within {secs} (--timeout)"
+        ),
+        _ => format!(
+            "multiprocessing authentication: the listener did not answer our #CHALLENGE# \
+             within {secs} (--timeout)"
+        ),
     };
-    Fail::new(
-        exit::TIMEOUT,
-        format!("multiprocessing authentication: no {awaiting} within {secs} s{why}"),
-    )
+    Fail::new(exit::TIMEOUT, message)
 }
 
 /// Without a key: looks (for up to 0.3 s) at the listener's first bytes without taking

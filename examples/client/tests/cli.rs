@@ -574,6 +574,38 @@ fn pickle_decode_json() {
     );
 }
 
+/// Issue 22: an int past Python's 4300 digits (repr: its `hex()`) is a JSON string of that
+/// hex, from the client and from `brine pickle decode`; CPython's `json.loads` reads every
+/// line (it refuses a number that long).
+#[test]
+fn ints_past_4300_digits_are_json_strings() {
+    let pickle = python(
+        "import pickle,sys; sys.stdout.buffer.write(pickle.dumps([-2**14300, 10**4300 - 1], 4))",
+        b"",
+    );
+    let (addr, server) = lab_server(vec![pickle.clone()]);
+    let client = brine(&[&addr, "--format", "json", "--name", "Jose"]);
+    assert_eq!(code(&client), 0, "{}", stderr(&client));
+    server.join().unwrap();
+    let decoded = brine_env(&["pickle", "decode", "--format", "json"], &[], &pickle);
+    assert_eq!(code(&decoded), 0, "{}", stderr(&decoded));
+    let message = stdout(&client)
+        .lines()
+        .filter(|l| l.starts_with(r#"{"event":"message""#))
+        .nth(1)
+        .expect("the lab's ack, then the message")
+        .to_owned();
+    let check = "import json, sys\n\
+        sys.set_int_max_str_digits(0); nines = 10**4300 - 1; sys.set_int_max_str_digits(4300)\n\
+        want = [hex(-2**14300), nines]\n\
+        lines = sys.stdin.read().splitlines()\n\
+        assert json.loads(lines[0])['value'] == want\n\
+        assert json.loads(lines[1]) == want\n\
+        print('ok')";
+    let out = python(check, format!("{message}\n{}", stdout(&decoded)).as_bytes());
+    assert_eq!(String::from_utf8(out).unwrap(), "ok\n");
+}
+
 #[test]
 fn pickle_round_trip_through_brine_alone() {
     let encoded = brine_env(&["pickle", "encode"], &[], JSON_LINES.as_bytes());

@@ -376,6 +376,22 @@ impl<B: Backing> Slab<B> {
         Ok(id as Id)
     }
 
+    /// Appends `n` slots and returns them (holding whatever they held) to be filled;
+    /// `None`, having changed nothing, if that passes the most items it takes or the
+    /// largest index ([`NIL`] - 1).
+    #[inline]
+    pub(super) fn grow_by(&mut self, n: usize) -> Option<&mut [B::Item]> {
+        let (start, end) = (self.len, self.len.checked_add(n)?);
+        if end > self.capacity().min(NIL as usize)
+            || (end > self.items.slots().len() && !(B::GROWS && self.items.grow(end)))
+        {
+            return None;
+        }
+        let slots = self.items.slots_mut().get_mut(start..end)?;
+        self.len = end;
+        Some(slots)
+    }
+
     #[inline]
     pub(super) fn pop(&mut self) -> Option<B::Item> {
         self.len = self.len.checked_sub(1)?;

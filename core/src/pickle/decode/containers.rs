@@ -35,7 +35,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                 }
                 let id = self.new_container(kind, at)?;
                 self.move_items(mark + 1, id, at)?;
-                self.d.stack.truncate(mark);
+                self.closed_mark(mark);
                 self.push_raw(id, at)?;
             }
             TUPLE1 | TUPLE2 | TUPLE3 => {
@@ -116,7 +116,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         self.keyed = keyed;
                     }
                 }
-                self.d.stack.truncate(mark);
+                self.closed_mark(mark);
             }
             _ => return Err(at.refused(None)),
         }
@@ -129,30 +129,18 @@ impl<A: Arena> Machine<'_, '_, A> {
     }
 
     /// True if the keys among the key-value pairs on the stack from index `from` are UTF-8
-    /// `str`s that are certainly pairwise unequal: each sets its own bit of a 64-bit filter
-    /// (of its length and first, middle and last bytes). Equal strs always collide, so a
-    /// `false` only means "merge at STOP as usual".
+    /// `str`s that are certainly pairwise unequal (see [`key_bit`]). A `false` only means
+    /// "merge at STOP as usual".
     fn distinct_strs(&self, from: usize) -> bool {
         let mut seen = 0u64;
         let pairs = self.d.stack.get(from..).unwrap_or(&[]);
         for &key in pairs.iter().step_by(2) {
-            let Some(&Node::Str {
-                start,
-                len,
-                enc: TextEncoding::Utf8,
-            }) = self.d.nodes.get(key as usize)
-            else {
-                return false;
-            };
-            let (start, len) = (start as usize, len as usize);
-            // Bytes of the str only (0 past its end), so equal strs mix alike.
-            let byte = |i: usize| match i < len {
-                true => usize::from(self.input.get(start + i).copied().unwrap_or(0)),
-                false => 0,
-            };
-            let mix = len + byte(0) + byte(len.saturating_sub(1)) + byte(len / 2) * 11;
-            let bit = 1u64 << (mix & 63);
-            if seen & bit != 0 {
+            let bit = self
+                .d
+                .nodes
+                .get(key as usize)
+                .map_or(0, |&node| key_bit(self.input, node));
+            if bit == 0 || seen & bit != 0 {
                 return false;
             }
             seen |= bit;
@@ -222,7 +210,7 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
     pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Error> {
-        if self.link_batch(from, target) {
+        if self.link_batch(from, target, false) {
             return Ok(());
         }
         // Something in the batch may fail: item by item, which finds the first failure.
@@ -241,8 +229,10 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// only grow, so a batch within them never crossed them). Returns false, having changed
     /// nothing that stays (new items are cut off again), where an item could fail or needs
     /// the item-by-item order: a MARK, a global, the container itself, an unhashable key, no
-    /// room for the items, depth or expansion over their limits.
-    fn link_batch(&mut self, from: usize, target: NodeId) -> bool {
+    /// room for the items, depth or expansion over their limits. `distinct`: the items are
+    /// one SETITEMS; if the dict was empty and its new keys are certainly distinct
+    /// ([`distinct_strs`](Self::distinct_strs)), it needs no merging at STOP.
+    pub(super) fn link_batch(&mut self, from: usize, target: NodeId, distinct: bool) -> bool {
         let super::Storage {
             nodes,
             edges,
@@ -253,69 +243,86 @@ impl<A: Arena> Machine<'_, '_, A> {
         let Some(&Node::Container(mut c)) = nodes.get(target as usize) else {
             return false;
         };
-        if items.is_empty() {
+        let n = items.len();
+        if n == 0 {
             return true;
         }
-        let (first, len0) = (edges.len(), c.len as usize);
+        let len0 = c.len as usize;
         let keys = matches!(
             c.kind,
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet
         );
-        let (mut depth, mut weight, mut reason) = (0u16, 0u32, Unhashable::No);
+        let filter = distinct && c.kind == ContainerKind::Dict && len0 == 0;
+        // Checked first, written after: nothing changes unless every item passes.
+        let (mut depth, mut weight, mut reason) = (0u16, 0u64, Unhashable::No);
+        let (mut seen, mut unique) = (0u64, filter);
         for (k, &child) in items.iter().enumerate() {
-            let (child_depth, w, unhashable) = match nodes.get(child as usize) {
-                _ if child == target || child == MARK_ENTRY => (0, 0, Unhashable::List),
-                Some(Node::Container(child)) => (child.depth, child.expansion, child.unhashable),
-                Some(Node::Bytes { mutable: true, .. }) => (0, 1, Unhashable::ByteArray),
-                Some(Node::Builtin(_) | Node::Global(_)) | None => (0, 0, Unhashable::List),
-                Some(leaf) => (0, leaf_weight(*leaf), Unhashable::No),
+            // A MARK (NIL) names no node.
+            let node = match nodes.get(child as usize) {
+                Some(&node) if child != target => node,
+                _ => return false,
             };
-            let bad = child == target || child == MARK_ENTRY || w == 0;
-            let is_key = keys && (c.kind != ContainerKind::Dict || (len0 + k) % 2 == 0);
-            // Chained to the next one as pushed (the last is ended below).
-            let next = (edges.len() + 1) as Id;
-            if bad
-                || (is_key && unhashable != Unhashable::No)
-                || edges.push_id(Edge { child, next }).is_err()
-            {
-                edges.truncate(first);
-                return false;
+            let (child_depth, w, unhashable) = match node {
+                Node::Container(child) => (child.depth, child.expansion, child.unhashable),
+                Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
+                // A global is linked item by item (add_child notes it for STOP).
+                Node::Builtin(_) | Node::Global(_) => return false,
+                leaf => (0, leaf_weight(leaf), Unhashable::No),
+            };
+            if keys && (c.kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
+                if unhashable != Unhashable::No {
+                    return false;
+                }
+                if filter {
+                    let bit = key_bit(self.input, node);
+                    unique &= bit != 0 && seen & bit == 0;
+                    seen |= bit;
+                }
             }
             if reason == Unhashable::No {
                 reason = unhashable;
             }
             depth = depth.max(child_depth);
-            weight = weight.saturating_add(w);
+            weight += u64::from(w);
         }
-        let expansion = c.expansion.saturating_add(weight);
+        let expansion = u64::from(c.expansion) + weight;
         let depth = c.depth.max(depth + 1);
-        if expansion > self.expansion || usize::from(depth) > MAX_DEPTH {
-            edges.truncate(first);
+        if expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
             return false;
         }
-        // The new edges follow the container's last.
-        let end = edges.len();
-        if let Some(edge) = edges.get_mut(end - 1) {
-            edge.next = NIL;
+        let first = edges.len();
+        let Some(slots) = edges.grow_by(n) else {
+            return false;
+        };
+        // Chained in order; the last ends the chain.
+        for (next, (slot, &child)) in (first + 1..).zip(slots.iter_mut().zip(items)) {
+            *slot = Edge {
+                child,
+                next: next as Id,
+            };
         }
+        if let Some(last) = slots.last_mut() {
+            last.next = NIL;
+        }
+        // The new edges follow the container's last.
         match edges.get_mut(c.last as usize) {
             Some(tail) if c.first != NIL => tail.next = first as Id,
             _ => c.first = first as Id,
         }
-        c.last = (end - 1) as Id;
-        c.len += items.len() as Id;
-        c.expansion = expansion;
+        c.last = (first + n - 1) as Id;
+        c.len += n as Id;
+        // Within `self.expansion`, a u32.
+        c.expansion = expansion as u32;
         c.depth = depth;
         if c.kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
             c.unhashable = reason;
         }
         // A key added when the container already had one: merge and order at STOP.
-        let n = items.len();
         let second_key = match c.kind {
             ContainerKind::Dict => (len0 > 0 && n > len0 % 2) || n >= 3,
             _ => len0 + n >= 2,
         };
-        if keys && second_key {
+        if keys && second_key && !unique {
             self.keyed |= if c.kind == ContainerKind::FrozenSet {
                 2
             } else {
@@ -390,4 +397,29 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
         Ok(())
     }
+}
+
+/// A UTF-8 `str` key's bit in a 64-bit filter (of its length and first, middle and last
+/// bytes): equal strs always get the same bit. 0 for any other node.
+#[inline(always)]
+fn key_bit(input: &[u8], node: Node) -> u64 {
+    let Node::Str {
+        start,
+        len,
+        enc: TextEncoding::Utf8,
+    } = node
+    else {
+        return 0;
+    };
+    let (start, len) = (start as usize, len as usize);
+    let text = input.get(start..start + len).unwrap_or(&[]);
+    let mix = match *text {
+        [] => 0,
+        [first, ..] => {
+            let middle = text.get(len / 2).copied().unwrap_or(0);
+            let last = text.get(len - 1).copied().unwrap_or(0);
+            len + usize::from(first) + usize::from(last) + usize::from(middle) * 11
+        }
+    };
+    1u64 << (mix & 63)
 }

@@ -8,16 +8,23 @@ use crate::pickle::opcodes::Opcode;
 
 use crate::pickle::number;
 
-use super::arena::{Id, Node, NodeId, NIL};
+use super::arena::{ContainerKind, Id, Node, NodeId, NIL};
 use super::{Arena, Storage};
 
 /// A MARK on the stack.
 pub(super) const MARK_ENTRY: Id = NIL;
 
+/// How many of the topmost MARKs the machine remembers the stack index of (deeper ones
+/// are found by searching the stack).
+pub(super) const MARKS: usize = 32;
+
 /// One run of the pickle machine.
 pub(super) struct Machine<'d, 'i, A: Arena> {
     pub(super) d: &'d mut Storage<A>,
     pub(super) input: &'i [u8],
+    /// The input the inline arms read: up to the current FRAME's end while inside one (an
+    /// arm declines a read past it, and its family function checks the frame), else all.
+    pub(super) window: &'i [u8],
     pub(super) pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
     pub(super) shared: bool,
@@ -33,6 +40,9 @@ pub(super) struct Machine<'d, 'i, A: Arena> {
     /// The largest expanded size accepted, and the work budget for merging keys (see
     /// [`MAX_EXPANSION`](super::MAX_EXPANSION)).
     pub(super) expansion: u32,
+    /// MARKs on the stack, and the stack indices of the lowest [`MARKS`] of them.
+    pub(super) open: usize,
+    pub(super) marks: [u32; MARKS],
 }
 
 /// The opcode being executed and its offset, for error reports.
@@ -76,41 +86,137 @@ impl At {
     }
 }
 
+/// Opcode bytes the loop dispatches on directly (the opcode table's values).
+mod op {
+    use crate::pickle::opcodes::Opcode;
+    pub(super) const STOP: u8 = Opcode::STOP as u8;
+    pub(super) const MARK: u8 = Opcode::MARK as u8;
+    pub(super) const MEMOIZE: u8 = Opcode::MEMOIZE as u8;
+    pub(super) const BINPUT: u8 = Opcode::BINPUT as u8;
+    pub(super) const BINGET: u8 = Opcode::BINGET as u8;
+    pub(super) const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
+    pub(super) const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
+    pub(super) const NONE: u8 = Opcode::NONE as u8;
+    pub(super) const NEWTRUE: u8 = Opcode::NEWTRUE as u8;
+    pub(super) const NEWFALSE: u8 = Opcode::NEWFALSE as u8;
+    pub(super) const BININT1: u8 = Opcode::BININT1 as u8;
+    pub(super) const BININT2: u8 = Opcode::BININT2 as u8;
+    pub(super) const BININT: u8 = Opcode::BININT as u8;
+    pub(super) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
+    pub(super) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
+    pub(super) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
+    pub(super) const EMPTY_TUPLE: u8 = Opcode::EMPTY_TUPLE as u8;
+    pub(super) const TUPLE1: u8 = Opcode::TUPLE1 as u8;
+    pub(super) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
+    pub(super) const TUPLE3: u8 = Opcode::TUPLE3 as u8;
+    pub(super) const APPEND: u8 = Opcode::APPEND as u8;
+    pub(super) const APPENDS: u8 = Opcode::APPENDS as u8;
+    pub(super) const SETITEM: u8 = Opcode::SETITEM as u8;
+    pub(super) const SETITEMS: u8 = Opcode::SETITEMS as u8;
+}
+
+/// pickle.py's error for a read that starts inside a FRAME and ends past it: an opcode's
+/// argument, or part of one read at once (a length, the bytes it counts, one line), may not
+/// cross its frame's end. `take` and `line` return it with a placeholder opcode and offset,
+/// which [`in_frame`] replaces with those of the opcode being executed.
+const FRAME_EXHAUSTED: Error = Error::InvalidArgument {
+    opcode: Opcode::FRAME,
+    offset: usize::MAX,
+    reason: "pickle exhausted before end of frame (the argument runs past its FRAME's end)",
+};
+
+/// `e`, naming the opcode `at` if it is [`FRAME_EXHAUSTED`].
+#[cold]
+fn in_frame(e: Error, at: At) -> Error {
+    match e {
+        Error::InvalidArgument {
+            offset: usize::MAX,
+            reason,
+            ..
+        } => at.arg(reason),
+        e => e,
+    }
+}
+
 impl<'i, A: Arena> Machine<'_, 'i, A> {
+    /// The loop: dispatches on the raw opcode byte. The common opcodes of the binary
+    /// protocols run inline when nothing can fail; anything else (another opcode, a full
+    /// table, a malformed argument) runs through [`step`](Self::step) from the opcode's
+    /// start, which gives the exact result and error. An inline arm that declines has
+    /// changed nothing.
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
         loop {
             let offset = self.pos;
-            let byte = *self
-                .input
-                .get(offset)
-                .ok_or_else(|| Error::Truncated { offset })?;
-            let op =
-                Opcode::from_byte(byte).ok_or_else(|| Error::UnknownOpcode { byte, offset })?;
-            self.pos += 1;
-            let at = At { op, offset };
-            if op == Opcode::STOP {
-                let root = self.pop(at)?;
-                match self.node(root) {
-                    Node::Builtin(_) => return Err(at.stack("a global is not data")),
-                    Node::Global(_) if !self.d.stubs => {
-                        return Err(at.stack("a global is not data"))
-                    }
-                    _ => {}
+            let Some(&byte) = self.input.get(offset) else {
+                return Err(Error::Truncated { offset });
+            };
+            self.pos = offset + 1;
+            let done = match byte {
+                op::STOP => {
+                    return self.stop(At {
+                        op: Opcode::STOP,
+                        offset,
+                    })
                 }
-                if self.keyed != 0 {
-                    self.merge_keys(at)?;
+                op::BINGET => self.fast_get(),
+                op::MEMOIZE => self.fast_memoize(),
+                op::BINPUT => self.fast_binput(),
+                op::SHORT_BINUNICODE => self.fast_str::<1>(),
+                op::BINUNICODE => self.fast_str::<4>(),
+                op::MARK => self.fast_mark(),
+                op::NONE => self.fast_leaf(Node::None),
+                op::NEWTRUE => self.fast_leaf(Node::Bool(true)),
+                op::NEWFALSE => self.fast_leaf(Node::Bool(false)),
+                op::BININT1 => self.fast_int::<1>(),
+                op::BININT2 => self.fast_int::<2>(),
+                op::BININT => self.fast_int::<4>(),
+                op::BINFLOAT => self.fast_float(),
+                op::EMPTY_LIST => self.fast_empty(ContainerKind::List),
+                op::EMPTY_DICT => self.fast_empty(ContainerKind::Dict),
+                op::EMPTY_TUPLE => self.fast_empty(ContainerKind::Tuple),
+                op::TUPLE1 => self.fast_tuple(1),
+                op::TUPLE2 => self.fast_tuple(2),
+                op::TUPLE3 => self.fast_tuple(3),
+                op::APPEND => self.fast_add(1, ContainerKind::List),
+                op::SETITEM => self.fast_add(2, ContainerKind::Dict),
+                op::APPENDS => self.fast_fill(ContainerKind::List),
+                op::SETITEMS => self.fast_fill(ContainerKind::Dict),
+                _ => false,
+            };
+            if !done {
+                self.pos = offset + 1;
+                let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
+                let at = At { op, offset };
+                if let Err(e) = self.step(at) {
+                    return Err(in_frame(e, at));
                 }
-                if self.shared {
-                    self.check_shared(root, at)?;
+                // Past the current frame (or none): the inline arms may read everything.
+                if self.pos >= self.d.frame_end {
+                    self.window = self.input;
                 }
-                #[cfg(feature = "objects")]
-                if self.d.globals_linked && !self.d.stubs {
-                    self.check_no_loose_globals(root, at)?;
-                }
-                return Ok((root, self.pos));
             }
-            self.step(at)?;
         }
+    }
+
+    /// STOP: the root, with keys merged and shared structure checked.
+    fn stop(&mut self, at: At) -> Result<(NodeId, usize), Error> {
+        let root = self.pop(at)?;
+        match self.node(root) {
+            Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Global(_) if !self.d.stubs => return Err(at.stack("a global is not data")),
+            _ => {}
+        }
+        if self.keyed != 0 {
+            self.merge_keys(at)?;
+        }
+        if self.shared {
+            self.check_shared(root, at)?;
+        }
+        #[cfg(feature = "objects")]
+        if self.d.globals_linked && !self.d.stubs {
+            self.check_no_loose_globals(root, at)?;
+        }
+        Ok((root, self.pos))
     }
 
     /// Executes one opcode other than STOP (each family's function is inlined here).
@@ -160,7 +266,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                         offset: self.input.len(),
                     });
                 }
-                self.d.frame_end = self.d.frame_end.max(self.pos + len as usize);
+                // As pickle.py's `_Unframer.load_frame` (frames follow each other).
+                if self.pos < self.d.frame_end {
+                    return Err(at.arg("beginning of a new frame before end of current frame"));
+                }
+                self.d.frame_end = self.pos + len as usize;
+                self.window = self.input.get(..self.d.frame_end).unwrap_or(self.input);
             }
             _ => return Err(at.refused(None)),
         }
@@ -172,16 +283,24 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     fn stack_op(&mut self, at: At) -> Result<(), Error> {
         use Opcode::*;
         match at.op {
-            MARK => self.push_raw(MARK_ENTRY, at)?,
+            MARK => {
+                let index = self.d.stack.len();
+                self.push_raw(MARK_ENTRY, at)?;
+                self.opened_mark(index);
+            }
             POP => {
-                self.d
+                let top = self
+                    .d
                     .stack
                     .pop()
                     .ok_or_else(|| at.stack("stack is empty"))?;
+                if top == MARK_ENTRY {
+                    self.open -= 1;
+                }
             }
             POP_MARK => {
                 let mark = self.find_mark(at)?;
-                self.d.stack.truncate(mark);
+                self.closed_mark(mark);
             }
             DUP => {
                 let top = *self
@@ -248,8 +367,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     // ---- reading arguments ----
 
-    /// The next `n` input bytes.
+    /// The next `n` input bytes: all inside the current FRAME, or none (see [`in_frame`]).
     pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Error> {
+        if self.crosses_frame(n as u64) {
+            return Err(FRAME_EXHAUSTED);
+        }
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
@@ -260,15 +382,30 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         Ok(bytes)
     }
 
-    /// A `\n`-terminated argument, without the `\n`.
+    /// Whether reading `n` bytes starts inside the current FRAME and ends past it, which
+    /// pickle.py's `_Unframer` refuses (a read starting at the frame's end leaves the frame).
+    #[inline(always)]
+    fn crosses_frame(&self, n: u64) -> bool {
+        self.pos < self.d.frame_end && n > (self.d.frame_end - self.pos) as u64
+    }
+
+    /// A `\n`-terminated argument, without the `\n`; inside a FRAME, the `\n` too.
     pub(super) fn line(&mut self) -> Result<&'i [u8], Error> {
-        let rest = self.input.get(self.pos..).unwrap_or(&[]);
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| Error::Truncated {
-                offset: self.input.len(),
-            })?;
+        let end = if self.pos < self.d.frame_end {
+            self.d.frame_end
+        } else {
+            self.input.len()
+        };
+        let rest = self.input.get(self.pos..end).unwrap_or(&[]);
+        let Some(n) = rest.iter().position(|&b| b == b'\n') else {
+            return Err(if end < self.input.len() {
+                FRAME_EXHAUSTED
+            } else {
+                Error::Truncated {
+                    offset: self.input.len(),
+                }
+            });
+        };
         let line = self.take(n)?;
         self.pos += 1;
         Ok(line)
@@ -305,6 +442,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             _ => u64::from_le_bytes(self.array()?),
         };
         let n = arg.length(raw).ok_or_else(|| at.arg("negative length"))?;
+        if self.crosses_frame(n) {
+            return Err(FRAME_EXHAUSTED);
+        }
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {
@@ -360,11 +500,39 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// The stack index of the topmost MARK.
     pub(super) fn find_mark(&self, at: At) -> Result<usize, Error> {
-        self.d
-            .stack
-            .iter()
-            .rposition(|&e| e == MARK_ENTRY)
-            .ok_or_else(|| at.stack("no MARK on the stack"))
+        match self.known_mark() {
+            Some(mark) => Ok(mark),
+            None => self
+                .d
+                .stack
+                .iter()
+                .rposition(|&e| e == MARK_ENTRY)
+                .ok_or_else(|| at.stack("no MARK on the stack")),
+        }
+    }
+
+    /// The stack index of the topmost MARK if the machine remembers it (`None`: no MARK,
+    /// or more than [`MARKS`] of them).
+    #[inline(always)]
+    pub(super) fn known_mark(&self) -> Option<usize> {
+        let i = self.open.checked_sub(1)?;
+        self.marks.get(i).map(|&m| m as usize)
+    }
+
+    /// A MARK was pushed at stack index `index`.
+    #[inline(always)]
+    pub(super) fn opened_mark(&mut self, index: usize) {
+        if let Some(slot) = self.marks.get_mut(self.open) {
+            *slot = index as u32;
+        }
+        self.open += 1;
+    }
+
+    /// The topmost MARK, at stack index `mark`, and everything above it are gone.
+    #[inline(always)]
+    pub(super) fn closed_mark(&mut self, mark: usize) {
+        self.d.stack.truncate(mark);
+        self.open -= 1;
     }
 
     /// A container pushed again: its structure may now be shared or cyclic.

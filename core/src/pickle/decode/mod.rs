@@ -16,6 +16,7 @@ pub(crate) mod flat;
 mod globals;
 #[cfg(feature = "alloc")]
 mod heap;
+mod hot;
 mod leaves;
 mod machine;
 #[cfg(feature = "objects")]
@@ -69,7 +70,7 @@ pub(crate) struct Storage<A: Arena> {
     pub(super) edges: Slab<A::Edges>,
     pub(super) stack: Slab<A::Stack>,
     pub(super) memo: Slab<A::Memo>,
-    /// The furthest input offset a FRAME of the last pickle claimed (0: none).
+    /// Where the current (at the end: the last) FRAME of the pickle ends (0: none).
     frame_end: usize,
     /// Objects of classes brine does not know are decoded as inert stubs (else refused).
     stubs: bool,
@@ -97,6 +98,7 @@ impl<A: Arena> Storage<A> {
         Machine {
             d: self,
             input,
+            window: input,
             pos: 0,
             shared: false,
             keyed: 0,
@@ -104,6 +106,8 @@ impl<A: Arena> Storage<A> {
             memo_len: 0,
             check_utf8,
             expansion,
+            open: 0,
+            marks: [0; machine::MARKS],
         }
         .run()
     }

@@ -1,0 +1,247 @@
+//! The loop's inline arms: the opcodes CPython writes most in the binary protocols (memo
+//! reads and writes, short strings, small ints, floats, MARK, new containers, items
+//! added), each done in place when nothing can fail. An arm that declines (a full table,
+//! a truncated or malformed argument, an item that needs the item-by-item checks) has
+//! changed nothing, and the loop runs the opcode's family function from its start, which
+//! gives the exact result or error. The arms read `window`: a read past the current FRAME's
+//! end declines, and the family function checks it as pickle.py does.
+
+use crate::pickle::opcodes::le_u64;
+use crate::pickle::text::{self, TextEncoding};
+
+use super::arena::{Container, ContainerKind, Node, NIL};
+use super::machine::{Machine, MARK_ENTRY};
+use super::Arena;
+
+impl<A: Arena> Machine<'_, '_, A> {
+    /// Pushes a new node.
+    #[inline(always)]
+    pub(super) fn fast_leaf(&mut self, node: Node) -> bool {
+        let d = &mut *self.d;
+        let Ok(id) = d.nodes.push_id(node) else {
+            return false;
+        };
+        if d.stack.push(id).is_err() {
+            d.nodes.truncate(id as usize);
+            return false;
+        }
+        true
+    }
+
+    /// A new empty container.
+    #[inline(always)]
+    pub(super) fn fast_empty(&mut self, kind: ContainerKind) -> bool {
+        self.fast_leaf(Node::Container(Container::empty(kind)))
+    }
+
+    /// BININT1, BININT2 (unsigned), BININT (signed): `W` little-endian bytes.
+    #[inline(always)]
+    pub(super) fn fast_int<const W: usize>(&mut self) -> bool {
+        let Some(bytes) = self.window.get(self.pos..self.pos + W) else {
+            return false;
+        };
+        let v = match *bytes {
+            [b] => i64::from(b),
+            [a, b] => i64::from(u16::from_le_bytes([a, b])),
+            [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
+            _ => return false,
+        };
+        self.pos += W;
+        self.fast_leaf(Node::Int(v))
+    }
+
+    /// BINFLOAT: 8 big-endian bytes.
+    #[inline(always)]
+    pub(super) fn fast_float(&mut self) -> bool {
+        let Some(&[a, b, c, d, e, f, g, h]) = self.window.get(self.pos..self.pos + 8) else {
+            return false;
+        };
+        self.pos += 8;
+        self.fast_leaf(Node::Float(f64::from_be_bytes([a, b, c, d, e, f, g, h])))
+    }
+
+    /// SHORT_BINUNICODE (`W` 1), BINUNICODE (`W` 4): a length, then UTF-8.
+    #[inline(always)]
+    pub(super) fn fast_str<const W: usize>(&mut self) -> bool {
+        let start = self.pos + W;
+        let Some(len) = self.window.get(self.pos..start) else {
+            return false;
+        };
+        let Ok(n) = usize::try_from(le_u64(len)) else {
+            return false;
+        };
+        let Some(raw) = start
+            .checked_add(n)
+            .and_then(|end| self.window.get(start..end))
+        else {
+            return false;
+        };
+        if self.check_utf8 && text::validate_text(raw, TextEncoding::Utf8).is_err() {
+            return false;
+        }
+        self.pos = start + n;
+        self.fast_leaf(Node::Str {
+            start: start as u32,
+            len: n as u32,
+            enc: TextEncoding::Utf8,
+        })
+    }
+
+    /// MARK.
+    #[inline(always)]
+    pub(super) fn fast_mark(&mut self) -> bool {
+        let index = self.d.stack.len();
+        if self.d.stack.push(MARK_ENTRY).is_err() {
+            return false;
+        }
+        self.opened_mark(index);
+        true
+    }
+
+    /// MEMOIZE into the next fresh slot.
+    #[inline(always)]
+    pub(super) fn fast_memoize(&mut self) -> bool {
+        let d = &mut *self.d;
+        let Some(&top) = d.stack.last() else {
+            return false;
+        };
+        if top == MARK_ENTRY || self.memo_len as usize != d.memo.len() || d.memo.push(top).is_err()
+        {
+            return false;
+        }
+        self.memo_len += 1;
+        true
+    }
+
+    /// BINPUT into a slot that exists or the next one.
+    #[inline(always)]
+    pub(super) fn fast_binput(&mut self) -> bool {
+        let Some(&index) = self.input.get(self.pos) else {
+            return false;
+        };
+        let d = &mut *self.d;
+        let Some(&top) = d.stack.last() else {
+            return false;
+        };
+        if top == MARK_ENTRY {
+            return false;
+        }
+        let index = usize::from(index);
+        if index == d.memo.len() {
+            if d.memo.push(top).is_err() {
+                return false;
+            }
+            self.memo_len += 1;
+        } else {
+            let Some(slot) = d.memo.get_mut(index) else {
+                return false;
+            };
+            if *slot == NIL {
+                self.memo_len += 1;
+            }
+            *slot = top;
+        }
+        self.pos += 1;
+        true
+    }
+
+    /// BINGET of a filled slot.
+    #[inline(always)]
+    pub(super) fn fast_get(&mut self) -> bool {
+        let Some(&index) = self.input.get(self.pos) else {
+            return false;
+        };
+        let d = &mut *self.d;
+        let id = match d.memo.get(usize::from(index)) {
+            Some(&id) if id != NIL => id,
+            _ => return false,
+        };
+        if d.stack.push(id).is_err() {
+            return false;
+        }
+        self.pos += 1;
+        self.note_shared(id);
+        true
+    }
+
+    /// TUPLE1, TUPLE2, TUPLE3: a tuple of the top `n` items.
+    #[inline(always)]
+    pub(super) fn fast_tuple(&mut self, n: usize) -> bool {
+        let Some(from) = self.d.stack.len().checked_sub(n) else {
+            return false;
+        };
+        if self
+            .d
+            .stack
+            .get(from..)
+            .is_none_or(|items| items.contains(&MARK_ENTRY))
+        {
+            return false;
+        }
+        let tuple = Node::Container(Container::empty(ContainerKind::Tuple));
+        let Ok(id) = self.d.nodes.push_id(tuple) else {
+            return false;
+        };
+        if !self.link_batch(from, id, false) {
+            self.d.nodes.truncate(id as usize);
+            return false;
+        }
+        self.d.stack.truncate(from);
+        // Cannot fail: `n` entries were just removed.
+        self.d.stack.push(id).is_ok()
+    }
+
+    /// APPEND (`n` 1, onto a list), SETITEM (`n` 2, into a dict).
+    #[inline(always)]
+    pub(super) fn fast_add(&mut self, n: usize, want: ContainerKind) -> bool {
+        let Some(from) = self.d.stack.len().checked_sub(n) else {
+            return false;
+        };
+        if self
+            .d
+            .stack
+            .get(from..)
+            .is_none_or(|items| items.contains(&MARK_ENTRY))
+        {
+            return false;
+        }
+        let Some(target) = self.container_at(from, want) else {
+            return false;
+        };
+        if !self.link_batch(from, target, false) {
+            return false;
+        }
+        self.d.stack.truncate(from);
+        true
+    }
+
+    /// APPENDS (onto a list), SETITEMS (into a dict): the items above the topmost MARK.
+    #[inline(always)]
+    pub(super) fn fast_fill(&mut self, want: ContainerKind) -> bool {
+        let Some(mark) = self.known_mark() else {
+            return false;
+        };
+        let items = self.d.stack.len() - mark - 1;
+        if items == 0 || (want == ContainerKind::Dict && items % 2 != 0) {
+            return false;
+        }
+        let Some(target) = self.container_at(mark, want) else {
+            return false;
+        };
+        if !self.link_batch(mark + 1, target, want == ContainerKind::Dict) {
+            return false;
+        }
+        self.closed_mark(mark);
+        true
+    }
+
+    /// The container of kind `want` just below stack index `index`.
+    #[inline(always)]
+    fn container_at(&self, index: usize, want: ContainerKind) -> Option<super::arena::NodeId> {
+        let id = *self.d.stack.get(index.checked_sub(1)?)?;
+        match self.d.nodes.get(id as usize) {
+            Some(Node::Container(c)) if c.kind == want => Some(id),
+            _ => None,
+        }
+    }
+}
