@@ -27,7 +27,8 @@
 //!
 //! Every client is served by its own task on a multi-thread tokio runtime that the [`Server`]
 //! owns, so one slow, silent or hostile client never stops or slows the others: a stream that
-//! is not pickles is disconnected, a pickle that would run code is refused (nothing runs; the
+//! is not pickles is disconnected, nothing a pickle names is ever run (an object of an unknown
+//! class is shown as an inert stub, or refused without [`Config::stubs`]; the
 //! client stays connected), a pickle larger than [`Config::max_message_len`] is cut off, a
 //! client that sends no identity within [`Config::idle_timeout`] is dropped, and a client that
 //! stops reading is dropped once its queue of outgoing messages is full or a write stalls.
