@@ -45,7 +45,11 @@ fn write_json<W: Write + ?Sized>(w: &mut W, value: &Value<'_>, how: Surrogates) 
         }
         // A container inside itself, where Python's repr prints `[...]`: marked, as a stub is.
         Value::List(items) | Value::Tuple(items) if items.is_cycle() => {
-            let repr = if let Value::List(_) = value { "[...]" } else { "(...)" };
+            let repr = if let Value::List(_) = value {
+                "[...]"
+            } else {
+                "(...)"
+            };
             write!(w, "{{\"$cycle\":\"{repr}\"}}")
         }
         Value::Dict(dict) if dict.is_cycle() => w.write_str("{\"$cycle\":\"{...}\"}"),
