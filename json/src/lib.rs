@@ -23,6 +23,7 @@
 //! | `deque` | array |
 //! | range, slice | `{"start": 0, "stop": 3, "step": 1}` (a slice's parts any value) |
 //! | an object of a class brine does not know (an inert stub) | `{"$object": "menu.Menu", "args": [], "state": {"client": null}}` (made by `__new__`: NEWOBJ, `copyreg._reconstructor`), `{"$call": "posix.system", "args": ["echo hi"]}` (REDUCE, INST, OBJ), then `"kwargs"`, `"state"`, `"items"` (appended), `"dict_items"` where the pickle set them; a bare global as `{"$global": "menu.Menu"}`. A key starting with `$` is how a script tells a stub from a dict |
+//! | a container inside itself (`l.append(l)`: Python's repr prints `[...]`, `{...}` or `(...)` there) | `{"$cycle": "[...]"}` (that repr; a `$` key, as a stub's, so no dict is mistaken for it) |
 //!
 //! **JSON → Python** ([`parse`] → [`Python`], for the pickle encoder): what `json.loads`
 //! builds, so the encoder writes `pickle.dumps(json.loads(text), protocol)`'s bytes. Object →

@@ -105,6 +105,9 @@ fn write_standard<W: Write + ?Sized>(
 /// `{"$object": "m.C", "args": [...]}`, then `"kwargs"`, `"state"`, `"items"`,
 /// `"dict_items"` where the pickle gave them.
 fn write_stub<W: Write + ?Sized>(w: &mut W, o: &Object<'_>, how: Surrogates) -> fmt::Result {
+    if o.is_cycle() {
+        return w.write_str("{\"$cycle\":\"<...>\"}");
+    }
     let key = if o.is_reference() {
         "$global"
     } else if o.is_call() {

@@ -114,6 +114,9 @@ fn write_timezone(f: &mut Formatter<'_>, tz: TimeZone<'_>) -> fmt::Result {
 impl Object<'_> {
     /// The text form of a stub (see the module's documentation).
     fn write_stub(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        if self.is_cycle() {
+            return f.write_str("<...>");
+        }
         write!(f, "<{}.{}", self.module(), self.name())?;
         if self.is_reference() {
             return f.write_char('>');

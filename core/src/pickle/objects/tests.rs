@@ -141,6 +141,8 @@ class Item:
     name: str
     price: float
 Point = collections.namedtuple('Point', 'x y')
+selfish = Menu()
+selfish.me = selfish
 class Plain: pass
 for c in (Menu, Slots, Both, Item, Point, Plain):
     c.__module__ = 'menu'
@@ -154,6 +156,7 @@ cases = [
     (Plain(), "<menu.Plain object>"),
     ([Menu(), Menu()], "[<menu.Menu object {'client': None}>, <menu.Menu object {'client': None}>]"),
     (Menu, "<menu.Menu>"),
+    (selfish, "<menu.Menu object {'client': None, 'me': <...>}>"),
 ]
 for v, want in cases:
     for p in range(6):
@@ -179,7 +182,7 @@ for v, want in cases:
         );
         n += 1;
     }
-    assert_eq!(n, 44);
+    assert_eq!(n, 50);
 }
 
 /// The shapes of code-running pickles: with stubs allowed, each is shown as a stub of what

@@ -130,6 +130,14 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// True where an object appears inside itself (its state holds it: `m.me = m`): the
+    /// walk at STOP ends there, as Python's repr of a container does; it prints `<...>` and
+    /// has no class, arguments or state of its own (the object it stands for is the one
+    /// being walked above it).
+    pub fn is_cycle(&self) -> bool {
+        matches!(self.tree.node(self.id), Node::Container(c) if c.len == 0 && c.first == super::super::decode::arena::CYCLE)
+    }
+
     /// What brine knows of the class.
     pub fn class(&self) -> Class {
         self.global().class
