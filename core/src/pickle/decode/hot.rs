@@ -13,8 +13,39 @@ use super::machine::{Machine, MARK_ENTRY};
 use super::Arena;
 
 impl<A: Arena> Machine<'_, '_, A> {
-    /// Pushes a new node.
+    /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
+    pub(super) fn fast_proto(&mut self) -> bool {
+        match self.input.get(self.pos) {
+            Some(&version) if version <= 5 => {
+                self.proto = version;
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// FRAME of at most the bytes left (frames only group opcodes for buffered reading;
+    /// the slice is already whole).
+    #[inline(always)]
+    pub(super) fn fast_frame(&mut self) -> bool {
+        let start = self.pos + 8;
+        let Some(len) = self.input.get(self.pos..start) else {
+            return false;
+        };
+        match usize::try_from(le_u64(len)) {
+            Ok(len) if len <= self.input.len() - start => {
+                self.d.frame_end = self.d.frame_end.max(start + len);
+                self.pos = start;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Pushes a new node (one copy, called by every leaf arm: flash).
+    #[inline(never)]
     pub(super) fn fast_leaf(&mut self, node: Node) -> bool {
         let d = &mut *self.d;
         let Ok(id) = d.nodes.push_id(node) else {
