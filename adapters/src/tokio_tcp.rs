@@ -52,8 +52,9 @@ use std::time::Duration;
 
 use brine_core::asynch;
 use brine_core::driver::SmallSession;
+use brine_core::framing::Framing;
 use brine_core::pickle::Encoding;
-use brine_core::session::{ClientId, Decode, Event, Session, Waiting};
+use brine_core::session::{ClientId, Decode, Event, Greeting, Session, Waiting};
 pub use embedded_io_adapters::tokio_1::FromTokio;
 use serde::Serialize;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -255,6 +256,40 @@ impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
     /// Sets the protocol (or [`Encoding`]) of the pickles this client writes.
     pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
         self.inner.set_protocol(protocol);
+    }
+
+    /// Answers in the encoding the server's first message asks for (see the core's
+    /// `Session::set_protocol_auto`).
+    pub fn set_protocol_auto(&mut self) {
+        self.inner.set_protocol_auto();
+    }
+
+    /// How messages are delimited, both ways (call before beginning; see the core's
+    /// `Session::set_framing`).
+    pub fn set_framing(&mut self, framing: Framing) {
+        self.inner.set_framing(framing);
+    }
+
+    /// Who speaks first (call before beginning; see the core's `Session::set_greeting`).
+    /// With anything but `Greeting::ClientId`, begin with [`begin`](Self::begin).
+    pub fn set_greeting(&mut self, greeting: Greeting) {
+        self.inner.set_greeting(greeting);
+    }
+
+    /// Begins with any greeting: queues `identity` (written at once under `Greeting::None`,
+    /// else after the server's first message) and returns; the first message comes from
+    /// [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    ///
+    /// As [`tcp::Client::begin`](crate::tcp::Client::begin).
+    pub async fn begin<I: Serialize + ?Sized>(&mut self, identity: &I) -> Result<(), Error> {
+        self.inner.begin(identity).await.map_err(client_error)
+    }
+
+    /// [`begin`](Self::begin) with no identity to send.
+    pub fn begin_without_identity(&mut self) {
+        self.inner.begin_without_identity();
     }
 
     /// Waits for the client id (at most `reply`), then sends `identity`.

@@ -259,3 +259,121 @@ async fn what_arrived_before_a_reset_is_delivered_then_the_reset() {
         assert!(server.wait().unwrap().success(), "round {round}: {rest:?}");
     }
 }
+
+/// `python3 -u tests/servers/SCRIPT ARGS` (real CPython), killed when dropped, and its port
+/// from its `PORT <n>` first line.
+struct Python(std::process::Child);
+
+impl Python {
+    fn start(script: &str, args: &[&str]) -> (Python, String) {
+        use std::io::BufRead;
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/servers")
+            .join(script);
+        let mut child = std::process::Command::new("python3")
+            .arg("-u")
+            .arg(&path)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3 {}: {e}", path.display()));
+        let mut first = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .strip_prefix("PORT ")
+            .unwrap_or_else(|| panic!("{script}: first line is not `PORT <n>`: {first:?}"));
+        let address = format!("127.0.0.1:{port}");
+        // Its console, read to the end (a closed pipe would kill it at its next line).
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        (Python(child), address)
+    }
+}
+
+impl Drop for Python {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The events until the server closes, as text.
+async fn events_until_closed(client: &mut Client) -> Vec<String> {
+    let mut events = Vec::new();
+    loop {
+        events.push(match client.next_event().await.unwrap() {
+            Event::Greeting(value) => format!("greeting {value}"),
+            Event::Message(value) => format!("message {value}"),
+            Event::Skipped { len, .. } => format!("skipped {len}"),
+            Event::Closed => return events,
+            other => format!("{other:?}"),
+        });
+    }
+}
+
+/// A length-prefixed conversation in which the client speaks first, through the async
+/// driver: the envelope server (tests/servers/dialect_servers.py, CPython).
+#[tokio::test]
+async fn len32_client_speaks_first_to_cpython_envelope_server() {
+    use brine_core::framing::Framing;
+    use brine_core::session::Greeting;
+    let (_server, address) = Python::start("dialect_servers.py", &["--style", "envelope"]);
+    let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
+    let mut client = Client::new(stream, Timeouts::new(Some(Duration::from_secs(10))));
+    client.set_framing(Framing::Len32);
+    client.set_greeting(Greeting::None);
+    let hello = std::collections::BTreeMap::from([("type", "HELLO"), ("content", "Ada")]);
+    client.begin(&hello).await.unwrap();
+    match client.next_event().await.unwrap() {
+        Event::Message(value) => assert_eq!(
+            value.to_string(),
+            "{'type': 'WELCOME', 'content': 'Hello Ada'}"
+        ),
+        other => panic!("expected the welcome, got {other:?}"),
+    }
+    client
+        .send(&std::collections::BTreeMap::from([("type", "QUIT")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        events_until_closed(&mut client).await,
+        ["message {'type': 'BYE', 'content': None}"]
+    );
+}
+
+/// multiprocessing.connection's framing through the async driver against CPython's
+/// `Listener` without an authkey (tests/servers/mp_peer.py): its greeting, an answer larger
+/// than the 4 KiB buffer skipped by its length, then the next message.
+#[tokio::test]
+async fn multiprocessing_framing_with_a_cpython_listener() {
+    use brine_core::framing::Framing;
+    use brine_core::session::Greeting;
+    let (_server, address) = Python::start("mp_peer.py", &["listen"]);
+    let stream = tokio_tcp::connect(&address, &options()).await.unwrap();
+    let mut client = Client::new(stream, Timeouts::new(Some(Duration::from_secs(10))));
+    client.set_framing(Framing::Multiprocessing);
+    client.set_greeting(Greeting::Any);
+    client.begin_without_identity();
+    match client.next_event().await.unwrap() {
+        Event::Greeting(value) => assert!(
+            value
+                .to_string()
+                .starts_with("{'hello': 'from python', 'version': [3, "),
+            "{value}"
+        ),
+        other => panic!("expected the greeting, got {other:?}"),
+    }
+    client
+        .send(&std::collections::BTreeMap::from([("blob", 100_000)]))
+        .await
+        .unwrap();
+    // len(ForkingPickler.dumps(b'x' * 100000)) is 100,009; with the 4-byte prefix.
+    match client.next_event().await.unwrap() {
+        Event::Skipped { len, .. } => assert_eq!(len, 4 + 100_009),
+        other => panic!("expected a skip, got {other:?}"),
+    }
+    client.send("bye").await.unwrap();
+    assert_eq!(events_until_closed(&mut client).await, ["message 'bye'"]);
+}

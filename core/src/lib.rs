@@ -19,6 +19,7 @@ pub mod logrecord;
 pub mod multiprocessing;
 pub mod pickle;
 pub mod session;
+mod shift;
 
 pub use identity::{FieldValue, Identity, IdentityFull};
 

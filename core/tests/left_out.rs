@@ -91,7 +91,7 @@ fn an_id_without_its_repr_is_printed_by_type_naming_the_feature() {
 fn an_int_id_prints_as_its_digits_with_or_without_repr() {
     // pickle.dumps({'clientid': 54321}, 4)
     let mut session = session_with(
-        b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94J1\xd4\x00\x00s.",
+        b"\x80\x04\x95\x12\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94M1\xd4s.",
     );
     let Status::Event(Event::ClientId(id)) = session.poll().unwrap() else {
         panic!("expected the client id");

@@ -316,32 +316,71 @@ fn cookbook_chat_server_two_clients_talk_through_it() {
     );
 }
 
+/// The Cookbook's chat server as published, run by the real Python 2.7 (pyenv's 2.7.18).
+fn cookbook_py2() -> Server {
+    let root = Command::new("pyenv")
+        .arg("root")
+        .output()
+        .expect("pyenv root");
+    let python = PathBuf::from(String::from_utf8_lossy(&root.stdout).trim())
+        .join("versions/2.7.18/bin/python");
+    assert!(
+        python.exists(),
+        "no {} (pyenv install 2.7.18)",
+        python.display()
+    );
+    python_server(&python, "cookbook_py2.py", &["--lifetime", "30"], &[])
+}
+
 #[test]
-fn cookbook_server_as_python_2_refuses_protocol_4() {
-    let server = dialect_server("cookbook", &["--python2"]);
-    let addr = server.addr();
-    let brine = run_brine(&[
-        &addr,
+fn cookbook_server_on_python_2_dies_of_protocol_4_and_brine_says_why() {
+    let cookbook = [
         "--framing",
         "cookbook",
         "--greeting",
         "none",
         "--identity",
         r#"["NAME: Ada"]"#,
-        "--protocol",
-        "4",
-    ]);
-    let console = server.proc.wait(WAIT);
-    assert!(
-        console
-            .stderr
-            .iter()
-            .any(|l| l == "ValueError: unsupported pickle protocol: 4"),
-        "{:?}",
-        console.stderr
-    );
-    // The recipe's server dies of it, and every connection with it: no answer came.
-    assert!(brine.stdout.is_empty(), "{brine}");
+    ];
+    // --protocol auto with no greeting to read writes protocol 4: the server dies of it.
+    for protocol in ["4", "auto"] {
+        let server = cookbook_py2();
+        let addr = server.addr();
+        let mut args = vec![addr.as_str()];
+        args.extend(cookbook);
+        args.extend(["--protocol", protocol]);
+        let brine = run_brine(&args);
+        let console = server.proc.wait(WAIT);
+        assert!(
+            console
+                .stderr
+                .iter()
+                .any(|l| l == "ValueError: unsupported pickle protocol: 4"),
+            "{console}"
+        );
+        brine.assert_code(7).assert_stderr_has(
+            "hint: the server closed the connection right after our first message (the \
+             identity) without sending anything: a Python 2 server cannot read pickle \
+             protocol 4 and may die of it (as the Python Network Programming Cookbook's chat \
+             server does): try --protocol 2",
+        );
+        assert!(brine.stdout.is_empty(), "{brine}");
+    }
+    // As the hint says: protocol 2, and the conversation goes on.
+    let mut server = cookbook_py2();
+    let addr = server.addr();
+    let mut args = vec![addr.as_str()];
+    args.extend(cookbook);
+    args.extend(["--protocol", "2", "--send", r#"["hello"]"#]);
+    let mut brine = spawn_brine_with(&args, &[]);
+    assert_eq!(brine.wait_line(WAIT, |_| true), "('CLIENT: 127.0.0.1',)");
+    server
+        .proc
+        .wait_line(WAIT, |l| l.starts_with("Chat server: got connection"));
+    writeln!(server.proc.stdin(), "quit").unwrap();
+    let out = brine.wait(WAIT);
+    out.assert_code(0);
+    assert_eq!(out.stdout, ["('CLIENT: 127.0.0.1',)"], "{out}");
 }
 
 fn mp_listener(python: &Path, key: Option<&str>) -> Server {

@@ -338,7 +338,7 @@ impl<'k> Handshake<'k> {
     /// Reports that the first `n` bytes of [`transmit`](Self::transmit) were sent.
     pub fn transmitted(&mut self, n: usize) {
         let n = n.min(self.tx_len);
-        self.tx.copy_within(n..self.tx_len, 0);
+        crate::shift::move_back(&mut self.tx, n, self.tx_len, 0);
         self.tx_len -= n;
     }
 

@@ -33,7 +33,7 @@ const _: () = {
 };
 
 /// A walk over a pickle that is a dict of `str` keys to scalars. Accepts: optional PROTO
-/// (0–5) and FRAME (no longer than the input), EMPTY_DICT, then entries by SETITEM or MARK
+/// (0–5) and FRAME (no longer than the input; the walk stays inside it), EMPTY_DICT, then entries by SETITEM or MARK
 /// ... SETITEMS, each object memoized at most once and at the next memo index, then STOP.
 /// Text is not checked here (serde reads keys as bytes, and checks the UTF-8 of text it
 /// borrows). Copy: a copy walks ahead (to count the entries) without moving this one.
@@ -59,7 +59,7 @@ impl<'i> Stream<'i> {
     #[inline]
     pub(crate) fn start(input: &'i [u8]) -> Option<Self> {
         // A longer pickle cannot reach its STOP in here.
-        let input = input.get(..MAX_LEN).unwrap_or(input);
+        let mut input = input.get(..MAX_LEN).unwrap_or(input);
         let mut pos = 0;
         if let [0x80, version, rest @ ..] = input {
             // The pattern reads the protocol version as one byte.
@@ -74,6 +74,9 @@ impl<'i> Stream<'i> {
                 if frame > (input.len() - pos) as u64 {
                     return None;
                 }
+                // Reads past the frame's end (refused by the machine when they cross it, as
+                // by pickle.py) are left to the machine.
+                input = input.get(..pos + frame as usize)?;
             }
         }
         if *input.get(pos)? != b'}' {

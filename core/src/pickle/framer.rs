@@ -12,7 +12,9 @@
 //! PROTO above 5.
 //!
 //! FRAME (protocol 4+) is treated as an opcode with an 8-byte argument; the opcodes inside the
-//! frame are walked like any others, so frames need no buffering.
+//! frame are walked like any others, so frames need no buffering. An argument crossing its
+//! frame's end does not move the pickle's end: the decoder refuses that pickle (as pickle.py
+//! does) and the framer carries on with the next.
 //!
 //! A session keeps one [`Framer`] per connection and feeds it every received byte exactly once,
 //! in order. When its buffer fills while [`Framer::in_pickle`] and the pickle began at the start

@@ -205,3 +205,61 @@ fn faults_under_a_prefix_name_what_and_where() {
         "error: the server closed the connection in the middle of a message (35 bytes of it received)"
     );
 }
+
+/// A session with `framing`, `greeting` and auto protocol, identity `{'name': 'Ada'}`, fed
+/// `stream` whole: the first event and the bytes it sent.
+fn auto_first(framing: Framing, greeting: Greeting, stream: &[u8]) -> (String, Vec<u8>) {
+    let mut session: Session = Session::new();
+    session.set_framing(framing);
+    session.set_greeting(greeting);
+    session.set_protocol_auto();
+    session
+        .start(&crate::Identity::<1>::new().with("name", "Ada").unwrap())
+        .unwrap();
+    let mut sent = session.transmit().to_vec();
+    session.transmitted(sent.len());
+    session.receive_buffer()[..stream.len()].copy_from_slice(stream);
+    session.commit(stream.len());
+    let event = match session.poll() {
+        Ok(Status::Event(Event::Greeting(v) | Event::Message(v))) => std::format!("{v}"),
+        other => std::format!("{other:?}"),
+    };
+    sent.extend_from_slice(session.transmit());
+    (event, sent)
+}
+
+#[cfg(feature = "python2")]
+#[test]
+fn auto_protocol_answers_the_greeting_in_its_protocol_and_writes_4_when_speaking_first() {
+    // Python 2.7's pickle.dumps('hi', 2) and pickle.dumps({'name': 'Ada'}, 2).
+    const HI_PY2: &[u8] = b"\x80\x02U\x02hiq\x00.";
+    const ADA_PY2: &[u8] = b"\x80\x02}q\x00U\x04nameq\x01U\x03Adaq\x02s.";
+    // CPython 3's pickle.dumps({'name': 'Ada'}) (protocol 4).
+    const ADA_V4: &[u8] =
+        b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x04name\x94\x8c\x03Ada\x94s.";
+    let (event, sent) = auto_first(
+        Framing::Len32,
+        Greeting::Any,
+        &framed(Framing::Len32, &[HI_PY2]),
+    );
+    assert_eq!(
+        (event.as_str(), sent),
+        ("'hi'", framed(Framing::Len32, &[ADA_PY2]))
+    );
+    // A protocol-4 greeting keeps protocol 4.
+    let (event, sent) = auto_first(Framing::Stop, Greeting::Any, ACK);
+    assert_eq!(
+        (event.as_str(), sent),
+        ("'Server got the data'", ADA_V4.to_vec())
+    );
+    // Nothing to read before speaking: Python 3's default protocol.
+    let (event, sent) = auto_first(
+        Framing::Cookbook,
+        Greeting::None,
+        &framed(Framing::Cookbook, &[HI_PY2]),
+    );
+    assert_eq!(
+        (event.as_str(), sent),
+        ("'hi'", framed(Framing::Cookbook, &[ADA_V4]))
+    );
+}

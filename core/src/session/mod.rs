@@ -178,8 +178,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     }
 
     /// Who speaks first (call before [`start`](Self::start); [`Greeting::ClientId`] by
-    /// default). Under [`Greeting::Any`] and [`Greeting::None`], auto protocol
-    /// ([`set_protocol_auto`](Self::set_protocol_auto)) writes protocol 4.
+    /// default). Under auto protocol ([`set_protocol_auto`](Self::set_protocol_auto)),
+    /// [`Greeting::Any`]'s first message chooses the protocol as a client id does
+    /// ([`Dialect::answer`]); under [`Greeting::None`] there is nothing to read first and
+    /// the session writes protocol 4 (Python 3.8-3.13's `pickle.DEFAULT_PROTOCOL`).
     pub fn set_greeting(&mut self, greeting: Greeting) {
         self.greeting = greeting;
     }
@@ -344,7 +346,13 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             return id.map(|id| Status::Event(Event::ClientId(id)));
         }
         if greeting {
-            // Any first message: the identity is released after it.
+            // Any first message: its pickle chooses the protocol under auto, as a client
+            // id's does; the identity is released after it.
+            if self.auto {
+                let (_, bytes) = self.rx.hand_out(len);
+                let answer = Dialect::of(bytes).answer();
+                self.answer_in(answer)?;
+            }
             self.identity_released();
         }
         let (_, bytes) = self.rx.hand_out(len);
@@ -419,15 +427,23 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         };
         let id = id.map_err(|e| self.fail(e))?;
         if self.auto {
-            let answer = id.dialect().answer();
-            if answer != self.protocol {
-                self.protocol = answer;
+            self.answer_in(id.dialect().answer())?;
+        }
+        self.identity_released();
+        Ok(id)
+    }
+
+    /// Under auto protocol: writes `answer` from now on, the identity still held back
+    /// pickled again in it. Fails (closing the session) if the identity cannot be.
+    fn answer_in(&mut self, answer: Encoding) -> Result<(), Error> {
+        if answer != self.protocol {
+            self.protocol = answer;
+            if !self.tx.identity_sent() {
                 let repickled = self.tx.repickle_identity(answer, &mut self.decoder);
                 repickled.map_err(|e| self.fail(e))?;
             }
         }
-        self.identity_released();
-        Ok(id)
+        Ok(())
     }
 
     /// The server's first message arrived: the identity (if any) may go out.

@@ -162,7 +162,7 @@ impl<const RX: usize> Receiver<RX> {
             self.head = 0;
             self.tail = 0;
         } else if self.head > 0 {
-            to_front(&mut self.buf, self.head, self.tail);
+            crate::shift::move_back(&mut self.buf, self.head, self.tail, 0);
             self.tail -= self.head;
             self.head = 0;
         }
@@ -420,43 +420,5 @@ pub(super) fn message<'a, D: Decode>(
         Source::Root(root) => Ok(decoder.view(bytes, root)),
         Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
         Source::Exact => decoder.decode_all(bytes),
-    }
-}
-
-/// Moves `buf[from..to]` to the front (`from > 0`), in pieces of `from` bytes that do not
-/// overlap their destination: `copy_from_slice` (memcpy) rather than `copy_within`, whose
-/// memmove is 1.6 KB of a Cortex-M3's flash that nothing else in a small firmware needs.
-fn to_front(buf: &mut [u8], from: usize, to: usize) {
-    let mut done = 0;
-    while done + from < to {
-        let k = from.min(to - from - done);
-        let (front, back) = buf.split_at_mut(done + from);
-        if let (Some(dst), Some(src)) = (front.get_mut(done..done + k), back.get(..k)) {
-            dst.copy_from_slice(src);
-        }
-        done += k;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::to_front;
-
-    #[test]
-    fn to_front_moves_as_copy_within_does() {
-        for len in 1..24 {
-            for from in 1..len {
-                for to in from..=len {
-                    let mut want = [0u8; 24];
-                    for (i, b) in want.iter_mut().enumerate() {
-                        *b = i as u8;
-                    }
-                    let mut got = want;
-                    want.copy_within(from..to, 0);
-                    to_front(&mut got, from, to);
-                    assert_eq!(got.get(..to - from), want.get(..to - from), "{from}..{to}");
-                }
-            }
-        }
     }
 }

@@ -72,7 +72,7 @@ impl<const TX: usize> Transmitter<TX> {
         encoding: Encoding,
     ) -> Result<(), Error> {
         if self.head > 0 {
-            self.buf.copy_within(self.head..self.tail, 0);
+            crate::shift::move_back(&mut self.buf, self.head, self.tail, 0);
             self.tail -= self.head;
             self.identity_end = self.identity_end.saturating_sub(self.head);
             self.head = 0;
@@ -112,7 +112,7 @@ impl<const TX: usize> Transmitter<TX> {
         let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;
         // The new pickle after the old identity, then moved to the front behind its prefix.
         let h = self.write_prefix(len)?;
-        self.buf.copy_within(end..end + len, h);
+        crate::shift::move_back(&mut self.buf, end, end + len, h);
         let len = h + len;
         self.head = 0;
         self.tail = len;

@@ -397,6 +397,28 @@ fn closed_hint(identity: &Python, id: &ClientId, args: &ConnectArgs) -> String {
     hint
 }
 
+/// The hint after a close without a word that followed our identity outside the lab's
+/// exchange (`--greeting any|none`): a Python 2 server (the Cookbook's chat server) dies of a
+/// pickle in protocol 3 or later.
+fn dialect_closed_hint(protocol: Protocol, greeting: Greeting) -> String {
+    let first = match greeting {
+        Greeting::None => "our first message (the identity)",
+        _ => "the identity",
+    };
+    let what = if protocol.as_u8() > 2 {
+        format!(
+            "a Python 2 server cannot read pickle protocol {} and may die of it (as the \
+             Python Network Programming Cookbook's chat server does): try --protocol 2",
+            protocol.as_u8()
+        )
+    } else {
+        "it may expect another identity (--identity JSON), framing (--framing) or greeting \
+         (--greeting)"
+            .to_string()
+    };
+    format!("the server closed the connection right after {first} without sending anything: {what}")
+}
+
 /// The session, printed by `printer`; `interrupt` (Ctrl-C) ends it as described in
 /// interrupt.rs.
 pub fn session(
@@ -652,6 +674,22 @@ impl Talk<'_> {
                 Ok(Event::Closed) => {
                     if interrupt.is_some_and(Interrupt::happened) {
                         return Err(Fail::new(exit::INTERRUPTED, "interrupted (Ctrl-C)"));
+                    }
+                    if let (None, Some(identity), 0, true) =
+                        (&lab_id, identity, messages, identity_out)
+                    {
+                        let protocol = client.session().protocol().protocol();
+                        printer.hint(
+                            "closed_after_identity",
+                            &dialect_closed_hint(protocol, greeting),
+                            identity,
+                        )?;
+                        printer.closed()?;
+                        return Err(Fail::new(
+                            exit::CLOSED_AFTER_IDENTITY,
+                            "the server closed the connection right after our identity without \
+                             sending anything (exit status 7)",
+                        ));
                     }
                     let (Some(id), Some(identity), 0) = (&lab_id, identity, messages) else {
                         return printer.closed();

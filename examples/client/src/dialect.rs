@@ -75,17 +75,11 @@ pub struct DialectArgs {
     #[arg(long, hide_short_help = true)]
     pub no_identity: bool,
 
-    /// Send this JSON value in the server's next turn (repeatable)
-    ///
-    /// Sent once the server, after its next message(s), is quiet for 0.2 s. With
-    /// --interactive, stdin is read after the last --send went out.
+    /// Send JSON when the server pauses 0.2 s after its message(s) (repeatable)
     #[arg(long = "send", value_name = "JSON")]
     pub sends: Vec<String>,
 
-    /// Send stdin lines (JSON; --lines-as-str) while printing messages
-    ///
-    /// Lines are read once the identity and every --send went out (lines typed earlier wait
-    /// in stdin); the end of stdin stops sending, brine listens on until the server closes.
+    /// Send stdin lines (JSON; --lines-as-str) after any --send, while printing
     #[arg(long)]
     pub interactive: bool,
 

@@ -223,9 +223,9 @@ pub struct ConnectArgs {
 
     /// Pickle protocol of the identity: auto (as the server's client id) or 0-5
     ///
-    /// auto answers as the server's client id was written: Python 2 byte strings ->
-    /// protocol 2 with ASCII strs as byte strings; else the id's protocol if 0-3 (0-2 also
-    /// with byte strings), else 4.
+    /// auto answers as the client id (or --greeting any's message) was written: Python 2
+    /// byte strings -> protocol 2 with ASCII strs as byte strings; else its protocol if 0-3
+    /// (0-2 also with byte strings), else 4; 4 under --greeting none.
     #[arg(long, env = "BRINE_PROTOCOL", value_name = "auto|0-5", default_value = "auto", value_parser = parse_protocol, hide_short_help = true)]
     pub protocol: ProtocolArg,
 

@@ -26,8 +26,8 @@ pub(crate) struct Flat {
     /// Arena nodes and edges used (from index 0).
     pub(crate) nodes: usize,
     pub(crate) edges: usize,
-    /// The furthest input offset a FRAME claimed (0 without FRAME): the general machine
-    /// refuses the pickle if this lies beyond the end of the input it is given.
+    /// Where the last FRAME ends (0 without FRAME): the general machine refuses the pickle
+    /// if this lies beyond the end of the input it is given.
     pub(crate) frame_end: usize,
 }
 
@@ -241,10 +241,11 @@ impl<'i> Run<'i, '_> {
                 }
                 0x95 => {
                     let len = self.le::<{ Opcode::FRAME.width() }>()?;
-                    if len > (self.input.len() - self.pos) as u64 {
+                    // A frame beginning inside another: the machine refuses it.
+                    if len > (self.input.len() - self.pos) as u64 || self.pos < self.frame_end {
                         return None;
                     }
-                    self.frame_end = self.frame_end.max(self.pos + len as usize);
+                    self.frame_end = self.pos + len as usize;
                 }
                 b'.' => return self.stop(),
                 _ => return None,
@@ -254,7 +255,12 @@ impl<'i> Run<'i, '_> {
 
     // ---- arguments ----
 
+    /// The next `n` bytes; `None` past the input or across the current FRAME's end (which
+    /// the machine refuses, as pickle.py does).
     fn take(&mut self, n: usize) -> Option<&'i [u8]> {
+        if self.pos < self.frame_end && n > self.frame_end - self.pos {
+            return None;
+        }
         let bytes = self.input.get(self.pos..self.pos.checked_add(n)?)?;
         self.pos += n;
         Some(bytes)

@@ -3,7 +3,8 @@
 //! added), each done in place when nothing can fail. An arm that declines (a full table,
 //! a truncated or malformed argument, an item that needs the item-by-item checks) has
 //! changed nothing, and the loop runs the opcode's family function from its start, which
-//! gives the exact result or error.
+//! gives the exact result or error. The arms read `window`: a read past the current FRAME's
+//! end declines, and the family function checks it as pickle.py does.
 
 use crate::pickle::opcodes::le_u64;
 use crate::pickle::text::{self, TextEncoding};
@@ -16,7 +17,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
     pub(super) fn fast_proto(&mut self) -> bool {
-        match self.input.get(self.pos) {
+        match self.window.get(self.pos) {
             Some(&version) if version <= 5 => {
                 self.proto = version;
                 self.pos += 1;
@@ -26,17 +27,17 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
     }
 
-    /// FRAME of at most the bytes left (frames only group opcodes for buffered reading;
-    /// the slice is already whole).
+    /// FRAME, outside any frame, of at most the bytes left: the window becomes the frame.
     #[inline(always)]
     pub(super) fn fast_frame(&mut self) -> bool {
         let start = self.pos + 8;
-        let Some(len) = self.input.get(self.pos..start) else {
+        let Some(len) = self.window.get(self.pos..start) else {
             return false;
         };
         match usize::try_from(le_u64(len)) {
-            Ok(len) if len <= self.input.len() - start => {
-                self.d.frame_end = self.d.frame_end.max(start + len);
+            Ok(len) if len <= self.input.len() - start && start >= self.d.frame_end => {
+                self.d.frame_end = start + len;
+                self.window = self.input.get(..start + len).unwrap_or(self.input);
                 self.pos = start;
                 true
             }
@@ -67,7 +68,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// BININT1, BININT2 (unsigned), BININT (signed): `W` little-endian bytes.
     #[inline(always)]
     pub(super) fn fast_int<const W: usize>(&mut self) -> bool {
-        let Some(bytes) = self.input.get(self.pos..self.pos + W) else {
+        let Some(bytes) = self.window.get(self.pos..self.pos + W) else {
             return false;
         };
         let v = match *bytes {
@@ -83,7 +84,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// BINFLOAT: 8 big-endian bytes.
     #[inline(always)]
     pub(super) fn fast_float(&mut self) -> bool {
-        let Some(&[a, b, c, d, e, f, g, h]) = self.input.get(self.pos..self.pos + 8) else {
+        let Some(&[a, b, c, d, e, f, g, h]) = self.window.get(self.pos..self.pos + 8) else {
             return false;
         };
         self.pos += 8;
@@ -94,7 +95,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     #[inline(always)]
     pub(super) fn fast_str<const W: usize>(&mut self) -> bool {
         let start = self.pos + W;
-        let Some(len) = self.input.get(self.pos..start) else {
+        let Some(len) = self.window.get(self.pos..start) else {
             return false;
         };
         let Ok(n) = usize::try_from(le_u64(len)) else {
@@ -102,7 +103,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         };
         let Some(raw) = start
             .checked_add(n)
-            .and_then(|end| self.input.get(start..end))
+            .and_then(|end| self.window.get(start..end))
         else {
             return false;
         };

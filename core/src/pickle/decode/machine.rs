@@ -22,6 +22,9 @@ pub(super) const MARKS: usize = 16;
 pub(super) struct Machine<'d, 'i, A: Arena> {
     pub(super) d: &'d mut Storage<A>,
     pub(super) input: &'i [u8],
+    /// The input the inline arms read: up to the current FRAME's end while inside one (an
+    /// arm declines a read past it, and its family function checks the frame), else all.
+    pub(super) window: &'i [u8],
     pub(super) pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
     pub(super) shared: bool,
@@ -110,6 +113,29 @@ mod op {
     pub(super) const SETITEMS: u8 = Opcode::SETITEMS as u8;
 }
 
+/// pickle.py's error for a read that starts inside a FRAME and ends past it: an opcode's
+/// argument, or part of one read at once (a length, the bytes it counts, one line), may not
+/// cross its frame's end. `take` and `line` return it with a placeholder opcode and offset,
+/// which [`in_frame`] replaces with those of the opcode being executed.
+const FRAME_EXHAUSTED: Error = Error::InvalidArgument {
+    opcode: Opcode::FRAME,
+    offset: usize::MAX,
+    reason: "pickle exhausted before end of frame (the argument runs past its FRAME's end)",
+};
+
+/// `e`, naming the opcode `at` if it is [`FRAME_EXHAUSTED`].
+#[cold]
+fn in_frame(e: Error, at: At) -> Error {
+    match e {
+        Error::InvalidArgument {
+            offset: usize::MAX,
+            reason,
+            ..
+        } => at.arg(reason),
+        e => e,
+    }
+}
+
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// The loop: dispatches on the raw opcode byte. The common opcodes of the binary
     /// protocols run inline when nothing can fail; anything else (another opcode, a full
@@ -155,7 +181,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             if !done {
                 self.pos = offset + 1;
                 let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
-                self.step(At { op, offset })?;
+                let at = At { op, offset };
+                if let Err(e) = self.step(at) {
+                    return Err(in_frame(e, at));
+                }
+                // Past the current frame (or none): the inline arms may read everything.
+                if self.pos >= self.d.frame_end {
+                    self.window = self.input;
+                }
             }
         }
     }
@@ -220,7 +253,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                         offset: self.input.len(),
                     });
                 }
-                self.d.frame_end = self.d.frame_end.max(self.pos + len as usize);
+                // As pickle.py's `_Unframer.load_frame` (frames follow each other).
+                if self.pos < self.d.frame_end {
+                    return Err(at.arg("beginning of a new frame before end of current frame"));
+                }
+                self.d.frame_end = self.pos + len as usize;
+                self.window = self.input.get(..self.d.frame_end).unwrap_or(self.input);
             }
             _ => return Err(at.refused(None)),
         }
@@ -316,8 +354,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     // ---- reading arguments ----
 
-    /// The next `n` input bytes.
+    /// The next `n` input bytes: all inside the current FRAME, or none (see [`in_frame`]).
     pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Error> {
+        if self.crosses_frame(n as u64) {
+            return Err(FRAME_EXHAUSTED);
+        }
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
@@ -328,15 +369,30 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         Ok(bytes)
     }
 
-    /// A `\n`-terminated argument, without the `\n`.
+    /// Whether reading `n` bytes starts inside the current FRAME and ends past it, which
+    /// pickle.py's `_Unframer` refuses (a read starting at the frame's end leaves the frame).
+    #[inline(always)]
+    fn crosses_frame(&self, n: u64) -> bool {
+        self.pos < self.d.frame_end && n > (self.d.frame_end - self.pos) as u64
+    }
+
+    /// A `\n`-terminated argument, without the `\n`; inside a FRAME, the `\n` too.
     pub(super) fn line(&mut self) -> Result<&'i [u8], Error> {
-        let rest = self.input.get(self.pos..).unwrap_or(&[]);
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| Error::Truncated {
-                offset: self.input.len(),
-            })?;
+        let end = if self.pos < self.d.frame_end {
+            self.d.frame_end
+        } else {
+            self.input.len()
+        };
+        let rest = self.input.get(self.pos..end).unwrap_or(&[]);
+        let Some(n) = rest.iter().position(|&b| b == b'\n') else {
+            return Err(if end < self.input.len() {
+                FRAME_EXHAUSTED
+            } else {
+                Error::Truncated {
+                    offset: self.input.len(),
+                }
+            });
+        };
         let line = self.take(n)?;
         self.pos += 1;
         Ok(line)
@@ -373,6 +429,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             _ => u64::from_le_bytes(self.array()?),
         };
         let n = arg.length(raw).ok_or_else(|| at.arg("negative length"))?;
+        if self.crosses_frame(n) {
+            return Err(FRAME_EXHAUSTED);
+        }
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {

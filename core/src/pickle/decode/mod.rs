@@ -68,7 +68,7 @@ pub(crate) struct Storage<A: Arena> {
     pub(super) edges: Slab<A::Edges>,
     pub(super) stack: Slab<A::Stack>,
     pub(super) memo: Slab<A::Memo>,
-    /// The furthest input offset a FRAME of the last pickle claimed (0: none).
+    /// Where the current (at the end: the last) FRAME of the pickle ends (0: none).
     frame_end: usize,
 }
 
@@ -91,6 +91,7 @@ impl<A: Arena> Storage<A> {
         Machine {
             d: self,
             input,
+            window: input,
             pos: 0,
             shared: false,
             keyed: 0,

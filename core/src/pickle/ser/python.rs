@@ -173,7 +173,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
         }
         let l = (n as u32).to_le_bytes();
         if n < 256 {
-            self.buf.copy_within(start..start + n, start - 3);
+            crate::shift::move_back(self.buf, start, start + n, start - 3);
             if let Some(header) = self.buf.get_mut(start - 5..start - 3) {
                 header.copy_from_slice(&[Opcode::LONG1.byte(), l[0]]);
             }
