@@ -606,6 +606,32 @@ fn ints_past_4300_digits_are_json_strings() {
     assert_eq!(String::from_utf8(out).unwrap(), "ok\n");
 }
 
+/// Issue 22: a container inside itself prints as CPython's repr prints it, and its JSON marks
+/// the cycle (`{"$cycle":"[...]"}`), which `json.loads` reads.
+#[test]
+fn self_referencing_containers_print_as_python_does() {
+    let script = "import pickle,sys\n\
+        l = []; l.append(l); d = {}; d['a'] = [d]\n\
+        sys.stdout.buffer.write(pickle.dumps(l, 2) + pickle.dumps(d, 4))\n\
+        assert repr(l) == '[[...]]' and repr(d) == \"{'a': [{...}]}\"";
+    let pickles = python(script, b"");
+    let text = brine_env(&["pickle", "decode"], &[], &pickles);
+    assert_eq!(code(&text), 0, "{}", stderr(&text));
+    assert_eq!(stdout(&text), "[[...]]\n{'a': [{...}]}\n");
+    let json = brine_env(&["pickle", "decode", "--format", "json"], &[], &pickles);
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    assert_eq!(
+        stdout(&json),
+        "[{\"$cycle\":\"[...]\"}]\n{\"a\":[{\"$cycle\":\"{...}\"}]}\n"
+    );
+    let check = "import json,sys\n\
+        lines = sys.stdin.read().splitlines()\n\
+        assert json.loads(lines[0]) == [{'$cycle': '[...]'}]\n\
+        assert json.loads(lines[1]) == {'a': [{'$cycle': '{...}'}]}\n\
+        print('ok')";
+    assert_eq!(python(check, &json.stdout), b"ok\n");
+}
+
 #[test]
 fn pickle_round_trip_through_brine_alone() {
     let encoded = brine_env(&["pickle", "encode"], &[], JSON_LINES.as_bytes());

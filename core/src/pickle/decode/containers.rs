@@ -240,19 +240,16 @@ impl<A: Arena> Machine<'_, '_, A> {
             ..
         } = &mut *self.d;
         let items = stack.get(from..).unwrap_or(&[]);
-        let Some(&Node::Container(mut c)) = nodes.get(target as usize) else {
-            return false;
+        let (kind, len0, expansion0, depth0) = match nodes.get(target as usize) {
+            Some(Node::Container(c)) => (c.kind, c.len as usize, c.expansion, c.depth),
+            _ => return false,
         };
         let n = items.len();
-        if n == 0 {
-            return true;
-        }
-        let len0 = c.len as usize;
         let keys = matches!(
-            c.kind,
+            kind,
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet
         );
-        let filter = distinct && c.kind == ContainerKind::Dict && len0 == 0;
+        let filter = distinct && kind == ContainerKind::Dict && len0 == 0;
         // Checked first, written after: nothing changes unless every item passes.
         let (mut depth, mut weight, mut reason) = (0u16, 0u64, Unhashable::No);
         let (mut seen, mut unique) = (0u64, filter);
@@ -269,7 +266,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                 Node::Builtin(_) | Node::Global(_) => return false,
                 leaf => (0, leaf_weight(leaf), Unhashable::No),
             };
-            if keys && (c.kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
+            if keys && (kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
                 if unhashable != Unhashable::No {
                     return false;
                 }
@@ -285,11 +282,14 @@ impl<A: Arena> Machine<'_, '_, A> {
             depth = depth.max(child_depth);
             weight += u64::from(w);
         }
-        let expansion = u64::from(c.expansion) + weight;
-        let depth = c.depth.max(depth + 1);
-        if expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
-            return false;
+        let expansion = u64::from(expansion0) + weight;
+        let depth = depth0.max(depth + 1);
+        if n == 0 || expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
+            return n == 0;
         }
+        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+            return false;
+        };
         let first = edges.len();
         let Some(slots) = edges.grow_by(n) else {
             return false;
@@ -314,23 +314,20 @@ impl<A: Arena> Machine<'_, '_, A> {
         // Within `self.expansion`, a u32.
         c.expansion = expansion as u32;
         c.depth = depth;
-        if c.kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
+        if kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
             c.unhashable = reason;
         }
         // A key added when the container already had one: merge and order at STOP.
-        let second_key = match c.kind {
+        let second_key = match kind {
             ContainerKind::Dict => (len0 > 0 && n > len0 % 2) || n >= 3,
             _ => len0 + n >= 2,
         };
         if keys && second_key && !unique {
-            self.keyed |= if c.kind == ContainerKind::FrozenSet {
+            self.keyed |= if kind == ContainerKind::FrozenSet {
                 2
             } else {
                 1
             };
-        }
-        if let Some(node) = nodes.get_mut(target as usize) {
-            *node = Node::Container(c);
         }
         true
     }
