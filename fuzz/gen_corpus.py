@@ -4,7 +4,7 @@ protocol 0-5, plus a few refused (code-running) pickles, so the fuzzer starts fr
 opcode sequences rather than from nothing.
 
 Usage: python3 fuzz/gen_corpus.py [OUT_DIR]   (default: fuzz/corpus)
-Writes OUT_DIR/{decode_value,decode_struct,framer_chunks,session_stream}/seed-*.
+Writes OUT_DIR/{decode_value,decode_objects,decode_struct,framer_chunks,session_stream}/seed-*.
 Deterministic: the same seeds every run. A few hundred small files, never committed.
 """
 
@@ -50,6 +50,50 @@ def values():
     yield {"clientid": 1, "msg": ["a"] * 50}
 
 
+def objects():
+    """Standard types and objects of a class brine does not know (issue 22), pickled by
+    CPython in every protocol (a class of protocols 0-1 only where it can be pickled)."""
+    import collections
+    import dataclasses
+    import datetime
+    import decimal
+    import fractions
+    import types
+    import uuid
+
+    menu = types.ModuleType("menu")
+    sys.modules["menu"] = menu
+
+    class Menu:
+        def __init__(self):
+            self.client = None
+
+    @dataclasses.dataclass
+    class Item:
+        name: str
+        price: float
+
+    class Slots:
+        __slots__ = ("a", "b")
+
+        def __init__(self):
+            self.a, self.b = 1, "x"
+
+    Point = collections.namedtuple("Point", "x y")
+    for c in (Menu, Item, Slots, Point):
+        c.__module__, c.__qualname__ = "menu", c.__name__
+        setattr(menu, c.__name__, c)
+    tz = datetime.timezone(datetime.timedelta(hours=1), "CET")
+    yield {"message": "menu", "menu": Menu()}
+    yield [Item("tea", 2.5), Point(1, 2), Slots()]
+    yield [datetime.datetime(2026, 12, 6, 14, 0, tzinfo=tz), datetime.date(2026, 1, 1),
+           datetime.time(1, 2, 3, 4), datetime.timedelta(1, 2, 3), datetime.timezone.utc]
+    yield [decimal.Decimal("1.50"), 1 + 2j, fractions.Fraction(1, 3), uuid.UUID(int=5)]
+    yield [collections.OrderedDict(a=1), collections.Counter("aab"),
+           collections.deque([1], 3), collections.defaultdict(list, {"a": [1]}),
+           range(1, 5, 2), slice(1, None)]
+
+
 def pickles():
     out = []
     for v in values():
@@ -87,6 +131,14 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     rng = random.Random(SEED)
     ps = pickles()
+    objs = []
+    for v in objects():
+        for proto in range(6):
+            try:
+                objs.append(pickle.dumps(v, proto))
+            except TypeError:
+                pass  # __slots__ without __getstate__: protocols 2 and later only
+    write(os.path.join(out, "decode_objects"), ps + objs)
     write(os.path.join(out, "decode_value"), ps)
     write(os.path.join(out, "decode_struct"), ps)
     client_id = [p for p in ps if p == pickle.dumps({"clientid": 54321}, 4)][0]

@@ -266,10 +266,9 @@ macro_rules! deserialize_integer {
     };
 }
 
-impl<'de> Deserializer<'de> for De<'de, '_> {
-    type Error = Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+impl<'de> De<'de, '_> {
+    /// `deserialize_any` of an item that is not an object stub.
+    fn any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.item {
             Item::None => visitor.visit_unit(),
             Item::Bool(b) => visitor.visit_bool(b),
@@ -287,6 +286,23 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
             }
             Item::Container(_, chain) => visitor.visit_seq(self.items(chain)),
         }
+    }
+
+    /// An object stub read as data (see [`objects::as_data`](super::objects::as_data)).
+    fn object_as_data(self, prefer_args: bool) -> Self {
+        De::new(
+            self.tree,
+            super::objects::as_data(self.tree, self.item, prefer_args),
+        )
+    }
+}
+
+impl<'de> Deserializer<'de> for De<'de, '_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let this = self.object_as_data(false);
+        this.any(visitor)
     }
 
     deserialize_integer! {
@@ -421,11 +437,10 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.item {
-            Item::Container(kind, _) if kind != ContainerKind::Dict => {
-                self.deserialize_any(visitor)
-            }
-            _ => Err(self.mismatch("a list, tuple or set")),
+        let this = self.object_as_data(true);
+        match this.item {
+            Item::Container(kind, _) if kind != ContainerKind::Dict => this.any(visitor),
+            _ => Err(this.mismatch("a list, tuple or set")),
         }
     }
 
@@ -447,9 +462,10 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.item {
-            Item::Container(ContainerKind::Dict, _) => self.deserialize_any(visitor),
-            _ => Err(self.mismatch("dict")),
+        let this = self.object_as_data(false);
+        match this.item {
+            Item::Container(ContainerKind::Dict, _) => this.any(visitor),
+            _ => Err(this.mismatch("dict")),
         }
     }
 
@@ -459,13 +475,12 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        match self.item {
-            Item::Container(ContainerKind::Dict, _) => self.deserialize_any(visitor),
+        let this = self.object_as_data(false);
+        match this.item {
+            Item::Container(ContainerKind::Dict, _) => this.any(visitor),
             // A struct may also come as a tuple of its fields in order.
-            Item::Container(ContainerKind::List | ContainerKind::Tuple, _) => {
-                self.deserialize_any(visitor)
-            }
-            _ => Err(self.mismatch("dict")),
+            Item::Container(ContainerKind::List | ContainerKind::Tuple, _) => this.any(visitor),
+            _ => Err(this.mismatch("dict")),
         }
     }
 

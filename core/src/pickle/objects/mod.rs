@@ -17,6 +17,7 @@ mod standard;
 mod view;
 
 pub use standard::{Date, Standard, Time, TimeDelta, TimeZone};
+pub(crate) use view::as_data;
 pub use view::{Class, Object};
 
 /// The items of an object node, in order.

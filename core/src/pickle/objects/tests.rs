@@ -271,3 +271,117 @@ fn stubs_are_bounded_by_the_decoder_capacities() {
     assert!(show(b"cos\x1b[2J\nsystem\n)R.", true).starts_with("error: refused"));
     assert!(show(b"cos\nsys tem\n)R.", true).starts_with("error: refused"));
 }
+
+/// Stubs into serde types: a struct reads the state's fields (plain class, dataclass,
+/// `__slots__`), a tuple struct or tuple the `__new__` arguments (namedtuple), nested.
+#[test]
+#[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+fn stubs_deserialize_into_structs() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Menu {
+        client: Option<u32>,
+    }
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Message {
+        message: String,
+        menu: Menu,
+    }
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Item {
+        name: String,
+        price: f64,
+    }
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Point(i64, i64);
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Slots {
+        a: i64,
+        b: String,
+    }
+    let out = python3(
+        r#"
+import collections, dataclasses, pickle, sys, types
+menu = types.ModuleType('menu')
+sys.modules['menu'] = menu
+class Menu:
+    def __init__(self): self.client = None
+@dataclasses.dataclass
+class Item:
+    name: str
+    price: float
+Point = collections.namedtuple('Point', 'x y')
+class Slots:
+    __slots__ = ('a', 'b')
+    def __init__(self): self.a = 1; self.b = 'x'
+for c in (Menu, Item, Point, Slots):
+    c.__module__ = 'menu'
+    setattr(menu, c.__name__, c)
+for p in range(6):
+    print(p, pickle.dumps({'message': 'menu', 'menu': Menu()}, p).hex(),
+          pickle.dumps(Item('tea', 2.5), p).hex(), pickle.dumps([Point(1, 2)], p).hex(),
+          pickle.dumps(Slots(), max(p, 2)).hex())
+"#,
+    );
+    let mut lines = 0;
+    for line in out.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (menu, item, points, slots) = (unhex(f[1]), unhex(f[2]), unhex(f[3]), unhex(f[4]));
+        let mut d: Decoder = Decoder::new();
+        d.allow_stubs(true);
+        let want = Message {
+            message: "menu".to_string(),
+            menu: Menu { client: None },
+        };
+        assert_eq!(
+            d.decode(&menu).unwrap().deserialize::<Message>().unwrap(),
+            want,
+            "{line}"
+        );
+        let item: Item = d.decode(&item).unwrap().deserialize().unwrap();
+        assert_eq!(
+            item,
+            Item {
+                name: "tea".to_string(),
+                price: 2.5
+            },
+            "{line}"
+        );
+        let points: Vec<Point> = d.decode(&points).unwrap().deserialize().unwrap();
+        assert_eq!(points, [Point(1, 2)], "{line}");
+        let slots: Slots = d.decode(&slots).unwrap().deserialize().unwrap();
+        assert_eq!(
+            slots,
+            Slots {
+                a: 1,
+                b: "x".to_string()
+            },
+            "{line}"
+        );
+        lines += 1;
+    }
+    assert_eq!(lines, 6);
+    // Without stubs allowed, the same pickle is refused, whatever the target.
+    let mut d: Decoder = Decoder::new();
+    let p = unhex(out.lines().next().unwrap().split(' ').nth(1).unwrap());
+    assert!(d.decode(&p).is_err());
+    assert!(super::super::from_slice::<Message>(&p).is_err());
+}
+
+/// A standard type holds no stub, though a defaultdict's factory is a reference to a
+/// builtin type (found by the fuzz target decode_objects: `contains_stub` was true).
+#[test]
+fn a_defaultdicts_factory_is_not_a_stub() {
+    // pickle.dumps(collections.defaultdict(list, {'a': [1]}), 4)
+    let p = b"\x80\x04\x95\x35\x00\x00\x00\x00\x00\x00\x00\x8c\x0bcollections\x94\x8c\x0bdefaultdict\x94\x93\x94\x8c\x08builtins\x94\x8c\x04list\x94\x93\x94\x85\x94R\x94\x8c\x01a\x94]\x94K\x01as.";
+    let mut d: Decoder = Decoder::new();
+    let v = d.decode(p).unwrap();
+    assert_eq!(v.to_string(), "defaultdict(<class 'list'>, {'a': [1]})");
+    assert!(!v.contains_stub());
+    d.allow_stubs(true);
+    assert!(!d.decode(p).unwrap().contains_stub());
+    // A builtin type as data is a stub (a reference), shown only when stubs are allowed.
+    assert_eq!(
+        show(b"\x80\x04\x8c\x08builtins\x8c\x04list\x93\x85.", true),
+        "(<builtins.list>,)"
+    );
+}

@@ -283,7 +283,14 @@ impl Value<'_> {
         match self {
             Value::Object(o) if o.is_stub() => true,
             Value::Object(o) => {
-                let seqs = [o.args(), o.list_items()];
+                // A standard type's arguments may name a builtin type (a defaultdict's
+                // factory): a reference brine knows, not a stub.
+                let known = |v: &Value<'_>| matches!(v, Value::Object(r) if r.is_reference() && r.class() != Class::Unknown);
+                let args = o.args().into_iter().flatten();
+                if args.filter(|v| !known(v)).any(|v| v.contains_stub()) {
+                    return true;
+                }
+                let seqs = [o.list_items()];
                 let dicts = [o.kwargs(), o.dict_items()];
                 seqs.iter()
                     .flatten()
@@ -303,4 +310,40 @@ impl Value<'_> {
             _ => false,
         }
     }
+}
+
+/// An object stub read as data, for serde: its fields (its state's dict: a dataclass's, a
+/// plain class's; of a `(dict, slots)` state, the dict, else the slots), or, when
+/// `prefer_args` (a sequence or tuple struct is asked) or it has no dict state, its
+/// arguments (a namedtuple's items). Any other item, a standard type included, as is.
+pub(crate) fn as_data<'i>(tree: Tree<'i, '_>, item: Item<'i>, prefer_args: bool) -> Item<'i> {
+    let Item::Container(ContainerKind::Object(_), chain) = item else {
+        return item;
+    };
+    let mut slots = tree.children(chain);
+    let Some(class) = slots.next() else {
+        return item;
+    };
+    if !matches!(tree.node(class), Node::Global(g) if g.class == Class::Unknown) {
+        return item;
+    }
+    let slot = |id: Option<NodeId>| id.filter(|&id| id != class);
+    let (args, _kwargs, state) = (slot(slots.next()), slot(slots.next()), slot(slots.next()));
+    let is_dict = |id: NodeId| matches!(tree.item(id), Item::Container(ContainerKind::Dict, _));
+    let fields = state.and_then(|id| match tree.item(id) {
+        Item::Container(ContainerKind::Dict, _) => Some(id),
+        Item::Container(ContainerKind::Tuple, pair) if pair.len == 2 => {
+            let mut two = tree.children(pair);
+            let (first, second) = (two.next()?, two.next()?);
+            [first, second].into_iter().find(|&id| is_dict(id))
+        }
+        _ => None,
+    });
+    let args_nonempty =
+        args.filter(|&id| matches!(tree.item(id), Item::Container(_, c) if c.len > 0));
+    let chosen = match args_nonempty {
+        Some(a) if prefer_args || fields.is_none() => Some(a),
+        _ => fields.or(args),
+    };
+    chosen.map_or(item, |id| tree.item(id))
 }
