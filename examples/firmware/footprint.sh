@@ -123,6 +123,10 @@ pickler=$(share pickler)
 printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d | |\n' \
     "$(share pickler,python2)" "$(share repr,float-text,pickler,python2)" \
     $(($(share pickler,python2) - pickler)) $(($(share repr,float-text,pickler,python2) - all))
+# `multiprocessing` (the HMAC handshake, RustCrypto's digests): on top of the default, in a
+# firmware that never calls it.
+printf '| `multiprocessing` on top of the default (unused by this firmware) | %d | +%d | |\n' \
+    "$(share repr,float-text,pickler,multiprocessing)" $(($(share repr,float-text,pickler,multiprocessing) - all))
 printf '| none (identity pickled by build.rs, protocol-0 floats skipped with their reason) | %d | | |\n' "$none"
 echo
 printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d (of which the flat fast path decode::flat %d), keys %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d; core::fmt %d\n' \
