@@ -13,6 +13,7 @@
 //! | float | number as Python's repr writes it (`1e+100`, `-0.0`); NaN and ±inf → `null` (JSON has none) |
 //! | bool, None | `true`/`false`, `null` |
 //! | bytes, bytearray | `{"bytes_hex": "00ff"}` |
+//! | a container inside itself (`l.append(l)`: Python's repr prints `[...]`, `{...}` or `(...)` there) | `{"$cycle": "[...]"}` (that repr; a `$` key, as a stub's, so no dict is mistaken for it) |
 //!
 //! **JSON → Python** ([`parse`] → [`Python`], for the pickle encoder): what `json.loads`
 //! builds, so the encoder writes `pickle.dumps(json.loads(text), protocol)`'s bytes. Object →

@@ -43,6 +43,16 @@ fn write_json<W: Write + ?Sized>(w: &mut W, value: &Value<'_>, how: Surrogates) 
             }
             w.write_str("\"}")
         }
+        // A container inside itself, where Python's repr prints `[...]`: marked, as a stub is.
+        Value::List(items) | Value::Tuple(items) if items.is_cycle() => {
+            let repr = if let Value::List(_) = value {
+                "[...]"
+            } else {
+                "(...)"
+            };
+            write!(w, "{{\"$cycle\":\"{repr}\"}}")
+        }
+        Value::Dict(dict) if dict.is_cycle() => w.write_str("{\"$cycle\":\"{...}\"}"),
         Value::List(items) | Value::Tuple(items) | Value::Set(items) | Value::FrozenSet(items) => {
             w.write_char('[')?;
             for (i, item) in items.iter().enumerate() {
@@ -481,5 +491,22 @@ print('ok')
         let out = child.wait_with_output().unwrap();
         writer.join().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+    }
+
+    /// Issue 22: a container inside itself is `{"$cycle": "[...]"}` (the repr Python prints
+    /// there), never a loop. `l = []; l.append(l); d = {}; d['a'] = d; t = ([],);
+    /// t[0].append(t); pickle.dumps([l, d, t], 4)`.
+    #[test]
+    fn cycles_are_marked() {
+        let pickle = b"\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00]\x94(]\x94h\x01a}\x94\x8c\x01a\x94h\x02s]\x94h\x04\x85\x94a0h\x05e.";
+        decode_with(pickle, |value| {
+            assert_eq!(value.to_string(), "[[[...]], {'a': {...}}, ([(...)],)]");
+            let line = json(value);
+            assert_eq!(
+                line,
+                r#"[[{"$cycle":"[...]"}],{"a":{"$cycle":"{...}"}},[[{"$cycle":"(...)"}]]]"#
+            );
+            assert_eq!(to_json_value(value, 1000).to_string(), line);
+        });
     }
 }

@@ -22,7 +22,7 @@ deep-nesting     BEFORE; 100,000 MARKs; 100,000 nested EMPTY_LIST+APPEND; the sa
 memo-bombs       BEFORE; GET/BINGET/LONG_BINGET of indexes never PUT (up to 2**32-1);
                  LONG_BINPUT at 2**31; a 'billion laughs' of shared lists; AFTER; close
 self-reference   BEFORE; CPython's pickle of l = []; l.append(l), of d = {}; d['d'] = d and of
-                 a two-list cycle; AFTER; close
+                 a two-list cycle (brine prints them as repr does); AFTER; close
 reset            BEFORE; half a message; a TCP reset (SO_LINGER 0 close)
 half-close       BEFORE; AFTER; shutdown(SHUT_WR) (a FIN: no more data from us); keep reading
                  until the client closes its end

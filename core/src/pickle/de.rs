@@ -8,7 +8,7 @@ use serde::de::{
 use core::cell::Cell;
 
 use super::de_stream::Stream;
-use super::decode::arena::{ContainerKind, Edge, Node, NIL};
+use super::decode::arena::{ContainerKind, Edge, Node, CYCLE, NIL};
 use super::decode::flat;
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
@@ -517,6 +517,20 @@ impl<'de, 'n> Items<'de, 'n> {
         Some(De::new(self.tree, item))
     }
 
+    /// [`next_item`](Self::next_item), refusing a container that appears inside itself
+    /// (Python's `[...]`): no Rust value holds it.
+    fn next_de(&mut self) -> Result<Option<De<'de, 'n>>, Error> {
+        match self.next_item() {
+            Some(De {
+                item: Item::Container(_, chain),
+                ..
+            }) if chain.len == 0 && chain.first == CYCLE => Err(Error::message(
+                "a container contains itself (Python prints [...] there)",
+            )),
+            de => Ok(de),
+        }
+    }
+
     /// How many items are left.
     fn left(&self) -> usize {
         self.children.size_hint().1.unwrap_or(0)
@@ -530,7 +544,7 @@ impl<'de> SeqAccess<'de> for Items<'de, '_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Error> {
-        self.next_item().map(|de| seed.deserialize(de)).transpose()
+        self.next_de()?.map(|de| seed.deserialize(de)).transpose()
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -545,12 +559,12 @@ impl<'de> MapAccess<'de> for Items<'de, '_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        self.next_item().map(|de| seed.deserialize(de)).transpose()
+        self.next_de()?.map(|de| seed.deserialize(de)).transpose()
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let de = self
-            .next_item()
+            .next_de()?
             .ok_or_else(|| Error::message("dict entry without a value"))?;
         seed.deserialize(de)
     }

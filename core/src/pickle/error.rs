@@ -161,7 +161,10 @@ pub enum Error {
         /// Python's name of the unhashable type (`"list"`, ...).
         type_name: &'static str,
     },
-    /// A container that contains itself (directly or through others).
+    /// A container that contains itself and is also reached another way, whose repr would
+    /// depend on the path (cycles reached one way are decoded: see [`Seq::is_cycle`]).
+    ///
+    /// [`Seq::is_cycle`]: super::Seq::is_cycle
     Recursive {
         /// Offset of the STOP at which the cycle was found.
         offset: usize,
@@ -290,7 +293,9 @@ impl Display for Error {
             }
             Error::Recursive { offset } => write!(
                 f,
-                "pickle refused at byte {offset}: a container contains itself"
+                "pickle refused at byte {offset}: a container that contains itself is also \
+                 reached another way (its repr would depend on the path; brine prints [...] \
+                 only for cycles each container of which is reached one way)"
             ),
             Error::Unhashable {
                 opcode,

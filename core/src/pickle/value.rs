@@ -281,6 +281,7 @@ impl Display for Value<'_> {
             Value::Set(s) => s.write_items(f, "{", "}"),
             Value::FrozenSet(s) if s.is_empty() => f.write_str("frozenset()"),
             Value::FrozenSet(s) => s.write_items(f, "frozenset({", "})"),
+            Value::Dict(d) if d.is_cycle() => f.write_str("{...}"),
             Value::Dict(d) => {
                 f.write_char('{')?;
                 for (i, (k, v)) in d.iter().enumerate() {
@@ -517,6 +518,14 @@ pub struct Seq<'a> {
 }
 
 impl<'a> Seq<'a> {
+    /// True where a container appears inside itself (`l = []; l.append(l)`, `d['a'] = d`):
+    /// Python's repr prints `[...]`, `{...}` or `(...)` there, which `Display` prints too.
+    /// Such a value has no items (the walk ends there; the container it stands for is the
+    /// one being walked above it).
+    pub fn is_cycle(&self) -> bool {
+        self.chain.len == 0 && self.chain.first == arena::CYCLE
+    }
+
     /// How many items.
     pub fn len(&self) -> usize {
         self.chain.len as usize
@@ -542,6 +551,13 @@ impl<'a> Seq<'a> {
 
     #[cfg(feature = "repr")]
     fn write_items(&self, f: &mut fmt::Formatter<'_>, open: &str, close: &str) -> fmt::Result {
+        if self.is_cycle() {
+            return f.write_str(match open {
+                "[" => "[...]",
+                "{" => "{...}",
+                _ => "(...)",
+            });
+        }
         f.write_str(open)?;
         for (i, v) in self.iter().enumerate() {
             if i > 0 {
@@ -586,6 +602,12 @@ impl<'a> Iterator for SeqIter<'a> {
 pub struct Dict<'a>(pub(crate) Seq<'a>);
 
 impl<'a> Dict<'a> {
+    /// True where a dict appears inside itself (`d['a'] = d`): Python's repr prints `{...}`
+    /// there (see [`Seq::is_cycle`]).
+    pub fn is_cycle(&self) -> bool {
+        self.0.is_cycle()
+    }
+
     /// How many entries.
     pub fn len(&self) -> usize {
         self.0.len() / 2
@@ -621,12 +643,18 @@ impl<'a> IntoIterator for Dict<'a> {
 
 impl fmt::Debug for Seq<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_cycle() {
+            return f.write_str("[...]");
+        }
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
 impl fmt::Debug for Dict<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_cycle() {
+            return f.write_str("{...}");
+        }
         f.debug_map().entries(self.iter()).finish()
     }
 }

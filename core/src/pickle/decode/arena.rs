@@ -20,6 +20,9 @@ pub(crate) type Id = u32;
 pub(crate) type NodeId = Id;
 /// "No node" / "no edge".
 pub(crate) const NIL: Id = Id::MAX;
+/// The `first` edge of a container that stands where a container appears inside itself
+/// (Python's repr prints `[...]` there; it has no items). See `shared.rs`.
+pub(crate) const CYCLE: Id = Id::MAX - 1;
 
 /// The kind of a container node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +118,7 @@ pub(crate) struct Container {
     pub(super) depth: u16,
     /// Expanded size (see [`MAX_EXPANSION`](super::MAX_EXPANSION)), this one included.
     pub(crate) expansion: u32,
-    /// Post-pass mark: 0 unvisited, 1 on the current path, 2 done.
+    /// Post-pass mark (see `shared.rs`): unvisited, on the current path, done, in a cycle.
     pub(super) visit: u8,
     /// Why it cannot be a dict key or set item ([`Unhashable`]); for a tuple, its first
     /// unhashable item's reason.

@@ -1,13 +1,13 @@
 //! The checks at STOP: equal dict keys and set items merged (see [`keys`](crate::pickle::keys)),
 //! and, when a container was pushed twice (memo GET or DUP), one walk of the value that
-//! refuses cycles and computes exact depth and expansion.
+//! marks cycles where Python's repr prints `[...]` and computes exact depth and expansion.
 
 use heapless::Vec;
 
 use crate::pickle::error::{Capacity, Error};
 use crate::pickle::keys::{Keys, Scratch};
 
-use super::arena::{leaf_weight, ContainerKind, Edge, Id, Node, NodeId};
+use super::arena::{leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, CYCLE};
 use super::machine::{At, Machine};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -54,9 +54,18 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     // ---- shared structure: cycles, depth, expansion ----
 
-    /// Walks the value from `root` once (iteratively) when containers were shared: refuses
-    /// cycles, and computes exact depth and expansion (bounded by [`MAX_DEPTH`] and
-    /// the expansion limit).
+    /// Walks the value from `root` once (iteratively) when containers were shared: computes
+    /// exact depth and expansion (bounded by [`MAX_DEPTH`] and the expansion limit), and
+    /// turns each cycle into what Python's repr prints for it.
+    ///
+    /// An item that is a container on the path from the root to it (a list that contains
+    /// itself, a dict whose value holds the dict) is where repr prints `[...]`, `{...}` or
+    /// `(...)`: that edge is pointed at a new, empty node marked [`CYCLE`] (the value
+    /// stays a finite tree; its expansion counts 1). This is exact where each container
+    /// of a cycle is reached one way only (the walk's order is repr's, so the marked edges
+    /// are the ones repr marks); a container of a cycle through its ancestors that is also
+    /// reached another way (`[a, b]` with `a = [b]`, `b = [a]`), whose repr depends on
+    /// the path, is refused ([`Error::Recursive`]).
     pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Error> {
         struct Frame {
             node: NodeId,
@@ -64,61 +73,95 @@ impl<A: Arena> Machine<'_, '_, A> {
             left: Id,
             depth: u16,
             expansion: u32,
+            /// The lowest path index a cycle marked below this container returns to.
+            reach: u16,
         }
         let mut path: Vec<Frame, { MAX_DEPTH + 1 }> = Vec::new();
         let Some(Node::Container(c)) = self.d.nodes.get_mut(root as usize) else {
             return Ok(());
         };
-        c.visit = 1;
+        c.visit = ON_PATH;
+        // While on the path, `depth` holds the container's index in the path.
+        c.depth = 0;
         let _ = path.push(Frame {
             node: root,
             edge: c.first,
             left: c.len,
             depth: 1,
             expansion: 1,
+            reach: u16::MAX,
         });
         while let Some(top) = path.last_mut() {
             if top.left == 0 {
                 // Done with this container: record and fold into the parent.
                 let Some(done) = path.pop() else { break };
+                let index = path.len() as u16;
                 if let Some(Node::Container(c)) = self.d.nodes.get_mut(done.node as usize) {
-                    c.visit = 2;
+                    c.visit = if done.reach < index { IN_CYCLE } else { DONE };
                     c.depth = done.depth;
                     c.expansion = done.expansion;
                 }
                 if let Some(parent) = path.last_mut() {
                     parent.depth = parent.depth.max(done.depth + 1);
                     parent.expansion = parent.expansion.saturating_add(done.expansion);
+                    parent.reach = parent.reach.min(done.reach);
                 }
                 continue;
             }
-            let Some(&Edge { child, next }) = self.d.edges.get(top.edge as usize) else {
+            let edge = top.edge;
+            let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
                 top.left = 0;
                 continue;
             };
             top.edge = next;
             top.left -= 1;
+            let index = path.len() as u16;
             let (depth, expansion) = match self.d.nodes.get_mut(child as usize) {
                 Some(Node::Container(c)) => match c.visit {
-                    0 => {
-                        c.visit = 1;
+                    UNSEEN => {
+                        c.visit = ON_PATH;
+                        c.depth = index;
                         let frame = Frame {
                             node: child,
                             edge: c.first,
                             left: c.len,
                             depth: 1,
                             expansion: 1,
+                            reach: u16::MAX,
                         };
                         path.push(frame)
                             .map_err(|_| at.capacity(Capacity::Depth, MAX_DEPTH))?;
                         continue;
                     }
-                    1 => return Err(Error::Recursive { offset: at.offset }),
+                    ON_PATH => {
+                        // A cycle: repr prints `[...]` here.
+                        let (kind, back_to) = (c.kind, c.depth);
+                        let marker = Container {
+                            first: CYCLE,
+                            depth: 0,
+                            visit: DONE,
+                            ..Container::empty(kind)
+                        };
+                        let id = self
+                            .d
+                            .nodes
+                            .push_id(Node::Container(marker))
+                            .map_err(|limit| at.capacity(Capacity::Values, limit))?;
+                        if let Some(e) = self.d.edges.get_mut(edge as usize) {
+                            e.child = id;
+                        }
+                        if let Some(top) = path.last_mut() {
+                            top.reach = top.reach.min(back_to);
+                        }
+                        (0, 1)
+                    }
+                    IN_CYCLE => return Err(Error::Recursive { offset: at.offset }),
                     _ => (c.depth, c.expansion),
                 },
                 Some(leaf) => (0, leaf_weight(*leaf)),
                 None => (0, 1),
             };
+            let Some(top) = path.last_mut() else { break };
             top.depth = top.depth.max(depth + 1);
             top.expansion = top.expansion.saturating_add(expansion);
             if top.depth as usize > MAX_DEPTH {
@@ -131,3 +174,10 @@ impl<A: Arena> Machine<'_, '_, A> {
         Ok(())
     }
 }
+
+/// [`Container::visit`] during [`Machine::check_shared`]: not reached yet; on the path
+/// from the root; done; done, and part of a cycle through a container above it.
+const UNSEEN: u8 = 0;
+const ON_PATH: u8 = 1;
+const DONE: u8 = 2;
+const IN_CYCLE: u8 = 3;
