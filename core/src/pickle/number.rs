@@ -234,7 +234,7 @@ pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
     })
 }
 
-/// Without the `float-text` feature (`float_text`'s exact decimal-to-double, about 2 KB of a
+/// Without the `float-text` feature (`float_text`'s exact decimal-to-double, about 3 KB of a
 /// Cortex-M3 firmware's flash) a FLOAT is refused, never misread.
 #[cfg(not(feature = "float-text"))]
 pub(crate) fn parse_float_line(_text: &[u8]) -> Result<f64, &'static str> {
