@@ -123,10 +123,27 @@ pickler=$(share pickler)
 printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d | |\n' \
     "$(share pickler,python2)" "$(share repr,float-text,pickler,python2)" \
     $(($(share pickler,python2) - pickler)) $(($(share repr,float-text,pickler,python2) - all))
-# `multiprocessing` (the HMAC handshake, RustCrypto's digests): on top of the default, in a
-# firmware that never calls it.
-printf '| `multiprocessing` on top of the default (unused by this firmware) | %d | +%d | |\n' \
-    "$(share repr,float-text,pickler,multiprocessing)" $(($(share repr,float-text,pickler,multiprocessing) - all))
+# `objects` (standard types as data; stubs, which the firmware does not allow): its cost on
+# top of none and of the default.
+printf '| `objects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
+    "$(share objects)" "$(share repr,float-text,pickler,objects)" \
+    $(($(share objects) - none)) $(($(share repr,float-text,pickler,objects) - all))
+# `multiprocessing` (the HMAC handshake, RustCrypto's hmac/md-5/sha2/sha3): the same program,
+# brine-firmware-mp, with and without it (without it, it reaches a listener without an
+# authkey: the framing stays), on top of none and of the default.
+mp_build() { # firmware features -> flash bytes of brine-firmware-mp
+    local t r d b v
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --release -q --bin brine-firmware-mp \
+        --no-default-features --features "$1"
+    read -r t r d b v < <(sections "target/$TARGET/release/brine-firmware-mp")
+    echo $((t + r + d + v))
+}
+mp_none=$(mp_build '')
+mp_on=$(mp_build multiprocessing)
+mp_all=$(mp_build repr,float-text,pickler)
+mp_all_on=$(mp_build repr,float-text,pickler,multiprocessing)
+printf '| `multiprocessing` (brine-firmware-mp with it) on top of none / of the default | %d / %d | +%d / +%d | |\n' \
+    $((mp_on - base)) $((mp_all_on - base)) $((mp_on - mp_none)) $((mp_all_on - mp_all))
 printf '| none (identity pickled by build.rs, protocol-0 floats skipped with their reason) | %d | | |\n' "$none"
 echo
 printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d (of which the flat fast path decode::flat %d), keys %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d; core::fmt %d\n' \

@@ -407,10 +407,11 @@ fn mp_brine(server: &Server, key: Option<&str>, extra: &[&str]) -> Finished {
 }
 
 #[test]
-fn multiprocessing_listener_conversation_with_both_generations() {
+fn multiprocessing_listener_conversation_with_3_11_3_12_and_3_13() {
     for (python, version, digest) in [
         (python3(), "3, 11", "md5"),
         (pyenv_python(12), "3, 12", "sha256"),
+        (pyenv_python(13), "3, 13", "sha256"),
     ] {
         let server = mp_listener(&python, Some("s3cret"));
         let brine = mp_brine(

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use brine_e2e::require_firmware_tools;
+use brine_e2e::build_firmware;
 use brine_server::{Config, Message, Server, ServerEvent};
 
 /// The identity baked into the test builds (build-time settings, `option_env!`).
@@ -32,20 +32,13 @@ const IDENTITY_REPR_HANDOUT: &str = "{'name': 'Ada Lovelace', 'email': 'ada@exam
 const IDLE_MS: &str = "1500";
 /// Bounds a whole QEMU run: boot, handshake, messages, the idle timeout, exit.
 const DEADLINE: Duration = Duration::from_secs(60);
-const TARGET: &str = "thumbv7m-none-eabi";
+/// The authkey baked into `brine-firmware-mp`.
+const AUTHKEY: &str = "fw-k3y";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
-}
-
-/// Builds the firmware once per test run (release, with the test identity) into its own
-/// target directory, so the default build in examples/firmware/target is left alone.
+/// Builds the firmware once per test run (release, with the test identity).
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| build(&[], "lab", "brine-firmware"))
+    ELF.get_or_init(|| build("brine-firmware", &[], "lab", "brine-firmware"))
 }
 
 /// The smallest lab configuration: brine-core without its default features (no protocol-0
@@ -53,52 +46,39 @@ fn firmware() -> &'static Path {
 /// with the handout's keys.
 fn lean_firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| build(&["--no-default-features"], "handout", "brine-firmware-lean"))
+    ELF.get_or_init(|| {
+        build(
+            "brine-firmware",
+            &["--no-default-features"],
+            "handout",
+            "brine-firmware-lean",
+        )
+    })
 }
 
-/// Builds with `features_args` and `BRINE_KEYS=keys` and copies the ELF to `name` (one build
-/// at a time: both builds write the same output path).
-fn build(features_args: &[&str], keys: &str, name: &str) -> PathBuf {
+/// Builds `bin` with `features_args` and `BRINE_KEYS=keys` and copies the ELF to `name` (one
+/// build at a time: builds write the same output path).
+fn build(bin: &str, features_args: &[&str], keys: &str, name: &str) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    require_firmware_tools(TARGET);
-    let dir = workspace().join("examples/firmware");
-    let target_dir = dir.join("target/e2e");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(&dir)
-        .args([
-            "build",
-            "--release",
-            "--bin",
-            "brine-firmware",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .args(features_args)
-        // The outer cargo's settings are for the host workspace, not this build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env("BRINE_NAME", NAME)
-        .env("BRINE_EMAIL", EMAIL)
-        .env("BRINE_STUDENT_ID", STUDENT_ID)
-        .env("BRINE_GITHUB", GITHUB)
-        .env("BRINE_KEYS", keys)
-        .env("BRINE_IDLE_MS", IDLE_MS)
-        .env("BRINE_MESSAGES", "0")
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "building the firmware ({features_args:?}) failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let release = build_firmware(
+        features_args,
+        &[bin],
+        "e2e",
+        &[
+            ("BRINE_NAME", NAME),
+            ("BRINE_EMAIL", EMAIL),
+            ("BRINE_STUDENT_ID", STUDENT_ID),
+            ("BRINE_GITHUB", GITHUB),
+            ("BRINE_KEYS", keys),
+            ("BRINE_IDLE_MS", IDLE_MS),
+            ("BRINE_MESSAGES", "0"),
+            ("BRINE_AUTHKEY", AUTHKEY),
+        ],
     );
-    let release = target_dir.join(TARGET).join("release");
     let elf = release.join(name);
-    if name != "brine-firmware" {
-        std::fs::copy(release.join("brine-firmware"), &elf).expect("copy the ELF");
+    if name != bin {
+        std::fs::copy(release.join(bin), &elf).expect("copy the ELF");
     }
     elf
 }
@@ -277,7 +257,7 @@ fn lean_firmware_against_the_cpython_lab_server() {
 /// Boots `elf` against tests/servers/lab_server.py (classic mode): the firmware prints
 /// `messages`, the server prints `identity` (a repr).
 fn lab_server_session(elf: &Path, identity: &str, messages: &[&str]) {
-    let script = workspace().join("tests/servers/lab_server.py");
+    let script = brine_e2e::lab_server_script();
     let mut python = Command::new("python3")
         .arg(&script)
         .args(["--mode", "classic", "--port", "0", "--accept-timeout", "60"])
@@ -313,4 +293,42 @@ fn lab_server_session(elf: &Path, identity: &str, messages: &[&str]) {
         status.is_some_and(|s| s.success()),
         "the CPython lab server exited with {status:?}: {server_out}"
     );
+}
+
+/// `multiprocessing.connection` from the firmware: `brine-firmware-mp` (feature
+/// `multiprocessing`) authenticates over the UART with CPython's own `Listener`
+/// (tests/servers/mp_peer.py), 3.11's HMAC-MD5 and 3.12's `{sha256}`, prints its greeting,
+/// sends 'bye' and prints the answer.
+#[test]
+fn multiprocessing_firmware_against_cpython_listeners() {
+    let elf = build(
+        "brine-firmware-mp",
+        &["--features", "multiprocessing"],
+        "lab",
+        "brine-firmware-mp",
+    );
+    for (python, version, digest) in [
+        (PathBuf::from("python3"), "3, 11", "Md5"),
+        (brine_e2e::pyenv_python(12), "3, 12", "Sha256"),
+    ] {
+        let server = brine_e2e::python_server(
+            &python,
+            "mp_peer.py",
+            &["listen", "--authkey-env", "FW_KEY"],
+            &[("FW_KEY", AUTHKEY)],
+        );
+        let run = boot(&elf, server.port);
+        assert_eq!(
+            run.lines()[..5],
+            [
+                format!("authenticated: (Some({digest}), Some({digest}))").as_str(),
+                "greeting:",
+                &format!("message {{'hello': 'from python', 'version': [{version}]}}"),
+                "message 'bye'",
+                &format!("done: idle for {IDLE_MS} ms"),
+            ]
+        );
+        assert!(run.status.success(), "{}", run.status);
+        assert_eq!(server.wait().stdout[1..], ["RECEIVED 'bye'", "CLOSED"]);
+    }
 }

@@ -362,7 +362,7 @@ fn mp_listener_example() -> PathBuf {
 #[test]
 fn the_listener_example_serves_python_clients_of_both_generations() {
     let example = mp_listener_example();
-    for python in [python3(), pyenv_python(12)] {
+    for python in [python3(), pyenv_python(12), pyenv_python(13)] {
         let mut command = Command::new(&example);
         command.env("BRINE_AUTHKEY", "ex4mple");
         let mut server = Proc::spawn("mp_listener example", command);

@@ -230,6 +230,29 @@ fn invalid_pickle_exits_5_after_the_good_messages() {
     server.join().unwrap();
 }
 
+/// By default a code-running pickle is shown as an inert stub of what it names (nothing
+/// runs), with one note on stderr however many stubs arrive.
+#[test]
+fn code_running_message_is_shown_as_a_stub_with_one_note() {
+    let (addr, server) = server(|mut stream| {
+        stream.write_all(&hello(1)).unwrap();
+        read_pickle(&mut stream);
+        let mut bytes = b"cos\nsystem\n(S'echo hi'\ntR.".to_vec();
+        bytes.extend(b"cos\nsystem\n(S'echo hi'\ntR.");
+        bytes.extend(p4("after"));
+        stream.write_all(&bytes).unwrap();
+    });
+    let out = brine(&[&addr]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        stdout(&out),
+        "Assigned client id by server: 1\n<os.system('echo hi')>\n<os.system('echo hi')>\n'after'\n"
+    );
+    let note = "note: objects of classes brine does not know are shown as inert stubs; nothing is imported or run";
+    assert_eq!(stderr(&out).matches(note).count(), 1, "{}", stderr(&out));
+    server.join().unwrap();
+}
+
 #[test]
 fn refused_message_is_skipped_not_fatal() {
     let (addr, server) = server(|mut stream| {
@@ -239,7 +262,7 @@ fn refused_message_is_skipped_not_fatal() {
         bytes.extend(p4("after"));
         stream.write_all(&bytes).unwrap();
     });
-    let out = brine(&[&addr]);
+    let out = brine(&[&addr, "--refuse-objects"]);
     assert_eq!(code(&out), 0);
     assert_eq!(stdout(&out), "Assigned client id by server: 1\n'after'\n");
     assert!(
@@ -583,6 +606,32 @@ fn ints_past_4300_digits_are_json_strings() {
     assert_eq!(String::from_utf8(out).unwrap(), "ok\n");
 }
 
+/// Issue 22: a container inside itself prints as CPython's repr prints it, and its JSON marks
+/// the cycle (`{"$cycle":"[...]"}`), which `json.loads` reads.
+#[test]
+fn self_referencing_containers_print_as_python_does() {
+    let script = "import pickle,sys\n\
+        l = []; l.append(l); d = {}; d['a'] = [d]\n\
+        sys.stdout.buffer.write(pickle.dumps(l, 2) + pickle.dumps(d, 4))\n\
+        assert repr(l) == '[[...]]' and repr(d) == \"{'a': [{...}]}\"";
+    let pickles = python(script, b"");
+    let text = brine_env(&["pickle", "decode"], &[], &pickles);
+    assert_eq!(code(&text), 0, "{}", stderr(&text));
+    assert_eq!(stdout(&text), "[[...]]\n{'a': [{...}]}\n");
+    let json = brine_env(&["pickle", "decode", "--format", "json"], &[], &pickles);
+    assert_eq!(code(&json), 0, "{}", stderr(&json));
+    assert_eq!(
+        stdout(&json),
+        "[{\"$cycle\":\"[...]\"}]\n{\"a\":[{\"$cycle\":\"{...}\"}]}\n"
+    );
+    let check = "import json,sys\n\
+        lines = sys.stdin.read().splitlines()\n\
+        assert json.loads(lines[0]) == [{'$cycle': '[...]'}]\n\
+        assert json.loads(lines[1]) == {'a': [{'$cycle': '{...}'}]}\n\
+        print('ok')";
+    assert_eq!(python(check, &json.stdout), b"ok\n");
+}
+
 #[test]
 fn pickle_round_trip_through_brine_alone() {
     let encoded = brine_env(&["pickle", "encode"], &[], JSON_LINES.as_bytes());
@@ -638,7 +687,7 @@ fn pickle_decode_stops_at_the_first_bad_pickle() {
     let first = input.len();
     input.extend_from_slice(b"cos\nsystem\n(S'echo hi'\ntR.");
     input.extend(p4(&"never printed"));
-    let out = brine_env(&["pickle", "decode"], &[], &input);
+    let out = brine_env(&["pickle", "decode", "--refuse-objects"], &[], &input);
     assert_eq!(code(&out), 5);
     assert_eq!(stdout(&out), "'ok'\n");
     let err = stderr(&out);

@@ -86,6 +86,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                 };
                 let target = self.target_below(from, want, at)?;
                 self.move_items(from, target, at)?;
+                #[cfg(feature = "objects")]
+                self.filled(from, at)?;
                 self.d.stack.truncate(from);
             }
             APPENDS | SETITEMS | ADDITEMS => {
@@ -106,6 +108,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                     let target = self.target_below(mark, want, at)?;
                     let (keyed, was_empty) = (self.keyed, self.is_empty(target));
                     self.move_items(mark + 1, target, at)?;
+                    #[cfg(feature = "objects")]
+                    self.filled(mark, at)?;
                     // A dict filled in one SETITEMS (as CPython writes up to 1000 entries)
                     // whose keys are certainly distinct needs no merging at STOP.
                     if want == ContainerKind::Dict && was_empty && self.distinct_strs(mark + 1) {
@@ -154,7 +158,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     }
 
     /// The value just below stack index `index` (the target of the items above it).
-    fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
+    pub(super) fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
         match index.checked_sub(1).and_then(|i| self.d.stack.get(i)) {
             None => Err(at.stack("no container below the items")),
             Some(&MARK_ENTRY) => Err(at.stack("a MARK where the container was expected")),
@@ -167,7 +171,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// CPython runs through a method brine does not model: SETITEM(S) on a list or
     /// bytearray (`__setitem__` by index), APPEND(S) on a bytearray (`append`, `extend`).
     pub(super) fn target_below(
-        &self,
+        &mut self,
         index: usize,
         want: ContainerKind,
         at: At,
@@ -175,6 +179,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         let id = self.below(index, at)?;
         match self.node(id) {
             Node::Container(c) if c.kind == want => Ok(id),
+            #[cfg(feature = "objects")]
+            Node::Container(Container {
+                kind: ContainerKind::Object(_),
+                ..
+            }) => self.object_items(id, want, at),
             Node::Container(Container {
                 kind: ContainerKind::List,
                 ..
@@ -231,19 +240,16 @@ impl<A: Arena> Machine<'_, '_, A> {
             ..
         } = &mut *self.d;
         let items = stack.get(from..).unwrap_or(&[]);
-        let Some(&Node::Container(mut c)) = nodes.get(target as usize) else {
-            return false;
+        let (kind, len0, expansion0, depth0) = match nodes.get(target as usize) {
+            Some(Node::Container(c)) => (c.kind, c.len as usize, c.expansion, c.depth),
+            _ => return false,
         };
         let n = items.len();
-        if n == 0 {
-            return true;
-        }
-        let len0 = c.len as usize;
         let keys = matches!(
-            c.kind,
+            kind,
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet
         );
-        let filter = distinct && c.kind == ContainerKind::Dict && len0 == 0;
+        let filter = distinct && kind == ContainerKind::Dict && len0 == 0;
         // Checked first, written after: nothing changes unless every item passes.
         let (mut depth, mut weight, mut reason) = (0u16, 0u64, Unhashable::No);
         let (mut seen, mut unique) = (0u64, filter);
@@ -256,10 +262,11 @@ impl<A: Arena> Machine<'_, '_, A> {
             let (child_depth, w, unhashable) = match node {
                 Node::Container(child) => (child.depth, child.expansion, child.unhashable),
                 Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
-                Node::Builtin(_) => return false,
+                // A global is linked item by item (add_child notes it for STOP).
+                Node::Builtin(_) | Node::Global(_) => return false,
                 leaf => (0, leaf_weight(leaf), Unhashable::No),
             };
-            if keys && (c.kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
+            if keys && (kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
                 if unhashable != Unhashable::No {
                     return false;
                 }
@@ -275,11 +282,14 @@ impl<A: Arena> Machine<'_, '_, A> {
             depth = depth.max(child_depth);
             weight += u64::from(w);
         }
-        let expansion = u64::from(c.expansion) + weight;
-        let depth = c.depth.max(depth + 1);
-        if expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
-            return false;
+        let expansion = u64::from(expansion0) + weight;
+        let depth = depth0.max(depth + 1);
+        if n == 0 || expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
+            return n == 0;
         }
+        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+            return false;
+        };
         let first = edges.len();
         let Some(slots) = edges.grow_by(n) else {
             return false;
@@ -304,23 +314,20 @@ impl<A: Arena> Machine<'_, '_, A> {
         // Within `self.expansion`, a u32.
         c.expansion = expansion as u32;
         c.depth = depth;
-        if c.kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
+        if kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
             c.unhashable = reason;
         }
         // A key added when the container already had one: merge and order at STOP.
-        let second_key = match c.kind {
+        let second_key = match kind {
             ContainerKind::Dict => (len0 > 0 && n > len0 % 2) || n >= 3,
             _ => len0 + n >= 2,
         };
         if keys && second_key && !unique {
-            self.keyed |= if c.kind == ContainerKind::FrozenSet {
+            self.keyed |= if kind == ContainerKind::FrozenSet {
                 2
             } else {
                 1
             };
-        }
-        if let Some(node) = nodes.get_mut(target as usize) {
-            *node = Node::Container(c);
         }
         true
     }
@@ -332,6 +339,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
             Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Global(_) => {
+                // Checked at STOP: a global is data only as a stub, or an argument.
+                self.d.globals_linked = true;
+                (0, 1, Unhashable::No)
+            }
             Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
             leaf => (0, leaf_weight(leaf), Unhashable::No),
         };

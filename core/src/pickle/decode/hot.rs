@@ -14,8 +14,39 @@ use super::machine::{Machine, MARK_ENTRY};
 use super::Arena;
 
 impl<A: Arena> Machine<'_, '_, A> {
-    /// Pushes a new node.
+    /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
+    pub(super) fn fast_proto(&mut self) -> bool {
+        match self.window.get(self.pos) {
+            Some(&version) if version <= 5 => {
+                self.proto = version;
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// FRAME, outside any frame, of at most the bytes left: the window becomes the frame.
+    #[inline(always)]
+    pub(super) fn fast_frame(&mut self) -> bool {
+        let start = self.pos + 8;
+        let Some(len) = self.window.get(self.pos..start) else {
+            return false;
+        };
+        match usize::try_from(le_u64(len)) {
+            Ok(len) if len <= self.input.len() - start && start >= self.d.frame_end => {
+                self.d.frame_end = start + len;
+                self.window = self.input.get(..start + len).unwrap_or(self.input);
+                self.pos = start;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Pushes a new node (one copy, called by every leaf arm: flash).
+    #[inline(never)]
     pub(super) fn fast_leaf(&mut self, node: Node) -> bool {
         let d = &mut *self.d;
         let Ok(id) = d.nodes.push_id(node) else {

@@ -16,7 +16,7 @@ pub(super) const MARK_ENTRY: Id = NIL;
 
 /// How many of the topmost MARKs the machine remembers the stack index of (deeper ones
 /// are found by searching the stack).
-pub(super) const MARKS: usize = 32;
+pub(super) const MARKS: usize = 16;
 
 /// One run of the pickle machine.
 pub(super) struct Machine<'d, 'i, A: Arena> {
@@ -40,7 +40,8 @@ pub(super) struct Machine<'d, 'i, A: Arena> {
     /// The largest expanded size accepted, and the work budget for merging keys (see
     /// [`MAX_EXPANSION`](super::MAX_EXPANSION)).
     pub(super) expansion: u32,
-    /// MARKs on the stack, and the stack indices of the lowest [`MARKS`] of them.
+    /// MARKs on the stack, and the stack indices of the lowest [`MARKS`] of them (on the
+    /// machine's own stack frame: the decoder's storage stays as small as it was).
     pub(super) open: usize,
     pub(super) marks: [u32; MARKS],
 }
@@ -90,25 +91,22 @@ impl At {
 mod op {
     use crate::pickle::opcodes::Opcode;
     pub(super) const STOP: u8 = Opcode::STOP as u8;
+    pub(super) const PROTO: u8 = Opcode::PROTO as u8;
+    pub(super) const FRAME: u8 = Opcode::FRAME as u8;
     pub(super) const MARK: u8 = Opcode::MARK as u8;
     pub(super) const MEMOIZE: u8 = Opcode::MEMOIZE as u8;
     pub(super) const BINPUT: u8 = Opcode::BINPUT as u8;
     pub(super) const BINGET: u8 = Opcode::BINGET as u8;
     pub(super) const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
-    pub(super) const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
     pub(super) const NONE: u8 = Opcode::NONE as u8;
     pub(super) const NEWTRUE: u8 = Opcode::NEWTRUE as u8;
     pub(super) const NEWFALSE: u8 = Opcode::NEWFALSE as u8;
     pub(super) const BININT1: u8 = Opcode::BININT1 as u8;
     pub(super) const BININT2: u8 = Opcode::BININT2 as u8;
-    pub(super) const BININT: u8 = Opcode::BININT as u8;
     pub(super) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
     pub(super) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
     pub(super) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
-    pub(super) const EMPTY_TUPLE: u8 = Opcode::EMPTY_TUPLE as u8;
-    pub(super) const TUPLE1: u8 = Opcode::TUPLE1 as u8;
     pub(super) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
-    pub(super) const TUPLE3: u8 = Opcode::TUPLE3 as u8;
     pub(super) const APPEND: u8 = Opcode::APPEND as u8;
     pub(super) const APPENDS: u8 = Opcode::APPENDS as u8;
     pub(super) const SETITEM: u8 = Opcode::SETITEM as u8;
@@ -159,24 +157,21 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     })
                 }
                 op::BINGET => self.fast_get(),
+                op::PROTO => self.fast_proto(),
+                op::FRAME => self.fast_frame(),
                 op::MEMOIZE => self.fast_memoize(),
                 op::BINPUT => self.fast_binput(),
                 op::SHORT_BINUNICODE => self.fast_str::<1>(),
-                op::BINUNICODE => self.fast_str::<4>(),
                 op::MARK => self.fast_mark(),
                 op::NONE => self.fast_leaf(Node::None),
                 op::NEWTRUE => self.fast_leaf(Node::Bool(true)),
                 op::NEWFALSE => self.fast_leaf(Node::Bool(false)),
                 op::BININT1 => self.fast_int::<1>(),
                 op::BININT2 => self.fast_int::<2>(),
-                op::BININT => self.fast_int::<4>(),
                 op::BINFLOAT => self.fast_float(),
                 op::EMPTY_LIST => self.fast_empty(ContainerKind::List),
                 op::EMPTY_DICT => self.fast_empty(ContainerKind::Dict),
-                op::EMPTY_TUPLE => self.fast_empty(ContainerKind::Tuple),
-                op::TUPLE1 => self.fast_tuple(1),
                 op::TUPLE2 => self.fast_tuple(2),
-                op::TUPLE3 => self.fast_tuple(3),
                 op::APPEND => self.fast_add(1, ContainerKind::List),
                 op::SETITEM => self.fast_add(2, ContainerKind::Dict),
                 op::APPENDS => self.fast_fill(ContainerKind::List),
@@ -201,14 +196,20 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// STOP: the root, with keys merged and shared structure checked.
     fn stop(&mut self, at: At) -> Result<(NodeId, usize), Error> {
         let root = self.pop(at)?;
-        if let Node::Builtin(_) = self.node(root) {
-            return Err(at.stack("a global is not data"));
+        match self.node(root) {
+            Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Global(_) if !self.d.stubs => return Err(at.stack("a global is not data")),
+            _ => {}
         }
         if self.keyed != 0 {
             self.merge_keys(at)?;
         }
         if self.shared {
             self.check_shared(root, at)?;
+        }
+        #[cfg(feature = "objects")]
+        if self.d.globals_linked && !self.d.stubs {
+            self.check_no_loose_globals(root, at)?;
         }
         Ok((root, self.pos))
     }
@@ -228,7 +229,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             | TUPLE1 | TUPLE2 | TUPLE3 => self.build(at),
             APPEND | SETITEM | APPENDS | SETITEMS | ADDITEMS => self.fill(at),
             PUT | BINPUT | LONG_BINPUT | MEMOIZE | GET | BINGET | LONG_BINGET => self.memo_op(at),
-            GLOBAL | STACK_GLOBAL | REDUCE | INST => self.global_op(at),
+            GLOBAL | STACK_GLOBAL | REDUCE | INST | NEWOBJ | NEWOBJ_EX | OBJ | BUILD => {
+                self.global_op(at)
+            }
             // Everything else imports, calls, or reaches outside the pickle.
             _ => Err(at.refused(None)),
         }
@@ -469,6 +472,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             .map_err(|_| at.capacity(Capacity::Stack, stack.capacity()))
     }
 
+    /// Pushes a new node (one copy for every opcode family: flash).
+    #[inline(never)]
     pub(super) fn push_node(&mut self, node: Node, at: At) -> Result<(), Error> {
         let id = self.alloc(node, at)?;
         self.push_raw(id, at)
