@@ -163,6 +163,11 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
         self.session.set_greeting(greeting);
     }
 
+    /// Objects of unknown classes as inert stubs (see [`Session::allow_stubs`]).
+    pub fn allow_stubs(&mut self, allow: bool) {
+        self.session.allow_stubs(allow);
+    }
+
     /// The session (state, protocol, what it waits for).
     pub fn session(&self) -> &Session<RX, TX, D> {
         &self.session

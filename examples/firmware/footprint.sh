@@ -123,6 +123,11 @@ pickler=$(share pickler)
 printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d | |\n' \
     "$(share pickler,python2)" "$(share repr,float-text,pickler,python2)" \
     $(($(share pickler,python2) - pickler)) $(($(share repr,float-text,pickler,python2) - all))
+# `objects` (standard types as data; stubs, which the firmware does not allow): its cost on
+# top of none and of the default.
+printf '| `objects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
+    "$(share objects)" "$(share repr,float-text,pickler,objects)" \
+    $(($(share objects) - none)) $(($(share repr,float-text,pickler,objects) - all))
 # `multiprocessing` (the HMAC handshake, RustCrypto's hmac/md-5/sha2/sha3): the same program,
 # brine-firmware-mp, with and without it (without it, it reaches a listener without an
 # authkey: the framing stays), on top of none and of the default.

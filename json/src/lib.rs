@@ -13,6 +13,16 @@
 //! | float | number as Python's repr writes it (`1e+100`, `-0.0`); NaN and ±inf → `null` (JSON has none) |
 //! | bool, None | `true`/`false`, `null` |
 //! | bytes, bytearray | `{"bytes_hex": "00ff"}` |
+//! | `datetime.datetime`, `date`, `time` | ISO 8601 string as `isoformat()` writes it: `"2026-12-06T14:00:00+00:00"`, `"2026-12-06"`, `"01:02:03.000004+01:00"` (`fold` is not kept) |
+//! | `datetime.timedelta` | ISO 8601 duration string, exact: `"P1DT2.000003S"`, `"-PT0.000001S"`, `"PT0S"` |
+//! | `datetime.timezone` | its UTC offset: `"+01:00"` (the name is not kept) |
+//! | `decimal.Decimal`, `fractions.Fraction` | string, exact: `"1.50"`, `"-Infinity"`, `"1/3"`, `"5"` |
+//! | `uuid.UUID` | string `"12345678-1234-5678-1234-567812345678"` |
+//! | complex | `{"real": 1.0, "imag": 2.0}` |
+//! | `OrderedDict`, `Counter`, `defaultdict` | object, as a dict |
+//! | `deque` | array |
+//! | range, slice | `{"start": 0, "stop": 3, "step": 1}` (a slice's parts any value) |
+//! | an object of a class brine does not know (an inert stub) | `{"$object": "menu.Menu", "args": [], "state": {"client": null}}` (made by `__new__`: NEWOBJ, `copyreg._reconstructor`), `{"$call": "posix.system", "args": ["echo hi"]}` (REDUCE, INST, OBJ), then `"kwargs"`, `"state"`, `"items"` (appended), `"dict_items"` where the pickle set them; a bare global as `{"$global": "menu.Menu"}`. A key starting with `$` is how a script tells a stub from a dict |
 //! | a container inside itself (`l.append(l)`: Python's repr prints `[...]`, `{...}` or `(...)` there) | `{"$cycle": "[...]"}` (that repr; a `$` key, as a stub's, so no dict is mistaken for it) |
 //!
 //! **JSON → Python** ([`parse`] → [`Python`], for the pickle encoder): what `json.loads`
@@ -37,6 +47,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod objects;
 mod out;
 mod parse;
 mod python;

@@ -14,12 +14,16 @@ pub fn write_value<W: Write + ?Sized>(w: &mut W, value: &Value<'_>) -> fmt::Resu
 /// How a lone surrogate is written: escaped (`\ud800`, what `json.dumps` writes), or as U+FFFD
 /// for [`to_json_value`] (a `serde_json::Value` holds Rust strings, which cannot hold one).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Surrogates {
+pub(crate) enum Surrogates {
     Escaped,
     Replaced,
 }
 
-fn write_json<W: Write + ?Sized>(w: &mut W, value: &Value<'_>, how: Surrogates) -> fmt::Result {
+pub(crate) fn write_json<W: Write + ?Sized>(
+    w: &mut W,
+    value: &Value<'_>,
+    how: Surrogates,
+) -> fmt::Result {
     match value {
         Value::None => w.write_str("null"),
         Value::Bool(b) => w.write_str(if *b { "true" } else { "false" }),
@@ -75,6 +79,7 @@ fn write_json<W: Write + ?Sized>(w: &mut W, value: &Value<'_>, how: Surrogates) 
             }
             w.write_char('}')
         }
+        Value::Object(o) => crate::objects::write_object(w, o, how),
     }
 }
 
@@ -85,7 +90,11 @@ pub fn write_key<W: Write + ?Sized>(w: &mut W, key: &Value<'_>) -> fmt::Result {
     write_key_as(w, key, Surrogates::Escaped)
 }
 
-fn write_key_as<W: Write + ?Sized>(w: &mut W, key: &Value<'_>, how: Surrogates) -> fmt::Result {
+pub(crate) fn write_key_as<W: Write + ?Sized>(
+    w: &mut W,
+    key: &Value<'_>,
+    how: Surrogates,
+) -> fmt::Result {
     match key {
         Value::Str(s) => write_text(w, s.code_points(), how),
         Value::Bool(true) => w.write_str("\"true\""),
@@ -122,7 +131,7 @@ pub fn write_code_points<W: Write + ?Sized>(
     write_text(w, code_points, Surrogates::Escaped)
 }
 
-fn write_text<W: Write + ?Sized>(
+pub(crate) fn write_text<W: Write + ?Sized>(
     w: &mut W,
     code_points: impl Iterator<Item = u32>,
     how: Surrogates,

@@ -601,6 +601,44 @@ pub fn require_firmware_tools(target: &str) {
     );
 }
 
+/// Builds `bins` of examples/firmware (release, `thumbv7m-none-eabi`, its own workspace) with
+/// `args` (e.g. `["--features", "embassy"]`) and the build-time settings `env` into
+/// `examples/firmware/target/<target_dir>` (the default build there is left alone); returns
+/// the directory of the ELFs. Fails the test, with cargo's output, when the build fails.
+pub fn build_firmware(
+    args: &[&str],
+    bins: &[&str],
+    target_dir: &str,
+    env: &[(&str, &str)],
+) -> PathBuf {
+    const TARGET: &str = "thumbv7m-none-eabi";
+    require_firmware_tools(TARGET);
+    let dir = workspace_dir().join("examples/firmware");
+    let target_dir = dir.join("target").join(target_dir);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(&dir)
+        .args(["build", "--release"])
+        .args(args)
+        .args(bins.iter().flat_map(|bin| ["--bin", bin]))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer cargo's settings are for the host workspace, not this build.
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .envs(env.iter().copied())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building the firmware {bins:?} ({args:?}) failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir.join(TARGET).join("release")
+}
+
 /// Boots an Ethernet firmware `elf` under QEMU's lm3s6965evb on QEMU's user-mode network
 /// (`-nic user,model=stellaris`: the firmware reaches the host's 127.0.0.1 at 10.0.2.2) with
 /// semihosting, and waits for QEMU to exit (killed, and the test failed, after `limit`).

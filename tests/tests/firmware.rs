@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use brine_e2e::require_firmware_tools;
+use brine_e2e::build_firmware;
 use brine_server::{Config, Message, Server, ServerEvent};
 
 /// The identity baked into the test builds (build-time settings, `option_env!`).
@@ -32,19 +32,10 @@ const IDENTITY_REPR_HANDOUT: &str = "{'name': 'Ada Lovelace', 'email': 'ada@exam
 const IDLE_MS: &str = "1500";
 /// Bounds a whole QEMU run: boot, handshake, messages, the idle timeout, exit.
 const DEADLINE: Duration = Duration::from_secs(60);
-const TARGET: &str = "thumbv7m-none-eabi";
 /// The authkey baked into `brine-firmware-mp`.
 const AUTHKEY: &str = "fw-k3y";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is inside the workspace")
-        .to_path_buf()
-}
-
-/// Builds the firmware once per test run (release, with the test identity) into its own
-/// target directory, so the default build in examples/firmware/target is left alone.
+/// Builds the firmware once per test run (release, with the test identity).
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
     ELF.get_or_init(|| build("brine-firmware", &[], "lab", "brine-firmware"))
@@ -70,36 +61,21 @@ fn lean_firmware() -> &'static Path {
 fn build(bin: &str, features_args: &[&str], keys: &str, name: &str) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    require_firmware_tools(TARGET);
-    let dir = workspace().join("examples/firmware");
-    let target_dir = dir.join("target/e2e");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(&dir)
-        .args(["build", "--release", "--bin", bin, "--target-dir"])
-        .arg(&target_dir)
-        .args(features_args)
-        // The outer cargo's settings are for the host workspace, not this build.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env("BRINE_NAME", NAME)
-        .env("BRINE_EMAIL", EMAIL)
-        .env("BRINE_STUDENT_ID", STUDENT_ID)
-        .env("BRINE_GITHUB", GITHUB)
-        .env("BRINE_KEYS", keys)
-        .env("BRINE_IDLE_MS", IDLE_MS)
-        .env("BRINE_MESSAGES", "0")
-        .env("BRINE_AUTHKEY", AUTHKEY)
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "building the firmware ({features_args:?}) failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let release = build_firmware(
+        features_args,
+        &[bin],
+        "e2e",
+        &[
+            ("BRINE_NAME", NAME),
+            ("BRINE_EMAIL", EMAIL),
+            ("BRINE_STUDENT_ID", STUDENT_ID),
+            ("BRINE_GITHUB", GITHUB),
+            ("BRINE_KEYS", keys),
+            ("BRINE_IDLE_MS", IDLE_MS),
+            ("BRINE_MESSAGES", "0"),
+            ("BRINE_AUTHKEY", AUTHKEY),
+        ],
     );
-    let release = target_dir.join(TARGET).join("release");
     let elf = release.join(name);
     if name != bin {
         std::fs::copy(release.join(bin), &elf).expect("copy the ELF");
@@ -281,7 +257,7 @@ fn lean_firmware_against_the_cpython_lab_server() {
 /// Boots `elf` against tests/servers/lab_server.py (classic mode): the firmware prints
 /// `messages`, the server prints `identity` (a repr).
 fn lab_server_session(elf: &Path, identity: &str, messages: &[&str]) {
-    let script = workspace().join("tests/servers/lab_server.py");
+    let script = brine_e2e::lab_server_script();
     let mut python = Command::new("python3")
         .arg(&script)
         .args(["--mode", "classic", "--port", "0", "--accept-timeout", "60"])

@@ -7,15 +7,11 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use brine_e2e::{
-    boot_net_firmware, python_server, require_firmware_tools, spawn_brine, workspace_dir,
-};
+use brine_e2e::{boot_net_firmware, build_firmware, python_server, spawn_brine};
 
-const TARGET: &str = "thumbv7m-none-eabi";
 const FIRMWARE: &str = "brine-firmware-logs";
 const RUN_LIMIT: Duration = Duration::from_secs(30);
 /// Every attribute the firmware sets that does not depend on time.
@@ -46,40 +42,17 @@ const SENT: [&str; 6] = [
 fn build() -> &'static (u16, PathBuf) {
     static BUILD: OnceLock<(u16, PathBuf)> = OnceLock::new();
     BUILD.get_or_init(|| {
-        require_firmware_tools(TARGET);
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let dir = workspace_dir().join("examples/firmware");
-        let target_dir = dir.join("target/e2e-logs");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(&dir)
-            .args([
-                "build",
-                "--release",
-                "--features",
-                "embassy",
-                "--bin",
-                FIRMWARE,
-            ])
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env("BRINE_SERVER", format!("10.0.2.2:{port}"))
-            .env("BRINE_TIMEOUT_MS", "5000")
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building {FIRMWARE} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (port, target_dir.join(TARGET).join("release").join(FIRMWARE))
+        let server = format!("10.0.2.2:{port}");
+        let env = [
+            ("BRINE_SERVER", server.as_str()),
+            ("BRINE_TIMEOUT_MS", "5000"),
+        ];
+        let release = build_firmware(&["--features", "embassy"], &[FIRMWARE], "e2e-logs", &env);
+        (port, release.join(FIRMWARE))
     })
 }
 

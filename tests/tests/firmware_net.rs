@@ -18,11 +18,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use brine_e2e::{
-    assert_lab_server_ok, boot_net_firmware, brine_server_bin, identities, lab_server_script,
-    require_firmware_tools, workspace_dir, Finished, Proc, Server,
+    assert_lab_server_ok, boot_net_firmware, brine_server_bin, build_firmware, identities,
+    lab_server_script, Finished, Proc, Server,
 };
 
-const TARGET: &str = "thumbv7m-none-eabi";
 const FIRMWARES: [&str; 2] = ["brine-firmware-embassy", "brine-firmware-nal"];
 /// The identity baked into the test build.
 const IDENTITY: [(&str, &str); 4] = [
@@ -51,36 +50,18 @@ struct Build {
 fn build() -> &'static Build {
     static BUILD: OnceLock<Build> = OnceLock::new();
     BUILD.get_or_init(|| {
-        require_firmware_tools(TARGET);
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let dir = workspace_dir().join("examples/firmware");
-        let target_dir = dir.join("target/e2e-net");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(&dir)
-            .args(["build", "--release", "--features", "embassy,nal"])
-            .args(FIRMWARES.iter().flat_map(|bin| ["--bin", bin]))
-            .arg("--target-dir")
-            .arg(&target_dir)
-            // The outer cargo's settings are for the host workspace, not this build.
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_TARGET")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env("BRINE_SERVER", format!("10.0.2.2:{port}"))
-            .env("BRINE_TIMEOUT_MS", TIMEOUT_MS.to_string())
-            .envs(IDENTITY);
-        let out = command.output().expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the firmwares failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let release = target_dir.join(TARGET).join("release");
+        let server = format!("10.0.2.2:{port}");
+        let timeout = TIMEOUT_MS.to_string();
+        let mut env = vec![
+            ("BRINE_SERVER", server.as_str()),
+            ("BRINE_TIMEOUT_MS", &timeout),
+        ];
+        env.extend(IDENTITY);
+        let release = build_firmware(&["--features", "embassy,nal"], &FIRMWARES, "e2e-net", &env);
         Build {
             port,
             elves: FIRMWARES.iter().map(|bin| release.join(bin)).collect(),

@@ -221,7 +221,7 @@ fn evil_pickle_is_skipped_and_nothing_runs() {
     );
 
     let server = lab_server("evil", &["--evil-command", &command]);
-    let brine = run_brine_at(&server.addr(), &["--format", "json"]);
+    let brine = run_brine_at(&server.addr(), &["--format", "json", "--refuse-objects"]);
     let server = server.wait();
 
     brine.assert_code(0);
@@ -270,7 +270,7 @@ fn evil_pickle_is_skipped_and_nothing_runs() {
 #[test]
 fn evil_pickle_in_text_format() {
     let server = lab_server("evil", &[]);
-    let brine = run_brine_at(&server.addr(), &[]);
+    let brine = run_brine_at(&server.addr(), &["--refuse-objects"]);
     let server = server.wait();
 
     brine.assert_code(0).assert_stderr_has(
@@ -287,6 +287,51 @@ fn evil_pickle_in_text_format() {
     );
     assert_identity_received(&brine, &server);
     assert_lab_server_ok(&server);
+}
+
+/// By default the evil pickle is shown as an inert stub of the call it names, in text and
+/// JSON, with the note on stderr; its command never runs.
+#[test]
+fn evil_pickle_is_shown_as_a_stub_and_nothing_runs() {
+    let dir = scratch_dir("evil-stub");
+    let marker = dir.join("pwned");
+    let command = format!("touch {}", marker.display());
+    for json in [false, true] {
+        let server = lab_server("evil", &["--evil-command", &command]);
+        let args: &[&str] = if json { &["--format", "json"] } else { &[] };
+        let brine = run_brine_at(&server.addr(), args);
+        let server = server.wait();
+        brine.assert_code(0).assert_stderr_has(
+            "note: objects of classes brine does not know are shown as inert stubs; \
+             nothing is imported or run",
+        );
+        if json {
+            let events = json_events(&brine);
+            let stub = events
+                .iter()
+                .find(|e| e["event"] == "message" && e["value"].get("$call").is_some())
+                .unwrap_or_else(|| panic!("no stub message\n{brine}"));
+            assert_eq!(stub["value"]["$call"], "os.system", "\n{brine}");
+            assert_eq!(stub["value"]["args"], json!([command]), "\n{brine}");
+        } else {
+            assert_eq!(
+                brine.stdout,
+                [
+                    "Assigned client id by server: 54321".to_string(),
+                    format!("<os.system({})>", py_str_repr(&command)),
+                    "'after the evil pickle'".to_string(),
+                ],
+                "\n{brine}"
+            );
+        }
+        assert_lab_server_ok(&server);
+        assert!(
+            !marker.exists(),
+            "{} exists: the command ran",
+            marker.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

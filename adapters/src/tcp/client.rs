@@ -89,6 +89,12 @@ impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
         self.inner.set_framing(framing);
     }
 
+    /// Objects of classes brine does not know as inert stubs instead of refused (see the
+    /// core's `Session::allow_stubs`).
+    pub fn allow_stubs(&mut self, allow: bool) {
+        self.inner.allow_stubs(allow);
+    }
+
     /// Who speaks first (call before beginning; see the core's `Session::set_greeting`).
     /// With anything but `Greeting::ClientId`, begin with [`begin`](Self::begin).
     pub fn set_greeting(&mut self, greeting: brine_core::session::Greeting) {

@@ -456,6 +456,16 @@ impl<'a> Keys<'a> {
                 fnv(0x6c62_272e_07bb_0142, bytes)
             }
             Node::Container(c) if c.kind == ContainerKind::Tuple => self.hash_tuple(c)?,
+            // Objects hash by identity (as `object.__hash__`); brine does not model the
+            // standard types' value hashes, so equal ones are kept as distinct keys.
+            Node::Container(Container {
+                kind: ContainerKind::Object(_),
+                ..
+            })
+            | Node::Global(_) => Hash {
+                value: u64::from(id),
+                fixed: false,
+            },
             Node::Container(c) => self.hash_frozenset(c)?,
             Node::Builtin(_) => Hash::fixed(0),
         })

@@ -13,6 +13,7 @@ mod float_text;
 mod framer;
 mod keys;
 pub(crate) mod number;
+pub(crate) mod objects;
 pub mod opcodes;
 #[cfg(test)]
 mod oracle;
@@ -35,6 +36,7 @@ pub use decode::HeapDecoder;
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
 pub use error::{Capacity, Error, Global, GLOBAL_NAME_LEN, MESSAGE_LEN};
 pub use framer::{Framer, Progress};
+pub use objects::{Class, Date, Object, Standard, Time, TimeDelta, TimeZone};
 pub use opcodes::Opcode;
 pub use outgoing::{Pickled, ToPickle};
 #[cfg(feature = "alloc")]

@@ -6,6 +6,7 @@ use super::decode::arena::{self, ContainerKind, Edge, Id, IntDigits, Node, NodeI
 #[cfg(feature = "repr")]
 use super::float_repr::write_float_repr;
 use super::number;
+pub use super::objects::Object;
 use super::repr;
 use super::text::{self, BytesEncoding, TextEncoding};
 
@@ -29,6 +30,8 @@ pub(crate) enum Item<'i> {
     Bytes(Bytes<'i>),
     ByteArray(Bytes<'i>),
     Container(ContainerKind, Chain),
+    /// A bare global (see [`Object`]).
+    Global,
 }
 
 /// A container's item chain: `len` items from edge `first`.
@@ -60,6 +63,7 @@ impl<'i, 'n> Tree<'i, 'n> {
     pub(crate) fn item(self, id: NodeId) -> Item<'i> {
         match self.node(id) {
             Node::None | Node::Builtin(_) => Item::None,
+            Node::Global(_) => Item::Global,
             Node::Bool(b) => Item::Bool(b),
             Node::Int(i) => Item::Int(i),
             Node::BigInt { start, len, digits } => Item::BigInt(BigInt {
@@ -119,6 +123,9 @@ impl<'a> Tree<'a, 'a> {
             Item::Str(s) => Value::Str(s),
             Item::Bytes(b) => Value::Bytes(b),
             Item::ByteArray(b) => Value::ByteArray(b),
+            Item::Global | Item::Container(ContainerKind::Object(_), _) => {
+                Value::Object(Object { tree: self, id })
+            }
             Item::Container(kind, chain) => {
                 let seq = Seq { tree: self, chain };
                 match kind {
@@ -127,6 +134,8 @@ impl<'a> Tree<'a, 'a> {
                     ContainerKind::Set => Value::Set(seq),
                     ContainerKind::FrozenSet => Value::FrozenSet(seq),
                     ContainerKind::Dict => Value::Dict(Dict(seq)),
+                    // Matched above.
+                    ContainerKind::Object(_) => Value::None,
                 }
             }
         }
@@ -190,10 +199,14 @@ pub enum Value<'a> {
     FrozenSet(Seq<'a>),
     /// A `dict`, in insertion order.
     Dict(Dict<'a>),
+    /// An object built from a global: a standard type (`datetime`, `Decimal`, ...) as data,
+    /// or an inert stub of a class brine does not know (see [`Object`]).
+    Object(Object<'a>),
 }
 
 impl<'a> Value<'a> {
-    /// Python's name for the value's type (`"int"`, `"str"`, `"dict"`, ...).
+    /// Python's name for the value's type (`"int"`, `"str"`, `"dict"`, ...; a standard
+    /// type's class name, `"object"` for a stub: its name is [`Object::name`]).
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::None => "NoneType",
@@ -208,6 +221,7 @@ impl<'a> Value<'a> {
             Value::Set(_) => "set",
             Value::FrozenSet(_) => "frozenset",
             Value::Dict(_) => "dict",
+            Value::Object(o) => o.class().dotted().map_or("object", |(_, name)| name),
         }
     }
 
@@ -256,6 +270,7 @@ impl fmt::Debug for Value<'_> {
             Value::Set(items) => f.debug_tuple("Set").field(items).finish(),
             Value::FrozenSet(items) => f.debug_tuple("FrozenSet").field(items).finish(),
             Value::Dict(entries) => f.debug_tuple("Dict").field(entries).finish(),
+            Value::Object(o) => fmt::Debug::fmt(o, f),
         }
     }
 }
@@ -292,6 +307,7 @@ impl Display for Value<'_> {
                 }
                 f.write_char('}')
             }
+            Value::Object(o) => Display::fmt(o, f),
         }
     }
 }

@@ -177,6 +177,13 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         self.tx.set_framing(framing);
     }
 
+    /// Whether messages holding objects of classes brine does not know are delivered with
+    /// those objects as inert stubs ([`Object`](crate::pickle::Object)) instead of skipped as
+    /// refused (the default). Nothing is imported or run either way (feature `objects`).
+    pub fn allow_stubs(&mut self, allow: bool) {
+        self.decoder.allow_stubs(allow);
+    }
+
     /// Who speaks first (call before [`start`](Self::start); [`Greeting::ClientId`] by
     /// default). Under auto protocol ([`set_protocol_auto`](Self::set_protocol_auto)),
     /// [`Greeting::Any`]'s first message chooses the protocol as a client id does

@@ -41,6 +41,8 @@ pub(super) mod sealed {
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a>;
         /// Decodes the whole pickle `input`.
         fn decode_all<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, pickle::Error>;
+        /// See [`Decoder::allow_stubs`].
+        fn allow_stubs(&mut self, allow: bool);
     }
 
     impl<const V: usize, const I: usize, const S: usize, const M: usize> Sealed
@@ -62,6 +64,10 @@ pub(super) mod sealed {
 
         fn decode_all<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, pickle::Error> {
             self.decode(input)
+        }
+
+        fn allow_stubs(&mut self, allow: bool) {
+            Decoder::allow_stubs(self, allow);
         }
     }
 }

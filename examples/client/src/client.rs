@@ -98,6 +98,15 @@ pub fn print_json_error(code: u8, message: &str) {
     }
 }
 
+/// Prints [`brine_server::STUB_NOTE`] on stderr the first time `value` holds a stub.
+pub fn note_stubs(value: &Value<'_>) {
+    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !NOTED.load(std::sync::atomic::Ordering::Relaxed) && value.contains_stub() {
+        NOTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        eprintln!("note: {}", brine_server::STUB_NOTE);
+    }
+}
+
 /// Where the session's lines go.
 pub struct Printer {
     /// Text or JSON.
@@ -224,6 +233,9 @@ impl Printer {
     /// A message: its repr streamed to stdout, cut after [`MESSAGE_OUTPUT_LIMIT`] bytes with a
     /// marker; or its JSON (built up to that limit), else a `skipped` event saying why.
     pub fn message(&self, value: &Value<'_>) -> Result<(), Fail> {
+        if self.verbosity > Verbosity::Quiet {
+            note_stubs(value);
+        }
         match self.format {
             Format::Text => self.out_with(|w| {
                 let mut bounded = Budget::new(w, MESSAGE_OUTPUT_LIMIT);
@@ -561,6 +573,7 @@ impl Talk<'_> {
         }
         client.set_framing(framing);
         client.set_greeting(greeting);
+        client.allow_stubs(!args.refuse_objects);
         // The lab's exchange (the id, then the identity); its hints are about the keys.
         let mut lab_id = None;
         match (identity, greeting) {

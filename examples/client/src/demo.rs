@@ -105,6 +105,7 @@ pub fn run(protocol: u8, verbosity: Verbosity) -> Result<(), Fail> {
         timeout: Secs(Some(Duration::from_secs(5))),
         idle_timeout: Some(Secs(Some(Duration::from_secs(10)))),
         retry: 0,
+        refuse_objects: false,
         format: Format::Text,
         dialect: crate::dialect::DialectArgs::default(),
     };

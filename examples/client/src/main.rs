@@ -177,6 +177,10 @@ enum PickleCommand {
         /// repr (exactly Python's repr; default) or json (as --format json's values)
         #[arg(short, long, value_enum, default_value_t = DecodeFormat::Repr, hide_possible_values = true, hide_default_value = true)]
         format: DecodeFormat,
+
+        /// Refuse objects of classes brine does not know instead of showing inert stubs
+        #[arg(long, env = "BRINE_REFUSE_OBJECTS")]
+        refuse_objects: bool,
     },
 }
 
@@ -266,6 +270,10 @@ pub struct ConnectArgs {
     /// message: the buffer is then 64K). K and M suffixes are 1024 and 1048576.
     #[arg(long, env = "BRINE_BUFFER", value_name = "BYTES", default_value = "4096", value_parser = parse_buffer, hide_default_value = true)]
     pub buffer: Buffer,
+
+    /// Skip messages with objects of unknown classes (default: shown as inert stubs)
+    #[arg(long, env = "BRINE_REFUSE_OBJECTS", hide_short_help = true)]
+    pub refuse_objects: bool,
 
     /// text (as the lab's client prints; default) or json (a line per event)
     #[arg(long, env = "BRINE_FORMAT", value_enum, default_value_t = Format::Text, hide_possible_values = true, hide_default_value = true)]
@@ -465,9 +473,10 @@ fn main() -> ExitCode {
     let result = with_big_stack(move || match cli.command {
         None => client::run(&cli.connect, verbosity),
         Some(Command::Pickle(PickleCommand::Encode { protocol })) => pickle_cmd::encode(protocol),
-        Some(Command::Pickle(PickleCommand::Decode { format })) => {
-            pickle_cmd::decode(format == DecodeFormat::Json)
-        }
+        Some(Command::Pickle(PickleCommand::Decode {
+            format,
+            refuse_objects,
+        })) => pickle_cmd::decode(format == DecodeFormat::Json, !refuse_objects),
         Some(Command::Demo(args)) => demo::run(args.protocol, verbosity),
         Some(Command::Load(args)) => load::run(&args, verbosity),
         Some(Command::Logs(args)) => logs::run(&args, verbosity),

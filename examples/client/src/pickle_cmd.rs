@@ -54,10 +54,10 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
 
 /// Concatenated pickles on stdin → one line each on stdout (repr or JSON). Stops at the first
 /// bad pickle, after printing the good ones before it.
-pub fn decode(as_json: bool) -> Result<(), Fail> {
+pub fn decode(as_json: bool, stubs: bool) -> Result<(), Fail> {
     let mut stdin = io::stdin().lock();
     let mut stdout = BufWriter::new(io::stdout().lock());
-    let result = decode_stream(&mut stdin, &mut stdout, as_json);
+    let result = decode_stream(&mut stdin, &mut stdout, as_json, stubs);
     // Print every complete pickle before reporting a fault.
     let flushed = stdout.flush().map_err(|e| Fail::io("write to stdout", e));
     result.and(flushed)
@@ -66,8 +66,14 @@ pub fn decode(as_json: bool) -> Result<(), Fail> {
 /// The stream decoder: [`Pickles`] finds each pickle's end in a growing buffer (a pickle may
 /// be any size), a [`HeapDecoder`] (sized to each pickle) decodes the complete pickle, and
 /// its line is cut past [`OUTPUT_PER_INPUT_BYTE`] bytes per pickle byte.
-fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> Result<(), Fail> {
+fn decode_stream(
+    input: &mut impl Read,
+    out: &mut impl Write,
+    as_json: bool,
+    stubs: bool,
+) -> Result<(), Fail> {
     let mut decoder = HeapDecoder::new();
+    decoder.allow_stubs(stubs);
     let mut pickles = Pickles::new();
     let mut count = 0usize;
     let mut chunk = vec![0u8; 1 << 16];
@@ -118,6 +124,7 @@ fn decode_stream(input: &mut impl Read, out: &mut impl Write, as_json: bool) -> 
                     ),
                 )
             })?;
+            crate::client::note_stubs(&value);
             let limit = message
                 .bytes
                 .len()
@@ -183,7 +190,7 @@ mod tests {
         let input = input.to_vec();
         crate::with_big_stack(move || {
             let mut out = Vec::new();
-            let result = decode_stream(&mut &input[..], &mut out, as_json);
+            let result = decode_stream(&mut &input[..], &mut out, as_json, false);
             (String::from_utf8(out).unwrap(), result)
         })
     }

@@ -230,6 +230,29 @@ fn invalid_pickle_exits_5_after_the_good_messages() {
     server.join().unwrap();
 }
 
+/// By default a code-running pickle is shown as an inert stub of what it names (nothing
+/// runs), with one note on stderr however many stubs arrive.
+#[test]
+fn code_running_message_is_shown_as_a_stub_with_one_note() {
+    let (addr, server) = server(|mut stream| {
+        stream.write_all(&hello(1)).unwrap();
+        read_pickle(&mut stream);
+        let mut bytes = b"cos\nsystem\n(S'echo hi'\ntR.".to_vec();
+        bytes.extend(b"cos\nsystem\n(S'echo hi'\ntR.");
+        bytes.extend(p4("after"));
+        stream.write_all(&bytes).unwrap();
+    });
+    let out = brine(&[&addr]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        stdout(&out),
+        "Assigned client id by server: 1\n<os.system('echo hi')>\n<os.system('echo hi')>\n'after'\n"
+    );
+    let note = "note: objects of classes brine does not know are shown as inert stubs; nothing is imported or run";
+    assert_eq!(stderr(&out).matches(note).count(), 1, "{}", stderr(&out));
+    server.join().unwrap();
+}
+
 #[test]
 fn refused_message_is_skipped_not_fatal() {
     let (addr, server) = server(|mut stream| {
@@ -239,7 +262,7 @@ fn refused_message_is_skipped_not_fatal() {
         bytes.extend(p4("after"));
         stream.write_all(&bytes).unwrap();
     });
-    let out = brine(&[&addr]);
+    let out = brine(&[&addr, "--refuse-objects"]);
     assert_eq!(code(&out), 0);
     assert_eq!(stdout(&out), "Assigned client id by server: 1\n'after'\n");
     assert!(
@@ -699,7 +722,7 @@ fn pickle_decode_stops_at_the_first_bad_pickle() {
     let first = input.len();
     input.extend_from_slice(b"cos\nsystem\n(S'echo hi'\ntR.");
     input.extend(p4(&"never printed"));
-    let out = brine_env(&["pickle", "decode"], &[], &input);
+    let out = brine_env(&["pickle", "decode", "--refuse-objects"], &[], &input);
     assert_eq!(code(&out), 5);
     assert_eq!(stdout(&out), "'ok'\n");
     let err = stderr(&out);

@@ -27,6 +27,8 @@ pub const GITHUB: &str = setting(option_env!("BRINE_GITHUB"), "jortiz");
 pub const KEYS: Keys = Keys::from_setting(option_env!("BRINE_KEYS"));
 /// Bounds each wait: for a DHCP lease, a connection, the client id, the rest of a message.
 pub const TIMEOUT_MS: u32 = number(option_env!("BRINE_TIMEOUT_MS"), 10_000);
+/// The UART clients end after this long without a byte (a UART has no "closed").
+pub const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 /// The server's IPv4 address and port.
 pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "10.0.2.2:12000"));
 

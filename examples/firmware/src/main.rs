@@ -18,33 +18,19 @@
 #![no_std]
 #![no_main]
 
-use brine_core::blocking::{self, BeforeRead, Client};
+use brine_core::blocking::{self, Client};
 use brine_core::session::{Event, Waiting};
 use brine_core::FieldValue;
-use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, TIMEOUT_MS};
-use brine_firmware::uart::{self, Uart0};
+use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, IDLE_MS};
+use brine_firmware::uart::{self, Timeouts, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
 
-const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
 
 /// The client: the UART and a [`LabSession`] (4096-byte buffers, the small [`LabDecoder`]).
 type LabClient = Client<Uart0, Timeouts, LabSession>;
-
-/// Sets the UART's read timeout from what the session waits for (core has no clock).
-struct Timeouts;
-
-impl BeforeRead<Uart0> for Timeouts {
-    fn before_read(&mut self, uart: &mut Uart0, waiting: Waiting) -> Result<(), uart::Error> {
-        uart.set_timeout(match waiting {
-            Waiting::ClientId | Waiting::RestOfMessage => TIMEOUT_MS,
-            _ => IDLE_MS,
-        });
-        Ok(())
-    }
-}
 
 #[entry]
 fn main() -> ! {

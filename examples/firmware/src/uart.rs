@@ -157,3 +157,23 @@ impl Write for Uart0 {
         Ok(())
     }
 }
+
+/// Sets UART0's read timeout from what the session waits for (core has no clock):
+/// [`TIMEOUT_MS`](crate::lab::TIMEOUT_MS) for the first message and the rest of a started
+/// one, [`IDLE_MS`](crate::lab::IDLE_MS) between messages.
+pub struct Timeouts;
+
+impl brine_core::blocking::BeforeRead<Uart0> for Timeouts {
+    fn before_read(
+        &mut self,
+        uart: &mut Uart0,
+        waiting: brine_core::session::Waiting,
+    ) -> Result<(), Error> {
+        use brine_core::session::Waiting;
+        uart.set_timeout(match waiting {
+            Waiting::ClientId | Waiting::RestOfMessage => crate::lab::TIMEOUT_MS,
+            _ => crate::lab::IDLE_MS,
+        });
+        Ok(())
+    }
+}

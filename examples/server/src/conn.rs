@@ -41,6 +41,15 @@ thread_local! {
     static DECODER: RefCell<Box<ServerDecoder>> = RefCell::new(Box::new(Decoder::new()));
 }
 
+/// Prints [`STUB_NOTE`](crate::STUB_NOTE) on stderr the first time a value holds a stub.
+fn note_stubs(value: &brine_core::pickle::Value<'_>) {
+    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !NOTED.load(std::sync::atomic::Ordering::Relaxed) && value.contains_stub() {
+        NOTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        eprintln!("note: {}", crate::STUB_NOTE);
+    }
+}
+
 /// Queues `outgoing` for `client`; a client whose queue is full is told to disconnect.
 pub(crate) fn enqueue(client: &Client, outgoing: Outgoing) -> bool {
     match client.queue.try_send(outgoing) {
@@ -377,7 +386,12 @@ impl Reader {
     ) {
         let event = DECODER.with(|decoder| {
             let mut decoder = decoder.borrow_mut();
-            match decoder.decode(pickle) {
+            decoder.allow_stubs(shared.config.stubs);
+            let decoded = decoder.decode(pickle);
+            if let Ok(value) = &decoded {
+                note_stubs(value);
+            }
+            match decoded {
                 // Bounded: at most LOG_LIMIT bytes of repr and of JSON, whatever the value
                 // expands to (the walks stop there).
                 Ok(value) if !*identified => ServerEvent::Identity {

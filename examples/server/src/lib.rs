@@ -27,13 +27,19 @@
 //!
 //! Every client is served by its own task on a multi-thread tokio runtime that the [`Server`]
 //! owns, so one slow, silent or hostile client never stops or slows the others: a stream that
-//! is not pickles is disconnected, a pickle that would run code is refused (nothing runs; the
+//! is not pickles is disconnected, nothing a pickle names is ever run (an object of an unknown
+//! class is shown as an inert stub, or refused without [`Config::stubs`]; the
 //! client stays connected), a pickle larger than [`Config::max_message_len`] is cut off, a
 //! client that sends no identity within [`Config::idle_timeout`] is dropped, and a client that
 //! stops reading is dropped once its queue of outgoing messages is full or a write stalls.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+/// What the brine CLI and brine-server print on stderr the first time they show an inert
+/// stub (an object of a class brine does not know; see `brine_core::pickle::Object`).
+pub const STUB_NOTE: &str =
+    "objects of classes brine does not know are shown as inert stubs; nothing is imported or run";
 
 pub mod args;
 mod conn;
@@ -121,6 +127,10 @@ pub struct Config {
     /// Show each student id on the page masked to its last three characters (the record
     /// keeps it whole). Default: false.
     pub mask_sid: bool,
+    /// Show objects of classes brine does not know (a client's own classes) as inert stubs
+    /// (`<menu.Menu object {...}>`; nothing is imported or run) instead of refusing the
+    /// message; the first one also prints [`STUB_NOTE`] on stderr. Default true.
+    pub stubs: bool,
 }
 
 impl Default for Config {
@@ -137,6 +147,7 @@ impl Default for Config {
             web: None,
             record: None,
             mask_sid: false,
+            stubs: true,
         }
     }
 }

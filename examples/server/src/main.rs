@@ -34,9 +34,10 @@ scripted messages (--send, --send-json, in the order given) go to it, and with
 Type a line on standard input to broadcast it, as a str, to every client that has sent its
 identity.
 
-Bad clients never stop the others: a stream that is not pickles is disconnected, a pickle
-that would run code is refused (nothing runs; the client stays connected), a message over
-64 KiB is cut off, and a client that sends no identity within --idle-timeout is dropped.
+Bad clients never stop the others: a stream that is not pickles is disconnected, nothing a
+pickle names is ever run (an object of an unknown class is logged as an inert stub,
+<menu.Menu object {...}>), a message over 64 KiB is cut off, and a client that sends no
+identity within --idle-timeout is dropped.
 
 Output, one line per event:
   Listening on 127.0.0.1:12000 (pickle protocol 4)
@@ -117,6 +118,10 @@ struct Args {
     #[arg(long)]
     mask_sid: bool,
 
+    /// Refuse pickles with objects of unknown classes (default: logged as inert stubs)
+    #[arg(long, hide_short_help = true)]
+    refuse_objects: bool,
+
     /// Record attendance in FILE: one row per student per run (CSV, or .jsonl)
     ///
     /// CSV with the header time,client_id,peer,student_name,sid,github_username,email,other,
@@ -193,6 +198,7 @@ fn main() -> ExitCode {
         web: args.web,
         record: args.record.clone(),
         mask_sid: args.mask_sid,
+        stubs: !args.refuse_objects,
         ..Config::default()
     };
 

@@ -251,9 +251,28 @@ fn garbage_client_is_disconnected_while_a_good_one_keeps_working() {
     server.shutdown();
 }
 
+/// By default a code-running pickle is logged as an inert stub of the call it names (nothing
+/// runs) and acknowledged as any message.
+#[test]
+fn code_running_pickle_is_a_stub_by_default() {
+    let (server, events) = start(Config::default());
+    let mut client = Client::connect(server.local_addr());
+    client.handshake();
+    client.send(b"cos\nsystem\n(S'echo pwned'\ntR.");
+    wait_for(
+        &events,
+        |e| matches!(e, ServerEvent::Received { repr, .. } if repr == "<os.system('echo pwned')>"),
+    );
+    assert_eq!(client.recv().as_deref(), Some(ACK));
+    server.shutdown();
+}
+
 #[test]
 fn code_running_pickle_is_refused_and_the_client_stays() {
-    let (server, events) = start(Config::default());
+    let (server, events) = start(Config {
+        stubs: false,
+        ..Config::default()
+    });
     let mut client = Client::connect(server.local_addr());
     client.handshake();
     client.send(b"cos\nsystem\n(S'echo pwned'\ntR.");

@@ -32,6 +32,30 @@ pub(crate) enum ContainerKind {
     Set,
     FrozenSet,
     Dict,
+    /// An object built from a global (see [`objects`](crate::pickle::objects)): its items
+    /// are the slots [`objects::Slot`](crate::pickle::objects::Slot) names, in order.
+    Object(Made),
+}
+
+/// How the pickle made an object: by calling its global (REDUCE, INST, OBJ), or by its
+/// class's `__new__` (NEWOBJ, NEWOBJ_EX, `copyreg._reconstructor`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Made {
+    Call,
+    // Made by the `objects` feature's hook only.
+    #[cfg_attr(not(feature = "objects"), allow(dead_code))]
+    New,
+}
+
+/// A global a pickle named, kept as a reference: `module.name` (spans of the input, UTF-8)
+/// and what brine knows of it. Nothing is looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GlobalRef {
+    pub(crate) module_start: u32,
+    pub(crate) name_start: u32,
+    pub(crate) module_len: u8,
+    pub(crate) name_len: u8,
+    pub(crate) class: crate::pickle::objects::Class,
 }
 
 /// A builtin a GLOBAL may name: the only callables a pickle may use (never called; the
@@ -79,6 +103,10 @@ pub(crate) enum Node {
     },
     Container(Container),
     Builtin(Builtin),
+    /// A global other than the builtins above (a standard type, or any class when stubs
+    /// are allowed). Made by the `objects` feature's hook only.
+    #[cfg_attr(not(feature = "objects"), allow(dead_code))]
+    Global(GlobalRef),
 }
 
 impl Node {
@@ -164,7 +192,9 @@ impl Container {
                 ContainerKind::List => Unhashable::List,
                 ContainerKind::Dict => Unhashable::Dict,
                 ContainerKind::Set => Unhashable::Set,
-                ContainerKind::Tuple | ContainerKind::FrozenSet => Unhashable::No,
+                ContainerKind::Tuple | ContainerKind::FrozenSet | ContainerKind::Object(_) => {
+                    Unhashable::No
+                }
             },
         }
     }

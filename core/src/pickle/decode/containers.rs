@@ -86,6 +86,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                 };
                 let target = self.target_below(from, want, at)?;
                 self.move_items(from, target, at)?;
+                #[cfg(feature = "objects")]
+                self.filled(from, at)?;
                 self.d.stack.truncate(from);
             }
             APPENDS | SETITEMS | ADDITEMS => {
@@ -106,6 +108,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                     let target = self.target_below(mark, want, at)?;
                     let (keyed, was_empty) = (self.keyed, self.is_empty(target));
                     self.move_items(mark + 1, target, at)?;
+                    #[cfg(feature = "objects")]
+                    self.filled(mark, at)?;
                     // A dict filled in one SETITEMS (as CPython writes up to 1000 entries)
                     // whose keys are certainly distinct needs no merging at STOP.
                     if want == ContainerKind::Dict && was_empty && self.distinct_strs(mark + 1) {
@@ -154,7 +158,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     }
 
     /// The value just below stack index `index` (the target of the items above it).
-    fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
+    pub(super) fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
         match index.checked_sub(1).and_then(|i| self.d.stack.get(i)) {
             None => Err(at.stack("no container below the items")),
             Some(&MARK_ENTRY) => Err(at.stack("a MARK where the container was expected")),
@@ -167,7 +171,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// CPython runs through a method brine does not model: SETITEM(S) on a list or
     /// bytearray (`__setitem__` by index), APPEND(S) on a bytearray (`append`, `extend`).
     pub(super) fn target_below(
-        &self,
+        &mut self,
         index: usize,
         want: ContainerKind,
         at: At,
@@ -175,6 +179,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         let id = self.below(index, at)?;
         match self.node(id) {
             Node::Container(c) if c.kind == want => Ok(id),
+            #[cfg(feature = "objects")]
+            Node::Container(Container {
+                kind: ContainerKind::Object(_),
+                ..
+            }) => self.object_items(id, want, at),
             Node::Container(Container {
                 kind: ContainerKind::List,
                 ..
@@ -253,7 +262,8 @@ impl<A: Arena> Machine<'_, '_, A> {
             let (child_depth, w, unhashable) = match node {
                 Node::Container(child) => (child.depth, child.expansion, child.unhashable),
                 Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
-                Node::Builtin(_) => return false,
+                // A global is linked item by item (add_child notes it for STOP).
+                Node::Builtin(_) | Node::Global(_) => return false,
                 leaf => (0, leaf_weight(leaf), Unhashable::No),
             };
             if keys && (kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
@@ -329,6 +339,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
             Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Global(_) => {
+                // Checked at STOP: a global is data only as a stub, or an argument.
+                self.d.globals_linked = true;
+                (0, 1, Unhashable::No)
+            }
             Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
             leaf => (0, leaf_weight(leaf), Unhashable::No),
         };

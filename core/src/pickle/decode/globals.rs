@@ -19,21 +19,26 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         use Opcode::*;
         match at.op {
             GLOBAL => {
+                let module_at = self.pos;
                 let module = self.line()?;
+                let name_at = self.pos;
                 let name = self.line()?;
-                let builtin = builtin(module, name, self.proto)
-                    .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
-                self.push_node(Node::Builtin(builtin), at)?;
+                let node = self.global_node((module, module_at), (name, name_at), at)?;
+                self.push_node(node, at)?;
             }
             STACK_GLOBAL => {
                 let name = self.pop(at)?;
                 let module = self.pop(at)?;
+                let (Node::Str { start: m_at, .. }, Node::Str { start: n_at, .. }) =
+                    (self.node(module), self.node(name))
+                else {
+                    return Err(at.refused(None));
+                };
                 let (Some(module), Some(name)) = (self.utf8(module), self.utf8(name)) else {
                     return Err(at.refused(None));
                 };
-                let builtin = builtin(module, name, self.proto)
-                    .ok_or_else(|| at.refused(Some(Global::new(module, name))))?;
-                self.push_node(Node::Builtin(builtin), at)?;
+                let node = self.global_node((module, m_at as usize), (name, n_at as usize), at)?;
+                self.push_node(node, at)?;
             }
             REDUCE => {
                 let args = self.pop(at)?;
@@ -41,6 +46,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 let id = self.reduce(callable, args, at)?;
                 self.push_raw(id, at)?;
             }
+            #[cfg(feature = "objects")]
+            INST | OBJ | NEWOBJ | NEWOBJ_EX | BUILD => self.object_op(at)?,
+            #[cfg(not(feature = "objects"))]
             INST => {
                 let module = self.line()?;
                 let name = self.line()?;
@@ -49,6 +57,23 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             _ => return Err(at.refused(None)),
         }
         Ok(())
+    }
+
+    /// The node GLOBAL or STACK_GLOBAL push for `module.name` (each with its input offset):
+    /// a data builtin, else (feature `objects`) a standard type or a stub's class.
+    fn global_node(
+        &self,
+        module: (&[u8], usize),
+        name: (&[u8], usize),
+        at: At,
+    ) -> Result<Node, Error> {
+        if let Some(builtin) = builtin(module.0, name.0, self.proto) {
+            return Ok(Node::Builtin(builtin));
+        }
+        #[cfg(feature = "objects")]
+        return self.global_ref(module, name, at);
+        #[cfg(not(feature = "objects"))]
+        Err(at.refused(Some(Global::new(module.0, name.0))))
     }
 
     /// The UTF-8 text of a `Str` node.
@@ -91,8 +116,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         args: NodeId,
         at: At,
     ) -> Result<NodeId, Error> {
-        let Node::Builtin(builtin) = self.node(callable) else {
-            return Err(at.refused(None));
+        let builtin = match self.node(callable) {
+            Node::Builtin(builtin) => builtin,
+            #[cfg(feature = "objects")]
+            Node::Global(g) => return self.reduce_object(g, callable, args, at),
+            _ => return Err(at.refused(None)),
         };
         let refuse = || {
             at.refused(Some(match builtin {

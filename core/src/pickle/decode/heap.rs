@@ -70,8 +70,15 @@ impl HeapDecoder {
                 stack: Slab::growing(NIL),
                 memo: Slab::growing(NIL),
                 frame_end: 0,
+                stubs: false,
+                globals_linked: false,
             },
         }
+    }
+
+    /// As [`Decoder::allow_stubs`](super::Decoder::allow_stubs).
+    pub fn allow_stubs(&mut self, allow: bool) {
+        self.store.stubs = allow;
     }
 
     /// Decodes the one pickle at the start of `input`; bytes after its STOP are ignored (as

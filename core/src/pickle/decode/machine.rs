@@ -196,14 +196,20 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// STOP: the root, with keys merged and shared structure checked.
     fn stop(&mut self, at: At) -> Result<(NodeId, usize), Error> {
         let root = self.pop(at)?;
-        if let Node::Builtin(_) = self.node(root) {
-            return Err(at.stack("a global is not data"));
+        match self.node(root) {
+            Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Global(_) if !self.d.stubs => return Err(at.stack("a global is not data")),
+            _ => {}
         }
         if self.keyed != 0 {
             self.merge_keys(at)?;
         }
         if self.shared {
             self.check_shared(root, at)?;
+        }
+        #[cfg(feature = "objects")]
+        if self.d.globals_linked && !self.d.stubs {
+            self.check_no_loose_globals(root, at)?;
         }
         Ok((root, self.pos))
     }
@@ -223,7 +229,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             | TUPLE1 | TUPLE2 | TUPLE3 => self.build(at),
             APPEND | SETITEM | APPENDS | SETITEMS | ADDITEMS => self.fill(at),
             PUT | BINPUT | LONG_BINPUT | MEMOIZE | GET | BINGET | LONG_BINGET => self.memo_op(at),
-            GLOBAL | STACK_GLOBAL | REDUCE | INST => self.global_op(at),
+            GLOBAL | STACK_GLOBAL | REDUCE | INST | NEWOBJ | NEWOBJ_EX | OBJ | BUILD => {
+                self.global_op(at)
+            }
             // Everything else imports, calls, or reaches outside the pickle.
             _ => Err(at.refused(None)),
         }

@@ -19,6 +19,8 @@ mod heap;
 mod hot;
 mod leaves;
 mod machine;
+#[cfg(feature = "objects")]
+mod objects;
 mod shared;
 
 use super::error::Error;
@@ -70,6 +72,10 @@ pub(crate) struct Storage<A: Arena> {
     pub(super) memo: Slab<A::Memo>,
     /// Where the current (at the end: the last) FRAME of the pickle ends (0: none).
     frame_end: usize,
+    /// Objects of classes brine does not know are decoded as inert stubs (else refused).
+    stubs: bool,
+    /// A global was linked into a container in this run (checked at STOP without stubs).
+    globals_linked: bool,
 }
 
 impl<A: Arena> Storage<A> {
@@ -88,6 +94,7 @@ impl<A: Arena> Storage<A> {
         self.stack.clear();
         self.memo.clear();
         self.frame_end = 0;
+        self.globals_linked = false;
         Machine {
             d: self,
             input,
@@ -151,8 +158,18 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
                 stack: Slab::filled(NIL),
                 memo: Slab::filled(NIL),
                 frame_end: 0,
+                stubs: false,
+                globals_linked: false,
             },
         }
+    }
+
+    /// Whether objects of classes brine does not know are decoded as inert stubs
+    /// ([`Value::Object`], [`Object::is_stub`](super::Object::is_stub)) instead of refused
+    /// (the default). Nothing is imported or called either way. Needs the `objects`
+    /// feature; without it such objects are always refused.
+    pub fn allow_stubs(&mut self, allow: bool) {
+        self.store.stubs = allow;
     }
 
     /// Decodes the one pickle at the start of `input`; bytes after its STOP are ignored (as

@@ -29,7 +29,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                 Node::Container(c) => match c.kind {
                     ContainerKind::Set | ContainerKind::FrozenSet => 10 * c.len as usize,
                     ContainerKind::Dict => 2 * c.len as usize,
-                    ContainerKind::List | ContainerKind::Tuple => 0,
+                    ContainerKind::List | ContainerKind::Tuple | ContainerKind::Object(_) => 0,
                 },
                 _ => 0,
             };

@@ -247,6 +247,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             self.put(&[Opcode::PROTO.byte(), self.proto])?;
         }
         self.framing = self.proto >= 4;
+        if self.framing {
+            // The first frame opens here rather than at the first value's save, so that the
+            // first container takes the fast paths (the bytes are the same: a frame whose
+            // body stays under FRAME_SIZE_MIN loses its header when committed).
+            self.open_frame();
+        }
         Ok(())
     }
 

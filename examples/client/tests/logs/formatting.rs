@@ -11,7 +11,8 @@ const RICH: &str = "%(asctime)s|%(created)f|%(msecs)03d|%(relativeCreated)12.3f|
 %(ratio).1e|%(tags)r|%(flag)s|%(nothing)s|%(big)d|%(raw)a|%(message)s";
 
 /// The catalog through SocketHandler (or DatagramHandler): brine's stdout is exactly the
-/// sender's Formatter output; the datetime record is skipped with a note; Ctrl-C exits 130.
+/// sender's Formatter output (the record with a datetime in extra= too: a standard type is
+/// data); Ctrl-C exits 130.
 fn catalog(brine_args: &[&str], python_args: &[&str], tz: &str) {
     let logs = Logs::start(brine_args, tz);
     let udp = brine_args.contains(&"--udp");
@@ -24,18 +25,12 @@ fn catalog(brine_args: &[&str], python_args: &[&str], tz: &str) {
     let expected = send(port, &args, tz);
     assert!(expected.lines().count() > 20, "{expected}");
     logs.wait_for_bytes(expected.len());
-    assert!(logs.wait_for_note("datetime.datetime", 1));
     let (code, got, notes) = logs.interrupt();
     assert_eq!(code, Some(130), "{notes:?}");
     assert_eq!(got, expected, "stderr: {notes:#?}");
-    let skipped: Vec<_> = notes
-        .iter()
-        .filter(|n| n.contains("skipped a record"))
-        .collect();
-    assert_eq!(skipped.len(), 1, "{notes:#?}");
     assert!(
-        skipped[0].contains("127.0.0.1:"),
-        "the note names the sender: {skipped:?}"
+        !notes.iter().any(|n| n.contains("skipped a record")),
+        "{notes:#?}"
     );
 }
 

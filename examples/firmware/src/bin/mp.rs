@@ -15,36 +15,21 @@
 #![no_std]
 #![no_main]
 
-use brine_core::blocking::{self, BeforeRead, Client};
+use brine_core::blocking::{self, Client};
 use brine_core::framing::Framing;
 use brine_core::pickle::Pickled;
 use brine_core::session::{Event, Greeting, Waiting};
-use brine_firmware::lab::{number, print_message, LabSession, TIMEOUT_MS};
-use brine_firmware::uart::{self, Uart0};
+use brine_firmware::lab::{print_message, LabSession, IDLE_MS};
+use brine_firmware::uart::{self, Timeouts, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-
-const IDLE_MS: u32 = number(option_env!("BRINE_IDLE_MS"), 3_000);
 
 /// CPython's `pickle.dumps('bye')` (protocol 4).
 const BYE: Pickled<'static> =
     Pickled(b"\x80\x04\x95\x07\x00\x00\x00\x00\x00\x00\x00\x8c\x03bye\x94.");
 
 type MpClient = Client<Uart0, Timeouts, LabSession>;
-
-/// Sets the UART's read timeout from what the session waits for.
-struct Timeouts;
-
-impl BeforeRead<Uart0> for Timeouts {
-    fn before_read(&mut self, uart: &mut Uart0, waiting: Waiting) -> Result<(), uart::Error> {
-        uart.set_timeout(match waiting {
-            Waiting::ClientId | Waiting::RestOfMessage => TIMEOUT_MS,
-            _ => IDLE_MS,
-        });
-        Ok(())
-    }
-}
 
 #[entry]
 fn main() -> ! {
@@ -73,7 +58,7 @@ fn authenticate(mut uart: Uart0) -> Uart0 {
     const KEY: &str = brine_firmware::lab::setting(option_env!("BRINE_AUTHKEY"), "s3cret");
     let nonce: [u8; NONCE_LEN] = core::array::from_fn(|i| (i as u8).wrapping_mul(151) ^ 0xa5);
     let mut handshake = Handshake::new(Role::Client, KEY.as_bytes(), nonce);
-    uart.set_timeout(TIMEOUT_MS);
+    uart.set_timeout(brine_firmware::lab::TIMEOUT_MS);
     let mut buf = [0u8; 64];
     while !handshake.is_done() {
         let out = handshake.transmit();

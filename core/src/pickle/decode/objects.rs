@@ -1,0 +1,425 @@
+//! The machine's hook for objects (see [`objects`](crate::pickle::objects)): GLOBAL and
+//! STACK_GLOBAL of a name other than the data builtins, REDUCE of such a global, NEWOBJ,
+//! NEWOBJ_EX, OBJ, INST, BUILD, and items added to an object. Standard types are checked
+//! against the shapes CPython writes (`objects::shape`); other classes become inert stubs
+//! when the decoder allows them, and are refused otherwise. Nothing is looked up or called.
+//! An object costs one node and six items (its slots) of the decoder's capacities, and
+//! counts in depth and expansion as a container of its slots.
+
+use crate::pickle::error::{Capacity, Error, Global};
+use crate::pickle::objects::{self, shape, Class, Slot, SLOTS};
+use crate::pickle::opcodes::Opcode;
+use crate::pickle::value::{Tree, Value};
+
+use super::arena::{
+    leaf_weight, Container, ContainerKind, Edge, GlobalRef, Made, Node, NodeId, NIL,
+};
+use super::machine::{At, Machine, MARK_ENTRY};
+use super::{Arena, MAX_DEPTH};
+
+impl<'i, A: Arena> Machine<'_, 'i, A> {
+    /// The node for GLOBAL or STACK_GLOBAL of `module.name` (spans starting at input offsets
+    /// `module_at` and `name_at`) when it is not a data builtin: a standard type always, any
+    /// other dotted name when stubs are allowed. Refused otherwise.
+    pub(super) fn global_ref(
+        &self,
+        (module, module_at): (&[u8], usize),
+        (name, name_at): (&[u8], usize),
+        at: At,
+    ) -> Result<Node, Error> {
+        let class = match objects::lookup(module, name, self.proto) {
+            Some(class) => class,
+            None if self.d.stubs
+                && objects::is_dotted_name(module)
+                && objects::is_dotted_name(name) =>
+            {
+                Class::Unknown
+            }
+            None => return Err(at.refused(Some(Global::new(module, name)))),
+        };
+        let (Ok(module_len), Ok(name_len), Ok(module_start), Ok(name_start)) = (
+            u8::try_from(module.len()),
+            u8::try_from(name.len()),
+            u32::try_from(module_at),
+            u32::try_from(name_at),
+        ) else {
+            return Err(at.refused(Some(Global::new(module, name))));
+        };
+        Ok(Node::Global(GlobalRef {
+            module_start,
+            name_start,
+            module_len,
+            name_len,
+            class,
+        }))
+    }
+
+    /// NEWOBJ, NEWOBJ_EX, OBJ, INST, BUILD.
+    pub(super) fn object_op(&mut self, at: At) -> Result<(), Error> {
+        use Opcode::*;
+        // A stack without the operands is refused as the opcode (it would call code).
+        let pop = |m: &mut Self| m.pop(at).map_err(|_| at.refused(None));
+        let id = match at.op {
+            NEWOBJ => {
+                let args = pop(self)?;
+                let class = pop(self)?;
+                self.make(Made::New, class, args, NIL, at)?
+            }
+            NEWOBJ_EX => {
+                let kwargs = pop(self)?;
+                let args = pop(self)?;
+                let class = pop(self)?;
+                self.make(Made::New, class, args, kwargs, at)?
+            }
+            OBJ | INST => {
+                let mark = self.find_mark(at).map_err(|_| at.refused(None))?;
+                let (class, first_arg) = if at.op == OBJ {
+                    let class = *self.d.stack.get(mark + 1).ok_or_else(|| at.refused(None))?;
+                    (class, mark + 2)
+                } else {
+                    let module_at = self.pos;
+                    let module = self.line()?;
+                    let name_at = self.pos;
+                    let name = self.line()?;
+                    let node = self.global_ref((module, module_at), (name, name_at), at)?;
+                    (self.alloc(node, at)?, mark + 1)
+                };
+                let args = self.new_container(ContainerKind::Tuple, at)?;
+                self.move_items(first_arg.min(self.d.stack.len()), args, at)?;
+                self.d.stack.truncate(mark);
+                self.make(Made::Call, class, args, NIL, at)?
+            }
+            BUILD => {
+                let state = pop(self)?;
+                let target = *self
+                    .d
+                    .stack
+                    .last()
+                    .filter(|&&id| id != MARK_ENTRY)
+                    .ok_or_else(|| at.refused(None))?;
+                return self.set_state(target, state, at);
+            }
+            _ => return Err(at.refused(None)),
+        };
+        self.push_raw(id, at)
+    }
+
+    /// REDUCE of a global other than the data builtins.
+    pub(super) fn reduce_object(
+        &mut self,
+        g: GlobalRef,
+        callable: NodeId,
+        args: NodeId,
+        at: At,
+    ) -> Result<NodeId, Error> {
+        if g.class != Class::Reconstructor {
+            return self.make(Made::Call, callable, args, NIL, at);
+        }
+        // copyreg._reconstructor(cls, base, state), as protocols 0-1 write objects of
+        // plain classes: `object.__new__(cls)` for base `object` (state None), else
+        // `base.__new__(cls, state)` for a builtin base (a namedtuple's `tuple` and its
+        // items): shown as `__new__`'s arguments, as NEWOBJ gives them.
+        let refuse = || self.refused(g, at);
+        let items = self.tuple_items::<3>(args).ok_or_else(refuse)?;
+        let &[class, base, state] = items.as_slice() else {
+            return Err(refuse());
+        };
+        let Node::Global(base) = self.node(base) else {
+            return Err(refuse());
+        };
+        let state_node = self.node(state);
+        let new_args = match (base.class, state_node) {
+            (Class::Object, Node::None) => self.new_container(ContainerKind::Tuple, at)?,
+            (Class::Tuple, Node::Container(c)) if c.kind == ContainerKind::Tuple => state,
+            (Class::List | Class::Dict | Class::Int | Class::Str | Class::Float, _) => {
+                let one = self.new_container(ContainerKind::Tuple, at)?;
+                self.add_child(one, state, at)?;
+                one
+            }
+            _ => return Err(refuse()),
+        };
+        self.make(Made::New, class, new_args, NIL, at)
+    }
+
+    /// A new object of the global `class`, made as `made` with `args` (a tuple) and `kwargs`
+    /// (a dict, or NIL): a standard type in a shape CPython writes, or a stub.
+    fn make(
+        &mut self,
+        made: Made,
+        class: NodeId,
+        args: NodeId,
+        kwargs: NodeId,
+        at: At,
+    ) -> Result<NodeId, Error> {
+        let Node::Global(g) = self.node(class) else {
+            return Err(at.refused(None));
+        };
+        if !matches!(self.node(args), Node::Container(c) if c.kind == ContainerKind::Tuple) {
+            return Err(self.refused(g, at));
+        }
+        if kwargs != NIL
+            && !matches!(self.node(kwargs), Node::Container(c) if c.kind == ContainerKind::Dict)
+        {
+            return Err(self.refused(g, at));
+        }
+        match g.class {
+            Class::Unknown => {}
+            known => {
+                let Value::Tuple(items) = self.tree().value(args) else {
+                    return Err(self.refused(g, at));
+                };
+                let ok = kwargs == NIL && shape::args_fit(known, made == Made::New, items);
+                if !ok {
+                    return Err(self.refused(g, at));
+                }
+            }
+        }
+        let id = self.alloc(
+            Node::Container(Container::empty(ContainerKind::Object(made))),
+            at,
+        )?;
+        // Six slots, each the class node (empty) until set.
+        let first = self.d.edges.len();
+        for k in 0..SLOTS {
+            let next = if k + 1 < SLOTS {
+                (first + k + 1) as super::arena::Id
+            } else {
+                NIL
+            };
+            self.d
+                .edges
+                .push_id(Edge { child: class, next })
+                .map_err(|limit| at.capacity(Capacity::Items, limit))?;
+        }
+        if let Some(Node::Container(c)) = self.d.nodes.get_mut(id as usize) {
+            c.first = first as super::arena::Id;
+            c.last = (first + SLOTS - 1) as super::arena::Id;
+            c.len = SLOTS as super::arena::Id;
+        }
+        self.set_slot(id, Slot::Args, args, at)?;
+        if kwargs != NIL {
+            self.set_slot(id, Slot::Kwargs, kwargs, at)?;
+        }
+        self.refresh(id, at)?;
+        Ok(id)
+    }
+
+    /// BUILD: the state of an object (once), checked for a standard type.
+    fn set_state(&mut self, target: NodeId, state: NodeId, at: At) -> Result<(), Error> {
+        let Node::Container(Container {
+            kind: ContainerKind::Object(_),
+            ..
+        }) = self.node(target)
+        else {
+            return Err(at.refused(None));
+        };
+        let object = self.view(target);
+        let g = self.global_of(target);
+        if object.state().is_some() {
+            return Err(at.stack("an object's state set twice"));
+        }
+        if g.class != Class::Unknown && !shape::state_fits(g.class, self.tree().value(state)) {
+            return Err(self.refused(g, at));
+        }
+        self.set_slot(target, Slot::State, state, at)?;
+        self.refresh(target, at)
+    }
+
+    /// The list (`want` List) or dict (`want` Dict) that items added to object `id` go
+    /// into, made on first use: refused for standard types that take no such items.
+    pub(super) fn object_items(
+        &mut self,
+        id: NodeId,
+        want: ContainerKind,
+        at: At,
+    ) -> Result<NodeId, Error> {
+        let g = self.global_of(id);
+        let slot = match want {
+            ContainerKind::List => Slot::List,
+            ContainerKind::Dict => Slot::Dict,
+            _ => return Err(at.stack("items added to an object")),
+        };
+        if !shape::takes_items(g.class, slot) {
+            return Err(self.refused(g, at));
+        }
+        if let Some(items) = self.view(id).slot(slot) {
+            return Ok(items);
+        }
+        let items = self.new_container(want, at)?;
+        self.set_slot(id, slot, items, at)?;
+        Ok(items)
+    }
+
+    /// After items were added to the value below stack index `index`: if it is an object,
+    /// [`object_items_added`](Self::object_items_added).
+    pub(super) fn filled(&mut self, index: usize, at: At) -> Result<(), Error> {
+        let id = self.below(index, at)?;
+        match self.node(id) {
+            Node::Container(c) if matches!(c.kind, ContainerKind::Object(_)) => {
+                self.object_items_added(id, at)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// After items were added to object `id`'s list or dict: its totals, and the bound a
+    /// standard type sets (a deque's `maxlen`).
+    pub(super) fn object_items_added(&mut self, id: NodeId, at: At) -> Result<(), Error> {
+        let g = self.global_of(id);
+        if g.class != Class::Unknown && !shape::items_fit(self.view(id)) {
+            return Err(self.refused(g, at));
+        }
+        self.refresh(id, at)
+    }
+
+    /// Sets `slot` of object `id` to `child`.
+    fn set_slot(&mut self, id: NodeId, slot: Slot, child: NodeId, at: At) -> Result<(), Error> {
+        if let Node::Builtin(_) = self.node(child) {
+            return Err(at.stack("a global is not data"));
+        }
+        let Node::Container(c) = self.node(id) else {
+            return Err(at.stack("not an object"));
+        };
+        let mut edge = c.first;
+        for _ in 0..slot as usize {
+            edge = self.d.edges.get(edge as usize).map_or(NIL, |e| e.next);
+        }
+        match self.d.edges.get_mut(edge as usize) {
+            Some(e) => e.child = child,
+            None => return Err(at.stack("not an object")),
+        }
+        Ok(())
+    }
+
+    /// Recomputes object `id`'s depth and expansion from its slots (they change after it
+    /// was made; the object is on the stack, so no parent has counted it yet, or it was
+    /// shared and STOP's walk recounts).
+    fn refresh(&mut self, id: NodeId, at: At) -> Result<(), Error> {
+        let Node::Container(mut c) = self.node(id) else {
+            return Ok(());
+        };
+        let (mut depth, mut expansion) = (1u16, 1u32);
+        let mut edge = c.first;
+        for _ in 0..c.len {
+            let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
+                break;
+            };
+            let (d, w) = match self.node(child) {
+                Node::Container(k) if child != id => (k.depth, k.expansion),
+                Node::Container(_) => return Err(Error::Recursive { offset: at.offset }),
+                leaf => (0, leaf_weight(leaf)),
+            };
+            depth = depth.max(d + 1);
+            expansion = expansion.saturating_add(w);
+            edge = next;
+        }
+        if usize::from(depth) > MAX_DEPTH {
+            return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+        }
+        if expansion > self.expansion {
+            return Err(at.capacity(Capacity::Expansion, self.expansion as usize));
+        }
+        c.depth = depth;
+        c.expansion = expansion;
+        if let Some(node) = self.d.nodes.get_mut(id as usize) {
+            *node = Node::Container(c);
+        }
+        Ok(())
+    }
+
+    /// At STOP, when globals were linked into containers and stubs are not allowed: refuses
+    /// a global reachable as data (anywhere but an object's class and a `defaultdict`'s
+    /// factory). The walk visits at most the value's expanded size.
+    pub(super) fn check_no_loose_globals(&self, root: NodeId, at: At) -> Result<(), Error> {
+        /// A container being walked: next edge, items left, items still to skip (an
+        /// object's class, a defaultdict's args), the object's class node (its empty slots).
+        type Frame = (super::arena::Id, super::arena::Id, u8, NodeId);
+        let mut path: heapless::Vec<Frame, { MAX_DEPTH + 1 }> = heapless::Vec::new();
+        let mut child = root;
+        loop {
+            match self.node(child) {
+                Node::Global(_) => return Err(at.stack("a global is not data")),
+                Node::Container(c) => {
+                    let (skip, class) = match c.kind {
+                        ContainerKind::Object(_) => {
+                            let class = self.d.edges.get(c.first as usize).map_or(NIL, |e| e.child);
+                            let skip = if self.global_of(child).class == Class::DefaultDict {
+                                2
+                            } else {
+                                1
+                            };
+                            (skip, class)
+                        }
+                        _ => (0, NIL),
+                    };
+                    path.push((c.first, c.len, skip, class))
+                        .map_err(|_| at.capacity(Capacity::Depth, MAX_DEPTH))?;
+                }
+                _ => {}
+            }
+            // The next child to look at.
+            loop {
+                let Some(top) = path.last_mut() else {
+                    return Ok(());
+                };
+                let (edge, left, skip, class) = *top;
+                let Some(&Edge {
+                    child: next_child,
+                    next,
+                }) = self.d.edges.get(edge as usize).filter(|_| left > 0)
+                else {
+                    path.pop();
+                    continue;
+                };
+                *top = (next, left - 1, skip.saturating_sub(1), class);
+                if skip == 0 && next_child != class {
+                    child = next_child;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The global of object `id` (or `id` itself, a bare global).
+    fn global_of(&self, id: NodeId) -> GlobalRef {
+        let class = match self.node(id) {
+            Node::Container(c) => self.d.edges.get(c.first as usize).map_or(NIL, |e| e.child),
+            _ => id,
+        };
+        match self.node(class) {
+            Node::Global(g) => g,
+            _ => GlobalRef {
+                module_start: 0,
+                name_start: 0,
+                module_len: 0,
+                name_len: 0,
+                class: Class::Unknown,
+            },
+        }
+    }
+
+    /// The refusal of a call or state that does not fit `g`.
+    fn refused(&self, g: GlobalRef, at: At) -> Error {
+        let module = super::arena::span(self.input, g.module_start, g.module_len.into());
+        let name = super::arena::span(self.input, g.name_start, g.name_len.into());
+        match g.class.dotted() {
+            Some((m, n)) => at.refused(Some(Global::new(m.as_bytes(), n.as_bytes()))),
+            None => at.refused(Some(Global::new(module, name))),
+        }
+    }
+
+    fn tree(&self) -> Tree<'_, '_> {
+        Tree {
+            input: self.input,
+            nodes: &self.d.nodes,
+            edges: &self.d.edges,
+        }
+    }
+
+    fn view(&self, id: NodeId) -> objects::Object<'_> {
+        objects::Object {
+            tree: self.tree(),
+            id,
+        }
+    }
+}
