@@ -31,8 +31,14 @@
 //! array → list, integer → int of any size up to the 4300 digits Python's `int()` accepts,
 //! other number → float (`1e999` → `inf`), `NaN`/`Infinity`/`-Infinity` → float, string →
 //! str (a `\uXXXX` escape of a lone surrogate is that surrogate; a high and a low one in a
-//! row are one character), `true`/`false` → bool, `null` → None. [`AsPython`] does the same
-//! for a `serde_json::Value` (which cannot hold `NaN` or a lone surrogate).
+//! row are one character), `true`/`false` → bool, `null` → None; an object whose one key is
+//! `$decimal`, `$uuid`, `$date` or `$datetime` → that standard type (`{"$decimal": "1.50"}`,
+//! `{"$uuid": "12345678-1234-5678-1234-567812345678"}`, `{"$date": "2026-12-06"}`, a naive
+//! `{"$datetime": "2026-12-06T14:00:00.000123"}`, each as Python's `str()`/`isoformat()`
+//! writes it; another value for such a key is an error), pickled in protocols 2–5 as
+//! `pickle.dumps` pickles the value (`brine_core::pickle::PyStandard`). [`AsPython`] does
+//! the same for a `serde_json::Value` (which cannot hold `NaN` or a lone surrogate), without
+//! the standard types.
 //!
 //! No other crate of the workspace converts between the two (the client, the server and
 //! `brine pickle` drifted apart when each had its own). brine-core stays `no_std` without
@@ -45,6 +51,7 @@ mod objects;
 mod out;
 mod parse;
 mod python;
+mod standard;
 
 pub use out::{
     repr_line, to_json_line, to_json_value, too_long, write_code_points, write_key, write_str,

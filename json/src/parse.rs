@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use brine_core::pickle::{PyInt, PyStr};
+use brine_core::pickle::{PyInt, PyStandard, PyStr};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -37,6 +37,9 @@ pub enum Python {
     /// An object: its keys in first-seen order, each with its last value (as a dict built by
     /// `json.loads`).
     Dict(Vec<(Vec<u8>, Python)>),
+    /// One of Python's standard types, from an object whose one key is `$decimal`, `$uuid`,
+    /// `$date` or `$datetime` (see the crate's documentation).
+    Standard(PyStandard),
 }
 
 /// Parses `text` as Python's `json.loads` does; `Err` says what is wrong and where (a byte
@@ -160,6 +163,11 @@ impl Parser<'_> {
             }
             self.ws();
             if self.eat("}") {
+                if let [(key, value)] = entries.as_slice() {
+                    if let Some(standard) = crate::standard::standard(key, value) {
+                        return standard.map(Python::Standard).map_err(|e| self.error(&e));
+                    }
+                }
                 return Ok(Python::Dict(entries));
             }
             if !self.eat(",") {
@@ -328,6 +336,7 @@ impl Serialize for Python {
                 }
                 seq.end()
             }
+            Python::Standard(value) => value.serialize(s),
             Python::Dict(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (key, item) in entries {

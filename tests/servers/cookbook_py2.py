@@ -4,7 +4,7 @@ chat_server_with_select.py) as published, for Python 2.7: run it with a real pyt
 
     python2.7 tests/servers/cookbook_py2.py [--port 0] [--lifetime 30]
 
-Unchanged from the recipe but for: it binds 127.0.0.1 on --port (0 picks one) and prints
+Unchanged from the recipe but for: it binds 127.0.0.1 on --port (0 picks one), listens, then prints
 "PORT <n>" first; it exits after --lifetime seconds; no SIGINT handler. Every message is
 cPickle.dumps(args) (protocol 0) after struct.pack("L", socket.htonl(len)); receive() reads
 that, then cPickle.loads. The client speaks first ('NAME: <name>',). A client pickle that
@@ -61,9 +61,10 @@ class ChatServer(object):
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.server.bind((SERVER_HOST, port))
+        self.server.listen(backlog)
+        # First, for the tests, once connections are accepted (after listen, not bind).
         say('PORT %d' % self.server.getsockname()[1])
         say('Server listening to port: %s ...' % port)
-        self.server.listen(backlog)
 
     def get_client_name(self, client):
         """ Return the name of the client """

@@ -36,6 +36,33 @@ fn spawn_brine_with(args: &[&str], env: &[(&str, &str)]) -> Proc {
     Proc::spawn_with_stdin(&format!("brine {}", args.join(" ")), command, true)
 }
 
+/// The envelope server's dialect: a 4-byte length, brine speaks first with HELLO.
+const ENVELOPE: [&str; 6] = [
+    "--framing",
+    "len32",
+    "--greeting",
+    "none",
+    "--identity",
+    r#"{"type": "HELLO", "content": "Ada"}"#,
+];
+/// The Cookbook chat server's: its framing, brine speaks first with its name.
+const COOKBOOK: [&str; 6] = [
+    "--framing",
+    "cookbook",
+    "--greeting",
+    "none",
+    "--identity",
+    r#"["NAME: Ada"]"#,
+];
+
+/// `addr`, then `dialect`'s flags, then `extra`.
+fn with<'a>(addr: &'a str, dialect: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![addr];
+    args.extend_from_slice(dialect);
+    args.extend_from_slice(extra);
+    args
+}
+
 const MENU: &str = "{'message': 'menu', 'menu': {1: 'Get user list', 2: 'Get the time', 3: 'Echo a text', 4: 'Disconnect'}}";
 
 #[test]
@@ -157,18 +184,15 @@ fn send_then_interactive_lines_in_order() {
     let server = dialect_server("envelope", &[]);
     let addr = server.addr();
     let mut brine = spawn_brine_with(
-        &[
+        &with(
             &addr,
-            "--framing",
-            "len32",
-            "--greeting",
-            "none",
-            "--identity",
-            r#"{"type": "HELLO", "content": "Ada"}"#,
-            "--send",
-            r#"{"type": "MESSAGE", "content": "hi"}"#,
-            "--interactive",
-        ],
+            &ENVELOPE,
+            &[
+                "--send",
+                r#"{"type": "MESSAGE", "content": "hi"}"#,
+                "--interactive",
+            ],
+        ),
         &[],
     );
     writeln!(brine.stdin(), r#"{{"type": "QUIT"}}"#).unwrap();
@@ -189,21 +213,18 @@ fn send_then_interactive_lines_in_order() {
 fn envelope_server_len32_client_speaks_first() {
     let server = dialect_server("envelope", &[]);
     let addr = server.addr();
-    let brine = run_brine(&[
+    let brine = run_brine(&with(
         &addr,
-        "--framing",
-        "len32",
-        "--greeting",
-        "none",
-        "--identity",
-        r#"{"type": "HELLO", "content": "Ada"}"#,
-        "--send",
-        r#"{"type": "MESSAGE", "content": "hi"}"#,
-        "--send",
-        r#"{"type": "QUIT"}"#,
-        "--format",
-        "json",
-    ]);
+        &ENVELOPE,
+        &[
+            "--send",
+            r#"{"type": "MESSAGE", "content": "hi"}"#,
+            "--send",
+            r#"{"type": "QUIT"}"#,
+            "--format",
+            "json",
+        ],
+    ));
     brine.assert_code(0);
     let events: Vec<String> = json_events(&brine)
         .iter()
@@ -255,18 +276,7 @@ fn cookbook_chat_server_two_clients_talk_through_it() {
     let addr = server.addr();
     let port = server.port.to_string();
     let mut brine = spawn_brine_with(
-        &[
-            &addr,
-            "--framing",
-            "cookbook",
-            "--greeting",
-            "none",
-            "--identity",
-            r#"["NAME: Ada"]"#,
-            "--protocol",
-            "2",
-            "--interactive",
-        ],
+        &with(&addr, &COOKBOOK, &["--protocol", "2", "--interactive"]),
         &[],
     );
     assert_eq!(brine.wait_line(WAIT, |_| true), "('CLIENT: 127.0.0.1',)");
@@ -334,22 +344,11 @@ fn cookbook_py2() -> Server {
 
 #[test]
 fn cookbook_server_on_python_2_dies_of_protocol_4_and_brine_says_why() {
-    let cookbook = [
-        "--framing",
-        "cookbook",
-        "--greeting",
-        "none",
-        "--identity",
-        r#"["NAME: Ada"]"#,
-    ];
     // --protocol auto with no greeting to read writes protocol 4: the server dies of it.
     for protocol in ["4", "auto"] {
         let server = cookbook_py2();
         let addr = server.addr();
-        let mut args = vec![addr.as_str()];
-        args.extend(cookbook);
-        args.extend(["--protocol", protocol]);
-        let brine = run_brine(&args);
+        let brine = run_brine(&with(&addr, &COOKBOOK, &["--protocol", protocol]));
         let console = server.proc.wait(WAIT);
         assert!(
             console
@@ -369,10 +368,8 @@ fn cookbook_server_on_python_2_dies_of_protocol_4_and_brine_says_why() {
     // As the hint says: protocol 2, and the conversation goes on.
     let mut server = cookbook_py2();
     let addr = server.addr();
-    let mut args = vec![addr.as_str()];
-    args.extend(cookbook);
-    args.extend(["--protocol", "2", "--send", r#"["hello"]"#]);
-    let mut brine = spawn_brine_with(&args, &[]);
+    let extra = ["--protocol", "2", "--send", r#"["hello"]"#];
+    let mut brine = spawn_brine_with(&with(&addr, &COOKBOOK, &extra), &[]);
     assert_eq!(brine.wait_line(WAIT, |_| true), "('CLIENT: 127.0.0.1',)");
     server
         .proc

@@ -1,4 +1,4 @@
-//! Decimal text to the nearest `f64` (ties to even), exactly, in about 2 KB of flash: no
+//! Decimal text to the nearest `f64` (ties to even), exactly, in about 3 KB of flash: no
 //! tables, no float arithmetic (a Cortex-M without an FPU links no soft-float), no 64-bit
 //! division. Short decimals (up to 18 digits over a power of ten up to 10**18: what CPython's
 //! repr writes for most doubles, `0.1`, `2.5e-10`) take a 64-bit binary division (a few

@@ -215,11 +215,16 @@ pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
     } else {
         super::float_text::parse_decimal(unsigned.as_bytes())
     };
-    if super::pynum::is_nan(value) && !word {
-        return Err(ERR);
-    }
-    if !word && value.to_bits() == f64::INFINITY.to_bits() {
-        return Err("float out of range");
+    // Parsed text is never negative: an all-ones exponent is NaN (cannot happen) or overflow.
+    // By the exponent's bits, which LLVM keeps as integer operations (`== INFINITY.to_bits()`
+    // became a float compare: soft-float's __aeabi_dcmpeq on a Cortex-M3).
+    let bits = value.to_bits();
+    if !word && bits >> 52 == 0x7ff {
+        return Err(if bits << 12 != 0 {
+            ERR
+        } else {
+            "float out of range"
+        });
     }
     // The sign by its bit (a NaN keeps it, as Rust's and C's parsers do).
     Ok(if s.starts_with('-') {
@@ -229,7 +234,7 @@ pub(crate) fn parse_float_line(text: &[u8]) -> Result<f64, &'static str> {
     })
 }
 
-/// Without the `float-text` feature (`float_text`'s exact decimal-to-double, about 2 KB of a
+/// Without the `float-text` feature (`float_text`'s exact decimal-to-double, about 3 KB of a
 /// Cortex-M3 firmware's flash) a FLOAT is refused, never misread.
 #[cfg(not(feature = "float-text"))]
 pub(crate) fn parse_float_line(_text: &[u8]) -> Result<f64, &'static str> {

@@ -2,7 +2,7 @@
 //! longer than the buffer skipped by its prefix, prefixes on what it sends.
 
 extern crate std;
-use super::tests::{big_message, identity, ACK, CLIENT_ID, IDENTITY, LIST};
+use super::tests::{big_message, run_dialect as run, ACK, CLIENT_ID, IDENTITY, LIST};
 use super::*;
 use crate::framing::MAX_PREFIX;
 use std::string::String;
@@ -17,62 +17,6 @@ fn framed(framing: Framing, pickles: &[&[u8]]) -> Vec<u8> {
         out.extend_from_slice(p);
     }
     out
-}
-
-/// Feeds `stream` `chunk` bytes at a time to a session with `framing` and `greeting`
-/// (identity: the lab's, or none), writing out what it transmits; the events as text, the
-/// bytes sent, and how many bytes had been fed when the first byte was sent.
-fn run(
-    framing: Framing,
-    greeting: Greeting,
-    with_identity: bool,
-    stream: &[u8],
-    chunk: usize,
-) -> (Vec<String>, Vec<u8>, Option<usize>) {
-    let mut session: Session = Session::new();
-    session.set_framing(framing);
-    session.set_greeting(greeting);
-    match with_identity {
-        true => session.start(&identity()).unwrap(),
-        false => session.start_without_identity(),
-    }
-    let (mut events, mut sent, mut first_sent) = (Vec::new(), Vec::new(), None);
-    let mut fed = 0;
-    loop {
-        let n = session.transmit().len();
-        if n > 0 && first_sent.is_none() {
-            first_sent = Some(fed);
-        }
-        sent.extend_from_slice(session.transmit());
-        session.transmitted(n);
-        match session.poll() {
-            Ok(Status::Event(event)) => {
-                let closed = matches!(event, Event::Closed);
-                events.push(match &event {
-                    Event::ClientId(id) => std::format!("id {id}"),
-                    Event::Greeting(v) => std::format!("greeting {v}"),
-                    Event::Message(v) => std::format!("message {v}"),
-                    Event::Skipped { len, reason } => std::format!("skipped {len}: {reason}"),
-                    Event::Closed => String::from("closed"),
-                });
-                if closed {
-                    break;
-                }
-                continue;
-            }
-            Ok(Status::Partial) => {}
-            Err(e) => {
-                events.push(std::format!("error: {e}"));
-                break;
-            }
-        }
-        let buf = session.receive_buffer();
-        let n = chunk.min(stream.len() - fed).min(buf.len());
-        buf[..n].copy_from_slice(&stream[fed..fed + n]);
-        fed += n;
-        session.commit(n);
-    }
-    (events, sent, first_sent)
 }
 
 const PREFIXED: [Framing; 3] = [Framing::Len32, Framing::Cookbook, Framing::Multiprocessing];

@@ -17,17 +17,38 @@ pub(super) fn identity() -> Identity<'static> {
         .unwrap()
 }
 
-/// Feeds `stream` in chunks of `chunk` bytes (0: all at once) and collects the events as
-/// text, writing out whatever the session transmits.
+/// Feeds `stream` in chunks of `chunk` bytes (0: all at once) to a lab session and
+/// collects the events as text, writing out whatever the session transmits.
 fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
+    let (events, sent, _) = run_dialect(Framing::Stop, Greeting::ClientId, true, stream, chunk);
+    (events, sent)
+}
+
+/// Feeds `stream` `chunk` bytes at a time (0: all at once) to a session with `framing` and
+/// `greeting` (identity: the lab's, or none), writing out what it transmits; the events as
+/// text, the bytes sent, and how many bytes had been fed when the first byte was sent.
+pub(super) fn run_dialect(
+    framing: Framing,
+    greeting: Greeting,
+    with_identity: bool,
+    stream: &[u8],
+    chunk: usize,
+) -> (Vec<String>, Vec<u8>, Option<usize>) {
     let mut session: Session = Session::new();
-    session.start(&identity()).unwrap();
-    let mut events = Vec::new();
-    let mut sent = Vec::new();
-    let mut rest = stream;
+    session.set_framing(framing);
+    session.set_greeting(greeting);
+    match with_identity {
+        true => session.start(&identity()).unwrap(),
+        false => session.start_without_identity(),
+    }
+    let (mut events, mut sent, mut first_sent) = (Vec::new(), Vec::new(), None);
+    let mut fed = 0;
     loop {
-        sent.extend_from_slice(session.transmit());
         let n = session.transmit().len();
+        if n > 0 && first_sent.is_none() {
+            first_sent = Some(fed);
+        }
+        sent.extend_from_slice(session.transmit());
         session.transmitted(n);
         match session.poll() {
             Ok(Status::Event(event)) => {
@@ -44,18 +65,18 @@ fn run(stream: &[u8], chunk: usize) -> (Vec<String>, Vec<u8>) {
                 break;
             }
         }
+        let rest = &stream[fed..];
         let buf = session.receive_buffer();
-        let n = if chunk == 0 {
-            rest.len()
-        } else {
-            chunk.min(rest.len())
+        let n = match chunk {
+            0 => rest.len(),
+            _ => chunk.min(rest.len()),
         }
         .min(buf.len());
         buf[..n].copy_from_slice(&rest[..n]);
-        rest = &rest[n..];
+        fed += n;
         session.commit(n);
     }
-    (events, sent)
+    (events, sent, first_sent)
 }
 
 fn describe(event: &Event<'_>) -> String {

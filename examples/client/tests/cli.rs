@@ -468,6 +468,41 @@ fn pickle_encode_matches_cpython() {
     }
 }
 
+/// Issue 22 point 4: the standard types' JSON forms pickle as CPython pickles the values
+/// `json.loads` with a hook makes of them, in protocols 2-5.
+#[test]
+fn pickle_encode_writes_standard_types() {
+    let line = r#"{"at": {"$datetime": "2026-12-06T14:00:00"}, "day": {"$date": "2026-12-06"}, "price": {"$decimal": "9.99"}, "id": {"$uuid": "12345678-1234-5678-1234-567812345678"}}"#;
+    for protocol in ["2", "3", "4", "5"] {
+        let out = brine_env(
+            &["pickle", "encode", "--protocol", protocol],
+            &[],
+            line.as_bytes(),
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let want = python(
+            &format!(
+                "import datetime, decimal, json, pickle, sys, uuid\n\
+                 def forms(d):\n\
+                 \x20   (k, v), = d.items() if len(d) == 1 else ((None, None),)\n\
+                 \x20   return {{'$decimal': decimal.Decimal, '$uuid': uuid.UUID, \
+                 '$date': datetime.date.fromisoformat, \
+                 '$datetime': datetime.datetime.fromisoformat}}.get(k, lambda _: d)(v)\n\
+                 sys.stdout.buffer.write(pickle.dumps(json.loads(sys.stdin.read(), object_hook=forms), {protocol}))"
+            ),
+            line.as_bytes(),
+        );
+        assert_eq!(out.stdout, want, "protocol {protocol}");
+    }
+    let out = brine_env(
+        &["pickle", "encode", "--protocol", "1"],
+        &[],
+        line.as_bytes(),
+    );
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("protocol 0 or 1"), "{}", stderr(&out));
+}
+
 #[test]
 fn pickle_encode_refuses_bad_input_with_the_line() {
     let out = brine_env(&["pickle", "encode"], &[], b"1\n{\"a\": \n");

@@ -6,9 +6,11 @@
 
 //!
 //! The folder: `arena` (nodes, edges, the slabs holding them; read by
-//! [`Value`](super::Value)), `machine` (the loop, stack and memo) with the opcode families
-//! in `leaves`, `containers` and `globals`, `shared` (the checks at STOP), `flat` (the fast
-//! path for common shapes). Imports go one way: arena, then value, then the decoder.
+//! [`Value`](super::Value)), `machine` (the loop, dispatching on the raw opcode byte; stack,
+//! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
+//! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
+//! errors when an inline arm declines), `shared` (the checks at STOP), `flat` (a separate
+//! fast path for small flat shapes, still faster than the machine on them). Imports go one way: arena, then value, then the decoder.
 
 pub(crate) mod arena;
 mod containers;

@@ -15,6 +15,8 @@ use text::{ByteString, Form, Latin1, Shown, Surrogates, Text, Utf8};
 use values::Stored;
 
 pub use python::{PyInt, PyStr};
+#[cfg(feature = "alloc")]
+pub use standard::PyStandard;
 
 /// The default number of distinct strings and bytes values one pickle may hold (each costs
 /// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
@@ -177,6 +179,9 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     /// Memo indexes of the two globals CPython writes for bytes in protocols 0–2.
     codecs_encode: Option<u32>,
     builtins_bytes: Option<u32>,
+    /// Memo indexes of the standard types' classes and modules written (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    classes: standard::Classes,
 }
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
@@ -225,6 +230,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             in_key: false,
             codecs_encode: None,
             builtins_bytes: None,
+            #[cfg(feature = "alloc")]
+            classes: standard::Classes::default(),
         }
     }
 
@@ -240,6 +247,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             self.put(&[Opcode::PROTO.byte(), self.proto])?;
         }
         self.framing = self.proto >= 4;
+        if self.framing {
+            // The first frame opens here rather than at the first value's save, so that the
+            // first container takes the fast paths (the bytes are the same: a frame whose
+            // body stays under FRAME_SIZE_MIN loses its header when committed).
+            self.open_frame();
+        }
         Ok(())
     }
 
@@ -263,6 +276,8 @@ mod compound;
 mod memo;
 mod output;
 mod python;
+#[cfg(feature = "alloc")]
+mod standard;
 mod text;
 mod values;
 

@@ -203,7 +203,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
 }
 
 /// Bytes serialized as serde bytes.
-struct Raw<'a>(&'a [u8]);
+pub(super) struct Raw<'a>(pub(super) &'a [u8]);
 
 impl Serialize for Raw<'_> {
     fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -216,6 +216,9 @@ impl Serialize for Raw<'_> {
 pub(super) enum Special {
     Int,
     Str,
+    /// A [`PyStandard`](super::PyStandard) (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    Standard,
 }
 
 impl Special {
@@ -225,6 +228,8 @@ impl Special {
         match name {
             PY_INT => Some(Special::Int),
             PY_STR => Some(Special::Str),
+            #[cfg(feature = "alloc")]
+            super::standard::PY_STANDARD => Some(Special::Standard),
             _ => None,
         }
     }
@@ -241,6 +246,8 @@ impl<const MEMO: usize> Capture<'_, '_, MEMO> {
         Err(Error::message(match self.kind {
             Special::Int => "a PyInt holds other than its digits",
             Special::Str => "a PyStr holds other than its bytes",
+            #[cfg(feature = "alloc")]
+            Special::Standard => "a PyStandard holds other than its value",
         }))
     }
 }
@@ -270,6 +277,8 @@ impl<const MEMO: usize> ser::Serializer for Capture<'_, '_, MEMO> {
         match self.kind {
             Special::Int => self.ser.save_int_digits(v),
             Special::Str => self.ser.save_surrogate_str(v),
+            #[cfg(feature = "alloc")]
+            Special::Standard => self.ser.save_standard(v),
         }
     }
 

@@ -1,0 +1,279 @@
+//! Python's standard value types written as `pickle.dumps` writes them (protocols 2–5, feature
+//! `alloc`): `decimal.Decimal`, `uuid.UUID`, `datetime.date` and naive `datetime.datetime`.
+//!
+//! Each is its class (GLOBAL, or STACK_GLOBAL of its module and name in protocol 4+, the
+//! class memoized once per pickle and its module name once per module, as CPython's memo of
+//! the class and of the interned module name), then CPython's `__reduce__` of the value. The
+//! parts CPython makes afresh for each value (a Decimal's text, a date's state bytes) are
+//! written afresh, never shared with an equal str or bytes value elsewhere in the pickle.
+
+use serde::ser::{self, Serialize};
+
+use super::text::{Latin1, Utf8};
+use super::values::Global;
+use super::{Error, Opcode, Serializer};
+
+/// The newtype name that marks a [`PyStandard`].
+pub(super) const PY_STANDARD: &str = "$brine::pickle::PyStandard";
+
+/// A value of one of Python's standard types, for the encoder (which writes what
+/// `pickle.dumps` writes for it in protocols 2–5; protocols 0 and 1 are refused). Other
+/// serializers see a newtype struct holding its tagged bytes.
+///
+/// ```
+/// use brine_core::pickle::{to_vec, Protocol, PyStandard};
+///
+/// // pickle.dumps(decimal.Decimal('1.5'), 2)
+/// let d = PyStandard::decimal("1.5").unwrap();
+/// let bytes = to_vec(&d, Protocol::V2).unwrap();
+/// assert_eq!(bytes, b"\x80\x02cdecimal\nDecimal\nq\x00X\x03\x00\x00\x001.5q\x01\x85q\x02Rq\x03.");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PyStandard {
+    payload: heapless::Vec<u8, 64>,
+}
+
+/// The first byte of a payload: which type.
+const DECIMAL: u8 = b'D';
+const UUID: u8 = b'U';
+const DATE: u8 = b'd';
+const DATETIME: u8 = b'T';
+
+impl PyStandard {
+    fn tagged(tag: u8, rest: &[u8]) -> Option<Self> {
+        let mut payload = heapless::Vec::new();
+        payload.push(tag).ok()?;
+        payload.extend_from_slice(rest).ok()?;
+        Some(PyStandard { payload })
+    }
+
+    /// `decimal.Decimal(text)`, where `text` is written as Python's `str()` of that Decimal
+    /// writes it in positional notation (`"1.5"`, `"-0.00"`, `"120"`; no exponent, no
+    /// leading zeros, at most 6 zeros after the point before the first digit, at most 60
+    /// characters), or `"NaN"`, `"Infinity"`, `"-Infinity"`; `None` otherwise (then Python
+    /// would write another text).
+    pub fn decimal(text: &str) -> Option<Self> {
+        if !matches!(text, "NaN" | "Infinity" | "-Infinity") && !canonical_decimal(text) {
+            return None;
+        }
+        Self::tagged(DECIMAL, text.as_bytes()).filter(|_| text.len() <= 60)
+    }
+
+    /// `uuid.UUID(int=value)`.
+    pub fn uuid(value: u128) -> Self {
+        // 17 bytes always fit.
+        Self::tagged(UUID, &value.to_be_bytes()).unwrap_or(PyStandard {
+            payload: heapless::Vec::new(),
+        })
+    }
+
+    /// `datetime.date(year, month, day)`; `None` if it is not a date Python accepts.
+    pub fn date(year: u16, month: u8, day: u8) -> Option<Self> {
+        valid_date(year, month, day)?;
+        let [hi, lo] = year.to_be_bytes();
+        Self::tagged(DATE, &[hi, lo, month, day])
+    }
+
+    /// A naive `datetime.datetime(year, month, day, hour, minute, second, microsecond)`;
+    /// `None` if Python would refuse it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn datetime(
+        year: u16,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        microsecond: u32,
+    ) -> Option<Self> {
+        valid_date(year, month, day)?;
+        if hour > 23 || minute > 59 || second > 59 || microsecond > 999_999 {
+            return None;
+        }
+        let [hi, lo] = year.to_be_bytes();
+        let [_, a, b, c] = microsecond.to_be_bytes();
+        Self::tagged(
+            DATETIME,
+            &[hi, lo, month, day, hour, minute, second, a, b, c],
+        )
+    }
+}
+
+/// `Some(())` for a date `datetime.date` accepts.
+fn valid_date(year: u16, month: u8, day: u8) -> Option<()> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    ((1..=9999).contains(&year) && (1..=days).contains(&day)).then_some(())
+}
+
+/// Whether `str(Decimal(text)) == text` for a positional decimal `-?digits(.digits)?`.
+fn canonical_decimal(text: &str) -> bool {
+    let magnitude = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = magnitude.split_once('.').unwrap_or((magnitude, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || magnitude.ends_with('.') {
+        return false;
+    }
+    if int.len() > 1 && int.starts_with('0') {
+        return false;
+    }
+    if int != "0" {
+        return true;
+    }
+    // 0.000ddd: Python switches to an exponent below an adjusted exponent of -6.
+    let zeros = frac.bytes().take_while(|&b| b == b'0').count();
+    let adjusted = if zeros == frac.len() {
+        frac.len()
+    } else {
+        zeros + 1
+    };
+    adjusted <= 6
+}
+
+impl Serialize for PyStandard {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(PY_STANDARD, &super::python::Raw(&self.payload))
+    }
+}
+
+/// The classes, in the serializer's table of their memo indexes.
+#[derive(Clone, Copy)]
+enum Class {
+    Decimal,
+    Uuid,
+    Date,
+    DateTime,
+}
+
+impl Class {
+    /// Module, name, and the module's slot in the table of module names.
+    fn names(self) -> (&'static str, &'static str, usize) {
+        match self {
+            Class::Decimal => ("decimal", "Decimal", 0),
+            Class::Uuid => ("uuid", "UUID", 1),
+            Class::Date => ("datetime", "date", 2),
+            Class::DateTime => ("datetime", "datetime", 2),
+        }
+    }
+}
+
+/// Memo indexes of the classes ([`Class`] order) and module names written so far.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Classes {
+    class: [Option<u32>; 4],
+    module: [Option<u32>; 3],
+}
+
+impl<const MEMO: usize> Serializer<'_, MEMO> {
+    /// Writes the value of a [`PyStandard`]'s payload.
+    pub(super) fn save_standard(&mut self, payload: &[u8]) -> Result<(), Error> {
+        if self.proto < 2 {
+            return Err(Error::Unsupported {
+                what: "Python's standard types in protocol 0 or 1 (brine writes them in 2-5)",
+            });
+        }
+        self.refuse_in_key("a standard type as a dict key")?;
+        match payload {
+            [DECIMAL, text @ ..] => {
+                let text = core::str::from_utf8(text).map_err(|_| bad())?;
+                self.save_class(Class::Decimal)?;
+                self.save_text(&Utf8(text), false)?;
+                self.reduce_one()
+            }
+            [UUID, be @ ..] => {
+                let value = u128::from_be_bytes(be.try_into().map_err(|_| bad())?);
+                self.save_class(Class::Uuid)?;
+                self.write(&[Opcode::EMPTY_TUPLE.byte(), Opcode::NEWOBJ.byte()])?;
+                self.memo_put()?;
+                self.write(&[Opcode::EMPTY_DICT.byte()])?;
+                self.memo_put()?;
+                self.save_str("int")?;
+                self.save_u128(value)?;
+                self.write(&[Opcode::SETITEM.byte(), Opcode::BUILD.byte()])
+            }
+            [DATE, state @ ..] if state.len() == 4 => {
+                self.save_class(Class::Date)?;
+                self.save_fresh_bytes(state)?;
+                self.reduce_one()
+            }
+            [DATETIME, state @ ..] if state.len() == 10 => {
+                self.save_class(Class::DateTime)?;
+                self.save_fresh_bytes(state)?;
+                self.reduce_one()
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// TUPLE1 of the value on top, REDUCE, each memoized (as `save_tuple`, `save_reduce`).
+    fn reduce_one(&mut self) -> Result<(), Error> {
+        self.write(&[Opcode::TUPLE1.byte()])?;
+        self.memo_put()?;
+        self.write(&[Opcode::REDUCE.byte()])?;
+        self.memo_put().map(|_| ())
+    }
+
+    /// The class, or a reference to it once written.
+    fn save_class(&mut self, class: Class) -> Result<(), Error> {
+        self.begin_save()?;
+        let slot = class as usize;
+        if let Some(index) = self.classes.class.get(slot).copied().flatten() {
+            return self.memo_get(index);
+        }
+        let (module, name, m) = class.names();
+        if self.proto < 4 {
+            self.write(b"c")?;
+            self.write(module.as_bytes())?;
+            self.write(b"\n")?;
+            self.write(name.as_bytes())?;
+            self.write(b"\n")?;
+        } else {
+            match self.classes.module.get(m).copied().flatten() {
+                Some(index) => self.memo_get(index)?,
+                None => {
+                    self.save_text(&Utf8(module), false)?;
+                    let index = self.next_memo.wrapping_sub(1);
+                    if let Some(s) = self.classes.module.get_mut(m) {
+                        *s = Some(index);
+                    }
+                }
+            }
+            self.save_text(&Utf8(name), false)?;
+            self.write(&[Opcode::STACK_GLOBAL.byte()])?;
+        }
+        let index = self.memo_put()?;
+        if let Some(s) = self.classes.class.get_mut(slot) {
+            *s = Some(index);
+        }
+        Ok(())
+    }
+
+    /// A bytes object made afresh (a date's state): memoized, never shared with an equal one.
+    fn save_fresh_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
+        self.begin_save()?;
+        if self.proto >= 3 {
+            let len = u8::try_from(v.len()).map_err(|_| bad())?;
+            self.write(&[Opcode::SHORT_BINBYTES.byte(), len])?;
+            self.write(v)?;
+        } else {
+            // _codecs.encode(v.decode('latin1'), 'latin1'), as `save_bytes` in protocol 2.
+            self.save_global(Global::CodecsEncode)?;
+            self.save_text(&Latin1(v), v.len() == 1)?;
+            self.save_str("latin1")?;
+            self.write(&[Opcode::TUPLE2.byte()])?;
+            self.memo_put()?;
+            self.write(&[Opcode::REDUCE.byte()])?;
+        }
+        self.memo_put().map(|_| ())
+    }
+}
+
+fn bad() -> Error {
+    Error::message("a PyStandard holds other than its value")
+}
