@@ -385,3 +385,62 @@ fn a_defaultdicts_factory_is_not_a_stub() {
         "(<builtins.list>,)"
     );
 }
+
+/// The standard values as CPython 3.8-3.13 (pyenv) each pickle them, protocols 0-5: brine
+/// prints what CPython 3.11 (the machine's python3) prints after loading each pickle.
+#[test]
+#[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+fn standard_types_from_every_cpython_3_8_to_3_13() {
+    // `pyenv root`, else ~/.pyenv (as the e2e tests' pyenv_python finds it).
+    let root = std::process::Command::new("pyenv")
+        .arg("root")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
+        .expect("pyenv root: neither `pyenv` nor $HOME (CPython 3.8-3.13 are needed)");
+    let mut pickles = Vec::new();
+    for minor in 8..=13 {
+        let dir = std::fs::read_dir(format!("{root}/versions"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("3.{minor}.")))
+            })
+            .unwrap_or_else(|| panic!("no CPython 3.{minor} under {root}/versions"));
+        let out = std::process::Command::new(dir.join("bin/python"))
+            .arg("-c")
+            .arg(format!(
+                "{STANDARD_VALUES}\nfor v in standard_values({minor}, 60):\n    for p in range(6):\n        print(pickle.dumps(v, p).hex())"
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pickles.extend(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(String::from),
+        );
+    }
+    let input = pickles.join("\n");
+    let reprs = super::super::oracle::python3_with_input(
+        "import pickle\nfor line in sys.stdin.read().split():\n    print(repr(pickle.loads(bytes.fromhex(line))).encode().hex())",
+        input.as_bytes(),
+    );
+    let mut n = 0;
+    for (hex, want) in pickles.iter().zip(reprs.lines()) {
+        let want = String::from_utf8(unhex(want)).unwrap();
+        assert_eq!(show(&unhex(hex), false), want, "{hex}");
+        n += 1;
+    }
+    assert_eq!(n, pickles.len());
+    assert!(n > 6 * 6 * 100, "{n}");
+}
