@@ -206,3 +206,49 @@ fn write_duration<W: Write + ?Sized>(w: &mut W, delta: TimeDelta) -> fmt::Result
     }
     w.write_char('"')
 }
+
+#[cfg(test)]
+mod tests {
+    use brine_core::pickle::Decoder;
+
+    /// CPython 3.11's `pickle.dumps([...], 4)` of the standard types (see the list below)
+    /// and their JSON forms.
+    #[test]
+    fn standard_types_as_json() {
+        // [datetime(2026,12,6,14,0,0,123, tzinfo=timezone(-timedelta(hours=5, seconds=30))),
+        //  date(2026,1,2), time(1,2,3), timedelta(-1,5,6), timedelta(), Decimal('-1.50'),
+        //  Fraction(-1,3), Fraction(4), 1+2j, UUID(int=1), deque([1]), Counter('aab'),
+        //  range(3), slice(None, 2)]
+        let hex = "800495b0010000000000005d94288c086461746574696d65948c086461746574696d65949394430a07ea0c060e000000007b9468018c0874696d657a6f6e6594939468018c0974696d6564656c74619493944affffffff4a120b01004b0087945294859452948694529468018c0464617465949394430407ea0102948594529468018c0474696d659493944306010203000000948594529468084affffffff4b054b068794529468084b004b004b00879452948c07646563696d616c948c07446563696d616c9493948c052d312e353094859452948c096672616374696f6e73948c084672616374696f6e9493944affffffff4b038694529468254b044b01869452948c086275696c74696e73948c07636f6d706c6578949394473ff0000000000000474000000000000000869452948c0475756964948c04555549449493942981947d948c03696e74944b0173628c0b636f6c6c656374696f6e73948c0564657175659493942952944b016168358c07436f756e7465729493947d94288c0161944b028c0162944b017585945294682a8c0572616e67659493944b004b034b0187945294682a8c05736c6963659493944e4b024e87945294652e";
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let mut d: Decoder = Decoder::new();
+        let value = d.decode(&bytes).unwrap();
+        let mut json = String::new();
+        crate::write_value(&mut json, &value).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"["2026-12-06T14:00:00.000123-05:00:30","2026-01-02","01:02:03","#,
+                r#""-PT86394.999994S","PT0S","-1.50","-1/3","4",{"real":1.0,"imag":2.0},"#,
+                r#""00000000-0000-0000-0000-000000000001",[1],{"a":2,"b":1},"#,
+                r#"{"start":0,"stop":3,"step":1},{"start":null,"stop":2,"step":null}]"#
+            )
+        );
+    }
+
+    /// A stub's JSON carries its dotted name under a `$` key; refused without stubs.
+    #[test]
+    fn stubs_as_json() {
+        let pickle = b"cposix\nsystem\n(S'echo hi'\ntR.";
+        let mut d: Decoder = Decoder::new();
+        assert!(d.decode(pickle).is_err());
+        d.allow_stubs(true);
+        let value = d.decode(pickle).unwrap();
+        let mut json = String::new();
+        crate::write_value(&mut json, &value).unwrap();
+        assert_eq!(json, r#"{"$call":"posix.system","args":["echo hi"]}"#);
+    }
+}
