@@ -8,8 +8,7 @@ use serde::de::{
 use core::cell::Cell;
 
 use super::de_stream::Stream;
-use super::decode::arena::{ContainerKind, Edge, Node, CYCLE, NIL};
-use super::decode::flat;
+use super::decode::arena::{ContainerKind, CYCLE};
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
 use super::text::TextEncoding;
@@ -31,25 +30,6 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
     // A dict of scalars is read straight from the pickle, in one pass.
     if let Some(result) = from_stream(input) {
         return result;
-    }
-    // The other common shapes (a flat dict, list or tuple, a scalar) need a few nodes only.
-    let mut nodes = [Node::None; FAST_NODES];
-    let mut edges = [Edge {
-        child: NIL,
-        next: NIL,
-    }; FAST_NODES - 1];
-    let limits = flat::Limits {
-        stack: usize::MAX,
-        memo: usize::MAX,
-        check_utf8: false,
-    };
-    if let Some(done) = flat::decode(input, &mut nodes, &mut edges, limits) {
-        let tree = Tree {
-            input,
-            nodes: nodes.get(..done.nodes).unwrap_or(&[]),
-            edges: edges.get(..done.edges).unwrap_or(&[]),
-        };
-        return T::deserialize(De::new(tree, tree.item(done.root)));
     }
     // A decoder's storage is filled when it is made, so small pickles (the lab's messages)
     // first get a small one; only a pickle that outgrows it pays for the default size.
@@ -88,9 +68,6 @@ fn from_stream<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Option<Result<T, 
     Some(result)
 }
 
-/// Arena nodes for [`from_slice`]'s fast path: a container and 12 dict entries.
-const FAST_NODES: usize = 25;
-
 /// [`from_slice`] with a decoder of the given capacities (its own stack frame, so the
 /// large one is only reserved when used).
 #[inline(never)]
@@ -120,7 +97,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
         if let Some(result) = from_stream(input) {
             return result;
         }
-        let (root, _) = self.run_fast(input, false)?;
+        let (root, _) = self.run(input, false)?;
         let tree = self.tree(input);
         T::deserialize(De::new(tree, tree.item(root)))
     }
