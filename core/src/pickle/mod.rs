@@ -3,7 +3,6 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod de;
-mod de_stream;
 mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]
