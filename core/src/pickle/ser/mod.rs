@@ -116,6 +116,7 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
 /// | f32, f64 | `float` |
 /// | char, str, `collect_str`, [`PyStr`] (with lone surrogates) | `str` |
 /// | bytes (`serde_bytes`) | `bytes` |
+/// | [`PyStandard`] (feature `alloc`) | `datetime`, `date`, `time`, `timedelta`, `timezone`, `Decimal`, `UUID`, `complex`, `Fraction`, `range`, `slice` (protocols 2–5) |
 /// | None, unit, unit struct | `None` |
 /// | `Some(x)`, newtype struct | `x` |
 /// | seq | `list` |
@@ -279,6 +280,10 @@ mod output;
 mod python;
 #[cfg(feature = "alloc")]
 mod standard;
+#[cfg(feature = "alloc")]
+mod standard_numbers;
+#[cfg(feature = "alloc")]
+mod standard_time;
 mod text;
 mod values;
 
