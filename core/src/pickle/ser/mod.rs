@@ -264,8 +264,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         cfg!(feature = "python2") && self.py2
     }
 
+    #[inline]
     fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {
-        self.write(&[Opcode::STOP.byte()])?;
+        self.write_op(Opcode::STOP.byte())?;
         self.commit_frame()?;
         let (pos, capacity) = (self.pos, self.buf.len());
         let buf = core::mem::take(&mut self.buf);
