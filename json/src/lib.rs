@@ -32,13 +32,24 @@
 //! other number → float (`1e999` → `inf`), `NaN`/`Infinity`/`-Infinity` → float, string →
 //! str (a `\uXXXX` escape of a lone surrogate is that surrogate; a high and a low one in a
 //! row are one character), `true`/`false` → bool, `null` → None; an object whose one key is
-//! `$decimal`, `$uuid`, `$date` or `$datetime` → that standard type (`{"$decimal": "1.50"}`,
-//! `{"$uuid": "12345678-1234-5678-1234-567812345678"}`, `{"$date": "2026-12-06"}`, a naive
-//! `{"$datetime": "2026-12-06T14:00:00.000123"}`, each as Python's `str()`/`isoformat()`
-//! writes it; another value for such a key is an error), pickled in protocols 2–5 as
-//! `pickle.dumps` pickles the value (`brine_core::pickle::PyStandard`). [`AsPython`] does
-//! the same for a `serde_json::Value` (which cannot hold `NaN` or a lone surrogate), without
-//! the standard types.
+//! a `$` form → that standard type, pickled in protocols 2–5 as `pickle.dumps` pickles the
+//! value (`brine_core::pickle::PyStandard`; another value for such a key is an error naming
+//! the form, the key and what it takes). The value under the key is the JSON the table above
+//! writes for the type; an object form adds what that JSON drops:
+//!
+//! | form | Python |
+//! | --- | --- |
+//! | `{"$decimal": "1.50"}`, `{"$uuid": "12345678-1234-5678-1234-567812345678"}`, `{"$date": "2026-12-06"}` | `Decimal`, `UUID`, `date`, each as `str()`/`isoformat()` writes it |
+//! | `{"$datetime": "2026-12-06T14:00:00.000123+01:00"}`, `{"$time": "14:00:00Z"}` | `datetime`, `time` as `isoformat()` writes them; an offset (or `Z`) makes them aware: `+00:00` is `timezone.utc`, another a `timezone(timedelta(...))` |
+//! | `{"$datetime": {"iso": "...", "tzname": "CET", "fold": 1}}` (also `$time`) | the same with a named time zone and/or `fold=1` |
+//! | `{"$timedelta": "-P1DT2.000003S"}` | `timedelta`: `-`, `P`, days `D`, `T` seconds (up to 6 decimals) `S` |
+//! | `{"$timezone": "+05:30"}`, `{"$timezone": {"offset": "+01:00", "name": "CET"}}` | `timezone` (`"+00:00"`: `timezone.utc`) |
+//! | `{"$complex": {"real": 1.0, "imag": -0.0}}` | `complex` |
+//! | `{"$fraction": "-1/3"}` | `Fraction` (64-bit parts; reduced as `Fraction('6/4')`) |
+//! | `{"$range": {"start": 0, "stop": 10, "step": -2}}`, `{"$slice": {"start": null, "stop": 2, "step": null}}` | `range` (`start` 0, `step` 1 when absent), `slice` (`null` when absent), 64-bit ints |
+//!
+//! [`AsPython`] does the same for a `serde_json::Value` (which cannot hold `NaN` or a lone
+//! surrogate), without the standard types.
 //!
 //! No other crate of the workspace converts between the two (the client, the server and
 //! `brine pickle` drifted apart when each had its own). brine-core stays `no_std` without
@@ -52,6 +63,8 @@ mod out;
 mod parse;
 mod python;
 mod standard;
+mod standard_numbers;
+mod standard_time;
 
 pub use out::{
     repr_line, to_json_line, to_json_value, too_long, write_code_points, write_key, write_str,
