@@ -285,3 +285,119 @@ fn standard_forms_pickle_as_cpython_does() {
     // The fixed cases, 8 forms x 40 random values, 20 random lists.
     assert_eq!(count, CASES.len() + 8 * 40 + 20);
 }
+
+/// The JSON lines of the test above (the fixed cases and the random ones), as python3 makes
+/// them.
+fn all_lines() -> Vec<String> {
+    let script = format!("{FORMS}\ncases = sys.argv[1:]\n{RANDOM}\nprint('\\n'.join(cases))");
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .args(CASES)
+        .output()
+        .expect("python3 (the CPython oracle) must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The same bytes are what CPython 3.8, 3.9, 3.10, 3.12 and 3.13 (pyenv) write too, but for
+/// a Fraction, which 3.8-3.10 pickle as `(Fraction, ('n/d',))`, and for a second zero
+/// timedelta in one pickle, which 3.13 refers back to (its `timedelta(0)` is one object, also
+/// `timezone.utc`'s offset): there each version must load brine's bytes to the same value
+/// (same type and repr).
+#[test]
+fn standard_forms_pickle_as_every_cpython_3_8_to_3_13_does() {
+    // `pyenv root`, else ~/.pyenv (as the core's and the e2e tests find it).
+    let root = std::process::Command::new("pyenv")
+        .arg("root")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
+        .expect("pyenv root: neither `pyenv` nor $HOME (CPython 3.8-3.13 are needed)");
+    let lines = all_lines();
+    // Each line and brine's pickles of it in protocols 2-5, for the versions' stdin.
+    let mut input = String::new();
+    for line in &lines {
+        let value = brine_json::parse(line).unwrap();
+        input.push_str(line);
+        for proto in PROTOCOLS {
+            input.push('\t');
+            input.push_str(&hex(&to_vec(&value, proto).unwrap()));
+        }
+        input.push('\n');
+    }
+    let compare = format!(
+        "{FORMS}\n\
+         for row in sys.stdin.read().splitlines():\n\
+         \x20   line, *got = row.split('\\t')\n\
+         \x20   v = json.loads(line, object_hook=hook)\n\
+         \x20   for p, b in zip((2, 3, 4, 5), got):\n\
+         \x20       b = bytes.fromhex(b)\n\
+         \x20       if pickle.dumps(v, p) == b: print('same')\n\
+         \x20       else:\n\
+         \x20           w = pickle.loads(b)\n\
+         \x20           ok = type(w) is type(v) and repr(w) == repr(pickle.loads(pickle.dumps(v, p)))\n\
+         \x20           print('loads-equal' if ok else 'DIFF')\n"
+    );
+    for minor in [8, 9, 10, 12, 13] {
+        let dir = std::fs::read_dir(format!("{root}/versions"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("3.{minor}.")))
+            })
+            .unwrap_or_else(|| panic!("no CPython 3.{minor} under {root}/versions"));
+        let mut child = std::process::Command::new(dir.join("bin/python"))
+            .args(["-c", &compare])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "3.{minor}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verdicts: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(verdicts.len(), lines.len() * 4, "3.{minor}");
+        for (i, verdict) in verdicts.iter().enumerate() {
+            let line = &lines[i / 4];
+            let fraction_before_3_11 = minor < 11 && line.contains("$fraction");
+            // Zero timedeltas: "PT0S", and the offsets of utc and of a named zero offset.
+            let zeros: usize = ["PT0S\"", "+00:00\"", "-00:00\"", "Z\""]
+                .iter()
+                .map(|z| line.matches(z).count())
+                .sum();
+            let zero_delta_in_3_13 = minor == 13 && zeros > 1;
+            match verdict.as_str() {
+                "same" => {}
+                "loads-equal" if fraction_before_3_11 || zero_delta_in_3_13 => {}
+                v => panic!("3.{minor}, protocol {}: {v}: {line}", 2 + i % 4),
+            }
+        }
+    }
+}

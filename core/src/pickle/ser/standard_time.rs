@@ -6,7 +6,8 @@
 //! `tzinfo`; a timedelta with `(days, seconds, microseconds)`; a timezone with
 //! `(timedelta,)` or `(timedelta, name)`. `timezone.utc` is one object in Python (so is
 //! `timezone(timedelta(0))`): written once per pickle, then referenced; any other time zone
-//! is a new object each time.
+//! is a new object each time. (CPython 3.13 also makes `timedelta(0)` one object, so it
+//! refers back to a second zero timedelta in one pickle; 3.8-3.12 and brine write it again.)
 //!
 //! Payloads (after the tag): a datetime's 10 state bytes (naive, no fold) or its state, a
 //! fold byte and a time zone; a time's 6 state bytes, a fold byte and a time zone; a
