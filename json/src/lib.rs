@@ -36,7 +36,15 @@
 //! `{"$uuid": "12345678-1234-5678-1234-567812345678"}`, `{"$date": "2026-12-06"}`, a naive
 //! `{"$datetime": "2026-12-06T14:00:00.000123"}`, each as Python's `str()`/`isoformat()`
 //! writes it; another value for such a key is an error), pickled in protocols 2–5 as
-//! `pickle.dumps` pickles the value (`brine_core::pickle::PyStandard`). [`AsPython`] does
+//! `pickle.dumps` pickles the value (`brine_core::pickle::PyStandard`). The collections
+//! ([`Collection`]): `{"$ordereddict": ENTRIES}`, `{"$counter": ENTRIES}` (int counts),
+//! `{"$deque": [ITEMS]}` with an optional `"maxlen": N` beside it, `{"$defaultdict": "list"}`
+//! (factory `"list"`, `"dict"`, `"int"`, `"str"`, `"float"`, `"bool"`, `"tuple"` or `null`)
+//! with an optional `"items": ENTRIES`, where ENTRIES is an object or an array of `[key,
+//! value]` pairs (keys str, int, float, `true`/`false`, `null`; equal keys merged as Python
+//! merges them, `1`, `1.0` and `true` being one); any other key beside a form's, a deque over
+//! its maxlen, or another value is an error naming the form. Pickled in protocols 2–5 as
+//! `pickle.dumps` pickles the collection (`brine_core::pickle::PyOrderedDict`, …). [`AsPython`] does
 //! the same for a `serde_json::Value` (which cannot hold `NaN` or a lone surrogate), without
 //! the standard types.
 //!
@@ -52,6 +60,7 @@ mod out;
 mod parse;
 mod python;
 mod standard;
+mod standard_collections;
 
 pub use out::{
     repr_line, to_json_line, to_json_value, too_long, write_code_points, write_key, write_str,
@@ -59,3 +68,4 @@ pub use out::{
 };
 pub use parse::{parse, Python, MAX_INT_DIGITS, MAX_NESTING};
 pub use python::AsPython;
+pub use standard_collections::Collection;

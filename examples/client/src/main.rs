@@ -162,8 +162,13 @@ enum Command {
 enum PickleCommand {
     /// Read JSON values, one per line, from stdin; write one pickle per value to stdout
     ///
-    /// Objects become dicts (key order kept), arrays lists, integers ints (exact, up to 128
-    /// bits), other numbers floats, null None. Blank lines are skipped.
+    /// Objects become dicts (key order kept), arrays lists, integers ints (exact, any size up
+    /// to 4300 digits), other numbers floats, null None. Blank lines are skipped. Python's
+    /// standard types (protocols 2-5): {"$decimal": "1.50"}, {"$uuid": "..."},
+    /// {"$date": "2026-12-06"}, {"$datetime": "2026-12-06T14:00:00"},
+    /// {"$ordereddict": {"a": 1}}, {"$counter": {"a": 2}}, {"$deque": [1, 2], "maxlen": 3},
+    /// {"$defaultdict": "list", "items": {"a": [1]}}; entries may be [key, value] pairs
+    /// ({"$counter": [[1, 5]]}).
     Encode {
         /// Pickle protocol to write
         #[arg(short, long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=5))]

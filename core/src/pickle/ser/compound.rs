@@ -35,6 +35,10 @@ pub struct Compound<'a, 'b, const MEMO: usize> {
     pub(super) mark: bool,
     /// Whether a `{variant: …}` dict waits for its SETITEM after this container.
     pub(super) close: bool,
+    /// Items batched as CPython batches an iterator's (`batch_appends`/`batch_setitems`: a
+    /// batch of one item without MARK, no empty batch after 1000·k items), not a list's or
+    /// dict's own: the standard collections' items.
+    pub(super) lone_last: bool,
 }
 
 impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
@@ -47,6 +51,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
             batch: 0,
             mark: false,
             close,
+            lone_last: false,
         }
     }
 
@@ -54,8 +59,11 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
     pub(super) fn before_item(&mut self) -> Result<(), Error> {
         if let Shape::Items { dict, mode } = self.shape {
             if mode != Mode::Single && self.batch == 0 {
-                if self.ser.py2() && self.len == Some(self.count.saturating_add(1)) {
-                    // Python 2 writes a last batch of one item as `item APPEND`, no MARK.
+                if (self.ser.py2() || self.lone_last)
+                    && self.len == Some(self.count.saturating_add(1))
+                {
+                    // Python 2 (and an iterator's batches) write a last batch of one item as
+                    // `item APPEND`, no MARK.
                     let mode = Mode::Single;
                     self.shape = Shape::Items { dict, mode };
                     return Ok(());
@@ -63,7 +71,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 self.ser.write(&[MARK])?;
                 // CPython 3 writes a lone item without MARK only as the whole container;
                 // Python 2 in every batch.
-                let lone_possible = self.count == 0 || self.ser.py2();
+                let lone_possible = self.count == 0 || self.ser.py2() || self.lone_last;
                 if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
                     if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
                         *m = PendingMark {
@@ -112,6 +120,11 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
     }
 
     pub(super) fn end(self) -> Result<(), Error> {
+        self.end_items().map(|_| ())
+    }
+
+    /// [`Compound::end`], giving the serializer back.
+    pub(super) fn end_items(self) -> Result<&'a mut Serializer<'b, MEMO>, Error> {
         let ser = self.ser;
         match self.shape {
             Shape::Items {
@@ -136,7 +149,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 }
                 if !done && self.batch > 0 {
                     ser.write(&[many_op(dict)])?;
-                } else if !done && dict && self.count > 0 && !ser.py2 {
+                } else if !done && dict && self.count > 0 && !ser.py2 && !self.lone_last {
                     // CPython 3's batch loop ends a dict of 1000·k items with an empty batch.
                     ser.write(&[MARK, Opcode::SETITEMS.byte()])?;
                 }
@@ -158,7 +171,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         if self.close {
             ser.write(&[Opcode::SETITEM.byte()])?;
         }
-        Ok(())
+        Ok(ser)
     }
 }
 
@@ -307,6 +320,12 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     ) -> Result<(), Error> {
         match super::python::Special::of(name) {
             Some(kind) => value.serialize(super::python::Capture { ser: self, kind }),
+            #[cfg(feature = "alloc")]
+            None => match super::standard_collections::Kind::of(name) {
+                Some(kind) => value.serialize(super::standard_collections::Start::new(self, kind)),
+                None => value.serialize(self),
+            },
+            #[cfg(not(feature = "alloc"))]
             None => value.serialize(self),
         }
     }

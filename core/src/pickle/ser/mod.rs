@@ -17,6 +17,8 @@ use values::Stored;
 pub use python::{PyInt, PyStr};
 #[cfg(feature = "alloc")]
 pub use standard::PyStandard;
+#[cfg(feature = "alloc")]
+pub use standard_collections::{DefaultFactory, PyCounter, PyDefaultDict, PyDeque, PyOrderedDict};
 
 /// The default number of distinct strings and bytes values one pickle may hold (each costs
 /// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
@@ -182,6 +184,9 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     /// Memo indexes of the standard types' classes and modules written (feature `alloc`).
     #[cfg(feature = "alloc")]
     classes: standard::Classes,
+    /// Memo indexes of the collections' classes and factories (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    collections: standard_collections::Classes,
 }
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
@@ -232,6 +237,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             builtins_bytes: None,
             #[cfg(feature = "alloc")]
             classes: standard::Classes::default(),
+            #[cfg(feature = "alloc")]
+            collections: standard_collections::Classes::default(),
         }
     }
 
@@ -278,6 +285,8 @@ mod output;
 mod python;
 #[cfg(feature = "alloc")]
 mod standard;
+#[cfg(feature = "alloc")]
+mod standard_collections;
 mod text;
 mod values;
 
