@@ -40,6 +40,29 @@ struct IdentityOwned {
     github_username: String,
 }
 
+/// One row of `rows()`: the encoder's larger case (a list of 40 dicts, 40 distinct strs and
+/// a few repeated ones, so the memo outgrows its scan and uses its hash index).
+#[derive(Serialize)]
+struct Row {
+    id: u32,
+    user: String,
+    role: &'static str,
+    score: f64,
+    active: bool,
+}
+
+fn rows() -> Vec<Row> {
+    (0..40u32)
+        .map(|i| Row {
+            id: i,
+            user: format!("user{i:02}@example.com"),
+            role: ["student", "ta", "instructor"][i as usize % 3],
+            score: f64::from(i) * 2.5,
+            active: i % 2 == 0,
+        })
+        .collect()
+}
+
 const ME: Identity<'static> = Identity {
     name: "Jose Ortiz",
     email: "jose@sfsu.edu",
@@ -55,6 +78,8 @@ fn main() {
     let ser = serde_pickle::SerOptions::new;
     let mut decoder: Decoder = Decoder::new();
     let mut buf = [0u8; 256];
+    let rows = rows();
+    let mut big = vec![0u8; 4096];
     let mut out = Vec::with_capacity(256);
     let mut session: Session = Session::new();
     if let Some(message) = op.strip_prefix("brine_listen_") {
@@ -91,6 +116,12 @@ fn main() {
             }
             "brine_encode_identity" => {
                 black_box(pickle::to_slice(black_box(&ME), &mut buf, Protocol::V4).unwrap());
+            }
+            "brine_encode_identity_p2" => {
+                black_box(pickle::to_slice(black_box(&ME), &mut buf, Protocol::V2).unwrap());
+            }
+            "brine_encode_rows" => {
+                black_box(pickle::to_slice(black_box(&rows), &mut big, Protocol::V4).unwrap());
             }
             "serde_pickle_decode_clientid_value" => {
                 black_box(serde_pickle::value_from_slice(black_box(CLIENTID), de()).unwrap());

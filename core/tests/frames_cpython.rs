@@ -4,9 +4,8 @@
 //! CPython (protocols 4 and 5, one frame or several) decode as before.
 //!
 //! `tests/python/frame_cases.py` writes the cases and both CPython unpicklers' answers. Every
-//! walker that reads frames must agree: the decoder (its fast path for common shapes and the
-//! general machine), `from_slice` (its streaming path for dicts of scalars, the fast path and
-//! the machine), and the stream framer (which finds the same pickle boundaries: a frame
+//! walker that reads frames must agree: the decoder (the general machine), `from_slice` (the
+//! same machine, then serde), and the stream framer (which finds the same pickle boundaries: a frame
 //! fault is the decoder's to refuse, and the next pickle is still found).
 //!
 //! python3 is required: if it is missing this test fails (it does not skip).

@@ -32,21 +32,32 @@
 //! other number → float (`1e999` → `inf`), `NaN`/`Infinity`/`-Infinity` → float, string →
 //! str (a `\uXXXX` escape of a lone surrogate is that surrogate; a high and a low one in a
 //! row are one character), `true`/`false` → bool, `null` → None; an object whose one key is
-//! `$decimal`, `$uuid`, `$date` or `$datetime` → that standard type (`{"$decimal": "1.50"}`,
-//! `{"$uuid": "12345678-1234-5678-1234-567812345678"}`, `{"$date": "2026-12-06"}`, a naive
-//! `{"$datetime": "2026-12-06T14:00:00.000123"}`, each as Python's `str()`/`isoformat()`
-//! writes it; another value for such a key is an error), pickled in protocols 2–5 as
-//! `pickle.dumps` pickles the value (`brine_core::pickle::PyStandard`). The collections
-//! ([`Collection`]): `{"$ordereddict": ENTRIES}`, `{"$counter": ENTRIES}` (int counts),
-//! `{"$deque": [ITEMS]}` with an optional `"maxlen": N` beside it, `{"$defaultdict": "list"}`
-//! (factory `"list"`, `"dict"`, `"int"`, `"str"`, `"float"`, `"bool"`, `"tuple"` or `null`)
-//! with an optional `"items": ENTRIES`, where ENTRIES is an object or an array of `[key,
-//! value]` pairs (keys str, int, float, `true`/`false`, `null`; equal keys merged as Python
-//! merges them, `1`, `1.0` and `true` being one); any other key beside a form's, a deque over
-//! its maxlen, or another value is an error naming the form. Pickled in protocols 2–5 as
-//! `pickle.dumps` pickles the collection (`brine_core::pickle::PyOrderedDict`, …). [`AsPython`] does
-//! the same for a `serde_json::Value` (which cannot hold `NaN` or a lone surrogate), without
-//! the standard types.
+//! a `$` form → that standard type, pickled in protocols 2–5 as `pickle.dumps` pickles the
+//! value (`brine_core::pickle::PyStandard`; another value for such a key is an error naming
+//! the form, the key and what it takes). The value under the key is the JSON the table above
+//! writes for the type; an object form adds what that JSON drops:
+//!
+//! | form | Python |
+//! | --- | --- |
+//! | `{"$decimal": "1.50"}`, `{"$uuid": "12345678-1234-5678-1234-567812345678"}`, `{"$date": "2026-12-06"}` | `Decimal`, `UUID`, `date`, each as `str()`/`isoformat()` writes it |
+//! | `{"$datetime": "2026-12-06T14:00:00.000123+01:00"}`, `{"$time": "14:00:00Z"}` | `datetime`, `time` as `isoformat()` writes them; an offset (or `Z`) makes them aware: `+00:00` is `timezone.utc`, another a `timezone(timedelta(...))` |
+//! | `{"$datetime": {"iso": "...", "tzname": "CET", "fold": 1}}` (also `$time`) | the same with a named time zone and/or `fold=1` |
+//! | `{"$timedelta": "-P1DT2.000003S"}` | `timedelta`: `-`, `P`, days `D`, `T` seconds (up to 6 decimals) `S` |
+//! | `{"$timezone": "+05:30"}`, `{"$timezone": {"offset": "+01:00", "name": "CET"}}` | `timezone` (`"+00:00"`: `timezone.utc`) |
+//! | `{"$complex": {"real": 1.0, "imag": -0.0}}` | `complex` |
+//! | `{"$fraction": "-1/3"}` | `Fraction` (64-bit parts; reduced as `Fraction('6/4')`) |
+//! | `{"$range": {"start": 0, "stop": 10, "step": -2}}`, `{"$slice": {"start": null, "stop": 2, "step": null}}` | `range` (`start` 0, `step` 1 when absent), `slice` (`null` when absent), 64-bit ints |
+//! | `{"$ordereddict": ENTRIES}`, `{"$counter": ENTRIES}` | `OrderedDict`, `Counter` (int counts) ([`Collection`]) |
+//! | `{"$deque": [1, 2]}`, `{"$deque": [1, 2], "maxlen": 3}` | `deque` (`maxlen` an int or `null`; more items than it is an error) |
+//! | `{"$defaultdict": "list", "items": ENTRIES}` | `defaultdict`: factory `"list"`, `"dict"`, `"int"`, `"str"`, `"float"`, `"bool"`, `"tuple"` or `null`; `items` optional |
+//!
+//! ENTRIES is an object, or an array of `[key, value]` pairs whose keys are str, int, float,
+//! `true`/`false` or `null`, merged as Python merges equal keys (`1`, `1.0` and `true` are one
+//! key: the first keeps its place and takes the last value). A collection's form takes no
+//! other key than its own (`maxlen`, `items`): anything else beside it is an error.
+//!
+//! [`AsPython`] does the same for a `serde_json::Value` (which cannot hold `NaN` or a lone
+//! surrogate), without the standard types.
 //!
 //! No other crate of the workspace converts between the two (the client, the server and
 //! `brine pickle` drifted apart when each had its own). brine-core stays `no_std` without
@@ -60,6 +71,8 @@ mod out;
 mod parse;
 mod python;
 mod standard;
+mod standard_numbers;
+mod standard_time;
 mod standard_collections;
 
 pub use out::{

@@ -39,8 +39,8 @@ pub enum Python {
     /// An object: its keys in first-seen order, each with its last value (as a dict built by
     /// `json.loads`).
     Dict(Vec<(Vec<u8>, Python)>),
-    /// One of Python's standard types, from an object whose one key is `$decimal`, `$uuid`,
-    /// `$date` or `$datetime` (see the crate's documentation).
+    /// One of Python's standard types, from an object whose one key is a `$` form
+    /// (`$datetime`, `$decimal`, ...: see the crate's documentation).
     Standard(PyStandard),
     /// `collections.OrderedDict`, `Counter`, `deque` or `defaultdict`, from an object with
     /// a `$ordereddict`, `$counter`, `$deque` or `$defaultdict` key (see the crate's

@@ -1,6 +1,9 @@
-//! JSON → Python's standard types, for the encoder: an object whose one key is `$decimal`,
-//! `$uuid`, `$date` or `$datetime` (the `$` marks brine's forms, as in the JSON brine writes
-//! for objects) and whose value is the text `str()` of the value gives in Python.
+//! JSON → Python's standard types, for the encoder: an object whose one key is a `$` form
+//! (the `$` marks brine's forms, as in the JSON brine writes for objects). This file:
+//! `$decimal`, `$uuid`, `$date` (the text `str()` of the value gives in Python), the
+//! dispatch to the other files (`standard_time.rs`: `$datetime`, `$time`, `$timedelta`,
+//! `$timezone`; `standard_numbers.rs`: `$complex`, `$fraction`, `$range`, `$slice`) and
+//! what they share.
 
 use brine_core::pickle::PyStandard;
 
@@ -13,8 +16,10 @@ pub(crate) fn standard(key: &[u8], value: &Python) -> Option<Result<PyStandard, 
         b"$decimal" => "$decimal",
         b"$uuid" => "$uuid",
         b"$date" => "$date",
-        b"$datetime" => "$datetime",
-        _ => return None,
+        _ => {
+            return crate::standard_time::standard(key, value)
+                .or_else(|| crate::standard_numbers::standard(key, value))
+        }
     };
     let Python::Str(text) = value else {
         return Some(Err(format!("{{\"{form}\": ...}} takes a string")));
@@ -23,8 +28,7 @@ pub(crate) fn standard(key: &[u8], value: &Python) -> Option<Result<PyStandard, 
     let parsed = match form {
         "$decimal" => PyStandard::decimal(&text),
         "$uuid" => uuid(&text).map(PyStandard::uuid),
-        "$date" => date(&text).and_then(|(y, m, d)| PyStandard::date(y, m, d)),
-        _ => datetime(&text),
+        _ => date(&text).and_then(|(y, m, d)| PyStandard::date(y, m, d)),
     };
     Some(parsed.ok_or_else(|| {
         format!(
@@ -32,11 +36,69 @@ pub(crate) fn standard(key: &[u8], value: &Python) -> Option<Result<PyStandard, 
             match form {
                 "$decimal" => "a decimal as Python's str(Decimal(...)) writes it (\"1.50\", \"-0.001\", \"NaN\"; no exponent)",
                 "$uuid" => "a UUID as str(uuid.UUID(...)) writes it (\"12345678-1234-5678-1234-567812345678\")",
-                "$date" => "a date as date.isoformat() writes it (\"2026-12-06\")",
-                _ => "a naive datetime as datetime.isoformat() writes it (\"2026-12-06T14:00:00\", \"2026-12-06T14:00:00.000123\"; time zones are not written yet)",
+                _ => "a date as date.isoformat() writes it (\"2026-12-06\")",
             }
         )
     }))
+}
+
+/// The values of an object form's keys, in the order of `keys` (`None` where absent);
+/// `Err` names the form, an unknown key and the keys it takes.
+pub(crate) fn fields<'a, const N: usize>(
+    form: &str,
+    value: &'a Python,
+    keys: [&str; N],
+) -> Result<[Option<&'a Python>; N], String> {
+    let takes = || {
+        let names: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+        names.join(", ")
+    };
+    let Python::Dict(entries) = value else {
+        return Err(format!(
+            "{{\"{form}\": ...}} takes an object with the keys {}",
+            takes()
+        ));
+    };
+    let mut out = [None; N];
+    for (key, item) in entries {
+        match keys.iter().position(|k| k.as_bytes() == key.as_slice()) {
+            Some(i) => out[i] = Some(item),
+            None => {
+                return Err(format!(
+                    "{{\"{form}\": ...}}: unknown key {:?} (it takes {})",
+                    String::from_utf8_lossy(key),
+                    takes()
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An int that fits in an i64, for the key `key` of form `form`.
+pub(crate) fn int64(form: &str, key: &str, value: &Python) -> Result<i64, String> {
+    match value {
+        Python::Int(text) => text.parse().map_err(|_| {
+            format!("{{\"{form}\": ...}}: \"{key}\" is {text}, beyond what brine writes (an int from -2**63 to 2**63-1)")
+        }),
+        other => Err(format!(
+            "{{\"{form}\": ...}}: \"{key}\" must be an int, not {}",
+            kind(other)
+        )),
+    }
+}
+
+/// What a JSON value is, for errors.
+pub(crate) fn kind(value: &Python) -> &'static str {
+    match value {
+        Python::None => "null",
+        Python::Bool(_) => "a boolean",
+        Python::Int(_) => "an int",
+        Python::Float(_) => "a float",
+        Python::Str(_) => "a string",
+        Python::List(_) => "an array",
+        Python::Dict(_) | Python::Standard(_) => "an object",
+    }
 }
 
 /// `str(uuid.UUID(...))`: 32 lowercase hex digits in groups of 8-4-4-4-12.
@@ -53,7 +115,7 @@ fn uuid(text: &str) -> Option<u128> {
 }
 
 /// `n` ASCII digits of `text` at `at`.
-fn num(text: &str, at: usize, n: usize) -> Option<u32> {
+pub(crate) fn num(text: &str, at: usize, n: usize) -> Option<u32> {
     let s = text.get(at..at + n)?;
     s.bytes()
         .all(|b| b.is_ascii_digit())
@@ -61,7 +123,7 @@ fn num(text: &str, at: usize, n: usize) -> Option<u32> {
 }
 
 /// `YYYY-MM-DD`.
-fn date(text: &str) -> Option<(u16, u8, u8)> {
+pub(crate) fn date(text: &str) -> Option<(u16, u8, u8)> {
     let b = text.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -71,32 +133,6 @@ fn date(text: &str) -> Option<(u16, u8, u8)> {
         num(text, 5, 2)? as u8,
         num(text, 8, 2)? as u8,
     ))
-}
-
-/// `YYYY-MM-DDTHH:MM:SS` or with `.ffffff` (as `isoformat()` writes a naive datetime).
-fn datetime(text: &str) -> Option<PyStandard> {
-    let (y, m, d) = date(text.get(..10)?)?;
-    let b = text.as_bytes();
-    if !(b.len() == 19 || b.len() == 26) || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let us = if b.len() == 26 {
-        if b[19] != b'.' {
-            return None;
-        }
-        num(text, 20, 6)?
-    } else {
-        0
-    };
-    PyStandard::datetime(
-        y,
-        m,
-        d,
-        num(text, 11, 2)? as u8,
-        num(text, 14, 2)? as u8,
-        num(text, 17, 2)? as u8,
-        us,
-    )
 }
 
 #[cfg(test)]
@@ -186,6 +222,130 @@ mod tests {
         }
     }
 
+    /// Each bad value of the other forms: the error names the form, the field where there is
+    /// one, and what it takes.
+    #[test]
+    fn bad_forms_name_the_field_and_what_it_takes() {
+        for (bad, says) in [
+            (
+                r#"{"$datetime": "2026-12-06T14:00:00.123+01:00"}"#,
+                "as datetime.isoformat() writes it",
+            ),
+            (
+                r#"{"$datetime": "2026-12-06T14:00:00+01"}"#,
+                "as datetime.isoformat() writes it",
+            ),
+            (
+                r#"{"$datetime": 5}"#,
+                "takes a string or an object {\"iso\"",
+            ),
+            (r#"{"$datetime": {"tzname": "CET"}}"#, "\"iso\" is missing"),
+            (
+                r#"{"$datetime": {"iso": "2026-12-06T14:00:00", "tzname": "CET"}}"#,
+                "\"tzname\" needs a UTC offset",
+            ),
+            (
+                r#"{"$datetime": {"iso": "2026-12-06T14:00:00", "fold": 2}}"#,
+                "\"fold\" must be 0 or 1, not 2",
+            ),
+            (
+                r#"{"$datetime": {"iso": "2026-12-06T14:00:00", "fold": true}}"#,
+                "\"fold\" must be 0 or 1, not a boolean",
+            ),
+            (
+                r#"{"$datetime": {"iso": "2026-12-06T14:00:00", "tz": "+01:00"}}"#,
+                "unknown key \"tz\" (it takes \"iso\", \"tzname\", \"fold\")",
+            ),
+            (
+                r#"{"$datetime": {"iso": "2026-12-06T14:00:00+01:00", "tzname": 1}}"#,
+                "\"tzname\" must be a string",
+            ),
+            (r#"{"$time": "24:00:00"}"#, "as time.isoformat() writes it"),
+            (
+                r#"{"$time": "2026-12-06T14:00:00"}"#,
+                "as time.isoformat() writes it",
+            ),
+            (
+                r#"{"$timedelta": "P1000000000D"}"#,
+                "within timedelta.min and timedelta.max",
+            ),
+            (r#"{"$timedelta": "P"}"#, "a duration"),
+            (r#"{"$timedelta": "PT1.1234567S"}"#, "a duration"),
+            (r#"{"$timedelta": "1 day"}"#, "a duration"),
+            (r#"{"$timedelta": 86400}"#, "takes a string"),
+            (r#"{"$timezone": "+24:00"}"#, "strictly within a day"),
+            (r#"{"$timezone": "UTC"}"#, "a UTC offset"),
+            (r#"{"$timezone": {"name": "CET"}}"#, "\"offset\" is missing"),
+            (
+                r#"{"$timezone": {"offset": 3600}}"#,
+                "\"offset\" must be a string",
+            ),
+            (
+                r#"{"$timezone": {"offset": "+01:00", "name": "\ud800"}}"#,
+                "lone surrogate",
+            ),
+            (r#"{"$complex": {"real": 1.0}}"#, "\"imag\" is missing"),
+            (
+                r#"{"$complex": {"real": null, "imag": 0}}"#,
+                "\"real\" must be a number (NaN",
+            ),
+            (
+                r#"{"$complex": {"real": 1, "imag": 0, "j": 1}}"#,
+                "unknown key \"j\"",
+            ),
+            (
+                r#"{"$complex": [1, 2]}"#,
+                "takes an object with the keys \"real\", \"imag\"",
+            ),
+            (r#"{"$fraction": "1/0"}"#, "a zero denominator"),
+            (
+                r#"{"$fraction": "1/-3"}"#,
+                "as str(Fraction(...)) writes it",
+            ),
+            (r#"{"$fraction": "0.5"}"#, "as str(Fraction(...)) writes it"),
+            (
+                r#"{"$fraction": "9223372036854775808"}"#,
+                "within -2**63..2**63-1",
+            ),
+            (r#"{"$fraction": 3}"#, "takes a string"),
+            (r#"{"$range": {"start": 1}}"#, "\"stop\" is missing"),
+            (
+                r#"{"$range": {"stop": 3, "step": 0}}"#,
+                "\"step\" must not be 0",
+            ),
+            (
+                r#"{"$range": {"stop": 1.5}}"#,
+                "\"stop\" must be an int, not a float",
+            ),
+            (
+                r#"{"$range": {"stop": 9223372036854775808}}"#,
+                "beyond what brine writes",
+            ),
+            (
+                r#"{"$slice": {"start": "a"}}"#,
+                "\"start\" must be an int or null, not a string",
+            ),
+            (
+                r#"{"$slice": [1, 2]}"#,
+                "takes an object with the keys \"start\", \"stop\", \"step\"",
+            ),
+        ] {
+            let e = crate::parse(bad).unwrap_err();
+            assert!(e.starts_with("{\"$"), "{bad}: {e}");
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        // An int too large for a float, as Python's float() of it.
+        let big = format!(
+            r#"{{"$complex": {{"real": 1{}, "imag": 0}}}}"#,
+            "0".repeat(400)
+        );
+        let e = crate::parse(&big).unwrap_err();
+        assert!(
+            e.contains("\"real\" is 1000") && e.contains("too large for a float"),
+            "{e}"
+        );
+    }
+
     /// A form with a value it does not take is an error naming the form and what it takes;
     /// an object with another `$` key, or more keys, is a dict.
     #[test]
@@ -197,7 +357,7 @@ mod tests {
             r#"{"$decimal": 1.5}"#,
             r#"{"$uuid": "12345678123456781234567812345678"}"#,
             r#"{"$date": "2026-02-30"}"#,
-            r#"{"$datetime": "2026-12-06T14:00:00+00:00"}"#,
+            r#"{"$datetime": "2026-12-06T14:00:00+24:00"}"#,
             r#"{"$datetime": "2026-12-06 14:00:00"}"#,
         ] {
             let e = crate::parse(bad).unwrap_err();

@@ -5,11 +5,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use core::cell::Cell;
-
-use super::de_stream::Stream;
-use super::decode::arena::{ContainerKind, Edge, Node, CYCLE, NIL};
-use super::decode::flat;
+use super::decode::arena::{ContainerKind, CYCLE};
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
 use super::text::TextEncoding;
@@ -22,37 +18,15 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// Decodes the pickle at the start of `input` and deserializes a `T` from it, borrowing
 /// strings and bytes from `input` (`&'a str` fields work for protocol 1 and later).
 ///
-/// Uses a small [`Decoder`] on the stack, and a default-sized one (about 27 KiB) if the
-/// pickle does not fit the small one; to choose the size, or to reuse a decoder (faster:
-/// making one fills its storage), call [`Decoder::deserialize`]. Fails as [`Decoder::decode`] does, and when the
-/// value does not fit `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a
-/// message from `T`'s `Deserialize`). Allocates nothing.
+/// One run of the decoder's machine, then `T` reads the decoded arena. The decoder lives on
+/// the stack: a small one (32 values, 64 items, 64 stack entries, 32 memo slots; about
+/// 1.2 KiB, cheap to make), and only for a pickle that outgrows it a default-sized one
+/// (about 27 KiB; making it fills that storage), which decodes the pickle again. To choose
+/// the size, or to reuse a decoder, call [`Decoder::deserialize`]. Fails as
+/// [`Decoder::decode`] does (with the default capacities), and when the value does not fit
+/// `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a message from `T`'s
+/// `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
-    // A dict of scalars is read straight from the pickle, in one pass.
-    if let Some(result) = from_stream(input) {
-        return result;
-    }
-    // The other common shapes (a flat dict, list or tuple, a scalar) need a few nodes only.
-    let mut nodes = [Node::None; FAST_NODES];
-    let mut edges = [Edge {
-        child: NIL,
-        next: NIL,
-    }; FAST_NODES - 1];
-    let limits = flat::Limits {
-        stack: usize::MAX,
-        memo: usize::MAX,
-        check_utf8: false,
-    };
-    if let Some(done) = flat::decode(input, &mut nodes, &mut edges, limits) {
-        let tree = Tree {
-            input,
-            nodes: nodes.get(..done.nodes).unwrap_or(&[]),
-            edges: edges.get(..done.edges).unwrap_or(&[]),
-        };
-        return T::deserialize(De::new(tree, tree.item(done.root)));
-    }
-    // A decoder's storage is filled when it is made, so small pickles (the lab's messages)
-    // first get a small one; only a pickle that outgrows it pays for the default size.
     // Deserialization starts after decoding succeeds, so `T` never sees the first attempt.
     match from_slice_with::<T, 32, 64, 64, 32>(input) {
         Err(Error::Capacity {
@@ -62,34 +36,6 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
         result => result,
     }
 }
-
-/// The streaming path ([`de_stream`](super::de_stream)): `T` reads the dict's entries as
-/// the walk finds them. `None` if the pickle is not a dict of scalars, found at any point
-/// (then whatever `T` made is dropped, and the caller decodes the pickle the general way,
-/// which decides the outcome, errors included); also `None` where `T` asks for anything but
-/// a map (its answer is then the general path's too).
-fn from_stream<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Option<Result<T, Error>> {
-    let failed = Cell::new(false);
-    let mut live = Live {
-        stream: Stream::start(input)?,
-        input,
-        value: None,
-        done: false,
-        failed: &failed,
-    };
-    let result = T::deserialize(&mut live);
-    if failed.get() {
-        return None;
-    }
-    // `T` may stop reading early: the rest must still be a pickle this path takes.
-    if !live.done {
-        live.stream.count()?;
-    }
-    Some(result)
-}
-
-/// Arena nodes for [`from_slice`]'s fast path: a container and 12 dict entries.
-const FAST_NODES: usize = 25;
 
 /// [`from_slice`] with a decoder of the given capacities (its own stack frame, so the
 /// large one is only reserved when used).
@@ -110,31 +56,27 @@ fn from_slice_with<
 impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: usize>
     Decoder<VALUES, ITEMS, STACK, MEMO>
 {
-    /// Decodes the pickle at the start of `input` into this decoder and deserializes a `T`
-    /// borrowing from `input` (see [`from_slice`]). Allocates nothing.
+    /// Decodes the pickle at the start of `input` into this decoder (one run of its machine,
+    /// strings not yet checked) and deserializes a `T` borrowing from `input`: `T` reads the
+    /// decoded values, and each `str` it borrows is checked as UTF-8 then. Allocates nothing.
     ///
     /// # Errors
     ///
     /// As [`from_slice`]: a pickle the decoder refuses, or one whose value does not fit `T`.
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
-        if let Some(result) = from_stream(input) {
-            return result;
-        }
-        let (root, _) = self.run_fast(input, false)?;
+        let (root, _) = self.run(input, false)?;
         let tree = self.tree(input);
-        T::deserialize(De::new(tree, tree.item(root)))
+        T::deserialize(De::new(&tree, tree.item(root)))
     }
 }
 
-/// The general machine then serde, without the fast path (for differential tests).
+/// [`Decoder::deserialize`] with a default-sized decoder (for differential tests).
 #[cfg(test)]
 pub(crate) fn from_slice_by_machine<'a, T: de::Deserialize<'a>>(
     decoder: &'a mut Decoder,
     input: &'a [u8],
 ) -> Result<T, Error> {
-    let (root, _) = decoder.run(input, false)?;
-    let tree = decoder.tree(input);
-    T::deserialize(De::new(tree, tree.item(root)))
+    decoder.deserialize(input)
 }
 
 impl<'a> Value<'a> {
@@ -156,14 +98,14 @@ impl<'a> Value<'a> {
             Value::Dict(d) => (d.0.tree, Item::Container(ContainerKind::Dict, d.0.chain)),
             Value::Object(o) => (o.tree, o.item()),
         };
-        T::deserialize(De::new(tree, item))
+        T::deserialize(De::new(&tree, item))
     }
 }
 
 /// A deserializer for one item of a decoded pickle.
 #[derive(Clone, Copy)]
 struct De<'de, 'n> {
-    tree: Tree<'de, 'n>,
+    tree: &'n Tree<'de, 'n>,
     item: Item<'de>,
 }
 
@@ -188,7 +130,7 @@ fn type_name(item: &Item<'_>) -> &'static str {
 }
 
 impl<'de, 'n> De<'de, 'n> {
-    fn new(tree: Tree<'de, 'n>, item: Item<'de>) -> Self {
+    fn new(tree: &'n Tree<'de, 'n>, item: Item<'de>) -> Self {
         De { tree, item }
     }
 
@@ -266,7 +208,7 @@ macro_rules! deserialize_integer {
     };
 }
 
-impl<'de> De<'de, '_> {
+impl<'de, 'n> De<'de, 'n> {
     /// `deserialize_any` of an item that is not an object stub.
     fn any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.item {
@@ -289,11 +231,15 @@ impl<'de> De<'de, '_> {
     }
 
     /// An object stub read as data (see [`objects::as_data`](super::objects::as_data)).
+    #[inline(always)]
     fn object_as_data(self, prefer_args: bool) -> Self {
-        De::new(
-            self.tree,
-            super::objects::as_data(self.tree, self.item, prefer_args),
-        )
+        match self.item {
+            Item::Container(ContainerKind::Object(_), _) => De::new(
+                self.tree,
+                super::objects::as_data(*self.tree, self.item, prefer_args),
+            ),
+            _ => self,
+        }
     }
 }
 
@@ -527,7 +473,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 /// The items of a container: a list, tuple, set or frozenset as a sequence, or a dict as a
 /// map (keys and values alternate in the item chain).
 struct Items<'de, 'n> {
-    tree: Tree<'de, 'n>,
+    tree: &'n Tree<'de, 'n>,
     children: Children<'n>,
 }
 
@@ -592,133 +538,6 @@ impl<'de> MapAccess<'de> for Items<'de, '_> {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.left() / 2)
-    }
-}
-
-/// The top-level dict of the streaming path, read as the walk goes.
-struct Live<'de, 'f> {
-    stream: Stream<'de>,
-    /// The whole pickle (error offsets count from its start).
-    input: &'de [u8],
-    /// The value of the entry whose key was read last.
-    value: Option<Item<'de>>,
-    /// The walk reached STOP.
-    done: bool,
-    /// Set when the walk left the shape this path takes (or `T` asked for something else).
-    failed: &'f Cell<bool>,
-}
-
-impl<'de> Live<'de, '_> {
-    /// Gives up: the caller decodes the pickle the general way instead.
-    #[cold]
-    fn fail(&self) -> Error {
-        self.failed.set(true);
-        Error::Unsupported {
-            what: "the streaming path (the general path decides)",
-        }
-    }
-
-    fn de(&self, item: Item<'de>) -> De<'de, 'static> {
-        let tree = Tree {
-            input: self.input,
-            nodes: &[],
-            edges: &[],
-        };
-        De::new(tree, item)
-    }
-}
-
-/// Gives up on every request but a map's (a dict's other answers are the general path's).
-macro_rules! live_gives_up {
-    ($($method:ident($($arg:ident: $ty:ty),*),)*) => {
-        $(fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* _visitor: V) -> Result<V::Value, Error> {
-            $(let _ = $arg;)*
-            Err(self.fail())
-        })*
-    };
-}
-
-impl<'de> Deserializer<'de> for &mut Live<'de, '_> {
-    type Error = Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_map(self)
-    }
-
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_map(self)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_map(self)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_unit()
-    }
-
-    live_gives_up! {
-        deserialize_bool(), deserialize_i8(), deserialize_i16(), deserialize_i32(),
-        deserialize_i64(), deserialize_i128(), deserialize_u8(), deserialize_u16(),
-        deserialize_u32(), deserialize_u64(), deserialize_u128(), deserialize_f32(),
-        deserialize_f64(), deserialize_char(), deserialize_str(), deserialize_string(),
-        deserialize_bytes(), deserialize_byte_buf(), deserialize_unit(), deserialize_seq(),
-        deserialize_identifier(), deserialize_unit_struct(name: &'static str),
-        deserialize_tuple(len: usize), deserialize_tuple_struct(name: &'static str, len: usize),
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
-    }
-}
-
-impl<'de> MapAccess<'de> for &mut Live<'de, '_> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
-        match self.stream.next_entry() {
-            Some(Some((key, value))) => {
-                self.value = Some(value);
-                seed.deserialize(self.de(Item::Str(key))).map(Some)
-            }
-            Some(None) => {
-                self.done = true;
-                Ok(None)
-            }
-            None => Err(self.fail()),
-        }
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        match self.value.take() {
-            Some(item) => seed.deserialize(self.de(item)),
-            None => Err(self.fail()),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        let left = self.stream.left();
-        if left.is_none() {
-            self.failed.set(true);
-        }
-        left
     }
 }
 

@@ -3,7 +3,6 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod de;
-mod de_stream;
 mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]
@@ -30,7 +29,7 @@ mod value;
 
 pub use de::{from_slice, MAX_ESCAPED_LEN};
 pub(crate) use decode::arena::NodeId;
-pub(crate) use decode::flat::{one_str, one_str_text};
+pub(crate) use decode::one_str::{one_str, one_str_text};
 #[cfg(feature = "alloc")]
 pub use decode::HeapDecoder;
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};

@@ -33,9 +33,9 @@ pub(super) mod sealed {
         fn empty() -> Self;
         /// Room for one value: a message that is one `str` may skip the machine.
         const HOLDS_A_VALUE: bool;
-        /// Decodes the pickle at the start of `input` (the fast path for common shapes):
-        /// its root and length, if it is complete, valid and within its own bytes (a FRAME
-        /// reaching past its STOP, into the next message, is left to the framed path).
+        /// Decodes the pickle at the start of `input` with the machine: its root and length,
+        /// if it is complete, valid and within its own bytes (a FRAME reaching past its
+        /// STOP, into the next message, is left to the framed path).
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)>;
         /// The value at `root` of the pickle last decoded from `input`.
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a>;
@@ -54,7 +54,7 @@ pub(super) mod sealed {
         const HOLDS_A_VALUE: bool = V > 0 && S > 0 && M > 0;
 
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
-            let (root, len) = self.run_fast(input, true).ok()?;
+            let (root, len) = self.run(input, true).ok()?;
             (self.frame_end() <= len).then_some((root, len))
         }
 

@@ -60,8 +60,10 @@ pub struct IdentityArgs {
     /// An extra identity field: KEY=VALUE (a str) or KEY:=JSON (typed)
     ///
     /// KEY:=JSON reads the value as Python's json.loads does: 123, true, null, [1,2],
-    /// {"a":1}, NaN, Infinity, "\ud800", integers up to 4300 digits. Repeatable, sent after
-    /// the flags above, in order; a key given twice keeps its first place and its last value
+    /// {"a":1}, NaN, Infinity, "\ud800", integers up to 4300 digits; Python's standard
+    /// types as `brine pickle encode` writes them (--help there): 'at:={"$datetime":
+    /// "2026-12-06T14:00:00Z"}', 'price:={"$decimal": "9.99"}'. Repeatable, sent after the
+    /// flags above, in order; a key given twice keeps its first place and its last value
     /// (--field sid=0042 keeps 'sid' a str).
     #[arg(long = "field", value_name = "KEY=VALUE|KEY:=JSON", value_parser = parse_field, hide_short_help = true)]
     pub fields: Vec<Field>,

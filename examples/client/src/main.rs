@@ -162,13 +162,23 @@ enum Command {
 enum PickleCommand {
     /// Read JSON values, one per line, from stdin; write one pickle per value to stdout
     ///
-    /// Objects become dicts (key order kept), arrays lists, integers ints (exact, any size up
-    /// to 4300 digits), other numbers floats, null None. Blank lines are skipped. Python's
-    /// standard types (protocols 2-5): {"$decimal": "1.50"}, {"$uuid": "..."},
-    /// {"$date": "2026-12-06"}, {"$datetime": "2026-12-06T14:00:00"},
-    /// {"$ordereddict": {"a": 1}}, {"$counter": {"a": 2}}, {"$deque": [1, 2], "maxlen": 3},
-    /// {"$defaultdict": "list", "items": {"a": [1]}}; entries may be [key, value] pairs
-    /// ({"$counter": [[1, 5]]}).
+    /// Objects become dicts (key order kept), arrays lists, integers ints (any size up to
+    /// 4300 digits), other numbers floats, null None. Blank lines are skipped.
+    ///
+    /// Python's standard types (protocols 2-5): an object whose one key is a $ form, its
+    /// value the JSON `decode --format json` writes for the type:
+    ///   {"$datetime": "2026-12-06T14:00:00.000123+01:00"}  ("Z" or +00:00: timezone.utc)
+    ///   {"$datetime": {"iso": "...+01:00", "tzname": "CET", "fold": 1}}  (also $time)
+    ///   {"$time": "14:00:00"}  {"$date": "2026-12-06"}  {"$timedelta": "-P1DT2.000003S"}
+    ///   {"$timezone": "+05:30"}  {"$timezone": {"offset": "+01:00", "name": "CET"}}
+    ///   {"$decimal": "1.50"}  {"$uuid": "12345678-1234-5678-1234-567812345678"}
+    ///   {"$complex": {"real": 1.0, "imag": -0.0}}  {"$fraction": "-1/3"}
+    ///   {"$range": {"start": 0, "stop": 10, "step": -2}}  {"$slice": {"stop": 2}}
+    ///   {"$ordereddict": {"a": 1}}  {"$counter": {"a": 2}}  {"$deque": [1, 2], "maxlen": 3}
+    ///   {"$defaultdict": "list", "items": {"a": [1]}}  (factory: list dict int str float
+    ///   bool tuple or null; entries may be [key, value] pairs: {"$counter": [[1, 5]]})
+    /// Each pickles as pickle.dumps does; see README.md, "brine pickle encode / decode".
+    #[command(verbatim_doc_comment)]
     Encode {
         /// Pickle protocol to write
         #[arg(short, long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=5))]

@@ -472,7 +472,7 @@ fn pickle_encode_matches_cpython() {
 /// `json.loads` with a hook makes of them, in protocols 2-5.
 #[test]
 fn pickle_encode_writes_standard_types() {
-    let line = r#"{"at": {"$datetime": "2026-12-06T14:00:00"}, "day": {"$date": "2026-12-06"}, "price": {"$decimal": "9.99"}, "id": {"$uuid": "12345678-1234-5678-1234-567812345678"}}"#;
+    let line = r#"{"at": {"$datetime": "2026-12-06T14:00:00"}, "day": {"$date": "2026-12-06"}, "price": {"$decimal": "9.99"}, "id": {"$uuid": "12345678-1234-5678-1234-567812345678"}, "utc": {"$datetime": "2026-12-06T14:00:00+00:00"}, "cet": {"$datetime": "2026-12-06T14:00:00+01:00"}, "t": {"$time": "14:00:00.000001Z"}, "z": {"$timezone": "+00:00"}, "c": {"$complex": {"real": 1.5, "imag": -0.0}}, "f": {"$fraction": "-1/3"}, "r": {"$range": {"start": 0, "stop": 10, "step": -2}}, "s": {"$slice": {"start": null, "stop": 2, "step": null}}}"#;
     for protocol in ["2", "3", "4", "5"] {
         let out = brine_env(
             &["pickle", "encode", "--protocol", protocol],
@@ -482,12 +482,18 @@ fn pickle_encode_writes_standard_types() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let want = python(
             &format!(
-                "import datetime, decimal, json, pickle, sys, uuid\n\
+                "import datetime, decimal, fractions, json, pickle, sys, uuid\n\
                  def forms(d):\n\
                  \x20   (k, v), = d.items() if len(d) == 1 else ((None, None),)\n\
                  \x20   return {{'$decimal': decimal.Decimal, '$uuid': uuid.UUID, \
                  '$date': datetime.date.fromisoformat, \
-                 '$datetime': datetime.datetime.fromisoformat}}.get(k, lambda _: d)(v)\n\
+                 '$datetime': datetime.datetime.fromisoformat, \
+                 '$time': datetime.time.fromisoformat, \
+                 '$timezone': lambda o: datetime.datetime.fromisoformat('2000-01-01T00:00:00' + o).tzinfo, \
+                 '$complex': lambda c: complex(c['real'], c['imag']), \
+                 '$fraction': fractions.Fraction, \
+                 '$range': lambda r: range(r['start'], r['stop'], r['step']), \
+                 '$slice': lambda r: slice(r['start'], r['stop'], r['step'])}}.get(k, lambda _: d)(v)\n\
                  sys.stdout.buffer.write(pickle.dumps(json.loads(sys.stdin.read(), object_hook=forms), {protocol}))"
             ),
             line.as_bytes(),
@@ -501,6 +507,18 @@ fn pickle_encode_writes_standard_types() {
     );
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("protocol 0 or 1"), "{}", stderr(&out));
+    // A form with a value it does not take: the line, the form, the key, what it takes.
+    let out = brine_env(
+        &["pickle", "encode"],
+        &[],
+        b"{\"ok\": 1}\n{\"r\": {\"$range\": {\"stop\": 3, \"step\": 0}}}\n",
+    );
+    assert_ne!(code(&out), 0);
+    let e = stderr(&out);
+    assert!(
+        e.contains("line 2") && e.contains(r#"{"$range": ...}: "step" must not be 0"#),
+        "{e}"
+    );
 }
 
 /// Issue 22 point 4: the collections' JSON forms pickle as CPython pickles what the hook

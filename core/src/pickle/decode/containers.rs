@@ -245,42 +245,51 @@ impl<A: Arena> Machine<'_, '_, A> {
             _ => return false,
         };
         let n = items.len();
-        let keys = matches!(
-            kind,
-            ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet
-        );
+        // Which items are keys: those at even positions of a dict, all of a set, none else.
+        let (keys, pairs) = match kind {
+            ContainerKind::Dict => (true, 1),
+            ContainerKind::Set | ContainerKind::FrozenSet => (true, 0),
+            _ => (false, 0),
+        };
         let filter = distinct && kind == ContainerKind::Dict && len0 == 0;
         // Checked first, written after: nothing changes unless every item passes.
         let (mut depth, mut weight, mut reason) = (0u16, 0u64, Unhashable::No);
         let (mut seen, mut unique) = (0u64, filter);
         for (k, &child) in items.iter().enumerate() {
+            let is_key = keys && (len0 + k) & pairs == 0;
             // A MARK (NIL) names no node.
-            let node = match nodes.get(child as usize) {
-                Some(&node) if child != target => node,
-                _ => return false,
-            };
-            let (child_depth, w, unhashable) = match node {
-                Node::Container(child) => (child.depth, child.expansion, child.unhashable),
-                Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
+            match nodes.get(child as usize) {
+                Some(Node::Container(c)) => {
+                    if child == target || (is_key && c.unhashable != Unhashable::No) {
+                        return false;
+                    }
+                    depth = depth.max(c.depth);
+                    weight += u64::from(c.expansion);
+                    if reason == Unhashable::No {
+                        reason = c.unhashable;
+                    }
+                    unique &= !is_key;
+                }
                 // A global is linked item by item (add_child notes it for STOP).
-                Node::Builtin(_) | Node::Global(_) => return false,
-                leaf => (0, leaf_weight(leaf), Unhashable::No),
-            };
-            if keys && (kind != ContainerKind::Dict || (len0 + k) % 2 == 0) {
-                if unhashable != Unhashable::No {
-                    return false;
+                Some(Node::Builtin(_) | Node::Global(_)) | None => return false,
+                Some(Node::Bytes { mutable: true, .. }) => {
+                    if is_key {
+                        return false;
+                    }
+                    weight += 1;
+                    if reason == Unhashable::No {
+                        reason = Unhashable::ByteArray;
+                    }
                 }
-                if filter {
-                    let bit = key_bit(self.input, node);
-                    unique &= bit != 0 && seen & bit == 0;
-                    seen |= bit;
+                Some(&leaf) => {
+                    weight += u64::from(leaf_weight(leaf));
+                    if filter && is_key {
+                        let bit = key_bit(self.input, leaf);
+                        unique &= bit != 0 && seen & bit == 0;
+                        seen |= bit;
+                    }
                 }
             }
-            if reason == Unhashable::No {
-                reason = unhashable;
-            }
-            depth = depth.max(child_depth);
-            weight += u64::from(w);
         }
         let expansion = u64::from(expansion0) + weight;
         let depth = depth0.max(depth + 1);

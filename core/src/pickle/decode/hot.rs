@@ -9,7 +9,7 @@
 use crate::pickle::opcodes::le_u64;
 use crate::pickle::text::{self, TextEncoding};
 
-use super::arena::{Container, ContainerKind, Node, NIL};
+use super::arena::{leaf_weight, Container, ContainerKind, Edge, Id, Node, NIL};
 use super::machine::{Machine, MARK_ENTRY};
 use super::Arena;
 
@@ -107,7 +107,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         else {
             return false;
         };
-        if self.check_utf8 && text::validate_text(raw, TextEncoding::Utf8).is_err() {
+        if self.check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
             return false;
         }
         self.pos = start + n;
@@ -213,7 +213,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         let Ok(id) = self.d.nodes.push_id(tuple) else {
             return false;
         };
-        if !self.link_batch(from, id, false) {
+        if !self.link_few(from, id) && !self.link_batch(from, id, false) {
             self.d.nodes.truncate(id as usize);
             return false;
         }
@@ -239,10 +239,83 @@ impl<A: Arena> Machine<'_, '_, A> {
         let Some(target) = self.container_at(from, want) else {
             return false;
         };
-        if !self.link_batch(from, target, false) {
+        if !self.link_few(from, target) && !self.link_batch(from, target, false) {
             return false;
         }
         self.d.stack.truncate(from);
+        true
+    }
+
+    /// [`link_batch`](Self::link_batch) for APPEND, SETITEM and TUPLE1-3 when every item is
+    /// a scalar other than a bytearray (hashable, depth 0, no cycle possible): the items'
+    /// weights, one expansion check, the edges appended to the chain. False, having changed
+    /// nothing, otherwise (then `link_batch` decides).
+    #[inline(always)]
+    fn link_few(&mut self, from: usize, target: super::arena::NodeId) -> bool {
+        let super::Storage {
+            nodes,
+            edges,
+            stack,
+            ..
+        } = &mut *self.d;
+        let items = stack.get(from..).unwrap_or(&[]);
+        let mut weight = 0u32;
+        for &child in items {
+            match nodes.get(child as usize) {
+                Some(
+                    Node::Container(_)
+                    | Node::Builtin(_)
+                    | Node::Global(_)
+                    | Node::Bytes { mutable: true, .. },
+                )
+                | None => return false,
+                Some(&leaf) => weight = weight.saturating_add(leaf_weight(leaf)),
+            }
+        }
+        let n = items.len();
+        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+            return false;
+        };
+        let expansion = c.expansion.saturating_add(weight);
+        if expansion > self.expansion {
+            return false;
+        }
+        let first = edges.len();
+        let Some(slots) = edges.grow_by(n) else {
+            return false;
+        };
+        for (next, (slot, &child)) in (first + 1..).zip(slots.iter_mut().zip(items)) {
+            *slot = Edge {
+                child,
+                next: next as Id,
+            };
+        }
+        if let Some(last) = slots.last_mut() {
+            last.next = NIL;
+        }
+        match edges.get_mut(c.last as usize) {
+            Some(tail) if c.first != NIL => tail.next = first as Id,
+            _ => c.first = first as Id,
+        }
+        let len0 = c.len;
+        c.last = (first + n - 1) as Id;
+        c.len += n as Id;
+        c.expansion = expansion;
+        c.depth = c.depth.max(1);
+        // A second key (these items are hashable): merge and order at STOP.
+        let second_key = match c.kind {
+            ContainerKind::Dict => len0 > 0,
+            ContainerKind::Set => len0 + n as Id >= 2,
+            ContainerKind::FrozenSet => len0 + n as Id >= 2,
+            _ => false,
+        };
+        if second_key {
+            self.keyed |= if c.kind == ContainerKind::FrozenSet {
+                2
+            } else {
+                1
+            };
+        }
         true
     }
 
@@ -275,4 +348,19 @@ impl<A: Arena> Machine<'_, '_, A> {
             _ => None,
         }
     }
+}
+
+/// Whether `raw` is ASCII (valid UTF-8 as it stands), eight bytes at a time: the short keys
+/// and strings of the common messages skip the general check's call.
+#[inline(always)]
+fn ascii(raw: &[u8]) -> bool {
+    let mut chunks = raw.chunks_exact(8);
+    let mut high = 0u64;
+    for chunk in &mut chunks {
+        high |= u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
+    }
+    for &b in chunks.remainder() {
+        high |= u64::from(b);
+    }
+    high & 0x8080_8080_8080_8080 == 0
 }

@@ -9,12 +9,11 @@
 //! [`Value`](super::Value)), `machine` (the loop, dispatching on the raw opcode byte; stack,
 //! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
 //! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
-//! errors when an inline arm declines), `shared` (the checks at STOP), `flat` (a separate
-//! fast path for small flat shapes, still faster than the machine on them). Imports go one way: arena, then value, then the decoder.
+//! errors when an inline arm declines), `shared` (the checks at STOP). Imports go one way:
+//! arena, then value, then the decoder.
 
 pub(crate) mod arena;
 mod containers;
-pub(crate) mod flat;
 mod globals;
 #[cfg(feature = "alloc")]
 mod heap;
@@ -23,6 +22,7 @@ mod leaves;
 mod machine;
 #[cfg(feature = "objects")]
 mod objects;
+pub(crate) mod one_str;
 mod shared;
 
 use super::error::Error;
@@ -191,7 +191,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     ///
     /// As [`decode`](Self::decode).
     pub fn decode_prefix<'a>(&'a mut self, input: &'a [u8]) -> Result<(Value<'a>, usize), Error> {
-        let (root, len) = self.run_fast(input, true)?;
+        let (root, len) = self.run(input, true)?;
         Ok((self.tree(input).value(root), len))
     }
 
@@ -199,35 +199,6 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// `check_utf8`: see [`Storage::run`].
     pub(crate) fn run(&mut self, input: &[u8], check_utf8: bool) -> Result<(NodeId, usize), Error> {
         self.store.run(input, check_utf8, MAX_EXPANSION)
-    }
-
-    /// [`run`](Self::run), through the fast path for common shapes when it applies.
-    pub(crate) fn run_fast(
-        &mut self,
-        input: &[u8],
-        check_utf8: bool,
-    ) -> Result<(NodeId, usize), Error> {
-        match self.run_flat(input, check_utf8) {
-            Some(done) => Ok((done.root, done.len)),
-            None => self.run(input, check_utf8),
-        }
-    }
-
-    /// The fast path alone: `None` if the pickle is not a common shape (then run the machine).
-    pub(crate) fn run_flat(&mut self, input: &[u8], check_utf8: bool) -> Option<flat::Flat> {
-        let limits = flat::Limits {
-            stack: STACK,
-            memo: MEMO,
-            check_utf8,
-        };
-        let s = &mut self.store;
-        let done = flat::decode(input, &mut s.nodes.items, &mut s.edges.items, limits)?;
-        s.nodes.len = done.nodes;
-        s.edges.len = done.edges;
-        s.stack.clear();
-        s.memo.clear();
-        s.frame_end = done.frame_end;
-        Some(done)
     }
 
     /// The furthest input offset a FRAME of the last decoded pickle claimed (0 without FRAME):

@@ -30,14 +30,14 @@ impl Display for Object<'_> {
         match value {
             Standard::DateTime(Date { year, month, day }, time, tz) => {
                 write!(f, "datetime.datetime({year}, {month}, {day}, ")?;
-                write_time(f, time, tz)
+                write_time(f, time, tz, false)
             }
             Standard::Date(Date { year, month, day }) => {
                 write!(f, "datetime.date({year}, {month}, {day})")
             }
             Standard::Time(time, tz) => {
                 f.write_str("datetime.time(")?;
-                write_time(f, time, tz)
+                write_time(f, time, tz, true)
             }
             Standard::TimeDelta(delta) => write_timedelta(f, delta),
             Standard::TimeZone(tz) => write_timezone(f, tz),
@@ -224,20 +224,29 @@ fn write_dict(f: &mut Formatter<'_>, d: Option<Dict<'_>>) -> fmt::Result {
     f.write_char('}')
 }
 
-/// `h, m[, s[, us]][, fold=1][, tzinfo=...])`, as datetime's and time's reprs end.
-fn write_time(f: &mut Formatter<'_>, t: Time, tz: Option<TimeZone<'_>>) -> fmt::Result {
+/// `h, m[, s[, us]][, fold=1][, tzinfo=...])`, as datetime's repr ends; with `fold_last`,
+/// `h, m[, s[, us]][, tzinfo=...][, fold=1])`, as time's repr ends.
+fn write_time(
+    f: &mut Formatter<'_>,
+    t: Time,
+    tz: Option<TimeZone<'_>>,
+    fold_last: bool,
+) -> fmt::Result {
     write!(f, "{}, {}", t.hour, t.minute)?;
     if t.microsecond != 0 {
         write!(f, ", {}, {}", t.second, t.microsecond)?;
     } else if t.second != 0 {
         write!(f, ", {}", t.second)?;
     }
-    if t.fold {
+    if t.fold && !fold_last {
         f.write_str(", fold=1")?;
     }
     if let Some(tz) = tz {
         f.write_str(", tzinfo=")?;
         write_timezone(f, tz)?;
+    }
+    if t.fold && fold_last {
+        f.write_str(", fold=1")?;
     }
     f.write_char(')')
 }

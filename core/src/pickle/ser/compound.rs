@@ -12,6 +12,10 @@ pub(super) enum Mode {
     Batched,
     /// Like `Batched`, for a length serde did not tell; one item is rewritten as `Single`.
     Unknown,
+    /// `Batched` with a told length of 2 or more (structs, most maps and seqs; not Python
+    /// 2's types): the first batch's MARK was written with the container's start, so an item
+    /// costs no MARK check; after `BATCHSIZE` items the container goes on as `Batched`.
+    Premarked,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,11 @@ pub struct Compound<'a, 'b, const MEMO: usize> {
     pub(super) mark: bool,
     /// Whether a `{variant: …}` dict waits for its SETITEM after this container.
     pub(super) close: bool,
+    /// Whether the next item opens a batch (`Batched`, `Unknown`): `open_batch` first.
+    pub(super) mark_next: bool,
+    /// While `count` is below this, an item needs nothing after it (`Premarked` in its
+    /// first batch, tuples); otherwise `after_batched_item` runs after each.
+    pub(super) quiet: usize,
     /// Items batched as CPython batches an iterator's (`batch_appends`/`batch_setitems`: a
     /// batch of one item without MARK, no empty batch after 1000·k items), not a list's or
     /// dict's own: the standard collections' items.
@@ -43,7 +52,20 @@ pub struct Compound<'a, 'b, const MEMO: usize> {
 
 impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
     pub(super) fn new(ser: &'a mut Serializer<'b, MEMO>, shape: Shape, close: bool) -> Self {
+        let (mark_next, quiet) = match shape {
+            Shape::Items {
+                mode: Mode::Premarked,
+                ..
+            } => (false, BATCHSIZE),
+            Shape::Items {
+                mode: Mode::Single, ..
+            } => (false, 0),
+            Shape::Items { .. } => (true, 0),
+            Shape::Tuple { .. } | Shape::EmptyTuple => (false, usize::MAX),
+        };
         Compound {
+            mark_next,
+            quiet,
             ser,
             shape,
             len: None,
@@ -57,31 +79,40 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
 
     #[inline(always)]
     pub(super) fn before_item(&mut self) -> Result<(), Error> {
-        if let Shape::Items { dict, mode } = self.shape {
-            if mode != Mode::Single && self.batch == 0 {
-                if (self.ser.py2() || self.lone_last)
-                    && self.len == Some(self.count.saturating_add(1))
-                {
-                    // Python 2 (and an iterator's batches) write a last batch of one item as
-                    // `item APPEND`, no MARK.
-                    let mode = Mode::Single;
-                    self.shape = Shape::Items { dict, mode };
-                    return Ok(());
-                }
-                self.ser.write(&[MARK])?;
-                // CPython 3 writes a lone item without MARK only as the whole container;
-                // Python 2 in every batch.
-                let lone_possible = self.count == 0 || self.ser.py2() || self.lone_last;
-                if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
-                    if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
-                        *m = PendingMark {
-                            at: self.ser.pos.saturating_sub(1),
-                            header: NO_FRAME,
-                        };
-                        self.ser.marks_len += 1;
-                        self.mark = true;
-                    }
-                }
+        if self.mark_next {
+            self.open_batch()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Starts a batch (`Batched`, `Unknown`): its MARK, or for Python 2's last batch of one
+    /// item, nothing (`Single` from here on).
+    #[inline(never)]
+    fn open_batch(&mut self) -> Result<(), Error> {
+        let Shape::Items { dict, mode } = self.shape else {
+            return Ok(());
+        };
+        self.mark_next = false;
+        if (self.ser.py2() || self.lone_last) && self.len == Some(self.count.saturating_add(1)) {
+            // Python 2 (and an iterator's batches) write a last batch of one item as
+            // `item APPEND`, no MARK.
+            let mode = Mode::Single;
+            self.shape = Shape::Items { dict, mode };
+            return Ok(());
+        }
+        self.ser.write(&[MARK])?;
+        // CPython 3 writes a lone item without MARK only as the whole container;
+        // Python 2 in every batch.
+        let lone_possible = self.count == 0 || self.ser.py2() || self.lone_last;
+        if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
+            if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
+                *m = PendingMark {
+                    at: self.ser.pos.saturating_sub(1),
+                    header: NO_FRAME,
+                };
+                self.ser.marks_len += 1;
+                self.mark = true;
             }
         }
         Ok(())
@@ -89,20 +120,40 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
 
     #[inline(always)]
     pub(super) fn after_item(&mut self) -> Result<(), Error> {
-        self.count = self.count.saturating_add(1);
-        if let Shape::Items { dict, mode } = self.shape {
-            if mode == Mode::Single {
-                self.ser.write(&[one_op(dict)])?;
-            } else {
-                self.batch += 1;
-                if self.batch == BATCHSIZE {
-                    self.ser.write(&[many_op(dict)])?;
-                    self.batch = 0;
-                    if self.mark {
-                        self.mark = false;
-                        self.ser.marks_len = self.ser.marks_len.saturating_sub(1);
-                    }
-                }
+        self.count = self.count.wrapping_add(1);
+        if self.count < self.quiet {
+            Ok(())
+        } else {
+            self.after_batched_item()
+        }
+    }
+
+    /// `after_item` for `Single` (its closing opcode), `Batched` and `Unknown`, and for
+    /// `Premarked` at `BATCHSIZE` items: counts the item into its batch and closes a full
+    /// batch.
+    #[inline(never)]
+    fn after_batched_item(&mut self) -> Result<(), Error> {
+        let Shape::Items { dict, mode } = self.shape else {
+            return Ok(());
+        };
+        if mode == Mode::Single {
+            return self.ser.write(&[one_op(dict)]);
+        } else if mode == Mode::Premarked {
+            // The first batch is full: `self.count` items, as `Batched` counts them.
+            self.batch = self.count;
+            let mode = Mode::Batched;
+            self.shape = Shape::Items { dict, mode };
+            self.quiet = 0;
+        } else {
+            self.batch += 1;
+        }
+        if self.batch == BATCHSIZE {
+            self.ser.write(&[many_op(dict)])?;
+            self.batch = 0;
+            self.mark_next = true;
+            if self.mark {
+                self.mark = false;
+                self.ser.marks_len = self.ser.marks_len.saturating_sub(1);
             }
         }
         Ok(())
@@ -119,14 +170,39 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         self.after_item()
     }
 
+    #[inline]
     pub(super) fn end(self) -> Result<(), Error> {
-        self.end_items().map(|_| ())
+        if let (
+            Shape::Items {
+                dict,
+                mode: Mode::Premarked,
+            },
+            false,
+        ) = (self.shape, self.close)
+        {
+            if self.count > 0 {
+                return self.ser.write_op(many_op(dict));
+            }
+        }
+        self.end_general().map(|_| ())
     }
 
     /// [`Compound::end`], giving the serializer back.
-    pub(super) fn end_items(self) -> Result<&'a mut Serializer<'b, MEMO>, Error> {
+    #[inline(never)]
+    pub(super) fn end_general(self) -> Result<&'a mut Serializer<'b, MEMO>, Error> {
         let ser = self.ser;
         match self.shape {
+            Shape::Items {
+                dict,
+                mode: Mode::Premarked,
+            } => {
+                if self.count == 0 {
+                    // No item came after all: the MARK, the last byte written, goes.
+                    ser.pos = ser.pos.saturating_sub(1);
+                } else {
+                    ser.write(&[many_op(dict)])?;
+                }
+            }
             Shape::Items {
                 mode: Mode::Single, ..
             }
@@ -222,7 +298,9 @@ macro_rules! container {
     };
     (field $trait:ident) => {
         container!($trait {
-            #[inline]
+            // Inlined into the struct's `serialize`, where `key` is a constant: its memo
+            // filter bit and its bytes are then computed at compile time.
+            #[inline(always)]
             fn serialize_field<T: Serialize + ?Sized>(
                 &mut self,
                 key: &'static str,
@@ -344,7 +422,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
         self.begin_list()?;
-        Ok(self.items(false, len, false))
+        self.items(false, len, false)
     }
     #[inline]
     fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Error> {
@@ -372,7 +450,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     #[inline]
     fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, Error> {
         self.begin_dict()?;
-        Ok(self.items(true, len, false))
+        self.items(true, len, false)
     }
     #[inline]
     fn serialize_struct(
@@ -381,7 +459,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         len: usize,
     ) -> Result<Self::SerializeStruct, Error> {
         self.begin_dict()?;
-        Ok(self.items(true, Some(len), false))
+        self.items(true, Some(len), false)
     }
     #[inline]
     fn serialize_struct_variant(
@@ -393,7 +471,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     ) -> Result<Self::SerializeStructVariant, Error> {
         self.begin_variant(variant)?;
         self.begin_dict()?;
-        Ok(self.items(true, Some(len), true))
+        self.items(true, Some(len), true)
     }
     #[inline]
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {

@@ -118,6 +118,7 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
 /// | f32, f64 | `float` |
 /// | char, str, `collect_str`, [`PyStr`] (with lone surrogates) | `str` |
 /// | bytes (`serde_bytes`) | `bytes` |
+/// | [`PyStandard`] (feature `alloc`) | `datetime`, `date`, `time`, `timedelta`, `timezone`, `Decimal`, `UUID`, `complex`, `Fraction`, `range`, `slice` (protocols 2–5) |
 /// | None, unit, unit struct | `None` |
 /// | `Some(x)`, newtype struct | `x` |
 /// | seq | `list` |
@@ -270,8 +271,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         cfg!(feature = "python2") && self.py2
     }
 
+    #[inline]
     fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {
-        self.write(&[Opcode::STOP.byte()])?;
+        self.write_op(Opcode::STOP.byte())?;
         self.commit_frame()?;
         let (pos, capacity) = (self.pos, self.buf.len());
         let buf = core::mem::take(&mut self.buf);
@@ -287,6 +289,10 @@ mod python;
 mod standard;
 #[cfg(feature = "alloc")]
 mod standard_collections;
+#[cfg(feature = "alloc")]
+mod standard_numbers;
+#[cfg(feature = "alloc")]
+mod standard_time;
 mod text;
 mod values;
 

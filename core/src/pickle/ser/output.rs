@@ -43,6 +43,25 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         self.put(bytes)
     }
 
+    /// Writes one opcode byte: inside an open frame with room (see `fast_end`) at once,
+    /// else as `write`.
+    #[inline(always)]
+    pub(super) fn write_op(&mut self, op: u8) -> Result<(), Error> {
+        if self.pos < self.fast_end {
+            if let Some(b) = self.buf.get_mut(self.pos) {
+                *b = op;
+                self.pos += 1;
+                return Ok(());
+            }
+        }
+        self.write_op_general(op)
+    }
+
+    #[inline(never)]
+    fn write_op_general(&mut self, op: u8) -> Result<(), Error> {
+        self.write(&[op])
+    }
+
     /// Reserves room for a FRAME header, filled in when the frame closes.
     pub(super) fn open_frame(&mut self) {
         self.frame_start = self.pos;
@@ -74,7 +93,29 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     /// Closes the open frame: fills in its header, or drops the header when the body is
     /// shorter than FRAME_SIZE_MIN (CPython's `_Pickler_CommitFrame`).
+    #[inline]
     pub(super) fn commit_frame(&mut self) -> Result<(), Error> {
+        // The common case: a reserved header and a body long enough to keep it, no pending
+        // MARK that the header would move.
+        let (start, pos) = (self.frame_start, self.pos);
+        let body = start.wrapping_add(FRAME_HEADER_SIZE);
+        if self.frame_reserved
+            && self.marks_len == 0
+            && pos >= body.wrapping_add(FRAME_SIZE_MIN)
+            && body > start
+        {
+            if let Some(header) = self.buf.get_mut(start..body) {
+                header.copy_from_slice(&sized_header(Opcode::FRAME, pos - body));
+                self.frame_start = NO_FRAME;
+                self.fast_end = 0;
+                return Ok(());
+            }
+        }
+        self.commit_frame_general()
+    }
+
+    #[inline(never)]
+    fn commit_frame_general(&mut self) -> Result<(), Error> {
         if self.frame_start == NO_FRAME {
             return Ok(());
         }

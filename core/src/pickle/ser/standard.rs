@@ -1,11 +1,18 @@
 //! Python's standard value types written as `pickle.dumps` writes them (protocols 2–5, feature
-//! `alloc`): `decimal.Decimal`, `uuid.UUID`, `datetime.date` and naive `datetime.datetime`.
+//! `alloc`): [`PyStandard`], its classes and the types of this file: `decimal.Decimal`,
+//! `uuid.UUID`, `datetime.date`. The time types (`datetime`, `time`, `timedelta`,
+//! `timezone`) are in `standard_time.rs`; `complex`, `Fraction`, `range`, `slice` in
+//! `standard_numbers.rs`.
 //!
 //! Each is its class (GLOBAL, or STACK_GLOBAL of its module and name in protocol 4+, the
 //! class memoized once per pickle and its module name once per module, as CPython's memo of
 //! the class and of the interned module name), then CPython's `__reduce__` of the value. The
 //! parts CPython makes afresh for each value (a Decimal's text, a date's state bytes) are
 //! written afresh, never shared with an equal str or bytes value elsewhere in the pickle.
+
+extern crate alloc;
+
+use alloc::vec::Vec;
 
 use serde::ser::{self, Serialize};
 
@@ -18,7 +25,8 @@ pub(super) const PY_STANDARD: &str = "$brine::pickle::PyStandard";
 
 /// A value of one of Python's standard types, for the encoder (which writes what
 /// `pickle.dumps` writes for it in protocols 2–5; protocols 0 and 1 are refused). Other
-/// serializers see a newtype struct holding its tagged bytes.
+/// serializers see a newtype struct holding its tagged bytes. Allocates its few bytes (a
+/// time zone's name and a Decimal's text are its only parts of variable length).
 ///
 /// ```
 /// use brine_core::pickle::{to_vec, Protocol, PyStandard};
@@ -30,52 +38,57 @@ pub(super) const PY_STANDARD: &str = "$brine::pickle::PyStandard";
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PyStandard {
-    payload: heapless::Vec<u8, 64>,
+    /// A tag byte naming the type, then its fields (see each type's constructor).
+    pub(super) payload: Vec<u8>,
 }
 
 /// The first byte of a payload: which type.
 const DECIMAL: u8 = b'D';
 const UUID: u8 = b'U';
 const DATE: u8 = b'd';
-const DATETIME: u8 = b'T';
+pub(super) const DATETIME: u8 = b'T';
+pub(super) const TIME: u8 = b'h';
+pub(super) const TIMEDELTA: u8 = b't';
+pub(super) const TIMEZONE: u8 = b'z';
+pub(super) const COMPLEX: u8 = b'c';
+pub(super) const FRACTION: u8 = b'f';
+pub(super) const RANGE: u8 = b'r';
+pub(super) const SLICE: u8 = b's';
 
 impl PyStandard {
-    fn tagged(tag: u8, rest: &[u8]) -> Option<Self> {
-        let mut payload = heapless::Vec::new();
-        payload.push(tag).ok()?;
-        payload.extend_from_slice(rest).ok()?;
-        Some(PyStandard { payload })
+    pub(super) fn tagged(tag: u8, rest: &[u8]) -> Self {
+        let mut payload = Vec::with_capacity(1 + rest.len());
+        payload.push(tag);
+        payload.extend_from_slice(rest);
+        PyStandard { payload }
     }
 
     /// `decimal.Decimal(text)`, where `text` is written as Python's `str()` of that Decimal
     /// writes it in positional notation (`"1.5"`, `"-0.00"`, `"120"`; no exponent, no
-    /// leading zeros, at most 6 zeros after the point before the first digit, at most 60
-    /// characters), or `"NaN"`, `"Infinity"`, `"-Infinity"`; `None` otherwise (then Python
+    /// leading zeros, at most 6 zeros after the point before the first digit), or `"NaN"`, `"Infinity"`, `"-Infinity"`; `None` otherwise (then Python
     /// would write another text).
     pub fn decimal(text: &str) -> Option<Self> {
         if !matches!(text, "NaN" | "Infinity" | "-Infinity") && !canonical_decimal(text) {
             return None;
         }
-        Self::tagged(DECIMAL, text.as_bytes()).filter(|_| text.len() <= 60)
+        Some(Self::tagged(DECIMAL, text.as_bytes()))
     }
 
     /// `uuid.UUID(int=value)`.
     pub fn uuid(value: u128) -> Self {
-        // 17 bytes always fit.
-        Self::tagged(UUID, &value.to_be_bytes()).unwrap_or(PyStandard {
-            payload: heapless::Vec::new(),
-        })
+        Self::tagged(UUID, &value.to_be_bytes())
     }
 
     /// `datetime.date(year, month, day)`; `None` if it is not a date Python accepts.
     pub fn date(year: u16, month: u8, day: u8) -> Option<Self> {
         valid_date(year, month, day)?;
         let [hi, lo] = year.to_be_bytes();
-        Self::tagged(DATE, &[hi, lo, month, day])
+        Some(Self::tagged(DATE, &[hi, lo, month, day]))
     }
 
     /// A naive `datetime.datetime(year, month, day, hour, minute, second, microsecond)`;
-    /// `None` if Python would refuse it.
+    /// `None` if Python would refuse it. [`with_timezone`](Self::with_timezone) and
+    /// [`with_fold`](Self::with_fold) make it aware or the second of two equal wall times.
     #[allow(clippy::too_many_arguments)]
     pub fn datetime(
         year: u16,
@@ -92,10 +105,10 @@ impl PyStandard {
         }
         let [hi, lo] = year.to_be_bytes();
         let [_, a, b, c] = microsecond.to_be_bytes();
-        Self::tagged(
+        Some(Self::tagged(
             DATETIME,
             &[hi, lo, month, day, hour, minute, second, a, b, c],
-        )
+        ))
     }
 }
 
@@ -144,30 +157,77 @@ impl Serialize for PyStandard {
 
 /// The classes, in the serializer's table of their memo indexes.
 #[derive(Clone, Copy)]
-enum Class {
+pub(super) enum Class {
     Decimal,
     Uuid,
     Date,
     DateTime,
+    Time,
+    TimeDelta,
+    TimeZone,
+    Complex,
+    Fraction,
+    Range,
+    Slice,
 }
 
+/// How many [`Class`]es and modules there are.
+const CLASSES: usize = 11;
+const MODULES: usize = 5;
+
 impl Class {
-    /// Module, name, and the module's slot in the table of module names.
+    /// Module, name, and the module's slot in the table of module names (protocols 3-5).
     fn names(self) -> (&'static str, &'static str, usize) {
         match self {
             Class::Decimal => ("decimal", "Decimal", 0),
             Class::Uuid => ("uuid", "UUID", 1),
             Class::Date => ("datetime", "date", 2),
             Class::DateTime => ("datetime", "datetime", 2),
+            Class::Time => ("datetime", "time", 2),
+            Class::TimeDelta => ("datetime", "timedelta", 2),
+            Class::TimeZone => ("datetime", "timezone", 2),
+            Class::Complex => ("builtins", "complex", 3),
+            Class::Fraction => ("fractions", "Fraction", 4),
+            Class::Range => ("builtins", "range", 3),
+            Class::Slice => ("builtins", "slice", 3),
+        }
+    }
+
+    /// Module and name as protocols 0-2 write them: Python 2's, as CPython's `fix_imports`
+    /// maps them (`__builtin__`, `xrange`).
+    fn py2_names(self) -> (&'static str, &'static str) {
+        match self {
+            Class::Range => ("__builtin__", "xrange"),
+            _ => match self.names() {
+                ("builtins", name, _) => ("__builtin__", name),
+                (module, name, _) => (module, name),
+            },
         }
     }
 }
 
-/// Memo indexes of the classes ([`Class`] order) and module names written so far.
+/// Memo indexes of the classes ([`Class`] order) and module names written so far, and of
+/// `timezone.utc` (one object in Python: written once, then referenced).
 #[derive(Clone, Copy, Default)]
 pub(super) struct Classes {
-    class: [Option<u32>; 4],
-    module: [Option<u32>; 3],
+    class: [Option<u32>; CLASSES],
+    module: [Option<u32>; MODULES],
+    pub(super) utc: Option<u32>,
+}
+
+impl Classes {
+    /// The memo index of the `builtins` module name (protocols 4-5), which a defaultdict's
+    /// factory shares with complex, range and slice (one interned str in CPython).
+    pub(super) fn builtins(&self) -> Option<u32> {
+        self.module.get(Class::Complex.names().2).copied().flatten()
+    }
+
+    /// Sets [`Classes::builtins`].
+    pub(super) fn set_builtins(&mut self, index: Option<u32>) {
+        if let Some(m) = self.module.get_mut(Class::Complex.names().2) {
+            *m = index;
+        }
+    }
 }
 
 impl<const MEMO: usize> Serializer<'_, MEMO> {
@@ -202,25 +262,28 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
                 self.save_fresh_bytes(state)?;
                 self.reduce_one()
             }
-            [DATETIME, state @ ..] if state.len() == 10 => {
-                self.save_class(Class::DateTime)?;
-                self.save_fresh_bytes(state)?;
-                self.reduce_one()
-            }
+            [DATETIME | TIME | TIMEDELTA | TIMEZONE, ..] => self.save_time_type(payload),
+            [COMPLEX | FRACTION | RANGE | SLICE, ..] => self.save_number_type(payload),
             _ => Err(bad()),
         }
     }
 
     /// TUPLE1 of the value on top, REDUCE, each memoized (as `save_tuple`, `save_reduce`).
-    fn reduce_one(&mut self) -> Result<(), Error> {
-        self.write(&[Opcode::TUPLE1.byte()])?;
+    pub(super) fn reduce_one(&mut self) -> Result<(), Error> {
+        self.reduce(Opcode::TUPLE1).map(|_| ())
+    }
+
+    /// `tuple` (TUPLE1, TUPLE2 or TUPLE3) of the values on top, REDUCE, each memoized; the
+    /// memo index of the result.
+    pub(super) fn reduce(&mut self, tuple: Opcode) -> Result<u32, Error> {
+        self.write(&[tuple.byte()])?;
         self.memo_put()?;
         self.write(&[Opcode::REDUCE.byte()])?;
-        self.memo_put().map(|_| ())
+        self.memo_put()
     }
 
     /// The class, or a reference to it once written.
-    fn save_class(&mut self, class: Class) -> Result<(), Error> {
+    pub(super) fn save_class(&mut self, class: Class) -> Result<(), Error> {
         self.begin_save()?;
         let slot = class as usize;
         if let Some(index) = self.classes.class.get(slot).copied().flatten() {
@@ -228,6 +291,11 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
         }
         let (module, name, m) = class.names();
         if self.proto < 4 {
+            let (module, name) = if self.proto < 3 {
+                class.py2_names()
+            } else {
+                (module, name)
+            };
             self.write(b"c")?;
             self.write(module.as_bytes())?;
             self.write(b"\n")?;
@@ -255,7 +323,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
     }
 
     /// A bytes object made afresh (a date's state): memoized, never shared with an equal one.
-    fn save_fresh_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
+    pub(super) fn save_fresh_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
         self.begin_save()?;
         if self.proto >= 3 {
             let len = u8::try_from(v.len()).map_err(|_| bad())?;
@@ -274,6 +342,6 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
     }
 }
 
-fn bad() -> Error {
+pub(super) fn bad() -> Error {
     Error::message("a PyStandard holds other than its value")
 }

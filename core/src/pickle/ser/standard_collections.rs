@@ -219,13 +219,13 @@ enum Head {
     DefaultFactory(DefaultFactory),
 }
 
-/// Memo indexes of the collections' classes, the factories and the two module names.
+/// Memo indexes of the collections' classes, the factories and the `collections` module
+/// name (`builtins` is the standard types' table's).
 #[derive(Clone, Copy, Default)]
 pub(super) struct Classes {
     class: [Option<u32>; 4],
     factory: [Option<u32>; 7],
     collections: Option<u32>,
-    builtins: Option<u32>,
 }
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
@@ -288,12 +288,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let slot = DefaultFactory::TYPES.iter().position(|&f| f == factory);
         let slot = slot.ok_or_else(|| Kind::DefaultDict.bad())?;
         let class = self.collections.factory.get(slot).copied().flatten();
-        let mut module = self.collections.builtins;
+        let mut module = self.classes.builtins();
         let name = factory.name().unwrap_or_default();
         let names = ("builtins", name);
         let py2 = ("__builtin__", factory.py2_name());
         let index = self.save_memo_global(names, py2, class, &mut module)?;
-        self.collections.builtins = module;
+        self.classes.set_builtins(module);
         if let Some(s) = self.collections.factory.get_mut(slot) {
             *s = Some(index);
         }

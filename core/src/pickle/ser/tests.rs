@@ -304,6 +304,32 @@ fn batches_of_1000() {
     );
 }
 
+/// A struct that announces `told` fields and writes none.
+struct Announced {
+    told: usize,
+}
+
+impl Serialize for Announced {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        s.serialize_struct("Announced", self.told)?.end()
+    }
+}
+
+#[test]
+fn a_struct_without_its_announced_fields_is_an_empty_dict() {
+    // The first batch's MARK, written with the dict's start, goes again.
+    let mut a = vec![0u8; 64];
+    let mut b = vec![0u8; 64];
+    for p in PROTOCOLS {
+        let empty = to_slice(&BTreeMap::<u8, u8>::new(), &mut a, p).unwrap();
+        for told in [2, 3, 5000] {
+            let got = to_slice(&Announced { told }, &mut b, p).unwrap();
+            assert_eq!(got, empty, "protocol {p}, {told} fields announced");
+        }
+    }
+}
+
 /// A sequence whose length serde is not told.
 struct Unsized<'a>(&'a [u8]);
 

@@ -619,16 +619,20 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         dict: bool,
         len: Option<usize>,
         close: bool,
-    ) -> Compound<'a, 'b, MEMO> {
+    ) -> Result<Compound<'a, 'b, MEMO>, Error> {
         let mode = if self.proto == 0 || len == Some(1) {
             Mode::Single
         } else if len.is_none() {
             Mode::Unknown
-        } else {
+        } else if len == Some(0) || self.py2() {
             Mode::Batched
+        } else {
+            // The first batch's MARK, where `Batched` writes it before the first item.
+            self.write_op(MARK)?;
+            Mode::Premarked
         };
         let mut items = Compound::new(self, Shape::Items { dict, mode }, close);
         items.len = len;
-        items
+        Ok(items)
     }
 }
