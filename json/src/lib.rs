@@ -71,9 +71,9 @@ mod out;
 mod parse;
 mod python;
 mod standard;
+mod standard_collections;
 mod standard_numbers;
 mod standard_time;
-mod standard_collections;
 
 pub use out::{
     repr_line, to_json_line, to_json_value, too_long, write_code_points, write_key, write_str,

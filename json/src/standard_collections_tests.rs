@@ -15,6 +15,10 @@ def forms(d):
     if '$defaultdict' in d:
         f = d['$defaultdict']
         return C.defaultdict(f and getattr(builtins, f), items(d.get('items', {})))
+    if '$complex' in d: return complex(d['$complex']['real'], d['$complex']['imag'])
+    if '$range' in d:
+        r = d['$range']
+        return range(r.get('start', 0), r['stop'], r.get('step', 1))
     if len(d) == 1:
         (k, v), = d.items()
         if k == '$decimal': return decimal.Decimal(v)
@@ -79,6 +83,9 @@ fn collections_pickle_as_cpython_does() {
         r#"{"items": {"x": {"$counter": {"y": 1}}}, "$defaultdict": "dict"}"#,
         r#"{"$ordereddict": {"when": {"$date": "2026-12-06"}, "q": {"$deque": [{"$decimal": "1.5"}, {"$ordereddict": [[2, {"$defaultdict": null, "items": {"z": null}}]]}], "maxlen": 9}}}"#,
         r#"{"plain": {"$deque": []}, "list": [{"$counter": [["s", 1]]}, {"$ordereddict": {"plain": 2}}]}"#,
+        // The `builtins` module name is one str for a factory, complex and range.
+        r#"[{"$complex": {"real": 1.0, "imag": 2.0}}, {"$defaultdict": "int"}, {"$range": {"start": 0, "stop": 3}}, {"$defaultdict": "list"}, {"$defaultdict": "int"}]"#,
+        r#"[{"$defaultdict": "str"}, {"$complex": {"real": 1.0, "imag": 2.0}}]"#,
     ]
     .iter()
     .map(|s| s.to_string())

@@ -185,9 +185,6 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     /// Memo indexes of the standard types' classes and modules written (feature `alloc`).
     #[cfg(feature = "alloc")]
     classes: standard::Classes,
-    /// Memo indexes of the collections' classes and factories (feature `alloc`).
-    #[cfg(feature = "alloc")]
-    collections: standard_collections::Classes,
 }
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
@@ -238,8 +235,6 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             builtins_bytes: None,
             #[cfg(feature = "alloc")]
             classes: standard::Classes::default(),
-            #[cfg(feature = "alloc")]
-            collections: standard_collections::Classes::default(),
         }
     }
 

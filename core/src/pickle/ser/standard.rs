@@ -12,6 +12,7 @@
 
 extern crate alloc;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use serde::ser::{self, Serialize};
@@ -208,25 +209,35 @@ impl Class {
 
 /// Memo indexes of the classes ([`Class`] order) and module names written so far, and of
 /// `timezone.utc` (one object in Python: written once, then referenced).
-#[derive(Clone, Copy, Default)]
-pub(super) struct Classes {
+#[derive(Default)]
+pub(super) struct Table {
     class: [Option<u32>; CLASSES],
     module: [Option<u32>; MODULES],
     pub(super) utc: Option<u32>,
+    /// The collections' classes and factories (`standard_collections.rs`).
+    pub(super) collections: super::standard_collections::Classes,
 }
 
-impl Classes {
+impl Table {
     /// The memo index of the `builtins` module name (protocols 4-5), which a defaultdict's
     /// factory shares with complex, range and slice (one interned str in CPython).
-    pub(super) fn builtins(&self) -> Option<u32> {
-        self.module.get(Class::Complex.names().2).copied().flatten()
+    pub(super) fn builtins(&mut self) -> &mut Option<u32> {
+        // Slot 3, `Class::Complex`'s (a change of `MODULES` fails to compile here).
+        let [_, _, _, builtins, _] = &mut self.module;
+        builtins
     }
+}
 
-    /// Sets [`Classes::builtins`].
-    pub(super) fn set_builtins(&mut self, index: Option<u32>) {
-        if let Some(m) = self.module.get_mut(Class::Complex.names().2) {
-            *m = index;
-        }
+/// The serializer's [`Table`], allocated at the first standard value: a pickle without one
+/// pays for one pointer (measured: initializing the table in place cost 8 instructions per
+/// encode of the identity dict).
+#[derive(Default)]
+pub(super) struct Classes(Option<Box<Table>>);
+
+impl Classes {
+    /// The table, allocated on first use.
+    pub(super) fn table(&mut self) -> &mut Table {
+        self.0.get_or_insert_with(Box::default)
     }
 }
 
@@ -286,7 +297,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
     pub(super) fn save_class(&mut self, class: Class) -> Result<(), Error> {
         self.begin_save()?;
         let slot = class as usize;
-        if let Some(index) = self.classes.class.get(slot).copied().flatten() {
+        if let Some(index) = self.classes.table().class.get(slot).copied().flatten() {
             return self.memo_get(index);
         }
         let (module, name, m) = class.names();
@@ -302,12 +313,12 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
             self.write(name.as_bytes())?;
             self.write(b"\n")?;
         } else {
-            match self.classes.module.get(m).copied().flatten() {
+            match self.classes.table().module.get(m).copied().flatten() {
                 Some(index) => self.memo_get(index)?,
                 None => {
                     self.save_text(&Utf8(module), false)?;
                     let index = self.next_memo.wrapping_sub(1);
-                    if let Some(s) = self.classes.module.get_mut(m) {
+                    if let Some(s) = self.classes.table().module.get_mut(m) {
                         *s = Some(index);
                     }
                 }
@@ -316,7 +327,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
             self.write(&[Opcode::STACK_GLOBAL.byte()])?;
         }
         let index = self.memo_put()?;
-        if let Some(s) = self.classes.class.get_mut(slot) {
+        if let Some(s) = self.classes.table().class.get_mut(slot) {
             *s = Some(index);
         }
         Ok(())

@@ -272,12 +272,14 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// The collection's class, `collections.<name>`.
     fn save_collection_class(&mut self, kind: Kind) -> Result<(), Error> {
         let slot = kind as usize;
-        let class = self.collections.class.get(slot).copied().flatten();
-        let mut module = self.collections.collections;
+        let table = &mut self.classes.table().collections;
+        let class = table.class.get(slot).copied().flatten();
+        let mut module = table.collections;
         let names = ("collections", kind.class_name());
         let index = self.save_memo_global(names, names, class, &mut module)?;
-        self.collections.collections = module;
-        if let Some(s) = self.collections.class.get_mut(slot) {
+        let table = &mut self.classes.table().collections;
+        table.collections = module;
+        if let Some(s) = table.class.get_mut(slot) {
             *s = Some(index);
         }
         Ok(())
@@ -287,14 +289,16 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     fn save_factory(&mut self, factory: DefaultFactory) -> Result<(), Error> {
         let slot = DefaultFactory::TYPES.iter().position(|&f| f == factory);
         let slot = slot.ok_or_else(|| Kind::DefaultDict.bad())?;
-        let class = self.collections.factory.get(slot).copied().flatten();
-        let mut module = self.classes.builtins();
+        let table = self.classes.table();
+        let class = table.collections.factory.get(slot).copied().flatten();
+        let mut module = *table.builtins();
         let name = factory.name().unwrap_or_default();
         let names = ("builtins", name);
         let py2 = ("__builtin__", factory.py2_name());
         let index = self.save_memo_global(names, py2, class, &mut module)?;
-        self.classes.set_builtins(module);
-        if let Some(s) = self.collections.factory.get_mut(slot) {
+        let table = self.classes.table();
+        *table.builtins() = module;
+        if let Some(s) = table.collections.factory.get_mut(slot) {
             *s = Some(index);
         }
         Ok(())
@@ -376,7 +380,7 @@ impl<'s, 'b, const MEMO: usize> Start<'s, 'b, MEMO> {
             }
         }
         self.ser.save_collection_head(kind, head)?;
-        let mut items = self.ser.items(dict, len, false);
+        let mut items = self.ser.items(dict, len, false)?;
         items.lone_last = kind != Kind::Counter;
         Ok(Items {
             items,
@@ -402,7 +406,7 @@ pub(super) struct Items<'s, 'b, const MEMO: usize> {
 impl<const MEMO: usize> Items<'_, '_, MEMO> {
     fn end(self) -> Result<(), Error> {
         let Items { items, kind, .. } = self;
-        let ser = items.end_items()?;
+        let ser = items.end_general()?;
         if kind == Kind::Counter {
             ser.write(&[Opcode::TUPLE1.byte()])?;
             ser.memo_put()?;

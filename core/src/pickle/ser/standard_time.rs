@@ -205,7 +205,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
         const ZERO: [u8; 12] = [0; 12];
         let (delta, name) = match zone {
             [UTC] => {
-                if let Some(index) = self.classes.utc {
+                if let Some(index) = self.classes.table().utc {
                     self.begin_save()?;
                     return self.memo_get(index);
                 }
@@ -237,7 +237,7 @@ impl<const MEMO: usize> Serializer<'_, MEMO> {
             None => self.reduce(Opcode::TUPLE1)?,
         };
         if zone == [UTC] {
-            self.classes.utc = Some(index);
+            self.classes.table().utc = Some(index);
         }
         Ok(())
     }
