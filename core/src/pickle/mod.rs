@@ -3,6 +3,7 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod de;
+mod de_node;
 mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]

@@ -257,12 +257,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             let (start, end) = e.payload();
             payload_hash(e.is_bytes(), buf.get(start..end).unwrap_or_default())
         };
-        if slots == 0 {
-            for e in self.memo.entries.iter_mut().flatten() {
+        if let Some(entries) = &mut self.memo.entries {
+            // Every entry's hash when the index is first built, else the new entry's.
+            let first = if slots == 0 { 0 } else { count - 1 };
+            for e in entries.get_mut(first..).unwrap_or_default() {
                 e.hash = hash_of(e);
             }
-        } else if let Some(e) = self.memo.entries.as_mut().and_then(|v| v.last_mut()) {
-            e.hash = hash_of(e);
         }
         if count.saturating_mul(2) > slots && slots < MEMO {
             let grown = slots.max(LINEAR_MEMO).saturating_mul(4).min(MEMO);

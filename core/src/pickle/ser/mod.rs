@@ -269,7 +269,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     #[inline]
     fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {
         self.write_op(Opcode::STOP.byte())?;
-        self.commit_frame()?;
+        if !self.commit_frame_fast() {
+            self.commit_frame()?;
+        }
         let (pos, capacity) = (self.pos, self.buf.len());
         let buf = core::mem::take(&mut self.buf);
         buf.get_mut(..pos).ok_or(Error::BufferFull { capacity })

@@ -91,12 +91,11 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
-    /// Closes the open frame: fills in its header, or drops the header when the body is
-    /// shorter than FRAME_SIZE_MIN (CPython's `_Pickler_CommitFrame`).
+    /// `commit_frame` in its common case, for `finish`: a reserved header and a body long
+    /// enough to keep it, no pending MARK that the header would move. Returns false, having
+    /// done nothing, otherwise.
     #[inline]
-    pub(super) fn commit_frame(&mut self) -> Result<(), Error> {
-        // The common case: a reserved header and a body long enough to keep it, no pending
-        // MARK that the header would move.
+    pub(super) fn commit_frame_fast(&mut self) -> bool {
         let (start, pos) = (self.frame_start, self.pos);
         let body = start.wrapping_add(FRAME_HEADER_SIZE);
         if self.frame_reserved
@@ -108,14 +107,15 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                 header.copy_from_slice(&sized_header(Opcode::FRAME, pos - body));
                 self.frame_start = NO_FRAME;
                 self.fast_end = 0;
-                return Ok(());
+                return true;
             }
         }
-        self.commit_frame_general()
+        false
     }
 
-    #[inline(never)]
-    fn commit_frame_general(&mut self) -> Result<(), Error> {
+    /// Closes the open frame: fills in its header, or drops the header when the body is
+    /// shorter than FRAME_SIZE_MIN (CPython's `_Pickler_CommitFrame`).
+    pub(super) fn commit_frame(&mut self) -> Result<(), Error> {
         if self.frame_start == NO_FRAME {
             return Ok(());
         }
@@ -154,9 +154,11 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
         crate::shift::move_back(self.buf, from, self.pos, at);
         self.pos -= n;
-        for e in self.memo.entries.iter_mut().flatten() {
-            if e.off as usize >= from {
-                e.off = e.off.saturating_sub(n as u32);
+        if let Some(entries) = &mut self.memo.entries {
+            for e in entries.iter_mut() {
+                if e.off as usize >= from {
+                    e.off = e.off.saturating_sub(n as u32);
+                }
             }
         }
         let live = self.marks_len;

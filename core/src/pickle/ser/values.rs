@@ -167,9 +167,10 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         };
         let mut out = [0u8; 19];
         out[0] = Opcode::LONG1.byte();
-        for (o, b) in out.iter_mut().skip(2).zip(low.iter().chain([high].iter())) {
-            *o = *b;
+        if let Some(digits) = out.get_mut(2..18) {
+            digits.copy_from_slice(&low);
         }
+        out[18] = high;
         if negative && n > 1 {
             let last = out.get(n + 1).copied().unwrap_or(0);
             let before = out.get(n).copied().unwrap_or(0);
@@ -267,9 +268,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             x.feed(self, Form::Plain)?;
             self.end_payload(suspended);
             if self.pos - off != len {
-                return Err(Error::message(
-                    "a Display implementation wrote different text when called again",
-                ));
+                return Err(text_changed());
             }
             Stored { off, len }
         };
@@ -321,9 +320,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let off = self.pos;
         x.feed(self, form)?;
         if self.pos - off != len {
-            return Err(Error::message(
-                "a Display implementation wrote different text when called again",
-            ));
+            return Err(text_changed());
         }
         if self.proto == 0 {
             self.write(&[quote, b'\n'])?;
@@ -383,13 +380,14 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         Ok(())
     }
 
-    /// `save_str` outside its fast path: short strs in binary protocols still get one bounds
-    /// check for opcode, payload and memo opcode; others go through `save_text`.
+    /// `save_str` outside its fast path: a short str in a binary protocol while the memo is
+    /// scanned (protocols 1–3, or a frame near its end) is written here with a scan of the
+    /// memo; others go through `save_text`.
     #[inline(never)]
     pub(super) fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
-        if self.py2() || self.proto == 0 || len > 0xff {
+        if self.py2() || self.proto == 0 || len > 0xff || self.memo.index().is_some() {
             return self.save_text(&Utf8(v), true).map(|_| ());
         }
         self.begin_save()?;
@@ -397,56 +395,16 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             return self.memo_get(e.index);
         }
         self.check_memo_room()?;
-        let index = self.next_memo;
-        if index >= BYTES_BIT {
-            return self.memo_put().map(|_| ());
-        }
-        if self.framing && self.frame_start == NO_FRAME {
-            self.open_frame();
-        }
-        let start = self.pos;
-        let capacity = self.buf.len();
-        let full = || Error::BufferFull { capacity };
-        let (off, end) = if self.proto >= 4 {
-            // SHORT_BINUNICODE len payload MEMOIZE
-            let end = start.wrapping_add(len + 3);
-            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
-            let Some(([op, n], rest)) = dst.split_first_chunk_mut::<2>() else {
-                return Err(full());
-            };
-            *op = Opcode::SHORT_BINUNICODE.byte();
-            *n = len as u8;
-            let Some((payload, [put])) = rest.split_last_chunk_mut::<1>() else {
-                return Err(full());
-            };
-            copy_short(payload, bytes);
-            *put = Opcode::MEMOIZE.byte();
-            (start + 2, end)
+        // SHORT_BINUNICODE len, or BINUNICODE len:u32 before protocol 4.
+        let (header, header_len) = if self.proto >= 4 {
+            ([Opcode::SHORT_BINUNICODE.byte(), len as u8, 0, 0, 0], 2)
         } else {
-            // BINUNICODE len:u32 payload BINPUT i | LONG_BINPUT i:u32
-            let i = index.to_le_bytes();
-            let (put, put_len) = if index < 256 {
-                ([Opcode::BINPUT.byte(), i[0], 0, 0, 0], 2)
-            } else {
-                ([Opcode::LONG_BINPUT.byte(), i[0], i[1], i[2], i[3]], 5)
-            };
-            let end = start.wrapping_add(5 + len + put_len);
-            let dst = self.buf.get_mut(start..end).ok_or_else(full)?;
-            let Some((header, rest)) = dst.split_first_chunk_mut::<5>() else {
-                return Err(full());
-            };
-            *header = [Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0];
-            let (Some((payload, p)), Some(put)) =
-                (rest.split_at_mut_checked(len), put.get(..put_len))
-            else {
-                return Err(full());
-            };
-            copy_short(payload, bytes);
-            p.copy_from_slice(put);
-            (start + 5, end)
+            ([Opcode::BINUNICODE.byte(), len as u8, 0, 0, 0], 5)
         };
-        self.pos = end;
-        self.next_memo = index + 1;
+        self.write(header.get(..header_len).unwrap_or_default())?;
+        let off = self.pos;
+        self.put(bytes)?;
+        let index = self.memo_put()?;
         self.remember(false, Stored { off, len }, index)
     }
 
@@ -635,4 +593,16 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         items.len = len;
         Ok(items)
     }
+}
+
+/// The error of a `Display` that wrote other text when called again: [`Error::Message`],
+/// built without `core::fmt` (a firmware's pickler then links no `fmt::Write` of its own).
+fn text_changed() -> Error {
+    let mut text = heapless::String::new();
+    for c in "a Display implementation wrote other text when called again".chars() {
+        if text.push(c).is_err() {
+            break;
+        }
+    }
+    Error::Message(text)
 }
