@@ -47,6 +47,14 @@
 //! | `{"$complex": {"real": 1.0, "imag": -0.0}}` | `complex` |
 //! | `{"$fraction": "-1/3"}` | `Fraction` (64-bit parts; reduced as `Fraction('6/4')`) |
 //! | `{"$range": {"start": 0, "stop": 10, "step": -2}}`, `{"$slice": {"start": null, "stop": 2, "step": null}}` | `range` (`start` 0, `step` 1 when absent), `slice` (`null` when absent), 64-bit ints |
+//! | `{"$ordereddict": ENTRIES}`, `{"$counter": ENTRIES}` | `OrderedDict`, `Counter` (int counts) ([`Collection`]) |
+//! | `{"$deque": [1, 2]}`, `{"$deque": [1, 2], "maxlen": 3}` | `deque` (`maxlen` an int or `null`; more items than it is an error) |
+//! | `{"$defaultdict": "list", "items": ENTRIES}` | `defaultdict`: factory `"list"`, `"dict"`, `"int"`, `"str"`, `"float"`, `"bool"`, `"tuple"` or `null`; `items` optional |
+//!
+//! ENTRIES is an object, or an array of `[key, value]` pairs whose keys are str, int, float,
+//! `true`/`false` or `null`, merged as Python merges equal keys (`1`, `1.0` and `true` are one
+//! key: the first keeps its place and takes the last value). A collection's form takes no
+//! other key than its own (`maxlen`, `items`): anything else beside it is an error.
 //!
 //! [`AsPython`] does the same for a `serde_json::Value` (which cannot hold `NaN` or a lone
 //! surrogate), without the standard types.
@@ -63,6 +71,7 @@ mod out;
 mod parse;
 mod python;
 mod standard;
+mod standard_collections;
 mod standard_numbers;
 mod standard_time;
 
@@ -72,3 +81,4 @@ pub use out::{
 };
 pub use parse::{parse, Python, MAX_INT_DIGITS, MAX_NESTING};
 pub use python::AsPython;
+pub use standard_collections::Collection;

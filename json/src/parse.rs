@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 
 use brine_core::pickle::{PyInt, PyStandard, PyStr};
+
+use crate::standard_collections::Collection;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -40,6 +42,10 @@ pub enum Python {
     /// One of Python's standard types, from an object whose one key is a `$` form
     /// (`$datetime`, `$decimal`, ...: see the crate's documentation).
     Standard(PyStandard),
+    /// `collections.OrderedDict`, `Counter`, `deque` or `defaultdict`, from an object with
+    /// a `$ordereddict`, `$counter`, `$deque` or `$defaultdict` key (see the crate's
+    /// documentation).
+    Collection(Box<Collection>),
 }
 
 /// Parses `text` as Python's `json.loads` does; `Err` says what is wrong and where (a byte
@@ -163,6 +169,11 @@ impl Parser<'_> {
             }
             self.ws();
             if self.eat("}") {
+                if let Some(c) = crate::standard_collections::collection(&mut entries) {
+                    return c
+                        .map(|c| Python::Collection(Box::new(c)))
+                        .map_err(|e| self.error(&e));
+                }
                 if let [(key, value)] = entries.as_slice() {
                     if let Some(standard) = crate::standard::standard(key, value) {
                         return standard.map(Python::Standard).map_err(|e| self.error(&e));
@@ -337,6 +348,7 @@ impl Serialize for Python {
                 seq.end()
             }
             Python::Standard(value) => value.serialize(s),
+            Python::Collection(value) => value.serialize(s),
             Python::Dict(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for (key, item) in entries {

@@ -97,7 +97,7 @@ pub(crate) fn kind(value: &Python) -> &'static str {
         Python::Float(_) => "a float",
         Python::Str(_) => "a string",
         Python::List(_) => "an array",
-        Python::Dict(_) | Python::Standard(_) => "an object",
+        Python::Dict(_) | Python::Standard(_) | Python::Collection(_) => "an object",
     }
 }
 

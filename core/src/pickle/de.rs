@@ -5,7 +5,8 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::decode::arena::{ContainerKind, CYCLE};
+use super::de_node::NodeDe;
+use super::decode::arena::ContainerKind;
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
 use super::text::TextEncoding;
@@ -66,17 +67,25 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
         let (root, _) = self.run(input, false)?;
         let tree = self.tree(input);
-        T::deserialize(De::new(&tree, tree.item(root)))
+        T::deserialize(NodeDe {
+            tree: &tree,
+            id: root,
+        })
     }
 }
 
-/// [`Decoder::deserialize`] with a default-sized decoder (for differential tests).
+/// [`Decoder::deserialize`] with a default-sized decoder and every request sent to the
+/// general deserializer [`De`], none of [`NodeDe`]'s shortcuts (for differential tests).
 #[cfg(test)]
 pub(crate) fn from_slice_by_machine<'a, T: de::Deserialize<'a>>(
     decoder: &'a mut Decoder,
     input: &'a [u8],
 ) -> Result<T, Error> {
-    decoder.deserialize(input)
+    use super::de_node::GENERAL_ONLY;
+    GENERAL_ONLY.with(|g| g.set(true));
+    let result = decoder.deserialize(input);
+    GENERAL_ONLY.with(|g| g.set(false));
+    result
 }
 
 impl<'a> Value<'a> {
@@ -104,7 +113,7 @@ impl<'a> Value<'a> {
 
 /// A deserializer for one item of a decoded pickle.
 #[derive(Clone, Copy)]
-struct De<'de, 'n> {
+pub(super) struct De<'de, 'n> {
     tree: &'n Tree<'de, 'n>,
     item: Item<'de>,
 }
@@ -130,16 +139,13 @@ fn type_name(item: &Item<'_>) -> &'static str {
 }
 
 impl<'de, 'n> De<'de, 'n> {
-    fn new(tree: &'n Tree<'de, 'n>, item: Item<'de>) -> Self {
+    pub(super) fn new(tree: &'n Tree<'de, 'n>, item: Item<'de>) -> Self {
         De { tree, item }
     }
 
     /// The items of this container, which has the item chain `chain`.
     fn items(self, chain: Chain) -> Items<'de, 'n> {
-        Items {
-            tree: self.tree,
-            children: self.tree.children(chain),
-        }
+        Items::new(self.tree, chain)
     }
 
     fn mismatch(&self, expected: &'static str) -> Error {
@@ -447,8 +453,8 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
                     return Err(self.mismatch("an enum: a str or a dict of one entry"));
                 };
                 visitor.visit_enum(Variant {
-                    tag,
-                    value: Some(value),
+                    tag: De::new(self.tree, self.tree.item(tag.id)),
+                    value: Some(De::new(self.tree, self.tree.item(value.id))),
                 })
             }
             _ => Err(self.mismatch("an enum: a str or a dict of one entry")),
@@ -472,30 +478,37 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 
 /// The items of a container: a list, tuple, set or frozenset as a sequence, or a dict as a
 /// map (keys and values alternate in the item chain).
-struct Items<'de, 'n> {
+pub(super) struct Items<'de, 'n> {
     tree: &'n Tree<'de, 'n>,
     children: Children<'n>,
 }
 
 impl<'de, 'n> Items<'de, 'n> {
-    /// A deserializer for the next item, if any.
-    fn next_item(&mut self) -> Option<De<'de, 'n>> {
-        let item = self.tree.item(self.children.next()?);
-        Some(De::new(self.tree, item))
+    /// The items of the chain `chain` of `tree`.
+    #[inline(always)]
+    pub(super) fn new(tree: &'n Tree<'de, 'n>, chain: Chain) -> Self {
+        Items {
+            tree,
+            children: tree.children(chain),
+        }
     }
 
-    /// [`next_item`](Self::next_item), refusing a container that appears inside itself
-    /// (Python's `[...]`): no Rust value holds it.
-    fn next_de(&mut self) -> Result<Option<De<'de, 'n>>, Error> {
-        match self.next_item() {
-            Some(De {
-                item: Item::Container(_, chain),
-                ..
-            }) if chain.len == 0 && chain.first == CYCLE => Err(Error::message(
-                "a container contains itself (Python prints [...] there)",
-            )),
-            de => Ok(de),
-        }
+    /// A deserializer for the next item, if any.
+    #[inline(always)]
+    fn next_item(&mut self) -> Option<NodeDe<'de, 'n>> {
+        let id = self.children.next()?;
+        Some(NodeDe {
+            tree: self.tree,
+            id,
+        })
+    }
+
+    /// [`next_item`](Self::next_item) for `T` to read: a container that appears inside
+    /// itself (Python's `[...]`) is refused when read, as no Rust value holds it (see
+    /// [`NodeDe`]).
+    #[inline(always)]
+    fn next_de(&mut self) -> Result<Option<NodeDe<'de, 'n>>, Error> {
+        Ok(self.next_item())
     }
 
     /// How many items are left.
@@ -539,6 +552,12 @@ impl<'de> MapAccess<'de> for Items<'de, '_> {
     fn size_hint(&self) -> Option<usize> {
         Some(self.left() / 2)
     }
+}
+
+/// The error for a container inside itself.
+#[cold]
+pub(super) fn cycle() -> Error {
+    Error::message("a container contains itself (Python prints [...] there)")
 }
 
 /// An enum: a variant name, and for non-unit variants `{name: value}`'s value.

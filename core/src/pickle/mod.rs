@@ -3,6 +3,7 @@
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
 mod de;
+mod de_node;
 mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]
@@ -41,10 +42,10 @@ pub use outgoing::{Pickled, ToPickle};
 #[cfg(feature = "alloc")]
 pub use owned::{to_vec, to_vec_with_memo, Message, Pickles, StreamError};
 pub use repr::{Budget, Escaped};
-#[cfg(feature = "alloc")]
-pub use ser::PyStandard;
 #[cfg(feature = "pickler")]
 pub use ser::{to_slice, to_slice_with_memo, PyInt, PyStr, Serializer, MEMO_CAPACITY};
+#[cfg(feature = "alloc")]
+pub use ser::{DefaultFactory, PyCounter, PyDefaultDict, PyDeque, PyOrderedDict, PyStandard};
 pub use value::{BigInt, Bytes, Dict, DictIter, Seq, SeqIter, Str, Value};
 
 /// A pickle protocol version. CPython 3.8–3.13 write [`Protocol::V4`] by default, and so does brine.

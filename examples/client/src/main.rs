@@ -174,6 +174,9 @@ enum PickleCommand {
     ///   {"$decimal": "1.50"}  {"$uuid": "12345678-1234-5678-1234-567812345678"}
     ///   {"$complex": {"real": 1.0, "imag": -0.0}}  {"$fraction": "-1/3"}
     ///   {"$range": {"start": 0, "stop": 10, "step": -2}}  {"$slice": {"stop": 2}}
+    ///   {"$ordereddict": {"a": 1}}  {"$counter": {"a": 2}}  {"$deque": [1, 2], "maxlen": 3}
+    ///   {"$defaultdict": "list", "items": {"a": [1]}}  (factory: list dict int str float
+    ///   bool tuple or null; entries may be [key, value] pairs: {"$counter": [[1, 5]]})
     /// Each pickles as pickle.dumps does; see README.md, "brine pickle encode / decode".
     #[command(verbatim_doc_comment)]
     Encode {

@@ -521,6 +521,71 @@ fn pickle_encode_writes_standard_types() {
     );
 }
 
+/// Issue 22 point 4: the collections' JSON forms pickle as CPython pickles what the hook
+/// makes of them in protocols 2-5, and `pickle decode` prints those pickles as CPython's repr;
+/// a bad form is an error naming it.
+#[test]
+fn pickle_encode_writes_collections_and_decode_prints_them() {
+    let line = r#"{"od": {"$ordereddict": [[1, "a"], [true, "b"], ["k", {"$deque": [1], "maxlen": 2}]]}, "c": {"$counter": {"x": 3, "y": 1}}, "dd": {"$defaultdict": "list", "items": {"z": [{"$date": "2026-12-06"}]}}}"#;
+    for protocol in ["2", "3", "4", "5"] {
+        let out = brine_env(
+            &["pickle", "encode", "--protocol", protocol],
+            &[],
+            line.as_bytes(),
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let script = format!(
+            "import builtins, collections as C, datetime, json, pickle, sys\n\
+             def items(x): return x.items() if isinstance(x, dict) else [tuple(p) for p in x]\n\
+             def forms(d):\n\
+             \x20   if '$ordereddict' in d: return C.OrderedDict(items(d['$ordereddict']))\n\
+             \x20   if '$counter' in d: return C.Counter(dict(items(d['$counter'])))\n\
+             \x20   if '$deque' in d: return C.deque(d['$deque'], d.get('maxlen'))\n\
+             \x20   if '$defaultdict' in d: return C.defaultdict(getattr(builtins, d['$defaultdict']), items(d['items']))\n\
+             \x20   if '$date' in d: return datetime.date.fromisoformat(d['$date'])\n\
+             \x20   return d\n\
+             v = json.loads(sys.stdin.read(), object_hook=forms)\n\
+             sys.stdout.buffer.write(pickle.dumps(v, {protocol}) if sys.argv[1:] == [] else (repr(v) + '\\n').encode())"
+        );
+        let want = python(&script, line.as_bytes());
+        assert_eq!(out.stdout, want, "protocol {protocol}");
+        let decoded = brine_env(&["pickle", "decode"], &[], &out.stdout);
+        assert_eq!(code(&decoded), 0, "{}", stderr(&decoded));
+        let mut child = Command::new("python3")
+            .args(["-c", &script, "repr"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(line.as_bytes())
+            .unwrap();
+        let repr = child.wait_with_output().unwrap().stdout;
+        assert!(
+            repr.starts_with(b"{'od': OrderedDict([(1, 'b'), "),
+            "{repr:?}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&decoded.stdout),
+            String::from_utf8_lossy(&repr)
+        );
+    }
+    let out = brine_env(
+        &["pickle", "encode"],
+        &[],
+        br#"{"$deque": [1, 2, 3], "maxlen": 2}"#,
+    );
+    assert_eq!(code(&out), 5);
+    assert!(
+        stderr(&out).contains("3 items, more than its maxlen 2"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn pickle_encode_refuses_bad_input_with_the_line() {
     let out = brine_env(&["pickle", "encode"], &[], b"1\n{\"a\": \n");

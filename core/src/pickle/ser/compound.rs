@@ -44,6 +44,10 @@ pub struct Compound<'a, 'b, const MEMO: usize> {
     /// While `count` is below this, an item needs nothing after it (`Premarked` in its
     /// first batch, tuples); otherwise `after_batched_item` runs after each.
     pub(super) quiet: usize,
+    /// Items batched as CPython batches an iterator's (`batch_appends`/`batch_setitems`: a
+    /// batch of one item without MARK, no empty batch after 1000·k items), not a list's or
+    /// dict's own: the standard collections' items.
+    pub(super) lone_last: bool,
 }
 
 impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
@@ -69,6 +73,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
             batch: 0,
             mark: false,
             close,
+            lone_last: false,
         }
     }
 
@@ -89,8 +94,9 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
             return Ok(());
         };
         self.mark_next = false;
-        if self.ser.py2() && self.len == Some(self.count.saturating_add(1)) {
-            // Python 2 writes a last batch of one item as `item APPEND`, no MARK.
+        if (self.ser.py2() || self.lone_last) && self.len == Some(self.count.saturating_add(1)) {
+            // Python 2 (and an iterator's batches) write a last batch of one item as
+            // `item APPEND`, no MARK.
             let mode = Mode::Single;
             self.shape = Shape::Items { dict, mode };
             return Ok(());
@@ -98,7 +104,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         self.ser.write(&[MARK])?;
         // CPython 3 writes a lone item without MARK only as the whole container;
         // Python 2 in every batch.
-        let lone_possible = self.count == 0 || self.ser.py2();
+        let lone_possible = self.count == 0 || self.ser.py2() || self.lone_last;
         if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
             if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
                 *m = PendingMark {
@@ -178,11 +184,12 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 return self.ser.write_op(many_op(dict));
             }
         }
-        self.end_general()
+        self.end_general().map(|_| ())
     }
 
+    /// [`Compound::end`], giving the serializer back.
     #[inline(never)]
-    fn end_general(self) -> Result<(), Error> {
+    pub(super) fn end_general(self) -> Result<&'a mut Serializer<'b, MEMO>, Error> {
         let ser = self.ser;
         match self.shape {
             Shape::Items {
@@ -218,7 +225,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 }
                 if !done && self.batch > 0 {
                     ser.write(&[many_op(dict)])?;
-                } else if !done && dict && self.count > 0 && !ser.py2 {
+                } else if !done && dict && self.count > 0 && !ser.py2 && !self.lone_last {
                     // CPython 3's batch loop ends a dict of 1000·k items with an empty batch.
                     ser.write(&[MARK, Opcode::SETITEMS.byte()])?;
                 }
@@ -240,7 +247,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         if self.close {
             ser.write(&[Opcode::SETITEM.byte()])?;
         }
-        Ok(())
+        Ok(ser)
     }
 }
 
@@ -391,6 +398,12 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
     ) -> Result<(), Error> {
         match super::python::Special::of(name) {
             Some(kind) => value.serialize(super::python::Capture { ser: self, kind }),
+            #[cfg(feature = "alloc")]
+            None => match super::standard_collections::Kind::of(name) {
+                Some(kind) => value.serialize(super::standard_collections::Start::new(self, kind)),
+                None => value.serialize(self),
+            },
+            #[cfg(not(feature = "alloc"))]
             None => value.serialize(self),
         }
     }

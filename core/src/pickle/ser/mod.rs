@@ -17,6 +17,8 @@ use values::Stored;
 pub use python::{PyInt, PyStr};
 #[cfg(feature = "alloc")]
 pub use standard::PyStandard;
+#[cfg(feature = "alloc")]
+pub use standard_collections::{DefaultFactory, PyCounter, PyDefaultDict, PyDeque, PyOrderedDict};
 
 /// The default number of distinct strings and bytes values one pickle may hold (each costs
 /// 20 bytes of stack while encoding, about 5 KiB in all). Choose another with
@@ -282,6 +284,8 @@ mod output;
 mod python;
 #[cfg(feature = "alloc")]
 mod standard;
+#[cfg(feature = "alloc")]
+mod standard_collections;
 #[cfg(feature = "alloc")]
 mod standard_numbers;
 #[cfg(feature = "alloc")]

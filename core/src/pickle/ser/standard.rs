@@ -214,6 +214,18 @@ pub(super) struct Table {
     class: [Option<u32>; CLASSES],
     module: [Option<u32>; MODULES],
     pub(super) utc: Option<u32>,
+    /// The collections' classes and factories (`standard_collections.rs`).
+    pub(super) collections: super::standard_collections::Classes,
+}
+
+impl Table {
+    /// The memo index of the `builtins` module name (protocols 4-5), which a defaultdict's
+    /// factory shares with complex, range and slice (one interned str in CPython).
+    pub(super) fn builtins(&mut self) -> &mut Option<u32> {
+        // Slot 3, `Class::Complex`'s (a change of `MODULES` fails to compile here).
+        let [_, _, _, builtins, _] = &mut self.module;
+        builtins
+    }
 }
 
 /// The serializer's [`Table`], allocated at the first standard value: a pickle without one

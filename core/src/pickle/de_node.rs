@@ -1,0 +1,264 @@
+//! serde's hot path over the decoded arena: a [`NodeDe`] is a node id (two words, passed in
+//! registers), read straight from its node for the common requests (an int, a bool, a
+//! float, a `&str`, a field name, an `Option`, a dict as a struct or map, a list or tuple as
+//! a sequence). Every other request, and every request the node does not answer plainly (a
+//! wrong type, an int out of range, a string that is not valid UTF-8, a container inside
+//! itself), goes to the general [`De`](super::de) of the same node, which gives the exact
+//! result or error: this file only skips work, it decides nothing.
+
+use serde::de::{Deserializer, Visitor};
+
+use super::de::{cycle, De, Items};
+use super::decode::arena::{ContainerKind, Node, NodeId, CYCLE};
+use super::error::Error;
+use super::value::{Chain, Tree};
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
+std::thread_local! {
+    /// Tests set this to send every request to the general deserializer (see `de_tests`).
+    pub(super) static GENERAL_ONLY: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the shortcuts below are taken (always, outside tests).
+#[inline(always)]
+fn fast() -> bool {
+    #[cfg(test)]
+    return !GENERAL_ONLY.with(core::cell::Cell::get);
+    #[cfg(not(test))]
+    true
+}
+
+/// A deserializer for one node of a decoded pickle.
+#[derive(Clone, Copy)]
+pub(super) struct NodeDe<'de, 't> {
+    pub(super) tree: &'t Tree<'de, 't>,
+    pub(super) id: NodeId,
+}
+
+impl<'de, 't> NodeDe<'de, 't> {
+    /// The general deserializer of this node; an error for a container inside itself
+    /// (Python's `[...]`), which no Rust value holds.
+    #[inline(never)]
+    fn de(self) -> Result<De<'de, 't>, Error> {
+        if self.is_cycle() {
+            return Err(cycle());
+        }
+        Ok(De::new(self.tree, self.tree.item(self.id)))
+    }
+
+    /// Whether this node stands where a container appears inside itself.
+    fn is_cycle(self) -> bool {
+        matches!(self.tree.node(self.id), Node::Container(c) if c.len == 0 && c.first == CYCLE)
+    }
+
+    /// The node's items if it is a container of one of `kinds`.
+    #[inline(always)]
+    fn items(self, kinds: fn(ContainerKind) -> bool) -> Option<Items<'de, 't>> {
+        match self.tree.node(self.id) {
+            Node::Container(c) if kinds(c.kind) && !(c.len == 0 && c.first == CYCLE) && fast() => {
+                Some(Items::new(
+                    self.tree,
+                    Chain {
+                        first: c.first,
+                        len: c.len,
+                    },
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The node's bytes if it is a `str` stored as UTF-8 (protocol 1 and later).
+    #[inline(always)]
+    fn utf8(self) -> Option<&'de [u8]> {
+        self.tree
+            .node(self.id)
+            .utf8(self.tree.input)
+            .filter(|_| fast())
+    }
+}
+
+/// Requests answered by the general deserializer.
+macro_rules! general {
+    ($($method:ident($($arg:ident: $ty:ty),*),)*) => {
+        $(#[inline]
+        fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
+            self.de()?.$method($($arg,)* visitor)
+        })*
+    };
+}
+
+/// Integers: a plain int that fits, else the general deserializer (which also takes bools
+/// and big ints, and names the target when out of range).
+macro_rules! integers {
+    ($($method:ident => $visit:ident: $ty:ty,)*) => {
+        $(#[inline]
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            #[allow(irrefutable_let_patterns)] // i64 from i64
+            if let (true, Node::Int(i)) = (fast(), self.tree.node(self.id)) {
+                if let Ok(n) = <$ty>::try_from(i) {
+                    return visitor.$visit(n);
+                }
+            }
+            self.de()?.$method(visitor)
+        })*
+    };
+}
+
+impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
+    type Error = Error;
+
+    integers! {
+        deserialize_i8 => visit_i8: i8,
+        deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32,
+        deserialize_i64 => visit_i64: i64,
+        deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64,
+    }
+
+    #[inline]
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.tree.node(self.id) {
+            Node::Bool(b) if fast() => visitor.visit_bool(b),
+            _ => self.de()?.deserialize_bool(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.tree.node(self.id) {
+            Node::Float(f) if fast() => visitor.visit_f64(f),
+            _ => self.de()?.deserialize_f64(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_f64(visitor)
+    }
+
+    #[inline]
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if let Some(text) = self.utf8().and_then(|raw| core::str::from_utf8(raw).ok()) {
+            return visitor.visit_borrowed_str(text);
+        }
+        self.de()?.deserialize_str(visitor)
+    }
+
+    #[inline]
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    /// Field and variant names: derived identifier visitors match bytes, which spares a
+    /// UTF-8 check per key.
+    #[inline]
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.utf8() {
+            Some(raw) => visitor.visit_borrowed_bytes(raw),
+            None => self.de()?.deserialize_identifier(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.tree.node(self.id) {
+            // As `Tree::item` reads a builtin.
+            Node::None | Node::Builtin(_) if fast() => visitor.visit_none(),
+            _ if fast() => visitor.visit_some(self),
+            _ => self.de()?.deserialize_option(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if !fast() {
+            return self.de()?.deserialize_newtype_struct(_name, visitor);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    #[inline]
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.is_cycle() || !fast() {
+            return self.de()?.deserialize_ignored_any(visitor);
+        }
+        visitor.visit_unit()
+    }
+
+    /// A dict as a map, a list, tuple or set as a sequence (objects and the rest: general).
+    #[inline]
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if let Some(items) = self.items(|k| k == ContainerKind::Dict) {
+            return visitor.visit_map(items);
+        }
+        match self.items(is_sequence) {
+            Some(items) => visitor.visit_seq(items),
+            None => self.de()?.deserialize_any(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.items(|k| k == ContainerKind::Dict) {
+            Some(items) => visitor.visit_map(items),
+            None => self.de()?.deserialize_map(visitor),
+        }
+    }
+
+    /// A dict's entries as fields (a list or tuple of the fields in order: general).
+    #[inline]
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.items(|k| k == ContainerKind::Dict) {
+            Some(items) => visitor.visit_map(items),
+            None => self.de()?.deserialize_struct(name, fields, visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.items(is_sequence) {
+            Some(items) => visitor.visit_seq(items),
+            None => self.de()?.deserialize_seq(visitor),
+        }
+    }
+
+    #[inline]
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.deserialize_seq(visitor)
+    }
+
+    general! {
+        deserialize_i128(), deserialize_u128(), deserialize_char(), deserialize_bytes(),
+        deserialize_byte_buf(), deserialize_unit(), deserialize_unit_struct(name: &'static str),
+        deserialize_tuple_struct(name: &'static str, len: usize),
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+    }
+}
+
+/// Containers read as a sequence (a dict is a map, an object is read by the general path).
+fn is_sequence(kind: ContainerKind) -> bool {
+    matches!(
+        kind,
+        ContainerKind::List | ContainerKind::Tuple | ContainerKind::Set | ContainerKind::FrozenSet
+    )
+}
