@@ -117,6 +117,10 @@ fn main() {
             "brine_encode_identity" => {
                 black_box(pickle::to_slice(black_box(&ME), &mut buf, Protocol::V4).unwrap());
             }
+            "brine_encode_clientid" => {
+                let hello = Hello { clientid: 54321 };
+                black_box(pickle::to_slice(black_box(&hello), &mut buf, Protocol::V4).unwrap());
+            }
             "brine_encode_identity_p2" => {
                 black_box(pickle::to_slice(black_box(&ME), &mut buf, Protocol::V2).unwrap());
             }

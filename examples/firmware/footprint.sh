@@ -146,8 +146,8 @@ printf '| `multiprocessing` (brine-firmware-mp with it) on top of none / of the 
     $((mp_on - base)) $((mp_all_on - base)) $((mp_on - mp_none)) $((mp_all_on - mp_all))
 printf '| none (identity pickled by build.rs, protocol-0 floats skipped with their reason) | %d | | |\n' "$none"
 echo
-printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d (of which the flat fast path decode::flat %d), keys %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d; core::fmt %d\n' \
-    "$(symbols "$lean" 'brine_core::pickle::decode')" "$(symbols "$lean" 'brine_core::pickle::decode::flat')" \
+printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pickle::decode %d, keys %d, pynum %d, framer %d, session %d, blocking %d, handshake %d; compiler_builtins %d; core::fmt %d\n' \
+    "$(symbols "$lean" 'brine_core::pickle::decode')" \
     "$(symbols "$lean" 'brine_core::pickle::keys')" "$(symbols "$lean" 'brine_core::pickle::pynum')" \
     "$(symbols "$lean" 'brine_core::pickle::framer')" "$(symbols "$lean" 'brine_core::session')" \
     "$(symbols "$lean" 'brine_core::blocking')" "$(symbols "$lean" 'brine_core::handshake')" \

@@ -261,18 +261,7 @@ fn check_json_round_trip(line: &str, v4: &[u8]) {
 
 #[test]
 fn standard_forms_pickle_as_cpython_does() {
-    let script = format!("{FORMS}\ncases = sys.argv[1:]\n{RANDOM}\n{REPORT}");
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .args(CASES)
-        .output()
-        .expect("python3 (the CPython oracle) must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = String::from_utf8(out.stdout).unwrap();
+    let out = python3_cases(REPORT);
     let mut count = 0;
     for row in out.lines() {
         let cols: Vec<&str> = row.split('\t').collect();
@@ -288,10 +277,9 @@ fn standard_forms_pickle_as_cpython_does() {
     assert_eq!(count, CASES.len() + 8 * 40 + 20 + 1);
 }
 
-/// The JSON lines of the test above (the fixed cases and the random ones), as python3 makes
-/// them.
-fn all_lines() -> Vec<String> {
-    let script = format!("{FORMS}\ncases = sys.argv[1:]\n{RANDOM}\nprint('\\n'.join(cases))");
+/// Runs `report` under python3 with `cases`: the fixed cases and the random ones.
+fn python3_cases(report: &str) -> String {
+    let script = format!("{FORMS}\ncases = sys.argv[1:]\n{RANDOM}\n{report}");
     let out = std::process::Command::new("python3")
         .args(["-c", &script])
         .args(CASES)
@@ -302,11 +290,7 @@ fn all_lines() -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect()
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The same bytes are what CPython 3.8, 3.9, 3.10, 3.12 and 3.13 (pyenv) write too, but for
@@ -325,7 +309,10 @@ fn standard_forms_pickle_as_every_cpython_3_8_to_3_13_does() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.pyenv")))
         .expect("pyenv root: neither `pyenv` nor $HOME (CPython 3.8-3.13 are needed)");
-    let lines = all_lines();
+    let lines: Vec<String> = python3_cases("print('\\n'.join(cases))")
+        .lines()
+        .map(String::from)
+        .collect();
     // Each line and brine's pickles of it in protocols 2-5, for the versions' stdin.
     let mut input = String::new();
     for line in &lines {

@@ -21,9 +21,10 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 ///
 /// One run of the decoder's machine, then `T` reads the decoded arena. The decoder lives on
 /// the stack: a small one (32 values, 64 items, 64 stack entries, 32 memo slots; about
-/// 1.2 KiB, cheap to make), and only for a pickle that outgrows it a default-sized one
-/// (about 27 KiB; making it fills that storage), which decodes the pickle again. To choose
-/// the size, or to reuse a decoder, call [`Decoder::deserialize`]. Fails as
+/// 1 KiB, ~75 instructions to make), and only for a pickle that outgrows it a default-sized one
+/// (about 27 KiB of stack, which a small firmware may not have; making it fills that
+/// storage), which decodes the pickle again. To choose the size (a firmware: always), or to
+/// reuse a decoder, call [`Decoder::deserialize`]. Fails as
 /// [`Decoder::decode`] does (with the default capacities), and when the value does not fit
 /// `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a message from `T`'s
 /// `Deserialize`). Allocates nothing.

@@ -96,8 +96,15 @@ fn parse_field(s: &str) -> Result<Field, String> {
         .ok_or_else(|| format!("expected KEY=VALUE or KEY:=JSON, got '{s}'"))?;
     let (key, value) = match key.strip_suffix(':') {
         Some(key) => {
-            let value = brine_json::parse(value)
-                .map_err(|e| format!("the value of '{key}' is not valid JSON: {e}"))?;
+            let value = brine_json::parse(value).map_err(|e| {
+                // A standard type's form with a value it does not take says so itself.
+                let what = if e.starts_with("{\"$") {
+                    ":"
+                } else {
+                    " is not valid JSON:"
+                };
+                format!("the value of '{key}'{what} {e}")
+            })?;
             (key, value)
         }
         None => (key, Python::Str(value.as_bytes().to_vec())),
@@ -338,6 +345,11 @@ mod tests {
         assert!(parse_field("novalue").is_err());
         assert!(parse_field("=x").is_err());
         assert!(parse_field("a:=nope").is_err());
+        // Python's standard types, as `brine pickle encode` writes them; a bad form says why.
+        let f = parse_field("at:={\"$datetime\": \"2026-12-06T14:00:00Z\"}").unwrap();
+        assert!(matches!(f.value, Python::Standard(_)), "{:?}", f.value);
+        let e = parse_field("r:={\"$range\": {\"stop\": 3, \"step\": 0}}").unwrap_err();
+        assert!(e.contains("\"step\" must not be 0"), "{e}");
     }
 
     #[test]

@@ -165,8 +165,8 @@ enum PickleCommand {
     /// Objects become dicts (key order kept), arrays lists, integers ints (any size up to
     /// 4300 digits), other numbers floats, null None. Blank lines are skipped.
     ///
-    /// Python's standard types (protocols 2-5): an object whose one key is a $ form, its
-    /// value the JSON `decode --format json` writes for the type:
+    /// Python's standard types (protocols 2-5): an object named by its $ key, the
+    /// value under it the JSON `decode --format json` writes for the type:
     ///   {"$datetime": "2026-12-06T14:00:00.000123+01:00"}  ("Z" or +00:00: timezone.utc)
     ///   {"$datetime": {"iso": "...+01:00", "tzname": "CET", "fold": 1}}  (also $time)
     ///   {"$time": "14:00:00"}  {"$date": "2026-12-06"}  {"$timedelta": "-P1DT2.000003S"}

@@ -34,10 +34,13 @@ pub fn encode(protocol: u8) -> Result<(), Fail> {
             continue;
         }
         let value = brine_json::parse(&line).map_err(|e| {
-            Fail::new(
-                exit::PROTOCOL,
-                format!("line {line_no}: not a JSON value: {e}"),
-            )
+            // A standard type's form with a value it does not take says so itself.
+            let what = if e.starts_with("{\"$") {
+                ""
+            } else {
+                "not a JSON value: "
+            };
+            Fail::new(exit::PROTOCOL, format!("line {line_no}: {what}{e}"))
         })?;
         let bytes = to_vec_with_memo::<ENCODE_MEMO, _>(&value, protocol).map_err(|e| {
             Fail::new(

@@ -9,8 +9,9 @@
 //! [`Value`](super::Value)), `machine` (the loop, dispatching on the raw opcode byte; stack,
 //! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
 //! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
-//! errors when an inline arm declines), `shared` (the checks at STOP). Imports go one way:
-//! arena, then value, then the decoder.
+//! errors when an inline arm declines), `shared` (the checks at STOP), `one_str` (the
+//! session's shortcut for a message that is one `str`, read by its fixed layout). Imports go
+//! one way: arena, then value, then the decoder.
 
 pub(crate) mod arena;
 mod containers;

@@ -452,7 +452,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         self.begin_dict()?;
         self.items(true, len, false)
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_struct(
         self,
         _name: &'static str,

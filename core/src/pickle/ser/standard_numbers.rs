@@ -120,15 +120,9 @@ mod tests {
 
     use alloc::vec;
 
+    use super::super::super::oracle::unhex;
     use super::super::super::{to_vec, Protocol};
     use super::PyStandard;
-
-    fn unhex(s: &str) -> alloc::vec::Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// CPython 3.11's `pickle.dumps([1+2j, complex(-0.0, nan), Fraction(-3, 2),
     /// range(0, 10, -2), slice(None, 2, None)], p)` in protocols 2 (Python 2's names) and 4.

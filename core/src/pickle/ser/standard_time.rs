@@ -249,15 +249,9 @@ mod tests {
 
     use alloc::vec;
 
+    use super::super::super::oracle::unhex;
     use super::super::super::{to_vec, Protocol};
     use super::PyStandard;
-
-    fn unhex(s: &str) -> alloc::vec::Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// CPython 3.11's `pickle.dumps([datetime(2026, 12, 6, 14, 0, tzinfo=timezone.utc),
     /// time(14, 0, tzinfo=timezone.utc)], 2)`: utc written once, then referenced.

@@ -522,7 +522,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// Starts a dict: EMPTY_DICT (or MARK DICT) and its memo entry.
-    #[inline]
+    #[inline(always)]
     pub(super) fn begin_dict(&mut self) -> Result<(), Error> {
         // EMPTY_DICT MEMOIZE inside an open frame with room (see `fast_end`).
         let (start, index) = (self.pos, self.next_memo);
@@ -534,6 +534,11 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                 return Ok(());
             }
         }
+        self.begin_dict_general()
+    }
+
+    #[inline(never)]
+    fn begin_dict_general(&mut self) -> Result<(), Error> {
         self.begin_save()?;
         self.refuse_in_key("a dict as a dict key (dicts are unhashable)")?;
         if self.proto == 0 {
