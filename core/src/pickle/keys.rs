@@ -456,13 +456,16 @@ impl<'a> Keys<'a> {
                 fnv(0x6c62_272e_07bb_0142, bytes)
             }
             Node::Container(c) if c.kind == ContainerKind::Tuple => self.hash_tuple(c)?,
-            // Objects hash by identity (as `object.__hash__`); brine does not model the
-            // standard types' value hashes, so equal ones are kept as distinct keys.
+            // Standard values hash by value where brine models their `==`
+            // (`objects::equality`); other objects by identity (as `object.__hash__`).
             Node::Container(Container {
                 kind: ContainerKind::Object(_),
                 ..
-            })
-            | Node::Global(_) => Hash {
+            }) => Hash {
+                value: self.object_hash(id),
+                fixed: false,
+            },
+            Node::Global(_) => Hash {
                 value: u64::from(id),
                 fixed: false,
             },
@@ -595,10 +598,39 @@ impl<'a> Keys<'a> {
                     }
                     true
                 }
+                #[cfg(feature = "objects")]
+                (ContainerKind::Object(_), ContainerKind::Object(_)) => {
+                    let (x, y) = (self.standard_key(a), self.standard_key(b));
+                    x.is_some() && x == y
+                }
                 _ => false,
             },
             _ => false,
         })
+    }
+
+    /// An object's hash: by value for a standard value whose `==` brine models, else by
+    /// identity.
+    fn object_hash(&self, id: NodeId) -> u64 {
+        #[cfg(feature = "objects")]
+        if let Some(key) = self.standard_key(id) {
+            return crate::pickle::objects::equality::hash(key);
+        }
+        u64::from(id)
+    }
+
+    /// A standard value's `==` key ([`equality::key`](crate::pickle::objects::equality::key)).
+    #[cfg(feature = "objects")]
+    fn standard_key(&self, id: NodeId) -> Option<crate::pickle::objects::equality::Key<'_>> {
+        let tree = Tree {
+            input: self.input,
+            nodes: self.nodes,
+            edges: self.edges,
+        };
+        match tree.value(id) {
+            super::value::Value::Object(o) => crate::pickle::objects::equality::key(o.standard()?),
+            _ => None,
+        }
     }
 
     fn contains(&mut self, set: Container, item: NodeId) -> Work<bool> {

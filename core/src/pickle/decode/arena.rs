@@ -162,6 +162,15 @@ pub(crate) enum Unhashable {
     Dict,
     Set,
     ByteArray,
+    /// The standard collections (`collections.OrderedDict`, …).
+    #[cfg(feature = "objects")]
+    OrderedDict,
+    #[cfg(feature = "objects")]
+    Counter,
+    #[cfg(feature = "objects")]
+    Deque,
+    #[cfg(feature = "objects")]
+    DefaultDict,
 }
 
 impl Unhashable {
@@ -173,6 +182,14 @@ impl Unhashable {
             Unhashable::Dict => Some("dict"),
             Unhashable::Set => Some("set"),
             Unhashable::ByteArray => Some("bytearray"),
+            #[cfg(feature = "objects")]
+            Unhashable::OrderedDict => Some("collections.OrderedDict"),
+            #[cfg(feature = "objects")]
+            Unhashable::Counter => Some("Counter"),
+            #[cfg(feature = "objects")]
+            Unhashable::Deque => Some("collections.deque"),
+            #[cfg(feature = "objects")]
+            Unhashable::DefaultDict => Some("collections.defaultdict"),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::pickle::opcodes::Opcode;
 use crate::pickle::value::{Tree, Value};
 
 use super::arena::{
-    leaf_weight, Container, ContainerKind, Edge, GlobalRef, Made, Node, NodeId, NIL,
+    leaf_weight, Container, ContainerKind, Edge, GlobalRef, Made, Node, NodeId, Unhashable, NIL,
 };
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::{Arena, MAX_DEPTH};
@@ -195,6 +195,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             c.first = first as super::arena::Id;
             c.last = (first + SLOTS - 1) as super::arena::Id;
             c.len = SLOTS as super::arena::Id;
+            // What CPython refuses as a dict key or set item (`TypeError: unhashable type`).
+            c.unhashable = match g.class {
+                Class::OrderedDict => Unhashable::OrderedDict,
+                Class::Counter => Unhashable::Counter,
+                Class::Deque => Unhashable::Deque,
+                Class::DefaultDict => Unhashable::DefaultDict,
+                _ => Unhashable::No,
+            };
         }
         self.set_slot(id, Slot::Args, args, at)?;
         if kwargs != NIL {

@@ -10,6 +10,8 @@
 //! OBJ, INST and BUILD, and for items added to an object (`build`); shapes are checked in
 //! `shape`; [`Object`] is the public view, printed by `repr`.
 
+#[cfg(feature = "objects")]
+pub(crate) mod equality;
 #[cfg(feature = "repr")]
 mod repr;
 pub(crate) mod shape;

@@ -600,6 +600,10 @@ impl ser::Serializer for HeadOf {
     ) -> Result<Head, Error> {
         Err(self.refuse())
     }
+
+    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Result<Head, Error> {
+        Err(self.refuse())
+    }
 }
 
 impl<const MEMO: usize> Start<'_, '_, MEMO> {
