@@ -599,10 +599,7 @@ impl<'a> Keys<'a> {
                     true
                 }
                 #[cfg(feature = "objects")]
-                (ContainerKind::Object(_), ContainerKind::Object(_)) => {
-                    let (x, y) = (self.standard_key(a), self.standard_key(b));
-                    x.is_some() && x == y
-                }
+                (ContainerKind::Object(_), ContainerKind::Object(_)) => self.objects_eq(a, b),
                 _ => false,
             },
             _ => false,
@@ -610,13 +607,24 @@ impl<'a> Keys<'a> {
     }
 
     /// An object's hash: by value for a standard value whose `==` brine models, else by
-    /// identity.
+    /// identity. (Out of line, as `objects_eq`: keeps `hash` and `eq_other` small.)
+    #[cold]
+    #[inline(never)]
     fn object_hash(&self, id: NodeId) -> u64 {
         #[cfg(feature = "objects")]
         if let Some(key) = self.standard_key(id) {
             return crate::pickle::objects::equality::hash(key);
         }
         u64::from(id)
+    }
+
+    /// `a == b` for two objects: standard values whose `==` brine models, by value.
+    #[cfg(feature = "objects")]
+    #[cold]
+    #[inline(never)]
+    fn objects_eq(&self, a: NodeId, b: NodeId) -> bool {
+        let (x, y) = (self.standard_key(a), self.standard_key(b));
+        x.is_some() && x == y
     }
 
     /// A standard value's `==` key ([`equality::key`](crate::pickle::objects::equality::key)).

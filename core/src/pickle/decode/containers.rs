@@ -353,7 +353,13 @@ impl<A: Arena> Machine<'_, '_, A> {
                     return Err(Error::Unhashable {
                         opcode: at.op,
                         offset: at.offset,
-                        type_name: unhashable.type_name().unwrap_or("?"),
+                        type_name: match unhashable.type_name() {
+                            Some(name) => name,
+                            #[cfg(feature = "objects")]
+                            None => self.collection_name(child),
+                            #[cfg(not(feature = "objects"))]
+                            None => "?",
+                        },
                     });
                 }
                 // A second key: equal keys may need merging, a set ordering.

@@ -197,10 +197,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             c.len = SLOTS as super::arena::Id;
             // What CPython refuses as a dict key or set item (`TypeError: unhashable type`).
             c.unhashable = match g.class {
-                Class::OrderedDict => Unhashable::OrderedDict,
-                Class::Counter => Unhashable::Counter,
-                Class::Deque => Unhashable::Deque,
-                Class::DefaultDict => Unhashable::DefaultDict,
+                Class::OrderedDict | Class::Counter | Class::Deque | Class::DefaultDict => {
+                    Unhashable::Collection
+                }
                 _ => Unhashable::No,
             };
         }
@@ -389,6 +388,46 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// The global of object `id` (or `id` itself, a bare global).
+    /// Python's name of the unhashable collection `id` is or holds (a tuple's first
+    /// unhashable item, [`Unhashable::Collection`]), as its `TypeError` names it.
+    pub(super) fn collection_name(&self, id: NodeId) -> &'static str {
+        let mut id = id;
+        for _ in 0..=MAX_DEPTH {
+            let Node::Container(c) = self.node(id) else {
+                break;
+            };
+            if matches!(c.kind, ContainerKind::Object(_)) {
+                return match self.global_of(id).class {
+                    Class::OrderedDict => "collections.OrderedDict",
+                    Class::Counter => "Counter",
+                    Class::Deque => "collections.deque",
+                    Class::DefaultDict => "collections.defaultdict",
+                    _ => "?",
+                };
+            }
+            // A tuple: the first item that makes it unhashable.
+            let mut edge = c.first;
+            let mut next = NIL;
+            for _ in 0..c.len {
+                let Some(&Edge { child, next: after }) = self.d.edges.get(edge as usize) else {
+                    break;
+                };
+                match self.node(child) {
+                    Node::Container(k) if k.unhashable != Unhashable::No => {
+                        next = child;
+                        break;
+                    }
+                    _ => edge = after,
+                }
+            }
+            if next == NIL {
+                break;
+            }
+            id = next;
+        }
+        "?"
+    }
+
     fn global_of(&self, id: NodeId) -> GlobalRef {
         let class = match self.node(id) {
             Node::Container(c) => self.d.edges.get(c.first as usize).map_or(NIL, |e| e.child),

@@ -17,9 +17,10 @@ use super::record::{self, Formatter};
 use crate::client::MESSAGE_OUTPUT_LIMIT;
 use crate::Verbosity;
 
-/// Modules of Python's standard value types: a record holding one (`extra={'when':
-/// datetime.now()}`) is refused by the decoder but is no attack, so only the record is
-/// skipped.
+/// Modules of Python's value types: a record holding one the decoder does not decode as data
+/// (`extra={'addr': ipaddress.ip_address('::1')}`; `datetime`, `Decimal`, `UUID` and the
+/// other standard types of `pickle::objects` decode) is refused but is no attack, so only the
+/// record is skipped.
 const VALUE_TYPE_MODULES: &[&str] = &[
     "datetime",
     "decimal",
@@ -211,7 +212,7 @@ impl Output {
             }) if VALUE_TYPE_MODULES.contains(&global.module.as_str()) => {
                 totals.skipped += 1;
                 self.warn(format_args!(
-                    "{peer}: skipped a record holding a {}.{} (standard value types are not decoded yet); the connection goes on",
+                    "{peer}: skipped a record holding a {}.{} (a value type brine does not decode); the connection goes on",
                     global.module, global.name
                 ));
                 return Ok(Kept::Skipped);
