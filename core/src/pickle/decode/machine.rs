@@ -108,10 +108,7 @@ mod op {
     pub(super) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
     pub(super) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
     pub(super) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
-    pub(super) const EMPTY_TUPLE: u8 = Opcode::EMPTY_TUPLE as u8;
-    pub(super) const TUPLE1: u8 = Opcode::TUPLE1 as u8;
     pub(super) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
-    pub(super) const TUPLE3: u8 = Opcode::TUPLE3 as u8;
     pub(super) const APPEND: u8 = Opcode::APPEND as u8;
     pub(super) const APPENDS: u8 = Opcode::APPENDS as u8;
     pub(super) const SETITEM: u8 = Opcode::SETITEM as u8;
@@ -178,10 +175,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 op::BINFLOAT => self.fast_float(),
                 op::EMPTY_LIST => self.fast_empty(ContainerKind::List),
                 op::EMPTY_DICT => self.fast_empty(ContainerKind::Dict),
-                op::EMPTY_TUPLE => self.fast_empty(ContainerKind::Tuple),
-                op::TUPLE1 => self.fast_tuple(1),
                 op::TUPLE2 => self.fast_tuple(2),
-                op::TUPLE3 => self.fast_tuple(3),
                 op::APPEND => self.fast_add(1, ContainerKind::List),
                 op::SETITEM => self.fast_add(2, ContainerKind::Dict),
                 op::APPENDS => self.fast_fill(ContainerKind::List),
