@@ -350,64 +350,14 @@ for _ in range(150):
 }
 
 /// A corpus around the shapes the lab sends (CPython's bytes, every truncation, many one-byte
-/// changes): `from_slice` (the streaming path first) against the machine then serde.
+/// changes, from `decode::one_str`'s tests): `from_slice` against a default decoder then serde.
 mod corpus {
     extern crate std;
     use serde::Deserialize;
     use std::string::String;
     use std::vec::Vec;
 
-    include!("../../tests/common/fixtures.rs");
-
-    /// Seeds: CPython's bytes for the lab's common shapes, and near misses.
-    const SEEDS: &[&[u8]] = &[
-        CLIENT_ID,
-        CLIENT_ID_STR,
-        CLIENT_ID_V2,
-        ACK,
-        LIST,
-        IDENTITY,
-        EVIL,
-        // pickle.dumps({'a': None, 'b': 300, 'c': b'\x00\xff', 'd': True, 'e': 1.5, 'f': -2**40}, 4)
-        b"\x80\x04\x95F\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94N\x8c\x01b\x94M,\x01\x8c\x01c\x94C\x02\x00\xff\x94\x8c\x01d\x94\x88\x8c\x01e\x94G?\xf8\x00\x00\x00\x00\x00\x00\x8c\x01f\x94\x8a\x06\x00\x00\x00\x00\x00\xff\x94u.",
-        // pickle.dumps((1, 'x', b'y'), 4), pickle.dumps((1, 2, 3, 4), 4), pickle.dumps((), 2)
-        b"\x80\x04\x95\x0f\x00\x00\x00\x00\x00\x00\x00K\x01\x8c\x01x\x94C\x01y\x94\x87\x94.",
-        b"\x80\x04\x95\x0d\x00\x00\x00\x00\x00\x00\x00(K\x01K\x02K\x03K\x04t\x94.",
-        b"\x80\x02).",
-        // pickle.dumps([1, 'a'], 2), pickle.dumps({'a': 1, 'b': 2}, 1)
-        b"\x80\x02]q\x00(K\x01X\x01\x00\x00\x00aq\x01e.",
-        b"}q\x00(X\x01\x00\x00\x00aq\x01K\x01X\x01\x00\x00\x00bq\x02K\x02u.",
-        // A repeated key (the machine decides), a nested list, a memo read.
-        b"\x80\x04}\x94(\x8c\x01a\x94K\x01\x8c\x01a\x94K\x02u.",
-        b"\x80\x04]\x94(]\x94K\x01ae.",
-        b"\x80\x04\x8c\x01a\x94h\x00\x86.",
-        // A FRAME that claims more than the pickle holds.
-        b"\x80\x04\x95\x40\x00\x00\x00\x00\x00\x00\x00K\x01.",
-    ];
-
-    /// Every truncation and many one-byte changes of each seed.
-    fn corpus() -> Vec<Vec<u8>> {
-        let bytes = b"\x00\x01\x02\x05\x7f\x80\xff.()]}tsuaeKMJNq\x94h\x8c\x95\x85\x86\x87\x88\x8aGXCB\xc3\xe9";
-        let mut out = Vec::from([big_message().to_vec()]);
-        for seed in SEEDS {
-            for cut in 0..=seed.len() {
-                out.push(seed[..cut].to_vec());
-            }
-            for i in 0..seed.len() {
-                for &b in bytes {
-                    let mut p = seed.to_vec();
-                    p[i] = b;
-                    out.push(p);
-                }
-            }
-        }
-        // Under Miri (about 10,000 times slower) every 40th input: still every seed, cut and
-        // mutated, in a few minutes instead of hours.
-        if cfg!(miri) {
-            out = out.into_iter().step_by(40).collect();
-        }
-        out
-    }
+    use crate::pickle::decode::one_str::tests::corpus;
 
     #[derive(Deserialize, Debug)]
     #[allow(dead_code)]
@@ -423,8 +373,8 @@ mod corpus {
         clientid: i64,
     }
 
-    /// `from_slice` (fast path first) and the machine followed by the same serde code agree,
-    /// on values and on errors.
+    /// `from_slice` (a small decoder first) and a default decoder followed by the same serde
+    /// code agree, on values and on errors.
     #[test]
     fn from_slice_agrees_with_the_machine() {
         fn check<'a, T: Deserialize<'a> + core::fmt::Debug>(

@@ -6,7 +6,7 @@ use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::TextEncoding;
 
 use super::arena::{
-    leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, Unhashable, NIL,
+    leaf_weight, Backing, Container, ContainerKind, Edge, Id, Node, NodeId, Slab, Unhashable, NIL,
 };
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::Arena;
@@ -299,27 +299,9 @@ impl<A: Arena> Machine<'_, '_, A> {
         let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
             return false;
         };
-        let first = edges.len();
-        let Some(slots) = edges.grow_by(n) else {
+        if !chain(edges, c, items) {
             return false;
-        };
-        // Chained in order; the last ends the chain.
-        for (next, (slot, &child)) in (first + 1..).zip(slots.iter_mut().zip(items)) {
-            *slot = Edge {
-                child,
-                next: next as Id,
-            };
         }
-        if let Some(last) = slots.last_mut() {
-            last.next = NIL;
-        }
-        // The new edges follow the container's last.
-        match edges.get_mut(c.last as usize) {
-            Some(tail) if c.first != NIL => tail.next = first as Id,
-            _ => c.first = first as Id,
-        }
-        c.last = (first + n - 1) as Id;
-        c.len += n as Id;
         // Within `self.expansion`, a u32.
         c.expansion = expansion as u32;
         c.depth = depth;
@@ -434,4 +416,36 @@ fn key_bit(input: &[u8], node: Node) -> u64 {
         }
     };
     1u64 << (mix & 63)
+}
+
+/// Appends `items` (node ids, at least one) to container `c`'s chain as new edges, in order;
+/// false, having changed nothing, if the edges are full.
+#[inline(always)]
+pub(super) fn chain<B: Backing<Item = Edge>>(
+    edges: &mut Slab<B>,
+    c: &mut Container,
+    items: &[Id],
+) -> bool {
+    let (first, n) = (edges.len(), items.len());
+    let Some(slots) = edges.grow_by(n) else {
+        return false;
+    };
+    // Chained in order; the last ends the chain.
+    for (next, (slot, &child)) in (first + 1..).zip(slots.iter_mut().zip(items)) {
+        *slot = Edge {
+            child,
+            next: next as Id,
+        };
+    }
+    if let Some(last) = slots.last_mut() {
+        last.next = NIL;
+    }
+    // The new edges follow the container's last.
+    match edges.get_mut(c.last as usize) {
+        Some(tail) if c.first != NIL => tail.next = first as Id,
+        _ => c.first = first as Id,
+    }
+    c.last = (first + n - 1) as Id;
+    c.len += n as Id;
+    true
 }

@@ -9,7 +9,8 @@
 use crate::pickle::opcodes::le_u64;
 use crate::pickle::text::{self, TextEncoding};
 
-use super::arena::{leaf_weight, Container, ContainerKind, Edge, Id, Node, NIL};
+use super::arena::{leaf_weight, Container, ContainerKind, Id, Node, NIL};
+use super::containers::chain;
 use super::machine::{Machine, MARK_ENTRY};
 use super::Arena;
 
@@ -280,26 +281,10 @@ impl<A: Arena> Machine<'_, '_, A> {
         if expansion > self.expansion {
             return false;
         }
-        let first = edges.len();
-        let Some(slots) = edges.grow_by(n) else {
-            return false;
-        };
-        for (next, (slot, &child)) in (first + 1..).zip(slots.iter_mut().zip(items)) {
-            *slot = Edge {
-                child,
-                next: next as Id,
-            };
-        }
-        if let Some(last) = slots.last_mut() {
-            last.next = NIL;
-        }
-        match edges.get_mut(c.last as usize) {
-            Some(tail) if c.first != NIL => tail.next = first as Id,
-            _ => c.first = first as Id,
-        }
         let len0 = c.len;
-        c.last = (first + n - 1) as Id;
-        c.len += n as Id;
+        if !chain(edges, c, items) {
+            return false;
+        }
         c.expansion = expansion;
         c.depth = c.depth.max(1);
         // A second key (these items are hashable): merge and order at STOP.

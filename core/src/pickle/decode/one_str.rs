@@ -51,8 +51,9 @@ pub(crate) fn one_str_text(pickle: &[u8]) -> Str<'_> {
     }
 }
 
+/// Also the corpus of `de`'s from_slice-vs-machine test.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     extern crate std;
     use crate::pickle::{Decoder, Value};
     use std::string::String;
@@ -87,7 +88,7 @@ mod tests {
     ];
 
     /// Every truncation and many one-byte changes of each seed.
-    fn corpus() -> Vec<Vec<u8>> {
+    pub(crate) fn corpus() -> Vec<Vec<u8>> {
         let bytes = b"\x00\x01\x02\x05\x7f\x80\xff.()]}tsuaeKMJNq\x94h\x8c\x95\x85\x86\x87\x88\x8aGXCB\xc3\xe9";
         let mut out = Vec::from([big_message().to_vec()]);
         for seed in SEEDS {
