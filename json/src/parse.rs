@@ -374,8 +374,13 @@ mod tests {
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3 (the CPython oracle) must be installed");
-        child.stdin.take().unwrap().write_all(input).unwrap();
+        // Written from another thread: a script whose output fills the pipe before it has
+        // read all its input would otherwise wait on us while we wait on it.
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
         let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     }
