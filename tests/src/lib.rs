@@ -398,13 +398,11 @@ pub fn lab_server(mode: &str, extra: &[&str]) -> Server {
         // Bounded even if a test never connects, and well inside DEADLINE.
         .args(["--accept-timeout", "10", "--timeout", "10"])
         .args(extra);
-    let mut proc = Proc::spawn(&format!("python3 lab_server.py --mode {mode}"), command);
-    let first = proc.wait_line(Duration::from_secs(10), |_| true);
-    let port = first
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("lab_server.py's first line is not `PORT <n>`: {first:?}"));
-    Server { proc, port }
+    serve(
+        &format!("python3 lab_server.py --mode {mode}"),
+        command,
+        false,
+    )
 }
 
 /// Starts `python3 tests/servers/course_servers.py --style STYLE --port 0` (servers written
@@ -417,16 +415,11 @@ pub fn course_server(style: &str) -> Server {
         .arg("-u")
         .arg(script)
         .args(["--style", style, "--port", "0", "--lifetime", "120"]);
-    let mut proc = Proc::spawn(
+    serve(
         &format!("python3 course_servers.py --style {style}"),
         command,
-    );
-    let first = proc.wait_line(Duration::from_secs(10), |_| true);
-    let port = first
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("course_servers.py's first line is not `PORT <n>`: {first:?}"));
-    Server { proc, port }
+        false,
+    )
 }
 
 /// `tests/servers/hostile_server.py`.
@@ -444,13 +437,11 @@ pub fn hostile_server(mode: &str, extra: &[&str]) -> Server {
         .args(["--mode", mode, "--port", "0"])
         .args(["--accept-timeout", "10", "--timeout", "10"])
         .args(extra);
-    let mut proc = Proc::spawn(&format!("python3 hostile_server.py --mode {mode}"), command);
-    let first = proc.wait_line(Duration::from_secs(10), |_| true);
-    let port = first
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("hostile_server.py's first line is not `PORT <n>`: {first:?}"));
-    Server { proc, port }
+    serve(
+        &format!("python3 hostile_server.py --mode {mode}"),
+        command,
+        false,
+    )
 }
 
 /// Starts `brine ARGS...` as [`spawn_brine`] does, with its address space limited to
@@ -670,7 +661,16 @@ pub fn python_server(python: &Path, script: &str, args: &[&str], env: &[(&str, &
         .args(args)
         .envs(env.iter().copied());
     let name = format!("{} {script} {}", python.display(), args.join(" "));
-    let mut proc = Proc::spawn_with_stdin(&name, command, true);
+    serve(&name, command, true)
+}
+
+/// Spawns a Python test server (`command`) and reads the port from its first line, `PORT
+/// <n>`. brine and brine-server are built first: the servers stop waiting for a client after
+/// their accept timeout (10 s), and a first build that takes longer (a loaded machine, or
+/// cargo's lock held by another build) would leave nothing listening when brine connects.
+fn serve(name: &str, command: Command, piped_stdin: bool) -> Server {
+    bins();
+    let mut proc = Proc::spawn_with_stdin(name, command, piped_stdin);
     let first = proc.wait_line(Duration::from_secs(10), |_| true);
     let port = first
         .strip_prefix("PORT ")
