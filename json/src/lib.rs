@@ -67,6 +67,8 @@
 #![warn(missing_docs)]
 
 mod objects;
+#[cfg(test)]
+mod oracle;
 mod out;
 mod parse;
 mod python;

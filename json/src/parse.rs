@@ -363,27 +363,8 @@ impl Serialize for Python {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oracle::python;
     use brine_core::pickle::{to_slice_with_memo, Protocol};
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-
-    fn python(script: &str, input: &[u8]) -> String {
-        let mut child = Command::new("python3")
-            .args(["-c", script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 (the CPython oracle) must be installed");
-        // Written from another thread: a script whose output fills the pipe before it has
-        // read all its input would otherwise wait on us while we wait on it.
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout).unwrap()
-    }
 
     fn pickle(value: &Python, protocol: u8) -> Vec<u8> {
         let mut buf = vec![0u8; 1 << 20];

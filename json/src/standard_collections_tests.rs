@@ -1,5 +1,6 @@
 use brine_core::pickle::{to_vec_with_memo, HeapDecoder, Protocol};
 
+use crate::oracle::python;
 use crate::parse;
 
 /// The oracle: `pickle.dumps(json.loads(line, object_hook=forms), p)` for p in 2–5 and the
@@ -28,26 +29,6 @@ for line in sys.stdin:
     v = json.loads(line, object_hook=forms)
     print(repr(v).encode().hex(), *[pickle.dumps(v, p).hex() for p in (2, 3, 4, 5)])
 "#;
-
-fn python(script: &str, input: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 (the CPython oracle) must be installed");
-    // Written from a thread: python3 prints while it reads, and a full pipe each way would
-    // block both sides.
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect()
@@ -104,7 +85,7 @@ fn collections_pickle_as_cpython_does() {
             pairs.join(", ")
         ));
     }
-    let out = python(ORACLE, &(lines.join("\n") + "\n"));
+    let out = python(ORACLE, (lines.join("\n") + "\n").as_bytes());
     assert_eq!(out.lines().count(), lines.len());
     let mut decoder = HeapDecoder::new();
     for (json, line) in lines.iter().zip(out.lines()) {
