@@ -5,6 +5,8 @@
 //! smoltcp stack itself is tested under QEMU (tests/tests/firmware_net.rs).
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use brine_adapters::nal::{self, OkZero, Op, TimedOut, WouldBlock};
@@ -34,15 +36,16 @@ fn me() -> Identity<'static, 4> {
 }
 
 /// Sleeps a little on each `WouldBlock` (as firmware would wait for its network interrupt),
-/// counts them, and gives up past a deadline.
+/// counts them (in a counter another thread can read), and gives up past a deadline.
+#[derive(Default)]
 struct Sleepy {
-    calls: u32,
+    calls: Arc<AtomicU32>,
     deadline: Option<Instant>,
 }
 
 impl WouldBlock<Stack> for Sleepy {
     fn would_block(&mut self, _: &mut Stack, _: Op) -> Result<(), TimedOut> {
-        self.calls += 1;
+        self.calls.fetch_add(1, Ordering::SeqCst);
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(TimedOut);
         }
@@ -51,44 +54,35 @@ impl WouldBlock<Stack> for Sleepy {
     }
 }
 
+/// The messages after the acknowledgement are broadcast only once the client has waited
+/// through its hook at least once, so the non-blocking reads must have met `WouldBlock`
+/// (before, the whole script could already be in the kernel at each read: CI saw 0 waits).
 #[test]
 fn handshake_and_messages_against_the_reference_server() {
-    let server = server(vec![
-        Message::Json(serde_json::json!({"lab": "TCP", "points": 10})),
-        Message::Str("Bye!".into()),
-        Message::Close,
-    ]);
+    let server = server(Vec::new());
     let events = server.events();
-    let mut stack = Stack;
+    let calls = Arc::new(AtomicU32::new(0));
     let hook = Sleepy {
-        calls: 0,
+        calls: Arc::clone(&calls),
         deadline: None,
     };
-    let transport = nal::connect(&mut stack, server.local_addr(), hook).unwrap();
-    let mut client: Client<_> = Client::new(transport);
-    let id = client.handshake(&me()).unwrap();
-    assert_eq!(id.to_string(), "54321");
-    let mut lines = Vec::new();
-    client
-        .run(|event| match event {
-            Event::Message(value) => lines.push(value.to_string()),
-            Event::Closed => lines.push("closed".into()),
-            _ => {}
-        })
-        .unwrap();
-    assert_eq!(
-        lines,
-        [
-            "'Server got the data'",
-            "{'lab': 'TCP', 'points': 10}",
-            "'Bye!'",
-            "closed"
-        ]
-    );
-    // The stack is non-blocking: the reads waited through the hook.
-    let mut transport = client.into_inner();
-    assert!(transport.would_block_mut().calls > 0);
-    transport.close().unwrap();
+    let addr = server.local_addr();
+    let client = std::thread::spawn(move || {
+        let mut stack = Stack;
+        let transport = nal::connect(&mut stack, addr, hook).unwrap();
+        let mut client: Client<_> = Client::new(transport);
+        let id = client.handshake(&me()).unwrap().to_string();
+        let mut lines = Vec::new();
+        client
+            .run(|event| match event {
+                Event::Message(value) => lines.push(value.to_string()),
+                Event::Closed => lines.push("closed".into()),
+                _ => {}
+            })
+            .unwrap();
+        client.into_inner().close().unwrap();
+        (id, lines)
+    });
 
     let identity = events
         .iter()
@@ -103,6 +97,33 @@ fn handshake_and_messages_against_the_reference_server() {
             54321,
             "{'name': 'Jose Ortiz', 'email': 'jose@sfsu.edu'}".into()
         )
+    );
+    // The stack is non-blocking: with nothing left to read, the client waits through the hook.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while calls.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the client never waited through its WouldBlock hook"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for message in [
+        Message::Json(serde_json::json!({"lab": "TCP", "points": 10})),
+        Message::Str("Bye!".into()),
+        Message::Close,
+    ] {
+        assert_eq!(server.broadcast(&message).unwrap(), 1);
+    }
+    let (id, lines) = client.join().unwrap();
+    assert_eq!(id, "54321");
+    assert_eq!(
+        lines,
+        [
+            "'Server got the data'",
+            "{'lab': 'TCP', 'points': 10}",
+            "'Bye!'",
+            "closed"
+        ]
     );
     server.shutdown();
 }
@@ -154,11 +175,7 @@ fn the_hook_bounds_a_silent_server() {
         drop(stream);
     });
     let mut stack = Stack;
-    let hook = Sleepy {
-        calls: 0,
-        deadline: None,
-    };
-    let transport = nal::connect(&mut stack, addr, hook).unwrap();
+    let transport = nal::connect(&mut stack, addr, Sleepy::default()).unwrap();
     let arm = |t: &mut nal::Transport<'_, Stack, Sleepy>, waiting: Waiting| {
         if waiting == Waiting::ClientId && t.would_block_mut().deadline.is_none() {
             t.would_block_mut().deadline = Some(Instant::now() + Duration::from_millis(200));
