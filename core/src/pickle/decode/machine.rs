@@ -557,10 +557,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             memo.push(NIL)
                 .map_err(|_| at.capacity(Capacity::Memo, memo.capacity()))?;
         }
-        if self.d.memo[index] == NIL {
-            self.memo_len += 1;
+        if let Some(slot) = self.d.memo.get_mut(index) {
+            if *slot == NIL {
+                self.memo_len += 1;
+            }
+            *slot = id;
         }
-        self.d.memo[index] = id;
         Ok(())
     }
 }
