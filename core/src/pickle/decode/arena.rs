@@ -441,16 +441,15 @@ impl<B: Backing> core::ops::Deref for Slab<B> {
 
     #[inline]
     fn deref(&self) -> &[B::Item] {
-        self.items.slots().get(..self.len).unwrap_or(&[])
+        // `len` never passes the slots (every push checks): the index cannot fail, and
+        // costs one compare where `get` cost a select at every stack and memo access.
+        &self.items.slots()[..self.len]
     }
 }
 
 impl<B: Backing> core::ops::DerefMut for Slab<B> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [B::Item] {
-        self.items
-            .slots_mut()
-            .get_mut(..self.len)
-            .unwrap_or(&mut [])
+        &mut self.items.slots_mut()[..self.len]
     }
 }

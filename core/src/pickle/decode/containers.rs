@@ -245,52 +245,67 @@ impl<A: Arena> Machine<'_, '_, A> {
             _ => return false,
         };
         let n = items.len();
-        // Which items are keys: those at even positions of a dict, all of a set, none else.
-        let (keys, pairs) = match kind {
-            ContainerKind::Dict => (true, 1),
-            ContainerKind::Set | ContainerKind::FrozenSet => (true, 0),
-            _ => (false, 0),
-        };
         let filter = distinct && kind == ContainerKind::Dict && len0 == 0;
         // Checked first, written after: nothing changes unless every item passes.
-        let (mut depth, mut weight, mut reason) = (0u16, 0u64, Unhashable::No);
+        let mut sum = Sum {
+            depth: 0,
+            weight: 0,
+            reason: Unhashable::No,
+        };
         let (mut seen, mut unique) = (0u64, filter);
-        for (k, &child) in items.iter().enumerate() {
-            let is_key = keys && (len0 + k) & pairs == 0;
-            // A MARK (NIL) names no node.
-            match nodes.get(child as usize) {
-                Some(Node::Container(c)) => {
-                    if child == target || (is_key && c.unhashable != Unhashable::No) {
+        match kind {
+            // A dict's items are key-value pairs, and it holds whole pairs.
+            ContainerKind::Dict => {
+                if (len0 | n) & 1 != 0 {
+                    return false;
+                }
+                for pair in items.chunks_exact(2) {
+                    let (key, value) = (pair[0], pair[1]);
+                    let Some(&node) = nodes.get(key as usize) else {
+                        return false;
+                    };
+                    if !sum.add_key(node, key, target) {
                         return false;
                     }
-                    depth = depth.max(c.depth);
-                    weight += u64::from(c.expansion);
-                    if reason == Unhashable::No {
-                        reason = c.unhashable;
-                    }
-                    unique &= !is_key;
-                }
-                // A global is linked item by item (add_child notes it for STOP).
-                Some(Node::Builtin(_) | Node::Global(_)) | None => return false,
-                Some(Node::Bytes { mutable: true, .. }) => {
-                    if is_key {
-                        return false;
-                    }
-                    weight += 1;
-                    if reason == Unhashable::No {
-                        reason = Unhashable::ByteArray;
-                    }
-                }
-                Some(&leaf) => {
-                    weight += u64::from(leaf_weight(leaf));
-                    if filter && is_key {
-                        let bit = key_bit(self.input, leaf);
+                    if filter {
+                        let bit = key_bit(self.input, node);
                         unique &= bit != 0 && seen & bit == 0;
                         seen |= bit;
+                    }
+                    let Some(&node) = nodes.get(value as usize) else {
+                        return false;
+                    };
+                    if !sum.add(node, value, target) {
+                        return false;
+                    }
+                }
+            }
+            ContainerKind::Set | ContainerKind::FrozenSet => {
+                for &child in items {
+                    match nodes.get(child as usize) {
+                        Some(&node) if sum.add_key(node, child, target) => {}
+                        _ => return false,
+                    }
+                }
+            }
+            _ => {
+                for &child in items {
+                    match nodes.get(child as usize) {
+                        Some(&node) if sum.add(node, child, target) => {}
+                        _ => return false,
                     }
                 }
             }
         }
+        let keys = matches!(
+            kind,
+            ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet
+        );
+        let Sum {
+            depth,
+            weight,
+            reason,
+        } = sum;
         let expansion = u64::from(expansion0) + weight;
         let depth = depth0.max(depth + 1);
         if n == 0 || expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
@@ -390,6 +405,56 @@ impl<A: Arena> Machine<'_, '_, A> {
             return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
         }
         Ok(())
+    }
+}
+
+/// What a batch of items adds to their container, summed item by item.
+struct Sum {
+    /// The deepest item's depth.
+    depth: u16,
+    weight: u64,
+    /// The first unhashable item's reason (for a tuple).
+    reason: Unhashable,
+}
+
+impl Sum {
+    /// Adds item `child` (`node`) to container `target`; false where the batch cannot be
+    /// linked at once: the container itself, a global (linked item by item, which notes it
+    /// for STOP).
+    #[inline(always)]
+    fn add(&mut self, node: Node, child: NodeId, target: NodeId) -> bool {
+        match node {
+            Node::Str { len, .. } => self.weight += u64::from(len) + 1,
+            Node::Container(c) => {
+                if child == target {
+                    return false;
+                }
+                self.depth = self.depth.max(c.depth);
+                self.weight += u64::from(c.expansion);
+                if self.reason == Unhashable::No {
+                    self.reason = c.unhashable;
+                }
+            }
+            Node::Builtin(_) | Node::Global(_) => return false,
+            Node::Bytes { mutable: true, .. } => {
+                self.weight += 1;
+                if self.reason == Unhashable::No {
+                    self.reason = Unhashable::ByteArray;
+                }
+            }
+            leaf => self.weight += u64::from(leaf_weight(leaf)),
+        }
+        true
+    }
+
+    /// [`add`](Self::add) for a dict key or set item, which must also be hashable.
+    #[inline(always)]
+    fn add_key(&mut self, node: Node, child: NodeId, target: NodeId) -> bool {
+        match node {
+            Node::Container(c) if c.unhashable != Unhashable::No => false,
+            Node::Bytes { mutable: true, .. } => false,
+            _ => self.add(node, child, target),
+        }
     }
 }
 
