@@ -2,6 +2,15 @@
 //! 1.6 KB of a Cortex-M3's flash that nothing else in a small firmware needs, while memcpy
 //! (`copy_from_slice`) is linked anyway.
 
+/// Copies the first `min(dst.len(), src.len())` bytes of `src` to the front of `dst` (one
+/// memcpy; unlike `copy_from_slice`, no length check that can panic and link `core::fmt`).
+pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len().min(src.len());
+    if let (Some(dst), Some(src)) = (dst.get_mut(..n), src.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+}
+
 /// Bytes moved per step when source and destination overlap.
 const BLOCK: usize = 64;
 
@@ -16,8 +25,8 @@ pub(crate) fn move_back(buf: &mut [u8], from: usize, to: usize, at: usize) {
     let len = to - from;
     if at + len <= from {
         let (front, back) = buf.split_at_mut(from);
-        if let (Some(dst), Some(src)) = (front.get_mut(at..at + len), back.get(..len)) {
-            dst.copy_from_slice(src);
+        if let Some(dst) = front.get_mut(at..) {
+            copy(dst, back.get(..len).unwrap_or_default());
         }
         return;
     }
@@ -29,9 +38,9 @@ pub(crate) fn move_back(buf: &mut [u8], from: usize, to: usize, at: usize) {
         else {
             return;
         };
-        tmp.copy_from_slice(src);
-        if let Some(dst) = buf.get_mut(at + done..at + done + k) {
-            dst.copy_from_slice(tmp);
+        copy(tmp, src);
+        if let Some(dst) = buf.get_mut(at + done..) {
+            copy(dst, tmp);
         }
         done += k;
     }

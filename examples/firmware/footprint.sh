@@ -128,6 +128,11 @@ printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d |
 printf '| `objects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
     "$(share objects)" "$(share repr,float-text,pickler,objects)" \
     $(($(share objects) - none)) $(($(share repr,float-text,pickler,objects) - all))
+# `fast` (the decode loop's inline arms for the common binary opcodes; brine-core's default,
+# off in these firmwares): its cost on top of none and of the default.
+printf '| `fast` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
+    "$(share fast)" "$(share repr,float-text,pickler,fast)" \
+    $(($(share fast) - none)) $(($(share repr,float-text,pickler,fast) - all))
 # `multiprocessing` (the HMAC handshake, RustCrypto's hmac/md-5/sha2/sha3): the same program,
 # brine-firmware-mp, with and without it (without it, it reaches a listener without an
 # authkey: the framing stays), on top of none and of the default.

@@ -521,6 +521,7 @@ impl<'de, 'n> Items<'de, 'n> {
 impl<'de> SeqAccess<'de> for Items<'de, '_> {
     type Error = Error;
 
+    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
@@ -536,6 +537,7 @@ impl<'de> SeqAccess<'de> for Items<'de, '_> {
 impl<'de> MapAccess<'de> for Items<'de, '_> {
     type Error = Error;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
@@ -543,6 +545,7 @@ impl<'de> MapAccess<'de> for Items<'de, '_> {
         self.next_de()?.map(|de| seed.deserialize(de)).transpose()
     }
 
+    #[inline]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         let de = self
             .next_de()?

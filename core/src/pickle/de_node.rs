@@ -41,12 +41,23 @@ pub(super) struct NodeDe<'de, 't> {
 impl<'de, 't> NodeDe<'de, 't> {
     /// The general deserializer of this node; an error for a container inside itself
     /// (Python's `[...]`), which no Rust value holds.
-    #[inline(never)]
+    #[inline]
     fn de(self) -> Result<De<'de, 't>, Error> {
         if self.is_cycle() {
             return Err(cycle());
         }
         Ok(De::new(self.tree, self.tree.item(self.id)))
+    }
+
+    /// The general deserializer's answer to `request` for this node: out of line, so that
+    /// each shortcut stays small enough to inline into `T`'s visitor.
+    #[inline(never)]
+    fn general<V: Visitor<'de>>(
+        self,
+        visitor: V,
+        request: impl FnOnce(De<'de, 't>, V) -> Result<V::Value, Error>,
+    ) -> Result<V::Value, Error> {
+        request(self.de()?, visitor)
     }
 
     /// Whether this node stands where a container appears inside itself.
@@ -86,7 +97,7 @@ macro_rules! general {
     ($($method:ident($($arg:ident: $ty:ty),*),)*) => {
         $(#[inline]
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Error> {
-            self.de()?.$method($($arg,)* visitor)
+            self.general(visitor, |de, v| de.$method($($arg,)* v))
         })*
     };
 }
@@ -103,7 +114,7 @@ macro_rules! integers {
                     return visitor.$visit(n);
                 }
             }
-            self.de()?.$method(visitor)
+            self.general(visitor, |de, v| de.$method(v))
         })*
     };
 }
@@ -126,7 +137,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.tree.node(self.id) {
             Node::Bool(b) if fast() => visitor.visit_bool(b),
-            _ => self.de()?.deserialize_bool(visitor),
+            _ => self.general(visitor, |de, v| de.deserialize_bool(v)),
         }
     }
 
@@ -134,7 +145,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.tree.node(self.id) {
             Node::Float(f) if fast() => visitor.visit_f64(f),
-            _ => self.de()?.deserialize_f64(visitor),
+            _ => self.general(visitor, |de, v| de.deserialize_f64(v)),
         }
     }
 
@@ -148,7 +159,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
         if let Some(text) = self.utf8().and_then(|raw| core::str::from_utf8(raw).ok()) {
             return visitor.visit_borrowed_str(text);
         }
-        self.de()?.deserialize_str(visitor)
+        self.general(visitor, |de, v| de.deserialize_str(v))
     }
 
     #[inline]
@@ -162,7 +173,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.utf8() {
             Some(raw) => visitor.visit_borrowed_bytes(raw),
-            None => self.de()?.deserialize_identifier(visitor),
+            None => self.general(visitor, |de, v| de.deserialize_identifier(v)),
         }
     }
 
@@ -172,7 +183,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
             // As `Tree::item` reads a builtin.
             Node::None | Node::Builtin(_) if fast() => visitor.visit_none(),
             _ if fast() => visitor.visit_some(self),
-            _ => self.de()?.deserialize_option(visitor),
+            _ => self.general(visitor, |de, v| de.deserialize_option(v)),
         }
     }
 
@@ -183,7 +194,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         if !fast() {
-            return self.de()?.deserialize_newtype_struct(_name, visitor);
+            return self.general(visitor, |de, v| de.deserialize_newtype_struct(_name, v));
         }
         visitor.visit_newtype_struct(self)
     }
@@ -191,7 +202,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     #[inline]
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         if self.is_cycle() || !fast() {
-            return self.de()?.deserialize_ignored_any(visitor);
+            return self.general(visitor, |de, v| de.deserialize_ignored_any(v));
         }
         visitor.visit_unit()
     }
@@ -204,7 +215,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
         }
         match self.items(is_sequence) {
             Some(items) => visitor.visit_seq(items),
-            None => self.de()?.deserialize_any(visitor),
+            None => self.general(visitor, |de, v| de.deserialize_any(v)),
         }
     }
 
@@ -212,7 +223,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.items(|k| k == ContainerKind::Dict) {
             Some(items) => visitor.visit_map(items),
-            None => self.de()?.deserialize_map(visitor),
+            None => self.general(visitor, |de, v| de.deserialize_map(v)),
         }
     }
 
@@ -226,7 +237,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     ) -> Result<V::Value, Error> {
         match self.items(|k| k == ContainerKind::Dict) {
             Some(items) => visitor.visit_map(items),
-            None => self.de()?.deserialize_struct(name, fields, visitor),
+            None => self.general(visitor, |de, v| de.deserialize_struct(name, fields, v)),
         }
     }
 
@@ -234,7 +245,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.items(is_sequence) {
             Some(items) => visitor.visit_seq(items),
-            None => self.de()?.deserialize_seq(visitor),
+            None => self.general(visitor, |de, v| de.deserialize_seq(v)),
         }
     }
 

@@ -166,7 +166,7 @@ pub(crate) fn write_i128<W: core::fmt::Write + ?Sized>(w: &mut W, v: i128) -> co
 pub(crate) fn le_to_i128(le: &[u8]) -> Option<i128> {
     let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
     let fill = if negative { 0xFF } else { 0x00 };
-    let (low, high) = le.split_at(le.len().min(16));
+    let (low, high) = le.split_at_checked(16).unwrap_or((le, &[]));
     // Bytes past 16 must be pure sign extension, agreeing with bit 127.
     if !high.iter().all(|&b| b == fill) {
         return None;

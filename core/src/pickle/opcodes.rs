@@ -53,8 +53,14 @@ macro_rules! opcodes {
                 while end < names.len() && names[end] != b' ' {
                     end += 1;
                 }
-                let (_, rest) = names.split_at(start);
-                let (name, _) = rest.split_at(end - start);
+                // `split_at_checked`: no panic path (it would link `core::fmt`).
+                let name = match names.split_at_checked(end) {
+                    Some((head, _)) => match head.split_at_checked(start) {
+                        Some((_, name)) => name,
+                        None => head,
+                    },
+                    None => names,
+                };
                 match core::str::from_utf8(name) {
                     Ok(name) => name,
                     Err(_) => "",

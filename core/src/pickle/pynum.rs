@@ -181,16 +181,15 @@ fn decimal_parts(text: &[u8]) -> (bool, &[u8]) {
 
 /// Little-endian two's complement without redundant sign-extension bytes.
 fn le_trim(le: &[u8]) -> &[u8] {
-    let mut n = le.len();
-    while n >= 2 {
-        let (top, below) = (le[n - 1], le[n - 2] & 0x80);
-        if (top == 0 && below == 0) || (top == 0xff && below != 0) {
-            n -= 1;
+    let mut le = le;
+    while let [.., below, top] = *le {
+        if (top == 0 && below & 0x80 == 0) || (top == 0xff && below & 0x80 != 0) {
+            le = le.get(..le.len() - 1).unwrap_or_default();
         } else {
             break;
         }
     }
-    &le[..n]
+    le
 }
 
 /// An `fmt::Write` that checks the text written is `-` (if `sign`) then `rest`.
@@ -203,11 +202,20 @@ impl fmt::Write for Matches<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let mut s = s.as_bytes();
         if self.sign {
-            s = s.strip_prefix(b"-").ok_or(fmt::Error)?;
+            let [b'-', digits @ ..] = s else {
+                return Err(fmt::Error);
+            };
+            s = digits;
             self.sign = false;
         }
-        self.rest = self.rest.strip_prefix(s).ok_or(fmt::Error)?;
-        Ok(())
+        // `strip_prefix`, without its `split_at` (a panic path that links `core::fmt`).
+        match self.rest.get(..s.len()) {
+            Some(head) if head == s => {
+                self.rest = self.rest.get(s.len()..).unwrap_or_default();
+                Ok(())
+            }
+            _ => Err(fmt::Error),
+        }
     }
 }
 

@@ -247,8 +247,10 @@ fn write_bytes_literal<W: Write + ?Sized>(
 /// stack. An int of more than 4300 decimal digits, whose `repr` CPython 3.11 refuses
 /// (`ValueError`, `sys.get_int_max_str_digits()`), is written as Python's `hex()` writes it,
 /// e.g. `-0x1f...`: exact, and never a failure of its own. Redundant sign-extension bytes
-/// do not count.
-pub(crate) fn write_int_le_repr<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt::Result {
+/// do not count. Takes `dyn Write`: one copy in flash for every writer (key equality, repr,
+/// client ids).
+#[inline(never)]
+pub(crate) fn write_int_le_repr(w: &mut dyn Write, le: &[u8]) -> fmt::Result {
     if let Some(v) = super::number::le_to_i128(le) {
         return super::number::write_i128(w, v);
     }
@@ -347,7 +349,7 @@ fn minimal_le(le: &[u8]) -> &[u8] {
 }
 
 /// Python's `hex()` of a little-endian two's complement integer of any length.
-fn write_int_le_hex<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt::Result {
+fn write_int_le_hex(w: &mut dyn Write, le: &[u8]) -> fmt::Result {
     let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
     // Two's complement negation, most significant byte first: byte i of -x is
     // !x[i] + carry, where the carry is 1 exactly when every lower byte of x is 0.
@@ -390,7 +392,7 @@ fn write_int_le_hex<W: Write + ?Sized>(w: &mut W, le: &[u8]) -> fmt::Result {
 /// [`parse_decimal_int`](super::number::parse_decimal_int): whitespace, `+` and
 /// leading zeros dropped, `-0` as `0`. Returns `Err` (writing nothing) on text
 /// that does not validate.
-pub(crate) fn write_int_decimal_repr<W: Write + ?Sized>(w: &mut W, text: &[u8]) -> fmt::Result {
+pub(crate) fn write_int_decimal_repr(w: &mut dyn Write, text: &[u8]) -> fmt::Result {
     super::number::parse_decimal_int(text).map_err(|_| fmt::Error)?;
     let t = text
         .iter()

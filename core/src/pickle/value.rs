@@ -223,7 +223,11 @@ impl<'a> Value<'a> {
             Value::Set(_) => "set",
             Value::FrozenSet(_) => "frozenset",
             Value::Dict(_) => "dict",
+            #[cfg(feature = "objects")]
             Value::Object(o) => o.class().dotted().map_or("object", |(_, name)| name),
+            // Never made without `objects` (its decoder refuses globals that are not data).
+            #[cfg(not(feature = "objects"))]
+            Value::Object(_) => "object",
         }
     }
 

@@ -69,7 +69,7 @@ pub use receive::Decode;
 
 pub use crate::framing::Framing;
 use crate::handshake::NotAnId;
-use crate::pickle::{Decoder, Encoding, Protocol, ToPickle};
+use crate::pickle::{self, Decoder, Encoding, Protocol, ToPickle, Value};
 use receive::{message, Ready, Receiver, Source};
 use send::Transmitter;
 
@@ -363,6 +363,20 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             self.identity_released();
         }
         let (_, bytes) = self.rx.hand_out(len);
+        // A message decoded already: built in place, not moved through a `Result`.
+        if !greeting {
+            match source {
+                Source::Root(root) => {
+                    let value = self.decoder.view(bytes, root);
+                    return Ok(Status::Event(Event::Message(value)));
+                }
+                Source::Str => {
+                    let value = Value::Str(pickle::one_str_text(bytes));
+                    return Ok(Status::Event(Event::Message(value)));
+                }
+                Source::Exact => {}
+            }
+        }
         Ok(Status::Event(
             match message(bytes, source, &mut self.decoder) {
                 Ok(value) if greeting => Event::Greeting(value),

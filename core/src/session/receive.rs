@@ -423,8 +423,8 @@ pub(super) fn message<'a, D: Decode>(
     decoder: &'a mut D,
 ) -> Result<Value<'a>, pickle::Error> {
     match source {
+        Source::Exact => decoder.decode_all(bytes),
         Source::Root(root) => Ok(decoder.view(bytes, root)),
         Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
-        Source::Exact => decoder.decode_all(bytes),
     }
 }

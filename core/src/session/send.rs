@@ -151,7 +151,9 @@ impl<const TX: usize> Transmitter<TX> {
             .framing
             .encode_prefix(len, &mut prefix)
             .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
-        self.buf[at..at + n].copy_from_slice(&prefix[..n]);
+        if let Some(dst) = self.buf.get_mut(at..) {
+            crate::shift::copy(dst, prefix.get(..n).unwrap_or_default());
+        }
         Ok(h + len)
     }
 
@@ -162,7 +164,7 @@ impl<const TX: usize> Transmitter<TX> {
             .framing
             .encode_prefix(len, &mut prefix)
             .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
-        self.buf[..n].copy_from_slice(&prefix[..n]);
+        crate::shift::copy(&mut self.buf, prefix.get(..n).unwrap_or_default());
         Ok(n)
     }
 }

@@ -456,13 +456,25 @@ impl<B: Backing> core::ops::Deref for Slab<B> {
     fn deref(&self) -> &[B::Item] {
         // `len` never passes the slots (every push checks): the index cannot fail, and
         // costs one compare where `get` cost a select at every stack and memo access.
-        &self.items.slots()[..self.len]
+        // Without `fast`, `get`: no panic path, which would link `core::fmt` (flash).
+        let slots = self.items.slots();
+        if cfg!(feature = "fast") {
+            &slots[..self.len]
+        } else {
+            slots.get(..self.len).unwrap_or_default()
+        }
     }
 }
 
 impl<B: Backing> core::ops::DerefMut for Slab<B> {
     #[inline]
     fn deref_mut(&mut self) -> &mut [B::Item] {
-        &mut self.items.slots_mut()[..self.len]
+        let len = self.len;
+        let slots = self.items.slots_mut();
+        if cfg!(feature = "fast") {
+            &mut slots[..len]
+        } else {
+            slots.get_mut(..len).unwrap_or_default()
+        }
     }
 }

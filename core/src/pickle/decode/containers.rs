@@ -49,7 +49,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                     .len()
                     .checked_sub(n)
                     .ok_or_else(|| at.stack("not enough items for the tuple"))?;
-                if self.d.stack[from..].contains(&MARK_ENTRY) {
+                let items = self.d.stack.get(from..).unwrap_or_default();
+                if items.contains(&MARK_ENTRY) {
                     return Err(at.stack("a MARK inside the tuple's items"));
                 }
                 let id = self.new_container(ContainerKind::Tuple, at)?;
@@ -75,7 +76,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                     .len()
                     .checked_sub(n)
                     .ok_or_else(|| at.stack("not enough items on the stack"))?;
-                if self.d.stack[from..].contains(&MARK_ENTRY) {
+                let items = self.d.stack.get(from..).unwrap_or_default();
+                if items.contains(&MARK_ENTRY) {
                     return Err(at.stack("a MARK where an item was expected"));
                 }
                 let want = if at.op == APPEND {
@@ -214,7 +216,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
         // Something in the batch may fail: item by item, which finds the first failure.
         for i in from..self.d.stack.len() {
-            let child = self.d.stack[i];
+            let child = self.d.stack.get(i).copied().unwrap_or(MARK_ENTRY);
             if child == MARK_ENTRY {
                 return Err(at.stack("a MARK among the items"));
             }
@@ -339,7 +341,7 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
     /// an unhashable dict key or set item (`TypeError`).
-    #[inline(always)]
+    #[cfg_attr(feature = "fast", inline(always))]
     pub(super) fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),

@@ -31,7 +31,10 @@ impl<A: Arena> Machine<'_, '_, A> {
             LONG => {
                 let start = self.pos;
                 let line = self.line()?;
-                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                let digits = match line {
+                    [digits @ .., b'L'] => digits,
+                    _ => line,
+                };
                 let node = decimal_int(start, digits, at)?;
                 self.push_node(node, at)?;
             }

@@ -140,10 +140,10 @@ fn in_frame(e: Error, at: At) -> Error {
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// The loop: dispatches on the raw opcode byte. The common opcodes of the binary
-    /// protocols run inline when nothing can fail; anything else (another opcode, a full
-    /// table, a malformed argument) runs through [`step`](Self::step) from the opcode's
-    /// start, which gives the exact result and error. An inline arm that declines has
-    /// changed nothing.
+    /// protocols run inline (feature `fast`) when nothing can fail; anything else (another
+    /// opcode, a full table, a malformed argument) runs through [`step`](Self::step) from
+    /// the opcode's start, which gives the exact result and error. An inline arm that
+    /// declines has changed nothing.
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
         loop {
             let offset = self.pos;
@@ -158,6 +158,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                         offset,
                     })
                 }
+                // Without `fast` every opcode runs through `step` (flash: the arms are ~3.5 KB).
+                _ if !cfg!(feature = "fast") => false,
                 op::BINGET => self.fast_get(),
                 op::PROTO => self.fast_proto(),
                 op::FRAME => self.fast_frame(),
@@ -383,7 +385,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// Whether reading `n` bytes starts inside the current FRAME and ends past it, which
     /// pickle.py's `_Unframer` refuses (a read starting at the frame's end leaves the frame).
-    #[inline(always)]
+    #[cfg_attr(feature = "fast", inline(always))]
     fn crosses_frame(&self, n: u64) -> bool {
         self.pos < self.d.frame_end && n > (self.d.frame_end - self.pos) as u64
     }
@@ -411,7 +413,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// The next `N` input bytes.
-    #[inline(always)]
+    #[cfg_attr(feature = "fast", inline(always))]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
         let bytes = self.take(N)?;
         // Cannot fail: `take` returned `N` bytes.
@@ -422,7 +424,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// The argument of a fixed-width opcode: as many bytes as the opcode table says, as an
     /// array of the width its reader expects (the two agree for every opcode; a test checks).
-    #[inline(always)]
+    #[cfg_attr(feature = "fast", inline(always))]
     pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Error> {
         let bytes = self.take(at.op.arg().width())?;
         bytes
@@ -431,7 +433,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// The length argument of a counted opcode (width and sign from the opcode table).
-    #[inline(always)]
+    #[cfg_attr(feature = "fast", inline(always))]
     pub(super) fn count(&mut self, at: At) -> Result<usize, Error> {
         let arg = at.op.arg();
         // One branch per width (a loop over the width costs ~4% on a 3.6 KB message).
@@ -555,10 +557,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             memo.push(NIL)
                 .map_err(|_| at.capacity(Capacity::Memo, memo.capacity()))?;
         }
-        if self.d.memo[index] == NIL {
-            self.memo_len += 1;
+        if let Some(slot) = self.d.memo.get_mut(index) {
+            if *slot == NIL {
+                self.memo_len += 1;
+            }
+            *slot = id;
         }
-        self.d.memo[index] = id;
         Ok(())
     }
 }

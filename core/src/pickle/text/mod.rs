@@ -152,7 +152,7 @@ fn utf8_split(raw: &[u8]) -> (&str, &[u8]) {
     match core::str::from_utf8(raw) {
         Ok(s) => (s, &[]),
         Err(e) => {
-            let (valid, rest) = raw.split_at(e.valid_up_to());
+            let (valid, rest) = raw.split_at_checked(e.valid_up_to()).unwrap_or((raw, &[]));
             (core::str::from_utf8(valid).unwrap_or_default(), rest)
         }
     }
