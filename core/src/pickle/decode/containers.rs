@@ -261,7 +261,9 @@ impl<A: Arena> Machine<'_, '_, A> {
                     return false;
                 }
                 for pair in items.chunks_exact(2) {
-                    let (key, value) = (pair[0], pair[1]);
+                    let &[key, value] = pair else {
+                        return false;
+                    };
                     let Some(&node) = nodes.get(key as usize) else {
                         return false;
                     };
