@@ -21,9 +21,10 @@
 //!       | grep Collected; done; done; rm core/examples/value_lean.rs
 //!
 //! (difference / 1000). The binary first checks that the arena's Python repr equals
-//! `core/benches/fixtures/message.repr` (CPython's). 2026-12-07, 01:08 UTC, s8-machine at
-//! 7dd6ce0, rustc 1.95: lean 62,091 instructions per message, `Decoder::decode` 94,155 in the
-//! same binary; CPython 3.11 247,081 (BENCHMARKS.md), so lean is 3.98x (4x: 61,770). Where
+//! `core/benches/fixtures/message.repr` (CPython's). 2026-12-07, 01:15 UTC, s8-machine at
+//! 7dd6ce0, rustc 1.95: lean 61,100 instructions per message (62,091 before a MEMOIZE after a
+//! new value ran with its push, as brine's `fast_leaf` does), `Decoder::decode` 94,155 in the
+//! same binary; CPython 3.11 247,081 (BENCHMARKS.md), so lean is 4.04x (4x: 61,770). Where
 //! the difference is (callgrind --dump-instr, per message): a dict's key-value pair checked
 //! and linked in 34 instructions against 69 (the lean node's tag is one byte compare; brine's
 //! `Node` keeps its tag in `Container`'s niche, decoded at every match in ~13), the dispatch
@@ -213,6 +214,16 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
     let mut window = input.len();
     let mut shared = false;
+    // A MEMOIZE right after a new value runs with it (no dispatch), as brine's fast_leaf.
+    macro_rules! memoize {
+        ($id:expr) => {{
+            if input.get(pos) == Some(&0x94) {
+                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
+                memo_len += 1;
+                pos += 1;
+            }
+        }};
+    }
     macro_rules! push_node {
         ($node:expr) => {{
             let id = a.n_nodes;
@@ -220,6 +231,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
             a.n_nodes = id + 1;
             *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
             sp += 1;
+            memoize!(id as u16);
         }};
     }
     macro_rules! arg {
@@ -334,6 +346,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 sp = from;
                 a.stack[sp] = id as u16;
                 sp += 1;
+                memoize!(id as u16);
             }
             b'a' => {
                 // APPEND
