@@ -71,7 +71,9 @@ impl<'i, 'n> Tree<'i, 'n> {
                 digits,
             }),
             Node::Float(f) => Item::Float(f),
-            Node::Str { start, len, enc } => Item::Str(Str {
+            Node::Str {
+                start, len, enc, ..
+            } => Item::Str(Str {
                 raw: self.span(start, len),
                 enc,
             }),
