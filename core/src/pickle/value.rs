@@ -60,6 +60,7 @@ impl<'i, 'n> Tree<'i, 'n> {
     }
 
     /// Node `id` as an [`Item`].
+    #[inline]
     pub(crate) fn item(self, id: NodeId) -> Item<'i> {
         match self.node(id) {
             Node::None | Node::Builtin(_) => Item::None,

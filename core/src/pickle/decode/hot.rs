@@ -11,10 +11,24 @@ use crate::pickle::text::{self, TextEncoding};
 
 use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
 use super::containers::chain;
-use super::machine::{Machine, MARK_ENTRY};
+use super::machine::{op, Machine, MARK_ENTRY};
 use super::Arena;
 
 impl<A: Arena> Machine<'_, '_, A> {
+    /// The opening PROTO and FRAME of a protocol 4+ pickle, before the loop: what
+    /// [`fast_proto`](Self::fast_proto) and [`fast_frame`](Self::fast_frame) do, without two
+    /// dispatches. Whatever they decline is left to the loop, from where it stopped.
+    #[inline(always)]
+    pub(super) fn fast_prologue(&mut self) {
+        if let Some(&[op::PROTO, version @ 0..=5, op::FRAME]) = self.input.get(..3) {
+            self.proto = version;
+            self.pos = 3;
+            if !self.fast_frame() {
+                self.pos = 2;
+            }
+        }
+    }
+
     /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
     pub(super) fn fast_proto(&mut self) -> bool {
