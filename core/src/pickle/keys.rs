@@ -268,6 +268,7 @@ impl<'a> Keys<'a> {
                 start,
                 len,
                 enc: TextEncoding::Utf8,
+                ..
             } => {
                 let raw = self.span(start, len);
                 let (first, last) = (raw.first().copied(), raw.last().copied());
@@ -443,7 +444,9 @@ impl<'a> Keys<'a> {
                 fixed: false,
             },
             Node::Float(f) => Hash::fixed(hash_float(f)),
-            Node::Str { start, len, enc } => {
+            Node::Str {
+                start, len, enc, ..
+            } => {
                 self.spend(len as usize)?;
                 let chars = text::text_chars(self.span(start, len), enc).map(u32::from);
                 fnv(0xcbf2_9ce4_8422_2325, chars)
@@ -533,11 +536,13 @@ impl<'a> Keys<'a> {
                 start,
                 len,
                 enc: TextEncoding::Utf8,
+                ..
             },
             Node::Str {
                 start: s2,
                 len: l2,
                 enc: TextEncoding::Utf8,
+                ..
             },
         ) = (x, y)
         {

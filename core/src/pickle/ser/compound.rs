@@ -137,7 +137,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
             return Ok(());
         };
         if mode == Mode::Single {
-            return self.ser.write(&[one_op(dict)]);
+            return self.ser.write_op(one_op(dict));
         } else if mode == Mode::Premarked {
             // The first batch is full: `self.count` items, as `Batched` counts them.
             self.batch = self.count;
@@ -238,14 +238,14 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                     (false, 3) => Opcode::TUPLE3,
                     (false, _) => Opcode::EMPTY_TUPLE,
                 };
-                ser.write(&[op.byte()])?;
+                ser.write_op(op.byte())?;
                 if self.count > 0 {
                     ser.memo_put()?;
                 }
             }
         }
         if self.close {
-            ser.write(&[Opcode::SETITEM.byte()])?;
+            ser.write_op(Opcode::SETITEM.byte())?;
         }
         Ok(ser)
     }

@@ -1,5 +1,10 @@
 //! The memo: which strs and bytes values were written (and where), so equal ones are written
 //! once and then referenced; a 64-bit filter, a table and, past a few entries, a hash index.
+//!
+//! Lean start: while a protocol 4+ pickle's first frame holds only what the fast paths write
+//! (short strs, small ints, dicts, MARK and the closing opcodes), a str is written without a
+//! table entry, only its filter bit. The first write of anything else, or the first look-up,
+//! ends the lean start: `end_lean` reads the strs back from the output into the table.
 
 use super::*;
 
@@ -42,9 +47,24 @@ pub(super) struct Memo<const N: usize> {
     /// Indexes into `entries` (`NO_ENTRY` for a free slot), grown and rebuilt as entries
     /// are added.
     pub(super) index: Option<heapless::Vec<u32, N>>,
+    /// While the pickle is in its lean start, where it began (`NO_LEAN` after): the strs
+    /// written from there are not in `entries` yet.
+    pub(super) lean_from: usize,
+    /// The memo index the lean start began with.
+    pub(super) lean_memo: u32,
 }
 
 impl<const N: usize> Memo<N> {
+    pub(super) const fn new() -> Self {
+        Memo {
+            strs: 0,
+            entries: None,
+            index: None,
+            lean_from: NO_LEAN,
+            lean_memo: 0,
+        }
+    }
+
     #[inline]
     pub(super) fn entries(&self) -> &[Entry] {
         match &self.entries {
@@ -91,6 +111,54 @@ impl<const N: usize> Memo<N> {
 }
 
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
+    /// Starts the lean start at the current position (see the module's doc).
+    pub(super) fn begin_lean(&mut self) {
+        self.memo.lean_from = self.pos;
+        self.memo.lean_memo = self.next_memo;
+    }
+
+    /// Ends the lean start, if on: the table gets an entry for each str written since.
+    #[inline(always)]
+    pub(super) fn end_lean(&mut self) {
+        if self.memo.lean_from != NO_LEAN {
+            self.read_back_lean();
+        }
+    }
+
+    /// Walks the output of the lean start, which holds only what the fast paths write
+    /// (SHORT_BINUNICODE + MEMOIZE, MEMOIZE, BININT1/BININT2/BININT, argument-free opcodes),
+    /// and remembers each str with its memo index (fewer than `LINEAR_MEMO`, so the table
+    /// has room and needs no hash index).
+    #[inline(never)]
+    fn read_back_lean(&mut self) {
+        let (from, mut index) = (self.memo.lean_from, self.memo.lean_memo);
+        self.memo.lean_from = NO_LEAN;
+        let out = self.buf.get(..self.pos).unwrap_or_default();
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        let mut p = from;
+        while let Some(&op) = out.get(p) {
+            p += 1;
+            match op {
+                op if op == Opcode::MEMOIZE.byte() => index += 1,
+                op if op == Opcode::SHORT_BINUNICODE.byte() => {
+                    let len = out.get(p).map_or(0, |&n| usize::from(n));
+                    let off = p + 1;
+                    p = off + len;
+                    let _ = entries.push(Entry {
+                        off: off as u32,
+                        len: len as u32,
+                        index,
+                        hash: 0,
+                    });
+                }
+                op if op == Opcode::BININT1.byte() => p += 1,
+                op if op == Opcode::BININT2.byte() => p += 2,
+                op if op == Opcode::BININT.byte() => p += 4,
+                _ => {}
+            }
+        }
+    }
+
     pub(super) fn memo_full(&self) -> Error {
         Error::Capacity {
             what: Capacity::Memo,
@@ -164,11 +232,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// `hash` gives the `payload_hash` of that payload (needed only once the memo has a hash
     /// index).
     pub(super) fn find(
-        &self,
+        &mut self,
         bytes: bool,
         hash: impl FnOnce() -> u32,
         eq: impl Fn(&[u8]) -> bool,
     ) -> Option<Entry> {
+        self.end_lean();
         let accept = |e: Entry| {
             if e.is_bytes() != bytes {
                 return false;
@@ -201,7 +270,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// Finds a remembered str whose UTF-8 payload is `s` (protocols 1+, where str payloads
     /// are stored as UTF-8): a scan comparing lengths first, or the hash index.
     #[inline]
-    pub(super) fn find_str(&self, s: &[u8]) -> Option<Entry> {
+    pub(super) fn find_str(&mut self, s: &[u8]) -> Option<Entry> {
+        self.end_lean();
         if self.memo.index().is_some() {
             return self.find(false, || payload_hash(false, s), |stored| stored == s);
         }
@@ -223,6 +293,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         stored: Stored,
         index: u32,
     ) -> Result<(), Error> {
+        self.end_lean();
         let (Ok(off), Ok(len)) = (u32::try_from(stored.off), u32::try_from(stored.len)) else {
             return Err(self.memo_full());
         };
@@ -278,7 +349,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         Ok(())
     }
 
-    pub(super) fn check_memo_room(&self) -> Result<(), Error> {
+    pub(super) fn check_memo_room(&mut self) -> Result<(), Error> {
+        self.end_lean();
         if self.memo.len() >= MEMO {
             Err(self.memo_full())
         } else {
@@ -348,14 +420,11 @@ impl StreamHash {
     }
 }
 
-/// A str payload's bit in `Memo::strs`: from its length, first and last bytes (a
-/// multiplicative hash, MurmurHash3's constant, top 6 bits).
+/// A str payload's bit in `Memo::strs`: bit (5 · length + first byte) mod 64.
 #[inline]
 pub(super) fn str_bit(payload: &[u8]) -> u64 {
-    let first = payload.first().copied().unwrap_or(0);
-    let last = payload.last().copied().unwrap_or(0);
-    let k = (payload.len() as u32 & 0xff) | u32::from(first) << 8 | u32::from(last) << 16;
-    1u64 << (k.wrapping_mul(0x85eb_ca6b) >> 26)
+    let first = payload.first().map_or(0, |&b| usize::from(b));
+    1u64 << (payload.len().wrapping_mul(5).wrapping_add(first) & 63)
 }
 
 /// The memo hash of a stored payload: of a bytes value (`bytes`) or a str, as written in the

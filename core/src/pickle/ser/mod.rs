@@ -43,6 +43,8 @@ const MARK_STACK: usize = 8;
 const LINEAR_MEMO: usize = 24;
 /// A free slot in the memo's hash index.
 const NO_ENTRY: u32 = u32::MAX;
+/// `Memo::lean_from` once the lean start ended.
+const NO_LEAN: usize = usize::MAX;
 /// The memo index bit that marks a bytes entry (a str entry otherwise).
 const BYTES_BIT: u32 = 1 << 31;
 
@@ -225,11 +227,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             marks: [PendingMark { at: 0, header: 0 }; MARK_STACK],
             marks_len: 0,
             next_memo: 0,
-            memo: Memo {
-                strs: 0,
-                entries: None,
-                index: None,
-            },
+            memo: Memo::new(),
             in_key: false,
             codecs_encode: None,
             builtins_bytes: None,
@@ -239,6 +237,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// Writes the PROTO opcode (protocol 2+) and turns framing on (protocol 4+).
+    #[inline(always)]
     fn start(&mut self) -> Result<(), Error> {
         if self.py2 && !cfg!(feature = "python2") {
             return Err(Error::Unsupported {
@@ -255,6 +254,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             // first container takes the fast paths (the bytes are the same: a frame whose
             // body stays under FRAME_SIZE_MIN loses its header when committed).
             self.open_frame();
+            self.begin_lean();
         }
         Ok(())
     }

@@ -18,9 +18,10 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
-    /// Copies `bytes` to the output, outside any frame logic.
+    /// Copies `bytes` to the output, outside any frame logic (ending the memo's lean start).
     #[inline]
     pub(super) fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.end_lean();
         let start = self.pos;
         let end = start.wrapping_add(bytes.len());
         match self.buf.get_mut(start..end) {
@@ -149,6 +150,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 
     /// Deletes `n` output bytes at `at`, moving what follows back (and the memo's offsets).
     pub(super) fn remove(&mut self, at: usize, n: usize) {
+        self.end_lean();
         let from = at.saturating_add(n);
         if from > self.pos || self.pos > self.buf.len() {
             return; // cannot happen: callers remove bytes they wrote

@@ -434,14 +434,56 @@ fn many_distinct_strings_use_the_hash_index() {
 
 #[test]
 fn strs_sharing_a_filter_bit_are_told_apart() {
-    // Same length, first and last byte: the same bit in Memo::strs, so the second is
-    // compared with the first (and written), the third found.
+    // Same length and first byte: the same bit in Memo::strs, so the second is compared
+    // with the first (and written), the third found.
     assert_eq!(str_bit(b"axb"), str_bit(b"ayb"));
     let mut buf = [0u8; 64];
     // pickle.dumps(['axb', 'ayb', 'axb'], 4)
     assert_eq!(
         p4(&["axb", "ayb", "axb"][..], &mut buf),
         b"\x80\x04\x95\x13\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x03axb\x94\x8c\x03ayb\x94h\x01e."
+    );
+}
+
+#[test]
+fn strs_of_the_lean_start_are_read_back_with_their_memo_indexes() {
+    // The strs before the first BINGET are written without table entries; the look-up reads
+    // them back from the output, across every opcode the fast paths write.
+    #[derive(Serialize)]
+    struct Sub {
+        q: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Lean {
+        a: &'static str,
+        n: u32,
+        m: u32,
+        k: u8,
+        t: bool,
+        f: bool,
+        z: Option<u8>,
+        tup: (u8, u8),
+        sub: Sub,
+        again: &'static str,
+    }
+    let value = Lean {
+        a: "xy",
+        n: 300,
+        m: 70000,
+        k: 5,
+        t: true,
+        f: false,
+        z: None,
+        tup: (1, 2),
+        sub: Sub { q: "xy" },
+        again: "sub",
+    };
+    let mut buf = [0u8; 128];
+    // pickle.dumps({'a': 'xy', 'n': 300, 'm': 70000, 'k': 5, 't': True, 'f': False,
+    // 'z': None, 'tup': (1, 2), 'sub': {'q': 'xy'}, 'again': 'sub'}, 4)
+    assert_eq!(
+        p4(&value, &mut buf),
+        b"\x80\x04\x95X\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x01a\x94\x8c\x02xy\x94\x8c\x01n\x94M,\x01\x8c\x01m\x94Jp\x11\x01\x00\x8c\x01k\x94K\x05\x8c\x01t\x94\x88\x8c\x01f\x94\x89\x8c\x01z\x94N\x8c\x03tup\x94K\x01K\x02\x86\x94\x8c\x03sub\x94}\x94\x8c\x01q\x94h\x02s\x8c\x05again\x94h\x0bu."
     );
 }
 

@@ -23,14 +23,14 @@ pub(super) struct Stored {
 impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     pub(super) fn save_none(&mut self) -> Result<(), Error> {
         self.begin_save()?;
-        self.write(&[Opcode::NONE.byte()])
+        self.write_op(Opcode::NONE.byte())
     }
 
     pub(super) fn save_bool(&mut self, v: bool) -> Result<(), Error> {
         self.begin_save()?;
         match (self.proto >= 2, v) {
-            (true, true) => self.write(&[Opcode::NEWTRUE.byte()]),
-            (true, false) => self.write(&[Opcode::NEWFALSE.byte()]),
+            (true, true) => self.write_op(Opcode::NEWTRUE.byte()),
+            (true, false) => self.write_op(Opcode::NEWFALSE.byte()),
             (false, true) => self.write(b"I01\n"),
             (false, false) => self.write(b"I00\n"),
         }
@@ -348,13 +348,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         // The memo has at most as many entries as indexes were given: while `index` is below
         // LINEAR_MEMO the table has room and no hash index.
         let fast = len <= 0xff && end <= self.fast_end && (index as usize) < min(LINEAR_MEMO, MEMO);
-        if !fast {
+        if !fast || self.memo.strs & bit != 0 {
             return self.save_str_general(v);
-        }
-        if self.memo.strs & bit != 0 {
-            if let Some(e) = self.find_str(bytes) {
-                return self.memo_get(e.index);
-            }
         }
         let Some(dst) = self.buf.get_mut(start..end) else {
             return self.save_str_general(v);
@@ -370,13 +365,16 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         self.pos = end;
         self.next_memo = index + 1;
         self.memo.strs |= bit;
-        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
-        let _ = entries.push(Entry {
-            off: (start + 2) as u32,
-            len: len as u32,
-            index,
-            hash: 0,
-        });
+        if self.memo.lean_from > start {
+            // Past the lean start: the table has room (fewer than LINEAR_MEMO indexes given).
+            let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+            let _ = entries.push(Entry {
+                off: (start + 2) as u32,
+                len: len as u32,
+                index,
+                hash: 0,
+            });
+        }
         Ok(())
     }
 
