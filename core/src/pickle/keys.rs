@@ -247,7 +247,7 @@ impl<'a> Keys<'a> {
         for i in 0..n {
             let key = self.edge(e);
             let f = Id::from(self.fingerprint(key.child));
-            if f == 0 || fp[..i].contains(&f) {
+            if f == 0 || fp.get(..i).unwrap_or_default().contains(&f) {
                 return Ok(false);
             }
             fp[i] = f;
