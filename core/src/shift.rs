@@ -2,12 +2,21 @@
 //! 1.6 KB of a Cortex-M3's flash that nothing else in a small firmware needs, while memcpy
 //! (`copy_from_slice`) is linked anyway.
 
-/// Copies the first `min(dst.len(), src.len())` bytes of `src` to the front of `dst` (one
-/// memcpy; unlike `copy_from_slice`, no length check that can panic and link `core::fmt`).
+/// Copies the first `min(dst.len(), src.len())` bytes of `src` to the front of `dst`. With
+/// `fast`, one memcpy; without it a byte loop that cannot panic: `copy_from_slice`'s length
+/// check, which opt-level `z` keeps out of line, links `core::fmt` and the panic's text.
+#[cfg_attr(feature = "fast", inline)]
+#[cfg_attr(not(feature = "fast"), inline(never))]
 pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
     let n = dst.len().min(src.len());
-    if let (Some(dst), Some(src)) = (dst.get_mut(..n), src.get(..n)) {
-        dst.copy_from_slice(src);
+    match (dst.get_mut(..n), src.get(..n)) {
+        (Some(dst), Some(src)) if cfg!(feature = "fast") => dst.copy_from_slice(src),
+        (Some(dst), Some(src)) => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -24,7 +33,9 @@ pub(crate) fn move_back(buf: &mut [u8], from: usize, to: usize, at: usize) {
     }
     let len = to - from;
     if at + len <= from {
-        let (front, back) = buf.split_at_mut(from);
+        let Some((front, back)) = buf.split_at_mut_checked(from) else {
+            return;
+        };
         if let Some(dst) = front.get_mut(at..) {
             copy(dst, back.get(..len).unwrap_or_default());
         }

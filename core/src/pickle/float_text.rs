@@ -174,7 +174,11 @@ impl Big {
     fn sub(&mut self, other: &Big) -> bool {
         let mut borrow = false;
         let len = self.len;
-        let (low, high) = self.limbs.split_at_mut(other.len.min(len));
+        // Checked: no panic path (`core::fmt`); `len` never passes the limbs.
+        let (low, high) = self
+            .limbs
+            .split_at_mut_checked(other.len.min(len))
+            .unwrap_or((&mut [], &mut []));
         for (a, &b) in low.iter_mut().zip(other.used()) {
             let (v, c1) = a.overflowing_sub(b);
             let (v, c2) = v.overflowing_sub(u32::from(borrow));

@@ -247,7 +247,7 @@ impl<'a> Keys<'a> {
         for i in 0..n {
             let key = self.edge(e);
             let f = Id::from(self.fingerprint(key.child));
-            if f == 0 || fp[..i].contains(&f) {
+            if f == 0 || fp.get(..i).unwrap_or_default().contains(&f) {
                 return Ok(false);
             }
             fp[i] = f;
@@ -268,6 +268,7 @@ impl<'a> Keys<'a> {
                 start,
                 len,
                 enc: TextEncoding::Utf8,
+                ..
             } => {
                 let raw = self.span(start, len);
                 let (first, last) = (raw.first().copied(), raw.last().copied());
@@ -443,7 +444,9 @@ impl<'a> Keys<'a> {
                 fixed: false,
             },
             Node::Float(f) => Hash::fixed(hash_float(f)),
-            Node::Str { start, len, enc } => {
+            Node::Str {
+                start, len, enc, ..
+            } => {
                 self.spend(len as usize)?;
                 let chars = text::text_chars(self.span(start, len), enc).map(u32::from);
                 fnv(0xcbf2_9ce4_8422_2325, chars)
@@ -533,11 +536,13 @@ impl<'a> Keys<'a> {
                 start,
                 len,
                 enc: TextEncoding::Utf8,
+                ..
             },
             Node::Str {
                 start: s2,
                 len: l2,
                 enc: TextEncoding::Utf8,
+                ..
             },
         ) = (x, y)
         {

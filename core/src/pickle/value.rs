@@ -60,6 +60,7 @@ impl<'i, 'n> Tree<'i, 'n> {
     }
 
     /// Node `id` as an [`Item`].
+    #[inline]
     pub(crate) fn item(self, id: NodeId) -> Item<'i> {
         match self.node(id) {
             Node::None | Node::Builtin(_) => Item::None,
@@ -71,7 +72,9 @@ impl<'i, 'n> Tree<'i, 'n> {
                 digits,
             }),
             Node::Float(f) => Item::Float(f),
-            Node::Str { start, len, enc } => Item::Str(Str {
+            Node::Str {
+                start, len, enc, ..
+            } => Item::Str(Str {
                 raw: self.span(start, len),
                 enc,
             }),

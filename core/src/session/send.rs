@@ -106,7 +106,10 @@ impl<const TX: usize> Transmitter<TX> {
         decoder: &mut D,
     ) -> Result<(), Error> {
         let end = self.identity_end.min(TX);
-        let (identity, free) = self.buf.split_at_mut(end);
+        let (identity, free) = self
+            .buf
+            .split_at_mut_checked(end)
+            .unwrap_or((&mut [], &mut []));
         let pickle = identity.get(self.framing.prefix_len()..).unwrap_or(&[]);
         let value = decoder.decode_all(pickle).map_err(Error::Encode)?;
         let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;

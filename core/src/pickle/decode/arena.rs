@@ -94,6 +94,8 @@ pub(crate) enum Node {
         start: u32,
         len: u32,
         enc: TextEncoding,
+        /// A UTF-8 str's [`key_slot`]; 0 for the other encodings.
+        key: u8,
     },
     Bytes {
         start: u32,
@@ -118,10 +120,21 @@ impl Node {
                 start,
                 len,
                 enc: TextEncoding::Utf8,
+                ..
             } => Some(span(input, start, len)),
             _ => None,
         }
     }
+}
+
+/// A UTF-8 str's slot (1-64) in the decoder's filter of certainly distinct dict keys: a
+/// function of its length and its first, middle and last bytes, so equal strs share it.
+#[inline(always)]
+pub(crate) fn key_slot(text: &[u8]) -> u8 {
+    let len = text.len();
+    let byte = |i: usize| usize::from(text.get(i).copied().unwrap_or(0));
+    let mix = len + byte(0) + byte(len.wrapping_sub(1)) + byte(len / 2) * 11;
+    (mix & 63) as u8 + 1
 }
 
 /// The input bytes `start..start + len` of a node (empty if out of range, which the decoder

@@ -84,9 +84,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// True if node `id` is the `str` `expected` (in any encoding).
     pub(super) fn is_text(&self, id: NodeId, expected: &str) -> bool {
         match self.node(id) {
-            Node::Str { start, len, enc } => {
-                text::text_chars(span(self.input, start, len), enc).eq(expected.chars())
-            }
+            Node::Str {
+                start, len, enc, ..
+            } => text::text_chars(span(self.input, start, len), enc).eq(expected.chars()),
             _ => false,
         }
     }
@@ -179,7 +179,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 if !(self.is_text(encoding, "latin1") || self.is_text(encoding, "latin-1")) {
                     return Err(refuse());
                 }
-                let Node::Str { start, len, enc } = self.node(text) else {
+                let Node::Str {
+                    start, len, enc, ..
+                } = self.node(text)
+                else {
                     return Err(refuse());
                 };
                 text::validate_latin1(span(self.input, start, len), enc).map_err(|r| at.arg(r))?;

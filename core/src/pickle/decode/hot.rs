@@ -6,15 +6,29 @@
 //! gives the exact result or error. The arms read `window`: a read past the current FRAME's
 //! end declines, and the family function checks it as pickle.py does.
 
-use crate::pickle::opcodes::le_u64;
+use crate::pickle::opcodes::{le_u64, Opcode};
 use crate::pickle::text::{self, TextEncoding};
 
-use super::arena::{leaf_weight, Container, ContainerKind, Id, Node, NIL};
+use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
 use super::containers::chain;
-use super::machine::{Machine, MARK_ENTRY};
+use super::machine::{op, Machine, MARK_ENTRY};
 use super::Arena;
 
 impl<A: Arena> Machine<'_, '_, A> {
+    /// The opening PROTO and FRAME of a protocol 4+ pickle, before the loop: what
+    /// [`fast_proto`](Self::fast_proto) and [`fast_frame`](Self::fast_frame) do, without two
+    /// dispatches. Whatever they decline is left to the loop, from where it stopped.
+    #[inline(always)]
+    pub(super) fn fast_prologue(&mut self) {
+        if let Some(&[op::PROTO, version @ 0..=5, op::FRAME]) = self.input.get(..3) {
+            self.proto = version;
+            self.pos = 3;
+            if !self.fast_frame() {
+                self.pos = 2;
+            }
+        }
+    }
+
     /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
     pub(super) fn fast_proto(&mut self) -> bool {
@@ -46,7 +60,8 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
     }
 
-    /// Pushes a new node (one copy, called by every leaf arm: flash).
+    /// Pushes a new node (one copy, called by every leaf arm: flash), and runs a MEMOIZE
+    /// that follows it.
     #[inline(never)]
     pub(super) fn fast_leaf(&mut self, node: Node) -> bool {
         let d = &mut *self.d;
@@ -57,7 +72,23 @@ impl<A: Arena> Machine<'_, '_, A> {
             d.nodes.truncate(id as usize);
             return false;
         }
+        self.then_memoize(id);
         true
+    }
+
+    /// The next opcode if it is a MEMOIZE into the next fresh slot, `id` being the top of the
+    /// stack (CPython memoizes most new values at once): done here, saving a dispatch. An
+    /// opcode byte is read from `input`, as the loop does (no argument, no frame check).
+    #[inline(always)]
+    fn then_memoize(&mut self, id: Id) {
+        let d = &mut *self.d;
+        if self.input.get(self.pos) == Some(&(Opcode::MEMOIZE as u8))
+            && self.memo_len as usize == d.memo.len()
+            && d.memo.push(id).is_ok()
+        {
+            self.memo_len += 1;
+            self.pos += 1;
+        }
     }
 
     /// A new empty container.
@@ -116,6 +147,7 @@ impl<A: Arena> Machine<'_, '_, A> {
             start: start as u32,
             len: n as u32,
             enc: TextEncoding::Utf8,
+            key: key_slot(raw),
         })
     }
 
@@ -220,7 +252,11 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
         self.d.stack.truncate(from);
         // Cannot fail: `n` entries were just removed.
-        self.d.stack.push(id).is_ok()
+        if self.d.stack.push(id).is_err() {
+            return false;
+        }
+        self.then_memoize(id);
+        true
     }
 
     /// APPEND (`n` 1, onto a list), SETITEM (`n` 2, into a dict).

@@ -6,7 +6,7 @@ use crate::pickle::number;
 use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::{self, BytesEncoding, TextEncoding};
 
-use super::arena::{IntDigits, Node};
+use super::arena::{key_slot, IntDigits, Node};
 use super::machine::{At, Machine};
 use super::Arena;
 
@@ -94,6 +94,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         start,
                         len,
                         enc: TextEncoding::PyLiteral,
+                        key: 0,
                     }
                 } else {
                     Node::Bytes {
@@ -115,6 +116,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         start,
                         len,
                         enc: TextEncoding::Utf8,
+                        key: key_slot(raw),
                     }
                 } else {
                     Node::Bytes {
@@ -135,6 +137,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         start: start as u32,
                         len: line.len() as u32,
                         enc: TextEncoding::RawUnicodeEscape,
+                        key: 0,
                     },
                     at,
                 )?;
@@ -151,6 +154,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         start: start as u32,
                         len: n as u32,
                         enc: TextEncoding::Utf8,
+                        key: key_slot(raw),
                     },
                     at,
                 )?;

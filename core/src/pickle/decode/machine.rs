@@ -88,11 +88,11 @@ impl At {
 }
 
 /// Opcode bytes the loop dispatches on directly (the opcode table's values).
-mod op {
+pub(super) mod op {
     use crate::pickle::opcodes::Opcode;
     pub(super) const STOP: u8 = Opcode::STOP as u8;
-    pub(super) const PROTO: u8 = Opcode::PROTO as u8;
-    pub(super) const FRAME: u8 = Opcode::FRAME as u8;
+    pub(in crate::pickle::decode) const PROTO: u8 = Opcode::PROTO as u8;
+    pub(in crate::pickle::decode) const FRAME: u8 = Opcode::FRAME as u8;
     pub(super) const MARK: u8 = Opcode::MARK as u8;
     pub(super) const MEMOIZE: u8 = Opcode::MEMOIZE as u8;
     pub(super) const BINPUT: u8 = Opcode::BINPUT as u8;
@@ -145,6 +145,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// the opcode's start, which gives the exact result and error. An inline arm that
     /// declines has changed nothing.
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
+        if cfg!(feature = "fast") {
+            self.fast_prologue();
+        }
         loop {
             let offset = self.pos;
             let Some(&byte) = self.input.get(offset) else {

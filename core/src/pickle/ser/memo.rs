@@ -271,7 +271,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         };
         let hash = hash();
         let slots = index.len();
-        let mut slot = hash as usize % slots;
+        let mut slot = (hash as usize).checked_rem(slots)?;
         for _ in 0..slots {
             let i = *index.get(slot)?;
             if i == NO_ENTRY {
@@ -421,16 +421,14 @@ impl StreamHash {
                 self.tail_len = 0;
             }
         }
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.mix(u64::from_le_bytes(w));
+        let (chunks, rest) = bytes.as_chunks::<8>();
+        for &c in chunks {
+            self.mix(u64::from_le_bytes(c));
         }
-        for (k, &b) in chunks.remainder().iter().enumerate() {
+        for (k, &b) in rest.iter().enumerate() {
             self.tail |= u64::from(b) << (8 * k);
         }
-        self.tail_len = chunks.remainder().len() as u32;
+        self.tail_len = rest.len() as u32;
     }
 
     #[inline]
@@ -460,15 +458,13 @@ pub(super) fn payload_hash(bytes: bool, payload: &[u8]) -> u32 {
 #[inline]
 pub(super) fn hash_bytes(kind: u64, bytes: &[u8]) -> u32 {
     let mut h = StreamHash::new();
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h.mix(u64::from_le_bytes(w));
+    let (chunks, rest) = bytes.as_chunks::<8>();
+    for &c in chunks {
+        h.mix(u64::from_le_bytes(c));
     }
     // The tail, little-endian, built in registers (a copy through memory stalls the load).
     let mut tail = 0u64;
-    for (k, &b) in chunks.remainder().iter().enumerate() {
+    for (k, &b) in rest.iter().enumerate() {
         tail |= u64::from(b) << (8 * k);
     }
     h.tail = tail;

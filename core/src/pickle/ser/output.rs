@@ -26,7 +26,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let end = start.wrapping_add(bytes.len());
         match self.buf.get_mut(start..end) {
             Some(dst) => {
-                dst.copy_from_slice(bytes);
+                crate::shift::copy(dst, bytes);
                 self.pos = end;
                 Ok(())
             }
@@ -137,10 +137,11 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             }
             let header = sized_header(Opcode::FRAME, len);
             let capacity = self.buf.len();
-            self.buf
+            let dst = self
+                .buf
                 .get_mut(start..body)
-                .ok_or(Error::BufferFull { capacity })?
-                .copy_from_slice(&header);
+                .ok_or(Error::BufferFull { capacity })?;
+            crate::shift::copy(dst, &header);
         } else if self.frame_reserved {
             self.remove(start, FRAME_HEADER_SIZE);
         }
@@ -189,11 +190,12 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let Some(field) = self.buf.get_mut(len_at..len_at.saturating_add(8)) else {
             return;
         };
-        let mut l = [0u8; 8];
-        l.copy_from_slice(field);
-        let len = u64::from_le_bytes(l).saturating_sub(1);
+        let Some(l) = field.first_chunk_mut::<8>() else {
+            return;
+        };
+        let len = u64::from_le_bytes(*l).saturating_sub(1);
         if len >= FRAME_SIZE_MIN as u64 {
-            field.copy_from_slice(&len.to_le_bytes());
+            *l = len.to_le_bytes();
         } else {
             self.remove(header, FRAME_HEADER_SIZE);
         }
@@ -270,13 +272,19 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
     pub(super) fn two<const K: usize>(dst: &mut [u8], src: &[u8]) {
         let n = src.len();
-        // `copy_from_slice` (a fixed-size memcpy, inlined), not `*d = *s`, which links
-        // memmove (1.6 KB of a Cortex-M3's flash).
+        // Fixed-size array moves (inlined, no length check), not a byte loop, which links
+        // memmove (1.6 KB of a Cortex-M3's flash). The last chunk through `get`, not
+        // `last_chunk`, whose `split_at` keeps a panic path at opt-level z.
         if let (Some(d), Some(s)) = (dst.first_chunk_mut::<K>(), src.first_chunk::<K>()) {
-            d.copy_from_slice(s);
+            *d = *s;
         }
-        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<K>(), src.last_chunk::<K>()) {
-            d.copy_from_slice(s);
+        let last = |len: usize| len.checked_sub(K).unwrap_or(usize::MAX);
+        let (d, s) = (dst.get_mut(last(n)..), src.get(last(n)..));
+        if let (Some(d), Some(s)) = (
+            d.and_then(|d| d.first_chunk_mut::<K>()),
+            s.and_then(|s| s.first_chunk::<K>()),
+        ) {
+            *d = *s;
         }
         debug_assert!(n >= K && n <= 2 * K);
     }
@@ -294,7 +302,7 @@ pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
         4..=7 => two::<4>(dst, src),
         8..=15 => two::<8>(dst, src),
         16..=32 => two::<16>(dst, src),
-        _ => dst.copy_from_slice(src),
+        _ => crate::shift::copy(dst, src),
     }
 }
 
