@@ -429,8 +429,8 @@ impl Sum {
     /// for STOP).
     #[inline(always)]
     fn add(&mut self, node: Node, child: NodeId, target: NodeId) -> bool {
-        // Tested one by one, most frequent first: each is one compare of the tag (a match
-        // decodes `Node`'s niche and jumps through a table, ~13 instructions per item).
+        // The most frequent first (measured: -1% against one match over every variant; the
+        // compiler still decodes `Node`'s niche into a jump table here).
         if let Node::Str { len, .. } = node {
             self.weight += u64::from(len) + 1;
         } else if let Node::Container(c) = node {
