@@ -107,15 +107,11 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         // CPython 3 writes a lone item without MARK only as the whole container;
         // Python 2 in every batch.
         let lone_possible = self.count == 0 || self.ser.py2() || self.lone_last;
-        if lone_possible && mode == Mode::Unknown && self.ser.marks_len < MARK_STACK {
-            if let Some(m) = self.ser.marks.get_mut(self.ser.marks_len) {
-                *m = PendingMark {
-                    at: self.ser.pos.saturating_sub(1),
-                    header: NO_FRAME,
-                };
-                self.ser.marks_len += 1;
-                self.mark = true;
-            }
+        if lone_possible && mode == Mode::Unknown {
+            let at = self.ser.pos.saturating_sub(1);
+            let header = NO_FRAME;
+            // Past MARK_STACK pending marks, a lone item keeps its MARK.
+            self.mark = self.ser.marks.push(PendingMark { at, header }).is_ok();
         }
         Ok(())
     }
@@ -155,7 +151,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
             self.mark_next = true;
             if self.mark {
                 self.mark = false;
-                self.ser.marks_len = self.ser.marks_len.saturating_sub(1);
+                self.ser.marks.pop();
             }
         }
         Ok(())
@@ -213,9 +209,9 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
             Shape::Items { dict, .. } => {
                 let mut done = false;
                 if self.mark {
-                    ser.marks_len = ser.marks_len.saturating_sub(1);
+                    let last = ser.marks.pop();
                     if self.batch == 1 {
-                        if let Some(m) = ser.marks.get(ser.marks_len).copied() {
+                        if let Some(m) = last {
                             // CPython writes a lone item without MARK.
                             ser.remove(m.at, 1);
                             if m.header != NO_FRAME {

@@ -174,8 +174,7 @@ pub struct Serializer<'b, const MEMO: usize = MEMO_CAPACITY> {
     /// Offsets of the first MARK of unknown-length lists and dicts being written (innermost
     /// last), and of the FRAME header that counts it once its frame is closed (`NO_FRAME`
     /// before), kept up to date as bytes move.
-    marks: [PendingMark; MARK_STACK],
-    marks_len: usize,
+    marks: heapless::Vec<PendingMark, MARK_STACK>,
     /// The memo index the next PUT/MEMOIZE gets.
     next_memo: u32,
     memo: Memo<MEMO>,
@@ -223,9 +222,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             frame_start: NO_FRAME,
             frame_reserved: false,
             fast_end: 0,
-            // Only `marks[..marks_len]` is ever read.
-            marks: [PendingMark { at: 0, header: 0 }; MARK_STACK],
-            marks_len: 0,
+            marks: heapless::Vec::new(),
             next_memo: 0,
             memo: Memo::new(),
             in_key: false,

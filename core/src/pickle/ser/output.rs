@@ -100,7 +100,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let (start, pos) = (self.frame_start, self.pos);
         let body = start.wrapping_add(FRAME_HEADER_SIZE);
         if self.frame_reserved
-            && self.marks_len == 0
+            && self.marks.is_empty()
             && pos >= body.wrapping_add(FRAME_SIZE_MIN)
             && body > start
         {
@@ -129,8 +129,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             if !self.frame_reserved {
                 return Err(self.full());
             }
-            let live = self.marks_len;
-            for m in self.marks.iter_mut().take(live) {
+            for m in self.marks.iter_mut() {
                 if m.header == NO_FRAME && m.at >= body {
                     m.header = start;
                 }
@@ -164,8 +163,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                 }
             }
         }
-        let live = self.marks_len;
-        for m in self.marks.iter_mut().take(live) {
+        for m in self.marks.iter_mut() {
             if m.at >= from {
                 m.at -= n;
             }
