@@ -79,7 +79,9 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
 
     #[inline(always)]
     pub(super) fn before_item(&mut self) -> Result<(), Error> {
-        if self.mark_next {
+        // `mark_next` only while `count >= quiet`: after an item's `after_item`, the same
+        // comparison (so no check of its own on the fast path).
+        if self.count >= self.quiet && self.mark_next {
             self.open_batch()
         } else {
             Ok(())
@@ -184,13 +186,14 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
                 return self.ser.write_op(many_op(dict));
             }
         }
-        self.end_general().map(|_| ())
+        let mut this = self;
+        this.end_general()
     }
 
-    /// [`Compound::end`], giving the serializer back.
+    /// [`Compound::end`] outside its common case (by reference: no copy of the compound).
     #[inline(never)]
-    pub(super) fn end_general(self) -> Result<&'a mut Serializer<'b, MEMO>, Error> {
-        let ser = self.ser;
+    pub(super) fn end_general(&mut self) -> Result<(), Error> {
+        let ser = &mut *self.ser;
         match self.shape {
             Shape::Items {
                 dict,
@@ -247,7 +250,7 @@ impl<'a, 'b, const MEMO: usize> Compound<'a, 'b, MEMO> {
         if self.close {
             ser.write_op(Opcode::SETITEM.byte())?;
         }
-        Ok(ser)
+        Ok(())
     }
 }
 
@@ -458,8 +461,7 @@ impl<'a, 'b, const MEMO: usize> ser::Serializer for &'a mut Serializer<'b, MEMO>
         _name: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStruct, Error> {
-        self.begin_dict()?;
-        self.items(true, Some(len), false)
+        self.begin_struct(len, false)
     }
     #[inline]
     fn serialize_struct_variant(

@@ -118,38 +118,37 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// Ends the lean start, if on: the table gets an entry for each str written since.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Capacity`] when they are more than the memo holds.
     #[inline(always)]
-    pub(super) fn end_lean(&mut self) {
+    pub(super) fn end_lean(&mut self) -> Result<(), Error> {
         if self.memo.lean_from != NO_LEAN {
-            self.read_back_lean();
+            self.read_back_lean()
+        } else {
+            Ok(())
         }
     }
 
     /// Walks the output of the lean start, which holds only what the fast paths write
     /// (SHORT_BINUNICODE + MEMOIZE, MEMOIZE, BININT1/BININT2/BININT, argument-free opcodes),
-    /// and remembers each str with its memo index (fewer than `LINEAR_MEMO`, so the table
-    /// has room and needs no hash index).
+    /// and remembers each str with its memo index.
     #[inline(never)]
-    fn read_back_lean(&mut self) {
-        let (from, mut index) = (self.memo.lean_from, self.memo.lean_memo);
+    fn read_back_lean(&mut self) -> Result<(), Error> {
+        let (mut p, mut index) = (self.memo.lean_from, self.memo.lean_memo);
         self.memo.lean_from = NO_LEAN;
-        let out = self.buf.get(..self.pos).unwrap_or_default();
-        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
-        let mut p = from;
-        while let Some(&op) = out.get(p) {
+        while p < self.pos {
+            let Some(&op) = self.buf.get(p) else {
+                break;
+            };
             p += 1;
             match op {
                 op if op == Opcode::MEMOIZE.byte() => index += 1,
                 op if op == Opcode::SHORT_BINUNICODE.byte() => {
-                    let len = out.get(p).map_or(0, |&n| usize::from(n));
-                    let off = p + 1;
-                    p = off + len;
-                    let _ = entries.push(Entry {
-                        off: off as u32,
-                        len: len as u32,
-                        index,
-                        hash: 0,
-                    });
+                    let len = self.buf.get(p).map_or(0, |&n| usize::from(n));
+                    self.list_str(p + 1, len, index)?;
+                    p += 1 + len;
                 }
                 op if op == Opcode::BININT1.byte() => p += 1,
                 op if op == Opcode::BININT2.byte() => p += 2,
@@ -157,6 +156,26 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// Remembers a str the fast path wrote (payload at `off`, `len` bytes, memo `index`; its
+    /// filter bit is set): pushed while the table is scanned, else as `remember` does.
+    #[inline(never)]
+    pub(super) fn list_str(&mut self, off: usize, len: usize, index: u32) -> Result<(), Error> {
+        let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
+        if entries.len() < min(LINEAR_MEMO, MEMO) && index < BYTES_BIT {
+            // Below LINEAR_MEMO entries: no hash to compute, no index to update.
+            let (off, len) = (off as u32, len as u32);
+            let _ = entries.push(Entry {
+                off,
+                len,
+                index,
+                hash: 0,
+            });
+            return Ok(());
+        }
+        self.remember(false, Stored { off, len }, index)
     }
 
     pub(super) fn memo_full(&self) -> Error {
@@ -228,16 +247,17 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         }
     }
 
-    /// Finds a remembered value of the kind (`bytes`) whose stored payload `eq` accepts;
+    /// Finds a remembered value of the kind (`bytes`) whose stored payload `eq` accepts (after
+    /// `end_lean`, as every look-up);
     /// `hash` gives the `payload_hash` of that payload (needed only once the memo has a hash
     /// index).
     pub(super) fn find(
-        &mut self,
+        &self,
         bytes: bool,
         hash: impl FnOnce() -> u32,
         eq: impl Fn(&[u8]) -> bool,
     ) -> Option<Entry> {
-        self.end_lean();
+        debug_assert!(self.memo.lean_from == NO_LEAN, "end_lean first");
         let accept = |e: Entry| {
             if e.is_bytes() != bytes {
                 return false;
@@ -270,8 +290,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// Finds a remembered str whose UTF-8 payload is `s` (protocols 1+, where str payloads
     /// are stored as UTF-8): a scan comparing lengths first, or the hash index.
     #[inline]
-    pub(super) fn find_str(&mut self, s: &[u8]) -> Option<Entry> {
-        self.end_lean();
+    pub(super) fn find_str(&self, s: &[u8]) -> Option<Entry> {
         if self.memo.index().is_some() {
             return self.find(false, || payload_hash(false, s), |stored| stored == s);
         }
@@ -293,7 +312,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         stored: Stored,
         index: u32,
     ) -> Result<(), Error> {
-        self.end_lean();
+        if index >= BYTES_BIT {
+            return Err(self.memo_full());
+        }
         let (Ok(off), Ok(len)) = (u32::try_from(stored.off), u32::try_from(stored.len)) else {
             return Err(self.memo_full());
         };
@@ -349,8 +370,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         Ok(())
     }
 
-    pub(super) fn check_memo_room(&mut self) -> Result<(), Error> {
-        self.end_lean();
+    pub(super) fn check_memo_room(&self) -> Result<(), Error> {
         if self.memo.len() >= MEMO {
             Err(self.memo_full())
         } else {

@@ -9,7 +9,7 @@ use serde::ser::{self, Serialize};
 use super::{Capacity, Encoding, Error, Opcode};
 
 use compound::{Compound, Mode, Shape};
-use memo::{hash_bytes, payload_hash, str_bit, Entry, Memo, StreamHash, KIND_BYTES, KIND_STR};
+use memo::{hash_bytes, payload_hash, str_bit, Memo, StreamHash, KIND_BYTES, KIND_STR};
 use output::{copy_short, PendingMark};
 use text::{ByteString, Form, Latin1, Shown, Surrogates, Text, Utf8};
 use values::Stored;
@@ -266,7 +266,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         cfg!(feature = "python2") && self.py2
     }
 
-    #[inline]
+    #[inline(always)]
     fn finish_in_place(&mut self) -> Result<&'b mut [u8], Error> {
         self.write_op(Opcode::STOP.byte())?;
         if !self.commit_frame_fast() {

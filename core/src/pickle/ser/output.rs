@@ -21,7 +21,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// Copies `bytes` to the output, outside any frame logic (ending the memo's lean start).
     #[inline]
     pub(super) fn put(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.end_lean();
+        self.end_lean()?;
         let start = self.pos;
         let end = start.wrapping_add(bytes.len());
         match self.buf.get_mut(start..end) {
@@ -148,9 +148,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         Ok(())
     }
 
-    /// Deletes `n` output bytes at `at`, moving what follows back (and the memo's offsets).
+    /// Deletes `n` output bytes at `at`, moving what follows back (and the memo's offsets,
+    /// marks and frame).
     pub(super) fn remove(&mut self, at: usize, n: usize) {
-        self.end_lean();
         let from = at.saturating_add(n);
         if from > self.pos || self.pos > self.buf.len() {
             return; // cannot happen: callers remove bytes they wrote
@@ -176,6 +176,10 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         if self.frame_start != NO_FRAME && self.frame_start >= from {
             self.frame_start -= n;
             self.set_fast_end();
+        }
+        // (While the lean start is on, only `finish` removes bytes: a FRAME header.)
+        if self.memo.lean_from != NO_LEAN && self.memo.lean_from >= from {
+            self.memo.lean_from -= n;
         }
     }
 

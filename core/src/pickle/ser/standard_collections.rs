@@ -405,8 +405,11 @@ pub(super) struct Items<'s, 'b, const MEMO: usize> {
 
 impl<const MEMO: usize> Items<'_, '_, MEMO> {
     fn end(self) -> Result<(), Error> {
-        let Items { items, kind, .. } = self;
-        let ser = items.end_general()?;
+        let Items {
+            mut items, kind, ..
+        } = self;
+        items.end_general()?;
+        let ser = items.ser;
         if kind == Kind::Counter {
             ser.write(&[Opcode::TUPLE1.byte()])?;
             ser.memo_put()?;

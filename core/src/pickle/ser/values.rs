@@ -219,6 +219,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         x: &X,
         mut share: bool,
     ) -> Result<Stored, Error> {
+        self.end_lean()?;
         self.begin_save()?;
         let form = if self.py2() {
             let scan = x.scan()?;
@@ -288,6 +289,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         quote: u8,
         share: bool,
     ) -> Result<Stored, Error> {
+        self.end_lean()?;
         let form = if self.proto == 0 {
             Form::Py2Repr { quote }
         } else {
@@ -345,10 +347,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let end = start.wrapping_add(len + 3);
         let bit = str_bit(bytes);
         let index = self.next_memo;
-        // The memo has at most as many entries as indexes were given: while `index` is below
-        // LINEAR_MEMO the table has room and no hash index.
-        let fast = len <= 0xff && end <= self.fast_end && (index as usize) < min(LINEAR_MEMO, MEMO);
-        if !fast || self.memo.strs & bit != 0 {
+        if len > 0xff || end > self.fast_end || self.memo.strs & bit != 0 {
             return self.save_str_general(v);
         }
         let Some(dst) = self.buf.get_mut(start..end) else {
@@ -363,17 +362,11 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             }
         }
         self.pos = end;
-        self.next_memo = index + 1;
+        // Fewer than 2^32 bytes before `fast_end`: cannot wrap.
+        self.next_memo = index.wrapping_add(1);
         self.memo.strs |= bit;
         if self.memo.lean_from > start {
-            // Past the lean start: the table has room (fewer than LINEAR_MEMO indexes given).
-            let entries = self.memo.entries.get_or_insert_with(heapless::Vec::new);
-            let _ = entries.push(Entry {
-                off: (start + 2) as u32,
-                len: len as u32,
-                index,
-                hash: 0,
-            });
+            return self.list_str(start + 2, len, index);
         }
         Ok(())
     }
@@ -383,6 +376,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// memo; others go through `save_text`.
     #[inline(never)]
     pub(super) fn save_str_general(&mut self, v: &str) -> Result<(), Error> {
+        self.end_lean()?;
         let bytes = v.as_bytes();
         let len = bytes.len();
         if self.py2() || self.proto == 0 || len > 0xff || self.memo.index().is_some() {
@@ -407,6 +401,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     pub(super) fn save_bytes(&mut self, v: &[u8]) -> Result<(), Error> {
+        self.end_lean()?;
         self.begin_save()?;
         if self.py2() {
             let quote = ByteString(v).scan()?.quote();
@@ -533,6 +528,31 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             }
         }
         self.begin_dict_general()
+    }
+
+    /// A struct's dict up to its items: `begin_dict` and `items`, the common case (two or more
+    /// fields, inside an open frame with room, which implies protocol 4+) as one write of
+    /// EMPTY_DICT MEMOIZE MARK, the first batch's MARK of `Mode::Premarked`.
+    #[inline(always)]
+    pub(super) fn begin_struct<'a>(
+        &'a mut self,
+        len: usize,
+        close: bool,
+    ) -> Result<Compound<'a, 'b, MEMO>, Error> {
+        let (start, index) = (self.pos, self.next_memo);
+        if len >= 2 && !self.in_key && start.wrapping_add(3) <= self.fast_end && index < BYTES_BIT {
+            if let Some(dst) = self.buf.get_mut(start..start + 3) {
+                dst.copy_from_slice(&[Opcode::EMPTY_DICT.byte(), Opcode::MEMOIZE.byte(), MARK]);
+                self.pos = start + 3;
+                self.next_memo = index + 1;
+                let mode = Mode::Premarked;
+                let mut items = Compound::new(self, Shape::Items { dict: true, mode }, close);
+                items.len = Some(len);
+                return Ok(items);
+            }
+        }
+        self.begin_dict()?;
+        self.items(true, Some(len), close)
     }
 
     #[inline(never)]
