@@ -54,7 +54,7 @@ def main():
     o.append("//! non-printable iff an odd number of its segment's toggles are `<=` it.")
     o.append("")
     o.append("/// Unicode version of the tables (Python 3.11's `unicodedata.unidata_version`).")
-    o.append("#[cfg(test)]")
+    o.append("#[cfg(all(test, feature = \"repr\"))]")
     o.append('pub(crate) const UNICODE_VERSION: &str = "%s";' % unicodedata.unidata_version)
     o.append("")
     o.append("/// Toggle points in U+0000..=U+FFFF.")
@@ -89,7 +89,7 @@ def main():
     o.append("}")
     o.append("")
     o.append("/// Size of the tables in bytes.")
-    o.append("#[cfg(test)]")
+    o.append("#[cfg(all(test, feature = \"repr\"))]")
     o.append("pub(crate) const TABLE_BYTES: usize = %d;" % size)
     sys.stdout.write("\n".join(o) + "\n")
 

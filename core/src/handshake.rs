@@ -412,6 +412,7 @@ mod tests {
 
     // CPython 3.11: pickle.dumps(...) with the default protocol (4) unless said.
     #[test]
+    #[cfg(feature = "repr")]
     fn any_value_under_clientid_and_bare_ints_and_strs() {
         // {'clientid': 54321}
         let p = b"\x80\x04\x95\x12\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94M1\xd4s.";
@@ -464,6 +465,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "repr")]
     fn preview_is_cut_at_the_limit() {
         let mut decoder: Decoder = Decoder::new();
         let value = decoder.decode(b"\x80\x04K\x01.").unwrap();

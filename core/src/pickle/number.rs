@@ -524,6 +524,7 @@ for t in {cases:?}:
     }
 
     /// Parses Python's `float.hex()` output.
+    #[cfg(feature = "float-text")]
     fn python_float_hex(s: &str) -> f64 {
         match s {
             "inf" => return f64::INFINITY,

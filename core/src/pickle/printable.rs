@@ -5,7 +5,7 @@
 //! non-printable iff an odd number of its segment's toggles are `<=` it.
 
 /// Unicode version of the tables (Python 3.11's `unicodedata.unidata_version`).
-#[cfg(test)]
+#[cfg(all(test, feature = "repr"))]
 pub(crate) const UNICODE_VERSION: &str = "14.0.0";
 
 /// Toggle points in U+0000..=U+FFFF.
@@ -180,5 +180,5 @@ pub(crate) fn is_printable(c: char) -> bool {
 }
 
 /// Size of the tables in bytes.
-#[cfg(test)]
+#[cfg(all(test, feature = "repr"))]
 pub(crate) const TABLE_BYTES: usize = 2828;

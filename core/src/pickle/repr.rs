@@ -415,6 +415,6 @@ pub(crate) fn write_int_decimal_repr(w: &mut dyn Write, text: &[u8]) -> fmt::Res
     w.write_str(core::str::from_utf8(significant).map_err(|_| fmt::Error)?)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "repr"))]
 #[path = "repr_tests.rs"]
 mod tests;

@@ -696,6 +696,6 @@ impl<'a> Iterator for DictIter<'a> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "repr"))]
 #[path = "value_tests.rs"]
 mod tests;

@@ -114,7 +114,8 @@ impl HeapDecoder {
     }
 }
 
-#[cfg(test)]
+// It reuses the decoder's tests and their fixtures (see `decode/mod.rs`).
+#[cfg(all(test, feature = "repr", feature = "float-text", feature = "objects"))]
 mod tests {
     extern crate std;
     use super::super::tests::{bombs, OPCODE_CASES, SEMANTICS_CASES};

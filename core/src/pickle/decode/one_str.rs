@@ -113,7 +113,7 @@ pub(crate) mod tests {
 
     fn outcome(r: Result<(Value<'_>, usize), crate::pickle::Error>) -> String {
         match r {
-            Ok((v, len)) => std::format!("{v} ({len} bytes)"),
+            Ok((v, len)) => std::format!("{v:?} ({len} bytes)"),
             Err(e) => std::format!("error: {e}"),
         }
     }

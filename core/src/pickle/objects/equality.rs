@@ -310,6 +310,7 @@ mod tests {
     /// CPython dict writes equal keys): brine merges the ones CPython merges, keeps the
     /// ones it keeps, and refuses the collections as CPython's `TypeError` does.
     #[test]
+    #[cfg(feature = "repr")] // compares with CPython's repr
     #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn standard_keys_merge_as_cpython_merges_them() {
         extern crate std;

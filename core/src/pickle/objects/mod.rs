@@ -98,5 +98,5 @@ pub(crate) fn is_dotted_name(name: &[u8]) -> bool {
         })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "repr", feature = "objects"))]
 mod tests;

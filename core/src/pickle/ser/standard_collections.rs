@@ -699,6 +699,6 @@ impl<'s, 'b, const MEMO: usize> ser::Serializer for Start<'s, 'b, MEMO> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "repr"))]
 #[path = "standard_collections_tests.rs"]
 mod tests;

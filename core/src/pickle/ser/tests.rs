@@ -117,6 +117,7 @@ fn identity_struct() {
 // `pickle.dumps(obj, p)` of Python 2.7 (pickle.py) for the identity above, p = 0..2: the
 // same dict with byte strings (Lib/pickle.py's save_string; CPython 3 loads it back with
 // encoding='bytes').
+#[cfg(feature = "python2")]
 const IDENTITY_PY2: [&[u8]; 3] = [
     b"(dp0\nS'name'\np1\nS'Ada Lovelace'\np2\nsS'email'\np3\nS'ada@example.com'\np4\nsS'student_id'\np5\nS'12345678'\np6\nsS'github_username'\np7\nS'ada'\np8\ns.",
     b"}q\x00(U\x04nameq\x01U\x0cAda Lovelaceq\x02U\x05emailq\x03U\x0fada@example.comq\x04U\nstudent_idq\x05U\x0812345678q\x06U\x0fgithub_usernameq\x07U\x03adaq\x08u.",
@@ -124,6 +125,7 @@ const IDENTITY_PY2: [&[u8]; 3] = [
 ];
 
 #[test]
+#[cfg(feature = "python2")]
 fn python2_types() {
     let mut buf = [0u8; 256];
     for (p, want) in PROTOCOLS.iter().zip(IDENTITY_PY2) {
