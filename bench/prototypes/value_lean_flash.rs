@@ -1,0 +1,35 @@
+//! Prototype, not built by the workspace (issue 21 point 3, s8-flash): the flash of the lean
+//! machine (lean_machine.rs, the design of value_lean_machine.rs) on the lab board's target,
+//! thumbv7m-none-eabi at opt-level z with fat LTO, one codegen unit and panic=abort (the
+//! firmware's release profile), as a no_std staticlib whose one entry,
+//! `brine_lean_decode`, decodes a buffer into a caller's arena. To rebuild and measure (from
+//! the repository's root; it takes one of the machine's build slots as cargo-slot does):
+//!
+//!   mkdir -p target/lean-flash
+//!   flock /tmp/cargo-slot-1 rustc --edition 2021 --crate-type staticlib \
+//!       --target thumbv7m-none-eabi -C opt-level=z -C lto=fat -C codegen-units=1 \
+//!       -C panic=abort -o target/lean-flash/liblean.a bench/prototypes/value_lean_flash.rs
+//!   arm-none-eabi-nm -S -C -t d --size-sort target/lean-flash/liblean.a | grep -v compiler_builtins
+//!
+//! and `arm-none-eabi-size -A` of the archive's object for .text/.rodata. The machine is
+//! measured as the prototype has it: the opcodes of the 3.6 KB lab message (PROTO, FRAME,
+//! MEMOIZE, BINGET, SHORT_BINUNICODE, MARK, None, True/False, BININT1, BININT2, BINFLOAT,
+//! EMPTY_LIST/DICT, TUPLE2, APPEND, APPENDS, SETITEMS, STOP) with their checks; every other
+//! opcode, every error, equal keys, shared containers return `Stop::Slow`. A real build must
+//! add those (BENCHMARKS.md, "Firmware footprint", counts what they would cost).
+#![no_std]
+#![allow(private_interfaces)]
+
+include!("lean_machine.rs");
+
+/// Decodes `input` into `arena`; the root's node id, or `Slow` where the general path would
+/// take over.
+#[no_mangle]
+pub fn brine_lean_decode(arena: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
+    decode(arena, input)
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
