@@ -2,17 +2,15 @@
 //! machine (lean_machine.rs, the design of value_lean_machine.rs) on the lab board's target,
 //! thumbv7m-none-eabi at opt-level z with fat LTO, one codegen unit and panic=abort (the
 //! firmware's release profile), as a no_std staticlib whose one entry,
-//! `brine_lean_decode`, decodes a buffer into a caller's arena. To rebuild and measure (from
-//! the repository's root; it takes one of the machine's build slots as cargo-slot does):
+//! `brine_lean_decode`, decodes a buffer into a caller's arena. To rebuild and measure it next
+//! to today's general machine (general_decoder_flash.rs), from the repository's root:
 //!
-//!   mkdir -p target/lean-flash
-//!   flock /tmp/cargo-slot-1 rustc --edition 2021 --crate-type staticlib \
-//!       --target thumbv7m-none-eabi -C opt-level=z -C lto=fat -C codegen-units=1 \
-//!       -C panic=abort -o target/lean-flash/liblean.a bench/prototypes/value_lean_flash.rs
-//!   arm-none-eabi-nm -S -C -t d --size-sort target/lean-flash/liblean.a | grep -v compiler_builtins
+//!   bash bench/prototypes/lean_flash.sh
 //!
-//! and `arm-none-eabi-size -A` of the archive's object for .text/.rodata. The machine is
-//! measured as the prototype has it: the opcodes of the 3.6 KB lab message (PROTO, FRAME,
+//! (rustc on this file alone as a staticlib with those flags, under a build slot, then
+//! `arm-none-eabi-ld --gc-sections -e brine_lean_decode` of the archive, `arm-none-eabi-size -A`
+//! and `arm-none-eabi-nm -S -C --size-sort` of that ELF; figures in BENCHMARKS.md, "Firmware
+//! footprint"). The machine is measured as the prototype has it: the opcodes of the 3.6 KB lab message (PROTO, FRAME,
 //! MEMOIZE, BINGET, SHORT_BINUNICODE, MARK, None, True/False, BININT1, BININT2, BINFLOAT,
 //! EMPTY_LIST/DICT, TUPLE2, APPEND, APPENDS, SETITEMS, STOP) with their checks; every other
 //! opcode, every error, equal keys, shared containers return `Stop::Slow`. A real build must
