@@ -24,6 +24,8 @@ enum N {
     Int(i64),
     Float(f64),
     Str { start: u32, len: u32, key: u8 },
+    #[cfg(lean_more)]
+    Bytes { start: u32, len: u32 },
     Seq(Seq),
 }
 
@@ -339,6 +341,142 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     return Err(Stop::Slow);
                 }
                 return Ok(a.stack[0]);
+            }
+            // `--cfg lean_more` (flash only, lean_flash.sh): 17 more opcodes in the same style,
+            // to measure what each further opcode costs.
+            #[cfg(lean_more)]
+            b'J' => {
+                let b = arg!(4);
+                push_node!(N::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+            }
+            #[cfg(lean_more)]
+            b'X' | b'C' | b'B' => {
+                // BINUNICODE, SHORT_BINBYTES, BINBYTES
+                let n = if op == b'C' {
+                    usize::from(arg!(1)[0])
+                } else {
+                    let b = arg!(4);
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+                };
+                let start = pos;
+                let raw = arg!(n);
+                if op == b'X' {
+                    if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                        return Err(Stop::Slow);
+                    }
+                    push_node!(N::Str {
+                        start: start as u32,
+                        len: n as u32,
+                        key: key_slot(raw)
+                    });
+                } else {
+                    push_node!(N::Bytes {
+                        start: start as u32,
+                        len: n as u32
+                    });
+                }
+            }
+            #[cfg(lean_more)]
+            b')' | 0x85 | 0x87 | b't' | b'l' | b'd' => {
+                // EMPTY_TUPLE, TUPLE1, TUPLE3; TUPLE, LIST, DICT (down to the MARK)
+                let from = match op {
+                    b')' => sp,
+                    0x85 => sp.checked_sub(1).ok_or(Stop::Slow)?,
+                    0x87 => sp.checked_sub(3).ok_or(Stop::Slow)?,
+                    _ => {
+                        mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                        a.marks[mp] as usize
+                    }
+                };
+                if from > sp
+                    || (matches!(op, b')' | 0x85 | 0x87) && mp > 0 && a.marks[mp - 1] as usize > from)
+                {
+                    return Err(Stop::Slow);
+                }
+                let kind = match op {
+                    b'l' => Kind::List,
+                    b'd' => Kind::Dict,
+                    _ => Kind::Tuple,
+                };
+                let id = a.n_nodes;
+                *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                    kind,
+                    first: 0,
+                    len: 0,
+                    depth: 1,
+                    expansion: 1,
+                    unhashable: kind != Kind::Tuple,
+                });
+                a.n_nodes = id + 1;
+                if sp > from {
+                    a.fill(id as u16, from, sp)?;
+                }
+                sp = from;
+                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+                sp += 1;
+                memoize!(id as u16);
+            }
+            #[cfg(lean_more)]
+            b's' => {
+                // SETITEM
+                let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
+                if mp > 0 && a.marks[mp - 1] as usize > from.wrapping_sub(1) {
+                    return Err(Stop::Slow);
+                }
+                let target = *a.stack.get(from.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if !matches!(a.nodes.get(target as usize), Some(N::Seq(Seq { kind: Kind::Dict, .. }))) {
+                    return Err(Stop::Slow);
+                }
+                a.fill(target, from, sp)?;
+                sp = from;
+            }
+            #[cfg(lean_more)]
+            b'q' | b'r' => {
+                // BINPUT, LONG_BINPUT: sequential indices only (others to the slow path)
+                let i = if op == b'q' {
+                    usize::from(arg!(1)[0])
+                } else {
+                    let b = arg!(4);
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+                };
+                let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if i != memo_len || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                    return Err(Stop::Slow);
+                }
+                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                memo_len += 1;
+            }
+            #[cfg(lean_more)]
+            b'j' | b'2' => {
+                // LONG_BINGET, DUP
+                let id = if op == b'j' {
+                    let b = arg!(4);
+                    let i = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                    if i >= memo_len {
+                        return Err(Stop::Slow);
+                    }
+                    a.memo[i]
+                } else {
+                    if mp > 0 && a.marks[mp - 1] as usize == sp {
+                        return Err(Stop::Slow);
+                    }
+                    *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?
+                };
+                shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
+                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                sp += 1;
+            }
+            #[cfg(lean_more)]
+            b'0' | b'1' => {
+                // POP (a MARK on top is popped), POP_MARK
+                if op == b'1' || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                    mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                    if op == b'1' {
+                        sp = a.marks[mp] as usize;
+                    }
+                } else {
+                    sp = sp.checked_sub(1).ok_or(Stop::Slow)?;
+                }
             }
             _ => return Err(Stop::Slow),
         }
