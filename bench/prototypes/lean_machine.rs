@@ -1,0 +1,484 @@
+// The lean machine of bench/prototypes/value_lean_machine.rs (instructions) and
+// value_lean_flash.rs (flash): no_std-clean (core only), included by both with `include!`.
+// The design and what it declines to the slow path are described in value_lean_machine.rs.
+
+const NODES: usize = 1024;
+const ITEMS: usize = 2048;
+const STACK: usize = 512;
+const MARKS: usize = 64;
+const MEMO: usize = 1024;
+const MAX_DEPTH: u16 = 64;
+const MAX_EXPANSION: u32 = 1 << 24;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    List,
+    Tuple,
+    Dict,
+}
+
+#[derive(Clone, Copy)]
+enum N {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str { start: u32, len: u32, key: u8 },
+    #[cfg(lean_more)]
+    Bytes { start: u32, len: u32 },
+    Seq(Seq),
+}
+
+#[derive(Clone, Copy)]
+struct Seq {
+    kind: Kind,
+    first: u16,
+    len: u16,
+    depth: u16,
+    expansion: u32,
+    unhashable: bool,
+}
+
+struct Arena {
+    nodes: [N; NODES],
+    items: [u16; ITEMS],
+    stack: [u16; STACK],
+    marks: [u16; MARKS],
+    memo: [u16; MEMO],
+    n_nodes: usize,
+    n_items: usize,
+}
+
+#[derive(Debug)]
+enum Stop {
+    /// The general machine would take over here (or report the error).
+    Slow,
+}
+
+fn key_slot(text: &[u8]) -> u8 {
+    let len = text.len();
+    let byte = |i: usize| usize::from(text.get(i).copied().unwrap_or(0));
+    let mix = len + byte(0) + byte(len.wrapping_sub(1)) + byte(len / 2) * 11;
+    (mix & 63) as u8 + 1
+}
+
+fn ascii(raw: &[u8]) -> bool {
+    let mut chunks = raw.chunks_exact(8);
+    let mut high = 0u64;
+    for chunk in &mut chunks {
+        high |= u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
+    }
+    for &b in chunks.remainder() {
+        high |= u64::from(b);
+    }
+    high & 0x8080_8080_8080_8080 == 0
+}
+
+impl Arena {
+    /// Appends stack entries `from..sp` to container `target`; checks as the general
+    /// machine's link_batch does.
+    #[inline(always)]
+    fn fill(&mut self, target: u16, from: usize, sp: usize) -> Result<(), Stop> {
+        let Arena {
+            nodes,
+            items,
+            stack,
+            n_items,
+            ..
+        } = self;
+        let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
+        let Some(N::Seq(c)) = nodes.get(target as usize).copied() else {
+            return Err(Stop::Slow);
+        };
+        let (mut weight, mut depth, mut unhashable) = (0u64, 0u16, false);
+        let mut seen = 0u64;
+        let mut distinct = true;
+        let mut check = |child: u16, key: bool| -> Result<(), Stop> {
+            match nodes.get(child as usize).copied().ok_or(Stop::Slow)? {
+                N::Str { len, key: slot, .. } => {
+                    weight += u64::from(len) + 1;
+                    if key {
+                        let bit = 1u64 << (slot & 63);
+                        distinct &= seen & bit == 0;
+                        seen |= bit;
+                    }
+                }
+                N::Seq(s) => {
+                    if child == target || (key && s.unhashable) {
+                        return Err(Stop::Slow);
+                    }
+                    weight += u64::from(s.expansion);
+                    depth = depth.max(s.depth);
+                    unhashable |= s.unhashable;
+                    distinct &= !key;
+                }
+                _ => {
+                    weight += 1;
+                    distinct &= !key;
+                }
+            }
+            Ok(())
+        };
+        if c.kind == Kind::Dict {
+            if batch.len() % 2 != 0 || c.len != 0 {
+                return Err(Stop::Slow);
+            }
+            for pair in batch.chunks_exact(2) {
+                let &[k, v] = pair else {
+                    return Err(Stop::Slow);
+                };
+                check(k, true)?;
+                check(v, false)?;
+            }
+            if !distinct {
+                return Err(Stop::Slow); // merge equal keys at STOP, on the general path
+            }
+        } else {
+            for &child in batch {
+                check(child, false)?;
+            }
+        }
+        let expansion = u64::from(c.expansion) + weight;
+        let depth = c.depth.max(depth + 1);
+        if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
+            return Err(Stop::Slow);
+        }
+        // Contiguous: the items go at the end; a container with items elsewhere is moved.
+        let end = *n_items;
+        if c.len != 0 && c.first as usize + c.len as usize != end {
+            return Err(Stop::Slow);
+        }
+        let first = if c.len == 0 { end } else { c.first as usize };
+        let new_end = end + batch.len();
+        items.get_mut(end..new_end).ok_or(Stop::Slow)?.copy_from_slice(batch);
+        *n_items = new_end;
+        nodes[target as usize] = N::Seq(Seq {
+            kind: c.kind,
+            first: first as u16,
+            len: (new_end - first) as u16,
+            depth,
+            expansion: expansion as u32,
+            unhashable: c.unhashable || (c.kind == Kind::Tuple && unhashable),
+        });
+        Ok(())
+    }
+}
+
+/// Decodes `input` into `a`; the root's node id.
+fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
+    a.n_nodes = 0;
+    a.n_items = 0;
+    let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
+    let mut window = input.len();
+    let mut shared = false;
+    // A MEMOIZE right after a new value runs with it (no dispatch), as brine's fast_leaf.
+    macro_rules! memoize {
+        ($id:expr) => {{
+            if input.get(pos) == Some(&0x94) {
+                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
+                memo_len += 1;
+                pos += 1;
+            }
+        }};
+    }
+    macro_rules! push_node {
+        ($node:expr) => {{
+            let id = a.n_nodes;
+            *a.nodes.get_mut(id).ok_or(Stop::Slow)? = $node;
+            a.n_nodes = id + 1;
+            *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+            sp += 1;
+            memoize!(id as u16);
+        }};
+    }
+    macro_rules! arg {
+        ($n:expr) => {{
+            let end = pos + $n;
+            let bytes = input.get(pos..end).filter(|_| end <= window).ok_or(Stop::Slow)?;
+            pos = end;
+            bytes
+        }};
+    }
+    loop {
+        let op = *input.get(pos).ok_or(Stop::Slow)?;
+        pos += 1;
+        match op {
+            0x80 => {
+                if arg!(1)[0] > 5 {
+                    return Err(Stop::Slow);
+                }
+            }
+            0x95 => {
+                let len = u64::from_le_bytes(arg!(8).try_into().map_err(|_| Stop::Slow)?);
+                if len > (input.len() - pos) as u64 {
+                    return Err(Stop::Slow);
+                }
+                window = pos + len as usize;
+            }
+            0x94 => {
+                // MEMOIZE
+                let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if mp > 0 && a.marks[mp - 1] as usize == sp {
+                    return Err(Stop::Slow); // a MARK on top
+                }
+                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                memo_len += 1;
+            }
+            b'h' => {
+                // BINGET
+                let i = usize::from(arg!(1)[0]);
+                if i >= memo_len {
+                    return Err(Stop::Slow);
+                }
+                let id = a.memo[i];
+                shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
+                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                sp += 1;
+            }
+            0x8c => {
+                // SHORT_BINUNICODE
+                let n = usize::from(arg!(1)[0]);
+                let start = pos;
+                let raw = arg!(n);
+                if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                    return Err(Stop::Slow);
+                }
+                push_node!(N::Str {
+                    start: start as u32,
+                    len: n as u32,
+                    key: key_slot(raw)
+                });
+            }
+            b'(' => {
+                *a.marks.get_mut(mp).ok_or(Stop::Slow)? = sp as u16;
+                mp += 1;
+            }
+            b'N' => push_node!(N::None),
+            0x88 => push_node!(N::Bool(true)),
+            0x89 => push_node!(N::Bool(false)),
+            b'K' => {
+                let v = arg!(1)[0];
+                push_node!(N::Int(i64::from(v)))
+            }
+            b'M' => {
+                let b = arg!(2);
+                push_node!(N::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))))
+            }
+            b'G' => {
+                let b = arg!(8);
+                push_node!(N::Float(f64::from_be_bytes(b.try_into().map_err(|_| Stop::Slow)?)))
+            }
+            b']' | b'}' => {
+                let (kind, unhashable) = if op == b']' {
+                    (Kind::List, true)
+                } else {
+                    (Kind::Dict, true)
+                };
+                push_node!(N::Seq(Seq {
+                    kind,
+                    first: 0,
+                    len: 0,
+                    depth: 1,
+                    expansion: 1,
+                    unhashable
+                }))
+            }
+            0x86 => {
+                // TUPLE2
+                let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
+                if mp > 0 && a.marks[mp - 1] as usize > from {
+                    return Err(Stop::Slow);
+                }
+                let id = a.n_nodes;
+                *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                    kind: Kind::Tuple,
+                    first: 0,
+                    len: 0,
+                    depth: 1,
+                    expansion: 1,
+                    unhashable: false,
+                });
+                a.n_nodes = id + 1;
+                a.fill(id as u16, from, sp)?;
+                sp = from;
+                a.stack[sp] = id as u16;
+                sp += 1;
+                memoize!(id as u16);
+            }
+            b'a' => {
+                // APPEND
+                let from = sp.checked_sub(1).ok_or(Stop::Slow)?;
+                if mp > 0 && a.marks[mp - 1] as usize > from.wrapping_sub(1) {
+                    return Err(Stop::Slow);
+                }
+                let target = *a.stack.get(from.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if !matches!(a.nodes.get(target as usize), Some(N::Seq(Seq { kind: Kind::List, .. }))) {
+                    return Err(Stop::Slow);
+                }
+                a.fill(target, from, sp)?;
+                sp = from;
+            }
+            b'e' | b'u' => {
+                // APPENDS, SETITEMS
+                mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                let mark = a.marks[mp] as usize;
+                let target = *a.stack.get(mark.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                let want = if op == b'e' { Kind::List } else { Kind::Dict };
+                if mp > 0 && a.marks[mp - 1] as usize == mark {
+                    return Err(Stop::Slow); // the target is a MARK
+                }
+                match a.nodes.get(target as usize) {
+                    Some(N::Seq(s)) if s.kind == want => {}
+                    _ => return Err(Stop::Slow),
+                }
+                if sp > mark {
+                    a.fill(target, mark, sp)?;
+                }
+                sp = mark;
+            }
+            b'.' => {
+                if sp != 1 || mp != 0 || shared {
+                    return Err(Stop::Slow);
+                }
+                return Ok(a.stack[0]);
+            }
+            // `--cfg lean_more` (flash only, lean_flash.sh): 17 more opcodes in the same style,
+            // to measure what each further opcode costs.
+            #[cfg(lean_more)]
+            b'J' => {
+                let b = arg!(4);
+                push_node!(N::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
+            }
+            #[cfg(lean_more)]
+            b'X' | b'C' | b'B' => {
+                // BINUNICODE, SHORT_BINBYTES, BINBYTES
+                let n = if op == b'C' {
+                    usize::from(arg!(1)[0])
+                } else {
+                    let b = arg!(4);
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+                };
+                let start = pos;
+                let raw = arg!(n);
+                if op == b'X' {
+                    if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                        return Err(Stop::Slow);
+                    }
+                    push_node!(N::Str {
+                        start: start as u32,
+                        len: n as u32,
+                        key: key_slot(raw)
+                    });
+                } else {
+                    push_node!(N::Bytes {
+                        start: start as u32,
+                        len: n as u32
+                    });
+                }
+            }
+            #[cfg(lean_more)]
+            b')' | 0x85 | 0x87 | b't' | b'l' | b'd' => {
+                // EMPTY_TUPLE, TUPLE1, TUPLE3; TUPLE, LIST, DICT (down to the MARK)
+                let from = match op {
+                    b')' => sp,
+                    0x85 => sp.checked_sub(1).ok_or(Stop::Slow)?,
+                    0x87 => sp.checked_sub(3).ok_or(Stop::Slow)?,
+                    _ => {
+                        mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                        a.marks[mp] as usize
+                    }
+                };
+                if from > sp
+                    || (matches!(op, b')' | 0x85 | 0x87) && mp > 0 && a.marks[mp - 1] as usize > from)
+                {
+                    return Err(Stop::Slow);
+                }
+                let kind = match op {
+                    b'l' => Kind::List,
+                    b'd' => Kind::Dict,
+                    _ => Kind::Tuple,
+                };
+                let id = a.n_nodes;
+                *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                    kind,
+                    first: 0,
+                    len: 0,
+                    depth: 1,
+                    expansion: 1,
+                    unhashable: kind != Kind::Tuple,
+                });
+                a.n_nodes = id + 1;
+                if sp > from {
+                    a.fill(id as u16, from, sp)?;
+                }
+                sp = from;
+                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+                sp += 1;
+                memoize!(id as u16);
+            }
+            #[cfg(lean_more)]
+            b's' => {
+                // SETITEM
+                let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
+                if mp > 0 && a.marks[mp - 1] as usize > from.wrapping_sub(1) {
+                    return Err(Stop::Slow);
+                }
+                let target = *a.stack.get(from.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if !matches!(a.nodes.get(target as usize), Some(N::Seq(Seq { kind: Kind::Dict, .. }))) {
+                    return Err(Stop::Slow);
+                }
+                a.fill(target, from, sp)?;
+                sp = from;
+            }
+            #[cfg(lean_more)]
+            b'q' | b'r' => {
+                // BINPUT, LONG_BINPUT: sequential indices only (others to the slow path)
+                let i = if op == b'q' {
+                    usize::from(arg!(1)[0])
+                } else {
+                    let b = arg!(4);
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+                };
+                let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if i != memo_len || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                    return Err(Stop::Slow);
+                }
+                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                memo_len += 1;
+            }
+            #[cfg(lean_more)]
+            b'j' | b'2' => {
+                // LONG_BINGET, DUP
+                let id = if op == b'j' {
+                    let b = arg!(4);
+                    let i = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+                    if i >= memo_len {
+                        return Err(Stop::Slow);
+                    }
+                    a.memo[i]
+                } else {
+                    if mp > 0 && a.marks[mp - 1] as usize == sp {
+                        return Err(Stop::Slow);
+                    }
+                    *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?
+                };
+                shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
+                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                sp += 1;
+            }
+            #[cfg(lean_more)]
+            b'0' | b'1' => {
+                // POP (a MARK on top is popped), POP_MARK
+                if op == b'1' || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                    mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                    if op == b'1' {
+                        sp = a.marks[mp] as usize;
+                    }
+                } else {
+                    sp = sp.checked_sub(1).ok_or(Stop::Slow)?;
+                }
+            }
+            _ => return Err(Stop::Slow),
+        }
+    }
+}
