@@ -49,6 +49,8 @@ const NO_LEAN: usize = usize::MAX;
 const BYTES_BIT: u32 = 1 << 31;
 
 const MARK: u8 = Opcode::MARK.byte();
+/// Strs up to this many bytes are written inline by `save_str` (`copy_short`'s limit).
+const INLINE_STR: usize = 32;
 
 /// Encodes `value` as a pickle of `encoding` (a [`Protocol`](super::Protocol), or an
 /// [`Encoding`] for Python 2's types) into `buf` and returns the used part of `buf`.

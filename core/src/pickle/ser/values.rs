@@ -336,10 +336,25 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// A str. The common case in protocol 4+ (a short str not seen before, in an open frame
-    /// far from its 64 KiB target, while the memo is small) is written here, inline, with one
-    /// bounds check; everything else in `save_str_general`.
+    /// far from its 64 KiB target, while the memo is small) is written inline, with one
+    /// bounds check and no call (strs over `INLINE_STR` bytes take the same path out of line:
+    /// their copy calls `memcpy`); everything else in `save_str_general`.
     #[inline(always)]
     pub(super) fn save_str(&mut self, v: &str) -> Result<(), Error> {
+        if v.len() > INLINE_STR {
+            return self.save_str_long(v);
+        }
+        self.save_str_fast(v)
+    }
+
+    #[inline(never)]
+    fn save_str_long(&mut self, v: &str) -> Result<(), Error> {
+        self.save_str_fast(v)
+    }
+
+    /// `save_str`'s fast path, for strs of any length.
+    #[inline(always)]
+    fn save_str_fast(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
         let start = self.pos;
