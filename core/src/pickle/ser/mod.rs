@@ -96,7 +96,15 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
     buf: &'b mut [u8],
     encoding: impl Into<Encoding>,
 ) -> Result<&'b mut [u8], Error> {
-    let mut ser = Serializer::<MEMO>::blank(buf, encoding.into());
+    let encoding = encoding.into();
+    #[cfg(feature = "fast")]
+    if encoding.protocol().as_u8() >= 4 && !encoding.is_python2() {
+        if let Some(len) = lean::to_slice::<MEMO, T>(value, buf, encoding.protocol().as_u8()) {
+            let capacity = buf.len();
+            return buf.get_mut(..len).ok_or(Error::BufferFull { capacity });
+        }
+    }
+    let mut ser = Serializer::<MEMO>::blank(buf, encoding);
     ser.start()?;
     value.serialize(&mut ser)?;
     ser.finish_in_place()
@@ -284,7 +292,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
 macro_rules! refuse {
     // (Before the `@ $ok:ty` arms, which would try to parse `fn …` as a type.)
     (@fn $method:ident $(<T: $bound:path>)? ($($arg:ty),*) -> $ret:ty) => {
-        fn $method $(<T: $bound + ?Sized>)? (self $(, _: $arg)*) -> Result<$ret, Error> {
+        fn $method $(<T: $bound + ?Sized>)? (self $(, _: $arg)*) -> Result<$ret, Self::Error> {
             Err(self.refuse())
         }
     };
@@ -338,6 +346,8 @@ macro_rules! refuse {
 }
 
 mod compound;
+#[cfg(feature = "fast")]
+mod lean;
 mod memo;
 mod output;
 mod python;
