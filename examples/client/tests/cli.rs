@@ -283,11 +283,7 @@ fn closed_mid_message_exits_5() {
     });
     let out = brine(&[&addr, "-q"]);
     assert_eq!(code(&out), 5);
-    assert!(
-        stderr(&out).contains("closed the connection in the middle of a message"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "closed the connection in the middle of a message");
     server.join().unwrap();
 }
 
@@ -382,7 +378,7 @@ fn identity_too_large_for_the_lab_is_a_usage_error() {
     let long = format!("note={}", "z".repeat(5000));
     let out = brine(&["127.0.0.1:1", "--field", &long]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("4096"), "{}", stderr(&out));
+    assert_stderr_has(&out, "4096");
 }
 
 #[test]
@@ -399,11 +395,7 @@ fn retries_until_the_server_is_up() {
     let out = brine(&[&format!("127.0.0.1:{port}"), "--retry", "12"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "Assigned client id by server: 3\n'ok'\n");
-    assert!(
-        stderr(&out).contains("is the server running? Retrying in "),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "is the server running? Retrying in ");
     server.join().unwrap();
 }
 
@@ -506,7 +498,7 @@ fn pickle_encode_writes_standard_types() {
         line.as_bytes(),
     );
     assert_ne!(code(&out), 0);
-    assert!(stderr(&out).contains("protocol 0 or 1"), "{}", stderr(&out));
+    assert_stderr_has(&out, "protocol 0 or 1");
     // A form with a value it does not take: the line, the form, the key, what it takes.
     let out = brine_env(
         &["pickle", "encode"],
@@ -579,30 +571,21 @@ fn pickle_encode_writes_collections_and_decode_prints_them() {
         br#"{"$deque": [1, 2, 3], "maxlen": 2}"#,
     );
     assert_eq!(code(&out), 5);
-    assert!(
-        stderr(&out).contains("3 items, more than its maxlen 2"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "3 items, more than its maxlen 2");
 }
 
 #[test]
 fn pickle_encode_refuses_bad_input_with_the_line() {
     let out = brine_env(&["pickle", "encode"], &[], b"1\n{\"a\": \n");
     assert_eq!(code(&out), 5);
-    assert!(
-        stderr(&out).starts_with("error: line 2: not a JSON value"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_starts(&out, "error: line 2: not a JSON value");
     // Python's json refuses integers of more than 4300 digits (its int() limit); so does brine.
     let line = format!("[1, {}]\n", "7".repeat(4301));
     let out = brine_env(&["pickle", "encode"], &[], line.as_bytes());
     assert_eq!(code(&out), 5);
-    assert!(
-        stderr(&out).contains("line 1: not a JSON value: an integer of 4301 digits at byte 4"),
-        "{}",
-        stderr(&out)
+    assert_stderr_has(
+        &out,
+        "line 1: not a JSON value: an integer of 4301 digits at byte 4",
     );
 }
 
@@ -818,19 +801,11 @@ fn pickle_decode_stops_at_the_first_bad_pickle() {
     let out = brine_env(&["pickle", "decode"], &[], b"\x80\x04K\x01.\x80\x04K");
     assert_eq!(code(&out), 5);
     assert_eq!(stdout(&out), "1\n");
-    assert!(
-        stderr(&out).contains("ended inside a pickle"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "ended inside a pickle");
 
     let out = brine_env(&["pickle", "decode"], &[], b"\x80\x04K\x01.\xff");
     assert_eq!(code(&out), 5);
-    assert!(
-        stderr(&out).starts_with("error: not a pickle stream"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_starts(&out, "error: not a pickle stream");
 }
 
 #[test]

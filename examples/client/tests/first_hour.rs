@@ -178,7 +178,7 @@ fn json_usage_errors_carry_the_message_clap_prints() {
         })
     );
     // The same words on stderr, as clap prints them.
-    assert!(stderr(&out).starts_with("error: unexpected argument '--nmae' found"));
+    assert_stderr_starts(&out, "error: unexpected argument '--nmae' found");
     let out = brine_env(&["--timeout", "x"], &[("BRINE_FORMAT", "json")], b"");
     let event: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(
@@ -215,14 +215,11 @@ fn a_close_right_after_the_identity_exits_7_and_names_the_alternative() {
     let out = brine(&[addr.as_str(), "--name", "Ada", "--keys", "handout"]);
     server.join().unwrap();
     assert_eq!(code(&out), 7);
-    assert!(
-        stderr(&out).contains(
-            "(keys sent: 'name'): a server written from the handout reads name/email (--keys \
+    assert_stderr_has(
+        &out,
+        "(keys sent: 'name'): a server written from the handout reads name/email (--keys \
              handout); the instructor's server reads student_name/sid/github_username: try \
-             --keys lab (the default)"
-        ),
-        "{}",
-        stderr(&out)
+             --keys lab (the default)",
     );
 
     // A server that answered and then closed: a normal conversation, status 0, no hint.
@@ -330,13 +327,10 @@ fn a_message_larger_than_4096_bytes_is_seen_with_buffer() {
     let out = brine(&[addr.as_str(), "--name", "Ada"]);
     server.join().unwrap();
     assert_eq!(code(&out), 0);
-    assert!(
-        stderr(&out).contains(
-            "skipped a 6029-byte message: larger than the 4096-byte receive buffer (see it \
-             with --buffer 6029)"
-        ),
-        "{}",
-        stderr(&out)
+    assert_stderr_has(
+        &out,
+        "skipped a 6029-byte message: larger than the 4096-byte receive buffer (see it \
+             with --buffer 6029)",
     );
     assert!(!stdout(&out).contains("mmm"));
 
@@ -354,7 +348,7 @@ fn a_message_larger_than_4096_bytes_is_seen_with_buffer() {
     }
     let out = brine(&["--buffer", "2M"]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("at most 1M (1048576 bytes), got '2M'"));
+    assert_stderr_has(&out, "at most 1M (1048576 bytes), got '2M'");
 }
 
 // ---- 7: the demo in the exchange's order ------------------------------------------------

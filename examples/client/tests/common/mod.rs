@@ -120,6 +120,21 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
+/// Asserts that `o`'s stderr contains `needle`, showing the whole stderr when it does not.
+pub fn assert_stderr_has(o: &Output, needle: &str) {
+    let text = stderr(o);
+    assert!(text.contains(needle), "no {needle:?} in stderr:\n{text}");
+}
+
+/// Asserts that `o`'s stderr starts with `prefix`, showing the whole stderr when it does not.
+pub fn assert_stderr_starts(o: &Output, prefix: &str) {
+    let text = stderr(o);
+    assert!(
+        text.starts_with(prefix),
+        "stderr does not start with {prefix:?}:\n{text}"
+    );
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status.code().expect("killed by a signal")
 }
