@@ -363,9 +363,9 @@ impl<A: Arena> Machine<'_, '_, A> {
             return false;
         };
         let dict = want == ContainerKind::Dict;
-        if !(dict && self.fill_new_dict(mark + 1, target))
-            && !self.link_batch(mark + 1, target, dict)
-        {
+        let linked = (dict && self.fill_new_dict(mark + 1, target))
+            || self.link_batch(mark + 1, target, dict);
+        if !linked {
             return false;
         }
         self.closed_mark(mark);
