@@ -6,7 +6,8 @@
 # lean machine alone: value_lean_flash.rs), brine_general_decode (`Decoder::decode` without
 # default features) and brine_lean_then_general (the lean machine, today's machine as its slow
 # path): general_decoder_flash.rs; brine_lean_decode once more with `--cfg lean_more` (17 more
-# opcodes). Also builds the smallest lab firmware (its brine-core rlib is the one linked) and
+# opcodes); brine_lean_client (lean_client_flash.rs: the lean machine with a skip-only scan and a
+# session, a whole lab client core). Also builds the smallest lab firmware (its brine-core rlib is the one linked) and
 # prints its decoder's symbols. Usage: bash bench/prototypes/lean_flash.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,11 +21,14 @@ rustc_z() { flock /tmp/cargo-slot-1 rustc --edition 2021 --crate-type staticlib 
 rustc_z -o "$OUT/liblean.a" bench/prototypes/value_lean_flash.rs
 # with 17 more opcodes (lean_machine.rs's `cfg(lean_more)` arms): what a further opcode costs
 rustc_z --cfg lean_more -o "$OUT/libleanmore.a" bench/prototypes/value_lean_flash.rs
+# a whole lab client core in the lean design: the 36-opcode machine, a skip-only scan, a session
+# with fault codes (lean_client_flash.rs)
+rustc_z --cfg lean_more --cfg lean_end -o "$OUT/libclient.a" bench/prototypes/lean_client_flash.rs
 rustc_z -L "dependency=$D" --extern "brine_core=$(ls -t "$D"/libbrine_core-*.rlib | head -n 1)" \
     -o "$OUT/libgeneral.a" bench/prototypes/general_decoder_flash.rs
 flash() { arm-none-eabi-size -A "$1" | awk '$1==".text"{t=$2} $1==".rodata"{r=$2} END{printf "%d (.text %d, .rodata %d)", t+r, t, r}'; }
 syms() { arm-none-eabi-nm -S -C -t d --size-sort "$1" | awk -v re="$2" '$3 ~ /^[tTrR]$/ && $0 ~ re {s += $2} END{print s+0}'; }
-for entry in brine_lean_decode:liblean brine_lean_decode:libleanmore brine_general_decode:libgeneral brine_lean_then_general:libgeneral; do
+for entry in brine_lean_decode:liblean brine_lean_decode:libleanmore brine_lean_client:libclient brine_general_decode:libgeneral brine_lean_then_general:libgeneral; do
     e=${entry%%:*}
     elf="$OUT/${entry#*:}-$e.elf"
     arm-none-eabi-ld --gc-sections -e "$e" -u "$e" -o "$elf" "$OUT/${entry#*:}.a"

@@ -47,6 +47,9 @@ struct Arena {
     memo: [u16; MEMO],
     n_nodes: usize,
     n_items: usize,
+    /// Where the pickle ended (after STOP): lean_client_flash.rs's session needs the length.
+    #[cfg(lean_end)]
+    end: usize,
 }
 
 #[derive(Debug)]
@@ -339,6 +342,10 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
             b'.' => {
                 if sp != 1 || mp != 0 || shared {
                     return Err(Stop::Slow);
+                }
+                #[cfg(lean_end)]
+                {
+                    a.end = pos;
                 }
                 return Ok(a.stack[0]);
             }

@@ -138,25 +138,13 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     fn read_back_lean(&mut self) -> Result<(), Error> {
         let (mut p, mut index) = (self.memo.lean_from, self.memo.lean_memo);
         self.memo.lean_from = NO_LEAN;
-        while p < self.pos {
-            let Some(&op) = self.buf.get(p) else {
-                break;
+        loop {
+            let written = self.buf.get(..self.pos).unwrap_or_default();
+            let Some((off, len, i)) = next_lean_str(written, &mut p, &mut index) else {
+                return Ok(());
             };
-            p += 1;
-            match op {
-                op if op == Opcode::MEMOIZE.byte() => index += 1,
-                op if op == Opcode::SHORT_BINUNICODE.byte() => {
-                    let len = self.buf.get(p).map_or(0, |&n| usize::from(n));
-                    self.list_str(p + 1, len, index)?;
-                    p += 1 + len;
-                }
-                op if op == Opcode::BININT1.byte() => p += 1,
-                op if op == Opcode::BININT2.byte() => p += 2,
-                op if op == Opcode::BININT.byte() => p += 4,
-                _ => {}
-            }
+            self.list_str(off, len, i)?;
         }
-        Ok(())
     }
 
     /// Remembers a str the fast path wrote (payload at `off`, `len` bytes, memo `index`; its
@@ -377,6 +365,35 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             Ok(())
         }
     }
+}
+
+/// The next str in `out` from `*p` on, output of the fast paths (SHORT_BINUNICODE +
+/// MEMOIZE, MEMOIZE, BININT1/BININT2/BININT, BINGET, BINFLOAT and argument-free opcodes) whose
+/// next memo index at `*p` is `*index`: its payload's offset and length and its memo index.
+/// `None` at the end of `out`.
+pub(super) fn next_lean_str(
+    out: &[u8],
+    p: &mut usize,
+    index: &mut u32,
+) -> Option<(usize, usize, u32)> {
+    while let Some(&op) = out.get(*p) {
+        *p += 1;
+        match op {
+            op if op == Opcode::MEMOIZE.byte() => *index += 1,
+            op if op == Opcode::SHORT_BINUNICODE.byte() => {
+                let len = out.get(*p).map_or(0, |&n| usize::from(n));
+                let off = *p + 1;
+                *p = off + len;
+                return Some((off, len, *index));
+            }
+            op if op == Opcode::BININT1.byte() || op == Opcode::BINGET.byte() => *p += 1,
+            op if op == Opcode::BININT2.byte() => *p += 2,
+            op if op == Opcode::BININT.byte() => *p += 4,
+            op if op == Opcode::BINFLOAT.byte() => *p += 8,
+            _ => {}
+        }
+    }
+    None
 }
 
 pub(super) const KIND_STR: u64 = 0x5354_5200;

@@ -49,6 +49,8 @@ const NO_LEAN: usize = usize::MAX;
 const BYTES_BIT: u32 = 1 << 31;
 
 const MARK: u8 = Opcode::MARK.byte();
+/// Strs up to this many bytes are written inline by `save_str` (`copy_short`'s limit).
+const INLINE_STR: usize = 32;
 
 /// Encodes `value` as a pickle of `encoding` (a [`Protocol`](super::Protocol), or an
 /// [`Encoding`] for Python 2's types) into `buf` and returns the used part of `buf`.
@@ -94,7 +96,15 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
     buf: &'b mut [u8],
     encoding: impl Into<Encoding>,
 ) -> Result<&'b mut [u8], Error> {
-    let mut ser = Serializer::<MEMO>::blank(buf, encoding.into());
+    let encoding = encoding.into();
+    #[cfg(feature = "fast")]
+    if encoding.protocol().as_u8() >= 4 && !encoding.is_python2() {
+        if let Some(len) = lean::to_slice::<MEMO, T>(value, buf, encoding.protocol().as_u8()) {
+            let capacity = buf.len();
+            return buf.get_mut(..len).ok_or(Error::BufferFull { capacity });
+        }
+    }
+    let mut ser = Serializer::<MEMO>::blank(buf, encoding);
     ser.start()?;
     value.serialize(&mut ser)?;
     ser.finish_in_place()
@@ -275,7 +285,69 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 }
 
+/// serde `Serializer` methods that refuse what they are given with `Err(self.refuse())`:
+/// `refuse!(Ok; name…)` writes each named method (its signature from the table below) for a
+/// serializer whose `type Ok = Ok`. One table for the capturing serializers (`PyInt`, `PyStr`,
+/// `PyStandard`, the standard collections), which each accept a few shapes only.
+macro_rules! refuse {
+    // (Before the `@ $ok:ty` arms, which would try to parse `fn …` as a type.)
+    (@fn $method:ident $(<T: $bound:path>)? ($($arg:ty),*) -> $ret:ty) => {
+        fn $method $(<T: $bound + ?Sized>)? (self $(, _: $arg)*) -> Result<$ret, Self::Error> {
+            Err(self.refuse())
+        }
+    };
+    ($ok:ty; $($method:ident)*) => { $(refuse!(@ $ok; $method);)* };
+    (@ $ok:ty; serialize_seq) => { refuse!(@fn serialize_seq(Option<usize>) -> Self::SerializeSeq); };
+    (@ $ok:ty; serialize_tuple) => { refuse!(@fn serialize_tuple(usize) -> Self::SerializeTuple); };
+    (@ $ok:ty; serialize_tuple_struct) => {
+        refuse!(@fn serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct);
+    };
+    (@ $ok:ty; serialize_tuple_variant) => {
+        refuse!(@fn serialize_tuple_variant(&'static str, u32, &'static str, usize)
+            -> Self::SerializeTupleVariant);
+    };
+    (@ $ok:ty; serialize_map) => { refuse!(@fn serialize_map(Option<usize>) -> Self::SerializeMap); };
+    (@ $ok:ty; serialize_struct) => {
+        refuse!(@fn serialize_struct(&'static str, usize) -> Self::SerializeStruct);
+    };
+    (@ $ok:ty; serialize_struct_variant) => {
+        refuse!(@fn serialize_struct_variant(&'static str, u32, &'static str, usize)
+            -> Self::SerializeStructVariant);
+    };
+    (@ $ok:ty; serialize_some) => { refuse!(@fn serialize_some<T: Serialize>(&T) -> $ok); };
+    (@ $ok:ty; serialize_newtype_struct) => {
+        refuse!(@fn serialize_newtype_struct<T: Serialize>(&'static str, &T) -> $ok);
+    };
+    (@ $ok:ty; serialize_newtype_variant) => {
+        refuse!(@fn serialize_newtype_variant<T: Serialize>(&'static str, u32, &'static str, &T)
+            -> $ok);
+    };
+    (@ $ok:ty; collect_str) => { refuse!(@fn collect_str<T: core::fmt::Display>(&T) -> $ok); };
+    (@ $ok:ty; serialize_bool) => { refuse!(@fn serialize_bool(bool) -> $ok); };
+    (@ $ok:ty; serialize_i8) => { refuse!(@fn serialize_i8(i8) -> $ok); };
+    (@ $ok:ty; serialize_i16) => { refuse!(@fn serialize_i16(i16) -> $ok); };
+    (@ $ok:ty; serialize_i32) => { refuse!(@fn serialize_i32(i32) -> $ok); };
+    (@ $ok:ty; serialize_i64) => { refuse!(@fn serialize_i64(i64) -> $ok); };
+    (@ $ok:ty; serialize_u8) => { refuse!(@fn serialize_u8(u8) -> $ok); };
+    (@ $ok:ty; serialize_u16) => { refuse!(@fn serialize_u16(u16) -> $ok); };
+    (@ $ok:ty; serialize_u32) => { refuse!(@fn serialize_u32(u32) -> $ok); };
+    (@ $ok:ty; serialize_u64) => { refuse!(@fn serialize_u64(u64) -> $ok); };
+    (@ $ok:ty; serialize_f32) => { refuse!(@fn serialize_f32(f32) -> $ok); };
+    (@ $ok:ty; serialize_f64) => { refuse!(@fn serialize_f64(f64) -> $ok); };
+    (@ $ok:ty; serialize_char) => { refuse!(@fn serialize_char(char) -> $ok); };
+    (@ $ok:ty; serialize_str) => { refuse!(@fn serialize_str(&str) -> $ok); };
+    (@ $ok:ty; serialize_bytes) => { refuse!(@fn serialize_bytes(&[u8]) -> $ok); };
+    (@ $ok:ty; serialize_none) => { refuse!(@fn serialize_none() -> $ok); };
+    (@ $ok:ty; serialize_unit) => { refuse!(@fn serialize_unit() -> $ok); };
+    (@ $ok:ty; serialize_unit_struct) => { refuse!(@fn serialize_unit_struct(&'static str) -> $ok); };
+    (@ $ok:ty; serialize_unit_variant) => {
+        refuse!(@fn serialize_unit_variant(&'static str, u32, &'static str) -> $ok);
+    };
+}
+
 mod compound;
+#[cfg(feature = "fast")]
+mod lean;
 mod memo;
 mod output;
 mod python;

@@ -242,24 +242,14 @@ pub(super) struct Capture<'s, 'b, const MEMO: usize> {
 }
 
 impl<const MEMO: usize> Capture<'_, '_, MEMO> {
-    fn refuse<T>(self) -> Result<T, Error> {
-        Err(Error::message(match self.kind {
+    fn refuse(&self) -> Error {
+        Error::message(match self.kind {
             Special::Int => "a PyInt holds other than its digits",
             Special::Str => "a PyStr holds other than its bytes",
             #[cfg(feature = "alloc")]
             Special::Standard => "a PyStandard holds other than its value",
-        }))
+        })
     }
-}
-
-macro_rules! refuse {
-    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {
-        $(
-            fn $method(self $(, _: $arg)*) -> Result<$ok, Error> {
-                self.refuse()
-            }
-        )*
-    };
 }
 
 impl<const MEMO: usize> ser::Serializer for Capture<'_, '_, MEMO> {
@@ -283,56 +273,13 @@ impl<const MEMO: usize> ser::Serializer for Capture<'_, '_, MEMO> {
     }
 
     refuse! {
-        serialize_bool(bool) -> ();
-        serialize_i8(i8) -> ();
-        serialize_i16(i16) -> ();
-        serialize_i32(i32) -> ();
-        serialize_i64(i64) -> ();
-        serialize_u8(u8) -> ();
-        serialize_u16(u16) -> ();
-        serialize_u32(u32) -> ();
-        serialize_u64(u64) -> ();
-        serialize_f32(f32) -> ();
-        serialize_f64(f64) -> ();
-        serialize_char(char) -> ();
-        serialize_str(&str) -> ();
-        serialize_none() -> ();
-        serialize_unit() -> ();
-        serialize_unit_struct(&'static str) -> ();
-        serialize_unit_variant(&'static str, u32, &'static str) -> ();
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-
-    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Result<(), Error> {
-        self.refuse()
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
-        self.refuse()
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        self.refuse()
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        self.refuse()
+        ();
+        serialize_bool serialize_i8 serialize_i16 serialize_i32 serialize_i64 serialize_u8
+        serialize_u16 serialize_u32 serialize_u64 serialize_f32 serialize_f64 serialize_char
+        serialize_str serialize_none serialize_unit serialize_unit_struct serialize_unit_variant
+        serialize_seq serialize_tuple serialize_tuple_struct serialize_tuple_variant serialize_map
+        serialize_struct serialize_struct_variant collect_str serialize_some
+        serialize_newtype_struct serialize_newtype_variant
     }
 }
 

@@ -491,17 +491,6 @@ impl<const MEMO: usize> SerializeTuple for Parts<'_, '_, MEMO> {
     }
 }
 
-/// `fn method(self, _: T…) -> Result<Ok, Error>` refusing with `self.refuse()`.
-macro_rules! refuse {
-    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {
-        $(
-            fn $method(self $(, _: $arg)*) -> Result<$ok, Error> {
-                Err(self.refuse())
-            }
-        )*
-    };
-}
-
 /// Takes the head of a deque (`maxlen`: None or an int) or defaultdict (the factory's name
 /// or None).
 struct HeadOf(Kind);
@@ -564,48 +553,12 @@ impl ser::Serializer for HeadOf {
     }
 
     refuse! {
-        serialize_bool(bool) -> Head;
-        serialize_i8(i8) -> Head;
-        serialize_i16(i16) -> Head;
-        serialize_i32(i32) -> Head;
-        serialize_u8(u8) -> Head;
-        serialize_u16(u16) -> Head;
-        serialize_f32(f32) -> Head;
-        serialize_f64(f64) -> Head;
-        serialize_char(char) -> Head;
-        serialize_bytes(&[u8]) -> Head;
-        serialize_unit() -> Head;
-        serialize_unit_struct(&'static str) -> Head;
-        serialize_unit_variant(&'static str, u32, &'static str) -> Head;
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Head, Error> {
-        Err(self.refuse())
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Head, Error> {
-        Err(self.refuse())
-    }
-
-    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Result<Head, Error> {
-        Err(self.refuse())
+        Head;
+        serialize_bool serialize_i8 serialize_i16 serialize_i32 serialize_u8 serialize_u16
+        serialize_f32 serialize_f64 serialize_char serialize_bytes serialize_unit
+        serialize_unit_struct serialize_unit_variant serialize_seq serialize_tuple
+        serialize_tuple_struct serialize_tuple_variant serialize_map serialize_struct
+        serialize_struct_variant serialize_newtype_struct serialize_newtype_variant collect_str
     }
 }
 
@@ -648,54 +601,13 @@ impl<'s, 'b, const MEMO: usize> ser::Serializer for Start<'s, 'b, MEMO> {
     }
 
     refuse! {
-        serialize_bool(bool) -> ();
-        serialize_i8(i8) -> ();
-        serialize_i16(i16) -> ();
-        serialize_i32(i32) -> ();
-        serialize_i64(i64) -> ();
-        serialize_u8(u8) -> ();
-        serialize_u16(u16) -> ();
-        serialize_u32(u32) -> ();
-        serialize_u64(u64) -> ();
-        serialize_f32(f32) -> ();
-        serialize_f64(f64) -> ();
-        serialize_char(char) -> ();
-        serialize_str(&str) -> ();
-        serialize_bytes(&[u8]) -> ();
-        serialize_none() -> ();
-        serialize_unit() -> ();
-        serialize_unit_struct(&'static str) -> ();
-        serialize_unit_variant(&'static str, u32, &'static str) -> ();
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
-        Err(self.refuse())
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        Err(self.refuse())
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        Err(self.refuse())
-    }
-
-    fn collect_str<T: core::fmt::Display + ?Sized>(self, _: &T) -> Result<(), Error> {
-        Err(self.refuse())
+        ();
+        serialize_bool serialize_i8 serialize_i16 serialize_i32 serialize_i64 serialize_u8
+        serialize_u16 serialize_u32 serialize_u64 serialize_f32 serialize_f64 serialize_char
+        serialize_str serialize_bytes serialize_none serialize_unit serialize_unit_struct
+        serialize_unit_variant serialize_tuple_struct serialize_tuple_variant serialize_struct
+        serialize_struct_variant serialize_some serialize_newtype_struct
+        serialize_newtype_variant collect_str
     }
 }
 

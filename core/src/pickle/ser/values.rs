@@ -78,21 +78,9 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let Some(dst) = self.buf.get_mut(start..end) else {
             return false;
         };
-        let b = v.to_le_bytes();
-        let n = if b[2] != 0 || b[3] != 0 {
-            dst.copy_from_slice(&[Opcode::BININT.byte(), b[0], b[1], b[2], b[3]]);
-            5
-        } else if b[1] != 0 {
-            if let Some(d) = dst.first_chunk_mut::<3>() {
-                *d = [Opcode::BININT2.byte(), b[0], b[1]];
-            }
-            3
-        } else {
-            if let Some(d) = dst.first_chunk_mut::<2>() {
-                *d = [Opcode::BININT1.byte(), b[0]];
-            }
-            2
-        };
+        // All 5 bytes (one store), the position past the first `n`.
+        let (bytes, n) = binint(v);
+        dst.copy_from_slice(&bytes);
         self.pos = start + n;
         true
     }
@@ -133,14 +121,8 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
             self.write_decimal(u128::from(v.unsigned_abs()))?;
             return self.write(b"\n");
         }
-        let b = v.to_le_bytes();
-        if b[2] != 0 || b[3] != 0 {
-            self.write(&[Opcode::BININT.byte(), b[0], b[1], b[2], b[3]])
-        } else if b[1] != 0 {
-            self.write(&[Opcode::BININT2.byte(), b[0], b[1]])
-        } else {
-            self.write(&[Opcode::BININT1.byte(), b[0]])
-        }
+        let (bytes, n) = binint(v);
+        self.write(bytes.get(..n).unwrap_or_default())
     }
 
     /// An int outside the signed 4-byte range: LONG1 (protocol 2+) or LONG text.
@@ -336,10 +318,25 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     }
 
     /// A str. The common case in protocol 4+ (a short str not seen before, in an open frame
-    /// far from its 64 KiB target, while the memo is small) is written here, inline, with one
-    /// bounds check; everything else in `save_str_general`.
+    /// far from its 64 KiB target, while the memo is small) is written inline, with one
+    /// bounds check and no call (strs over `INLINE_STR` bytes take the same path out of line:
+    /// their copy calls `memcpy`); everything else in `save_str_general`.
     #[inline(always)]
     pub(super) fn save_str(&mut self, v: &str) -> Result<(), Error> {
+        if v.len() > INLINE_STR {
+            return self.save_str_long(v);
+        }
+        self.save_str_fast(v)
+    }
+
+    #[inline(never)]
+    fn save_str_long(&mut self, v: &str) -> Result<(), Error> {
+        self.save_str_fast(v)
+    }
+
+    /// `save_str`'s fast path, for strs of any length.
+    #[inline(always)]
+    fn save_str_fast(&mut self, v: &str) -> Result<(), Error> {
         let bytes = v.as_bytes();
         let len = bytes.len();
         let start = self.pos;
@@ -615,6 +612,20 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
         let mut items = Compound::new(self, Shape::Items { dict, mode }, close);
         items.len = len;
         Ok(items)
+    }
+}
+
+/// An int that fits a signed 4-byte integer as BININT1, BININT2 or BININT (the first `n`
+/// bytes of the array).
+#[inline(always)]
+pub(super) fn binint(v: i32) -> ([u8; 5], usize) {
+    let b = v.to_le_bytes();
+    if b[2] != 0 || b[3] != 0 {
+        ([Opcode::BININT.byte(), b[0], b[1], b[2], b[3]], 5)
+    } else if b[1] != 0 {
+        ([Opcode::BININT2.byte(), b[0], b[1], 0, 0], 3)
+    } else {
+        ([Opcode::BININT1.byte(), b[0], 0, 0, 0], 2)
     }
 }
 

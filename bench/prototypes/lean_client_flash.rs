@@ -1,0 +1,278 @@
+//! Prototype, not built by the workspace (issue 21 point 3, session 9): the flash of a whole
+//! lab client core in the lean design, to see whether the smallest lab configuration can fit
+//! in 24 KiB at all. Session 8 measured (BENCHMARKS.md, "Firmware footprint") that today's
+//! brine-core without any decoder is already 30,546 bytes, so a lean machine alone cannot
+//! reach the goal. This file is the rest of the design, in the same style as the lean machine:
+//!
+//! - the lean machine of lean_machine.rs with its 36 opcodes (`--cfg lean_more`) and its
+//!   end position (`--cfg lean_end`);
+//! - a skip-only scan (the one other walker the issue allows): finds where a pickle ends,
+//!   across reads, by each opcode's argument shape (fixed width, a length prefix, lines),
+//!   and skips a message larger than the buffer without storing it;
+//! - a session over one 4096-byte receive buffer: read, scan, decode the whole message, hand
+//!   out the event; compact when the head moved; the handshake (the first message must be
+//!   `{'clientid': int}`), the identity written as bytes pickled at build time;
+//! - faults as one-byte codes: no error text, no `core::fmt`, no panic message (the panic
+//!   handler loops, as the firmware's would abort).
+//!
+//! What it leaves out, each a real build's cost (see BENCHMARKS.md for the estimates): the
+//! other 32 opcodes and every error's detail (the lean machine returns a bare `Slow`: here
+//! the message is skipped as refused), merging equal keys, shared containers, the timeouts
+//! and `Waiting` state, and the blocking client's trait plumbing (embedded-io's traits are
+//! reduced to one `dyn Io`). To build and measure (from the repository's root):
+//!
+//!   flock /tmp/cargo-slot-1 rustc --edition 2021 --crate-type staticlib --cap-lints allow \
+//!       --target thumbv7m-none-eabi -C opt-level=z -C lto=fat -C codegen-units=1 \
+//!       -C panic=abort --cfg lean_more --cfg lean_end -o target/lean-flash/libclient.a \
+//!       bench/prototypes/lean_client_flash.rs
+//!   arm-none-eabi-ld --gc-sections -e brine_lean_client -u brine_lean_client \
+//!       -o target/lean-flash/client.elf target/lean-flash/libclient.a
+//!   arm-none-eabi-size -A target/lean-flash/client.elf
+//!   arm-none-eabi-nm -S -C -t d --size-sort target/lean-flash/client.elf
+//!
+//! (flash = .text + .rodata; bash bench/prototypes/lean_flash.sh runs the same lines.)
+#![no_std]
+#![allow(private_interfaces)]
+
+include!("lean_machine.rs");
+
+/// The receive buffer: the lab's `recv(4096)`.
+const RX: usize = 4096;
+
+/// A byte stream, embedded-io's `Read` and `Write` reduced to what the session calls; a
+/// transport's error is one byte.
+pub trait Io {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, u8>;
+    fn write(&mut self, buf: &[u8]) -> Result<usize, u8>;
+}
+
+/// Why the session ended, or why it skipped a message: a code, no text.
+#[derive(Clone, Copy, PartialEq)]
+#[repr(u8)]
+pub enum Fault {
+    /// The transport failed with this code.
+    Transport(u8),
+    /// The peer closed the stream (between messages, or inside one).
+    Closed,
+    /// A byte that is no opcode.
+    NotAnOpcode,
+    /// A message larger than the receive buffer (skipped).
+    TooLarge,
+    /// The machine refused the message (skipped; a real build names why).
+    Refused,
+    /// The first message was not `{'clientid': int}`.
+    NoClientId,
+    /// The transport accepted no byte of the identity.
+    WriteZero,
+}
+
+/// What the skip-only scan expects next.
+#[derive(Clone, Copy)]
+enum Scan {
+    /// An opcode.
+    Op,
+    /// This many argument bytes.
+    Skip(u64),
+    /// A little-endian length of `bytes` bytes (`got` read so far), then that many bytes.
+    Len { bytes: u8, got: u8, acc: u64 },
+    /// This many newline-terminated lines (protocol 0's text arguments).
+    Lines(u8),
+}
+
+/// What follows opcode `op`: its argument's shape; `None` if `op` is no opcode.
+fn argument(op: u8) -> Option<Scan> {
+    let len = |bytes| Scan::Len {
+        bytes,
+        got: 0,
+        acc: 0,
+    };
+    Some(match op {
+        b'(' | b'.' | b'0' | b'1' | b'2' | b'N' | b'R' | b'b' | b'a' | b'e' | b'd' | b'}'
+        | b'l' | b']' | b'o' | b's' | b'u' | b't' | b')' | b'Q' | 0x81 | 0x85..=0x89
+        | 0x8f..=0x94 | 0x97 | 0x98 => Scan::Skip(0),
+        b'K' | b'h' | b'q' | 0x80 | 0x82 => Scan::Skip(1),
+        b'M' | 0x83 => Scan::Skip(2),
+        b'J' | b'j' | b'r' | 0x84 => Scan::Skip(4),
+        b'G' | 0x95 => Scan::Skip(8),
+        b'U' | b'C' | 0x8c | 0x8a => len(1),
+        b'T' | b'X' | b'B' | 0x8b => len(4),
+        0x8d | 0x8e | 0x96 => len(8),
+        b'I' | b'L' | b'F' | b'S' | b'V' | b'g' | b'p' | b'P' => Scan::Lines(1),
+        b'c' | b'i' => Scan::Lines(2),
+        _ => return None,
+    })
+}
+
+/// Scans `bytes` on from `state`: `Some(n)` when a STOP ends the pickle after `n` of them.
+fn scan(state: &mut Scan, bytes: &[u8]) -> Result<Option<usize>, Fault> {
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match *state {
+            Scan::Op => {
+                i += 1;
+                if byte == b'.' {
+                    return Ok(Some(i));
+                }
+                *state = argument(byte).ok_or(Fault::NotAnOpcode)?;
+            }
+            Scan::Skip(n) => {
+                let take = n.min((bytes.len() - i) as u64);
+                i += take as usize;
+                *state = if take == n { Scan::Op } else { Scan::Skip(n - take) };
+            }
+            Scan::Len { bytes: k, got, acc } => {
+                i += 1;
+                let acc = acc | u64::from(byte) << (8 * u32::from(got));
+                *state = if got + 1 == k {
+                    Scan::Skip(acc)
+                } else {
+                    Scan::Len {
+                        bytes: k,
+                        got: got + 1,
+                        acc,
+                    }
+                };
+            }
+            Scan::Lines(n) => match bytes[i..].iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    i += at + 1;
+                    *state = if n == 1 { Scan::Op } else { Scan::Lines(n - 1) };
+                }
+                None => i = bytes.len(),
+            },
+        }
+    }
+    Ok(None)
+}
+
+/// A session event.
+pub enum Event<'a> {
+    /// The server's client id.
+    ClientId(i64),
+    /// A message: its root in the arena, and its bytes (strs are spans of them).
+    Message(&'a Arena, u16, &'a [u8]),
+    /// A message skipped, and why.
+    Skipped(Fault),
+}
+
+/// The session: the receive buffer, the scan's state and the machine's arena.
+pub struct Client {
+    rx: [u8; RX],
+    head: usize,
+    tail: usize,
+    /// Bytes after `head` the scan has read.
+    scanned: usize,
+    /// Inside a message larger than the buffer: its bytes are dropped as they come.
+    skipping: bool,
+    scan: Scan,
+    arena: Arena,
+}
+
+impl Client {
+    /// The next event: a whole message decoded, or skipped when larger than the buffer or
+    /// refused. Fails on the transport's error or its end.
+    fn next(&mut self, io: &mut dyn Io) -> Result<Event<'_>, Fault> {
+        loop {
+            let from = self.head + self.scanned;
+            let seen = self.rx.get(from..self.tail).unwrap_or(&[]);
+            if let Some(n) = scan(&mut self.scan, seen)? {
+                let (start, end) = (self.head, from + n);
+                self.head = end;
+                self.scanned = 0;
+                if core::mem::take(&mut self.skipping) {
+                    return Ok(Event::Skipped(Fault::TooLarge));
+                }
+                let pickle = self.rx.get(start..end).unwrap_or(&[]);
+                return Ok(match decode(&mut self.arena, pickle) {
+                    Ok(root) => Event::Message(&self.arena, root, pickle),
+                    Err(Stop::Slow) => Event::Skipped(Fault::Refused),
+                });
+            }
+            self.scanned = self.tail - self.head;
+            if self.skipping || self.scanned == RX {
+                // Larger than the buffer: drop what was scanned, keep scanning what comes.
+                self.skipping = true;
+                self.head = self.tail;
+                self.scanned = 0;
+            }
+            if self.head > 0 {
+                // Forward, byte by byte (the destination is before the source): no memmove
+                // (1,586 bytes), as brine-core's `shift::copy`.
+                for i in self.head..self.tail {
+                    self.rx[i - self.head] = self.rx[i];
+                }
+                self.tail -= self.head;
+                self.head = 0;
+            }
+            let room = self.rx.get_mut(self.tail..).unwrap_or(&mut []);
+            match io.read(room).map_err(Fault::Transport)? {
+                0 => return Err(Fault::Closed),
+                n => self.tail += n,
+            }
+        }
+    }
+
+    /// Waits for `{'clientid': id}`, then writes `identity` (pickled at build time); the id.
+    fn handshake(&mut self, io: &mut dyn Io, identity: &[u8]) -> Result<i64, Fault> {
+        let id = match self.next(io)? {
+            Event::Message(arena, root, pickle) => client_id(arena, root, pickle),
+            _ => None,
+        };
+        let id = id.ok_or(Fault::NoClientId)?;
+        let mut rest = identity;
+        while !rest.is_empty() {
+            match io.write(rest).map_err(Fault::Transport)? {
+                0 => return Err(Fault::WriteZero),
+                n => rest = rest.get(n..).unwrap_or(&[]),
+            }
+        }
+        Ok(id)
+    }
+}
+
+/// The id of `{'clientid': id}` (one key, an int value), else `None`.
+fn client_id(arena: &Arena, root: u16, pickle: &[u8]) -> Option<i64> {
+    let N::Seq(dict) = arena.nodes.get(usize::from(root))? else {
+        return None;
+    };
+    let first = usize::from(dict.first);
+    let &[key, value] = arena.items.get(first..first + 2)? else {
+        return None;
+    };
+    let (Kind::Dict, 2) = (dict.kind, dict.len) else {
+        return None;
+    };
+    let (N::Str { start, len, .. }, N::Int(id)) = (
+        arena.nodes.get(usize::from(key))?,
+        arena.nodes.get(usize::from(value))?,
+    ) else {
+        return None;
+    };
+    let text = pickle.get(*start as usize..(*start + *len) as usize)?;
+    (text == b"clientid").then_some(*id)
+}
+
+/// The lab client: the handshake, then every message to `on` until the stream fails or ends.
+#[no_mangle]
+pub fn brine_lean_client(
+    client: &mut Client,
+    io: &mut dyn Io,
+    identity: &[u8],
+    on: &mut dyn FnMut(&Event<'_>),
+) -> Fault {
+    match client.handshake(io, identity) {
+        Ok(id) => on(&Event::ClientId(id)),
+        Err(fault) => return fault,
+    }
+    loop {
+        match client.next(io) {
+            Ok(event) => on(&event),
+            Err(fault) => return fault,
+        }
+    }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
