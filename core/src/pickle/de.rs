@@ -6,7 +6,7 @@ use serde::de::{
 };
 
 use super::de_node::NodeDe;
-use super::decode::arena::ContainerKind;
+use super::decode::arena::{ContainerKind, NodeId};
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
 use super::text::TextEncoding;
@@ -30,29 +30,22 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
     // Deserialization starts after decoding succeeds, so `T` never sees the first attempt.
-    match from_slice_with::<T, 32, 64, 64, 32>(input) {
+    let mut small = Decoder::<32, 64, 64, 32>::new();
+    match small.run(input, false) {
+        Ok((root, _)) => small.visit(input, root),
         Err(Error::Capacity {
             what: Capacity::Values | Capacity::Items | Capacity::Stack | Capacity::Memo,
             ..
-        }) => from_slice_with::<T, 1024, 2048, 512, 1024>(input),
-        result => result,
+        }) => from_slice_large(input),
+        Err(e) => Err(e),
     }
 }
 
-/// [`from_slice`] with a decoder of the given capacities (its own stack frame, so the
-/// large one is only reserved when used).
+/// [`from_slice`] with the default-sized decoder, in its own stack frame (so that its
+/// ~27 KiB are only reserved when used).
 #[inline(never)]
-fn from_slice_with<
-    'a,
-    T: de::Deserialize<'a>,
-    const V: usize,
-    const I: usize,
-    const S: usize,
-    const M: usize,
->(
-    input: &'a [u8],
-) -> Result<T, Error> {
-    Decoder::<V, I, S, M>::new().deserialize(input)
+fn from_slice_large<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
+    Decoder::<1024, 2048, 512, 1024>::new().deserialize(input)
 }
 
 impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: usize>
@@ -67,6 +60,12 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     /// As [`from_slice`]: a pickle the decoder refuses, or one whose value does not fit `T`.
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
         let (root, _) = self.run(input, false)?;
+        self.visit(input, root)
+    }
+
+    /// Deserializes a `T` from node `root` of the last run over `input`.
+    #[inline(always)]
+    fn visit<'a, T: de::Deserialize<'a>>(&self, input: &'a [u8], root: NodeId) -> Result<T, Error> {
         let tree = self.tree(input);
         T::deserialize(NodeDe {
             tree: &tree,

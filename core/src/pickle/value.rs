@@ -2,7 +2,7 @@
 
 use core::fmt::{self, Display, Write as _};
 
-use super::decode::arena::{self, ContainerKind, Edge, Id, IntDigits, Node, NodeId, NIL};
+use super::decode::arena::{self, ContainerKind, Edge, Id, IntDigits, Node, NodeId};
 #[cfg(feature = "repr")]
 use super::float_repr::write_float_repr;
 use super::number;
@@ -157,9 +157,10 @@ impl Iterator for Children<'_> {
     type Item = NodeId;
 
     fn next(&mut self) -> Option<NodeId> {
-        if self.left == 0 || self.next == NIL {
+        if self.left == 0 {
             return None;
         }
+        // NIL (a chain's end) is past every slab (`Slab::push_id` stops below it): `get` ends it too.
         let edge = self.edges.get(self.next as usize)?;
         self.left -= 1;
         self.next = edge.next;

@@ -60,9 +60,9 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
     }
 
-    /// Pushes a new node (one copy, called by every leaf arm: flash), and runs a MEMOIZE
-    /// that follows it.
-    #[inline(never)]
+    /// Pushes a new node and runs a MEMOIZE that follows it. Inlined in every leaf arm
+    /// (the arms exist only with `fast`; measured: a call per leaf cost ~11 instructions).
+    #[inline(always)]
     pub(super) fn fast_leaf(&mut self, node: Node) -> bool {
         let d = &mut *self.d;
         let Ok(id) = d.nodes.push_id(node) else {
@@ -139,7 +139,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     #[inline(always)]
     fn str_node<const W: usize>(&self, arg: usize) -> Option<(Node, usize)> {
         let start = arg + W;
-        let n = usize::try_from(le_u64(self.window.get(arg..start)?)).ok()?;
+        let n = self.str_len::<W>(arg)?;
         let end = start.checked_add(n)?;
         let raw = self.window.get(start..end)?;
         if self.check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
@@ -152,6 +152,16 @@ impl<A: Arena> Machine<'_, '_, A> {
             key: key_slot(raw),
         };
         Some((node, end))
+    }
+
+    /// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
+    /// the window. SHORT_BINUNICODE's one-byte length is read as a byte (no slice, no loop).
+    #[inline(always)]
+    fn str_len<const W: usize>(&self, arg: usize) -> Option<usize> {
+        if W == 1 {
+            return self.window.get(arg).map(|&n| usize::from(n));
+        }
+        usize::try_from(le_u64(self.window.get(arg..arg + W)?)).ok()
     }
 
     /// STOP after one str, with or without a MEMOIZE between (the lab's ack,
@@ -173,8 +183,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     #[inline(always)]
     fn one_str<const W: usize>(&mut self) -> Option<(Id, usize)> {
         let arg = self.pos + 1;
-        let n = usize::try_from(le_u64(self.window.get(arg..arg + W)?)).ok()?;
-        let end = (arg + W).checked_add(n)?;
+        let end = (arg + W).checked_add(self.str_len::<W>(arg)?)?;
         let d = &mut *self.d;
         let len = match self.input.get(end..)? {
             [op::STOP, ..] => end + 1,

@@ -49,7 +49,7 @@ pub(super) struct Lean<'b, const MEMO: usize> {
 
 /// Writes `value` as protocol `proto` (4 or 5) into `buf`: the pickle's length, or `None`
 /// (with `buf` partly written) when the general serializer must write it.
-#[inline]
+#[inline(always)]
 pub(super) fn to_slice<const MEMO: usize, T: Serialize + ?Sized>(
     value: &T,
     buf: &mut [u8],
@@ -77,7 +77,7 @@ pub(super) fn to_slice<const MEMO: usize, T: Serialize + ?Sized>(
         Some(len)
     } else {
         // Too short for a FRAME (CPython's _FRAME_SIZE_MIN): close the gap.
-        out.copy_within(BODY..len, 2);
+        crate::shift::move_back(out, BODY, len, 2);
         Some(len - FRAME_HEADER_SIZE)
     }
 }

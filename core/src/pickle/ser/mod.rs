@@ -104,6 +104,17 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
             return buf.get_mut(..len).ok_or(Error::BufferFull { capacity });
         }
     }
+    to_slice_general::<MEMO, T>(value, buf, encoding)
+}
+
+/// [`to_slice_with_memo`] by the general serializer (out of line: its frame holds the memo
+/// table, which the lean encoder's callers need not set up).
+#[inline(never)]
+fn to_slice_general<'b, const MEMO: usize, T: Serialize + ?Sized>(
+    value: &T,
+    buf: &'b mut [u8],
+    encoding: Encoding,
+) -> Result<&'b mut [u8], Error> {
     let mut ser = Serializer::<MEMO>::blank(buf, encoding);
     ser.start()?;
     value.serialize(&mut ser)?;
