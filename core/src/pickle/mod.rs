@@ -2,6 +2,8 @@
 //!
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
+#[cfg(any(feature = "float-text", feature = "repr", feature = "pickler"))]
+mod big;
 mod de;
 mod de_node;
 mod decode;
