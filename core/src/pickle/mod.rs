@@ -32,7 +32,6 @@ mod value;
 
 pub use de::{from_slice, MAX_ESCAPED_LEN};
 pub(crate) use decode::arena::NodeId;
-pub(crate) use decode::one_str::{one_str, one_str_text};
 #[cfg(feature = "alloc")]
 pub use decode::HeapDecoder;
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};
