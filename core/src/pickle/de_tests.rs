@@ -350,14 +350,14 @@ for _ in range(150):
 }
 
 /// A corpus around the shapes the lab sends (CPython's bytes, every truncation, many one-byte
-/// changes, from `decode::one_str`'s tests): `from_slice` against a default decoder then serde.
+/// changes, `decode::corpus`): `from_slice` against a default decoder then serde.
 mod corpus {
     extern crate std;
     use serde::Deserialize;
     use std::string::String;
     use std::vec::Vec;
 
-    use crate::pickle::decode::one_str::tests::corpus;
+    use crate::pickle::decode::corpus::corpus;
 
     #[derive(Deserialize, Debug)]
     #[allow(dead_code)]

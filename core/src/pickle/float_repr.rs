@@ -2,14 +2,18 @@
 //!
 //! CPython prints the shortest digit string that reads back to the same double, the one
 //! nearest the double's exact value, a tie to the even one
-//! (`PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL)`). Ryū (the `ryu` crate, with
-//! its small tables: about 1 KB of flash) finds the same digits; this module only lays them
-//! out: scientific notation when the decimal exponent is below -4 or at least 16 (`1e+16`,
-//! `1.5e-05`), positional otherwise with at least one fractional digit (`1.0`, `0.0001`).
+//! (`PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL)`). `shortest` finds those
+//! digits exactly with the big integers of `big` (no tables, no 64-bit division, no
+//! memmove), and they are laid out as CPython does: scientific notation when the decimal
+//! exponent is below -4 or at least 16 (`1e+16`, `1.5e-05`), positional otherwise with at
+//! least one fractional digit (`1.0`, `0.0001`).
 //! No float arithmetic: on a Cortex-M without an FPU nothing of soft-float is linked.
 
+use core::cmp::Ordering;
 #[cfg(feature = "repr")]
 use core::fmt::{self, Write};
+
+use super::big::{Big, LIMBS};
 
 /// Room for any repr: a sign, 17 digits, a point and `e-324` (24 bytes), or a sign, `0.000`
 /// and 17 digits (23).
@@ -99,55 +103,146 @@ impl Out<'_> {
     }
 }
 
-/// The shortest round-trip digits of a finite, non-negative `x` (no leading or trailing
-/// zeros; `0` for zero), how many, and the decimal exponent of the first:
-/// `x = d.ddd × 10**exp`. From Ryū's text (`1e16`, `1.5e-5`, `100.0`, `0.001`), re-read.
-fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
-    let mut ryu = ryu::Buffer::new();
-    let text = ryu.format_finite(x).as_bytes();
-    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
-        Some(at) => (text.get(..at).unwrap_or_default(), text.get(at + 1..)),
-        None => (text, None),
-    };
-    let mut digits = [0u8; FLOAT_REPR_LEN];
-    let (mut n, mut frac_len, mut in_frac) = (0usize, 0i32, false);
-    for &b in mantissa {
-        if b == b'.' {
-            in_frac = true;
-        } else if n > 0 || b != b'0' {
-            if let Some(slot) = digits.get_mut(n) {
-                *slot = b;
-                n += 1;
+/// The repr's own operations on [`Big`].
+impl Big {
+    /// `v` as a big integer.
+    fn from_u64(v: u64) -> Big {
+        let mut big = Big::from_u32((v >> 32) as u32);
+        big.shl(32);
+        big.mul_add(1, v as u32);
+        big
+    }
+
+    /// `self` against `other`.
+    fn cmp(&self, other: &Big) -> Ordering {
+        if self.len != other.len {
+            return self.len.cmp(&other.len);
+        }
+        for (a, b) in self.used().iter().zip(other.used()).rev() {
+            if a != b {
+                return a.cmp(b);
             }
-            frac_len += i32::from(in_frac);
+        }
+        Ordering::Equal
+    }
+
+    /// `self + other` (`2 × other` when `double`) against `than`, without a temporary: the
+    /// sum's limbs from the bottom, the highest one that differs from `than`'s deciding.
+    fn sum_cmp(&self, other: &Big, double: bool, than: &Big) -> Ordering {
+        let limb = |big: &Big, i: usize| big.limbs.get(i).copied().unwrap_or(0);
+        let len = self.len.max(other.len + 1).max(than.len).min(LIMBS);
+        let (mut carry, mut below, mut order) = (0u64, 0u32, Ordering::Equal);
+        for i in 0..len {
+            let b = limb(other, i);
+            let addend = if double { (b << 1) | (below >> 31) } else { b };
+            below = b;
+            let sum = u64::from(limb(self, i)) + u64::from(addend) + carry;
+            carry = sum >> 32;
+            let t = limb(than, i);
+            if sum as u32 != t {
+                order = (sum as u32).cmp(&t);
+            }
+        }
+        if carry != 0 {
+            Ordering::Greater
         } else {
-            // A leading zero: after the point it still scales the value.
-            frac_len += i32::from(in_frac);
+            order
         }
     }
-    if n == 0 {
+}
+
+/// The shortest round-trip digits of a finite, non-negative `x` (no leading or trailing
+/// zeros; `0` for zero), how many, and the decimal exponent of the first:
+/// `x = d.ddd × 10**exp`. Exact (Steele & White's free-format digits, with Burger & Dybvig's
+/// scaling): `x = r / s`, and a decimal within `m / s` below or `m / s` (twice that at a
+/// power of two, where the gap below is half) above reads back as `x`, the bounds themselves
+/// when `x`'s significand is even (reading rounds ties to even). Digits stop as soon as one
+/// ends inside those bounds; when both the digit and the one above do, the nearer is taken,
+/// a tie to the even digit (CPython's `repr`, David Gay's mode 0). Three 512-byte big
+/// integers on the stack; a few limbs each for most doubles, about 36 at the range's ends.
+fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
+    let mut digits = [0u8; FLOAT_REPR_LEN];
+    let bits = x.to_bits();
+    let biased = (bits >> 52) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    if bits == 0 {
         digits[0] = b'0';
         return (digits, 1, 0);
     }
-    let mut e = 0i32;
-    if let Some(exponent) = exponent {
-        let (negative, text) = match exponent.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, exponent),
-        };
-        e = text
-            .iter()
-            .fold(0i32, |v, &d| v * 10 + i32::from(d.wrapping_sub(b'0')));
-        if negative {
-            e = -e;
+    // x = f × 2**e.
+    let (f, e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | 1 << 52, biased - 1075)
+    };
+    let even = f & 1 == 0;
+    let wide = fraction == 0 && biased > 1;
+    let shift = 1 + u32::from(wide);
+    let mut r = Big::from_u64(f);
+    let mut s = Big::from_u32(1);
+    let mut m = Big::from_u32(1);
+    if e >= 0 {
+        r.shl(e.unsigned_abs() + shift);
+        m.shl(e.unsigned_abs());
+        s.shl(shift);
+    } else {
+        r.shl(shift);
+        s.shl(e.unsigned_abs() + shift);
+    }
+    // 10**k above the upper bound, k at most the least such: from floor(log2 x) × 1233 / 4096
+    // (at most floor(log10 x) + 1), then up to the least.
+    let log2 = e + 63 - f.leading_zeros() as i32;
+    let mut k = (log2 * 1233) >> 12;
+    let scale = |big: &mut Big, n: u32| big.mul_pow5(n) && big.shl(n);
+    if k >= 0 {
+        scale(&mut s, k.unsigned_abs());
+    } else {
+        scale(&mut r, k.unsigned_abs());
+        scale(&mut m, k.unsigned_abs());
+    }
+    // Whether `r + m+` reaches `s`: a decimal there or above is past the upper bound.
+    let reaches = |r: &Big, m: &Big, s: &Big| match r.sum_cmp(m, wide, s) {
+        Ordering::Greater => true,
+        Ordering::Equal => even,
+        Ordering::Less => false,
+    };
+    while reaches(&r, &m, &s) {
+        s.mul_add(10, 0);
+        k += 1;
+    }
+    let mut n = 0;
+    while n < FLOAT_REPR_LEN {
+        r.mul_add(10, 0);
+        m.mul_add(10, 0);
+        let mut digit = b'0';
+        while r.sub_if_ge(&s) {
+            digit += 1;
         }
+        let low = match r.cmp(&m) {
+            Ordering::Less => true,
+            Ordering::Equal => even,
+            Ordering::Greater => false,
+        };
+        let high = reaches(&r, &m, &s);
+        let up = match (low, high) {
+            (false, false) => {
+                digits[n] = digit;
+                n += 1;
+                continue;
+            }
+            (true, false) => false,
+            (false, true) => true,
+            (true, true) => match r.sum_cmp(&r, false, &s) {
+                Ordering::Less => false,
+                Ordering::Greater => true,
+                Ordering::Equal => digit & 1 == 1,
+            },
+        };
+        digits[n] = digit + u8::from(up);
+        n += 1;
+        break;
     }
-    // value = digits[..n] × 10**(e - frac_len); trailing zeros only scale it.
-    while n > 1 && digits.get(n - 1) == Some(&b'0') {
-        n -= 1;
-        frac_len -= 1;
-    }
-    (digits, n, e - frac_len + n as i32 - 1)
+    (digits, n, k - 1)
 }
 
 #[cfg(test)]

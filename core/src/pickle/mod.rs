@@ -2,6 +2,8 @@
 //!
 //! Knows bytes and values only; nothing here does I/O or knows about sessions.
 
+#[cfg(any(feature = "float-text", feature = "repr", feature = "pickler"))]
+mod big;
 mod de;
 mod de_node;
 mod decode;
@@ -30,7 +32,6 @@ mod value;
 
 pub use de::{from_slice, MAX_ESCAPED_LEN};
 pub(crate) use decode::arena::NodeId;
-pub(crate) use decode::one_str::{one_str, one_str_text};
 #[cfg(feature = "alloc")]
 pub use decode::HeapDecoder;
 pub use decode::{Decoder, MAX_DEPTH, MAX_EXPANSION};

@@ -70,7 +70,7 @@ pub use receive::Decode;
 
 pub use crate::framing::Framing;
 use crate::handshake::NotAnId;
-use crate::pickle::{self, Decoder, Encoding, Protocol, ToPickle, Value};
+use crate::pickle::{Decoder, Encoding, NodeId, Protocol, ToPickle};
 use receive::{message, Ready, Receiver, Source};
 use send::Transmitter;
 
@@ -304,8 +304,18 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// session is then closed. After [`Event::Closed`] or an error, fails with
     /// [`Misuse::Closed`]; before [`start`](Self::start), with [`Misuse::NotStarted`].
     pub fn poll(&mut self) -> Result<Status<'_>, Error> {
-        if !self.ready()? {
-            return Ok(Status::Partial);
+        if !self.rx.has_ready() {
+            self.check_open()?;
+            // A message decoded at the head while listening is handed out at once, not kept
+            // as the ready event first.
+            match self.rx.decode_head(&mut self.decoder) {
+                Some((len, root)) if self.state != State::AwaitingClientId => {
+                    return self.decoded_message(len, root);
+                }
+                Some((len, root)) => self.rx.decoded(len, root),
+                None if !self.frame()? => return Ok(Status::Partial),
+                None => {}
+            }
         }
         self.take()
     }
@@ -318,16 +328,38 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         if self.rx.has_ready() {
             return Ok(true);
         }
-        match self.state {
-            State::NotStarted => return Err(Misuse::NotStarted.into()),
-            State::Closed => return Err(Misuse::Closed.into()),
-            _ => {}
-        }
-        if self.rx.decode_head(&mut self.decoder) {
+        self.check_open()?;
+        if let Some((len, root)) = self.rx.decode_head(&mut self.decoder) {
+            self.rx.decoded(len, root);
             return Ok(true);
         }
+        self.frame()
+    }
+
+    /// Fails unless the session was started and is not closed.
+    fn check_open(&self) -> Result<(), Error> {
+        match self.state {
+            State::NotStarted => Err(Misuse::NotStarted.into()),
+            State::Closed => Err(Misuse::Closed.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Frames the received bytes (see [`Receiver::frame`]); true if an event is ready.
+    fn frame(&mut self) -> Result<bool, Error> {
         let first = self.state == State::AwaitingClientId;
         self.rx.frame(first).map_err(|e| self.fail(e))
+    }
+
+    /// The `len`-byte message at the head, decoded with root `root`, as the event: a view of
+    /// the decoder's nodes, built in the caller's result (a `Status` returned and then
+    /// wrapped is copied whole: 144 bytes).
+    #[inline(always)]
+    fn decoded_message(&mut self, len: usize, root: NodeId) -> Result<Status<'_>, Error> {
+        let (_, bytes) = self.rx.hand_out(len);
+        Ok(Status::Event(Event::Message(
+            self.decoder.view(bytes, root),
+        )))
     }
 
     /// Hands out the event [`ready`](Self::ready) found, if any.
@@ -345,7 +377,6 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
                 }))
             }
             Ready::Pickle { len } => (len, Source::Exact),
-            Ready::Str { len } => (len, Source::Str),
             Ready::Decoded { len, root } => (len, Source::Root(root)),
         };
         let greeting = self.state == State::AwaitingClientId;
@@ -363,21 +394,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             }
             self.identity_released();
         }
-        let (_, bytes) = self.rx.hand_out(len);
-        // A message decoded already: built in place, not moved through a `Result`.
-        if !greeting {
-            match source {
-                Source::Root(root) => {
-                    let value = self.decoder.view(bytes, root);
-                    return Ok(Status::Event(Event::Message(value)));
-                }
-                Source::Str => {
-                    let value = Value::Str(pickle::one_str_text(bytes));
-                    return Ok(Status::Event(Event::Message(value)));
-                }
-                Source::Exact => {}
-            }
+        if let (false, Source::Root(root)) = (greeting, source) {
+            return self.decoded_message(len, root);
         }
+        let (_, bytes) = self.rx.hand_out(len);
         Ok(Status::Event(
             match message(bytes, source, &mut self.decoder) {
                 Ok(value) if greeting => Event::Greeting(value),

@@ -31,8 +31,6 @@ pub(super) mod sealed {
         /// An empty decoder, built at run time (an associated const would be evaluated at
         /// compile time and stored in flash as an image of the whole decoder, copied in).
         fn empty() -> Self;
-        /// Room for one value: a message that is one `str` may skip the machine.
-        const HOLDS_A_VALUE: bool;
         /// Decodes the pickle at the start of `input` with the machine: its root and length,
         /// if it is complete, valid and within its own bytes (a FRAME reaching past its
         /// STOP, into the next message, is left to the framed path).
@@ -51,7 +49,6 @@ pub(super) mod sealed {
         fn empty() -> Self {
             Decoder::new()
         }
-        const HOLDS_A_VALUE: bool = V > 0 && S > 0 && M > 0;
 
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
             let (root, len) = self.run(input, true).ok()?;
@@ -85,11 +82,6 @@ pub(super) enum Ready {
     Decoded {
         len: usize,
         root: NodeId,
-    },
-    /// A pickle at the head of the receive buffer that is one `str` (see
-    /// [`pickle::one_str`]).
-    Str {
-        len: usize,
     },
     /// An oversized pickle was discarded.
     Skipped {
@@ -349,10 +341,11 @@ impl<const RX: usize> Receiver<RX> {
     }
 
     /// Decodes the message at the head of the buffer into `decoder` when it is complete and
-    /// valid, and nothing else is under way; true if it was (the event is then ready).
-    /// Otherwise the framer finds its end, or waits for the rest.
+    /// valid, and nothing else is under way: its length and root (hand it out, or keep it
+    /// with [`decoded`](Self::decoded)). Otherwise (`None`) the framer finds its end, or
+    /// waits for the rest.
     #[inline]
-    pub(super) fn decode_head<D: Decode>(&mut self, decoder: &mut D) -> bool {
+    pub(super) fn decode_head<D: Decode>(&mut self, decoder: &mut D) -> Option<(usize, NodeId)> {
         // A length prefix at the head: framed first (`frame_prefixed`), then decoded.
         let idle = self.ready == Ready::Nothing
             && !self.prefixed()
@@ -360,26 +353,16 @@ impl<const RX: usize> Receiver<RX> {
             && self.scanned == 0
             && !self.framer.in_pickle();
         if !idle {
-            return false;
+            return None;
         }
         self.drop_released();
-        let Some(bytes) = self.buf.get(self.head..self.tail) else {
-            return false;
-        };
-        // What the machine makes of these bytes, when it has room for one value.
-        if D::HOLDS_A_VALUE {
-            if let Some((_, len)) = pickle::one_str(bytes) {
-                self.ready = Ready::Str { len };
-                return true;
-            }
-        }
-        match decoder.decode_head(bytes) {
-            Some((root, len)) => {
-                self.ready = Ready::Decoded { len, root };
-                true
-            }
-            None => false,
-        }
+        let bytes = self.buf.get(self.head..self.tail)?;
+        decoder.decode_head(bytes).map(|(root, len)| (len, root))
+    }
+
+    /// Keeps the message [`decode_head`](Self::decode_head) decoded as the event ready.
+    pub(super) fn decoded(&mut self, len: usize, root: NodeId) {
+        self.ready = Ready::Decoded { len, root };
     }
 
     /// Drops the bytes of the message handed out last.
@@ -412,8 +395,6 @@ pub(super) enum Source {
     Exact,
     /// It was decoded into the decoder by [`Receiver::decode_head`]: a view from this root.
     Root(NodeId),
-    /// One `str`, checked by [`Receiver::decode_head`] ([`pickle::one_str`]).
-    Str,
 }
 
 /// The message in `bytes` (one whole pickle), read as `source` says.
@@ -425,6 +406,5 @@ pub(super) fn message<'a, D: Decode>(
     match source {
         Source::Exact => decoder.decode_all(bytes),
         Source::Root(root) => Ok(decoder.view(bytes, root)),
-        Source::Str => Ok(Value::Str(pickle::one_str_text(bytes))),
     }
 }

@@ -126,38 +126,77 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// SHORT_BINUNICODE (`W` 1), BINUNICODE (`W` 4): a length, then UTF-8.
     #[inline(always)]
     pub(super) fn fast_str<const W: usize>(&mut self) -> bool {
-        let start = self.pos + W;
-        // SHORT_BINUNICODE's one-byte length read as a byte (no slice, no loop).
-        let n = if W == 1 {
-            match self.window.get(self.pos) {
-                Some(&n) => usize::from(n),
-                None => return false,
-            }
-        } else {
-            let Some(len) = self.window.get(self.pos..start) else {
-                return false;
-            };
-            let Ok(n) = usize::try_from(le_u64(len)) else {
-                return false;
-            };
-            n
-        };
-        let Some(raw) = start
-            .checked_add(n)
-            .and_then(|end| self.window.get(start..end))
-        else {
+        let Some((node, end)) = self.str_node::<W>(self.pos) else {
             return false;
         };
+        self.pos = end;
+        self.fast_leaf(node)
+    }
+
+    /// The node of the SHORT_BINUNICODE (`W` 1) or BINUNICODE (`W` 4) whose argument starts
+    /// at `arg`, and where the argument ends; `None` if it runs past the window or is not
+    /// UTF-8 (when checked).
+    #[inline(always)]
+    fn str_node<const W: usize>(&self, arg: usize) -> Option<(Node, usize)> {
+        let start = arg + W;
+        let n = self.str_len::<W>(arg)?;
+        let end = start.checked_add(n)?;
+        let raw = self.window.get(start..end)?;
         if self.check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
-            return false;
+            return None;
         }
-        self.pos = start + n;
-        self.fast_leaf(Node::Str {
+        let node = Node::Str {
             start: start as u32,
             len: n as u32,
             enc: TextEncoding::Utf8,
             key: key_slot(raw),
-        })
+        };
+        Some((node, end))
+    }
+
+    /// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
+    /// the window. SHORT_BINUNICODE's one-byte length is read as a byte (no slice, no loop).
+    #[inline(always)]
+    fn str_len<const W: usize>(&self, arg: usize) -> Option<usize> {
+        if W == 1 {
+            return self.window.get(arg).map(|&n| usize::from(n));
+        }
+        usize::try_from(le_u64(self.window.get(arg..arg + W)?)).ok()
+    }
+
+    /// STOP after one str, with or without a MEMOIZE between (the lab's ack,
+    /// `pickle.dumps('...')`, after its PROTO and FRAME): the str's node is the root, and
+    /// the machine stops at once. The stack and memo entries the loop would make are
+    /// unobservable once it stops; their capacities are checked as the loop would meet them.
+    /// `None` (nothing changed) for anything else: the loop runs.
+    #[inline(always)]
+    pub(super) fn fast_one_str(&mut self) -> Option<(Id, usize)> {
+        match *self.input.get(self.pos)? {
+            op::SHORT_BINUNICODE => self.one_str::<1>(),
+            op::BINUNICODE => self.one_str::<4>(),
+            _ => None,
+        }
+    }
+
+    /// [`fast_one_str`](Self::fast_one_str) for the str opcode at `pos` whose length takes
+    /// `W` bytes: where the pickle stops is checked before the text is.
+    #[inline(always)]
+    fn one_str<const W: usize>(&mut self) -> Option<(Id, usize)> {
+        let arg = self.pos + 1;
+        let end = (arg + W).checked_add(self.str_len::<W>(arg)?)?;
+        let d = &mut *self.d;
+        let len = match self.input.get(end..)? {
+            [op::STOP, ..] => end + 1,
+            [op::MEMOIZE, op::STOP, ..] if d.memo.capacity() > 0 => end + 2,
+            _ => return None,
+        };
+        if d.stack.capacity() == 0 {
+            return None;
+        }
+        let (node, _) = self.str_node::<W>(arg)?;
+        let root = self.d.nodes.push_id(node).ok()?;
+        self.pos = len;
+        Some((root, len))
     }
 
     /// MARK.

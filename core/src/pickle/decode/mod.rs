@@ -9,12 +9,13 @@
 //! [`Value`](super::Value)), `machine` (the loop, dispatching on the raw opcode byte; stack,
 //! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
 //! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
-//! errors when an inline arm declines), `shared` (the checks at STOP), `one_str` (the
-//! session's shortcut for a message that is one `str`, read by its fixed layout). Imports go
-//! one way: arena, then value, then the decoder.
+//! errors when an inline arm declines), `shared` (the checks at STOP); `corpus` holds test inputs.
+//! Imports go one way: arena, then value, then the decoder.
 
 pub(crate) mod arena;
 mod containers;
+#[cfg(test)]
+pub(crate) mod corpus;
 mod globals;
 #[cfg(feature = "alloc")]
 mod heap;
@@ -23,7 +24,6 @@ mod leaves;
 mod machine;
 #[cfg(feature = "objects")]
 mod objects;
-pub(crate) mod one_str;
 mod shared;
 
 use super::error::Error;
@@ -738,6 +738,42 @@ mod tests {
         p.push(b'.');
         let mut d: Decoder = Decoder::new();
         assert!(matches!(d.decode(&p), Ok(Value::BigInt(_))));
+    }
+
+    /// A pickle that is one str (the lab's ack) stops without the loop (`hot.rs`), but meets
+    /// the capacities the loop's MEMOIZE and stack push would.
+    #[test]
+    fn one_str_meets_the_capacities_of_the_loop() {
+        // pickle.dumps('Server got the data'), and without its MEMOIZE (pickletools.optimize).
+        let ack = b"\x80\x04\x95\x17\x00\x00\x00\x00\x00\x00\x00\x8c\x13Server got the data\x94.";
+        let bare = b"\x80\x04\x95\x16\x00\x00\x00\x00\x00\x00\x00\x8c\x13Server got the data.";
+        let mut d: Decoder<1, 0, 1, 1> = Decoder::new();
+        let (v, len) = d.decode_prefix(ack).unwrap();
+        assert_eq!((v.as_str(), len), (Some("Server got the data"), 34));
+        let memo = Capacity::Memo;
+        let err = Decoder::<1, 0, 1, 0>::new().decode(ack).unwrap_err();
+        assert!(
+            matches!(err, Error::Capacity { what, offset: 32, .. } if what == memo),
+            "{err:?}"
+        );
+        assert!(Decoder::<1, 0, 1, 0>::new().decode(bare).is_ok());
+        let stack = Capacity::Stack;
+        let err = Decoder::<1, 0, 0, 1>::new().decode(bare).unwrap_err();
+        assert!(
+            matches!(err, Error::Capacity { what, offset: 11, .. } if what == stack),
+            "{err:?}"
+        );
+        let err = Decoder::<0, 0, 1, 1>::new().decode(bare).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Capacity {
+                    what: Capacity::Values,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
