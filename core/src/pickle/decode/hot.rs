@@ -402,8 +402,11 @@ impl<A: Arena> Machine<'_, '_, A> {
             return false;
         };
         let dict = want == ContainerKind::Dict;
-        let linked = (dict && self.fill_new_dict(mark + 1, target))
-            || self.link_batch(mark + 1, target, dict);
+        let linked = if dict {
+            self.fill_new_dict(mark + 1, target)
+        } else {
+            self.fill_list(mark + 1, target)
+        } || self.link_batch(mark + 1, target, dict);
         if !linked {
             return false;
         }
@@ -445,14 +448,14 @@ impl<A: Arena> Machine<'_, '_, A> {
                 }
                 _ => return false,
             }
-            match nodes.get(value as usize) {
-                Some(&Node::Str { len, .. }) => weight += u64::from(len) + 1,
-                Some(Node::None | Node::Bool(_) | Node::Int(_) | Node::Float(_)) => weight += 1,
-                Some(&Node::Container(v)) if value != target => {
-                    weight += u64::from(v.expansion);
-                    depth = depth.max(v.depth);
-                }
-                _ => return false,
+            if !plain_item(
+                nodes.get(value as usize),
+                value,
+                target,
+                &mut weight,
+                &mut depth,
+            ) {
+                return false;
             }
         }
         let expansion = u64::from(c.expansion) + weight;
@@ -479,6 +482,52 @@ impl<A: Arena> Machine<'_, '_, A> {
         true
     }
 
+    /// [`link_batch`](Self::link_batch) for the common APPENDS: onto a list, every item a
+    /// `str`, `None`, `bool`, `int`, `float` or another container ([`plain_item`]). The
+    /// same checks and results; false, having changed nothing, for anything else.
+    #[inline(always)]
+    fn fill_list(&mut self, from: usize, target: super::arena::NodeId) -> bool {
+        let super::Storage {
+            nodes,
+            edges,
+            stack,
+            ..
+        } = &mut *self.d;
+        let items = stack.get(from..).unwrap_or(&[]);
+        let Some(Node::Container(c)) = nodes.get(target as usize) else {
+            return false;
+        };
+        let (mut weight, mut depth) = (0u64, 0u8);
+        for &child in items {
+            if !plain_item(
+                nodes.get(child as usize),
+                child,
+                target,
+                &mut weight,
+                &mut depth,
+            ) {
+                return false;
+            }
+        }
+        let expansion = u64::from(c.expansion) + weight;
+        let depth = c.depth.max(depth + 1);
+        if items.is_empty()
+            || expansion > u64::from(self.expansion)
+            || usize::from(depth) > super::MAX_DEPTH
+        {
+            return false;
+        }
+        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+            return false;
+        };
+        if !chain(edges, c, items) {
+            return false;
+        }
+        c.expansion = expansion as u32;
+        c.depth = depth;
+        true
+    }
+
     /// The container of kind `want` just below stack index `index`.
     #[inline(always)]
     fn container_at(&self, index: usize, want: ContainerKind) -> Option<super::arena::NodeId> {
@@ -488,6 +537,28 @@ impl<A: Arena> Machine<'_, '_, A> {
             _ => None,
         }
     }
+}
+
+/// Adds item `child` (`node`) of container `target` to `weight` and `depth` where it is a
+/// `str`, `None`, `bool`, `int`, `float` or another container; false for anything else.
+#[inline(always)]
+fn plain_item(
+    node: Option<&Node>,
+    child: Id,
+    target: Id,
+    weight: &mut u64,
+    depth: &mut u8,
+) -> bool {
+    match node {
+        Some(&Node::Str { len, .. }) => *weight += u64::from(len) + 1,
+        Some(Node::None | Node::Bool(_) | Node::Int(_) | Node::Float(_)) => *weight += 1,
+        Some(&Node::Container(v)) if child != target => {
+            *weight += u64::from(v.expansion);
+            *depth = (*depth).max(v.depth);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Whether `raw` is ASCII (valid UTF-8 as it stands), eight bytes at a time: the short keys
