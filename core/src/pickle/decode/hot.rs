@@ -401,10 +401,81 @@ impl<A: Arena> Machine<'_, '_, A> {
         let Some(target) = self.container_at(mark, want) else {
             return false;
         };
-        if !self.link_batch(mark + 1, target, want == ContainerKind::Dict) {
+        let dict = want == ContainerKind::Dict;
+        let linked = (dict && self.fill_new_dict(mark + 1, target))
+            || self.link_batch(mark + 1, target, dict);
+        if !linked {
             return false;
         }
         self.closed_mark(mark);
+        true
+    }
+
+    /// [`link_batch`](Self::link_batch) for the common SETITEMS: into an empty dict, every
+    /// key a UTF-8 `str`, every value a `str`, `None`, `bool`, `int`, `float` or another
+    /// container (no tuple reason, no key hashing beyond the str, no kind dispatch: fewer
+    /// live values than `link_batch`'s loop). The same checks and results; false, having
+    /// changed nothing, for anything else (then `link_batch` decides).
+    #[inline(always)]
+    fn fill_new_dict(&mut self, from: usize, target: super::arena::NodeId) -> bool {
+        let super::Storage {
+            nodes,
+            edges,
+            stack,
+            ..
+        } = &mut *self.d;
+        let items = stack.get(from..).unwrap_or(&[]);
+        let Some(Node::Container(c)) = nodes.get(target as usize) else {
+            return false;
+        };
+        if c.len != 0 || items.len() % 2 != 0 {
+            return false;
+        }
+        let (mut weight, mut depth, mut seen, mut unique) = (0u64, 0u8, 0u64, true);
+        for pair in items.chunks_exact(2) {
+            let &[key, value] = pair else {
+                return false;
+            };
+            match nodes.get(key as usize) {
+                Some(&Node::Str { len, key: slot, .. }) if slot != 0 => {
+                    weight += u64::from(len) + 1;
+                    let bit = 1u64 << (slot & 63);
+                    unique &= seen & bit == 0;
+                    seen |= bit;
+                }
+                _ => return false,
+            }
+            match nodes.get(value as usize) {
+                Some(&Node::Str { len, .. }) => weight += u64::from(len) + 1,
+                Some(Node::None | Node::Bool(_) | Node::Int(_) | Node::Float(_)) => weight += 1,
+                Some(&Node::Container(v)) if value != target => {
+                    weight += u64::from(v.expansion);
+                    depth = depth.max(v.depth);
+                }
+                _ => return false,
+            }
+        }
+        let expansion = u64::from(c.expansion) + weight;
+        let depth = c.depth.max(depth + 1);
+        if items.is_empty()
+            || expansion > u64::from(self.expansion)
+            || usize::from(depth) > super::MAX_DEPTH
+        {
+            return false;
+        }
+        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+            return false;
+        };
+        if !chain(edges, c, items) {
+            return false;
+        }
+        // Within `self.expansion`, a u32.
+        c.expansion = expansion as u32;
+        c.depth = depth;
+        // Two keys or more that may be equal: merge at STOP (as `link_batch`).
+        if items.len() >= 4 && !unique {
+            self.keyed |= 1;
+        }
         true
     }
 

@@ -331,6 +331,15 @@ mod tests {
         github_username: &'a str,
     }
 
+    fn identity<'a>(name: &'a str, email: &'a str, id: i64, github: &'a str) -> Identity<'a> {
+        Identity {
+            name,
+            email,
+            student_id: id,
+            github_username: github,
+        }
+    }
+
     #[derive(Serialize)]
     struct One<T> {
         only: T,
@@ -389,19 +398,9 @@ mod tests {
 
     #[test]
     fn writes_what_cpython_writes() {
-        let me = Identity {
-            name: "Jose Ortiz",
-            email: "jose@sfsu.edu",
-            student_id: 917_654_321,
-            github_username: "jortiz",
-        };
+        let me = identity("Jose Ortiz", "jose@sfsu.edu", 917_654_321, "jortiz");
         assert_eq!(check(&me, true), IDENTITY);
-        let repeat = Identity {
-            name: "email",
-            email: "x",
-            student_id: 7,
-            github_username: "x",
-        };
+        let repeat = identity("email", "x", 7, "x");
         assert_eq!(check(&repeat, true), REPEAT);
         // Protocol 5: the same but for PROTO.
         let mut buf = [0u8; 128];
@@ -487,20 +486,10 @@ mod tests {
 
     #[test]
     fn leaves_errors_to_the_general_serializer() {
-        let me = Identity {
-            name: "a",
-            email: "b",
-            student_id: 1,
-            github_username: "c",
-        };
+        let me = identity("a", "b", 1, "c");
         // The memo holds 2 strs: the general serializer's result (its lean start lists
         // none), then its error once a repeated str needs the table.
-        let repeat = Identity {
-            name: "a",
-            email: "b",
-            student_id: 1,
-            github_username: "a",
-        };
+        let repeat = identity("a", "b", 1, "a");
         let mut buf = [0u8; 128];
         for v in [&me, &repeat] {
             let lean = to_slice_with_memo::<2, _>(v, &mut buf, Protocol::V4).map(|b| b.to_vec());

@@ -107,9 +107,10 @@ pub fn to_slice_with_memo<'b, const MEMO: usize, T: Serialize + ?Sized>(
     to_slice_general::<MEMO, T>(value, buf, encoding)
 }
 
-/// [`to_slice_with_memo`] by the general serializer (out of line: its frame holds the memo
-/// table, which the lean encoder's callers need not set up).
-#[inline(never)]
+/// [`to_slice_with_memo`] by the general serializer (with `fast`, out of line: its frame
+/// holds the memo table, which the lean encoder's callers need not set up).
+#[cfg_attr(feature = "fast", inline(never))]
+#[cfg_attr(not(feature = "fast"), inline(always))]
 fn to_slice_general<'b, const MEMO: usize, T: Serialize + ?Sized>(
     value: &T,
     buf: &'b mut [u8],

@@ -323,7 +323,7 @@ impl<'b, const MEMO: usize> Serializer<'b, MEMO> {
     /// their copy calls `memcpy`); everything else in `save_str_general`.
     #[inline(always)]
     pub(super) fn save_str(&mut self, v: &str) -> Result<(), Error> {
-        if v.len() > INLINE_STR {
+        if cfg!(feature = "fast") && v.len() > INLINE_STR {
             return self.save_str_long(v);
         }
         self.save_str_fast(v)
