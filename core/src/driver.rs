@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 use embedded_io::{ErrorKind, ErrorType};
 
 use crate::pickle::{Decoder, Encoding};
-use crate::session::{self, Decode, Event, Misuse, Session, State, Status, Waiting};
+use crate::session::{self, Decode, Event, Misuse, Session, State, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
 #[derive(Debug, PartialEq)]
@@ -209,12 +209,11 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
     }
 
     /// The event the session found ready (the read loop saw `Session::ready` say so).
+    /// Built in place in the returned `Result` (see `Session::take`).
     pub(crate) fn take_ready<E>(&mut self) -> Result<Event<'_>, Error<E>> {
-        match self.session.poll()? {
-            Status::Event(event) => Ok(event),
-            // Not after `ready()`; closed is the answer a closed session gives.
-            Status::Partial => Err(Error::Session(Misuse::Closed.into())),
-        }
+        // Not after `ready()`; closed is the answer a closed session gives.
+        let none = || Err(Error::Session(Misuse::Closed.into()));
+        self.session.take(|event| event, none)
     }
 }
 

@@ -310,14 +310,14 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             // as the ready event first.
             match self.rx.decode_head(&mut self.decoder) {
                 Some((len, root)) if self.state != State::AwaitingClientId => {
-                    return self.decoded_message(len, root);
+                    return Ok(self.decoded_message(len, root, Status::Event));
                 }
                 Some((len, root)) => self.rx.decoded(len, root),
                 None if !self.frame()? => return Ok(Status::Partial),
                 None => {}
             }
         }
-        self.take()
+        self.take(Status::Event, || Ok(Status::Partial))
     }
 
     /// Finds (and, when complete, decodes) the next event without handing it out: true if
@@ -352,26 +352,35 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     }
 
     /// The `len`-byte message at the head, decoded with root `root`, as the event: a view of
-    /// the decoder's nodes, built in the caller's result (a `Status` returned and then
-    /// wrapped is copied whole: 144 bytes).
+    /// the decoder's nodes, built in the caller's result by `event` (a `Status` returned and
+    /// then converted is copied whole: 144 bytes).
     #[inline(always)]
-    fn decoded_message(&mut self, len: usize, root: NodeId) -> Result<Status<'_>, Error> {
+    fn decoded_message<'s, R>(
+        &'s mut self,
+        len: usize,
+        root: NodeId,
+        event: impl FnOnce(Event<'s>) -> R,
+    ) -> R {
         let (_, bytes) = self.rx.hand_out(len);
-        Ok(Status::Event(Event::Message(
-            self.decoder.view(bytes, root),
-        )))
+        event(Event::Message(self.decoder.view(bytes, root)))
     }
 
-    /// Hands out the event [`ready`](Self::ready) found, if any.
-    fn take(&mut self) -> Result<Status<'_>, Error> {
+    /// Hands out the event [`ready`](Self::ready) found as `event(...)`, or `none()` if there
+    /// is none: the caller's result type, built in place (a driver's `Result<Event, _>`
+    /// converted from a returned `Status` was two 144-byte copies per event).
+    pub(crate) fn take<'s, R, X: From<Error>>(
+        &'s mut self,
+        event: impl FnOnce(Event<'s>) -> R,
+        none: impl FnOnce() -> Result<R, X>,
+    ) -> Result<R, X> {
         let (len, source) = match self.rx.take() {
-            Ready::Nothing => return Ok(Status::Partial),
+            Ready::Nothing => return none(),
             Ready::Closed => {
                 self.set_state(State::Closed);
-                return Ok(Status::Event(Event::Closed));
+                return Ok(event(Event::Closed));
             }
             Ready::Skipped { len } => {
-                return Ok(Status::Event(Event::Skipped {
+                return Ok(event(Event::Skipped {
                     len,
                     reason: SkipReason::TooLarge { limit: RX },
                 }))
@@ -381,8 +390,8 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         };
         let greeting = self.state == State::AwaitingClientId;
         if greeting && self.greeting == Greeting::ClientId {
-            let id = self.client_id(len, source);
-            return id.map(|id| Status::Event(Event::ClientId(id)));
+            let id = self.client_id(len, source)?;
+            return Ok(event(Event::ClientId(id)));
         }
         if greeting {
             // Any first message: its pickle chooses the protocol under auto, as a client
@@ -395,19 +404,17 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             self.identity_released();
         }
         if let (false, Source::Root(root)) = (greeting, source) {
-            return self.decoded_message(len, root);
+            return Ok(self.decoded_message(len, root, event));
         }
         let (_, bytes) = self.rx.hand_out(len);
-        Ok(Status::Event(
-            match message(bytes, source, &mut self.decoder) {
-                Ok(value) if greeting => Event::Greeting(value),
-                Ok(value) => Event::Message(value),
-                Err(error) => Event::Skipped {
-                    len,
-                    reason: SkipReason::Refused(error),
-                },
+        Ok(event(match message(bytes, source, &mut self.decoder) {
+            Ok(value) if greeting => Event::Greeting(value),
+            Ok(value) => Event::Message(value),
+            Err(error) => Event::Skipped {
+                len,
+                reason: SkipReason::Refused(error),
             },
-        ))
+        }))
     }
 
     // ---- output ----
