@@ -312,20 +312,13 @@ impl<A: Arena> Machine<'_, '_, A> {
             weight,
             reason,
         } = sum;
-        let expansion = u64::from(expansion0) + weight;
-        let depth = depth0.max(depth + 1);
-        if n == 0 || expansion > u64::from(self.expansion) || usize::from(depth) > MAX_DEPTH {
-            return n == 0;
+        if n == 0 {
+            return true;
         }
-        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+        let sums = ((expansion0, depth0), (weight, depth));
+        let Some(c) = link_summed(nodes, edges, target, items, sums, self.expansion) else {
             return false;
         };
-        if !chain(edges, c, items) {
-            return false;
-        }
-        // Within `self.expansion`, a u32.
-        c.expansion = expansion as u32;
-        c.depth = depth;
         if kind == ContainerKind::Tuple && c.unhashable == Unhashable::No {
             c.unhashable = reason;
         }
@@ -485,6 +478,37 @@ fn key_bit(node: Node) -> u64 {
         Node::Str { key, .. } if key != 0 => 1u64 << (key & 63),
         _ => 0,
     }
+}
+
+/// Links `items` (at least one) to container `target`, which had expansion and depth
+/// `before`; `items` weigh `weight` and the deepest of them is `depth` deep. None, having
+/// changed nothing, past `limit` or [`MAX_DEPTH`] or when the edges are full; else the
+/// container, its chain, expansion and depth updated.
+#[inline(always)]
+pub(super) fn link_summed<'n, N: Backing<Item = Node>, E: Backing<Item = Edge>>(
+    nodes: &'n mut Slab<N>,
+    edges: &mut Slab<E>,
+    target: NodeId,
+    items: &[Id],
+    (before, (weight, depth)): ((u32, u8), (u64, u8)),
+    limit: u32,
+) -> Option<&'n mut Container> {
+    let (expansion0, depth0) = before;
+    let expansion = u64::from(expansion0) + weight;
+    let depth = depth0.max(depth + 1);
+    if expansion > u64::from(limit) || usize::from(depth) > MAX_DEPTH {
+        return None;
+    }
+    let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
+        return None;
+    };
+    if !chain(edges, c, items) {
+        return None;
+    }
+    // Within `limit`, a u32.
+    c.expansion = expansion as u32;
+    c.depth = depth;
+    Some(c)
 }
 
 /// Appends `items` (node ids, at least one) to container `c`'s chain as new edges, in order;

@@ -10,7 +10,7 @@ use crate::pickle::opcodes::{le_u64, Opcode};
 use crate::pickle::text::{self, TextEncoding};
 
 use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
-use super::containers::chain;
+use super::containers::{chain, link_summed};
 use super::machine::{op, Machine, MARK_ENTRY};
 use super::Arena;
 
@@ -458,23 +458,12 @@ impl<A: Arena> Machine<'_, '_, A> {
                 return false;
             }
         }
-        let expansion = u64::from(c.expansion) + weight;
-        let depth = c.depth.max(depth + 1);
+        let sums = ((c.expansion, c.depth), (weight, depth));
         if items.is_empty()
-            || expansion > u64::from(self.expansion)
-            || usize::from(depth) > super::MAX_DEPTH
+            || link_summed(nodes, edges, target, items, sums, self.expansion).is_none()
         {
             return false;
         }
-        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
-            return false;
-        };
-        if !chain(edges, c, items) {
-            return false;
-        }
-        // Within `self.expansion`, a u32.
-        c.expansion = expansion as u32;
-        c.depth = depth;
         // Two keys or more that may be equal: merge at STOP (as `link_batch`).
         if items.len() >= 4 && !unique {
             self.keyed |= 1;
@@ -509,22 +498,12 @@ impl<A: Arena> Machine<'_, '_, A> {
                 return false;
             }
         }
-        let expansion = u64::from(c.expansion) + weight;
-        let depth = c.depth.max(depth + 1);
+        let sums = ((c.expansion, c.depth), (weight, depth));
         if items.is_empty()
-            || expansion > u64::from(self.expansion)
-            || usize::from(depth) > super::MAX_DEPTH
+            || link_summed(nodes, edges, target, items, sums, self.expansion).is_none()
         {
             return false;
         }
-        let Some(Node::Container(c)) = nodes.get_mut(target as usize) else {
-            return false;
-        };
-        if !chain(edges, c, items) {
-            return false;
-        }
-        c.expansion = expansion as u32;
-        c.depth = depth;
         true
     }
 
