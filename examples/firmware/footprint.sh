@@ -104,6 +104,8 @@ features_build() { # firmware features (comma-separated, may be empty) -> the EL
 read -r bt br bd bb bv < <(sections "$OUT/baseline-z")
 base=$((bt + br + bd + bv))
 share() { echo $(($(features_build "$1") - base)); }
+# A change in bytes with its sign: +N, or −N (a feature can make a build smaller).
+signed() { if [ "$1" -lt 0 ]; then printf '−%d' $((-$1)); else printf '+%d' "$1"; fi; }
 all=$(share repr,float-text,pickler)
 none=$(share '')
 lean="$OUT/features-none"
@@ -114,8 +116,8 @@ printf '| default: `repr`, `float-text`, `pickler` | %d | | |\n' "$all"
 for feature in repr float-text pickler; do
     alone=$(share "$feature")
     rest=$(share "$(echo repr,float-text,pickler | tr ',' '\n' | grep -vx "$feature" | paste -sd,)")
-    printf '| `%s` only / all but `%s` | %d / %d | +%d | −%d |\n' "$feature" "$feature" "$alone" "$rest" \
-        $((alone - none)) $((all - rest))
+    printf '| `%s` only / all but `%s` | %d / %d | %s | %s |\n' "$feature" "$feature" "$alone" "$rest" \
+        "$(signed $((alone - none)))" "$(signed $((rest - all)))"
 done
 # `python2` (re-pickling the identity for a Python 2 server under auto protocol, and the
 # encoder's Python 2 types) needs the pickler: its cost on top of `pickler` and of the default.
