@@ -187,6 +187,17 @@ impl Big {
         (28 + 32 - bits % 32) % 32
     }
 
+    /// Whether `r` is certainly inside the bounds (above `m`, and `r + 2 × m` below `s`) for
+    /// any `m` under `2**m_bits`, from the top limbs alone: true only when `m` is under `s`'s
+    /// top limb's place and `r`'s top limb is at least 1 and at most `s`'s minus 3.
+    fn clear_of_bounds(r: &Big, m_bits: u32, s: &Big) -> bool {
+        let Some(top) = s.len.checked_sub(1) else {
+            return false;
+        };
+        let limb = |big: &Big| u64::from(big.limbs.get(top).copied().unwrap_or(0));
+        m_bits <= 32 * top as u32 && r.len == s.len && limb(r) + 3 <= limb(s)
+    }
+
     /// For `self < s`, `s` normalized: `self = 10 × self mod s`; returns the quotient (the next
     /// digit, 0-9). One pass of `10 × self - q × s` with `q` estimated (never over) from the
     /// top limbs, then `s` subtracted while it fits (at most about once).
@@ -197,16 +208,15 @@ impl Big {
         let hi = u64::from(limb(top).unwrap_or(0)) * 10
             + ((u64::from(limb(top.and_then(|t| t.checked_sub(1))).unwrap_or(0)) * 10) >> 32);
         // 10 × self ≥ hi × 2**(32 × top) and s < (s_top + 1) × 2**(32 × top): q ≤ the digit.
-        let q = (hi / (u64::from(s_top) + 1)) as u32;
-        let (mut times, mut minus, mut borrow) = (0u64, 0u64, 0u64);
+        // A 32-bit division (no 64-bit division routine linked): self's top limb is at most
+        // s's, under 2**28, so hi < 10 × 2**28 + 10.
+        let q = u32::try_from(hi).map_or(0, |hi| hi / s_top.saturating_add(1));
+        // Signed: |acc| stays below 10 × 2**32 (10 × a - q × b, plus the carry in).
+        let mut acc = 0i64;
         for (a, &b) in self.limbs.iter_mut().zip(s.used()) {
-            times += u64::from(*a) * 10;
-            minus += u64::from(b) * u64::from(q) + borrow;
-            let (v, under) = (times as u32).overflowing_sub(minus as u32);
-            *a = v;
-            times >>= 32;
-            minus >>= 32;
-            borrow = u64::from(under);
+            acc += i64::from(*a) * 10 - i64::from(b) * i64::from(q);
+            *a = acc as u32;
+            acc >>= 32;
         }
         self.len = s.len;
         self.trim();
@@ -224,7 +234,7 @@ impl Big {
 /// scaling): `x = r / s`, and a decimal within `m / s` below or `m / s` (twice that at a
 /// power of two, where the gap below is half) above reads back as `x`, the bounds themselves
 /// when `x`'s significand is even (reading rounds ties to even). Digits stop as soon as one
-/// ends inside those bounds; when both the digit and the one above do, the nearer is taken,
+/// ends inside those bounds (`m` multiplied by the digits' 10s only when `r` nears them); when both the digit and the one above do, the nearer is taken,
 /// a tie to the even digit (CPython's `repr`, David Gay's mode 0). Powers of two common to
 /// `r`, `s` and `m` are left out, so the integers are as short as the double allows (at most
 /// 25 limbs); each digit costs one pass over `r` and one over `m`. Three 512-byte big
@@ -303,10 +313,24 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
             return (digits, 0, 0);
         }
     }
+    // m's factors of 10 not multiplied in yet: m is needed only near the bounds.
+    let mut pending = 0u32;
     let mut n = 0;
     while n < FLOAT_REPR_LEN {
         let digit = b'0' + r.next_digit(&s);
-        m.mul_add(10, 0);
+        pending += 1;
+        // 10**pending < 2**(10 × pending / 3)
+        let m_bits = m.bit_len() + (10 * pending).div_ceil(3);
+        if Big::clear_of_bounds(&r, m_bits, &s) {
+            digits[n] = digit;
+            n += 1;
+            continue;
+        }
+        while pending > 0 {
+            let step = pending.min(9);
+            m.mul_add(10u32.pow(step), 0);
+            pending -= step;
+        }
         let low = match r.cmp(&m) {
             Ordering::Less => true,
             Ordering::Equal => even,
