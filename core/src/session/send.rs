@@ -96,10 +96,22 @@ impl<const TX: usize> Transmitter<TX> {
         }
     }
 
+    /// Without `python2` no identity can be pickled again: refused at once (naming the
+    /// feature), the queue as it was.
+    #[cfg(not(feature = "python2"))]
+    pub(super) fn repickle_identity<D: Decode>(
+        &mut self,
+        _: Encoding,
+        _: &mut D,
+    ) -> Result<(), Error> {
+        Err(Error::Encode(handshake::NO_REPICKLE))
+    }
+
     /// Pickles the queued identity (nothing else is queued before the id) again in
     /// `encoding`, reading it with `decoder`.
     ///
     /// Fails if it holds what `encoding` cannot write or no longer fits.
+    #[cfg(feature = "python2")]
     pub(super) fn repickle_identity<D: Decode>(
         &mut self,
         encoding: Encoding,
@@ -161,6 +173,7 @@ impl<const TX: usize> Transmitter<TX> {
     }
 
     /// The prefix of a `len`-byte pickle written at the front of the buffer; its length.
+    #[cfg(feature = "python2")]
     fn write_prefix(&mut self, len: usize) -> Result<usize, Error> {
         let mut prefix = [0; MAX_PREFIX];
         let n = self
