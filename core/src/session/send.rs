@@ -16,6 +16,7 @@ pub(super) struct Transmitter<const TX: usize> {
     /// End of the identity in `buf` while it is queued.
     identity_end: usize,
     /// The prefix written before each pickle.
+    #[cfg(feature = "dialects")]
     framing: Framing,
 }
 
@@ -26,13 +27,25 @@ impl<const TX: usize> Transmitter<TX> {
             head: 0,
             tail: 0,
             identity_end: 0,
+            #[cfg(feature = "dialects")]
             framing: Framing::Stop,
         }
     }
 
     /// The prefix written before each pickle from now on.
+    #[cfg(feature = "dialects")]
     pub(super) fn set_framing(&mut self, framing: Framing) {
         self.framing = framing;
+    }
+
+    /// The prefix written before each pickle: none but STOP framing's without `dialects`
+    /// (a constant, so no prefix code is linked).
+    #[inline(always)]
+    fn framing(&self) -> Framing {
+        #[cfg(feature = "dialects")]
+        return self.framing;
+        #[cfg(not(feature = "dialects"))]
+        Framing::Stop
     }
 
     /// Empties the queue; nothing is held back (a session that sends no identity).
@@ -118,11 +131,12 @@ impl<const TX: usize> Transmitter<TX> {
         decoder: &mut D,
     ) -> Result<(), Error> {
         let end = self.identity_end.min(TX);
+        let prefix_len = self.framing().prefix_len();
         let (identity, free) = self
             .buf
             .split_at_mut_checked(end)
             .unwrap_or((&mut [], &mut []));
-        let pickle = identity.get(self.framing.prefix_len()..).unwrap_or(&[]);
+        let pickle = identity.get(prefix_len..).unwrap_or(&[]);
         let value = decoder.decode_all(pickle).map_err(Error::Encode)?;
         let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;
         // The new pickle after the old identity, then moved to the front behind its prefix.
@@ -154,7 +168,7 @@ impl<const TX: usize> Transmitter<TX> {
         at: usize,
         pickle: impl FnOnce(&mut [u8]) -> Result<usize, pickle::Error>,
     ) -> Result<usize, Error> {
-        let h = self.framing.prefix_len();
+        let h = self.framing().prefix_len();
         let free = self
             .buf
             .get_mut(at + h..)
@@ -163,7 +177,7 @@ impl<const TX: usize> Transmitter<TX> {
         // The prefix goes before the pickle: at `at`, into the room left for it.
         let mut prefix = [0; MAX_PREFIX];
         let n = self
-            .framing
+            .framing()
             .encode_prefix(len, &mut prefix)
             .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
         if let Some(dst) = self.buf.get_mut(at..) {
@@ -177,7 +191,7 @@ impl<const TX: usize> Transmitter<TX> {
     fn write_prefix(&mut self, len: usize) -> Result<usize, Error> {
         let mut prefix = [0; MAX_PREFIX];
         let n = self
-            .framing
+            .framing()
             .encode_prefix(len, &mut prefix)
             .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
         crate::shift::copy(&mut self.buf, prefix.get(..n).unwrap_or_default());
