@@ -1,6 +1,7 @@
 //! What the lab clients share: the build-time settings, the identity they send, and how they
 //! report events over semihosting (one line each: `client id <id>`, `message <repr>`,
-//! `skipped <N> bytes: <reason>`, `closed by the server`, `error: <message>`).
+//! `skipped <N> bytes: <reason>`, `closed by the server`, `error: <message>`; without the `repr`
+//! feature a reason or error is printed by its kind and offsets, not its text).
 //!
 //! Settings are environment variables read by `option_env!` when this crate is built, so a
 //! change rebuilds it: `BRINE_NAME`, `BRINE_EMAIL`, `BRINE_STUDENT_ID`, `BRINE_GITHUB` (the
@@ -10,8 +11,11 @@
 //! and for the Ethernet clients `BRINE_SERVER` (`a.b.c.d:port`, default `10.0.2.2:12000`,
 //! QEMU's user-mode network's name for the host's 127.0.0.1).
 
+use brine_core::blocking;
+#[cfg(not(feature = "repr"))]
+use brine_core::pickle;
 use brine_core::pickle::{Decoder, Pickled, Value};
-use brine_core::session::{Event, Session, Waiting, CLIENT_ID_VALUES};
+use brine_core::session::{ClientId, Event, Session, SkipReason, Waiting, CLIENT_ID_VALUES};
 use brine_core::FieldValue;
 #[cfg(feature = "pickler")]
 use brine_core::Identity;
@@ -68,9 +72,9 @@ pub const IDENTITY_PICKLE: Pickled<'static> =
 /// Prints `event`'s line; true for the last event ([`Event::Closed`]).
 pub fn report(event: &Event<'_>) -> bool {
     match event {
-        Event::ClientId(id) => hprintln!("client id {}", id),
+        Event::ClientId(id) => print_client_id(id),
         Event::Message(value) => print_message(value),
-        Event::Skipped { len, reason } => hprintln!("skipped {} bytes: {}", len, reason),
+        Event::Skipped { len, reason } => print_skipped(*len, reason),
         Event::Closed => {
             hprintln!("closed by the server");
             return true;
@@ -96,6 +100,110 @@ pub fn print_message(value: &Value<'_>) {
         _ => return hprintln!("message {}", value.type_name()),
     };
     hprintln!("message {} of {} items", value.type_name(), items);
+}
+
+/// Prints `client id <id>` (as Python's `print(id)` with `repr`; without it an int or str id
+/// as itself and any other by its type).
+pub fn print_client_id(id: &ClientId) {
+    hprintln!("client id {}", id);
+}
+
+/// Prints `skipped <N> bytes: <reason>` (the reason's text with `repr`, its kind without).
+pub fn print_skipped(len: usize, reason: &SkipReason) {
+    #[cfg(feature = "repr")]
+    hprintln!("skipped {} bytes: {}", len, reason);
+    #[cfg(not(feature = "repr"))]
+    match reason {
+        SkipReason::Refused(e) => {
+            hprintln!("skipped {} bytes: {} at byte {}", len, kind(e), at(e))
+        }
+        _ => hprintln!("skipped {} bytes: over the buffer", len),
+    }
+}
+
+/// Prints `error: <why>`: the error's text (`Display`) with `repr`; without it the error by
+/// its kind and where it happened (no `Display` of brine's errors, whose text is about 5 KB
+/// of flash): e.g. `error: invalid pickle at stream offset 12: truncated at byte 9`.
+pub fn print_error<E: core::fmt::Display>(error: &blocking::Error<E>) {
+    #[cfg(feature = "repr")]
+    hprintln!("error: {}", error);
+    #[cfg(not(feature = "repr"))]
+    print_error_kind(error);
+}
+
+#[cfg(not(feature = "repr"))]
+fn print_error_kind<E: core::fmt::Display>(error: &blocking::Error<E>) {
+    use brine_core::session::{Error, Limit, PeerFault};
+    let session = match error {
+        blocking::Error::Transport(e) => return hprintln!("error: transport: {}", e),
+        blocking::Error::Session(e) => e,
+        _ => return hprintln!("error: write accepted 0 bytes"),
+    };
+    let (what, n) = match session {
+        Error::Peer(PeerFault::InvalidPickle {
+            stream_offset,
+            error,
+        }) => {
+            let (kind, at) = (kind(error), at(error));
+            return hprintln!(
+                "error: invalid pickle at stream offset {}: {} at byte {}",
+                stream_offset,
+                kind,
+                at
+            );
+        }
+        Error::Encode(e) => return hprintln!("error: cannot pickle: {}", kind(e)),
+        Error::Peer(PeerFault::ClosedBeforeClientId) => ("closed before the client id", None),
+        Error::Peer(PeerFault::ClosedMidMessage { received }) => {
+            ("closed mid-message, bytes", Some(*received))
+        }
+        Error::Peer(PeerFault::BadPrefix { stream_offset, .. }) => {
+            ("bad length prefix at stream offset", Some(*stream_offset))
+        }
+        Error::Peer(PeerFault::NotAClientId { .. }) => {
+            ("the first message is not a client id", None)
+        }
+        Error::Limit(Limit::FirstMessageTooLarge { limit }) => {
+            ("first message over the buffer, bytes", Some(*limit))
+        }
+        Error::Limit(Limit::ClientIdTooLarge { len, .. }) => {
+            ("client id too large, bytes", Some(*len))
+        }
+        Error::Limit(Limit::TransmitBufferTooSmall { capacity }) => {
+            ("message over the transmit buffer, bytes", Some(*capacity))
+        }
+        _ => ("session misused or closed", None),
+    };
+    match n {
+        Some(n) => hprintln!("error: {} {}", what, n),
+        None => hprintln!("error: {}", what),
+    }
+}
+
+/// A decoding error's kind in a few words (the decoder's own reason where it has one).
+#[cfg(not(feature = "repr"))]
+fn kind(error: &pickle::Error) -> &'static str {
+    use pickle::Error as E;
+    match error {
+        E::Truncated { .. } => "truncated",
+        E::UnknownOpcode { .. } => "not an opcode",
+        E::Refused { .. } => "refused opcode",
+        E::InvalidArgument { reason, .. } | E::InvalidStack { reason, .. } => reason,
+        E::MemoMissing { .. } => "memo entry missing",
+        E::UnsupportedProtocol { .. } => "unsupported protocol",
+        E::InvalidUtf8 { .. } => "invalid UTF-8",
+        E::Unhashable { .. } => "unhashable key",
+        E::Recursive { .. } => "recursive container",
+        E::Capacity { .. } => "over the decoder's capacity",
+        E::BufferFull { .. } => "buffer full",
+        _ => "other",
+    }
+}
+
+/// The error's byte offset in its pickle (0 when it has none).
+#[cfg(not(feature = "repr"))]
+fn at(error: &pickle::Error) -> usize {
+    error.offset().unwrap_or(0)
 }
 
 /// How long to wait in `waiting`: [`TIMEOUT_MS`] for the client id and for the rest of a

@@ -42,7 +42,7 @@ fn main() -> ! {
     let code = match listen(client) {
         Ok(()) => 0,
         Err(e) => {
-            hprintln!("error: {}", e);
+            lab::print_error(&e);
             1
         }
     };
@@ -74,7 +74,7 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
     let id = client.handshake(&brine_firmware::lab::identity())?;
     #[cfg(not(feature = "pickler"))]
     let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE)?;
-    hprintln!("client id {}", id);
+    lab::print_client_id(&id);
     hprint!("sent identity:");
     for (key, value) in lab::FIELDS {
         // An int id is sent as the digits it was set as: print those (no integer formatting).
@@ -98,7 +98,7 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
                 continue;
             }
             Ok(Event::Skipped { len, reason }) => {
-                hprintln!("skipped {} bytes: {}", len, reason);
+                lab::print_skipped(len, &reason);
                 continue;
             }
             Ok(Event::Closed) => {

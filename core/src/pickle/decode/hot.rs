@@ -11,31 +11,31 @@ use crate::pickle::text::{self, TextEncoding};
 
 use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
 use super::containers::{chain, link_summed};
-use super::machine::{op, Machine, MARK_ENTRY};
+use super::machine::{op, Hot, Machine, MARK_ENTRY};
 use super::Arena;
 
-impl<A: Arena> Machine<'_, '_, A> {
+impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// The opening PROTO and FRAME of a protocol 4+ pickle, before the loop: what
     /// [`fast_proto`](Self::fast_proto) and [`fast_frame`](Self::fast_frame) do, without two
     /// dispatches. Whatever they decline is left to the loop, from where it stopped.
     #[inline(always)]
-    pub(super) fn fast_prologue(&mut self) {
+    pub(super) fn fast_prologue(&mut self, h: &mut Hot<'i>) {
         if let Some(&[op::PROTO, version @ 0..=5, op::FRAME]) = self.input.get(..3) {
             self.proto = version;
-            self.pos = 3;
-            if !self.fast_frame() {
-                self.pos = 2;
+            h.pos = 3;
+            if !self.fast_frame(h) {
+                h.pos = 2;
             }
         }
     }
 
     /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
-    pub(super) fn fast_proto(&mut self) -> bool {
-        match self.window.get(self.pos) {
+    pub(super) fn fast_proto(&mut self, h: &mut Hot<'i>) -> bool {
+        match h.window.get(h.pos) {
             Some(&version) if version <= 5 => {
                 self.proto = version;
-                self.pos += 1;
+                h.pos += 1;
                 true
             }
             _ => false,
@@ -44,26 +44,27 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// FRAME, outside any frame, of at most the bytes left: the window becomes the frame.
     #[inline(always)]
-    pub(super) fn fast_frame(&mut self) -> bool {
-        let start = self.pos + 8;
-        let Some(len) = self.window.get(self.pos..start) else {
+    pub(super) fn fast_frame(&mut self, h: &mut Hot<'i>) -> bool {
+        let start = h.pos + 8;
+        let Some(len) = h.window.get(h.pos..start) else {
             return false;
         };
         match usize::try_from(le_u64(len)) {
             Ok(len) if len <= self.input.len() - start && start >= self.d.frame_end => {
                 self.d.frame_end = start + len;
-                self.window = self.input.get(..start + len).unwrap_or(self.input);
-                self.pos = start;
+                h.window = self.input.get(..start + len).unwrap_or(self.input);
+                h.pos = start;
                 true
             }
             _ => false,
         }
     }
 
-    /// Pushes a new node and runs a MEMOIZE that follows it. Inlined in every leaf arm
-    /// (the arms exist only with `fast`; measured: a call per leaf cost ~11 instructions).
+    /// Pushes a new node whose opcode ends at `end`, and runs a MEMOIZE that follows it.
+    /// Inlined in every leaf arm (the arms exist only with `fast`; measured: a call per leaf
+    /// cost ~11 instructions). Declining, it leaves `h` as it was.
     #[inline(always)]
-    pub(super) fn fast_leaf(&mut self, node: Node) -> bool {
+    pub(super) fn fast_leaf(&mut self, h: &mut Hot<'i>, end: usize, node: Node) -> bool {
         let d = &mut *self.d;
         let Ok(id) = d.nodes.push_id(node) else {
             return false;
@@ -72,35 +73,43 @@ impl<A: Arena> Machine<'_, '_, A> {
             d.nodes.truncate(id as usize);
             return false;
         }
-        self.then_memoize(id);
+        h.pos = end;
+        self.then_memoize(h, id);
         true
     }
 
     /// The next opcode if it is a MEMOIZE into the next fresh slot, `id` being the top of the
-    /// stack (CPython memoizes most new values at once): done here, saving a dispatch. An
-    /// opcode byte is read from `input`, as the loop does (no argument, no frame check).
+    /// stack (CPython memoizes most new values at once): done here, saving a dispatch. Read
+    /// in the window, as the loop does (past it, the loop runs the MEMOIZE).
     #[inline(always)]
-    fn then_memoize(&mut self, id: Id) {
+    fn then_memoize(&mut self, h: &mut Hot<'i>, id: Id) {
         let d = &mut *self.d;
-        if self.input.get(self.pos) == Some(&(Opcode::MEMOIZE as u8))
+        if h.window.get(h.pos) == Some(&(Opcode::MEMOIZE as u8))
             && self.memo_len as usize == d.memo.len()
             && d.memo.push(id).is_ok()
         {
             self.memo_len += 1;
-            self.pos += 1;
+            h.pos += 1;
         }
     }
 
     /// A new empty container.
     #[inline(always)]
-    pub(super) fn fast_empty(&mut self, kind: ContainerKind) -> bool {
-        self.fast_leaf(Node::Container(Container::empty(kind)))
+    pub(super) fn fast_empty(&mut self, h: &mut Hot<'i>, kind: ContainerKind) -> bool {
+        self.fast_new(h, Node::Container(Container::empty(kind)))
+    }
+
+    /// A new node of an opcode without argument (None, True, False, an empty container).
+    #[inline(always)]
+    pub(super) fn fast_new(&mut self, h: &mut Hot<'i>, node: Node) -> bool {
+        let end = h.pos;
+        self.fast_leaf(h, end, node)
     }
 
     /// BININT1, BININT2 (unsigned), BININT (signed): `W` little-endian bytes.
     #[inline(always)]
-    pub(super) fn fast_int<const W: usize>(&mut self) -> bool {
-        let Some(bytes) = self.window.get(self.pos..self.pos + W) else {
+    pub(super) fn fast_int<const W: usize>(&mut self, h: &mut Hot<'i>) -> bool {
+        let Some(bytes) = h.window.get(h.pos..h.pos + W) else {
             return false;
         };
         let v = match *bytes {
@@ -109,39 +118,42 @@ impl<A: Arena> Machine<'_, '_, A> {
             [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
             _ => return false,
         };
-        self.pos += W;
-        self.fast_leaf(Node::Int(v))
+        let end = h.pos + W;
+        self.fast_leaf(h, end, Node::Int(v))
     }
 
     /// BINFLOAT: 8 big-endian bytes.
     #[inline(always)]
-    pub(super) fn fast_float(&mut self) -> bool {
-        let Some(&[a, b, c, d, e, f, g, h]) = self.window.get(self.pos..self.pos + 8) else {
+    pub(super) fn fast_float(&mut self, h: &mut Hot<'i>) -> bool {
+        let Some(&bytes) = h
+            .window
+            .get(h.pos..h.pos + 8)
+            .and_then(|b| <&[u8; 8]>::try_from(b).ok())
+        else {
             return false;
         };
-        self.pos += 8;
-        self.fast_leaf(Node::Float(f64::from_be_bytes([a, b, c, d, e, f, g, h])))
+        let end = h.pos + 8;
+        self.fast_leaf(h, end, Node::Float(f64::from_be_bytes(bytes)))
     }
 
     /// SHORT_BINUNICODE (`W` 1), BINUNICODE (`W` 4): a length, then UTF-8.
     #[inline(always)]
-    pub(super) fn fast_str<const W: usize>(&mut self) -> bool {
-        let Some((node, end)) = self.str_node::<W>(self.pos) else {
+    pub(super) fn fast_str<const W: usize>(&mut self, h: &mut Hot<'i>) -> bool {
+        let Some((node, end)) = self.str_node::<W>(h.window, h.pos) else {
             return false;
         };
-        self.pos = end;
-        self.fast_leaf(node)
+        self.fast_leaf(h, end, node)
     }
 
     /// The node of the SHORT_BINUNICODE (`W` 1) or BINUNICODE (`W` 4) whose argument starts
     /// at `arg`, and where the argument ends; `None` if it runs past the window or is not
     /// UTF-8 (when checked).
     #[inline(always)]
-    fn str_node<const W: usize>(&self, arg: usize) -> Option<(Node, usize)> {
+    fn str_node<const W: usize>(&self, window: &[u8], arg: usize) -> Option<(Node, usize)> {
         let start = arg + W;
-        let n = self.str_len::<W>(arg)?;
+        let n = str_len::<W>(window, arg)?;
         let end = start.checked_add(n)?;
-        let raw = self.window.get(start..end)?;
+        let raw = window.get(start..end)?;
         if self.check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
             return None;
         }
@@ -154,26 +166,16 @@ impl<A: Arena> Machine<'_, '_, A> {
         Some((node, end))
     }
 
-    /// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
-    /// the window. SHORT_BINUNICODE's one-byte length is read as a byte (no slice, no loop).
-    #[inline(always)]
-    fn str_len<const W: usize>(&self, arg: usize) -> Option<usize> {
-        if W == 1 {
-            return self.window.get(arg).map(|&n| usize::from(n));
-        }
-        usize::try_from(le_u64(self.window.get(arg..arg + W)?)).ok()
-    }
-
     /// STOP after one str, with or without a MEMOIZE between (the lab's ack,
     /// `pickle.dumps('...')`, after its PROTO and FRAME): the str's node is the root, and
     /// the machine stops at once. The stack and memo entries the loop would make are
     /// unobservable once it stops; their capacities are checked as the loop would meet them.
     /// `None` (nothing changed) for anything else: the loop runs.
     #[inline(always)]
-    pub(super) fn fast_one_str(&mut self) -> Option<(Id, usize)> {
-        match *self.input.get(self.pos)? {
-            op::SHORT_BINUNICODE => self.one_str::<1>(),
-            op::BINUNICODE => self.one_str::<4>(),
+    pub(super) fn fast_one_str(&mut self, h: &Hot<'i>) -> Option<(Id, usize)> {
+        match *self.input.get(h.pos)? {
+            op::SHORT_BINUNICODE => self.one_str::<1>(h),
+            op::BINUNICODE => self.one_str::<4>(h),
             _ => None,
         }
     }
@@ -181,9 +183,9 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// [`fast_one_str`](Self::fast_one_str) for the str opcode at `pos` whose length takes
     /// `W` bytes: where the pickle stops is checked before the text is.
     #[inline(always)]
-    fn one_str<const W: usize>(&mut self) -> Option<(Id, usize)> {
-        let arg = self.pos + 1;
-        let end = (arg + W).checked_add(self.str_len::<W>(arg)?)?;
+    fn one_str<const W: usize>(&mut self, h: &Hot<'i>) -> Option<(Id, usize)> {
+        let arg = h.pos + 1;
+        let end = (arg + W).checked_add(str_len::<W>(h.window, arg)?)?;
         let d = &mut *self.d;
         let len = match self.input.get(end..)? {
             [op::STOP, ..] => end + 1,
@@ -193,7 +195,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         if d.stack.capacity() == 0 {
             return None;
         }
-        let (node, _) = self.str_node::<W>(arg)?;
+        let (node, _) = self.str_node::<W>(h.window, arg)?;
         let root = self.d.nodes.push_id(node).ok()?;
         self.pos = len;
         Some((root, len))
@@ -227,8 +229,8 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// BINPUT into a slot that exists or the next one.
     #[inline(always)]
-    pub(super) fn fast_binput(&mut self) -> bool {
-        let Some(&index) = self.input.get(self.pos) else {
+    pub(super) fn fast_binput(&mut self, h: &mut Hot<'i>) -> bool {
+        let Some(&index) = h.window.get(h.pos) else {
             return false;
         };
         let d = &mut *self.d;
@@ -253,14 +255,14 @@ impl<A: Arena> Machine<'_, '_, A> {
             }
             *slot = top;
         }
-        self.pos += 1;
+        h.pos += 1;
         true
     }
 
     /// BINGET of a filled slot.
     #[inline(always)]
-    pub(super) fn fast_get(&mut self) -> bool {
-        let Some(&index) = self.input.get(self.pos) else {
+    pub(super) fn fast_get(&mut self, h: &mut Hot<'i>) -> bool {
+        let Some(&index) = h.window.get(h.pos) else {
             return false;
         };
         let d = &mut *self.d;
@@ -271,14 +273,14 @@ impl<A: Arena> Machine<'_, '_, A> {
         if d.stack.push(id).is_err() {
             return false;
         }
-        self.pos += 1;
+        h.pos += 1;
         self.note_shared(id);
         true
     }
 
     /// TUPLE1, TUPLE2, TUPLE3: a tuple of the top `n` items.
     #[inline(always)]
-    pub(super) fn fast_tuple(&mut self, n: usize) -> bool {
+    pub(super) fn fast_tuple(&mut self, h: &mut Hot<'i>, n: usize) -> bool {
         let Some(from) = self.d.stack.len().checked_sub(n) else {
             return false;
         };
@@ -303,7 +305,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         if self.d.stack.push(id).is_err() {
             return false;
         }
-        self.then_memoize(id);
+        self.then_memoize(h, id);
         true
     }
 
@@ -516,6 +518,16 @@ impl<A: Arena> Machine<'_, '_, A> {
             _ => None,
         }
     }
+}
+
+/// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
+/// `window`. SHORT_BINUNICODE's one-byte length is read as a byte (no slice, no loop).
+#[inline(always)]
+fn str_len<const W: usize>(window: &[u8], arg: usize) -> Option<usize> {
+    if W == 1 {
+        return window.get(arg).map(|&n| usize::from(n));
+    }
+    usize::try_from(le_u64(window.get(arg..arg + W)?)).ok()
 }
 
 /// Adds item `child` (`node`) of container `target` to `weight` and `depth` where it is a

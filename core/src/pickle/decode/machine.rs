@@ -22,9 +22,8 @@ pub(super) const MARKS: usize = 16;
 pub(super) struct Machine<'d, 'i, A: Arena> {
     pub(super) d: &'d mut Storage<A>,
     pub(super) input: &'i [u8],
-    /// The input the inline arms read: up to the current FRAME's end while inside one (an
-    /// arm declines a read past it, and its family function checks the frame), else all.
-    pub(super) window: &'i [u8],
+    /// Where the next opcode or argument is read, for [`step`](Self::step) and the family
+    /// functions; while the inline arms run, the loop keeps it in [`Hot`] instead.
     pub(super) pos: usize,
     /// A container was pushed a second time (GET or DUP): check cycles, depth, expansion.
     pub(super) shared: bool,
@@ -44,6 +43,18 @@ pub(super) struct Machine<'d, 'i, A: Arena> {
     /// machine's own stack frame: the decoder's storage stays as small as it was).
     pub(super) open: usize,
     pub(super) marks: [u32; MARKS],
+}
+
+/// The loop's hot state, in locals (so in registers) while the inline arms run: the
+/// machine's address escapes to [`step`](Machine::step), so a field of it is stored back at
+/// every opcode (measured: 4 of the dispatch's 15 instructions). The loop hands `pos` to
+/// the machine before `step` and takes it back after.
+#[derive(Clone, Copy)]
+pub(super) struct Hot<'i> {
+    pub(super) pos: usize,
+    /// The input the inline arms read: up to the current FRAME's end while inside one (an
+    /// arm declines a read past it, and its family function checks the frame), else all.
+    pub(super) window: &'i [u8],
 }
 
 /// The opcode being executed and its offset, for error reports.
@@ -145,63 +156,96 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// the opcode's start, which gives the exact result and error. An inline arm that
     /// declines has changed nothing.
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
+        let mut h = self.hot();
         if cfg!(feature = "fast") {
-            self.fast_prologue();
-            if let Some(done) = self.fast_one_str() {
+            self.fast_prologue(&mut h);
+            if let Some(done) = self.fast_one_str(&h) {
                 return Ok(done);
             }
         }
         loop {
-            let offset = self.pos;
-            let Some(&byte) = self.input.get(offset) else {
-                return Err(Error::Truncated { offset });
+            let offset = h.pos;
+            // Read in the window: only the opcode after a FRAME's end needs the input.
+            let byte = match h.window.get(offset) {
+                Some(&byte) => byte,
+                None => self.past_window(offset)?,
             };
-            self.pos = offset + 1;
+            h.pos = offset + 1;
             let done = match byte {
                 op::STOP => {
+                    self.pos = h.pos;
                     return self.stop(At {
                         op: Opcode::STOP,
                         offset,
-                    })
+                    });
                 }
                 // Without `fast` every opcode runs through `step` (flash: the arms are ~3.5 KB).
                 _ if !cfg!(feature = "fast") => false,
-                op::BINGET => self.fast_get(),
-                op::PROTO => self.fast_proto(),
-                op::FRAME => self.fast_frame(),
+                op::BINGET => self.fast_get(&mut h),
+                op::PROTO => self.fast_proto(&mut h),
+                op::FRAME => self.fast_frame(&mut h),
                 op::MEMOIZE => self.fast_memoize(),
-                op::BINPUT => self.fast_binput(),
-                op::SHORT_BINUNICODE => self.fast_str::<1>(),
-                op::BINUNICODE => self.fast_str::<4>(),
+                op::BINPUT => self.fast_binput(&mut h),
+                op::SHORT_BINUNICODE => self.fast_str::<1>(&mut h),
+                op::BINUNICODE => self.fast_str::<4>(&mut h),
                 op::MARK => self.fast_mark(),
-                op::NONE => self.fast_leaf(Node::None),
-                op::NEWTRUE => self.fast_leaf(Node::Bool(true)),
-                op::NEWFALSE => self.fast_leaf(Node::Bool(false)),
-                op::BININT1 => self.fast_int::<1>(),
-                op::BININT2 => self.fast_int::<2>(),
-                op::BININT => self.fast_int::<4>(),
-                op::BINFLOAT => self.fast_float(),
-                op::EMPTY_LIST => self.fast_empty(ContainerKind::List),
-                op::EMPTY_DICT => self.fast_empty(ContainerKind::Dict),
-                op::TUPLE2 => self.fast_tuple(2),
+                op::NONE => self.fast_new(&mut h, Node::None),
+                op::NEWTRUE => self.fast_new(&mut h, Node::Bool(true)),
+                op::NEWFALSE => self.fast_new(&mut h, Node::Bool(false)),
+                op::BININT1 => self.fast_int::<1>(&mut h),
+                op::BININT2 => self.fast_int::<2>(&mut h),
+                op::BININT => self.fast_int::<4>(&mut h),
+                op::BINFLOAT => self.fast_float(&mut h),
+                op::EMPTY_LIST => self.fast_empty(&mut h, ContainerKind::List),
+                op::EMPTY_DICT => self.fast_empty(&mut h, ContainerKind::Dict),
+                op::TUPLE2 => self.fast_tuple(&mut h, 2),
                 op::APPEND => self.fast_add(1, ContainerKind::List),
                 op::SETITEM => self.fast_add(2, ContainerKind::Dict),
                 op::APPENDS => self.fast_fill(ContainerKind::List),
                 op::SETITEMS => self.fast_fill(ContainerKind::Dict),
                 _ => false,
             };
+            // A declining arm left `h` as it was, just past the opcode byte.
             if !done {
-                self.pos = offset + 1;
-                let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
-                let at = At { op, offset };
-                if let Err(e) = self.step(at) {
-                    return Err(in_frame(e, at));
-                }
-                // Past the current frame (or none): the inline arms may read everything.
-                if self.pos >= self.d.frame_end {
-                    self.window = self.input;
-                }
+                self.pos = h.pos;
+                self.slow()?;
+                h = self.hot();
             }
+        }
+    }
+
+    /// The opcode just before `pos`, through [`step`](Self::step) (its byte is read again:
+    /// the loop keeps fewer values live).
+    #[inline(never)]
+    fn slow(&mut self) -> Result<(), Error> {
+        let offset = self.pos - 1;
+        let byte = self.input.get(offset).copied().unwrap_or(0);
+        let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
+        let at = At { op, offset };
+        self.step(at).map_err(|e| in_frame(e, at))
+    }
+
+    /// The opcode byte at `offset`, past the window.
+    #[cold]
+    #[inline(never)]
+    fn past_window(&self, offset: usize) -> Result<u8, Error> {
+        self.input
+            .get(offset)
+            .copied()
+            .ok_or(Error::Truncated { offset })
+    }
+
+    /// The hot state at `pos`: the window is the current FRAME while inside it, else (past
+    /// the frame, or none) everything.
+    #[inline(always)]
+    fn hot(&self) -> Hot<'i> {
+        let window = match self.input.get(..self.d.frame_end) {
+            Some(frame) if self.pos < self.d.frame_end => frame,
+            _ => self.input,
+        };
+        Hot {
+            pos: self.pos,
+            window,
         }
     }
 
@@ -280,7 +324,6 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     return Err(at.arg("beginning of a new frame before end of current frame"));
                 }
                 self.d.frame_end = self.pos + len as usize;
-                self.window = self.input.get(..self.d.frame_end).unwrap_or(self.input);
             }
             _ => return Err(at.refused(None)),
         }

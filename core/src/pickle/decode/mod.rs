@@ -102,7 +102,6 @@ impl<A: Arena> Storage<A> {
         Machine {
             d: self,
             input,
-            window: input,
             pos: 0,
             shared: false,
             keyed: 0,
