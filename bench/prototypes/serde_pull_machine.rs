@@ -6,7 +6,7 @@
 //! value goes through `core::str::from_utf8` (the floor in safe Rust).
 //!
 //! Exact by fallback: any other shape, opcode, a key that may repeat (a 64-bit filter), more
-//! items or memo slots than the general decoder holds, any error of `T`'s visitor, or a
+//! items than the general decoder holds, any error of `T`'s visitor, or a
 //! visitor that stops before STOP: the result is thrown away and brine's `pickle::from_slice`
 //! (the general machine) runs from the start, so every value and error is the general
 //! path's. `main` checks this on hand-made inputs before it counts. To measure:
@@ -27,10 +27,14 @@ use std::hint::black_box;
 const CLIENTID: &[u8] = include_bytes!("../benches/fixtures/clientid.pickle");
 const IDENTITY: &[u8] = include_bytes!("../benches/fixtures/identity.pickle");
 
-/// The general decoder's capacities that `pickle::from_slice` tries first; a pickle with
-/// more items or memo slots falls back so that the general path reports what it reports.
-const STACK: usize = 64;
-const MEMO: usize = 32;
+/// What `pickle::from_slice` accepts at most (its default-sized decoder, tried when the
+/// small one is full): 512 stack entries, the MARK and the dict among them. A pickle with
+/// more items falls back, so the general path reports what it reports. The memo needs no
+/// count: one MEMOIZE at most after each leaf, so it holds at most items + 1 < 1,024 slots.
+/// Nor the expansion (each leaf counts its bytes + 1): a flat dict inside a 4 MiB input
+/// stays under `MAX_EXPANSION`.
+const STACK: usize = 512 - 2;
+const INPUT: usize = 1 << 22;
 
 #[derive(Deserialize, Debug, PartialEq)]
 struct Hello {
@@ -75,9 +79,8 @@ struct Pull<'a> {
     pos: usize,
     /// Keys seen (a bit per (length + last byte) mod 64): a possible repeat falls back.
     seen: u64,
-    /// The dict's items and the memo slots used, against the general decoder's capacities.
+    /// The dict's items, against the general decoder's stack.
     items: usize,
-    memo: usize,
     /// Inside MARK … SETITEMS; the pair read needs a SETITEM after it.
     open: bool,
     single: bool,
@@ -92,12 +95,12 @@ fn pull<'a, T: Deserialize<'a>>(input: &'a [u8]) -> Result<T, Fallback> {
     let (window, pos) = match input {
         [0x80, 4..=5, 0x95, rest @ ..] if rest.len() >= 8 => {
             let n = u64::from_le_bytes(rest[..8].try_into().map_err(|_| Fallback)?);
-            if n > (rest.len() - 8) as u64 {
+            if n > (rest.len() - 8) as u64 || n > INPUT as u64 {
                 return Err(Fallback);
             }
             (&input[..11 + n as usize], 11)
         }
-        [0x80, 2..=3, ..] => (input, 2),
+        [0x80, 2..=3, ..] if input.len() <= INPUT => (input, 2),
         _ => return Err(Fallback),
     };
     let mut p = Pull {
@@ -105,7 +108,6 @@ fn pull<'a, T: Deserialize<'a>>(input: &'a [u8]) -> Result<T, Fallback> {
         pos,
         seen: 0,
         items: 0,
-        memo: 0,
         open: false,
         single: false,
         stopped: false,
@@ -117,8 +119,8 @@ fn pull<'a, T: Deserialize<'a>>(input: &'a [u8]) -> Result<T, Fallback> {
     p.memoize()?;
     let t = T::deserialize(Root(&mut p))?;
     // Checked once at the end (the result is thrown away if they fail): the general
-    // decoder's stack (counted over the whole dict, so never less) and memo.
-    if !p.stopped || p.items > STACK || p.memo > MEMO {
+    // decoder's stack (counted over the whole dict, so never less).
+    if !p.stopped || p.items > STACK {
         return Err(Fallback);
     }
     Ok(t)
@@ -144,7 +146,6 @@ impl<'a> Pull<'a> {
     fn memoize(&mut self) -> Result<(), Fallback> {
         if self.window.get(self.pos) == Some(&0x94) {
             self.pos += 1;
-            self.memo += 1;
         }
         Ok(())
     }
@@ -164,46 +165,80 @@ impl<'a> Pull<'a> {
 
 }
 
-impl<'de> MapAccess<'de> for Pull<'de> {
-    type Error = Fallback;
-
+impl<'de> Pull<'de> {
+    /// The next key, or `None` at STOP. `REPEATS`: test for a repeated key (a map; a
+    /// struct's derived visitor refuses a repeated field itself, which falls back, and a
+    /// repeated key it ignores changes nothing).
     #[inline(always)]
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Fallback> {
+    fn next_key<K: DeserializeSeed<'de>, const REPEATS: bool>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Fallback> {
         loop {
-            match self.byte()? {
-                b'(' if !self.open => {
-                    self.open = true;
-                }
-                b'u' if self.open => self.open = false,
-                b'.' if !self.open => {
-                    self.stopped = true;
-                    return Ok(None);
-                }
-                op => {
-                    let key = self.str_bytes(op)?;
-                    // Not checked as UTF-8 here: a key equal to a field's name is valid, and
-                    // a key `T` ignores is checked when its value is ignored (below).
-                    self.key = key;
+            let op = self.byte()?;
+            if op == 0x8c || op == b'X' {
+                let key = self.str_bytes(op)?;
+                // Not checked as UTF-8 here: a key equal to a field's name is valid, and a
+                // key `T` ignores is checked when its value is ignored (below).
+                self.key = key;
+                if REPEATS {
                     let bit = 1u64 << ((key.len() + *key.last().unwrap_or(&0) as usize) & 63);
                     if self.seen & bit != 0 {
                         return Err(Fallback);
                     }
                     self.seen |= bit;
-                    self.single = !self.open;
-                    self.items += 2;
-                    return seed.deserialize(Key(key)).map(Some);
                 }
+                self.single = !self.open;
+                self.items += 2;
+                return seed.deserialize(Key(key)).map(Some);
+            }
+            match op {
+                b'(' if !self.open => self.open = true,
+                b'u' if self.open => self.open = false,
+                b'.' if !self.open => {
+                    self.stopped = true;
+                    return Ok(None);
+                }
+                _ => return Err(Fallback),
             }
         }
     }
 
     #[inline(always)]
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Fallback> {
+    fn next_value<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Fallback> {
         let v = seed.deserialize(&mut *self)?;
         if self.single && self.byte()? != b's' {
             return Err(Fallback);
         }
         Ok(v)
+    }
+}
+
+/// The root dict read as a map.
+impl<'de> MapAccess<'de> for Pull<'de> {
+    type Error = Fallback;
+    #[inline(always)]
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Fallback> {
+        self.next_key::<K, true>(seed)
+    }
+    #[inline(always)]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Fallback> {
+        self.next_value(seed)
+    }
+}
+
+/// The root dict read as a struct's fields.
+struct Fields<'p, 'de>(&'p mut Pull<'de>);
+
+impl<'de> MapAccess<'de> for Fields<'_, 'de> {
+    type Error = Fallback;
+    #[inline(always)]
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Fallback> {
+        self.0.next_key::<K, false>(seed)
+    }
+    #[inline(always)]
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Fallback> {
+        self.0.next_value(seed)
     }
 }
 
@@ -231,7 +266,16 @@ impl<'de> Deserializer<'de> for Root<'_, 'de> {
     fn deserialize_any<Vi: Visitor<'de>>(self, v: Vi) -> Result<Vi::Value, Fallback> {
         v.visit_map(self.0)
     }
-    serde::forward_to_deserialize_any! { bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map struct identifier enum ignored_any }
+    #[inline(always)]
+    fn deserialize_struct<Vi: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        v: Vi,
+    ) -> Result<Vi::Value, Fallback> {
+        v.visit_map(Fields(self.0))
+    }
+    serde::forward_to_deserialize_any! { bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map identifier enum ignored_any }
 }
 
 /// Each value in turn.

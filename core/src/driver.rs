@@ -146,12 +146,18 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
 
     /// Answers in the protocol the server's client id asks for (see
     /// [`Session::set_protocol_auto`]; call before the handshake).
+    ///
+    /// Feature `dialects` (on by default).
+    #[cfg(feature = "dialects")]
     pub fn set_protocol_auto(&mut self) {
         self.session.set_protocol_auto();
     }
 
     /// How messages are delimited, both ways (call before the handshake; see
     /// [`Session::set_framing`]).
+    ///
+    /// Feature `dialects` (on by default).
+    #[cfg(feature = "dialects")]
     pub fn set_framing(&mut self, framing: crate::framing::Framing) {
         self.session.set_framing(framing);
     }
@@ -159,6 +165,9 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
     /// Who speaks first (call before the handshake; see [`Session::set_greeting`]). With
     /// anything but [`Greeting::ClientId`](crate::session::Greeting::ClientId), begin with
     /// `begin` instead of `handshake`.
+    ///
+    /// Feature `dialects` (on by default).
+    #[cfg(feature = "dialects")]
     pub fn set_greeting(&mut self, greeting: crate::session::Greeting) {
         self.session.set_greeting(greeting);
     }

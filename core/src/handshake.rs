@@ -135,11 +135,10 @@ impl fmt::Debug for ClientId {
 /// `<a dict: repr left out (brine-core feature `repr`)>`.
 #[cfg(not(feature = "repr"))]
 fn without_repr(f: &mut impl fmt::Write, value: &Value<'_>) -> fmt::Result {
-    write!(
-        f,
-        "<a {}: repr left out (brine-core feature `repr`)>",
-        value.type_name()
-    )
+    // Three writes, not `write!`: no `fmt::Arguments` built (flash of the smallest build).
+    f.write_str("<a ")?;
+    f.write_str(value.type_name())?;
+    f.write_str(": repr left out (brine-core feature `repr`)>")
 }
 
 #[cfg(feature = "defmt")]
@@ -386,12 +385,10 @@ pub(crate) fn repickle(
 
 /// Without the `python2` feature the identity cannot be pickled again: refused, naming it.
 #[cfg(not(feature = "python2"))]
-pub(crate) fn repickle(_: Value<'_>, _: &mut [u8], _: Encoding) -> Result<usize, pickle::Error> {
-    Err(pickle::Error::Unsupported {
-        what: "the identity again in the server's protocol: this build leaves out \
-               brine-core feature `python2`",
-    })
-}
+pub(crate) const NO_REPICKLE: pickle::Error = pickle::Error::Unsupported {
+    what: "the identity again in the server's protocol: this build leaves out \
+           brine-core feature `python2`",
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! What a firmware leaves out (`default-features = false`) is refused with a reason naming the
 //! feature, never misread: a protocol-0 float without `float-text` (the session skips that
 //! message and goes on), a client id or first message that needs Python's repr without
-//! `repr`, re-pickling the identity for a Python 2 server, or pickling Python 2's types, without
-//! `python2`. With a feature on,
+//! `repr`, re-pickling the identity for a Python 2 server (under auto protocol, feature
+//! `dialects`), or pickling Python 2's types, without `python2`. With a feature on,
 //! its test checks the value it gives instead.
 //! Run by .ci/run: `cargo test -p brine-core --no-default-features --test left_out` (and with
 //! the default features in the workspace's tests).
@@ -120,7 +120,10 @@ fn a_first_message_that_is_no_id_is_named_by_type_without_repr() {
     );
 }
 
+/// Auto protocol is one of the `dialects` (without it `set_protocol_auto` is absent and the
+/// session writes the protocol set).
 #[test]
+#[cfg(feature = "dialects")]
 fn a_python_2_server_needs_python2_to_answer_in_its_protocol() {
     // Python 2's pickle.dumps({'clientid': 54321}, 2): byte strings, so the answer under auto
     // protocol is protocol 2 with byte strings, which means pickling the identity again.

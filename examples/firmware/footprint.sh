@@ -135,13 +135,18 @@ printf '| `objects` on top of none / of the default | %d / %d | +%d / +%d | |\n'
 printf '| `fast` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
     "$(share fast)" "$(share repr,float-text,pickler,fast)" \
     $(($(share fast) - none)) $(($(share repr,float-text,pickler,fast) - all))
+# `dialects` (length-prefixed framings, other greetings, auto protocol; off in the lab
+# clients): its cost on top of none and of the default.
+printf '| `dialects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
+    "$(share dialects)" "$(share repr,float-text,pickler,dialects)" \
+    $(($(share dialects) - none)) $(($(share repr,float-text,pickler,dialects) - all))
 # `multiprocessing` (the HMAC handshake, RustCrypto's hmac/md-5/sha2/sha3): the same program,
 # brine-firmware-mp, with and without it (without it, it reaches a listener without an
 # authkey: the framing stays), on top of none and of the default.
 mp_build() { # firmware features -> flash bytes of brine-firmware-mp
     local t r d b v
     CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --release -q --bin brine-firmware-mp \
-        --no-default-features --features "$1"
+        --no-default-features --features "dialects,$1"
     read -r t r d b v < <(sections "target/$TARGET/release/brine-firmware-mp")
     echo $((t + r + d + v))
 }

@@ -54,7 +54,7 @@
 use core::fmt::{self, Display};
 
 // The session tests send identities (`pickler`) and compare events by repr (`repr`).
-#[cfg(all(test, feature = "pickler", feature = "repr"))]
+#[cfg(all(test, feature = "pickler", feature = "repr", feature = "dialects"))]
 mod dialect_tests;
 mod error;
 mod event;
@@ -145,7 +145,9 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096, D = Decoder> 
     state: State,
     protocol: Encoding,
     /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
+    #[cfg(feature = "dialects")]
     auto: bool,
+    #[cfg(feature = "dialects")]
     greeting: Greeting,
 }
 
@@ -166,13 +168,37 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             decoder: D::empty(),
             state: State::NotStarted,
             protocol: Encoding::new(Protocol::V4),
+            #[cfg(feature = "dialects")]
             auto: false,
+            #[cfg(feature = "dialects")]
             greeting: Greeting::ClientId,
         }
     }
 
+    /// Whether the server's first message chooses the protocol: never without the
+    /// `dialects` feature (a constant, so that path is not linked).
+    #[inline(always)]
+    fn auto(&self) -> bool {
+        #[cfg(feature = "dialects")]
+        return self.auto;
+        #[cfg(not(feature = "dialects"))]
+        false
+    }
+
+    /// Who speaks first: the client id, always, without the `dialects` feature.
+    #[inline(always)]
+    fn greeting(&self) -> Greeting {
+        #[cfg(feature = "dialects")]
+        return self.greeting;
+        #[cfg(not(feature = "dialects"))]
+        Greeting::ClientId
+    }
+
     /// How messages are delimited, both ways (call before [`start`](Self::start); the lab's
     /// [`Framing::Stop`] by default).
+    ///
+    /// Feature `dialects` (on by default).
+    #[cfg(feature = "dialects")]
     pub fn set_framing(&mut self, framing: Framing) {
         self.rx.set_framing(framing);
         self.tx.set_framing(framing);
@@ -190,6 +216,9 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// [`Greeting::Any`]'s first message chooses the protocol as a client id does
     /// ([`Dialect::answer`]); under [`Greeting::None`] there is nothing to read first and
     /// the session writes protocol 4 (Python 3.8-3.13's `pickle.DEFAULT_PROTOCOL`).
+    ///
+    /// Feature `dialects` (on by default).
+    #[cfg(feature = "dialects")]
     pub fn set_greeting(&mut self, greeting: Greeting) {
         self.greeting = greeting;
     }
@@ -199,7 +228,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// server).
     pub fn set_protocol(&mut self, protocol: impl Into<Encoding>) {
         self.protocol = protocol.into();
-        self.auto = false;
+        #[cfg(feature = "dialects")]
+        {
+            self.auto = false;
+        }
     }
 
     /// Lets the server's first message choose the encoding of what this session writes
@@ -208,6 +240,9 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// That fails (as [`poll`](Self::poll)'s error) if the identity
     /// holds a set, a bytearray or an int beyond 128 bits, or no longer fits the transmit
     /// buffer.
+    ///
+    /// Feature `dialects` (on by default).
+    #[cfg(feature = "dialects")]
     pub fn set_protocol_auto(&mut self) {
         self.auto = true;
     }
@@ -226,7 +261,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     pub fn start<T: ToPickle + ?Sized>(&mut self, identity: &T) -> Result<(), Error> {
         self.rx.reset();
         self.state = State::Closed;
-        if self.auto {
+        if self.auto() {
             self.protocol = Encoding::new(Protocol::V4);
         }
         self.tx.start(identity, self.protocol)?;
@@ -239,7 +274,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     pub fn start_without_identity(&mut self) {
         self.rx.reset();
         self.tx.clear();
-        if self.auto {
+        if self.auto() {
             self.protocol = Encoding::new(Protocol::V4);
         }
         self.begin();
@@ -249,7 +284,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// client speaks first) sending the identity at once.
     fn begin(&mut self) {
         self.state = State::Closed;
-        match self.greeting {
+        match self.greeting() {
             Greeting::None if self.tx.identity_sent() => self.set_state(State::Listening),
             Greeting::None => self.set_state(State::IdentityQueued),
             _ => self.set_state(State::AwaitingClientId),
@@ -408,14 +443,14 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             Ready::Decoded { len, root } => (len, Source::Root(root)),
         };
         let greeting = self.state == State::AwaitingClientId;
-        if greeting && self.greeting == Greeting::ClientId {
+        if greeting && self.greeting() == Greeting::ClientId {
             let id = self.client_id(len, source)?;
             return Ok(event(Event::ClientId(id)));
         }
         if greeting {
             // Any first message: its pickle chooses the protocol under auto, as a client
             // id's does; the identity is released after it.
-            if self.auto {
+            if self.auto() {
                 let (_, bytes) = self.rx.hand_out(len);
                 let answer = Dialect::of(bytes).answer();
                 self.answer_in(answer)?;
@@ -494,7 +529,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             .into()),
         };
         let id = id.map_err(|e| self.fail(e))?;
-        if self.auto {
+        if self.auto() {
             self.answer_in(id.dialect().answer())?;
         }
         self.identity_released();

@@ -132,13 +132,15 @@ impl<const RX: usize> Receiver<RX> {
     }
 
     /// How messages are delimited from now on (set before a connection starts).
+    #[cfg(feature = "dialects")]
     pub(super) fn set_framing(&mut self, framing: Framing) {
         self.deframer = Deframer::new(framing);
     }
 
     /// True if messages carry a length prefix.
     fn prefixed(&self) -> bool {
-        self.deframer.framing() != Framing::Stop
+        // Without `dialects` only STOP framing can be set: a constant, nothing else linked.
+        cfg!(feature = "dialects") && self.deframer.framing() != Framing::Stop
     }
 
     /// Forgets everything received (a new connection).

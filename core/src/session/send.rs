@@ -16,6 +16,7 @@ pub(super) struct Transmitter<const TX: usize> {
     /// End of the identity in `buf` while it is queued.
     identity_end: usize,
     /// The prefix written before each pickle.
+    #[cfg(feature = "dialects")]
     framing: Framing,
 }
 
@@ -26,13 +27,25 @@ impl<const TX: usize> Transmitter<TX> {
             head: 0,
             tail: 0,
             identity_end: 0,
+            #[cfg(feature = "dialects")]
             framing: Framing::Stop,
         }
     }
 
     /// The prefix written before each pickle from now on.
+    #[cfg(feature = "dialects")]
     pub(super) fn set_framing(&mut self, framing: Framing) {
         self.framing = framing;
+    }
+
+    /// The prefix written before each pickle: none but STOP framing's without `dialects`
+    /// (a constant, so no prefix code is linked).
+    #[inline(always)]
+    fn framing(&self) -> Framing {
+        #[cfg(feature = "dialects")]
+        return self.framing;
+        #[cfg(not(feature = "dialects"))]
+        Framing::Stop
     }
 
     /// Empties the queue; nothing is held back (a session that sends no identity).
@@ -96,21 +109,34 @@ impl<const TX: usize> Transmitter<TX> {
         }
     }
 
+    /// Without `python2` no identity can be pickled again: refused at once (naming the
+    /// feature), the queue as it was.
+    #[cfg(not(feature = "python2"))]
+    pub(super) fn repickle_identity<D: Decode>(
+        &mut self,
+        _: Encoding,
+        _: &mut D,
+    ) -> Result<(), Error> {
+        Err(Error::Encode(handshake::NO_REPICKLE))
+    }
+
     /// Pickles the queued identity (nothing else is queued before the id) again in
     /// `encoding`, reading it with `decoder`.
     ///
     /// Fails if it holds what `encoding` cannot write or no longer fits.
+    #[cfg(feature = "python2")]
     pub(super) fn repickle_identity<D: Decode>(
         &mut self,
         encoding: Encoding,
         decoder: &mut D,
     ) -> Result<(), Error> {
         let end = self.identity_end.min(TX);
+        let prefix_len = self.framing().prefix_len();
         let (identity, free) = self
             .buf
             .split_at_mut_checked(end)
             .unwrap_or((&mut [], &mut []));
-        let pickle = identity.get(self.framing.prefix_len()..).unwrap_or(&[]);
+        let pickle = identity.get(prefix_len..).unwrap_or(&[]);
         let value = decoder.decode_all(pickle).map_err(Error::Encode)?;
         let len = handshake::repickle(value, free, encoding).map_err(|e| encode_error(e, TX))?;
         // The new pickle after the old identity, then moved to the front behind its prefix.
@@ -142,7 +168,7 @@ impl<const TX: usize> Transmitter<TX> {
         at: usize,
         pickle: impl FnOnce(&mut [u8]) -> Result<usize, pickle::Error>,
     ) -> Result<usize, Error> {
-        let h = self.framing.prefix_len();
+        let h = self.framing().prefix_len();
         let free = self
             .buf
             .get_mut(at + h..)
@@ -151,7 +177,7 @@ impl<const TX: usize> Transmitter<TX> {
         // The prefix goes before the pickle: at `at`, into the room left for it.
         let mut prefix = [0; MAX_PREFIX];
         let n = self
-            .framing
+            .framing()
             .encode_prefix(len, &mut prefix)
             .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
         if let Some(dst) = self.buf.get_mut(at..) {
@@ -161,10 +187,11 @@ impl<const TX: usize> Transmitter<TX> {
     }
 
     /// The prefix of a `len`-byte pickle written at the front of the buffer; its length.
+    #[cfg(feature = "python2")]
     fn write_prefix(&mut self, len: usize) -> Result<usize, Error> {
         let mut prefix = [0; MAX_PREFIX];
         let n = self
-            .framing
+            .framing()
             .encode_prefix(len, &mut prefix)
             .map_err(|_| Limit::TransmitBufferTooSmall { capacity: TX })?;
         crate::shift::copy(&mut self.buf, prefix.get(..n).unwrap_or_default());

@@ -35,8 +35,16 @@ pub(super) fn run_dialect(
     chunk: usize,
 ) -> (Vec<String>, Vec<u8>, Option<usize>) {
     let mut session: Session = Session::new();
-    session.set_framing(framing);
-    session.set_greeting(greeting);
+    #[cfg(feature = "dialects")]
+    {
+        session.set_framing(framing);
+        session.set_greeting(greeting);
+    }
+    #[cfg(not(feature = "dialects"))]
+    assert!(
+        framing == Framing::Stop && greeting == Greeting::ClientId,
+        "other framings and greetings need feature `dialects`"
+    );
     match with_identity {
         true => session.start(&identity()).unwrap(),
         false => session.start_without_identity(),
