@@ -3,11 +3,8 @@
 //! `float` (`1 == True == 1.0`, `2**64 == 2.0**64`, `2**53 + 1 != 2.0**53`), whatever
 //! opcode wrote the int (INT/LONG decimal or LONG1/LONG4 bytes).
 
-use core::fmt;
-
 use super::decode::arena::IntDigits;
 use super::number;
-use super::repr;
 
 /// CPython's `_PyHASH_MODULUS` (64-bit builds): numeric hashes are reductions modulo it.
 const MODULUS: u64 = (1 << 61) - 1;
@@ -192,39 +189,53 @@ fn le_trim(le: &[u8]) -> &[u8] {
     le
 }
 
-/// An `fmt::Write` that checks the text written is `-` (if `sign`) then `rest`.
-struct Matches<'a> {
-    sign: bool,
-    rest: &'a [u8],
-}
+/// 32-bit limbs of the largest decimal INT/LONG argument (4300 digits: under 2**14286).
+const DECIMAL_LIMBS: usize = number::MAX_INT_DIGITS * 100 / 963 + 2;
 
-impl fmt::Write for Matches<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut s = s.as_bytes();
-        if self.sign {
-            let [b'-', digits @ ..] = s else {
-                return Err(fmt::Error);
-            };
-            s = digits;
-            self.sign = false;
+/// A LONG1/LONG4 payload equals a decimal INT/LONG argument: the decimal's magnitude in
+/// 32-bit limbs (1.8 KiB of stack; multiplications only, no division), compared byte by byte
+/// with the payload's magnitude (its two's complement negated on the fly), then the signs.
+fn le_eq_decimal(le: &[u8], decimal: &[u8]) -> bool {
+    let (negative, digits) = decimal_parts(decimal);
+    let mut limbs = [0u32; DECIMAL_LIMBS];
+    let mut len = 0;
+    // Nine digits at a time, most significant first: limbs = limbs * 10^n + chunk.
+    for chunk in digits.chunks(9) {
+        let (mut carry, scale) = chunk.iter().fold((0u64, 1u64), |(value, scale), &d| {
+            (value * 10 + u64::from(d & 0x0f), scale * 10)
+        });
+        for limb in limbs.iter_mut().take(len) {
+            let v = u64::from(*limb) * scale + carry;
+            *limb = v as u32;
+            carry = v >> 32;
         }
-        // `strip_prefix`, without its `split_at` (a panic path that links `core::fmt`).
-        match self.rest.get(..s.len()) {
-            Some(head) if head == s => {
-                self.rest = self.rest.get(s.len()..).unwrap_or_default();
-                Ok(())
+        if carry != 0 {
+            match limbs.get_mut(len) {
+                Some(limb) => *limb = carry as u32,
+                None => return false,
             }
-            _ => Err(fmt::Error),
+            len += 1;
         }
     }
-}
-
-/// A LONG1/LONG4 payload equals a decimal INT/LONG argument: renders the first in
-/// decimal against the second (no buffer).
-fn le_eq_decimal(le: &[u8], decimal: &[u8]) -> bool {
-    let (sign, rest) = decimal_parts(decimal);
-    let mut m = Matches { sign, rest };
-    repr::write_int_le_repr(&mut m, le).is_ok() && !m.sign && m.rest.is_empty()
+    let byte = |i: usize| limbs.get(i / 4).map_or(0, |l| (l >> (8 * (i % 4))) as u8);
+    let le_negative = le.last().is_some_and(|&b| b & 0x80 != 0);
+    let mut borrow = true;
+    let mut nonzero = false;
+    for (i, &b) in le.iter().enumerate() {
+        let magnitude = if le_negative {
+            let (m, carry) = (!b).overflowing_add(u8::from(borrow));
+            borrow = carry;
+            m
+        } else {
+            b
+        };
+        if magnitude != byte(i) {
+            return false;
+        }
+        nonzero |= magnitude != 0;
+    }
+    // The decimal's bytes past the payload's are zero; a zero equals zero whatever its sign.
+    (le.len()..len * 4).all(|i| byte(i) == 0) && (!nonzero || negative == le_negative)
 }
 
 /// Bytes of the largest integral float in two's complement (2**1024 needs 129).
@@ -398,6 +409,48 @@ mod tests {
     }
 
     #[test]
+    fn byte_and_decimal_ints_are_equal_exactly_when_their_values_are() {
+        let values: &[i128] = &[
+            0,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            255,
+            256,
+            -32_768,
+            999_999_999,
+            1_000_000_000,
+            -1_000_000_000,
+            1 << 64,
+            -(1 << 64),
+            (1 << 64) + 1,
+            i128::MAX,
+            i128::MIN + 1,
+            i128::MIN,
+        ];
+        for &a in values {
+            let le = a.to_le_bytes();
+            // Minimal, and with redundant sign-extension bytes (as LONG4 may carry).
+            let fill = if a < 0 { 0xff } else { 0 };
+            let wide: Vec<u8> = le.iter().copied().chain([fill; 3]).collect();
+            for &b in values {
+                let text = std::format!("{b}");
+                let want = a == b;
+                assert_eq!(le_eq_decimal(&le, text.as_bytes()), want, "{a} {b}");
+                assert_eq!(le_eq_decimal(&wide, text.as_bytes()), want, "{a} {b} wide");
+            }
+        }
+        // Zero: an empty payload, and "-0" / "000" decimals.
+        assert!(
+            le_eq_decimal(&[], b"0") && le_eq_decimal(&[], b"-0") && le_eq_decimal(&[0], b"000")
+        );
+        assert!(!le_eq_decimal(&[], b"1"));
+    }
+
+    #[test]
     #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
     fn big_int_hashes_match_cpython() {
         let out = python3_with_input(
@@ -425,6 +478,16 @@ mod tests {
                 want,
                 "{dec}"
             );
+            // The same int by bytes and by digits is one key; one more or its negation is not.
+            assert!(le_eq_decimal(&le, dec.as_bytes()), "{dec}");
+            let last = dec.len() - 1;
+            let bumped = std::format!("{}{}", &dec[..last], (dec.as_bytes()[last] - b'0' + 1) % 10);
+            assert!(!le_eq_decimal(&le, bumped.as_bytes()), "{bumped}");
+            let negated = match dec.strip_prefix('-') {
+                Some(positive) => String::from(positive),
+                None => std::format!("-{dec}"),
+            };
+            assert!(!le_eq_decimal(&le, negated.as_bytes()), "{negated}");
         }
         assert_eq!(out.lines().count(), 8);
     }

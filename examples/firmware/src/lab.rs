@@ -102,10 +102,54 @@ pub fn print_message(value: &Value<'_>) {
     hprintln!("message {} of {} items", value.type_name(), items);
 }
 
-/// Prints `client id <id>` (as Python's `print(id)` with `repr`; without it an int or str id
-/// as itself and any other by its type).
+/// Prints `client id <id>` as Python's `print(id)` (`ClientId`'s `Display`).
+#[cfg(feature = "repr")]
 pub fn print_client_id(id: &ClientId) {
     hprintln!("client id {}", id);
+}
+
+/// Prints `client id <id>` without `repr`: an `int` of 64 bits or a `str` as itself, any other
+/// id by its type (`client id <a int>` for one beyond 64 bits: its pickle is
+/// `ClientId::pickle`). No `Display` of brine's and no 64-bit division (`digits_of`).
+#[cfg(not(feature = "repr"))]
+pub fn print_client_id(id: &ClientId) {
+    id.with_value(|value| match value {
+        Value::Int(i) => {
+            let mut digits = [0; 20];
+            let sign = if i < 0 { "-" } else { "" };
+            hprintln!(
+                "client id {}{}",
+                sign,
+                digits_of(i.unsigned_abs(), &mut digits)
+            );
+        }
+        Value::Str(s) => match s.as_str() {
+            Some(text) => hprintln!("client id {}", text),
+            None => hprintln!("client id <a str with lone surrogates>"),
+        },
+        other => hprintln!("client id <a {}>", other.type_name()),
+    });
+}
+
+/// `n` in decimal, written at the end of `buf`, by 32-bit divisions only (a `u64` division
+/// links compiler_builtins' `__aeabi_uldivmod`, about 900 bytes).
+#[cfg(not(feature = "repr"))]
+fn digits_of(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        // n / 10 from its 32-bit halves: 2^32 = 10 * 429_496_729 + 6.
+        let (hi, lo) = ((n >> 32) as u32, n as u32);
+        let (hi_q, r) = (hi / 10, hi % 10);
+        let low = lo % 10 + r * 6;
+        let lo_q = r * 429_496_729 + lo / 10 + low / 10;
+        at -= 1;
+        buf[at] = b'0' + (low % 10) as u8;
+        n = (u64::from(hi_q) << 32) | u64::from(lo_q);
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    core::str::from_utf8(&buf[at..]).unwrap_or("?")
 }
 
 /// Prints `skipped <N> bytes: <reason>` (the reason's text with `repr`, its kind without).

@@ -106,7 +106,7 @@ impl<A: Arena> Storage<A> {
             shared: false,
             keyed: 0,
             proto: 0,
-            memo_len: 0,
+            holes: 0,
             check_utf8,
             expansion,
             open: 0,
