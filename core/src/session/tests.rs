@@ -437,7 +437,10 @@ fn listen_in_reads(stream: &[u8], cuts: &[usize], close: bool) -> (Vec<String>, 
     session.start(&identity()).unwrap();
     session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
     session.commit(CLIENT_ID.len());
-    assert!(matches!(session.poll(), Ok(Status::Event(Event::ClientId(_)))));
+    assert!(matches!(
+        session.poll(),
+        Ok(Status::Event(Event::ClientId(_)))
+    ));
     session.transmitted(IDENTITY.len());
     let (mut events, mut waits) = (Vec::new(), Vec::new());
     let mut fed = 0;
@@ -485,7 +488,11 @@ fn a_pending_frame_waits_for_its_bytes() {
         let (events, waits) = listen_in_reads(&stream, &[cut, stream.len()], true);
         assert_eq!(
             events,
-            ["message 'Server got the data'", "message [1, 2, 3]", "closed"],
+            [
+                "message 'Server got the data'",
+                "message [1, 2, 3]",
+                "closed"
+            ],
             "cut {cut}"
         );
         let mid = cut != ACK.len();
@@ -508,7 +515,11 @@ fn bad_bytes_in_a_pending_frame_are_found_when_it_is_in_or_closed() {
     );
     for cut in 1..stream.len() {
         let (events, _) = listen_in_reads(&stream, &[cut, stream.len()], false);
-        assert_eq!(events, ["message 'Server got the data'", error.as_str()], "cut {cut}");
+        assert_eq!(
+            events,
+            ["message 'Server got the data'", error.as_str()],
+            "cut {cut}"
+        );
     }
     // The frame incomplete: no error yet (the framer did not walk it), then the close.
     let upto = ACK.len() + 15;
