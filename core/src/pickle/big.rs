@@ -75,7 +75,8 @@ impl Big {
         }
     }
 
-    /// `self <<= n`; false if bits fell off the top.
+    /// `self <<= n`; false if bits fell off the top. One pass over the limbs in use, from the
+    /// top.
     pub(super) fn shl(&mut self, n: u32) -> bool {
         if n == 0 || self.len == 0 {
             return true;
@@ -85,23 +86,27 @@ impl Big {
         }
         let (words, bits) = ((n / 32) as usize, n % 32);
         let top = (self.len + words + 1).min(LIMBS);
-        for i in (0..top).rev() {
-            let lo = i
-                .checked_sub(words)
-                .and_then(|j| self.limbs.get(j))
-                .copied();
-            let below = i
+        let limbs = &mut self.limbs;
+        // Each new limb from the pair of old ones below it, the upper one read the step before.
+        let mut upper = (top - 1)
+            .checked_sub(words)
+            .and_then(|i| limbs.get(i))
+            .copied()
+            .unwrap_or(0);
+        for dst in (words..top).rev() {
+            let lower = dst
                 .checked_sub(words + 1)
-                .and_then(|j| self.limbs.get(j))
-                .copied();
-            let v = match (lo, bits) {
-                (None, _) => 0,
-                (Some(lo), 0) => lo,
-                (Some(lo), _) => (lo << bits) | below.map_or(0, |b| b >> (32 - bits)),
-            };
-            if let Some(slot) = self.limbs.get_mut(i) {
-                *slot = v;
+                .and_then(|i| limbs.get(i))
+                .copied()
+                .unwrap_or(0);
+            let pair = (u64::from(upper) << 32) | u64::from(lower);
+            if let Some(slot) = limbs.get_mut(dst) {
+                *slot = (pair >> (32 - bits)) as u32;
             }
+            upper = lower;
+        }
+        for slot in limbs.iter_mut().take(words) {
+            *slot = 0;
         }
         self.len = top;
         self.trim();

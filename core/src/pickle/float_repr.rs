@@ -105,15 +105,29 @@ impl Out<'_> {
 
 /// The repr's own operations on [`Big`].
 impl Big {
-    /// `v` as a big integer.
-    fn from_u64(v: u64) -> Big {
-        let mut big = Big::from_u32((v >> 32) as u32);
-        big.shl(32);
-        big.mul_add(1, v as u32);
-        big
+    /// `self *= f`, for `f` below 2**53 (a significand); false if it overflowed.
+    fn mul_u64(&mut self, f: u64) -> bool {
+        let (lo, hi) = (f & 0xffff_ffff, f >> 32);
+        // Below 2**54: (t >> 32) < 2**32, (carry >> 32) < 2**22, a × hi < 2**53.
+        let mut carry = 0u64;
+        for limb in self.limbs.iter_mut().take(self.len) {
+            let a = u64::from(*limb);
+            let t = a * lo + (carry & 0xffff_ffff);
+            *limb = t as u32;
+            carry = (t >> 32) + (carry >> 32) + a * hi;
+        }
+        while carry != 0 {
+            match self.limbs.get_mut(self.len) {
+                Some(top) => *top = carry as u32,
+                None => return false,
+            }
+            self.len += 1;
+            carry >>= 32;
+        }
+        true
     }
 
-    /// `self` against `other`.
+    /// `self` against `other`: the lengths, then the limbs from the top.
     fn cmp(&self, other: &Big) -> Ordering {
         if self.len != other.len {
             return self.len.cmp(&other.len);
@@ -126,10 +140,25 @@ impl Big {
         Ordering::Equal
     }
 
-    /// `self + other` (`2 × other` when `double`) against `than`, without a temporary: the
-    /// sum's limbs from the bottom, the highest one that differs from `than`'s deciding.
+    /// `self + other` (`2 × other` when `double`) against `than`, without a temporary. Most
+    /// often decided by the top limb of `than` (`than.len - 1`) alone; else the sum's limbs
+    /// from the bottom, the highest one that differs from `than`'s deciding.
     fn sum_cmp(&self, other: &Big, double: bool, than: &Big) -> Ordering {
         let limb = |big: &Big, i: usize| big.limbs.get(i).copied().unwrap_or(0);
+        if let Some(top) = than.len.checked_sub(1) {
+            if self.len <= than.len && other.len <= than.len {
+                // The sum lies in [low, low + 2 + double] × 2**(32 × top).
+                let b = u64::from(limb(other, top)) << u32::from(double);
+                let low = u64::from(limb(self, top)) + b;
+                let t = u64::from(limb(than, top));
+                if low + 2 + u64::from(double) <= t {
+                    return Ordering::Less;
+                }
+                if low > t {
+                    return Ordering::Greater;
+                }
+            }
+        }
         let len = self.len.max(other.len + 1).max(than.len).min(LIMBS);
         let (mut carry, mut below, mut order) = (0u64, 0u32, Ordering::Equal);
         for i in 0..len {
@@ -149,6 +178,54 @@ impl Big {
             order
         }
     }
+
+    /// The left shift that normalizes a divisor of `bits` bits: its top limb then has exactly
+    /// 28 bits, room for `10 × r` below `10 × s` in `s`'s limbs, and a quotient digit
+    /// estimated from the top limbs is at most one short ([`Big::next_digit`]). `r`, `s` and
+    /// `m` are shifted alike, so their ratios stay.
+    fn norm_shift(bits: u32) -> u32 {
+        (28 + 32 - bits % 32) % 32
+    }
+
+    /// Whether `r` is certainly inside the bounds (above `m`, and `r + 2 × m` below `s`) for
+    /// any `m` under `2**m_bits`, from the top limbs alone: true only when `m` is under `s`'s
+    /// top limb's place and `r`'s top limb is at least 1 and at most `s`'s minus 3.
+    fn clear_of_bounds(r: &Big, m_bits: u32, s: &Big) -> bool {
+        let Some(top) = s.len.checked_sub(1) else {
+            return false;
+        };
+        let limb = |big: &Big| u64::from(big.limbs.get(top).copied().unwrap_or(0));
+        m_bits <= 32 * top as u32 && r.len == s.len && limb(r) + 3 <= limb(s)
+    }
+
+    /// For `self < s`, `s` normalized: `self = 10 × self mod s`; returns the quotient (the next
+    /// digit, 0-9). One pass of `10 × self - q × s` with `q` estimated (never over) from the
+    /// top limbs, then `s` subtracted while it fits (at most about once).
+    fn next_digit(&mut self, s: &Big) -> u8 {
+        let limb = |i: Option<usize>| i.and_then(|i| self.limbs.get(i)).copied();
+        let top = s.len.checked_sub(1);
+        let s_top = top.and_then(|i| s.limbs.get(i)).copied().unwrap_or(0);
+        let hi = u64::from(limb(top).unwrap_or(0)) * 10
+            + ((u64::from(limb(top.and_then(|t| t.checked_sub(1))).unwrap_or(0)) * 10) >> 32);
+        // 10 × self ≥ hi × 2**(32 × top) and s < (s_top + 1) × 2**(32 × top): q ≤ the digit.
+        // A 32-bit division (no 64-bit division routine linked): self's top limb is at most
+        // s's, under 2**28, so hi < 10 × 2**28 + 10.
+        let q = u32::try_from(hi).map_or(0, |hi| hi / s_top.saturating_add(1));
+        // Signed: |acc| stays below 10 × 2**32 (10 × a - q × b, plus the carry in).
+        let mut acc = 0i64;
+        for (a, &b) in self.limbs.iter_mut().zip(s.used()) {
+            acc += i64::from(*a) * 10 - i64::from(b) * i64::from(q);
+            *a = acc as u32;
+            acc >>= 32;
+        }
+        self.len = s.len;
+        self.trim();
+        let mut digit = q as u8;
+        while self.sub_if_ge(s) {
+            digit += 1;
+        }
+        digit
+    }
 }
 
 /// The shortest round-trip digits of a finite, non-negative `x` (no leading or trailing
@@ -157,9 +234,11 @@ impl Big {
 /// scaling): `x = r / s`, and a decimal within `m / s` below or `m / s` (twice that at a
 /// power of two, where the gap below is half) above reads back as `x`, the bounds themselves
 /// when `x`'s significand is even (reading rounds ties to even). Digits stop as soon as one
-/// ends inside those bounds; when both the digit and the one above do, the nearer is taken,
-/// a tie to the even digit (CPython's `repr`, David Gay's mode 0). Three 512-byte big
-/// integers on the stack; a few limbs each for most doubles, about 36 at the range's ends.
+/// ends inside those bounds (`m` multiplied by the digits' 10s only when `r` nears them); when both the digit and the one above do, the nearer is taken,
+/// a tie to the even digit (CPython's `repr`, David Gay's mode 0). Powers of two common to
+/// `r`, `s` and `m` are left out, so the integers are as short as the double allows (at most
+/// 25 limbs); each digit costs one pass over `r` and one over `m`. Three 512-byte big
+/// integers on the stack.
 fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
     let mut digits = [0u8; FLOAT_REPR_LEN];
     let bits = x.to_bits();
@@ -178,27 +257,45 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
     let even = f & 1 == 0;
     let wide = fraction == 0 && biased > 1;
     let shift = 1 + u32::from(wide);
-    let mut r = Big::from_u64(f);
-    let mut s = Big::from_u32(1);
-    let mut m = Big::from_u32(1);
-    if e >= 0 {
-        r.shl(e.unsigned_abs() + shift);
-        m.shl(e.unsigned_abs());
-        s.shl(shift);
+    // r = f × 2**r2 × 5**p5, s = 2**s2 × 5**s5, m = 2**m2 × 5**p5.
+    let (mut r2, mut s2, mut m2) = if e >= 0 {
+        (e.unsigned_abs() + shift, shift, e.unsigned_abs())
     } else {
-        r.shl(shift);
-        s.shl(e.unsigned_abs() + shift);
-    }
-    // 10**k above the upper bound, k at most the least such: from floor(log2 x) × 1233 / 4096
-    // (at most floor(log10 x) + 1), then up to the least.
-    let log2 = e + 63 - f.leading_zeros() as i32;
-    let mut k = (log2 * 1233) >> 12;
-    let scale = |big: &mut Big, n: u32| big.mul_pow5(n) && big.shl(n);
-    if k >= 0 {
-        scale(&mut s, k.unsigned_abs());
+        (shift, e.unsigned_abs() + shift, 0)
+    };
+    // 10**k above the upper bound, k at most the least such: floor(log10 x) + 1 or less, then
+    // up to the least (seldom). From l = 256 × floor(log2 x) + the significand's next 8 bits,
+    // at most 256 × log2 x (log2(1 + t) >= t), times log10(2) rounded down: 78,913 / 2**18
+    // is under it (for l >= 0), 78,914 / 2**18 over it (for l < 0).
+    let lz = f.leading_zeros();
+    let l = i64::from(e + 63 - lz as i32) * 256 + (((f << lz) >> 55) & 0xff) as i64;
+    let mut k = ((l * if l >= 0 { 78_913 } else { 78_914 }) >> 26) as i32 + 1;
+    let (p5, s5) = if k >= 0 {
+        s2 += k.unsigned_abs();
+        (0, k.unsigned_abs())
     } else {
-        scale(&mut r, k.unsigned_abs());
-        scale(&mut m, k.unsigned_abs());
+        r2 += k.unsigned_abs();
+        m2 += k.unsigned_abs();
+        (k.unsigned_abs(), 0)
+    };
+    let common = r2.min(s2).min(m2);
+    let (mut r, mut s, mut m) = (Big::from_u32(1), Big::from_u32(1), Big::from_u32(1));
+    // 5**p5 once, for m and r; all three shifted alike so that s is normalized, unless the
+    // loop below multiplies it by 10.
+    let built = s.mul_pow5(s5) && m.mul_pow5(p5) && {
+        for (a, b) in r.limbs.iter_mut().zip(m.used()) {
+            *a = *b;
+        }
+        r.len = m.len;
+        r.mul_u64(f)
+    };
+    let norm = Big::norm_shift(s.bit_len() + s2 - common);
+    if !(built
+        && r.shl(r2 - common + norm)
+        && s.shl(s2 - common + norm)
+        && m.shl(m2 - common + norm))
+    {
+        return (digits, 0, 0);
     }
     // Whether `r + m+` reaches `s`: a decimal there or above is past the upper bound.
     let reaches = |r: &Big, m: &Big, s: &Big| match r.sum_cmp(m, wide, s) {
@@ -206,17 +303,33 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
         Ordering::Equal => even,
         Ordering::Less => false,
     };
-    while reaches(&r, &m, &s) {
-        s.mul_add(10, 0);
-        k += 1;
+    if reaches(&r, &m, &s) {
+        while reaches(&r, &m, &s) {
+            s.mul_add(10, 0);
+            k += 1;
+        }
+        let norm = Big::norm_shift(s.bit_len());
+        if !(r.shl(norm) && s.shl(norm) && m.shl(norm)) {
+            return (digits, 0, 0);
+        }
     }
+    // m's factors of 10 not multiplied in yet: m is needed only near the bounds.
+    let mut pending = 0u32;
     let mut n = 0;
     while n < FLOAT_REPR_LEN {
-        r.mul_add(10, 0);
-        m.mul_add(10, 0);
-        let mut digit = b'0';
-        while r.sub_if_ge(&s) {
-            digit += 1;
+        let digit = b'0' + r.next_digit(&s);
+        pending += 1;
+        // 10**pending < 2**(10 × pending / 3)
+        let m_bits = m.bit_len() + (10 * pending).div_ceil(3);
+        if Big::clear_of_bounds(&r, m_bits, &s) {
+            digits[n] = digit;
+            n += 1;
+            continue;
+        }
+        while pending > 0 {
+            let step = pending.min(9);
+            m.mul_add(10u32.pow(step), 0);
+            pending -= step;
         }
         let low = match r.cmp(&m) {
             Ordering::Less => true,
@@ -347,15 +460,22 @@ mod tests {
             values.push(10f64.powi(e));
             values.push(-1.5 * 10f64.powi(e));
         }
+        assert_python_repr(&values);
+    }
+
+    /// Each of `values` printed as CPython's `repr` prints it (python3, one run).
+    fn assert_python_repr(values: &[f64]) {
         let mut text = String::new();
-        for x in &values {
+        for x in values {
             for b in x.to_le_bytes() {
                 text.push_str(&std::format!("{b:02x}"));
             }
             text.push('\n');
         }
         let out = python3_with_input(
-            "import struct\nfor l in sys.stdin:\n    print(repr(struct.unpack('<d', bytes.fromhex(l.strip()))[0]))",
+            // All of stdin read before anything is printed: no pipe fills while the other
+            // side waits.
+            "import struct\nlines = sys.stdin.read().split()\nprint('\\n'.join(repr(struct.unpack('<d', bytes.fromhex(l))[0]) for l in lines))",
             text.as_bytes(),
         );
         let lines: Vec<&str> = out.lines().collect();
@@ -363,5 +483,38 @@ mod tests {
         for (x, want) in values.iter().zip(lines) {
             assert_eq!(repr(*x), want, "bits {:#018x}", x.to_bits());
         }
+    }
+
+    /// Every binary exponent (subnormals, both ends of the range), each with the significands
+    /// at its edges (0, 1, all ones, the power of two whose lower gap is half) and seeded
+    /// random ones; and the doubles at and beside each power of ten, where the estimate of the
+    /// decimal exponent is one short and corrected, and where the digits' bounds touch.
+    #[test]
+    #[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+    fn matches_python_repr_at_every_exponent() {
+        let mut values: Vec<f64> = Vec::new();
+        let mut seed = 0xe4_70e1_u64;
+        let all = (1u64 << 52) - 1;
+        for biased in 0..2047u64 {
+            for fraction in [0, 1, 2, all, all - 1, all >> 1, (all >> 1) + 1] {
+                values.push(f64::from_bits(biased << 52 | fraction));
+            }
+            for _ in 0..4 {
+                let r = splitmix(&mut seed);
+                values.push(f64::from_bits(biased << 52 | (r & all)));
+                values.push(f64::from_bits(biased << 52 | (r & all) >> (r >> 58)));
+            }
+        }
+        for e in -325..=308 {
+            let p = std::format!("1e{e}").parse::<f64>().unwrap();
+            let bits = p.to_bits();
+            for b in [bits.saturating_sub(1), bits, bits + 1] {
+                values.push(f64::from_bits(b));
+                values.push(f64::from_bits(b) * 5.0);
+            }
+            values.push(std::format!("9.999999999999999e{e}").parse().unwrap());
+        }
+        values.retain(|x| x.is_finite());
+        assert_python_repr(&values);
     }
 }

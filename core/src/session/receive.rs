@@ -50,11 +50,13 @@ pub(super) mod sealed {
             Decoder::new()
         }
 
+        #[inline]
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
             let (root, len) = self.run(input, true).ok()?;
             (self.frame_end() <= len).then_some((root, len))
         }
 
+        #[inline]
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a> {
             self.tree(input).value(root)
         }
@@ -202,6 +204,18 @@ impl<const RX: usize> Receiver<RX> {
     /// The event waiting to be taken (then nothing is).
     pub(super) fn take(&mut self) -> Ready {
         core::mem::replace(&mut self.ready, Ready::Nothing)
+    }
+
+    /// The message decoded at the head, if that is the event waiting (then nothing is).
+    #[inline]
+    pub(super) fn take_decoded(&mut self) -> Option<(usize, NodeId)> {
+        match self.ready {
+            Ready::Decoded { len, root } => {
+                self.ready = Ready::Nothing;
+                Some((len, root))
+            }
+            _ => None,
+        }
     }
 
     /// Forgets the event waiting (the session failed).

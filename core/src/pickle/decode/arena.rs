@@ -443,6 +443,13 @@ impl<B: Backing> Slab<B> {
         self.len = 0;
     }
 
+    /// Slot `i`, used or not: for an index known to be in use, one compare with the
+    /// array's size (no length to load).
+    #[inline]
+    pub(super) fn slot(&self, i: usize) -> Option<&B::Item> {
+        self.items.slots().get(i)
+    }
+
     /// Most items it holds (reported in capacity errors).
     #[inline]
     pub(super) fn capacity(&self) -> usize {

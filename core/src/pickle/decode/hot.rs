@@ -85,10 +85,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     fn then_memoize(&mut self, h: &mut Hot<'i>, id: Id) {
         let d = &mut *self.d;
         if h.window.get(h.pos) == Some(&(Opcode::MEMOIZE as u8))
-            && self.memo_len as usize == d.memo.len()
+            && self.holes == 0
             && d.memo.push(id).is_ok()
         {
-            self.memo_len += 1;
             h.pos += 1;
         }
     }
@@ -219,11 +218,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let Some(&top) = d.stack.last() else {
             return false;
         };
-        if top == MARK_ENTRY || self.memo_len as usize != d.memo.len() || d.memo.push(top).is_err()
-        {
+        if top == MARK_ENTRY || self.holes != 0 || d.memo.push(top).is_err() {
             return false;
         }
-        self.memo_len += 1;
         true
     }
 
@@ -245,13 +242,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             if d.memo.push(top).is_err() {
                 return false;
             }
-            self.memo_len += 1;
         } else {
             let Some(slot) = d.memo.get_mut(index) else {
                 return false;
             };
             if *slot == NIL {
-                self.memo_len += 1;
+                self.holes -= 1;
             }
             *slot = top;
         }
@@ -270,11 +266,16 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             Some(&id) if id != NIL => id,
             _ => return false,
         };
+        // A node the memo holds exists: read from the slots, no length to load.
+        let container = matches!(d.nodes.slot(id as usize), Some(Node::Container(_)));
         if d.stack.push(id).is_err() {
             return false;
         }
         h.pos += 1;
-        self.note_shared(id);
+        // A container pushed again: its structure may now be shared or cyclic.
+        if container {
+            self.shared = true;
+        }
         true
     }
 
@@ -421,7 +422,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// container (no tuple reason, no key hashing beyond the str, no kind dispatch: fewer
     /// live values than `link_batch`'s loop). The same checks and results; false, having
     /// changed nothing, for anything else (then `link_batch` decides).
-    #[inline(always)]
+    #[inline(never)]
     fn fill_new_dict(&mut self, from: usize, target: super::arena::NodeId) -> bool {
         let super::Storage {
             nodes,
@@ -436,7 +437,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         if c.len != 0 || items.len() % 2 != 0 {
             return false;
         }
-        let (mut weight, mut depth, mut seen, mut unique) = (0u64, 0u8, 0u64, true);
+        // `hits`: the keys' bits already seen (no key may equal another while it is 0).
+        let (mut weight, mut depth, mut seen, mut hits) = (0u64, 0u8, 0u64, 0u64);
         for pair in items.chunks_exact(2) {
             let &[key, value] = pair else {
                 return false;
@@ -445,7 +447,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 Some(&Node::Str { len, key: slot, .. }) if slot != 0 => {
                     weight += u64::from(len) + 1;
                     let bit = 1u64 << (slot & 63);
-                    unique &= seen & bit == 0;
+                    hits |= seen & bit;
                     seen |= bit;
                 }
                 _ => return false,
@@ -467,7 +469,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             return false;
         }
         // Two keys or more that may be equal: merge at STOP (as `link_batch`).
-        if items.len() >= 4 && !unique {
+        if items.len() >= 4 && hits != 0 {
             self.keyed |= 1;
         }
         true
@@ -476,7 +478,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// [`link_batch`](Self::link_batch) for the common APPENDS: onto a list, every item a
     /// `str`, `None`, `bool`, `int`, `float` or another container ([`plain_item`]). The
     /// same checks and results; false, having changed nothing, for anything else.
-    #[inline(always)]
+    #[inline(never)]
     fn fill_list(&mut self, from: usize, target: super::arena::NodeId) -> bool {
         let super::Storage {
             nodes,
@@ -540,14 +542,25 @@ fn plain_item(
     weight: &mut u64,
     depth: &mut u8,
 ) -> bool {
-    match node {
-        Some(&Node::Str { len, .. }) => *weight += u64::from(len) + 1,
-        Some(Node::None | Node::Bool(_) | Node::Int(_) | Node::Float(_)) => *weight += 1,
-        Some(&Node::Container(v)) if child != target => {
-            *weight += u64::from(v.expansion);
-            *depth = (*depth).max(v.depth);
+    // Tests in order of frequency, not a `match`: a jump table per item cost ~6 more.
+    let Some(node) = node else {
+        return false;
+    };
+    if let Node::Str { len, .. } = *node {
+        *weight += u64::from(len) + 1;
+    } else if let Node::Container(v) = *node {
+        if child == target {
+            return false;
         }
-        _ => return false,
+        *weight += u64::from(v.expansion);
+        *depth = (*depth).max(v.depth);
+    } else if matches!(
+        node,
+        Node::None | Node::Bool(_) | Node::Int(_) | Node::Float(_)
+    ) {
+        *weight += 1;
+    } else {
+        return false;
     }
     true
 }

@@ -32,8 +32,10 @@ pub(super) struct Machine<'d, 'i, A: Arena> {
     pub(super) keyed: u8,
     /// The protocol a PROTO opcode named (0 without one), as CPython's `Unpickler.proto`.
     pub(super) proto: u8,
-    /// Memo slots in use (MEMOIZE stores at this index, as CPython's `len(memo)`).
-    pub(super) memo_len: u32,
+    /// Memo slots below the last one filled that hold nothing (a PUT past the end): the
+    /// memo's length less these is CPython's `len(memo)`, where MEMOIZE stores. Kept as a
+    /// count of holes so that the inline arms test one field for 0 and update none.
+    pub(super) holes: u32,
     /// Validate UTF-8 strings while decoding.
     pub(super) check_utf8: bool,
     /// The largest expanded size accepted, and the work budget for merging keys (see
@@ -164,19 +166,18 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             }
         }
         loop {
-            let offset = h.pos;
             // Read in the window: only the opcode after a FRAME's end needs the input.
-            let byte = match h.window.get(offset) {
+            let byte = match h.window.get(h.pos) {
                 Some(&byte) => byte,
-                None => self.past_window(offset)?,
+                None => self.past_window(h.pos)?,
             };
-            h.pos = offset + 1;
+            h.pos += 1;
             let done = match byte {
                 op::STOP => {
                     self.pos = h.pos;
                     return self.stop(At {
                         op: Opcode::STOP,
-                        offset,
+                        offset: h.pos - 1,
                     });
                 }
                 // Without `fast` every opcode runs through `step` (flash: the arms are ~3.5 KB).
@@ -381,7 +382,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     PUT => self.line_index(at)?,
                     BINPUT => self.fixed::<1>(at)?[0].into(),
                     LONG_BINPUT => u32::from_le_bytes(self.fixed(at)?),
-                    _ => self.memo_len,
+                    _ => (self.d.memo.len() - self.holes as usize) as u32,
                 };
                 let top = *self
                     .d
@@ -607,13 +608,44 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         while memo.len() <= index {
             memo.push(NIL)
                 .map_err(|_| at.capacity(Capacity::Memo, memo.capacity()))?;
+            self.holes += 1;
         }
         if let Some(slot) = self.d.memo.get_mut(index) {
             if *slot == NIL {
-                self.memo_len += 1;
+                self.holes -= 1;
             }
             *slot = id;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::super::Decoder;
+    use crate::pickle::error::Error;
+
+    /// A BINPUT past the memo's end leaves holes: MEMOIZE stores at CPython's `len(memo)`
+    /// (the slots filled), so the third MEMOIZE here overwrites slot 3. CPython 3.11:
+    /// `pickle.loads(b)` is `(1, 2, 3, 4, 4, 2)`; with `h\x00` instead of `h\x01`,
+    /// `UnpicklingError('Memo value not found at index 0')`.
+    #[test]
+    fn memoize_after_a_hole_stores_at_the_count_of_filled_slots() {
+        let mut d: Decoder = Decoder::new();
+        let b = b"\x80\x04(K\x01q\x03K\x02\x94K\x03\x94K\x04\x94h\x03h\x01t.";
+        let v = d.decode(b).unwrap();
+        #[cfg(feature = "repr")]
+        assert_eq!(std::string::ToString::to_string(&v), "(1, 2, 3, 4, 4, 2)");
+        let crate::pickle::Value::Tuple(items) = v else {
+            panic!("not a tuple: {v:?}");
+        };
+        let ints: std::vec::Vec<_> = items.iter().map(|item| item.as_i64()).collect();
+        assert_eq!(ints, [1, 2, 3, 4, 4, 2].map(Some));
+        let b = b"\x80\x04(K\x01q\x03K\x02\x94K\x03\x94K\x04\x94h\x03h\x00t.";
+        assert!(matches!(
+            d.decode(b),
+            Err(Error::MemoMissing { index: 0, .. })
+        ));
     }
 }
