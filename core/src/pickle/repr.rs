@@ -28,7 +28,6 @@ const MAX_CHUNKS: usize = MAX_INT_DIGITS.div_ceil(8);
 /// bits, so the two meet at most `MAX_LIMBS + 0.17 * MAX_CHUNKS + 1` words
 /// (about 540); `MAX_CHUNKS + 8` bounds both. 2,184 bytes of stack.
 const SCRATCH_WORDS: usize = MAX_CHUNKS + 8;
-const _: () = assert!(SCRATCH_WORDS > MAX_LIMBS + MAX_CHUNKS * 17 / 100 + 1);
 
 /// A [`fmt::Write`] that passes at most `limit` bytes on to `inner`, then refuses: the write
 /// that would cross the limit passes what fits (cut at a char boundary) and fails, and so does
@@ -261,6 +260,8 @@ pub(crate) fn write_int_le_repr(w: &mut dyn Write, le: &[u8]) -> fmt::Result {
     }
     let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
     let fill = if negative { 0xFF } else { 0x00 };
+    // The quotient's limbs and the remainders never meet (SCRATCH_WORDS).
+    const { assert!(SCRATCH_WORDS > MAX_LIMBS + MAX_CHUNKS * 17 / 100 + 1) };
     let mut scratch = [0u32; SCRATCH_WORDS];
     // Load the limbs, sign-extending the last one, then negate to the magnitude.
     let mut len = 0usize;
