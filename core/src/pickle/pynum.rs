@@ -195,6 +195,8 @@ const DECIMAL_LIMBS: usize = number::MAX_INT_DIGITS * 100 / 963 + 2;
 /// A LONG1/LONG4 payload equals a decimal INT/LONG argument: the decimal's magnitude in
 /// 32-bit limbs (1.8 KiB of stack; multiplications only, no division), compared byte by byte
 /// with the payload's magnitude (its two's complement negated on the fly), then the signs.
+/// Not inlined: the limbs live on this frame only while comparing, not in every caller's.
+#[inline(never)]
 fn le_eq_decimal(le: &[u8], decimal: &[u8]) -> bool {
     let (negative, digits) = decimal_parts(decimal);
     let mut limbs = [0u32; DECIMAL_LIMBS];

@@ -15,6 +15,51 @@ use super::machine::{op, Hot, Machine, MARK_ENTRY};
 use super::Arena;
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
+    /// The inline arms, dispatched on the raw opcode byte one opcode after another, until
+    /// one declines (or STOP, or the window's end): `h` is left at that opcode for
+    /// [`run`](Self::run). Out of line, with the machine a `&mut` argument: its fields (the
+    /// storage's address first) are not loaded again after each store into the arena, as
+    /// they were while the loop of `run`, whose machine's address escapes to `step`, ran
+    /// the arms.
+    #[inline(never)]
+    pub(super) fn fast_run(&mut self, h: Hot<'i>) -> Hot<'i> {
+        let mut hl = h;
+        while let Some(&byte) = hl.window.get(hl.pos) {
+            hl.pos += 1;
+            let done = match byte {
+                op::BINGET => self.fast_get(&mut hl),
+                op::PROTO => self.fast_proto(&mut hl),
+                op::FRAME => self.fast_frame(&mut hl),
+                op::MEMOIZE => self.fast_memoize(),
+                op::BINPUT => self.fast_binput(&mut hl),
+                op::SHORT_BINUNICODE => self.fast_str::<1>(&mut hl),
+                op::BINUNICODE => self.fast_str::<4>(&mut hl),
+                op::MARK => self.fast_mark(),
+                op::NONE => self.fast_new(&mut hl, Node::None),
+                op::NEWTRUE => self.fast_new(&mut hl, Node::Bool(true)),
+                op::NEWFALSE => self.fast_new(&mut hl, Node::Bool(false)),
+                op::BININT1 => self.fast_int::<1>(&mut hl),
+                op::BININT2 => self.fast_int::<2>(&mut hl),
+                op::BININT => self.fast_int::<4>(&mut hl),
+                op::BINFLOAT => self.fast_float(&mut hl),
+                op::EMPTY_LIST => self.fast_empty(&mut hl, ContainerKind::List),
+                op::EMPTY_DICT => self.fast_empty(&mut hl, ContainerKind::Dict),
+                op::TUPLE2 => self.fast_tuple(&mut hl, 2),
+                op::APPEND => self.fast_add(1, ContainerKind::List),
+                op::SETITEM => self.fast_add(2, ContainerKind::Dict),
+                op::APPENDS => self.fast_fill(ContainerKind::List),
+                op::SETITEMS => self.fast_fill(ContainerKind::Dict),
+                _ => false,
+            };
+            // A declining arm left `hl` as it was, just past the opcode byte.
+            if !done {
+                hl.pos -= 1;
+                break;
+            }
+        }
+        hl
+    }
+
     /// The opening PROTO and FRAME of a protocol 4+ pickle, before the loop: what
     /// [`fast_proto`](Self::fast_proto) and [`fast_frame`](Self::fast_frame) do, without two
     /// dispatches. Whatever they decline is left to the loop, from where it stopped.

@@ -8,7 +8,7 @@ use crate::pickle::opcodes::Opcode;
 
 use crate::pickle::number;
 
-use super::arena::{ContainerKind, Id, Node, NodeId, NIL};
+use super::arena::{Id, Node, NodeId, NIL};
 use super::{Arena, Storage};
 
 /// A MARK on the stack.
@@ -106,26 +106,26 @@ pub(super) mod op {
     pub(in crate::pickle::decode) const STOP: u8 = Opcode::STOP as u8;
     pub(in crate::pickle::decode) const PROTO: u8 = Opcode::PROTO as u8;
     pub(in crate::pickle::decode) const FRAME: u8 = Opcode::FRAME as u8;
-    pub(super) const MARK: u8 = Opcode::MARK as u8;
+    pub(in crate::pickle::decode) const MARK: u8 = Opcode::MARK as u8;
     pub(in crate::pickle::decode) const MEMOIZE: u8 = Opcode::MEMOIZE as u8;
-    pub(super) const BINPUT: u8 = Opcode::BINPUT as u8;
-    pub(super) const BINGET: u8 = Opcode::BINGET as u8;
+    pub(in crate::pickle::decode) const BINPUT: u8 = Opcode::BINPUT as u8;
+    pub(in crate::pickle::decode) const BINGET: u8 = Opcode::BINGET as u8;
     pub(in crate::pickle::decode) const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
     pub(in crate::pickle::decode) const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
-    pub(super) const NONE: u8 = Opcode::NONE as u8;
-    pub(super) const NEWTRUE: u8 = Opcode::NEWTRUE as u8;
-    pub(super) const NEWFALSE: u8 = Opcode::NEWFALSE as u8;
-    pub(super) const BININT1: u8 = Opcode::BININT1 as u8;
-    pub(super) const BININT2: u8 = Opcode::BININT2 as u8;
-    pub(super) const BININT: u8 = Opcode::BININT as u8;
-    pub(super) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
-    pub(super) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
-    pub(super) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
-    pub(super) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
-    pub(super) const APPEND: u8 = Opcode::APPEND as u8;
-    pub(super) const APPENDS: u8 = Opcode::APPENDS as u8;
-    pub(super) const SETITEM: u8 = Opcode::SETITEM as u8;
-    pub(super) const SETITEMS: u8 = Opcode::SETITEMS as u8;
+    pub(in crate::pickle::decode) const NONE: u8 = Opcode::NONE as u8;
+    pub(in crate::pickle::decode) const NEWTRUE: u8 = Opcode::NEWTRUE as u8;
+    pub(in crate::pickle::decode) const NEWFALSE: u8 = Opcode::NEWFALSE as u8;
+    pub(in crate::pickle::decode) const BININT1: u8 = Opcode::BININT1 as u8;
+    pub(in crate::pickle::decode) const BININT2: u8 = Opcode::BININT2 as u8;
+    pub(in crate::pickle::decode) const BININT: u8 = Opcode::BININT as u8;
+    pub(in crate::pickle::decode) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
+    pub(in crate::pickle::decode) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
+    pub(in crate::pickle::decode) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
+    pub(in crate::pickle::decode) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
+    pub(in crate::pickle::decode) const APPEND: u8 = Opcode::APPEND as u8;
+    pub(in crate::pickle::decode) const APPENDS: u8 = Opcode::APPENDS as u8;
+    pub(in crate::pickle::decode) const SETITEM: u8 = Opcode::SETITEM as u8;
+    pub(in crate::pickle::decode) const SETITEMS: u8 = Opcode::SETITEMS as u8;
 }
 
 /// pickle.py's error for a read that starts inside a FRAME and ends past it: an opcode's
@@ -152,11 +152,11 @@ fn in_frame(e: Error, at: At) -> Error {
 }
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
-    /// The loop: dispatches on the raw opcode byte. The common opcodes of the binary
-    /// protocols run inline (feature `fast`) when nothing can fail; anything else (another
-    /// opcode, a full table, a malformed argument) runs through [`step`](Self::step) from
-    /// the opcode's start, which gives the exact result and error. An inline arm that
-    /// declines has changed nothing.
+    /// The loop: the common opcodes of the binary protocols run inline (feature `fast`,
+    /// [`fast_run`](Self::fast_run)) when nothing can fail; anything else (another opcode,
+    /// a full table, a malformed argument) runs through [`step`](Self::step) from the
+    /// opcode's start, which gives the exact result and error. An inline arm that declines
+    /// has changed nothing.
     pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
         let mut h = self.hot();
         if cfg!(feature = "fast") {
@@ -166,52 +166,24 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             }
         }
         loop {
+            if cfg!(feature = "fast") {
+                h = self.fast_run(h);
+            }
             // Read in the window: only the opcode after a FRAME's end needs the input.
             let byte = match h.window.get(h.pos) {
                 Some(&byte) => byte,
                 None => self.past_window(h.pos)?,
             };
             h.pos += 1;
-            let done = match byte {
-                op::STOP => {
-                    self.pos = h.pos;
-                    return self.stop(At {
-                        op: Opcode::STOP,
-                        offset: h.pos - 1,
-                    });
-                }
-                // Without `fast` every opcode runs through `step` (flash: the arms are ~3.5 KB).
-                _ if !cfg!(feature = "fast") => false,
-                op::BINGET => self.fast_get(&mut h),
-                op::PROTO => self.fast_proto(&mut h),
-                op::FRAME => self.fast_frame(&mut h),
-                op::MEMOIZE => self.fast_memoize(),
-                op::BINPUT => self.fast_binput(&mut h),
-                op::SHORT_BINUNICODE => self.fast_str::<1>(&mut h),
-                op::BINUNICODE => self.fast_str::<4>(&mut h),
-                op::MARK => self.fast_mark(),
-                op::NONE => self.fast_new(&mut h, Node::None),
-                op::NEWTRUE => self.fast_new(&mut h, Node::Bool(true)),
-                op::NEWFALSE => self.fast_new(&mut h, Node::Bool(false)),
-                op::BININT1 => self.fast_int::<1>(&mut h),
-                op::BININT2 => self.fast_int::<2>(&mut h),
-                op::BININT => self.fast_int::<4>(&mut h),
-                op::BINFLOAT => self.fast_float(&mut h),
-                op::EMPTY_LIST => self.fast_empty(&mut h, ContainerKind::List),
-                op::EMPTY_DICT => self.fast_empty(&mut h, ContainerKind::Dict),
-                op::TUPLE2 => self.fast_tuple(&mut h, 2),
-                op::APPEND => self.fast_add(1, ContainerKind::List),
-                op::SETITEM => self.fast_add(2, ContainerKind::Dict),
-                op::APPENDS => self.fast_fill(ContainerKind::List),
-                op::SETITEMS => self.fast_fill(ContainerKind::Dict),
-                _ => false,
-            };
-            // A declining arm left `h` as it was, just past the opcode byte.
-            if !done {
-                self.pos = h.pos;
-                self.slow()?;
-                h = self.hot();
+            self.pos = h.pos;
+            if byte == op::STOP {
+                return self.stop(At {
+                    op: Opcode::STOP,
+                    offset: h.pos - 1,
+                });
             }
+            self.slow()?;
+            h = self.hot();
         }
     }
 
