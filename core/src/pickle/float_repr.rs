@@ -181,7 +181,7 @@ impl Big {
 
     /// The left shift that normalizes a divisor of `bits` bits: its top limb then has exactly
     /// 28 bits, room for `10 × r` below `10 × s` in `s`'s limbs, and a quotient digit
-    /// estimated from the top limbs is at most one short ([`Big::next_digit`]). `r`, `s` and
+    /// estimated from the top limbs is at most one short ([`Big::digit_step`]). `r`, `s` and
     /// `m` are shifted alike, so their ratios stay.
     fn norm_shift(bits: u32) -> u32 {
         (28 + 32 - bits % 32) % 32
@@ -190,7 +190,7 @@ impl Big {
     /// Whether `r` is certainly inside the bounds (above `m`, and `r + 2 × m` below `s`) for
     /// any `m` under `2**m_bits`, from the top limbs alone: true only when `m` is under `s`'s
     /// top limb's place and `r`'s top limb is at least 1 and at most `s`'s minus 3.
-    fn clear_of_bounds(r: &Big, m_bits: u32, s: &Big) -> bool {
+    fn clear_of(r: &Big, m_bits: u32, s: &Big) -> bool {
         let Some(top) = s.len.checked_sub(1) else {
             return false;
         };
@@ -201,7 +201,7 @@ impl Big {
     /// For `self < s`, `s` normalized: `self = 10 × self mod s`; returns the quotient (the next
     /// digit, 0-9). One pass of `10 × self - q × s` with `q` estimated (never over) from the
     /// top limbs, then `s` subtracted while it fits (at most about once).
-    fn next_digit(&mut self, s: &Big) -> u8 {
+    fn digit_step(&mut self, s: &Big) -> u8 {
         let limb = |i: Option<usize>| i.and_then(|i| self.limbs.get(i)).copied();
         let top = s.len.checked_sub(1);
         let s_top = top.and_then(|i| s.limbs.get(i)).copied().unwrap_or(0);
@@ -234,11 +234,11 @@ impl Big {
 /// scaling): `x = r / s`, and a decimal within `m / s` below or `m / s` (twice that at a
 /// power of two, where the gap below is half) above reads back as `x`, the bounds themselves
 /// when `x`'s significand is even (reading rounds ties to even). Digits stop as soon as one
-/// ends inside those bounds (`m` multiplied by the digits' 10s only when `r` nears them); when both the digit and the one above do, the nearer is taken,
+/// ends inside those bounds; when both the digit and the one above do, the nearer is taken,
 /// a tie to the even digit (CPython's `repr`, David Gay's mode 0). Powers of two common to
-/// `r`, `s` and `m` are left out, so the integers are as short as the double allows (at most
-/// 25 limbs); each digit costs one pass over `r` and one over `m`. Three 512-byte big
-/// integers on the stack.
+/// `r`, `s` and `m` are left out, so the integers are as short as the double allows: with
+/// `fast`, 128-bit integers when they fit (about 1e-20 to 1e30), else three 512-byte big
+/// integers on the stack (at most 25 limbs in use).
 fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
     let mut digits = [0u8; FLOAT_REPR_LEN];
     let bits = x.to_bits();
@@ -269,7 +269,7 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
     // is under it (for l >= 0), 78,914 / 2**18 over it (for l < 0).
     let lz = f.leading_zeros();
     let l = i64::from(e + 63 - lz as i32) * 256 + (((f << lz) >> 55) & 0xff) as i64;
-    let mut k = ((l * if l >= 0 { 78_913 } else { 78_914 }) >> 26) as i32 + 1;
+    let k = ((l * if l >= 0 { 78_913 } else { 78_914 }) >> 26) as i32 + 1;
     let (p5, s5) = if k >= 0 {
         s2 += k.unsigned_abs();
         (0, k.unsigned_abs())
@@ -279,9 +279,19 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
         (k.unsigned_abs(), 0)
     };
     let common = r2.min(s2).min(m2);
+    #[cfg(feature = "fast")]
+    if let (Some(mut r), Some(mut s), Some(mut m)) = (
+        scaled_u128(f, p5, r2 - common),
+        scaled_u128(1, s5, s2 - common),
+        scaled_u128(1, p5, m2 - common),
+    ) {
+        if let Some(found) = shortest_digits(&mut r, &mut s, &mut m, even, wide, k) {
+            return found;
+        }
+    }
     let (mut r, mut s, mut m) = (Big::from_u32(1), Big::from_u32(1), Big::from_u32(1));
     // 5**p5 once, for m and r; all three shifted alike so that s is normalized, unless the
-    // loop below multiplies it by 10.
+    // next step multiplies it by 10.
     let built = s.mul_pow5(s5) && m.mul_pow5(p5) && {
         for (a, b) in r.limbs.iter_mut().zip(m.used()) {
             *a = *b;
@@ -290,53 +300,68 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
         r.mul_u64(f)
     };
     let norm = Big::norm_shift(s.bit_len() + s2 - common);
-    if !(built
+    let found = (built
         && r.shl(r2 - common + norm)
         && s.shl(s2 - common + norm)
         && m.shl(m2 - common + norm))
-    {
-        return (digits, 0, 0);
-    }
+    .then(|| shortest_digits(&mut r, &mut s, &mut m, even, wide, k));
+    found.flatten().unwrap_or((digits, 0, 0))
+}
+
+/// `f × 5**p5 × 2**p2` if under 2**120 (room for `r + 2 × m` and the 10s of the steps).
+#[cfg(feature = "fast")]
+fn scaled_u128(f: u64, p5: u32, p2: u32) -> Option<u128> {
+    let v = u128::from(f).checked_mul(5u128.checked_pow(p5)?)?;
+    (v.leading_zeros() >= p2 + 8).then(|| v << p2)
+}
+
+/// The steps of [`shortest`] on `r`, `s`, `m`, with `10**k` at most the least power of ten
+/// above the upper bound; `None` if the integers overflowed (never for [`Big`]).
+fn shortest_digits<D: Digits>(
+    r: &mut D,
+    s: &mut D,
+    m: &mut D,
+    even: bool,
+    wide: bool,
+    mut k: i32,
+) -> Option<([u8; FLOAT_REPR_LEN], usize, i32)> {
+    let mut digits = [0u8; FLOAT_REPR_LEN];
     // Whether `r + m+` reaches `s`: a decimal there or above is past the upper bound.
-    let reaches = |r: &Big, m: &Big, s: &Big| match r.sum_cmp(m, wide, s) {
+    let reaches = |r: &D, m: &D, s: &D| match r.sum_order(m, wide, s) {
         Ordering::Greater => true,
         Ordering::Equal => even,
         Ordering::Less => false,
     };
-    if reaches(&r, &m, &s) {
-        while reaches(&r, &m, &s) {
-            s.mul_add(10, 0);
-            k += 1;
+    while reaches(r, m, s) {
+        if !s.mul_pow10(1) {
+            return None;
         }
-        let norm = Big::norm_shift(s.bit_len());
-        if !(r.shl(norm) && s.shl(norm) && m.shl(norm)) {
-            return (digits, 0, 0);
-        }
+        k += 1;
+    }
+    if !D::ready(r, s, m) {
+        return None;
     }
     // m's factors of 10 not multiplied in yet: m is needed only near the bounds.
     let mut pending = 0u32;
     let mut n = 0;
     while n < FLOAT_REPR_LEN {
-        let digit = b'0' + r.next_digit(&s);
+        let digit = b'0' + r.next_digit(s);
         pending += 1;
-        // 10**pending < 2**(10 × pending / 3)
-        let m_bits = m.bit_len() + (10 * pending).div_ceil(3);
-        if Big::clear_of_bounds(&r, m_bits, &s) {
+        if D::clear_of_bounds(r, m, pending, s) {
             digits[n] = digit;
             n += 1;
             continue;
         }
-        while pending > 0 {
-            let step = pending.min(9);
-            m.mul_add(10u32.pow(step), 0);
-            pending -= step;
+        if !m.mul_pow10(pending) {
+            return None;
         }
-        let low = match r.cmp(&m) {
+        pending = 0;
+        let low = match r.order(m) {
             Ordering::Less => true,
             Ordering::Equal => even,
             Ordering::Greater => false,
         };
-        let high = reaches(&r, &m, &s);
+        let high = reaches(r, m, s);
         let up = match (low, high) {
             (false, false) => {
                 digits[n] = digit;
@@ -345,7 +370,7 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
             }
             (true, false) => false,
             (false, true) => true,
-            (true, true) => match r.sum_cmp(&r, false, &s) {
+            (true, true) => match r.sum_order(r, false, s) {
                 Ordering::Less => false,
                 Ordering::Greater => true,
                 Ordering::Equal => digit & 1 == 1,
@@ -355,7 +380,101 @@ fn shortest(x: f64) -> ([u8; FLOAT_REPR_LEN], usize, i32) {
         n += 1;
         break;
     }
-    (digits, n, k - 1)
+    Some((digits, n, k - 1))
+}
+
+/// What [`shortest_digits`] does with its integers: [`Big`], and with `fast` `u128`.
+trait Digits {
+    /// `self *= 10**n`; false if it overflowed.
+    fn mul_pow10(&mut self, n: u32) -> bool;
+    /// `self` against `other`.
+    fn order(&self, other: &Self) -> Ordering;
+    /// `self + other` (`2 × other` when `double`) against `than`.
+    fn sum_order(&self, other: &Self, double: bool, than: &Self) -> Ordering;
+    /// Readies `r`, `s` and `m` for [`Digits::next_digit`]; false if they do not fit.
+    fn ready(r: &mut Self, s: &mut Self, m: &mut Self) -> bool;
+    /// For `self < s`: `self = 10 × self mod s`; returns the quotient, the next digit (0-9).
+    fn next_digit(&mut self, s: &Self) -> u8;
+    /// Whether `r` is certainly inside the bounds for `m × 10**pending` (see [`Big`]'s).
+    fn clear_of_bounds(r: &Self, m: &Self, pending: u32, s: &Self) -> bool;
+}
+
+impl Digits for Big {
+    fn mul_pow10(&mut self, mut n: u32) -> bool {
+        while n > 0 {
+            let step = n.min(9);
+            if !self.mul_add(10u32.pow(step), 0) {
+                return false;
+            }
+            n -= step;
+        }
+        true
+    }
+
+    fn order(&self, other: &Self) -> Ordering {
+        self.cmp(other)
+    }
+
+    fn sum_order(&self, other: &Self, double: bool, than: &Self) -> Ordering {
+        self.sum_cmp(other, double, than)
+    }
+
+    /// Normalizes `s` (when the steps before changed it), shifting all three alike.
+    fn ready(r: &mut Self, s: &mut Self, m: &mut Self) -> bool {
+        let norm = Big::norm_shift(s.bit_len());
+        r.shl(norm) && s.shl(norm) && m.shl(norm)
+    }
+
+    fn next_digit(&mut self, s: &Self) -> u8 {
+        self.digit_step(s)
+    }
+
+    fn clear_of_bounds(r: &Self, m: &Self, pending: u32, s: &Self) -> bool {
+        // 10**pending < 2**(10 × pending / 3)
+        Big::clear_of(r, m.bit_len() + (10 * pending).div_ceil(3), s)
+    }
+}
+
+/// Exact while `s` stays under 2**128 / 20: `10 × r` and `r + 2 × m` then fit (the sums
+/// saturate otherwise, still ordered right).
+#[cfg(feature = "fast")]
+impl Digits for u128 {
+    fn mul_pow10(&mut self, n: u32) -> bool {
+        match (0..n).try_fold(*self, |v, _| v.checked_mul(10)) {
+            Some(v) => {
+                *self = v;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn order(&self, other: &Self) -> Ordering {
+        Ord::cmp(self, other)
+    }
+
+    fn sum_order(&self, other: &Self, double: bool, than: &Self) -> Ordering {
+        let other = other.saturating_mul(1 + u128::from(double));
+        Ord::cmp(&self.saturating_add(other), than)
+    }
+
+    fn ready(_: &mut Self, s: &mut Self, _: &mut Self) -> bool {
+        *s <= u128::MAX / 20
+    }
+
+    fn next_digit(&mut self, s: &Self) -> u8 {
+        *self *= 10;
+        let mut digit = 0;
+        while *self >= *s {
+            *self -= *s;
+            digit += 1;
+        }
+        digit
+    }
+
+    fn clear_of_bounds(_: &Self, _: &Self, _: u32, _: &Self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -428,3 +428,147 @@ fn size_of_default_session_is_its_decoder_and_at_most_8_5_kib() {
         + core::mem::size_of::<crate::driver::SmallDecoder>();
     assert_eq!(small, parts, "SmallSession is {small} bytes");
 }
+
+/// Feeds `stream` to a listening session (after [`CLIENT_ID`]) in reads ending at the
+/// offsets `cuts` (or sooner, where the free space ends), closing after the last when
+/// `close`; the events, and the [`Waiting`] seen before each read.
+fn listen_in_reads(stream: &[u8], cuts: &[usize], close: bool) -> (Vec<String>, Vec<Waiting>) {
+    let mut session: Session = Session::new();
+    session.start(&identity()).unwrap();
+    session.receive_buffer()[..CLIENT_ID.len()].copy_from_slice(CLIENT_ID);
+    session.commit(CLIENT_ID.len());
+    assert!(matches!(
+        session.poll(),
+        Ok(Status::Event(Event::ClientId(_)))
+    ));
+    session.transmitted(IDENTITY.len());
+    let (mut events, mut waits) = (Vec::new(), Vec::new());
+    let mut fed = 0;
+    loop {
+        match session.poll() {
+            Ok(Status::Event(event)) => {
+                events.push(describe(&event));
+                if matches!(event, Event::Closed) {
+                    break;
+                }
+            }
+            Ok(Status::Partial) => {
+                waits.push(session.waiting());
+                // A read ends at the next cut, or where the free space does.
+                let to = match cuts.iter().find(|&&to| to > fed) {
+                    Some(&to) => to,
+                    None if close => {
+                        session.commit(0);
+                        continue;
+                    }
+                    None => break,
+                };
+                let buf = session.receive_buffer();
+                let n = (to - fed).min(buf.len());
+                buf[..n].copy_from_slice(&stream[fed..fed + n]);
+                session.commit(n);
+                fed += n;
+            }
+            Err(e) => {
+                events.push(std::format!("error: {e}"));
+                break;
+            }
+        }
+    }
+    (events, waits)
+}
+
+/// A protocol 4 message whose FRAME has not all arrived is left to the machine (tried again
+/// after each read), not walked by the framer: still a message under way for the timeouts,
+/// delivered once its last byte is in, whatever the reads.
+#[test]
+fn a_pending_frame_waits_for_its_bytes() {
+    let stream = [ACK, LIST].concat();
+    for cut in 1..stream.len() {
+        let (events, waits) = listen_in_reads(&stream, &[cut, stream.len()], true);
+        assert_eq!(
+            events,
+            [
+                "message 'Server got the data'",
+                "message [1, 2, 3]",
+                "closed"
+            ],
+            "cut {cut}"
+        );
+        let mid = cut != ACK.len();
+        assert_eq!(waits[1] == Waiting::RestOfMessage, mid, "cut {cut}");
+    }
+}
+
+/// Bad input inside a pending frame: the error is the framer's, found once the frame is in
+/// or the peer closes, at the same offset whatever the reads; the message before it is
+/// delivered; a frame cut short by the close is reported with what arrived of it.
+#[test]
+fn bad_bytes_in_a_pending_frame_are_found_when_it_is_in_or_closed() {
+    // PROTO 4, a FRAME of 6 bytes: K 1, then 0xff (no opcode), K 2, STOP.
+    let bad: &[u8] = b"\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00K\x01\xffK\x02.";
+    let stream = [ACK, bad].concat();
+    let at = CLIENT_ID.len() + ACK.len();
+    let error = std::format!(
+        "error: invalid pickle: byte 0xff at offset {} is not an opcode (message at stream offset {at})",
+        at + 13
+    );
+    for cut in 1..stream.len() {
+        let (events, _) = listen_in_reads(&stream, &[cut, stream.len()], false);
+        assert_eq!(
+            events,
+            ["message 'Server got the data'", error.as_str()],
+            "cut {cut}"
+        );
+    }
+    // The frame incomplete: no error yet (the framer did not walk it), then the close.
+    let upto = ACK.len() + 15;
+    let (events, waits) = listen_in_reads(&stream[..upto], &[upto], false);
+    assert_eq!(events, ["message 'Server got the data'"]);
+    assert_eq!(waits.last(), Some(&Waiting::RestOfMessage));
+    let (events, _) = listen_in_reads(&stream[..upto], &[upto], true);
+    assert_eq!(events, ["message 'Server got the data'", error.as_str()]);
+    // A valid frame cut short by the close.
+    for cut in [ACK.len() + 11, ACK.len() + 12, ACK.len() + 20] {
+        let stream = [ACK, ACK].concat();
+        let (events, _) = listen_in_reads(&stream[..cut], &[cut], true);
+        let got = cut - ACK.len();
+        let closed = std::format!(
+            "error: the server closed the connection in the middle of a message ({got} bytes of it received)"
+        );
+        assert_eq!(events, ["message 'Server got the data'", closed.as_str()]);
+    }
+}
+
+/// A FRAME that claims more than the receive buffer holds is not waited for: the framer
+/// skips the message as it arrives, and the next one is delivered. A FRAME shorter than
+/// its pickle: the rest is framed after the frame is in, and the pickle refused.
+#[test]
+fn frames_over_the_buffer_or_short_of_their_pickle() {
+    let big = big_message();
+    let stream = [&big[..], ACK].concat();
+    for chunk in [1, 7, 100, 4096] {
+        let cuts: Vec<usize> = (1..=stream.len().div_ceil(chunk))
+            .map(|i| (i * chunk).min(stream.len()))
+            .collect();
+        let (events, _) = listen_in_reads(&stream, &cuts, true);
+        assert_eq!(
+            events,
+            [
+                "skipped 5018: larger than the 4096-byte receive buffer",
+                "message 'Server got the data'",
+                "closed"
+            ],
+            "chunk {chunk}"
+        );
+    }
+    // FRAME of 2 bytes (K 1), then K 2, TUPLE2, STOP outside it.
+    let short: &[u8] = b"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00K\x01K\x02\x86.";
+    let stream = [short, ACK].concat();
+    let (whole, _) = listen_in_reads(&stream, &[stream.len()], true);
+    for cut in 1..stream.len() {
+        let (events, _) = listen_in_reads(&stream, &[cut, stream.len()], true);
+        assert_eq!(events, whole, "cut {cut}");
+    }
+    assert_eq!(whole.last().map(String::as_str), Some("closed"));
+}
