@@ -613,17 +613,56 @@ fn plain_item(
     true
 }
 
-/// Whether `raw` is ASCII (valid UTF-8 as it stands), eight bytes at a time: the short keys
-/// and strings of the common messages skip the general check's call.
+/// Whether `raw` is ASCII (valid UTF-8 as it stands), eight bytes at a time, the last
+/// eight (or four) overlapping the others, so a short str takes no byte loop: the short
+/// keys and strings of the common messages skip the general check's call.
 #[inline(always)]
 fn ascii(raw: &[u8]) -> bool {
-    let mut chunks = raw.chunks_exact(8);
-    let mut high = 0u64;
-    for chunk in &mut chunks {
-        high |= u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
-    }
-    for &b in chunks.remainder() {
-        high |= u64::from(b);
-    }
+    let n = raw.len();
+    let word = |at: usize| {
+        let bytes = raw
+            .get(at..at + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok());
+        u64::from_le_bytes(bytes.unwrap_or([0x80; 8]))
+    };
+    let half = |at: usize| {
+        let bytes = raw
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok());
+        u64::from(u32::from_le_bytes(bytes.unwrap_or([0x80; 4])))
+    };
+    let byte = |at: usize| u64::from(raw.get(at).copied().unwrap_or(0x80));
+    let high = if n >= 8 {
+        let mut chunks = raw.chunks_exact(8);
+        let mut high = word(n - 8);
+        for chunk in &mut chunks {
+            high |= u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
+        }
+        high
+    } else if n >= 4 {
+        half(0) | half(n - 4)
+    } else if n > 0 {
+        byte(0) | byte(n / 2) | byte(n - 1)
+    } else {
+        0
+    };
     high & 0x8080_8080_8080_8080 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    /// `ascii` agrees with `<[u8]>::is_ascii` for every length up to 24 with one non-ASCII
+    /// byte at each position (its overlapping reads must cover every byte).
+    #[test]
+    fn ascii_checks_every_byte() {
+        for n in 0..24 {
+            let mut raw = [b'a'; 24];
+            assert!(super::ascii(&raw[..n]));
+            for at in 0..n {
+                raw[at] = 0xc3;
+                assert!(!super::ascii(&raw[..n]), "length {n}, byte {at}");
+                raw[at] = b'a';
+            }
+        }
+    }
 }
