@@ -57,13 +57,19 @@ impl Big {
     }
 
     /// `self *= 5**n`; false if it overflowed.
-    pub(super) fn mul_pow5(&mut self, mut n: u32) -> bool {
+    pub(super) fn mul_pow5(&mut self, n: u32) -> bool {
+        self.mul_pow(5, 13, n)
+    }
+
+    /// `self *= base**n`, `step` factors at a time (`base**step` fits 32 bits); false if it
+    /// overflowed.
+    pub(super) fn mul_pow(&mut self, base: u32, step: u32, mut n: u32) -> bool {
         while n > 0 {
-            let step = n.min(13);
-            if !self.mul_add(5u32.pow(step), 0) {
+            let now = n.min(step);
+            if !self.mul_add(base.pow(now), 0) {
                 return false;
             }
-            n -= step;
+            n -= now;
         }
         true
     }

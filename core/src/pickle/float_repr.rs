@@ -400,15 +400,8 @@ trait Digits {
 }
 
 impl Digits for Big {
-    fn mul_pow10(&mut self, mut n: u32) -> bool {
-        while n > 0 {
-            let step = n.min(9);
-            if !self.mul_add(10u32.pow(step), 0) {
-                return false;
-            }
-            n -= step;
-        }
-        true
+    fn mul_pow10(&mut self, n: u32) -> bool {
+        self.mul_pow(10, 9, n)
     }
 
     fn order(&self, other: &Self) -> Ordering {

@@ -307,8 +307,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             return false;
         };
         let d = &mut *self.d;
-        let id = match d.memo.get(usize::from(index)) {
-            Some(&id) if id != NIL => id,
+        // The slot read directly: a one-byte index needs no compare with the array's size
+        // (the slab's `get` checks its length against the array first).
+        let index = usize::from(index);
+        let id = match d.memo.slot(index) {
+            Some(&id) if index < d.memo.len && id != NIL => id,
             _ => return false,
         };
         // A node the memo holds exists: read from the slots, no length to load.
