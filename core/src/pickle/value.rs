@@ -116,7 +116,7 @@ impl<'i, 'n> Tree<'i, 'n> {
 
 impl<'a> Tree<'a, 'a> {
     /// The value of node `id`.
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn value(self, id: NodeId) -> Value<'a> {
         match self.item(id) {
             Item::None => Value::None,

@@ -359,7 +359,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// one is ready. Drivers that return the event from a read loop check this in the loop
     /// and call [`poll`](Self::poll) once after it (the borrow checker cannot yet see that
     /// a borrow returned from inside a loop is sound).
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn ready(&mut self) -> Result<bool, Error> {
         if self.rx.has_ready() {
             return Ok(true);
@@ -404,7 +404,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// Hands out the event [`ready`](Self::ready) found as `event(...)`, or `none()` if there
     /// is none: the caller's result type, built in place (a driver's `Result<Event, _>`
     /// converted from a returned `Status` was two 144-byte copies per event).
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn take<'s, R, X: From<Error>>(
         &'s mut self,
         event: impl FnOnce(Event<'s>) -> R,

@@ -50,13 +50,13 @@ pub(super) mod sealed {
             Decoder::new()
         }
 
-        #[inline]
+        #[cfg_attr(feature = "fast", inline)]
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
             let (root, len) = self.run(input, true).ok()?;
             (self.frame_end() <= len).then_some((root, len))
         }
 
-        #[inline]
+        #[cfg_attr(feature = "fast", inline)]
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a> {
             self.tree(input).value(root)
         }
@@ -227,7 +227,7 @@ impl<const RX: usize> Receiver<RX> {
     }
 
     /// The message decoded at the head, if that is the event waiting (then nothing is).
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     pub(super) fn take_decoded(&mut self) -> Option<(usize, NodeId)> {
         match self.ready {
             Ready::Decoded { len, root } => {

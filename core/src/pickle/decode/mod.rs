@@ -86,7 +86,7 @@ impl<A: Arena> Storage<A> {
     /// root node and the pickle's length. `check_utf8`: validate UTF-8 strings now (for
     /// `Value`, whose `Display` relies on it); the serde path validates each string when it
     /// reads it instead, and only those.
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     fn run(
         &mut self,
         input: &[u8],
@@ -116,7 +116,7 @@ impl<A: Arena> Storage<A> {
     }
 
     /// A view of the arena after a run.
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     fn tree<'i>(&self, input: &'i [u8]) -> Tree<'i, '_> {
         Tree {
             input,
@@ -199,7 +199,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
 
     /// Runs the machine; returns the root node and the pickle's length.
     /// `check_utf8`: see [`Storage::run`].
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn run(&mut self, input: &[u8], check_utf8: bool) -> Result<(NodeId, usize), Error> {
         self.store.run(input, check_utf8, MAX_EXPANSION)
     }
@@ -212,7 +212,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     }
 
     /// A view of the arena after [`run`](Self::run).
-    #[inline]
+    #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn tree<'i>(&self, input: &'i [u8]) -> Tree<'i, '_> {
         self.store.tree(input)
     }
