@@ -400,7 +400,7 @@ enum N {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str { start: u32, len: u32, key: u8 },
+    Str { start: u32, len: u32 },
     Seq(Seq),
 }
 
@@ -446,129 +446,174 @@ enum Stop {
     Slow,
 }
 
-fn key_slot(text: &[u8]) -> u8 {
+/// The distinct-key filter's slot of a str key (equal keys always meet; a false hit only
+/// sends the message to the general path).
+fn key_slot(text: &[u8]) -> u64 {
     let len = text.len();
     let byte = |i: usize| usize::from(text.get(i).copied().unwrap_or(0));
     let mix = len + byte(0) + byte(len.wrapping_sub(1)) + byte(len / 2) * 11;
-    (mix & 63) as u8 + 1
+    1u64 << (mix & 63)
 }
 
+/// Whether `raw` is ASCII: words of 8 (the last one overlapping), two overlapping words of 4
+/// for 4 to 7 bytes, bytes below that.
+#[inline(always)]
 fn ascii(raw: &[u8]) -> bool {
-    let mut chunks = raw.chunks_exact(8);
-    let mut high = 0u64;
-    for chunk in &mut chunks {
-        high |= u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
+    let n = raw.len();
+    let w8 = |i: usize| {
+        raw.get(i..i + 8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map_or(!0, u64::from_le_bytes)
+    };
+    let w4 = |i: usize| {
+        raw.get(i..i + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(!0, u32::from_le_bytes)
+    };
+    if n >= 8 {
+        let mut high = w8(n - 8);
+        let mut i = 0;
+        while i + 8 < n {
+            high |= w8(i);
+            i += 8;
+        }
+        high & 0x8080_8080_8080_8080 == 0
+    } else if n >= 4 {
+        (w4(0) | w4(n - 4)) & 0x8080_8080 == 0
+    } else {
+        raw.iter().all(|&b| b < 0x80)
     }
-    for &b in chunks.remainder() {
-        high |= u64::from(b);
-    }
-    high & 0x8080_8080_8080_8080 == 0
 }
 
-impl Arena {
-    /// Appends stack entries `from..sp` to container `target`, with the general machine's
-    /// checks (expansion, depth, hashable keys, distinct str keys).
-    #[inline(always)]
-    fn fill(&mut self, target: u16, from: usize, sp: usize) -> Result<(), Stop> {
-        let Arena {
-            nodes,
-            items,
-            stack,
-            n_items,
-            ..
-        } = self;
-        let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
-        let Some(N::Seq(c)) = nodes.get(target as usize).copied() else {
-            return Err(Stop::Slow);
-        };
-        let (mut weight, mut depth, mut unhashable) = (0u64, 0u16, false);
-        let mut seen = 0u64;
-        let mut distinct = true;
-        let mut check = |child: u16, key: bool| -> Result<(), Stop> {
-            match nodes.get(child as usize).copied().ok_or(Stop::Slow)? {
-                N::Str { len, key: slot, .. } => {
-                    weight += u64::from(len) + 1;
-                    if key {
-                        let bit = 1u64 << (slot & 63);
-                        distinct &= seen & bit == 0;
-                        seen |= bit;
-                    }
-                }
-                N::Seq(s) => {
-                    if child == target || (key && s.unhashable) {
-                        return Err(Stop::Slow);
-                    }
-                    weight += u64::from(s.expansion);
-                    depth = depth.max(s.depth);
-                    unhashable |= s.unhashable;
-                    distinct &= !key;
-                }
-                _ => {
-                    weight += 1;
-                    distinct &= !key;
-                }
-            }
-            Ok(())
-        };
-        if c.kind == Kind::Dict {
-            if batch.len() % 2 != 0 || c.len != 0 {
-                return Err(Stop::Slow);
-            }
-            for pair in batch.chunks_exact(2) {
-                let &[k, v] = pair else {
+/// Appends `batch` (stack entries) to container `target`, with the general machine's checks
+/// (expansion, depth, hashable keys, distinct str keys): items contiguous in `items`.
+#[inline(always)]
+fn fill(
+    nodes: &mut [N; NODES],
+    items: &mut [u16; ITEMS],
+    n_items: &mut usize,
+    code: &[u8],
+    target: u16,
+    batch: &[u16],
+) -> Result<(), Stop> {
+    let Some(N::Seq(c)) = nodes.get(target as usize).copied() else {
+        return Err(Stop::Slow);
+    };
+    let (mut weight, mut depth, mut unhashable) = (0u64, 0u16, false);
+    let mut key_weight = 0u64;
+    let mut child_weight = |child: u16| -> Result<(), Stop> {
+        match nodes.get(child as usize).copied().ok_or(Stop::Slow)? {
+            N::Str { len, .. } => weight += u64::from(len) + 1,
+            N::Seq(s) => {
+                if child == target {
                     return Err(Stop::Slow);
-                };
-                check(k, true)?;
-                check(v, false)?;
+                }
+                weight += u64::from(s.expansion);
+                depth = depth.max(s.depth);
+                unhashable |= s.unhashable;
             }
-            if !distinct {
-                return Err(Stop::Slow); // equal keys merge: the general path
-            }
-        } else {
-            for &child in batch {
-                check(child, false)?;
-            }
+            _ => weight += 1,
         }
-        let expansion = u64::from(c.expansion) + weight;
-        let depth = c.depth.max(depth + 1);
-        if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
-            return Err(Stop::Slow);
-        }
-        let end = *n_items;
-        if c.len != 0 && c.first as usize + c.len as usize != end {
-            return Err(Stop::Slow);
-        }
-        let first = if c.len == 0 { end } else { c.first as usize };
-        let new_end = end + batch.len();
-        items
-            .get_mut(end..new_end)
-            .ok_or(Stop::Slow)?
-            .copy_from_slice(batch);
-        *n_items = new_end;
-        nodes[target as usize] = N::Seq(Seq {
-            kind: c.kind,
-            first: first as u16,
-            len: (new_end - first) as u16,
-            depth,
-            expansion: expansion as u32,
-            unhashable: c.unhashable || (c.kind == Kind::Tuple && unhashable),
-        });
         Ok(())
+    };
+    if c.kind == Kind::Dict {
+        if batch.len() % 2 != 0 || c.len != 0 {
+            return Err(Stop::Slow);
+        }
+        let mut seen = 0u64;
+        for pair in batch.chunks_exact(2) {
+            let &[k, v] = pair else {
+                return Err(Stop::Slow);
+            };
+            let Some(N::Str { start, len }) = nodes.get(k as usize).copied() else {
+                return Err(Stop::Slow); // a non-str key: the general path
+            };
+            let text = code
+                .get(start as usize..(start + len) as usize)
+                .ok_or(Stop::Slow)?;
+            let bit = key_slot(text);
+            if seen & bit != 0 {
+                return Err(Stop::Slow); // maybe equal keys, which merge: the general path
+            }
+            seen |= bit;
+            key_weight += u64::from(len) + 1;
+            child_weight(v)?;
+        }
+    } else {
+        for &child in batch {
+            child_weight(child)?;
+        }
     }
+    let expansion = u64::from(c.expansion) + weight + key_weight;
+    let depth = c.depth.max(depth + 1);
+    if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
+        return Err(Stop::Slow);
+    }
+    let end = *n_items;
+    if c.len != 0 && c.first as usize + c.len as usize != end {
+        return Err(Stop::Slow);
+    }
+    let first = if c.len == 0 { end } else { c.first as usize };
+    let new_end = end + batch.len();
+    items
+        .get_mut(end..new_end)
+        .ok_or(Stop::Slow)?
+        .copy_from_slice(batch);
+    *n_items = new_end;
+    *nodes.get_mut(target as usize).ok_or(Stop::Slow)? = N::Seq(Seq {
+        kind: c.kind,
+        first: first as u16,
+        len: (new_end - first) as u16,
+        depth,
+        expansion: expansion as u32,
+        unhashable: c.unhashable || (c.kind == Kind::Tuple && unhashable),
+    });
+    Ok(())
 }
 
 /// Decodes the pickle at the start of `input` into `a`: its root's node id and its length.
 /// Accepts only `PROTO ≤ 5` first, at most one FRAME right after it (which must then hold
 /// the whole pickle up to STOP), and the opcodes below; STOP with exactly one value and no
-/// open MARK, no container reached twice.
+/// open MARK, no container reached twice. All the hot state (position, stack and MARK
+/// heights, memo and arena lengths) in locals.
 fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
-    a.n_nodes = 0;
-    a.n_items = 0;
+    let Arena {
+        nodes,
+        items,
+        stack,
+        marks,
+        memo,
+        n_nodes,
+        n_items,
+    } = a;
+    let (mut nn, mut ni) = (0usize, 0usize);
     let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
-    let mut window = input.len();
+    // `code`: the bytes this pickle may use (its FRAME's, or all that arrived).
+    let mut code = input;
     let mut framed = false;
     let mut shared = false;
-    // Past the window: inside a FRAME it is the general path's case, without one more bytes.
+    // The common head, PROTO then FRAME, read at once.
+    if input.first() == Some(&0x80) {
+        match input.get(1) {
+            None => return Err(Stop::More),
+            Some(&v) if v > 5 => return Err(Stop::Slow),
+            Some(_) => pos = 2,
+        }
+        if input.get(2) == Some(&0x95) {
+            let len = input
+                .get(3..11)
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map(u64::from_le_bytes)
+                .ok_or(Stop::More)?;
+            if len > (RX - 11) as u64 {
+                return Err(Stop::Slow); // never fits: the session's framer skips it
+            }
+            code = input.get(..11 + len as usize).ok_or(Stop::More)?;
+            framed = true;
+            pos = 11;
+        }
+    }
+    // Past `code`: inside a FRAME it is the general path's case, without one more bytes.
     macro_rules! short {
         () => {
             return Err(if framed { Stop::Slow } else { Stop::More })
@@ -576,8 +621,8 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
     }
     macro_rules! memoize {
         ($id:expr) => {{
-            if pos < window && input.get(pos) == Some(&0x94) {
-                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
+            if code.get(pos) == Some(&0x94) {
+                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
                 memo_len += 1;
                 pos += 1;
             }
@@ -585,71 +630,34 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
     }
     macro_rules! push_node {
         ($node:expr) => {{
-            let id = a.n_nodes;
-            *a.nodes.get_mut(id).ok_or(Stop::Slow)? = $node;
-            a.n_nodes = id + 1;
-            *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+            *nodes.get_mut(nn).ok_or(Stop::Slow)? = $node;
+            *stack.get_mut(sp).ok_or(Stop::Slow)? = nn as u16;
+            nn += 1;
             sp += 1;
-            memoize!(id as u16);
+            memoize!((nn - 1) as u16);
         }};
     }
     macro_rules! arg {
         ($n:expr) => {{
             let end = pos + $n;
-            if end > window {
+            let Some(bytes) = code.get(pos..end) else {
                 short!();
-            }
-            let bytes = input.get(pos..end).ok_or(Stop::Slow)?;
+            };
             pos = end;
             bytes
         }};
     }
+    macro_rules! mark_above {
+        ($h:expr) => {
+            mp > 0 && usize::from(marks[mp - 1]) > $h
+        };
+    }
     loop {
-        if pos >= window {
+        let Some(&op) = code.get(pos) else {
             short!();
-        }
-        let op = *input.get(pos).ok_or(Stop::Slow)?;
+        };
         pos += 1;
         match op {
-            0x80 => {
-                if pos != 1 || arg!(1)[0] > 5 {
-                    return Err(Stop::Slow);
-                }
-            }
-            0x95 => {
-                if pos != 3 || input[0] != 0x80 {
-                    return Err(Stop::Slow);
-                }
-                let len = u64::from_le_bytes(arg!(8).try_into().map_err(|_| Stop::Slow)?);
-                if len > (RX - 11) as u64 {
-                    return Err(Stop::Slow); // never fits: the session's framer skips it
-                }
-                if len > (input.len() - pos) as u64 {
-                    return Err(Stop::More);
-                }
-                window = pos + len as usize;
-                framed = true;
-            }
-            0x94 => {
-                // MEMOIZE
-                let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
-                if mp > 0 && a.marks[mp - 1] as usize == sp {
-                    return Err(Stop::Slow);
-                }
-                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
-                memo_len += 1;
-            }
-            b'h' => {
-                // BINGET
-                let i = usize::from(arg!(1)[0]);
-                if i >= memo_len {
-                    return Err(Stop::Slow);
-                }
-                let id = a.memo[i];
-                shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
-                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
-                sp += 1;
-            }
             0x8c => {
                 // SHORT_BINUNICODE
                 let n = usize::from(arg!(1)[0]);
@@ -661,11 +669,29 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
                 push_node!(N::Str {
                     start: start as u32,
                     len: n as u32,
-                    key: key_slot(raw)
                 });
             }
+            0x94 => {
+                // MEMOIZE (not after a MARK)
+                if sp == 0 || (mp > 0 && usize::from(marks[mp - 1]) == sp) {
+                    return Err(Stop::Slow);
+                }
+                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = stack[sp - 1];
+                memo_len += 1;
+            }
+            b'h' => {
+                // BINGET
+                let i = usize::from(arg!(1)[0]);
+                if i >= memo_len {
+                    return Err(Stop::Slow);
+                }
+                let id = memo[i];
+                shared |= matches!(nodes.get(id as usize), Some(N::Seq(_)));
+                *stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                sp += 1;
+            }
             b'(' => {
-                *a.marks.get_mut(mp).ok_or(Stop::Slow)? = sp as u16;
+                *marks.get_mut(mp).ok_or(Stop::Slow)? = sp as u16;
                 mp += 1;
             }
             b'N' => push_node!(N::None),
@@ -705,11 +731,10 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
             0x86 => {
                 // TUPLE2
                 let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
-                if mp > 0 && a.marks[mp - 1] as usize > from {
+                if mark_above!(from) {
                     return Err(Stop::Slow);
                 }
-                let id = a.n_nodes;
-                *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                *nodes.get_mut(nn).ok_or(Stop::Slow)? = N::Seq(Seq {
                     kind: Kind::Tuple,
                     first: 0,
                     len: 0,
@@ -717,22 +742,22 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
                     expansion: 1,
                     unhashable: false,
                 });
-                a.n_nodes = id + 1;
-                a.fill(id as u16, from, sp)?;
-                sp = from;
-                a.stack[sp] = id as u16;
-                sp += 1;
-                memoize!(id as u16);
+                let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
+                fill(nodes, items, &mut ni, code, nn as u16, batch)?;
+                stack[from] = nn as u16;
+                nn += 1;
+                sp = from + 1;
+                memoize!((nn - 1) as u16);
             }
             b'a' => {
                 // APPEND
                 let from = sp.checked_sub(1).ok_or(Stop::Slow)?;
-                if mp > 0 && a.marks[mp - 1] as usize > from.wrapping_sub(1) {
+                if mark_above!(from.wrapping_sub(1)) {
                     return Err(Stop::Slow);
                 }
-                let target = *a.stack.get(from.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                let target = *stack.get(from.wrapping_sub(1)).ok_or(Stop::Slow)?;
                 if !matches!(
-                    a.nodes.get(target as usize),
+                    nodes.get(target as usize),
                     Some(N::Seq(Seq {
                         kind: Kind::List,
                         ..
@@ -740,32 +765,35 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
                 ) {
                     return Err(Stop::Slow);
                 }
-                a.fill(target, from, sp)?;
+                let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
+                fill(nodes, items, &mut ni, code, target, batch)?;
                 sp = from;
             }
             b'e' | b'u' => {
                 // APPENDS, SETITEMS
                 mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
-                let mark = a.marks[mp] as usize;
-                let target = *a.stack.get(mark.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                let mark = usize::from(marks[mp]);
+                let target = *stack.get(mark.wrapping_sub(1)).ok_or(Stop::Slow)?;
                 let want = if op == b'e' { Kind::List } else { Kind::Dict };
-                if mp > 0 && a.marks[mp - 1] as usize == mark {
-                    return Err(Stop::Slow);
+                if mp > 0 && usize::from(marks[mp - 1]) == mark {
+                    return Err(Stop::Slow); // the target is a MARK
                 }
-                match a.nodes.get(target as usize) {
+                match nodes.get(target as usize) {
                     Some(N::Seq(s)) if s.kind == want => {}
                     _ => return Err(Stop::Slow),
                 }
                 if sp > mark {
-                    a.fill(target, mark, sp)?;
+                    let batch = stack.get(mark..sp).ok_or(Stop::Slow)?;
+                    fill(nodes, items, &mut ni, code, target, batch)?;
                 }
                 sp = mark;
             }
             b'.' => {
-                if sp != 1 || mp != 0 || shared || (framed && pos != window) {
+                if sp != 1 || mp != 0 || shared || (framed && pos != code.len()) {
                     return Err(Stop::Slow);
                 }
-                return Ok((a.stack[0], pos));
+                (*n_nodes, *n_items) = (nn, ni);
+                return Ok((stack[0], pos));
             }
             _ => return Err(Stop::Slow),
         }
