@@ -10,8 +10,10 @@
 //!   std TCP, `next_event` per message (brine-bench's `brine_blocking::<4096>`);
 //! - `lean`: std `TcpStream` reads into one 4096-byte buffer; each complete pickle at the head
 //!   is decoded by a lean machine (below: hot state in locals, dispatch on the raw opcode byte,
-//!   MARKs on their own stack, container items contiguous, a FRAME still arriving answers
-//!   "more" at once) into a small flat arena, the root handed out as a `V` (the ack: one
+//!   PROTO and FRAME read at once, a FRAME still arriving answers "more" at once, MARKs on
+//!   their own stack, a leaf a 16-byte value on the stack, in the memo and among a
+//!   container's items, containers in a table with their items contiguous; 19 opcodes) into
+//!   a small flat arena (30,272 bytes, listen_lean_machine.rs), the root handed out as a `V` (the ack: one
 //!   UTF-8-checked str; the dict: a dict of contiguous items); the incomplete tail is moved
 //!   to the front before the next read. Any shape the machine does not take exactly (another
 //!   opcode, a repeated or non-str key, a shared container, a frame it does not cover, open
@@ -26,15 +28,17 @@
 //! machine accepts, CPython must accept with the same canonical value.
 //!
 //! What it leaves out: error detail and positions (a declined shape just goes to the general
-//! decoder; a fault there aborts the run), the merging of equal keys and everything else the
-//! general machine does, messages over the buffer (the session's framer skips them), the
+//! decoder; a fault there aborts the run), the other opcodes, the merging of equal keys and
+//! everything else the general machine does, a `Value` API (lookups by Python key equality), messages over the buffer (the session's framer skips them), the
 //! handshake's decoding (it is skipped as the limit does), timeouts and `Waiting`, the send
 //! queue, the async client.
 //!
 //! To reproduce (from the repository's root; the example is copied into bench/, built, run,
 //! removed, never committed there):
 //!
-//!   mkdir -p bench/examples && cp bench/prototypes/listen_lean.rs bench/examples/
+//!   mkdir -p bench/examples/listen_lean
+//!   cp bench/prototypes/listen_lean.rs bench/examples/listen_lean/main.rs
+//!   cp bench/prototypes/listen_lean_machine.rs bench/examples/listen_lean/
 //!   /work/bin/cargo-slot build --release -p brine-bench --example listen_lean
 //!   target/release/examples/listen_lean bench 1000000      # checks, then 3 interleaved rounds
 //!   for who in brine lean; do for kind in ack dict; do for n in 20000 40000; do
@@ -43,7 +47,11 @@
 //!   done; done; done                                      # (count at 40,000 - at 20,000) / 20,000
 //!   rm -r bench/examples
 //!
-//! Figures: BENCHMARKS.md, "Listen path", "A lean listen loop, measured (s10-listen)".
+//! 2026-12-07 08:23-08:25 UTC, main at 4294cb1, rustc 1.95, load 2.2-2.9 (a CI run beside
+//! it), two runs: of the 4 KiB limit, ack brine 0.33 / 0.39, lean 0.48 / 0.54; dict brine
+//! 0.25 / 0.29, lean 0.29 / 0.41. Instructions per message, the whole process: ack brine 366,
+//! lean 220; dict brine 1,963, lean 1,324. BENCHMARKS.md, "Listen path", "A lean listen loop,
+//! measured (s10-listen)", has every run and what the figures mean.
 use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -223,7 +231,7 @@ fn brine_blocking(addr: &str) -> io::Result<Outcome> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The lean listen loop
+// The lean listen loop (the machine: listen_lean_machine.rs)
 
 /// The receive buffer: brine's default and the lab's `recv(4096)`.
 const RX: usize = 4096;
@@ -233,11 +241,11 @@ const RX: usize = 4096;
 struct Msg<'a> {
     arena: &'a Arena,
     input: &'a [u8],
-    root: u16,
+    root: N,
 }
 
-/// A node seen from outside: a str is UTF-8-checked bytes of the input (brine's `Value` keeps
-/// its text the same way); a container its item ids (a dict's keys and values alternate).
+/// A value seen from outside: a str is UTF-8-checked bytes of the input (brine's `Value`
+/// keeps its text the same way); a container its items (a dict's keys and values alternate).
 #[derive(Clone, Copy, Debug)]
 enum V<'a> {
     None,
@@ -245,9 +253,9 @@ enum V<'a> {
     Int(i64),
     Float(f64),
     Str(&'a [u8]),
-    List(&'a [u16]),
-    Tuple(&'a [u16]),
-    Dict(&'a [u16]),
+    List(&'a [N]),
+    Tuple(&'a [N]),
+    Dict(&'a [N]),
 }
 
 impl<'a> Msg<'a> {
@@ -255,17 +263,21 @@ impl<'a> Msg<'a> {
         self.get(self.root)
     }
 
-    fn get(&self, id: u16) -> V<'a> {
-        match self.arena.nodes.get(usize::from(id)).copied() {
-            Some(N::Bool(b)) => V::Bool(b),
-            Some(N::Int(v)) => V::Int(v),
-            Some(N::Float(v)) => V::Float(v),
-            Some(N::Str { start, len, .. }) => V::Str(
+    fn get(&self, n: N) -> V<'a> {
+        match n {
+            N::None => V::None,
+            N::Bool(b) => V::Bool(b),
+            N::Int(v) => V::Int(v),
+            N::Float(v) => V::Float(v),
+            N::Str { start, len } => V::Str(
                 self.input
                     .get(start as usize..(start + len) as usize)
                     .unwrap_or_default(),
             ),
-            Some(N::Seq(s)) => {
+            N::Seq(id) => {
+                let Some(s) = self.arena.seqs.get(usize::from(id)) else {
+                    return V::None;
+                };
                 let items = self
                     .arena
                     .items
@@ -277,13 +289,12 @@ impl<'a> Msg<'a> {
                     Kind::Dict => V::Dict(items),
                 }
             }
-            Some(N::None) | None => V::None,
         }
     }
 
     /// The canonical form `canon` in CPYTHON_CANON below computes for the same value.
-    fn canon(&self, id: u16, out: &mut String) {
-        let seq = |out: &mut String, open: &str, items: &[u16]| {
+    fn canon(&self, n: N, out: &mut String) {
+        let seq = |out: &mut String, open: &str, items: &[N]| {
             out.push_str(open);
             for (i, &item) in items.iter().enumerate() {
                 if i > 0 {
@@ -293,7 +304,7 @@ impl<'a> Msg<'a> {
             }
             out.push(')');
         };
-        match self.get(id) {
+        match self.get(n) {
             V::None => out.push('n'),
             V::Bool(b) => out.push_str(if b { "b1" } else { "b0" }),
             V::Int(v) => out.push_str(&format!("i{v}")),
@@ -375,429 +386,7 @@ fn lean_listen(addr: &str, mut on: impl FnMut(Msg<'_>)) -> io::Result<Outcome> {
     })
 }
 
-// ---------------------------------------------------------------------------------------
-// The lean machine (lean_machine.rs's design, with BININT, "need more bytes" as a value and
-// the message's length): exact for what it accepts, `Slow` for everything else.
-
-const NODES: usize = 512;
-const ITEMS: usize = 1024;
-const STACK: usize = 256;
-const MARKS: usize = 32;
-const MEMO: usize = 512;
-const MAX_DEPTH: u16 = 64;
-const MAX_EXPANSION: u32 = 1 << 24;
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Kind {
-    List,
-    Tuple,
-    Dict,
-}
-
-#[derive(Clone, Copy)]
-enum N {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str { start: u32, len: u32 },
-    Seq(Seq),
-}
-
-#[derive(Clone, Copy)]
-struct Seq {
-    kind: Kind,
-    first: u16,
-    len: u16,
-    depth: u16,
-    expansion: u32,
-    unhashable: bool,
-}
-
-struct Arena {
-    nodes: [N; NODES],
-    items: [u16; ITEMS],
-    stack: [u16; STACK],
-    marks: [u16; MARKS],
-    memo: [u16; MEMO],
-    n_nodes: usize,
-    n_items: usize,
-}
-
-impl Arena {
-    fn new() -> Box<Self> {
-        Box::new(Arena {
-            nodes: [N::None; NODES],
-            items: [0; ITEMS],
-            stack: [0; STACK],
-            marks: [0; MARKS],
-            memo: [0; MEMO],
-            n_nodes: 0,
-            n_items: 0,
-        })
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum Stop {
-    /// The pickle at the head is not complete yet (no FRAME, or its FRAME not all in).
-    More,
-    /// The general machine takes this message (or reports its error).
-    Slow,
-}
-
-/// The distinct-key filter's slot of a str key (equal keys always meet; a false hit only
-/// sends the message to the general path).
-fn key_slot(text: &[u8]) -> u64 {
-    let byte = |b: Option<&u8>| usize::from(b.copied().unwrap_or(0));
-    let mix = text.len() * 5 + byte(text.first()) + byte(text.last()) * 3;
-    1u64 << (mix & 63)
-}
-
-/// Whether `raw` is ASCII: words of 8 (the last one overlapping), two overlapping words of 4
-/// for 4 to 7 bytes, bytes below that.
-#[inline(always)]
-fn ascii(raw: &[u8]) -> bool {
-    let n = raw.len();
-    let w8 = |i: usize| {
-        raw.get(i..i + 8)
-            .and_then(|s| <[u8; 8]>::try_from(s).ok())
-            .map_or(!0, u64::from_le_bytes)
-    };
-    let w4 = |i: usize| {
-        raw.get(i..i + 4)
-            .and_then(|s| <[u8; 4]>::try_from(s).ok())
-            .map_or(!0, u32::from_le_bytes)
-    };
-    if n >= 8 {
-        let mut high = w8(n - 8);
-        let mut i = 0;
-        while i + 8 < n {
-            high |= w8(i);
-            i += 8;
-        }
-        high & 0x8080_8080_8080_8080 == 0
-    } else if n >= 4 {
-        (w4(0) | w4(n - 4)) & 0x8080_8080 == 0
-    } else {
-        raw.iter().all(|&b| b < 0x80)
-    }
-}
-
-/// Appends `batch` (stack entries) to container `target`, with the general machine's checks
-/// (expansion, depth, hashable keys, distinct str keys): items contiguous in `items`.
-#[inline(always)]
-fn fill(
-    nodes: &mut [N; NODES],
-    items: &mut [u16; ITEMS],
-    n_items: &mut usize,
-    code: &[u8],
-    target: u16,
-    batch: &[u16],
-) -> Result<(), Stop> {
-    let Some(N::Seq(c)) = nodes.get(target as usize).copied() else {
-        return Err(Stop::Slow);
-    };
-    let (mut weight, mut depth, mut unhashable) = (0u64, 0u16, false);
-    let mut key_weight = 0u64;
-    let mut child_weight = |child: u16| -> Result<(), Stop> {
-        match nodes.get(child as usize).copied().ok_or(Stop::Slow)? {
-            N::Str { len, .. } => weight += u64::from(len) + 1,
-            N::Seq(s) => {
-                if child == target {
-                    return Err(Stop::Slow);
-                }
-                weight += u64::from(s.expansion);
-                depth = depth.max(s.depth);
-                unhashable |= s.unhashable;
-            }
-            _ => weight += 1,
-        }
-        Ok(())
-    };
-    if c.kind == Kind::Dict {
-        if batch.len() % 2 != 0 || c.len != 0 {
-            return Err(Stop::Slow);
-        }
-        let mut seen = 0u64;
-        for pair in batch.chunks_exact(2) {
-            let &[k, v] = pair else {
-                return Err(Stop::Slow);
-            };
-            let Some(N::Str { start, len }) = nodes.get(k as usize).copied() else {
-                return Err(Stop::Slow); // a non-str key: the general path
-            };
-            let text = code
-                .get(start as usize..(start + len) as usize)
-                .ok_or(Stop::Slow)?;
-            let bit = key_slot(text);
-            if seen & bit != 0 {
-                return Err(Stop::Slow); // maybe equal keys, which merge: the general path
-            }
-            seen |= bit;
-            key_weight += u64::from(len) + 1;
-            child_weight(v)?;
-        }
-    } else {
-        for &child in batch {
-            child_weight(child)?;
-        }
-    }
-    let expansion = u64::from(c.expansion) + weight + key_weight;
-    let depth = c.depth.max(depth + 1);
-    if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
-        return Err(Stop::Slow);
-    }
-    let end = *n_items;
-    if c.len != 0 && c.first as usize + c.len as usize != end {
-        return Err(Stop::Slow);
-    }
-    let first = if c.len == 0 { end } else { c.first as usize };
-    let new_end = end + batch.len();
-    items
-        .get_mut(end..new_end)
-        .ok_or(Stop::Slow)?
-        .copy_from_slice(batch);
-    *n_items = new_end;
-    *nodes.get_mut(target as usize).ok_or(Stop::Slow)? = N::Seq(Seq {
-        kind: c.kind,
-        first: first as u16,
-        len: (new_end - first) as u16,
-        depth,
-        expansion: expansion as u32,
-        unhashable: c.unhashable || (c.kind == Kind::Tuple && unhashable),
-    });
-    Ok(())
-}
-
-/// Decodes the pickle at the start of `input` into `a`: its root's node id and its length.
-/// Accepts only `PROTO ≤ 5` first, at most one FRAME right after it (which must then hold
-/// the whole pickle up to STOP), and the opcodes below; STOP with exactly one value and no
-/// open MARK, no container reached twice. All the hot state (position, stack and MARK
-/// heights, memo and arena lengths) in locals.
-fn decode(a: &mut Arena, input: &[u8]) -> Result<(u16, usize), Stop> {
-    let Arena {
-        nodes,
-        items,
-        stack,
-        marks,
-        memo,
-        n_nodes,
-        n_items,
-    } = a;
-    let (mut nn, mut ni) = (0usize, 0usize);
-    let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
-    // `code`: the bytes this pickle may use (its FRAME's, or all that arrived).
-    let mut code = input;
-    let mut framed = false;
-    let mut shared = false;
-    // The common head, PROTO then FRAME, read at once.
-    if input.first() == Some(&0x80) {
-        match input.get(1) {
-            None => return Err(Stop::More),
-            Some(&v) if v > 5 => return Err(Stop::Slow),
-            Some(_) => pos = 2,
-        }
-        if input.get(2) == Some(&0x95) {
-            let len = input
-                .get(3..11)
-                .and_then(|s| <[u8; 8]>::try_from(s).ok())
-                .map(u64::from_le_bytes)
-                .ok_or(Stop::More)?;
-            if len > (RX - 11) as u64 {
-                return Err(Stop::Slow); // never fits: the session's framer skips it
-            }
-            code = input.get(..11 + len as usize).ok_or(Stop::More)?;
-            framed = true;
-            pos = 11;
-        }
-    }
-    // Past `code`: inside a FRAME it is the general path's case, without one more bytes.
-    macro_rules! short {
-        () => {
-            return Err(if framed { Stop::Slow } else { Stop::More })
-        };
-    }
-    macro_rules! memoize {
-        ($id:expr) => {{
-            if code.get(pos) == Some(&0x94) {
-                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
-                memo_len += 1;
-                pos += 1;
-            }
-        }};
-    }
-    macro_rules! push_node {
-        ($node:expr) => {{
-            *nodes.get_mut(nn).ok_or(Stop::Slow)? = $node;
-            *stack.get_mut(sp).ok_or(Stop::Slow)? = nn as u16;
-            nn += 1;
-            sp += 1;
-            memoize!((nn - 1) as u16);
-        }};
-    }
-    macro_rules! arg {
-        ($n:expr) => {{
-            let end = pos + $n;
-            let Some(bytes) = code.get(pos..end) else {
-                short!();
-            };
-            pos = end;
-            bytes
-        }};
-    }
-    macro_rules! mark_above {
-        ($h:expr) => {
-            mp > 0 && usize::from(marks[mp - 1]) > $h
-        };
-    }
-    loop {
-        let Some(&op) = code.get(pos) else {
-            short!();
-        };
-        pos += 1;
-        match op {
-            0x8c => {
-                // SHORT_BINUNICODE
-                let n = usize::from(arg!(1)[0]);
-                let start = pos;
-                let raw = arg!(n);
-                if !ascii(raw) && core::str::from_utf8(raw).is_err() {
-                    return Err(Stop::Slow);
-                }
-                push_node!(N::Str {
-                    start: start as u32,
-                    len: n as u32,
-                });
-            }
-            0x94 => {
-                // MEMOIZE (not after a MARK)
-                if sp == 0 || (mp > 0 && usize::from(marks[mp - 1]) == sp) {
-                    return Err(Stop::Slow);
-                }
-                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = stack[sp - 1];
-                memo_len += 1;
-            }
-            b'h' => {
-                // BINGET
-                let i = usize::from(arg!(1)[0]);
-                if i >= memo_len {
-                    return Err(Stop::Slow);
-                }
-                let id = memo[i];
-                shared |= matches!(nodes.get(id as usize), Some(N::Seq(_)));
-                *stack.get_mut(sp).ok_or(Stop::Slow)? = id;
-                sp += 1;
-            }
-            b'(' => {
-                *marks.get_mut(mp).ok_or(Stop::Slow)? = sp as u16;
-                mp += 1;
-            }
-            b'N' => push_node!(N::None),
-            0x88 => push_node!(N::Bool(true)),
-            0x89 => push_node!(N::Bool(false)),
-            b'K' => {
-                let v = arg!(1)[0];
-                push_node!(N::Int(i64::from(v)))
-            }
-            b'M' => {
-                let b = arg!(2);
-                push_node!(N::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))))
-            }
-            b'J' => {
-                let b = arg!(4);
-                push_node!(N::Int(i64::from(i32::from_le_bytes([
-                    b[0], b[1], b[2], b[3]
-                ]))))
-            }
-            b'G' => {
-                let b = arg!(8);
-                push_node!(N::Float(f64::from_be_bytes(
-                    b.try_into().map_err(|_| Stop::Slow)?
-                )))
-            }
-            b']' | b'}' => {
-                let kind = if op == b']' { Kind::List } else { Kind::Dict };
-                push_node!(N::Seq(Seq {
-                    kind,
-                    first: 0,
-                    len: 0,
-                    depth: 1,
-                    expansion: 1,
-                    unhashable: true
-                }))
-            }
-            0x86 => {
-                // TUPLE2
-                let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
-                if mark_above!(from) {
-                    return Err(Stop::Slow);
-                }
-                *nodes.get_mut(nn).ok_or(Stop::Slow)? = N::Seq(Seq {
-                    kind: Kind::Tuple,
-                    first: 0,
-                    len: 0,
-                    depth: 1,
-                    expansion: 1,
-                    unhashable: false,
-                });
-                let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
-                fill(nodes, items, &mut ni, code, nn as u16, batch)?;
-                stack[from] = nn as u16;
-                nn += 1;
-                sp = from + 1;
-                memoize!((nn - 1) as u16);
-            }
-            b'a' => {
-                // APPEND
-                let from = sp.checked_sub(1).ok_or(Stop::Slow)?;
-                if mark_above!(from.wrapping_sub(1)) {
-                    return Err(Stop::Slow);
-                }
-                let target = *stack.get(from.wrapping_sub(1)).ok_or(Stop::Slow)?;
-                if !matches!(
-                    nodes.get(target as usize),
-                    Some(N::Seq(Seq {
-                        kind: Kind::List,
-                        ..
-                    }))
-                ) {
-                    return Err(Stop::Slow);
-                }
-                let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
-                fill(nodes, items, &mut ni, code, target, batch)?;
-                sp = from;
-            }
-            b'e' | b'u' => {
-                // APPENDS, SETITEMS
-                mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
-                let mark = usize::from(marks[mp]);
-                let target = *stack.get(mark.wrapping_sub(1)).ok_or(Stop::Slow)?;
-                let want = if op == b'e' { Kind::List } else { Kind::Dict };
-                if mp > 0 && usize::from(marks[mp - 1]) == mark {
-                    return Err(Stop::Slow); // the target is a MARK
-                }
-                match nodes.get(target as usize) {
-                    Some(N::Seq(s)) if s.kind == want => {}
-                    _ => return Err(Stop::Slow),
-                }
-                if sp > mark {
-                    let batch = stack.get(mark..sp).ok_or(Stop::Slow)?;
-                    fill(nodes, items, &mut ni, code, target, batch)?;
-                }
-                sp = mark;
-            }
-            b'.' => {
-                if sp != 1 || mp != 0 || shared || (framed && pos != code.len()) {
-                    return Err(Stop::Slow);
-                }
-                (*n_nodes, *n_items) = (nn, ni);
-                return Ok((stack[0], pos));
-            }
-            _ => return Err(Stop::Slow),
-        }
-    }
-}
+include!("listen_lean_machine.rs");
 
 // ---------------------------------------------------------------------------------------
 // The checks against CPython

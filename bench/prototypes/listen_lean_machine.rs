@@ -1,0 +1,413 @@
+// The lean machine of bench/prototypes/listen_lean.rs, included there with `include!` (that
+// file's header has the design, the checks and the commands): lean_machine.rs's design with
+// BININT, "need more bytes" as a value and the message's length, and a leaf as a value on the
+// stack, in the memo and among a container's items, with no node of its own. Exact for what
+// it accepts, `Slow` (the general machine) for everything else.
+
+const SEQS: usize = 128;
+const ITEMS: usize = 1024;
+const STACK: usize = 256;
+const MARKS: usize = 32;
+const MEMO: usize = 512;
+const MAX_DEPTH: u16 = 64;
+const MAX_EXPANSION: u32 = 1 << 24;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    List,
+    Tuple,
+    Dict,
+}
+
+/// A value: a leaf itself, or a container's index in `Arena::seqs` (16 bytes).
+#[derive(Clone, Copy, Debug)]
+enum N {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str { start: u32, len: u32 },
+    Seq(u16),
+}
+
+/// A container: its items `items[first..first + len]`, and what the limits need.
+#[derive(Clone, Copy)]
+struct Seq {
+    kind: Kind,
+    first: u16,
+    len: u16,
+    depth: u16,
+    expansion: u32,
+    unhashable: bool,
+}
+
+const EMPTY: Seq = Seq {
+    kind: Kind::List,
+    first: 0,
+    len: 0,
+    depth: 1,
+    expansion: 1,
+    unhashable: true,
+};
+
+struct Arena {
+    seqs: [Seq; SEQS],
+    items: [N; ITEMS],
+    stack: [N; STACK],
+    marks: [u16; MARKS],
+    memo: [N; MEMO],
+}
+
+impl Arena {
+    fn new() -> Box<Self> {
+        Box::new(Arena {
+            seqs: [EMPTY; SEQS],
+            items: [N::None; ITEMS],
+            stack: [N::None; STACK],
+            marks: [0; MARKS],
+            memo: [N::None; MEMO],
+        })
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Stop {
+    /// The pickle at the head is not complete yet (no FRAME, or its FRAME not all in).
+    More,
+    /// The general machine takes this message (or reports its error).
+    Slow,
+}
+
+/// The distinct-key filter's slot of a str key (equal keys always meet; a false hit only
+/// sends the message to the general path).
+fn key_slot(text: &[u8]) -> u64 {
+    let byte = |b: Option<&u8>| usize::from(b.copied().unwrap_or(0));
+    let mix = text.len() * 5 + byte(text.first()) + byte(text.last()) * 3;
+    1u64 << (mix & 63)
+}
+
+/// Whether `raw` is ASCII: words of 8 (the last one overlapping), two overlapping words of 4
+/// for 4 to 7 bytes, bytes below that.
+#[inline(always)]
+fn ascii(raw: &[u8]) -> bool {
+    let n = raw.len();
+    let w8 = |i: usize| {
+        raw.get(i..i + 8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map_or(!0, u64::from_le_bytes)
+    };
+    let w4 = |i: usize| {
+        raw.get(i..i + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(!0, u32::from_le_bytes)
+    };
+    if n >= 8 {
+        let mut high = w8(n - 8);
+        let mut i = 0;
+        while i + 8 < n {
+            high |= w8(i);
+            i += 8;
+        }
+        high & 0x8080_8080_8080_8080 == 0
+    } else if n >= 4 {
+        (w4(0) | w4(n - 4)) & 0x8080_8080 == 0
+    } else {
+        raw.iter().all(|&b| b < 0x80)
+    }
+}
+
+/// Appends `batch` (values off the stack) to container `target`, with the general machine's
+/// checks (expansion, depth, hashable keys, distinct str keys): items contiguous in `items`.
+#[inline(always)]
+fn fill(
+    seqs: &mut [Seq; SEQS],
+    items: &mut [N; ITEMS],
+    n_items: &mut usize,
+    code: &[u8],
+    target: u16,
+    batch: &[N],
+) -> Result<(), Stop> {
+    let c = *seqs.get(usize::from(target)).ok_or(Stop::Slow)?;
+    let (mut weight, mut depth, mut unhashable) = (0u64, 0u16, false);
+    let mut key_weight = 0u64;
+    let mut child_weight = |child: N| -> Result<(), Stop> {
+        match child {
+            N::Str { len, .. } => weight += u64::from(len) + 1,
+            N::Seq(id) => {
+                let s = seqs.get(usize::from(id)).ok_or(Stop::Slow)?;
+                if id == target {
+                    return Err(Stop::Slow);
+                }
+                weight += u64::from(s.expansion);
+                depth = depth.max(s.depth);
+                unhashable |= s.unhashable;
+            }
+            _ => weight += 1,
+        }
+        Ok(())
+    };
+    if c.kind == Kind::Dict {
+        if !batch.len().is_multiple_of(2) || c.len != 0 {
+            return Err(Stop::Slow);
+        }
+        let mut seen = 0u64;
+        for pair in batch.chunks_exact(2) {
+            let &[N::Str { start, len }, v] = pair else {
+                return Err(Stop::Slow); // a non-str key: the general path
+            };
+            let text = code
+                .get(start as usize..(start + len) as usize)
+                .ok_or(Stop::Slow)?;
+            let bit = key_slot(text);
+            if seen & bit != 0 {
+                return Err(Stop::Slow); // maybe equal keys, which merge: the general path
+            }
+            seen |= bit;
+            key_weight += u64::from(len) + 1;
+            child_weight(v)?;
+        }
+    } else {
+        for &child in batch {
+            child_weight(child)?;
+        }
+    }
+    let expansion = u64::from(c.expansion) + weight + key_weight;
+    let depth = c.depth.max(depth + 1);
+    if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
+        return Err(Stop::Slow);
+    }
+    let end = *n_items;
+    if c.len != 0 && c.first as usize + c.len as usize != end {
+        return Err(Stop::Slow);
+    }
+    let first = if c.len == 0 { end } else { c.first as usize };
+    let new_end = end + batch.len();
+    items
+        .get_mut(end..new_end)
+        .ok_or(Stop::Slow)?
+        .copy_from_slice(batch);
+    *n_items = new_end;
+    *seqs.get_mut(usize::from(target)).ok_or(Stop::Slow)? = Seq {
+        kind: c.kind,
+        first: first as u16,
+        len: (new_end - first) as u16,
+        depth,
+        expansion: expansion as u32,
+        unhashable: c.unhashable || (c.kind == Kind::Tuple && unhashable),
+    };
+    Ok(())
+}
+
+/// Decodes the pickle at the start of `input` into `a`: its root and its length. Accepts
+/// only `PROTO ≤ 5` first, at most one FRAME right after it (which must then hold the whole
+/// pickle up to STOP), and the opcodes below; STOP with exactly one value and no open MARK,
+/// no container reached twice. All the hot state (position, stack and MARK heights, memo
+/// and arena lengths) in locals.
+fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
+    let Arena {
+        seqs,
+        items,
+        stack,
+        marks,
+        memo,
+    } = a;
+    let (mut ns, mut ni) = (0usize, 0usize);
+    let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
+    // `code`: the bytes this pickle may use (its FRAME's, or all that arrived).
+    let mut code = input;
+    let mut framed = false;
+    let mut shared = false;
+    // The common head, PROTO then FRAME, read at once.
+    if input.first() == Some(&0x80) {
+        match input.get(1) {
+            None => return Err(Stop::More),
+            Some(&v) if v > 5 => return Err(Stop::Slow),
+            Some(_) => pos = 2,
+        }
+        if input.get(2) == Some(&0x95) {
+            let len = input
+                .get(3..11)
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map(u64::from_le_bytes)
+                .ok_or(Stop::More)?;
+            if len > (RX - 11) as u64 {
+                return Err(Stop::Slow); // never fits: the session's framer skips it
+            }
+            code = input.get(..11 + len as usize).ok_or(Stop::More)?;
+            framed = true;
+            pos = 11;
+        }
+    }
+    // Past `code`: inside a FRAME it is the general path's case, without one more bytes.
+    macro_rules! short {
+        () => {
+            return Err(if framed { Stop::Slow } else { Stop::More })
+        };
+    }
+    macro_rules! push {
+        ($value:expr) => {{
+            let value = $value;
+            *stack.get_mut(sp).ok_or(Stop::Slow)? = value;
+            sp += 1;
+            // A MEMOIZE right after a new value runs with it (no dispatch).
+            if code.get(pos) == Some(&0x94) {
+                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = value;
+                memo_len += 1;
+                pos += 1;
+            }
+        }};
+    }
+    macro_rules! new_seq {
+        ($kind:expr, $unhashable:expr) => {{
+            *seqs.get_mut(ns).ok_or(Stop::Slow)? = Seq {
+                kind: $kind,
+                first: 0,
+                len: 0,
+                depth: 1,
+                expansion: 1,
+                unhashable: $unhashable,
+            };
+            ns += 1;
+            (ns - 1) as u16
+        }};
+    }
+    macro_rules! arg {
+        ($n:expr) => {{
+            let end = pos + $n;
+            let Some(bytes) = code.get(pos..end) else {
+                short!();
+            };
+            pos = end;
+            bytes
+        }};
+    }
+    macro_rules! mark_above {
+        ($h:expr) => {
+            mp > 0 && usize::from(marks[mp - 1]) > $h
+        };
+    }
+    loop {
+        let Some(&op) = code.get(pos) else {
+            short!();
+        };
+        pos += 1;
+        match op {
+            0x8c => {
+                // SHORT_BINUNICODE
+                let n = usize::from(arg!(1)[0]);
+                let start = pos;
+                let raw = arg!(n);
+                if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                    return Err(Stop::Slow);
+                }
+                push!(N::Str {
+                    start: start as u32,
+                    len: n as u32,
+                });
+            }
+            0x94 => {
+                // MEMOIZE (not after a MARK)
+                if sp == 0 || (mp > 0 && usize::from(marks[mp - 1]) == sp) {
+                    return Err(Stop::Slow);
+                }
+                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = stack[sp - 1];
+                memo_len += 1;
+            }
+            b'h' => {
+                // BINGET
+                let i = usize::from(arg!(1)[0]);
+                if i >= memo_len {
+                    return Err(Stop::Slow);
+                }
+                let value = memo[i];
+                shared |= matches!(value, N::Seq(_));
+                *stack.get_mut(sp).ok_or(Stop::Slow)? = value;
+                sp += 1;
+            }
+            b'(' => {
+                *marks.get_mut(mp).ok_or(Stop::Slow)? = sp as u16;
+                mp += 1;
+            }
+            b'N' => push!(N::None),
+            0x88 => push!(N::Bool(true)),
+            0x89 => push!(N::Bool(false)),
+            b'K' => {
+                let v = arg!(1)[0];
+                push!(N::Int(i64::from(v)))
+            }
+            b'M' => {
+                let b = arg!(2);
+                push!(N::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))))
+            }
+            b'J' => {
+                let b = arg!(4);
+                push!(N::Int(i64::from(i32::from_le_bytes([
+                    b[0], b[1], b[2], b[3]
+                ]))))
+            }
+            b'G' => {
+                let b = arg!(8);
+                push!(N::Float(f64::from_be_bytes(
+                    b.try_into().map_err(|_| Stop::Slow)?
+                )))
+            }
+            b']' => push!(N::Seq(new_seq!(Kind::List, true))),
+            b'}' => push!(N::Seq(new_seq!(Kind::Dict, true))),
+            0x86 => {
+                // TUPLE2
+                let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
+                if mark_above!(from) {
+                    return Err(Stop::Slow);
+                }
+                let id = new_seq!(Kind::Tuple, false);
+                let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
+                fill(seqs, items, &mut ni, code, id, batch)?;
+                sp = from;
+                push!(N::Seq(id));
+            }
+            b'a' => {
+                // APPEND
+                let from = sp.checked_sub(1).ok_or(Stop::Slow)?;
+                if mark_above!(from.wrapping_sub(1)) {
+                    return Err(Stop::Slow);
+                }
+                let Some(&N::Seq(target)) = stack.get(from.wrapping_sub(1)) else {
+                    return Err(Stop::Slow);
+                };
+                if seqs.get(usize::from(target)).map(|s| s.kind) != Some(Kind::List) {
+                    return Err(Stop::Slow);
+                }
+                let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
+                fill(seqs, items, &mut ni, code, target, batch)?;
+                sp = from;
+            }
+            b'e' | b'u' => {
+                // APPENDS, SETITEMS
+                mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                let mark = usize::from(marks[mp]);
+                if mp > 0 && usize::from(marks[mp - 1]) == mark {
+                    return Err(Stop::Slow); // the target is a MARK
+                }
+                let Some(&N::Seq(target)) = stack.get(mark.wrapping_sub(1)) else {
+                    return Err(Stop::Slow);
+                };
+                let want = if op == b'e' { Kind::List } else { Kind::Dict };
+                if seqs.get(usize::from(target)).map(|s| s.kind) != Some(want) {
+                    return Err(Stop::Slow);
+                }
+                if sp > mark {
+                    let batch = stack.get(mark..sp).ok_or(Stop::Slow)?;
+                    fill(seqs, items, &mut ni, code, target, batch)?;
+                }
+                sp = mark;
+            }
+            b'.' => {
+                if sp != 1 || mp != 0 || shared || (framed && pos != code.len()) {
+                    return Err(Stop::Slow);
+                }
+                return Ok((stack[0], pos));
+            }
+            _ => return Err(Stop::Slow),
+        }
+    }
+}
