@@ -9,12 +9,12 @@
 //! - `brine`: `brine_core::blocking::Client<_, (), Session<4096, 4096>>` over brine-adapters'
 //!   std TCP, `next_event` per message (brine-bench's `brine_blocking::<4096>`);
 //! - `lean`: std `TcpStream` reads into one 4096-byte buffer; each complete pickle at the head
-//!   is decoded by a lean machine (below: hot state in locals, dispatch on the raw opcode byte,
-//!   PROTO and FRAME read at once, a FRAME still arriving answers "more" at once, MARKs on
-//!   their own stack, a leaf a 16-byte value on the stack, in the memo and among a
-//!   container's items, containers in a table with their items contiguous; 19 opcodes) into
-//!   a small flat arena (30,272 bytes, listen_lean_machine.rs), the root handed out as a `V` (the ack: one
-//!   UTF-8-checked str; the dict: a dict of contiguous items); the incomplete tail is moved
+//!   is decoded by a lean machine (listen_lean_machine.rs: hot state in locals, inlined into
+//!   the loop, dispatch on the raw opcode byte, PROTO and FRAME read at once, a FRAME still
+//!   arriving answers "more" at once, MARKs on their own stack, a leaf a 16-byte value on the
+//!   stack, in the memo and among a container's items, containers in a table with their items
+//!   contiguous; 19 opcodes) into a flat arena of 29,760 bytes, the root handed out as a `V`
+//!   (the ack: one UTF-8-checked str; the dict: a dict of contiguous items); the tail is moved
 //!   to the front before the next read. Any shape the machine does not take exactly (another
 //!   opcode, a repeated or non-str key, a shared container, a frame it does not cover, open
 //!   MARKs or extra stack items at STOP, arena full) is decoded by brine's general `Decoder`
@@ -29,9 +29,9 @@
 //!
 //! What it leaves out: error detail and positions (a declined shape just goes to the general
 //! decoder; a fault there aborts the run), the other opcodes, the merging of equal keys and
-//! everything else the general machine does, a `Value` API (lookups by Python key equality), messages over the buffer (the session's framer skips them), the
-//! handshake's decoding (it is skipped as the limit does), timeouts and `Waiting`, the send
-//! queue, the async client.
+//! everything else the general machine does, a `Value` API (lookups by Python key equality),
+//! messages over the buffer (the session's framer skips them), the handshake's decoding (it
+//! is skipped as the limit does), timeouts and `Waiting`, the send queue, the async client.
 //!
 //! To reproduce (from the repository's root; the example is copied into bench/, built, run,
 //! removed, never committed there):
@@ -47,11 +47,12 @@
 //!   done; done; done                                      # (count at 40,000 - at 20,000) / 20,000
 //!   rm -r bench/examples
 //!
-//! 2026-12-07 08:23-08:25 UTC, main at 4294cb1, rustc 1.95, load 2.2-2.9 (a CI run beside
-//! it), two runs: of the 4 KiB limit, ack brine 0.33 / 0.39, lean 0.48 / 0.54; dict brine
-//! 0.25 / 0.29, lean 0.29 / 0.41. Instructions per message, the whole process: ack brine 366,
-//! lean 220; dict brine 1,963, lean 1,324. BENCHMARKS.md, "Listen path", "A lean listen loop,
-//! measured (s10-listen)", has every run and what the figures mean.
+//! 2026-12-07 08:29-08:31 UTC, main at 9f43b3f, rustc 1.95, load 1.6-2.0 (a CI run beside
+//! it), three runs: of the 4 KiB limit, ack brine 0.35 / 0.37 / 0.35, lean 0.57 / 0.55 /
+//! 0.51; dict brine 0.30 / 0.31 / 0.31, lean 0.41 / 0.43 / 0.43. Instructions per message,
+//! the whole process: ack brine 365, lean 190; dict brine 1,963, lean 1,235. BENCHMARKS.md,
+//! "Listen path", "A lean listen loop, measured (s10-listen)", has every run and what the
+//! figures mean.
 use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -10,7 +10,6 @@ const STACK: usize = 256;
 const MARKS: usize = 32;
 const MEMO: usize = 512;
 const MAX_DEPTH: u16 = 64;
-const MAX_EXPANSION: u32 = 1 << 24;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Kind {
@@ -30,15 +29,13 @@ enum N {
     Seq(u16),
 }
 
-/// A container: its items `items[first..first + len]`, and what the limits need.
+/// A container: its items `items[first..first + len]`, and its depth (for the limit).
 #[derive(Clone, Copy)]
 struct Seq {
     kind: Kind,
     first: u16,
     len: u16,
     depth: u16,
-    expansion: u32,
-    unhashable: bool,
 }
 
 const EMPTY: Seq = Seq {
@@ -46,8 +43,6 @@ const EMPTY: Seq = Seq {
     first: 0,
     len: 0,
     depth: 1,
-    expansion: 1,
-    unhashable: true,
 };
 
 struct Arena {
@@ -116,8 +111,13 @@ fn ascii(raw: &[u8]) -> bool {
     }
 }
 
-/// Appends `batch` (values off the stack) to container `target`, with the general machine's
-/// checks (expansion, depth, hashable keys, distinct str keys): items contiguous in `items`.
+/// Appends `batch` (values off the stack) to container `target`, items contiguous in
+/// `items`, with the checks the general machine's result could fail on this path: depth (64)
+/// and distinct str keys (a dict's keys must be strs: a non-str key, or two keys in one slot
+/// of the filter, go to the general path). The general machine's expansion limit (16 MiB)
+/// cannot be reached here: a container fetched twice goes to the general path at STOP, so in
+/// at most 4096 bytes only strs repeat, at most 2048 BINGETs of at most 4096 bytes each. Nor
+/// can hashability fail: every key is a str. So neither is tracked.
 #[inline(always)]
 fn fill(
     seqs: &mut [Seq; SEQS],
@@ -128,23 +128,11 @@ fn fill(
     batch: &[N],
 ) -> Result<(), Stop> {
     let c = *seqs.get(usize::from(target)).ok_or(Stop::Slow)?;
-    let (mut weight, mut depth, mut unhashable) = (0u64, 0u16, false);
-    let mut key_weight = 0u64;
-    let mut child_weight = |child: N| -> Result<(), Stop> {
-        match child {
-            N::Str { len, .. } => weight += u64::from(len) + 1,
-            N::Seq(id) => {
-                let s = seqs.get(usize::from(id)).ok_or(Stop::Slow)?;
-                if id == target {
-                    return Err(Stop::Slow);
-                }
-                weight += u64::from(s.expansion);
-                depth = depth.max(s.depth);
-                unhashable |= s.unhashable;
-            }
-            _ => weight += 1,
+    let mut depth = 0u16;
+    let mut nested = |child: N| {
+        if let N::Seq(id) = child {
+            depth = depth.max(seqs.get(usize::from(id)).map_or(u16::MAX - 1, |s| s.depth));
         }
-        Ok(())
     };
     if c.kind == Kind::Dict {
         if !batch.len().is_multiple_of(2) || c.len != 0 {
@@ -163,17 +151,15 @@ fn fill(
                 return Err(Stop::Slow); // maybe equal keys, which merge: the general path
             }
             seen |= bit;
-            key_weight += u64::from(len) + 1;
-            child_weight(v)?;
+            nested(v);
         }
     } else {
         for &child in batch {
-            child_weight(child)?;
+            nested(child);
         }
     }
-    let expansion = u64::from(c.expansion) + weight + key_weight;
     let depth = c.depth.max(depth + 1);
-    if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
+    if depth > MAX_DEPTH {
         return Err(Stop::Slow);
     }
     let end = *n_items;
@@ -192,8 +178,6 @@ fn fill(
         first: first as u16,
         len: (new_end - first) as u16,
         depth,
-        expansion: expansion as u32,
-        unhashable: c.unhashable || (c.kind == Kind::Tuple && unhashable),
     };
     Ok(())
 }
@@ -203,6 +187,7 @@ fn fill(
 /// pickle up to STOP), and the opcodes below; STOP with exactly one value and no open MARK,
 /// no container reached twice. All the hot state (position, stack and MARK heights, memo
 /// and arena lengths) in locals.
+#[inline(always)]
 fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
     let Arena {
         seqs,
@@ -258,14 +243,12 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
         }};
     }
     macro_rules! new_seq {
-        ($kind:expr, $unhashable:expr) => {{
+        ($kind:expr) => {{
             *seqs.get_mut(ns).ok_or(Stop::Slow)? = Seq {
                 kind: $kind,
                 first: 0,
                 len: 0,
                 depth: 1,
-                expansion: 1,
-                unhashable: $unhashable,
             };
             ns += 1;
             (ns - 1) as u16
@@ -351,15 +334,15 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
                     b.try_into().map_err(|_| Stop::Slow)?
                 )))
             }
-            b']' => push!(N::Seq(new_seq!(Kind::List, true))),
-            b'}' => push!(N::Seq(new_seq!(Kind::Dict, true))),
+            b']' => push!(N::Seq(new_seq!(Kind::List))),
+            b'}' => push!(N::Seq(new_seq!(Kind::Dict))),
             0x86 => {
                 // TUPLE2
                 let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
                 if mark_above!(from) {
                     return Err(Stop::Slow);
                 }
-                let id = new_seq!(Kind::Tuple, false);
+                let id = new_seq!(Kind::Tuple);
                 let batch = stack.get(from..sp).ok_or(Stop::Slow)?;
                 fill(seqs, items, &mut ni, code, id, batch)?;
                 sp = from;
