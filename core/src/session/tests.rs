@@ -547,7 +547,13 @@ fn bad_bytes_in_a_pending_frame_are_found_when_it_is_in_or_closed() {
 fn frames_over_the_buffer_or_short_of_their_pickle() {
     let big = big_message();
     let stream = [&big[..], ACK].concat();
-    for chunk in [1, 7, 100, 4096] {
+    // Under Miri the 1- and 7-byte reads (about 5,800 polls) take over ten minutes.
+    let chunks: &[usize] = if cfg!(miri) {
+        &[100, 4096]
+    } else {
+        &[1, 7, 100, 4096]
+    };
+    for &chunk in chunks {
         let cuts: Vec<usize> = (1..=stream.len().div_ceil(chunk))
             .map(|i| (i * chunk).min(stream.len()))
             .collect();
