@@ -24,10 +24,15 @@ pub(crate) fn python3_with_input(script: &str, stdin: &[u8]) -> String {
         .spawn()
         .expect("python3 (the CPython oracle) must be installed to run these tests");
     let mut input = child.stdin.take().expect("piped stdin");
+    // The input is written from its own thread while this one drains stdout and stderr, so a
+    // script that prints before it has read everything cannot fill both pipes and deadlock.
     // A script that stops reading early closes the pipe; its exit status tells.
-    let _ = input.write_all(stdin);
-    drop(input);
-    let out = child.wait_with_output().expect("python3 runs");
+    let out = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let _ = input.write_all(stdin);
+        });
+        child.wait_with_output().expect("python3 runs")
+    });
     assert!(
         out.status.success(),
         "python3 failed: {}",
@@ -65,4 +70,18 @@ pub(crate) fn hex(b: &[u8]) -> String {
 fn the_oracle_is_python_3_8_or_newer() {
     let (major, minor) = python_version();
     assert!(major == 3 && minor >= 8, "python3 is {major}.{minor}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "runs python3, which Miri cannot spawn")]
+fn a_script_that_prints_before_reading_large_input_does_not_deadlock() {
+    // 1 MiB out before 1 MiB in: both pipes' buffers (64 KiB on Linux) fill unless stdin is
+    // fed while stdout drains.
+    let input = std::vec![b'x'; 1 << 20];
+    let out = python3_with_input(
+        "sys.stdout.write('y' * (1 << 20))\nsys.stdout.write(str(len(sys.stdin.buffer.read())))",
+        &input,
+    );
+    assert_eq!(out.len(), (1 << 20) + 7);
+    assert!(out.ends_with("1048576"), "{}", &out[out.len() - 7..]);
 }

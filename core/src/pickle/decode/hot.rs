@@ -6,7 +6,7 @@
 //! gives the exact result or error. The arms read `window`: a read past the current FRAME's
 //! end declines, and the family function checks it as pickle.py does.
 
-use crate::pickle::opcodes::{le_u64, Opcode};
+use crate::pickle::opcodes::le_u64;
 use crate::pickle::text::{self, TextEncoding};
 
 use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
@@ -32,16 +32,17 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 op::FRAME => self.fast_frame(&mut hl),
                 op::MEMOIZE => self.fast_memoize(),
                 op::BINPUT => self.fast_binput(&mut hl),
-                op::SHORT_BINUNICODE => self.fast_str::<1>(&mut hl),
-                op::BINUNICODE => self.fast_str::<4>(&mut hl),
+                // The leaves, each arm with its opcode as a constant (so `leaf` folds).
+                op::SHORT_BINUNICODE => self.fast_leaf_op(&mut hl, op::SHORT_BINUNICODE),
+                op::BINUNICODE => self.fast_leaf_op(&mut hl, op::BINUNICODE),
                 op::MARK => self.fast_mark(),
-                op::NONE => self.fast_new(&mut hl, Node::None),
-                op::NEWTRUE => self.fast_new(&mut hl, Node::Bool(true)),
-                op::NEWFALSE => self.fast_new(&mut hl, Node::Bool(false)),
-                op::BININT1 => self.fast_int::<1>(&mut hl),
-                op::BININT2 => self.fast_int::<2>(&mut hl),
-                op::BININT => self.fast_int::<4>(&mut hl),
-                op::BINFLOAT => self.fast_float(&mut hl),
+                op::NONE => self.fast_leaf_op(&mut hl, op::NONE),
+                op::NEWTRUE => self.fast_leaf_op(&mut hl, op::NEWTRUE),
+                op::NEWFALSE => self.fast_leaf_op(&mut hl, op::NEWFALSE),
+                op::BININT1 => self.fast_leaf_op(&mut hl, op::BININT1),
+                op::BININT2 => self.fast_leaf_op(&mut hl, op::BININT2),
+                op::BININT => self.fast_leaf_op(&mut hl, op::BININT),
+                op::BINFLOAT => self.fast_leaf_op(&mut hl, op::BINFLOAT),
                 op::EMPTY_LIST => self.fast_empty(&mut hl, ContainerKind::List),
                 op::EMPTY_DICT => self.fast_empty(&mut hl, ContainerKind::Dict),
                 op::TUPLE2 => self.fast_tuple(&mut hl, 2),
@@ -129,10 +130,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     #[inline(always)]
     fn then_memoize(&mut self, h: &mut Hot<'i>, id: Id) {
         let d = &mut *self.d;
-        if h.window.get(h.pos) == Some(&(Opcode::MEMOIZE as u8))
-            && self.holes == 0
-            && d.memo.push(id).is_ok()
-        {
+        if memoize_next(h.window, h.pos) && self.holes == 0 && d.memo.push(id).is_ok() {
             h.pos += 1;
         }
     }
@@ -143,71 +141,20 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         self.fast_new(h, Node::Container(Container::empty(kind)))
     }
 
-    /// A new node of an opcode without argument (None, True, False, an empty container).
+    /// A new node of an opcode without argument (an empty container).
     #[inline(always)]
     pub(super) fn fast_new(&mut self, h: &mut Hot<'i>, node: Node) -> bool {
         let end = h.pos;
         self.fast_leaf(h, end, node)
     }
 
-    /// BININT1, BININT2 (unsigned), BININT (signed): `W` little-endian bytes.
+    /// The leaf opcode `byte` (one [`leaf`] reads), pushed with the MEMOIZE after it.
     #[inline(always)]
-    pub(super) fn fast_int<const W: usize>(&mut self, h: &mut Hot<'i>) -> bool {
-        let Some(bytes) = h.window.get(h.pos..h.pos + W) else {
-            return false;
-        };
-        let v = match *bytes {
-            [b] => i64::from(b),
-            [a, b] => i64::from(u16::from_le_bytes([a, b])),
-            [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
-            _ => return false,
-        };
-        let end = h.pos + W;
-        self.fast_leaf(h, end, Node::Int(v))
-    }
-
-    /// BINFLOAT: 8 big-endian bytes.
-    #[inline(always)]
-    pub(super) fn fast_float(&mut self, h: &mut Hot<'i>) -> bool {
-        let Some(&bytes) = h
-            .window
-            .get(h.pos..h.pos + 8)
-            .and_then(|b| <&[u8; 8]>::try_from(b).ok())
-        else {
-            return false;
-        };
-        let end = h.pos + 8;
-        self.fast_leaf(h, end, Node::Float(f64::from_be_bytes(bytes)))
-    }
-
-    /// SHORT_BINUNICODE (`W` 1), BINUNICODE (`W` 4): a length, then UTF-8.
-    #[inline(always)]
-    pub(super) fn fast_str<const W: usize>(&mut self, h: &mut Hot<'i>) -> bool {
-        let Some((node, end)) = self.str_node::<W>(h.window, h.pos) else {
+    fn fast_leaf_op(&mut self, h: &mut Hot<'i>, byte: u8) -> bool {
+        let Some((node, end)) = leaf(byte, h.window, h.pos, self.check_utf8) else {
             return false;
         };
         self.fast_leaf(h, end, node)
-    }
-
-    /// The node of the SHORT_BINUNICODE (`W` 1) or BINUNICODE (`W` 4) whose argument starts
-    /// at `arg`, and where the argument ends; `None` if it runs past the window or is not
-    /// UTF-8 (when checked).
-    #[inline(always)]
-    fn str_node<const W: usize>(&self, window: &[u8], arg: usize) -> Option<(Node, usize)> {
-        let start = arg + W;
-        let n = str_len::<W>(window, arg)?;
-        let end = start.checked_add(n)?;
-        let raw = window.get(start..end)?;
-        if self.check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
-            return None;
-        }
-        let node = Node::Str {
-            start: start as u32,
-            len: n as u32,
-            enc: TextEncoding::Utf8,
-            key: key_slot(raw),
-        };
-        Some((node, end))
     }
 
     /// STOP after one str, with or without a MEMOIZE between (the lab's ack,
@@ -239,7 +186,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         if d.stack.capacity() == 0 {
             return None;
         }
-        let (node, _) = self.str_node::<W>(h.window, arg)?;
+        let (node, _) = str_leaf::<W>(h.window, arg, self.check_utf8)?;
         let root = self.d.nodes.push_id(node).ok()?;
         self.pos = len;
         Some((root, len))
@@ -568,6 +515,76 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             _ => None,
         }
     }
+}
+
+/// One leaf opcode of the binary protocols, the one reading of it for the machine's inline
+/// arms and the serde pull driver (`pickle/de_pull.rs`): None, True, False, BININT1,
+/// BININT2 (unsigned), BININT (signed), BINFLOAT, SHORT_BINUNICODE and BINUNICODE, whose
+/// argument starts at `arg` in `window`. Its node and where its argument ends; `None` for
+/// any other opcode, an argument past the window, or a str that is not UTF-8 when
+/// `check_utf8` (then the machine's family function gives the exact result or error).
+#[inline(always)]
+pub(crate) fn leaf(byte: u8, window: &[u8], arg: usize, check_utf8: bool) -> Option<(Node, usize)> {
+    let fixed = |width: usize| window.get(arg..arg + width);
+    let node = match byte {
+        op::SHORT_BINUNICODE => return str_leaf::<1>(window, arg, check_utf8),
+        op::BINUNICODE => return str_leaf::<4>(window, arg, check_utf8),
+        op::NONE => Node::None,
+        op::NEWTRUE => Node::Bool(true),
+        op::NEWFALSE => Node::Bool(false),
+        op::BININT1 => Node::Int(i64::from(*window.get(arg)?)),
+        op::BININT2 => match *fixed(2)? {
+            [a, b] => Node::Int(i64::from(u16::from_le_bytes([a, b]))),
+            _ => return None,
+        },
+        op::BININT => match *fixed(4)? {
+            [a, b, c, d] => Node::Int(i64::from(i32::from_le_bytes([a, b, c, d]))),
+            _ => return None,
+        },
+        op::BINFLOAT => Node::Float(f64::from_be_bytes(*<&[u8; 8]>::try_from(fixed(8)?).ok()?)),
+        _ => return None,
+    };
+    Some((node, arg + width(byte)))
+}
+
+/// The argument width of the fixed-width leaf opcodes [`leaf`] reads (0 for the others).
+#[inline(always)]
+fn width(byte: u8) -> usize {
+    match byte {
+        op::BININT1 => 1,
+        op::BININT2 => 2,
+        op::BININT => 4,
+        op::BINFLOAT => 8,
+        _ => 0,
+    }
+}
+
+/// Whether the opcode at `pos` is a MEMOIZE (CPython writes one after most new values; the
+/// inline arms and the pull driver take it with the value).
+#[inline(always)]
+pub(crate) fn memoize_next(window: &[u8], pos: usize) -> bool {
+    window.get(pos) == Some(&op::MEMOIZE)
+}
+
+/// The node of the SHORT_BINUNICODE (`W` 1) or BINUNICODE (`W` 4) whose argument starts at
+/// `arg`, and where the argument ends; `None` if it runs past the window or is not UTF-8
+/// (when `check_utf8`).
+#[inline(always)]
+fn str_leaf<const W: usize>(window: &[u8], arg: usize, check_utf8: bool) -> Option<(Node, usize)> {
+    let start = arg + W;
+    let n = str_len::<W>(window, arg)?;
+    let end = start.checked_add(n)?;
+    let raw = window.get(start..end)?;
+    if check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
+        return None;
+    }
+    let node = Node::Str {
+        start: start as u32,
+        len: n as u32,
+        enc: TextEncoding::Utf8,
+        key: key_slot(raw),
+    };
+    Some((node, end))
 }
 
 /// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
