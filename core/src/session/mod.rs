@@ -516,6 +516,13 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         self.tx.pending()
     }
 
+    /// True if [`transmit`](Self::transmit) is not empty (checked by the drivers before each
+    /// step, without making the slice).
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        self.state != State::AwaitingClientId && self.tx.has_pending()
+    }
+
     /// Reports that `n` bytes of [`transmit`](Self::transmit) were written.
     pub fn transmitted(&mut self, n: usize) {
         self.tx.transmitted(n);
