@@ -7,7 +7,7 @@ use embedded_io_async::{Read, Write};
 use crate::driver::{self, read_outcome, write_outcome, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::ToPickle;
-use crate::session::{ClientId, Decode, Event, Session};
+use crate::session::{ClientId, Decode, Event, Found, Session};
 
 /// The lab client over an async transport `T` (an embassy-net or tokio socket), with a
 /// session `S` that owns its buffers and decoder (by default 4 KiB buffers and the default
@@ -82,13 +82,21 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     ///
     /// As the blocking client's.
     pub async fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
+        let found = self.wait().await?;
+        self.keep_found(found);
+        Ok(())
+    }
+
+    /// Reads until the session finds an event (`Session::find`): what it found.
+    async fn wait(&mut self) -> Result<Found, Error<T::Error>> {
         loop {
             // Checked here, inline: a call to `flush` per event cost ~29 instructions.
-            if !self.session.transmit().is_empty() {
+            if self.session.has_pending() {
                 self.flush().await?;
             }
-            if self.session.ready()? {
-                return Ok(());
+            let found = self.session.find()?;
+            if !matches!(found, Found::Nothing) {
+                return Ok(found);
             }
             let waiting = self.session.waiting();
             let hook = self.before_read.before_read(&mut self.transport, waiting);
@@ -106,8 +114,8 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     ///
     /// As the blocking client's.
     pub async fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
-        self.wait_event().await?;
-        self.take_ready()
+        let found = self.wait().await?;
+        self.found_event(found)
     }
 
     /// As the blocking client's `run`: every event to `on_event` until the server closes.

@@ -8,7 +8,7 @@ use embedded_io::{Read, Write};
 use crate::driver::{self, read_outcome, write_outcome, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::ToPickle;
-use crate::session::{ClientId, Decode, Event, Session};
+use crate::session::{ClientId, Decode, Event, Found, Session};
 
 /// The lab client over a blocking transport `T` (a `std::net::TcpStream` through
 /// `brine-adapters`, a UART, an embedded-nal socket), with a session `S` that owns its
@@ -81,13 +81,22 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     ///
     /// As [`next_event`](Self::next_event).
     pub fn wait_event(&mut self) -> Result<(), Error<T::Error>> {
+        let found = self.wait()?;
+        self.keep_found(found);
+        Ok(())
+    }
+
+    /// Reads until the session finds an event (`Session::find`): what it found.
+    #[cfg_attr(feature = "fast", inline)]
+    fn wait(&mut self) -> Result<Found, Error<T::Error>> {
         loop {
             // Checked here, inline: a call to `flush` per event cost ~29 instructions.
-            if !self.session.transmit().is_empty() {
+            if self.session.has_pending() {
                 self.flush()?;
             }
-            if self.session.ready()? {
-                return Ok(());
+            let found = self.session.find()?;
+            if !matches!(found, Found::Nothing) {
+                return Ok(found);
             }
             let waiting = self.session.waiting();
             let hook = self.before_read.before_read(&mut self.transport, waiting);
@@ -107,8 +116,8 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     ///
     /// The transport's and the session's; after [`Event::Closed`], [`Misuse::Closed`](crate::session::Misuse::Closed).
     pub fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
-        self.wait_event()?;
-        self.take_ready()
+        let found = self.wait()?;
+        self.found_event(found)
     }
 
     /// Calls `on_event` for every event until the server closes in order (the last event

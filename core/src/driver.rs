@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 use embedded_io::{ErrorKind, ErrorType};
 
 use crate::pickle::{Decoder, Encoding};
-use crate::session::{self, Decode, Event, Misuse, Session, State, Waiting};
+use crate::session::{self, Decode, Event, Found, Misuse, Session, State, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
 #[derive(Debug, PartialEq)]
@@ -217,12 +217,22 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
         self.transport
     }
 
-    /// The event the session found ready (the read loop saw `Session::ready` say so).
-    /// Built in place in the returned `Result` (see `Session::take`).
-    pub(crate) fn take_ready<E>(&mut self) -> Result<Event<'_>, Error<E>> {
-        // Not after `ready()`; closed is the answer a closed session gives.
+    /// The event the read loop found (`Session::find`): a message decoded at the head,
+    /// handed out at once, or the event the session keeps. Built in place in the returned
+    /// `Result` (see `Session::take`).
+    #[cfg_attr(feature = "fast", inline)]
+    pub(crate) fn found_event<E>(&mut self, found: Found) -> Result<Event<'_>, Error<E>> {
+        // Not after `find` said nothing; closed is the answer a closed session gives.
         let none = || Err(Error::Session(Misuse::Closed.into()));
-        self.session.take(|event| event, none)
+        self.session.take(found, |event| event, none)
+    }
+
+    /// Keeps what the read loop found for the next `next_event` (`wait_event` returns
+    /// without handing it out).
+    pub(crate) fn keep_found(&mut self, found: Found) {
+        if let Found::Message { len, root } = found {
+            self.session.keep(len, root);
+        }
     }
 }
 

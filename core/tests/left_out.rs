@@ -2,7 +2,8 @@
 //! feature, never misread: a protocol-0 float without `float-text` (the session skips that
 //! message and goes on), a client id or first message that needs Python's repr without
 //! `repr`, re-pickling the identity for a Python 2 server (under auto protocol, feature
-//! `dialects`), or pickling Python 2's types, without `python2`. With a feature on,
+//! `dialects`), pickling Python 2's types without `python2`, or a dict keyed by floats (or
+//! other types than str, int, bool and None) without `any-keys`. With a feature on,
 //! its test checks the value it gives instead.
 //! Run by .ci/run: `cargo test -p brine-core --no-default-features --test left_out` (and with
 //! the default features in the workspace's tests).
@@ -177,4 +178,48 @@ fn python_2_types_need_python2() {
         got,
         b"\x80\x02X\x08\x00\x00\x00clientidq\x00M1\xd4\x86q\x01."
     );
+}
+
+/// Without `any-keys`, equal keys are still merged where every key is a str, an int of 64
+/// bits, a bool or None (`1 == True`; a Python 2 `'name'` equals `u'name'`), and a dict of
+/// float keys is refused naming the feature; with it, Python's equality for every type.
+#[test]
+fn keys_other_than_str_int_bool_none_need_any_keys() {
+    let mut decoder: Decoder = Decoder::new();
+    // {1: 'a', True: 'b', 'x': None} as protocol 2, written by hand (Python keeps `1`, with 'b').
+    let merged = decoder
+        .decode(b"\x80\x02}(K\x01X\x01\x00\x00\x00a\x88X\x01\x00\x00\x00bX\x01\x00\x00\x00xNu.")
+        .unwrap();
+    let Value::Dict(d) = merged else {
+        panic!("expected a dict, got {merged:?}");
+    };
+    assert_eq!(d.len(), 2);
+    let (k, v) = d.iter().next().unwrap();
+    assert_eq!((k.as_i64(), v.as_str()), (Some(1), Some("b")));
+    // Python 2's protocol 0: S'name' then Vname, equal keys: {'name': 7}
+    let p2 = decoder
+        .decode(b"(dp0\nS'name'\np1\nVAda\np2\nsVname\np3\nI7\ns.")
+        .unwrap();
+    let Value::Dict(d) = p2 else {
+        panic!("expected a dict, got {p2:?}");
+    };
+    assert_eq!(
+        (d.len(), d.get("name").and_then(|v| v.as_i64())),
+        (1, Some(7))
+    );
+    // pickle.dumps({1.5: 'a', 2.5: 'b'}, 2)
+    let floats = decoder.decode(
+        b"\x80\x02}q\x00(G?\xf8\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00aq\x01G@\x04\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00bq\x02u.",
+    );
+    #[cfg(feature = "any-keys")]
+    assert!(
+        matches!(floats, Ok(Value::Dict(d)) if d.len() == 2),
+        "{floats:?}"
+    );
+    #[cfg(not(feature = "any-keys"))]
+    {
+        let text = floats.unwrap_err().to_string();
+        assert!(text.contains("STOP at byte 41"), "{text}");
+        assert!(text.contains("brine-core feature `any-keys`"), "{text}");
+    }
 }

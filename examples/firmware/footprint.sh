@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the firmware's footprint (BENCHMARKS.md, "Firmware footprint"): for opt-level z,
 # s and 3, the default build (prints messages' repr), the smallest (brine-core without its
-# default features: `repr`, `float-text`, `pickler`) and the baseline without brine-core:
+# default features: `repr`, `float-text`, `pickler`, `any-keys`) and the baseline without brine-core:
 # .text/.rodata/.data/.bss (arm-none-eabi-size or llvm-size), brine-core's share (the lab
 # client minus the baseline, and by symbol), and the stack's high-water mark, from a run
 # under QEMU against the CPython lab server (classic mode). Then brine-core's cargo features,
@@ -76,7 +76,7 @@ for opt in z s 3; do
         flash=$((t + r + d + v))
         case $variant in
             repr) name="lab client, prints messages (repr)" ;;
-            lean) name="lab client, smallest (no repr, float-text, pickler)" ;;
+            lean) name="lab client, smallest (no repr, float-text, pickler, any-keys)" ;;
             baseline) name="baseline: board code, no brine-core" ;;
         esac
         if [ "$variant" = baseline ]; then
@@ -91,7 +91,7 @@ for opt in z s 3; do
     done
 done
 # brine-core's cargo features (forwarded by this firmware's own: `repr`, `float-text`,
-# `pickler`, `python2`; opt-level z): each alone on top of none, and each left out of the default (they
+# `pickler`, `any-keys`, `python2`; opt-level z): each alone on top of none, and each left out of the default (they
 # share code: the pickler's protocol-0 float writing links the float formatter and parser).
 features_build() { # firmware features (comma-separated, may be empty) -> the ELF's flash bytes
     local t r d b v
@@ -106,16 +106,17 @@ base=$((bt + br + bd + bv))
 share() { echo $(($(features_build "$1") - base)); }
 # A change in bytes with its sign: +N, or −N (a feature can make a build smaller).
 signed() { if [ "$1" -lt 0 ]; then printf '−%d' $((-$1)); else printf '+%d' "$1"; fi; }
-all=$(share repr,float-text,pickler)
+DEFAULT=repr,float-text,pickler,any-keys
+all=$(share $DEFAULT)
 none=$(share '')
 lean="$OUT/features-none"
 echo
 printf '| brine-core features (opt-level z; the firmware prints messages as repr with `repr`, else type and length) | brine-core share of flash | the feature alone: added to none | the feature left out of the default |\n'
 printf '| --- | ---: | ---: | ---: |\n'
-printf '| default: `repr`, `float-text`, `pickler` | %d | | |\n' "$all"
-for feature in repr float-text pickler; do
+printf '| default: `repr`, `float-text`, `pickler`, `any-keys` | %d | | |\n' "$all"
+for feature in repr float-text pickler any-keys; do
     alone=$(share "$feature")
-    rest=$(share "$(echo repr,float-text,pickler | tr ',' '\n' | grep -vx "$feature" | paste -sd,)")
+    rest=$(share "$(echo $DEFAULT | tr ',' '\n' | grep -vx "$feature" | paste -sd,)")
     printf '| `%s` only / all but `%s` | %d / %d | %s | %s |\n' "$feature" "$feature" "$alone" "$rest" \
         "$(signed $((alone - none)))" "$(signed $((rest - all)))"
 done
@@ -123,23 +124,23 @@ done
 # encoder's Python 2 types) needs the pickler: its cost on top of `pickler` and of the default.
 pickler=$(share pickler)
 printf '| `python2` on top of `pickler` / of the default | %d / %d | +%d / +%d | |\n' \
-    "$(share pickler,python2)" "$(share repr,float-text,pickler,python2)" \
-    $(($(share pickler,python2) - pickler)) $(($(share repr,float-text,pickler,python2) - all))
+    "$(share pickler,python2)" "$(share $DEFAULT,python2)" \
+    $(($(share pickler,python2) - pickler)) $(($(share $DEFAULT,python2) - all))
 # `objects` (standard types as data; stubs, which the firmware does not allow): its cost on
 # top of none and of the default.
 printf '| `objects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
-    "$(share objects)" "$(share repr,float-text,pickler,objects)" \
-    $(($(share objects) - none)) $(($(share repr,float-text,pickler,objects) - all))
+    "$(share objects)" "$(share $DEFAULT,objects)" \
+    $(($(share objects) - none)) $(($(share $DEFAULT,objects) - all))
 # `fast` (the decode loop's inline arms for the common binary opcodes; brine-core's default,
 # off in these firmwares): its cost on top of none and of the default.
 printf '| `fast` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
-    "$(share fast)" "$(share repr,float-text,pickler,fast)" \
-    $(($(share fast) - none)) $(($(share repr,float-text,pickler,fast) - all))
+    "$(share fast)" "$(share $DEFAULT,fast)" \
+    $(($(share fast) - none)) $(($(share $DEFAULT,fast) - all))
 # `dialects` (length-prefixed framings, other greetings, auto protocol; off in the lab
 # clients): its cost on top of none and of the default.
 printf '| `dialects` on top of none / of the default | %d / %d | +%d / +%d | |\n' \
-    "$(share dialects)" "$(share repr,float-text,pickler,dialects)" \
-    $(($(share dialects) - none)) $(($(share repr,float-text,pickler,dialects) - all))
+    "$(share dialects)" "$(share $DEFAULT,dialects)" \
+    $(($(share dialects) - none)) $(($(share $DEFAULT,dialects) - all))
 # `multiprocessing` (the HMAC handshake, RustCrypto's hmac/md-5/sha2/sha3): the same program,
 # brine-firmware-mp, with and without it (without it, it reaches a listener without an
 # authkey: the framing stays), on top of none and of the default.
@@ -152,8 +153,8 @@ mp_build() { # firmware features -> flash bytes of brine-firmware-mp
 }
 mp_none=$(mp_build '')
 mp_on=$(mp_build multiprocessing)
-mp_all=$(mp_build repr,float-text,pickler)
-mp_all_on=$(mp_build repr,float-text,pickler,multiprocessing)
+mp_all=$(mp_build $DEFAULT)
+mp_all_on=$(mp_build $DEFAULT,multiprocessing)
 printf '| `multiprocessing` (brine-firmware-mp with it) on top of none / of the default | %d / %d | +%d / +%d | |\n' \
     $((mp_on - base)) $((mp_all_on - base)) $((mp_on - mp_none)) $((mp_all_on - mp_all))
 printf '| none (identity pickled by build.rs, protocol-0 floats skipped with their reason) | %d | | |\n' "$none"
@@ -164,6 +165,14 @@ printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pick
     "$(symbols "$lean" 'brine_core::pickle::framer')" "$(symbols "$lean" 'brine_core::session')" \
     "$(symbols "$lean" 'brine_core::blocking')" "$(symbols "$lean" 'brine_core::handshake')" \
     "$(symbols "$lean" 'compiler_builtins|^[0-9]+ [0-9]+ [tT] __')" "$(symbols "$lean" 'core::fmt')"
+# The prototype of a lean receive side (src/bin/proto.rs; BENCHMARKS.md): the smallest
+# configuration with one buffer and a skip-only scan in place of brine-core's session,
+# blocking client, framer and handshake, brine-core's decoder for each whole message.
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --release -q --bin brine-firmware-proto --no-default-features
+cp "target/$TARGET/release/brine-firmware-proto" "$OUT/proto-none"
+read -r t r d b v < <(sections "$OUT/proto-none")
+printf 'Prototype, a lean receive side around brine-core'"'"'s decoder (src/bin/proto.rs, no default features): share %d bytes; brine_core::pickle::decode %d by symbol\n' \
+    $((t + r + d + v - base)) "$(symbols "$OUT/proto-none" 'brine_core::pickle::decode')"
 # leave the default build as it was
 cargo build --release -q
-echo "brine-core share: $none bytes (lab client, opt-level z, brine-core default-features = false: no float-text, repr or pickler; identity pickled by build.rs)"
+echo "brine-core share: $none bytes (lab client, opt-level z, brine-core default-features = false: no float-text, repr, pickler or any-keys; identity pickled by build.rs)"

@@ -16,7 +16,9 @@
 //! with shared references).
 
 use super::decode::arena::{self, Container, ContainerKind, Edge, Id, Node, NodeId, NIL};
-use super::pynum::{hash_big, hash_float, hash_small, is_nan, num_eq, Num};
+use super::pynum::hash_small;
+#[cfg(feature = "any-keys")]
+use super::pynum::{hash_big, hash_float, is_nan, num_eq, Num};
 use super::text::{self, TextEncoding};
 use super::value::{Item, Tree};
 
@@ -31,10 +33,17 @@ const PAIRWISE: usize = 8;
 /// Containers up to this many keys are first checked for all-distinct fingerprints.
 const DISTINCT_CHECK: usize = 1024;
 
-/// The work budget ran out.
-pub(crate) struct OverBudget;
+/// Why merging stopped.
+pub(crate) enum Halt {
+    /// The work budget ran out.
+    OverBudget,
+    /// Without the `any-keys` feature: a key of a container with two or more keys is not a
+    /// `str`, an `int` of 64 bits, a `bool` or `None` (equality not compiled in).
+    #[cfg(not(feature = "any-keys"))]
+    KeyType,
+}
 
-type Work<T> = Result<T, OverBudget>;
+type Work<T> = Result<T, Halt>;
 
 /// A hash and whether CPython computes the same one in every process.
 #[derive(Clone, Copy)]
@@ -144,7 +153,7 @@ impl<'a> Keys<'a> {
 
     fn spend(&mut self, units: usize) -> Work<()> {
         let units = u32::try_from(units).unwrap_or(u32::MAX);
-        self.budget = self.budget.checked_sub(units).ok_or(OverBudget)?;
+        self.budget = self.budget.checked_sub(units).ok_or(Halt::OverBudget)?;
         Ok(())
     }
 
@@ -277,6 +286,7 @@ impl<'a> Keys<'a> {
             }
             Node::Int(i) => hash_small(i) as u16 | 1,
             Node::Bool(b) => u16::from(b) | 1,
+            #[cfg(feature = "any-keys")]
             Node::Float(f) if !is_nan(f) => hash_float(f) as u16 | 1,
             _ => 0,
         }
@@ -422,7 +432,7 @@ impl<'a> Keys<'a> {
 
     // ---- Python's hash ----
 
-    #[cfg(all(test, feature = "float-text"))]
+    #[cfg(all(test, feature = "float-text", feature = "any-keys"))]
     pub(crate) fn python_hash(&mut self, id: NodeId) -> Work<(u64, bool)> {
         self.hash(id).map(|h| (h.value, h.fixed))
     }
@@ -435,14 +445,17 @@ impl<'a> Keys<'a> {
             Node::None => Hash::fixed(HASH_NONE),
             Node::Bool(b) => Hash::fixed(b.into()),
             Node::Int(i) => Hash::fixed(hash_small(i)),
+            #[cfg(feature = "any-keys")]
             Node::BigInt { start, len, digits } => {
                 self.spend(len as usize)?;
                 Hash::fixed(hash_big(self.span(start, len), digits))
             }
+            #[cfg(feature = "any-keys")]
             Node::Float(f) if is_nan(f) => Hash {
                 value: u64::from(id),
                 fixed: false,
             },
+            #[cfg(feature = "any-keys")]
             Node::Float(f) => Hash::fixed(hash_float(f)),
             Node::Str {
                 start, len, enc, ..
@@ -451,6 +464,7 @@ impl<'a> Keys<'a> {
                 let chars = text::text_chars(self.span(start, len), enc).map(u32::from);
                 fnv(0xcbf2_9ce4_8422_2325, chars)
             }
+            #[cfg(feature = "any-keys")]
             Node::Bytes {
                 start, len, enc, ..
             } => {
@@ -458,9 +472,11 @@ impl<'a> Keys<'a> {
                 let bytes = text::bytes_iter(self.span(start, len), enc).map(u32::from);
                 fnv(0x6c62_272e_07bb_0142, bytes)
             }
+            #[cfg(feature = "any-keys")]
             Node::Container(c) if c.kind == ContainerKind::Tuple => self.hash_tuple(c)?,
             // Standard values hash by value where brine models their `==`
             // (`objects::equality`); other objects by identity (as `object.__hash__`).
+            #[cfg(feature = "any-keys")]
             Node::Container(Container {
                 kind: ContainerKind::Object(_),
                 ..
@@ -468,16 +484,22 @@ impl<'a> Keys<'a> {
                 value: self.object_hash(id),
                 fixed: false,
             },
+            #[cfg(feature = "any-keys")]
             Node::Global(_) => Hash {
                 value: u64::from(id),
                 fixed: false,
             },
+            #[cfg(feature = "any-keys")]
             Node::Container(c) => self.hash_frozenset(c)?,
+            #[cfg(feature = "any-keys")]
             Node::Builtin(_) => Hash::fixed(0),
+            #[cfg(not(feature = "any-keys"))]
+            _ => return Err(Halt::KeyType),
         })
     }
 
     /// CPython's `tuplehash` (xxHash-based, 3.8 and later).
+    #[cfg(feature = "any-keys")]
     fn hash_tuple(&mut self, c: Container) -> Work<Hash> {
         const P1: u64 = 11_400_714_785_074_694_791;
         const P2: u64 = 14_029_467_366_897_019_727;
@@ -500,6 +522,7 @@ impl<'a> Keys<'a> {
     }
 
     /// CPython's `frozenset_hash` (its items already merged).
+    #[cfg(feature = "any-keys")]
     fn hash_frozenset(&mut self, c: Container) -> Work<Hash> {
         let shuffle = |h: u64| ((h ^ 89_869_747) ^ (h << 16)).wrapping_mul(3_644_798_167);
         let (mut h, mut fixed) = (0u64, true);
@@ -558,11 +581,32 @@ impl<'a> Keys<'a> {
     /// [`eq`](Self::eq) for all but identical nodes and UTF-8 strs.
     fn eq_other(&mut self, a: NodeId, b: NodeId, x: Node, y: Node) -> Work<bool> {
         self.spend(1)?;
+        #[cfg(feature = "any-keys")]
         if let (Some(x), Some(y)) = (self.num(x), self.num(y)) {
             return Ok(num_eq(x, y));
         }
+        #[cfg(not(feature = "any-keys"))]
+        if let (Some(x), Some(y)) = (small(x), small(y)) {
+            return Ok(x == y);
+        }
         Ok(match (x, y) {
             (Node::None, Node::None) => true,
+            #[cfg(not(feature = "any-keys"))]
+            (Node::Str { len, .. }, Node::Str { len: l2, .. }) => {
+                self.spend(len.min(l2) as usize)?;
+                let tree = Tree {
+                    input: self.input,
+                    nodes: self.nodes,
+                    edges: self.edges,
+                };
+                matches!((tree.item(a), tree.item(b)), (Item::Str(s), Item::Str(t)) if s == t)
+            }
+            // Of two types compared: unequal (`'1' != 1`, `None != 0`).
+            #[cfg(not(feature = "any-keys"))]
+            _ if small_key(x) && small_key(y) => false,
+            #[cfg(not(feature = "any-keys"))]
+            _ => return Err(Halt::KeyType),
+            #[cfg(feature = "any-keys")]
             (Node::Str { len, .. }, Node::Str { len: l2, .. })
             | (Node::Bytes { len, .. }, Node::Bytes { len: l2, .. }) => {
                 self.spend(len.min(l2) as usize)?;
@@ -579,6 +623,7 @@ impl<'a> Keys<'a> {
                     _ => false,
                 }
             }
+            #[cfg(feature = "any-keys")]
             (Node::Container(c), Node::Container(d)) if c.len == d.len => match (c.kind, d.kind) {
                 (ContainerKind::Tuple, ContainerKind::Tuple) => {
                     let (mut e, mut f) = (c.first, d.first);
@@ -607,12 +652,14 @@ impl<'a> Keys<'a> {
                 (ContainerKind::Object(_), ContainerKind::Object(_)) => self.objects_eq(a, b),
                 _ => false,
             },
+            #[cfg(feature = "any-keys")]
             _ => false,
         })
     }
 
     /// An object's hash: by value for a standard value whose `==` brine models, else by
     /// identity. (Out of line, as `objects_eq`: keeps `hash` and `eq_other` small.)
+    #[cfg(feature = "any-keys")]
     #[cold]
     #[inline(never)]
     fn object_hash(&self, id: NodeId) -> u64 {
@@ -646,6 +693,7 @@ impl<'a> Keys<'a> {
         }
     }
 
+    #[cfg(feature = "any-keys")]
     fn contains(&mut self, set: Container, item: NodeId) -> Work<bool> {
         let mut e = set.first;
         for _ in 0..set.len {
@@ -658,6 +706,7 @@ impl<'a> Keys<'a> {
         Ok(false)
     }
 
+    #[cfg(feature = "any-keys")]
     fn num(&self, node: Node) -> Option<Num<'a>> {
         Some(match node {
             Node::Bool(b) => Num::Small(b.into()),
@@ -667,6 +716,25 @@ impl<'a> Keys<'a> {
             _ => return None,
         })
     }
+}
+
+/// A `bool` or 64-bit `int` key as a number (`True == 1`).
+#[cfg(not(feature = "any-keys"))]
+fn small(node: Node) -> Option<i64> {
+    match node {
+        Node::Bool(b) => Some(b.into()),
+        Node::Int(i) => Some(i),
+        _ => None,
+    }
+}
+
+/// A key type compared without the `any-keys` feature.
+#[cfg(not(feature = "any-keys"))]
+fn small_key(node: Node) -> bool {
+    matches!(
+        node,
+        Node::None | Node::Bool(_) | Node::Int(_) | Node::Str { .. }
+    )
 }
 
 /// FNV-1a over `items`, for `str` and `bytes`, whose CPython hashes vary per process (the
@@ -689,7 +757,7 @@ fn fnv(seed: u64, items: impl Iterator<Item = u32>) -> Hash {
 }
 
 // Its CPython fixtures include protocol-0 floats.
-#[cfg(all(test, feature = "float-text"))]
+#[cfg(all(test, feature = "float-text", feature = "any-keys"))]
 mod tests {
     extern crate std;
     use super::super::decode::Decoder;

@@ -3,15 +3,19 @@
 //! `float` (`1 == True == 1.0`, `2**64 == 2.0**64`, `2**53 + 1 != 2.0**53`), whatever
 //! opcode wrote the int (INT/LONG decimal or LONG1/LONG4 bytes).
 
+#[cfg(feature = "any-keys")]
 use super::decode::arena::IntDigits;
+#[cfg(feature = "any-keys")]
 use super::number;
 
 /// CPython's `_PyHASH_MODULUS` (64-bit builds): numeric hashes are reductions modulo it.
 const MODULUS: u64 = (1 << 61) - 1;
 /// `hash(float('inf'))`.
+#[cfg(feature = "any-keys")]
 const HASH_INF: u64 = 314_159;
 
 /// A number, for Python's numeric equality.
+#[cfg(feature = "any-keys")]
 #[derive(Clone, Copy)]
 pub(crate) enum Num<'a> {
     Small(i64),
@@ -29,6 +33,7 @@ fn not_minus_one(h: u64) -> u64 {
 }
 
 /// `x * 2**k` modulo [`MODULUS`] for `x < MODULUS`, `k < 61`: a 61-bit rotation.
+#[cfg(feature = "any-keys")]
 fn rotate61(x: u64, k: u32) -> u64 {
     if k == 0 {
         return x;
@@ -56,6 +61,7 @@ fn reduce(x: u64) -> u64 {
     }
 }
 
+#[cfg(feature = "any-keys")]
 pub(crate) fn hash_big(raw: &[u8], digits: IntDigits) -> u64 {
     match digits {
         IntDigits::LittleEndian => {
@@ -87,6 +93,7 @@ pub(crate) fn hash_big(raw: &[u8], digits: IntDigits) -> u64 {
 /// A float's parts from its bits: sign, the integer significand `m` and the exponent `e`
 /// with `|v| = m * 2**e` exactly; `None` for an infinity or a NaN. Integer work only: a
 /// Cortex-M without an FPU would link soft-float routines for float arithmetic.
+#[cfg(feature = "any-keys")]
 fn float_parts(v: f64) -> Option<(bool, u64, i32)> {
     let bits = v.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
@@ -100,12 +107,14 @@ fn float_parts(v: f64) -> Option<(bool, u64, i32)> {
 }
 
 /// `v.is_nan()` from the bits (no soft-float comparison).
+#[cfg(feature = "any-keys")]
 pub(crate) fn is_nan(v: f64) -> bool {
     v.to_bits() & !(1 << 63) > 0x7ff0_0000_0000_0000
 }
 
 /// CPython's `_Py_HashDouble` for a non-NaN float: the value modulo [`MODULUS`], computed
 /// from the bits as `m * 2**(e mod 61)` (2**61 = 1 modulo it).
+#[cfg(feature = "any-keys")]
 pub(crate) fn hash_float(v: f64) -> u64 {
     match float_parts(v) {
         Some((negative, m, e)) => {
@@ -118,6 +127,7 @@ pub(crate) fn hash_float(v: f64) -> u64 {
 }
 
 /// Python's `i == f`: the float is integral and equal, exactly.
+#[cfg(feature = "any-keys")]
 fn int_eq_float(i: i64, f: f64) -> bool {
     let Some((negative, m, e)) = float_parts(f) else {
         return false;
@@ -139,11 +149,13 @@ fn int_eq_float(i: i64, f: f64) -> bool {
 }
 
 /// Python's `a == b` for floats (IEEE: NaN equals nothing, `0.0 == -0.0`), from the bits.
+#[cfg(feature = "any-keys")]
 fn float_eq(a: f64, b: f64) -> bool {
     let (x, y) = (a.to_bits(), b.to_bits());
     !is_nan(a) && !is_nan(b) && (x == y || (x | y) << 1 == 0)
 }
 
+#[cfg(feature = "any-keys")]
 pub(crate) fn num_eq(x: Num<'_>, y: Num<'_>) -> bool {
     match (x, y) {
         (Num::Small(a), Num::Small(b)) => a == b,
@@ -162,6 +174,7 @@ pub(crate) fn num_eq(x: Num<'_>, y: Num<'_>) -> bool {
     }
 }
 
+#[cfg(feature = "any-keys")]
 fn big_eq(a: &[u8], da: IntDigits, b: &[u8], db: IntDigits) -> bool {
     match (da, db) {
         (IntDigits::LittleEndian, IntDigits::LittleEndian) => le_trim(a) == le_trim(b),
@@ -172,11 +185,13 @@ fn big_eq(a: &[u8], da: IntDigits, b: &[u8], db: IntDigits) -> bool {
 }
 
 /// Sign and digits of a decimal INT/LONG argument (validated by the decoder).
+#[cfg(feature = "any-keys")]
 fn decimal_parts(text: &[u8]) -> (bool, &[u8]) {
     number::split_decimal(text).unwrap_or((false, &[]))
 }
 
 /// Little-endian two's complement without redundant sign-extension bytes.
+#[cfg(feature = "any-keys")]
 fn le_trim(le: &[u8]) -> &[u8] {
     let mut le = le;
     while let [.., below, top] = *le {
@@ -190,12 +205,14 @@ fn le_trim(le: &[u8]) -> &[u8] {
 }
 
 /// 32-bit limbs of the largest decimal INT/LONG argument (4300 digits: under 2**14286).
+#[cfg(feature = "any-keys")]
 const DECIMAL_LIMBS: usize = number::MAX_INT_DIGITS * 100 / 963 + 2;
 
 /// A LONG1/LONG4 payload equals a decimal INT/LONG argument: the decimal's magnitude in
 /// 32-bit limbs (1.8 KiB of stack; multiplications only, no division), compared byte by byte
 /// with the payload's magnitude (its two's complement negated on the fly), then the signs.
 /// Not inlined: the limbs live on this frame only while comparing, not in every caller's.
+#[cfg(feature = "any-keys")]
 #[inline(never)]
 fn le_eq_decimal(le: &[u8], decimal: &[u8]) -> bool {
     let (negative, digits) = decimal_parts(decimal);
@@ -241,10 +258,12 @@ fn le_eq_decimal(le: &[u8], decimal: &[u8]) -> bool {
 }
 
 /// Bytes of the largest integral float in two's complement (2**1024 needs 129).
+#[cfg(feature = "any-keys")]
 const FLOAT_LE_LEN: usize = 136;
 
 /// An integral float as little-endian two's complement; `None` if not finite or not
 /// integral.
+#[cfg(feature = "any-keys")]
 fn float_le(f: f64, buf: &mut [u8; FLOAT_LE_LEN]) -> Option<&[u8]> {
     let (negative, mut mant, mut e) = float_parts(f)?;
     if e < 0 {
@@ -273,6 +292,7 @@ fn float_le(f: f64, buf: &mut [u8; FLOAT_LE_LEN]) -> Option<&[u8]> {
     Some(out)
 }
 
+#[cfg(feature = "any-keys")]
 #[cfg(test)]
 mod tests {
     extern crate std;

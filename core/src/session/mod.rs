@@ -74,6 +74,17 @@ use crate::pickle::{Decoder, Encoding, NodeId, Protocol, ToPickle};
 use receive::{message, Ready, Receiver, Source};
 use send::Transmitter;
 
+/// What [`Session::find`] found (a copy of the session's state, borrowing nothing).
+#[derive(Clone, Copy)]
+pub(crate) enum Found {
+    /// The `len`-byte message at the head, decoded with root `root`, not yet handed out.
+    Message { len: usize, root: NodeId },
+    /// Another event is kept, for [`Session::take`].
+    Ready,
+    /// No event in the bytes received so far.
+    Nothing,
+}
+
 /// Where the session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -339,37 +350,42 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// session is then closed. After [`Event::Closed`] or an error, fails with
     /// [`Misuse::Closed`]; before [`start`](Self::start), with [`Misuse::NotStarted`].
     pub fn poll(&mut self) -> Result<Status<'_>, Error> {
-        if !self.rx.has_ready() {
-            self.check_open()?;
+        match self.find()? {
             // A message decoded at the head while listening is handed out at once, not kept
             // as the ready event first.
-            match self.rx.decode_head(&mut self.decoder) {
-                Some((len, root)) if self.state != State::AwaitingClientId => {
-                    return Ok(self.decoded_message(len, root, Status::Event));
-                }
-                Some((len, root)) => self.rx.decoded(len, root),
-                None if !self.frame()? => return Ok(Status::Partial),
-                None => {}
-            }
+            Found::Nothing => Ok(Status::Partial),
+            found => self.take(found, Status::Event, || Ok(Status::Partial)),
         }
-        self.take(Status::Event, || Ok(Status::Partial))
     }
 
-    /// Finds (and, when complete, decodes) the next event without handing it out: true if
-    /// one is ready. Drivers that return the event from a read loop check this in the loop
-    /// and call [`poll`](Self::poll) once after it (the borrow checker cannot yet see that
-    /// a borrow returned from inside a loop is sound).
-    #[cfg_attr(feature = "fast", inline)]
-    pub(crate) fn ready(&mut self) -> Result<bool, Error> {
+    /// Finds (and, when complete, decodes) the next event without handing it out. A message
+    /// decoded at the head while listening is returned as [`Found::Message`] (a copy: no
+    /// borrow, so a driver's read loop can return it), to hand out with [`take`](Self::take)
+    /// or keep with [`keep`](Self::keep); any other event is kept, for `take`.
+    #[cfg_attr(feature = "fast", inline(always))]
+    pub(crate) fn find(&mut self) -> Result<Found, Error> {
         if self.rx.has_ready() {
-            return Ok(true);
+            return Ok(Found::Ready);
         }
         self.check_open()?;
         if let Some((len, root)) = self.rx.decode_head(&mut self.decoder) {
+            if self.state != State::AwaitingClientId {
+                return Ok(Found::Message { len, root });
+            }
             self.rx.decoded(len, root);
-            return Ok(true);
+            return Ok(Found::Ready);
         }
-        self.frame()
+        Ok(if self.frame()? {
+            Found::Ready
+        } else {
+            Found::Nothing
+        })
+    }
+
+    /// Keeps a message [`find`](Self::find) returned as the event ready, for
+    /// [`take`](Self::take).
+    pub(crate) fn keep(&mut self, len: usize, root: NodeId) {
+        self.rx.decoded(len, root);
     }
 
     /// Fails unless the session was started and is not closed.
@@ -390,7 +406,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// The `len`-byte message at the head, decoded with root `root`, as the event: a view of
     /// the decoder's nodes, built in the caller's result by `event` (a `Status` returned and
     /// then converted is copied whole: 144 bytes).
-    #[inline(always)]
+    #[cfg_attr(feature = "fast", inline(always))]
     fn decoded_message<'s, R>(
         &'s mut self,
         len: usize,
@@ -401,21 +417,26 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         event(Event::Message(self.decoder.view(bytes, root)))
     }
 
-    /// Hands out the event [`ready`](Self::ready) found as `event(...)`, or `none()` if there
-    /// is none: the caller's result type, built in place (a driver's `Result<Event, _>`
-    /// converted from a returned `Status` was two 144-byte copies per event).
+    /// Hands out what [`find`](Self::find) found as `event(...)`: a message it decoded, or
+    /// the event kept; `none()` if there is none. The caller's result type, built in place
+    /// (a driver's `Result<Event, _>` converted from a returned `Status` was two 144-byte
+    /// copies per event).
     #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn take<'s, R, X: From<Error>>(
         &'s mut self,
+        found: Found,
         event: impl FnOnce(Event<'s>) -> R,
         none: impl FnOnce() -> Result<R, X>,
     ) -> Result<R, X> {
-        // The common case, kept small enough to inline into the driver: a message decoded
-        // at the head while listening.
-        if self.state != State::AwaitingClientId {
-            if let Some((len, root)) = self.rx.take_decoded() {
-                return Ok(self.decoded_message(len, root, event));
-            }
+        // The common cases, kept small enough to inline into the driver: a message decoded
+        // at the head while listening, handed out now or kept by `wait_event`.
+        let decoded = match found {
+            Found::Message { len, root } => Some((len, root)),
+            _ if self.state != State::AwaitingClientId => self.rx.take_decoded(),
+            _ => None,
+        };
+        if let Some((len, root)) = decoded {
+            return Ok(self.decoded_message(len, root, event));
         }
         self.take_other(event, none)
     }
@@ -496,6 +517,13 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             return &[];
         }
         self.tx.pending()
+    }
+
+    /// True if [`transmit`](Self::transmit) is not empty (checked by the drivers before each
+    /// step, without making the slice).
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        self.state != State::AwaitingClientId && self.tx.has_pending()
     }
 
     /// Reports that `n` bytes of [`transmit`](Self::transmit) were written.

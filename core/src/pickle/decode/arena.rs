@@ -450,6 +450,19 @@ impl<B: Backing> Slab<B> {
         self.items.slots().get(i)
     }
 
+    /// Slot `i` to write, used or not: for the inline arms, which keep the length in a
+    /// local while they run ([`Lens`](super::hot::Lens)).
+    #[inline]
+    pub(super) fn slot_mut(&mut self, i: usize) -> Option<&mut B::Item> {
+        self.items.slots_mut().get_mut(i)
+    }
+
+    /// How many items it may hold without growing: its slots, at most its capacity.
+    #[inline]
+    pub(super) fn room(&self) -> usize {
+        self.items.slots().len().min(self.capacity())
+    }
+
     /// Most items it holds (reported in capacity errors).
     #[inline]
     pub(super) fn capacity(&self) -> usize {

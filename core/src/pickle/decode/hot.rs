@@ -12,7 +12,39 @@ use crate::pickle::text::{self, TextEncoding};
 use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
 use super::containers::{chain, link_summed};
 use super::machine::{op, Hot, Machine, MARK_ENTRY};
-use super::Arena;
+use super::{Arena, Storage};
+
+/// The lengths of the nodes, the stack and the memo while the inline arms run: locals (so
+/// registers), stored into the storage only when the loop stops or calls out
+/// ([`store`](Self::store)) instead of loaded and stored at every push. `*_room`: the slots
+/// an arm may fill (a slab that grows is grown by the general path: the arm declines).
+#[derive(Clone, Copy)]
+pub(super) struct Lens {
+    nodes: usize,
+    memo: usize,
+    nodes_room: usize,
+    memo_room: usize,
+}
+
+impl Lens {
+    #[inline(always)]
+    fn load<A: Arena>(d: &Storage<A>) -> Self {
+        Lens {
+            nodes: d.nodes.len,
+            memo: d.memo.len,
+            // Node ids stay below NIL, as `Slab::push_id` keeps them.
+            nodes_room: d.nodes.room().min(NIL as usize),
+            memo_room: d.memo.room(),
+        }
+    }
+
+    /// The lengths into the storage, for anything that reads them there.
+    #[inline(always)]
+    fn store<A: Arena>(self, d: &mut Storage<A>) {
+        d.nodes.len = self.nodes;
+        d.memo.len = self.memo;
+    }
+}
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// The inline arms, dispatched on the raw opcode byte one opcode after another, until
@@ -23,33 +55,34 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// the arms.
     #[inline(never)]
     pub(super) fn fast_run(&mut self, h: Hot<'i>) -> Hot<'i> {
-        let mut hl = h;
+        let (mut hl, mut r) = (h, Lens::load(self.d));
         while let Some(&byte) = hl.window.get(hl.pos) {
             hl.pos += 1;
+            let r = &mut r;
             let done = match byte {
-                op::BINGET => self.fast_get(&mut hl),
+                op::BINGET => self.fast_get(&mut hl, r),
                 op::PROTO => self.fast_proto(&mut hl),
                 op::FRAME => self.fast_frame(&mut hl),
-                op::MEMOIZE => self.fast_memoize(),
-                op::BINPUT => self.fast_binput(&mut hl),
+                op::MEMOIZE => self.fast_memoize(r),
+                op::BINPUT => self.fast_binput(&mut hl, r),
                 // The leaves, each arm with its opcode as a constant (so `leaf` folds).
-                op::SHORT_BINUNICODE => self.fast_leaf_op(&mut hl, op::SHORT_BINUNICODE),
-                op::BINUNICODE => self.fast_leaf_op(&mut hl, op::BINUNICODE),
+                op::SHORT_BINUNICODE => self.fast_leaf_op(&mut hl, r, op::SHORT_BINUNICODE),
+                op::BINUNICODE => self.fast_leaf_op(&mut hl, r, op::BINUNICODE),
                 op::MARK => self.fast_mark(),
-                op::NONE => self.fast_leaf_op(&mut hl, op::NONE),
-                op::NEWTRUE => self.fast_leaf_op(&mut hl, op::NEWTRUE),
-                op::NEWFALSE => self.fast_leaf_op(&mut hl, op::NEWFALSE),
-                op::BININT1 => self.fast_leaf_op(&mut hl, op::BININT1),
-                op::BININT2 => self.fast_leaf_op(&mut hl, op::BININT2),
-                op::BININT => self.fast_leaf_op(&mut hl, op::BININT),
-                op::BINFLOAT => self.fast_leaf_op(&mut hl, op::BINFLOAT),
-                op::EMPTY_LIST => self.fast_empty(&mut hl, ContainerKind::List),
-                op::EMPTY_DICT => self.fast_empty(&mut hl, ContainerKind::Dict),
-                op::TUPLE2 => self.fast_tuple(&mut hl, 2),
-                op::APPEND => self.fast_add(1, ContainerKind::List),
-                op::SETITEM => self.fast_add(2, ContainerKind::Dict),
-                op::APPENDS => self.fast_fill(ContainerKind::List),
-                op::SETITEMS => self.fast_fill(ContainerKind::Dict),
+                op::NONE => self.fast_leaf_op(&mut hl, r, op::NONE),
+                op::NEWTRUE => self.fast_leaf_op(&mut hl, r, op::NEWTRUE),
+                op::NEWFALSE => self.fast_leaf_op(&mut hl, r, op::NEWFALSE),
+                op::BININT1 => self.fast_leaf_op(&mut hl, r, op::BININT1),
+                op::BININT2 => self.fast_leaf_op(&mut hl, r, op::BININT2),
+                op::BININT => self.fast_leaf_op(&mut hl, r, op::BININT),
+                op::BINFLOAT => self.fast_leaf_op(&mut hl, r, op::BINFLOAT),
+                op::EMPTY_LIST => self.fast_empty(&mut hl, r, ContainerKind::List),
+                op::EMPTY_DICT => self.fast_empty(&mut hl, r, ContainerKind::Dict),
+                op::TUPLE2 => self.fast_tuple(&mut hl, r, 2),
+                op::APPEND => self.fast_add(r, 1, ContainerKind::List),
+                op::SETITEM => self.fast_add(r, 2, ContainerKind::Dict),
+                op::APPENDS => self.fast_fill(r, ContainerKind::List),
+                op::SETITEMS => self.fast_fill(r, ContainerKind::Dict),
                 _ => false,
             };
             // A declining arm left `hl` as it was, just past the opcode byte.
@@ -58,6 +91,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 break;
             }
         }
+        r.store(self.d);
         hl
     }
 
@@ -110,17 +144,52 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// Inlined in every leaf arm (the arms exist only with `fast`; measured: a call per leaf
     /// cost ~11 instructions). Declining, it leaves `h` as it was.
     #[inline(always)]
-    pub(super) fn fast_leaf(&mut self, h: &mut Hot<'i>, end: usize, node: Node) -> bool {
+    pub(super) fn fast_leaf(
+        &mut self,
+        h: &mut Hot<'i>,
+        r: &mut Lens,
+        end: usize,
+        node: Node,
+    ) -> bool {
+        let id = r.nodes;
         let d = &mut *self.d;
-        let Ok(id) = d.nodes.push_id(node) else {
-            return false;
+        let slot = match d.nodes.slot_mut(id) {
+            Some(slot) if id < r.nodes_room => slot,
+            _ => return false,
         };
-        if d.stack.push(id).is_err() {
-            d.nodes.truncate(id as usize);
+        if d.stack.push(id as Id).is_err() {
             return false;
         }
+        *slot = node;
+        r.nodes = id + 1;
         h.pos = end;
-        self.then_memoize(h, id);
+        self.then_memoize(h, r, id as Id);
+        true
+    }
+
+    /// The top of the stack.
+    #[inline(always)]
+    fn top(&self) -> Option<Id> {
+        self.d.stack.last().copied()
+    }
+
+    /// Pushes `entry` onto the stack; false, having changed nothing, if it is full.
+    #[inline(always)]
+    fn stack_push(&mut self, entry: Id) -> bool {
+        self.d.stack.push(entry).is_ok()
+    }
+
+    /// Appends `id` to the memo; false, having changed nothing, if it is full.
+    #[inline(always)]
+    fn memo_push(&mut self, r: &mut Lens, id: Id) -> bool {
+        if r.memo >= r.memo_room {
+            return false;
+        }
+        let Some(slot) = self.d.memo.slot_mut(r.memo) else {
+            return false;
+        };
+        *slot = id;
+        r.memo += 1;
         true
     }
 
@@ -128,33 +197,37 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// stack (CPython memoizes most new values at once): done here, saving a dispatch. Read
     /// in the window, as the loop does (past it, the loop runs the MEMOIZE).
     #[inline(always)]
-    fn then_memoize(&mut self, h: &mut Hot<'i>, id: Id) {
-        let d = &mut *self.d;
-        if memoize_next(h.window, h.pos) && self.holes == 0 && d.memo.push(id).is_ok() {
+    fn then_memoize(&mut self, h: &mut Hot<'i>, r: &mut Lens, id: Id) {
+        if memoize_next(h.window, h.pos) && self.holes == 0 && self.memo_push(r, id) {
             h.pos += 1;
         }
     }
 
     /// A new empty container.
     #[inline(always)]
-    pub(super) fn fast_empty(&mut self, h: &mut Hot<'i>, kind: ContainerKind) -> bool {
-        self.fast_new(h, Node::Container(Container::empty(kind)))
+    pub(super) fn fast_empty(
+        &mut self,
+        h: &mut Hot<'i>,
+        r: &mut Lens,
+        kind: ContainerKind,
+    ) -> bool {
+        self.fast_new(h, r, Node::Container(Container::empty(kind)))
     }
 
     /// A new node of an opcode without argument (an empty container).
     #[inline(always)]
-    pub(super) fn fast_new(&mut self, h: &mut Hot<'i>, node: Node) -> bool {
+    pub(super) fn fast_new(&mut self, h: &mut Hot<'i>, r: &mut Lens, node: Node) -> bool {
         let end = h.pos;
-        self.fast_leaf(h, end, node)
+        self.fast_leaf(h, r, end, node)
     }
 
     /// The leaf opcode `byte` (one [`leaf`] reads), pushed with the MEMOIZE after it.
     #[inline(always)]
-    fn fast_leaf_op(&mut self, h: &mut Hot<'i>, byte: u8) -> bool {
+    fn fast_leaf_op(&mut self, h: &mut Hot<'i>, r: &mut Lens, byte: u8) -> bool {
         let Some((node, end)) = leaf(byte, h.window, h.pos, self.check_utf8) else {
             return false;
         };
-        self.fast_leaf(h, end, node)
+        self.fast_leaf(h, r, end, node)
     }
 
     /// STOP after one str, with or without a MEMOIZE between (the lab's ack,
@@ -195,8 +268,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// MARK.
     #[inline(always)]
     pub(super) fn fast_mark(&mut self) -> bool {
-        let index = self.d.stack.len();
-        if self.d.stack.push(MARK_ENTRY).is_err() {
+        let index = self.d.stack.len;
+        if !self.stack_push(MARK_ENTRY) {
             return false;
         }
         self.opened_mark(index);
@@ -205,38 +278,34 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// MEMOIZE into the next fresh slot.
     #[inline(always)]
-    pub(super) fn fast_memoize(&mut self) -> bool {
-        let d = &mut *self.d;
-        let Some(&top) = d.stack.last() else {
+    pub(super) fn fast_memoize(&mut self, r: &mut Lens) -> bool {
+        let Some(top) = self.top() else {
             return false;
         };
-        if top == MARK_ENTRY || self.holes != 0 || d.memo.push(top).is_err() {
-            return false;
-        }
-        true
+        top != MARK_ENTRY && self.holes == 0 && self.memo_push(r, top)
     }
 
     /// BINPUT into a slot that exists or the next one.
     #[inline(always)]
-    pub(super) fn fast_binput(&mut self, h: &mut Hot<'i>) -> bool {
+    pub(super) fn fast_binput(&mut self, h: &mut Hot<'i>, r: &mut Lens) -> bool {
         let Some(&index) = h.window.get(h.pos) else {
             return false;
         };
-        let d = &mut *self.d;
-        let Some(&top) = d.stack.last() else {
+        let Some(top) = self.top() else {
             return false;
         };
         if top == MARK_ENTRY {
             return false;
         }
         let index = usize::from(index);
-        if index == d.memo.len() {
-            if d.memo.push(top).is_err() {
+        if index == r.memo {
+            if !self.memo_push(r, top) {
                 return false;
             }
         } else {
-            let Some(slot) = d.memo.get_mut(index) else {
-                return false;
+            let slot = match self.d.memo.slot_mut(index) {
+                Some(slot) if index < r.memo => slot,
+                _ => return false,
             };
             if *slot == NIL {
                 self.holes -= 1;
@@ -249,21 +318,20 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// BINGET of a filled slot.
     #[inline(always)]
-    pub(super) fn fast_get(&mut self, h: &mut Hot<'i>) -> bool {
+    pub(super) fn fast_get(&mut self, h: &mut Hot<'i>, r: &mut Lens) -> bool {
         let Some(&index) = h.window.get(h.pos) else {
             return false;
         };
-        let d = &mut *self.d;
-        // The slot read directly: a one-byte index needs no compare with the array's size
-        // (the slab's `get` checks its length against the array first).
+        let d = &*self.d;
+        // The slot read directly: a one-byte index needs no compare with the array's size.
+        // A hole (NIL) is no node: node ids stay below the nodes' length, itself below NIL.
         let index = usize::from(index);
         let id = match d.memo.slot(index) {
-            Some(&id) if index < d.memo.len && id != NIL => id,
+            Some(&id) if index < r.memo && (id as usize) < r.nodes => id,
             _ => return false,
         };
-        // A node the memo holds exists: read from the slots, no length to load.
         let container = matches!(d.nodes.slot(id as usize), Some(Node::Container(_)));
-        if d.stack.push(id).is_err() {
+        if !self.stack_push(id) {
             return false;
         }
         h.pos += 1;
@@ -276,53 +344,53 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// TUPLE1, TUPLE2, TUPLE3: a tuple of the top `n` items.
     #[inline(always)]
-    pub(super) fn fast_tuple(&mut self, h: &mut Hot<'i>, n: usize) -> bool {
-        let Some(from) = self.d.stack.len().checked_sub(n) else {
+    pub(super) fn fast_tuple(&mut self, h: &mut Hot<'i>, r: &mut Lens, n: usize) -> bool {
+        let Some(from) = self.items_from(n) else {
             return false;
         };
-        if self
-            .d
-            .stack
-            .get(from..)
-            .is_none_or(|items| items.contains(&MARK_ENTRY))
-        {
-            return false;
-        }
-        let tuple = Node::Container(Container::empty(ContainerKind::Tuple));
-        let Ok(id) = self.d.nodes.push_id(tuple) else {
-            return false;
+        let id = r.nodes;
+        let slot = match self.d.nodes.slot_mut(id) {
+            Some(slot) if id < r.nodes_room => slot,
+            _ => return false,
         };
-        if !self.link_few(from, id) && !self.link_batch(from, id, false) {
-            self.d.nodes.truncate(id as usize);
+        *slot = Node::Container(Container::empty(ContainerKind::Tuple));
+        r.nodes += 1;
+        let id = id as Id;
+        // `link_few` and `link_batch` read the lengths in the storage.
+        r.store(self.d);
+        if !self.link_few(from..from + n, id) && !self.link_batch(from, id, false) {
+            r.nodes -= 1;
             return false;
         }
+        // The tuple in its items' place (cannot fail: `n` entries were just removed).
         self.d.stack.truncate(from);
-        // Cannot fail: `n` entries were just removed.
-        if self.d.stack.push(id).is_err() {
+        if !self.stack_push(id) {
             return false;
         }
-        self.then_memoize(h, id);
+        self.then_memoize(h, r, id);
         true
+    }
+
+    /// The stack index of the top `n` entries, if there are `n` and none is a MARK.
+    #[inline(always)]
+    fn items_from(&self, n: usize) -> Option<usize> {
+        let from = self.d.stack.len.checked_sub(n)?;
+        let items = self.d.stack.get(from..)?;
+        (!items.contains(&MARK_ENTRY)).then_some(from)
     }
 
     /// APPEND (`n` 1, onto a list), SETITEM (`n` 2, into a dict).
     #[inline(always)]
-    pub(super) fn fast_add(&mut self, n: usize, want: ContainerKind) -> bool {
-        let Some(from) = self.d.stack.len().checked_sub(n) else {
+    pub(super) fn fast_add(&mut self, r: &mut Lens, n: usize, want: ContainerKind) -> bool {
+        let Some(from) = self.items_from(n) else {
             return false;
         };
-        if self
-            .d
-            .stack
-            .get(from..)
-            .is_none_or(|items| items.contains(&MARK_ENTRY))
-        {
-            return false;
-        }
+        // What follows reads the lengths in the storage.
+        r.store(self.d);
         let Some(target) = self.container_at(from, want) else {
             return false;
         };
-        if !self.link_few(from, target) && !self.link_batch(from, target, false) {
+        if !self.link_few(from..from + n, target) && !self.link_batch(from, target, false) {
             return false;
         }
         self.d.stack.truncate(from);
@@ -334,14 +402,16 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// weights, one expansion check, the edges appended to the chain. False, having changed
     /// nothing, otherwise (then `link_batch` decides).
     #[inline(always)]
-    fn link_few(&mut self, from: usize, target: super::arena::NodeId) -> bool {
+    fn link_few(&mut self, range: core::ops::Range<usize>, target: super::arena::NodeId) -> bool {
         let super::Storage {
             nodes,
             edges,
             stack,
             ..
         } = &mut *self.d;
-        let items = stack.get(from..).unwrap_or(&[]);
+        let Some(items) = stack.get(range) else {
+            return false;
+        };
         let mut weight = 0u32;
         for &child in items {
             match nodes.get(child as usize) {
@@ -388,14 +458,16 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// APPENDS (onto a list), SETITEMS (into a dict): the items above the topmost MARK.
     #[inline(always)]
-    pub(super) fn fast_fill(&mut self, want: ContainerKind) -> bool {
+    pub(super) fn fast_fill(&mut self, r: &mut Lens, want: ContainerKind) -> bool {
         let Some(mark) = self.known_mark() else {
             return false;
         };
-        let items = self.d.stack.len() - mark - 1;
+        let items = self.d.stack.len - mark - 1;
         if items == 0 || (want == ContainerKind::Dict && items % 2 != 0) {
             return false;
         }
+        // What follows reads the lengths in the storage.
+        r.store(self.d);
         let Some(target) = self.container_at(mark, want) else {
             return false;
         };
@@ -408,6 +480,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         if !linked {
             return false;
         }
+        // The MARK and the items are gone.
         self.closed_mark(mark);
         true
     }

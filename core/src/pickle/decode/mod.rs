@@ -219,7 +219,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     }
 }
 
-#[cfg(all(test, feature = "float-text"))]
+#[cfg(all(test, feature = "float-text", feature = "any-keys"))]
 impl Decoder {
     /// Decodes `input` and returns the root's Python hash and whether it is fixed.
     pub(crate) fn python_hash(&mut self, input: &[u8]) -> Result<(u64, bool), Error> {

@@ -5,7 +5,12 @@
 use heapless::Vec;
 
 use crate::pickle::error::{Capacity, Error};
-use crate::pickle::keys::{Keys, Scratch};
+use crate::pickle::keys::{Halt, Keys, Scratch};
+
+/// Why a pickle is refused without the `any-keys` feature (see [`Halt::KeyType`]).
+#[cfg(not(feature = "any-keys"))]
+const KEY_TYPE: &str = "a dict key or set item other than str, int, bool or None beside another: \
+     Python's equality for it is left out of this build (brine-core feature `any-keys`)";
 
 use super::arena::{leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, CYCLE};
 use super::machine::{At, Machine};
@@ -49,7 +54,11 @@ impl<A: Arena> Machine<'_, '_, A> {
             budget: self.expansion,
         }
         .merge_all(&mut scratch, self.keyed & 2 != 0)
-        .map_err(|_| at.capacity(Capacity::Expansion, self.expansion as usize))
+        .map_err(|halt| match halt {
+            Halt::OverBudget => at.capacity(Capacity::Expansion, self.expansion as usize),
+            #[cfg(not(feature = "any-keys"))]
+            Halt::KeyType => at.arg(KEY_TYPE),
+        })
     }
 
     // ---- shared structure: cycles, depth, expansion ----
