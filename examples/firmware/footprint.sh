@@ -165,6 +165,14 @@ printf 'Where the smallest one goes (bytes of flash by symbol): brine_core::pick
     "$(symbols "$lean" 'brine_core::pickle::framer')" "$(symbols "$lean" 'brine_core::session')" \
     "$(symbols "$lean" 'brine_core::blocking')" "$(symbols "$lean" 'brine_core::handshake')" \
     "$(symbols "$lean" 'compiler_builtins|^[0-9]+ [0-9]+ [tT] __')" "$(symbols "$lean" 'core::fmt')"
+# The prototype of a lean receive side (src/bin/proto.rs; BENCHMARKS.md): the smallest
+# configuration with one buffer and a skip-only scan in place of brine-core's session,
+# blocking client, framer and handshake, brine-core's decoder for each whole message.
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z cargo build --release -q --bin brine-firmware-proto --no-default-features
+cp "target/$TARGET/release/brine-firmware-proto" "$OUT/proto-none"
+read -r t r d b v < <(sections "$OUT/proto-none")
+printf 'Prototype, a lean receive side around brine-core'"'"'s decoder (src/bin/proto.rs, no default features): share %d bytes; brine_core::pickle::decode %d by symbol\n' \
+    $((t + r + d + v - base)) "$(symbols "$OUT/proto-none" 'brine_core::pickle::decode')"
 # leave the default build as it was
 cargo build --release -q
 echo "brine-core share: $none bytes (lab client, opt-level z, brine-core default-features = false: no float-text, repr, pickler or any-keys; identity pickled by build.rs)"

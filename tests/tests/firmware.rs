@@ -254,6 +254,27 @@ fn lean_firmware_against_the_cpython_lab_server() {
     );
 }
 
+/// The prototype of a lean receive side (examples/firmware/src/bin/proto.rs: one buffer and
+/// a skip-only scan around brine-core's decoder, measured in BENCHMARKS.md's "Firmware
+/// footprint"), built as the smallest configuration: the same handshake and messages.
+#[test]
+fn proto_firmware_against_the_cpython_lab_server() {
+    static ELF: OnceLock<PathBuf> = OnceLock::new();
+    let elf = ELF.get_or_init(|| {
+        build(
+            "brine-firmware-proto",
+            &["--no-default-features"],
+            "handout",
+            "brine-firmware-proto",
+        )
+    });
+    lab_server_session(
+        elf,
+        IDENTITY_REPR_HANDOUT,
+        &["str", "dict of 5 items", "list of 4 items"],
+    );
+}
+
 /// Boots `elf` against tests/servers/lab_server.py (classic mode): the firmware prints
 /// `messages`, the server prints `identity` (a repr).
 fn lab_server_session(elf: &Path, identity: &str, messages: &[&str]) {

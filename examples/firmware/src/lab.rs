@@ -116,7 +116,20 @@ pub fn print_client_id(id: &ClientId) {
 #[cfg(not(feature = "repr"))]
 #[inline(never)]
 pub fn print_client_id(id: &ClientId) {
-    id.with_value(|value| match value {
+    id.with_value(print_id_value);
+}
+
+/// Prints a client id's value (as its repr).
+#[cfg(feature = "repr")]
+pub fn print_id_value(value: Value<'_>) {
+    hprintln!("client id {}", value);
+}
+
+/// Prints a client id's value: an int by 32-bit divisions, a str, other values by type.
+#[cfg(not(feature = "repr"))]
+#[inline(never)]
+pub fn print_id_value(value: Value<'_>) {
+    match value {
         Value::Int(i) => {
             let mut digits = [0; 20];
             let sign = if i < 0 { "-" } else { "" };
@@ -131,7 +144,7 @@ pub fn print_client_id(id: &ClientId) {
             None => hprintln!("client id <a str with lone surrogates>"),
         },
         other => hprintln!("client id <a {}>", other.type_name()),
-    });
+    }
 }
 
 /// `n` in decimal, written at the end of `buf`, by 32-bit divisions only (a `u64` division
