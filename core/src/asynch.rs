@@ -91,7 +91,7 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     async fn wait(&mut self) -> Result<Found, Error<T::Error>> {
         loop {
             // Checked here, inline: a call to `flush` per event cost ~29 instructions.
-            if !self.session.transmit().is_empty() {
+            if self.session.has_pending() {
                 self.flush().await?;
             }
             let found = self.session.find()?;

@@ -222,12 +222,9 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
     /// `Result` (see `Session::take`).
     #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn found_event<E>(&mut self, found: Found) -> Result<Event<'_>, Error<E>> {
-        if let Found::Message { len, root } = found {
-            return Ok(self.session.decoded_message(len, root, |event| event));
-        }
         // Not after `find` said nothing; closed is the answer a closed session gives.
         let none = || Err(Error::Session(Misuse::Closed.into()));
-        self.session.take(|event| event, none)
+        self.session.take(found, |event| event, none)
     }
 
     /// Keeps what the read loop found for the next `next_event` (`wait_event` returns

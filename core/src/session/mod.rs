@@ -353,17 +353,15 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         match self.find()? {
             // A message decoded at the head while listening is handed out at once, not kept
             // as the ready event first.
-            Found::Message { len, root } => Ok(self.decoded_message(len, root, Status::Event)),
             Found::Nothing => Ok(Status::Partial),
-            Found::Ready => self.take(Status::Event, || Ok(Status::Partial)),
+            found => self.take(found, Status::Event, || Ok(Status::Partial)),
         }
     }
 
     /// Finds (and, when complete, decodes) the next event without handing it out. A message
     /// decoded at the head while listening is returned as [`Found::Message`] (a copy: no
-    /// borrow, so a driver's read loop can return it), to hand out with
-    /// [`decoded_message`](Self::decoded_message) or keep with [`keep`](Self::keep); any
-    /// other event is kept, for [`take`](Self::take).
+    /// borrow, so a driver's read loop can return it), to hand out with [`take`](Self::take)
+    /// or keep with [`keep`](Self::keep); any other event is kept, for `take`.
     #[cfg_attr(feature = "fast", inline(always))]
     pub(crate) fn find(&mut self) -> Result<Found, Error> {
         if self.rx.has_ready() {
@@ -408,8 +406,8 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// The `len`-byte message at the head, decoded with root `root`, as the event: a view of
     /// the decoder's nodes, built in the caller's result by `event` (a `Status` returned and
     /// then converted is copied whole: 144 bytes).
-    #[inline(always)]
-    pub(crate) fn decoded_message<'s, R>(
+    #[cfg_attr(feature = "fast", inline(always))]
+    fn decoded_message<'s, R>(
         &'s mut self,
         len: usize,
         root: NodeId,
@@ -419,21 +417,26 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         event(Event::Message(self.decoder.view(bytes, root)))
     }
 
-    /// Hands out the event [`ready`](Self::ready) found as `event(...)`, or `none()` if there
-    /// is none: the caller's result type, built in place (a driver's `Result<Event, _>`
-    /// converted from a returned `Status` was two 144-byte copies per event).
+    /// Hands out what [`find`](Self::find) found as `event(...)`: a message it decoded, or
+    /// the event kept; `none()` if there is none. The caller's result type, built in place
+    /// (a driver's `Result<Event, _>` converted from a returned `Status` was two 144-byte
+    /// copies per event).
     #[cfg_attr(feature = "fast", inline)]
     pub(crate) fn take<'s, R, X: From<Error>>(
         &'s mut self,
+        found: Found,
         event: impl FnOnce(Event<'s>) -> R,
         none: impl FnOnce() -> Result<R, X>,
     ) -> Result<R, X> {
-        // The common case, kept small enough to inline into the driver: a message decoded
-        // at the head while listening.
-        if self.state != State::AwaitingClientId {
-            if let Some((len, root)) = self.rx.take_decoded() {
-                return Ok(self.decoded_message(len, root, event));
-            }
+        // The common cases, kept small enough to inline into the driver: a message decoded
+        // at the head while listening, handed out now or kept by `wait_event`.
+        let decoded = match found {
+            Found::Message { len, root } => Some((len, root)),
+            _ if self.state != State::AwaitingClientId => self.rx.take_decoded(),
+            _ => None,
+        };
+        if let Some((len, root)) = decoded {
+            return Ok(self.decoded_message(len, root, event));
         }
         self.take_other(event, none)
     }
@@ -514,6 +517,13 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             return &[];
         }
         self.tx.pending()
+    }
+
+    /// True if [`transmit`](Self::transmit) is not empty (checked by the drivers before each
+    /// step, without making the slice).
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        self.state != State::AwaitingClientId && self.tx.has_pending()
     }
 
     /// Reports that `n` bytes of [`transmit`](Self::transmit) were written.

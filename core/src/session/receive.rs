@@ -383,12 +383,13 @@ impl<const RX: usize> Receiver<RX> {
     /// Decodes the message at the head of the buffer into `decoder` when it is complete and
     /// valid, and nothing else is under way: its length and root (hand it out, or keep it
     /// with [`decoded`](Self::decoded)). Otherwise (`None`) the framer finds its end, or
-    /// waits for the rest.
+    /// waits for the rest. Called only with no event ready ([`has_ready`](Self::has_ready)
+    /// false: the session checks it first).
     #[inline]
     pub(super) fn decode_head<D: Decode>(&mut self, decoder: &mut D) -> Option<(usize, NodeId)> {
+        debug_assert!(self.ready == Ready::Nothing);
         // A length prefix at the head: framed first (`frame_prefixed`), then decoded.
-        let idle = self.ready == Ready::Nothing
-            && !self.prefixed()
+        let idle = !self.prefixed()
             && self.skipping.is_none()
             && self.scanned == 0
             && !self.framer.in_pickle();

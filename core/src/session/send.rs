@@ -94,7 +94,12 @@ impl<const TX: usize> Transmitter<TX> {
         Ok(())
     }
 
-    /// The queued bytes.
+    /// True if bytes are queued and not yet written.
+    pub(super) fn has_pending(&self) -> bool {
+        self.head < self.tail
+    }
+
+    /// The bytes queued and not yet written.
     pub(super) fn pending(&self) -> &[u8] {
         self.buf.get(self.head..self.tail).unwrap_or(&[])
     }
