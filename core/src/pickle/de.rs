@@ -6,6 +6,7 @@ use serde::de::{
 };
 
 use super::de_node::NodeDe;
+use super::de_pull;
 use super::decode::arena::{ContainerKind, NodeId};
 use super::decode::Decoder;
 use super::error::{Capacity, Error};
@@ -19,7 +20,11 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// Decodes the pickle at the start of `input` and deserializes a `T` from it, borrowing
 /// strings and bytes from `input` (`&'a str` fields work for protocol 1 and later).
 ///
-/// One run of the decoder's machine, then `T` reads the decoded arena. The decoder lives on
+/// A dict of str keys and scalar values (the lab's messages) is first read by the pull path
+/// (`de_pull.rs`, feature `fast`): `T` takes each item as the machine's leaf reading decodes
+/// it, straight from the input, with no decoder; any other pickle, and anything that path
+/// cannot prove the general path would give the same answer for, runs the general path:
+/// one run of the decoder's machine, then `T` reads the decoded arena. That decoder lives on
 /// the stack: a small one (32 values, 64 items, 64 stack entries, 32 memo slots; about
 /// 1 KiB, ~75 instructions to make), and only for a pickle that outgrows it a default-sized one
 /// (about 27 KiB of stack, which a small firmware may not have; making it fills that
@@ -29,6 +34,18 @@ pub const MAX_ESCAPED_LEN: usize = 256;
 /// `T` ([`Error::TypeMismatch`], [`Error::IntegerOutOfRange`], or a message from `T`'s
 /// `Deserialize`). Allocates nothing.
 pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
+    if cfg!(feature = "fast") {
+        if let Ok(t) = de_pull::pull(input) {
+            return Ok(t);
+        }
+    }
+    from_slice_general(input)
+}
+
+/// [`from_slice`] by the general path: the machine, then `T` reads its arena. Out of line,
+/// so that the pull path's frame holds no decoder.
+#[inline(never)]
+fn from_slice_general<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
     // Deserialization starts after decoding succeeds, so `T` never sees the first attempt.
     let mut small = Decoder::<32, 64, 64, 32>::new();
     match small.run(input, false) {
@@ -45,7 +62,7 @@ pub fn from_slice<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Erro
 /// ~27 KiB are only reserved when used).
 #[inline(never)]
 fn from_slice_large<'a, T: de::Deserialize<'a>>(input: &'a [u8]) -> Result<T, Error> {
-    Decoder::<1024, 2048, 512, 1024>::new().deserialize(input)
+    Decoder::<1024, 2048, 512, 1024>::new().deserialize_general(input)
 }
 
 impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: usize>
@@ -53,12 +70,35 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
 {
     /// Decodes the pickle at the start of `input` into this decoder (one run of its machine,
     /// strings not yet checked) and deserializes a `T` borrowing from `input`: `T` reads the
-    /// decoded values, and each `str` it borrows is checked as UTF-8 then. Allocates nothing.
+    /// decoded values, and each `str` it borrows is checked as UTF-8 then. A dict of str
+    /// keys and scalar values is first read by the pull path, as [`from_slice`] does (for a
+    /// decoder of at least 129 values, 128 items, 130 stack entries and 385 memo slots; the
+    /// decoder is then left as it was). Allocates nothing.
     ///
     /// # Errors
     ///
     /// As [`from_slice`]: a pickle the decoder refuses, or one whose value does not fit `T`.
     pub fn deserialize<'a, T: de::Deserialize<'a>>(&mut self, input: &'a [u8]) -> Result<T, Error> {
+        let [values, items, stack, memo] = de_pull::NEEDS;
+        if cfg!(feature = "fast")
+            && VALUES >= values
+            && ITEMS >= items
+            && STACK >= stack
+            && MEMO >= memo
+        {
+            if let Ok(t) = de_pull::pull(input) {
+                return Ok(t);
+            }
+        }
+        self.deserialize_general(input)
+    }
+
+    /// [`deserialize`](Self::deserialize) by the general path: the machine, then `T` reads
+    /// its arena.
+    fn deserialize_general<'a, T: de::Deserialize<'a>>(
+        &mut self,
+        input: &'a [u8],
+    ) -> Result<T, Error> {
         let (root, _) = self.run(input, false)?;
         self.visit(input, root)
     }
@@ -67,14 +107,12 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
     #[inline(always)]
     fn visit<'a, T: de::Deserialize<'a>>(&self, input: &'a [u8], root: NodeId) -> Result<T, Error> {
         let tree = self.tree(input);
-        T::deserialize(NodeDe {
-            tree: &tree,
-            id: root,
-        })
+        T::deserialize(NodeDe::new(&tree, root))
     }
 }
 
-/// [`Decoder::deserialize`] with a default-sized decoder and every request sent to the
+/// The general path of [`Decoder::deserialize`] (no pull path) with a default-sized decoder
+/// and every request sent to the
 /// general deserializer [`De`], none of [`NodeDe`]'s shortcuts (for differential tests).
 #[cfg(test)]
 pub(crate) fn from_slice_by_machine<'a, T: de::Deserialize<'a>>(
@@ -83,7 +121,7 @@ pub(crate) fn from_slice_by_machine<'a, T: de::Deserialize<'a>>(
 ) -> Result<T, Error> {
     use super::de_node::GENERAL_ONLY;
     GENERAL_ONLY.with(|g| g.set(true));
-    let result = decoder.deserialize(input);
+    let result = decoder.deserialize_general(input);
     GENERAL_ONLY.with(|g| g.set(false));
     result
 }
@@ -453,8 +491,8 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
                     return Err(self.mismatch("an enum: a str or a dict of one entry"));
                 };
                 visitor.visit_enum(Variant {
-                    tag: De::new(self.tree, self.tree.item(tag.id)),
-                    value: Some(De::new(self.tree, self.tree.item(value.id))),
+                    tag: De::new(self.tree, self.tree.item_of(tag.node)),
+                    value: Some(De::new(self.tree, self.tree.item_of(value.node))),
                 })
             }
             _ => Err(self.mismatch("an enum: a str or a dict of one entry")),
@@ -497,10 +535,7 @@ impl<'de, 'n> Items<'de, 'n> {
     #[inline(always)]
     fn next_item(&mut self) -> Option<NodeDe<'de, 'n>> {
         let id = self.children.next()?;
-        Some(NodeDe {
-            tree: self.tree,
-            id,
-        })
+        Some(NodeDe::new(self.tree, id))
     }
 
     /// [`next_item`](Self::next_item) for `T` to read: a container that appears inside
@@ -634,4 +669,4 @@ impl<'de> IntoDeserializer<'de, Error> for De<'de, '_> {
 
 #[cfg(test)]
 #[path = "de_tests.rs"]
-mod tests;
+pub(super) mod tests;

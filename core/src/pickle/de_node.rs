@@ -31,14 +31,26 @@ fn fast() -> bool {
     true
 }
 
-/// A deserializer for one node of a decoded pickle.
+/// A deserializer for one node of a decoded pickle: the node itself (read once, when the
+/// deserializer is made) and the tree it is part of (for the general deserializer and a
+/// container's items). The serde pull path (`de_pull.rs`) makes one for each leaf it reads,
+/// with a tree of no nodes: a leaf needs only the input.
 #[derive(Clone, Copy)]
 pub(super) struct NodeDe<'de, 't> {
     pub(super) tree: &'t Tree<'de, 't>,
-    pub(super) id: NodeId,
+    pub(super) node: Node,
 }
 
 impl<'de, 't> NodeDe<'de, 't> {
+    /// The deserializer of node `id` of `tree`.
+    #[inline(always)]
+    pub(super) fn new(tree: &'t Tree<'de, 't>, id: NodeId) -> Self {
+        NodeDe {
+            tree,
+            node: tree.node(id),
+        }
+    }
+
     /// The general deserializer of this node; an error for a container inside itself
     /// (Python's `[...]`), which no Rust value holds.
     #[inline]
@@ -46,7 +58,7 @@ impl<'de, 't> NodeDe<'de, 't> {
         if self.is_cycle() {
             return Err(cycle());
         }
-        Ok(De::new(self.tree, self.tree.item(self.id)))
+        Ok(De::new(self.tree, self.tree.item_of(self.node)))
     }
 
     /// The general deserializer's answer to `request` for this node: out of line, so that
@@ -62,13 +74,13 @@ impl<'de, 't> NodeDe<'de, 't> {
 
     /// Whether this node stands where a container appears inside itself.
     fn is_cycle(self) -> bool {
-        matches!(self.tree.node(self.id), Node::Container(c) if c.len == 0 && c.first == CYCLE)
+        matches!(self.node, Node::Container(c) if c.len == 0 && c.first == CYCLE)
     }
 
     /// The node's items if it is a container of one of `kinds`.
     #[inline(always)]
     fn items(self, kinds: fn(ContainerKind) -> bool) -> Option<Items<'de, 't>> {
-        match self.tree.node(self.id) {
+        match self.node {
             Node::Container(c) if kinds(c.kind) && !(c.len == 0 && c.first == CYCLE) && fast() => {
                 Some(Items::new(
                     self.tree,
@@ -85,10 +97,7 @@ impl<'de, 't> NodeDe<'de, 't> {
     /// The node's bytes if it is a `str` stored as UTF-8 (protocol 1 and later).
     #[inline(always)]
     fn utf8(self) -> Option<&'de [u8]> {
-        self.tree
-            .node(self.id)
-            .utf8(self.tree.input)
-            .filter(|_| fast())
+        self.node.utf8(self.tree.input).filter(|_| fast())
     }
 }
 
@@ -109,7 +118,7 @@ macro_rules! integers {
         $(#[inline]
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
             #[allow(irrefutable_let_patterns)] // i64 from i64
-            if let (true, Node::Int(i)) = (fast(), self.tree.node(self.id)) {
+            if let (true, Node::Int(i)) = (fast(), self.node) {
                 if let Ok(n) = <$ty>::try_from(i) {
                     return visitor.$visit(n);
                 }
@@ -135,7 +144,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
 
     #[inline]
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.tree.node(self.id) {
+        match self.node {
             Node::Bool(b) if fast() => visitor.visit_bool(b),
             _ => self.general(visitor, |de, v| de.deserialize_bool(v)),
         }
@@ -143,7 +152,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
 
     #[inline]
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.tree.node(self.id) {
+        match self.node {
             Node::Float(f) if fast() => visitor.visit_f64(f),
             _ => self.general(visitor, |de, v| de.deserialize_f64(v)),
         }
@@ -179,7 +188,7 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
 
     #[inline]
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.tree.node(self.id) {
+        match self.node {
             // As `Tree::item` reads a builtin.
             Node::None | Node::Builtin(_) if fast() => visitor.visit_none(),
             _ if fast() => visitor.visit_some(self),

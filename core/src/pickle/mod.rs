@@ -6,6 +6,7 @@
 mod big;
 mod de;
 mod de_node;
+mod de_pull;
 mod decode;
 mod error;
 #[cfg(any(feature = "repr", feature = "pickler"))]

@@ -62,7 +62,13 @@ impl<'i, 'n> Tree<'i, 'n> {
     /// Node `id` as an [`Item`].
     #[inline]
     pub(crate) fn item(self, id: NodeId) -> Item<'i> {
-        match self.node(id) {
+        self.item_of(self.node(id))
+    }
+
+    /// `node`, a node of this tree (or a leaf of its input), as an [`Item`].
+    #[inline]
+    pub(crate) fn item_of(self, node: Node) -> Item<'i> {
+        match node {
             Node::None | Node::Builtin(_) => Item::None,
             Node::Global(_) => Item::Global,
             Node::Bool(b) => Item::Bool(b),

@@ -34,6 +34,7 @@ use machine::Machine;
 
 #[cfg(feature = "alloc")]
 pub use heap::HeapDecoder;
+pub(crate) use hot::{leaf, memoize_next};
 
 /// Deepest container nesting the decoder accepts (`[[[...]]]` 64 levels deep). Bounds the
 /// recursion of `Display` and deserialization.
