@@ -126,8 +126,9 @@ pub fn print_id_value(value: Value<'_>) {
 }
 
 /// Prints a client id's value: an int by 32-bit divisions, a str, other values by type.
+/// Inline: its one caller in each firmware is not inlined itself (`print_client_id`).
 #[cfg(not(feature = "repr"))]
-#[inline(never)]
+#[inline]
 pub fn print_id_value(value: Value<'_>) {
     match value {
         Value::Int(i) => {
