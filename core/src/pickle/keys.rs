@@ -82,7 +82,7 @@ impl Scratch<'_> {
         let i = i - self.b.len();
         match self.spare.get(i / 2) {
             Some(e) if i % 2 == 0 => e.child,
-            Some(e) => e.next,
+            Some(e) => e.scratch(),
             None => NIL,
         }
     }
@@ -102,7 +102,7 @@ impl Scratch<'_> {
             if i % 2 == 0 {
                 e.child = v;
             } else {
-                e.next = v;
+                e.set_scratch(v);
             }
         }
     }
@@ -112,6 +112,14 @@ impl Scratch<'_> {
             self.set(i, NIL);
         }
     }
+}
+
+/// A link of an item chain with the index of the link after it ([`Edge`] holds it as a
+/// step from its own index).
+#[derive(Clone, Copy)]
+struct Link {
+    child: NodeId,
+    next: Id,
 }
 
 /// The decoded arena, for merging.
@@ -168,11 +176,25 @@ impl<'a> Keys<'a> {
         }
     }
 
-    fn edge(&self, e: Id) -> Edge {
-        self.edges.get(e as usize).copied().unwrap_or(Edge {
-            child: NIL,
-            next: NIL,
-        })
+    /// The link at index `e`, its next link's index resolved (NIL, NIL: none).
+    fn edge(&self, e: Id) -> Link {
+        match self.edges.get(e as usize) {
+            Some(&edge) => Link {
+                child: edge.child,
+                next: edge.next(e),
+            },
+            None => Link {
+                child: NIL,
+                next: NIL,
+            },
+        }
+    }
+
+    /// Makes the link at `next` follow the one at `e`.
+    fn set_next(&mut self, e: Id, next: Id) {
+        if let Some(edge) = self.edges.get_mut(e as usize) {
+            edge.set_next(e, next);
+        }
     }
 
     fn span(&self, start: u32, len: u32) -> &'a [u8] {
@@ -219,9 +241,10 @@ impl<'a> Keys<'a> {
                     }
                 }
                 None => {
-                    match self.edges.get_mut(tail as usize) {
-                        Some(e) => e.next = key_edge,
-                        None => first = key_edge,
+                    if tail == NIL {
+                        first = key_edge;
+                    } else {
+                        self.set_next(tail, key_edge);
                     }
                     tail = last;
                     kept += 1;
@@ -229,8 +252,8 @@ impl<'a> Keys<'a> {
             }
             key_edge = after;
         }
-        if let Some(e) = self.edges.get_mut(tail as usize) {
-            e.next = NIL;
+        if tail != NIL {
+            self.set_next(tail, NIL);
         }
         if let Some(Node::Container(c)) = self.nodes.get_mut(id as usize) {
             c.first = first;
@@ -352,7 +375,7 @@ impl<'a> Keys<'a> {
         scratch.clear(0, size);
         let mut e = c.first;
         for _ in 0..c.len {
-            let Edge { child, next } = self.edge(e);
+            let Link { child, next } = self.edge(e);
             e = next;
             let h = self.hash(child)?;
             if !h.fixed {
@@ -393,7 +416,7 @@ impl<'a> Keys<'a> {
             if v != NIL {
                 if let Some(edge) = self.edges.get_mut(e as usize) {
                     edge.child = v;
-                    e = edge.next;
+                    e = edge.next(e);
                 }
             }
         }
@@ -507,7 +530,7 @@ impl<'a> Keys<'a> {
         let (mut acc, mut fixed) = (P5, true);
         let mut e = c.first;
         for _ in 0..c.len {
-            let Edge { child, next } = self.edge(e);
+            let Link { child, next } = self.edge(e);
             e = next;
             let lane = self.hash(child)?;
             fixed &= lane.fixed;
@@ -528,7 +551,7 @@ impl<'a> Keys<'a> {
         let (mut h, mut fixed) = (0u64, true);
         let mut e = c.first;
         for _ in 0..c.len {
-            let Edge { child, next } = self.edge(e);
+            let Link { child, next } = self.edge(e);
             e = next;
             let item = self.hash(child)?;
             fixed &= item.fixed;

@@ -170,7 +170,7 @@ impl Iterator for Children<'_> {
         // NIL (a chain's end) is past every slab (`Slab::push_id` stops below it): `get` ends it too.
         let edge = self.edges.get(self.next as usize)?;
         self.left -= 1;
-        self.next = edge.next;
+        self.next = edge.next(self.next);
         Some(edge.child)
     }
 

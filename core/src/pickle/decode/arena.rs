@@ -248,11 +248,60 @@ pub(crate) fn leaf_weight(node: Node) -> u32 {
     }
 }
 
-/// A link in a container's item chain.
+/// A link in a container's item chain: its item, and the way to the next link as a step
+/// from its own index (wrapping, so [`NIL`] is reached as any index is). The links of items
+/// added together lie one after another and all hold the step 1: a batch is written
+/// without an index per item (measured: -1,300 instructions on the 3.6 KB message).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Edge {
     pub(crate) child: NodeId,
-    pub(crate) next: Id,
+    step: Id,
+}
+
+impl Edge {
+    /// What fills an unused slot: every bit set, so an array of them is filled with one
+    /// byte pattern (`from_slice` makes a small decoder per call).
+    pub(crate) const UNUSED: Edge = Edge {
+        child: NIL,
+        step: NIL,
+    };
+
+    /// The link at index `at` to `child`, followed by the link at `next` ([`NIL`]: none).
+    #[inline]
+    pub(crate) const fn new(at: Id, child: NodeId, next: Id) -> Self {
+        Edge {
+            child,
+            step: next.wrapping_sub(at),
+        }
+    }
+
+    /// A link to `child` followed by the link just after it.
+    #[inline]
+    pub(crate) const fn adjacent(child: NodeId) -> Self {
+        Edge { child, step: 1 }
+    }
+
+    /// The index of the link after this one, which is at index `at` ([`NIL`]: none).
+    #[inline]
+    pub(crate) const fn next(self, at: Id) -> Id {
+        at.wrapping_add(self.step)
+    }
+
+    /// Makes the link at `next` follow this one, which is at index `at`.
+    #[inline]
+    pub(crate) fn set_next(&mut self, at: Id, next: Id) {
+        self.step = next.wrapping_sub(at);
+    }
+
+    /// Its second word as scratch storage (`keys.rs` keeps tables in spare links).
+    pub(crate) fn scratch(self) -> Id {
+        self.step
+    }
+
+    /// Stores `v` in its second word (see [`scratch`](Self::scratch)).
+    pub(crate) fn set_scratch(&mut self, v: Id) {
+        self.step = v;
+    }
 }
 
 /// Where a [`Slab`] keeps its items: a fixed array, or with `alloc` a vector grown on

@@ -352,10 +352,12 @@ impl<A: Arena> Machine<'_, '_, A> {
             Node::Bytes { mutable: true, .. } => (0, 1, Unhashable::ByteArray),
             leaf => (0, leaf_weight(leaf), Unhashable::No),
         };
+        // The index it gets (if it fits: else the push fails and the link is not kept).
+        let index = self.d.edges.len() as Id;
         let edge = self
             .d
             .edges
-            .push_id(Edge { child, next: NIL })
+            .push_id(Edge::new(index, child, NIL))
             .map_err(|limit| at.capacity(Capacity::Items, limit))?;
         let Some(Node::Container(c)) = self.d.nodes.get_mut(parent as usize) else {
             return Err(at.stack("not a container"));
@@ -395,7 +397,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         if c.first == NIL {
             c.first = edge;
         } else if let Some(last) = self.d.edges.get_mut(c.last as usize) {
-            last.next = edge;
+            last.set_next(c.last, edge);
         }
         c.last = edge;
         c.len += 1;
@@ -523,22 +525,21 @@ pub(super) fn chain<B: Backing<Item = Edge>>(
     let Some(slots) = edges.grow_by(n) else {
         return false;
     };
-    // Chained in order; the last ends the chain.
-    for (next, (slot, &child)) in (first + 1..).zip(slots.iter_mut().zip(items)) {
-        *slot = Edge {
-            child,
-            next: next as Id,
-        };
+    // Chained in order (each link followed by the next one, so the same value for every
+    // item); the last ends the chain.
+    for (slot, &child) in slots.iter_mut().zip(items) {
+        *slot = Edge::adjacent(child);
     }
-    if let Some(last) = slots.last_mut() {
-        last.next = NIL;
+    let last = (first + n - 1) as Id;
+    if let Some(edge) = slots.last_mut() {
+        edge.set_next(last, NIL);
     }
     // The new edges follow the container's last.
     match edges.get_mut(c.last as usize) {
-        Some(tail) if c.first != NIL => tail.next = first as Id,
+        Some(tail) if c.first != NIL => tail.set_next(c.last, first as Id),
         _ => c.first = first as Id,
     }
-    c.last = (first + n - 1) as Id;
+    c.last = last;
     c.len += n as Id;
     true
 }

@@ -8,7 +8,7 @@ use crate::pickle::error::{Error, Global};
 use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::{self, BytesEncoding};
 
-use super::arena::{span, Builtin, Container, ContainerKind, Edge, Node, NodeId};
+use super::arena::{span, Builtin, Container, ContainerKind, Node, NodeId};
 use super::machine::{At, Machine};
 use super::Arena;
 
@@ -104,7 +104,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         for _ in 0..c.len {
             let e = self.d.edges.get(edge as usize)?;
             out.push(e.child).ok()?;
-            edge = e.next;
+            edge = e.next(edge);
         }
         Some(out)
     }
@@ -152,11 +152,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 let id = self.new_container(kind, at)?;
                 let mut edge = source.first;
                 for _ in 0..source.len {
-                    let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
+                    let Some(&e) = self.d.edges.get(edge as usize) else {
                         break;
                     };
-                    self.add_child(id, child, at)?;
-                    edge = next;
+                    self.add_child(id, e.child, at)?;
+                    edge = e.next(edge);
                 }
                 return Ok(id);
             }

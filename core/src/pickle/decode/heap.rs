@@ -63,10 +63,7 @@ impl HeapDecoder {
         HeapDecoder {
             store: Storage {
                 nodes: Slab::growing(Node::None),
-                edges: Slab::growing(Edge {
-                    child: NIL,
-                    next: NIL,
-                }),
+                edges: Slab::growing(Edge::UNUSED),
                 stack: Slab::growing(NIL),
                 memo: Slab::growing(NIL),
                 frame_end: 0,

@@ -156,10 +156,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
         Decoder {
             store: Storage {
                 nodes: Slab::filled(Node::None),
-                edges: Slab::filled(Edge {
-                    child: NIL,
-                    next: NIL,
-                }),
+                edges: Slab::filled(Edge::UNUSED),
                 stack: Slab::filled(NIL),
                 memo: Slab::filled(NIL),
                 frame_end: 0,

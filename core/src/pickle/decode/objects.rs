@@ -181,14 +181,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         // Six slots, each the class node (empty) until set.
         let first = self.d.edges.len();
         for k in 0..SLOTS {
-            let next = if k + 1 < SLOTS {
-                (first + k + 1) as super::arena::Id
+            let edge = if k + 1 < SLOTS {
+                Edge::adjacent(class)
             } else {
-                NIL
+                Edge::new((first + k) as super::arena::Id, class, NIL)
             };
             self.d
                 .edges
-                .push_id(Edge { child: class, next })
+                .push_id(edge)
                 .map_err(|limit| at.capacity(Capacity::Items, limit))?;
         }
         if let Some(Node::Container(c)) = self.d.nodes.get_mut(id as usize) {
@@ -289,7 +289,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         };
         let mut edge = c.first;
         for _ in 0..slot as usize {
-            edge = self.d.edges.get(edge as usize).map_or(NIL, |e| e.next);
+            edge = self
+                .d
+                .edges
+                .get(edge as usize)
+                .map_or(NIL, |e| e.next(edge));
         }
         match self.d.edges.get_mut(edge as usize) {
             Some(e) => e.child = child,
@@ -308,9 +312,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let (mut depth, mut expansion) = (1u8, 1u32);
         let mut edge = c.first;
         for _ in 0..c.len {
-            let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
+            let Some(&e) = self.d.edges.get(edge as usize) else {
                 break;
             };
+            let (child, next) = (e.child, e.next(edge));
             let (d, w) = match self.node(child) {
                 Node::Container(k) if child != id => (k.depth, k.expansion),
                 Node::Container(_) => return Err(Error::Recursive { offset: at.offset }),
@@ -370,14 +375,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     return Ok(());
                 };
                 let (edge, left, skip, class) = *top;
-                let Some(&Edge {
-                    child: next_child,
-                    next,
-                }) = self.d.edges.get(edge as usize).filter(|_| left > 0)
-                else {
+                let Some(&e) = self.d.edges.get(edge as usize).filter(|_| left > 0) else {
                     path.pop();
                     continue;
                 };
+                let (next_child, next) = (e.child, e.next(edge));
                 *top = (next, left - 1, skip.saturating_sub(1), class);
                 if skip == 0 && next_child != class {
                     child = next_child;
@@ -409,9 +411,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             let mut edge = c.first;
             let mut next = NIL;
             for _ in 0..c.len {
-                let Some(&Edge { child, next: after }) = self.d.edges.get(edge as usize) else {
+                let Some(&e) = self.d.edges.get(edge as usize) else {
                     break;
                 };
+                let (child, after) = (e.child, e.next(edge));
                 match self.node(child) {
                     Node::Container(k) if k.unhashable != Unhashable::No => {
                         next = child;

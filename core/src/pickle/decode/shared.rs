@@ -12,7 +12,7 @@ use crate::pickle::keys::{Halt, Keys, Scratch};
 const KEY_TYPE: &str = "a dict key or set item other than str, int, bool or None beside another: \
      Python's equality for it is left out of this build (brine-core feature `any-keys`)";
 
-use super::arena::{leaf_weight, Container, ContainerKind, Edge, Id, Node, NodeId, CYCLE};
+use super::arena::{leaf_weight, Container, ContainerKind, Id, Node, NodeId, CYCLE};
 use super::machine::{At, Machine};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -118,11 +118,12 @@ impl<A: Arena> Machine<'_, '_, A> {
                 continue;
             }
             let edge = top.edge;
-            let Some(&Edge { child, next }) = self.d.edges.get(edge as usize) else {
+            let Some(&e) = self.d.edges.get(edge as usize) else {
                 top.left = 0;
                 continue;
             };
-            top.edge = next;
+            let child = e.child;
+            top.edge = e.next(edge);
             top.left -= 1;
             let index = path.len() as u16;
             let (depth, expansion) = match self.d.nodes.get_mut(child as usize) {
