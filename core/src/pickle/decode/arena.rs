@@ -117,6 +117,23 @@ pub(crate) enum Node {
 const _: () = assert!(core::mem::size_of::<Node>() == 16);
 
 impl Node {
+    /// Its variant's number (its one-byte tag in memory: a byte load).
+    #[inline(always)]
+    pub(crate) const fn tag(&self) -> u8 {
+        match self {
+            Node::None => 0,
+            Node::Bool(_) => 1,
+            Node::Int(_) => 2,
+            Node::BigInt { .. } => 3,
+            Node::Float(_) => 4,
+            Node::Str { .. } => 5,
+            Node::Bytes { .. } => 6,
+            Node::Container(_) => 7,
+            Node::Builtin(_) => 8,
+            Node::Global(_) => 9,
+        }
+    }
+
     /// The bytes of a `str` node that is UTF-8 as it stands (protocol 1 and later); `None`
     /// for any other node.
     pub(crate) fn utf8(self, input: &[u8]) -> Option<&[u8]> {

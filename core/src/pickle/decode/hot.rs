@@ -670,6 +670,12 @@ fn str_len<const W: usize>(window: &[u8], arg: usize) -> Option<usize> {
     usize::try_from(le_u64(window.get(arg..arg + W)?)).ok()
 }
 
+/// `None`, `bool`, `int`, `float`: the bits of their [`Node::tag`]s.
+const SCALARS: u32 = 1 << Node::None.tag()
+    | 1 << Node::Bool(false).tag()
+    | 1 << Node::Int(0).tag()
+    | 1 << Node::Float(0.0).tag();
+
 /// Adds item `child` (`node`) of container `target` to `weight` and `depth` where it is a
 /// `str`, `None`, `bool`, `int`, `float` or another container; false for anything else.
 #[inline(always)]
@@ -680,11 +686,14 @@ fn plain_item(
     weight: &mut u64,
     depth: &mut u8,
 ) -> bool {
-    // Tests in order of frequency, not a `match`: a jump table per item cost ~6 more.
+    // The scalars by one bit test on the tag, then the two shapes with fields: no jump
+    // table per item.
     let Some(node) = node else {
         return false;
     };
-    if let Node::Str { len, .. } = *node {
+    if (1u32 << node.tag()) & SCALARS != 0 {
+        *weight += 1;
+    } else if let Node::Str { len, .. } = *node {
         *weight += u64::from(len) + 1;
     } else if let Node::Container(v) = *node {
         if child == target {
@@ -692,11 +701,6 @@ fn plain_item(
         }
         *weight += u64::from(v.expansion);
         *depth = (*depth).max(v.depth);
-    } else if matches!(
-        node,
-        Node::None | Node::Bool(_) | Node::Int(_) | Node::Float(_)
-    ) {
-        *weight += 1;
     } else {
         return false;
     }
