@@ -197,12 +197,16 @@ impl Preview {
 }
 
 impl fmt::Write for Preview {
+    /// Keeps the longest start of `s` that fits, cut at a char boundary; `Err` once cut.
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for c in s.chars() {
-            if self.repr.push(c).is_err() {
-                self.cut = true;
-                return Err(fmt::Error);
-            }
+        let mut end = s.len().min(PREVIEW_LEN - self.repr.len());
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let _ = self.repr.push_str(s.get(..end).unwrap_or_default());
+        if end < s.len() {
+            self.cut = true;
+            return Err(fmt::Error);
         }
         Ok(())
     }
@@ -480,6 +484,30 @@ mod tests {
         assert!(preview.is_cut());
         assert_eq!(preview.repr().len(), PREVIEW_LEN);
         assert!(preview.to_string().starts_with("'xxx") && preview.to_string().ends_with('…'));
+    }
+
+    #[test]
+    fn preview_keeps_whole_chars_up_to_the_limit() {
+        use core::fmt::Write;
+        let mut p = Preview {
+            repr: heapless::String::new(),
+            cut: false,
+            type_name: "str",
+        };
+        assert!(p.write_str("'").is_ok());
+        // 1 + 31 × 2 bytes fit in 64; the 32nd 'é' would not.
+        assert!(p.write_str(&"é".repeat(40)).is_err());
+        assert_eq!((p.repr().len(), p.is_cut()), (63, true));
+        assert!(p.repr().ends_with('é'));
+        let mut q = Preview {
+            repr: heapless::String::new(),
+            cut: false,
+            type_name: "str",
+        };
+        assert!(q.write_str(&"x".repeat(PREVIEW_LEN)).is_ok());
+        assert!(!q.is_cut());
+        assert!(q.write_str("y").is_err());
+        assert_eq!((q.repr().len(), q.is_cut()), (PREVIEW_LEN, true));
     }
 
     #[test]
