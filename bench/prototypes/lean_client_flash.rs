@@ -31,7 +31,7 @@
 //!   arm-none-eabi-nm -S -C -t d --size-sort target/lean-flash/client.elf
 //!
 //! (flash = .text + .rodata; bash bench/prototypes/lean_flash.sh runs the same lines.)
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![allow(private_interfaces)]
 
 include!("lean_machine.rs");
@@ -58,8 +58,9 @@ pub enum Fault {
     NotAnOpcode,
     /// A message larger than the receive buffer (skipped).
     TooLarge,
-    /// The machine refused the message (skipped; a real build names why).
-    Refused,
+    /// The machine refused the message (skipped), with the machine's code (a real build
+    /// names the opcode, the offset and the reason).
+    Refused(Stop),
     /// The first message was not `{'clientid': int}`.
     NoClientId,
     /// The transport accepted no byte of the identity.
@@ -185,7 +186,7 @@ impl Client {
                 let pickle = self.rx.get(start..end).unwrap_or(&[]);
                 return Ok(match decode(&mut self.arena, pickle) {
                     Ok(root) => Event::Message(&self.arena, root, pickle),
-                    Err(Stop::Slow) => Event::Skipped(Fault::Refused),
+                    Err(stop) => Event::Skipped(Fault::Refused(stop)),
                 });
             }
             self.scanned = self.tail - self.head;
@@ -272,7 +273,134 @@ pub fn brine_lean_client(
     }
 }
 
+#[cfg(not(test))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     loop {}
+}
+
+/// The self-check (host only): `flock /tmp/cargo-slot-1 rustc --edition 2021 --test --cfg lean_more
+/// --cfg lean_end --cfg lean_full -o target/lean-flash/client-test bench/prototypes/lean_client_flash.rs
+/// && target/lean-flash/client-test` (lean_flash.sh runs it). Fixtures: pickles written by hand,
+/// their expected values `repr(pickle.loads(fixture))` by python3 3.11.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write;
+
+    /// Python's repr of node `id`, for the fixtures' values (ASCII text without quotes).
+    fn repr(a: &Arena, id: u16, p: &[u8], out: &mut String) {
+        let text = |start: u32, len: u32| std::str::from_utf8(&p[start as usize..(start + len) as usize]).unwrap();
+        match a.nodes[usize::from(id)] {
+            N::None => out.push_str("None"),
+            N::Bool(b) => out.push_str(if b { "True" } else { "False" }),
+            N::Int(v) => write!(out, "{v}").unwrap(),
+            N::Float(v) => write!(out, "{v:?}").unwrap(),
+            N::Str { start, len, .. } => write!(out, "'{}'", text(start, len)).unwrap(),
+            N::Bytes { start, len } => write!(out, "b'{}'", text(start, len)).unwrap(),
+            N::Seq(s) => {
+                let items = &a.items[usize::from(s.first)..usize::from(s.first) + usize::from(s.len)];
+                let (open, close, pair) = match s.kind {
+                    Kind::List => ("[", "]", false),
+                    Kind::Tuple => ("(", if s.len == 1 { ",)" } else { ")" }, false),
+                    Kind::Dict => ("{", "}", true),
+                    #[cfg(lean_full)]
+                    Kind::Set if s.len == 0 => ("set(", ")", false),
+                    #[cfg(lean_full)]
+                    Kind::Set => ("{", "}", false),
+                    #[cfg(lean_full)]
+                    Kind::FrozenSet if s.len == 0 => ("frozenset(", ")", false),
+                    #[cfg(lean_full)]
+                    Kind::FrozenSet => ("frozenset({", "})", false),
+                };
+                out.push_str(open);
+                let step = if pair { 2 } else { 1 };
+                for (i, entry) in items.chunks(step).enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    repr(a, entry[0], p, out);
+                    if pair {
+                        out.push_str(": ");
+                        repr(a, entry[1], p, out);
+                    }
+                }
+                out.push_str(close);
+            }
+        }
+    }
+
+    /// Delivers its bytes `chunk` at a time, then the end of the stream.
+    struct Chunks<'a>(&'a [u8], usize);
+
+    impl Io for Chunks<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, u8> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+        fn write(&mut self, buf: &[u8]) -> Result<usize, u8> {
+            Ok(buf.len())
+        }
+    }
+
+    /// Each fixture through the session (all of them in one stream, read 7 bytes at a time):
+    /// the expected repr, or the refusal's code.
+    fn check(fixtures: &[(&[u8], Result<&str, Stop>)]) {
+        let stream: Vec<u8> = fixtures.iter().flat_map(|(f, _)| f.iter().copied()).collect();
+        let mut io = Chunks(&stream, 7);
+        let mut client = Box::new(Client {
+            rx: [0; RX],
+            head: 0,
+            tail: 0,
+            scanned: 0,
+            skipping: false,
+            scan: Scan::Op,
+            arena: Arena {
+                nodes: [N::None; NODES],
+                items: [0; ITEMS],
+                stack: [0; STACK],
+                marks: [0; MARKS],
+                memo: [0; MEMO],
+                n_nodes: 0,
+                n_items: 0,
+                end: 0,
+            },
+        });
+        for (fixture, want) in fixtures {
+            let got = match client.next(&mut io) {
+                Ok(Event::Message(a, root, p)) => {
+                    let mut out = String::new();
+                    repr(a, root, p, &mut out);
+                    Ok(out)
+                }
+                Ok(Event::Skipped(Fault::Refused(stop))) => Err(stop),
+                _ => panic!("no event for {fixture:?}"),
+            };
+            assert_eq!(got, want.map(str::to_string), "{fixture:?}");
+        }
+        assert!(matches!(client.next(&mut io), Err(Fault::Closed)));
+    }
+
+    #[test]
+    fn equal_keys_merged() {
+        check(&[
+            // python3: pickle.loads(FIXTURE) for each; keys as CPython's dict merges them
+            (b"\x80\x04}\x94(\x8c\x01a\x94K\x01\x8c\x01b\x94K\x02h\x01K\x03u.", Ok("{'a': 3, 'b': 2}")),
+            (
+                b"\x80\x02}q\x00(K\x01X\x01\x00\x00\x00xq\x01\x88X\x01\x00\x00\x00yq\x02N\x89K\x00K\x07u.",
+                Ok("{1: 'y', None: False, 0: 7}"),
+            ),
+            (b"\x80\x02}(\x8c\x02ab\x88\x8c\x02cd\x89u(\x8c\x02cdN\x8c\x02ef]u.", Ok("{'ab': True, 'cd': None, 'ef': []}")),
+            (
+                b"\x80\x02}(NK\x01J\xff\xff\xff\x7fK\x02NK\x03J\xff\xff\xff\x7fK\x04u.",
+                Ok("{None: 3, 2147483647: 4}"),
+            ),
+            // {1.5: 2} in CPython: a float key is compared only with `any-keys`, refused
+            (b"\x80\x02}(G?\xf8\x00\x00\x00\x00\x00\x00K\x01G?\xf8\x00\x00\x00\x00\x00\x00K\x02u.", Err(Stop::KeyType)),
+            // one float key: nothing compared
+            (b"\x80\x02}(G?\xf8\x00\x00\x00\x00\x00\x00K\x01u.", Ok("{1.5: 1}")),
+        ]);
+    }
 }

@@ -22,8 +22,12 @@ rustc_z -o "$OUT/liblean.a" bench/prototypes/value_lean_flash.rs
 # with 17 more opcodes (lean_machine.rs's `cfg(lean_more)` arms): what a further opcode costs
 rustc_z --cfg lean_more -o "$OUT/libleanmore.a" bench/prototypes/value_lean_flash.rs
 # a whole lab client core in the lean design: the 36-opcode machine, a skip-only scan, a session
-# with fault codes (lean_client_flash.rs)
-rustc_z --cfg lean_more --cfg lean_end -o "$OUT/libclient.a" bench/prototypes/lean_client_flash.rs
+# with fault codes (lean_client_flash.rs; `lean_full`: equal keys merged, ...), after its
+# self-check on the host (CPython fixtures)
+flock /tmp/cargo-slot-1 rustc --edition 2021 --test --cfg lean_more --cfg lean_end --cfg lean_full \
+    -o "$OUT/client-test" bench/prototypes/lean_client_flash.rs
+"$OUT/client-test" -q
+rustc_z --cfg lean_more --cfg lean_end --cfg lean_full -o "$OUT/libclient.a" bench/prototypes/lean_client_flash.rs
 rustc_z -L "dependency=$D" --extern "brine_core=$(ls -t "$D"/libbrine_core-*.rlib | head -n 1)" \
     -o "$OUT/libgeneral.a" bench/prototypes/general_decoder_flash.rs
 flash() { arm-none-eabi-size -A "$1" | awk '$1==".text"{t=$2} $1==".rodata"{r=$2} END{printf "%d (.text %d, .rodata %d)", t+r, t, r}'; }

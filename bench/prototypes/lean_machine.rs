@@ -15,6 +15,10 @@ enum Kind {
     List,
     Tuple,
     Dict,
+    #[cfg(lean_full)]
+    Set,
+    #[cfg(lean_full)]
+    FrozenSet,
 }
 
 #[derive(Clone, Copy)]
@@ -52,10 +56,17 @@ struct Arena {
     end: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Stop {
-    /// The general machine would take over here (or report the error).
+    /// The general machine would take over here (or report the error). Under `--cfg
+    /// lean_full` (lean_client_flash.rs, no general machine): the message is refused, as an
+    /// error or as what the lean path still declines (shared containers, memo indices out of
+    /// order, a MEMOIZE on a MARK).
     Slow,
+    /// `lean_full`: two keys (or set items) compared where one is no str, 64-bit int, bool or
+    /// None (the smallest build without `any-keys` refuses those too).
+    #[cfg(lean_full)]
+    KeyType,
 }
 
 fn key_slot(text: &[u8]) -> u8 {
@@ -81,7 +92,9 @@ impl Arena {
     /// Appends stack entries `from..sp` to container `target`; checks as the general
     /// machine's link_batch does.
     #[inline(always)]
-    fn fill(&mut self, target: u16, from: usize, sp: usize) -> Result<(), Stop> {
+    fn fill(&mut self, input: &[u8], target: u16, from: usize, sp: usize) -> Result<(), Stop> {
+        #[cfg(not(lean_full))]
+        let _ = input;
         let Arena {
             nodes,
             items,
@@ -122,8 +135,18 @@ impl Arena {
             }
             Ok(())
         };
-        if c.kind == Kind::Dict {
-            if batch.len() % 2 != 0 || c.len != 0 {
+        // Without `lean_full` a dict is filled once, its keys distinct by their slots (equal
+        // keys are merged on the general path); with it, any number of times, merged here.
+        #[cfg(lean_full)]
+        let stride = match c.kind {
+            Kind::Dict => 2,
+            Kind::Set | Kind::FrozenSet => 1,
+            _ => 0,
+        };
+        #[cfg(not(lean_full))]
+        let stride = if c.kind == Kind::Dict { 2 } else { 0 };
+        if stride == 2 {
+            if batch.len() % 2 != 0 || (cfg!(not(lean_full)) && c.len != 0) {
                 return Err(Stop::Slow);
             }
             for pair in batch.chunks_exact(2) {
@@ -133,12 +156,12 @@ impl Arena {
                 check(k, true)?;
                 check(v, false)?;
             }
-            if !distinct {
+            if cfg!(not(lean_full)) && !distinct {
                 return Err(Stop::Slow); // merge equal keys at STOP, on the general path
             }
         } else {
             for &child in batch {
-                check(child, false)?;
+                check(child, stride == 1)?;
             }
         }
         let expansion = u64::from(c.expansion) + weight;
@@ -152,8 +175,35 @@ impl Arena {
             return Err(Stop::Slow);
         }
         let first = if c.len == 0 { end } else { c.first as usize };
-        let new_end = end + batch.len();
-        items.get_mut(end..new_end).ok_or(Stop::Slow)?.copy_from_slice(batch);
+        #[cfg(not(lean_full))]
+        let new_end = {
+            let new_end = end + batch.len();
+            items.get_mut(end..new_end).ok_or(Stop::Slow)?.copy_from_slice(batch);
+            new_end
+        };
+        #[cfg(lean_full)]
+        let new_end = if stride == 0 {
+            let new_end = end + batch.len();
+            items.get_mut(end..new_end).ok_or(Stop::Slow)?.copy_from_slice(batch);
+            new_end
+        } else {
+            // Equal keys merged as CPython's dict and set do: the first key (item) kept in its
+            // place, a dict's later value wins; `1 == True`.
+            let mut new_end = end;
+            for entry in batch.chunks_exact(stride) {
+                let mut at = first;
+                while at < new_end && !key_eq(nodes, input, items[at], entry[0])? {
+                    at += stride;
+                }
+                if at == new_end {
+                    items.get_mut(at..at + stride).ok_or(Stop::Slow)?.copy_from_slice(entry);
+                    new_end += stride;
+                } else if let [_, value] = *entry {
+                    items[at + 1] = value;
+                }
+            }
+            new_end
+        };
         *n_items = new_end;
         nodes[target as usize] = N::Seq(Seq {
             kind: c.kind,
@@ -165,6 +215,34 @@ impl Arena {
         });
         Ok(())
     }
+}
+
+/// Whether dict keys (set items) `a` and `b` are equal as CPython compares them, for the key
+/// types the smallest build compares without `any-keys`: strs (by their UTF-8 bytes), ints of
+/// 64 bits and bools (`1 == True`), None; `KeyType` for any other type.
+#[cfg(lean_full)]
+fn key_eq(nodes: &[N], input: &[u8], a: u16, b: u16) -> Result<bool, Stop> {
+    let int = |n: &N| match *n {
+        N::Int(v) => Some(v),
+        N::Bool(b) => Some(i64::from(b)),
+        _ => None,
+    };
+    let text = |start: u32, len: u32| input.get(start as usize..(start + len) as usize);
+    let (x, y) = (nodes.get(usize::from(a)), nodes.get(usize::from(b)));
+    let (Some(x), Some(y)) = (x, y) else {
+        return Err(Stop::Slow);
+    };
+    Ok(match (x, y) {
+        (N::Str { start, len, key }, N::Str { start: s, len: l, key: k }) => {
+            key == k && text(*start, *len) == text(*s, *l)
+        }
+        (N::None, N::None) => true,
+        _ => match (int(x), int(y)) {
+            (Some(x), Some(y)) => x == y,
+            _ if [x, y].iter().all(|n| matches!(n, N::Str { .. } | N::None | N::Int(_) | N::Bool(_))) => false,
+            _ => return Err(Stop::KeyType),
+        },
+    })
 }
 
 /// Decodes `input` into `a`; the root's node id.
@@ -302,7 +380,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     unhashable: false,
                 });
                 a.n_nodes = id + 1;
-                a.fill(id as u16, from, sp)?;
+                a.fill(input, id as u16, from, sp)?;
                 sp = from;
                 a.stack[sp] = id as u16;
                 sp += 1;
@@ -318,7 +396,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 if !matches!(a.nodes.get(target as usize), Some(N::Seq(Seq { kind: Kind::List, .. }))) {
                     return Err(Stop::Slow);
                 }
-                a.fill(target, from, sp)?;
+                a.fill(input, target, from, sp)?;
                 sp = from;
             }
             b'e' | b'u' => {
@@ -335,7 +413,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     _ => return Err(Stop::Slow),
                 }
                 if sp > mark {
-                    a.fill(target, mark, sp)?;
+                    a.fill(input, target, mark, sp)?;
                 }
                 sp = mark;
             }
@@ -416,7 +494,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 });
                 a.n_nodes = id + 1;
                 if sp > from {
-                    a.fill(id as u16, from, sp)?;
+                    a.fill(input, id as u16, from, sp)?;
                 }
                 sp = from;
                 *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
@@ -434,7 +512,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 if !matches!(a.nodes.get(target as usize), Some(N::Seq(Seq { kind: Kind::Dict, .. }))) {
                     return Err(Stop::Slow);
                 }
-                a.fill(target, from, sp)?;
+                a.fill(input, target, from, sp)?;
                 sp = from;
             }
             #[cfg(lean_more)]
