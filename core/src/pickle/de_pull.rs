@@ -26,7 +26,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use super::de_node::NodeDe;
 use super::decode::arena::Node;
 use super::decode::{leaf, memoize_next};
-use super::opcodes::Opcode;
+use super::opcodes::op::{
+    BININT, BININT1, BININT2, BINPUT, BINUNICODE, EMPTY_DICT, FRAME, MARK, PROTO, SETITEM,
+    SETITEMS, SHORT_BINUNICODE, STOP,
+};
 use super::value::Tree;
 
 /// The longest input the pull path reads (its key merge at STOP stays far inside the
@@ -55,20 +58,6 @@ impl de::Error for Fallback {
         Fallback
     }
 }
-
-const PROTO: u8 = Opcode::PROTO as u8;
-const FRAME: u8 = Opcode::FRAME as u8;
-const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
-const MARK: u8 = Opcode::MARK as u8;
-const SETITEM: u8 = Opcode::SETITEM as u8;
-const SETITEMS: u8 = Opcode::SETITEMS as u8;
-const STOP: u8 = Opcode::STOP as u8;
-const BINPUT: u8 = Opcode::BINPUT as u8;
-const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
-const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
-const BININT1: u8 = Opcode::BININT1 as u8;
-const BININT2: u8 = Opcode::BININT2 as u8;
-const BININT: u8 = Opcode::BININT as u8;
 
 /// `T` from the pickle at the start of `input` if it is a dict of str keys and leaf values
 /// and everything above holds; else [`Fallback`]. Allocates nothing.

@@ -138,6 +138,35 @@ impl Arg {
     }
 }
 
+/// Opcode bytes as constants, for `match` arms on the raw byte (the machine's hot loop, the
+/// serde pull driver): the opcode table's values.
+pub(crate) mod op {
+    use super::Opcode;
+    pub(crate) const STOP: u8 = Opcode::STOP as u8;
+    pub(crate) const PROTO: u8 = Opcode::PROTO as u8;
+    pub(crate) const FRAME: u8 = Opcode::FRAME as u8;
+    pub(crate) const MARK: u8 = Opcode::MARK as u8;
+    pub(crate) const MEMOIZE: u8 = Opcode::MEMOIZE as u8;
+    pub(crate) const BINPUT: u8 = Opcode::BINPUT as u8;
+    pub(crate) const BINGET: u8 = Opcode::BINGET as u8;
+    pub(crate) const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
+    pub(crate) const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
+    pub(crate) const NONE: u8 = Opcode::NONE as u8;
+    pub(crate) const NEWTRUE: u8 = Opcode::NEWTRUE as u8;
+    pub(crate) const NEWFALSE: u8 = Opcode::NEWFALSE as u8;
+    pub(crate) const BININT1: u8 = Opcode::BININT1 as u8;
+    pub(crate) const BININT2: u8 = Opcode::BININT2 as u8;
+    pub(crate) const BININT: u8 = Opcode::BININT as u8;
+    pub(crate) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
+    pub(crate) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
+    pub(crate) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
+    pub(crate) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
+    pub(crate) const APPEND: u8 = Opcode::APPEND as u8;
+    pub(crate) const APPENDS: u8 = Opcode::APPENDS as u8;
+    pub(crate) const SETITEM: u8 = Opcode::SETITEM as u8;
+    pub(crate) const SETITEMS: u8 = Opcode::SETITEMS as u8;
+}
+
 /// `bytes` (at most 8) as a little-endian unsigned integer.
 #[inline]
 pub(crate) const fn le_u64(bytes: &[u8]) -> u64 {

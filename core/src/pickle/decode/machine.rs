@@ -100,33 +100,7 @@ impl At {
     }
 }
 
-/// Opcode bytes the loop dispatches on directly (the opcode table's values).
-pub(super) mod op {
-    use crate::pickle::opcodes::Opcode;
-    pub(in crate::pickle::decode) const STOP: u8 = Opcode::STOP as u8;
-    pub(in crate::pickle::decode) const PROTO: u8 = Opcode::PROTO as u8;
-    pub(in crate::pickle::decode) const FRAME: u8 = Opcode::FRAME as u8;
-    pub(in crate::pickle::decode) const MARK: u8 = Opcode::MARK as u8;
-    pub(in crate::pickle::decode) const MEMOIZE: u8 = Opcode::MEMOIZE as u8;
-    pub(in crate::pickle::decode) const BINPUT: u8 = Opcode::BINPUT as u8;
-    pub(in crate::pickle::decode) const BINGET: u8 = Opcode::BINGET as u8;
-    pub(in crate::pickle::decode) const SHORT_BINUNICODE: u8 = Opcode::SHORT_BINUNICODE as u8;
-    pub(in crate::pickle::decode) const BINUNICODE: u8 = Opcode::BINUNICODE as u8;
-    pub(in crate::pickle::decode) const NONE: u8 = Opcode::NONE as u8;
-    pub(in crate::pickle::decode) const NEWTRUE: u8 = Opcode::NEWTRUE as u8;
-    pub(in crate::pickle::decode) const NEWFALSE: u8 = Opcode::NEWFALSE as u8;
-    pub(in crate::pickle::decode) const BININT1: u8 = Opcode::BININT1 as u8;
-    pub(in crate::pickle::decode) const BININT2: u8 = Opcode::BININT2 as u8;
-    pub(in crate::pickle::decode) const BININT: u8 = Opcode::BININT as u8;
-    pub(in crate::pickle::decode) const BINFLOAT: u8 = Opcode::BINFLOAT as u8;
-    pub(in crate::pickle::decode) const EMPTY_LIST: u8 = Opcode::EMPTY_LIST as u8;
-    pub(in crate::pickle::decode) const EMPTY_DICT: u8 = Opcode::EMPTY_DICT as u8;
-    pub(in crate::pickle::decode) const TUPLE2: u8 = Opcode::TUPLE2 as u8;
-    pub(in crate::pickle::decode) const APPEND: u8 = Opcode::APPEND as u8;
-    pub(in crate::pickle::decode) const APPENDS: u8 = Opcode::APPENDS as u8;
-    pub(in crate::pickle::decode) const SETITEM: u8 = Opcode::SETITEM as u8;
-    pub(in crate::pickle::decode) const SETITEMS: u8 = Opcode::SETITEMS as u8;
-}
+pub(super) use crate::pickle::opcodes::op;
 
 /// pickle.py's error for a read that starts inside a FRAME and ends past it: an opcode's
 /// argument, or part of one read at once (a length, the bytes it counts, one line), may not
