@@ -297,7 +297,13 @@ mod tests {
             N::Int(v) => write!(out, "{v}").unwrap(),
             N::Float(v) => write!(out, "{v:?}").unwrap(),
             N::Str { start, len, .. } => write!(out, "'{}'", text(start, len)).unwrap(),
-            N::Bytes { start, len } => write!(out, "b'{}'", text(start, len)).unwrap(),
+            N::Bytes { start, len } => bytes(&p[start as usize..(start + len) as usize], out),
+            #[cfg(lean_full)]
+            N::ByteArray { start, len } => {
+                out.push_str("bytearray(");
+                bytes(&p[start as usize..(start + len) as usize], out);
+                out.push(')');
+            }
             N::Seq(s) => {
                 let items = &a.items[usize::from(s.first)..usize::from(s.first) + usize::from(s.len)];
                 let (open, close, pair) = match s.kind {
@@ -328,6 +334,18 @@ mod tests {
                 out.push_str(close);
             }
         }
+    }
+
+    /// Python's repr of bytes (the fixtures': no quotes, backslashes or control bytes).
+    fn bytes(raw: &[u8], out: &mut String) {
+        out.push_str("b'");
+        for &b in raw {
+            match b {
+                0x20..=0x7e => out.push(char::from(b)),
+                _ => write!(out, "\\x{b:02x}").unwrap(),
+            }
+        }
+        out.push('\'');
     }
 
     /// Delivers its bytes `chunk` at a time, then the end of the stream.
@@ -401,6 +419,62 @@ mod tests {
             (b"\x80\x02}(G?\xf8\x00\x00\x00\x00\x00\x00K\x01G?\xf8\x00\x00\x00\x00\x00\x00K\x02u.", Err(Stop::KeyType)),
             // one float key: nothing compared
             (b"\x80\x02}(G?\xf8\x00\x00\x00\x00\x00\x00K\x01u.", Ok("{1.5: 1}")),
+        ]);
+    }
+
+    #[test]
+    fn opcodes() {
+        check(&[
+            // python3: pickle.dumps([1, True, False, -5, 2**40, -2**63, 'ab', None], 0)
+            (
+                b"(lp0\nI1\naI01\naI00\naI-5\naL1099511627776L\naL-9223372036854775808L\naVab\np1\naNa.",
+                Ok("[1, True, False, -5, 1099511627776, -9223372036854775808, 'ab', None]"),
+            ),
+            // python3: x = 'ab'; pickle.dumps({'k': [x, x], 'n': 2**62}, 0)
+            (
+                b"(dp0\nVk\np1\n(lp2\nVab\np3\nag3\nasVn\np4\nL4611686018427387904L\ns.",
+                Ok("{'k': ['ab', 'ab'], 'n': 4611686018427387904}"),
+            ),
+            // python3: pickle.dumps([2**40, -2**63, 2**63 - 1, 0], 2)
+            (
+                b"\x80\x02]q\x00(\x8a\x06\x00\x00\x00\x00\x00\x01\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fK\x00e.",
+                Ok("[1099511627776, -9223372036854775808, 9223372036854775807, 0]"),
+            ),
+            // python3: pickle.dumps({1, 2, 3}, 4)
+            (b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x8f\x94(K\x01K\x02K\x03\x90.", Ok("{1, 2, 3}")),
+            // python3: pickle.dumps(frozenset({4, 5}), 4)
+            (b"\x80\x04\x95\x08\x00\x00\x00\x00\x00\x00\x00(K\x04K\x05\x91\x94.", Ok("frozenset({4, 5})")),
+            // python3: pickle.dumps(bytearray(b'xy'), 5)
+            (b"\x80\x05\x95\x0d\x00\x00\x00\x00\x00\x00\x00\x96\x02\x00\x00\x00\x00\x00\x00\x00xy\x94.", Ok("bytearray(b'xy')")),
+            // python3: pickle.dumps([b'ab', 'cd'], 4)
+            (b"\x80\x04\x95\x0f\x00\x00\x00\x00\x00\x00\x00]\x94(C\x02ab\x94\x8c\x02cd\x94e.", Ok("[b'ab', 'cd']")),
+            // python2.7: pickle.dumps(['ab', u'x', 7], 0)
+            (b"(lp0\nS'ab'\np1\naVx\np2\naI7\na.", Ok("['ab', 'x', 7]")),
+            // python2.7: pickle.dumps(['ab', 'c\xe9'], 1); python3 loads 'ab' as a str (ASCII)
+            // and, with encoding='bytes', 'c\xe9' as b'c\xe9' (brine's reading of non-ASCII)
+            (b"]q\x00(U\x02abq\x01U\x02c\xe9q\x02e.", Ok("['ab', b'c\\xe9']")),
+            // by hand, each checked with python3's pickle.loads:
+            (b"T\x03\x00\x00\x00abcU\x01d\x86.", Ok("('abc', 'd')")),
+            (b"\x80\x04\x8f(K\x01\x88K\x02\x90.", Ok("{1, 2}")),
+            (
+                b"\x80\x04\x8d\x02\x00\x00\x00\x00\x00\x00\x00ab\x8e\x02\x00\x00\x00\x00\x00\x00\x00cd\x86.",
+                Ok("('ab', b'cd')"),
+            ),
+            (b"(I00\nI01\nI+1\nL12L\nI-0\nl.", Ok("[False, True, True, 12, False]")),
+            // refused, each with its code (CPython loads them):
+            // python3: pickle.dumps(2**64, 2); pickle.dumps(2**64, 0)
+            (b"\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01.", Err(Stop::BigInt)),
+            (b"L18446744073709551616L\n.", Err(Stop::BigInt)),
+            // python3: pickle.dumps(1.5, 0); pickle.dumps('a\nb', 0)
+            (b"F1.5\n.", Err(Stop::FloatText)),
+            (b"Va\\u000ab\np0\n.", Err(Stop::Escaped)),
+            // python3: pickle.dumps(complex(1, 2), 2)
+            (
+                b"\x80\x02c__builtin__\ncomplex\nq\x00G?\xf0\x00\x00\x00\x00\x00\x00G@\x00\x00\x00\x00\x00\x00\x00\x86q\x01Rq\x02.",
+                Err(Stop::Opcode),
+            ),
+            // {'a': 1, frozenset({1}): 2}: a frozenset key compared, refused
+            (b"\x80\x04}(\x8c\x01a\x94K\x01(K\x01\x91K\x02u.", Err(Stop::KeyType)),
         ]);
     }
 }

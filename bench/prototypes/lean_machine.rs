@@ -30,6 +30,8 @@ enum N {
     Str { start: u32, len: u32, key: u8 },
     #[cfg(lean_more)]
     Bytes { start: u32, len: u32 },
+    #[cfg(lean_full)]
+    ByteArray { start: u32, len: u32 },
     Seq(Seq),
 }
 
@@ -67,6 +69,21 @@ enum Stop {
     /// None (the smallest build without `any-keys` refuses those too).
     #[cfg(lean_full)]
     KeyType,
+    /// `lean_full`: an int past 64 bits (INT, LONG, LONG1, LONG4).
+    #[cfg(lean_full)]
+    BigInt,
+    /// `lean_full`: protocol 0 text with escapes (STRING, UNICODE with a backslash; UNICODE
+    /// with a byte past ASCII, Latin-1 there): not decoded here.
+    #[cfg(lean_full)]
+    Escaped,
+    /// `lean_full`: FLOAT's text (the smallest build, without `float-text`, refuses it too).
+    #[cfg(lean_full)]
+    FloatText,
+    /// `lean_full`: an opcode refused: globals and objects (the smallest build accepts the
+    /// patterns of builtin set, frozenset, bytes, bytearray; not here), persistent ids,
+    /// extensions, out-of-band buffers.
+    #[cfg(lean_full)]
+    Opcode,
 }
 
 fn key_slot(text: &[u8]) -> u8 {
@@ -118,6 +135,14 @@ impl Arena {
                         distinct &= seen & bit == 0;
                         seen |= bit;
                     }
+                }
+                #[cfg(lean_full)]
+                N::ByteArray { .. } => {
+                    if key {
+                        return Err(Stop::Slow); // unhashable: CPython's TypeError
+                    }
+                    weight += 1;
+                    unhashable = true;
                 }
                 N::Seq(s) => {
                     if child == target || (key && s.unhashable) {
@@ -245,6 +270,68 @@ fn key_eq(nodes: &[N], input: &[u8], a: u16, b: u16) -> Result<bool, Stop> {
     })
 }
 
+/// An INT or LONG line (without its newline; LONG's `L` stripped) as brine reads it: Python
+/// whitespace around, an optional sign, ASCII digits without leading zeros (`00` is 0).
+#[cfg(lean_full)]
+fn decimal(line: &[u8]) -> Result<i64, Stop> {
+    let text = |b: &u8| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = line.iter().position(text).unwrap_or(line.len());
+    let end = line.iter().rposition(text).map_or(start, |i| i + 1);
+    let trimmed = line.get(start..end).unwrap_or(&[]);
+    let (negative, digits) = match trimmed {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, trimmed),
+    };
+    let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits.iter().any(|&d| d != b'0');
+    if digits.is_empty() || leading_zero || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(Stop::Slow);
+    }
+    // Negative while accumulating: i64::MIN fits.
+    let mut v = 0i64;
+    for &d in digits {
+        v = v.checked_mul(10).and_then(|v| v.checked_sub(i64::from(d - b'0'))).ok_or(Stop::BigInt)?;
+    }
+    if negative {
+        Ok(v)
+    } else {
+        v.checked_neg().ok_or(Stop::BigInt)
+    }
+}
+
+/// A LONG1/LONG4 payload (little-endian two's complement, empty = 0); `BigInt` past 64 bits.
+#[cfg(lean_full)]
+fn le_int(le: &[u8]) -> Result<i64, Stop> {
+    let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
+    let fill = if negative { 0xff } else { 0 };
+    let (low, high) = le.split_at(le.len().min(8));
+    let mut buf = [fill; 8];
+    for (to, &from) in buf.iter_mut().zip(low) {
+        *to = from;
+    }
+    let v = i64::from_le_bytes(buf);
+    if high.iter().any(|&b| b != fill) || (v < 0) != negative {
+        return Err(Stop::BigInt);
+    }
+    Ok(v)
+}
+
+/// A Python 2 string's node (STRING, BINSTRING, SHORT_BINSTRING): a str if ASCII, else bytes,
+/// as brine loads it.
+#[cfg(lean_full)]
+fn text_node(start: usize, raw: &[u8]) -> N {
+    let (start, len) = (start as u32, raw.len() as u32);
+    if ascii(raw) {
+        N::Str {
+            start,
+            len,
+            key: key_slot(raw),
+        }
+    } else {
+        N::Bytes { start, len }
+    }
+}
+
 /// Decodes `input` into `a`; the root's node id.
 fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     a.n_nodes = 0;
@@ -270,6 +357,15 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
             *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
             sp += 1;
             memoize!(id as u16);
+        }};
+    }
+    #[cfg(lean_full)]
+    macro_rules! text_line {
+        () => {{
+            let rest = input.get(pos..window).ok_or(Stop::Slow)?;
+            let n = rest.iter().position(|&b| b == b'\n').ok_or(Stop::Slow)?;
+            pos += n + 1;
+            &rest[..n]
         }};
     }
     macro_rules! arg {
@@ -490,7 +586,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     len: 0,
                     depth: 1,
                     expansion: 1,
-                    unhashable: kind != Kind::Tuple,
+                    unhashable: !matches!(kind, Kind::Tuple),
                 });
                 a.n_nodes = id + 1;
                 if sp > from {
@@ -563,6 +659,158 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     sp = sp.checked_sub(1).ok_or(Stop::Slow)?;
                 }
             }
+            // `--cfg lean_full` (lean_client_flash.rs): the other opcodes the smallest build
+            // accepts, each read as CPython's unpickler reads it; the rest refused with a code.
+            #[cfg(lean_full)]
+            b'I' | b'L' => {
+                // INT ("00"/"01" and their like are bools, as the C unpickler), LONG
+                let line = text_line!();
+                let boolean = op == b'I'
+                    && matches!(line, [b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r', b'0' | b'1'] | [b'-', b'0']);
+                let node = if boolean {
+                    N::Bool(line[1] == b'1')
+                } else {
+                    let digits = match line {
+                        [digits @ .., b'L'] if op == b'L' => digits,
+                        _ => line,
+                    };
+                    N::Int(decimal(digits)?)
+                };
+                push_node!(node)
+            }
+            #[cfg(lean_full)]
+            0x8a | 0x8b => {
+                // LONG1, LONG4 (a negative count is an error)
+                let n = if op == 0x8a {
+                    usize::from(arg!(1)[0])
+                } else {
+                    let b = arg!(4);
+                    usize::try_from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])).map_err(|_| Stop::Slow)?
+                };
+                let v = le_int(arg!(n))?;
+                push_node!(N::Int(v))
+            }
+            #[cfg(lean_full)]
+            b'S' | b'V' => {
+                // STRING (quoted), UNICODE (raw-unicode-escape): without escapes only
+                let line = text_line!();
+                let start = pos - line.len() - 1;
+                let (start, text) = match (op, line) {
+                    (b'V', _) => (start, line),
+                    (_, [q @ (b'\'' | b'"'), text @ .., last]) if q == last => (start + 1, text),
+                    _ => return Err(Stop::Slow), // STRING's argument must be quoted
+                };
+                if text.contains(&b'\\') || (op == b'V' && !ascii(text)) {
+                    return Err(Stop::Escaped);
+                }
+                push_node!(text_node(start, text))
+            }
+            #[cfg(lean_full)]
+            b'T' | b'U' | 0x8d | 0x8e | 0x96 => {
+                // BINSTRING, SHORT_BINSTRING, BINUNICODE8, BINBYTES8, BYTEARRAY8
+                let n = match op {
+                    b'U' => usize::from(arg!(1)[0]),
+                    b'T' => {
+                        let b = arg!(4);
+                        usize::try_from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])).map_err(|_| Stop::Slow)?
+                    }
+                    _ => {
+                        let n = u64::from_le_bytes(arg!(8).try_into().map_err(|_| Stop::Slow)?);
+                        usize::try_from(n).map_err(|_| Stop::Slow)?
+                    }
+                };
+                let start = pos;
+                let raw = arg!(n);
+                let (start32, len) = (start as u32, n as u32);
+                let node = match op {
+                    0x8d => {
+                        if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                            return Err(Stop::Slow);
+                        }
+                        N::Str {
+                            start: start32,
+                            len,
+                            key: key_slot(raw),
+                        }
+                    }
+                    0x8e => N::Bytes { start: start32, len },
+                    0x96 => N::ByteArray { start: start32, len },
+                    _ => text_node(start, raw),
+                };
+                push_node!(node)
+            }
+            #[cfg(lean_full)]
+            b'p' => {
+                // PUT: sequential indices only, as BINPUT
+                let i = decimal(text_line!())?;
+                let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                if i != memo_len as i64 || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                    return Err(Stop::Slow);
+                }
+                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                memo_len += 1;
+            }
+            #[cfg(lean_full)]
+            b'g' => {
+                // GET
+                let i = decimal(text_line!())?;
+                if !(0..memo_len as i64).contains(&i) {
+                    return Err(Stop::Slow);
+                }
+                let id = a.memo[i as usize];
+                shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
+                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                sp += 1;
+            }
+            #[cfg(lean_full)]
+            0x8f => push_node!(N::Seq(Seq {
+                kind: Kind::Set,
+                first: 0,
+                len: 0,
+                depth: 1,
+                expansion: 1,
+                unhashable: true
+            })),
+            #[cfg(lean_full)]
+            0x90 | 0x91 => {
+                // ADDITEMS (to the set below the MARK), FROZENSET (of the items above it)
+                mp = mp.checked_sub(1).ok_or(Stop::Slow)?;
+                let mark = a.marks[mp] as usize;
+                let target = if op == 0x90 {
+                    let target = *a.stack.get(mark.wrapping_sub(1)).ok_or(Stop::Slow)?;
+                    let is_set = matches!(a.nodes.get(target as usize), Some(N::Seq(Seq { kind: Kind::Set, .. })));
+                    if !is_set || (mp > 0 && a.marks[mp - 1] as usize == mark) {
+                        return Err(Stop::Slow);
+                    }
+                    target
+                } else {
+                    let id = a.n_nodes;
+                    *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                        kind: Kind::FrozenSet,
+                        first: 0,
+                        len: 0,
+                        depth: 1,
+                        expansion: 1,
+                        unhashable: false,
+                    });
+                    a.n_nodes = id + 1;
+                    id as u16
+                };
+                if sp > mark {
+                    a.fill(input, target, mark, sp)?;
+                }
+                sp = mark;
+                if op == 0x91 {
+                    *a.stack.get_mut(sp).ok_or(Stop::Slow)? = target;
+                    sp += 1;
+                    memoize!(target);
+                }
+            }
+            #[cfg(lean_full)]
+            b'F' => return Err(Stop::FloatText),
+            #[cfg(lean_full)]
+            _ => return Err(Stop::Opcode),
+            #[cfg(not(lean_full))]
             _ => return Err(Stop::Slow),
         }
     }
