@@ -477,4 +477,19 @@ mod tests {
             (b"\x80\x04}(\x8c\x01a\x94K\x01(K\x01\x91K\x02u.", Err(Stop::KeyType)),
         ]);
     }
+
+    #[test]
+    fn items_moved() {
+        check(&[
+            // python3: pickle.dumps([1, [2], 3], 0) (the outer list's items moved past the inner's)
+            (b"(lp0\nI1\na(lp1\nI2\naaI3\na.", Ok("[1, [2], 3]")),
+            // python3: pickle.dumps({'a': 1, 'b': {'c': 2}, 'd': 3}, 0)
+            (
+                b"(dp0\nVa\np1\nI1\nsVb\np2\n(dp3\nVc\np4\nI2\nssVd\np5\nI3\ns.",
+                Ok("{'a': 1, 'b': {'c': 2}, 'd': 3}"),
+            ),
+            // by hand (python3's pickle.loads): moved, then a key given again by GET merged
+            (b"(dp0\nVa\np1\n(lp2\nI1\naI2\nasVb\np3\nI3\nsg1\nI4\ns.", Ok("{'a': 4, 'b': 3}")),
+        ]);
+    }
 }

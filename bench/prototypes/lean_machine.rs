@@ -194,12 +194,27 @@ impl Arena {
         if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
             return Err(Stop::Slow);
         }
-        // Contiguous: the items go at the end; a container with items elsewhere is moved.
+        // Contiguous: the items go at the end; a container with items elsewhere is moved
+        // there (`lean_full`; without it, to the general path). The old places stay unused.
         let end = *n_items;
+        #[cfg(not(lean_full))]
         if c.len != 0 && c.first as usize + c.len as usize != end {
             return Err(Stop::Slow);
         }
         let first = if c.len == 0 { end } else { c.first as usize };
+        #[cfg(lean_full)]
+        let (first, end) = if first + c.len as usize != end {
+            let len = c.len as usize;
+            if end + len > items.len() {
+                return Err(Stop::Slow);
+            }
+            for i in 0..len {
+                items[end + i] = items[first + i];
+            }
+            (end, end + len)
+        } else {
+            (first, end)
+        };
         #[cfg(not(lean_full))]
         let new_end = {
             let new_end = end + batch.len();
