@@ -122,7 +122,8 @@ fn ascii(raw: &[u8]) -> bool {
 impl Arena {
     /// Appends stack entries `from..sp` to container `target`; checks as the general
     /// machine's link_batch does.
-    #[inline(always)]
+    #[cfg_attr(not(lean_full), inline(always))]
+    #[cfg_attr(lean_full, inline(never))] // one copy, not one per caller: flash first
     fn fill(&mut self, input: &[u8], target: u16, from: usize, sp: usize) -> Result<(), Stop> {
         #[cfg(not(lean_full))]
         let _ = input;
