@@ -290,6 +290,19 @@ mod tests {
 
     /// Python's repr of node `id`, for the fixtures' values (ASCII text without quotes).
     fn repr(a: &Arena, id: u16, p: &[u8], out: &mut String) {
+        repr_in(a, id, p, out, &mut Vec::new())
+    }
+
+    /// `repr` inside the containers of `path` (one of them again prints as Python's `[...]`).
+    fn repr_in(a: &Arena, id: u16, p: &[u8], out: &mut String, path: &mut Vec<u16>) {
+        if path.contains(&id) {
+            out.push_str(match a.nodes[usize::from(id)] {
+                N::Seq(Seq { kind: Kind::Dict, .. }) => "{...}",
+                N::Seq(Seq { kind: Kind::List, .. }) => "[...]",
+                _ => "(...)",
+            });
+            return;
+        }
         let text = |start: u32, len: u32| std::str::from_utf8(&p[start as usize..(start + len) as usize]).unwrap();
         match a.nodes[usize::from(id)] {
             N::None => out.push_str("None"),
@@ -322,17 +335,19 @@ mod tests {
                     Kind::FrozenSet => ("frozenset({", "})", false),
                 };
                 out.push_str(open);
+                path.push(id);
                 let step = if pair { 2 } else { 1 };
                 for (i, entry) in items.chunks(step).enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    repr(a, entry[0], p, out);
+                    repr_in(a, entry[0], p, out, path);
                     if pair {
                         out.push_str(": ");
-                        repr(a, entry[1], p, out);
+                        repr_in(a, entry[1], p, out, path);
                     }
                 }
+                path.pop();
                 out.push_str(close);
             }
         }
@@ -533,6 +548,25 @@ mod tests {
             (b"\x80\x02c__builtin__\nset\nq\x00.", Err(Stop::Opcode)),
             // python3: pickle.dumps(print, 4) (CPython loads it)
             (b"\x80\x04\x95\x16\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x94\x8c\x05print\x94\x93\x94.", Err(Stop::Opcode)),
+        ]);
+    }
+
+    #[test]
+    fn shared_containers() {
+        check(&[
+            // python3: x = [1]; v = [x, x]; pickle.dumps(v, 2)
+            (b"\x80\x02]q\x00(]q\x01K\x01ah\x01e.", Ok("[[1], [1]]")),
+            // python3: x = [1]; v = [x, {'k': x}]; pickle.dumps(v, 0)
+            (b"(lp0\n(lp1\nI1\naa(dp2\nVk\np3\ng1\nsa.", Ok("[[1], {'k': [1]}]")),
+            // python3: v = []; v.append(v); pickle.dumps(v, 2)
+            (b"\x80\x02]q\x00h\x00a.", Ok("[[...]]")),
+            // python3: v = {}; v['me'] = [v]; pickle.dumps(v, 4)
+            (b"\x80\x04\x95\x0e\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x02me\x94]\x94h\x00as.", Ok("{'me': [{...}]}")),
+            // python3: x = []; v = [x, x]; x.append(2); pickle.dumps(v, 4)
+            (b"\x80\x04\x95\x0c\x00\x00\x00\x00\x00\x00\x00]\x94(]\x94K\x02ah\x01e.", Ok("[[2], [2]]")),
+            // python3: v = []; then 30 times v = [v, v]; pickle.dumps(v, 2) (CPython loads it;
+            // 2**31 units expanded, brine's limit 2**24)
+            (b"\x80\x02]q\x00(]q\x01(]q\x02(]q\x03(]q\x04(]q\x05(]q\x06(]q\x07(]q\x08(]q\x09(]q\n(]q\x0b(]q\x0c(]q\x0d(]q\x0e(]q\x0f(]q\x10(]q\x11(]q\x12(]q\x13(]q\x14(]q\x15(]q\x16(]q\x17(]q\x18(]q\x19(]q\x1a(]q\x1b(]q\x1c(]q\x1d(]q\x1eh\x1eeh\x1deh\x1ceh\x1beh\x1aeh\x19eh\x18eh\x17eh\x16eh\x15eh\x14eh\x13eh\x12eh\x11eh\x10eh\x0feh\x0eeh\x0deh\x0ceh\x0beh\neh\x09eh\x08eh\x07eh\x06eh\x05eh\x04eh\x03eh\x02eh\x01e.", Err(Stop::Slow)),
         ]);
     }
 }

@@ -161,6 +161,9 @@ impl Arena {
                     weight += 1;
                     unhashable = true;
                 }
+                // A container inside itself (a cycle): `lean_full`'s walk at STOP counts it.
+                #[cfg(lean_full)]
+                N::Seq(s) if child == target && !(key && s.unhashable) => weight += 1,
                 N::Seq(s) => {
                     if child == target || (key && s.unhashable) {
                         return Err(Stop::Slow);
@@ -379,6 +382,46 @@ fn builtin(module: &[u8], name: &[u8], proto: u8) -> Result<Builtin, Stop> {
     })
 }
 
+/// At STOP when a container was pushed twice (GET, BINGET, LONG_BINGET or DUP of one): one
+/// walk of the value from `root` for its exact depth and expansion (a shared container counted
+/// at each place, as brine's STOP walk), the fill-time figures of its parents being stale once
+/// it grew; a container inside itself (a cycle: CPython builds it, brine marks it) is counted
+/// and not entered. `Slow` past MAX_DEPTH or MAX_EXPANSION.
+#[cfg(lean_full)]
+fn walk(a: &Arena, root: u16) -> Result<(), Stop> {
+    let mut path = [(0u16, 0u16); MAX_DEPTH as usize];
+    let (mut depth, mut expansion, mut id) = (0usize, 0u32, root);
+    loop {
+        let node = a.nodes.get(usize::from(id)).ok_or(Stop::Slow)?;
+        expansion += match node {
+            N::Str { len, .. } => len + 1,
+            _ => 1,
+        };
+        if expansion > MAX_EXPANSION {
+            return Err(Stop::Slow);
+        }
+        if matches!(node, N::Seq(_)) && !path[..depth].iter().any(|&(on, _)| on == id) {
+            *path.get_mut(depth).ok_or(Stop::Slow)? = (id, 0);
+            depth += 1;
+        }
+        // The next item: of the innermost container with one left.
+        loop {
+            let Some((on, next)) = depth.checked_sub(1).map(|top| &mut path[top]) else {
+                return Ok(());
+            };
+            let Some(N::Seq(s)) = a.nodes.get(usize::from(*on)) else {
+                return Err(Stop::Slow);
+            };
+            if *next < s.len {
+                id = *a.items.get(usize::from(s.first) + usize::from(*next)).ok_or(Stop::Slow)?;
+                *next += 1;
+                break;
+            }
+            depth -= 1;
+        }
+    }
+}
+
 /// Decodes `input` into `a`; the root's node id.
 fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     a.n_nodes = 0;
@@ -568,8 +611,12 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 sp = mark;
             }
             b'.' => {
-                if sp != 1 || mp != 0 || shared {
+                if sp != 1 || mp != 0 || (cfg!(not(lean_full)) && shared) {
                     return Err(Stop::Slow);
+                }
+                #[cfg(lean_full)]
+                if shared {
+                    walk(a, a.stack[0])?;
                 }
                 #[cfg(lean_full)]
                 if matches!(a.nodes.get(usize::from(a.stack[0])), Some(N::Builtin(_))) {
