@@ -299,6 +299,8 @@ mod tests {
             N::Str { start, len, .. } => write!(out, "'{}'", text(start, len)).unwrap(),
             N::Bytes { start, len } => bytes(&p[start as usize..(start + len) as usize], out),
             #[cfg(lean_full)]
+            N::Builtin(_) => out.push_str("<a builtin>"),
+            #[cfg(lean_full)]
             N::ByteArray { start, len } => {
                 out.push_str("bytearray(");
                 bytes(&p[start as usize..(start + len) as usize], out);
@@ -490,6 +492,47 @@ mod tests {
             ),
             // by hand (python3's pickle.loads): moved, then a key given again by GET merged
             (b"(dp0\nVa\np1\n(lp2\nI1\naI2\nasVb\np3\nI3\nsg1\nI4\ns.", Ok("{'a': 4, 'b': 3}")),
+        ]);
+    }
+
+
+    #[test]
+    fn builtins_reduced() {
+        check(&[
+            // python3: pickle.dumps({1, 2}, 0)
+            (b"c__builtin__\nset\np0\n((lp1\nI1\naI2\natp2\nRp3\n.", Ok("{1, 2}")),
+            // python3: pickle.dumps({1, 2}, 2)
+            (b"\x80\x02c__builtin__\nset\nq\x00]q\x01(K\x01K\x02e\x85q\x02Rq\x03.", Ok("{1, 2}")),
+            // python3: pickle.dumps(frozenset(), 0)
+            (b"c__builtin__\nfrozenset\np0\n((lp1\ntp2\nRp3\n.", Ok("frozenset()")),
+            // python3: pickle.dumps(frozenset(), 2)
+            (b"\x80\x02c__builtin__\nfrozenset\nq\x00]q\x01\x85q\x02Rq\x03.", Ok("frozenset()")),
+            // python3: pickle.dumps(b'ab', 0)
+            (b"c_codecs\nencode\np0\n(Vab\np1\nVlatin1\np2\ntp3\nRp4\n.", Ok("b'ab'")),
+            // python3: pickle.dumps(b'ab', 2)
+            (b"\x80\x02c_codecs\nencode\nq\x00X\x02\x00\x00\x00abq\x01X\x06\x00\x00\x00latin1q\x02\x86q\x03Rq\x04.", Ok("b'ab'")),
+            // python3: pickle.dumps(bytearray(b'ab'), 0)
+            (b"c__builtin__\nbytearray\np0\n(c_codecs\nencode\np1\n(Vab\np2\nVlatin1\np3\ntp4\nRp5\ntp6\nRp7\n.", Ok("bytearray(b'ab')")),
+            // python3: pickle.dumps(bytearray(b'ab'), 2)
+            (b"\x80\x02c__builtin__\nbytearray\nq\x00c_codecs\nencode\nq\x01X\x02\x00\x00\x00abq\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x85q\x06Rq\x07.", Ok("bytearray(b'ab')")),
+            // python3: pickle.dumps(bytearray(b'ab'), 4)
+            (b"\x80\x04\x95#\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x94\x8c\x09bytearray\x94\x93\x94C\x02ab\x94\x85\x94R\x94.", Ok("bytearray(b'ab')")),
+            // python3: pickle.dumps(b'', 0)
+            (b"c__builtin__\nbytes\np0\n(tRp1\n.", Ok("b''")),
+            // python3: pickle.dumps(b'', 2)
+            (b"\x80\x02c__builtin__\nbytes\nq\x00)Rq\x01.", Ok("b''")),
+            // python3: pickle.dumps(bytearray(), 0)
+            (b"c__builtin__\nbytearray\np0\n(tRp1\n.", Ok("bytearray(b'')")),
+            // python3: pickle.dumps(bytearray(), 2)
+            (b"\x80\x02c__builtin__\nbytearray\nq\x00)Rq\x01.", Ok("bytearray(b'')")),
+            // python3: pickle.dumps(bytearray(), 4)
+            (b"\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x94\x8c\x09bytearray\x94\x93\x94)R\x94.", Ok("bytearray(b'')")),
+            // python3: pickle.dumps(b'\xe9', 2) (CPython loads it)
+            (b"\x80\x02c_codecs\nencode\nq\x00X\x02\x00\x00\x00\xc3\xa9q\x01X\x06\x00\x00\x00latin1q\x02\x86q\x03Rq\x04.", Err(Stop::Escaped)),
+            // python3: pickle.dumps(set, 2) (CPython loads it)
+            (b"\x80\x02c__builtin__\nset\nq\x00.", Err(Stop::Opcode)),
+            // python3: pickle.dumps(print, 4) (CPython loads it)
+            (b"\x80\x04\x95\x16\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x94\x8c\x05print\x94\x93\x94.", Err(Stop::Opcode)),
         ]);
     }
 }

@@ -32,7 +32,21 @@ enum N {
     Bytes { start: u32, len: u32 },
     #[cfg(lean_full)]
     ByteArray { start: u32, len: u32 },
+    /// `lean_full`: a global REDUCE may call (builtins' set, frozenset, bytes, bytearray;
+    /// `_codecs.encode`), as brine recognises them; nothing else is a value.
+    #[cfg(lean_full)]
+    Builtin(Builtin),
     Seq(Seq),
+}
+
+#[cfg(lean_full)]
+#[derive(Clone, Copy, PartialEq)]
+enum Builtin {
+    Set,
+    FrozenSet,
+    Bytes,
+    ByteArray,
+    Encode,
 }
 
 #[derive(Clone, Copy)]
@@ -108,7 +122,8 @@ fn ascii(raw: &[u8]) -> bool {
 impl Arena {
     /// Appends stack entries `from..sp` to container `target`; checks as the general
     /// machine's link_batch does.
-    #[inline(always)]
+    #[cfg_attr(not(lean_full), inline(always))]
+    #[cfg_attr(lean_full, inline(never))] // one copy, not one per caller: flash first
     fn fill(&mut self, input: &[u8], target: u16, from: usize, sp: usize) -> Result<(), Stop> {
         #[cfg(not(lean_full))]
         let _ = input;
@@ -136,6 +151,8 @@ impl Arena {
                         seen |= bit;
                     }
                 }
+                #[cfg(lean_full)]
+                N::Builtin(_) => return Err(Stop::Opcode), // a class as data
                 #[cfg(lean_full)]
                 N::ByteArray { .. } => {
                     if key {
@@ -347,6 +364,21 @@ fn text_node(start: usize, raw: &[u8]) -> N {
     }
 }
 
+/// The builtin GLOBAL or STACK_GLOBAL names, as brine's `builtin` (`__builtin__` under
+/// protocols 0-2, as CPython 3 maps it); `Opcode` for any other global.
+#[cfg(lean_full)]
+fn builtin(module: &[u8], name: &[u8], proto: u8) -> Result<Builtin, Stop> {
+    let builtins = module == b"builtins" || (module == b"__builtin__" && proto < 3);
+    Ok(match (module, name) {
+        (_, b"set") if builtins => Builtin::Set,
+        (_, b"frozenset") if builtins => Builtin::FrozenSet,
+        (_, b"bytes") if builtins => Builtin::Bytes,
+        (_, b"bytearray") if builtins => Builtin::ByteArray,
+        (b"_codecs", b"encode") => Builtin::Encode,
+        _ => return Err(Stop::Opcode),
+    })
+}
+
 /// Decodes `input` into `a`; the root's node id.
 fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     a.n_nodes = 0;
@@ -354,6 +386,8 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
     let mut window = input.len();
     let mut shared = false;
+    #[cfg(lean_full)]
+    let mut proto = 0u8;
     // A MEMOIZE right after a new value runs with it (no dispatch), as brine's fast_leaf.
     macro_rules! memoize {
         ($id:expr) => {{
@@ -396,8 +430,13 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
         pos += 1;
         match op {
             0x80 => {
-                if arg!(1)[0] > 5 {
+                let v = arg!(1)[0];
+                if v > 5 {
                     return Err(Stop::Slow);
+                }
+                #[cfg(lean_full)]
+                {
+                    proto = v;
                 }
             }
             0x95 => {
@@ -531,6 +570,10 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
             b'.' => {
                 if sp != 1 || mp != 0 || shared {
                     return Err(Stop::Slow);
+                }
+                #[cfg(lean_full)]
+                if matches!(a.nodes.get(usize::from(a.stack[0])), Some(N::Builtin(_))) {
+                    return Err(Stop::Opcode);
                 }
                 #[cfg(lean_end)]
                 {
@@ -820,6 +863,106 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     sp += 1;
                     memoize!(target);
                 }
+            }
+            #[cfg(lean_full)]
+            b'c' | 0x93 => {
+                // GLOBAL (two lines), STACK_GLOBAL (two strs)
+                let (module, name) = if op == b'c' {
+                    (text_line!(), text_line!())
+                } else {
+                    let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
+                    if mp > 0 && a.marks[mp - 1] as usize > from {
+                        return Err(Stop::Slow);
+                    }
+                    let text = |id: u16| match a.nodes.get(usize::from(id)) {
+                        Some(&N::Str { start, len, .. }) => input.get(start as usize..(start + len) as usize),
+                        _ => None,
+                    };
+                    sp = from;
+                    let module = text(a.stack[from]).ok_or(Stop::Opcode)?;
+                    (module, text(a.stack[from + 1]).ok_or(Stop::Opcode)?)
+                };
+                push_node!(N::Builtin(builtin(module, name, proto)?))
+            }
+            #[cfg(lean_full)]
+            b'R' => {
+                // REDUCE: only CPython's patterns for builtin data (brine's `reduce`)
+                let from = sp.checked_sub(2).ok_or(Stop::Slow)?;
+                if mp > 0 && a.marks[mp - 1] as usize > from {
+                    return Err(Stop::Slow);
+                }
+                let node = |id: u16| a.nodes.get(usize::from(id)).copied().ok_or(Stop::Slow);
+                let (N::Builtin(callable), N::Seq(args)) = (node(a.stack[from])?, node(a.stack[from + 1])?) else {
+                    return Err(Stop::Opcode);
+                };
+                let arg = |i: usize| a.items[usize::from(args.first) + i];
+                let latin1 = |id: u16| match node(id) {
+                    Ok(N::Str { start, len, .. }) => input.get(start as usize..(start + len) as usize),
+                    _ => None,
+                };
+                sp = from;
+                let bytes = |start, len| {
+                    if callable == Builtin::ByteArray {
+                        N::ByteArray { start, len }
+                    } else {
+                        N::Bytes { start, len }
+                    }
+                };
+                let made = match (callable, args.kind, args.len) {
+                    (Builtin::Set | Builtin::FrozenSet, Kind::Tuple, 0 | 1) => {
+                        let source = if args.len == 1 { Some(node(arg(0))?) } else { None };
+                        let (first, len) = match source {
+                            None => (0, 0),
+                            Some(N::Seq(Seq { kind: Kind::List, first, len, .. })) => {
+                                (usize::from(first), usize::from(len))
+                            }
+                            _ => return Err(Stop::Opcode),
+                        };
+                        let set = callable == Builtin::Set;
+                        let id = a.n_nodes;
+                        *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                            kind: if set { Kind::Set } else { Kind::FrozenSet },
+                            first: 0,
+                            len: 0,
+                            depth: 1,
+                            expansion: 1,
+                            unhashable: set,
+                        });
+                        a.n_nodes = id + 1;
+                        // The list's items copied (onto the stack, then as ADDITEMS).
+                        let list = a.items.get(first..first + len).ok_or(Stop::Slow)?;
+                        a.stack.get_mut(sp..sp + len).ok_or(Stop::Slow)?.copy_from_slice(list);
+                        if len > 0 {
+                            a.fill(input, id as u16, sp, sp + len)?;
+                        }
+                        *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+                        sp += 1;
+                        memoize!(id as u16);
+                        continue;
+                    }
+                    (Builtin::Bytes | Builtin::ByteArray, Kind::Tuple, 0) => bytes(0, 0),
+                    (Builtin::ByteArray, Kind::Tuple, 1) => match node(arg(0))? {
+                        N::Bytes { start, len } => N::ByteArray { start, len },
+                        _ => return Err(Stop::Opcode),
+                    },
+                    (Builtin::Encode | Builtin::ByteArray, Kind::Tuple, 2) => {
+                        // `_codecs.encode(text, 'latin1')`, `bytearray(text, 'latin-1')`: ASCII
+                        // text only (a char past it is two UTF-8 bytes, one Latin-1 byte)
+                        let encoding = latin1(arg(1));
+                        if !matches!(encoding, Some(b"latin1" | b"latin-1")) {
+                            return Err(Stop::Opcode);
+                        }
+                        let Ok(N::Str { start, len, .. }) = node(arg(0)) else {
+                            return Err(Stop::Opcode);
+                        };
+                        if !ascii(latin1(arg(0)).unwrap_or(&[0x80])) {
+                            return Err(Stop::Escaped);
+                        }
+                        bytes(start, len)
+                    }
+                    _ => return Err(Stop::Opcode),
+                };
+                push_node!(made)
             }
             #[cfg(lean_full)]
             b'F' => return Err(Stop::FloatText),
