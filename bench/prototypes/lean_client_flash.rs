@@ -312,6 +312,15 @@ mod tests {
             N::Str { start, len, .. } => write!(out, "'{}'", text(start, len)).unwrap(),
             N::Bytes { start, len } => bytes(&p[start as usize..(start + len) as usize], out),
             #[cfg(lean_full)]
+            N::Big { start, len, decimal: true } => out.push_str(text(start, len).trim()),
+            #[cfg(lean_full)]
+            N::Big { start, len, decimal: false } => {
+                let le = &p[start as usize..(start + len) as usize];
+                let mut buf = [if le[le.len() - 1] & 0x80 != 0 { 0xff } else { 0 }; 16];
+                buf[..le.len()].copy_from_slice(le);
+                write!(out, "{}", i128::from_le_bytes(buf)).unwrap()
+            }
+            #[cfg(lean_full)]
             N::Builtin(_) => out.push_str("<a builtin>"),
             #[cfg(lean_full)]
             N::ByteArray { start, len } => {
@@ -478,10 +487,14 @@ mod tests {
                 Ok("('ab', b'cd')"),
             ),
             (b"(I00\nI01\nI+1\nL12L\nI-0\nl.", Ok("[False, True, True, 12, False]")),
-            // refused, each with its code (CPython loads them):
-            // python3: pickle.dumps(2**64, 2); pickle.dumps(2**64, 0)
-            (b"\x80\x02\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01.", Err(Stop::BigInt)),
-            (b"L18446744073709551616L\n.", Err(Stop::BigInt)),
+            // python3: pickle.dumps([2**64, -2**70], 2); pickle.dumps(2**64, 0)
+            (
+                b"\x80\x02]q\x00(\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\xc0e.",
+                Ok("[18446744073709551616, -1180591620717411303424]"),
+            ),
+            (b"L18446744073709551616L\n.", Ok("18446744073709551616")),
+            // refused, each with its code (CPython loads them); past 4300 digits (BigInt, as
+            // CPython's ValueError) an INT is larger than the 4096-byte buffer (TooLarge):
             // python3: pickle.dumps(1.5, 0); pickle.dumps('a\nb', 0)
             (b"F1.5\n.", Err(Stop::FloatText)),
             (b"Va\\u000ab\np0\n.", Err(Stop::Escaped)),

@@ -32,6 +32,10 @@ enum N {
     Bytes { start: u32, len: u32 },
     #[cfg(lean_full)]
     ByteArray { start: u32, len: u32 },
+    /// `lean_full`: an int past 64 bits, a span of its decimal text (INT, LONG) or its
+    /// little-endian bytes (LONG1, LONG4); never a key compared (as without `any-keys`).
+    #[cfg(lean_full)]
+    Big { start: u32, len: u32, decimal: bool },
     /// `lean_full`: a global REDUCE may call (builtins' set, frozenset, bytes, bytearray;
     /// `_codecs.encode`), as brine recognises them; nothing else is a value.
     #[cfg(lean_full)]
@@ -83,7 +87,7 @@ enum Stop {
     /// None (the smallest build without `any-keys` refuses those too).
     #[cfg(lean_full)]
     KeyType,
-    /// `lean_full`: an int past 64 bits (INT, LONG, LONG1, LONG4).
+    /// `lean_full`: INT or LONG text past Python's 4300 digits (CPython refuses it too).
     #[cfg(lean_full)]
     BigInt,
     /// `lean_full`: protocol 0 text with escapes (STRING, UNICODE with a backslash; UNICODE
@@ -779,7 +783,17 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                         [digits @ .., b'L'] if op == b'L' => digits,
                         _ => line,
                     };
-                    N::Int(decimal(digits)?)
+                    let start = (pos - line.len() - 1) as u32;
+                    match decimal(digits) {
+                        Ok(v) => N::Int(v),
+                        // Past 64 bits: a span of the digits (at most Python's 4300)
+                        Err(Stop::BigInt) if digits.len() <= 4300 => N::Big {
+                            start,
+                            len: digits.len() as u32,
+                            decimal: true,
+                        },
+                        Err(stop) => return Err(stop),
+                    }
                 };
                 push_node!(node)
             }
@@ -792,8 +806,17 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     let b = arg!(4);
                     usize::try_from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])).map_err(|_| Stop::Slow)?
                 };
-                let v = le_int(arg!(n))?;
-                push_node!(N::Int(v))
+                let start = pos as u32;
+                let node = match le_int(arg!(n)) {
+                    Ok(v) => N::Int(v),
+                    // Past 64 bits: a span of the bytes (any length, as CPython)
+                    Err(_) => N::Big {
+                        start,
+                        len: n as u32,
+                        decimal: false,
+                    },
+                };
+                push_node!(node)
             }
             #[cfg(lean_full)]
             b'S' | b'V' => {
