@@ -32,6 +32,11 @@ enum N {
     Bytes { start: u32, len: u32 },
     #[cfg(lean_full)]
     ByteArray { start: u32, len: u32 },
+    /// `lean_full`: text with escapes (or UNICODE's Latin-1), read by [`Chars`]: a str; a STRING
+    /// whose bytes are not all ASCII is bytes, as brine loads it; `_codecs.encode(text,
+    /// 'latin1')` of non-ASCII text is bytes (a bytearray) of its code points.
+    #[cfg(lean_full)]
+    Esc { start: u32, len: u32, enc: Option<Enc>, kind: EscKind },
     /// `lean_full`: an int past 64 bits, a span of its decimal text (INT, LONG) or its
     /// little-endian bytes (LONG1, LONG4); never a key compared (as without `any-keys`).
     #[cfg(lean_full)]
@@ -90,10 +95,6 @@ enum Stop {
     /// `lean_full`: INT or LONG text past Python's 4300 digits (CPython refuses it too).
     #[cfg(lean_full)]
     BigInt,
-    /// `lean_full`: protocol 0 text with escapes (STRING, UNICODE with a backslash; UNICODE
-    /// with a byte past ASCII, Latin-1 there): not decoded here.
-    #[cfg(lean_full)]
-    Escaped,
     /// `lean_full`: FLOAT's text (the smallest build, without `float-text`, refuses it too).
     #[cfg(lean_full)]
     FloatText,
@@ -109,6 +110,133 @@ fn key_slot(text: &[u8]) -> u8 {
     let byte = |i: usize| usize::from(text.get(i).copied().unwrap_or(0));
     let mix = len + byte(0) + byte(len.wrapping_sub(1)) + byte(len / 2) * 11;
     (mix & 63) as u8 + 1
+}
+
+/// Whether `raw` is UTF-8; with `lean_full`, lone surrogates allowed (`ED A0..BF xx`, as
+/// CPython's 'surrogatepass' writes them and brine accepts).
+#[cfg(not(lean_full))]
+#[inline(always)]
+fn utf8(raw: &[u8]) -> bool {
+    core::str::from_utf8(raw).is_ok()
+}
+
+#[cfg(lean_full)]
+fn utf8(raw: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        let (n, low, high) = match b {
+            0..=0x7f => (0, 0x80, 0xbf),
+            0xc2..=0xdf => (1, 0x80, 0xbf),
+            0xe0 => (2, 0xa0, 0xbf),
+            0xe1..=0xef => (2, 0x80, 0xbf),
+            0xf0 => (3, 0x90, 0xbf),
+            0xf1..=0xf3 => (3, 0x80, 0xbf),
+            0xf4 => (3, 0x80, 0x8f),
+            _ => return false,
+        };
+        let Some(tail) = raw.get(i + 1..i + 1 + n) else {
+            return false;
+        };
+        if tail.iter().enumerate().any(|(k, &c)| c < 0x80 || c > 0xbf || (k == 0 && !(low..=high).contains(&c))) {
+            return false;
+        }
+        i += n + 1;
+    }
+    true
+}
+
+/// How an escaped text node's span is read (`lean_full`): a STRING's body between its quotes
+/// (Python 2 escapes, `codecs.escape_decode`) or a UNICODE line (raw-unicode-escape).
+#[cfg(lean_full)]
+#[derive(Clone, Copy, PartialEq)]
+enum EscKind {
+    Str,
+    Bytes,
+    ByteArray,
+}
+
+#[cfg(lean_full)]
+#[derive(Clone, Copy, PartialEq)]
+enum Enc {
+    Literal,
+    RawUnicode,
+}
+
+/// The code points (a STRING's bytes) of a span read in `enc` (`None`: UTF-8, lone
+/// surrogates allowed), one at a time, as CPython 3.11's decoders (brine's `esc_step`,
+/// `rue_step`); `Slow` at an invalid escape.
+#[cfg(lean_full)]
+struct Chars<'a> {
+    rest: &'a [u8],
+    enc: Option<Enc>,
+    /// raw-unicode-escape's `\\` is two backslashes: the second still to give.
+    backslash: bool,
+}
+
+#[cfg(lean_full)]
+impl Chars<'_> {
+    fn next(&mut self) -> Result<Option<u32>, Stop> {
+        if core::mem::take(&mut self.backslash) {
+            return Ok(Some(u32::from(b'\\')));
+        }
+        let Some((&b, rest)) = self.rest.split_first() else {
+            return Ok(None);
+        };
+        let hex = |n: usize| -> Result<u32, Stop> {
+            let digits = rest.get(1..1 + n).ok_or(Stop::Slow)?;
+            digits.iter().try_fold(0u32, |v, &d| Ok(v << 4 | char::from(d).to_digit(16).ok_or(Stop::Slow)?))
+        };
+        let (cp, used) = match (self.enc, b, rest.first().copied()) {
+            (_, 0..=0x7f, _) if b != b'\\' || self.enc.is_none() => (u32::from(b), 1),
+            (None, _, _) => {
+                // UTF-8 (validated): a lead byte and its continuations
+                let n = match b {
+                    0xc0..=0xdf => 1,
+                    0xe0..=0xef => 2,
+                    _ => 3,
+                };
+                let lead = u32::from(b) & (0x3f >> n);
+                let tail = rest.get(..n).ok_or(Stop::Slow)?;
+                (tail.iter().fold(lead, |v, &c| v << 6 | u32::from(c & 0x3f)), n + 1)
+            }
+            (Some(Enc::RawUnicode), b'\\', Some(b'\\')) => {
+                self.backslash = true;
+                (u32::from(b'\\'), 2)
+            }
+            (Some(Enc::RawUnicode), b'\\', Some(u @ (b'u' | b'U'))) => {
+                let n = if u == b'u' { 4 } else { 8 };
+                let cp = hex(n)?;
+                if cp > 0x10ffff {
+                    return Err(Stop::Slow);
+                }
+                (cp, n + 2)
+            }
+            (Some(Enc::RawUnicode), _, _) => (u32::from(b), 1), // Latin-1; a lone backslash
+            (Some(Enc::Literal), b'\\', e) => {
+                let simple = |v: u8| (u32::from(v), 2);
+                match e.ok_or(Stop::Slow)? {
+                    e @ (b'\\' | b'\'' | b'"') => simple(e),
+                    b'b' => simple(0x08),
+                    b'f' => simple(0x0c),
+                    b't' => simple(b'\t'),
+                    b'n' => simple(b'\n'),
+                    b'r' => simple(b'\r'),
+                    b'v' => simple(0x0b),
+                    b'a' => simple(0x07),
+                    b'x' => (hex(2)?, 4),
+                    e @ b'0'..=b'7' => {
+                        let more = rest[1..].iter().take(2).take_while(|d| (b'0'..=b'7').contains(d));
+                        let (v, n) = more.fold((u32::from(e - b'0'), 2), |(v, n), &d| (v << 3 | u32::from(d - b'0'), n + 1));
+                        (v & 0xff, n)
+                    }
+                    _ => (u32::from(b'\\'), 1), // unknown: the backslash stays
+                }
+            }
+            (Some(Enc::Literal), _, _) => (u32::from(b), 1),
+        };
+        self.rest = self.rest.get(used..).unwrap_or(&[]);
+        Ok(Some(cp))
+    }
 }
 
 fn ascii(raw: &[u8]) -> bool {
@@ -158,7 +286,7 @@ impl Arena {
                 #[cfg(lean_full)]
                 N::Builtin(_) => return Err(Stop::Opcode), // a class as data
                 #[cfg(lean_full)]
-                N::ByteArray { .. } => {
+                N::ByteArray { .. } | N::Esc { kind: EscKind::ByteArray, .. } => {
                     if key {
                         return Err(Stop::Slow); // unhashable: CPython's TypeError
                     }
@@ -296,9 +424,35 @@ fn key_eq(nodes: &[N], input: &[u8], a: u16, b: u16) -> Result<bool, Stop> {
     let (Some(x), Some(y)) = (x, y) else {
         return Err(Stop::Slow);
     };
+    // A str's span and how to read it (`None`: UTF-8).
+    let chars = |n: &N| match *n {
+        N::Str { start, len, .. } => Some((start, len, None)),
+        N::Esc { start, len, enc, kind: EscKind::Str } => Some((start, len, enc)),
+        _ => None,
+    };
     Ok(match (x, y) {
         (N::Str { start, len, key }, N::Str { start: s, len: l, key: k }) => {
             key == k && text(*start, *len) == text(*s, *l)
+        }
+        (N::Str { .. } | N::Esc { .. }, N::Str { .. } | N::Esc { .. }) => {
+            let (Some(p), Some(q)) = (chars(x), chars(y)) else {
+                return Err(Stop::KeyType); // a STRING of bytes
+            };
+            let read = |(start, len, enc)| Chars {
+                rest: text(start, len).unwrap_or(&[]),
+                enc,
+                backslash: false,
+            };
+            let (mut p, mut q) = (read(p), read(q));
+            loop {
+                let c = p.next()?;
+                if c != q.next()? {
+                    break false;
+                }
+                if c.is_none() {
+                    break true;
+                }
+            }
         }
         (N::None, N::None) => true,
         _ => match (int(x), int(y)) {
@@ -518,7 +672,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 let n = usize::from(arg!(1)[0]);
                 let start = pos;
                 let raw = arg!(n);
-                if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                if !ascii(raw) && !utf8(raw) {
                     return Err(Stop::Slow);
                 }
                 push_node!(N::Str {
@@ -651,7 +805,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 let start = pos;
                 let raw = arg!(n);
                 if op == b'X' {
-                    if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                    if !ascii(raw) && !utf8(raw) {
                         return Err(Stop::Slow);
                     }
                     push_node!(N::Str {
@@ -828,10 +982,27 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     (_, [q @ (b'\'' | b'"'), text @ .., last]) if q == last => (start + 1, text),
                     _ => return Err(Stop::Slow), // STRING's argument must be quoted
                 };
-                if text.contains(&b'\\') || (op == b'V' && !ascii(text)) {
-                    return Err(Stop::Escaped);
-                }
-                push_node!(text_node(start, text))
+                let node = if !text.contains(&b'\\') && ascii(text) {
+                    text_node(start, text)
+                } else {
+                    let enc = if op == b'V' { Enc::RawUnicode } else { Enc::Literal };
+                    let mut chars = Chars {
+                        rest: text,
+                        enc: Some(enc),
+                        backslash: false,
+                    };
+                    let mut high = 0;
+                    while let Some(c) = chars.next()? {
+                        high |= c;
+                    }
+                    N::Esc {
+                        start: start as u32,
+                        len: text.len() as u32,
+                        enc: Some(enc),
+                        kind: if enc == Enc::Literal && high > 0x7f { EscKind::Bytes } else { EscKind::Str },
+                    }
+                };
+                push_node!(node)
             }
             #[cfg(lean_full)]
             b'T' | b'U' | 0x8d | 0x8e | 0x96 => {
@@ -852,7 +1023,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 let (start32, len) = (start as u32, n as u32);
                 let node = match op {
                     0x8d => {
-                        if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                        if !ascii(raw) && !utf8(raw) {
                             return Err(Stop::Slow);
                         }
                         N::Str {
@@ -1013,6 +1184,12 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     (Builtin::Bytes | Builtin::ByteArray, Kind::Tuple, 0) => bytes(0, 0),
                     (Builtin::ByteArray, Kind::Tuple, 1) => match node(arg(0))? {
                         N::Bytes { start, len } => N::ByteArray { start, len },
+                        N::Esc { start, len, enc, kind: EscKind::Bytes } => N::Esc {
+                            start,
+                            len,
+                            enc,
+                            kind: EscKind::ByteArray,
+                        },
                         _ => return Err(Stop::Opcode),
                     },
                     (Builtin::Encode | Builtin::ByteArray, Kind::Tuple, 2) => {
@@ -1022,13 +1199,28 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                         if !matches!(encoding, Some(b"latin1" | b"latin-1")) {
                             return Err(Stop::Opcode);
                         }
-                        let Ok(N::Str { start, len, .. }) = node(arg(0)) else {
-                            return Err(Stop::Opcode);
+                        let (start, len, enc) = match node(arg(0))? {
+                            N::Str { start, len, .. } => (start, len, None),
+                            N::Esc { start, len, enc, kind: EscKind::Str } => (start, len, enc),
+                            _ => return Err(Stop::Opcode),
                         };
-                        if !ascii(latin1(arg(0)).unwrap_or(&[0x80])) {
-                            return Err(Stop::Escaped);
+                        if enc.is_none() && ascii(latin1(arg(0)).unwrap_or(&[0x80])) {
+                            bytes(start, len)
+                        } else {
+                            // Each code point one byte: past U+00FF, CPython's UnicodeEncodeError
+                            let mut chars = Chars {
+                                rest: input.get(start as usize..(start + len) as usize).unwrap_or(&[]),
+                                enc,
+                                backslash: false,
+                            };
+                            while let Some(c) = chars.next()? {
+                                if c > 0xff {
+                                    return Err(Stop::Slow);
+                                }
+                            }
+                            let kind = if callable == Builtin::ByteArray { EscKind::ByteArray } else { EscKind::Bytes };
+                            N::Esc { start, len, enc, kind }
                         }
-                        bytes(start, len)
                     }
                     _ => return Err(Stop::Opcode),
                 };
