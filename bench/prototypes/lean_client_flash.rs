@@ -13,17 +13,24 @@
 //!   out the event; compact when the head moved; the handshake (the first message must be
 //!   `{'clientid': int}`), the identity written as bytes pickled at build time;
 //! - faults as one-byte codes: no error text, no `core::fmt`, no panic message (the panic
-//!   handler loops, as the firmware's would abort).
+//!   handler loops, as the firmware's would abort);
+//! - with `--cfg lean_full` (session 11), what the smallest lab build accepts besides (see
+//!   lean_machine.rs's `lean_full` arms): equal keys merged, every opcode that build reads
+//!   (protocol 0 text with its escapes, ints past 64 bits as spans, sets, builtin globals),
+//!   moves of non-contiguous items, shared containers and cycles; the rest refused with a
+//!   one-byte `Stop` code.
 //!
-//! What it leaves out, each a real build's cost (see BENCHMARKS.md for the estimates): the
-//! other 32 opcodes and every error's detail (the lean machine returns a bare `Slow`: here
-//! the message is skipped as refused), merging equal keys, shared containers, the timeouts
-//! and `Waiting` state, and the blocking client's trait plumbing (embedded-io's traits are
-//! reduced to one `dyn Io`). To build and measure (from the repository's root):
+//! What it leaves out (BENCHMARKS.md, "Firmware footprint"): every error's detail (codes
+//! only), PUT/BINPUT to an index other than the next, CPython's order of sets, the timeouts
+//! and `Waiting` state, the blocking client's trait plumbing (embedded-io's traits are
+//! reduced to one `dyn Io`), `Value`'s API. The host self-check (tests at the bottom, CPython
+//! fixtures) runs with `--test`; lean_flash.sh runs it first. To build and measure (from the
+//! repository's root):
 //!
 //!   flock /tmp/cargo-slot-1 rustc --edition 2021 --crate-type staticlib --cap-lints allow \
 //!       --target thumbv7m-none-eabi -C opt-level=z -C lto=fat -C codegen-units=1 \
-//!       -C panic=abort --cfg lean_more --cfg lean_end -o target/lean-flash/libclient.a \
+//!       -C panic=abort --cfg lean_more --cfg lean_end --cfg lean_full \
+//!       -o target/lean-flash/libclient.a \
 //!       bench/prototypes/lean_client_flash.rs
 //!   arm-none-eabi-ld --gc-sections -e brine_lean_client -u brine_lean_client \
 //!       -o target/lean-flash/client.elf target/lean-flash/libclient.a

@@ -6,8 +6,8 @@
 # lean machine alone: value_lean_flash.rs), brine_general_decode (`Decoder::decode` without
 # default features) and brine_lean_then_general (the lean machine, today's machine as its slow
 # path): general_decoder_flash.rs; brine_lean_decode once more with `--cfg lean_more` (17 more
-# opcodes); brine_lean_client (lean_client_flash.rs: the lean machine with a skip-only scan and a
-# session, a whole lab client core). Also builds the smallest lab firmware (its brine-core rlib is the one linked) and
+# opcodes); brine_lean_client (lean_client_flash.rs with `--cfg lean_full`: the lean machine
+# completed, a skip-only scan and a session, a whole lab client core; its self-check first). Also builds the smallest lab firmware (its brine-core rlib is the one linked) and
 # prints its decoder's symbols. Usage: bash bench/prototypes/lean_flash.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,8 +22,8 @@ rustc_z -o "$OUT/liblean.a" bench/prototypes/value_lean_flash.rs
 # with 17 more opcodes (lean_machine.rs's `cfg(lean_more)` arms): what a further opcode costs
 rustc_z --cfg lean_more -o "$OUT/libleanmore.a" bench/prototypes/value_lean_flash.rs
 # a whole lab client core in the lean design: the 36-opcode machine, a skip-only scan, a session
-# with fault codes (lean_client_flash.rs; `lean_full`: equal keys merged, ...), after its
-# self-check on the host (CPython fixtures)
+# with fault codes (lean_client_flash.rs; `lean_full`: what the smallest lab build accepts,
+# the rest refused with codes), after its self-check on the host (CPython fixtures)
 flock /tmp/cargo-slot-1 rustc --edition 2021 --test --cfg lean_more --cfg lean_end --cfg lean_full \
     -o "$OUT/client-test" bench/prototypes/lean_client_flash.rs
 "$OUT/client-test" -q
