@@ -660,4 +660,38 @@ mod tests {
             (b"V\\U00110000\n.", Err(Stop::Slow)),
         ]);
     }
+
+
+    #[test]
+    fn sets_in_cpython_order() {
+        check(&[
+            // set([16, 8, 0, 1]) added in this order; python3.12: repr(pickle.loads(FIXTURE)) (hash(None) fixed since 3.12)
+            (
+                b"\x80\x04\x8f(K\x10K\x08K\x00K\x01\x90.",
+                Ok("{16, 8, 0, 1}"),
+            ),
+            // set([100, 3, -1, 1099511627776, 7, 24, 5, 1000, -7]) added in this order; python3.12: repr(pickle.loads(FIXTURE)) (hash(None) fixed since 3.12)
+            (
+                b"\x80\x04\x8f(KdK\x03J\xff\xff\xff\xff\x8a\x08\x00\x00\x00\x00\x00\x01\x00\x00K\x07K\x18K\x05J\xe8\x03\x00\x00J\xf9\xff\xff\xff\x90.",
+                Ok("{1099511627776, 3, 100, 5, 7, 1000, 24, -7, -1}"),
+            ),
+            // set([True, 0, None, 9, 1, -2, -9223372036854775808]) added in this order; python3.12: repr(pickle.loads(FIXTURE)) (hash(None) fixed since 3.12)
+            (
+                b"\x80\x04\x8f(\x88K\x00NK\x09K\x01J\xfe\xff\xff\xff\x8a\x08\x00\x00\x00\x00\x00\x00\x00\x80\x90.",
+                Ok("{0, True, None, 9, -9223372036854775808, -2}"),
+            ),
+            // set([-37, 386, 73, 377, 446, 299, -24, -38, 20, 375, 101, -306, -311, 323, 24, -13, 144, 128, 312, -310, -404, -43, -190, -355, -408, 51, 329, 411, 210, 149, -458, 109, -95, 487, 169, 256, 130, 165, -339, 138]) added in this order; python3.12: repr(pickle.loads(FIXTURE)) (hash(None) fixed since 3.12)
+            (
+                b"\x80\x04\x8f(J\xdb\xff\xff\xffJ\x82\x01\x00\x00KIJy\x01\x00\x00J\xbe\x01\x00\x00J+\x01\x00\x00J\xe8\xff\xff\xffJ\xda\xff\xff\xffK\x14Jw\x01\x00\x00KeJ\xce\xfe\xff\xffJ\xc9\xfe\xff\xffJC\x01\x00\x00K\x18J\xf3\xff\xff\xffK\x90K\x80J8\x01\x00\x00J\xca\xfe\xff\xffJl\xfe\xff\xffJ\xd5\xff\xff\xffJB\xff\xff\xffJ\x9d\xfe\xff\xffJh\xfe\xff\xffK3JI\x01\x00\x00J\x9b\x01\x00\x00K\xd2K\x95J6\xfe\xff\xffKmJ\xa1\xff\xff\xffJ\xe7\x01\x00\x00K\xa9J\x00\x01\x00\x00K\x82K\xa5J\xad\xfe\xff\xffK\x8a\x90.",
+                Ok("{128, 256, 386, 130, 138, 144, 20, 149, 24, 411, -355, -95, 165, 169, 299, -339, 51, -458, 312, 446, -190, 323, 73, -311, -310, 329, -306, 210, -43, -38, -37, 101, 487, -24, -408, -404, 109, -13, 375, 377}"),
+            ),
+            // frozenset([33, 1, 65, 97, 2, 129]) added in this order; python3.12: repr(pickle.loads(FIXTURE)) (hash(None) fixed since 3.12)
+            (
+                b"\x80\x04(K!K\x01KAKaK\x02K\x81\x91.",
+                Ok("frozenset({65, 33, 2, 1, 97, 129})"),
+            ),
+            // python3.12: pickle.dumps({5, 13, 21, 29, 37, 45}, 2)
+            (b"\x80\x02c__builtin__\nset\nq\x00]q\x01(K\x0dK\x1dK\x05K%K\x15K-e\x85q\x02Rq\x03.", Ok("{37, 5, 13, 45, 21, 29}")),
+        ]);
+    }
 }

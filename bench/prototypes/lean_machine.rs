@@ -580,6 +580,93 @@ fn walk(a: &Arena, root: u16) -> Result<(), Stop> {
     }
 }
 
+/// CPython's `hash()` of an int, bool or None set item, as the server's 64-bit `size_t`
+/// (`hash(None)` as CPython 3.12+, as brine); `None` for other types (a str's hash differs
+/// per CPython process: such a set keeps pickle order, as brine's).
+#[cfg(lean_full)]
+fn fixed_hash(node: &N) -> Option<u64> {
+    const P: u64 = (1 << 61) - 1;
+    let v = match *node {
+        N::Int(v) => v,
+        N::Bool(b) => i64::from(b),
+        N::None => return Some(0xfca8_6420),
+        _ => return None,
+    };
+    // |v| modulo 2**61 - 1 by folding (no 64-bit division), the sign after; -1 is -2.
+    let x = v.unsigned_abs();
+    let x = (x & P) + (x >> 61);
+    let h = if x >= P { x - P } else { x } as i64;
+    let h = if v < 0 { -h } else { h };
+    Some(if h == -1 { -2 } else { h } as u64)
+}
+
+/// Puts `item` (hash `hash`) in the first free slot CPython's set probe finds in `table`
+/// (`Objects/setobject.c`: 9 linear probes, then perturbation by 5 bits).
+#[cfg(lean_full)]
+fn probe(table: &mut [u16], mask: usize, item: u16, hash: u64) {
+    let (mut i, mut perturb) = ((hash & mask as u64) as usize, hash);
+    loop {
+        let probes = if i + 9 <= mask { 9 } else { 0 };
+        for slot in table.iter_mut().skip(i).take(probes + 1) {
+            if *slot == u16::MAX {
+                *slot = item;
+                return;
+            }
+        }
+        perturb >>= 5;
+        i = ((i as u64 * 5 + 1 + perturb) & mask as u64) as usize;
+    }
+}
+
+/// At STOP: each set or frozenset of 2 or more items, all ints, bools or None, put in the
+/// order CPython's table holds them after adding them in pickle order (as brine's
+/// `order_set`), in the memo's room (free at STOP): tables up to 512 slots, so sets of up
+/// to 306 items; larger ones, and any holding another type, keep pickle order.
+#[cfg(lean_full)]
+fn order_sets(a: &mut Arena) {
+    let Arena { nodes, items, memo, n_nodes, .. } = a;
+    let (table, spare) = memo.split_at_mut(512);
+    'sets: for node in nodes.iter().take(*n_nodes) {
+        let N::Seq(s) = *node else { continue };
+        if !matches!(s.kind, Kind::Set | Kind::FrozenSet) || s.len < 2 {
+            continue;
+        }
+        let Some(set) = items.get_mut(usize::from(s.first)..usize::from(s.first) + usize::from(s.len)) else {
+            continue;
+        };
+        let hash = |id: u16| nodes.get(usize::from(id)).and_then(fixed_hash);
+        if set.iter().any(|&id| hash(id).is_none()) {
+            continue;
+        }
+        let (mut mask, mut fill) = (7usize, 0usize);
+        table[..8].fill(u16::MAX);
+        for &item in set.iter() {
+            probe(table, mask, item, hash(item).unwrap_or(0));
+            fill += 1;
+            if fill * 5 >= mask * 3 {
+                // Resize to the smallest power of 2 above 4 * used, re-adding in table order.
+                let mut size = 8;
+                while size <= fill * 4 {
+                    size <<= 1;
+                }
+                if size > table.len() {
+                    continue 'sets;
+                }
+                spare[..=mask].copy_from_slice(&table[..=mask]);
+                table[..size].fill(u16::MAX);
+                for &old in spare[..=mask].iter().filter(|&&id| id != u16::MAX) {
+                    probe(table, size - 1, old, hash(old).unwrap_or(0));
+                }
+                mask = size - 1;
+            }
+        }
+        let mut slots = table[..=mask].iter().filter(|&&id| id != u16::MAX);
+        for (to, &from) in set.iter_mut().zip(&mut slots) {
+            *to = from;
+        }
+    }
+}
+
 /// Decodes `input` into `a`; the root's node id.
 fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     a.n_nodes = 0;
@@ -773,8 +860,11 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     return Err(Stop::Slow);
                 }
                 #[cfg(lean_full)]
-                if shared {
-                    walk(a, a.stack[0])?;
+                {
+                    if shared {
+                        walk(a, a.stack[0])?;
+                    }
+                    order_sets(a);
                 }
                 #[cfg(lean_full)]
                 if matches!(a.nodes.get(usize::from(a.stack[0])), Some(N::Builtin(_))) {
