@@ -694,4 +694,19 @@ mod tests {
             (b"\x80\x02c__builtin__\nset\nq\x00]q\x01(K\x0dK\x1dK\x05K%K\x15K-e\x85q\x02Rq\x03.", Ok("{37, 5, 13, 45, 21, 29}")),
         ]);
     }
+
+    #[test]
+    fn memo_any_index() {
+        check(&[
+            // by hand, as brine's memoize_after_a_hole test (python3's pickle.loads each):
+            // MEMOIZE after a BINPUT past the end stores at len(memo), the slots filled
+            (b"\x80\x04(K\x01q\x03K\x02\x94K\x03\x94K\x04\x94h\x03h\x01t.", Ok("(1, 2, 3, 4, 4, 2)")),
+            (b"(I7\np5\nI8\np2\ng5\ng2\nt.", Ok("(7, 8, 7, 8)")),
+            // errors: a slot never filled ('Memo value not found at index 0'), a negative PUT
+            (b"\x80\x04(K\x01q\x03K\x02\x94K\x03\x94K\x04\x94h\x03h\x00t.", Err(Stop::Slow)),
+            (b"(I7\np-1\n.", Err(Stop::Slow)),
+            // CPython loads it (1); past the prototype's 1,024 memo slots (a capacity refusal)
+            (b"\x80\x02K\x01r\x00\x04\x00\x00.", Err(Stop::Slow)),
+        ]);
+    }
 }

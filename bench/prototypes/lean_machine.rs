@@ -8,6 +8,9 @@ const STACK: usize = 512;
 const MARKS: usize = 64;
 const MEMO: usize = 1024;
 const MAX_DEPTH: u16 = 64;
+/// `lean_full`: a memo slot below the highest index put but never filled.
+#[cfg(lean_full)]
+const NIL: u16 = u16::MAX;
 const MAX_EXPANSION: u32 = 1 << 24;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -667,6 +670,27 @@ fn order_sets(a: &mut Arena) {
     }
 }
 
+/// `lean_full`: memo slot `i` (any index below MEMO) set to `id`; the slots up to it that
+/// were never filled are `NIL`, `holes` of them (one copy for every caller: flash first).
+#[cfg(lean_full)]
+#[inline(never)]
+fn memo_put(memo: &mut [u16; MEMO], len: &mut usize, holes: &mut usize, i: usize, id: u16) -> Result<(), Stop> {
+    if i >= MEMO {
+        return Err(Stop::Slow);
+    }
+    if i >= *len {
+        for slot in &mut memo[*len..i] {
+            *slot = NIL;
+        }
+        *holes += i - *len;
+        *len = i + 1;
+    } else if memo[i] == NIL {
+        *holes -= 1;
+    }
+    memo[i] = id;
+    Ok(())
+}
+
 /// Decodes `input` into `a`; the root's node id.
 fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     a.n_nodes = 0;
@@ -677,11 +701,33 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     #[cfg(lean_full)]
     let mut proto = 0u8;
     // A MEMOIZE right after a new value runs with it (no dispatch), as brine's fast_leaf.
+    #[cfg(not(lean_full))]
     macro_rules! memoize {
         ($id:expr) => {{
             if input.get(pos) == Some(&0x94) {
                 *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
                 memo_len += 1;
+                pos += 1;
+            }
+        }};
+    }
+    // `lean_full`: the memo as brine's, any index (below MEMO): slots up to the highest index
+    // put (`memo_len`), the unfilled ones `NIL` (`holes` of them); MEMOIZE puts at CPython's
+    // `len(memo)`, the slots filled.
+    #[cfg(lean_full)]
+    let mut holes = 0usize;
+    #[cfg(lean_full)]
+    macro_rules! put {
+        ($i:expr, $id:expr) => {{
+            let (i, id): (usize, u16) = ($i, $id);
+            memo_put(&mut a.memo, &mut memo_len, &mut holes, i, id)?;
+        }};
+    }
+    #[cfg(lean_full)]
+    macro_rules! memoize {
+        ($id:expr) => {{
+            if input.get(pos) == Some(&0x94) {
+                put!(memo_len - holes, $id);
                 pos += 1;
             }
         }};
@@ -740,8 +786,13 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 if mp > 0 && a.marks[mp - 1] as usize == sp {
                     return Err(Stop::Slow); // a MARK on top
                 }
-                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
-                memo_len += 1;
+                #[cfg(not(lean_full))]
+                {
+                    *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                    memo_len += 1;
+                }
+                #[cfg(lean_full)]
+                put!(memo_len - holes, top);
             }
             b'h' => {
                 // BINGET
@@ -750,6 +801,10 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     return Err(Stop::Slow);
                 }
                 let id = a.memo[i];
+                #[cfg(lean_full)]
+                if id == NIL {
+                    return Err(Stop::Slow); // CPython's KeyError
+                }
                 shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
                 *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
                 sp += 1;
@@ -966,7 +1021,8 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
             }
             #[cfg(lean_more)]
             b'q' | b'r' => {
-                // BINPUT, LONG_BINPUT: sequential indices only (others to the slow path)
+                // BINPUT, LONG_BINPUT: sequential indices only (others to the slow path; any
+                // with `lean_full`)
                 let i = if op == b'q' {
                     usize::from(arg!(1)[0])
                 } else {
@@ -974,11 +1030,16 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
                 };
                 let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
-                if i != memo_len || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                if (cfg!(not(lean_full)) && i != memo_len) || (mp > 0 && a.marks[mp - 1] as usize == sp) {
                     return Err(Stop::Slow);
                 }
-                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
-                memo_len += 1;
+                #[cfg(not(lean_full))]
+                {
+                    *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                    memo_len += 1;
+                }
+                #[cfg(lean_full)]
+                put!(i, top);
             }
             #[cfg(lean_more)]
             b'j' | b'2' => {
@@ -987,6 +1048,10 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     let b = arg!(4);
                     let i = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
                     if i >= memo_len {
+                        return Err(Stop::Slow);
+                    }
+                    #[cfg(lean_full)]
+                    if a.memo[i] == NIL {
                         return Err(Stop::Slow);
                     }
                     a.memo[i]
@@ -1130,20 +1195,19 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
             }
             #[cfg(lean_full)]
             b'p' => {
-                // PUT: sequential indices only, as BINPUT
-                let i = decimal(text_line!())?;
+                // PUT (a negative index is an error)
+                let i = usize::try_from(decimal(text_line!())?).map_err(|_| Stop::Slow)?;
                 let top = *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?;
-                if i != memo_len as i64 || (mp > 0 && a.marks[mp - 1] as usize == sp) {
+                if mp > 0 && a.marks[mp - 1] as usize == sp {
                     return Err(Stop::Slow);
                 }
-                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
-                memo_len += 1;
+                put!(i, top);
             }
             #[cfg(lean_full)]
             b'g' => {
                 // GET
                 let i = decimal(text_line!())?;
-                if !(0..memo_len as i64).contains(&i) {
+                if !(0..memo_len as i64).contains(&i) || a.memo[i as usize] == NIL {
                     return Err(Stop::Slow);
                 }
                 let id = a.memo[i as usize];
