@@ -49,8 +49,22 @@ const RX: usize = 4096;
 /// A byte stream, embedded-io's `Read` and `Write` reduced to what the session calls; a
 /// transport's error is one byte.
 pub trait Io {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, u8>;
+    /// Reads into `buf`; `waiting` says what the session waits for, so the transport bounds
+    /// the wait as the firmware chooses (brine's `before_read` hook; no clock here, as in
+    /// brine-core): an expired wait is the transport's error.
+    fn read(&mut self, buf: &mut [u8], waiting: Waiting) -> Result<usize, u8>;
     fn write(&mut self, buf: &[u8]) -> Result<usize, u8>;
+}
+
+/// What the session waits for at a read (brine's `Waiting`).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Waiting {
+    /// The client id: bound this wait.
+    ClientId,
+    /// The rest of a message whose first bytes arrived: bound this wait.
+    RestOfMessage,
+    /// The next message: silence is normal.
+    NextMessage,
 }
 
 /// Why the session ended, or why it skipped a message: a code, no text.
@@ -172,6 +186,8 @@ pub struct Client {
     scanned: usize,
     /// Inside a message larger than the buffer: its bytes are dropped as they come.
     skipping: bool,
+    /// The client id has arrived.
+    greeted: bool,
     scan: Scan,
     arena: Arena,
 }
@@ -213,7 +229,14 @@ impl Client {
                 self.head = 0;
             }
             let room = self.rx.get_mut(self.tail..).unwrap_or(&mut []);
-            match io.read(room).map_err(Fault::Transport)? {
+            let waiting = if !self.greeted {
+                Waiting::ClientId
+            } else if self.skipping || self.tail > self.head {
+                Waiting::RestOfMessage
+            } else {
+                Waiting::NextMessage
+            };
+            match io.read(room, waiting).map_err(Fault::Transport)? {
                 0 => return Err(Fault::Closed),
                 n => self.tail += n,
             }
@@ -227,6 +250,7 @@ impl Client {
             _ => None,
         };
         let id = id.ok_or(Fault::NoClientId)?;
+        self.greeted = true;
         let mut rest = identity;
         while !rest.is_empty() {
             match io.write(rest).map_err(Fault::Transport)? {
@@ -422,32 +446,50 @@ mod tests {
         out.push('\'');
     }
 
-    /// Delivers its bytes `chunk` at a time, then the end of the stream.
-    struct Chunks<'a>(&'a [u8], usize);
+    /// Delivers its bytes `chunk` at a time, then the end of the stream; records what the
+    /// session waited for at each read and what it wrote.
+    struct Chunks<'a> {
+        rest: &'a [u8],
+        chunk: usize,
+        waits: Vec<Waiting>,
+        written: Vec<u8>,
+    }
 
-    impl Io for Chunks<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> Result<usize, u8> {
-            let n = self.1.min(buf.len()).min(self.0.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0 = &self.0[n..];
-            Ok(n)
-        }
-        fn write(&mut self, buf: &[u8]) -> Result<usize, u8> {
-            Ok(buf.len())
+    impl Chunks<'_> {
+        fn new(rest: &[u8], chunk: usize) -> Chunks<'_> {
+            Chunks {
+                rest,
+                chunk,
+                waits: Vec::new(),
+                written: Vec::new(),
+            }
         }
     }
 
-    /// Each fixture through the session (all of them in one stream, read 7 bytes at a time):
-    /// the expected repr, or the refusal's code.
-    fn check(fixtures: &[(&[u8], Result<&str, Stop>)]) {
-        let stream: Vec<u8> = fixtures.iter().flat_map(|(f, _)| f.iter().copied()).collect();
-        let mut io = Chunks(&stream, 7);
-        let mut client = Box::new(Client {
+    impl Io for Chunks<'_> {
+        fn read(&mut self, buf: &mut [u8], waiting: Waiting) -> Result<usize, u8> {
+            self.waits.push(waiting);
+            let n = self.chunk.min(buf.len()).min(self.rest.len());
+            buf[..n].copy_from_slice(&self.rest[..n]);
+            self.rest = &self.rest[n..];
+            Ok(n)
+        }
+        fn write(&mut self, buf: &[u8]) -> Result<usize, u8> {
+            let n = buf.len().min(3);
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    /// A session before its first read.
+    fn client() -> Box<Client> {
+        Box::new(Client {
             rx: [0; RX],
             head: 0,
             tail: 0,
             scanned: 0,
             skipping: false,
+            greeted: false,
             scan: Scan::Op,
             arena: Arena {
                 nodes: [N::None; NODES],
@@ -459,7 +501,49 @@ mod tests {
                 n_items: 0,
                 end: 0,
             },
+        })
+    }
+
+    /// The handshake, then a message, read 6 bytes at a time: the id, the identity written
+    /// whole (3 bytes a write), what each read waited for, the end of the stream.
+    #[test]
+    fn handshake_and_waits() {
+        // python3: pickle.dumps({'clientid': 7}, 4); pickle.dumps([1, 2], 4)
+        let id = b"\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94K\x07s.";
+        let message = b"\x80\x04\x95\x09\x00\x00\x00\x00\x00\x00\x00]\x94(K\x01K\x02e.";
+        // python3: pickle.dumps({'name': 'x'}, 4)
+        let identity = b"\x80\x04\x95\x0f\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x04name\x94\x8c\x01x\x94s.";
+        let stream = [&id[..], &message[..]].concat();
+        let mut io = Chunks::new(&stream, 6);
+        let mut seen = Vec::new();
+        let fault = brine_lean_client(&mut client(), &mut io, identity, &mut |event| {
+            seen.push(match event {
+                Event::ClientId(id) => format!("id {id}"),
+                Event::Message(a, root, p) => {
+                    let mut out = String::new();
+                    repr(a, *root, p, &mut out);
+                    out
+                }
+                Event::Skipped(_) => "skipped".into(),
+            })
         });
+        assert!(fault == Fault::Closed);
+        assert_eq!(seen, ["id 7", "[1, 2]"]);
+        assert_eq!(io.written, identity);
+        use Waiting::*;
+        // the id's 28 bytes in 5 reads (the last with the message's first 2), the message's
+        // other 18 in 3, then the end
+        let want = [[ClientId; 5].as_slice(), &[RestOfMessage; 3], &[NextMessage]].concat();
+        assert_eq!(io.waits, want);
+    }
+
+    /// Each fixture through the session (all of them in one stream, read 7 bytes at a time):
+    /// the expected repr, or the refusal's code.
+    fn check(fixtures: &[(&[u8], Result<&str, Stop>)]) {
+        let stream: Vec<u8> = fixtures.iter().flat_map(|(f, _)| f.iter().copied()).collect();
+        let mut io = Chunks::new(&stream, 7);
+        let mut client = client();
+        client.greeted = true;
         for (fixture, want) in fixtures {
             let got = match client.next(&mut io) {
                 Ok(Event::Message(a, root, p)) => {
