@@ -79,8 +79,8 @@ pub enum Fault {
     NotAnOpcode,
     /// A message larger than the receive buffer (skipped).
     TooLarge,
-    /// The machine refused the message (skipped), with the machine's code (a real build
-    /// names the opcode, the offset and the reason).
+    /// The machine refused the message (skipped): why, a code (brine's errors add a
+    /// reason's text); `Client::refused` says where.
     Refused(Stop),
     /// The first message was not `{'clientid': int}`.
     NoClientId,
@@ -188,6 +188,9 @@ pub struct Client {
     skipping: bool,
     /// The client id has arrived.
     greeted: bool,
+    /// The last refusal's place: the offset in its message of the opcode the machine stopped
+    /// at (STOP's for what its checks at the end refuse), and that opcode.
+    pub refused: (u32, u8),
     scan: Scan,
     arena: Arena,
 }
@@ -209,7 +212,11 @@ impl Client {
                 let pickle = self.rx.get(start..end).unwrap_or(&[]);
                 return Ok(match decode(&mut self.arena, pickle) {
                     Ok(root) => Event::Message(&self.arena, root, pickle),
-                    Err(stop) => Event::Skipped(Fault::Refused(stop)),
+                    Err(stop) => {
+                        let at = self.arena.at;
+                        self.refused = (at as u32, pickle.get(at).copied().unwrap_or(0));
+                        Event::Skipped(Fault::Refused(stop))
+                    }
                 });
             }
             self.scanned = self.tail - self.head;
@@ -490,6 +497,7 @@ mod tests {
             scanned: 0,
             skipping: false,
             greeted: false,
+            refused: (0, 0),
             scan: Scan::Op,
             arena: Arena {
                 nodes: [N::None; NODES],
@@ -500,6 +508,7 @@ mod tests {
                 n_nodes: 0,
                 n_items: 0,
                 end: 0,
+                at: 0,
             },
         })
     }
@@ -792,5 +801,28 @@ mod tests {
             // CPython loads it (1); past the prototype's 1,024 memo slots (a capacity refusal)
             (b"\x80\x02K\x01r\x00\x04\x00\x00.", Err(Stop::Slow)),
         ]);
+    }
+
+    #[test]
+    fn refusals_name_where() {
+        // (fixture, code, offset, opcode); python3's pickle.loads of each: a KeyError
+        // (memo 5 never put), 'odd number of items for SETITEMS', 'the STRING opcode argument
+        // must be quoted', a global (builtins.print; CPython loads it)
+        let cases: [(&[u8], Stop, u32, u8); 4] = [
+            (b"\x80\x02]K\x01h\x05.", Stop::Slow, 5, b'h'),
+            (b"\x80\x02}(K\x01u.", Stop::Slow, 6, b'u'),
+            (b"\x80\x02S'ab\n.", Stop::Slow, 2, b'S'),
+            (b"\x80\x02c__builtin__\nprint\n.", Stop::Opcode, 2, b'c'),
+        ];
+        let stream: Vec<u8> = cases.iter().flat_map(|c| c.0.iter().copied()).collect();
+        let mut io = Chunks::new(&stream, 5);
+        let mut client = client();
+        client.greeted = true;
+        for (fixture, stop, at, op) in cases {
+            let Ok(Event::Skipped(Fault::Refused(s))) = client.next(&mut io) else {
+                panic!("not refused: {fixture:?}");
+            };
+            assert_eq!((s, client.refused), (stop, (at, op)), "{fixture:?}");
+        }
     }
 }

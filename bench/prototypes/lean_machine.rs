@@ -82,6 +82,10 @@ struct Arena {
     /// Where the pickle ended (after STOP): lean_client_flash.rs's session needs the length.
     #[cfg(lean_end)]
     end: usize,
+    /// `lean_full`: the offset of the opcode being read, so a refusal names where it stopped
+    /// (STOP's for what its checks refuse).
+    #[cfg(lean_full)]
+    at: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -760,6 +764,10 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
         }};
     }
     loop {
+        #[cfg(lean_full)]
+        {
+            a.at = pos;
+        }
         let op = *input.get(pos).ok_or(Stop::Slow)?;
         pos += 1;
         match op {
