@@ -69,6 +69,7 @@ pub enum Waiting {
 
 /// Why the session ended, or why it skipped a message: a code, no text.
 #[derive(Clone, Copy, PartialEq)]
+#[cfg_attr(test, derive(Debug))]
 #[repr(u8)]
 pub enum Fault {
     /// The transport failed with this code.
@@ -169,8 +170,8 @@ fn scan(state: &mut Scan, bytes: &[u8]) -> Result<Option<usize>, Fault> {
 
 /// A session event.
 pub enum Event<'a> {
-    /// The server's client id.
-    ClientId(i64),
+    /// The server's client id: its node in the arena, and its message's bytes.
+    ClientId(&'a Arena, u16, &'a [u8]),
     /// A message: its root in the arena, and its bytes (strs are spans of them).
     Message(&'a Arena, u16, &'a [u8]),
     /// A message skipped, and why.
@@ -188,6 +189,8 @@ pub struct Client {
     skipping: bool,
     /// The client id has arrived.
     greeted: bool,
+    /// Where the last message delivered starts (it ends at `head`).
+    last: usize,
     /// The last refusal's place: the offset in its message of the opcode the machine stopped
     /// at (STOP's for what its checks at the end refuse), and that opcode.
     pub refused: (u32, u8),
@@ -204,6 +207,7 @@ impl Client {
             let seen = self.rx.get(from..self.tail).unwrap_or(&[]);
             if let Some(n) = scan(&mut self.scan, seen)? {
                 let (start, end) = (self.head, from + n);
+                self.last = start;
                 self.head = end;
                 self.scanned = 0;
                 if core::mem::take(&mut self.skipping) {
@@ -250,10 +254,13 @@ impl Client {
         }
     }
 
-    /// Waits for `{'clientid': id}`, then writes `identity` (pickled at build time); the id.
-    fn handshake(&mut self, io: &mut dyn Io, identity: &[u8]) -> Result<i64, Fault> {
+    /// Waits for the client id, then writes `identity` (pickled at build time); the id's node
+    /// in the arena, its message being `rx[last..head]`.
+    fn handshake(&mut self, io: &mut dyn Io, identity: &[u8]) -> Result<u16, Fault> {
         let id = match self.next(io)? {
-            Event::Message(arena, root, pickle) => client_id(arena, root, pickle),
+            Event::Message(arena, root, pickle) if pickle.len() <= CLIENT_ID_PICKLE_LEN => {
+                client_id(arena, root, pickle)
+            }
             _ => None,
         };
         let id = id.ok_or(Fault::NoClientId)?;
@@ -269,26 +276,41 @@ impl Client {
     }
 }
 
-/// The id of `{'clientid': id}` (one key, an int value), else `None`.
-fn client_id(arena: &Arena, root: u16, pickle: &[u8]) -> Option<i64> {
-    let N::Seq(dict) = arena.nodes.get(usize::from(root))? else {
-        return None;
-    };
-    let first = usize::from(dict.first);
-    let &[key, value] = arena.items.get(first..first + 2)? else {
-        return None;
-    };
-    let (Kind::Dict, 2) = (dict.kind, dict.len) else {
-        return None;
-    };
-    let (N::Str { start, len, .. }, N::Int(id)) = (
-        arena.nodes.get(usize::from(key))?,
-        arena.nodes.get(usize::from(value))?,
-    ) else {
-        return None;
-    };
-    let text = pickle.get(*start as usize..(*start + *len) as usize)?;
-    (text == b"clientid").then_some(*id)
+/// Largest pickle a client id may come in, as brine's `CLIENT_ID_PICKLE_LEN` (brine keeps it
+/// to decode again; here the firmware copies what it keeps).
+const CLIENT_ID_PICKLE_LEN: usize = 128;
+
+/// The id in the server's first message, as brine's `ClientId::from_first_message`: the
+/// value under `'clientid'` of a dict, or a bare int or str; else `None`.
+fn client_id(arena: &Arena, root: u16, pickle: &[u8]) -> Option<u16> {
+    match arena.nodes.get(usize::from(root))? {
+        N::Int(_) | N::Str { .. } | N::Big { .. } | N::Esc { kind: EscKind::Str, .. } => Some(root),
+        N::Seq(Seq { kind: Kind::Dict, first, len, .. }) => {
+            let pairs = arena.items.get(usize::from(*first)..usize::from(*first) + usize::from(*len))?;
+            let key = |id: u16| {
+                let (start, len, enc) = match *arena.nodes.get(usize::from(id))? {
+                    N::Str { start, len, .. } => (start, len, None),
+                    N::Esc { start, len, enc, kind: EscKind::Str } => (start, len, enc),
+                    _ => return None,
+                };
+                let mut chars = Chars {
+                    rest: pickle.get(start as usize..(start + len) as usize)?,
+                    enc,
+                    backslash: false,
+                };
+                let mut want = b"clientid".iter();
+                loop {
+                    match (chars.next().ok()?, want.next()) {
+                        (None, None) => return Some(()),
+                        (Some(c), Some(&w)) if c == u32::from(w) => {}
+                        _ => return None,
+                    }
+                }
+            };
+            pairs.chunks_exact(2).find(|pair| key(pair[0]).is_some()).map(|pair| pair[1])
+        }
+        _ => None,
+    }
 }
 
 /// The lab client: the handshake, then every message to `on` until the stream fails or ends.
@@ -300,7 +322,7 @@ pub fn brine_lean_client(
     on: &mut dyn FnMut(&Event<'_>),
 ) -> Fault {
     match client.handshake(io, identity) {
-        Ok(id) => on(&Event::ClientId(id)),
+        Ok(id) => on(&Event::ClientId(&client.arena, id, client.rx.get(client.last..client.head).unwrap_or(&[]))),
         Err(fault) => return fault,
     }
     loop {
@@ -497,6 +519,7 @@ mod tests {
             scanned: 0,
             skipping: false,
             greeted: false,
+            last: 0,
             refused: (0, 0),
             scan: Scan::Op,
             arena: Arena {
@@ -527,7 +550,11 @@ mod tests {
         let mut seen = Vec::new();
         let fault = brine_lean_client(&mut client(), &mut io, identity, &mut |event| {
             seen.push(match event {
-                Event::ClientId(id) => format!("id {id}"),
+                Event::ClientId(a, id, p) => {
+                    let mut out = String::from("id ");
+                    repr(a, *id, p, &mut out);
+                    out
+                }
                 Event::Message(a, root, p) => {
                     let mut out = String::new();
                     repr(a, *root, p, &mut out);
@@ -824,5 +851,37 @@ mod tests {
             };
             assert_eq!((s, client.refused), (stop, (at, op)), "{fixture:?}");
         }
+    }
+
+    /// The first message's id as brine's handshake takes it, or the fault.
+    fn first(stream: &[u8]) -> Result<String, Fault> {
+        let mut io = Chunks::new(stream, 64);
+        let mut id = None;
+        let fault = brine_lean_client(&mut client(), &mut io, b"", &mut |event| {
+            if let Event::ClientId(a, node, p) = event {
+                let mut out = String::new();
+                repr(a, *node, p, &mut out);
+                id = Some(out);
+            }
+        });
+        id.ok_or(fault)
+    }
+
+    #[test]
+    fn client_ids() {
+        // python3: pickle.dumps('abc', 4) (a bare str)
+        assert_eq!(first(b"\x80\x04\x95\x07\x00\x00\x00\x00\x00\x00\x00\x8c\x03abc\x94."), Ok("'abc'".into()));
+        // python3: pickle.dumps({'name': 'srv', 'clientid': 2**70}, 2)
+        assert_eq!(
+            first(b"\x80\x02}q\x00(X\x04\x00\x00\x00nameq\x01X\x03\x00\x00\x00srvq\x02X\x08\x00\x00\x00clientidq\x03\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00@u."),
+            Ok("1180591620717411303424".into())
+        );
+        // by hand: the key escaped in protocol 0 ({'clientid': 5})
+        assert_eq!(first(b"(dV\\u0063lientid\nI5\ns."), Ok("5".into()));
+        // python3: pickle.dumps([7], 4) (no id); pickle.dumps({'clientid': 'x' * 120}, 4) (149
+        // bytes, over brine's 128)
+        assert!(first(b"\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00]\x94K\x07a.") == Err(Fault::NoClientId));
+        let long = [&b"\x80\x04\x95\x8a\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94\x8cx"[..], &[b'x'; 120], b"\x94s."].concat();
+        assert!(first(&long) == Err(Fault::NoClientId));
     }
 }
