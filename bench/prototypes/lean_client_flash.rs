@@ -753,7 +753,7 @@ mod tests {
             (b"\x80\x04\x95\x0c\x00\x00\x00\x00\x00\x00\x00]\x94(]\x94K\x02ah\x01e.", Ok("[[2], [2]]")),
             // python3: v = []; then 30 times v = [v, v]; pickle.dumps(v, 2) (CPython loads it;
             // 2**31 units expanded, brine's limit 2**24)
-            (b"\x80\x02]q\x00(]q\x01(]q\x02(]q\x03(]q\x04(]q\x05(]q\x06(]q\x07(]q\x08(]q\x09(]q\n(]q\x0b(]q\x0c(]q\x0d(]q\x0e(]q\x0f(]q\x10(]q\x11(]q\x12(]q\x13(]q\x14(]q\x15(]q\x16(]q\x17(]q\x18(]q\x19(]q\x1a(]q\x1b(]q\x1c(]q\x1d(]q\x1eh\x1eeh\x1deh\x1ceh\x1beh\x1aeh\x19eh\x18eh\x17eh\x16eh\x15eh\x14eh\x13eh\x12eh\x11eh\x10eh\x0feh\x0eeh\x0deh\x0ceh\x0beh\neh\x09eh\x08eh\x07eh\x06eh\x05eh\x04eh\x03eh\x02eh\x01e.", Err(Stop::Slow)),
+            (b"\x80\x02]q\x00(]q\x01(]q\x02(]q\x03(]q\x04(]q\x05(]q\x06(]q\x07(]q\x08(]q\x09(]q\n(]q\x0b(]q\x0c(]q\x0d(]q\x0e(]q\x0f(]q\x10(]q\x11(]q\x12(]q\x13(]q\x14(]q\x15(]q\x16(]q\x17(]q\x18(]q\x19(]q\x1a(]q\x1b(]q\x1c(]q\x1d(]q\x1eh\x1eeh\x1deh\x1ceh\x1beh\x1aeh\x19eh\x18eh\x17eh\x16eh\x15eh\x14eh\x13eh\x12eh\x11eh\x10eh\x0feh\x0eeh\x0deh\x0ceh\x0beh\neh\x09eh\x08eh\x07eh\x06eh\x05eh\x04eh\x03eh\x02eh\x01e.", Err(Stop::Capacity)),
         ]);
     }
 
@@ -825,8 +825,8 @@ mod tests {
             // errors: a slot never filled ('Memo value not found at index 0'), a negative PUT
             (b"\x80\x04(K\x01q\x03K\x02\x94K\x03\x94K\x04\x94h\x03h\x00t.", Err(Stop::Slow)),
             (b"(I7\np-1\n.", Err(Stop::Slow)),
-            // CPython loads it (1); past the prototype's 1,024 memo slots (a capacity refusal)
-            (b"\x80\x02K\x01r\x00\x04\x00\x00.", Err(Stop::Slow)),
+            // CPython loads it (1); past the prototype's 1,024 memo slots
+            (b"\x80\x02K\x01r\x00\x04\x00\x00.", Err(Stop::Capacity)),
         ]);
     }
 
@@ -883,5 +883,16 @@ mod tests {
         assert!(first(b"\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00]\x94K\x07a.") == Err(Fault::NoClientId));
         let long = [&b"\x80\x04\x95\x8a\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x08clientid\x94\x8cx"[..], &[b'x'; 120], b"\x94s."].concat();
         assert!(first(&long) == Err(Fault::NoClientId));
+    }
+
+    #[test]
+    fn capacity_apart_from_errors() {
+        check(&[
+            // python3: v = []; then 64 times v = [v]; pickle.dumps(v, 2) (CPython loads it):
+            // 65 levels, past MAX_DEPTH
+            (b"\x80\x02]q\x00]q\x01]q\x02]q\x03]q\x04]q\x05]q\x06]q\x07]q\x08]q\x09]q\n]q\x0b]q\x0c]q\x0d]q\x0e]q\x0f]q\x10]q\x11]q\x12]q\x13]q\x14]q\x15]q\x16]q\x17]q\x18]q\x19]q\x1a]q\x1b]q\x1c]q\x1d]q\x1e]q\x1f]q ]q!]q\"]q#]q$]q%]q&]q']q(]q)]q*]q+]q,]q-]q.]q/]q0]q1]q2]q3]q4]q5]q6]q7]q8]q9]q:]q;]q<]q=]q>]q?]q@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.", Err(Stop::Capacity)),
+            // python3: pickle.dumps([[]] * 1, 2) for contrast: loads
+            (b"\x80\x02]q\x00]q\x01a.", Ok("[[]]")),
+        ]);
     }
 }

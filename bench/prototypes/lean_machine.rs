@@ -88,6 +88,12 @@ struct Arena {
     at: usize,
 }
 
+/// The refusal for a full table or a limit passed: its own code with `lean_full`.
+#[cfg(lean_full)]
+const CAPACITY: Stop = Stop::Capacity;
+#[cfg(not(lean_full))]
+const CAPACITY: Stop = Stop::Slow;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Stop {
     /// The general machine would take over here (or report the error). Under `--cfg
@@ -99,6 +105,11 @@ enum Stop {
     /// None (the smallest build without `any-keys` refuses those too).
     #[cfg(lean_full)]
     KeyType,
+    /// `lean_full`: past a fixed capacity (nodes, items, stack, marks, memo slots) or a limit
+    /// (depth, expansion); CPython may load it. `Slow` is then what CPython refuses too
+    /// (a malformed pickle) or what the lean path cannot read (a MEMOIZE on a MARK...).
+    #[cfg(lean_full)]
+    Capacity,
     /// `lean_full`: INT or LONG text past Python's 4300 digits (CPython refuses it too).
     #[cfg(lean_full)]
     BigInt,
@@ -351,7 +362,7 @@ impl Arena {
         let expansion = u64::from(c.expansion) + weight;
         let depth = c.depth.max(depth + 1);
         if expansion > u64::from(MAX_EXPANSION) || depth > MAX_DEPTH {
-            return Err(Stop::Slow);
+            return Err(CAPACITY);
         }
         // Contiguous: the items go at the end; a container with items elsewhere is moved
         // there (`lean_full`; without it, to the general path). The old places stay unused.
@@ -365,7 +376,7 @@ impl Arena {
         let (first, end) = if first + c.len as usize != end {
             let len = c.len as usize;
             if end + len > items.len() {
-                return Err(Stop::Slow);
+                return Err(CAPACITY);
             }
             for i in 0..len {
                 items[end + i] = items[first + i];
@@ -377,13 +388,13 @@ impl Arena {
         #[cfg(not(lean_full))]
         let new_end = {
             let new_end = end + batch.len();
-            items.get_mut(end..new_end).ok_or(Stop::Slow)?.copy_from_slice(batch);
+            items.get_mut(end..new_end).ok_or(CAPACITY)?.copy_from_slice(batch);
             new_end
         };
         #[cfg(lean_full)]
         let new_end = if stride == 0 {
             let new_end = end + batch.len();
-            items.get_mut(end..new_end).ok_or(Stop::Slow)?.copy_from_slice(batch);
+            items.get_mut(end..new_end).ok_or(CAPACITY)?.copy_from_slice(batch);
             new_end
         } else {
             // Equal keys merged as CPython's dict and set do: the first key (item) kept in its
@@ -395,7 +406,7 @@ impl Arena {
                     at += stride;
                 }
                 if at == new_end {
-                    items.get_mut(at..at + stride).ok_or(Stop::Slow)?.copy_from_slice(entry);
+                    items.get_mut(at..at + stride).ok_or(CAPACITY)?.copy_from_slice(entry);
                     new_end += stride;
                 } else if let [_, value] = *entry {
                     items[at + 1] = value;
@@ -551,7 +562,7 @@ fn builtin(module: &[u8], name: &[u8], proto: u8) -> Result<Builtin, Stop> {
 /// walk of the value from `root` for its exact depth and expansion (a shared container counted
 /// at each place, as brine's STOP walk), the fill-time figures of its parents being stale once
 /// it grew; a container inside itself (a cycle: CPython builds it, brine marks it) is counted
-/// and not entered. `Slow` past MAX_DEPTH or MAX_EXPANSION.
+/// and not entered. `Capacity` past MAX_DEPTH or MAX_EXPANSION.
 #[cfg(lean_full)]
 fn walk(a: &Arena, root: u16) -> Result<(), Stop> {
     let mut path = [(0u16, 0u16); MAX_DEPTH as usize];
@@ -563,10 +574,10 @@ fn walk(a: &Arena, root: u16) -> Result<(), Stop> {
             _ => 1,
         };
         if expansion > MAX_EXPANSION {
-            return Err(Stop::Slow);
+            return Err(CAPACITY);
         }
         if matches!(node, N::Seq(_)) && !path[..depth].iter().any(|&(on, _)| on == id) {
-            *path.get_mut(depth).ok_or(Stop::Slow)? = (id, 0);
+            *path.get_mut(depth).ok_or(CAPACITY)? = (id, 0);
             depth += 1;
         }
         // The next item: of the innermost container with one left.
@@ -680,7 +691,7 @@ fn order_sets(a: &mut Arena) {
 #[inline(never)]
 fn memo_put(memo: &mut [u16; MEMO], len: &mut usize, holes: &mut usize, i: usize, id: u16) -> Result<(), Stop> {
     if i >= MEMO {
-        return Err(Stop::Slow);
+        return Err(CAPACITY);
     }
     if i >= *len {
         for slot in &mut memo[*len..i] {
@@ -709,7 +720,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     macro_rules! memoize {
         ($id:expr) => {{
             if input.get(pos) == Some(&0x94) {
-                *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = $id;
+                *a.memo.get_mut(memo_len).ok_or(CAPACITY)? = $id;
                 memo_len += 1;
                 pos += 1;
             }
@@ -739,9 +750,9 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
     macro_rules! push_node {
         ($node:expr) => {{
             let id = a.n_nodes;
-            *a.nodes.get_mut(id).ok_or(Stop::Slow)? = $node;
+            *a.nodes.get_mut(id).ok_or(CAPACITY)? = $node;
             a.n_nodes = id + 1;
-            *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+            *a.stack.get_mut(sp).ok_or(CAPACITY)? = id as u16;
             sp += 1;
             memoize!(id as u16);
         }};
@@ -796,7 +807,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 }
                 #[cfg(not(lean_full))]
                 {
-                    *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                    *a.memo.get_mut(memo_len).ok_or(CAPACITY)? = top;
                     memo_len += 1;
                 }
                 #[cfg(lean_full)]
@@ -814,7 +825,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     return Err(Stop::Slow); // CPython's KeyError
                 }
                 shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
-                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                *a.stack.get_mut(sp).ok_or(CAPACITY)? = id;
                 sp += 1;
             }
             0x8c => {
@@ -832,7 +843,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 });
             }
             b'(' => {
-                *a.marks.get_mut(mp).ok_or(Stop::Slow)? = sp as u16;
+                *a.marks.get_mut(mp).ok_or(CAPACITY)? = sp as u16;
                 mp += 1;
             }
             b'N' => push_node!(N::None),
@@ -872,7 +883,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     return Err(Stop::Slow);
                 }
                 let id = a.n_nodes;
-                *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                *a.nodes.get_mut(id).ok_or(CAPACITY)? = N::Seq(Seq {
                     kind: Kind::Tuple,
                     first: 0,
                     len: 0,
@@ -996,7 +1007,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     _ => Kind::Tuple,
                 };
                 let id = a.n_nodes;
-                *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                *a.nodes.get_mut(id).ok_or(CAPACITY)? = N::Seq(Seq {
                     kind,
                     first: 0,
                     len: 0,
@@ -1009,7 +1020,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     a.fill(input, id as u16, from, sp)?;
                 }
                 sp = from;
-                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+                *a.stack.get_mut(sp).ok_or(CAPACITY)? = id as u16;
                 sp += 1;
                 memoize!(id as u16);
             }
@@ -1043,7 +1054,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 }
                 #[cfg(not(lean_full))]
                 {
-                    *a.memo.get_mut(memo_len).ok_or(Stop::Slow)? = top;
+                    *a.memo.get_mut(memo_len).ok_or(CAPACITY)? = top;
                     memo_len += 1;
                 }
                 #[cfg(lean_full)]
@@ -1070,7 +1081,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     *a.stack.get(sp.wrapping_sub(1)).ok_or(Stop::Slow)?
                 };
                 shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
-                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                *a.stack.get_mut(sp).ok_or(CAPACITY)? = id;
                 sp += 1;
             }
             #[cfg(lean_more)]
@@ -1220,7 +1231,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 }
                 let id = a.memo[i as usize];
                 shared |= matches!(a.nodes.get(id as usize), Some(N::Seq(_)));
-                *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id;
+                *a.stack.get_mut(sp).ok_or(CAPACITY)? = id;
                 sp += 1;
             }
             #[cfg(lean_full)]
@@ -1246,7 +1257,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                     target
                 } else {
                     let id = a.n_nodes;
-                    *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                    *a.nodes.get_mut(id).ok_or(CAPACITY)? = N::Seq(Seq {
                         kind: Kind::FrozenSet,
                         first: 0,
                         len: 0,
@@ -1262,7 +1273,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                 }
                 sp = mark;
                 if op == 0x91 {
-                    *a.stack.get_mut(sp).ok_or(Stop::Slow)? = target;
+                    *a.stack.get_mut(sp).ok_or(CAPACITY)? = target;
                     sp += 1;
                     memoize!(target);
                 }
@@ -1323,7 +1334,7 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                         };
                         let set = callable == Builtin::Set;
                         let id = a.n_nodes;
-                        *a.nodes.get_mut(id).ok_or(Stop::Slow)? = N::Seq(Seq {
+                        *a.nodes.get_mut(id).ok_or(CAPACITY)? = N::Seq(Seq {
                             kind: if set { Kind::Set } else { Kind::FrozenSet },
                             first: 0,
                             len: 0,
@@ -1334,11 +1345,11 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<u16, Stop> {
                         a.n_nodes = id + 1;
                         // The list's items copied (onto the stack, then as ADDITEMS).
                         let list = a.items.get(first..first + len).ok_or(Stop::Slow)?;
-                        a.stack.get_mut(sp..sp + len).ok_or(Stop::Slow)?.copy_from_slice(list);
+                        a.stack.get_mut(sp..sp + len).ok_or(CAPACITY)?.copy_from_slice(list);
                         if len > 0 {
                             a.fill(input, id as u16, sp, sp + len)?;
                         }
-                        *a.stack.get_mut(sp).ok_or(Stop::Slow)? = id as u16;
+                        *a.stack.get_mut(sp).ok_or(CAPACITY)? = id as u16;
                         sp += 1;
                         memoize!(id as u16);
                         continue;
