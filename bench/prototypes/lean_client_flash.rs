@@ -895,4 +895,15 @@ mod tests {
             (b"\x80\x02]q\x00]q\x01a.", Ok("[[]]")),
         ]);
     }
+
+    /// The lab message of brine's benchmarks (core/benches/fixtures, written by
+    /// gen_fixtures.py with python3; its repr by CPython) and the identity, through the session.
+    #[test]
+    fn lab_fixtures() {
+        let message: &[u8] = include_bytes!("../../core/benches/fixtures/message.pickle");
+        let message_repr = include_str!("../../core/benches/fixtures/message.repr");
+        let identity: &[u8] = include_bytes!("../../core/benches/fixtures/identity.pickle");
+        let identity_repr = include_str!("../../core/benches/fixtures/identity.repr");
+        check(&[(message, Ok(message_repr.trim_end())), (identity, Ok(identity_repr.trim_end()))]);
+    }
 }
