@@ -499,24 +499,17 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             ..
         } = &mut *self.d;
         let items = stack.get(from..).unwrap_or(&[]);
-        let Some(Node::Container(c)) = nodes.get(target as usize) else {
+        // `seen`: the keys' bits; no key may equal another while each key has a bit of
+        // its own (as many bits as keys).
+        let (mut weight, mut depth, mut seen) = (0u64, 0u8, 0u64);
+        let (pairs, []) = items.as_chunks::<2>() else {
             return false;
         };
-        if c.len != 0 || items.len() % 2 != 0 {
-            return false;
-        }
-        // `hits`: the keys' bits already seen (no key may equal another while it is 0).
-        let (mut weight, mut depth, mut seen, mut hits) = (0u64, 0u8, 0u64, 0u64);
-        for pair in items.chunks_exact(2) {
-            let &[key, value] = pair else {
-                return false;
-            };
+        for &[key, value] in pairs {
             match nodes.get(key as usize) {
                 Some(&Node::Str { len, key: slot, .. }) if slot != 0 => {
                     weight += u64::from(len) + 1;
-                    let bit = 1u64 << (slot & 63);
-                    hits |= seen & bit;
-                    seen |= bit;
+                    seen |= 1u64 << (slot & 63);
                 }
                 _ => return false,
             }
@@ -530,14 +523,19 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 return false;
             }
         }
+        // The dict is looked up after the loop: fewer values live through it.
+        let Some(Node::Container(c)) = nodes.get(target as usize) else {
+            return false;
+        };
+        if c.len != 0 || pairs.is_empty() {
+            return false;
+        }
         let sums = ((c.expansion, c.depth), (weight, depth));
-        if items.is_empty()
-            || link_summed(nodes, edges, target, items, sums, self.expansion).is_none()
-        {
+        if link_summed(nodes, edges, target, items, sums, self.expansion).is_none() {
             return false;
         }
         // Two keys or more that may be equal: merge at STOP (as `link_batch`).
-        if items.len() >= 4 && hits != 0 {
+        if pairs.len() >= 2 && seen.count_ones() as usize != pairs.len() {
             self.keyed |= 1;
         }
         true
