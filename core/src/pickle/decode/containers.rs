@@ -527,7 +527,13 @@ pub(super) fn chain<B: Backing<Item = Edge>>(
     };
     // Chained in order (each link followed by the next one, so the same value for every
     // item); the last ends the chain.
-    for (slot, &child) in slots.iter_mut().zip(items) {
+    // Two at a time (a dict's pairs): one loop without a remainder loop for them.
+    let (two_slots, last_slot) = slots.as_chunks_mut::<2>();
+    let (twos, last_one) = items.as_chunks::<2>();
+    for (slot, &[a, b]) in two_slots.iter_mut().zip(twos) {
+        *slot = [Edge::adjacent(a), Edge::adjacent(b)];
+    }
+    for (slot, &child) in last_slot.iter_mut().zip(last_one) {
         *slot = Edge::adjacent(child);
     }
     let last = (first + n - 1) as Id;
@@ -535,9 +541,14 @@ pub(super) fn chain<B: Backing<Item = Edge>>(
         edge.set_next(last, NIL);
     }
     // The new edges follow the container's last.
-    match edges.get_mut(c.last as usize) {
-        Some(tail) if c.first != NIL => tail.set_next(c.last, first as Id),
-        _ => c.first = first as Id,
+    // An empty container's first: no tail to look up.
+    if c.first == NIL {
+        c.first = first as Id;
+    } else {
+        match edges.get_mut(c.last as usize) {
+            Some(tail) => tail.set_next(c.last, first as Id),
+            None => c.first = first as Id,
+        }
     }
     c.last = last;
     c.len += n as Id;

@@ -553,9 +553,6 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             ..
         } = &mut *self.d;
         let items = stack.get(from..).unwrap_or(&[]);
-        let Some(Node::Container(c)) = nodes.get(target as usize) else {
-            return false;
-        };
         let (mut weight, mut depth) = (0u64, 0u8);
         for &child in items {
             if !plain_item(
@@ -568,6 +565,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 return false;
             }
         }
+        // Looked up after the loop, as in `fill_new_dict`.
+        let Some(Node::Container(c)) = nodes.get(target as usize) else {
+            return false;
+        };
         let sums = ((c.expansion, c.depth), (weight, depth));
         if items.is_empty()
             || link_summed(nodes, edges, target, items, sums, self.expansion).is_none()
