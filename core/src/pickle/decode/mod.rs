@@ -569,6 +569,22 @@ mod tests {
         ] {
             assert_eq!(repr(pickle), expected, "{pickle:?}");
         }
+        // More keys than the filter has bits: 64 keys of 64 distinct slots (63 of one
+        // ASCII byte, `#&`), then the first again, merged as CPython merges them.
+        let keys = "!\"#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`g";
+        let keys: std::vec::Vec<&str> = keys.split("").filter(|k| !k.is_empty()).collect();
+        let keys = [&keys[..], &["#&"]].concat();
+        let mut pickle = std::vec::Vec::from(&b"}("[..]);
+        for (key, value) in keys.iter().zip(0u8..).chain([(&keys[0], 99)]) {
+            pickle.extend_from_slice(&[0x8c, key.len() as u8]);
+            pickle.extend_from_slice(key.as_bytes());
+            pickle.extend_from_slice(&[b'K', value]);
+        }
+        pickle.extend_from_slice(b"u.");
+        let items: std::vec::Vec<_> = (keys.iter().zip(0..))
+            .map(|(k, i)| std::format!("'{k}': {}", if i == 0 { 99 } else { i }))
+            .collect();
+        assert_eq!(repr(&pickle), std::format!("{{{}}}", items.join(", ")));
     }
 
     #[test]
