@@ -211,8 +211,10 @@ impl<A: Arena> Machine<'_, '_, A> {
     }
 
     /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
+    /// With `fast`, in one batch when nothing in it can fail ([`link_batch`](Self::link_batch));
+    /// without it, item by item (the same links, values and errors; flash).
     pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Fault> {
-        if self.link_batch(from, target, false) {
+        if cfg!(feature = "fast") && self.link_batch(from, target, false) {
             return Ok(());
         }
         // Something in the batch may fail: item by item, which finds the first failure.
