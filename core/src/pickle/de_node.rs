@@ -6,11 +6,12 @@
 //! itself), goes to the general [`De`](super::de) of the same node, which gives the exact
 //! result or error: this file only skips work, it decides nothing.
 
-use serde::de::{Deserializer, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 
 use super::de::{cycle, De, Items};
 use super::decode::arena::{ContainerKind, Node, NodeId, CYCLE};
 use super::error::Error;
+use super::text::TextEncoding;
 use super::value::{Chain, Tree};
 
 #[cfg(test)]
@@ -94,10 +95,14 @@ impl<'de, 't> NodeDe<'de, 't> {
         }
     }
 
-    /// The node's bytes if it is a `str` stored as UTF-8 (protocol 1 and later).
+    /// The node as a leaf, for the requests a leaf answers plainly (outside tests, always).
     #[inline(always)]
-    fn utf8(self) -> Option<&'de [u8]> {
-        self.node.utf8(self.tree.input).filter(|_| fast())
+    fn leaf(self) -> Option<LeafDe<'de>> {
+        Some(LeafDe {
+            node: self.node,
+            text: self.node.utf8(self.tree.input).unwrap_or(&[]),
+        })
+        .filter(|_| fast())
     }
 }
 
@@ -111,19 +116,19 @@ macro_rules! general {
     };
 }
 
-/// Integers: a plain int that fits, else the general deserializer (which also takes bools
-/// and big ints, and names the target when out of range).
-macro_rules! integers {
-    ($($method:ident => $visit:ident: $ty:ty,)*) => {
+/// Requests a leaf may answer plainly ([`LeafDe`]), else the general deserializer.
+macro_rules! plain {
+    ($($method:ident,)*) => {
         $(#[inline]
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            #[allow(irrefutable_let_patterns)] // i64 from i64
-            if let (true, Node::Int(i)) = (fast(), self.node) {
-                if let Ok(n) = <$ty>::try_from(i) {
-                    return visitor.$visit(n);
-                }
+            let answer = match self.leaf() {
+                Some(leaf) => leaf.$method::<V, Error>(visitor),
+                None => Err(visitor),
+            };
+            match answer {
+                Ok(answer) => answer,
+                Err(visitor) => self.general(visitor, |de, v| de.$method(v)),
             }
-            self.general(visitor, |de, v| de.$method(v))
         })*
     };
 }
@@ -131,31 +136,10 @@ macro_rules! integers {
 impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     type Error = Error;
 
-    integers! {
-        deserialize_i8 => visit_i8: i8,
-        deserialize_i16 => visit_i16: i16,
-        deserialize_i32 => visit_i32: i32,
-        deserialize_i64 => visit_i64: i64,
-        deserialize_u8 => visit_u8: u8,
-        deserialize_u16 => visit_u16: u16,
-        deserialize_u32 => visit_u32: u32,
-        deserialize_u64 => visit_u64: u64,
-    }
-
-    #[inline]
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.node {
-            Node::Bool(b) if fast() => visitor.visit_bool(b),
-            _ => self.general(visitor, |de, v| de.deserialize_bool(v)),
-        }
-    }
-
-    #[inline]
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.node {
-            Node::Float(f) if fast() => visitor.visit_f64(f),
-            _ => self.general(visitor, |de, v| de.deserialize_f64(v)),
-        }
+    plain! {
+        deserialize_i8, deserialize_i16, deserialize_i32, deserialize_i64, deserialize_u8,
+        deserialize_u16, deserialize_u32, deserialize_u64, deserialize_bool, deserialize_f64,
+        deserialize_str, deserialize_identifier,
     }
 
     #[inline]
@@ -164,26 +148,8 @@ impl<'de> Deserializer<'de> for NodeDe<'de, '_> {
     }
 
     #[inline]
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if let Some(text) = self.utf8().and_then(|raw| core::str::from_utf8(raw).ok()) {
-            return visitor.visit_borrowed_str(text);
-        }
-        self.general(visitor, |de, v| de.deserialize_str(v))
-    }
-
-    #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         self.deserialize_str(visitor)
-    }
-
-    /// Field and variant names: derived identifier visitors match bytes, which spares a
-    /// UTF-8 check per key.
-    #[inline]
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.utf8() {
-            Some(raw) => visitor.visit_borrowed_bytes(raw),
-            None => self.general(visitor, |de, v| de.deserialize_identifier(v)),
-        }
     }
 
     #[inline]
@@ -281,4 +247,103 @@ fn is_sequence(kind: ContainerKind) -> bool {
         kind,
         ContainerKind::List | ContainerKind::Tuple | ContainerKind::Set | ContainerKind::FrozenSet
     )
+}
+
+/// A leaf's answer to a request: the visitor's result, or the visitor handed back
+/// (`Err`) when the leaf does not answer that request plainly (the caller's general path
+/// decides then).
+pub(super) type Answer<'de, V, E> = Result<Result<<V as Visitor<'de>>::Value, E>, V>;
+
+/// A leaf node (as `decode::leaf` reads it) to a visitor: the one place a leaf meets one,
+/// for the requests a leaf answers plainly — an int that fits, a bool, a float, a UTF-8
+/// `&str` (checked here, by `from_utf8`), a field name (its bytes, unchecked: derived
+/// identifier visitors match bytes). [`NodeDe`] and the pull path (`de_pull.rs`) ask it
+/// first and answer what it hands back in their own way (the general deserializer; giving up).
+#[derive(Clone, Copy)]
+pub(super) struct LeafDe<'de> {
+    pub(super) node: Node,
+    /// A UTF-8 `str` node's bytes (the input at its span; anything for other nodes).
+    pub(super) text: &'de [u8],
+}
+
+/// Integers: a plain int that fits (bools, big ints and the rest: handed back).
+macro_rules! leaf_integers {
+    ($($method:ident => $visit:ident: $ty:ty,)*) => {
+        $(#[inline(always)]
+        pub(super) fn $method<V: Visitor<'de>, E: de::Error>(self, visitor: V) -> Answer<'de, V, E> {
+            #[allow(irrefutable_let_patterns)] // i64 from i64
+            if let Node::Int(i) = self.node {
+                if let Ok(n) = <$ty>::try_from(i) {
+                    return Ok(visitor.$visit(n));
+                }
+            }
+            Err(visitor)
+        })*
+    };
+}
+
+impl<'de> LeafDe<'de> {
+    leaf_integers! {
+        deserialize_i8 => visit_i8: i8,
+        deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32,
+        deserialize_i64 => visit_i64: i64,
+        deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64,
+    }
+
+    #[inline(always)]
+    pub(super) fn deserialize_bool<V: Visitor<'de>, E: de::Error>(
+        self,
+        visitor: V,
+    ) -> Answer<'de, V, E> {
+        match self.node {
+            Node::Bool(b) => Ok(visitor.visit_bool(b)),
+            _ => Err(visitor),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn deserialize_f64<V: Visitor<'de>, E: de::Error>(
+        self,
+        visitor: V,
+    ) -> Answer<'de, V, E> {
+        match self.node {
+            Node::Float(f) => Ok(visitor.visit_f64(f)),
+            _ => Err(visitor),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn deserialize_str<V: Visitor<'de>, E: de::Error>(
+        self,
+        visitor: V,
+    ) -> Answer<'de, V, E> {
+        if let Node::Str {
+            enc: TextEncoding::Utf8,
+            ..
+        } = self.node
+        {
+            if let Ok(text) = core::str::from_utf8(self.text) {
+                return Ok(visitor.visit_borrowed_str(text));
+            }
+        }
+        Err(visitor)
+    }
+
+    #[inline(always)]
+    pub(super) fn deserialize_identifier<V: Visitor<'de>, E: de::Error>(
+        self,
+        visitor: V,
+    ) -> Answer<'de, V, E> {
+        match self.node {
+            Node::Str {
+                enc: TextEncoding::Utf8,
+                ..
+            } => Ok(visitor.visit_borrowed_bytes(self.text)),
+            _ => Err(visitor),
+        }
+    }
 }

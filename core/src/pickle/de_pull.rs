@@ -1,8 +1,10 @@
 //! serde's pull path: `T` pulls the items of a root dict of leaves straight from the input.
 //! Each `next_key_seed` and `next_value_seed` reads one leaf opcode (and the MEMOIZE or
 //! BINPUT after it) with the machine's own reading of it, [`decode::leaf`](super::decode::leaf),
-//! and hands the leaf to `T` at once as a [`NodeDe`] of a one-node tree: the deserializer the
-//! general path gives `T` for that node. No stack, memo or arena; no decoder made or filled.
+//! and hands the leaf to `T` at once: an int, bool, float, `&str` or field name as the
+//! [`LeafDe`] the general path's [`NodeDe`] also answers those requests by (so leaf to
+//! visitor is written once), anything else as the `NodeDe` of a one-node tree. No stack,
+//! memo or arena; no decoder made or filled.
 //!
 //! This is a driver of the machine's leaf decoder, not a walker of its own: what it adds is
 //! the order the lab's dicts come in (`}`, then `(` key value … `u` or key value `s`, then
@@ -23,7 +25,7 @@ use core::cell::Cell;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use super::de_node::NodeDe;
+use super::de_node::{LeafDe, NodeDe};
 use super::decode::arena::Node;
 use super::decode::{leaf, memoize_next};
 use super::opcodes::op::{
@@ -185,20 +187,46 @@ impl<'a> Pull<'a> {
     /// The leaf of opcode `byte` at the reading position, by [`leaf`], and past its memo
     /// opcode.
     #[inline(always)]
-    fn leaf(&mut self, byte: u8) -> Result<Node, Fallback> {
-        let (node, end) = leaf(byte, self.window, self.pos + 1, false).ok_or(Fallback)?;
+    fn leaf(&mut self, byte: u8) -> Result<LeafDe<'a>, Fallback> {
+        let (leaf, end) = self.read(byte)?;
         self.pos = self.memo_after(end);
-        Ok(node)
+        Ok(leaf)
+    }
+
+    /// The leaf of opcode `byte` at the reading position, by [`leaf`], with a str's bytes,
+    /// and where its argument ends.
+    #[inline(always)]
+    fn read(&self, byte: u8) -> Result<(LeafDe<'a>, usize), Fallback> {
+        let (node, end) = leaf(byte, self.window, self.pos + 1, false).ok_or(Fallback)?;
+        let text = match node {
+            // The `len` bytes before `end`.
+            Node::Str { len, .. } => self.window.get(end.wrapping_sub(len as usize)..end),
+            _ => None,
+        };
+        let node = match node {
+            // Neither path reads a key filter slot (so none is kept).
+            Node::Str {
+                start, len, enc, ..
+            } => Node::Str {
+                start,
+                len,
+                enc,
+                key: 0,
+            },
+            node => node,
+        };
+        let text = text.unwrap_or(&[]);
+        Ok((LeafDe { node, text }, end))
     }
 
     /// [`leaf`](Self::leaf) for a value: after a key, and past the SETITEM that follows it
     /// outside a MARK.
     #[inline(always)]
-    fn value(&mut self, byte: u8) -> Result<Node, Fallback> {
+    fn value(&mut self, byte: u8) -> Result<LeafDe<'a>, Fallback> {
         if self.phase.get() != Phase::Value {
             return Err(Fallback);
         }
-        let (node, end) = leaf(byte, self.window, self.pos + 1, false).ok_or(Fallback)?;
+        let (leaf, end) = self.read(byte)?;
         let mut pos = self.memo_after(end);
         if !self.in_mark {
             if self.window.get(pos) != Some(&SETITEM) {
@@ -208,7 +236,7 @@ impl<'a> Pull<'a> {
         }
         self.pos = pos;
         self.phase.set(Phase::Key);
-        Ok(node)
+        Ok(leaf)
     }
 
     /// [`value`](Self::value) of opcode `byte`, then `then` of it: the leaves a request
@@ -218,10 +246,10 @@ impl<'a> Pull<'a> {
     fn other<R>(
         &mut self,
         byte: u8,
-        then: impl FnOnce(&mut Self, Node) -> Result<R, Fallback>,
+        then: impl FnOnce(&mut Self, LeafDe<'a>) -> Result<R, Fallback>,
     ) -> Result<R, Fallback> {
-        let node = self.value(byte)?;
-        then(self, node)
+        let leaf = self.value(byte)?;
+        then(self, leaf)
     }
 
     /// The next key, or `None` at STOP.
@@ -231,7 +259,7 @@ impl<'a> Pull<'a> {
             return Err(Fallback);
         }
         // The two str opcodes first, each with its opcode a constant; one call of `seed`.
-        let node = loop {
+        let key = loop {
             let byte = self.byte()?;
             // Tested first: most keys follow a value directly.
             if byte == SHORT_BINUNICODE {
@@ -249,35 +277,22 @@ impl<'a> Pull<'a> {
             }
             self.pos += 1;
         };
-        let Node::Str {
-            start, len, enc, ..
-        } = node
-        else {
-            return Err(Fallback);
-        };
         // The filter: the key's length and last byte (equal keys share a bit); the
         // machine's filter slot in the node is not needed (so not computed).
-        // (An empty key's "last byte" is its length's last byte, 0 for both opcodes.)
-        let end = start as usize + len as usize;
-        let last = self.window.get(end.wrapping_sub(1)).copied().unwrap_or(0);
-        let bit = 1u64 << ((len as usize + usize::from(last)) & 63);
+        // (An empty key's "last byte" is 0.)
+        let last = key.text.last().copied().unwrap_or(0);
+        let bit = 1u64 << ((key.text.len() + usize::from(last)) & 63);
         if self.seen & bit != 0 {
             return Err(Fallback);
         }
         self.seen |= bit;
         self.phase.set(Phase::Value);
-        let node = Node::Str {
-            start,
-            len,
-            enc,
-            key: 0,
-        };
         let key = seed.deserialize(Key {
             node: NodeDe {
                 tree: &self.tree,
-                node,
+                node: key.node,
             },
-            raw: self.window.get(start as usize..end).unwrap_or(&[]),
+            raw: key.text,
         });
         key.map(Some).map_err(|_| Fallback)
     }
@@ -302,26 +317,33 @@ enum Hint {
     Any,
 }
 
-/// A value: the next leaf, read at `T`'s request and handed to the general path's
-/// deserializer of it with that request.
+/// A value: the next leaf, read at `T`'s request and handed with that request to its
+/// [`LeafDe`] or to the general path's deserializer of it.
 struct Leaf<'p, 'a>(&'p mut Pull<'a>);
 
-/// Requests of a value: the leaf read with the hint, then the same request of its [`NodeDe`].
+/// Requests of a value: the leaf read with the hint, then the same request of its
+/// [`LeafDe`] (`plain`) or [`NodeDe`] (`node`); anything not answered gives up.
 macro_rules! leaf_requests {
-    ($($hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
+    ($($how:ident $hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
         #[inline(always)]
         fn $method<V: Visitor<'a>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Fallback> {
             with_leaf!(self.0, Hint::$hint, |p, node| {
-                // A value needs no key filter slot (nor does its deserializer read one).
-                let node = match node {
-                    Node::Str { start, len, enc, .. } => Node::Str { start, len, enc, key: 0 },
-                    node => node,
-                };
-                let de = NodeDe { tree: &p.tree, node };
-                de.$method($($arg,)* visitor).map_err(|_| Fallback)
+                leaf_requests!(@$how p, node, $method($($arg),*), visitor)
             })
         }
     )*};
+    (@plain $p:ident, $leaf:ident, $method:ident(), $visitor:ident) => {{
+        let _: &mut Pull<'_> = $p; // (a leaf needs no tree)
+        match $leaf.$method::<V, Fallback>($visitor) {
+            Ok(answer) => answer,
+            Err(_) => Err(Fallback),
+        }
+    }};
+    (@node $p:ident, $leaf:ident, $method:ident($($arg:ident),*), $visitor:ident) => {
+        NodeDe { tree: &$p.tree, node: $leaf.node }
+            .$method($($arg,)* $visitor)
+            .map_err(|_| Fallback)
+    };
 }
 
 /// Requests of a key: the same request of its [`NodeDe`].
@@ -361,8 +383,23 @@ macro_rules! requests_but_identifier {
 impl<'a> Deserializer<'a> for Leaf<'_, 'a> {
     type Error = Fallback;
 
-    requests_but_identifier!(leaf_requests);
-    leaf_requests! { Str: deserialize_identifier(), }
+    leaf_requests! {
+        node Any: deserialize_any(), plain Any: deserialize_bool(),
+        plain Int: deserialize_i8(), plain Int: deserialize_i16(), plain Int: deserialize_i32(),
+        plain Int: deserialize_i64(), node Int: deserialize_i128(), plain Int: deserialize_u8(),
+        plain Int: deserialize_u16(), plain Int: deserialize_u32(), plain Int: deserialize_u64(),
+        node Int: deserialize_u128(), node Any: deserialize_f32(), plain Any: deserialize_f64(),
+        node Any: deserialize_char(), plain Str: deserialize_str(), node Str: deserialize_string(),
+        node Any: deserialize_bytes(), node Any: deserialize_byte_buf(), node Any: deserialize_option(),
+        node Any: deserialize_unit(), node Any: deserialize_unit_struct(name: &'static str),
+        node Any: deserialize_newtype_struct(name: &'static str), node Any: deserialize_seq(),
+        node Any: deserialize_tuple(len: usize),
+        node Any: deserialize_tuple_struct(name: &'static str, len: usize),
+        node Any: deserialize_map(),
+        node Any: deserialize_struct(name: &'static str, fields: &'static [&'static str]),
+        node Any: deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+        node Any: deserialize_ignored_any(), node Str: deserialize_identifier(),
+    }
 }
 
 /// A key (a UTF-8 str node): its [`NodeDe`], and its bytes for a field name. `NodeDe`

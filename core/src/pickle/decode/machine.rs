@@ -109,14 +109,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// a full table, a malformed argument) runs through [`step`](Self::step) from the
     /// opcode's start, which gives the exact result and error. An inline arm that declines
     /// has changed nothing.
-    pub(super) fn run(mut self) -> Result<(NodeId, usize), Error> {
-        let mut h = self.hot();
-        if cfg!(feature = "fast") {
-            self.fast_prologue(&mut h);
-            if let Some(done) = self.fast_one_str(&h) {
-                return Ok(done);
-            }
-        }
+    /// `h`: where the loop starts (the machine's entry read what is before).
+    pub(super) fn run(mut self, mut h: Hot<'i>) -> Result<(NodeId, usize), Error> {
         loop {
             if cfg!(feature = "fast") {
                 h = self.fast_run(h);
