@@ -115,6 +115,10 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     /// # Errors
     ///
     /// The transport's and the session's; after [`Event::Closed`], [`Misuse::Closed`](crate::session::Misuse::Closed).
+    // Inline with `fast` (no lab firmware has it): the read loop, the machine's entry and the
+    // event built in the caller's frame, not a call and a returned result per message
+    // (measured: -30 instructions per message, BENCHMARKS.md "Listen path").
+    #[cfg_attr(feature = "fast", inline(always))]
     pub fn next_event(&mut self) -> Result<Event<'_>, Error<T::Error>> {
         let found = self.wait()?;
         self.found_event(found)

@@ -50,7 +50,7 @@ pub(super) mod sealed {
             Decoder::new()
         }
 
-        #[cfg_attr(feature = "fast", inline)]
+        #[cfg_attr(feature = "fast", inline(always))]
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
             let (root, len) = self.run(input, true).ok()?;
             (self.frame_end() <= len).then_some((root, len))

@@ -95,20 +95,6 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         hl
     }
 
-    /// The opening PROTO and FRAME of a protocol 4+ pickle, before the loop: what
-    /// [`fast_proto`](Self::fast_proto) and [`fast_frame`](Self::fast_frame) do, without two
-    /// dispatches. Whatever they decline is left to the loop, from where it stopped.
-    #[inline(always)]
-    pub(super) fn fast_prologue(&mut self, h: &mut Hot<'i>) {
-        if let Some(&[op::PROTO, version @ 0..=5, op::FRAME]) = self.input.get(..3) {
-            self.proto = version;
-            h.pos = 3;
-            if !self.fast_frame(h) {
-                h.pos = 2;
-            }
-        }
-    }
-
     /// PROTO of a protocol brine reads (0-5).
     #[inline(always)]
     pub(super) fn fast_proto(&mut self, h: &mut Hot<'i>) -> bool {
@@ -125,19 +111,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// FRAME, outside any frame, of at most the bytes left: the window becomes the frame.
     #[inline(always)]
     pub(super) fn fast_frame(&mut self, h: &mut Hot<'i>) -> bool {
-        let start = h.pos + 8;
-        let Some(len) = h.window.get(h.pos..start) else {
-            return false;
-        };
-        match usize::try_from(le_u64(len)) {
-            Ok(len) if len <= self.input.len() - start && start >= self.d.frame_end => {
-                self.d.frame_end = start + len;
-                h.window = self.input.get(..start + len).unwrap_or(self.input);
-                h.pos = start;
-                true
-            }
-            _ => false,
-        }
+        frame(self.d, self.input, h)
     }
 
     /// Pushes a new node whose opcode ends at `end`, and runs a MEMOIZE that follows it.
@@ -228,41 +202,6 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             return false;
         };
         self.fast_leaf(h, r, end, node)
-    }
-
-    /// STOP after one str, with or without a MEMOIZE between (the lab's ack,
-    /// `pickle.dumps('...')`, after its PROTO and FRAME): the str's node is the root, and
-    /// the machine stops at once. The stack and memo entries the loop would make are
-    /// unobservable once it stops; their capacities are checked as the loop would meet them.
-    /// `None` (nothing changed) for anything else: the loop runs.
-    #[inline(always)]
-    pub(super) fn fast_one_str(&mut self, h: &Hot<'i>) -> Option<(Id, usize)> {
-        match *self.input.get(h.pos)? {
-            op::SHORT_BINUNICODE => self.one_str::<1>(h),
-            op::BINUNICODE => self.one_str::<4>(h),
-            _ => None,
-        }
-    }
-
-    /// [`fast_one_str`](Self::fast_one_str) for the str opcode at `pos` whose length takes
-    /// `W` bytes: where the pickle stops is checked before the text is.
-    #[inline(always)]
-    fn one_str<const W: usize>(&mut self, h: &Hot<'i>) -> Option<(Id, usize)> {
-        let arg = h.pos + 1;
-        let end = (arg + W).checked_add(str_len::<W>(h.window, arg)?)?;
-        let d = &mut *self.d;
-        let len = match self.input.get(end..)? {
-            [op::STOP, ..] => end + 1,
-            [op::MEMOIZE, op::STOP, ..] if d.memo.capacity() > 0 => end + 2,
-            _ => return None,
-        };
-        if d.stack.capacity() == 0 {
-            return None;
-        }
-        let (node, _) = str_leaf::<W>(h.window, arg, self.check_utf8)?;
-        let root = self.d.nodes.push_id(node).ok()?;
-        self.pos = len;
-        Some((root, len))
     }
 
     /// MARK.
@@ -587,6 +526,85 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             _ => None,
         }
     }
+}
+
+/// The machine's entry (feature `fast`), before the machine is built: the opening PROTO
+/// and FRAME of a protocol 4+ pickle read at once, and a pickle that is then one str and
+/// STOP, with or without a MEMOIZE between (the lab's ack, `pickle.dumps('...')`), decoded
+/// at once: `Ok` with its root (the str's node) and length. The stack and memo entries the
+/// loop would make are unobservable once it stops; their capacities are checked as the loop
+/// would meet them. Anything else is `Err` with the loop's hot state and the protocol read
+/// (the FRAME, if read, is in `d`): the machine runs from there.
+#[inline(always)]
+pub(super) fn enter<'i, A: Arena>(
+    d: &mut Storage<A>,
+    input: &'i [u8],
+    check_utf8: bool,
+) -> Result<(Id, usize), (Hot<'i>, u8)> {
+    let mut h = Hot {
+        pos: 0,
+        window: input,
+    };
+    let mut proto = 0;
+    if let Some(&[op::PROTO, version @ 0..=5, op::FRAME]) = input.get(..3) {
+        proto = version;
+        h.pos = 3;
+        if !frame(d, input, &mut h) {
+            h.pos = 2;
+        }
+    }
+    let root = match input.get(h.pos) {
+        Some(&op::SHORT_BINUNICODE) => one_str::<1, A>(d, input, &h, check_utf8),
+        Some(&op::BINUNICODE) => one_str::<4, A>(d, input, &h, check_utf8),
+        _ => None,
+    };
+    root.ok_or((h, proto))
+}
+
+/// FRAME (its length at `h.pos`), outside any frame, of at most the bytes left: the window
+/// becomes the frame. False, having changed nothing, otherwise.
+#[inline(always)]
+fn frame<'i, A: Arena>(d: &mut Storage<A>, input: &'i [u8], h: &mut Hot<'i>) -> bool {
+    let start = h.pos + 8;
+    let Some(len) = h.window.get(h.pos..start) else {
+        return false;
+    };
+    match usize::try_from(le_u64(len)) {
+        Ok(len) if len <= input.len() - start && start >= d.frame_end => {
+            d.frame_end = start + len;
+            h.window = input.get(..start + len).unwrap_or(input);
+            h.pos = start;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// [`enter`]'s one str, its opcode at `h.pos` and its length taking `W` bytes: where the
+/// pickle stops is checked before the text is. Its node has no key slot (a root is no key).
+#[inline(always)]
+fn one_str<const W: usize, A: Arena>(
+    d: &mut Storage<A>,
+    input: &[u8],
+    h: &Hot<'_>,
+    check_utf8: bool,
+) -> Option<(Id, usize)> {
+    let arg = h.pos + 1;
+    let end = (arg + W).checked_add(str_len::<W>(h.window, arg)?)?;
+    let len = match input.get(end..)? {
+        [op::STOP, ..] => end + 1,
+        [op::MEMOIZE, op::STOP, ..] if d.memo.capacity() > 0 => end + 2,
+        _ => return None,
+    };
+    if d.stack.capacity() == 0 {
+        return None;
+    }
+    let (mut node, _) = str_leaf::<W>(h.window, arg, check_utf8)?;
+    if let Node::Str { key, .. } = &mut node {
+        *key = 0;
+    }
+    let root = d.nodes.push_id(node).ok()?;
+    Some((root, len))
 }
 
 /// One leaf opcode of the binary protocols, the one reading of it for the machine's inline

@@ -16,6 +16,7 @@ pub(crate) mod arena;
 mod containers;
 #[cfg(test)]
 pub(crate) mod corpus;
+mod fault;
 mod globals;
 #[cfg(feature = "alloc")]
 mod heap;
@@ -87,7 +88,7 @@ impl<A: Arena> Storage<A> {
     /// root node and the pickle's length. `check_utf8`: validate UTF-8 strings now (for
     /// `Value`, whose `Display` relies on it); the serde path validates each string when it
     /// reads it instead, and only those.
-    #[cfg_attr(feature = "fast", inline)]
+    #[cfg_attr(feature = "fast", inline(always))]
     fn run(
         &mut self,
         input: &[u8],
@@ -100,20 +101,35 @@ impl<A: Arena> Storage<A> {
         self.memo.clear();
         self.frame_end = 0;
         self.globals_linked = false;
+        // With `fast`, the machine's entry first (`hot::enter`): the ack stops there.
+        let (h, proto) = if cfg!(feature = "fast") {
+            match hot::enter(self, input, check_utf8) {
+                Ok(done) => return Ok(done),
+                Err(start) => start,
+            }
+        } else {
+            (
+                machine::Hot {
+                    pos: 0,
+                    window: input,
+                },
+                0,
+            )
+        };
         Machine {
             d: self,
             input,
-            pos: 0,
+            pos: h.pos,
             shared: false,
             keyed: 0,
-            proto: 0,
+            proto,
             holes: 0,
             check_utf8,
             expansion,
             open: 0,
             marks: [0; machine::MARKS],
         }
-        .run()
+        .run(h)
     }
 
     /// A view of the arena after a run.
@@ -197,7 +213,7 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
 
     /// Runs the machine; returns the root node and the pickle's length.
     /// `check_utf8`: see [`Storage::run`].
-    #[cfg_attr(feature = "fast", inline)]
+    #[cfg_attr(feature = "fast", inline(always))]
     pub(crate) fn run(&mut self, input: &[u8], check_utf8: bool) -> Result<(NodeId, usize), Error> {
         self.store.run(input, check_utf8, MAX_EXPANSION)
     }
