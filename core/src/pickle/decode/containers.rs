@@ -1,12 +1,13 @@
 //! The container opcodes: new lists, tuples, dicts, sets and frozensets, and items added
 //! to them, linked into the arena with their depth, expansion and hashability.
 
-use crate::pickle::error::{Capacity, Error};
+use crate::pickle::error::Capacity;
 use crate::pickle::opcodes::Opcode;
 
 use super::arena::{
     leaf_weight, Backing, Container, ContainerKind, Edge, Id, Node, NodeId, Slab, Unhashable, NIL,
 };
+use super::fault::Fault;
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -14,7 +15,7 @@ use super::MAX_DEPTH;
 impl<A: Arena> Machine<'_, '_, A> {
     /// New containers: empty, or of the items above a MARK, or of the top 1-3 items.
     #[inline(always)]
-    pub(super) fn build(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn build(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             EMPTY_LIST => self.push_container(ContainerKind::List, at)?,
@@ -65,7 +66,7 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// Items added to the list, dict or set below them.
     #[inline(always)]
-    pub(super) fn fill(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn fill(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             APPEND | SETITEM => {
@@ -149,17 +150,17 @@ impl<A: Arena> Machine<'_, '_, A> {
         true
     }
 
-    pub(super) fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Error> {
+    pub(super) fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Fault> {
         self.alloc(Node::Container(Container::empty(kind)), at)
     }
 
-    pub(super) fn push_container(&mut self, kind: ContainerKind, at: At) -> Result<(), Error> {
+    pub(super) fn push_container(&mut self, kind: ContainerKind, at: At) -> Result<(), Fault> {
         let id = self.new_container(kind, at)?;
         self.push_raw(id, at)
     }
 
     /// The value just below stack index `index` (the target of the items above it).
-    pub(super) fn below(&self, index: usize, at: At) -> Result<NodeId, Error> {
+    pub(super) fn below(&self, index: usize, at: At) -> Result<NodeId, Fault> {
         match index.checked_sub(1).and_then(|i| self.d.stack.get(i)) {
             None => Err(at.stack("no container below the items")),
             Some(&MARK_ENTRY) => Err(at.stack("a MARK where the container was expected")),
@@ -176,7 +177,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         index: usize,
         want: ContainerKind,
         at: At,
-    ) -> Result<NodeId, Error> {
+    ) -> Result<NodeId, Fault> {
         let id = self.below(index, at)?;
         match self.node(id) {
             Node::Container(c) if c.kind == want => Ok(id),
@@ -210,8 +211,10 @@ impl<A: Arena> Machine<'_, '_, A> {
     }
 
     /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
-    pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Error> {
-        if self.link_batch(from, target, false) {
+    /// With `fast`, in one batch when nothing in it can fail ([`link_batch`](Self::link_batch));
+    /// without it, item by item (the same links, values and errors; flash).
+    pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Fault> {
+        if cfg!(feature = "fast") && self.link_batch(from, target, false) {
             return Ok(());
         }
         // Something in the batch may fail: item by item, which finds the first failure.
@@ -340,7 +343,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
     /// an unhashable dict key or set item (`TypeError`).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Error> {
+    pub(super) fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Fault> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
             Node::Builtin(_) => return Err(at.stack("a global is not data")),
@@ -366,7 +369,7 @@ impl<A: Arena> Machine<'_, '_, A> {
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
                 let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
                 if is_key && unhashable != Unhashable::No {
-                    return Err(Error::Unhashable {
+                    return Err(Fault::Unhashable {
                         opcode: at.op,
                         offset: at.offset,
                         type_name: match unhashable.type_name() {

@@ -4,18 +4,18 @@
 
 use heapless::Vec;
 
-use crate::pickle::error::{Error, Global};
 use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::{self, BytesEncoding};
 
 use super::arena::{span, Builtin, Container, ContainerKind, Node, NodeId};
+use super::fault::{Fault, Name};
 use super::machine::{At, Machine};
 use super::Arena;
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// GLOBAL, STACK_GLOBAL, REDUCE, INST: the builtins CPython names for data, never called.
     #[inline(always)]
-    pub(super) fn global_op(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn global_op(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             GLOBAL => {
@@ -50,9 +50,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             INST | OBJ | NEWOBJ | NEWOBJ_EX | BUILD => self.object_op(at)?,
             #[cfg(not(feature = "objects"))]
             INST => {
+                let module_at = self.pos;
                 let module = self.line()?;
+                let name_at = self.pos;
                 let name = self.line()?;
-                return Err(at.refused(Some(Global::new(module, name))));
+                return Err(at.refused(Some(Name::input((module, module_at), (name, name_at)))));
             }
             _ => return Err(at.refused(None)),
         }
@@ -66,14 +68,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         module: (&[u8], usize),
         name: (&[u8], usize),
         at: At,
-    ) -> Result<Node, Error> {
+    ) -> Result<Node, Fault> {
         if let Some(builtin) = builtin(module.0, name.0, self.proto) {
             return Ok(Node::Builtin(builtin));
         }
         #[cfg(feature = "objects")]
         return self.global_ref(module, name, at);
         #[cfg(not(feature = "objects"))]
-        Err(at.refused(Some(Global::new(module.0, name.0))))
+        Err(at.refused(Some(Name::input(module, name))))
     }
 
     /// The UTF-8 text of a `Str` node.
@@ -115,22 +117,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         callable: NodeId,
         args: NodeId,
         at: At,
-    ) -> Result<NodeId, Error> {
+    ) -> Result<NodeId, Fault> {
         let builtin = match self.node(callable) {
             Node::Builtin(builtin) => builtin,
             #[cfg(feature = "objects")]
             Node::Global(g) => return self.reduce_object(g, callable, args, at),
             _ => return Err(at.refused(None)),
         };
-        let refuse = || {
-            at.refused(Some(match builtin {
-                Builtin::Set => Global::new(b"builtins", b"set"),
-                Builtin::FrozenSet => Global::new(b"builtins", b"frozenset"),
-                Builtin::Bytes => Global::new(b"builtins", b"bytes"),
-                Builtin::ByteArray => Global::new(b"builtins", b"bytearray"),
-                Builtin::CodecsEncode => Global::new(b"_codecs", b"encode"),
-            }))
-        };
+        let refuse = || at.refused(Some(Name::Builtin(builtin)));
         let Some(items) = self.tuple_items::<2>(args) else {
             return Err(refuse());
         };

@@ -1,19 +1,19 @@
 //! The leaf opcodes: None, bools, ints, floats, strings and bytes, each pushed as one node
 //! (strings, bytes and big integers as spans of the input).
 
-use crate::pickle::error::Error;
 use crate::pickle::number;
 use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::{self, BytesEncoding, TextEncoding};
 
 use super::arena::{key_slot, IntDigits, Node};
+use super::fault::Fault;
 use super::machine::{At, Machine};
 use super::Arena;
 
 impl<A: Arena> Machine<'_, '_, A> {
     /// None, bools, ints and floats.
     #[inline(always)]
-    pub(super) fn number(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn number(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             NONE => self.push_node(Node::None, at)?,
@@ -81,7 +81,7 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// Strings (a Python 2 `str` of non-ASCII bytes loads as `bytes`, as CPython 3 loads it).
     #[inline(always)]
-    pub(super) fn text(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn text(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             STRING => {
@@ -166,7 +166,7 @@ impl<A: Arena> Machine<'_, '_, A> {
 
     /// bytes and bytearray.
     #[inline(always)]
-    pub(super) fn bytes(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn bytes(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             BINBYTES | SHORT_BINBYTES | BINBYTES8 | BYTEARRAY8 => {
@@ -201,7 +201,7 @@ fn int_bool(line: &[u8]) -> Option<bool> {
 
 /// An INT or LONG decimal argument that starts at input offset `start` (at most
 /// Python's 4300 digits: `parse_decimal_int` refuses longer ones).
-fn decimal_int(start: usize, digits: &[u8], at: At) -> Result<Node, Error> {
+fn decimal_int(start: usize, digits: &[u8], at: At) -> Result<Node, Fault> {
     number::parse_decimal_int(digits).map_err(|r| at.arg(r))?;
     Ok(match number::decimal_to_i64(digits) {
         Some(v) => Node::Int(v),

@@ -3,12 +3,13 @@
 //! opcode families in `leaves` (numbers, strings, bytes), `containers` and `globals`, the
 //! checks at STOP in `shared`.
 
-use crate::pickle::error::{Capacity, Error, Global};
+use crate::pickle::error::{Capacity, Error};
 use crate::pickle::opcodes::Opcode;
 
 use crate::pickle::number;
 
 use super::arena::{Id, Node, NodeId, NIL};
+use super::fault::{Fault, Name};
 use super::{Arena, Storage};
 
 /// A MARK on the stack.
@@ -67,32 +68,32 @@ pub(super) struct At {
 }
 
 impl At {
-    pub(super) fn arg(self, reason: &'static str) -> Error {
-        Error::InvalidArgument {
+    pub(super) fn arg(self, reason: &'static str) -> Fault {
+        Fault::InvalidArgument {
             opcode: self.op,
             offset: self.offset,
             reason,
         }
     }
 
-    pub(super) fn stack(self, reason: &'static str) -> Error {
-        Error::InvalidStack {
+    pub(super) fn stack(self, reason: &'static str) -> Fault {
+        Fault::InvalidStack {
             opcode: self.op,
             offset: self.offset,
             reason,
         }
     }
 
-    pub(super) fn capacity(self, what: Capacity, limit: usize) -> Error {
-        Error::Capacity {
+    pub(super) fn capacity(self, what: Capacity, limit: usize) -> Fault {
+        Fault::Capacity {
             what,
             limit,
             offset: self.offset,
         }
     }
 
-    pub(super) fn refused(self, global: Option<Global>) -> Error {
-        Error::Refused {
+    pub(super) fn refused(self, global: Option<Name>) -> Fault {
+        Fault::Refused {
             opcode: self.op,
             offset: self.offset,
             global,
@@ -101,29 +102,6 @@ impl At {
 }
 
 pub(super) use crate::pickle::opcodes::op;
-
-/// pickle.py's error for a read that starts inside a FRAME and ends past it: an opcode's
-/// argument, or part of one read at once (a length, the bytes it counts, one line), may not
-/// cross its frame's end. `take` and `line` return it with a placeholder opcode and offset,
-/// which [`in_frame`] replaces with those of the opcode being executed.
-const FRAME_EXHAUSTED: Error = Error::InvalidArgument {
-    opcode: Opcode::FRAME,
-    offset: usize::MAX,
-    reason: "pickle exhausted before end of frame (the argument runs past its FRAME's end)",
-};
-
-/// `e`, naming the opcode `at` if it is [`FRAME_EXHAUSTED`].
-#[cold]
-fn in_frame(e: Error, at: At) -> Error {
-    match e {
-        Error::InvalidArgument {
-            offset: usize::MAX,
-            reason,
-            ..
-        } => at.arg(reason),
-        e => e,
-    }
-}
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// The loop: the common opcodes of the binary protocols run inline (feature `fast`,
@@ -163,7 +141,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let byte = self.input.get(offset).copied().unwrap_or(0);
         let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
         let at = At { op, offset };
-        self.step(at).map_err(|e| in_frame(e, at))
+        self.step(at).map_err(|e| self.error(e, at))
     }
 
     /// The opcode byte at `offset`, past the window.
@@ -194,27 +172,36 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// it costs a call and a frame per pickle (~30 instructions on the client id).
     #[inline(always)]
     fn stop(&mut self, at: At) -> Result<(NodeId, usize), Error> {
-        let root = self.pop(at)?;
+        let root = self.pop(at).map_err(|e| self.error(e, at))?;
         match self.node(root) {
-            Node::Builtin(_) => return Err(at.stack("a global is not data")),
-            Node::Global(_) if !self.d.stubs => return Err(at.stack("a global is not data")),
+            Node::Builtin(_) => return Err(self.error(at.stack("a global is not data"), at)),
+            Node::Global(_) if !self.d.stubs => {
+                return Err(self.error(at.stack("a global is not data"), at))
+            }
             _ => {}
         }
         if self.keyed != 0 {
-            self.merge_keys(at)?;
+            self.merge_keys(at).map_err(|e| self.error(e, at))?;
         }
         if self.shared {
-            self.check_shared(root, at)?;
+            self.check_shared(root, at).map_err(|e| self.error(e, at))?;
         }
         #[cfg(feature = "objects")]
         if self.d.globals_linked && !self.d.stubs {
-            self.check_no_loose_globals(root, at)?;
+            self.check_no_loose_globals(root, at)
+                .map_err(|e| self.error(e, at))?;
         }
         Ok((root, self.pos))
     }
 
+    /// The [`Error`] `fault` is, raised by the opcode `at`.
+    #[cold]
+    fn error(&self, fault: Fault, at: At) -> Error {
+        fault.error(at, self.input)
+    }
+
     /// Executes one opcode other than STOP (each family's function is inlined here).
-    fn step(&mut self, at: At) -> Result<(), Error> {
+    fn step(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             PROTO | FRAME => self.framing(at),
@@ -238,13 +225,13 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// PROTO, FRAME.
     #[inline(always)]
-    fn framing(&mut self, at: At) -> Result<(), Error> {
+    fn framing(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             PROTO => {
                 let [version] = self.fixed(at)?;
                 if version > 5 {
-                    return Err(Error::UnsupportedProtocol {
+                    return Err(Fault::UnsupportedProtocol {
                         version,
                         offset: at.offset,
                     });
@@ -256,7 +243,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 // As CPython does, refuse a frame that claims more bytes than there are.
                 let len = u64::from_le_bytes(self.fixed(at)?);
                 if len > (self.input.len() - self.pos) as u64 {
-                    return Err(Error::Truncated {
+                    return Err(Fault::Truncated {
                         offset: self.input.len(),
                     });
                 }
@@ -273,7 +260,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// MARK, POP, POP_MARK, DUP.
     #[inline(always)]
-    fn stack_op(&mut self, at: At) -> Result<(), Error> {
+    fn stack_op(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             MARK => {
@@ -314,7 +301,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// PUT, BINPUT, LONG_BINPUT, MEMOIZE; GET, BINGET, LONG_BINGET.
     #[inline(always)]
-    fn memo_op(&mut self, at: At) -> Result<(), Error> {
+    fn memo_op(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         match at.op {
             PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
@@ -346,7 +333,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .get(index as usize)
                     .copied()
                     .filter(|&id| id != NIL)
-                    .ok_or_else(|| Error::MemoMissing {
+                    .ok_or(Fault::MemoMissing {
                         index,
                         offset: at.offset,
                     })?;
@@ -360,15 +347,15 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     // ---- reading arguments ----
 
-    /// The next `n` input bytes: all inside the current FRAME, or none (see [`in_frame`]).
-    pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Error> {
+    /// The next `n` input bytes: all inside the current FRAME, or none ([`Fault::FrameExhausted`]).
+    pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Fault> {
         if self.crosses_frame(n as u64) {
-            return Err(FRAME_EXHAUSTED);
+            return Err(Fault::FrameExhausted);
         }
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
-            .ok_or_else(|| Error::Truncated {
+            .ok_or(Fault::Truncated {
                 offset: self.input.len(),
             })?;
         self.pos += n;
@@ -383,7 +370,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// A `\n`-terminated argument, without the `\n`; inside a FRAME, the `\n` too.
-    pub(super) fn line(&mut self) -> Result<&'i [u8], Error> {
+    pub(super) fn line(&mut self) -> Result<&'i [u8], Fault> {
         let end = if self.pos < self.d.frame_end {
             self.d.frame_end
         } else {
@@ -392,9 +379,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let rest = self.input.get(self.pos..end).unwrap_or(&[]);
         let Some(n) = rest.iter().position(|&b| b == b'\n') else {
             return Err(if end < self.input.len() {
-                FRAME_EXHAUSTED
+                Fault::FrameExhausted
             } else {
-                Error::Truncated {
+                Fault::Truncated {
                     offset: self.input.len(),
                 }
             });
@@ -406,10 +393,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// The next `N` input bytes.
     #[cfg_attr(feature = "fast", inline(always))]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Fault> {
         let bytes = self.take(N)?;
         // Cannot fail: `take` returned `N` bytes.
-        bytes.try_into().map_err(|_| Error::Truncated {
+        bytes.try_into().map_err(|_| Fault::Truncated {
             offset: self.input.len(),
         })
     }
@@ -417,7 +404,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// The argument of a fixed-width opcode: as many bytes as the opcode table says, as an
     /// array of the width its reader expects (the two agree for every opcode; a test checks).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Error> {
+    pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Fault> {
         let bytes = self.take(at.op.arg().width())?;
         bytes
             .try_into()
@@ -426,7 +413,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// The length argument of a counted opcode (width and sign from the opcode table).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn count(&mut self, at: At) -> Result<usize, Error> {
+    pub(super) fn count(&mut self, at: At) -> Result<usize, Fault> {
         let arg = at.op.arg();
         // One branch per width (a loop over the width costs ~4% on a 3.6 KB message).
         let raw = match arg.width() {
@@ -436,12 +423,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         };
         let n = arg.length(raw).ok_or_else(|| at.arg("negative length"))?;
         if self.crosses_frame(n) {
-            return Err(FRAME_EXHAUSTED);
+            return Err(Fault::FrameExhausted);
         }
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {
-            return Err(Error::Truncated {
+            return Err(Fault::Truncated {
                 offset: self.input.len(),
             });
         }
@@ -449,7 +436,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// A decimal memo index (GET, PUT).
-    pub(super) fn line_index(&mut self, at: At) -> Result<u32, Error> {
+    pub(super) fn line_index(&mut self, at: At) -> Result<u32, Fault> {
         let line = self.line()?;
         number::parse_decimal_int(line).map_err(|r| at.arg(r))?;
         number::decimal_to_i64(line)
@@ -463,7 +450,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         self.d.nodes.get(id as usize).copied().unwrap_or(Node::None)
     }
 
-    pub(super) fn push_raw(&mut self, id: Id, at: At) -> Result<(), Error> {
+    pub(super) fn push_raw(&mut self, id: Id, at: At) -> Result<(), Fault> {
         let stack = &mut self.d.stack;
         stack
             .push(id)
@@ -472,12 +459,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// Pushes a new node (one copy for every opcode family: flash).
     #[inline(never)]
-    pub(super) fn push_node(&mut self, node: Node, at: At) -> Result<(), Error> {
+    pub(super) fn push_node(&mut self, node: Node, at: At) -> Result<(), Fault> {
         let id = self.alloc(node, at)?;
         self.push_raw(id, at)
     }
 
-    pub(super) fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Error> {
+    pub(super) fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Fault> {
         self.d
             .nodes
             .push_id(node)
@@ -485,7 +472,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// Pops one item (not a MARK).
-    pub(super) fn pop(&mut self, at: At) -> Result<NodeId, Error> {
+    pub(super) fn pop(&mut self, at: At) -> Result<NodeId, Fault> {
         match self.d.stack.pop() {
             Some(MARK_ENTRY) => Err(at.stack("a MARK where an item was expected")),
             Some(id) => Ok(id),
@@ -494,7 +481,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// The stack index of the topmost MARK.
-    pub(super) fn find_mark(&self, at: At) -> Result<usize, Error> {
+    pub(super) fn find_mark(&self, at: At) -> Result<usize, Fault> {
         match self.known_mark() {
             Some(mark) => Ok(mark),
             None => self
@@ -537,7 +524,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         }
     }
 
-    pub(super) fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Error> {
+    pub(super) fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Fault> {
         let index = index as usize;
         let memo = &mut self.d.memo;
         // Refused before any slot is filled (an index far past the input's allowance would

@@ -16,6 +16,7 @@ pub(crate) mod arena;
 mod containers;
 #[cfg(test)]
 pub(crate) mod corpus;
+mod fault;
 mod globals;
 #[cfg(feature = "alloc")]
 mod heap;

@@ -6,7 +6,7 @@
 //! An object costs one node and six items (its slots) of the decoder's capacities, and
 //! counts in depth and expansion as a container of its slots.
 
-use crate::pickle::error::{Capacity, Error, Global};
+use crate::pickle::error::{Capacity, GLOBAL_NAME_LEN};
 use crate::pickle::objects::{self, shape, Class, Slot, SLOTS};
 use crate::pickle::opcodes::Opcode;
 use crate::pickle::value::{Tree, Value};
@@ -14,6 +14,7 @@ use crate::pickle::value::{Tree, Value};
 use super::arena::{
     leaf_weight, Container, ContainerKind, Edge, GlobalRef, Made, Node, NodeId, Unhashable, NIL,
 };
+use super::fault::{Fault, Name};
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::{Arena, MAX_DEPTH};
 
@@ -26,7 +27,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         (module, module_at): (&[u8], usize),
         (name, name_at): (&[u8], usize),
         at: At,
-    ) -> Result<Node, Error> {
+    ) -> Result<Node, Fault> {
         let class = match objects::lookup(module, name, self.proto) {
             Some(class) => class,
             None if self.d.stubs
@@ -35,7 +36,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             {
                 Class::Unknown
             }
-            None => return Err(at.refused(Some(Global::new(module, name)))),
+            None => return Err(at.refused(Some(Name::input((module, module_at), (name, name_at))))),
         };
         let (Ok(module_len), Ok(name_len), Ok(module_start), Ok(name_start)) = (
             u8::try_from(module.len()),
@@ -43,7 +44,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             u32::try_from(module_at),
             u32::try_from(name_at),
         ) else {
-            return Err(at.refused(Some(Global::new(module, name))));
+            return Err(at.refused(Some(Name::input((module, module_at), (name, name_at)))));
         };
         Ok(Node::Global(GlobalRef {
             module_start,
@@ -55,7 +56,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// NEWOBJ, NEWOBJ_EX, OBJ, INST, BUILD.
-    pub(super) fn object_op(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn object_op(&mut self, at: At) -> Result<(), Fault> {
         use Opcode::*;
         // A stack without the operands is refused as the opcode (it would call code).
         let pop = |m: &mut Self| m.pop(at).map_err(|_| at.refused(None));
@@ -111,7 +112,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         callable: NodeId,
         args: NodeId,
         at: At,
-    ) -> Result<NodeId, Error> {
+    ) -> Result<NodeId, Fault> {
         if g.class != Class::Reconstructor {
             return self.make(Made::Call, callable, args, NIL, at);
         }
@@ -150,7 +151,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         args: NodeId,
         kwargs: NodeId,
         at: At,
-    ) -> Result<NodeId, Error> {
+    ) -> Result<NodeId, Fault> {
         let Node::Global(g) = self.node(class) else {
             return Err(at.refused(None));
         };
@@ -212,7 +213,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// BUILD: the state of an object (once), checked for a standard type.
-    fn set_state(&mut self, target: NodeId, state: NodeId, at: At) -> Result<(), Error> {
+    fn set_state(&mut self, target: NodeId, state: NodeId, at: At) -> Result<(), Fault> {
         let Node::Container(Container {
             kind: ContainerKind::Object(_),
             ..
@@ -239,7 +240,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         id: NodeId,
         want: ContainerKind,
         at: At,
-    ) -> Result<NodeId, Error> {
+    ) -> Result<NodeId, Fault> {
         let g = self.global_of(id);
         let slot = match want {
             ContainerKind::List => Slot::List,
@@ -259,7 +260,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// After items were added to the value below stack index `index`: if it is an object,
     /// [`object_items_added`](Self::object_items_added).
-    pub(super) fn filled(&mut self, index: usize, at: At) -> Result<(), Error> {
+    pub(super) fn filled(&mut self, index: usize, at: At) -> Result<(), Fault> {
         let id = self.below(index, at)?;
         match self.node(id) {
             Node::Container(c) if matches!(c.kind, ContainerKind::Object(_)) => {
@@ -271,7 +272,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// After items were added to object `id`'s list or dict: its totals, and the bound a
     /// standard type sets (a deque's `maxlen`).
-    pub(super) fn object_items_added(&mut self, id: NodeId, at: At) -> Result<(), Error> {
+    pub(super) fn object_items_added(&mut self, id: NodeId, at: At) -> Result<(), Fault> {
         let g = self.global_of(id);
         if g.class != Class::Unknown && !shape::items_fit(self.view(id)) {
             return Err(self.refused(g, at));
@@ -280,7 +281,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// Sets `slot` of object `id` to `child`.
-    fn set_slot(&mut self, id: NodeId, slot: Slot, child: NodeId, at: At) -> Result<(), Error> {
+    fn set_slot(&mut self, id: NodeId, slot: Slot, child: NodeId, at: At) -> Result<(), Fault> {
         if let Node::Builtin(_) = self.node(child) {
             return Err(at.stack("a global is not data"));
         }
@@ -305,7 +306,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// Recomputes object `id`'s depth and expansion from its slots (they change after it
     /// was made; the object is on the stack, so no parent has counted it yet, or it was
     /// shared and STOP's walk recounts).
-    fn refresh(&mut self, id: NodeId, at: At) -> Result<(), Error> {
+    fn refresh(&mut self, id: NodeId, at: At) -> Result<(), Fault> {
         let Node::Container(mut c) = self.node(id) else {
             return Ok(());
         };
@@ -318,7 +319,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             let (child, next) = (e.child, e.next(edge));
             let (d, w) = match self.node(child) {
                 Node::Container(k) if child != id => (k.depth, k.expansion),
-                Node::Container(_) => return Err(Error::Recursive { offset: at.offset }),
+                Node::Container(_) => return Err(Fault::Recursive { offset: at.offset }),
                 leaf => (0, leaf_weight(leaf)),
             };
             depth = depth.max(d + 1);
@@ -342,7 +343,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// At STOP, when globals were linked into containers and stubs are not allowed: refuses
     /// a global reachable as data (anywhere but an object's class and a `defaultdict`'s
     /// factory). The walk visits at most the value's expanded size.
-    pub(super) fn check_no_loose_globals(&self, root: NodeId, at: At) -> Result<(), Error> {
+    pub(super) fn check_no_loose_globals(&self, root: NodeId, at: At) -> Result<(), Fault> {
         /// A container being walked: next edge, items left, items still to skip (an
         /// object's class, a defaultdict's args), the object's class node (its empty slots).
         type Frame = (super::arena::Id, super::arena::Id, u8, NodeId);
@@ -449,13 +450,16 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// The refusal of a call or state that does not fit `g`.
-    fn refused(&self, g: GlobalRef, at: At) -> Error {
-        let module = super::arena::span(self.input, g.module_start, g.module_len.into());
-        let name = super::arena::span(self.input, g.name_start, g.name_len.into());
-        match g.class.dotted() {
-            Some((m, n)) => at.refused(Some(Global::new(m.as_bytes(), n.as_bytes()))),
-            None => at.refused(Some(Global::new(module, name))),
-        }
+    fn refused(&self, g: GlobalRef, at: At) -> Fault {
+        at.refused(Some(match g.class.dotted() {
+            Some(_) => Name::Class(g.class),
+            None => Name::Input {
+                module: g.module_start,
+                name: g.name_start,
+                module_len: g.module_len.min(GLOBAL_NAME_LEN as u8),
+                name_len: g.name_len.min(GLOBAL_NAME_LEN as u8),
+            },
+        }))
     }
 
     fn tree(&self) -> Tree<'_, '_> {

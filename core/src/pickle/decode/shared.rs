@@ -4,7 +4,7 @@
 
 use heapless::Vec;
 
-use crate::pickle::error::{Capacity, Error};
+use crate::pickle::error::Capacity;
 use crate::pickle::keys::{Halt, Keys, Scratch};
 
 /// Why a pickle is refused without the `any-keys` feature (see [`Halt::KeyType`]).
@@ -13,6 +13,7 @@ const KEY_TYPE: &str = "a dict key or set item other than str, int, bool or None
      Python's equality for it is left out of this build (brine-core feature `any-keys`)";
 
 use super::arena::{leaf_weight, Container, ContainerKind, Id, Node, NodeId, CYCLE};
+use super::fault::Fault;
 use super::machine::{At, Machine};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -22,7 +23,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// [`keys`](super::keys)), in the storage the machine no longer needs. Fails only
     /// when that work exceeds the expansion limit ([`MAX_EXPANSION`](super::MAX_EXPANSION) units
     /// for a [`Decoder`](super::Decoder)).
-    pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Error> {
+    pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Fault> {
         let d = &mut *self.d;
         let used = d.edges.len();
         let nodes = &d.nodes;
@@ -75,7 +76,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// are the ones repr marks); a container of a cycle through its ancestors that is also
     /// reached another way (`[a, b]` with `a = [b]`, `b = [a]`), whose repr depends on
     /// the path, is refused ([`Error::Recursive`]).
-    pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Error> {
+    pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Fault> {
         struct Frame {
             node: NodeId,
             edge: Id,
@@ -165,7 +166,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         }
                         (0, 1)
                     }
-                    IN_CYCLE => return Err(Error::Recursive { offset: at.offset }),
+                    IN_CYCLE => return Err(Fault::Recursive { offset: at.offset }),
                     _ => (c.depth, c.expansion),
                 },
                 Some(leaf) => (0, leaf_weight(*leaf)),
