@@ -85,7 +85,7 @@ macro_rules! with_leaf {
         let $p: &mut Pull<'_> = $pull;
         let byte = $p.byte()?;
         with_leaf!(@arms ($hint, byte), $p, $node, $then,
-            Str: SHORT_BINUNICODE, Str: BINUNICODE, Int: BININT1, Int: BININT2, Int: BININT)
+            Str: SHORT_BINUNICODE, Int: BININT1, Int: BININT2, Int: BININT)
     }};
     (@arms $on:expr, $p:ident, $node:ident, $then:expr, $($hint:ident: $op:ident),*) => {
         match $on {
@@ -113,10 +113,10 @@ enum Phase {
 /// The reader: the input, the part of it the opcodes are read in (up to the FRAME's end),
 /// a position.
 struct Pull<'a> {
-    /// The input, as the tree of no nodes a leaf's [`NodeDe`] reads it in.
-    tree: Tree<'a, 'static>,
     window: &'a [u8],
-    pos: usize,
+    /// The reading position: a `u32`, so that no sum of it and a length can overflow
+    /// (the input is at most [`MAX_INPUT`] bytes; no overflow test per leaf).
+    pos: u32,
     /// The keys' filter slots seen: a possible repeat gives up.
     seen: u64,
     /// A cell: `size_hint` (a `&self` method) ends the reading.
@@ -147,21 +147,16 @@ impl<'a> Pull<'a> {
             },
         };
         let mut p = Pull {
-            tree: Tree {
-                input,
-                nodes: &[],
-                edges: &[],
-            },
             window,
-            pos,
+            pos: pos as u32,
             seen: 0,
             phase: Cell::new(Phase::Key),
             in_mark: false,
         };
-        if p.window.get(p.pos) != Some(&EMPTY_DICT) {
+        if p.window.get(pos) != Some(&EMPTY_DICT) {
             return Err(Fallback);
         }
-        p.pos = p.memo_after(p.pos + 1);
+        p.pos = p.memo_after(pos + 1) as u32;
         Ok(p)
     }
 
@@ -181,7 +176,7 @@ impl<'a> Pull<'a> {
     /// The leaf opcode at the reading position, if any is left.
     #[inline(always)]
     fn byte(&self) -> Result<u8, Fallback> {
-        self.window.get(self.pos).copied().ok_or(Fallback)
+        self.window.get(self.pos as usize).copied().ok_or(Fallback)
     }
 
     /// The leaf of opcode `byte` at the reading position, by [`leaf`], and past its memo
@@ -189,7 +184,7 @@ impl<'a> Pull<'a> {
     #[inline(always)]
     fn leaf(&mut self, byte: u8) -> Result<LeafDe<'a>, Fallback> {
         let (leaf, end) = self.read(byte)?;
-        self.pos = self.memo_after(end);
+        self.pos = self.memo_after(end) as u32;
         Ok(leaf)
     }
 
@@ -197,7 +192,7 @@ impl<'a> Pull<'a> {
     /// and where its argument ends.
     #[inline(always)]
     fn read(&self, byte: u8) -> Result<(LeafDe<'a>, usize), Fallback> {
-        let (node, end) = leaf(byte, self.window, self.pos + 1, false).ok_or(Fallback)?;
+        let (node, end) = leaf(byte, self.window, self.pos as usize + 1, false).ok_or(Fallback)?;
         let text = match node {
             // The `len` bytes before `end`.
             Node::Str { len, .. } => self.window.get(end.wrapping_sub(len as usize)..end),
@@ -234,7 +229,7 @@ impl<'a> Pull<'a> {
             }
             pos += 1;
         }
-        self.pos = pos;
+        self.pos = pos as u32;
         self.phase.set(Phase::Key);
         Ok(leaf)
     }
@@ -261,11 +256,13 @@ impl<'a> Pull<'a> {
         // The two str opcodes first, each with its opcode a constant; one call of `seed`.
         let key = loop {
             let byte = self.byte()?;
-            // Tested first: most keys follow a value directly.
+            // Tested first: most keys follow a value directly. (`black_box` keeps LLVM from
+            // merging this test into a search over all six opcodes: 3 instructions per key,
+            // was 9; 2 more per MARK, SETITEMS and STOP.)
             if byte == SHORT_BINUNICODE {
                 break self.leaf(SHORT_BINUNICODE)?;
             }
-            match byte {
+            match core::hint::black_box(byte) {
                 BINUNICODE => break self.leaf(BINUNICODE)?,
                 MARK if !self.in_mark => self.in_mark = true,
                 SETITEMS if self.in_mark => self.in_mark = false,
@@ -288,11 +285,8 @@ impl<'a> Pull<'a> {
         self.seen |= bit;
         self.phase.set(Phase::Value);
         let key = seed.deserialize(Key {
-            node: NodeDe {
-                tree: &self.tree,
-                node: key.node,
-            },
-            raw: key.text,
+            leaf: key,
+            window: self.window,
         });
         key.map(Some).map_err(|_| Fallback)
     }
@@ -321,105 +315,95 @@ enum Hint {
 /// [`LeafDe`] or to the general path's deserializer of it.
 struct Leaf<'p, 'a>(&'p mut Pull<'a>);
 
-/// Requests of a value: the leaf read with the hint, then the same request of its
-/// [`LeafDe`] (`plain`) or [`NodeDe`] (`node`); anything not answered gives up.
-macro_rules! leaf_requests {
-    ($($how:ident $hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
-        #[inline(always)]
-        fn $method<V: Visitor<'a>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Fallback> {
-            with_leaf!(self.0, Hint::$hint, |p, node| {
-                leaf_requests!(@$how p, node, $method($($arg),*), visitor)
-            })
+/// Every request, each with the leaf opcodes a value reads first ([`with_leaf`]) and who
+/// answers it ([`answer`]), to `$requests`.
+macro_rules! requests {
+    ($requests:ident) => {
+        $requests! {
+            node Any: deserialize_any(), plain Any: deserialize_bool(),
+            plain Int: deserialize_i8(), plain Int: deserialize_i16(),
+            plain Int: deserialize_i32(), plain Int: deserialize_i64(),
+            node Int: deserialize_i128(), plain Int: deserialize_u8(),
+            plain Int: deserialize_u16(), plain Int: deserialize_u32(),
+            plain Int: deserialize_u64(), node Int: deserialize_u128(),
+            node Any: deserialize_f32(), plain Any: deserialize_f64(),
+            node Any: deserialize_char(), plain Str: deserialize_str(),
+            node Str: deserialize_string(), node Any: deserialize_bytes(),
+            node Any: deserialize_byte_buf(), node Any: deserialize_option(),
+            node Any: deserialize_unit(), node Any: deserialize_unit_struct(name: &'static str),
+            node Any: deserialize_newtype_struct(name: &'static str), node Any: deserialize_seq(),
+            node Any: deserialize_tuple(len: usize),
+            node Any: deserialize_tuple_struct(name: &'static str, len: usize),
+            node Any: deserialize_map(),
+            node Any: deserialize_struct(name: &'static str, fields: &'static [&'static str]),
+            node Any: deserialize_enum(name: &'static str, variants: &'static [&'static str]),
+            node Any: deserialize_ignored_any(), plain Str: deserialize_identifier(),
         }
-    )*};
-    (@plain $p:ident, $leaf:ident, $method:ident(), $visitor:ident) => {{
-        let _: &mut Pull<'_> = $p; // (a leaf needs no tree)
+    };
+}
+
+/// The answer to request `$method` of leaf `$leaf` (read in `$window`): `plain`, its
+/// [`LeafDe`]'s; `node`, the general path's deserializer's of it ([`NodeDe`], over a tree
+/// of no nodes: a leaf needs the input only). Anything not answered gives up.
+macro_rules! answer {
+    (plain $window:expr, $leaf:expr, $method:ident(), $visitor:ident) => {{
+        let _: &[u8] = $window;
         match $leaf.$method::<V, Fallback>($visitor) {
             Ok(answer) => answer,
             Err(_) => Err(Fallback),
         }
     }};
-    (@node $p:ident, $leaf:ident, $method:ident($($arg:ident),*), $visitor:ident) => {
-        NodeDe { tree: &$p.tree, node: $leaf.node }
+    (node $window:expr, $leaf:expr, $method:ident($($arg:ident),*), $visitor:ident) => {{
+        let tree = Tree {
+            input: $window,
+            nodes: &[],
+            edges: &[],
+        };
+        NodeDe { tree: &tree, node: $leaf.node }
             .$method($($arg,)* $visitor)
             .map_err(|_| Fallback)
-    };
+    }};
 }
 
-/// Requests of a key: the same request of its [`NodeDe`].
-macro_rules! key_requests {
-    ($($hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
+/// Requests of a value: the leaf read with the hint, then [`answer`]ed.
+macro_rules! value_requests {
+    ($($how:ident $hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
         #[inline(always)]
         fn $method<V: Visitor<'a>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Fallback> {
-            self.node.$method($($arg,)* visitor).map_err(|_| Fallback)
+            with_leaf!(self.0, Hint::$hint, |p, leaf| {
+                answer!($how p.window, leaf, $method($($arg),*), visitor)
+            })
         }
     )*};
-}
-
-/// Every request but `deserialize_identifier`, each with the leaf opcodes it reads first,
-/// to `$requests`.
-macro_rules! requests_but_identifier {
-    ($requests:ident) => {
-        $requests! {
-            Any: deserialize_any(), Any: deserialize_bool(),
-            Int: deserialize_i8(), Int: deserialize_i16(), Int: deserialize_i32(),
-            Int: deserialize_i64(), Int: deserialize_i128(), Int: deserialize_u8(),
-            Int: deserialize_u16(), Int: deserialize_u32(), Int: deserialize_u64(),
-            Int: deserialize_u128(), Any: deserialize_f32(), Any: deserialize_f64(),
-            Any: deserialize_char(), Str: deserialize_str(), Str: deserialize_string(),
-            Any: deserialize_bytes(), Any: deserialize_byte_buf(), Any: deserialize_option(),
-            Any: deserialize_unit(), Any: deserialize_unit_struct(name: &'static str),
-            Any: deserialize_newtype_struct(name: &'static str), Any: deserialize_seq(),
-            Any: deserialize_tuple(len: usize),
-            Any: deserialize_tuple_struct(name: &'static str, len: usize),
-            Any: deserialize_map(),
-            Any: deserialize_struct(name: &'static str, fields: &'static [&'static str]),
-            Any: deserialize_enum(name: &'static str, variants: &'static [&'static str]),
-            Any: deserialize_ignored_any(),
-        }
-    };
 }
 
 impl<'a> Deserializer<'a> for Leaf<'_, 'a> {
     type Error = Fallback;
 
-    leaf_requests! {
-        node Any: deserialize_any(), plain Any: deserialize_bool(),
-        plain Int: deserialize_i8(), plain Int: deserialize_i16(), plain Int: deserialize_i32(),
-        plain Int: deserialize_i64(), node Int: deserialize_i128(), plain Int: deserialize_u8(),
-        plain Int: deserialize_u16(), plain Int: deserialize_u32(), plain Int: deserialize_u64(),
-        node Int: deserialize_u128(), node Any: deserialize_f32(), plain Any: deserialize_f64(),
-        node Any: deserialize_char(), plain Str: deserialize_str(), node Str: deserialize_string(),
-        node Any: deserialize_bytes(), node Any: deserialize_byte_buf(), node Any: deserialize_option(),
-        node Any: deserialize_unit(), node Any: deserialize_unit_struct(name: &'static str),
-        node Any: deserialize_newtype_struct(name: &'static str), node Any: deserialize_seq(),
-        node Any: deserialize_tuple(len: usize),
-        node Any: deserialize_tuple_struct(name: &'static str, len: usize),
-        node Any: deserialize_map(),
-        node Any: deserialize_struct(name: &'static str, fields: &'static [&'static str]),
-        node Any: deserialize_enum(name: &'static str, variants: &'static [&'static str]),
-        node Any: deserialize_ignored_any(), node Str: deserialize_identifier(),
-    }
+    requests!(value_requests);
 }
 
-/// A key (a UTF-8 str node): its [`NodeDe`], and its bytes for a field name. `NodeDe`
-/// answers `deserialize_identifier` for such a node with `visit_borrowed_bytes` of its bytes;
-/// so does this, without reading the node again, small enough for `T`'s field match to
-/// inline (the identity into a struct 1,295 → 1,186 instructions).
-struct Key<'t, 'a> {
-    node: NodeDe<'a, 't>,
-    raw: &'a [u8],
+/// Requests of a key: [`answer`]ed.
+macro_rules! key_requests {
+    ($($how:ident $hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
+        #[inline(always)]
+        fn $method<V: Visitor<'a>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, Fallback> {
+            answer!($how self.window, self.leaf, $method($($arg),*), visitor)
+        }
+    )*};
 }
 
-impl<'a> Deserializer<'a> for Key<'_, 'a> {
+/// A key (a UTF-8 str) and the window it was read in. A field name is its bytes
+/// ([`LeafDe`]), small enough for `T`'s field match to inline.
+struct Key<'a> {
+    leaf: LeafDe<'a>,
+    window: &'a [u8],
+}
+
+impl<'a> Deserializer<'a> for Key<'a> {
     type Error = Fallback;
 
-    requests_but_identifier!(key_requests);
-
-    #[inline(always)]
-    fn deserialize_identifier<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Fallback> {
-        visitor.visit_borrowed_bytes(self.raw)
-    }
+    requests!(key_requests);
 }
 
 /// The root dict's items.
