@@ -302,9 +302,11 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                             len: consumed(rest),
                         });
                     }
+                    // With `fast`, arguments wholly inside the chunk are stepped over here;
+                    // without it (flash), every argument goes through its own state.
                     Step::Fixed(n) => match tail.get(usize::from(n)..) {
-                        Some(after) => rest = after,
-                        None => {
+                        Some(after) if cfg!(feature = "fast") => rest = after,
+                        _ => {
                             rest = tail;
                             st = State::Skip(u64::from(n));
                             continue 'scan;
@@ -318,7 +320,9 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                     Step::Counted(opcode, width) => {
                         let at = offset(rest);
                         let width = usize::from(width);
-                        let (Some(le), Some(after)) = (tail.get(..width), tail.get(width..)) else {
+                        let (true, Some(le), Some(after)) =
+                            (cfg!(feature = "fast"), tail.get(..width), tail.get(width..))
+                        else {
                             // The length is cut by the chunk's end: read it byte by byte.
                             rest = tail;
                             st = State::Length {
@@ -345,7 +349,10 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                     Step::Proto => {
                         let at = offset(rest);
                         match tail.split_first() {
-                            Some((&version, after)) if Protocol::from_u8(version).is_some() => {
+                            Some((&version, after))
+                                if cfg!(feature = "fast")
+                                    && Protocol::from_u8(version).is_some() =>
+                            {
                                 rest = after;
                             }
                             _ => {

@@ -210,14 +210,22 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 /// The builtin a GLOBAL names, if it is one CPython uses for builtin data. Python 2's
 /// `__builtin__` is read as `builtins` only below protocol 3, as CPython's unpickler maps
 /// it (`fix_imports`) only then.
+/// A loop over a table, not a `match` of byte strings (which compares each pattern inline:
+/// 360 bytes of a Cortex-M3 build).
 fn builtin(module: &[u8], name: &[u8], proto: u8) -> Option<Builtin> {
-    let builtins = module == b"builtins" || (module == b"__builtin__" && proto < 3);
-    match (module, name) {
-        (_, b"set") if builtins => Some(Builtin::Set),
-        (_, b"frozenset") if builtins => Some(Builtin::FrozenSet),
-        (_, b"bytes") if builtins => Some(Builtin::Bytes),
-        (_, b"bytearray") if builtins => Some(Builtin::ByteArray),
-        (b"_codecs", b"encode") => Some(Builtin::CodecsEncode),
-        _ => None,
-    }
+    const NAMES: [(&[u8], &[u8], Builtin); 5] = [
+        (b"builtins", b"set", Builtin::Set),
+        (b"builtins", b"frozenset", Builtin::FrozenSet),
+        (b"builtins", b"bytes", Builtin::Bytes),
+        (b"builtins", b"bytearray", Builtin::ByteArray),
+        (b"_codecs", b"encode", Builtin::CodecsEncode),
+    ];
+    let module = match module {
+        b"__builtin__" if proto < 3 => b"builtins",
+        module => module,
+    };
+    NAMES
+        .iter()
+        .find(|&&(m, n, _)| m == module && n == name)
+        .map(|&(_, _, builtin)| builtin)
 }
