@@ -154,6 +154,10 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096, D = Decoder> 
     tx: Transmitter<TX>,
     decoder: D,
     state: State,
+    /// The last [`find`](Self::find) returned a message decoded at the head while listening,
+    /// and nothing changed since (no state change, nothing kept, framed or reset): the next
+    /// `find` tries the head at once, without checking again what allowed it.
+    head_clear: bool,
     protocol: Encoding,
     /// The client id's pickle chooses `protocol` ([`Dialect::answer`]).
     #[cfg(feature = "dialects")]
@@ -178,6 +182,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             tx: Transmitter::new(),
             decoder: D::empty(),
             state: State::NotStarted,
+            head_clear: false,
             protocol: Encoding::new(Protocol::V4),
             #[cfg(feature = "dialects")]
             auto: false,
@@ -211,6 +216,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// Feature `dialects` (on by default).
     #[cfg(feature = "dialects")]
     pub fn set_framing(&mut self, framing: Framing) {
+        self.head_clear = false;
         self.rx.set_framing(framing);
         self.tx.set_framing(framing);
     }
@@ -270,6 +276,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     ///
     /// Fails if the identity does not fit the transmit buffer or cannot be pickled.
     pub fn start<T: ToPickle + ?Sized>(&mut self, identity: &T) -> Result<(), Error> {
+        self.head_clear = false;
         self.rx.reset();
         self.state = State::Closed;
         if self.auto() {
@@ -294,6 +301,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// The first state of a connection: waiting for the server's first message, or (the
     /// client speaks first) sending the identity at once.
     fn begin(&mut self) {
+        self.head_clear = false;
         self.state = State::Closed;
         match self.greeting() {
             Greeting::None if self.tx.identity_sent() => self.set_state(State::Listening),
@@ -364,12 +372,19 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// or keep with [`keep`](Self::keep); any other event is kept, for `take`.
     #[cfg_attr(feature = "fast", inline(always))]
     pub(crate) fn find(&mut self) -> Result<Found, Error> {
+        if self.head_clear {
+            if let Some((len, root)) = self.rx.decode_clear_head(&mut self.decoder) {
+                return Ok(Found::Message { len, root });
+            }
+            self.head_clear = false;
+        }
         if self.rx.has_ready() {
             return Ok(Found::Ready);
         }
         self.check_open()?;
         if let Some((len, root)) = self.rx.decode_head(&mut self.decoder) {
             if self.state != State::AwaitingClientId {
+                self.head_clear = true;
                 return Ok(Found::Message { len, root });
             }
             self.rx.decoded(len, root);
@@ -385,6 +400,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// Keeps a message [`find`](Self::find) returned as the event ready, for
     /// [`take`](Self::take).
     pub(crate) fn keep(&mut self, len: usize, root: NodeId) {
+        self.head_clear = false;
         self.rx.decoded(len, root);
     }
 
@@ -594,6 +610,7 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
 
     fn set_state(&mut self, state: State) {
         if self.state != state {
+            self.head_clear = false;
             log_debug!("session: {} -> {}", self.state, state);
             self.state = state;
         }

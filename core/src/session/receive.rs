@@ -401,6 +401,21 @@ impl<const RX: usize> Receiver<RX> {
         decoder.decode_head(bytes).map(|(root, len)| (len, root))
     }
 
+    /// [`decode_head`](Self::decode_head) when nothing changed since it last decoded a
+    /// message (the session's `head_clear`): the same result, its checks of what is under
+    /// way skipped (nothing can be: only framing, a kept event or a reset change them).
+    #[inline(always)]
+    pub(super) fn decode_clear_head<D: Decode>(
+        &mut self,
+        decoder: &mut D,
+    ) -> Option<(usize, NodeId)> {
+        debug_assert!(self.ready == Ready::Nothing && !self.prefixed() && self.skipping.is_none());
+        debug_assert!(self.scanned == 0 && !self.framer.in_pickle());
+        self.drop_released();
+        let bytes = self.buf.get(self.head..self.tail)?;
+        decoder.decode_head(bytes).map(|(root, len)| (len, root))
+    }
+
     /// Keeps the message [`decode_head`](Self::decode_head) decoded as the event ready.
     pub(super) fn decoded(&mut self, len: usize, root: NodeId) {
         self.ready = Ready::Decoded { len, root };

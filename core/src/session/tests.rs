@@ -379,6 +379,66 @@ fn messages_in_the_same_read_as_the_id_are_delivered() {
     }
 }
 
+/// After a message decoded at the head is handed out, the next one is tried at once
+/// (`head_clear`); whatever changes the session since (a failed restart, a framing, a refused
+/// message's framing, the peer's close) is still seen exactly as without that shortcut.
+#[test]
+fn the_head_shortcut_sees_every_change_since_the_last_message() {
+    let feed = |session: &mut Session, bytes: &[u8]| {
+        session.receive_buffer()[..bytes.len()].copy_from_slice(bytes);
+        session.commit(bytes.len());
+    };
+    let message = |session: &mut Session| match session.poll() {
+        Ok(Status::Event(event)) => describe(&event),
+        other => std::format!("{other:?}"),
+    };
+    let mut session: Session = Session::new();
+    session.start(&identity()).unwrap();
+    feed(&mut session, &[CLIENT_ID, ACK].concat());
+    assert_eq!(message(&mut session), "id 54321");
+    assert_eq!(message(&mut session), "message 'Server got the data'");
+    // Refused, then a message, then the close: each in its place.
+    feed(&mut session, &[EVIL, LIST].concat());
+    assert!(message(&mut session).starts_with("skipped 29: refused GLOBAL of os.system"));
+    assert_eq!(message(&mut session), "message [1, 2, 3]");
+    session.commit(0);
+    assert_eq!(message(&mut session), "closed");
+    assert_eq!(
+        std::format!("{:?}", session.poll().map(|_| ())),
+        "Err(Misuse(Closed))"
+    );
+    // A restart whose identity does not fit leaves the session closed: a message that
+    // arrives is not handed out.
+    let mut small: Session<4096, 32> = Session::new();
+    small.start(&"me").unwrap();
+    small.receive_buffer()[..CLIENT_ID.len() + ACK.len()]
+        .copy_from_slice(&[CLIENT_ID, ACK].concat());
+    small.commit(CLIENT_ID.len() + ACK.len());
+    assert!(matches!(
+        small.poll(),
+        Ok(Status::Event(Event::ClientId(_)))
+    ));
+    small.transmitted(small.transmit().len());
+    assert!(matches!(small.poll(), Ok(Status::Event(Event::Message(_)))));
+    assert!(small.start(&identity()).is_err());
+    small.receive_buffer()[..ACK.len()].copy_from_slice(ACK);
+    small.commit(ACK.len());
+    assert!(matches!(small.poll(), Err(Error::Misuse(Misuse::Closed))));
+    // A framing set between two messages applies to the next one.
+    #[cfg(feature = "dialects")]
+    {
+        let mut session: Session = Session::new();
+        session.start_without_identity();
+        feed(&mut session, &[CLIENT_ID, ACK].concat());
+        assert_eq!(message(&mut session), "id 54321");
+        assert_eq!(message(&mut session), "message 'Server got the data'");
+        session.set_framing(Framing::Len32);
+        let len = u32::try_from(ACK.len()).unwrap().to_be_bytes();
+        feed(&mut session, &[&len[..], ACK].concat());
+        assert_eq!(message(&mut session), "message 'Server got the data'");
+    }
+}
+
 #[test]
 fn sending_after_the_handshake() {
     let mut session: Session = Session::new();
