@@ -288,12 +288,18 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
                 let Some((&byte, tail)) = rest.split_first() else {
                     break 'scan Ok(Progress::Incomplete);
                 };
-                // `byte` < 256 = `STEPS.len()`: never `Unknown` by default.
-                match STEPS
-                    .get(usize::from(byte))
-                    .copied()
-                    .unwrap_or(Step::Unknown)
-                {
+                // `byte` < 256 = `STEPS.len()`: never `Unknown` by default. Without `fast`,
+                // computed from the opcode table the decoder links anyway (flash: `STEPS` is
+                // 512 bytes).
+                let step = if cfg!(feature = "fast") {
+                    STEPS
+                        .get(usize::from(byte))
+                        .copied()
+                        .unwrap_or(Step::Unknown)
+                } else {
+                    Step::of(byte)
+                };
+                match step {
                     Step::Plain => rest = tail,
                     Step::Stop => {
                         rest = tail;
