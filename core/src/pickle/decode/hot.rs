@@ -590,19 +590,22 @@ fn one_str<const W: usize, A: Arena>(
     check_utf8: bool,
 ) -> Option<(Id, usize)> {
     let arg = h.pos + 1;
-    let end = (arg + W).checked_add(str_len::<W>(h.window, arg)?)?;
+    let raw = str_raw::<W>(h.window, arg)?;
+    let end = arg + W + raw.len();
     let len = match input.get(end..)? {
         [op::STOP, ..] => end + 1,
         [op::MEMOIZE, op::STOP, ..] if d.memo.capacity() > 0 => end + 2,
         _ => return None,
     };
-    if d.stack.capacity() == 0 {
+    if d.stack.capacity() == 0 || !text_ok(raw, check_utf8) {
         return None;
     }
-    let (mut node, _) = str_leaf::<W>(h.window, arg, check_utf8)?;
-    if let Node::Str { key, .. } = &mut node {
-        *key = 0;
-    }
+    let node = Node::Str {
+        start: (arg + W) as u32,
+        len: raw.len() as u32,
+        enc: TextEncoding::Utf8,
+        key: 0,
+    };
     let root = d.nodes.push_id(node).ok()?;
     Some((root, len))
 }
@@ -662,19 +665,32 @@ pub(crate) fn memoize_next(window: &[u8], pos: usize) -> bool {
 #[inline(always)]
 fn str_leaf<const W: usize>(window: &[u8], arg: usize, check_utf8: bool) -> Option<(Node, usize)> {
     let start = arg + W;
-    let n = str_len::<W>(window, arg)?;
-    let end = start.checked_add(n)?;
-    let raw = window.get(start..end)?;
-    if check_utf8 && !ascii(raw) && text::validate_text(raw, TextEncoding::Utf8).is_err() {
+    let raw = str_raw::<W>(window, arg)?;
+    if !text_ok(raw, check_utf8) {
         return None;
     }
     let node = Node::Str {
         start: start as u32,
-        len: n as u32,
+        len: raw.len() as u32,
         enc: TextEncoding::Utf8,
         key: key_slot(raw),
     };
-    Some((node, end))
+    Some((node, start + raw.len()))
+}
+
+/// The text of the SHORT_BINUNICODE (`W` 1) or BINUNICODE (`W` 4) whose argument starts at
+/// `arg`, if it is all inside `window`.
+#[inline(always)]
+fn str_raw<const W: usize>(window: &[u8], arg: usize) -> Option<&[u8]> {
+    let start = arg + W;
+    window.get(start..start.checked_add(str_len::<W>(window, arg)?)?)
+}
+
+/// Whether `raw` is a str's text as the machine reads it: UTF-8, or anything when not
+/// `check_utf8` (the serde path checks each str it reads).
+#[inline(always)]
+fn text_ok(raw: &[u8], check_utf8: bool) -> bool {
+    !check_utf8 || ascii(raw) || text::validate_text(raw, TextEncoding::Utf8).is_ok()
 }
 
 /// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
