@@ -156,7 +156,11 @@ impl<'a> Pull<'a> {
         if p.window.get(pos) != Some(&EMPTY_DICT) {
             return Err(Fallback);
         }
-        p.pos = p.memo_after(pos + 1) as u32;
+        let pos = p.memo_after(pos + 1);
+        // A MARK here is read as `read_key` reads it (the lab's dicts all have one: no
+        // round of its loop for it).
+        p.in_mark = p.window.get(pos) == Some(&MARK);
+        p.pos = (pos + usize::from(p.in_mark)) as u32;
         Ok(p)
     }
 
@@ -265,7 +269,14 @@ impl<'a> Pull<'a> {
             match core::hint::black_box(byte) {
                 BINUNICODE => break self.leaf(BINUNICODE)?,
                 MARK if !self.in_mark => self.in_mark = true,
-                SETITEMS if self.in_mark => self.in_mark = false,
+                SETITEMS if self.in_mark => {
+                    self.in_mark = false;
+                    // A STOP next is read here, as the next round would read it.
+                    if self.window.get(self.pos as usize + 1) == Some(&STOP) {
+                        self.phase.set(Phase::Stopped);
+                        return Ok(None);
+                    }
+                }
                 STOP if !self.in_mark => {
                     self.phase.set(Phase::Stopped);
                     return Ok(None);

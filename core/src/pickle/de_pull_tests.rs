@@ -242,6 +242,12 @@ fn near_shapes_agree_with_the_general_path() {
         (b"}\x8c\x08clientidK\x01s", [false; 3]),
         (b"}\x8c\x08clientidK\x01s.\xff\xff", [true, false, true]),
         // A key without a value, a value opcode as a key, a SETITEM missing.
+        // A MARK right after the dict (read with it), a SETITEMS before STOP (read with
+        // it) or before something else.
+        (b"}(u.", [false, false, true]),
+        (b"}\x94(\x8c\x08clientidK\x01u(u.", [true, false, true]),
+        (b"}(\x8c\x08clientidK\x01u\x94.", [false; 3]),
+        (b"}(\x8c\x08clientidK\x01uu.", [false; 3]),
         (b"}(\x8c\x08clientidu.", [false; 3]),
         (b"}(K\x01K\x02u.", [false; 3]),
         (b"}\x8c\x08clientidK\x01\x8c\x01aK\x02s.", [false; 3]),
