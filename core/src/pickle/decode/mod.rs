@@ -6,7 +6,7 @@
 
 //!
 //! The folder: `arena` (nodes, edges, the slabs holding them; read by
-//! [`Value`](super::Value)), `machine` (the loop, dispatching on the raw opcode byte; stack,
+//! [`Value`]), `machine` (the loop, dispatching on the raw opcode byte; stack,
 //! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
 //! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
 //! errors when an inline arm declines), `shared` (the checks at STOP); `corpus` holds test inputs.

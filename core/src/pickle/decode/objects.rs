@@ -1,4 +1,4 @@
-//! The machine's hook for objects (see [`objects`](crate::pickle::objects)): GLOBAL and
+//! The machine's hook for objects (see [`objects`]): GLOBAL and
 //! STACK_GLOBAL of a name other than the data builtins, REDUCE of such a global, NEWOBJ,
 //! NEWOBJ_EX, OBJ, INST, BUILD, and items added to an object. Standard types are checked
 //! against the shapes CPython writes (`objects::shape`); other classes become inert stubs

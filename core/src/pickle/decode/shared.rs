@@ -20,7 +20,7 @@ use super::MAX_DEPTH;
 
 impl<A: Arena> Machine<'_, '_, A> {
     /// Merges equal dict keys and set items and puts sets in CPython's order (see
-    /// [`keys`](super::keys)), in the storage the machine no longer needs. Fails only
+    /// [`keys`](crate::pickle::keys)), in the storage the machine no longer needs. Fails only
     /// when that work exceeds the expansion limit ([`MAX_EXPANSION`](super::MAX_EXPANSION) units
     /// for a [`Decoder`](super::Decoder)).
     pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Fault> {
@@ -75,7 +75,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// of a cycle is reached one way only (the walk's order is repr's, so the marked edges
     /// are the ones repr marks); a container of a cycle through its ancestors that is also
     /// reached another way (`[a, b]` with `a = [b]`, `b = [a]`), whose repr depends on
-    /// the path, is refused ([`Error::Recursive`]).
+    /// the path, is refused ([`Error::Recursive`](crate::pickle::Error::Recursive)).
     pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Fault> {
         struct Frame {
             node: NodeId,

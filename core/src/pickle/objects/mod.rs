@@ -3,8 +3,8 @@
 //! compared with the short list below, and what the pickle does with it (REDUCE, NEWOBJ,
 //! BUILD, ...) is recorded, or checked against the exact shapes CPython 3.8-3.13 write.
 //!
-//! An object is a container node ([`ContainerKind::Object`]) whose items are its
-//! [`Slot`]s: the class (a [`Node::Global`]), the arguments, the keyword arguments, the
+//! An object is a container node ([`ContainerKind::Object`](crate::pickle::decode::arena::ContainerKind::Object)) whose items are its
+//! [`Slot`]s: the class (a [`Node::Global`](crate::pickle::decode::arena::Node::Global)), the arguments, the keyword arguments, the
 //! state, the list items and the dict items. A slot that holds the class node again is
 //! empty. The machine calls in here at GLOBAL, STACK_GLOBAL, REDUCE, NEWOBJ, NEWOBJ_EX,
 //! OBJ, INST and BUILD, and for items added to an object (`build`); shapes are checked in

@@ -1,7 +1,7 @@
 //! The lean encoder (feature `fast`): protocol 4+ pickles of structs, short strs, ints, floats,
 //! bools and None, written by a serializer small enough to live in registers, the first try
-//! of [`to_slice_with_memo`](super::to_slice_with_memo). Any other shape, and any error, ends
-//! it with [`Fallback`], and the general [`Serializer`](super::Serializer) writes the pickle
+//! of [`to_slice_with_memo`]. Any other shape, and any error, ends
+//! it with [`Fallback`], and the general [`Serializer`] writes the pickle
 //! from the start: the bytes are the general serializer's (which equal CPython's), only cheaper.
 //!
 //! Its state: the output slice (cut to one frame's worth, so one bounds check per write also
