@@ -327,7 +327,7 @@ enum Hint {
 struct Leaf<'p, 'a>(&'p mut Pull<'a>);
 
 /// Every request, each with the leaf opcodes a value reads first ([`with_leaf`]) and who
-/// answers it ([`answer`]), to `$requests`.
+/// answers it (`answer!`), to `$requests`.
 macro_rules! requests {
     ($requests:ident) => {
         $requests! {
@@ -376,7 +376,7 @@ macro_rules! answer {
     }};
 }
 
-/// Requests of a value: the leaf read with the hint, then [`answer`]ed.
+/// Requests of a value: the leaf read with the hint, then answered by `answer!`.
 macro_rules! value_requests {
     ($($how:ident $hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
         #[inline(always)]
@@ -394,7 +394,7 @@ impl<'a> Deserializer<'a> for Leaf<'_, 'a> {
     requests!(value_requests);
 }
 
-/// Requests of a key: [`answer`]ed.
+/// Requests of a key: answered by `answer!`.
 macro_rules! key_requests {
     ($($how:ident $hint:ident: $method:ident($($arg:ident: $ty:ty),*),)*) => {$(
         #[inline(always)]
