@@ -184,12 +184,14 @@ impl<'a> Pull<'a> {
     }
 
     /// The leaf of opcode `byte` at the reading position, by [`leaf`], and past its memo
-    /// opcode.
+    /// opcode; with a str's last byte, for an empty str its length's last byte (0: no
+    /// test for an empty str).
     #[inline(always)]
-    fn leaf(&mut self, byte: u8) -> Result<LeafDe<'a>, Fallback> {
+    fn leaf(&mut self, byte: u8) -> Result<(LeafDe<'a>, u8), Fallback> {
         let (leaf, end) = self.read(byte)?;
         self.pos = self.memo_after(end) as u32;
-        Ok(leaf)
+        let last = self.window.get(end.wrapping_sub(1)).copied().unwrap_or(0);
+        Ok((leaf, last))
     }
 
     /// The leaf of opcode `byte` at the reading position, by [`leaf`], with a str's bytes,
@@ -258,7 +260,7 @@ impl<'a> Pull<'a> {
             return Err(Fallback);
         }
         // The two str opcodes first, each with its opcode a constant; one call of `seed`.
-        let key = loop {
+        let (key, last) = loop {
             let byte = self.byte()?;
             // Tested first: most keys follow a value directly. (`black_box` keeps LLVM from
             // merging this test into a search over all six opcodes: 3 instructions per key,
@@ -287,8 +289,7 @@ impl<'a> Pull<'a> {
         };
         // The filter: the key's length and last byte (equal keys share a bit); the
         // machine's filter slot in the node is not needed (so not computed).
-        // (An empty key's "last byte" is 0.)
-        let last = key.text.last().copied().unwrap_or(0);
+        // (An empty key's "last byte" is 0, its length's.)
         let bit = 1u64 << ((key.text.len() + usize::from(last)) & 63);
         if self.seen & bit != 0 {
             return Err(Fallback);

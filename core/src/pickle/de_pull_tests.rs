@@ -219,6 +219,9 @@ fn near_shapes_agree_with_the_general_path() {
         (b"\x80\x04}(\x8c\x08clientidK\x01u(\x8c\x08clientidK\x02u.", [false; 3]),
         (b"}\x8c\x08clientidK\x01s\x8c\x08clientidK\x02s.", [false; 3]),
         (b"}(\x8c\x01zK\x01\x8c\x08clientidK\x05\x8c\x01zK\x02u.", [false; 3]),
+        // An empty key twice (its filter byte is its length's last byte), by both opcodes.
+        (b"}(\x8c\x00K\x01\x8c\x00K\x02u.", [false; 3]),
+        (b"}(X\x00\x00\x00\x00K\x01\x8c\x00K\x02u.", [false; 3]),
         // Different keys of one filter bit ('ab' and 'zb' ... length + last byte).
         (b"}(\x8c\x02abK\x01\x8c\x02zbK\x02\x8c\x08clientidK\x05u.", [false; 3]),
         // Ints: -1, 2**31 - 1, 300 into u32 / u8 / i64 fields.
