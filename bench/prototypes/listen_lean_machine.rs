@@ -111,6 +111,33 @@ fn ascii(raw: &[u8]) -> bool {
     }
 }
 
+/// Whether `code[start..start + n]` (in bounds: the caller has checked) is UTF-8: ASCII by
+/// 8-byte words, no loop up to 32 bytes (1 to 8 bytes one word of `code` from `start` with
+/// the bytes past the text shifted out, when 8 bytes are there; 9 to 16 two words, 17 to 32
+/// four, overlapping); longer texts by `ascii`'s loop; a byte that is not ASCII sends the
+/// text to `core::str::from_utf8`.
+#[inline(always)]
+fn text_ok(code: &[u8], start: usize, n: usize) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let raw = code.get(start..start + n).unwrap_or_default();
+    let w = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map_or(!0, u64::from_le_bytes)
+    };
+    let high = match n {
+        0 => 0,
+        1..=8 => match code.get(start..start + 8) {
+            Some(_) => w(code, start) << (64 - 8 * n as u32),
+            None => u64::from(!raw.is_ascii()) << 7,
+        },
+        9..=16 => w(raw, 0) | w(raw, n - 8),
+        17..=32 => w(raw, 0) | w(raw, 8) | w(raw, n - 16) | w(raw, n - 8),
+        _ => u64::from(!ascii(raw)) << 7,
+    };
+    high & HIGH == 0 || core::str::from_utf8(raw).is_ok()
+}
+
 /// Appends `batch` (values off the stack) to container `target`, items contiguous in
 /// `items`, with the checks the general machine's result could fail on this path: depth (64)
 /// and distinct str keys (a dict's keys must be strs: a non-str key, or two keys in one slot
@@ -138,20 +165,33 @@ fn fill(
         if !batch.len().is_multiple_of(2) || c.len != 0 {
             return Err(Stop::Slow);
         }
-        let mut seen = 0u64;
+        // Keys of distinct lengths are distinct: one bit per length (mod 64), no byte read.
+        // Two keys in one bit: the filter over their bytes (`key_slot`), a second pass.
+        let (mut seen, mut clash) = (0u64, false);
         for pair in batch.chunks_exact(2) {
-            let &[N::Str { start, len }, v] = pair else {
+            let &[N::Str { len, .. }, v] = pair else {
                 return Err(Stop::Slow); // a non-str key: the general path
             };
-            let text = code
-                .get(start as usize..(start + len) as usize)
-                .ok_or(Stop::Slow)?;
-            let bit = key_slot(text);
-            if seen & bit != 0 {
-                return Err(Stop::Slow); // maybe equal keys, which merge: the general path
-            }
+            let bit = 1u64 << (len & 63);
+            clash |= seen & bit != 0;
             seen |= bit;
             nested(v);
+        }
+        if clash {
+            let mut seen = 0u64;
+            for pair in batch.chunks_exact(2) {
+                let N::Str { start, len } = pair[0] else {
+                    return Err(Stop::Slow);
+                };
+                let text = code
+                    .get(start as usize..(start + len) as usize)
+                    .ok_or(Stop::Slow)?;
+                let bit = key_slot(text);
+                if seen & bit != 0 {
+                    return Err(Stop::Slow); // maybe equal keys, which merge: the general path
+                }
+                seen |= bit;
+            }
         }
     } else {
         for &child in batch {
@@ -189,19 +229,10 @@ fn fill(
 /// and arena lengths) in locals.
 #[inline(always)]
 fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
-    let Arena {
-        seqs,
-        items,
-        stack,
-        marks,
-        memo,
-    } = a;
-    let (mut ns, mut ni) = (0usize, 0usize);
-    let (mut pos, mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize, 0usize);
+    let mut pos = 0usize;
     // `code`: the bytes this pickle may use (its FRAME's, or all that arrived).
     let mut code = input;
     let mut framed = false;
-    let mut shared = false;
     // The common head, PROTO then FRAME, read at once.
     if input.first() == Some(&0x80) {
         match input.get(1) {
@@ -223,6 +254,42 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
             pos = 11;
         }
     }
+    // The machine's entry: a FRAME that holds one SHORT_BINUNICODE, maybe its MEMOIZE, and
+    // STOP (an ack) is that str, without the loop (what the loop would give: one value, no
+    // MARK, nothing shared, the frame used to its end).
+    if framed {
+        if let Some(&[0x8c, n]) = code.get(13 - 2..13) {
+            let (start, n) = (13, usize::from(n));
+            if let Some(rest) = code.get(start + n..) {
+                if (rest == [b'.'] || rest == [0x94, b'.']) && text_ok(code, start, n) {
+                    return Ok((
+                        N::Str {
+                            start: start as u32,
+                            len: n as u32,
+                        },
+                        code.len(),
+                    ));
+                }
+            }
+        }
+    }
+    run(a, code, pos, framed)
+}
+
+/// The machine's loop from `pos` (after PROTO and FRAME), out of line: its hot state stays in
+/// registers of its own frame, not the listen loop's.
+#[inline(never)]
+fn run(a: &mut Arena, code: &[u8], mut pos: usize, framed: bool) -> Result<(N, usize), Stop> {
+    let Arena {
+        seqs,
+        items,
+        stack,
+        marks,
+        memo,
+    } = a;
+    let (mut ns, mut ni) = (0usize, 0usize);
+    let (mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize);
+    let mut shared = false;
     // Past `code`: inside a FRAME it is the general path's case, without one more bytes.
     macro_rules! short {
         () => {
@@ -279,8 +346,8 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
                 // SHORT_BINUNICODE
                 let n = usize::from(arg!(1)[0]);
                 let start = pos;
-                let raw = arg!(n);
-                if !ascii(raw) && core::str::from_utf8(raw).is_err() {
+                arg!(n);
+                if !text_ok(code, start, n) {
                     return Err(Stop::Slow);
                 }
                 push!(N::Str {
