@@ -226,14 +226,72 @@ fn fill(
 /// only `PROTO ≤ 5` first, at most one FRAME right after it (which must then hold the whole
 /// pickle up to STOP), and the opcodes below; STOP with exactly one value and no open MARK,
 /// no container reached twice. All the hot state (position, stack and MARK heights, memo
-/// and arena lengths) in locals.
+/// and arena lengths) in locals. `start`, then `run` if it is not a one-str pickle.
 #[inline(always)]
 fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
+    match start(input)? {
+        Start::Str(root, used) => Ok((root, used)),
+        Start::Run { code, pos, framed } => run(a, code, pos, framed),
+    }
+}
+
+/// What the machine's entry found.
+enum Start<'a> {
+    /// A one-str pickle: its root and length.
+    Str(N, usize),
+    /// Anything else: the loop's bytes (the FRAME's, or all that arrived), where it starts,
+    /// whether they are a FRAME's.
+    Run {
+        code: &'a [u8],
+        pos: usize,
+        framed: bool,
+    },
+}
+
+/// The machine's entry: PROTO and FRAME read at once (their 11 bytes in one bounds check
+/// when they are there), and a FRAME that holds one SHORT_BINUNICODE, maybe its MEMOIZE,
+/// and STOP (an ack) taken as that str without the loop (what the loop would give: one
+/// value, no MARK, nothing shared, the frame used to its end).
+#[inline(always)]
+fn start(input: &[u8]) -> Result<Start<'_>, Stop> {
+    let (code, pos) = match input.first_chunk::<11>() {
+        Some(&[0x80, v, 0x95, l0, l1, l2, l3, l4, l5, l6, l7]) => {
+            if v > 5 {
+                return Err(Stop::Slow);
+            }
+            let len = u64::from_le_bytes([l0, l1, l2, l3, l4, l5, l6, l7]);
+            if len > (RX - 11) as u64 {
+                return Err(Stop::Slow); // never fits: the session's framer skips it
+            }
+            (input.get(..11 + len as usize).ok_or(Stop::More)?, 11)
+        }
+        _ => return start_slow(input),
+    };
+    if let Some(&[0x8c, n]) = code.get(11..13) {
+        let (begin, n) = (13, usize::from(n));
+        if let Some(rest) = code.get(begin + n..) {
+            if (rest == [b'.'] || rest == [0x94, b'.']) && text_ok(code, begin, n) {
+                let root = N::Str {
+                    start: begin as u32,
+                    len: n as u32,
+                };
+                return Ok(Start::Str(root, code.len()));
+            }
+        }
+    }
+    Ok(Start::Run {
+        code,
+        pos,
+        framed: true,
+    })
+}
+
+/// The entry's other heads: fewer than 11 bytes in, no PROTO, or PROTO without a FRAME.
+#[inline(never)]
+fn start_slow(input: &[u8]) -> Result<Start<'_>, Stop> {
     let mut pos = 0usize;
-    // `code`: the bytes this pickle may use (its FRAME's, or all that arrived).
     let mut code = input;
     let mut framed = false;
-    // The common head, PROTO then FRAME, read at once.
     if input.first() == Some(&0x80) {
         match input.get(1) {
             None => return Err(Stop::More),
@@ -247,33 +305,14 @@ fn decode(a: &mut Arena, input: &[u8]) -> Result<(N, usize), Stop> {
                 .map(u64::from_le_bytes)
                 .ok_or(Stop::More)?;
             if len > (RX - 11) as u64 {
-                return Err(Stop::Slow); // never fits: the session's framer skips it
+                return Err(Stop::Slow);
             }
             code = input.get(..11 + len as usize).ok_or(Stop::More)?;
             framed = true;
             pos = 11;
         }
     }
-    // The machine's entry: a FRAME that holds one SHORT_BINUNICODE, maybe its MEMOIZE, and
-    // STOP (an ack) is that str, without the loop (what the loop would give: one value, no
-    // MARK, nothing shared, the frame used to its end).
-    if framed {
-        if let Some(&[0x8c, n]) = code.get(13 - 2..13) {
-            let (start, n) = (13, usize::from(n));
-            if let Some(rest) = code.get(start + n..) {
-                if (rest == [b'.'] || rest == [0x94, b'.']) && text_ok(code, start, n) {
-                    return Ok((
-                        N::Str {
-                            start: start as u32,
-                            len: n as u32,
-                        },
-                        code.len(),
-                    ));
-                }
-            }
-        }
-    }
-    run(a, code, pos, framed)
+    Ok(Start::Run { code, pos, framed })
 }
 
 /// The machine's loop from `pos` (after PROTO and FRAME), out of line: its hot state stays in
