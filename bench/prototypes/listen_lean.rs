@@ -364,7 +364,7 @@ fn lean_listen(addr: &str, mut on: impl FnMut(Msg<'_>)) -> io::Result<Outcome> {
                     head += used;
                 }
                 Err(Stop::More) => break,
-                Err(Stop::Slow) => match general.decode_prefix(input) {
+                Err(Stop::Slow | Stop::Memo) => match general.decode_prefix(input) {
                     Ok((value, used)) => {
                         black_box(&value);
                         messages += 1;
@@ -495,7 +495,7 @@ fn mutations_agree(message: &[u8]) -> (usize, usize, usize) {
                 ok += 1;
             }
             Err(Stop::More) => more += 1,
-            Err(Stop::Slow) => slow += 1,
+            Err(Stop::Slow | Stop::Memo) => slow += 1,
         }
     }
     (ok, more, slow)

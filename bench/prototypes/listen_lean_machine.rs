@@ -71,6 +71,9 @@ enum Stop {
     More,
     /// The general machine takes this message (or reports its error).
     Slow,
+    /// A BINGET met by `run_with::<false>`, which keeps no memo: `run` starts the pickle
+    /// again with it. Never leaves `run`.
+    Memo,
 }
 
 /// The distinct-key filter's slot of a str key (equal keys always meet; a false hit only
@@ -315,10 +318,27 @@ fn start_slow(input: &[u8]) -> Result<Start<'_>, Stop> {
     Ok(Start::Run { code, pos, framed })
 }
 
-/// The machine's loop from `pos` (after PROTO and FRAME), out of line: its hot state stays in
-/// registers of its own frame, not the listen loop's.
+/// The machine's loop from `pos` (after PROTO and FRAME). First without a memo (a MEMOIZE
+/// is a byte skipped: most messages fetch nothing back); at the first BINGET the pickle is
+/// decoded again from `pos` keeping the memo. Exact either way.
+#[inline(always)]
+fn run(a: &mut Arena, code: &[u8], pos: usize, framed: bool) -> Result<(N, usize), Stop> {
+    match run_with::<false>(a, code, pos, framed) {
+        Err(Stop::Memo) => run_with::<true>(a, code, pos, framed),
+        done => done,
+    }
+}
+
+/// The machine's loop, out of line: its hot state stays in registers of its own frame, not
+/// the listen loop's. `MEMO`: whether MEMOIZE records values (BINGET needs them); without,
+/// a BINGET answers `Stop::Memo`.
 #[inline(never)]
-fn run(a: &mut Arena, code: &[u8], mut pos: usize, framed: bool) -> Result<(N, usize), Stop> {
+fn run_with<const MEMO: bool>(
+    a: &mut Arena,
+    code: &[u8],
+    mut pos: usize,
+    framed: bool,
+) -> Result<(N, usize), Stop> {
     let Arena {
         seqs,
         items,
@@ -342,8 +362,10 @@ fn run(a: &mut Arena, code: &[u8], mut pos: usize, framed: bool) -> Result<(N, u
             sp += 1;
             // A MEMOIZE right after a new value runs with it (no dispatch).
             if code.get(pos) == Some(&0x94) {
-                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = value;
-                memo_len += 1;
+                if MEMO {
+                    *memo.get_mut(memo_len).ok_or(Stop::Slow)? = value;
+                    memo_len += 1;
+                }
                 pos += 1;
             }
         }};
@@ -399,12 +421,17 @@ fn run(a: &mut Arena, code: &[u8], mut pos: usize, framed: bool) -> Result<(N, u
                 if sp == 0 || (mp > 0 && usize::from(marks[mp - 1]) == sp) {
                     return Err(Stop::Slow);
                 }
-                *memo.get_mut(memo_len).ok_or(Stop::Slow)? = stack[sp - 1];
-                memo_len += 1;
+                if MEMO {
+                    *memo.get_mut(memo_len).ok_or(Stop::Slow)? = stack[sp - 1];
+                    memo_len += 1;
+                }
             }
             b'h' => {
                 // BINGET
                 let i = usize::from(arg!(1)[0]);
+                if !MEMO {
+                    return Err(Stop::Memo);
+                }
                 if i >= memo_len {
                     return Err(Stop::Slow);
                 }
