@@ -9,16 +9,24 @@
 //! - `brine`: `brine_core::blocking::Client<_, (), Session<4096, 4096>>` over brine-adapters'
 //!   std TCP, `next_event` per message (brine-bench's `brine_blocking::<4096>`);
 //! - `lean`: std `TcpStream` reads into one 4096-byte buffer; each complete pickle at the head
-//!   is decoded by a lean machine (listen_lean_machine.rs: hot state in locals, inlined into
-//!   the loop, dispatch on the raw opcode byte, PROTO and FRAME read at once, a FRAME still
-//!   arriving answers "more" at once, MARKs on their own stack, a leaf a 16-byte value on the
-//!   stack, in the memo and among a container's items, containers in a table with their items
-//!   contiguous; 19 opcodes) into a flat arena of 29,760 bytes, the root handed out as a `V`
-//!   (the ack: one UTF-8-checked str; the dict: a dict of contiguous items); the tail is moved
-//!   to the front before the next read. Any shape the machine does not take exactly (another
-//!   opcode, a repeated or non-str key, a shared container, a frame it does not cover, open
-//!   MARKs or extra stack items at STOP, arena full) is decoded by brine's general `Decoder`
-//!   and counted as "would fall back".
+//!   is decoded by a lean machine (listen_lean_machine.rs: dispatch on the raw opcode byte,
+//!   MARKs on their own stack, a leaf a 16-byte value on the stack, in the memo and among a
+//!   container's items, containers in a table with their items contiguous; 19 opcodes) into
+//!   a flat arena of 29,760 bytes, the root handed out as a `V` (the ack: one UTF-8-checked
+//!   str; the dict: a dict of contiguous items); the tail is moved to the front before the
+//!   next read. The machine's entry (`start`, inlined into the listen loop) reads PROTO and
+//!   FRAME in one 11-byte check and takes a FRAME holding one SHORT_BINUNICODE, its MEMOIZE
+//!   and STOP (the ack) as that str without the loop, handed out by the listen loop at once
+//!   (brine's `decode/hot.rs` `enter` is the same idea); anything else runs the loop (`run`,
+//!   out of line, its hot state in locals): first without a memo (a MEMOIZE is a byte
+//!   skipped), and at the first BINGET the pickle is decoded again from its first opcode
+//!   keeping the memo. A str is checked ASCII by 8-byte words without a loop up to 32 bytes
+//!   (1-8 bytes: one word of the input with the bytes past the text shifted out), anything
+//!   else by `core::str::from_utf8`. A dict's keys are distinct when their lengths are (one
+//!   bit per length); two keys of one length (mod 64) take the byte filter of before. Any
+//!   shape the machine does not take exactly (another opcode, a repeated or non-str key, a
+//!   shared container, a frame it does not cover, open MARKs or extra stack items at STOP,
+//!   arena full) is decoded by brine's general `Decoder` and counted as "would fall back".
 //!
 //! Checks before anything is timed (the run aborts if one fails): CPython (`python3`) gives a
 //! canonical form of each message (types, UTF-8 bytes, float bits, ints, order); every message

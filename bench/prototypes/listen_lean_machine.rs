@@ -2,7 +2,10 @@
 // file's header has the design, the checks and the commands): lean_machine.rs's design with
 // BININT, "need more bytes" as a value and the message's length, and a leaf as a value on the
 // stack, in the memo and among a container's items, with no node of its own. Exact for what
-// it accepts, `Slow` (the general machine) for everything else.
+// it accepts, `Slow` (the general machine) for everything else. s12-leanlisten added the
+// entry (`start`: PROTO and FRAME in one check, a one-str pickle without the loop), the loop
+// out of line and first without a memo (`run`, `run_with`), short strs checked by masked
+// words (`text_ok`), and a dict's distinct-key test by key length first (`fill`).
 
 const SEQS: usize = 128;
 const ITEMS: usize = 1024;
