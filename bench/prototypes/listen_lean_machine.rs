@@ -526,6 +526,8 @@ fn run_with<const MEMO: bool>(
                 }
                 return Ok((stack[0], pos));
             }
+            // The table spans every byte (no range test before the jump).
+            0x00 | 0xff => return Err(Stop::Slow),
             _ => return Err(Stop::Slow),
         }
     }
