@@ -14,13 +14,14 @@
 //!   container's items, containers in a table with their items contiguous; 19 opcodes) into
 //!   a flat arena of 29,760 bytes, the root handed out as a `V` (the ack: one UTF-8-checked
 //!   str; the dict: a dict of contiguous items); the tail is moved to the front before the
-//!   next read. The machine's entry (`start`, inlined into the listen loop) reads PROTO and
-//!   FRAME in one 11-byte check and takes a FRAME holding one SHORT_BINUNICODE, its MEMOIZE
-//!   and STOP (the ack) as that str without the loop, handed out by the listen loop at once
-//!   (brine's `decode/hot.rs` `enter` is the same idea); anything else runs the loop (`run`,
-//!   out of line, its hot state in locals): first without a memo (a MEMOIZE is a byte
-//!   skipped), and at the first BINGET the pickle is decoded again from its first opcode
-//!   keeping the memo. A str is checked ASCII by 8-byte words without a loop up to 32 bytes
+//!   next read. Every complete message at the head is decoded and handed out in one call
+//!   (`listen_batch`): the machine's entry (`start`) reads PROTO and FRAME in one 11-byte
+//!   check and takes a FRAME holding one SHORT_BINUNICODE, its MEMOIZE and STOP (the ack) as
+//!   that str without the loop (brine's `decode/hot.rs` `enter` is the same idea); anything
+//!   else runs the loop (`run_with`, out of line, its hot state in locals), which at STOP
+//!   hands the message out and goes on with the next one from a fresh state. The loop keeps
+//!   no memo (a MEMOIZE is a byte skipped); a BINGET stops the batch, and that message is
+//!   decoded again from its first opcode keeping the memo (`decode`). A str is checked ASCII by 8-byte words without a loop up to 32 bytes
 //!   (1-8 bytes: one word of the input with the bytes past the text shifted out), anything
 //!   else by `core::str::from_utf8`. A dict's keys are distinct when their lengths are (one
 //!   bit per length); two keys of one length (mod 64) take the byte filter of before. Any
@@ -33,7 +34,9 @@
 //! of a full lean run over TCP must decode, on the lean path, to exactly that; and every
 //! single-byte mutation (each position, each of 256 values) and every truncation of both
 //! pickles is decoded by the lean machine and by CPython's `pickle.loads`: whenever the lean
-//! machine accepts, CPython must accept with the same canonical value.
+//! machine accepts, CPython must accept with the same canonical value; and the batch path over
+//! an ack, a dict, each mutant, an ack and a dict hands out exactly the messages `decode`
+//! gives one after another, stopping where it stops (or at a BINGET).
 //!
 //! What it leaves out: error detail and positions (a declined shape just goes to the general
 //! decoder; a fault there aborts the run), the other opcodes, the merging of equal keys and
@@ -245,10 +248,12 @@ fn brine_blocking(addr: &str) -> io::Result<Outcome> {
 /// The receive buffer: brine's default and the lab's `recv(4096)`.
 const RX: usize = 4096;
 
-/// One message decoded on the lean path: the arena, the message's bytes, its root.
+/// One message decoded on the lean path: the arena's containers and items, the message's
+/// bytes, its root.
 #[derive(Clone, Copy)]
 struct Msg<'a> {
-    arena: &'a Arena,
+    seqs: &'a [Seq],
+    items: &'a [N],
     input: &'a [u8],
     root: N,
 }
@@ -284,11 +289,10 @@ impl<'a> Msg<'a> {
                     .unwrap_or_default(),
             ),
             N::Seq(id) => {
-                let Some(s) = self.arena.seqs.get(usize::from(id)) else {
+                let Some(s) = self.seqs.get(usize::from(id)) else {
                     return V::None;
                 };
                 let items = self
-                    .arena
                     .items
                     .get(usize::from(s.first)..usize::from(s.first) + usize::from(s.len))
                     .unwrap_or_default();
@@ -345,26 +349,24 @@ fn lean_listen(addr: &str, mut on: impl FnMut(Msg<'_>)) -> io::Result<Outcome> {
     let (mut head, mut tail) = (0usize, 0usize);
     loop {
         while head < tail {
+            // Every complete message at the head decoded and handed out in one call.
+            let mut done = 0;
+            let stop = listen_batch(&mut arena, &buf[head..tail], &mut done, &mut |m| {
+                on(m);
+                messages += 1;
+            });
+            head += done;
+            if stop == Stop::More {
+                break;
+            }
+            // The message at the head, one the batch did not take: the lean machine keeping its
+            // memo (a BINGET), else the general decoder.
             let input = &buf[head..tail];
-            // A one-str pickle (the ack) handed out from the entry, without the loop.
-            let found = match start(input) {
-                Ok(Start::Str(root, used)) => {
-                    on(Msg {
-                        arena: &arena,
-                        input: &input[..used],
-                        root,
-                    });
-                    messages += 1;
-                    head += used;
-                    continue;
-                }
-                Ok(Start::Run { code, pos, framed }) => run(&mut arena, code, pos, framed),
-                Err(stop) => Err(stop),
-            };
-            match found {
+            match decode(&mut arena, input) {
                 Ok((root, used)) => {
                     on(Msg {
-                        arena: &arena,
+                        seqs: &arena.seqs,
+                        items: &arena.items,
                         input: &input[..used],
                         root,
                     });
@@ -491,7 +493,8 @@ fn mutations_agree(message: &[u8]) -> (usize, usize, usize) {
             Ok((root, used)) => {
                 let mut got = String::new();
                 let msg = Msg {
-                    arena: &arena,
+                    seqs: &arena.seqs,
+                    items: &arena.items,
                     input: &m[..used],
                     root,
                 };
@@ -505,8 +508,52 @@ fn mutations_agree(message: &[u8]) -> (usize, usize, usize) {
             Err(Stop::More) => more += 1,
             Err(Stop::Slow | Stop::Memo) => slow += 1,
         }
+        // The batch path (the listen loop's) over an ack and a dict, the mutant, an ack and a
+        // dict: the messages it hands out are those `decode` gives one by one from the start.
+        let lead = [ack_pickle(), dict_pickle()].concat();
+        let stream = [&lead[..], m, &lead[..]].concat();
+        batch_agrees(&mut arena, &stream);
     }
     (ok, more, slow)
+}
+
+/// `listen_batch` over `stream` hands out exactly the first messages that `decode` gives one
+/// after another from its start, and stops where `decode` does (or at a BINGET, `Memo`).
+fn batch_agrees(arena: &mut Arena, stream: &[u8]) {
+    let canon = |m: Msg<'_>| {
+        let mut text = String::new();
+        m.canon(m.root, &mut text);
+        (text, m.input.len())
+    };
+    let (mut one_by_one, mut at) = (Vec::new(), 0);
+    let last = loop {
+        match decode(arena, &stream[at..]) {
+            Ok((root, used)) => {
+                one_by_one.push(canon(Msg {
+                    seqs: &arena.seqs,
+                    items: &arena.items,
+                    input: &stream[at..at + used],
+                    root,
+                }));
+                at += used;
+            }
+            Err(stop) => break stop,
+        }
+    };
+    let (mut batch, mut done) = (Vec::new(), 0);
+    let stop = listen_batch(arena, stream, &mut done, &mut |m| batch.push(canon(m)));
+    let n = batch.len();
+    assert!(
+        n <= one_by_one.len(),
+        "batch handed out more: {stream:02x?}"
+    );
+    assert_eq!(batch[..], one_by_one[..n], "batch differs: {stream:02x?}");
+    assert_eq!(done, batch.iter().map(|b| b.1).sum::<usize>());
+    assert!(
+        stop == Stop::Memo || (n == one_by_one.len() && stop == last),
+        "batch stopped with {stop:?} after {n}, decode with {last:?} after {}: {stream:02x?}",
+        one_by_one.len()
+    );
 }
 
 /// A full lean run over TCP in which every message must take the lean path and decode to

@@ -326,21 +326,66 @@ fn start_slow(input: &[u8]) -> Result<Start<'_>, Stop> {
 /// decoded again from `pos` keeping the memo. Exact either way.
 #[inline(always)]
 fn run(a: &mut Arena, code: &[u8], pos: usize, framed: bool) -> Result<(N, usize), Stop> {
-    match run_with::<false>(a, code, pos, framed) {
-        Err(Stop::Memo) => run_with::<true>(a, code, pos, framed),
-        done => done,
+    let (mut done, mut on) = (0, |_: Msg<'_>| {});
+    match run_with::<false, false, _>(a, code, &mut done, code, pos, framed, &mut on) {
+        Err(Stop::Memo) => {
+            run_with::<true, false, _>(a, code, &mut done, code, pos, framed, &mut on)
+        }
+        found => found,
+    }
+}
+
+/// Decodes every complete message at the start of `input` that the machine takes without
+/// a memo, handing each to `on`, in one call (no return to the listen loop between them);
+/// `*done`: the bytes of those messages. Returns why it stopped at `input[*done..]`: `More`
+/// (incomplete or nothing left), `Slow` or `Memo` (that message is the caller's).
+#[inline(always)]
+fn listen_batch<F: FnMut(Msg<'_>)>(
+    a: &mut Arena,
+    input: &[u8],
+    done: &mut usize,
+    on: &mut F,
+) -> Stop {
+    loop {
+        let rest = input.get(*done..).unwrap_or_default();
+        if rest.is_empty() {
+            return Stop::More;
+        }
+        match start(rest) {
+            Err(stop) => return stop,
+            Ok(Start::Str(root, used)) => {
+                on(Msg {
+                    seqs: &a.seqs,
+                    items: &a.items,
+                    input: &rest[..used],
+                    root,
+                });
+                *done += used;
+            }
+            Ok(Start::Run { code, pos, framed }) => {
+                return match run_with::<false, true, F>(a, input, done, code, pos, framed, on) {
+                    Err(stop) => stop,
+                    Ok(_) => Stop::Slow, // a batch hands its messages out, never returns one
+                };
+            }
+        }
     }
 }
 
 /// The machine's loop, out of line: its hot state stays in registers of its own frame, not
 /// the listen loop's. `MEMO`: whether MEMOIZE records values (BINGET needs them); without,
 /// a BINGET answers `Stop::Memo`.
+/// `BATCH`: at a STOP the message goes to `on` and the next one at `input[*done..]` (where
+/// `code` began) is decoded in the same call, until one the batch does not take.
 #[inline(never)]
-fn run_with<const MEMO: bool>(
+fn run_with<'i, const MEMO: bool, const BATCH: bool, F: FnMut(Msg<'_>)>(
     a: &mut Arena,
-    code: &[u8],
+    input: &'i [u8],
+    done: &mut usize,
+    mut code: &'i [u8],
     mut pos: usize,
-    framed: bool,
+    mut framed: bool,
+    on: &mut F,
 ) -> Result<(N, usize), Stop> {
     let Arena {
         seqs,
@@ -524,7 +569,44 @@ fn run_with<const MEMO: bool>(
                 if sp != 1 || mp != 0 || shared || (framed && pos != code.len()) {
                     return Err(Stop::Slow);
                 }
-                return Ok((stack[0], pos));
+                if !BATCH {
+                    return Ok((stack[0], pos));
+                }
+                on(Msg {
+                    seqs: &seqs[..],
+                    items: &items[..],
+                    input: &code[..pos],
+                    root: stack[0],
+                });
+                *done += pos;
+                // The next message: a one-str pickle handed out at once, anything else
+                // decoded by this loop from a fresh state.
+                loop {
+                    let rest = input.get(*done..).unwrap_or_default();
+                    if rest.is_empty() {
+                        return Err(Stop::More);
+                    }
+                    match start(rest)? {
+                        Start::Str(root, used) => {
+                            on(Msg {
+                                seqs: &seqs[..],
+                                items: &items[..],
+                                input: &rest[..used],
+                                root,
+                            });
+                            *done += used;
+                        }
+                        Start::Run {
+                            code: next,
+                            pos: at,
+                            framed: whole,
+                        } => {
+                            (code, pos, framed) = (next, at, whole);
+                            break;
+                        }
+                    }
+                }
+                (ns, ni, sp, mp, memo_len, shared) = (0, 0, 0, 0, 0, false);
             }
             // The table spans every byte (no range test before the jump).
             0x00 | 0xff => return Err(Stop::Slow),
