@@ -11,7 +11,7 @@
 //! - `lean`: std `TcpStream` reads into one 4096-byte buffer; each complete pickle at the head
 //!   is decoded by a lean machine (listen_lean_machine.rs: dispatch on the raw opcode byte,
 //!   MARKs on their own stack, a leaf a 16-byte value on the stack, in the memo and among a
-//!   container's items, containers in a table with their items contiguous; 19 opcodes) into
+//!   container's items, containers in a table with their items contiguous; 20 opcodes) into
 //!   a flat arena of 29,760 bytes, the root handed out as a `V` (the ack: one UTF-8-checked
 //!   str; the dict: a dict of contiguous items); the tail is moved to the front before the
 //!   next read. Every complete message at the head is decoded and handed out in one call
@@ -58,12 +58,15 @@
 //!   done; done; done                                      # (count at 40,000 - at 20,000) / 20,000
 //!   rm -r bench/examples
 //!
-//! 2026-12-07 08:29-08:31 UTC, main at 9f43b3f, rustc 1.95, load 1.6-2.0 (a CI run beside
-//! it), three runs: of the 4 KiB limit, ack brine 0.35 / 0.37 / 0.35, lean 0.57 / 0.55 /
-//! 0.51; dict brine 0.30 / 0.31 / 0.31, lean 0.41 / 0.43 / 0.43. Instructions per message,
-//! the whole process: ack brine 365, lean 190; dict brine 1,963, lean 1,235. BENCHMARKS.md,
-//! "Listen path", "A lean listen loop, measured (s10-listen)", has every run and what the
-//! figures mean.
+//! s12-leanlisten (2026-12-07, rustc 1.95), instructions per message, the whole process: ack
+//! brine 227, lean 94 (s10's design: 191); dict brine 1,708, lean 1,011 (1,233). Wall time,
+//! `flock /tmp/cargo-slot-1 target/release/examples/listen_lean bench 1000000` at 871071d,
+//! six runs 15:30-15:58 UTC, load 1.0-3.0 (the CI's tests, then its Miri, beside them), the
+//! limit at 59-67 M acks/s and 19-21 M dicts/s: of the 4 KiB limit, ack brine 0.27-0.45,
+//! lean 0.68-0.82; dict brine 0.32-0.36, lean 0.44-0.46 (rounds 0.36-0.49). In a 15:16 run
+//! (step 2: 95 / 1,095) where the limit reached 33.5 M dicts/s the dict gave 0.29. BENCHMARKS.md, "Listen path",
+//! the s12-leanlisten part, has every run, the steps and what the design gives up; s10's
+//! runs (ack 0.51-0.57, dict 0.41-0.43 at 190 / 1,235 instructions) are in its s10 part.
 use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
