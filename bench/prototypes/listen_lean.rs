@@ -63,8 +63,11 @@
 //! `flock /tmp/cargo-slot-1 target/release/examples/listen_lean bench 1000000` at 871071d,
 //! six runs 15:30-15:58 UTC, load 1.0-3.0 (the CI's tests, then its Miri, beside them), the
 //! limit at 59-67 M acks/s and 19-21 M dicts/s: of the 4 KiB limit, ack brine 0.27-0.45,
-//! lean 0.68-0.82; dict brine 0.32-0.36, lean 0.44-0.46 (rounds 0.36-0.49). In a 15:16
-//! run (step 2: 95 / 1,095) where the limit reached 33.5 M dicts/s the dict gave 0.29.
+//! lean 0.68-0.82; dict brine 0.32-0.36, lean 0.44-0.46 (rounds 0.36-0.49). Three runs
+//! 16:09-16:10 UTC on the idle machine after the CI (load 0.7-1.1), the limit at 83-96 M
+//! acks/s and 29-34 M dicts/s: ack brine 0.29-0.32, lean 0.98-1.05 (met); dict brine
+//! 0.23-0.27, lean 0.31-0.36: the dict's 0.4 is **missed** whenever the limit runs at ~30 M
+//! dicts/s (also a 15:16 run of step 2, 95 / 1,095: 0.29).
 //! BENCHMARKS.md, "Listen path", the s12-leanlisten part, has every run, the steps and what
 //! the design gives up; s10's runs (ack 0.51-0.57, dict 0.41-0.43 at 190 / 1,235
 //! instructions) are in its s10 part.
