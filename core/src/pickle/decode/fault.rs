@@ -9,6 +9,7 @@ use crate::pickle::error::{Capacity, Error, Global, GLOBAL_NAME_LEN};
 use crate::pickle::opcodes::Opcode;
 
 use super::arena::{span, Builtin};
+use super::globals::builtin_name;
 use super::machine::At;
 
 /// One decoding error inside the machine; [`Fault::error`] is its [`Error`].
@@ -105,13 +106,7 @@ impl Name {
                 span(input, module, module_len.into()),
                 span(input, name, name_len.into()),
             ),
-            Name::Builtin(builtin) => match builtin {
-                Builtin::Set => (b"builtins", b"set"),
-                Builtin::FrozenSet => (b"builtins", b"frozenset"),
-                Builtin::Bytes => (b"builtins", b"bytes"),
-                Builtin::ByteArray => (b"builtins", b"bytearray"),
-                Builtin::CodecsEncode => (b"_codecs", b"encode"),
-            },
+            Name::Builtin(builtin) => builtin_name(builtin),
             #[cfg(feature = "objects")]
             Name::Class(class) => {
                 let (module, name) = class.dotted().unwrap_or(("", ""));

@@ -213,19 +213,30 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 /// A loop over a table, not a `match` of byte strings (which compares each pattern inline:
 /// 360 bytes of a Cortex-M3 build).
 fn builtin(module: &[u8], name: &[u8], proto: u8) -> Option<Builtin> {
-    const NAMES: [(&[u8], &[u8], Builtin); 5] = [
-        (b"builtins", b"set", Builtin::Set),
-        (b"builtins", b"frozenset", Builtin::FrozenSet),
-        (b"builtins", b"bytes", Builtin::Bytes),
-        (b"builtins", b"bytearray", Builtin::ByteArray),
-        (b"_codecs", b"encode", Builtin::CodecsEncode),
-    ];
     let module = match module {
         b"__builtin__" if proto < 3 => b"builtins",
         module => module,
     };
-    NAMES
+    BUILTIN_NAMES
         .iter()
         .find(|&&(m, n, _)| m == module && n == name)
         .map(|&(_, _, builtin)| builtin)
+}
+
+/// The module and name of each data builtin, as CPython 3 names it.
+const BUILTIN_NAMES: [(&[u8], &[u8], Builtin); 5] = [
+    (b"builtins", b"set", Builtin::Set),
+    (b"builtins", b"frozenset", Builtin::FrozenSet),
+    (b"builtins", b"bytes", Builtin::Bytes),
+    (b"builtins", b"bytearray", Builtin::ByteArray),
+    (b"_codecs", b"encode", Builtin::CodecsEncode),
+];
+
+/// The module and name of `builtin` (as [`BUILTIN_NAMES`] holds them), for the error that
+/// refuses it.
+pub(super) fn builtin_name(builtin: Builtin) -> (&'static [u8], &'static [u8]) {
+    BUILTIN_NAMES
+        .iter()
+        .find(|&&(_, _, b)| b == builtin)
+        .map_or((&[], &[]), |&(module, name, _)| (module, name))
 }
