@@ -369,17 +369,13 @@ impl<A: Arena> Machine<'_, '_, A> {
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
                 let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
                 if is_key && unhashable != Unhashable::No {
-                    return Err(Fault::Unhashable {
-                        opcode: at.op,
-                        offset: at.offset,
-                        type_name: match unhashable.type_name() {
-                            Some(name) => name,
-                            #[cfg(feature = "objects")]
-                            None => self.collection_name(child),
-                            #[cfg(not(feature = "objects"))]
-                            None => "?",
-                        },
-                    });
+                    return Err(Fault::Unhashable(match unhashable.type_name() {
+                        Some(name) => name,
+                        #[cfg(feature = "objects")]
+                        None => self.collection_name(child),
+                        #[cfg(not(feature = "objects"))]
+                        None => "?",
+                    }));
                 }
                 // A second key: equal keys may need merging, a set ordering.
                 if is_key && c.len > 0 {

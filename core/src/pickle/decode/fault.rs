@@ -1,66 +1,61 @@
-//! The machine's errors while it runs: [`Error`]'s decoding variants in a few words (20 bytes
+//! The machine's errors while it runs: [`Error`]'s decoding variants in a few words (12 bytes
 //! on a 32-bit target, where an `Error`, with room for a refused global's names and a serde
 //! message, is 72), so that each `?` between the opcode families moves a few words, not a
-//! whole `Error` (measured: 2.9 KB of the smallest lab firmware's flash). A refused global's
-//! names stay where they are (input offsets, or a name the decoder knows) until the run
-//! ends, where [`Fault::error`] makes the `Error` a caller sees, once.
+//! whole `Error` (measured: 2.9 KB of the smallest lab firmware's flash). A fault keeps only
+//! what the opcode being executed does not say: every `Error` it becomes names that opcode
+//! and its offset (a truncated pickle, the input's length), which [`Fault::error`] takes
+//! from the machine where the run ends; a refused global's names stay where they are (input
+//! offsets, or a name the decoder knows) until then.
 
 use crate::pickle::error::{Capacity, Error, Global, GLOBAL_NAME_LEN};
-use crate::pickle::opcodes::Opcode;
 
 use super::arena::{span, Builtin};
 use super::globals::builtin_name;
 use super::machine::At;
 
-/// One decoding error inside the machine; [`Fault::error`] is its [`Error`].
+/// One decoding error inside the machine, raised by the opcode being executed (an [`At`]);
+/// [`Fault::error`] is its [`Error`].
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Fault {
-    /// [`Error::Truncated`].
-    Truncated { offset: usize },
-    /// [`Error::Refused`], with the global's names where they are.
-    Refused {
-        opcode: Opcode,
-        offset: usize,
-        global: Option<Name>,
+    /// [`Error::Truncated`] (at the input's end).
+    Truncated,
+    /// [`Error::Refused`] without a global.
+    Refused,
+    /// [`Error::Refused`] of a global whose module and name are in the input at these
+    /// offsets (their first [`GLOBAL_NAME_LEN`] bytes: all a `Global` keeps).
+    RefusedInput {
+        module: u32,
+        name: u32,
+        module_len: u8,
+        name_len: u8,
     },
+    /// [`Error::Refused`] of a data builtin called with arguments CPython never writes for it.
+    RefusedBuiltin(Builtin),
+    /// [`Error::Refused`] of a standard type's class (feature `objects`).
+    #[cfg(feature = "objects")]
+    RefusedClass(crate::pickle::objects::Class),
     /// [`Error::InvalidArgument`].
-    InvalidArgument {
-        opcode: Opcode,
-        offset: usize,
-        reason: &'static str,
-    },
+    InvalidArgument(&'static str),
     /// pickle.py's error for a read that starts inside a FRAME and ends past it (an
     /// argument, or part of one read at once, may not cross its frame's end): the
-    /// [`Error::InvalidArgument`] of the opcode being executed, which the reader of the
-    /// argument does not know.
+    /// [`Error::InvalidArgument`] of the opcode being executed.
     FrameExhausted,
     /// [`Error::InvalidStack`].
-    InvalidStack {
-        opcode: Opcode,
-        offset: usize,
-        reason: &'static str,
-    },
-    /// [`Error::MemoMissing`].
-    MemoMissing { index: u32, offset: usize },
-    /// [`Error::UnsupportedProtocol`].
-    UnsupportedProtocol { version: u8, offset: usize },
-    /// [`Error::Unhashable`].
-    Unhashable {
-        opcode: Opcode,
-        offset: usize,
-        type_name: &'static str,
-    },
+    InvalidStack(&'static str),
+    /// [`Error::MemoMissing`] of this index.
+    MemoMissing(u32),
+    /// [`Error::UnsupportedProtocol`] of this version.
+    UnsupportedProtocol(u8),
+    /// [`Error::Unhashable`] of this type.
+    Unhashable(&'static str),
     /// [`Error::Recursive`].
-    Recursive { offset: usize },
+    Recursive,
     /// [`Error::Capacity`].
-    Capacity {
-        what: Capacity,
-        limit: usize,
-        offset: usize,
-    },
+    Capacity { what: Capacity, limit: usize },
 }
 
-/// The dotted name of a refused global, not yet copied into a [`Global`].
+/// The dotted name of a refused global, not yet copied into a [`Global`] (what
+/// [`At::refused`] is given; kept in the [`Fault`] as its own variant).
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Name {
     /// The module and the name at these input offsets (their first [`GLOBAL_NAME_LEN`]
@@ -93,90 +88,91 @@ impl Name {
             name_len: kept(name),
         }
     }
+}
 
-    /// The names as [`Error::Refused`] reports them.
-    fn global(self, input: &[u8]) -> Global {
-        let (module, name): (&[u8], &[u8]) = match self {
-            Name::Input {
+impl Fault {
+    /// [`Error::Refused`] of `global`.
+    #[inline(always)]
+    pub(super) fn refused(global: Option<Name>) -> Self {
+        match global {
+            None => Fault::Refused,
+            Some(Name::Input {
                 module,
                 name,
                 module_len,
                 name_len,
-            } => (
-                span(input, module, module_len.into()),
-                span(input, name, name_len.into()),
-            ),
-            Name::Builtin(builtin) => builtin_name(builtin),
+            }) => Fault::RefusedInput {
+                module,
+                name,
+                module_len,
+                name_len,
+            },
+            Some(Name::Builtin(builtin)) => Fault::RefusedBuiltin(builtin),
             #[cfg(feature = "objects")]
-            Name::Class(class) => {
-                let (module, name) = class.dotted().unwrap_or(("", ""));
-                (module.as_bytes(), name.as_bytes())
-            }
-        };
-        Global::new(module, name)
+            Some(Name::Class(class)) => Fault::RefusedClass(class),
+        }
     }
-}
 
-impl Fault {
-    /// The [`Error`] this is, for the opcode `at` (named by [`Fault::FrameExhausted`]) of
-    /// the pickle `input` (where a refused global's names are). Out of line: one copy.
+    /// The [`Error`] this is, raised by the opcode `at` of the pickle `input` (where a
+    /// truncated pickle ends and a refused global's names are). Out of line: one copy.
     #[cold]
     #[inline(never)]
     pub(super) fn error(self, at: At, input: &[u8]) -> Error {
+        let At { op: opcode, offset } = at;
+        let refused = |(module, name): (&[u8], &[u8])| Error::Refused {
+            opcode,
+            offset,
+            global: Some(Global::new(module, name)),
+        };
         match self {
-            Fault::Truncated { offset } => Error::Truncated { offset },
-            Fault::Refused {
-                opcode,
-                offset,
-                global,
-            } => Error::Refused {
-                opcode,
-                offset,
-                global: global.map(|name| name.global(input)),
+            Fault::Truncated => Error::Truncated {
+                offset: input.len(),
             },
-            Fault::InvalidArgument {
+            Fault::Refused => Error::Refused {
                 opcode,
                 offset,
-                reason,
-            } => Error::InvalidArgument {
+                global: None,
+            },
+            Fault::RefusedInput {
+                module,
+                name,
+                module_len,
+                name_len,
+            } => refused((
+                span(input, module, module_len.into()),
+                span(input, name, name_len.into()),
+            )),
+            Fault::RefusedBuiltin(builtin) => refused(builtin_name(builtin)),
+            #[cfg(feature = "objects")]
+            Fault::RefusedClass(class) => {
+                let (module, name) = class.dotted().unwrap_or(("", ""));
+                refused((module.as_bytes(), name.as_bytes()))
+            }
+            Fault::InvalidArgument(reason) => Error::InvalidArgument {
                 opcode,
                 offset,
                 reason,
             },
             Fault::FrameExhausted => Error::InvalidArgument {
-                opcode: at.op,
-                offset: at.offset,
+                opcode,
+                offset,
                 reason:
                     "pickle exhausted before end of frame (the argument runs past its FRAME's end)",
             },
-            Fault::InvalidStack {
-                opcode,
-                offset,
-                reason,
-            } => Error::InvalidStack {
+            Fault::InvalidStack(reason) => Error::InvalidStack {
                 opcode,
                 offset,
                 reason,
             },
-            Fault::MemoMissing { index, offset } => Error::MemoMissing { index, offset },
-            Fault::UnsupportedProtocol { version, offset } => {
-                Error::UnsupportedProtocol { version, offset }
-            }
-            Fault::Unhashable {
-                opcode,
-                offset,
-                type_name,
-            } => Error::Unhashable {
+            Fault::MemoMissing(index) => Error::MemoMissing { index, offset },
+            Fault::UnsupportedProtocol(version) => Error::UnsupportedProtocol { version, offset },
+            Fault::Unhashable(type_name) => Error::Unhashable {
                 opcode,
                 offset,
                 type_name,
             },
-            Fault::Recursive { offset } => Error::Recursive { offset },
-            Fault::Capacity {
-                what,
-                limit,
-                offset,
-            } => Error::Capacity {
+            Fault::Recursive => Error::Recursive { offset },
+            Fault::Capacity { what, limit } => Error::Capacity {
                 what,
                 limit,
                 offset,

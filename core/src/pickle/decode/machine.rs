@@ -69,35 +69,19 @@ pub(super) struct At {
 
 impl At {
     pub(super) fn arg(self, reason: &'static str) -> Fault {
-        Fault::InvalidArgument {
-            opcode: self.op,
-            offset: self.offset,
-            reason,
-        }
+        Fault::InvalidArgument(reason)
     }
 
     pub(super) fn stack(self, reason: &'static str) -> Fault {
-        Fault::InvalidStack {
-            opcode: self.op,
-            offset: self.offset,
-            reason,
-        }
+        Fault::InvalidStack(reason)
     }
 
     pub(super) fn capacity(self, what: Capacity, limit: usize) -> Fault {
-        Fault::Capacity {
-            what,
-            limit,
-            offset: self.offset,
-        }
+        Fault::Capacity { what, limit }
     }
 
     pub(super) fn refused(self, global: Option<Name>) -> Fault {
-        Fault::Refused {
-            opcode: self.op,
-            offset: self.offset,
-            global,
-        }
+        Fault::refused(global)
     }
 }
 
@@ -231,10 +215,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             PROTO => {
                 let [version] = self.fixed(at)?;
                 if version > 5 {
-                    return Err(Fault::UnsupportedProtocol {
-                        version,
-                        offset: at.offset,
-                    });
+                    return Err(Fault::UnsupportedProtocol(version));
                 }
                 self.proto = version;
             }
@@ -243,9 +224,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 // As CPython does, refuse a frame that claims more bytes than there are.
                 let len = u64::from_le_bytes(self.fixed(at)?);
                 if len > (self.input.len() - self.pos) as u64 {
-                    return Err(Fault::Truncated {
-                        offset: self.input.len(),
-                    });
+                    return Err(Fault::Truncated);
                 }
                 // As pickle.py's `_Unframer.load_frame` (frames follow each other).
                 if self.pos < self.d.frame_end {
@@ -333,10 +312,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .get(index as usize)
                     .copied()
                     .filter(|&id| id != NIL)
-                    .ok_or(Fault::MemoMissing {
-                        index,
-                        offset: at.offset,
-                    })?;
+                    .ok_or(Fault::MemoMissing(index))?;
                 self.note_shared(id);
                 self.push_raw(id, at)?;
             }
@@ -355,9 +331,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
-            .ok_or(Fault::Truncated {
-                offset: self.input.len(),
-            })?;
+            .ok_or(Fault::Truncated)?;
         self.pos += n;
         Ok(bytes)
     }
@@ -381,9 +355,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             return Err(if end < self.input.len() {
                 Fault::FrameExhausted
             } else {
-                Fault::Truncated {
-                    offset: self.input.len(),
-                }
+                Fault::Truncated
             });
         };
         let line = self.take(n)?;
@@ -396,9 +368,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Fault> {
         let bytes = self.take(N)?;
         // Cannot fail: `take` returned `N` bytes.
-        bytes.try_into().map_err(|_| Fault::Truncated {
-            offset: self.input.len(),
-        })
+        bytes.try_into().map_err(|_| Fault::Truncated)
     }
 
     /// The argument of a fixed-width opcode: as many bytes as the opcode table says, as an
@@ -430,9 +400,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {
-            return Err(Fault::Truncated {
-                offset: self.input.len(),
-            });
+            return Err(Fault::Truncated);
         }
         Ok(n as usize)
     }

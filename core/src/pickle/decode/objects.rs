@@ -319,7 +319,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             let (child, next) = (e.child, e.next(edge));
             let (d, w) = match self.node(child) {
                 Node::Container(k) if child != id => (k.depth, k.expansion),
-                Node::Container(_) => return Err(Fault::Recursive { offset: at.offset }),
+                Node::Container(_) => return Err(Fault::Recursive),
                 leaf => (0, leaf_weight(leaf)),
             };
             depth = depth.max(d + 1);

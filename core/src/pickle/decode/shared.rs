@@ -166,7 +166,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         }
                         (0, 1)
                     }
-                    IN_CYCLE => return Err(Fault::Recursive { offset: at.offset }),
+                    IN_CYCLE => return Err(Fault::Recursive),
                     _ => (c.depth, c.expansion),
                 },
                 Some(leaf) => (0, leaf_weight(*leaf)),
