@@ -150,13 +150,60 @@ impl Node {
 }
 
 /// A UTF-8 str's slot (1-64) in the decoder's filter of certainly distinct dict keys: a
-/// function of its length and its first, middle and last bytes, so equal strs share it.
+/// hash of its length and its first and last eight bytes (fewer: first and last four, or
+/// first, middle and last byte), so equal strs share it.
 #[inline(always)]
 pub(crate) fn key_slot(text: &[u8]) -> u8 {
-    let len = text.len();
-    let byte = |i: usize| usize::from(text.get(i).copied().unwrap_or(0));
-    let mix = len + byte(0) + byte(len.wrapping_sub(1)) + byte(len / 2) * 11;
-    (mix & 63) as u8 + 1
+    text_words(text).slot
+}
+
+/// What the machine reads of a str's text at once: its [`key_slot`] and whether it is ASCII.
+pub(crate) struct TextWords {
+    pub(crate) slot: u8,
+    pub(crate) ascii: bool,
+}
+
+/// A str's text read by words, once for both [`TextWords`]: the first and the last eight
+/// bytes (overlapping; a longer text's middle words for the ASCII test only), four for a
+/// text of 4 to 7 bytes, the first, middle and last byte below that. The slot mixes the two
+/// words and the length by a multiplication (its top six bits).
+#[inline(always)]
+pub(crate) fn text_words(raw: &[u8]) -> TextWords {
+    let n = raw.len();
+    let word = |at: usize| {
+        let bytes = raw
+            .get(at..at + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok());
+        u64::from_le_bytes(bytes.unwrap_or([0x80; 8]))
+    };
+    let half = |at: usize| {
+        let bytes = raw
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok());
+        u64::from(u32::from_le_bytes(bytes.unwrap_or([0x80; 4])))
+    };
+    let byte = |at: usize| u64::from(raw.get(at).copied().unwrap_or(0x80));
+    let (first, last, middle) = if n >= 8 {
+        // Words from the ninth byte on while more than eight bytes are left (the last word
+        // covers the rest): none for up to 16 bytes.
+        let (mut middle, mut at) = (0, 8);
+        while at + 8 < n {
+            middle |= word(at);
+            at += 8;
+        }
+        (word(0), word(n - 8), middle)
+    } else if n >= 4 {
+        (half(0), half(n - 4), 0)
+    } else if n > 0 {
+        (byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16, 0, 0)
+    } else {
+        (0, 0, 0)
+    };
+    let mix = (first ^ last.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    TextWords {
+        slot: (mix >> 58) as u8 + 1,
+        ascii: (first | last | middle) & 0x8080_8080_8080_8080 == 0,
+    }
 }
 
 /// The input bytes `start..start + len` of a node (empty if out of range, which the decoder

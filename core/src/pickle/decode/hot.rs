@@ -9,7 +9,7 @@
 use crate::pickle::opcodes::le_u64;
 use crate::pickle::text::{self, TextEncoding};
 
-use super::arena::{key_slot, leaf_weight, Container, ContainerKind, Id, Node, NIL};
+use super::arena::{leaf_weight, text_words, Container, ContainerKind, Id, Node, NIL};
 use super::containers::{chain, link_summed};
 use super::machine::{op, Hot, Machine, MARK_ENTRY};
 use super::{Arena, Storage};
@@ -666,14 +666,16 @@ pub(crate) fn memoize_next(window: &[u8], pos: usize) -> bool {
 fn str_leaf<const W: usize>(window: &[u8], arg: usize, check_utf8: bool) -> Option<(Node, usize)> {
     let start = arg + W;
     let raw = str_raw::<W>(window, arg)?;
-    if !text_ok(raw, check_utf8) {
+    // Its words read once for its key slot and the ASCII test.
+    let words = text_words(raw);
+    if check_utf8 && !words.ascii && text::validate_text(raw, TextEncoding::Utf8).is_err() {
         return None;
     }
     let node = Node::Str {
         start: start as u32,
         len: raw.len() as u32,
         enc: TextEncoding::Utf8,
-        key: key_slot(raw),
+        key: words.slot,
     };
     Some((node, start + raw.len()))
 }
@@ -740,50 +742,22 @@ fn plain_item(
     true
 }
 
-/// Whether `raw` is ASCII (valid UTF-8 as it stands), eight bytes at a time, the last
-/// eight (or four) overlapping the others, so a short str takes no byte loop: the short
-/// keys and strings of the common messages skip the general check's call.
+/// Whether `raw` is ASCII (valid UTF-8 as it stands), by words ([`text_words`]), so a short
+/// str takes no byte loop: the short keys and strings of the common messages skip the
+/// general check's call.
 #[inline(always)]
 fn ascii(raw: &[u8]) -> bool {
-    let n = raw.len();
-    let word = |at: usize| {
-        let bytes = raw
-            .get(at..at + 8)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok());
-        u64::from_le_bytes(bytes.unwrap_or([0x80; 8]))
-    };
-    let half = |at: usize| {
-        let bytes = raw
-            .get(at..at + 4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok());
-        u64::from(u32::from_le_bytes(bytes.unwrap_or([0x80; 4])))
-    };
-    let byte = |at: usize| u64::from(raw.get(at).copied().unwrap_or(0x80));
-    let high = if n >= 8 {
-        let mut chunks = raw.chunks_exact(8);
-        let mut high = word(n - 8);
-        for chunk in &mut chunks {
-            high |= u64::from_le_bytes(chunk.try_into().unwrap_or([0x80; 8]));
-        }
-        high
-    } else if n >= 4 {
-        half(0) | half(n - 4)
-    } else if n > 0 {
-        byte(0) | byte(n / 2) | byte(n - 1)
-    } else {
-        0
-    };
-    high & 0x8080_8080_8080_8080 == 0
+    text_words(raw).ascii
 }
 
 #[cfg(test)]
 mod tests {
-    /// `ascii` agrees with `<[u8]>::is_ascii` for every length up to 24 with one non-ASCII
+    /// `ascii` agrees with `<[u8]>::is_ascii` for every length up to 40 with one non-ASCII
     /// byte at each position (its overlapping reads must cover every byte).
     #[test]
     fn ascii_checks_every_byte() {
-        for n in 0..24 {
-            let mut raw = [b'a'; 24];
+        for n in 0..40 {
+            let mut raw = [b'a'; 40];
             assert!(super::ascii(&raw[..n]));
             for at in 0..n {
                 raw[at] = 0xc3;
@@ -791,5 +765,55 @@ mod tests {
                 raw[at] = b'a';
             }
         }
+    }
+
+    /// 64 str keys of 64 distinct filter slots ([`key_slot`](super::super::arena::key_slot)),
+    /// then the first again, in one SETITEMS: the filter sees every bit taken, so the
+    /// repeat is merged as CPython merges it (`{k: last value}` in first-seen order).
+    #[test]
+    fn a_key_past_a_full_filter_is_merged() {
+        extern crate std;
+        use std::{format, string::String, vec::Vec};
+        let mut keys: Vec<String> = Vec::new();
+        let mut seen = 0u64;
+        for i in 0..100_000 {
+            let key = format!("k{i}");
+            let bit = 1u64 << (super::super::arena::key_slot(key.as_bytes()) & 63);
+            if seen & bit == 0 {
+                seen |= bit;
+                keys.push(key);
+            }
+            if keys.len() == 64 {
+                break;
+            }
+        }
+        assert_eq!(seen, u64::MAX);
+        let mut pickle = Vec::from(&b"\x80\x04}("[..]);
+        for (key, value) in keys.iter().zip(0u8..).chain([(&keys[0], 99)]) {
+            pickle.extend_from_slice(&[0x8c, key.len() as u8]);
+            pickle.extend_from_slice(key.as_bytes());
+            pickle.extend_from_slice(&[b'K', value]);
+        }
+        pickle.extend_from_slice(b"u.");
+        let mut d: super::super::Decoder = super::super::Decoder::new();
+        let Ok(crate::pickle::Value::Dict(dict)) = d.decode(&pickle) else {
+            panic!("not a dict");
+        };
+        assert_eq!(dict.len(), 64);
+        let got: Vec<(String, i64)> = dict
+            .iter()
+            .map(|(k, v)| {
+                (
+                    String::from(k.as_str().unwrap_or("?")),
+                    v.as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        let want: Vec<(String, i64)> = keys
+            .iter()
+            .zip(0..)
+            .map(|(k, i)| (k.clone(), if i == 0 { 99 } else { i }))
+            .collect();
+        assert_eq!(got, want);
     }
 }
