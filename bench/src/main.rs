@@ -3,8 +3,9 @@
 //! - `throughput`: a dedicated streaming server (a thread of this process) sends
 //!   `{'clientid': 1}`, reads the identity, then writes the same pickled message N times in
 //!   256 KiB writes and closes. Each client times itself from the end of its handshake to the
-//!   end of the stream. Clients: brine blocking (std `TcpStream` via brine-adapters), brine
-//!   async (tokio, current-thread runtime), the Python lab loop (`recv(4096)` +
+//!   end of the stream. Clients: brine blocking (std `TcpStream` via brine-adapters; one
+//!   `next_event` call per message, and `run`: every complete message of a read handed to a
+//!   closure in one loop), brine async (tokio, current-thread runtime), the Python lab loop (`recv(4096)` +
 //!   `pickle.loads`), a correct framed Python client (`pickle.Unpickler` over a buffered
 //!   socket file), and the limit: a plain Rust `TcpStream` read-and-discard loop, with
 //!   4 KiB reads (brine's receive buffer) and with 64 KiB reads.
@@ -158,16 +159,18 @@ pub enum Competitor {
     Limit64K,
     Limit4K,
     BrineBlocking,
+    BrineRun,
     BrineAsync,
     PythonFramed,
     PythonLab,
 }
 
 impl Competitor {
-    const ALL: [Competitor; 6] = [
+    const ALL: [Competitor; 7] = [
         Competitor::Limit64K,
         Competitor::Limit4K,
         Competitor::BrineBlocking,
+        Competitor::BrineRun,
         Competitor::BrineAsync,
         Competitor::PythonFramed,
         Competitor::PythonLab,
@@ -177,7 +180,12 @@ impl Competitor {
         match self {
             Competitor::Limit64K => "limit: Rust TcpStream read+discard, 64 KiB reads",
             Competitor::Limit4K => "limit: Rust TcpStream read+discard, 4 KiB reads",
-            Competitor::BrineBlocking => "brine blocking (std TcpStream, every message a Value)",
+            Competitor::BrineBlocking => {
+                "brine blocking `next_event` (std TcpStream, every message a Value)"
+            }
+            Competitor::BrineRun => {
+                "brine blocking `run` (every message of a read to a closure in one loop)"
+            }
             Competitor::BrineAsync => "brine async (tokio current-thread)",
             Competitor::PythonFramed => "Python framed (Unpickler over a buffered socket)",
             Competitor::PythonLab => "Python lab loop (recv(4096) + pickle.loads)",
@@ -197,6 +205,8 @@ pub fn run_one(competitor: Competitor, message: &[u8], count: usize) -> io::Resu
         // with room to spare (the 4096-byte point of the size sweep).
         Competitor::BrineBlocking if message.len() > 2048 => brine_blocking::<8192>(&addr),
         Competitor::BrineBlocking => brine_blocking::<4096>(&addr),
+        Competitor::BrineRun if message.len() > 2048 => brine_run::<8192>(&addr),
+        Competitor::BrineRun => brine_run::<4096>(&addr),
         Competitor::BrineAsync if message.len() > 2048 => brine_async::<8192>(&addr),
         Competitor::BrineAsync => brine_async::<4096>(&addr),
         Competitor::PythonFramed => python_listen("framed", &addr),
@@ -258,6 +268,32 @@ fn brine_blocking<const RX: usize>(addr: &str) -> io::Result<Outcome> {
             _ => {}
         }
     }
+    Ok(Outcome {
+        messages,
+        errors,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// [`brine_blocking`] through `run`: every complete message of a read is decoded and handed
+/// to the closure in one loop (`Session::poll_messages`), no event returned per message.
+fn brine_run<const RX: usize>(addr: &str) -> io::Result<Outcome> {
+    let transport = tcp::connect(addr, &ConnectOptions::new()).map_err(io::Error::other)?;
+    let mut client =
+        brine_core::blocking::Client::<_, (), Session<RX, 4096>>::with_storage(transport, ());
+    client.handshake(&IDENTITY).map_err(io::Error::other)?;
+    let start = Instant::now();
+    let (mut messages, mut errors) = (0u64, 0u64);
+    client
+        .run(|event| match event {
+            Event::Message(value) => {
+                std::hint::black_box(&value);
+                messages += 1;
+            }
+            Event::Skipped { .. } => errors += 1,
+            _ => {}
+        })
+        .map_err(io::Error::other)?;
     Ok(Outcome {
         messages,
         errors,
@@ -452,7 +488,7 @@ fn throughput(args: &Args) -> io::Result<()> {
         let limit_range = range(&rates[limit4]);
         let med: Vec<f64> = rates.into_iter().map(median).collect();
         let limit64 = med[0];
-        let framed = med[4];
+        let framed = med[5];
         let count_of = |c: Competitor| {
             if is_rust(c) {
                 plan.rust_count
@@ -505,26 +541,35 @@ fn throughput(args: &Args) -> io::Result<()> {
                 received
             );
         }
-        let brine = Competitor::ALL
-            .iter()
-            .position(|&c| c == Competitor::BrineBlocking)
-            .expect("brine blocking");
-        let (lo, hi) = range(&ratios[brine]);
-        println!(
-            "\n**brine blocking / the 4 KiB read-and-discard limit: {:.2}** (the median of {} rounds, each brine's rate over the limit's in the same round; rounds {lo:.2}-{hi:.2}; the limit's own rate {:.1}-{:.1} M msg/s).",
-            median(ratios[brine].clone()),
-            ratios[brine].len(),
-            limit_range.0 / 1e6,
-            limit_range.1 / 1e6,
-        );
+        for (competitor, path) in [
+            (Competitor::BrineBlocking, "`next_event` per message"),
+            (
+                Competitor::BrineRun,
+                "`run`, every message of a read in one loop",
+            ),
+        ] {
+            let brine = Competitor::ALL
+                .iter()
+                .position(|&c| c == competitor)
+                .expect("brine blocking");
+            let (lo, hi) = range(&ratios[brine]);
+            println!(
+                "\n**brine blocking ({path}) / the 4 KiB read-and-discard limit: {:.2}** (the median of {} rounds, each brine's rate over the limit's in the same round; rounds {lo:.2}-{hi:.2}; the limit's own rate {:.1}-{:.1} M msg/s).",
+                median(ratios[brine].clone()),
+                ratios[brine].len(),
+                limit_range.0 / 1e6,
+                limit_range.1 / 1e6,
+            );
+        }
     }
     Ok(())
 }
 
 const SWEEP_SIZES: [usize; 4] = [64, 256, 1024, 4096];
-const SWEEP: [Competitor; 3] = [
+const SWEEP: [Competitor; 4] = [
     Competitor::Limit4K,
     Competitor::BrineBlocking,
+    Competitor::BrineRun,
     Competitor::PythonFramed,
 ];
 
@@ -535,13 +580,13 @@ fn sweep(args: &Args) -> io::Result<()> {
     let (rounds, py_rounds) = if args.quick { (7, 1) } else { (15, 3) };
     let mut table: Vec<Vec<f64>> = vec![Vec::new(); SWEEP.len()];
     println!("\n### Throughput against message size (str pickles; {} MiB per run, at most 1,000,000 messages; the limit and brine {rounds} rounds, Python {py_rounds}, medians; brine / limit is the median of the rounds' ratios; brine's receive buffer and the limit's reads are 4 KiB, 8 KiB for the 4096-byte messages)\n", bytes_per_run >> 20);
-    println!("| message size (B) | limit (reads of brine's buffer size) msg/s | brine blocking msg/s | Python framed msg/s | brine / limit | its rounds' range | brine / Python |");
-    println!("| ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+    println!("| message size (B) | limit (reads of brine's buffer size) msg/s | brine blocking `next_event` msg/s | brine blocking `run` msg/s | Python framed msg/s | `next_event` / limit | its rounds' range | `run` / limit | its rounds' range | `next_event` / Python |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |");
     for size in SWEEP_SIZES {
         let message = str_pickle(size);
         let count = (bytes_per_run / message.len()).min(1_000_000);
         let mut rates: Vec<Vec<f64>> = vec![Vec::new(); SWEEP.len()];
-        let mut ratios = Vec::new();
+        let (mut ratios, mut run_ratios) = (Vec::new(), Vec::new());
         for round in 0..rounds {
             let mut this = [0.0; SWEEP.len()];
             for k in 0..SWEEP.len() {
@@ -553,17 +598,21 @@ fn sweep(args: &Args) -> io::Result<()> {
                 rates[i].push(this[i]);
             }
             ratios.push(this[1] / this[0]);
+            run_ratios.push(this[2] / this[0]);
         }
         let med: Vec<f64> = rates.into_iter().map(median).collect();
         let (lo, hi) = range(&ratios);
+        let (run_lo, run_hi) = range(&run_ratios);
         println!(
-            "| {} | {} | {} | {} | {:.2} | {lo:.2}-{hi:.2} | {:.1}× |",
+            "| {} | {} | {} | {} | {} | {:.2} | {lo:.2}-{hi:.2} | {:.2} | {run_lo:.2}-{run_hi:.2} | {:.1}× |",
             message.len(),
             fmt_int(med[0]),
             fmt_int(med[1]),
             fmt_int(med[2]),
+            fmt_int(med[3]),
             median(ratios),
-            med[1] / med[2]
+            median(run_ratios),
+            med[1] / med[3]
         );
         for (i, m) in med.into_iter().enumerate() {
             table[i].push(m);
@@ -612,10 +661,11 @@ fn plot(path: &Path, table: &[Vec<f64>]) -> Result<(), Box<dyn std::error::Error
         .draw()?;
     let names = [
         "limit: Rust TcpStream read+discard (reads of brine's buffer size)",
-        "brine blocking client (decodes every message)",
+        "brine blocking client, next_event (decodes every message)",
+        "brine blocking client, run (every message of a read in one loop)",
         "Python framed client (pickle.Unpickler)",
     ];
-    let colors = [BLACK, BLUE, RED];
+    let colors = [BLACK, BLUE, GREEN, RED];
     for (i, series) in table.iter().enumerate() {
         let points: Vec<(f64, f64)> = SWEEP_SIZES
             .iter()
@@ -677,17 +727,19 @@ fn main() -> std::process::ExitCode {
             .as_deref()
             .and_then(|o| o.strip_prefix("profile-"))
         {
-            // One brine blocking run, for `valgrind --tool=callgrind` (bench/run does not use it).
+            // One brine blocking run, for `valgrind --tool=callgrind`: `profile-ack`,
+            // `profile-dict` through `next_event`, `profile-ack-run`, `profile-dict-run`
+            // through `run`.
+            let (kind, competitor) = match kind.strip_suffix("-run") {
+                Some(kind) => (kind, Competitor::BrineRun),
+                None => (kind, Competitor::BrineBlocking),
+            };
             let message = if kind == "dict" {
                 dict_pickle()
             } else {
                 ack_pickle()
             };
-            let o = run_one(
-                Competitor::BrineBlocking,
-                &message,
-                args.count.unwrap_or(200_000),
-            )?;
+            let o = run_one(competitor, &message, args.count.unwrap_or(200_000))?;
             println!("{} messages in {:.3} s", o.messages, o.seconds);
             return Ok(());
         }
@@ -733,6 +785,7 @@ mod tests {
             for c in [
                 Competitor::Limit4K,
                 Competitor::BrineBlocking,
+                Competitor::BrineRun,
                 Competitor::BrineAsync,
             ] {
                 let o = run_one(c, &message, 2000).unwrap();

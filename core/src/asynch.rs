@@ -7,7 +7,7 @@ use embedded_io_async::{Read, Write};
 use crate::driver::{self, read_outcome, write_outcome, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::ToPickle;
-use crate::session::{ClientId, Decode, Event, Found, Session};
+use crate::session::{ClientId, Decode, Event, Found, Session, Status};
 
 /// The lab client over an async transport `T` (an embassy-net or tokio socket), with a
 /// session `S` that owns its buffers and decoder (by default 4 KiB buffers and the default
@@ -98,14 +98,20 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
             if !matches!(found, Found::Nothing) {
                 return Ok(found);
             }
-            let waiting = self.session.waiting();
-            let hook = self.before_read.before_read(&mut self.transport, waiting);
-            hook.map_err(Error::Transport)?;
-            let read = self.transport.read(self.session.receive_buffer()).await;
-            if let Some(n) = read_outcome(read)? {
-                self.session.commit(n);
-            }
+            self.read().await?;
         }
+    }
+
+    /// One read into the session, prepared by the [`BeforeRead`] hook (`Interrupted`: none).
+    async fn read(&mut self) -> Result<(), Error<T::Error>> {
+        let waiting = self.session.waiting();
+        let hook = self.before_read.before_read(&mut self.transport, waiting);
+        hook.map_err(Error::Transport)?;
+        let read = self.transport.read(self.session.receive_buffer()).await;
+        if let Some(n) = read_outcome(read)? {
+            self.session.commit(n);
+        }
+        Ok(())
     }
 
     /// As the blocking client's `next_event`: the next event. Cancel-safe (see [`Client`]).
@@ -118,7 +124,11 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
         self.found_event(found)
     }
 
-    /// As the blocking client's `run`: every event to `on_event` until the server closes.
+    /// As the blocking client's `run`: every event to `on_event` until the server closes,
+    /// the events [`next_event`](Self::next_event) would return, every complete message of a
+    /// read handed out in one loop ([`Session::poll_messages`](crate::session::Session::poll_messages)).
+    /// Cancel-safe as `next_event` is: dropped at an await point, it loses no received bytes
+    /// (the events passed stay passed).
     ///
     /// # Errors
     ///
@@ -127,13 +137,29 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
         &mut self,
         mut on_event: impl FnMut(Event<'_>),
     ) -> Result<(), Error<T::Error>> {
+        let mut arrived = false;
         loop {
-            let event = self.next_event().await?;
-            let closed = matches!(event, Event::Closed);
-            on_event(event);
-            if closed {
-                return Ok(());
+            if self.session.has_pending() {
+                self.flush().await?;
             }
+            let status = self.session.poll_messages(|value| {
+                arrived = true;
+                on_event(Event::Message(value));
+            })?;
+            if let Status::Event(event) = status {
+                // Not a message: back to the flush check (a client id releases the identity).
+                let closed = matches!(event, Event::Closed);
+                on_event(event);
+                if closed {
+                    return Ok(());
+                }
+                arrived = true;
+                continue;
+            }
+            if core::mem::take(&mut arrived) {
+                self.before_read.events_arrived();
+            }
+            self.read().await?;
         }
     }
 

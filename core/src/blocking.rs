@@ -8,7 +8,7 @@ use embedded_io::{Read, Write};
 use crate::driver::{self, read_outcome, write_outcome, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::ToPickle;
-use crate::session::{ClientId, Decode, Event, Found, Session};
+use crate::session::{ClientId, Decode, Event, Found, Session, Status};
 
 /// The lab client over a blocking transport `T` (a `std::net::TcpStream` through
 /// `brine-adapters`, a UART, an embedded-nal socket), with a session `S` that owns its
@@ -98,14 +98,21 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
             if !matches!(found, Found::Nothing) {
                 return Ok(found);
             }
-            let waiting = self.session.waiting();
-            let hook = self.before_read.before_read(&mut self.transport, waiting);
-            hook.map_err(Error::Transport)?;
-            let read = self.transport.read(self.session.receive_buffer());
-            if let Some(n) = read_outcome(read)? {
-                self.session.commit(n);
-            }
+            self.read()?;
         }
+    }
+
+    /// One read into the session, prepared by the [`BeforeRead`] hook (`Interrupted`: none).
+    #[cfg_attr(feature = "fast", inline)]
+    fn read(&mut self) -> Result<(), Error<T::Error>> {
+        let waiting = self.session.waiting();
+        let hook = self.before_read.before_read(&mut self.transport, waiting);
+        hook.map_err(Error::Transport)?;
+        let read = self.transport.read(self.session.receive_buffer());
+        if let Some(n) = read_outcome(read)? {
+            self.session.commit(n);
+        }
+        Ok(())
     }
 
     /// The next event: reads until one is complete. Blocks as long as the transport's reads
@@ -125,19 +132,40 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     }
 
     /// Calls `on_event` for every event until the server closes in order (the last event
-    /// passed is [`Event::Closed`]).
+    /// passed is [`Event::Closed`]): the events [`next_event`](Self::next_event) would return
+    /// one by one, in the same order, with the same writes before each read and the same
+    /// error after the same events. After each read every complete message in the buffer is
+    /// decoded and handed to `on_event` in one loop ([`Session::poll_messages`]), no event
+    /// returned in between; before the next read the [`BeforeRead`] hook's
+    /// [`events_arrived`](BeforeRead::events_arrived) is called once.
     ///
     /// # Errors
     ///
-    /// As [`next_event`](Self::next_event).
+    /// As [`next_event`](Self::next_event), after every event before the failure was passed.
     pub fn run(&mut self, mut on_event: impl FnMut(Event<'_>)) -> Result<(), Error<T::Error>> {
+        let mut arrived = false;
         loop {
-            let event = self.next_event()?;
-            let closed = matches!(event, Event::Closed);
-            on_event(event);
-            if closed {
-                return Ok(());
+            if self.session.has_pending() {
+                self.flush()?;
             }
+            let status = self.session.poll_messages(|value| {
+                arrived = true;
+                on_event(Event::Message(value));
+            })?;
+            if let Status::Event(event) = status {
+                // Not a message: back to the flush check (a client id releases the identity).
+                let closed = matches!(event, Event::Closed);
+                on_event(event);
+                if closed {
+                    return Ok(());
+                }
+                arrived = true;
+                continue;
+            }
+            if core::mem::take(&mut arrived) {
+                self.before_read.events_arrived();
+            }
+            self.read()?;
         }
     }
 

@@ -60,6 +60,11 @@ pub trait BeforeRead<T: ErrorType> {
     ///
     /// The transport's error, which the client returns as [`Error::Transport`].
     fn before_read(&mut self, transport: &mut T, waiting: Waiting) -> Result<(), T::Error>;
+
+    /// Called by the clients' `run` before a read, once for the events it handed out since
+    /// the previous read (at least one), so an idle clock can restart; `next_event` never
+    /// calls it (its caller reports each event it takes). Does nothing by default.
+    fn events_arrived(&mut self) {}
 }
 
 /// No preparation: reads block as the transport does.

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use brine_core::asynch::Client;
 use brine_core::pickle::Decoder;
-use brine_core::session::{Session, Waiting};
+use brine_core::session::{Event, Session, Waiting};
 use common::driver::{identity, lab_stream, Driver, LAB_EVENTS};
 use common::fixtures::*;
 use common::{describe, Scripted, Step};
@@ -31,6 +31,35 @@ impl Driver for Async {
             }
             if let Err(e) = client.run(|event| events.push(describe(&event))).await {
                 events.push(format!("error: {e}"));
+            }
+            (events, client.into_inner())
+        })
+    }
+
+    fn next_events(peer: Scripted) -> (Vec<String>, Scripted) {
+        pollster::block_on(async {
+            let mut client: Client<Scripted> = Client::new(peer);
+            let mut events = Vec::new();
+            match client.handshake(&identity()).await {
+                Ok(id) => events.push(format!("id {id}")),
+                Err(e) => {
+                    events.push(format!("error: {e}"));
+                    return (events, client.into_inner());
+                }
+            }
+            loop {
+                match client.next_event().await {
+                    Ok(event) => {
+                        events.push(describe(&event));
+                        if matches!(event, Event::Closed) {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        events.push(format!("error: {e}"));
+                        break;
+                    }
+                }
             }
             (events, client.into_inner())
         })

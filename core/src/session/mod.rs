@@ -54,6 +54,8 @@
 use core::fmt::{self, Display};
 
 // The session tests send identities (`pickler`) and compare events by repr (`repr`).
+#[cfg(all(test, feature = "pickler", feature = "repr"))]
+mod batch_tests;
 #[cfg(all(test, feature = "pickler", feature = "repr", feature = "dialects"))]
 mod dialect_tests;
 mod error;
@@ -70,7 +72,7 @@ pub use receive::Decode;
 
 pub use crate::framing::Framing;
 use crate::handshake::NotAnId;
-use crate::pickle::{Decoder, Encoding, NodeId, Protocol, ToPickle};
+use crate::pickle::{self, Decoder, Encoding, NodeId, Protocol, ToPickle, Value};
 use receive::{message, Ready, Receiver, Source};
 use send::Transmitter;
 
@@ -366,6 +368,46 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         }
     }
 
+    /// [`poll`](Self::poll) for every message the bytes received so far hold: each message
+    /// is handed to `on_message` in stream order (borrowing the session only for that call),
+    /// and the first step that is not a message is returned: [`Status::Partial`] (read more,
+    /// then call again) or another event ([`Event::ClientId`], [`Event::Greeting`],
+    /// [`Event::Skipped`], [`Event::Closed`]; never [`Event::Message`]). The events and
+    /// errors are [`poll`](Self::poll)'s, in the same order: calling `poll` until it returns
+    /// something other than a message gives the same messages and the same result. Bytes to
+    /// [`transmit`](Self::transmit) appear only with an event returned, never between two
+    /// messages, so a driver flushes after this call, as after `poll`.
+    ///
+    /// A message decoded at the head is handed out, and the next one decoded, with no event
+    /// built or returned in between (BENCHMARKS.md, "Listen path").
+    ///
+    /// Fails as [`poll`](Self::poll) does, after every message before the failure was
+    /// handed out; never reads, writes or allocates.
+    #[cfg_attr(feature = "fast", inline)]
+    pub fn poll_messages(
+        &mut self,
+        mut on_message: impl FnMut(Value<'_>),
+    ) -> Result<Status<'_>, Error> {
+        loop {
+            let (len, root) = match self.find()? {
+                Found::Message { len, root } => (len, root),
+                Found::Nothing => return Ok(Status::Partial),
+                Found::Ready => match self.take_message() {
+                    Some(Ok(message)) => message,
+                    Some(Err((len, error))) => {
+                        return Ok(Status::Event(Event::Skipped {
+                            len,
+                            reason: SkipReason::Refused(error),
+                        }))
+                    }
+                    None => return self.take_other(Status::Event, || Ok(Status::Partial)),
+                },
+            };
+            let (_, bytes) = self.rx.hand_out(len);
+            on_message(self.decoder.view(bytes, root));
+        }
+    }
+
     /// Finds (and, when complete, decodes) the next event without handing it out. A message
     /// decoded at the head while listening is returned as [`Found::Message`] (a copy: no
     /// borrow, so a driver's read loop can return it), to hand out with [`take`](Self::take)
@@ -465,6 +507,15 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         event: impl FnOnce(Event<'s>) -> R,
         none: impl FnOnce() -> Result<R, X>,
     ) -> Result<R, X> {
+        if let Some(message) = self.take_message() {
+            return Ok(match message {
+                Ok((len, root)) => self.decoded_message(len, root, event),
+                Err((len, error)) => event(Event::Skipped {
+                    len,
+                    reason: SkipReason::Refused(error),
+                }),
+            });
+        }
         let (len, source) = match self.rx.take() {
             Ready::Nothing => return none(),
             Ready::Closed => {
@@ -480,33 +531,50 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             Ready::Pickle { len } => (len, Source::Exact),
             Ready::Decoded { len, root } => (len, Source::Root(root)),
         };
-        let greeting = self.state == State::AwaitingClientId;
-        if greeting && self.greeting() == Greeting::ClientId {
+        // The server's first message (`take_message` took any later one).
+        debug_assert!(self.state == State::AwaitingClientId);
+        if self.greeting() == Greeting::ClientId {
             let id = self.client_id(len, source)?;
             return Ok(event(Event::ClientId(id)));
         }
-        if greeting {
-            // Any first message: its pickle chooses the protocol under auto, as a client
-            // id's does; the identity is released after it.
-            if self.auto() {
-                let (_, bytes) = self.rx.hand_out(len);
-                let answer = Dialect::of(bytes).answer();
-                self.answer_in(answer)?;
-            }
-            self.identity_released();
+        // Any first message: its pickle chooses the protocol under auto, as a client id's
+        // does; the identity is released after it.
+        if self.auto() {
+            let (_, bytes) = self.rx.hand_out(len);
+            let answer = Dialect::of(bytes).answer();
+            self.answer_in(answer)?;
         }
-        if let (false, Source::Root(root)) = (greeting, source) {
-            return Ok(self.decoded_message(len, root, event));
-        }
+        self.identity_released();
         let (_, bytes) = self.rx.hand_out(len);
         Ok(event(match message(bytes, source, &mut self.decoder) {
-            Ok(value) if greeting => Event::Greeting(value),
-            Ok(value) => Event::Message(value),
+            Ok(value) => Event::Greeting(value),
             Err(error) => Event::Skipped {
                 len,
                 reason: SkipReason::Refused(error),
             },
         }))
+    }
+
+    /// The event kept, if it is a message after the server's first: taken (then nothing is
+    /// kept) and, if the framer found it, decoded now: its length and root, or its length
+    /// and the decoder's refusal (the message is then skipped).
+    fn take_message(&mut self) -> Option<Result<(usize, NodeId), (usize, pickle::Error)>> {
+        if self.state == State::AwaitingClientId {
+            return None;
+        }
+        match self.rx.ready() {
+            Ready::Decoded { len, root } => {
+                self.rx.take();
+                Some(Ok((len, root)))
+            }
+            Ready::Pickle { len } => {
+                self.rx.take();
+                let (_, bytes) = self.rx.hand_out(len);
+                let root = self.decoder.decode_root(bytes);
+                Some(root.map(|root| (len, root)).map_err(|error| (len, error)))
+            }
+            _ => None,
+        }
     }
 
     // ---- output ----

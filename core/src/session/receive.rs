@@ -39,6 +39,9 @@ pub(super) mod sealed {
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a>;
         /// Decodes the whole pickle `input`.
         fn decode_all<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, pickle::Error>;
+        /// Decodes the whole pickle `input` as [`decode_all`](Self::decode_all) does: its
+        /// root, to [`view`](Self::view) (a copy, borrowing nothing).
+        fn decode_root(&mut self, input: &[u8]) -> Result<NodeId, pickle::Error>;
         /// See [`Decoder::allow_stubs`].
         fn allow_stubs(&mut self, allow: bool);
     }
@@ -63,6 +66,11 @@ pub(super) mod sealed {
 
         fn decode_all<'a>(&'a mut self, input: &'a [u8]) -> Result<Value<'a>, pickle::Error> {
             self.decode(input)
+        }
+
+        fn decode_root(&mut self, input: &[u8]) -> Result<NodeId, pickle::Error> {
+            // `decode` is this run and a view of its root.
+            self.run(input, true).map(|(root, _)| root)
         }
 
         fn allow_stubs(&mut self, allow: bool) {
@@ -224,6 +232,11 @@ impl<const RX: usize> Receiver<RX> {
     /// The event waiting to be taken (then nothing is).
     pub(super) fn take(&mut self) -> Ready {
         core::mem::replace(&mut self.ready, Ready::Nothing)
+    }
+
+    /// The event waiting, left waiting.
+    pub(super) fn ready(&self) -> Ready {
+        self.ready
     }
 
     /// The message decoded at the head, if that is the event waiting (then nothing is).

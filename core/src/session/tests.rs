@@ -87,7 +87,7 @@ pub(super) fn run_dialect(
     (events, sent, first_sent)
 }
 
-fn describe(event: &Event<'_>) -> String {
+pub(super) fn describe(event: &Event<'_>) -> String {
     match event {
         Event::ClientId(id) => std::format!("id {id}"),
         Event::Message(v) => std::format!("message {v}"),

@@ -11,9 +11,11 @@ use super::{Scripted, Step};
 
 /// What the suite does with a client; text results so both drivers compare alike.
 pub trait Driver {
-    /// Handshake, then listen to the end: the events as lines (an error as a last line
-    /// `error: ...`), and the peer.
+    /// Handshake, then listen to the end with `run`: the events as lines (an error as a last
+    /// line `error: ...`), and the peer.
     fn run(peer: Scripted) -> (Vec<String>, Scripted);
+    /// As [`run`](Driver::run), listening with `next_event` one event at a time.
+    fn next_events(peer: Scripted) -> (Vec<String>, Scripted);
     /// Only the handshake: the id, or the error's text.
     fn handshake(peer: Scripted) -> Result<String, String>;
     /// Handshake, send `message`, listen to the end, then send again: the late send's error
@@ -81,6 +83,55 @@ pub fn eof_at_any_byte<D: Driver>(end: usize) -> Result<(), TestCaseError> {
     let last = &events[complete];
     prop_assert!(last == "closed" || last.starts_with("error: "), "{}", last);
     Ok(())
+}
+
+/// `run` and `next_event` one by one over the same peer: the same events, and the same reads
+/// and writes in the same order.
+fn run_is_next_event<D: Driver>(peer: impl Fn() -> Scripted) {
+    let (events, ran) = D::run(peer());
+    let (one_by_one, stepped) = D::next_events(peer());
+    assert_eq!(events, one_by_one);
+    assert_eq!(ran.log, stepped.log);
+    assert_eq!(ran.written, stepped.written);
+}
+
+/// [`run_is_next_event`] for `stream` cut at every byte, in every read size up to 64 and
+/// some larger, and (unless `whole`) ended at every byte in 3-byte reads.
+fn run_is_next_event_in_every_chunking<D: Driver>(stream: &[u8], ends: bool) {
+    let sizes = (1..=64).chain([100, 509, 1000, 4096, 5000]);
+    let miri = |n: &usize| !cfg!(miri) || *n % 257 == 0 || *n <= 2;
+    for chunk in sizes.filter(miri) {
+        run_is_next_event::<D>(|| Scripted::chunked(stream, chunk));
+    }
+    for cut in (0..=stream.len()).filter(miri) {
+        run_is_next_event::<D>(|| Scripted::cut(stream, &[cut]));
+        if ends {
+            run_is_next_event::<D>(|| Scripted::chunked(&stream[..cut], 3));
+        }
+    }
+}
+
+pub fn run_gives_next_events<D: Driver>() {
+    // The lab's stream (an oversized and a refused message among acks and a list), a dict
+    // and a pickle with no FRAME (framed when split), a fault after complete messages.
+    let v2 = b"\x80\x02]q\x00(K\x01K\x02K\x03e.";
+    run_is_next_event_in_every_chunking::<D>(&lab_stream(), false);
+    let stream = [CLIENT_ID, ACK, IDENTITY, v2, ACK, LIST, ACK].concat();
+    run_is_next_event_in_every_chunking::<D>(&stream, true);
+    let bad = [CLIENT_ID, ACK, LIST, ACK, b"\xff", ACK].concat();
+    run_is_next_event_in_every_chunking::<D>(&bad, false);
+    // Reads that fail, writes that are short or interrupted.
+    let mut peer = Scripted::chunked(&stream, 5);
+    peer.reads.insert(3, Step::Fail(ErrorKind::Interrupted));
+    peer.reads.insert(9, Step::Fail(ErrorKind::ConnectionReset));
+    peer.max_write = 7;
+    peer.write_faults.push_back(Err(ErrorKind::Interrupted));
+    run_is_next_event::<D>(|| Scripted {
+        reads: peer.reads.clone(),
+        max_write: peer.max_write,
+        write_faults: peer.write_faults.clone(),
+        ..Scripted::default()
+    });
 }
 
 pub fn short_writes<D: Driver>() {
@@ -185,6 +236,11 @@ macro_rules! driver_tests {
             fn eof_at_any_byte_delivers_every_complete_message(end in 0usize..5200) {
                 common::driver::eof_at_any_byte::<$driver>(end)?;
             }
+        }
+
+        #[test]
+        fn run_gives_the_events_reads_and_writes_of_next_event() {
+            common::driver::run_gives_next_events::<$driver>();
         }
 
         #[test]

@@ -38,6 +38,8 @@ pub struct Scripted {
     pub write_faults: VecDeque<Result<usize, ErrorKind>>,
     /// How many write calls were made.
     pub write_calls: usize,
+    /// Every read and write that moved bytes, in order (`read N`, `write N`; `read 0`: EOF).
+    pub log: Vec<String>,
 }
 
 impl Scripted {
@@ -73,7 +75,10 @@ impl embedded_io::ErrorType for Scripted {
 impl embedded_io::Read for Scripted {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
         match self.reads.pop_front() {
-            None => Ok(0),
+            None => {
+                self.log.push("read 0".into());
+                Ok(0)
+            }
             Some(Step::Fail(kind)) => Err(kind),
             Some(Step::Pending) => self.read(buf),
             Some(Step::Data(mut data)) => {
@@ -83,6 +88,7 @@ impl embedded_io::Read for Scripted {
                     data.drain(..n);
                     self.reads.push_front(Step::Data(data));
                 }
+                self.log.push(format!("read {n}"));
                 Ok(n)
             }
         }
@@ -101,6 +107,7 @@ impl embedded_io::Write for Scripted {
             buf.len().min(self.max_write)
         };
         self.written.extend_from_slice(&buf[..n]);
+        self.log.push(format!("write {n}"));
         Ok(n)
     }
 
