@@ -24,7 +24,14 @@
 //!   decoded again from its first opcode keeping the memo (`decode`). A str is checked ASCII by 8-byte words without a loop up to 32 bytes
 //!   (1-8 bytes: one word of the input with the bytes past the text shifted out), anything
 //!   else by `core::str::from_utf8`. A dict's keys are distinct when their lengths are (one
-//!   bit per length); two keys of one length (mod 64) take the byte filter of before. Any
+//!   bit per length); two keys of one length (mod 64) take the byte filter of before. A number
+//!   is kept as where its argument is (read when asked for, as a str is its span), so the
+//!   arena holds nothing a message's bytes do not; when two messages in a row decoded by the
+//!   loop have one length, the second's *shape* is kept (`Shape`: per 8 bytes, the bits that
+//!   must stay as they were — every opcode, length, PROTO and FRAME, every dict key's text,
+//!   the high bit of every other str's bytes — and their values), and a message that matches
+//!   it (one AND, XOR, OR per 8 bytes) is handed out over the arena as it is, no opcode
+//!   dispatched: it would decode opcode by opcode exactly as the last one did. Any
 //!   shape the machine does not take exactly (another opcode, a repeated or non-str key, a
 //!   shared container, a frame it does not cover, open MARKs or extra stack items at STOP,
 //!   arena full) is decoded by brine's general `Decoder` and counted as "would fall back".
@@ -36,7 +43,9 @@
 //! pickles is decoded by the lean machine and by CPython's `pickle.loads`: whenever the lean
 //! machine accepts, CPython must accept with the same canonical value; and the batch path over
 //! an ack, a dict, each mutant, an ack and a dict hands out exactly the messages `decode`
-//! gives one after another, stopping where it stops (or at a BINGET).
+//! gives one after another, stopping where it stops (or at a BINGET) — there the mutant
+//! meets the dict's shape (built from the dict before it), so every mutant that matches it
+//! is handed out by the replay and checked (the count is printed: 6,108 of the dict's).
 //!
 //! What it leaves out: error detail and positions (a declined shape just goes to the general
 //! decoder; a fault there aborts the run), the other opcodes, the merging of equal keys and
@@ -68,6 +77,10 @@
 //! acks/s and 29-34 M dicts/s: ack brine 0.29-0.32, lean 0.98-1.05 (met); dict brine
 //! 0.23-0.27, lean 0.31-0.36: the dict's 0.4 is **missed** whenever the limit runs at ~30 M
 //! dicts/s (also a 15:16 run of step 2, 95 / 1,095: 0.29).
+//! s13-dict (2026-12-07): the shape replay (above): lean dict 1,011 -> 143 instructions per
+//! message (ack 94 -> 102: the batch's shape test), brine in the same binary 1,666; wall time
+//! in BENCHMARKS.md's s13-dict part (lean / limit dict 0.71-0.87 at load 3, the limit at
+//! 17-18 M dicts/s).
 //! BENCHMARKS.md, "Listen path", the s12-leanlisten part, has every run, the steps and what
 //! the design gives up; s10's runs (ack 0.51-0.57, dict 0.41-0.43 at 190 / 1,235
 //! instructions) are in its s10 part.
@@ -288,8 +301,21 @@ impl<'a> Msg<'a> {
         match n {
             N::None => V::None,
             N::Bool(b) => V::Bool(b),
-            N::Int(v) => V::Int(v),
-            N::Float(v) => V::Float(v),
+            N::Int { at, op } => {
+                let arg = |n: usize| self.input.get(at as usize..at as usize + n);
+                let v = match op {
+                    b'K' => arg(1).map(|b| i64::from(b[0])),
+                    b'M' => arg(2).map(|b| i64::from(u16::from_le_bytes([b[0], b[1]]))),
+                    _ => arg(4).map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                };
+                V::Int(v.unwrap_or_default())
+            }
+            N::Float { at } => V::Float(
+                self.input
+                    .get(at as usize..at as usize + 8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0.0, f64::from_be_bytes),
+            ),
             N::Str { start, len } => V::Str(
                 self.input
                     .get(start as usize..(start + len) as usize)
@@ -480,8 +506,11 @@ fn cpython_canon(pickles: &[Vec<u8>]) -> Vec<String> {
 }
 
 /// Every single-byte mutation and truncation of `message`: where the lean machine accepts,
-/// CPython accepts with the same value. Returns (accepted, more, slow) counts.
-fn mutations_agree(message: &[u8]) -> (usize, usize, usize) {
+/// CPython accepts with the same value; and the batch path, which replays the shape of the
+/// message before it, hands out what `decode` gives (`batch_agrees`). Returns (accepted,
+/// more, slow, replayed) counts: `replayed`, the mutants that match `message`'s shape (so
+/// the batch path hands them out by the replay, without the machine).
+fn mutations_agree(message: &[u8]) -> (usize, usize, usize, usize) {
     let mut mutants: Vec<Vec<u8>> = (0..message.len()).map(|n| message[..n].to_vec()).collect();
     for i in 0..message.len() {
         for b in 0..=255u8 {
@@ -493,6 +522,11 @@ fn mutations_agree(message: &[u8]) -> (usize, usize, usize) {
         }
     }
     let want = cpython_canon(&mutants);
+    // The message's shape as the listen loop builds it (the second of two in a row).
+    let mut shaped = Arena::new();
+    let twice = [message, message].concat();
+    listen_batch(&mut shaped, &twice, &mut 0, &mut |_| {});
+    let replayed = mutants.iter().filter(|m| shaped.shape.matches(m)).count();
     let mut arena = Arena::new();
     let (mut ok, mut more, mut slow) = (0, 0, 0);
     for (m, want) in mutants.iter().zip(&want) {
@@ -521,7 +555,7 @@ fn mutations_agree(message: &[u8]) -> (usize, usize, usize) {
         let stream = [&lead[..], m, &lead[..]].concat();
         batch_agrees(&mut arena, &stream);
     }
-    (ok, more, slow)
+    (ok, more, slow, replayed)
 }
 
 /// `listen_batch` over `stream` hands out exactly the first messages that `decode` gives one
@@ -603,9 +637,9 @@ fn bench(count: usize) -> io::Result<()> {
     );
     for (name, message) in [("ack", ack_pickle()), ("dict", dict_pickle())] {
         println!("\n## {name}: {} bytes\n", message.len());
-        let (ok, more, slow) = mutations_agree(&message);
+        let (ok, more, slow, replayed) = mutations_agree(&message);
         println!(
-            "- mutations and truncations: {} decoded by the lean machine, each as CPython; {more} wait for more bytes; {slow} to the general path",
+            "- mutations and truncations: {} decoded by the lean machine, each as CPython; {more} wait for more bytes; {slow} to the general path; {replayed} match the message's shape (handed out by the replay, each as `decode` gives it)",
             ok
         );
         lean_stream_agrees(&message, count)?;

@@ -5,7 +5,9 @@
 // it accepts, `Slow` (the general machine) for everything else. s12-leanlisten added the
 // entry (`start`: PROTO and FRAME in one check, a one-str pickle without the loop), the loop
 // out of line and first without a memo (`run`, `run_with`), short strs checked by masked
-// words (`text_ok`), and a dict's distinct-key test by key length first (`fill`).
+// words (`text_ok`), and a dict's distinct-key test by key length first (`fill`). s13-dict
+// added numbers kept as their argument's place (`N::Int`, `N::Float`) and the shape replay
+// (`Shape`: a message of the last one's shape handed out over the arena as it is).
 
 const SEQS: usize = 128;
 const ITEMS: usize = 1024;
@@ -21,14 +23,27 @@ enum Kind {
     Dict,
 }
 
-/// A value: a leaf itself, or a container's index in `Arena::seqs` (16 bytes).
+/// A value: a leaf itself, or a container's index in `Arena::seqs` (12 bytes). A number is
+/// where its argument starts in the message (and its opcode), read when it is asked for
+/// (`Msg::get`), as a str is its span: no leaf holds a value the message's bytes do not,
+/// so a message of the same shape reuses the arena as it is (`Shape`).
 #[derive(Clone, Copy, Debug)]
 enum N {
     None,
     Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str { start: u32, len: u32 },
+    /// BININT1 (`op` b'K'), BININT2 (b'M'), BININT (b'J'): the argument at `at`.
+    Int {
+        at: u32,
+        op: u8,
+    },
+    /// BINFLOAT: the argument at `at`.
+    Float {
+        at: u32,
+    },
+    Str {
+        start: u32,
+        len: u32,
+    },
     Seq(u16),
 }
 
@@ -54,6 +69,7 @@ struct Arena {
     stack: [N; STACK],
     marks: [u16; MARKS],
     memo: [N; MEMO],
+    shape: Shape,
 }
 
 impl Arena {
@@ -64,7 +80,126 @@ impl Arena {
             stack: [N::None; STACK],
             marks: [0; MARKS],
             memo: [N::None; MEMO],
+            shape: Shape {
+                valid: false,
+                last_len: 0,
+                len: 0,
+                root: N::None,
+                keep: [0; WORDS],
+                want: [0; WORDS],
+                keep_last: 0,
+                want_last: 0,
+            },
         })
+    }
+}
+
+const WORDS: usize = RX / 8 + 1;
+
+/// The shape of the last message `run_with` decoded without a memo, whose decoding the
+/// arena still holds (`valid`): for each 8-byte word of its bytes (the last one ending at
+/// its end, overlapping), the bits that must be as they were in a message of the same
+/// shape (`keep`: every bit of every opcode, length, PROTO and FRAME, dict key's text; the
+/// high bit of each byte of a str that is not a key, which may change but must stay ASCII)
+/// and what they were (`want`; 0 for those high bits). A number's argument may
+/// differ freely. A message that matches decodes, opcode by opcode, exactly as the last one
+/// did (the machine's path depends on nothing else: str checks pass for ASCII, keys are the
+/// same bytes, lengths and limits the same), so its value is the arena as it is, read over
+/// the new bytes: no opcode is dispatched. Built when two messages in a row decoded by
+/// `run_with` had the same length (a stream of one kind of message), at the second's STOP.
+struct Shape {
+    valid: bool,
+    /// The length of the last message `run_with` decoded (to decide when to build).
+    last_len: usize,
+    len: usize,
+    root: N,
+    keep: [u64; WORDS],
+    want: [u64; WORDS],
+    keep_last: u64,
+    want_last: u64,
+}
+
+impl Shape {
+    /// Whether `input` starts with a message of this shape (then it is `self.len` long):
+    /// one AND, XOR and OR per 8 bytes (a str byte's high bit is kept by `keep` and absent
+    /// from `want`, so a non-ASCII byte differs as a changed opcode does).
+    #[inline(always)]
+    fn matches(&self, input: &[u8]) -> bool {
+        let Some(msg) = input.get(..self.len).filter(|_| self.valid) else {
+            return false;
+        };
+        let (chunks, _) = msg.as_chunks::<8>();
+        let mut diff = 0u64;
+        for (c, (keep, want)) in chunks.iter().zip(self.keep.iter().zip(&self.want)) {
+            diff |= (u64::from_le_bytes(*c) & keep) ^ want;
+        }
+        // The last word, ending at the message's end (the whole message when it is a
+        // multiple of 8: then it is checked twice).
+        let last = msg.last_chunk::<8>().map_or(!0, |c| u64::from_le_bytes(*c));
+        diff |= (last & self.keep_last) ^ self.want_last;
+        diff == 0
+    }
+
+    /// Records the shape of `code` (a framed message just decoded, `len` bytes to its STOP)
+    /// whose containers and items are `seqs` and `items`.
+    #[cold]
+    #[inline(never)]
+    fn build(&mut self, code: &[u8], len: usize, seqs: &[Seq], items: &[N], root: N) {
+        self.valid = false;
+        if len < 8 || len > RX {
+            return;
+        }
+        // 0: must be equal; 1: a str's text (ASCII); 2: a number's argument.
+        let mut kind = [0u8; RX];
+        let mut p = 11;
+        while p < len {
+            let op = code[p];
+            let (skip, what) = match op {
+                0x8c => {
+                    let n = usize::from(code[p + 1]);
+                    kind[p + 2..p + 2 + n].fill(1);
+                    (2 + n, 0)
+                }
+                b'K' => (2, 2),
+                b'M' => (3, 2),
+                b'J' => (5, 2),
+                b'G' => (9, 2),
+                _ => (1, 0),
+            };
+            if what == 2 {
+                kind[p + 1..p + skip].fill(2);
+            }
+            p += skip;
+        }
+        // Every dict's keys must be the same bytes (their distinctness was proved on them).
+        for s in seqs.iter().filter(|s| s.kind == Kind::Dict) {
+            let first = usize::from(s.first);
+            for key in items[first..first + usize::from(s.len)].iter().step_by(2) {
+                if let N::Str { start, len } = *key {
+                    kind[start as usize..(start + len) as usize].fill(0);
+                }
+            }
+        }
+        let word = |at: usize| {
+            let (mut keep, mut want) = (0u64, 0u64);
+            for b in 0..8 {
+                let byte = u64::from(code[at + b]);
+                match kind[at + b] {
+                    0 => {
+                        keep |= 0xff << (8 * b);
+                        want |= byte << (8 * b);
+                    }
+                    1 => keep |= 0x80 << (8 * b),
+                    _ => {}
+                }
+            }
+            (keep, want)
+        };
+        for i in 0..len / 8 {
+            (self.keep[i], self.want[i]) = word(8 * i);
+        }
+        (self.keep_last, self.want_last) = word(len - 8);
+        (self.len, self.root, self.valid) = (len, root, true);
     }
 }
 
@@ -351,6 +486,17 @@ fn listen_batch<F: FnMut(Msg<'_>)>(
         if rest.is_empty() {
             return Stop::More;
         }
+        // A message of the last one's shape: the arena as it is, no opcode dispatched.
+        if a.shape.matches(rest) {
+            on(Msg {
+                seqs: &a.seqs,
+                items: &a.items,
+                input: &rest[..a.shape.len],
+                root: a.shape.root,
+            });
+            *done += a.shape.len;
+            continue;
+        }
         match start(rest) {
             Err(stop) => return stop,
             Ok(Start::Str(root, used)) => {
@@ -393,7 +539,10 @@ fn run_with<'i, const MEMO: bool, const BATCH: bool, F: FnMut(Msg<'_>)>(
         stack,
         marks,
         memo,
+        shape,
     } = a;
+    // The arena is written again: no shape describes it until one is built at STOP.
+    shape.valid = false;
     let (mut ns, mut ni) = (0usize, 0usize);
     let (mut sp, mut mp, mut memo_len) = (0usize, 0usize, 0usize);
     let mut shared = false;
@@ -495,25 +644,19 @@ fn run_with<'i, const MEMO: bool, const BATCH: bool, F: FnMut(Msg<'_>)>(
             b'N' => push!(N::None),
             0x88 => push!(N::Bool(true)),
             0x89 => push!(N::Bool(false)),
-            b'K' => {
-                let v = arg!(1)[0];
-                push!(N::Int(i64::from(v)))
-            }
-            b'M' => {
-                let b = arg!(2);
-                push!(N::Int(i64::from(u16::from_le_bytes([b[0], b[1]]))))
-            }
-            b'J' => {
-                let b = arg!(4);
-                push!(N::Int(i64::from(i32::from_le_bytes([
-                    b[0], b[1], b[2], b[3]
-                ]))))
+            b'K' | b'M' | b'J' => {
+                let at = pos as u32;
+                arg!(match op {
+                    b'K' => 1,
+                    b'M' => 2,
+                    _ => 4,
+                });
+                push!(N::Int { at, op })
             }
             b'G' => {
-                let b = arg!(8);
-                push!(N::Float(f64::from_be_bytes(
-                    b.try_into().map_err(|_| Stop::Slow)?
-                )))
+                let at = pos as u32;
+                arg!(8);
+                push!(N::Float { at })
             }
             b']' => push!(N::Seq(new_seq!(Kind::List))),
             b'}' => push!(N::Seq(new_seq!(Kind::Dict))),
@@ -569,6 +712,13 @@ fn run_with<'i, const MEMO: bool, const BATCH: bool, F: FnMut(Msg<'_>)>(
                 if sp != 1 || mp != 0 || shared || (framed && pos != code.len()) {
                     return Err(Stop::Slow);
                 }
+                if !MEMO {
+                    // The second message of one length in a row: its shape, for the next.
+                    if framed && pos == shape.last_len {
+                        shape.build(code, pos, &seqs[..ns], &items[..ni], stack[0]);
+                    }
+                    shape.last_len = pos;
+                }
                 if !BATCH {
                     return Ok((stack[0], pos));
                 }
@@ -585,6 +735,17 @@ fn run_with<'i, const MEMO: bool, const BATCH: bool, F: FnMut(Msg<'_>)>(
                     let rest = input.get(*done..).unwrap_or_default();
                     if rest.is_empty() {
                         return Err(Stop::More);
+                    }
+                    // A message of the last one's shape: the arena as it is.
+                    if shape.matches(rest) {
+                        on(Msg {
+                            seqs: &seqs[..],
+                            items: &items[..],
+                            input: &rest[..shape.len],
+                            root: shape.root,
+                        });
+                        *done += shape.len;
+                        continue;
                     }
                     match start(rest)? {
                         Start::Str(root, used) => {
@@ -607,6 +768,7 @@ fn run_with<'i, const MEMO: bool, const BATCH: bool, F: FnMut(Msg<'_>)>(
                     }
                 }
                 (ns, ni, sp, mp, memo_len, shared) = (0, 0, 0, 0, 0, false);
+                shape.valid = false;
             }
             // The table spans every byte (no range test before the jump).
             0x00 | 0xff => return Err(Stop::Slow),
