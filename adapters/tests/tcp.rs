@@ -532,3 +532,43 @@ fn data_before_a_reset_is_delivered_then_the_reset() {
 fn a_reset_racing_the_connect_is_not_a_connect_failure() {
     id_message_reset(40, false);
 }
+
+/// `tcp::Client::run`: every message, the idle clock restarted by each read's events (three
+/// messages 0.4 s apart under a 0.8 s idle bound pass), then `Error::Idle` after 0.8 s of
+/// silence; `run` again goes on to the close.
+#[test]
+fn run_keeps_the_idle_clock() {
+    let (addr, server) = serve_once(|mut stream| {
+        stream.write_all(&hello(7)).unwrap();
+        read_identity(&mut stream);
+        for text in ["one", "two", "three"] {
+            thread::sleep(Duration::from_millis(400));
+            stream
+                .write_all(&[pickle(text), pickle(&[1, 2])].concat())
+                .unwrap();
+        }
+        thread::sleep(Duration::from_millis(1500));
+        stream.write_all(&pickle("last")).unwrap();
+    });
+    let stream = connect(&addr.to_string(), &options()).unwrap();
+    let mut client = tcp::Client::new(
+        stream,
+        Timeouts::new(Some(SHORT)).with_idle(Some(Duration::from_millis(800))),
+    );
+    client.handshake(&me()).unwrap();
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    let err = client
+        .run(|event| seen.push(format!("{event:?}")))
+        .unwrap_err();
+    assert!(matches!(err, Error::Idle { .. }), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(2000), "{seen:?}");
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert!(seen[4].contains("three"), "{seen:?}");
+    client.timeouts_mut().idle = None;
+    seen.clear();
+    client.run(|event| seen.push(format!("{event:?}"))).unwrap();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0].contains("last") && seen[1] == "Closed", "{seen:?}");
+    server.join().unwrap();
+}

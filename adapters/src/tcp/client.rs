@@ -150,6 +150,24 @@ impl<const RX: usize, const TX: usize, D: Decode> Client<Session<RX, TX, D>> {
         self.inner.next_event().map_err(client_error)
     }
 
+    /// Calls `on_event` for every event until the server closes in order (the last event
+    /// passed is [`Event::Closed`]), within the bounds of the [`Timeouts`]: the core's
+    /// blocking `run`, the events [`next_event`](Self::next_event) would return in the same
+    /// order, every complete message of a read handed out in one loop. The idle clock restarts
+    /// once per read that brought events, before the next read
+    /// ([`Timeouts::event_arrived`], through `BeforeRead::events_arrived`), not per event.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_event`](Self::next_event), after every event before the failure was passed;
+    /// after [`Error::Idle`] the session goes on (call `run` or `next_event` again).
+    pub fn run(&mut self, on_event: impl FnMut(Event<'_>)) -> Result<(), Error> {
+        match self.inner.run(on_event) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     /// Pickles `message` and writes it.
     ///
     /// # Errors

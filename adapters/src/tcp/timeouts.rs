@@ -16,9 +16,10 @@ use super::{Error, Transport};
 ///
 /// The idle clock runs from the last event reported with
 /// [`event_arrived`](Timeouts::event_arrived) ([`Client`](super::Client) and the tokio
-/// client report every one), so a peer trickling a message that never ends is cut off after
-/// `idle` too. Used directly as a [`BeforeRead`] hook without those reports, `idle` bounds
-/// each wait for a next message instead.
+/// client report every one; the core clients' `run` reports each read's events through
+/// [`BeforeRead::events_arrived`]), so a peer trickling a message that never ends is cut off
+/// after `idle` too. Used directly as a [`BeforeRead`] hook without those reports (the core
+/// clients' `next_event`), `idle` bounds each wait for a next message instead.
 ///
 /// ```no_run
 /// # use brine_adapters::tcp::{Client, ConnectOptions, Timeouts};
@@ -187,5 +188,11 @@ impl BeforeRead<Transport> for Timeouts {
             self.current = Some(timeout);
         }
         Ok(())
+    }
+
+    /// The core clients' `run` reports the events of each read here: the idle clock
+    /// restarts ([`event_arrived`](Timeouts::event_arrived)).
+    fn events_arrived(&mut self) {
+        self.event_arrived();
     }
 }

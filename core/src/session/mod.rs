@@ -390,7 +390,13 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     ) -> Result<Status<'_>, Error> {
         loop {
             let (len, root) = match self.find()? {
-                Found::Message { len, root } => (len, root),
+                Found::Message { len, root } => {
+                    // It and every message decoded whole after it, in one loop.
+                    let on_message = &mut on_message;
+                    self.rx
+                        .hand_out_each(&mut self.decoder, (len, root), on_message);
+                    continue;
+                }
                 Found::Nothing => return Ok(Status::Partial),
                 Found::Ready => match self.take_message() {
                     Some(Ok(message)) => message,

@@ -429,6 +429,37 @@ impl<const RX: usize> Receiver<RX> {
         decoder.decode_head(bytes).map(|(root, len)| (len, root))
     }
 
+    /// Hands out the `len`-byte message decoded at the head with root `root` as
+    /// `on_message(value)`, then each message after it that the machine decodes whole at the
+    /// head ([`Decode::decode_head`], as [`decode_clear_head`](Self::decode_clear_head) would
+    /// on the next call), and drops them: each is released once `on_message` returns, not on
+    /// the next call. Stops at the first head that is not such a message (partial, refused,
+    /// framed: left to the next call's full path). Nothing else may be under way (the
+    /// session's `head_clear`).
+    #[inline(never)]
+    pub(super) fn hand_out_each<D: Decode>(
+        &mut self,
+        decoder: &mut D,
+        (mut len, mut root): (usize, NodeId),
+        on_message: &mut impl FnMut(Value<'_>),
+    ) {
+        debug_assert!(self.ready == Ready::Nothing && !self.prefixed() && self.skipping.is_none());
+        debug_assert!(self.scanned == 0 && !self.framer.in_pickle());
+        self.drop_released();
+        let mut rest = self.buf.get(self.head..self.tail).unwrap_or(&[]);
+        let mut handed = 0;
+        while let Some((message, after)) = rest.split_at_checked(len) {
+            on_message(decoder.view(message, root));
+            handed += len;
+            rest = after;
+            match decoder.decode_head(rest) {
+                Some((next, next_len)) => (root, len) = (next, next_len),
+                None => break,
+            }
+        }
+        self.consume(handed);
+    }
+
     /// Keeps the message [`decode_head`](Self::decode_head) decoded as the event ready.
     pub(super) fn decoded(&mut self, len: usize, root: NodeId) {
         self.ready = Ready::Decoded { len, root };
