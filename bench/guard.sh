@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instruction-count regression guard (CI: .ci/run). Counts the instructions of each brine
 # codec and listen operation in bench/icount_baseline.txt with valgrind (callgrind), through
-# core/examples/codec_ops.rs, as (count at 2N - count at N) / N, and fails naming every
-# operation that costs more than LIMIT_PERCENT (5) percent over its baseline. Counts are
+# core/examples/codec_ops.rs (the batch listen rows through core/examples/listen_ops.rs), as
+# (count at 2N - count at N) / N, and fails naming every operation that costs more than
+# LIMIT_PERCENT (5) percent over its baseline. Counts are
 # deterministic for one toolchain and do not depend on the machine's load.
 #
 #   bash bench/guard.sh            # check (about a minute after the build)
@@ -31,12 +32,15 @@ esac
 [[ -z $update || -z ${FEATURES:-} ]] || die "the baseline is counted without FEATURES"
 
 
-cargo build -q --release -p brine-core --example codec_ops ${FEATURES:+--features "$FEATURES"}
+cargo build -q --release -p brine-core --example codec_ops --example listen_ops ${FEATURES:+--features "$FEATURES"}
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target_dir/release/examples/codec_ops"
 
 count() { # op n -> instructions of the whole run
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | awk '/Collected/ {print $4}'
+    # The batch listen rows in a binary of their own (core/examples/listen_ops.rs says why).
+    local b=$bin
+    [[ $1 == brine_listen_batch_* ]] && b="$target_dir/release/examples/listen_ops"
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$b" "$1" "$2" 2>&1 | awk '/Collected/ {print $4}'
 }
 
 rustc_now=$(rustc --version)

@@ -436,7 +436,7 @@ impl<const RX: usize> Receiver<RX> {
     /// the next call. Stops at the first head that is not such a message (partial, refused,
     /// framed: left to the next call's full path). Nothing else may be under way (the
     /// session's `head_clear`).
-    #[inline(always)]
+    #[inline(never)]
     pub(super) fn hand_out_each<D: Decode>(
         &mut self,
         decoder: &mut D,
