@@ -146,7 +146,7 @@ impl Shape {
     #[inline(never)]
     fn build(&mut self, code: &[u8], len: usize, seqs: &[Seq], items: &[N], root: N) {
         self.valid = false;
-        if len < 8 || len > RX {
+        if !(8..=RX).contains(&len) {
             return;
         }
         // 0: must be equal; 1: a str's text (ASCII); 2: a number's argument.

@@ -69,6 +69,8 @@ impl HeapDecoder {
                 frame_end: 0,
                 stubs: false,
                 globals_linked: false,
+                #[cfg(feature = "fast")]
+                shape: super::shape::Shape::NONE,
             },
         }
     }

@@ -159,6 +159,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             self.check_no_loose_globals(root)
                 .map_err(|_| self.error(at))?;
         }
+        // Its shape, for the next message (`shape.rs`).
+        #[cfg(feature = "fast")]
+        if self.keyed == 0 && !self.shared && self.holes == 0 && self.check_utf8 {
+            super::shape::stopped(self.d, self.input, root, self.pos);
+        }
         Ok((root, self.pos))
     }
 

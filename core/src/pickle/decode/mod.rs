@@ -9,7 +9,9 @@
 //! [`Value`]), `machine` (the loop, dispatching on the raw opcode byte; stack,
 //! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
 //! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
-//! errors when an inline arm declines), `shared` (the checks at STOP); `corpus` holds test inputs.
+//! errors when an inline arm declines), `shared` (the checks at STOP), `shape` (with `fast`: a
+//! small message of the last one's shape taken over the arena as it is); `corpus` holds test
+//! inputs.
 //! Imports go one way: arena, then value, then the decoder.
 
 pub(crate) mod arena;
@@ -25,6 +27,8 @@ mod leaves;
 mod machine;
 #[cfg(feature = "objects")]
 mod objects;
+#[cfg(feature = "fast")]
+mod shape;
 mod shared;
 
 use super::error::Error;
@@ -81,6 +85,9 @@ pub(crate) struct Storage<A: Arena> {
     stubs: bool,
     /// A global was linked into a container in this run (checked at STOP without stubs).
     globals_linked: bool,
+    /// The last message's shape, for the next (`shape.rs`).
+    #[cfg(feature = "fast")]
+    shape: shape::Shape,
 }
 
 impl<A: Arena> Storage<A> {
@@ -179,6 +186,8 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
                 frame_end: 0,
                 stubs: false,
                 globals_linked: false,
+                #[cfg(feature = "fast")]
+                shape: shape::Shape::NONE,
             },
         }
     }
