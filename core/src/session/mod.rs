@@ -395,6 +395,9 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
                     let on_message = &mut on_message;
                     self.rx
                         .hand_out_each(&mut self.decoder, (len, root), on_message);
+                    // The head it stopped at is not a whole message: `find`'s full path next,
+                    // without trying it again by the shortcut first.
+                    self.head_clear = false;
                     continue;
                 }
                 Found::Nothing => return Ok(Status::Partial),

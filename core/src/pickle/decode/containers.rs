@@ -7,7 +7,7 @@ use crate::pickle::opcodes::Opcode;
 use super::arena::{
     leaf_weight, Backing, Container, ContainerKind, Edge, Id, Node, NodeId, Slab, Unhashable, NIL,
 };
-use super::fault::Fault;
+use super::fault::{Fault, Stop};
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::Arena;
 use super::MAX_DEPTH;
@@ -15,13 +15,13 @@ use super::MAX_DEPTH;
 impl<A: Arena> Machine<'_, '_, A> {
     /// New containers: empty, or of the items above a MARK, or of the top 1-3 items.
     #[inline(always)]
-    pub(super) fn build(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn build(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
-            EMPTY_LIST => self.push_container(ContainerKind::List, at)?,
-            EMPTY_TUPLE => self.push_container(ContainerKind::Tuple, at)?,
-            EMPTY_DICT => self.push_container(ContainerKind::Dict, at)?,
-            EMPTY_SET => self.push_container(ContainerKind::Set, at)?,
+            EMPTY_LIST => self.push_container(ContainerKind::List)?,
+            EMPTY_TUPLE => self.push_container(ContainerKind::Tuple)?,
+            EMPTY_DICT => self.push_container(ContainerKind::Dict)?,
+            EMPTY_SET => self.push_container(ContainerKind::Set)?,
             LIST | TUPLE | FROZENSET | DICT => {
                 let kind = match at.op {
                     LIST => ContainerKind::List,
@@ -29,14 +29,14 @@ impl<A: Arena> Machine<'_, '_, A> {
                     FROZENSET => ContainerKind::FrozenSet,
                     _ => ContainerKind::Dict,
                 };
-                let mark = self.find_mark(at)?;
+                let mark = self.find_mark()?;
                 if kind == ContainerKind::Dict && (self.d.stack.len() - mark - 1) % 2 != 0 {
-                    return Err(at.stack("odd number of items for a dict"));
+                    return Err(self.bad_stack("odd number of items for a dict"));
                 }
-                let id = self.new_container(kind, at)?;
-                self.move_items(mark + 1, id, at)?;
+                let id = self.new_container(kind)?;
+                self.move_items(mark + 1, id)?;
                 self.closed_mark(mark);
-                self.push_raw(id, at)?;
+                self.push_raw(id)?;
             }
             TUPLE1 | TUPLE2 | TUPLE3 => {
                 let n = match at.op {
@@ -49,24 +49,24 @@ impl<A: Arena> Machine<'_, '_, A> {
                     .stack
                     .len()
                     .checked_sub(n)
-                    .ok_or_else(|| at.stack("not enough items for the tuple"))?;
+                    .ok_or_else(|| self.bad_stack("not enough items for the tuple"))?;
                 let items = self.d.stack.get(from..).unwrap_or_default();
                 if items.contains(&MARK_ENTRY) {
-                    return Err(at.stack("a MARK inside the tuple's items"));
+                    return Err(self.bad_stack("a MARK inside the tuple's items"));
                 }
-                let id = self.new_container(ContainerKind::Tuple, at)?;
-                self.move_items(from, id, at)?;
+                let id = self.new_container(ContainerKind::Tuple)?;
+                self.move_items(from, id)?;
                 self.d.stack.truncate(from);
-                self.push_raw(id, at)?;
+                self.push_raw(id)?;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
 
     /// Items added to the list, dict or set below them.
     #[inline(always)]
-    pub(super) fn fill(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn fill(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             APPEND | SETITEM => {
@@ -76,24 +76,24 @@ impl<A: Arena> Machine<'_, '_, A> {
                     .stack
                     .len()
                     .checked_sub(n)
-                    .ok_or_else(|| at.stack("not enough items on the stack"))?;
+                    .ok_or_else(|| self.bad_stack("not enough items on the stack"))?;
                 let items = self.d.stack.get(from..).unwrap_or_default();
                 if items.contains(&MARK_ENTRY) {
-                    return Err(at.stack("a MARK where an item was expected"));
+                    return Err(self.bad_stack("a MARK where an item was expected"));
                 }
                 let want = if at.op == APPEND {
                     ContainerKind::List
                 } else {
                     ContainerKind::Dict
                 };
-                let target = self.target_below(from, want, at)?;
-                self.move_items(from, target, at)?;
+                let target = self.target_below(from, want)?;
+                self.move_items(from, target)?;
                 #[cfg(feature = "objects")]
-                self.filled(from, at)?;
+                self.filled(from)?;
                 self.d.stack.truncate(from);
             }
             APPENDS | SETITEMS | ADDITEMS => {
-                let mark = self.find_mark(at)?;
+                let mark = self.find_mark()?;
                 let want = match at.op {
                     APPENDS => ContainerKind::List,
                     SETITEMS => ContainerKind::Dict,
@@ -101,17 +101,17 @@ impl<A: Arena> Machine<'_, '_, A> {
                 };
                 let items = self.d.stack.len() - mark - 1;
                 if want == ContainerKind::Dict && items % 2 != 0 {
-                    return Err(at.stack("odd number of items for a dict"));
+                    return Err(self.bad_stack("odd number of items for a dict"));
                 }
                 if items == 0 {
                     // CPython returns before it looks at the target: a no-op on any value.
-                    self.below(mark, at)?;
+                    self.below(mark)?;
                 } else {
-                    let target = self.target_below(mark, want, at)?;
+                    let target = self.target_below(mark, want)?;
                     let (keyed, was_empty) = (self.keyed, self.is_empty(target));
-                    self.move_items(mark + 1, target, at)?;
+                    self.move_items(mark + 1, target)?;
                     #[cfg(feature = "objects")]
-                    self.filled(mark, at)?;
+                    self.filled(mark)?;
                     // A dict filled in one SETITEMS (as CPython writes up to 1000 entries)
                     // whose keys are certainly distinct needs no merging at STOP.
                     if want == ContainerKind::Dict && was_empty && self.distinct_strs(mark + 1) {
@@ -120,7 +120,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                 }
                 self.closed_mark(mark);
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
@@ -150,20 +150,20 @@ impl<A: Arena> Machine<'_, '_, A> {
         true
     }
 
-    pub(super) fn new_container(&mut self, kind: ContainerKind, at: At) -> Result<NodeId, Fault> {
-        self.alloc(Node::Container(Container::empty(kind)), at)
+    pub(super) fn new_container(&mut self, kind: ContainerKind) -> Result<NodeId, Stop> {
+        self.alloc(Node::Container(Container::empty(kind)))
     }
 
-    pub(super) fn push_container(&mut self, kind: ContainerKind, at: At) -> Result<(), Fault> {
-        let id = self.new_container(kind, at)?;
-        self.push_raw(id, at)
+    pub(super) fn push_container(&mut self, kind: ContainerKind) -> Result<(), Stop> {
+        let id = self.new_container(kind)?;
+        self.push_raw(id)
     }
 
     /// The value just below stack index `index` (the target of the items above it).
-    pub(super) fn below(&self, index: usize, at: At) -> Result<NodeId, Fault> {
+    pub(super) fn below(&self, index: usize) -> Result<NodeId, Stop> {
         match index.checked_sub(1).and_then(|i| self.d.stack.get(i)) {
-            None => Err(at.stack("no container below the items")),
-            Some(&MARK_ENTRY) => Err(at.stack("a MARK where the container was expected")),
+            None => Err(self.bad_stack("no container below the items")),
+            Some(&MARK_ENTRY) => Err(self.bad_stack("a MARK where the container was expected")),
             Some(&id) => Ok(id),
         }
     }
@@ -176,16 +176,15 @@ impl<A: Arena> Machine<'_, '_, A> {
         &mut self,
         index: usize,
         want: ContainerKind,
-        at: At,
-    ) -> Result<NodeId, Fault> {
-        let id = self.below(index, at)?;
+    ) -> Result<NodeId, Stop> {
+        let id = self.below(index)?;
         match self.node(id) {
             Node::Container(c) if c.kind == want => Ok(id),
             #[cfg(feature = "objects")]
             Node::Container(Container {
                 kind: ContainerKind::Object(_),
                 ..
-            }) => self.object_items(id, want, at),
+            }) => self.object_items(id, want),
             Node::Container(Container {
                 kind: ContainerKind::List,
                 ..
@@ -193,16 +192,17 @@ impl<A: Arena> Machine<'_, '_, A> {
             | Node::Bytes { mutable: true, .. }
                 if want == ContainerKind::Dict =>
             {
-                Err(at.stack(
+                Err(self.bad_stack(
                     "items set by index on a list or bytearray (CPython calls its \
                      __setitem__; brine sets items on dicts only)",
                 ))
             }
-            Node::Bytes { mutable: true, .. } if want == ContainerKind::List => Err(at.stack(
-                "items appended to a bytearray (CPython calls its append or extend; brine \
+            Node::Bytes { mutable: true, .. } if want == ContainerKind::List => Err(self
+                .bad_stack(
+                    "items appended to a bytearray (CPython calls its append or extend; brine \
                  appends to lists only)",
-            )),
-            _ => Err(at.stack(match want {
+                )),
+            _ => Err(self.bad_stack(match want {
                 ContainerKind::List => "items appended to something that is not a list",
                 ContainerKind::Dict => "items set on something that is not a dict",
                 _ => "items added to something that is not a set",
@@ -213,7 +213,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// Appends stack entries `from..` (all items, no MARK) to container `target`, in order.
     /// With `fast`, in one batch when nothing in it can fail ([`link_batch`](Self::link_batch));
     /// without it, item by item (the same links, values and errors; flash).
-    pub(super) fn move_items(&mut self, from: usize, target: NodeId, at: At) -> Result<(), Fault> {
+    pub(super) fn move_items(&mut self, from: usize, target: NodeId) -> Result<(), Stop> {
         if cfg!(feature = "fast") && self.link_batch(from, target, false) {
             return Ok(());
         }
@@ -221,9 +221,9 @@ impl<A: Arena> Machine<'_, '_, A> {
         for i in from..self.d.stack.len() {
             let child = self.d.stack.get(i).copied().unwrap_or(MARK_ENTRY);
             if child == MARK_ENTRY {
-                return Err(at.stack("a MARK among the items"));
+                return Err(self.bad_stack("a MARK among the items"));
             }
-            self.add_child(target, child, at)?;
+            self.add_child(target, child)?;
         }
         Ok(())
     }
@@ -343,10 +343,10 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// Links `child` as the last item of container `parent`. Refuses what CPython refuses:
     /// an unhashable dict key or set item (`TypeError`).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn add_child(&mut self, parent: NodeId, child: NodeId, at: At) -> Result<(), Fault> {
+    pub(super) fn add_child(&mut self, parent: NodeId, child: NodeId) -> Result<(), Stop> {
         let (child_depth, weight, unhashable) = match self.node(child) {
             Node::Container(c) => (c.depth, c.expansion, c.unhashable),
-            Node::Builtin(_) => return Err(at.stack("a global is not data")),
+            Node::Builtin(_) => return Err(self.bad_stack("a global is not data")),
             Node::Global(_) => {
                 // Checked at STOP: a global is data only as a stub, or an argument.
                 self.d.globals_linked = true;
@@ -361,21 +361,22 @@ impl<A: Arena> Machine<'_, '_, A> {
             .d
             .edges
             .push_id(Edge::new(index, child, NIL))
-            .map_err(|limit| at.capacity(Capacity::Items, limit))?;
+            .map_err(|limit| self.capacity(Capacity::Items, limit))?;
         let Some(Node::Container(c)) = self.d.nodes.get_mut(parent as usize) else {
-            return Err(at.stack("not a container"));
+            return Err(self.bad_stack("not a container"));
         };
         match c.kind {
             ContainerKind::Dict | ContainerKind::Set | ContainerKind::FrozenSet => {
                 let is_key = c.kind != ContainerKind::Dict || c.len % 2 == 0;
                 if is_key && unhashable != Unhashable::No {
-                    return Err(Fault::Unhashable(match unhashable.type_name() {
+                    let name = match unhashable.type_name() {
                         Some(name) => name,
                         #[cfg(feature = "objects")]
                         None => self.collection_name(child),
                         #[cfg(not(feature = "objects"))]
                         None => "?",
-                    }));
+                    };
+                    return Err(self.fail(Fault::Unhashable(name)));
                 }
                 // A second key: equal keys may need merging, a set ordering.
                 if is_key && c.len > 0 {
@@ -391,7 +392,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
         c.expansion = c.expansion.saturating_add(weight);
         if c.expansion > self.expansion {
-            return Err(at.capacity(Capacity::Expansion, self.expansion as usize));
+            return Err(self.capacity(Capacity::Expansion, self.expansion as usize));
         }
         if c.first == NIL {
             c.first = edge;
@@ -402,7 +403,7 @@ impl<A: Arena> Machine<'_, '_, A> {
         c.len += 1;
         c.depth = c.depth.max(child_depth + 1);
         if c.depth as usize > MAX_DEPTH {
-            return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+            return Err(self.capacity(Capacity::Depth, MAX_DEPTH));
         }
         Ok(())
     }

@@ -1,11 +1,15 @@
 //! The machine's errors while it runs: [`Error`]'s decoding variants in a few words (12 bytes
 //! on a 32-bit target, where an `Error`, with room for a refused global's names and a serde
-//! message, is 72), so that each `?` between the opcode families moves a few words, not a
-//! whole `Error` (measured: 2.9 KB of the smallest lab firmware's flash). A fault keeps only
-//! what the opcode being executed does not say: every `Error` it becomes names that opcode
-//! and its offset (a truncated pickle, the input's length), which [`Fault::error`] takes
-//! from the machine where the run ends; a refused global's names stay where they are (input
-//! offsets, or a name the decoder knows) until then.
+//! message, is 72). A fault is recorded in the machine where it arises ([`Record::fail`]) and
+//! the fallible steps return a [`Stop`], which has no bytes, so that each `?` between the
+//! opcode families moves no fault at all (measured: 1,468 bytes of the smallest lab
+//! firmware's flash, against returning the 12-byte fault). A fault keeps only what the
+//! opcode being executed does not say: every `Error` it becomes names that opcode and its
+//! offset (a truncated pickle, the input's length), which [`Record::error`] takes from the
+//! machine where the run ends; a refused global's names stay where they are (input offsets,
+//! or a name the decoder knows) until then.
+
+use core::cell::Cell;
 
 use crate::pickle::error::{Capacity, Error, Global, GLOBAL_NAME_LEN};
 
@@ -52,6 +56,36 @@ pub(super) enum Fault {
     Recursive,
     /// [`Error::Capacity`].
     Capacity { what: Capacity, limit: usize },
+}
+
+/// A fault recorded: what the machine's fallible steps return (no bytes, so a `Result` of
+/// one fits in registers and each `?` between them moves no fault). Only
+/// [`Record::fail`] makes one, so every `Stop` has its [`Fault`] in the machine's [`Record`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stop(());
+
+/// The fault of a run, kept by the machine where it arises ([`Record::fail`]) and made an
+/// [`Error`] once, where the run ends ([`Record::error`]).
+pub(super) struct Record(Cell<Fault>);
+
+impl Record {
+    pub(super) fn new() -> Self {
+        Record(Cell::new(Fault::Truncated))
+    }
+
+    /// Records `fault` as the run's; the caller returns `Err` of the [`Stop`].
+    #[inline(always)]
+    pub(super) fn fail(&self, fault: Fault) -> Stop {
+        self.0.set(fault);
+        Stop(())
+    }
+
+    /// The [`Error`] the last fault recorded is, raised by the opcode `at` of `input`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn error(&self, at: At, input: &[u8]) -> Error {
+        self.0.get().error(at, input)
+    }
 }
 
 /// The dotted name of a refused global, not yet copied into a [`Global`] (what
@@ -115,9 +149,8 @@ impl Fault {
 
     /// The [`Error`] this is, raised by the opcode `at` of the pickle `input` (where a
     /// truncated pickle ends and a refused global's names are). Out of line: one copy.
-    #[cold]
-    #[inline(never)]
-    pub(super) fn error(self, at: At, input: &[u8]) -> Error {
+    #[inline(always)]
+    fn error(self, at: At, input: &[u8]) -> Error {
         let At { op: opcode, offset } = at;
         let refused = |(module, name): (&[u8], &[u8])| Error::Refused {
             opcode,

@@ -8,14 +8,14 @@ use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::{self, BytesEncoding};
 
 use super::arena::{span, Builtin, Container, ContainerKind, Node, NodeId};
-use super::fault::{Fault, Name};
+use super::fault::{Name, Stop};
 use super::machine::{At, Machine};
 use super::Arena;
 
 impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// GLOBAL, STACK_GLOBAL, REDUCE, INST: the builtins CPython names for data, never called.
     #[inline(always)]
-    pub(super) fn global_op(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn global_op(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             GLOBAL => {
@@ -23,28 +23,28 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 let module = self.line()?;
                 let name_at = self.pos;
                 let name = self.line()?;
-                let node = self.global_node((module, module_at), (name, name_at), at)?;
-                self.push_node(node, at)?;
+                let node = self.global_node((module, module_at), (name, name_at))?;
+                self.push_node(node)?;
             }
             STACK_GLOBAL => {
-                let name = self.pop(at)?;
-                let module = self.pop(at)?;
+                let name = self.pop()?;
+                let module = self.pop()?;
                 let (Node::Str { start: m_at, .. }, Node::Str { start: n_at, .. }) =
                     (self.node(module), self.node(name))
                 else {
-                    return Err(at.refused(None));
+                    return Err(self.refuse(None));
                 };
                 let (Some(module), Some(name)) = (self.utf8(module), self.utf8(name)) else {
-                    return Err(at.refused(None));
+                    return Err(self.refuse(None));
                 };
-                let node = self.global_node((module, m_at as usize), (name, n_at as usize), at)?;
-                self.push_node(node, at)?;
+                let node = self.global_node((module, m_at as usize), (name, n_at as usize))?;
+                self.push_node(node)?;
             }
             REDUCE => {
-                let args = self.pop(at)?;
-                let callable = self.pop(at)?;
-                let id = self.reduce(callable, args, at)?;
-                self.push_raw(id, at)?;
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let id = self.reduce(callable, args)?;
+                self.push_raw(id)?;
             }
             #[cfg(feature = "objects")]
             INST | OBJ | NEWOBJ | NEWOBJ_EX | BUILD => self.object_op(at)?,
@@ -54,28 +54,23 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 let module = self.line()?;
                 let name_at = self.pos;
                 let name = self.line()?;
-                return Err(at.refused(Some(Name::input((module, module_at), (name, name_at)))));
+                return Err(self.refuse(Some(Name::input((module, module_at), (name, name_at)))));
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
 
     /// The node GLOBAL or STACK_GLOBAL push for `module.name` (each with its input offset):
     /// a data builtin, else (feature `objects`) a standard type or a stub's class.
-    fn global_node(
-        &self,
-        module: (&[u8], usize),
-        name: (&[u8], usize),
-        at: At,
-    ) -> Result<Node, Fault> {
+    fn global_node(&self, module: (&[u8], usize), name: (&[u8], usize)) -> Result<Node, Stop> {
         if let Some(builtin) = builtin(module.0, name.0, self.proto) {
             return Ok(Node::Builtin(builtin));
         }
         #[cfg(feature = "objects")]
-        return self.global_ref(module, name, at);
+        return self.global_ref(module, name);
         #[cfg(not(feature = "objects"))]
-        Err(at.refused(Some(Name::input(module, name))))
+        Err(self.refuse(Some(Name::input(module, name))))
     }
 
     /// The UTF-8 text of a `Str` node.
@@ -112,19 +107,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// REDUCE: recognises CPython's patterns for builtin data; refuses everything else.
-    pub(super) fn reduce(
-        &mut self,
-        callable: NodeId,
-        args: NodeId,
-        at: At,
-    ) -> Result<NodeId, Fault> {
+    pub(super) fn reduce(&mut self, callable: NodeId, args: NodeId) -> Result<NodeId, Stop> {
         let builtin = match self.node(callable) {
             Node::Builtin(builtin) => builtin,
             #[cfg(feature = "objects")]
-            Node::Global(g) => return self.reduce_object(g, callable, args, at),
-            _ => return Err(at.refused(None)),
+            Node::Global(g) => return self.reduce_object(g, callable, args),
+            _ => return Err(self.refuse(None)),
         };
-        let refuse = || at.refused(Some(Name::Builtin(builtin)));
+        let refuse = || self.refuse(Some(Name::Builtin(builtin)));
         let Some(items) = self.tuple_items::<2>(args) else {
             return Err(refuse());
         };
@@ -143,13 +133,13 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     ContainerKind::FrozenSet
                 };
                 // Copy the items: the set must not change if the list does later.
-                let id = self.new_container(kind, at)?;
+                let id = self.new_container(kind)?;
                 let mut edge = source.first;
                 for _ in 0..source.len {
                     let Some(&e) = self.d.edges.get(edge as usize) else {
                         break;
                     };
-                    self.add_child(id, e.child, at)?;
+                    self.add_child(id, e.child)?;
                     edge = e.next(edge);
                 }
                 return Ok(id);
@@ -179,7 +169,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 else {
                     return Err(refuse());
                 };
-                text::validate_latin1(span(self.input, start, len), enc).map_err(|r| at.arg(r))?;
+                text::validate_latin1(span(self.input, start, len), enc)
+                    .map_err(|r| self.arg(r))?;
                 Node::Bytes {
                     start,
                     len,
@@ -189,7 +180,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             }
             _ => return Err(refuse()),
         };
-        self.alloc(node, at)
+        self.alloc(node)
     }
 
     /// The empty value `builtin()` returns.

@@ -6,27 +6,27 @@ use crate::pickle::opcodes::Opcode;
 use crate::pickle::text::{self, BytesEncoding, TextEncoding};
 
 use super::arena::{key_slot, IntDigits, Node};
-use super::fault::Fault;
+use super::fault::Stop;
 use super::machine::{At, Machine};
 use super::Arena;
 
 impl<A: Arena> Machine<'_, '_, A> {
     /// None, bools, ints and floats.
     #[inline(always)]
-    pub(super) fn number(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn number(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
-            NONE => self.push_node(Node::None, at)?,
-            NEWTRUE => self.push_node(Node::Bool(true), at)?,
-            NEWFALSE => self.push_node(Node::Bool(false), at)?,
+            NONE => self.push_node(Node::None)?,
+            NEWTRUE => self.push_node(Node::Bool(true))?,
+            NEWFALSE => self.push_node(Node::Bool(false))?,
             INT => {
                 let start = self.pos;
                 let line = self.line()?;
                 let node = match int_bool(line) {
                     Some(b) => Node::Bool(b),
-                    None => decimal_int(start, line, at)?,
+                    None => decimal_int(start, line).map_err(|r| self.arg(r))?,
                 };
-                self.push_node(node, at)?;
+                self.push_node(node)?;
             }
             LONG => {
                 let start = self.pos;
@@ -35,20 +35,20 @@ impl<A: Arena> Machine<'_, '_, A> {
                     [digits @ .., b'L'] => digits,
                     _ => line,
                 };
-                let node = decimal_int(start, digits, at)?;
-                self.push_node(node, at)?;
+                let node = decimal_int(start, digits).map_err(|r| self.arg(r))?;
+                self.push_node(node)?;
             }
             BININT => {
                 let v = i32::from_le_bytes(self.fixed(at)?);
-                self.push_node(Node::Int(v.into()), at)?;
+                self.push_node(Node::Int(v.into()))?;
             }
             BININT1 => {
                 let [v] = self.fixed(at)?;
-                self.push_node(Node::Int(v.into()), at)?;
+                self.push_node(Node::Int(v.into()))?;
             }
             BININT2 => {
                 let v = u16::from_le_bytes(self.fixed(at)?);
-                self.push_node(Node::Int(v.into()), at)?;
+                self.push_node(Node::Int(v.into()))?;
             }
             LONG1 | LONG4 => {
                 // Any length, as CPython loads it (only printing has a digit limit).
@@ -63,31 +63,31 @@ impl<A: Arena> Machine<'_, '_, A> {
                         digits: IntDigits::LittleEndian,
                     },
                 };
-                self.push_node(node, at)?;
+                self.push_node(node)?;
             }
             FLOAT => {
                 let line = self.line()?;
-                let v = number::parse_float_line(line).map_err(|r| at.arg(r))?;
-                self.push_node(Node::Float(v), at)?;
+                let v = number::parse_float_line(line).map_err(|r| self.arg(r))?;
+                self.push_node(Node::Float(v))?;
             }
             BINFLOAT => {
                 let v = f64::from_be_bytes(self.fixed(at)?);
-                self.push_node(Node::Float(v), at)?;
+                self.push_node(Node::Float(v))?;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
 
     /// Strings (a Python 2 `str` of non-ASCII bytes loads as `bytes`, as CPython 3 loads it).
     #[inline(always)]
-    pub(super) fn text(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn text(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             STRING => {
                 let start = self.pos;
                 let line = self.line()?;
-                let info = text::py_literal_info(line).map_err(|r| at.arg(r))?;
+                let info = text::py_literal_info(line).map_err(|r| self.arg(r))?;
                 let (start, len) = (start as u32, line.len() as u32);
                 let node = if info.ascii {
                     Node::Str {
@@ -104,7 +104,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         mutable: false,
                     }
                 };
-                self.push_node(node, at)?;
+                self.push_node(node)?;
             }
             BINSTRING | SHORT_BINSTRING => {
                 let n = self.count(at)?;
@@ -126,64 +126,56 @@ impl<A: Arena> Machine<'_, '_, A> {
                         mutable: false,
                     }
                 };
-                self.push_node(node, at)?;
+                self.push_node(node)?;
             }
             UNICODE => {
                 let start = self.pos;
                 let line = self.line()?;
-                text::validate_text(line, TextEncoding::RawUnicodeEscape).map_err(|r| at.arg(r))?;
-                self.push_node(
-                    Node::Str {
-                        start: start as u32,
-                        len: line.len() as u32,
-                        enc: TextEncoding::RawUnicodeEscape,
-                        key: 0,
-                    },
-                    at,
-                )?;
+                text::validate_text(line, TextEncoding::RawUnicodeEscape)
+                    .map_err(|r| self.arg(r))?;
+                self.push_node(Node::Str {
+                    start: start as u32,
+                    len: line.len() as u32,
+                    enc: TextEncoding::RawUnicodeEscape,
+                    key: 0,
+                })?;
             }
             BINUNICODE | SHORT_BINUNICODE | BINUNICODE8 => {
                 let n = self.count(at)?;
                 let start = self.pos;
                 let raw = self.take(n)?;
                 if self.check_utf8 {
-                    text::validate_text(raw, TextEncoding::Utf8).map_err(|r| at.arg(r))?;
+                    text::validate_text(raw, TextEncoding::Utf8).map_err(|r| self.arg(r))?;
                 }
-                self.push_node(
-                    Node::Str {
-                        start: start as u32,
-                        len: n as u32,
-                        enc: TextEncoding::Utf8,
-                        key: key_slot(raw),
-                    },
-                    at,
-                )?;
+                self.push_node(Node::Str {
+                    start: start as u32,
+                    len: n as u32,
+                    enc: TextEncoding::Utf8,
+                    key: key_slot(raw),
+                })?;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
 
     /// bytes and bytearray.
     #[inline(always)]
-    pub(super) fn bytes(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn bytes(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             BINBYTES | SHORT_BINBYTES | BINBYTES8 | BYTEARRAY8 => {
                 let n = self.count(at)?;
                 let start = self.pos;
                 self.take(n)?;
-                self.push_node(
-                    Node::Bytes {
-                        start: start as u32,
-                        len: n as u32,
-                        enc: BytesEncoding::Raw,
-                        mutable: at.op == BYTEARRAY8,
-                    },
-                    at,
-                )?;
+                self.push_node(Node::Bytes {
+                    start: start as u32,
+                    len: n as u32,
+                    enc: BytesEncoding::Raw,
+                    mutable: at.op == BYTEARRAY8,
+                })?;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
@@ -201,8 +193,8 @@ fn int_bool(line: &[u8]) -> Option<bool> {
 
 /// An INT or LONG decimal argument that starts at input offset `start` (at most
 /// Python's 4300 digits: `parse_decimal_int` refuses longer ones).
-fn decimal_int(start: usize, digits: &[u8], at: At) -> Result<Node, Fault> {
-    number::parse_decimal_int(digits).map_err(|r| at.arg(r))?;
+fn decimal_int(start: usize, digits: &[u8]) -> Result<Node, &'static str> {
+    number::parse_decimal_int(digits)?;
     Ok(match number::decimal_to_i64(digits) {
         Some(v) => Node::Int(v),
         None => Node::BigInt {

@@ -9,7 +9,7 @@ use crate::pickle::opcodes::{le_u64, Opcode};
 use crate::pickle::number;
 
 use super::arena::{Id, Node, NodeId, NIL};
-use super::fault::{Fault, Name};
+use super::fault::{Fault, Name, Record, Stop};
 use super::{Arena, Storage};
 
 /// A MARK on the stack.
@@ -46,6 +46,8 @@ pub(super) struct Machine<'d, 'i, A: Arena> {
     /// machine's own stack frame: the decoder's storage stays as small as it was).
     pub(super) open: usize,
     pub(super) marks: [u32; MARKS],
+    /// The fault that stopped the run, where it arose (see [`Record`]).
+    pub(super) fault: Record,
 }
 
 /// The loop's hot state, in locals (so in registers) while the inline arms run: the
@@ -65,24 +67,6 @@ pub(super) struct Hot<'i> {
 pub(super) struct At {
     pub(super) op: Opcode,
     pub(super) offset: usize,
-}
-
-impl At {
-    pub(super) fn arg(self, reason: &'static str) -> Fault {
-        Fault::InvalidArgument(reason)
-    }
-
-    pub(super) fn stack(self, reason: &'static str) -> Fault {
-        Fault::InvalidStack(reason)
-    }
-
-    pub(super) fn capacity(self, what: Capacity, limit: usize) -> Fault {
-        Fault::Capacity { what, limit }
-    }
-
-    pub(super) fn refused(self, global: Option<Name>) -> Fault {
-        Fault::refused(global)
-    }
 }
 
 pub(super) use crate::pickle::opcodes::op;
@@ -125,7 +109,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let byte = self.input.get(offset).copied().unwrap_or(0);
         let op = Opcode::from_byte(byte).ok_or(Error::UnknownOpcode { byte, offset })?;
         let at = At { op, offset };
-        self.step(at).map_err(|e| self.error(e, at))
+        self.step(at).map_err(|_| self.error(at))
     }
 
     /// The opcode byte at `offset`, past the window.
@@ -156,24 +140,24 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// it costs a call and a frame per pickle (~30 instructions on the client id).
     #[inline(always)]
     fn stop(&mut self, at: At) -> Result<(NodeId, usize), Error> {
-        let root = self.pop(at).map_err(|e| self.error(e, at))?;
+        let root = self.pop().map_err(|_| self.error(at))?;
         match self.node(root) {
-            Node::Builtin(_) => return Err(self.error(at.stack("a global is not data"), at)),
+            Node::Builtin(_) => return Err(self.fail_now(at, "a global is not data")),
             Node::Global(_) if !self.d.stubs => {
-                return Err(self.error(at.stack("a global is not data"), at))
+                return Err(self.fail_now(at, "a global is not data"))
             }
             _ => {}
         }
         if self.keyed != 0 {
-            self.merge_keys(at).map_err(|e| self.error(e, at))?;
+            self.merge_keys().map_err(|_| self.error(at))?;
         }
         if self.shared {
-            self.check_shared(root, at).map_err(|e| self.error(e, at))?;
+            self.check_shared(root).map_err(|_| self.error(at))?;
         }
         #[cfg(feature = "objects")]
         if self.d.globals_linked && !self.d.stubs {
-            self.check_no_loose_globals(root, at)
-                .map_err(|e| self.error(e, at))?;
+            self.check_no_loose_globals(root)
+                .map_err(|_| self.error(at))?;
         }
         // Its shape, for the next message (`shape.rs`).
         #[cfg(feature = "fast")]
@@ -183,14 +167,48 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         Ok((root, self.pos))
     }
 
-    /// The [`Error`] `fault` is, raised by the opcode `at`.
+    /// The [`Error`] of the fault recorded, raised by the opcode `at`.
+    fn error(&self, at: At) -> Error {
+        self.fault.error(at, self.input)
+    }
+
+    /// [`Error::InvalidStack`] of `reason`, raised by the opcode `at`.
     #[cold]
-    fn error(&self, fault: Fault, at: At) -> Error {
-        fault.error(at, self.input)
+    fn fail_now(&self, at: At, reason: &'static str) -> Error {
+        let _ = self.bad_stack(reason);
+        self.error(at)
+    }
+
+    // ---- faults: recorded in the machine where they arise (see [`Record`]) ----
+
+    /// Records `fault`; the caller returns `Err` of the [`Stop`].
+    #[inline(always)]
+    pub(super) fn fail(&self, fault: Fault) -> Stop {
+        self.fault.fail(fault)
+    }
+
+    /// [`Error::InvalidArgument`] of `reason`.
+    pub(super) fn arg(&self, reason: &'static str) -> Stop {
+        self.fail(Fault::InvalidArgument(reason))
+    }
+
+    /// [`Error::InvalidStack`] of `reason`.
+    pub(super) fn bad_stack(&self, reason: &'static str) -> Stop {
+        self.fail(Fault::InvalidStack(reason))
+    }
+
+    /// [`Error::Capacity`] of `what`, whose limit is `limit`.
+    pub(super) fn capacity(&self, what: Capacity, limit: usize) -> Stop {
+        self.fail(Fault::Capacity { what, limit })
+    }
+
+    /// [`Error::Refused`] of `global`.
+    pub(super) fn refuse(&self, global: Option<Name>) -> Stop {
+        self.fail(Fault::refused(global))
     }
 
     /// Executes one opcode other than STOP (each family's function is inlined here).
-    fn step(&mut self, at: At) -> Result<(), Fault> {
+    fn step(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             PROTO | FRAME => self.framing(at),
@@ -208,19 +226,19 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 self.global_op(at)
             }
             // Everything else imports, calls, or reaches outside the pickle.
-            _ => Err(at.refused(None)),
+            _ => Err(self.refuse(None)),
         }
     }
 
     /// PROTO, FRAME.
     #[inline(always)]
-    fn framing(&mut self, at: At) -> Result<(), Fault> {
+    fn framing(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             PROTO => {
                 let [version] = self.fixed(at)?;
                 if version > 5 {
-                    return Err(Fault::UnsupportedProtocol(version));
+                    return Err(self.fail(Fault::UnsupportedProtocol(version)));
                 }
                 self.proto = version;
             }
@@ -229,27 +247,27 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 // As CPython does, refuse a frame that claims more bytes than there are.
                 let len = u64::from_le_bytes(self.fixed(at)?);
                 if len > (self.input.len() - self.pos) as u64 {
-                    return Err(Fault::Truncated);
+                    return Err(self.fail(Fault::Truncated));
                 }
                 // As pickle.py's `_Unframer.load_frame` (frames follow each other).
                 if self.pos < self.d.frame_end {
-                    return Err(at.arg("beginning of a new frame before end of current frame"));
+                    return Err(self.arg("beginning of a new frame before end of current frame"));
                 }
                 self.d.frame_end = self.pos + len as usize;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
 
     /// MARK, POP, POP_MARK, DUP.
     #[inline(always)]
-    fn stack_op(&mut self, at: At) -> Result<(), Fault> {
+    fn stack_op(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             MARK => {
                 let index = self.d.stack.len();
-                self.push_raw(MARK_ENTRY, at)?;
+                self.push_raw(MARK_ENTRY)?;
                 self.opened_mark(index);
             }
             POP => {
@@ -257,13 +275,13 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .d
                     .stack
                     .pop()
-                    .ok_or_else(|| at.stack("stack is empty"))?;
+                    .ok_or_else(|| self.bad_stack("stack is empty"))?;
                 if top == MARK_ENTRY {
                     self.open -= 1;
                 }
             }
             POP_MARK => {
-                let mark = self.find_mark(at)?;
+                let mark = self.find_mark()?;
                 self.closed_mark(mark);
             }
             DUP => {
@@ -271,26 +289,26 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .d
                     .stack
                     .last()
-                    .ok_or_else(|| at.stack("stack is empty"))?;
+                    .ok_or_else(|| self.bad_stack("stack is empty"))?;
                 if top == MARK_ENTRY {
-                    return Err(at.stack("DUP of a MARK"));
+                    return Err(self.bad_stack("DUP of a MARK"));
                 }
                 self.note_shared(top);
-                self.push_raw(top, at)?;
+                self.push_raw(top)?;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
 
     /// PUT, BINPUT, LONG_BINPUT, MEMOIZE; GET, BINGET, LONG_BINGET.
     #[inline(always)]
-    fn memo_op(&mut self, at: At) -> Result<(), Fault> {
+    fn memo_op(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         match at.op {
             PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
                 let index = match at.op {
-                    PUT => self.line_index(at)?,
+                    PUT => self.line_index()?,
                     BINPUT => self.fixed::<1>(at)?[0].into(),
                     LONG_BINPUT => u32::from_le_bytes(self.fixed(at)?),
                     _ => (self.d.memo.len() - self.holes as usize) as u32,
@@ -299,15 +317,15 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .d
                     .stack
                     .last()
-                    .ok_or_else(|| at.stack("stack is empty"))?;
+                    .ok_or_else(|| self.bad_stack("stack is empty"))?;
                 if top == MARK_ENTRY {
-                    return Err(at.stack("cannot memoize a MARK"));
+                    return Err(self.bad_stack("cannot memoize a MARK"));
                 }
-                self.memo_put(index, top, at)?;
+                self.memo_put(index, top)?;
             }
             GET | BINGET | LONG_BINGET => {
                 let index = match at.op {
-                    GET => self.line_index(at)?,
+                    GET => self.line_index()?,
                     BINGET => self.fixed::<1>(at)?[0].into(),
                     _ => u32::from_le_bytes(self.fixed(at)?),
                 };
@@ -317,11 +335,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .get(index as usize)
                     .copied()
                     .filter(|&id| id != NIL)
-                    .ok_or(Fault::MemoMissing(index))?;
+                    .ok_or_else(|| self.fail(Fault::MemoMissing(index)))?;
                 self.note_shared(id);
-                self.push_raw(id, at)?;
+                self.push_raw(id)?;
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         }
         Ok(())
     }
@@ -329,14 +347,14 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     // ---- reading arguments ----
 
     /// The next `n` input bytes: all inside the current FRAME, or none ([`Fault::FrameExhausted`]).
-    pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Fault> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'i [u8], Stop> {
         if self.crosses_frame(n as u64) {
-            return Err(Fault::FrameExhausted);
+            return Err(self.fail(Fault::FrameExhausted));
         }
         let end = self.pos.checked_add(n);
         let bytes = end
             .and_then(|end| self.input.get(self.pos..end))
-            .ok_or(Fault::Truncated)?;
+            .ok_or_else(|| self.fail(Fault::Truncated))?;
         self.pos += n;
         Ok(bytes)
     }
@@ -349,7 +367,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// A `\n`-terminated argument, without the `\n`; inside a FRAME, the `\n` too.
-    pub(super) fn line(&mut self) -> Result<&'i [u8], Fault> {
+    pub(super) fn line(&mut self) -> Result<&'i [u8], Stop> {
         let end = if self.pos < self.d.frame_end {
             self.d.frame_end
         } else {
@@ -357,11 +375,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         };
         let rest = self.input.get(self.pos..end).unwrap_or(&[]);
         let Some(n) = rest.iter().position(|&b| b == b'\n') else {
-            return Err(if end < self.input.len() {
+            return Err(self.fail(if end < self.input.len() {
                 Fault::FrameExhausted
             } else {
                 Fault::Truncated
-            });
+            }));
         };
         let line = self.take(n)?;
         self.pos += 1;
@@ -370,25 +388,25 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// The next `N` input bytes.
     #[cfg_attr(feature = "fast", inline(always))]
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Fault> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
         let bytes = self.take(N)?;
         // Cannot fail: `take` returned `N` bytes.
-        bytes.try_into().map_err(|_| Fault::Truncated)
+        bytes.try_into().map_err(|_| self.fail(Fault::Truncated))
     }
 
     /// The argument of a fixed-width opcode: as many bytes as the opcode table says, as an
     /// array of the width its reader expects (the two agree for every opcode; a test checks).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Fault> {
+    pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Stop> {
         let bytes = self.take(at.op.arg().width())?;
         bytes
             .try_into()
-            .map_err(|_| at.arg("argument width disagrees with the opcode table"))
+            .map_err(|_| self.arg("argument width disagrees with the opcode table"))
     }
 
     /// The length argument of a counted opcode (width and sign from the opcode table).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn count(&mut self, at: At) -> Result<usize, Fault> {
+    pub(super) fn count(&mut self, at: At) -> Result<usize, Stop> {
         let arg = at.op.arg();
         // With `fast`, one branch per width (a loop over the width costs ~4% on a 3.6 KB
         // message); without it, the loop (flash).
@@ -398,25 +416,25 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             4 => u32::from_le_bytes(self.array()?).into(),
             _ => u64::from_le_bytes(self.array()?),
         };
-        let n = arg.length(raw).ok_or_else(|| at.arg("negative length"))?;
+        let n = arg.length(raw).ok_or_else(|| self.arg("negative length"))?;
         if self.crosses_frame(n) {
-            return Err(Fault::FrameExhausted);
+            return Err(self.fail(Fault::FrameExhausted));
         }
         // Longer than what is left: truncated (checked here so huge claims never overflow).
         let left = self.input.len() - self.pos;
         if n > left as u64 {
-            return Err(Fault::Truncated);
+            return Err(self.fail(Fault::Truncated));
         }
         Ok(n as usize)
     }
 
     /// A decimal memo index (GET, PUT).
-    pub(super) fn line_index(&mut self, at: At) -> Result<u32, Fault> {
+    pub(super) fn line_index(&mut self) -> Result<u32, Stop> {
         let line = self.line()?;
-        number::parse_decimal_int(line).map_err(|r| at.arg(r))?;
+        number::parse_decimal_int(line).map_err(|r| self.arg(r))?;
         number::decimal_to_i64(line)
             .and_then(|v| u32::try_from(v).ok())
-            .ok_or_else(|| at.arg("memo index out of range"))
+            .ok_or_else(|| self.arg("memo index out of range"))
     }
 
     // ---- the stack and the arena ----
@@ -425,38 +443,39 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         self.d.nodes.get(id as usize).copied().unwrap_or(Node::None)
     }
 
-    pub(super) fn push_raw(&mut self, id: Id, at: At) -> Result<(), Fault> {
+    pub(super) fn push_raw(&mut self, id: Id) -> Result<(), Stop> {
         let stack = &mut self.d.stack;
+        let limit = stack.capacity();
         stack
             .push(id)
-            .map_err(|_| at.capacity(Capacity::Stack, stack.capacity()))
+            .map_err(|_| self.capacity(Capacity::Stack, limit))
     }
 
     /// Pushes a new node (one copy for every opcode family: flash).
     #[inline(never)]
-    pub(super) fn push_node(&mut self, node: Node, at: At) -> Result<(), Fault> {
-        let id = self.alloc(node, at)?;
-        self.push_raw(id, at)
+    pub(super) fn push_node(&mut self, node: Node) -> Result<(), Stop> {
+        let id = self.alloc(node)?;
+        self.push_raw(id)
     }
 
-    pub(super) fn alloc(&mut self, node: Node, at: At) -> Result<NodeId, Fault> {
+    pub(super) fn alloc(&mut self, node: Node) -> Result<NodeId, Stop> {
         self.d
             .nodes
             .push_id(node)
-            .map_err(|limit| at.capacity(Capacity::Values, limit))
+            .map_err(|limit| self.capacity(Capacity::Values, limit))
     }
 
     /// Pops one item (not a MARK).
-    pub(super) fn pop(&mut self, at: At) -> Result<NodeId, Fault> {
+    pub(super) fn pop(&mut self) -> Result<NodeId, Stop> {
         match self.d.stack.pop() {
-            Some(MARK_ENTRY) => Err(at.stack("a MARK where an item was expected")),
+            Some(MARK_ENTRY) => Err(self.bad_stack("a MARK where an item was expected")),
             Some(id) => Ok(id),
-            None => Err(at.stack("stack is empty")),
+            None => Err(self.bad_stack("stack is empty")),
         }
     }
 
     /// The stack index of the topmost MARK.
-    pub(super) fn find_mark(&self, at: At) -> Result<usize, Fault> {
+    pub(super) fn find_mark(&self) -> Result<usize, Stop> {
         match self.known_mark() {
             Some(mark) => Ok(mark),
             None => self
@@ -464,7 +483,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 .stack
                 .iter()
                 .rposition(|&e| e == MARK_ENTRY)
-                .ok_or_else(|| at.stack("no MARK on the stack")),
+                .ok_or_else(|| self.bad_stack("no MARK on the stack")),
         }
     }
 
@@ -499,17 +518,18 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         }
     }
 
-    pub(super) fn memo_put(&mut self, index: u32, id: NodeId, at: At) -> Result<(), Fault> {
+    pub(super) fn memo_put(&mut self, index: u32, id: NodeId) -> Result<(), Stop> {
         let index = index as usize;
-        let memo = &mut self.d.memo;
+        let limit = self.d.memo.capacity();
         // Refused before any slot is filled (an index far past the input's allowance would
         // otherwise fill the memo up to its limit first).
-        if index >= memo.capacity() {
-            return Err(at.capacity(Capacity::Memo, memo.capacity()));
+        if index >= limit {
+            return Err(self.capacity(Capacity::Memo, limit));
         }
-        while memo.len() <= index {
-            memo.push(NIL)
-                .map_err(|_| at.capacity(Capacity::Memo, memo.capacity()))?;
+        while self.d.memo.len() <= index {
+            if self.d.memo.push(NIL).is_err() {
+                return Err(self.capacity(Capacity::Memo, limit));
+            }
             self.holes += 1;
         }
         if let Some(slot) = self.d.memo.get_mut(index) {

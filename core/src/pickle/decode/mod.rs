@@ -135,6 +135,7 @@ impl<A: Arena> Storage<A> {
             expansion,
             open: 0,
             marks: [0; machine::MARKS],
+            fault: fault::Record::new(),
         }
         .run(h)
     }

@@ -14,7 +14,7 @@ use crate::pickle::value::{Tree, Value};
 use super::arena::{
     leaf_weight, Container, ContainerKind, Edge, GlobalRef, Made, Node, NodeId, Unhashable, NIL,
 };
-use super::fault::{Fault, Name};
+use super::fault::{Fault, Name, Stop};
 use super::machine::{At, Machine, MARK_ENTRY};
 use super::{Arena, MAX_DEPTH};
 
@@ -26,8 +26,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         &self,
         (module, module_at): (&[u8], usize),
         (name, name_at): (&[u8], usize),
-        at: At,
-    ) -> Result<Node, Fault> {
+    ) -> Result<Node, Stop> {
         let class = match objects::lookup(module, name, self.proto) {
             Some(class) => class,
             None if self.d.stubs
@@ -36,7 +35,9 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             {
                 Class::Unknown
             }
-            None => return Err(at.refused(Some(Name::input((module, module_at), (name, name_at))))),
+            None => {
+                return Err(self.refuse(Some(Name::input((module, module_at), (name, name_at)))))
+            }
         };
         let (Ok(module_len), Ok(name_len), Ok(module_start), Ok(name_start)) = (
             u8::try_from(module.len()),
@@ -44,7 +45,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             u32::try_from(module_at),
             u32::try_from(name_at),
         ) else {
-            return Err(at.refused(Some(Name::input((module, module_at), (name, name_at)))));
+            return Err(self.refuse(Some(Name::input((module, module_at), (name, name_at)))));
         };
         Ok(Node::Global(GlobalRef {
             module_start,
@@ -56,39 +57,43 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// NEWOBJ, NEWOBJ_EX, OBJ, INST, BUILD.
-    pub(super) fn object_op(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn object_op(&mut self, at: At) -> Result<(), Stop> {
         use Opcode::*;
         // A stack without the operands is refused as the opcode (it would call code).
-        let pop = |m: &mut Self| m.pop(at).map_err(|_| at.refused(None));
+        let pop = |m: &mut Self| m.pop().map_err(|_| m.refuse(None));
         let id = match at.op {
             NEWOBJ => {
                 let args = pop(self)?;
                 let class = pop(self)?;
-                self.make(Made::New, class, args, NIL, at)?
+                self.make(Made::New, class, args, NIL)?
             }
             NEWOBJ_EX => {
                 let kwargs = pop(self)?;
                 let args = pop(self)?;
                 let class = pop(self)?;
-                self.make(Made::New, class, args, kwargs, at)?
+                self.make(Made::New, class, args, kwargs)?
             }
             OBJ | INST => {
-                let mark = self.find_mark(at).map_err(|_| at.refused(None))?;
+                let mark = self.find_mark().map_err(|_| self.refuse(None))?;
                 let (class, first_arg) = if at.op == OBJ {
-                    let class = *self.d.stack.get(mark + 1).ok_or_else(|| at.refused(None))?;
+                    let class = *self
+                        .d
+                        .stack
+                        .get(mark + 1)
+                        .ok_or_else(|| self.refuse(None))?;
                     (class, mark + 2)
                 } else {
                     let module_at = self.pos;
                     let module = self.line()?;
                     let name_at = self.pos;
                     let name = self.line()?;
-                    let node = self.global_ref((module, module_at), (name, name_at), at)?;
-                    (self.alloc(node, at)?, mark + 1)
+                    let node = self.global_ref((module, module_at), (name, name_at))?;
+                    (self.alloc(node)?, mark + 1)
                 };
-                let args = self.new_container(ContainerKind::Tuple, at)?;
-                self.move_items(first_arg.min(self.d.stack.len()), args, at)?;
+                let args = self.new_container(ContainerKind::Tuple)?;
+                self.move_items(first_arg.min(self.d.stack.len()), args)?;
                 self.d.stack.truncate(mark);
-                self.make(Made::Call, class, args, NIL, at)?
+                self.make(Made::Call, class, args, NIL)?
             }
             BUILD => {
                 let state = pop(self)?;
@@ -97,12 +102,12 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                     .stack
                     .last()
                     .filter(|&&id| id != MARK_ENTRY)
-                    .ok_or_else(|| at.refused(None))?;
-                return self.set_state(target, state, at);
+                    .ok_or_else(|| self.refuse(None))?;
+                return self.set_state(target, state);
             }
-            _ => return Err(at.refused(None)),
+            _ => return Err(self.refuse(None)),
         };
-        self.push_raw(id, at)
+        self.push_raw(id)
     }
 
     /// REDUCE of a global other than the data builtins.
@@ -111,16 +116,15 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         g: GlobalRef,
         callable: NodeId,
         args: NodeId,
-        at: At,
-    ) -> Result<NodeId, Fault> {
+    ) -> Result<NodeId, Stop> {
         if g.class != Class::Reconstructor {
-            return self.make(Made::Call, callable, args, NIL, at);
+            return self.make(Made::Call, callable, args, NIL);
         }
         // copyreg._reconstructor(cls, base, state), as protocols 0-1 write objects of
         // plain classes: `object.__new__(cls)` for base `object` (state None), else
         // `base.__new__(cls, state)` for a builtin base (a namedtuple's `tuple` and its
         // items): shown as `__new__`'s arguments, as NEWOBJ gives them.
-        let refuse = || self.refused(g, at);
+        let refuse = || self.refused(g);
         let items = self.tuple_items::<3>(args).ok_or_else(refuse)?;
         let &[class, base, state] = items.as_slice() else {
             return Err(refuse());
@@ -130,16 +134,16 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         };
         let state_node = self.node(state);
         let new_args = match (base.class, state_node) {
-            (Class::Object, Node::None) => self.new_container(ContainerKind::Tuple, at)?,
+            (Class::Object, Node::None) => self.new_container(ContainerKind::Tuple)?,
             (Class::Tuple, Node::Container(c)) if c.kind == ContainerKind::Tuple => state,
             (Class::List | Class::Dict | Class::Int | Class::Str | Class::Float, _) => {
-                let one = self.new_container(ContainerKind::Tuple, at)?;
-                self.add_child(one, state, at)?;
+                let one = self.new_container(ContainerKind::Tuple)?;
+                self.add_child(one, state)?;
                 one
             }
             _ => return Err(refuse()),
         };
-        self.make(Made::New, class, new_args, NIL, at)
+        self.make(Made::New, class, new_args, NIL)
     }
 
     /// A new object of the global `class`, made as `made` with `args` (a tuple) and `kwargs`
@@ -150,35 +154,33 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         class: NodeId,
         args: NodeId,
         kwargs: NodeId,
-        at: At,
-    ) -> Result<NodeId, Fault> {
+    ) -> Result<NodeId, Stop> {
         let Node::Global(g) = self.node(class) else {
-            return Err(at.refused(None));
+            return Err(self.refuse(None));
         };
         if !matches!(self.node(args), Node::Container(c) if c.kind == ContainerKind::Tuple) {
-            return Err(self.refused(g, at));
+            return Err(self.refused(g));
         }
         if kwargs != NIL
             && !matches!(self.node(kwargs), Node::Container(c) if c.kind == ContainerKind::Dict)
         {
-            return Err(self.refused(g, at));
+            return Err(self.refused(g));
         }
         match g.class {
             Class::Unknown => {}
             known => {
                 let Value::Tuple(items) = self.tree().value(args) else {
-                    return Err(self.refused(g, at));
+                    return Err(self.refused(g));
                 };
                 let ok = kwargs == NIL && shape::args_fit(known, made == Made::New, items);
                 if !ok {
-                    return Err(self.refused(g, at));
+                    return Err(self.refused(g));
                 }
             }
         }
-        let id = self.alloc(
-            Node::Container(Container::empty(ContainerKind::Object(made))),
-            at,
-        )?;
+        let id = self.alloc(Node::Container(Container::empty(ContainerKind::Object(
+            made,
+        ))))?;
         // Six slots, each the class node (empty) until set.
         let first = self.d.edges.len();
         for k in 0..SLOTS {
@@ -190,7 +192,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             self.d
                 .edges
                 .push_id(edge)
-                .map_err(|limit| at.capacity(Capacity::Items, limit))?;
+                .map_err(|limit| self.capacity(Capacity::Items, limit))?;
         }
         if let Some(Node::Container(c)) = self.d.nodes.get_mut(id as usize) {
             c.first = first as super::arena::Id;
@@ -204,67 +206,62 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 _ => Unhashable::No,
             };
         }
-        self.set_slot(id, Slot::Args, args, at)?;
+        self.set_slot(id, Slot::Args, args)?;
         if kwargs != NIL {
-            self.set_slot(id, Slot::Kwargs, kwargs, at)?;
+            self.set_slot(id, Slot::Kwargs, kwargs)?;
         }
-        self.refresh(id, at)?;
+        self.refresh(id)?;
         Ok(id)
     }
 
     /// BUILD: the state of an object (once), checked for a standard type.
-    fn set_state(&mut self, target: NodeId, state: NodeId, at: At) -> Result<(), Fault> {
+    fn set_state(&mut self, target: NodeId, state: NodeId) -> Result<(), Stop> {
         let Node::Container(Container {
             kind: ContainerKind::Object(_),
             ..
         }) = self.node(target)
         else {
-            return Err(at.refused(None));
+            return Err(self.refuse(None));
         };
         let object = self.view(target);
         let g = self.global_of(target);
         if object.state().is_some() {
-            return Err(at.stack("an object's state set twice"));
+            return Err(self.bad_stack("an object's state set twice"));
         }
         if g.class != Class::Unknown && !shape::state_fits(g.class, self.tree().value(state)) {
-            return Err(self.refused(g, at));
+            return Err(self.refused(g));
         }
-        self.set_slot(target, Slot::State, state, at)?;
-        self.refresh(target, at)
+        self.set_slot(target, Slot::State, state)?;
+        self.refresh(target)
     }
 
     /// The list (`want` List) or dict (`want` Dict) that items added to object `id` go
     /// into, made on first use: refused for standard types that take no such items.
-    pub(super) fn object_items(
-        &mut self,
-        id: NodeId,
-        want: ContainerKind,
-        at: At,
-    ) -> Result<NodeId, Fault> {
+    pub(super) fn object_items(&mut self, id: NodeId, want: ContainerKind) -> Result<NodeId, Stop> {
         let g = self.global_of(id);
         let slot = match want {
             ContainerKind::List => Slot::List,
             ContainerKind::Dict => Slot::Dict,
-            _ => return Err(at.stack("items added to an object")),
+            _ => return Err(self.bad_stack("items added to an object")),
         };
         if !shape::takes_items(g.class, slot) {
-            return Err(self.refused(g, at));
+            return Err(self.refused(g));
         }
         if let Some(items) = self.view(id).slot(slot) {
             return Ok(items);
         }
-        let items = self.new_container(want, at)?;
-        self.set_slot(id, slot, items, at)?;
+        let items = self.new_container(want)?;
+        self.set_slot(id, slot, items)?;
         Ok(items)
     }
 
     /// After items were added to the value below stack index `index`: if it is an object,
     /// [`object_items_added`](Self::object_items_added).
-    pub(super) fn filled(&mut self, index: usize, at: At) -> Result<(), Fault> {
-        let id = self.below(index, at)?;
+    pub(super) fn filled(&mut self, index: usize) -> Result<(), Stop> {
+        let id = self.below(index)?;
         match self.node(id) {
             Node::Container(c) if matches!(c.kind, ContainerKind::Object(_)) => {
-                self.object_items_added(id, at)
+                self.object_items_added(id)
             }
             _ => Ok(()),
         }
@@ -272,21 +269,21 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 
     /// After items were added to object `id`'s list or dict: its totals, and the bound a
     /// standard type sets (a deque's `maxlen`).
-    pub(super) fn object_items_added(&mut self, id: NodeId, at: At) -> Result<(), Fault> {
+    pub(super) fn object_items_added(&mut self, id: NodeId) -> Result<(), Stop> {
         let g = self.global_of(id);
         if g.class != Class::Unknown && !shape::items_fit(self.view(id)) {
-            return Err(self.refused(g, at));
+            return Err(self.refused(g));
         }
-        self.refresh(id, at)
+        self.refresh(id)
     }
 
     /// Sets `slot` of object `id` to `child`.
-    fn set_slot(&mut self, id: NodeId, slot: Slot, child: NodeId, at: At) -> Result<(), Fault> {
+    fn set_slot(&mut self, id: NodeId, slot: Slot, child: NodeId) -> Result<(), Stop> {
         if let Node::Builtin(_) = self.node(child) {
-            return Err(at.stack("a global is not data"));
+            return Err(self.bad_stack("a global is not data"));
         }
         let Node::Container(c) = self.node(id) else {
-            return Err(at.stack("not an object"));
+            return Err(self.bad_stack("not an object"));
         };
         let mut edge = c.first;
         for _ in 0..slot as usize {
@@ -298,7 +295,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         }
         match self.d.edges.get_mut(edge as usize) {
             Some(e) => e.child = child,
-            None => return Err(at.stack("not an object")),
+            None => return Err(self.bad_stack("not an object")),
         }
         Ok(())
     }
@@ -306,7 +303,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// Recomputes object `id`'s depth and expansion from its slots (they change after it
     /// was made; the object is on the stack, so no parent has counted it yet, or it was
     /// shared and STOP's walk recounts).
-    fn refresh(&mut self, id: NodeId, at: At) -> Result<(), Fault> {
+    fn refresh(&mut self, id: NodeId) -> Result<(), Stop> {
         let Node::Container(mut c) = self.node(id) else {
             return Ok(());
         };
@@ -319,7 +316,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             let (child, next) = (e.child, e.next(edge));
             let (d, w) = match self.node(child) {
                 Node::Container(k) if child != id => (k.depth, k.expansion),
-                Node::Container(_) => return Err(Fault::Recursive),
+                Node::Container(_) => return Err(self.fail(Fault::Recursive)),
                 leaf => (0, leaf_weight(leaf)),
             };
             depth = depth.max(d + 1);
@@ -327,10 +324,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             edge = next;
         }
         if usize::from(depth) > MAX_DEPTH {
-            return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+            return Err(self.capacity(Capacity::Depth, MAX_DEPTH));
         }
         if expansion > self.expansion {
-            return Err(at.capacity(Capacity::Expansion, self.expansion as usize));
+            return Err(self.capacity(Capacity::Expansion, self.expansion as usize));
         }
         c.depth = depth;
         c.expansion = expansion;
@@ -343,7 +340,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// At STOP, when globals were linked into containers and stubs are not allowed: refuses
     /// a global reachable as data (anywhere but an object's class and a `defaultdict`'s
     /// factory). The walk visits at most the value's expanded size.
-    pub(super) fn check_no_loose_globals(&self, root: NodeId, at: At) -> Result<(), Fault> {
+    pub(super) fn check_no_loose_globals(&self, root: NodeId) -> Result<(), Stop> {
         /// A container being walked: next edge, items left, items still to skip (an
         /// object's class, a defaultdict's args), the object's class node (its empty slots).
         type Frame = (super::arena::Id, super::arena::Id, u8, NodeId);
@@ -351,7 +348,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         let mut child = root;
         loop {
             match self.node(child) {
-                Node::Global(_) => return Err(at.stack("a global is not data")),
+                Node::Global(_) => return Err(self.bad_stack("a global is not data")),
                 Node::Container(c) => {
                     let (skip, class) = match c.kind {
                         ContainerKind::Object(_) => {
@@ -366,7 +363,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                         _ => (0, NIL),
                     };
                     path.push((c.first, c.len, skip, class))
-                        .map_err(|_| at.capacity(Capacity::Depth, MAX_DEPTH))?;
+                        .map_err(|_| self.capacity(Capacity::Depth, MAX_DEPTH))?;
                 }
                 _ => {}
             }
@@ -450,8 +447,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// The refusal of a call or state that does not fit `g`.
-    fn refused(&self, g: GlobalRef, at: At) -> Fault {
-        at.refused(Some(match g.class.dotted() {
+    fn refused(&self, g: GlobalRef) -> Stop {
+        self.refuse(Some(match g.class.dotted() {
             Some(_) => Name::Class(g.class),
             None => Name::Input {
                 module: g.module_start,

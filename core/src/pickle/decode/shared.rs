@@ -13,8 +13,8 @@ const KEY_TYPE: &str = "a dict key or set item other than str, int, bool or None
      Python's equality for it is left out of this build (brine-core feature `any-keys`)";
 
 use super::arena::{leaf_weight, Container, ContainerKind, Id, Node, NodeId, CYCLE};
-use super::fault::Fault;
-use super::machine::{At, Machine};
+use super::fault::{Fault, Stop};
+use super::machine::Machine;
 use super::Arena;
 use super::MAX_DEPTH;
 
@@ -23,7 +23,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// [`keys`](crate::pickle::keys)), in the storage the machine no longer needs. Fails only
     /// when that work exceeds the expansion limit ([`MAX_EXPANSION`](super::MAX_EXPANSION) units
     /// for a [`Decoder`](super::Decoder)).
-    pub(super) fn merge_keys(&mut self, at: At) -> Result<(), Fault> {
+    pub(super) fn merge_keys(&mut self) -> Result<(), Stop> {
         let d = &mut *self.d;
         let used = d.edges.len();
         let nodes = &d.nodes;
@@ -56,9 +56,9 @@ impl<A: Arena> Machine<'_, '_, A> {
         }
         .merge_all(&mut scratch, self.keyed & 2 != 0)
         .map_err(|halt| match halt {
-            Halt::OverBudget => at.capacity(Capacity::Expansion, self.expansion as usize),
+            Halt::OverBudget => self.capacity(Capacity::Expansion, self.expansion as usize),
             #[cfg(not(feature = "any-keys"))]
-            Halt::KeyType => at.arg(KEY_TYPE),
+            Halt::KeyType => self.arg(KEY_TYPE),
         })
     }
 
@@ -76,7 +76,7 @@ impl<A: Arena> Machine<'_, '_, A> {
     /// are the ones repr marks); a container of a cycle through its ancestors that is also
     /// reached another way (`[a, b]` with `a = [b]`, `b = [a]`), whose repr depends on
     /// the path, is refused ([`Error::Recursive`](crate::pickle::Error::Recursive)).
-    pub(super) fn check_shared(&mut self, root: NodeId, at: At) -> Result<(), Fault> {
+    pub(super) fn check_shared(&mut self, root: NodeId) -> Result<(), Stop> {
         struct Frame {
             node: NodeId,
             edge: Id,
@@ -141,7 +141,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                             reach: u16::MAX,
                         };
                         path.push(frame)
-                            .map_err(|_| at.capacity(Capacity::Depth, MAX_DEPTH))?;
+                            .map_err(|_| self.capacity(Capacity::Depth, MAX_DEPTH))?;
                         continue;
                     }
                     ON_PATH => {
@@ -157,7 +157,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                             .d
                             .nodes
                             .push_id(Node::Container(marker))
-                            .map_err(|limit| at.capacity(Capacity::Values, limit))?;
+                            .map_err(|limit| self.capacity(Capacity::Values, limit))?;
                         if let Some(e) = self.d.edges.get_mut(edge as usize) {
                             e.child = id;
                         }
@@ -166,7 +166,7 @@ impl<A: Arena> Machine<'_, '_, A> {
                         }
                         (0, 1)
                     }
-                    IN_CYCLE => return Err(Fault::Recursive),
+                    IN_CYCLE => return Err(self.fail(Fault::Recursive)),
                     _ => (c.depth, c.expansion),
                 },
                 Some(leaf) => (0, leaf_weight(*leaf)),
@@ -176,10 +176,10 @@ impl<A: Arena> Machine<'_, '_, A> {
             top.depth = top.depth.max(depth + 1);
             top.expansion = top.expansion.saturating_add(expansion);
             if top.depth as usize > MAX_DEPTH {
-                return Err(at.capacity(Capacity::Depth, MAX_DEPTH));
+                return Err(self.capacity(Capacity::Depth, MAX_DEPTH));
             }
             if top.expansion > self.expansion {
-                return Err(at.capacity(Capacity::Expansion, self.expansion as usize));
+                return Err(self.capacity(Capacity::Expansion, self.expansion as usize));
             }
         }
         Ok(())
