@@ -76,7 +76,9 @@ pub(super) fn replay<A: Arena>(
         _ => None,
     };
     let Some((root, edges, numbers)) = taken else {
-        d.shape.len = 0;
+        if !waits(input, len) {
+            d.shape.len = 0;
+        }
         return None;
     };
     d.nodes.len = base;
@@ -100,6 +102,22 @@ pub(super) fn replay<A: Arena>(
         }
     }
     Some((root, len))
+}
+
+/// Whether `input`, shorter than the kept message (`len`), is a start the machine refuses at
+/// its PROTO or FRAME (truncated, or a protocol it does not read) without writing the arena:
+/// the next message, not all in yet (the receive buffer's last one). The shape is kept for
+/// it then.
+#[inline(never)]
+fn waits(input: &[u8], len: usize) -> bool {
+    input.len() < len
+        && match input {
+            [] | [op::PROTO] | [op::PROTO, _] => true,
+            [op::PROTO, _, op::FRAME, rest @ ..] => rest
+                .first_chunk::<8>()
+                .is_none_or(|n| u64::from_le_bytes(*n) > (input.len() - 11) as u64),
+            _ => false,
+        }
 }
 
 /// Whether `msg` matches the shape kept in `slots` from `base`: its root, the edges' length
@@ -357,6 +375,28 @@ mod tests {
             }
         }
         replayed
+    }
+
+    /// The start of the next reading, not all in yet (the receive buffer's last message),
+    /// leaves the shape kept; the whole reading then takes it; a start the machine decodes
+    /// further forgets it.
+    #[test]
+    fn a_reading_not_all_in_keeps_the_shape() {
+        let mut d: Decoder = Decoder::new();
+        for _ in 0..2 {
+            assert!(d.decode(READING).is_ok());
+        }
+        for cut in 0..READING.len() {
+            let fresh = decoded(&mut Decoder::new(), &READING[..cut]);
+            assert_eq!(decoded(&mut d, &READING[..cut]), fresh, "cut {cut}");
+            assert_eq!(d.store.shape.len, 107, "cut {cut}");
+            assert_eq!(
+                decoded(&mut d, READING),
+                decoded(&mut Decoder::new(), READING)
+            );
+        }
+        assert!(d.decode(b"\x80\x04N.").is_ok());
+        assert_eq!(d.store.shape.len, 0);
     }
 
     #[test]
