@@ -622,3 +622,56 @@ impl<B: Backing> core::ops::DerefMut for Slab<B> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// 64 str keys of 64 distinct filter slots ([`key_slot`](super::key_slot)),
+    /// then the first again, in one SETITEMS: the filter sees every bit taken, so the
+    /// repeat is merged as CPython merges it (`{k: last value}` in first-seen order).
+    #[test]
+    fn a_key_past_a_full_filter_is_merged() {
+        extern crate std;
+        use std::{format, string::String, vec::Vec};
+        let mut keys: Vec<String> = Vec::new();
+        let mut seen = 0u64;
+        for i in 0..100_000 {
+            let key = format!("k{i}");
+            let bit = 1u64 << (super::key_slot(key.as_bytes()) & 63);
+            if seen & bit == 0 {
+                seen |= bit;
+                keys.push(key);
+            }
+            if keys.len() == 64 {
+                break;
+            }
+        }
+        assert_eq!(seen, u64::MAX);
+        let mut pickle = Vec::from(&b"\x80\x04}("[..]);
+        for (key, value) in keys.iter().zip(0u8..).chain([(&keys[0], 99)]) {
+            pickle.extend_from_slice(&[0x8c, key.len() as u8]);
+            pickle.extend_from_slice(key.as_bytes());
+            pickle.extend_from_slice(&[b'K', value]);
+        }
+        pickle.extend_from_slice(b"u.");
+        let mut d: super::super::Decoder = super::super::Decoder::new();
+        let Ok(crate::pickle::Value::Dict(dict)) = d.decode(&pickle) else {
+            panic!("not a dict");
+        };
+        assert_eq!(dict.len(), 64);
+        let got: Vec<(String, i64)> = dict
+            .iter()
+            .map(|(k, v)| {
+                (
+                    String::from(k.as_str().unwrap_or("?")),
+                    v.as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        let want: Vec<(String, i64)> = keys
+            .iter()
+            .zip(0..)
+            .map(|(k, i)| (k.clone(), if i == 0 { 99 } else { i }))
+            .collect();
+        assert_eq!(got, want);
+    }
+}
