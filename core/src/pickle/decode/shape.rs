@@ -342,14 +342,17 @@ mod tests {
         format!("{:?}", d.decode_prefix(input))
     }
 
-    /// Every single-byte change of each pickle, decoded by a decoder that kept the
+    /// Every single-byte change of each pickle (under Miri, to six values of each byte:
+    /// 0, an ASCII letter, 0x7f, 0x80, 0xff and its own), decoded by a decoder that kept the
     /// pickle's shape (it decoded it twice) and by a fresh one: the same value or error, and
     /// the pickle itself again after it. Returns how many changes the shape took.
     fn every_change_decodes_as_fresh(pickle: &[u8]) -> usize {
         let mut warm: Decoder = Decoder::new();
         let mut replayed = 0;
-        for i in 0..pickle.len() {
-            for b in 0..=255u8 {
+        for (i, &own) in pickle.iter().enumerate() {
+            let sample =
+                |b: &u8| !cfg!(miri) || matches!(*b, 0 | b'A' | 0x7f | 0x80 | 0xff) || *b == own;
+            for b in (0..=255u8).filter(sample) {
                 let mut m = Vec::from(pickle);
                 m[i] = b;
                 let mut fresh: Decoder = Decoder::new();
@@ -403,8 +406,10 @@ mod tests {
     fn a_kept_shape_decodes_every_change_as_a_fresh_decoder() {
         let replayed = every_change_decodes_as_fresh(READING);
         // The numbers' 12 bytes take any value, the non-key strs' 24 bytes any ASCII byte,
-        // every other byte only its own.
-        assert_eq!(replayed, (107 - 12 - 24) + 12 * 256 + 24 * 128, "replayed");
+        // every other byte only its own (Miri tries six values of each byte, not 256).
+        if !cfg!(miri) {
+            assert_eq!(replayed, (107 - 12 - 24) + 12 * 256 + 24 * 128, "replayed");
+        }
         assert_eq!(every_change_decodes_as_fresh(INT_KEYS), 0);
     }
 }
