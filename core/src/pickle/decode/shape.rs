@@ -342,16 +342,19 @@ mod tests {
         format!("{:?}", d.decode_prefix(input))
     }
 
-    /// Every single-byte change of each pickle (under Miri, to six values of each byte:
-    /// 0, an ASCII letter, 0x7f, 0x80, 0xff and its own), decoded by a decoder that kept the
-    /// pickle's shape (it decoded it twice) and by a fresh one: the same value or error, and
-    /// the pickle itself again after it. Returns how many changes the shape took.
+    /// Every single-byte change of each pickle, decoded by a decoder that kept the pickle's
+    /// shape (it decoded it twice) and by a fresh one: the same value or error, and the
+    /// pickle itself again after it. Returns how many changes the shape took. Under Miri,
+    /// every seventh byte changed to 0, 0x80 and its own value: each change costs a fresh
+    /// 27 KiB `Decoder` and five decodes, and all of them took the CI's Miri past its time.
     fn every_change_decodes_as_fresh(pickle: &[u8]) -> usize {
         let mut warm: Decoder = Decoder::new();
         let mut replayed = 0;
         for (i, &own) in pickle.iter().enumerate() {
-            let sample =
-                |b: &u8| !cfg!(miri) || matches!(*b, 0 | b'A' | 0x7f | 0x80 | 0xff) || *b == own;
+            if cfg!(miri) && i % 7 != 0 {
+                continue;
+            }
+            let sample = |b: &u8| !cfg!(miri) || matches!(*b, 0 | 0x80) || *b == own;
             for b in (0..=255u8).filter(sample) {
                 let mut m = Vec::from(pickle);
                 m[i] = b;
@@ -406,7 +409,7 @@ mod tests {
     fn a_kept_shape_decodes_every_change_as_a_fresh_decoder() {
         let replayed = every_change_decodes_as_fresh(READING);
         // The numbers' 12 bytes take any value, the non-key strs' 24 bytes any ASCII byte,
-        // every other byte only its own (Miri tries six values of each byte, not 256).
+        // every other byte only its own (Miri tries a sample, not every change).
         if !cfg!(miri) {
             assert_eq!(replayed, (107 - 12 - 24) + 12 * 256 + 24 * 128, "replayed");
         }
