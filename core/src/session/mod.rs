@@ -434,6 +434,15 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             return Ok(Found::Ready);
         }
         self.check_open()?;
+        // Without `fast` (flash), every message is framed first and then decoded (two
+        // passes, one path): no decoding at the head, no FRAME wait, no message kept decoded.
+        if !cfg!(feature = "fast") {
+            return Ok(if self.frame()? {
+                Found::Ready
+            } else {
+                Found::Nothing
+            });
+        }
         if let Some((len, root)) = self.rx.decode_head(&mut self.decoder) {
             if self.state != State::AwaitingClientId {
                 self.head_clear = true;
@@ -499,8 +508,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         // The common cases, kept small enough to inline into the driver: a message decoded
         // at the head while listening, handed out now or kept by `wait_event`.
         let decoded = match found {
-            Found::Message { len, root } => Some((len, root)),
-            _ if self.state != State::AwaitingClientId => self.rx.take_decoded(),
+            Found::Message { len, root } if cfg!(feature = "fast") => Some((len, root)),
+            _ if cfg!(feature = "fast") && self.state != State::AwaitingClientId => {
+                self.rx.take_decoded()
+            }
             _ => None,
         };
         if let Some((len, root)) = decoded {
@@ -537,8 +548,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
                     reason: SkipReason::TooLarge { limit: RX },
                 }))
             }
-            Ready::Pickle { len } => (len, Source::Exact),
-            Ready::Decoded { len, root } => (len, Source::Root(root)),
+            // Without `fast` nothing is decoded at the head (see `find`); were it, its bytes
+            // decode again to the same value.
+            Ready::Decoded { len, root } if cfg!(feature = "fast") => (len, Source::Root(root)),
+            Ready::Pickle { len } | Ready::Decoded { len, .. } => (len, Source::Exact),
         };
         // The server's first message (`take_message` took any later one).
         debug_assert!(self.state == State::AwaitingClientId);
@@ -572,11 +585,11 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             return None;
         }
         match self.rx.ready() {
-            Ready::Decoded { len, root } => {
+            Ready::Decoded { len, root } if cfg!(feature = "fast") => {
                 self.rx.take();
                 Some(Ok((len, root)))
             }
-            Ready::Pickle { len } => {
+            Ready::Pickle { len } | Ready::Decoded { len, .. } => {
                 self.rx.take();
                 let (_, bytes) = self.rx.hand_out(len);
                 let root = self.decoder.decode_root(bytes);
@@ -635,15 +648,18 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     fn client_id(&mut self, len: usize, source: Source) -> Result<ClientId, Error> {
         let (offset, bytes) = self.rx.hand_out(len);
         let id = match message(bytes, source, &mut self.decoder) {
-            Ok(value) => ClientId::from_first_message(bytes, &value).map_err(|e| match e {
-                NotAnId::Shape => Error::from(PeerFault::NotAClientId {
-                    first: Preview::of(&value),
-                }),
-                NotAnId::TooLarge => Error::from(Limit::ClientIdTooLarge {
-                    first: Preview::of(&value),
-                    len,
-                }),
-            }),
+            Ok(value) => {
+                let checked = <D as receive::sealed::Sealed>::AS_ID_DECODER;
+                ClientId::from_first_message(bytes, &value, checked).map_err(|e| match e {
+                    NotAnId::Shape => Error::from(PeerFault::NotAClientId {
+                        first: Preview::of(&value),
+                    }),
+                    NotAnId::TooLarge => Error::from(Limit::ClientIdTooLarge {
+                        first: Preview::of(&value),
+                        len,
+                    }),
+                })
+            }
             Err(error) => Err(PeerFault::InvalidPickle {
                 stream_offset: offset,
                 error,

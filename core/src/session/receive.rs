@@ -24,10 +24,15 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Decode
 }
 
 pub(super) mod sealed {
+    use crate::handshake::CLIENT_ID_VALUES;
     use crate::pickle::{self, Decoder, NodeId, Value};
 
     /// What the receive side asks of its decoder.
     pub trait Sealed: Sized {
+        /// True if this decoder decodes every pickle as the client id's decoder does
+        /// (`handshake::IdDecoder`: the same capacities; stubs exist only with `objects`), so
+        /// a first message it decoded needs no second decoding to check the id.
+        const AS_ID_DECODER: bool;
         /// An empty decoder, built at run time (an associated const would be evaluated at
         /// compile time and stored in flash as an image of the whole decoder, copied in).
         fn empty() -> Self;
@@ -58,6 +63,12 @@ pub(super) mod sealed {
     impl<const V: usize, const I: usize, const S: usize, const M: usize> Sealed
         for Decoder<V, I, S, M>
     {
+        const AS_ID_DECODER: bool = !cfg!(feature = "objects")
+            && V == CLIENT_ID_VALUES
+            && I == CLIENT_ID_VALUES
+            && S == CLIENT_ID_VALUES
+            && M == CLIENT_ID_VALUES;
+
         fn empty() -> Self {
             Decoder::new()
         }

@@ -113,7 +113,7 @@ impl HeapDecoder {
     }
 }
 
-// It reuses the decoder's tests and their fixtures (see `decode/mod.rs`).
+// It reuses the decoder's tests and their fixtures (see `decode/tests.rs`).
 #[cfg(all(test, feature = "repr", feature = "float-text", feature = "objects"))]
 mod tests {
     extern crate std;
