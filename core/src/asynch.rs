@@ -4,10 +4,10 @@
 
 use embedded_io_async::{Read, Write};
 
-use crate::driver::{self, read_outcome, write_outcome, SmallSession};
+use crate::driver::{self, read_outcome, write_outcome, Io, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::ToPickle;
-use crate::session::{ClientId, Decode, Event, Found, Session, Status};
+use crate::session::{ClientId, Decode, Event, Found, Session};
 
 /// The lab client over an async transport `T` (an embassy-net or tokio socket), with a
 /// session `S` that owns its buffers and decoder (by default 4 KiB buffers and the default
@@ -139,27 +139,11 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     ) -> Result<(), Error<T::Error>> {
         let mut arrived = false;
         loop {
-            if self.session.has_pending() {
-                self.flush().await?;
+            match self.run_step(&mut arrived, &mut on_event)? {
+                Io::Flush => self.flush().await?,
+                Io::Read => self.read().await?,
+                Io::Closed => return Ok(()),
             }
-            let status = self.session.poll_messages(|value| {
-                arrived = true;
-                on_event(Event::Message(value));
-            })?;
-            if let Status::Event(event) = status {
-                // Not a message: back to the flush check (a client id releases the identity).
-                let closed = matches!(event, Event::Closed);
-                on_event(event);
-                if closed {
-                    return Ok(());
-                }
-                arrived = true;
-                continue;
-            }
-            if core::mem::take(&mut arrived) {
-                self.before_read.events_arrived();
-            }
-            self.read().await?;
         }
     }
 

@@ -5,10 +5,10 @@
 
 use embedded_io::{Read, Write};
 
-use crate::driver::{self, read_outcome, write_outcome, SmallSession};
+use crate::driver::{self, read_outcome, write_outcome, Io, SmallSession};
 pub use crate::driver::{BeforeRead, Error};
 use crate::pickle::ToPickle;
-use crate::session::{ClientId, Decode, Event, Found, Session, Status};
+use crate::session::{ClientId, Decode, Event, Found, Session};
 
 /// The lab client over a blocking transport `T` (a `std::net::TcpStream` through
 /// `brine-adapters`, a UART, an embedded-nal socket), with a session `S` that owns its
@@ -145,27 +145,11 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     pub fn run(&mut self, mut on_event: impl FnMut(Event<'_>)) -> Result<(), Error<T::Error>> {
         let mut arrived = false;
         loop {
-            if self.session.has_pending() {
-                self.flush()?;
+            match self.run_step(&mut arrived, &mut on_event)? {
+                Io::Flush => self.flush()?,
+                Io::Read => self.read()?,
+                Io::Closed => return Ok(()),
             }
-            let status = self.session.poll_messages(|value| {
-                arrived = true;
-                on_event(Event::Message(value));
-            })?;
-            if let Status::Event(event) = status {
-                // Not a message: back to the flush check (a client id releases the identity).
-                let closed = matches!(event, Event::Closed);
-                on_event(event);
-                if closed {
-                    return Ok(());
-                }
-                arrived = true;
-                continue;
-            }
-            if core::mem::take(&mut arrived) {
-                self.before_read.events_arrived();
-            }
-            self.read()?;
         }
     }
 

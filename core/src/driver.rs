@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 use embedded_io::{ErrorKind, ErrorType};
 
 use crate::pickle::{Decoder, Encoding};
-use crate::session::{self, Decode, Event, Found, Misuse, Session, State, Waiting};
+use crate::session::{self, Decode, Event, Found, Misuse, Session, State, Status, Waiting};
 
 /// A client error: the transport's own error (kept typed) or the session's.
 #[derive(Debug, PartialEq)]
@@ -237,6 +237,55 @@ impl<T, H, const RX: usize, const TX: usize, D: Decode, M> Client<T, H, Session<
     pub(crate) fn keep_found(&mut self, found: Found) {
         if let Found::Message { len, root } = found {
             self.session.keep(len, root);
+        }
+    }
+}
+
+/// What a client's `run` loop does next, as [`Client::run_step`] says: the I/O (with
+/// `.await` in the async client), then the next step.
+pub(crate) enum Io {
+    /// Write what the session has queued (`flush`).
+    Flush,
+    /// Read once into the session (`read`).
+    Read,
+    /// The server closed: the last event passed was [`Event::Closed`].
+    Closed,
+}
+
+impl<T: ErrorType, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Decode, M>
+    Client<T, H, Session<RX, TX, D>, M>
+{
+    /// The work of `run` (blocking and async) between two I/O calls: while nothing is
+    /// queued to write, every complete message to `on_event` ([`Session::poll_messages`]),
+    /// then any other event (a client id may release the identity: checked again); when
+    /// the session needs bytes, the [`BeforeRead`] hook's `events_arrived` once for the
+    /// events passed since the last read (`arrived`). Says which I/O comes next.
+    pub(crate) fn run_step(
+        &mut self,
+        arrived: &mut bool,
+        on_event: &mut impl FnMut(Event<'_>),
+    ) -> Result<Io, Error<T::Error>> {
+        loop {
+            if self.session.has_pending() {
+                return Ok(Io::Flush);
+            }
+            let status = self.session.poll_messages(|value| {
+                *arrived = true;
+                on_event(Event::Message(value));
+            })?;
+            let Status::Event(event) = status else {
+                if core::mem::take(arrived) {
+                    self.before_read.events_arrived();
+                }
+                return Ok(Io::Read);
+            };
+            // Not a message: back to the flush check (a client id releases the identity).
+            let closed = matches!(event, Event::Closed);
+            on_event(event);
+            if closed {
+                return Ok(Io::Closed);
+            }
+            *arrived = true;
         }
     }
 }

@@ -58,6 +58,19 @@ pub(crate) struct GlobalRef {
     pub(crate) class: crate::pickle::objects::Class,
 }
 
+impl GlobalRef {
+    /// No global: empty spans, [`Class::Unknown`](crate::pickle::objects::Class::Unknown)
+    /// (what an object's class reads as where its node is not a global; the decoder never
+    /// makes one).
+    pub(crate) const NONE: GlobalRef = GlobalRef {
+        module_start: 0,
+        name_start: 0,
+        module_len: 0,
+        name_len: 0,
+        class: crate::pickle::objects::Class::Unknown,
+    };
+}
+
 /// A builtin a GLOBAL may name: the only callables a pickle may use (never called; the
 /// REDUCE pattern is recognised and the data built directly).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

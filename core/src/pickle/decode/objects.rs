@@ -436,13 +436,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         };
         match self.node(class) {
             Node::Global(g) => g,
-            _ => GlobalRef {
-                module_start: 0,
-                name_start: 0,
-                module_len: 0,
-                name_len: 0,
-                class: Class::Unknown,
-            },
+            _ => GlobalRef::NONE,
         }
     }
 

@@ -101,7 +101,9 @@ pub(crate) fn date_bytes(v: Value<'_>) -> Option<(u16, u8, u8)> {
     valid_date(year, month, day).then_some((year, month, day))
 }
 
-fn valid_date(year: u16, month: u8, day: u8) -> bool {
+/// Whether `datetime.date` accepts `year`, `month`, `day` (CPython's `_check_date_fields`;
+/// also the encoder's check, `PyStandard::date`).
+pub(crate) fn valid_date(year: u16, month: u8, day: u8) -> bool {
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -116,7 +118,9 @@ fn valid_date(year: u16, month: u8, day: u8) -> bool {
 /// A time of day: hour, minute, second, microsecond, fold.
 pub(crate) type TimeFields = (u8, u8, u8, u32, bool);
 
-fn valid_time(h: u8, m: u8, s: u8, us: u32) -> bool {
+/// Whether `datetime.time` accepts hour, minute, second, microsecond (also the encoder's
+/// check, `PyStandard::time` and `PyStandard::datetime`).
+pub(crate) fn valid_time(h: u8, m: u8, s: u8, us: u32) -> bool {
     h < 24 && m < 60 && s < 60 && us < 1_000_000
 }
 

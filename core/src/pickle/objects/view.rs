@@ -120,13 +120,7 @@ impl<'a> Object<'a> {
         match id.map(|id| self.tree.node(id)) {
             Some(Node::Global(g)) => g,
             // Never produced by the decoder.
-            _ => GlobalRef {
-                module_start: 0,
-                name_start: 0,
-                module_len: 0,
-                name_len: 0,
-                class: Class::Unknown,
-            },
+            _ => GlobalRef::NONE,
         }
     }
 

@@ -20,6 +20,7 @@ use serde::ser::{self, Serialize};
 use super::text::{Latin1, Utf8};
 use super::values::Global;
 use super::{Error, Opcode, Serializer};
+use crate::pickle::objects::shape::{valid_date, valid_time};
 
 /// The newtype name that marks a [`PyStandard`].
 pub(super) const PY_STANDARD: &str = "$brine::pickle::PyStandard";
@@ -82,7 +83,7 @@ impl PyStandard {
 
     /// `datetime.date(year, month, day)`; `None` if it is not a date Python accepts.
     pub fn date(year: u16, month: u8, day: u8) -> Option<Self> {
-        valid_date(year, month, day)?;
+        valid_date(year, month, day).then_some(())?;
         let [hi, lo] = year.to_be_bytes();
         Some(Self::tagged(DATE, &[hi, lo, month, day]))
     }
@@ -100,10 +101,8 @@ impl PyStandard {
         second: u8,
         microsecond: u32,
     ) -> Option<Self> {
-        valid_date(year, month, day)?;
-        if hour > 23 || minute > 59 || second > 59 || microsecond > 999_999 {
-            return None;
-        }
+        (valid_date(year, month, day) && valid_time(hour, minute, second, microsecond))
+            .then_some(())?;
         let [hi, lo] = year.to_be_bytes();
         let [_, a, b, c] = microsecond.to_be_bytes();
         Some(Self::tagged(
@@ -111,19 +110,6 @@ impl PyStandard {
             &[hi, lo, month, day, hour, minute, second, a, b, c],
         ))
     }
-}
-
-/// `Some(())` for a date `datetime.date` accepts.
-fn valid_date(year: u16, month: u8, day: u8) -> Option<()> {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    ((1..=9999).contains(&year) && (1..=days).contains(&day)).then_some(())
 }
 
 /// Whether `str(Decimal(text)) == text` for a positional decimal `-?digits(.digits)?`.

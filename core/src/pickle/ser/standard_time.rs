@@ -22,6 +22,7 @@ use alloc::vec::Vec;
 use super::standard::{bad, Class, DATETIME, TIME, TIMEDELTA, TIMEZONE};
 use super::text::Utf8;
 use super::{Error, Opcode, PyStandard, Serializer};
+use crate::pickle::objects::shape::valid_time;
 
 /// A time zone's first byte: `timezone.utc`, an offset without a name, with a name.
 const UTC: u8 = 0;
@@ -37,9 +38,7 @@ impl PyStandard {
     /// A naive `datetime.time(hour, minute, second, microsecond)`; `None` if Python would
     /// refuse it. See [`with_timezone`](Self::with_timezone), [`with_fold`](Self::with_fold).
     pub fn time(hour: u8, minute: u8, second: u8, microsecond: u32) -> Option<Self> {
-        if hour > 23 || minute > 59 || second > 59 || microsecond > 999_999 {
-            return None;
-        }
+        valid_time(hour, minute, second, microsecond).then_some(())?;
         let [_, a, b, c] = microsecond.to_be_bytes();
         Some(Self::tagged(TIME, &[hour, minute, second, a, b, c, 0]))
     }
