@@ -24,11 +24,24 @@ pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
 const BLOCK: usize = 64;
 
 /// Moves `buf[from..to]` to start at `at` (`at <= from`), as `buf.copy_within(from..to, at)`
-/// does. One memcpy when the ranges do not overlap; otherwise front to back through a
-/// 64-byte block on the stack (each block is read before any byte of it is overwritten).
-/// Out-of-range arguments move nothing.
+/// does. With `fast`, one memcpy when the ranges do not overlap, otherwise front to back
+/// through a 64-byte block on the stack (each block is read before any byte of it is
+/// overwritten); without it (flash), front to back byte by byte. Out-of-range arguments move
+/// nothing.
 pub(crate) fn move_back(buf: &mut [u8], from: usize, to: usize, at: usize) {
     if at > from || from > to || to > buf.len() {
+        return;
+    }
+    if !cfg!(feature = "fast") {
+        // Front to back, byte by byte: a byte is read before the destination reaches it
+        // (`at <= from`), whatever the overlap (flash: no block, no second copy).
+        for i in from..to {
+            if let (Some(&byte), Some(j)) = (buf.get(i), (i - from).checked_add(at)) {
+                if let Some(d) = buf.get_mut(j) {
+                    *d = byte;
+                }
+            }
+        }
         return;
     }
     let len = to - from;

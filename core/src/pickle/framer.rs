@@ -162,6 +162,8 @@ impl Framer {
     /// [`Error::UnknownOpcode`], [`Error::InvalidArgument`] (negative BINSTRING or LONG4
     /// length) or [`Error::UnsupportedProtocol`] (PROTO above 5), with stream offsets. Errors
     /// are final until [`reset`](Framer::reset); see [`Framer`].
+    // Out of line without `fast` (flash): one copy for the session's one call site.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     pub fn advance(&mut self, chunk: &[u8]) -> Result<Progress, Error> {
         let mut state = self.state;
         match state {

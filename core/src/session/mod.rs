@@ -650,15 +650,8 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         let id = match message(bytes, source, &mut self.decoder) {
             Ok(value) => {
                 let checked = <D as receive::sealed::Sealed>::AS_ID_DECODER;
-                ClientId::from_first_message(bytes, &value, checked).map_err(|e| match e {
-                    NotAnId::Shape => Error::from(PeerFault::NotAClientId {
-                        first: Preview::of(&value),
-                    }),
-                    NotAnId::TooLarge => Error::from(Limit::ClientIdTooLarge {
-                        first: Preview::of(&value),
-                        len,
-                    }),
-                })
+                ClientId::from_first_message(bytes, &value, checked)
+                    .map_err(|e| not_an_id(e, &value, len))
             }
             Err(error) => Err(PeerFault::InvalidPickle {
                 stream_offset: offset,
@@ -708,5 +701,22 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             log_debug!("session: {} -> {}", self.state, state);
             self.state = state;
         }
+    }
+}
+
+/// The error for a first message of `len` bytes, `value`, that gives no client id. Out of
+/// line: a rare path, with a [`Preview`] of the value.
+#[inline(never)]
+fn not_an_id(e: NotAnId, value: &Value<'_>, len: usize) -> Error {
+    match e {
+        NotAnId::Shape => PeerFault::NotAClientId {
+            first: Preview::of(value),
+        }
+        .into(),
+        NotAnId::TooLarge => Limit::ClientIdTooLarge {
+            first: Preview::of(value),
+            len,
+        }
+        .into(),
     }
 }

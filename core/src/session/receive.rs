@@ -40,6 +40,15 @@ pub(super) mod sealed {
         /// if it is complete, valid and within its own bytes (a FRAME reaching past its
         /// STOP, into the next message, is left to the framed path).
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)>;
+        /// [`decode_head`](Self::decode_head) and the [`view`](Self::view) of its root (over
+        /// the pickle's bytes) handed to `on_message`, in one step: its length, or `None`
+        /// (nothing handed out). With `fast`, the machine's entry hands a one-str pickle out
+        /// from its bytes (no node written and read back).
+        fn hand_out_head<F: FnMut(Value<'_>)>(
+            &mut self,
+            input: &[u8],
+            on_message: &mut F,
+        ) -> Option<usize>;
         /// The value at `root` of the pickle last decoded from `input`.
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a>;
         /// Decodes the whole pickle `input`.
@@ -68,6 +77,22 @@ pub(super) mod sealed {
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
             let (root, len) = self.run(input, true).ok()?;
             (self.frame_end() <= len).then_some((root, len))
+        }
+
+        #[cfg_attr(feature = "fast", inline(always))]
+        fn hand_out_head<F: FnMut(Value<'_>)>(
+            &mut self,
+            input: &[u8],
+            on_message: &mut F,
+        ) -> Option<usize> {
+            #[cfg(feature = "fast")]
+            return Decoder::hand_out_head(self, input, on_message);
+            #[cfg(not(feature = "fast"))]
+            {
+                let (root, len) = self.decode_head(input)?;
+                on_message(self.view(input.get(..len)?, root));
+                Some(len)
+            }
         }
 
         #[cfg_attr(feature = "fast", inline)]
@@ -230,9 +255,15 @@ impl<const RX: usize> Receiver<RX> {
         let Some(len) = rest.first_chunk::<8>().map(|b| u64::from_le_bytes(*b)) else {
             return false;
         };
-        // PROTO (2 bytes), FRAME and its length (9), then the frame.
-        let end = len.saturating_add(11);
-        end > (self.tail - self.head - self.release) as u64 && end <= RX as u64
+        // PROTO (2 bytes), FRAME and its length (9), then the frame; an end past `usize`
+        // is past the buffer.
+        match usize::try_from(len)
+            .ok()
+            .and_then(|len| len.checked_add(11))
+        {
+            Some(end) => end > self.tail - self.head - self.release && end <= RX,
+            None => false,
+        }
     }
 
     /// True if an event is waiting to be taken.
@@ -286,62 +317,57 @@ impl<const RX: usize> Receiver<RX> {
         if self.prefixed() {
             return self.frame_prefixed(first);
         }
-        if let Some(discarded) = self.skipping {
-            let chunk = self.buf.get(self.head..self.tail).unwrap_or(&[]);
-            match self.framer.advance(chunk) {
-                Ok(Progress::Complete { len }) => {
-                    self.consume(len);
-                    self.skipping = None;
-                    self.ready = Ready::Skipped {
-                        len: discarded.saturating_add(len),
-                    };
-                    return Ok(true);
-                }
-                Ok(Progress::Incomplete) => {
-                    let n = self.tail - self.head;
-                    self.consume(n);
-                    self.skipping = Some(discarded.saturating_add(n));
-                }
-                // The message began `discarded` bytes before the head, whatever the reads.
-                Err(error) => {
-                    let start = self.stream_offset.wrapping_sub(discarded);
-                    return Err(invalid(error, start));
-                }
+        // While skipping, the framer is inside the skipped pickle and nothing is scanned
+        // (`scanned` is 0): one call of the framer for both, from `head + scanned`.
+        if self.scanned == 0 && !self.framer.in_pickle() {
+            if !self.peer_closed && self.frame_pending() {
+                // Not walked: the machine decodes it once its frame is in.
+                return Ok(false);
             }
-        } else {
-            if self.scanned == 0 && !self.framer.in_pickle() {
-                if !self.peer_closed && self.frame_pending() {
-                    // Not walked: the machine decodes it once its frame is in.
-                    return Ok(false);
-                }
-                // Messages decoded directly were never fed to the framer.
-                self.framer.resume_at(self.stream_offset);
+            // Messages decoded directly were never fed to the framer.
+            self.framer.resume_at(self.stream_offset);
+        }
+        let from = self.head + self.scanned;
+        let chunk = self.buf.get(from..self.tail).unwrap_or(&[]);
+        match (self.framer.advance(chunk), self.skipping) {
+            (Ok(Progress::Complete { len }), Some(discarded)) => {
+                self.consume(len);
+                self.skipping = None;
+                self.ready = Ready::Skipped {
+                    len: discarded.saturating_add(len),
+                };
+                return Ok(true);
             }
-            let from = self.head + self.scanned;
-            let chunk = self.buf.get(from..self.tail).unwrap_or(&[]);
-            match self.framer.advance(chunk) {
-                Ok(Progress::Complete { len }) => {
-                    self.ready = Ready::Pickle {
-                        len: self.scanned + len,
-                    };
-                    self.scanned = 0;
-                    return Ok(true);
-                }
-                Ok(Progress::Incomplete) => {
-                    self.scanned = self.tail - self.head;
-                    if self.scanned == RX {
-                        // One pickle fills the whole buffer: it cannot be stored.
-                        if first {
-                            return Err(Limit::FirstMessageTooLarge { limit: RX }.into());
-                        }
-                        log_warn!("message larger than the receive buffer: skipping it");
-                        self.skipping = Some(RX);
-                        self.consume(RX);
-                        self.scanned = 0;
+            (Ok(Progress::Complete { len }), None) => {
+                self.ready = Ready::Pickle {
+                    len: self.scanned + len,
+                };
+                self.scanned = 0;
+                return Ok(true);
+            }
+            (Ok(Progress::Incomplete), Some(discarded)) => {
+                let n = self.tail - self.head;
+                self.consume(n);
+                self.skipping = Some(discarded.saturating_add(n));
+            }
+            (Ok(Progress::Incomplete), None) => {
+                self.scanned = self.tail - self.head;
+                if self.scanned == RX {
+                    // One pickle fills the whole buffer: it cannot be stored.
+                    if first {
+                        return Err(Limit::FirstMessageTooLarge { limit: RX }.into());
                     }
+                    log_warn!("message larger than the receive buffer: skipping it");
+                    self.skipping = Some(RX);
+                    self.consume(RX);
+                    self.scanned = 0;
                 }
-                // The head is where the current message began.
-                Err(error) => return Err(invalid(error, self.stream_offset)),
+            }
+            // The message began at the head, or (skipping) `discarded` bytes before it,
+            // whatever the reads.
+            (Err(error), skipping) => {
+                let start = self.stream_offset.wrapping_sub(skipping.unwrap_or(0));
+                return Err(invalid(error, start));
             }
         }
         let received = self.framer.pickle_len();
@@ -451,22 +477,22 @@ impl<const RX: usize> Receiver<RX> {
     pub(super) fn hand_out_each<D: Decode>(
         &mut self,
         decoder: &mut D,
-        (mut len, mut root): (usize, NodeId),
+        (len, root): (usize, NodeId),
         on_message: &mut impl FnMut(Value<'_>),
     ) {
         debug_assert!(self.ready == Ready::Nothing && !self.prefixed() && self.skipping.is_none());
         debug_assert!(self.scanned == 0 && !self.framer.in_pickle());
         self.drop_released();
-        let mut rest = self.buf.get(self.head..self.tail).unwrap_or(&[]);
-        let mut handed = 0;
-        while let Some((message, after)) = rest.split_at_checked(len) {
-            on_message(decoder.view(message, root));
+        let rest = self.buf.get(self.head..self.tail).unwrap_or(&[]);
+        let Some((message, mut rest)) = rest.split_at_checked(len) else {
+            return;
+        };
+        on_message(decoder.view(message, root));
+        let mut handed = len;
+        // The next ones decoded and handed out in one step (`Decode::hand_out_head`).
+        while let Some(len) = decoder.hand_out_head(rest, on_message) {
             handed += len;
-            rest = after;
-            match decoder.decode_head(rest) {
-                Some((next, next_len)) => (root, len) = (next, next_len),
-                None => break,
-            }
+            rest = rest.get(len..).unwrap_or(&[]);
         }
         self.consume(handed);
     }
