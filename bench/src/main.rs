@@ -728,16 +728,17 @@ fn main() -> std::process::ExitCode {
             .and_then(|o| o.strip_prefix("profile-"))
         {
             // One brine blocking run, for `valgrind --tool=callgrind`: `profile-ack`,
-            // `profile-dict` through `next_event`, `profile-ack-run`, `profile-dict-run`
+            // `profile-dict`, `profile-4096` (the size sweep's 4 KiB str) through
+            // `next_event`, `profile-ack-run`, `profile-dict-run`, `profile-4096-run`
             // through `run`.
             let (kind, competitor) = match kind.strip_suffix("-run") {
                 Some(kind) => (kind, Competitor::BrineRun),
                 None => (kind, Competitor::BrineBlocking),
             };
-            let message = if kind == "dict" {
-                dict_pickle()
-            } else {
-                ack_pickle()
+            let message = match kind {
+                "dict" => dict_pickle(),
+                "4096" => str_pickle(4096),
+                _ => ack_pickle(),
             };
             let o = run_one(competitor, &message, args.count.unwrap_or(200_000))?;
             println!("{} messages in {:.3} s", o.messages, o.seconds);

@@ -279,3 +279,54 @@ fn batches_after_a_restart_start_from_the_new_connection() {
         assert_eq!(one.iter().filter(|s| s.starts_with("id 54321")).count(), 2);
     }
 }
+
+/// A one-str pickle of protocol 4 (`op` SHORT_BINUNICODE or BINUNICODE; a FRAME `over`
+/// bytes longer than its opcodes), maybe with a MEMOIZE.
+fn one_str(text: &[u8], op: u8, memo: bool, over: u64) -> Vec<u8> {
+    let mut code = std::vec![op];
+    if op == 0x8c {
+        code.push(text.len() as u8);
+    } else {
+        code.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    }
+    code.extend_from_slice(text);
+    if memo {
+        code.push(0x94);
+    }
+    code.push(b'.');
+    let frame = (code.len() as u64 + over).to_le_bytes();
+    [&b"\x80\x04\x95"[..], &frame, &code].concat()
+}
+
+/// One-str pickles of every kind the machine's entry reads (texts of 0 to 33 bytes, UTF-8
+/// and not (refused: skipped), without MEMOIZE, by BINUNICODE, a FRAME reaching past its
+/// STOP (skipped), protocol 3) between acks: `poll_messages` hands out (the batch path's
+/// str taken from its bytes) and skips what `poll` does, in every chunking.
+#[test]
+fn batches_hand_out_every_one_str_pickle() {
+    let mut stream = Vec::from(CLIENT_ID);
+    for n in [0, 1, 7, 8, 9, 16, 17, 32, 33] {
+        let text: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+        stream.extend(one_str(&text, 0x8c, n % 2 == 0, 0));
+    }
+    stream.extend(one_str("caf\u{e9}!".as_bytes(), 0x8c, true, 0));
+    stream.extend(one_str(b"caf\xe9!", 0x8c, true, 0));
+    stream.extend(ACK);
+    stream.extend(one_str(b"long", 0x58, true, 0));
+    stream.extend(one_str(b"over", 0x8c, true, 2));
+    stream.extend(ACK);
+    stream.extend(b"\x80\x03X\x02\x00\x00\x00p3q\x00.");
+    stream.extend(ACK);
+    let steps = same(lab, &stream, &[]);
+    assert_eq!(
+        steps.iter().filter(|s| s.starts_with("message")).count(),
+        15,
+        "{steps:#?}"
+    );
+    assert_eq!(steps.iter().filter(|s| s.starts_with("skipped")).count(), 2);
+    assert!(
+        steps.iter().any(|s| s == "message 'caf\u{e9}!'"),
+        "{steps:?}"
+    );
+    every_chunking(lab, &stream);
+}

@@ -40,6 +40,15 @@ pub(super) mod sealed {
         /// if it is complete, valid and within its own bytes (a FRAME reaching past its
         /// STOP, into the next message, is left to the framed path).
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)>;
+        /// [`decode_head`](Self::decode_head) and the [`view`](Self::view) of its root (over
+        /// the pickle's bytes) handed to `on_message`, in one step: its length, or `None`
+        /// (nothing handed out). With `fast`, the machine's entry hands a one-str pickle out
+        /// from its bytes (no node written and read back).
+        fn hand_out_head<F: FnMut(Value<'_>)>(
+            &mut self,
+            input: &[u8],
+            on_message: &mut F,
+        ) -> Option<usize>;
         /// The value at `root` of the pickle last decoded from `input`.
         fn view<'a>(&'a self, input: &'a [u8], root: NodeId) -> Value<'a>;
         /// Decodes the whole pickle `input`.
@@ -68,6 +77,22 @@ pub(super) mod sealed {
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
             let (root, len) = self.run(input, true).ok()?;
             (self.frame_end() <= len).then_some((root, len))
+        }
+
+        #[cfg_attr(feature = "fast", inline(always))]
+        fn hand_out_head<F: FnMut(Value<'_>)>(
+            &mut self,
+            input: &[u8],
+            on_message: &mut F,
+        ) -> Option<usize> {
+            #[cfg(feature = "fast")]
+            return Decoder::hand_out_head(self, input, on_message);
+            #[cfg(not(feature = "fast"))]
+            {
+                let (root, len) = self.decode_head(input)?;
+                on_message(self.view(input.get(..len)?, root));
+                Some(len)
+            }
         }
 
         #[cfg_attr(feature = "fast", inline)]
@@ -455,22 +480,22 @@ impl<const RX: usize> Receiver<RX> {
     pub(super) fn hand_out_each<D: Decode>(
         &mut self,
         decoder: &mut D,
-        (mut len, mut root): (usize, NodeId),
+        (len, root): (usize, NodeId),
         on_message: &mut impl FnMut(Value<'_>),
     ) {
         debug_assert!(self.ready == Ready::Nothing && !self.prefixed() && self.skipping.is_none());
         debug_assert!(self.scanned == 0 && !self.framer.in_pickle());
         self.drop_released();
-        let mut rest = self.buf.get(self.head..self.tail).unwrap_or(&[]);
-        let mut handed = 0;
-        while let Some((message, after)) = rest.split_at_checked(len) {
-            on_message(decoder.view(message, root));
+        let rest = self.buf.get(self.head..self.tail).unwrap_or(&[]);
+        let Some((message, mut rest)) = rest.split_at_checked(len) else {
+            return;
+        };
+        on_message(decoder.view(message, root));
+        let mut handed = len;
+        // The next ones decoded and handed out in one step (`Decode::hand_out_head`).
+        while let Some(len) = decoder.hand_out_head(rest, on_message) {
             handed += len;
-            rest = after;
-            match decoder.decode_head(rest) {
-                Some((next, next_len)) => (root, len) = (next, next_len),
-                None => break,
-            }
+            rest = rest.get(len..).unwrap_or(&[]);
         }
         self.consume(handed);
     }

@@ -64,7 +64,7 @@ pub(crate) fn corpus() -> Vec<Vec<u8>> {
 }
 
 /// Every input of the corpus that begins as the lab's ack does (PROTO 4 or 5, FRAME, a str
-/// opcode: the shape the machine's one-str STOP takes, `hot.rs`) decodes as CPython's
+/// opcode: the shape the machine's one-str STOP takes, `entry.rs`) decodes as CPython's
 /// `pickle.Unpickler` reads it: the same str and length, or no str where CPython raises or
 /// reads something else (its length: CPython's file position after `load`, the end of the
 /// last FRAME if that is further).

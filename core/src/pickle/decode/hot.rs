@@ -528,50 +528,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 }
 
-/// The machine's entry (feature `fast`), before the machine is built: the opening PROTO
-/// and FRAME of a protocol 4+ pickle read at once, and a pickle that is then one str and
-/// STOP, with or without a MEMOIZE between (the lab's ack, `pickle.dumps('...')`), decoded
-/// at once: `Ok` with its root (the str's node) and length. The stack and memo entries the
-/// loop would make are unobservable once it stops; their capacities are checked as the loop
-/// would meet them. Anything else is `Err` with the loop's hot state and the protocol read
-/// (the FRAME, if read, is in `d`): the machine runs from there.
-#[inline(always)]
-pub(super) fn enter<'i, A: Arena>(
-    d: &mut Storage<A>,
-    input: &'i [u8],
-    check_utf8: bool,
-) -> Result<(Id, usize), (Hot<'i>, u8)> {
-    // A message of the last one's shape: the arena as it is (`shape.rs`).
-    #[cfg(feature = "fast")]
-    if d.shape.len != 0 {
-        if let Some(done) = super::shape::replay(d, input, check_utf8) {
-            return Ok(done);
-        }
-    }
-    let mut h = Hot {
-        pos: 0,
-        window: input,
-    };
-    let mut proto = 0;
-    if let Some(&[op::PROTO, version @ 0..=5, op::FRAME]) = input.get(..3) {
-        proto = version;
-        h.pos = 3;
-        if !frame(d, input, &mut h) {
-            h.pos = 2;
-        }
-    }
-    let root = match input.get(h.pos) {
-        Some(&op::SHORT_BINUNICODE) => one_str::<1, A>(d, input, &h, check_utf8),
-        Some(&op::BINUNICODE) => one_str::<4, A>(d, input, &h, check_utf8),
-        _ => None,
-    };
-    root.ok_or((h, proto))
-}
-
 /// FRAME (its length at `h.pos`), outside any frame, of at most the bytes left: the window
 /// becomes the frame. False, having changed nothing, otherwise.
 #[inline(always)]
-fn frame<'i, A: Arena>(d: &mut Storage<A>, input: &'i [u8], h: &mut Hot<'i>) -> bool {
+pub(super) fn frame<'i, A: Arena>(d: &mut Storage<A>, input: &'i [u8], h: &mut Hot<'i>) -> bool {
     let start = h.pos + 8;
     let Some(len) = h.window.get(h.pos..start) else {
         return false;
@@ -585,36 +545,6 @@ fn frame<'i, A: Arena>(d: &mut Storage<A>, input: &'i [u8], h: &mut Hot<'i>) -> 
         }
         _ => false,
     }
-}
-
-/// [`enter`]'s one str, its opcode at `h.pos` and its length taking `W` bytes: where the
-/// pickle stops is checked before the text is. Its node has no key slot (a root is no key).
-#[inline(always)]
-fn one_str<const W: usize, A: Arena>(
-    d: &mut Storage<A>,
-    input: &[u8],
-    h: &Hot<'_>,
-    check_utf8: bool,
-) -> Option<(Id, usize)> {
-    let arg = h.pos + 1;
-    let raw = str_raw::<W>(h.window, arg)?;
-    let end = arg + W + raw.len();
-    let len = match input.get(end..)? {
-        [op::STOP, ..] => end + 1,
-        [op::MEMOIZE, op::STOP, ..] if d.memo.capacity() > 0 => end + 2,
-        _ => return None,
-    };
-    if d.stack.capacity() == 0 || !text_ok(raw, check_utf8) {
-        return None;
-    }
-    let node = Node::Str {
-        start: (arg + W) as u32,
-        len: raw.len() as u32,
-        enc: TextEncoding::Utf8,
-        key: 0,
-    };
-    let root = d.nodes.push_id(node).ok()?;
-    Some((root, len))
 }
 
 /// One leaf opcode of the binary protocols, the one reading of it for the machine's inline
@@ -690,16 +620,9 @@ fn str_leaf<const W: usize>(window: &[u8], arg: usize, check_utf8: bool) -> Opti
 /// The text of the SHORT_BINUNICODE (`W` 1) or BINUNICODE (`W` 4) whose argument starts at
 /// `arg`, if it is all inside `window`.
 #[inline(always)]
-fn str_raw<const W: usize>(window: &[u8], arg: usize) -> Option<&[u8]> {
+pub(super) fn str_raw<const W: usize>(window: &[u8], arg: usize) -> Option<&[u8]> {
     let start = arg + W;
     window.get(start..start.checked_add(str_len::<W>(window, arg)?)?)
-}
-
-/// Whether `raw` is a str's text as the machine reads it: UTF-8, or anything when not
-/// `check_utf8` (the serde path checks each str it reads).
-#[inline(always)]
-fn text_ok(raw: &[u8], check_utf8: bool) -> bool {
-    !check_utf8 || ascii(raw) || text::validate_text(raw, TextEncoding::Utf8).is_ok()
 }
 
 /// The length of a str whose `W`-byte length argument starts at `arg`, if it is inside
@@ -747,30 +670,4 @@ fn plain_item(
         return false;
     }
     true
-}
-
-/// Whether `raw` is ASCII (valid UTF-8 as it stands), by words ([`text_words`]), so a short
-/// str takes no byte loop: the short keys and strings of the common messages skip the
-/// general check's call.
-#[inline(always)]
-fn ascii(raw: &[u8]) -> bool {
-    text_words(raw).ascii
-}
-
-#[cfg(test)]
-mod tests {
-    /// `ascii` agrees with `<[u8]>::is_ascii` for every length up to 40 with one non-ASCII
-    /// byte at each position (its overlapping reads must cover every byte).
-    #[test]
-    fn ascii_checks_every_byte() {
-        for n in 0..40 {
-            let mut raw = [b'a'; 40];
-            assert!(super::ascii(&raw[..n]));
-            for at in 0..n {
-                raw[at] = 0xc3;
-                assert!(!super::ascii(&raw[..n]), "length {n}, byte {at}");
-                raw[at] = b'a';
-            }
-        }
-    }
 }

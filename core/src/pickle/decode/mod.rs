@@ -7,7 +7,8 @@
 //!
 //! The folder: `arena` (nodes, edges, the slabs holding them; read by
 //! [`Value`]), `machine` (the loop, dispatching on the raw opcode byte; stack,
-//! MARKs and memo), `hot` (the loop's inline arms for the binary protocols' common opcodes),
+//! MARKs and memo), `entry` (with `fast`: PROTO, FRAME and a one-str pickle read before the
+//! loop), `hot` (the loop's inline arms for the binary protocols' common opcodes),
 //! the opcode families in `leaves`, `containers` and `globals` (every opcode, and the exact
 //! errors when an inline arm declines), `shared` (the checks at STOP), `shape` (with `fast`: a
 //! small message of the last one's shape taken over the arena as it is); `corpus` holds test
@@ -18,6 +19,7 @@ pub(crate) mod arena;
 mod containers;
 #[cfg(test)]
 pub(crate) mod corpus;
+mod entry;
 mod fault;
 mod globals;
 #[cfg(feature = "alloc")]
@@ -102,27 +104,67 @@ impl<A: Arena> Storage<A> {
         check_utf8: bool,
         expansion: u32,
     ) -> Result<(NodeId, usize), Error> {
+        match self.start::<true>(input, check_utf8) {
+            Ok((root, len)) => Ok((root.node(), len)),
+            Err((h, proto)) => self.machine(input, h, proto, check_utf8, expansion),
+        }
+    }
+
+    /// [`run`](Self::run), its root as the machine's entry gives it: with `NODE` false, a
+    /// one-str pickle the entry takes is its text's span, no node written (`entry::Root`).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn run_root<const NODE: bool>(
+        &mut self,
+        input: &[u8],
+        check_utf8: bool,
+        expansion: u32,
+    ) -> Result<(entry::Root, usize), Error> {
+        match self.start::<NODE>(input, check_utf8) {
+            Ok(done) => Ok(done),
+            Err((h, proto)) => self
+                .machine(input, h, proto, check_utf8, expansion)
+                .map(|(root, len)| (entry::Root::Node(root), len)),
+        }
+    }
+
+    /// A run's start: the storage emptied and, with `fast`, the machine's entry
+    /// (`entry::enter`: the ack stops there, `Ok`); else where the machine starts, and the
+    /// protocol read.
+    #[inline(always)]
+    fn start<'i, const NODE: bool>(
+        &mut self,
+        input: &'i [u8],
+        check_utf8: bool,
+    ) -> Result<(entry::Root, usize), (machine::Hot<'i>, u8)> {
         self.nodes.clear();
         self.edges.clear();
         self.stack.clear();
         self.memo.clear();
         self.frame_end = 0;
         self.globals_linked = false;
-        // With `fast`, the machine's entry first (`hot::enter`): the ack stops there.
-        let (h, proto) = if cfg!(feature = "fast") {
-            match hot::enter(self, input, check_utf8) {
-                Ok(done) => return Ok(done),
-                Err(start) => start,
-            }
-        } else {
-            (
-                machine::Hot {
-                    pos: 0,
-                    window: input,
-                },
-                0,
-            )
-        };
+        if cfg!(feature = "fast") {
+            return entry::enter::<NODE, A>(self, input, check_utf8);
+        }
+        Err((
+            machine::Hot {
+                pos: 0,
+                window: input,
+            },
+            0,
+        ))
+    }
+
+    /// The machine over `input` from `h` (protocol `proto` read).
+    #[inline(always)]
+    fn machine(
+        &mut self,
+        input: &[u8],
+        h: machine::Hot<'_>,
+        proto: u8,
+        check_utf8: bool,
+        expansion: u32,
+    ) -> Result<(NodeId, usize), Error> {
         Machine {
             d: self,
             input,

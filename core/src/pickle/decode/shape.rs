@@ -59,7 +59,7 @@ fn int(node: &Node) -> Option<u64> {
     }
 }
 
-/// The run's start (from [`hot::enter`](super::hot::enter), the lengths just cleared): the
+/// The run's start (from [`entry::enter`](super::entry::enter), the lengths just cleared): the
 /// message at the start of `input` taken by the kept shape (its root and length), or `None`
 /// with the shape forgotten (the machine is about to write the arena). A match is one AND,
 /// XOR and OR per 8 bytes (a str byte's high bit is in `keep` and 0 in `want`, so a byte

@@ -521,7 +521,7 @@ fn long_ints_of_any_length_load() {
     assert!(matches!(d.decode(&p), Ok(Value::BigInt(_))));
 }
 
-/// A pickle that is one str (the lab's ack) stops without the loop (`hot.rs`), but meets
+/// A pickle that is one str (the lab's ack) stops without the loop (`entry.rs`), but meets
 /// the capacities the loop's MEMOIZE and stack push would.
 #[test]
 fn one_str_meets_the_capacities_of_the_loop() {
