@@ -90,15 +90,11 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     /// Reads until the session finds an event (`Session::find`): what it found.
     async fn wait(&mut self) -> Result<Found, Error<T::Error>> {
         loop {
-            // Checked here, inline: a call to `flush` per event cost ~29 instructions.
-            if self.session.has_pending() {
-                self.flush().await?;
+            match self.wait_step()? {
+                Io::Flush => self.flush().await?,
+                Io::Read => self.read().await?,
+                Io::Done(found) => return Ok(found),
             }
-            let found = self.session.find()?;
-            if !matches!(found, Found::Nothing) {
-                return Ok(found);
-            }
-            self.read().await?;
         }
     }
 
@@ -142,7 +138,7 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
             match self.run_step(&mut arrived, &mut on_event)? {
                 Io::Flush => self.flush().await?,
                 Io::Read => self.read().await?,
-                Io::Closed => return Ok(()),
+                Io::Done(()) => return Ok(()),
             }
         }
     }

@@ -90,15 +90,11 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
     #[cfg_attr(feature = "fast", inline)]
     fn wait(&mut self) -> Result<Found, Error<T::Error>> {
         loop {
-            // Checked here, inline: a call to `flush` per event cost ~29 instructions.
-            if self.session.has_pending() {
-                self.flush()?;
+            match self.wait_step()? {
+                Io::Flush => self.flush()?,
+                Io::Read => self.read()?,
+                Io::Done(found) => return Ok(found),
             }
-            let found = self.session.find()?;
-            if !matches!(found, Found::Nothing) {
-                return Ok(found);
-            }
-            self.read()?;
         }
     }
 
@@ -148,7 +144,7 @@ impl<T: Read + Write, H: BeforeRead<T>, const RX: usize, const TX: usize, D: Dec
             match self.run_step(&mut arrived, &mut on_event)? {
                 Io::Flush => self.flush()?,
                 Io::Read => self.read()?,
-                Io::Closed => return Ok(()),
+                Io::Done(()) => return Ok(()),
             }
         }
     }

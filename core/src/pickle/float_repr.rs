@@ -473,7 +473,7 @@ impl Digits for u128 {
 #[cfg(test)]
 mod tests {
     extern crate std;
-    use super::super::oracle::python3_with_input;
+    use super::super::oracle::{python3_with_input, splitmix};
     use super::*;
     use std::string::String;
     use std::vec::Vec;
@@ -535,15 +535,6 @@ mod tests {
         for &(x, want) in cases {
             assert_eq!(repr(x), want, "bits {:#x}", x.to_bits());
         }
-    }
-
-    /// A small fixed-seed generator (splitmix64).
-    fn splitmix(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     #[test]

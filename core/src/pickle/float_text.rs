@@ -245,6 +245,7 @@ fn round(q: u64, e2: i32, sticky: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     extern crate std;
+    use super::super::oracle::splitmix;
     use super::*;
     use std::format;
     use std::string::String;
@@ -276,15 +277,6 @@ mod tests {
         long.push_str(&"0".repeat(900));
         long.push('1');
         check(&long);
-    }
-
-    /// A small fixed-seed generator (splitmix64).
-    fn splitmix(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = *state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 
     #[test]

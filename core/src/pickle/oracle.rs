@@ -85,3 +85,14 @@ fn a_script_that_prints_before_reading_large_input_does_not_deadlock() {
     assert_eq!(out.len(), (1 << 20) + 7);
     assert!(out.ends_with("1048576"), "{}", &out[out.len() - 7..]);
 }
+
+/// A small fixed-seed generator (splitmix64), for tests that sample many values (the float
+/// repr's and the float parser's).
+#[cfg(any(feature = "repr", feature = "pickler", feature = "float-text"))]
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

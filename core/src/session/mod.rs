@@ -151,10 +151,10 @@ pub enum Waiting {
 /// default, the lab's `MAX_MEM_ALLOC`) and the decoder `D` that messages are decoded with
 /// (the default [`Decoder`], 27 KiB; any `Decoder<VALUES, ITEMS, STACK, MEMO>`). Allocates
 /// nothing; performs no I/O.
+// `repr(C)`: the state and the receive side's counters at small offsets (Rust's layout put
+// them after the buffers, at offsets past 4 KiB that one Thumb-2 load or store cannot hold).
+#[repr(C)]
 pub struct Session<const RX: usize = 4096, const TX: usize = 4096, D = Decoder> {
-    rx: Receiver<RX>,
-    tx: Transmitter<TX>,
-    decoder: D,
     state: State,
     /// The last [`find`](Self::find) returned a message decoded at the head while listening,
     /// and nothing changed since (no state change, nothing kept, framed or reset): the next
@@ -166,6 +166,9 @@ pub struct Session<const RX: usize = 4096, const TX: usize = 4096, D = Decoder> 
     auto: bool,
     #[cfg(feature = "dialects")]
     greeting: Greeting,
+    rx: Receiver<RX>,
+    tx: Transmitter<TX>,
+    decoder: D,
 }
 
 impl<const RX: usize, const TX: usize, D: Decode> Default for Session<RX, TX, D> {

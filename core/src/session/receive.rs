@@ -137,9 +137,11 @@ pub(super) enum Ready {
     Closed,
 }
 
-/// The receive buffer and what is known about the bytes in it.
+/// The receive buffer and what is known about the bytes in it. `repr(C)`: the counters
+/// first, at small offsets (Rust's layout put them after the buffer, at offsets past 4 KiB
+/// that Thumb-2 loads and stores cannot hold in one instruction: flash).
+#[repr(C)]
 pub(super) struct Receiver<const RX: usize> {
-    buf: [u8; RX],
     /// Received bytes not yet consumed: `buf[head..tail]`.
     head: usize,
     tail: usize,
@@ -155,6 +157,7 @@ pub(super) struct Receiver<const RX: usize> {
     /// The length-prefixed framings; [`Framing::Stop`] leaves framing to `framer`.
     deframer: Deframer,
     ready: Ready,
+    buf: [u8; RX],
     peer_closed: bool,
 }
 

@@ -39,13 +39,7 @@ fn main() -> ! {
     let uart = Uart0::take().unwrap_or_else(|| fail("UART0 taken"));
     let client = new_client(uart);
 
-    let code = match listen(client) {
-        Ok(()) => 0,
-        Err(e) => {
-            lab::print_error(&e);
-            1
-        }
-    };
+    let code = listen(client);
     hprintln!(
         "client: {} bytes = session {} (of which decoder {}) + UART {}",
         core::mem::size_of::<LabClient>(),
@@ -67,14 +61,22 @@ fn new_client(uart: Uart0) -> &'static mut LabClient {
         .unwrap_or_else(|| fail("client taken"))
 }
 
-/// The handshake, then messages until the line is idle or enough arrived.
-fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
+/// The handshake, then messages until the line is idle or enough arrived: the exit status
+/// (1 after printing the error that ended it). Each error is printed where it is returned,
+/// not moved out first (flash: brine's errors are large values).
+fn listen(client: &mut LabClient) -> u8 {
     hprintln!("brine firmware: waiting for the client id on UART0");
     #[cfg(feature = "pickler")]
-    let id = client.handshake(&brine_firmware::lab::identity())?;
+    let id = client.handshake(&brine_firmware::lab::identity());
     #[cfg(not(feature = "pickler"))]
-    let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE)?;
-    lab::print_client_id(&id);
+    let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE);
+    match &id {
+        Ok(id) => lab::print_client_id(id),
+        Err(e) => {
+            lab::print_error(e);
+            return 1;
+        }
+    }
     hprint!("sent identity:");
     for (key, value) in lab::FIELDS {
         // An int id is sent as the digits it was set as: print those (no integer formatting).
@@ -87,34 +89,38 @@ fn listen(client: &mut LabClient) -> Result<(), blocking::Error<uart::Error>> {
     hprintln!();
     let mut messages = 0u32;
     loop {
-        let error = match client.next_event() {
+        let idle = match &client.next_event() {
             Ok(Event::Message(value)) => {
                 messages += 1;
-                print_message(&value);
+                print_message(value);
                 if messages == MAX_MESSAGES {
                     hprintln!("done: {} messages", messages);
-                    return Ok(());
+                    return 0;
                 }
                 continue;
             }
             Ok(Event::Skipped { len, reason }) => {
-                lab::print_skipped(len, &reason);
+                lab::print_skipped(*len, reason);
                 continue;
             }
             Ok(Event::Closed) => {
                 hprintln!("done: closed after {} messages", messages);
-                return Ok(());
+                return 0;
             }
             Ok(_) => continue,
-            Err(e) => e,
+            // Silence between messages is how a UART line ends; silence inside one is an
+            // error.
+            Err(blocking::Error::Transport(uart::Error::TimedOut)) => true,
+            Err(e) => {
+                lab::print_error(e);
+                return 1;
+            }
         };
-        // Silence between messages is how a UART line ends; silence inside one is an error.
-        if error == blocking::Error::Transport(uart::Error::TimedOut)
-            && client.session().waiting() == Waiting::NextMessage
-        {
+        if idle && client.session().waiting() == Waiting::NextMessage {
             hprintln!("done: idle for {} ms after {} messages", IDLE_MS, messages);
-            return Ok(());
+            return 0;
         }
-        return Err(error);
+        lab::print_error(&blocking::Error::Transport(uart::Error::TimedOut));
+        return 1;
     }
 }
