@@ -300,8 +300,9 @@ fn one_str(text: &[u8], op: u8, memo: bool, over: u64) -> Vec<u8> {
 
 /// One-str pickles of every kind the machine's entry reads (texts of 0 to 33 bytes, UTF-8
 /// and not (refused: skipped), without MEMOIZE, by BINUNICODE, a FRAME reaching past its
-/// STOP (skipped), protocol 3) between acks: `poll_messages` hands out (the batch path's
-/// str taken from its bytes) and skips what `poll` does, in every chunking.
+/// STOP (skipped), protocol 3) between acks, then acks between dicts of one shape:
+/// `poll_messages` hands out (the batch path's str taken from its bytes, the storage not
+/// emptied for it) and skips what `poll` does, in every chunking.
 #[test]
 fn batches_hand_out_every_one_str_pickle() {
     let mut stream = Vec::from(CLIENT_ID);
@@ -317,10 +318,12 @@ fn batches_hand_out_every_one_str_pickle() {
     stream.extend(ACK);
     stream.extend(b"\x80\x03X\x02\x00\x00\x00p3q\x00.");
     stream.extend(ACK);
+    // Dicts of one shape (the decoder keeps it: `decode/shape.rs`) between acks.
+    stream.extend([DICT, DICT, ACK, DICT, ACK, ACK, DICT, DICT, ACK].concat());
     let steps = same(lab, &stream, &[]);
     assert_eq!(
         steps.iter().filter(|s| s.starts_with("message")).count(),
-        15,
+        24,
         "{steps:#?}"
     );
     assert_eq!(steps.iter().filter(|s| s.starts_with("skipped")).count(), 2);

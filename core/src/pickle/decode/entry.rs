@@ -8,8 +8,6 @@ use crate::pickle::text::{self, TextEncoding};
 #[cfg(feature = "fast")]
 use crate::pickle::value::{Str, Value};
 
-#[cfg(feature = "fast")]
-use super::arena::span;
 use super::arena::{text_words, Id, Node, NIL};
 use super::hot::{frame, str_raw};
 use super::machine::{op, Hot};
@@ -18,22 +16,23 @@ use super::Decoder;
 use super::{Arena, Storage};
 
 /// A decoded pickle's root as the machine's entry gives it: a node, or (only from
-/// `enter::<false>`) the one str it took, by its text's span in the input, no node written.
+/// `enter::<false>` and [`ack`]) the text of the one str it took, no node written, the pickle
+/// within its own bytes (no FRAME past its STOP).
 #[derive(Clone, Copy)]
 #[cfg_attr(not(feature = "fast"), allow(dead_code))]
-pub(super) enum Root {
+pub(super) enum Root<'i> {
     Node(Id),
-    Str { start: u32, len: u32 },
+    Str(&'i [u8]),
 }
 
-impl Root {
-    /// The root node: `NIL` for a `Str`, which only `enter::<false>` makes (its callers
-    /// never ask for a node).
+impl Root<'_> {
+    /// The root node: `NIL` for a `Str`, which only `enter::<false>` and [`ack`] make (their
+    /// callers never ask for a node).
     #[inline(always)]
     pub(super) fn node(self) -> Id {
         match self {
             Root::Node(id) => id,
-            Root::Str { .. } => NIL,
+            Root::Str(_) => NIL,
         }
     }
 }
@@ -42,17 +41,18 @@ impl Root {
 /// and FRAME of a protocol 4+ pickle read at once (their 11 bytes in one bounds check when
 /// they are there), and a pickle that is then one str and STOP, with or without a MEMOIZE
 /// between (the lab's ack, `pickle.dumps('...')`), decoded at once: `Ok` with its root and
-/// length, the root its node (`NODE`) or its span (not `NODE`: nothing written but the
-/// frame's end; the caller hands the str out from its bytes). The stack and memo entries
-/// the loop would make are unobservable once it stops; their capacities, and the node's,
-/// are checked as the loop would meet them. Anything else is `Err` with the loop's hot state
-/// and the protocol read (the FRAME, if read, is in `d`): the machine runs from there.
+/// length, the root its node (`NODE`) or its text (not `NODE`: nothing written but the
+/// frame's end; the caller hands the str out from its bytes; a FRAME past the STOP is left
+/// to the machine then). The stack and memo entries the loop would make are unobservable
+/// once it stops; their capacities, and the node's, are checked as the loop would meet them.
+/// Anything else is `Err` with the loop's hot state and the protocol read (the FRAME, if
+/// read, is in `d`): the machine runs from there.
 #[inline(always)]
 pub(super) fn enter<'i, const NODE: bool, A: Arena>(
     d: &mut Storage<A>,
     input: &'i [u8],
     check_utf8: bool,
-) -> Result<(Root, usize), (Hot<'i>, u8)> {
+) -> Result<(Root<'i>, usize), (Hot<'i>, u8)> {
     // A message of the last one's shape: the arena as it is (`shape.rs`).
     #[cfg(feature = "fast")]
     if d.shape.len != 0 {
@@ -68,18 +68,20 @@ pub(super) fn enter<'i, const NODE: bool, A: Arena>(
     if let Some(&[op::PROTO, version @ 0..=5, op::FRAME, l0, l1, l2, l3, l4, l5, l6, l7]) =
         input.first_chunk::<11>()
     {
-        // The FRAME of a protocol 4+ pickle, all in (`frame`'s checks).
+        // The FRAME of a protocol 4+ pickle, all in (`frame`'s checks; `head`'s reading,
+        // spelled out here: the same checks, and fewer instructions where `enter` is inlined).
         proto = version;
         let len = u64::from_le_bytes([l0, l1, l2, l3, l4, l5, l6, l7]);
         match usize::try_from(len) {
             Ok(len) if len <= input.len() - 11 && 11 >= d.frame_end => {
-                let end = 11 + len;
-                d.frame_end = end;
-                h.window = input.get(..end).unwrap_or(input);
+                let code = input.get(..11 + len).unwrap_or(input);
+                d.frame_end = code.len();
+                h.window = code;
                 h.pos = 11;
                 // The ack: a frame of exactly one SHORT_BINUNICODE, maybe its MEMOIZE, and
                 // STOP (the general `one_str` below takes the other one-str pickles).
-                if let Some(done) = framed_str::<NODE, A>(d, input, end, check_utf8) {
+                let nodes = d.nodes.len;
+                if let Some(done) = framed_str::<NODE, A>(d, code, check_utf8, nodes) {
                     return Ok(done);
                 }
             }
@@ -100,46 +102,91 @@ pub(super) fn enter<'i, const NODE: bool, A: Arena>(
     root.ok_or((h, proto))
 }
 
-/// [`enter`]'s ack: the FRAME that ends at `end` (read: its opcodes start at 11) holds one
-/// SHORT_BINUNICODE, maybe a MEMOIZE, and STOP, the pickle's last byte. What [`one_str`]
-/// gives for it, with the opcode, length and STOP read at fixed places.
+/// PROTO (0-5) and FRAME at the start of `input`, read at once: the protocol, and the
+/// pickle's bytes up to the FRAME's end if it is all in.
+#[cfg(feature = "fast")]
 #[inline(always)]
-fn framed_str<const NODE: bool, A: Arena>(
+fn head(input: &[u8]) -> Option<(u8, Option<&[u8]>)> {
+    let &[op::PROTO, version @ 0..=5, op::FRAME, l0, l1, l2, l3, l4, l5, l6, l7] =
+        input.first_chunk::<11>()?
+    else {
+        return None;
+    };
+    let len = u64::from_le_bytes([l0, l1, l2, l3, l4, l5, l6, l7]);
+    let code = match usize::try_from(len) {
+        Ok(len) if len <= input.len() - 11 => input.get(..11 + len),
+        _ => None,
+    };
+    Some((version, code))
+}
+
+/// The session's batch path's ack (not `NODE`, with `fast`, no shape kept): [`enter`]'s
+/// `framed_str` before the storage is emptied. Nothing is read from it but capacities, and
+/// nothing written but the frame's end: its lengths stay as the last run left them (the next
+/// run empties them; nothing reads them before). What `enter::<false>` gives after the reset,
+/// or `None` (then the run goes on as always: the reset, then `enter`).
+#[cfg(feature = "fast")]
+#[inline(always)]
+pub(super) fn ack<'i, A: Arena>(
     d: &mut Storage<A>,
-    input: &[u8],
-    end: usize,
+    input: &'i [u8],
     check_utf8: bool,
-) -> Option<(Root, usize)> {
-    let &[op::SHORT_BINUNICODE, n] = input.get(11..13)? else {
+) -> Option<(Root<'i>, usize)> {
+    if d.shape.len != 0 {
+        return None;
+    }
+    let (_, Some(code)) = head(input)? else {
+        return None;
+    };
+    // After the reset the nodes are empty: one fits if there is a slot.
+    let done = framed_str::<false, A>(d, code, check_utf8, 0)?;
+    d.frame_end = code.len();
+    Some(done)
+}
+
+/// [`enter`]'s ack: the pickle's bytes to its FRAME's end, `code` (read: its opcodes start
+/// at 11), are one SHORT_BINUNICODE, maybe a MEMOIZE, and STOP, the frame's last byte. What
+/// [`one_str`] gives for it, with the opcode, length and STOP read at fixed places. `nodes`:
+/// the nodes' length (0 after the reset).
+#[inline(always)]
+fn framed_str<'i, const NODE: bool, A: Arena>(
+    d: &mut Storage<A>,
+    code: &'i [u8],
+    check_utf8: bool,
+    nodes: usize,
+) -> Option<(Root<'i>, usize)> {
+    let end = code.len();
+    let &[op::SHORT_BINUNICODE, n] = code.get(11..13)? else {
         return None;
     };
     let n = usize::from(n);
     match end.checked_sub(13 + n)? {
-        1 if input.get(end - 1) == Some(&op::STOP) => {}
-        2 if input.get(end - 2..end) == Some(&[op::MEMOIZE, op::STOP]) && d.memo.capacity() > 0 => {
-        }
+        1 if code.last() == Some(&op::STOP) => {}
+        2 if code.last_chunk() == Some(&[op::MEMOIZE, op::STOP]) && d.memo.capacity() > 0 => {}
         _ => return None,
     }
-    if d.stack.capacity() == 0 || !text_ok(input, 13, n, check_utf8) {
+    if d.stack.capacity() == 0 || !text_ok(code, 13, n, check_utf8) {
         return None;
     }
-    root_str::<NODE, A>(d, 13, n).map(|root| (root, end))
+    root_str::<NODE, A>(d, code, 13, n, nodes).map(|root| (root, end))
 }
 
 /// The root of a one-str pickle whose text is `len` bytes at `start`: its node pushed
-/// (`NODE`), or its span once a node would fit. `None` if it would not.
+/// (`NODE`), or its text once a node would fit after `nodes` nodes. `None` if it would not.
 #[inline(always)]
-fn root_str<const NODE: bool, A: Arena>(
+fn root_str<'i, const NODE: bool, A: Arena>(
     d: &mut Storage<A>,
+    input: &'i [u8],
     start: usize,
     len: usize,
-) -> Option<Root> {
+    nodes: usize,
+) -> Option<Root<'i>> {
     if !NODE {
         // `push_id`'s test, nothing pushed.
-        return (d.nodes.len < d.nodes.room().min(NIL as usize)).then_some(Root::Str {
-            start: start as u32,
-            len: len as u32,
-        });
+        if nodes >= d.nodes.room().min(NIL as usize) {
+            return None;
+        }
+        return input.get(start..start + len).map(Root::Str);
     }
     let node = Node::Str {
         start: start as u32,
@@ -156,7 +203,7 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Decoder<V, 
     /// the session's batch path wants it: if it is complete, valid and within its own bytes
     /// (a FRAME reaching past its STOP is left to the framed path); its length, or `None`
     /// (nothing handed out). The value is `decode_prefix`'s; a one-str pickle the machine's
-    /// entry takes (the ack) is handed out from its span: no node written and read back, no
+    /// entry takes (the ack) is handed out from its bytes: no node written and read back, no
     /// view of the arena built, `on` called with the str alone (its own call, so the value
     /// passed is built as a str only).
     #[inline(always)]
@@ -165,34 +212,35 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Decoder<V, 
         input: &[u8],
         on: &mut F,
     ) -> Option<usize> {
-        let (root, len) = self
+        match self
             .store
             .run_root::<false>(input, true, super::MAX_EXPANSION)
-            .ok()?;
-        if self.store.frame_end > len {
-            return None;
+        {
+            Ok((Root::Str(raw), len)) => {
+                on(Value::Str(Str {
+                    raw,
+                    enc: TextEncoding::Utf8,
+                }));
+                Some(len)
+            }
+            Ok((Root::Node(id), len)) if self.store.frame_end <= len => {
+                on(self.store.tree(input.get(..len)?).value(id));
+                Some(len)
+            }
+            _ => None,
         }
-        let message = input.get(..len)?;
-        match root {
-            Root::Str { start, len } => on(Value::Str(Str {
-                raw: span(message, start, len),
-                enc: TextEncoding::Utf8,
-            })),
-            Root::Node(id) => on(self.store.tree(message).value(id)),
-        }
-        Some(len)
     }
 }
 
 /// [`enter`]'s one str, its opcode at `h.pos` and its length taking `W` bytes: where the
 /// pickle stops is checked before the text is. Its node has no key slot (a root is no key).
 #[inline(always)]
-fn one_str<const W: usize, const NODE: bool, A: Arena>(
+fn one_str<'i, const W: usize, const NODE: bool, A: Arena>(
     d: &mut Storage<A>,
-    input: &[u8],
+    input: &'i [u8],
     h: &Hot<'_>,
     check_utf8: bool,
-) -> Option<(Root, usize)> {
+) -> Option<(Root<'i>, usize)> {
     let arg = h.pos + 1;
     let raw = str_raw::<W>(h.window, arg)?;
     let end = arg + W + raw.len();
@@ -201,10 +249,15 @@ fn one_str<const W: usize, const NODE: bool, A: Arena>(
         [op::MEMOIZE, op::STOP, ..] if d.memo.capacity() > 0 => end + 2,
         _ => return None,
     };
-    if d.stack.capacity() == 0 || !text_ok(input, arg + W, raw.len(), check_utf8) {
+    // Not `NODE`: only a pickle within its own bytes (else the machine's result is refused).
+    if d.stack.capacity() == 0
+        || (!NODE && d.frame_end > len)
+        || !text_ok(input, arg + W, raw.len(), check_utf8)
+    {
         return None;
     }
-    root_str::<NODE, A>(d, arg + W, raw.len()).map(|root| (root, len))
+    let nodes = d.nodes.len;
+    root_str::<NODE, A>(d, input, arg + W, raw.len(), nodes).map(|root| (root, len))
 }
 
 /// Whether the `n` bytes at `start` of `input` (in bounds: the caller has checked) are a

@@ -111,15 +111,15 @@ impl<A: Arena> Storage<A> {
     }
 
     /// [`run`](Self::run), its root as the machine's entry gives it: with `NODE` false, a
-    /// one-str pickle the entry takes is its text's span, no node written (`entry::Root`).
+    /// one-str pickle the entry takes is its text, no node written (`entry::Root`).
     #[cfg(feature = "fast")]
     #[inline(always)]
-    fn run_root<const NODE: bool>(
+    fn run_root<'i, const NODE: bool>(
         &mut self,
-        input: &[u8],
+        input: &'i [u8],
         check_utf8: bool,
         expansion: u32,
-    ) -> Result<(entry::Root, usize), Error> {
+    ) -> Result<(entry::Root<'i>, usize), Error> {
         match self.start::<NODE>(input, check_utf8) {
             Ok(done) => Ok(done),
             Err((h, proto)) => self
@@ -136,7 +136,14 @@ impl<A: Arena> Storage<A> {
         &mut self,
         input: &'i [u8],
         check_utf8: bool,
-    ) -> Result<(entry::Root, usize), (machine::Hot<'i>, u8)> {
+    ) -> Result<(entry::Root<'i>, usize), (machine::Hot<'i>, u8)> {
+        // The batch path's ack: nothing to empty (`entry::ack`).
+        #[cfg(feature = "fast")]
+        if !NODE {
+            if let Some(done) = entry::ack(self, input, check_utf8) {
+                return Ok(done);
+            }
+        }
         self.nodes.clear();
         self.edges.clear();
         self.stack.clear();
