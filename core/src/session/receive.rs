@@ -162,9 +162,9 @@ pub(super) struct Receiver<const RX: usize> {
     framer: Framer,
     /// The length-prefixed framings; [`Framing::Stop`] leaves framing to `framer`.
     deframer: Deframer,
+    peer_closed: bool,
     ready: Ready,
     buf: [u8; RX],
-    peer_closed: bool,
 }
 
 impl<const RX: usize> Receiver<RX> {
