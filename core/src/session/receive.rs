@@ -75,8 +75,14 @@ pub(super) mod sealed {
 
         #[cfg_attr(feature = "fast", inline(always))]
         fn decode_head(&mut self, input: &[u8]) -> Option<(NodeId, usize)> {
-            let (root, len) = self.run(input, true).ok()?;
-            (self.frame_end() <= len).then_some((root, len))
+            // With `fast`, a first FRAME not all in is not run (`Decoder::decode_head_root`).
+            #[cfg(feature = "fast")]
+            return self.decode_head_root(input);
+            #[cfg(not(feature = "fast"))]
+            {
+                let (root, len) = self.run(input, true).ok()?;
+                (self.frame_end() <= len).then_some((root, len))
+            }
         }
 
         #[cfg_attr(feature = "fast", inline(always))]

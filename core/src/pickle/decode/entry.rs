@@ -212,24 +212,63 @@ impl<const V: usize, const I: usize, const S: usize, const M: usize> Decoder<V, 
         input: &[u8],
         on: &mut F,
     ) -> Option<usize> {
-        match self
-            .store
-            .run_root::<false>(input, true, super::MAX_EXPANSION)
-        {
+        let (id, len) = match self.store.start::<false>(input, true) {
             Ok((Root::Str(raw), len)) => {
                 on(Value::Str(Str {
                     raw,
                     enc: TextEncoding::Utf8,
                 }));
-                Some(len)
+                return Some(len);
             }
-            Ok((Root::Node(id), len)) if self.store.frame_end <= len => {
-                on(self.store.tree(input.get(..len)?).value(id));
-                Some(len)
-            }
-            _ => None,
+            Ok((Root::Node(id), len)) => (id, len),
+            Err((h, proto)) => self.head_machine(input, h, proto)?,
+        };
+        if self.store.frame_end > len {
+            return None;
         }
+        on(self.store.tree(input.get(..len)?).value(id));
+        Some(len)
     }
+
+    /// The head of the session's receive buffer decoded (UTF-8 checked): its root and length
+    /// if it is complete, valid and within its own bytes, else `None` (what `run` gives, its
+    /// refusals dropped: see [`head_machine`](Self::head_machine)).
+    #[inline(always)]
+    pub(crate) fn decode_head_root(&mut self, input: &[u8]) -> Option<(Id, usize)> {
+        let (root, len) = match self.store.start::<true>(input, true) {
+            Ok((root, len)) => (root.node(), len),
+            Err((h, proto)) => self.head_machine(input, h, proto)?,
+        };
+        (self.store.frame_end <= len).then_some((root, len))
+    }
+
+    /// The machine from where the entry stopped, for a caller that drops its refusals: the
+    /// machine is not built where it would refuse at once (`None`, as its refusal gives): no
+    /// bytes (the receive buffer emptied by the last message: once per read that ends with a
+    /// message), or a pickle whose first FRAME is not all in (the buffer's last message, once
+    /// per read that ends inside one), refused at that FRAME (`framing`: its length past the
+    /// input's end, or itself cut). The entry stops at such a FRAME (`h` at 2).
+    #[inline(always)]
+    fn head_machine(&mut self, input: &[u8], h: Hot<'_>, proto: u8) -> Option<(Id, usize)> {
+        if input.is_empty() || (h.pos == 2 && frame_not_in(input)) {
+            return None;
+        }
+        self.store
+            .machine(input, h, proto, true, super::MAX_EXPANSION)
+            .ok()
+    }
+}
+
+/// Whether `input` starts with PROTO (0-5) and a FRAME that is not all in (its 8-byte length
+/// cut, or more than the bytes after it).
+#[cfg(feature = "fast")]
+#[inline(always)]
+fn frame_not_in(input: &[u8]) -> bool {
+    let [op::PROTO, 0..=5, op::FRAME, rest @ ..] = input else {
+        return false;
+    };
+    rest.first_chunk::<8>()
+        .is_none_or(|len| u64::from_le_bytes(*len) > (rest.len() - 8) as u64)
 }
 
 /// [`enter`]'s one str, its opcode at `h.pos` and its length taking `W` bytes: where the
@@ -380,9 +419,10 @@ mod tests {
     }
 
     /// `input` through the entry both ways (`decode_prefix`, a node written; the batch
-    /// path's `hand_out_head`, the str handed out from its span) and through the machine
-    /// alone: the same value and length, or the same error; `hand_out_head` hands out
-    /// exactly what `decode_prefix` gives when the pickle is within its own bytes, once.
+    /// path's `hand_out_head`, the str handed out from its bytes) and through the machine
+    /// alone: the same value and length, or the same error; `hand_out_head` and the session's
+    /// `decode_head_root` give exactly what `decode_prefix` gives when the pickle is within
+    /// its own bytes (else nothing: a cut, a FRAME not all in, no bytes), once.
     fn same(d: [&mut Decoder; 3], input: &[u8]) {
         let [general, node, span] = d;
         let (want, frame_end) = machine_only(general, input);
@@ -398,6 +438,10 @@ mod tests {
         let len = span.hand_out_head(input, &mut |v| handed.push(format!("{v:?}")));
         let whole = got.ok().filter(|&(_, len)| frame_end <= len);
         assert_eq!(len, whole.as_ref().map(|w| w.1), "{input:x?}");
+        // The session's `decode_head` (`next_event`'s path): the same, by its root.
+        let head = node.decode_head_root(input);
+        let head = head.map(|(root, len)| (format!("{:?}", node.tree(input).value(root)), len));
+        assert_eq!(head, whole, "{input:x?}");
         assert_eq!(handed, whole.map(|w| w.0).into_iter().collect::<Vec<_>>());
     }
 

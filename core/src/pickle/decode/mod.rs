@@ -110,24 +110,6 @@ impl<A: Arena> Storage<A> {
         }
     }
 
-    /// [`run`](Self::run), its root as the machine's entry gives it: with `NODE` false, a
-    /// one-str pickle the entry takes is its text, no node written (`entry::Root`).
-    #[cfg(feature = "fast")]
-    #[inline(always)]
-    fn run_root<'i, const NODE: bool>(
-        &mut self,
-        input: &'i [u8],
-        check_utf8: bool,
-        expansion: u32,
-    ) -> Result<(entry::Root<'i>, usize), Error> {
-        match self.start::<NODE>(input, check_utf8) {
-            Ok(done) => Ok(done),
-            Err((h, proto)) => self
-                .machine(input, h, proto, check_utf8, expansion)
-                .map(|(root, len)| (entry::Root::Node(root), len)),
-        }
-    }
-
     /// A run's start: the storage emptied and, with `fast`, the machine's entry
     /// (`entry::enter`: the ack stops there, `Ok`); else where the machine starts, and the
     /// protocol read.
@@ -279,7 +261,9 @@ impl<const VALUES: usize, const ITEMS: usize, const STACK: usize, const MEMO: us
 
     /// The furthest input offset a FRAME of the last decoded pickle claimed (0 without FRAME):
     /// a pickle decoded from a longer input is refused on its own bytes if this exceeds its
-    /// length (frames are checked against the input's end, as CPython checks them).
+    /// length (frames are checked against the input's end, as CPython checks them). With
+    /// `fast` the session reads it in `decode_head_root` (decode/entry.rs) instead.
+    #[cfg(any(test, not(feature = "fast")))]
     pub(crate) fn frame_end(&self) -> usize {
         self.store.frame_end
     }
