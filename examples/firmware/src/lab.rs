@@ -126,26 +126,25 @@ pub fn print_id_value(value: Value<'_>) {
 }
 
 /// Prints a client id's value: an int by 32-bit divisions, a str, other values by type.
-/// Inline: its one caller in each firmware is not inlined itself (`print_client_id`).
+/// Inline: its one caller in each firmware is not inlined itself (`print_client_id`). One
+/// line of three parts, printed in one place.
 #[cfg(not(feature = "repr"))]
 #[inline]
 pub fn print_id_value(value: Value<'_>) {
-    match value {
-        Value::Int(i) => {
-            let mut digits = [0; 20];
-            let sign = if i < 0 { "-" } else { "" };
-            hprintln!(
-                "client id {}{}",
-                sign,
-                digits_of(i.unsigned_abs(), &mut digits)
-            );
-        }
+    let mut digits = [0; 20];
+    let (a, b, c) = match value {
+        Value::Int(i) => (
+            if i < 0 { "-" } else { "" },
+            digits_of(i.unsigned_abs(), &mut digits),
+            "",
+        ),
         Value::Str(s) => match s.as_str() {
-            Some(text) => hprintln!("client id {}", text),
-            None => hprintln!("client id <a str with lone surrogates>"),
+            Some(text) => ("", text, ""),
+            None => ("<a str with lone surrogates>", "", ""),
         },
-        other => hprintln!("client id <a {}>", other.type_name()),
-    }
+        other => ("<a ", other.type_name(), ">"),
+    };
+    hprintln!("client id {}{}{}", a, b, c);
 }
 
 /// `n` in decimal, written at the end of `buf`, by 32-bit divisions only (a `u64` division

@@ -137,46 +137,47 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     }
 
     /// STOP: the root, with keys merged and shared structure checked. Inline: out of line
-    /// it costs a call and a frame per pickle (~30 instructions on the client id).
+    /// it costs a call and a frame per pickle (~30 instructions on the client id). Every
+    /// refusal is recorded by `stopped` and made an [`Error`] here, in one place (flash: one
+    /// error built, not one per check).
     #[inline(always)]
     fn stop(&mut self, at: At) -> Result<(NodeId, usize), Error> {
-        let root = self.pop().map_err(|_| self.error(at))?;
+        match self.stopped() {
+            Ok(root) => Ok((root, self.pos)),
+            Err(Stop { .. }) => Err(self.error(at)),
+        }
+    }
+
+    /// [`stop`](Self::stop)'s checks, each refusal recorded: the root.
+    #[inline(always)]
+    fn stopped(&mut self) -> Result<NodeId, Stop> {
+        let root = self.pop()?;
         match self.node(root) {
-            Node::Builtin(_) => return Err(self.fail_now(at, "a global is not data")),
-            Node::Global(_) if !self.d.stubs => {
-                return Err(self.fail_now(at, "a global is not data"))
-            }
+            Node::Builtin(_) => return Err(self.bad_stack("a global is not data")),
+            Node::Global(_) if !self.d.stubs => return Err(self.bad_stack("a global is not data")),
             _ => {}
         }
         if self.keyed != 0 {
-            self.merge_keys().map_err(|_| self.error(at))?;
+            self.merge_keys()?;
         }
         if self.shared {
-            self.check_shared(root).map_err(|_| self.error(at))?;
+            self.check_shared(root)?;
         }
         #[cfg(feature = "objects")]
         if self.d.globals_linked && !self.d.stubs {
-            self.check_no_loose_globals(root)
-                .map_err(|_| self.error(at))?;
+            self.check_no_loose_globals(root)?;
         }
         // Its shape, for the next message (`shape.rs`).
         #[cfg(feature = "fast")]
         if self.keyed == 0 && !self.shared && self.holes == 0 && self.check_utf8 {
             super::shape::stopped(self.d, self.input, root, self.pos);
         }
-        Ok((root, self.pos))
+        Ok(root)
     }
 
     /// The [`Error`] of the fault recorded, raised by the opcode `at`.
     fn error(&self, at: At) -> Error {
         self.fault.error(at, self.input)
-    }
-
-    /// [`Error::InvalidStack`] of `reason`, raised by the opcode `at`.
-    #[cold]
-    fn fail_now(&self, at: At, reason: &'static str) -> Error {
-        let _ = self.bad_stack(reason);
-        self.error(at)
     }
 
     // ---- faults: recorded in the machine where they arise (see [`Record`]) ----
