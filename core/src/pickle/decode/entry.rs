@@ -325,9 +325,35 @@ fn text_ok(input: &[u8], start: usize, n: usize, check_utf8: bool) -> bool {
         },
         9..=16 => word(raw, 0) | word(raw, n - 8),
         17..=32 => word(raw, 0) | word(raw, 8) | word(raw, n - 16) | word(raw, n - 8),
-        _ => u64::from(!ascii(raw)) << 7,
+        _ => u64::from(!long_ascii(raw)) << 7,
     };
     high & HIGH == 0 || text::validate_text(raw, TextEncoding::Utf8).is_ok()
+}
+
+/// Whether `raw` (longer than 32 bytes) is ASCII: 256 bytes at a time from 256 bytes on, 64
+/// from 64 ([`steps_ascii`]), a shorter text by [`ascii`]'s words.
+#[inline(always)]
+fn long_ascii(raw: &[u8]) -> bool {
+    steps_ascii::<256>(raw)
+        .or_else(|| steps_ascii::<64>(raw))
+        .unwrap_or_else(|| ascii(raw))
+}
+
+/// Whether `raw` is ASCII, `STEP` bytes at a time, their words ORed with no branch but the
+/// loop's (a 4 KiB str: 16 steps of 256), then its last `STEP` bytes (overlapping); `None`
+/// for a text shorter than a step.
+#[inline(always)]
+fn steps_ascii<const STEP: usize>(raw: &[u8]) -> Option<bool> {
+    let fold = |c: &[u8; STEP]| {
+        let (words, _) = c.as_chunks::<8>();
+        words
+            .iter()
+            .fold(0, |high, w| high | u64::from_ne_bytes(*w))
+    };
+    let last = raw.last_chunk::<STEP>()?;
+    let (steps, _) = raw.as_chunks::<STEP>();
+    let high = steps.iter().fold(fold(last), |high, c| high | fold(c));
+    Some(high & 0x8080_8080_8080_8080 == 0)
 }
 
 /// Whether `raw` is ASCII (valid UTF-8 as it stands), by words ([`text_words`]), so a short
@@ -349,7 +375,7 @@ mod tests {
     /// `ascii` agrees with `<[u8]>::is_ascii` for every length up to 40 with one non-ASCII
     /// byte at each position (its overlapping reads must cover every byte); so does
     /// `text_ok` at every start in a longer input (its one-word read for 1 to 8 bytes takes
-    /// bytes past the text, shifted out).
+    /// bytes past the text, shifted out), and `long_ascii` at lengths around its steps.
     #[test]
     fn ascii_checks_every_byte() {
         for n in 0..40 {
@@ -358,6 +384,17 @@ mod tests {
             for at in 0..n {
                 raw[at] = 0xc3;
                 assert!(!super::ascii(&raw[..n]), "length {n}, byte {at}");
+                raw[at] = b'a';
+            }
+        }
+        // Long texts (`long_ascii`): one bad byte at each place, lengths around the steps.
+        let long = [33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 300, 4070];
+        for n in long.into_iter().filter(|n| !cfg!(miri) || *n < 130) {
+            let mut raw = std::vec![b'a'; n];
+            assert!(super::long_ascii(&raw));
+            for at in (0..n).filter(|at| !cfg!(miri) || at % 5 == 0 || at + 1 == n) {
+                raw[at] = 0x80;
+                assert!(!super::long_ascii(&raw), "length {n}, byte {at}");
                 raw[at] = b'a';
             }
         }
