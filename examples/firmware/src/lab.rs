@@ -40,7 +40,8 @@ pub const SERVER: ([u8; 4], u16) = server(setting(option_env!("BRINE_SERVER"), "
 /// 1 KiB; the UART client prints its size at exit), enough for lab messages such as `{'course': 'CSC 645', 'lab': 2, 'scores': [98,
 /// 87.5], 'passed': True, 'notes': None}`; a larger message is skipped and reported. The same
 /// sizes as the decoder that re-reads the client id (`CLIENT_ID_VALUES`), so the firmware links
-/// one copy of the decoder's machine, not two (about 9 KB of flash).
+/// one copy of the decoder's machine, not two (about 9 KB of flash), and the session does not
+/// decode the client id a second time to check that decoder holds it.
 pub type LabDecoder =
     Decoder<CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES, CLIENT_ID_VALUES>;
 
