@@ -302,7 +302,7 @@ fn one_str(text: &[u8], op: u8, memo: bool, over: u64) -> Vec<u8> {
 /// and not (refused: skipped), without MEMOIZE, by BINUNICODE, a FRAME reaching past its
 /// STOP (skipped), protocol 3) between acks, then acks between dicts of one shape:
 /// `poll_messages` hands out (the batch path's str taken from its bytes, the storage not
-/// emptied for it) and skips what `poll` does, in every chunking.
+/// emptied for it) and skips what `poll` does, in every chunking (under Miri, whole).
 #[test]
 fn batches_hand_out_every_one_str_pickle() {
     let mut stream = Vec::from(CLIENT_ID);
@@ -331,5 +331,9 @@ fn batches_hand_out_every_one_str_pickle() {
         steps.iter().any(|s| s == "message 'caf\u{e9}!'"),
         "{steps:?}"
     );
-    every_chunking(lab, &stream);
+    // Under Miri the stream whole only (its chunkings took 48 s there; the other tests cut
+    // acks in every chunking Miri samples).
+    if !cfg!(miri) {
+        every_chunking(lab, &stream);
+    }
 }
