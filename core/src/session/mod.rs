@@ -711,15 +711,9 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
 /// line: a rare path, with a [`Preview`] of the value.
 #[inline(never)]
 fn not_an_id(e: NotAnId, value: &Value<'_>, len: usize) -> Error {
+    let first = Preview::of(value);
     match e {
-        NotAnId::Shape => PeerFault::NotAClientId {
-            first: Preview::of(value),
-        }
-        .into(),
-        NotAnId::TooLarge => Limit::ClientIdTooLarge {
-            first: Preview::of(value),
-            len,
-        }
-        .into(),
+        NotAnId::Shape => PeerFault::NotAClientId { first }.into(),
+        NotAnId::TooLarge => Limit::ClientIdTooLarge { first, len }.into(),
     }
 }
