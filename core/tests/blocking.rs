@@ -133,6 +133,8 @@ fn a_small_decoder_skips_what_exceeds_its_capacities_and_goes_on() {
 
 /// `run` after `begin` under `Greeting::Any`: the identity goes out after the greeting and
 /// before the next read, as with `next_event`; a message kept by `wait_event` comes first.
+/// (`Greeting::Any` is a `dialects` setting.)
+#[cfg(feature = "dialects")]
 #[test]
 fn run_flushes_after_the_greeting_and_takes_a_kept_message() {
     use brine_core::session::Greeting;
