@@ -50,25 +50,53 @@ impl ClientId {
     /// `'clientid'` of a dict, or a bare `int` or `str`. `by_id_decoder`: `value` was decoded
     /// by a decoder of the id decoder's capacities without stubs, so decoding the pickle
     /// again with the id decoder (the check below) would give the same value.
+    #[cfg(test)]
     pub(crate) fn from_first_message(
         pickle: &[u8],
         value: &Value<'_>,
         by_id_decoder: bool,
     ) -> Result<Self, NotAnId> {
+        let bare = Self::check_first_message(pickle, value, by_id_decoder)?;
+        Ok(Self::kept(pickle, bare))
+    }
+
+    /// Whether the server's first message `value` (decoded from `pickle`) gives an id, and
+    /// whether it is bare (true) or under `'clientid'` (false), as
+    /// [`from_first_message`](Self::from_first_message) says; nothing kept yet (the
+    /// session builds the id in its event, [`kept`](Self::kept): one 136-byte value
+    /// written once, not moved through each `?`).
+    pub(crate) fn check_first_message(
+        pickle: &[u8],
+        value: &Value<'_>,
+        by_id_decoder: bool,
+    ) -> Result<bool, NotAnId> {
         let bare = match value {
             Value::Dict(dict) if dict.get("clientid").is_some() => false,
             Value::Int(_) | Value::BigInt(_) | Value::Str(_) => true,
             _ => return Err(NotAnId::Shape),
         };
-        let pickle = heapless::Vec::from_slice(pickle).map_err(|_| NotAnId::TooLarge)?;
-        let id = ClientId { pickle, bare };
+        if pickle.len() > CLIENT_ID_PICKLE_LEN {
+            return Err(NotAnId::TooLarge);
+        }
         // Every later read uses the small decoder: check once that it holds the id.
         if !by_id_decoder {
             IdDecoder::new()
-                .decode(&id.pickle)
+                .decode(pickle)
                 .map_err(|_| NotAnId::TooLarge)?;
         }
-        Ok(id)
+        Ok(bare)
+    }
+
+    /// The id kept from `pickle`, which [`check_first_message`](Self::check_first_message)
+    /// accepted (so it fits: never cut).
+    pub(crate) fn kept(pickle: &[u8], bare: bool) -> Self {
+        let mut id = ClientId {
+            pickle: heapless::Vec::new(),
+            bare,
+        };
+        // Checked to fit (`CLIENT_ID_PICKLE_LEN`).
+        let _ = id.pickle.extend_from_slice(pickle);
+        id
     }
 
     /// Calls `f` with the id's value, decoded again from the kept bytes (with a decoder of
