@@ -478,7 +478,15 @@ for n in ns:
     #[test]
     fn i64_readers_agree_with_i128_ones() {
         let mut texts: Vec<String> = Vec::new();
-        for v in [0i128, 1, 9, 10, i64::MAX.into(), i64::MIN.into(), u64::MAX.into()] {
+        for v in [
+            0i128,
+            1,
+            9,
+            10,
+            i64::MAX.into(),
+            i64::MIN.into(),
+            u64::MAX.into(),
+        ] {
             for d in [-11i128, -10, -1, 0, 1, 10, 11] {
                 let n = v + d;
                 texts.push(std::format!("{n}"));
