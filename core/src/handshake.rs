@@ -50,25 +50,53 @@ impl ClientId {
     /// `'clientid'` of a dict, or a bare `int` or `str`. `by_id_decoder`: `value` was decoded
     /// by a decoder of the id decoder's capacities without stubs, so decoding the pickle
     /// again with the id decoder (the check below) would give the same value.
+    #[cfg(test)]
     pub(crate) fn from_first_message(
         pickle: &[u8],
         value: &Value<'_>,
         by_id_decoder: bool,
     ) -> Result<Self, NotAnId> {
+        let bare = Self::check_first_message(pickle, value, by_id_decoder)?;
+        Ok(Self::kept(pickle, bare))
+    }
+
+    /// Whether the server's first message `value` (decoded from `pickle`) gives an id, and
+    /// whether it is bare (true) or under `'clientid'` (false), as
+    /// [`from_first_message`](Self::from_first_message) says; nothing kept yet (the
+    /// session builds the id in its event, [`kept`](Self::kept): one 136-byte value
+    /// written once, not moved through each `?`).
+    pub(crate) fn check_first_message(
+        pickle: &[u8],
+        value: &Value<'_>,
+        by_id_decoder: bool,
+    ) -> Result<bool, NotAnId> {
         let bare = match value {
             Value::Dict(dict) if dict.get("clientid").is_some() => false,
             Value::Int(_) | Value::BigInt(_) | Value::Str(_) => true,
             _ => return Err(NotAnId::Shape),
         };
-        let pickle = heapless::Vec::from_slice(pickle).map_err(|_| NotAnId::TooLarge)?;
-        let id = ClientId { pickle, bare };
+        if pickle.len() > CLIENT_ID_PICKLE_LEN {
+            return Err(NotAnId::TooLarge);
+        }
         // Every later read uses the small decoder: check once that it holds the id.
         if !by_id_decoder {
             IdDecoder::new()
-                .decode(&id.pickle)
+                .decode(pickle)
                 .map_err(|_| NotAnId::TooLarge)?;
         }
-        Ok(id)
+        Ok(bare)
+    }
+
+    /// The id kept from `pickle`, which [`check_first_message`](Self::check_first_message)
+    /// accepted (so it fits: never cut).
+    pub(crate) fn kept(pickle: &[u8], bare: bool) -> Self {
+        let mut id = ClientId {
+            pickle: heapless::Vec::new(),
+            bare,
+        };
+        // Checked to fit (`CLIENT_ID_PICKLE_LEN`).
+        let _ = id.pickle.extend_from_slice(pickle);
+        id
     }
 
     /// Calls `f` with the id's value, decoded again from the kept bytes (with a decoder of
@@ -122,7 +150,7 @@ impl Display for ClientId {
             #[cfg(not(feature = "repr"))]
             Value::BigInt(i) => Display::fmt(&i, f),
             #[cfg(not(feature = "repr"))]
-            other => without_repr(f, &other),
+            other => without_repr(f, other.type_name()),
         })
     }
 }
@@ -139,13 +167,13 @@ impl fmt::Debug for ClientId {
     }
 }
 
-/// What stands for a value's repr in a build without the `repr` feature:
-/// `<a dict: repr left out (brine-core feature `repr`)>`.
+/// What stands for the repr of a value of type `type_name` in a build without the `repr`
+/// feature: `<a dict: repr left out (brine-core feature `repr`)>`.
 #[cfg(not(feature = "repr"))]
-fn without_repr(f: &mut impl fmt::Write, value: &Value<'_>) -> fmt::Result {
+fn without_repr(f: &mut impl fmt::Write, type_name: &str) -> fmt::Result {
     // Three writes, not `write!`: no `fmt::Arguments` built (flash of the smallest build).
     f.write_str("<a ")?;
-    f.write_str(value.type_name())?;
+    f.write_str(type_name)?;
     f.write_str(": repr left out (brine-core feature `repr`)>")
 }
 
@@ -160,20 +188,26 @@ impl defmt::Format for ClientId {
 }
 
 /// Longest repr kept by a [`Preview`], in bytes.
+#[cfg(feature = "repr")]
 pub const PREVIEW_LEN: usize = 64;
 
 /// The start of a value's repr (at most `PREVIEW_LEN` = 64 bytes, cut at a char boundary) and
 /// its type, for error messages. Writing it stops at the limit, so a huge value costs no
-/// more than a small one.
+/// more than a small one. Without the `repr` feature only the type is kept (nothing is
+/// formatted; 8 bytes instead of 80, in every error that can hold one): it is shown as
+/// `<a list: repr left out (brine-core feature `repr`)>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preview {
+    #[cfg(feature = "repr")]
     repr: heapless::String<PREVIEW_LEN>,
+    #[cfg(feature = "repr")]
     cut: bool,
     type_name: &'static str,
 }
 
 impl Preview {
     /// The repr of `value`, cut to 64 bytes (`PREVIEW_LEN`).
+    #[cfg(feature = "repr")]
     pub fn of(value: &Value<'_>) -> Self {
         let mut preview = Preview {
             repr: heapless::String::new(),
@@ -181,21 +215,33 @@ impl Preview {
             type_name: value.type_name(),
         };
         // Err only when the limit was reached: `cut` says so.
-        #[cfg(feature = "repr")]
         let _ = write!(preview, "{value}");
-        #[cfg(not(feature = "repr"))]
-        let _ = without_repr(&mut preview, value);
         preview
     }
 
-    /// The repr as kept (without the `…` a cut one is shown with).
-    pub fn repr(&self) -> &str {
-        &self.repr
+    /// The type of `value` (without the `repr` feature nothing is formatted).
+    #[cfg(not(feature = "repr"))]
+    pub fn of(value: &Value<'_>) -> Self {
+        Preview {
+            type_name: value.type_name(),
+        }
     }
 
-    /// True when the repr was longer than what is kept.
+    /// The repr as kept (without the `…` a cut one is shown with); without the `repr`
+    /// feature, empty (see [`Preview`]: its `Display` shows the type).
+    pub fn repr(&self) -> &str {
+        #[cfg(feature = "repr")]
+        return &self.repr;
+        #[cfg(not(feature = "repr"))]
+        ""
+    }
+
+    /// True when the repr was longer than what is kept (never without the `repr` feature).
     pub fn is_cut(&self) -> bool {
-        self.cut
+        #[cfg(feature = "repr")]
+        return self.cut;
+        #[cfg(not(feature = "repr"))]
+        false
     }
 
     /// Python's name for the value's type.
@@ -204,6 +250,7 @@ impl Preview {
     }
 }
 
+#[cfg(feature = "repr")]
 impl fmt::Write for Preview {
     /// Keeps the longest start of `s` that fits, cut at a char boundary; `Err` once cut.
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -220,8 +267,10 @@ impl fmt::Write for Preview {
     }
 }
 
-/// `[1, 2, 3]`, or `'xxxx…` when cut.
+/// `[1, 2, 3]`, or `'xxxx…` when cut; without the `repr` feature
+/// `<a list: repr left out (brine-core feature `repr`)>`.
 impl Display for Preview {
+    #[cfg(feature = "repr")]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.repr)?;
         if self.cut {
@@ -229,12 +278,20 @@ impl Display for Preview {
         }
         Ok(())
     }
+
+    #[cfg(not(feature = "repr"))]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        without_repr(f, self.type_name)
+    }
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for Preview {
     fn format(&self, f: defmt::Formatter<'_>) {
+        #[cfg(feature = "repr")]
         defmt::write!(f, "{=str}", self.repr.as_str());
+        #[cfg(not(feature = "repr"))]
+        defmt::write!(f, "<a {=str}>", self.type_name);
     }
 }
 
@@ -495,6 +552,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "repr")]
     fn preview_keeps_whole_chars_up_to_the_limit() {
         use core::fmt::Write;
         let mut p = Preview {

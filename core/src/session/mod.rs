@@ -559,8 +559,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         // The server's first message (`take_message` took any later one).
         debug_assert!(self.state == State::AwaitingClientId);
         if self.greeting() == Greeting::ClientId {
-            let id = self.client_id(len, source)?;
-            return Ok(event(Event::ClientId(id)));
+            let bare = self.client_id(len, source)?;
+            // Built in the event, once (see `ClientId::check_first_message`).
+            let (_, bytes) = self.rx.hand_out(len);
+            return Ok(event(Event::ClientId(ClientId::kept(bytes, bare))));
         }
         // Any first message: its pickle chooses the protocol under auto, as a client id's
         // does; the identity is released after it.
@@ -646,14 +648,15 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
 
     // ---- the handshake ----
 
-    /// The client id in the first message, `len` bytes at the head read as `source`; the
-    /// identity is then released (pickled again first under auto).
-    fn client_id(&mut self, len: usize, source: Source) -> Result<ClientId, Error> {
+    /// Checks the client id in the first message, `len` bytes at the head read as `source`
+    /// (whether it is bare: [`ClientId::check_first_message`]); the identity is then
+    /// released (pickled again first under auto).
+    fn client_id(&mut self, len: usize, source: Source) -> Result<bool, Error> {
         let (offset, bytes) = self.rx.hand_out(len);
-        let id = match message(bytes, source, &mut self.decoder) {
+        let checked = match message(bytes, source, &mut self.decoder) {
             Ok(value) => {
-                let checked = <D as receive::sealed::Sealed>::AS_ID_DECODER;
-                ClientId::from_first_message(bytes, &value, checked)
+                let by_id_decoder = <D as receive::sealed::Sealed>::AS_ID_DECODER;
+                ClientId::check_first_message(bytes, &value, by_id_decoder)
                     .map_err(|e| not_an_id(e, &value, len))
             }
             Err(error) => Err(PeerFault::InvalidPickle {
@@ -662,12 +665,14 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
             }
             .into()),
         };
-        let id = id.map_err(|e| self.fail(e))?;
+        let bare = checked.map_err(|e| self.fail(e))?;
         if self.auto() {
-            self.answer_in(id.dialect().answer())?;
+            let (_, bytes) = self.rx.hand_out(len);
+            let answer = Dialect::of(bytes).answer();
+            self.answer_in(answer)?;
         }
         self.identity_released();
-        Ok(id)
+        Ok(bare)
     }
 
     /// Under auto protocol: writes `answer` from now on, the identity still held back

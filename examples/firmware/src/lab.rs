@@ -54,6 +54,114 @@ pub type LabSession = Session<4096, 4096, LabDecoder>;
 pub const FIELDS: [(&str, FieldValue<'static>); 4] =
     keys::fields(KEYS, [NAME, EMAIL, STUDENT_ID, GITHUB]);
 
+/// `sent identity: <key>=<value> ...` and a newline, written out at compile time (an int id
+/// as the digits it was set as): printed in one write, no formatting at run time.
+pub const SENT_IDENTITY: &str = crate::const_line!(
+    Part::Text("sent identity: "),
+    Part::Text(FIELDS[0].0),
+    Part::Text("="),
+    Part::Text(field_text(FIELDS[0].1)),
+    Part::Text(" "),
+    Part::Text(FIELDS[1].0),
+    Part::Text("="),
+    Part::Text(field_text(FIELDS[1].1)),
+    Part::Text(" "),
+    Part::Text(FIELDS[2].0),
+    Part::Text("="),
+    Part::Text(field_text(FIELDS[2].1)),
+    Part::Text(" "),
+    Part::Text(FIELDS[3].0),
+    Part::Text("="),
+    Part::Text(field_text(FIELDS[3].1)),
+    Part::Text("\n"),
+);
+
+/// A field's value as set: an int id is sent as the digits of [`STUDENT_ID`].
+const fn field_text(value: FieldValue<'static>) -> &'static str {
+    match value {
+        FieldValue::Int(_) => STUDENT_ID,
+        FieldValue::Str(s) => s,
+    }
+}
+
+/// A piece of a line written out at compile time ([`const_line!`]).
+#[derive(Clone, Copy)]
+pub enum Part {
+    /// Text as it is.
+    Text(&'static str),
+    /// A number in decimal.
+    Num(usize),
+}
+
+/// The length of `parts` written out.
+pub const fn line_len(parts: &[Part]) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < parts.len() {
+        len += match parts[i] {
+            Part::Text(s) => s.len(),
+            Part::Num(mut n) => {
+                let mut digits = 1;
+                while n >= 10 {
+                    n /= 10;
+                    digits += 1;
+                }
+                digits
+            }
+        };
+        i += 1;
+    }
+    len
+}
+
+/// `parts` written out, in exactly `N` = [`line_len`] bytes.
+pub const fn line<const N: usize>(parts: &[Part]) -> [u8; N] {
+    let mut out = [0; N];
+    let mut at = 0;
+    let mut i = 0;
+    while i < parts.len() {
+        match parts[i] {
+            Part::Text(s) => {
+                let bytes = s.as_bytes();
+                let mut j = 0;
+                while j < bytes.len() {
+                    out[at] = bytes[j];
+                    at += 1;
+                    j += 1;
+                }
+            }
+            Part::Num(n) => {
+                let len = line_len(&[Part::Num(n)]);
+                let mut rest = n;
+                let mut j = len;
+                while j > 0 {
+                    j -= 1;
+                    out[at + j] = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
+                at += len;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A `&'static str` of [`Part`]s written out at compile time: a line printed with one write
+/// (`hprint!`) instead of formatted at run time.
+#[macro_export]
+macro_rules! const_line {
+    ($($part:expr),* $(,)?) => {{
+        const PARTS: &[$crate::lab::Part] = &[$($part),*];
+        const BYTES: [u8; $crate::lab::line_len(PARTS)] = $crate::lab::line(PARTS);
+        const LINE: &str = match core::str::from_utf8(&BYTES) {
+            Ok(line) => line,
+            Err(_) => panic!("a const_line! is not UTF-8"),
+        };
+        LINE
+    }};
+}
+
 /// The identity sent after the client id, pickled at run time (brine-core's `pickler`).
 #[cfg(feature = "pickler")]
 pub fn identity() -> Identity<'static, 4> {
@@ -242,7 +350,9 @@ fn print_error_kind<E: core::fmt::Display>(error: &blocking::Error<E>) {
 }
 
 /// A decoding error's kind in a few words (the decoder's own reason where it has one).
+/// Not inlined: shared by the skipped and error lines.
 #[cfg(not(feature = "repr"))]
+#[inline(never)]
 fn kind(error: &pickle::Error) -> &'static str {
     use pickle::Error as E;
     match error {

@@ -20,14 +20,27 @@
 
 use brine_core::blocking::{self, Client};
 use brine_core::session::{Event, Waiting};
-use brine_core::FieldValue;
-use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, IDLE_MS};
+use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, Part, IDLE_MS};
 use brine_firmware::uart::{self, Timeouts, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
 
 const MAX_MESSAGES: u32 = number(option_env!("BRINE_MESSAGES"), 0);
+
+/// `client: <N> bytes = session <N> (of which decoder <N>) + UART <N>`, written out at
+/// compile time (the sizes are constants).
+const CLIENT_SIZES: &str = brine_firmware::const_line!(
+    Part::Text("client: "),
+    Part::Num(size_of::<LabClient>()),
+    Part::Text(" bytes = session "),
+    Part::Num(size_of::<LabSession>()),
+    Part::Text(" (of which decoder "),
+    Part::Num(size_of::<LabDecoder>()),
+    Part::Text(") + UART "),
+    Part::Num(size_of::<Uart0>()),
+    Part::Text("\n"),
+);
 
 /// The client: the UART and a [`LabSession`] (4096-byte buffers, the small [`LabDecoder`]).
 type LabClient = Client<Uart0, Timeouts, LabSession>;
@@ -40,14 +53,8 @@ fn main() -> ! {
     let client = new_client(uart);
 
     let code = listen(client);
-    hprintln!(
-        "client: {} bytes = session {} (of which decoder {}) + UART {}",
-        core::mem::size_of::<LabClient>(),
-        core::mem::size_of::<LabSession>(),
-        core::mem::size_of::<LabDecoder>(),
-        core::mem::size_of::<Uart0>()
-    );
-    report_memory(core::mem::size_of::<LabClient>());
+    hprint!(CLIENT_SIZES);
+    report_memory(size_of::<LabClient>());
     exit(code)
 }
 
@@ -62,34 +69,28 @@ fn new_client(uart: Uart0) -> &'static mut LabClient {
 }
 
 /// The handshake, then messages until the line is idle or enough arrived: the exit status
-/// (1 after printing the error that ended it). Each error is printed where it is returned,
-/// not moved out first (flash: brine's errors are large values).
+/// (1 after printing the error that ended it). One loop of `next_event` from the start: the
+/// client id is its first event, and the identity goes out before the next read (what
+/// `handshake` does, with one call site of `next_event` and one error print: flash). Each
+/// error is printed where it is returned, not moved out first (brine's errors are large).
 fn listen(client: &mut LabClient) -> u8 {
     hprintln!("brine firmware: waiting for the client id on UART0");
     #[cfg(feature = "pickler")]
-    let id = client.handshake(&brine_firmware::lab::identity());
+    let begun = client.begin(&brine_firmware::lab::identity());
     #[cfg(not(feature = "pickler"))]
-    let id = client.handshake(&brine_firmware::lab::IDENTITY_PICKLE);
-    match &id {
-        Ok(id) => lab::print_client_id(id),
-        Err(e) => {
-            lab::print_error(e);
-            return 1;
-        }
+    let begun = client.begin(&brine_firmware::lab::IDENTITY_PICKLE);
+    if let Err(e) = &begun {
+        lab::print_error(e);
+        return 1;
     }
-    hprint!("sent identity:");
-    for (key, value) in lab::FIELDS {
-        // An int id is sent as the digits it was set as: print those (no integer formatting).
-        let text = match value {
-            FieldValue::Int(_) => lab::STUDENT_ID,
-            FieldValue::Str(s) => s,
-        };
-        hprint!(" {}={}", key, text);
-    }
-    hprintln!();
     let mut messages = 0u32;
     loop {
         let idle = match &client.next_event() {
+            Ok(Event::ClientId(id)) => {
+                lab::print_client_id(id);
+                hprint!(lab::SENT_IDENTITY);
+                continue;
+            }
             Ok(Event::Message(value)) => {
                 messages += 1;
                 print_message(value);
