@@ -85,9 +85,33 @@ pub(crate) fn decimal_to_i128(text: &[u8]) -> Option<i128> {
     }
 }
 
-/// The value of an INT/LONG argument as `i64`; `None` if invalid or out of range.
+/// The value of an INT/LONG argument as `i64`; `None` if invalid or out of range (the
+/// decoder calls [`split_decimal`] and [`digits_to_i64`] itself).
+#[cfg(test)]
 pub(crate) fn decimal_to_i64(text: &[u8]) -> Option<i64> {
-    decimal_to_i128(text).and_then(|v| i64::try_from(v).ok())
+    let (negative, digits) = split_decimal(text).ok()?;
+    digits_to_i64(negative, digits)
+}
+
+/// The value of [`split_decimal`]'s sign and digits as `i64`; `None` if out of range.
+/// In 64-bit arithmetic only (as `i128`, the smallest lab firmware paid 128-bit
+/// multiplications: flash): past the leading zeros, 19 digits always fit a `u64` and 20 or
+/// more never fit an `i64`.
+pub(crate) fn digits_to_i64(negative: bool, digits: &[u8]) -> Option<i64> {
+    let zeros = digits.iter().take_while(|&&d| d == b'0').count();
+    let significant = digits.get(zeros..).unwrap_or_default();
+    if significant.len() > 19 {
+        return None;
+    }
+    let magnitude = significant.iter().fold(0u64, |acc, &d| {
+        acc.wrapping_mul(10)
+            .wrapping_add(u64::from(d.wrapping_sub(b'0')))
+    });
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
 }
 
 /// Room for the decimal digits of any `u128` (39) and a sign.
@@ -182,9 +206,24 @@ pub(crate) fn le_to_i128(le: &[u8]) -> Option<i128> {
     Some(value)
 }
 
-/// A LONG1/LONG4 payload as `i64`; `None` if out of range.
+/// A LONG1/LONG4 payload as `i64`; `None` if out of range. As [`le_to_i128`], in 64 bits
+/// (flash on a 32-bit target): bytes past 8 must be pure sign extension, agreeing with bit 63.
 pub(crate) fn le_to_i64(le: &[u8]) -> Option<i64> {
-    le_to_i128(le).and_then(|v| i64::try_from(v).ok())
+    let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
+    let fill = if negative { 0xFF } else { 0x00 };
+    let (low, high) = le.split_at_checked(8).unwrap_or((le, &[]));
+    if !high.iter().all(|&b| b == fill) {
+        return None;
+    }
+    let mut buf = [fill; 8];
+    for (dst, src) in buf.iter_mut().zip(low) {
+        *dst = *src;
+    }
+    let value = i64::from_le_bytes(buf);
+    if (value < 0) != negative {
+        return None;
+    }
+    Some(value)
 }
 
 // Floats
@@ -432,6 +471,53 @@ for n in ns:
             le_to_i64(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0]),
             Some(i64::MAX)
         );
+    }
+
+    /// The 64-bit readers agree with the 128-bit ones narrowed, around every width's edges
+    /// (leading zeros, signs, sign extension past 8 and 16 bytes).
+    #[test]
+    fn i64_readers_agree_with_i128_ones() {
+        let mut texts: Vec<String> = Vec::new();
+        for v in [
+            0i128,
+            1,
+            9,
+            10,
+            i64::MAX.into(),
+            i64::MIN.into(),
+            u64::MAX.into(),
+        ] {
+            for d in [-11i128, -10, -1, 0, 1, 10, 11] {
+                let n = v + d;
+                texts.push(std::format!("{n}"));
+                texts.push(std::format!("{}", n.unsigned_abs()));
+                texts.push(std::format!(" +000{} ", n.unsigned_abs()));
+                texts.push(std::format!("-0000000000000000000000{}", n.unsigned_abs()));
+            }
+        }
+        texts.extend(["", "-", "+", "00", "-0", "1x", "99999999999999999999"].map(String::from));
+        for t in &texts {
+            let want = decimal_to_i128(t.as_bytes()).and_then(|v| i64::try_from(v).ok());
+            assert_eq!(decimal_to_i64(t.as_bytes()), want, "{t:?}");
+        }
+        let edges = [0u8, 1, 0x7f, 0x80, 0xfe, 0xff];
+        for len in 0..20 {
+            for &low in &edges {
+                for &mid in &edges {
+                    for &top in edges.iter().take(if cfg!(miri) { 3 } else { 6 }) {
+                        let mut le = std::vec![low; len];
+                        if len > 7 {
+                            le[7] = mid;
+                        }
+                        if let Some(last) = le.last_mut() {
+                            *last = top;
+                        }
+                        let want = le_to_i128(&le).and_then(|v| i64::try_from(v).ok());
+                        assert_eq!(le_to_i64(&le), want, "{le:02x?}");
+                    }
+                }
+            }
+        }
     }
 
     // -- floats -----------------------------------------------------------------

@@ -309,6 +309,7 @@ impl<const RX: usize> Receiver<RX> {
 
     /// Hands out the `len`-byte message at the head: its stream offset and bytes, valid
     /// until the next call (which drops them).
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     pub(super) fn hand_out(&mut self, len: usize) -> (usize, &[u8]) {
         self.release = len;
         let bytes = self.buf.get(self.head..self.head + len).unwrap_or(&[]);

@@ -164,8 +164,11 @@ impl Node {
 
 /// A UTF-8 str's slot (1-64) in the decoder's filter of certainly distinct dict keys: a
 /// hash of its length and its first and last eight bytes (fewer: first and last four, or
-/// first, middle and last byte), so equal strs share it.
-#[inline(always)]
+/// first, middle and last byte), so equal strs share it. Without `fast`, out of line (its
+/// 64-bit mixing is long on a 32-bit target; inlined into both string arms it cost the
+/// smallest lab firmware its size twice).
+#[cfg_attr(feature = "fast", inline(always))]
+#[cfg_attr(not(feature = "fast"), inline(never))]
 pub(crate) fn key_slot(text: &[u8]) -> u8 {
     text_words(text).slot
 }

@@ -39,16 +39,14 @@ impl<A: Arena> Machine<'_, '_, A> {
                 self.push_node(node)?;
             }
             BININT => {
-                let v = i32::from_le_bytes(self.fixed(at)?);
+                // Four bytes, signed.
+                let v = self.fixed(at)? as u32 as i32;
                 self.push_node(Node::Int(v.into()))?;
             }
-            BININT1 => {
-                let [v] = self.fixed(at)?;
-                self.push_node(Node::Int(v.into()))?;
-            }
-            BININT2 => {
-                let v = u16::from_le_bytes(self.fixed(at)?);
-                self.push_node(Node::Int(v.into()))?;
+            BININT1 | BININT2 => {
+                // One or two bytes, unsigned.
+                let v = self.fixed(at)?;
+                self.push_node(Node::Int(v as i64))?;
             }
             LONG1 | LONG4 => {
                 // Any length, as CPython loads it (only printing has a digit limit).
@@ -71,7 +69,8 @@ impl<A: Arena> Machine<'_, '_, A> {
                 self.push_node(Node::Float(v))?;
             }
             BINFLOAT => {
-                let v = f64::from_be_bytes(self.fixed(at)?);
+                // Eight bytes, big-endian.
+                let v = f64::from_bits(self.fixed(at)?.swap_bytes());
                 self.push_node(Node::Float(v))?;
             }
             _ => return Err(self.refuse(None)),
@@ -194,8 +193,8 @@ fn int_bool(line: &[u8]) -> Option<bool> {
 /// An INT or LONG decimal argument that starts at input offset `start` (at most
 /// Python's 4300 digits: `parse_decimal_int` refuses longer ones).
 fn decimal_int(start: usize, digits: &[u8]) -> Result<Node, &'static str> {
-    number::parse_decimal_int(digits)?;
-    Ok(match number::decimal_to_i64(digits) {
+    let (negative, magnitude) = number::split_decimal(digits)?;
+    Ok(match number::digits_to_i64(negative, magnitude) {
         Some(v) => Node::Int(v),
         None => Node::BigInt {
             start: start as u32,

@@ -237,7 +237,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         use Opcode::*;
         match at.op {
             PROTO => {
-                let [version] = self.fixed(at)?;
+                // One byte.
+                let version = self.fixed(at)? as u8;
                 if version > 5 {
                     return Err(self.fail(Fault::UnsupportedProtocol(version)));
                 }
@@ -246,7 +247,7 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
             FRAME => {
                 // Frames only group opcodes for buffered reading; the slice is already whole.
                 // As CPython does, refuse a frame that claims more bytes than there are.
-                let len = u64::from_le_bytes(self.fixed(at)?);
+                let len = self.fixed(at)?;
                 if len > (self.input.len() - self.pos) as u64 {
                     return Err(self.fail(Fault::Truncated));
                 }
@@ -308,11 +309,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         use Opcode::*;
         match at.op {
             PUT | BINPUT | LONG_BINPUT | MEMOIZE => {
+                // BINPUT's 1 byte, LONG_BINPUT's 4.
                 let index = match at.op {
                     PUT => self.line_index()?,
-                    BINPUT => self.fixed::<1>(at)?[0].into(),
-                    LONG_BINPUT => u32::from_le_bytes(self.fixed(at)?),
-                    _ => (self.d.memo.len() - self.holes as usize) as u32,
+                    MEMOIZE => (self.d.memo.len() - self.holes as usize) as u32,
+                    _ => self.fixed(at)? as u32,
                 };
                 let top = *self
                     .d
@@ -325,10 +326,10 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
                 self.memo_put(index, top)?;
             }
             GET | BINGET | LONG_BINGET => {
+                // BINGET's 1 byte, LONG_BINGET's 4.
                 let index = match at.op {
                     GET => self.line_index()?,
-                    BINGET => self.fixed::<1>(at)?[0].into(),
-                    _ => u32::from_le_bytes(self.fixed(at)?),
+                    _ => self.fixed(at)? as u32,
                 };
                 let id = self
                     .d
@@ -395,29 +396,33 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
         bytes.try_into().map_err(|_| self.fail(Fault::Truncated))
     }
 
-    /// The argument of a fixed-width opcode: as many bytes as the opcode table says, as an
-    /// array of the width its reader expects (the two agree for every opcode; a test checks).
+    /// The argument of a fixed-width opcode, or the length of a counted one, as a
+    /// little-endian unsigned number: as many bytes as the opcode table says (BINFLOAT's
+    /// big-endian bytes are swapped back by its caller). One function for every width (the
+    /// smallest lab firmware linked one copy per array width: flash).
     #[cfg_attr(feature = "fast", inline(always))]
-    pub(super) fn fixed<const N: usize>(&mut self, at: At) -> Result<[u8; N], Stop> {
-        let bytes = self.take(at.op.arg().width())?;
-        bytes
-            .try_into()
-            .map_err(|_| self.arg("argument width disagrees with the opcode table"))
+    pub(super) fn fixed(&mut self, at: At) -> Result<u64, Stop> {
+        let width = at.op.arg().width();
+        // With `fast`, one branch per width (a loop over the width costs ~4% on a 3.6 KB
+        // message); without it, the loop (flash).
+        Ok(match width {
+            _ if !cfg!(feature = "fast") => le_u64(self.take(width)?),
+            1 => u64::from(self.array::<1>()?[0]),
+            2 => u16::from_le_bytes(self.array()?).into(),
+            4 => u32::from_le_bytes(self.array()?).into(),
+            _ => u64::from_le_bytes(self.array()?),
+        })
     }
 
     /// The length argument of a counted opcode (width and sign from the opcode table).
     #[cfg_attr(feature = "fast", inline(always))]
     pub(super) fn count(&mut self, at: At) -> Result<usize, Stop> {
-        let arg = at.op.arg();
-        // With `fast`, one branch per width (a loop over the width costs ~4% on a 3.6 KB
-        // message); without it, the loop (flash).
-        let raw = match arg.width() {
-            _ if !cfg!(feature = "fast") => le_u64(self.take(arg.width())?),
-            1 => u64::from(self.array::<1>()?[0]),
-            4 => u32::from_le_bytes(self.array()?).into(),
-            _ => u64::from_le_bytes(self.array()?),
-        };
-        let n = arg.length(raw).ok_or_else(|| self.arg("negative length"))?;
+        let raw = self.fixed(at)?;
+        let n = at
+            .op
+            .arg()
+            .length(raw)
+            .ok_or_else(|| self.arg("negative length"))?;
         if self.crosses_frame(n) {
             return Err(self.fail(Fault::FrameExhausted));
         }
@@ -432,8 +437,8 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
     /// A decimal memo index (GET, PUT).
     pub(super) fn line_index(&mut self) -> Result<u32, Stop> {
         let line = self.line()?;
-        number::parse_decimal_int(line).map_err(|r| self.arg(r))?;
-        number::decimal_to_i64(line)
+        let (negative, digits) = number::split_decimal(line).map_err(|r| self.arg(r))?;
+        number::digits_to_i64(negative, digits)
             .and_then(|v| u32::try_from(v).ok())
             .ok_or_else(|| self.arg("memo index out of range"))
     }
