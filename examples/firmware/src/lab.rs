@@ -19,7 +19,9 @@ use brine_core::session::{ClientId, Event, Session, SkipReason, Waiting, CLIENT_
 use brine_core::FieldValue;
 #[cfg(feature = "pickler")]
 use brine_core::Identity;
-use cortex_m_semihosting::{hprint, hprintln};
+#[cfg(not(feature = "repr"))]
+use cortex_m_semihosting::hprint;
+use cortex_m_semihosting::hprintln;
 
 use crate::keys::{self, Keys};
 
