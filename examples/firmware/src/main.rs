@@ -23,7 +23,7 @@ use brine_core::session::{Event, Waiting};
 use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, Part, IDLE_MS};
 use brine_firmware::uart::{self, Timeouts, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
@@ -78,16 +78,18 @@ fn new_client(place: &'static mut MaybeUninit<LabClient>, uart: Uart0) -> &'stat
 fn listen(client: &mut LabClient) -> u8 {
     hprintln!("brine firmware: waiting for the client id on UART0");
     #[cfg(feature = "pickler")]
-    let begun = client.begin(&brine_firmware::lab::identity());
+    let begun = ManuallyDrop::new(client.begin(&brine_firmware::lab::identity()));
     #[cfg(not(feature = "pickler"))]
-    let begun = client.begin(&brine_firmware::lab::IDENTITY_PICKLE);
-    if let Err(e) = &begun {
+    let begun = ManuallyDrop::new(client.begin(&brine_firmware::lab::IDENTITY_PICKLE));
+    if let Err(e) = &*begun {
         lab::print_error(e);
         return 1;
     }
     let mut messages = 0u32;
     loop {
-        let idle = match &client.next_event() {
+        // Not dropped (`ManuallyDrop`): brine's errors hold `heapless` strings, whose `Drop`
+        // does nothing for bytes but links drop glue that checks the variant (~100 bytes).
+        let idle = match &*ManuallyDrop::new(client.next_event()) {
             Ok(Event::ClientId(id)) => {
                 lab::print_client_id(id);
                 hprint!(lab::SENT_IDENTITY);
@@ -123,7 +125,9 @@ fn listen(client: &mut LabClient) -> u8 {
             hprintln!("done: idle for {} ms after {} messages", IDLE_MS, messages);
             return 0;
         }
-        lab::print_error(&blocking::Error::Transport(uart::Error::TimedOut));
+        lab::print_error(&*ManuallyDrop::new(blocking::Error::Transport(
+            uart::Error::TimedOut,
+        )));
         return 1;
     }
 }
