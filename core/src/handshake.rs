@@ -150,7 +150,7 @@ impl Display for ClientId {
             #[cfg(not(feature = "repr"))]
             Value::BigInt(i) => Display::fmt(&i, f),
             #[cfg(not(feature = "repr"))]
-            other => without_repr(f, &other),
+            other => without_repr(f, other.type_name()),
         })
     }
 }
@@ -167,13 +167,13 @@ impl fmt::Debug for ClientId {
     }
 }
 
-/// What stands for a value's repr in a build without the `repr` feature:
-/// `<a dict: repr left out (brine-core feature `repr`)>`.
+/// What stands for the repr of a value of type `type_name` in a build without the `repr`
+/// feature: `<a dict: repr left out (brine-core feature `repr`)>`.
 #[cfg(not(feature = "repr"))]
-fn without_repr(f: &mut impl fmt::Write, value: &Value<'_>) -> fmt::Result {
+fn without_repr(f: &mut impl fmt::Write, type_name: &str) -> fmt::Result {
     // Three writes, not `write!`: no `fmt::Arguments` built (flash of the smallest build).
     f.write_str("<a ")?;
-    f.write_str(value.type_name())?;
+    f.write_str(type_name)?;
     f.write_str(": repr left out (brine-core feature `repr`)>")
 }
 
@@ -188,20 +188,26 @@ impl defmt::Format for ClientId {
 }
 
 /// Longest repr kept by a [`Preview`], in bytes.
+#[cfg(feature = "repr")]
 pub const PREVIEW_LEN: usize = 64;
 
 /// The start of a value's repr (at most `PREVIEW_LEN` = 64 bytes, cut at a char boundary) and
 /// its type, for error messages. Writing it stops at the limit, so a huge value costs no
-/// more than a small one.
+/// more than a small one. Without the `repr` feature only the type is kept (nothing is
+/// formatted; 8 bytes instead of 80, in every error that can hold one): it is shown as
+/// `<a list: repr left out (brine-core feature `repr`)>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preview {
+    #[cfg(feature = "repr")]
     repr: heapless::String<PREVIEW_LEN>,
+    #[cfg(feature = "repr")]
     cut: bool,
     type_name: &'static str,
 }
 
 impl Preview {
     /// The repr of `value`, cut to 64 bytes (`PREVIEW_LEN`).
+    #[cfg(feature = "repr")]
     pub fn of(value: &Value<'_>) -> Self {
         let mut preview = Preview {
             repr: heapless::String::new(),
@@ -209,21 +215,33 @@ impl Preview {
             type_name: value.type_name(),
         };
         // Err only when the limit was reached: `cut` says so.
-        #[cfg(feature = "repr")]
         let _ = write!(preview, "{value}");
-        #[cfg(not(feature = "repr"))]
-        let _ = without_repr(&mut preview, value);
         preview
     }
 
-    /// The repr as kept (without the `…` a cut one is shown with).
-    pub fn repr(&self) -> &str {
-        &self.repr
+    /// The type of `value` (without the `repr` feature nothing is formatted).
+    #[cfg(not(feature = "repr"))]
+    pub fn of(value: &Value<'_>) -> Self {
+        Preview {
+            type_name: value.type_name(),
+        }
     }
 
-    /// True when the repr was longer than what is kept.
+    /// The repr as kept (without the `…` a cut one is shown with); without the `repr`
+    /// feature, empty (see [`Preview`]: its `Display` shows the type).
+    pub fn repr(&self) -> &str {
+        #[cfg(feature = "repr")]
+        return &self.repr;
+        #[cfg(not(feature = "repr"))]
+        ""
+    }
+
+    /// True when the repr was longer than what is kept (never without the `repr` feature).
     pub fn is_cut(&self) -> bool {
-        self.cut
+        #[cfg(feature = "repr")]
+        return self.cut;
+        #[cfg(not(feature = "repr"))]
+        false
     }
 
     /// Python's name for the value's type.
@@ -232,6 +250,7 @@ impl Preview {
     }
 }
 
+#[cfg(feature = "repr")]
 impl fmt::Write for Preview {
     /// Keeps the longest start of `s` that fits, cut at a char boundary; `Err` once cut.
     fn write_str(&mut self, s: &str) -> fmt::Result {
@@ -248,8 +267,10 @@ impl fmt::Write for Preview {
     }
 }
 
-/// `[1, 2, 3]`, or `'xxxx…` when cut.
+/// `[1, 2, 3]`, or `'xxxx…` when cut; without the `repr` feature
+/// `<a list: repr left out (brine-core feature `repr`)>`.
 impl Display for Preview {
+    #[cfg(feature = "repr")]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.repr)?;
         if self.cut {
@@ -257,12 +278,20 @@ impl Display for Preview {
         }
         Ok(())
     }
+
+    #[cfg(not(feature = "repr"))]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        without_repr(f, self.type_name)
+    }
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for Preview {
     fn format(&self, f: defmt::Formatter<'_>) {
+        #[cfg(feature = "repr")]
         defmt::write!(f, "{=str}", self.repr.as_str());
+        #[cfg(not(feature = "repr"))]
+        defmt::write!(f, "<a {=str}>", self.type_name);
     }
 }
 
@@ -523,6 +552,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "repr")]
     fn preview_keeps_whole_chars_up_to_the_limit() {
         use core::fmt::Write;
         let mut p = Preview {

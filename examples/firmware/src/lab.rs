@@ -19,6 +19,8 @@ use brine_core::session::{ClientId, Event, Session, SkipReason, Waiting, CLIENT_
 use brine_core::FieldValue;
 #[cfg(feature = "pickler")]
 use brine_core::Identity;
+#[cfg(not(feature = "repr"))]
+use cortex_m_semihosting::hprint;
 use cortex_m_semihosting::hprintln;
 
 use crate::keys::{self, Keys};
@@ -219,7 +221,7 @@ pub fn print_client_id(id: &ClientId) {
 
 /// Prints `client id <id>` without `repr`: an `int` of 64 bits or a `str` as itself, any other
 /// id by its type (`client id <a int>` for one beyond 64 bits: its pickle is
-/// `ClientId::pickle`). No `Display` of brine's and no 64-bit division (`digits_of`).
+/// `ClientId::pickle`). No `Display` of brine's and no 64-bit division (`print_digits`).
 /// Not inlined: the id's decoder (0.8 KiB) lives on this frame only while printing, not in
 /// the caller's for the whole session.
 #[cfg(not(feature = "repr"))]
@@ -236,45 +238,43 @@ pub fn print_id_value(value: Value<'_>) {
 
 /// Prints a client id's value: an int by 32-bit divisions, a str, other values by type.
 /// Inline: its one caller in each firmware is not inlined itself (`print_client_id`). One
-/// line of three parts, printed in one place.
+/// line in parts, each written as it is (no formatting, no buffer).
 #[cfg(not(feature = "repr"))]
 #[inline]
 pub fn print_id_value(value: Value<'_>) {
-    let mut digits = [0; 20];
-    let (a, b, c) = match value {
-        Value::Int(i) => (
-            if i < 0 { "-" } else { "" },
-            digits_of(i.unsigned_abs(), &mut digits),
-            "",
-        ),
-        Value::Str(s) => match s.as_str() {
-            Some(text) => ("", text, ""),
-            None => ("<a str with lone surrogates>", "", ""),
-        },
-        other => ("<a ", other.type_name(), ">"),
-    };
-    hprintln!("client id {}{}{}", a, b, c);
-}
-
-/// `n` in decimal, written at the end of `buf`, by 32-bit divisions only (a `u64` division
-/// links compiler_builtins' `__aeabi_uldivmod`, about 900 bytes).
-#[cfg(not(feature = "repr"))]
-fn digits_of(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    loop {
-        // n / 10 from its 32-bit halves: 2^32 = 10 * 429_496_729 + 6.
-        let (hi, lo) = ((n >> 32) as u32, n as u32);
-        let (hi_q, r) = (hi / 10, hi % 10);
-        let low = lo % 10 + r * 6;
-        let lo_q = r * 429_496_729 + lo / 10 + low / 10;
-        at -= 1;
-        buf[at] = b'0' + (low % 10) as u8;
-        n = (u64::from(hi_q) << 32) | u64::from(lo_q);
-        if n == 0 || at == 0 {
-            break;
+    hprint!("client id ");
+    match value {
+        Value::Int(i) => {
+            if i < 0 {
+                hprint!("-");
+            }
+            print_digits(i.unsigned_abs());
+        }
+        Value::Str(s) => hprint!(s.as_str().unwrap_or("<a str with lone surrogates>")),
+        other => {
+            hprint!("<a ");
+            hprint!(other.type_name());
+            hprint!(">");
         }
     }
-    core::str::from_utf8(&buf[at..]).unwrap_or("?")
+    hprintln!();
+}
+
+/// Prints `n` in decimal, a digit per write, by 32-bit divisions only (a `u64` division
+/// links compiler_builtins' `__aeabi_uldivmod`, about 900 bytes).
+#[cfg(not(feature = "repr"))]
+fn print_digits(n: u64) {
+    // n / 10 from its 32-bit halves: 2^32 = 10 * 429_496_729 + 6.
+    let (hi, lo) = ((n >> 32) as u32, n as u32);
+    let (hi_q, r) = (hi / 10, hi % 10);
+    let low = lo % 10 + r * 6;
+    let lo_q = r * 429_496_729 + lo / 10 + low / 10;
+    let rest = (u64::from(hi_q) << 32) | u64::from(lo_q);
+    if rest != 0 {
+        print_digits(rest);
+    }
+    let digit = [b'0' + (low % 10) as u8];
+    hprint!(core::str::from_utf8(&digit).unwrap_or("?"));
 }
 
 /// Prints `skipped <N> bytes: <reason>` (the reason's text with `repr`, its kind without).

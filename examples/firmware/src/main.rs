@@ -23,6 +23,8 @@ use brine_core::session::{Event, Waiting};
 use brine_firmware::lab::{self, number, print_message, LabDecoder, LabSession, Part, IDLE_MS};
 use brine_firmware::uart::{self, Timeouts, Uart0};
 use brine_firmware::{clock, exit, fail, report_memory};
+use core::mem::{ManuallyDrop, MaybeUninit};
+
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{hprint, hprintln};
 
@@ -47,10 +49,13 @@ type LabClient = Client<Uart0, Timeouts, LabSession>;
 
 #[entry]
 fn main() -> ! {
+    // cortex-m-rt hands `main`'s `static mut`s out as `&'static mut` (main runs once): the
+    // client's place, in `.bss` (uninitialised: no initializer stored in flash).
+    static mut CLIENT: MaybeUninit<LabClient> = MaybeUninit::uninit();
     let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals taken"));
     clock::start(peripherals.SYST);
     let uart = Uart0::take().unwrap_or_else(|| fail("UART0 taken"));
-    let client = new_client(uart);
+    let client = new_client(CLIENT, uart);
 
     let code = listen(client);
     hprint!(CLIENT_SIZES);
@@ -58,14 +63,11 @@ fn main() -> ! {
     exit(code)
 }
 
-/// The client, in a static in `.bss` (not `.data`: `singleton!` keeps a `MaybeUninit`, where
-/// an `Option`'s niche would make a non-zero initializer, stored in flash), handed out once.
-/// Not inlined: the value is built on this function's stack frame and moved into the static,
-/// and that frame must be gone before `main` goes on (`main` never returns).
+/// The client, built in its static `place`. Not inlined: should the value be built on a stack
+/// frame first, that frame is gone before `main` goes on (`main` never returns).
 #[inline(never)]
-fn new_client(uart: Uart0) -> &'static mut LabClient {
-    cortex_m::singleton!(: LabClient = Client::with_storage(uart, Timeouts))
-        .unwrap_or_else(|| fail("client taken"))
+fn new_client(place: &'static mut MaybeUninit<LabClient>, uart: Uart0) -> &'static mut LabClient {
+    place.write(Client::with_storage(uart, Timeouts))
 }
 
 /// The handshake, then messages until the line is idle or enough arrived: the exit status
@@ -76,16 +78,18 @@ fn new_client(uart: Uart0) -> &'static mut LabClient {
 fn listen(client: &mut LabClient) -> u8 {
     hprintln!("brine firmware: waiting for the client id on UART0");
     #[cfg(feature = "pickler")]
-    let begun = client.begin(&brine_firmware::lab::identity());
+    let begun = ManuallyDrop::new(client.begin(&brine_firmware::lab::identity()));
     #[cfg(not(feature = "pickler"))]
-    let begun = client.begin(&brine_firmware::lab::IDENTITY_PICKLE);
-    if let Err(e) = &begun {
+    let begun = ManuallyDrop::new(client.begin(&brine_firmware::lab::IDENTITY_PICKLE));
+    if let Err(e) = &*begun {
         lab::print_error(e);
         return 1;
     }
     let mut messages = 0u32;
     loop {
-        let idle = match &client.next_event() {
+        // Not dropped (`ManuallyDrop`): brine's errors hold `heapless` strings, whose `Drop`
+        // does nothing for bytes but links drop glue that checks the variant (~100 bytes).
+        let idle = match &*ManuallyDrop::new(client.next_event()) {
             Ok(Event::ClientId(id)) => {
                 lab::print_client_id(id);
                 hprint!(lab::SENT_IDENTITY);
@@ -121,7 +125,9 @@ fn listen(client: &mut LabClient) -> u8 {
             hprintln!("done: idle for {} ms after {} messages", IDLE_MS, messages);
             return 0;
         }
-        lab::print_error(&blocking::Error::Transport(uart::Error::TimedOut));
+        lab::print_error(&*ManuallyDrop::new(blocking::Error::Transport(
+            uart::Error::TimedOut,
+        )));
         return 1;
     }
 }
