@@ -405,8 +405,8 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
                 }
                 Found::Nothing => return Ok(Status::Partial),
                 Found::Ready => match self.take_message() {
-                    Some(Ok(message)) => message,
-                    Some(Err((len, error))) => {
+                    Some((len, Ok(root))) => (len, root),
+                    Some((len, Err(error))) => {
                         return Ok(Status::Event(Event::Skipped {
                             len,
                             reason: SkipReason::Refused(error),
@@ -530,10 +530,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
         event: impl FnOnce(Event<'s>) -> R,
         none: impl FnOnce() -> Result<R, X>,
     ) -> Result<R, X> {
-        if let Some(message) = self.take_message() {
+        if let Some((len, message)) = self.take_message() {
             return Ok(match message {
-                Ok((len, root)) => self.decoded_message(len, root, event),
-                Err((len, error)) => event(Event::Skipped {
+                Ok(root) => self.decoded_message(len, root, event),
+                Err(error) => event(Event::Skipped {
                     len,
                     reason: SkipReason::Refused(error),
                 }),
@@ -585,20 +585,19 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     /// The event kept, if it is a message after the server's first: taken (then nothing is
     /// kept) and, if the framer found it, decoded now: its length and root, or its length
     /// and the decoder's refusal (the message is then skipped).
-    fn take_message(&mut self) -> Option<Result<(usize, NodeId), (usize, pickle::Error)>> {
+    fn take_message(&mut self) -> Option<(usize, Result<NodeId, pickle::Error>)> {
         if self.state == State::AwaitingClientId {
             return None;
         }
         match self.rx.ready() {
             Ready::Decoded { len, root } if cfg!(feature = "fast") => {
                 self.rx.take();
-                Some(Ok((len, root)))
+                Some((len, Ok(root)))
             }
             Ready::Pickle { len } | Ready::Decoded { len, .. } => {
                 self.rx.take();
                 let (_, bytes) = self.rx.hand_out(len);
-                let root = self.decoder.decode_root(bytes);
-                Some(root.map(|root| (len, root)).map_err(|error| (len, error)))
+                Some((len, self.decoder.decode_root(bytes)))
             }
             _ => None,
         }
