@@ -76,6 +76,18 @@ macro_rules! opcodes {
             /// How the opcode's argument is laid out after the opcode byte.
             #[inline]
             pub const fn arg(self) -> Arg {
+                if cfg!(feature = "fast") {
+                    self.arg_of()
+                } else {
+                    // Flash: one byte per opcode (`ARGS`), not a jump table and its arms.
+                    let index = (self as u8).wrapping_sub(FIRST) as usize;
+                    Arg::unpack(if index < ARGS.len() { ARGS[index] } else { 0 })
+                }
+            }
+
+            /// [`arg`](Self::arg) as a `match`, to build `ARGS` at compile time.
+            #[inline]
+            const fn arg_of(self) -> Arg {
                 match self {
                     $( Opcode::$name => $arg, )*
                 }
@@ -129,6 +141,21 @@ static BY_BYTE: [Option<Opcode>; (LAST - FIRST) as usize + 1] = {
     table
 };
 
+/// [`Arg::pack`] of the argument of every opcode byte from [`FIRST`] to [`LAST`] (0 for a byte
+/// that is no opcode), computed at compile time; [`Opcode::arg`] reads it without `fast`
+/// (113 bytes of flash).
+static ARGS: [u8; BY_BYTE.len()] = {
+    let mut table = [0; BY_BYTE.len()];
+    let mut index = 0;
+    while index < table.len() {
+        if let Some(opcode) = Opcode::decode_byte(FIRST + index as u8) {
+            table[index] = opcode.arg_of().pack();
+        }
+        index += 1;
+    }
+    table
+};
+
 /// The layout of an opcode's argument on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -148,6 +175,33 @@ pub enum Arg {
 }
 
 impl Arg {
+    /// The argument in one byte: the variant in the high nibble, its `u8` (at most 8) in the
+    /// low one. [`unpack`](Self::unpack) reverses it.
+    const fn pack(self) -> u8 {
+        match self {
+            Arg::None => 0,
+            Arg::Fixed(n) => 0x10 | n,
+            Arg::Line => 0x20,
+            Arg::TwoLines => 0x30,
+            Arg::Counted(n) => 0x40 | n,
+            Arg::CountedSigned4 => 0x50,
+        }
+    }
+
+    /// The argument [`pack`](Self::pack) made `packed` from.
+    #[inline]
+    const fn unpack(packed: u8) -> Arg {
+        let n = packed & 0x0f;
+        match packed >> 4 {
+            1 => Arg::Fixed(n),
+            2 => Arg::Line,
+            3 => Arg::TwoLines,
+            4 => Arg::Counted(n),
+            5 => Arg::CountedSigned4,
+            _ => Arg::None,
+        }
+    }
+
     /// Bytes after the opcode that [`length`](Self::length) or the value itself needs: a
     /// fixed argument's `n`, a counted argument's length width (1, 4 or 8); 0 otherwise.
     #[inline]
@@ -349,6 +403,16 @@ mod tests {
         assert_eq!(Opcode::from_byte(b'.').unwrap(), Opcode::STOP);
         assert!(Opcode::REDUCE.runs_code());
         assert!(!Opcode::APPENDS.runs_code());
+    }
+
+    #[test]
+    fn the_packed_arguments_are_the_table_s() {
+        for op in (0..=255u8).filter_map(Opcode::from_byte) {
+            assert_eq!(op.arg(), op.arg_of(), "{op:?}");
+            assert_eq!(Arg::unpack(op.arg_of().pack()), op.arg_of(), "{op:?}");
+        }
+        assert_eq!(Opcode::BINBYTES8.arg(), Arg::Counted(8));
+        assert_eq!(Opcode::LONG4.arg(), Arg::CountedSigned4);
     }
 
     #[test]
