@@ -22,8 +22,11 @@
 //! new reads to the framer (without storing them) until [`Progress::Complete`], then reports the
 //! skip ([`Framer::pickle_len`] is the skipped pickle's size) and carries on with `chunk[len..]`.
 
+#[cfg(feature = "fast")]
 use super::opcodes::{le_u64, Arg, Opcode};
 use super::{Error, Protocol};
+#[cfg(not(feature = "fast"))]
+use lean::State;
 
 /// What [`Framer::advance`] found in a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +63,9 @@ pub enum Progress {
 ///
 /// Memory is constant (see `size_of::<Framer>()`), whatever the pickle's size: counted
 /// arguments are skipped by arithmetic on their length (a claimed 2⁶³-byte BINBYTES8 simply
-/// keeps the framer [`Progress::Incomplete`]), line arguments by searching for `\n`.
+/// keeps the framer [`Progress::Incomplete`]), line arguments by searching for `\n`. Without the
+/// `fast` feature lengths are counted in `usize`: on a 32-bit target a claimed length of
+/// `usize::MAX` (4 GiB) or more keeps the pickle open for good, as no 4 GiB stream of it ends.
 ///
 /// **Errors are final.** After [`advance`](Framer::advance) returns an error the stream's
 /// boundaries are unknowable; every later call returns the same error without consuming
@@ -85,6 +90,7 @@ pub struct Framer {
 }
 
 /// Where in the opcode grammar the framer stands between two bytes.
+#[cfg(feature = "fast")]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum State {
     /// Between pickles (nothing seen yet, or the last byte was a STOP).
@@ -117,6 +123,7 @@ enum State {
 }
 
 /// A returned error, kept small so it can be returned again.
+#[cfg(feature = "fast")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Failure {
     UnknownOpcode { byte: u8, offset: usize },
@@ -124,6 +131,7 @@ enum Failure {
     UnsupportedProtocol { version: u8, offset: usize },
 }
 
+#[cfg(feature = "fast")]
 impl Failure {
     fn to_error(self) -> Error {
         match self {
@@ -144,7 +152,10 @@ impl Framer {
     /// An idle framer at stream offset 0.
     pub const fn new() -> Self {
         Framer {
+            #[cfg(feature = "fast")]
             state: State::Idle,
+            #[cfg(not(feature = "fast"))]
+            state: State::IDLE,
             offset: 0,
             pickle_len: 0,
         }
@@ -165,26 +176,39 @@ impl Framer {
     // Out of line without `fast` (flash): one copy for the session's one call site.
     #[cfg_attr(not(feature = "fast"), inline(never))]
     pub fn advance(&mut self, chunk: &[u8]) -> Result<Progress, Error> {
-        let mut state = self.state;
-        match state {
-            State::Failed(failure) => return Err(failure.to_error()),
-            State::Idle if chunk.is_empty() => return Ok(Progress::Incomplete),
-            State::Idle => {
-                state = State::Opcode;
-                self.pickle_len = 0;
+        #[cfg(not(feature = "fast"))]
+        return lean::advance(
+            &mut self.state,
+            &mut self.offset,
+            &mut self.pickle_len,
+            chunk,
+        );
+        #[cfg(feature = "fast")]
+        {
+            let mut state = self.state;
+            match state {
+                State::Failed(failure) => return Err(failure.to_error()),
+                State::Idle if chunk.is_empty() => return Ok(Progress::Incomplete),
+                State::Idle => {
+                    state = State::Opcode;
+                    self.pickle_len = 0;
+                }
+                _ => {}
             }
-            _ => {}
+            let (consumed, result) = scan(&mut state, chunk, self.offset);
+            self.state = state;
+            self.offset = self.offset.wrapping_add(consumed);
+            self.pickle_len = self.pickle_len.saturating_add(consumed);
+            result
         }
-        let (consumed, result) = scan(&mut state, chunk, self.offset);
-        self.state = state;
-        self.offset = self.offset.wrapping_add(consumed);
-        self.pickle_len = self.pickle_len.saturating_add(consumed);
-        result
     }
 
     /// True from the first byte of a pickle until its STOP: the stream is in the middle of a
     /// message. False while idle between messages (and after an error).
     pub fn in_pickle(&self) -> bool {
+        #[cfg(not(feature = "fast"))]
+        return self.state.in_pickle();
+        #[cfg(feature = "fast")]
         !matches!(self.state, State::Idle | State::Failed(_))
     }
 
@@ -219,6 +243,7 @@ impl Framer {
     }
 }
 
+#[cfg(feature = "fast")]
 /// What the scanner does on reading an opcode byte: [`Opcode::from_byte`] and [`Opcode::arg`]
 /// folded into one value, so the hot loop makes one table lookup per opcode.
 #[derive(Clone, Copy)]
@@ -240,6 +265,7 @@ enum Step {
     Counted(Opcode, u8),
 }
 
+#[cfg(feature = "fast")]
 impl Step {
     const fn of(byte: u8) -> Step {
         let Some(opcode) = Opcode::from_byte(byte) else {
@@ -259,6 +285,7 @@ impl Step {
     }
 }
 
+#[cfg(feature = "fast")]
 /// [`Step::of`] every byte, computed at compile time from the opcode table (512 bytes of
 /// read-only data).
 const STEPS: [Step; 256] = {
@@ -272,9 +299,11 @@ const STEPS: [Step; 256] = {
     steps
 };
 
+#[cfg(feature = "fast")]
 /// The framer's outcome for one chunk: bytes consumed and the result.
 type Scanned = (usize, Result<Progress, Error>);
 
+#[cfg(feature = "fast")]
 /// Scans `chunk` from `state` (never `Idle`), updating it; `base` is the stream offset of
 /// `chunk[0]`.
 fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
@@ -459,6 +488,211 @@ fn scan(state: &mut State, chunk: &[u8], base: usize) -> Scanned {
             *state = State::Failed(failure);
             (consumed(rest), Err(failure.to_error()))
         }
+    }
+}
+
+/// The framer without `fast` (flash): one byte at a time (a counted argument's bytes are
+/// stepped over at once), lengths in `usize`, the opcode table the decoder links anyway, and
+/// the state as four plain fields (an error is a [`Mode`] too).
+#[cfg(any(test, not(feature = "fast")))]
+mod lean {
+    use super::{Error, Progress, Protocol};
+    use crate::pickle::opcodes::{Arg, Opcode};
+
+    /// What the next byte is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Mode {
+        /// Between pickles (nothing seen yet, or the last byte was a STOP).
+        Idle,
+        /// Inside a pickle, the next byte is an opcode.
+        Opcode,
+        /// `n` argument bytes remain to be skipped (`usize::MAX`: endless, see below).
+        Skip,
+        /// Inside a line argument; `got` `\n` (1 or 2) remain to be found.
+        Lines,
+        /// After `op`, reading its argument's little-endian length (PROTO: its version byte):
+        /// `got` bytes so far, `n` their value. `op` is `got + 1` bytes back in the stream.
+        Length,
+        /// Returned [`Error::UnknownOpcode`]: byte `got` at stream offset `n`.
+        UnknownOpcode,
+        /// Returned [`Error::InvalidArgument`]: `op`'s negative length, `op` at offset `n`.
+        NegativeLength,
+        /// Returned [`Error::UnsupportedProtocol`]: version `got`, PROTO at offset `n`.
+        UnsupportedProtocol,
+    }
+
+    /// Where in the opcode grammar the framer stands between two bytes. Fields a [`Mode`]
+    /// does not use keep what the same bytes left there, so equal streams give equal states
+    /// whatever their chunking.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) struct State {
+        mode: Mode,
+        op: Opcode,
+        got: u8,
+        /// Saturates at `usize::MAX` (a length byte beyond `usize` on a 32-bit target): a
+        /// claimed length that large is skipped endlessly, as no stream reaches its end.
+        n: usize,
+    }
+
+    impl State {
+        /// Idle.
+        pub(super) const IDLE: State = State {
+            mode: Mode::Idle,
+            op: Opcode::STOP,
+            got: 0,
+            n: 0,
+        };
+
+        /// Inside a pickle.
+        pub(super) fn in_pickle(&self) -> bool {
+            matches!(
+                self.mode,
+                Mode::Opcode | Mode::Skip | Mode::Lines | Mode::Length
+            )
+        }
+
+        /// The error an error [`Mode`] returned.
+        fn error(self) -> Error {
+            match self.mode {
+                Mode::UnknownOpcode => Error::UnknownOpcode {
+                    byte: self.got,
+                    offset: self.n,
+                },
+                Mode::UnsupportedProtocol => Error::UnsupportedProtocol {
+                    version: self.got,
+                    offset: self.n,
+                },
+                _ => Error::InvalidArgument {
+                    opcode: self.op,
+                    offset: self.n,
+                    reason: "negative length",
+                },
+            }
+        }
+    }
+
+    impl Default for State {
+        fn default() -> Self {
+            State::IDLE
+        }
+    }
+
+    /// [`Framer::advance`](super::Framer::advance) on the framer's parts.
+    #[inline(always)]
+    pub(super) fn advance(
+        state: &mut State,
+        offset: &mut usize,
+        pickle_len: &mut usize,
+        chunk: &[u8],
+    ) -> Result<Progress, Error> {
+        let mut s = *state;
+        if s.mode == Mode::Idle && !chunk.is_empty() {
+            *pickle_len = 0;
+        }
+        let base = *offset;
+        let mut i = 0;
+        // `None`: `s` holds the error.
+        let progress = loop {
+            if !matches!(
+                s.mode,
+                Mode::Idle | Mode::Opcode | Mode::Skip | Mode::Lines | Mode::Length
+            ) {
+                break None;
+            }
+            if s.mode == Mode::Skip {
+                // `i` <= `chunk.len()`.
+                let take = s.n.min(chunk.len().wrapping_sub(i));
+                i = i.wrapping_add(take);
+                if s.n != usize::MAX {
+                    s.n = s.n.wrapping_sub(take);
+                }
+                if s.n == 0 {
+                    s.mode = Mode::Opcode;
+                }
+            }
+            let Some(&byte) = chunk.get(i) else {
+                break Some(Progress::Incomplete);
+            };
+            // The stream offset of `byte`.
+            let at = base.wrapping_add(i);
+            i = i.wrapping_add(1);
+            match s.mode {
+                Mode::Lines => {
+                    if byte == b'\n' {
+                        s.got = s.got.wrapping_sub(1);
+                        if s.got == 0 {
+                            s.mode = Mode::Opcode;
+                        }
+                    }
+                }
+                Mode::Length => {
+                    // Saturating where a length byte lies beyond `usize` (32-bit targets).
+                    s.n = match usize::from(byte).checked_shl(8 * u32::from(s.got)) {
+                        Some(bits) => s.n | bits,
+                        None if byte == 0 => s.n,
+                        None => usize::MAX,
+                    };
+                    s.got = s.got.wrapping_add(1);
+                    if usize::from(s.got) < s.op.width() {
+                        continue;
+                    }
+                    let op_at = at.wrapping_sub(usize::from(s.got));
+                    if s.op == Opcode::PROTO {
+                        if Protocol::from_u8(byte).is_none() {
+                            s.mode = Mode::UnsupportedProtocol;
+                            s.got = byte;
+                            s.n = op_at;
+                            continue;
+                        }
+                        s.mode = Mode::Opcode;
+                    } else if s.op.arg().length(s.n as u64).is_none() {
+                        s.mode = Mode::NegativeLength;
+                        s.n = op_at;
+                    } else {
+                        s.mode = Mode::Skip;
+                    }
+                }
+                _ => {
+                    // An opcode (`Idle`: the first of a pickle).
+                    let Some(op) = Opcode::from_byte(byte) else {
+                        s.mode = Mode::UnknownOpcode;
+                        s.got = byte;
+                        s.n = at;
+                        continue;
+                    };
+                    s.mode = Mode::Opcode;
+                    match op.arg() {
+                        _ if op == Opcode::STOP => {
+                            s.mode = Mode::Idle;
+                            break Some(Progress::Complete { len: i });
+                        }
+                        Arg::None => {}
+                        Arg::Fixed(n) if op != Opcode::PROTO => {
+                            s.mode = Mode::Skip;
+                            s.n = usize::from(n);
+                        }
+                        Arg::Line => {
+                            s.mode = Mode::Lines;
+                            s.got = 1;
+                        }
+                        Arg::TwoLines => {
+                            s.mode = Mode::Lines;
+                            s.got = 2;
+                        }
+                        _ => {
+                            s.mode = Mode::Length;
+                            s.op = op;
+                            s.got = 0;
+                            s.n = 0;
+                        }
+                    }
+                }
+            }
+        };
+        *state = s;
+        *offset = base.wrapping_add(i);
+        *pickle_len = pickle_len.saturating_add(i);
+        progress.ok_or_else(|| s.error())
     }
 }
 

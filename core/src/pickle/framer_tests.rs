@@ -7,6 +7,7 @@ use std::vec::Vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::pickle::Opcode;
 
 // Fixtures written by CPython 3.11's `pickle.dumps` unless noted. `RunsCode.__reduce__`
 // returns `(os.system, ('echo pwned',))`, and
@@ -595,5 +596,104 @@ proptest! {
         sizes in prop::collection::vec(1usize..20, 1..10),
     ) {
         prop_assert_eq!(frame_chunked(&bytes, &sizes), frame_whole(&bytes));
+    }
+}
+
+/// Feeds `stream` in chunks of `sizes` (cycled; 0 feeds an empty chunk) to the framer as built
+/// (with `fast`) and to [`lean`](super::lean) (the framer without it) side by side: the same
+/// result from every call, the same stream offset, pickle length and `in_pickle` after it,
+/// and the same error again from a call after an error.
+#[cfg(feature = "fast")]
+fn lean_agrees(stream: &[u8], sizes: &[usize]) -> Result<(), TestCaseError> {
+    let mut fast = Framer::new();
+    let (mut state, mut offset, mut pickle_len) = (lean::State::IDLE, 0, 0);
+    let (mut pos, mut empty) = (0, false);
+    for size in sizes.iter().copied().cycle() {
+        // No two empty chunks in a row: every other call makes progress.
+        let size = if empty { size.max(1) } else { size };
+        empty = size == 0;
+        let mut chunk = &stream[pos..stream.len().min(pos + size)];
+        pos += chunk.len();
+        loop {
+            let want = fast.advance(chunk);
+            let got = lean::advance(&mut state, &mut offset, &mut pickle_len, chunk);
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(offset, fast.stream_offset());
+            prop_assert_eq!(pickle_len, fast.pickle_len());
+            prop_assert_eq!(state.in_pickle(), fast.in_pickle());
+            match want {
+                Ok(Progress::Complete { len }) if len < chunk.len() => chunk = &chunk[len..],
+                Ok(_) => break,
+                Err(_) => {
+                    let again = lean::advance(&mut state, &mut offset, &mut pickle_len, chunk);
+                    prop_assert_eq!(again, fast.advance(chunk));
+                    prop_assert_eq!(offset, fast.stream_offset());
+                    return Ok(());
+                }
+            }
+        }
+        if pos == stream.len() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "fast")]
+#[test]
+fn lean_agrees_on_fixtures_invalid_starts_and_huge_lengths() {
+    let (stream, _) = concat(ALL);
+    // Under Miri: two chunkings (a byte at a time takes about 10 s there).
+    let sizes: &[usize] = if cfg!(miri) {
+        &[7, stream.len()]
+    } else {
+        &[1, 2, 3, 7, 64, stream.len()]
+    };
+    for &size in sizes {
+        lean_agrees(&stream, &[size]).unwrap();
+    }
+    for (bytes, _) in invalid_starts() {
+        let mut stream = CLIENTID_P2.to_vec();
+        stream.extend_from_slice(bytes);
+        stream.extend_from_slice(ACK_P4);
+        for size in [1, 3, stream.len()] {
+            lean_agrees(&stream, &[size]).unwrap();
+        }
+    }
+    // A claimed length beyond any stream, and zero-length counted arguments.
+    for claimed in [1u64 << 63, u64::MAX, 1 << 32, 0] {
+        for opcode in [0x8d, 0x8e, 0x96] {
+            let mut stream = std::vec![0x80, 4, opcode];
+            stream.extend_from_slice(&claimed.to_le_bytes());
+            stream.extend_from_slice(&[b'.'; 64]);
+            for sizes in [&[1usize][..], &[0, 5, 64], &[stream.len()]] {
+                lean_agrees(&stream, sizes).unwrap();
+            }
+        }
+    }
+}
+
+#[cfg(feature = "fast")]
+proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        // Under Miri: a few cases, and no failure file (Miri's isolation has no file system).
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: if cfg!(miri) { None } else { proptest::prelude::ProptestConfig::default().failure_persistence },
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+    #[test]
+    fn lean_agrees_on_fixture_streams(
+        (stream, _, _) in stream_strategy(),
+        sizes in prop::collection::vec(0usize..200, 1..40),
+    ) {
+        lean_agrees(&stream, &sizes)?;
+    }
+
+    #[test]
+    fn lean_agrees_on_arbitrary_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+        sizes in prop::collection::vec(0usize..20, 1..10),
+    ) {
+        lean_agrees(&bytes, &sizes)?;
     }
 }

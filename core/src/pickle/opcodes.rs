@@ -15,10 +15,16 @@ macro_rules! opcodes {
         }
 
         impl Opcode {
-            /// The opcode for `byte`, or `None` if no opcode has that value (one table load).
+            /// The opcode for `byte`, or `None` if no opcode has that value (one compare and
+            /// one table load).
             #[inline]
             pub const fn from_byte(byte: u8) -> Option<Self> {
-                BY_BYTE[byte as usize]
+                let index = byte.wrapping_sub(FIRST) as usize;
+                if index < BY_BYTE.len() {
+                    BY_BYTE[index]
+                } else {
+                    None
+                }
             }
 
             /// [`from_byte`](Self::from_byte) as a `match`, to build the table at compile time.
@@ -85,13 +91,40 @@ macro_rules! opcodes {
     };
 }
 
-/// Every byte's opcode, computed at compile time.
-static BY_BYTE: [Option<Opcode>; 256] = {
-    let mut table = [None; 256];
-    let mut byte = 0;
+/// The lowest and the highest opcode byte (`(` and READONLY_BUFFER) without `fast`; with it,
+/// the table holds every byte (no compare: the slow path of protocol 0 reads each opcode
+/// through it).
+const FIRST: u8 = if cfg!(feature = "fast") {
+    0
+} else {
+    bound(true)
+};
+const LAST: u8 = if cfg!(feature = "fast") {
+    255
+} else {
+    bound(false)
+};
+
+/// The lowest (`lowest`) or the highest byte that is an opcode.
+const fn bound(lowest: bool) -> u8 {
+    let (mut byte, mut found) = (0u16, if lowest { 255 } else { 0 });
     while byte < 256 {
-        table[byte] = Opcode::decode_byte(byte as u8);
+        if Opcode::decode_byte(byte as u8).is_some() && (!lowest || (byte as u8) < found) {
+            found = byte as u8;
+        }
         byte += 1;
+    }
+    found
+}
+
+/// The opcode of every byte from [`FIRST`] to [`LAST`], computed at compile time (without
+/// `fast`, 113 bytes of flash, not 256: no opcode lies outside).
+static BY_BYTE: [Option<Opcode>; (LAST - FIRST) as usize + 1] = {
+    let mut table = [None; (LAST - FIRST) as usize + 1];
+    let mut index = 0;
+    while index < table.len() {
+        table[index] = Opcode::decode_byte(FIRST + index as u8);
+        index += 1;
     }
     table
 };

@@ -361,13 +361,12 @@ impl<'a> Str<'a> {
             // Between the quotes.
             TextEncoding::PyLiteral => self.raw.get(1..self.raw.len().checked_sub(1)?)?,
         };
-        match self.enc {
-            TextEncoding::Utf8 => core::str::from_utf8(verbatim).ok(),
-            _ if verbatim.is_ascii() && !verbatim.contains(&b'\\') => {
-                core::str::from_utf8(verbatim).ok()
-            }
-            _ => None,
+        // Other encodings: ASCII without a backslash, in one pass (flash: not `is_ascii`
+        // and a `memchr` inlined here).
+        if self.enc != TextEncoding::Utf8 && !verbatim.iter().all(|&b| b < 0x80 && b != b'\\') {
+            return None;
         }
+        core::str::from_utf8(verbatim).ok()
     }
 
     /// The code points, as Python's `map(ord, s)`: lone surrogates (U+D800..U+DFFF) included.
@@ -656,10 +655,22 @@ impl<'a> Dict<'a> {
 
     /// The value for the `str` key `key` (the last one, if the pickle repeats a key).
     pub fn get(&self, key: &str) -> Option<Value<'a>> {
-        self.iter()
-            .filter(|(k, _)| matches!(k, Value::Str(s) if s == key))
-            .last()
-            .map(|(_, v)| v)
+        // Over the node ids: only the value found is made a `Value` (flash and time).
+        let Seq { tree, chain } = self.0;
+        let mut children = tree.children(chain);
+        let mut found = None;
+        while let (Some(k), Some(v)) = (children.next(), children.next()) {
+            if let Node::Str {
+                start, len, enc, ..
+            } = tree.node(k)
+            {
+                let raw = tree.span(start, len);
+                if (Str { raw, enc }) == *key {
+                    found = Some(v);
+                }
+            }
+        }
+        found.map(|v| tree.value(v))
     }
 }
 
