@@ -202,15 +202,19 @@ pub fn print_message(value: &Value<'_>) {
     hprintln!("message {}", value);
 }
 
-/// Without `repr`: `message <type>`, and for a container `message <type> of <n> items`.
+/// Without `repr`: `message <type>`, and for a container `message <type> of <n> items`
+/// (the line in parts: the type written as it is, one format for the count).
 #[cfg(not(feature = "repr"))]
 pub fn print_message(value: &Value<'_>) {
-    let items = match value {
-        Value::List(s) | Value::Tuple(s) | Value::Set(s) | Value::FrozenSet(s) => s.len(),
-        Value::Dict(d) => d.len(),
-        _ => return hprintln!("message {}", value.type_name()),
-    };
-    hprintln!("message {} of {} items", value.type_name(), items);
+    hprint!("message ");
+    hprint!(value.type_name());
+    match value {
+        Value::List(s) | Value::Tuple(s) | Value::Set(s) | Value::FrozenSet(s) => {
+            hprintln!(" of {} items", s.len())
+        }
+        Value::Dict(d) => hprintln!(" of {} items", d.len()),
+        _ => hprintln!(),
+    }
 }
 
 /// Prints `client id <id>` as Python's `print(id)` (`ClientId`'s `Display`).
@@ -273,8 +277,8 @@ fn print_digits(n: u64) {
     if rest != 0 {
         print_digits(rest);
     }
-    let digit = [b'0' + (low % 10) as u8];
-    hprint!(core::str::from_utf8(&digit).unwrap_or("?"));
+    let digit = (low % 10) as usize;
+    hprint!("0123456789".get(digit..=digit).unwrap_or("?"));
 }
 
 /// Prints `skipped <N> bytes: <reason>` (the reason's text with `repr`, its kind without).
@@ -282,11 +286,12 @@ pub fn print_skipped(len: usize, reason: &SkipReason) {
     #[cfg(feature = "repr")]
     hprintln!("skipped {} bytes: {}", len, reason);
     #[cfg(not(feature = "repr"))]
-    match reason {
-        SkipReason::Refused(e) => {
-            hprintln!("skipped {} bytes: {} at byte {}", len, kind(e), at(e))
+    {
+        hprint!("skipped {} bytes: ", len);
+        match reason {
+            SkipReason::Refused(e) => hprintln!("{} at byte {}", kind(e), at(e)),
+            _ => hprintln!("over the buffer"),
         }
-        _ => hprintln!("skipped {} bytes: over the buffer", len),
     }
 }
 
@@ -303,10 +308,12 @@ pub fn print_error<E: core::fmt::Display>(error: &blocking::Error<E>) {
 #[cfg(not(feature = "repr"))]
 fn print_error_kind<E: core::fmt::Display>(error: &blocking::Error<E>) {
     use brine_core::session::{Error, Limit, PeerFault};
+    // The line in parts: `error: ` once, then what the error says.
+    hprint!("error: ");
     let session = match error {
-        blocking::Error::Transport(e) => return hprintln!("error: transport: {}", e),
+        blocking::Error::Transport(e) => return hprintln!("transport: {}", e),
         blocking::Error::Session(e) => e,
-        _ => return hprintln!("error: write accepted 0 bytes"),
+        _ => return hprintln!("write accepted 0 bytes"),
     };
     let (what, n) = match session {
         Error::Peer(PeerFault::InvalidPickle {
@@ -315,13 +322,16 @@ fn print_error_kind<E: core::fmt::Display>(error: &blocking::Error<E>) {
         }) => {
             let (kind, at) = (kind(error), at(error));
             return hprintln!(
-                "error: invalid pickle at stream offset {}: {} at byte {}",
+                "invalid pickle at stream offset {}: {} at byte {}",
                 stream_offset,
                 kind,
                 at
             );
         }
-        Error::Encode(e) => return hprintln!("error: cannot pickle: {}", kind(e)),
+        Error::Encode(e) => {
+            hprint!("cannot pickle: ");
+            (kind(e), None)
+        }
         Error::Peer(PeerFault::ClosedBeforeClientId) => ("closed before the client id", None),
         Error::Peer(PeerFault::ClosedMidMessage { received }) => {
             ("closed mid-message, bytes", Some(*received))
@@ -343,9 +353,10 @@ fn print_error_kind<E: core::fmt::Display>(error: &blocking::Error<E>) {
         }
         _ => ("session misused or closed", None),
     };
+    hprint!(what);
     match n {
-        Some(n) => hprintln!("error: {} {}", what, n),
-        None => hprintln!("error: {}", what),
+        Some(n) => hprintln!(" {}", n),
+        None => hprintln!(),
     }
 }
 
