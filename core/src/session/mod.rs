@@ -711,9 +711,10 @@ impl<const RX: usize, const TX: usize, D: Decode> Session<RX, TX, D> {
     }
 }
 
-/// The error for a first message of `len` bytes, `value`, that gives no client id. Out of
-/// line: a rare path, with a [`Preview`] of the value.
-#[inline(never)]
+/// The error for a first message of `len` bytes, `value`, that gives no client id, with a
+/// [`Preview`] of the value. Out of line with `repr` (a rare path that formats the value);
+/// without it the preview is the value's type only, and inline is smaller.
+#[cfg_attr(feature = "repr", inline(never))]
 fn not_an_id(e: NotAnId, value: &Value<'_>, len: usize) -> Error {
     let first = Preview::of(value);
     match e {

@@ -168,6 +168,10 @@ pub(super) struct Receiver<const RX: usize> {
 }
 
 impl<const RX: usize> Receiver<RX> {
+    // Out of line: built in its caller's slot, its buffer zeroed by the aligned
+    // `__aeabi_memclr4` (inline, a firmware's client built on the stack linked the unaligned
+    // `__aeabi_memclr` for it: 232 bytes of flash).
+    #[inline(never)]
     pub(super) const fn new() -> Self {
         Receiver {
             buf: [0; RX],

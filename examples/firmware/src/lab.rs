@@ -277,8 +277,8 @@ fn print_digits(n: u64) {
     if rest != 0 {
         print_digits(rest);
     }
-    let digit = [b'0' + (low % 10) as u8];
-    hprint!(core::str::from_utf8(&digit).unwrap_or("?"));
+    let digit = (low % 10) as usize;
+    hprint!("0123456789".get(digit..=digit).unwrap_or("?"));
 }
 
 /// Prints `skipped <N> bytes: <reason>` (the reason's text with `repr`, its kind without).

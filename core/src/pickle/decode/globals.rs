@@ -204,9 +204,11 @@ impl<'i, A: Arena> Machine<'_, 'i, A> {
 /// A loop over a table, not a `match` of byte strings (which compares each pattern inline:
 /// 360 bytes of a Cortex-M3 build).
 fn builtin(module: &[u8], name: &[u8], proto: u8) -> Option<Builtin> {
-    let module = match module {
-        b"__builtin__" if proto < 3 => b"builtins",
-        module => module,
+    // A slice compare, not a pattern (compared inline: flash).
+    let module: &[u8] = if proto < 3 && module == b"__builtin__" {
+        b"builtins"
+    } else {
+        module
     };
     BUILTIN_NAMES
         .iter()

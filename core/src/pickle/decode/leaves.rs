@@ -182,10 +182,14 @@ impl<A: Arena> Machine<'_, '_, A> {
 
 /// An INT argument CPython's C unpickler reads as a bool: two characters (`strtol` of
 /// them is 0 or 1 and ends at the newline), such as `00`, `01`, ` 1`, `+1`, `-0`.
+/// (A line holds no `\n`: the whitespace `\t`, 0x0b, 0x0c, `\r` are one range here.)
 fn int_bool(line: &[u8]) -> Option<bool> {
-    match *line {
-        [b'0' | b'+' | b' ' | b'\t' | 0x0b | 0x0c | b'\r', d @ (b'0' | b'1')] => Some(d == b'1'),
-        [b'-', b'0'] => Some(false),
+    let &[first, d] = line else {
+        return None;
+    };
+    match (first, d) {
+        (b'0' | b'+' | b' ' | b'\t'..=b'\r', b'0' | b'1') => Some(d == b'1'),
+        (b'-', b'0') => Some(false),
         _ => None,
     }
 }
