@@ -188,42 +188,33 @@ pub(crate) fn write_i128<W: core::fmt::Write + ?Sized>(w: &mut W, v: i128) -> co
 
 /// A LONG1/LONG4 payload (little-endian two's complement, any length, empty = 0) as `i128`.
 pub(crate) fn le_to_i128(le: &[u8]) -> Option<i128> {
-    let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
-    let fill = if negative { 0xFF } else { 0x00 };
-    let (low, high) = le.split_at_checked(16).unwrap_or((le, &[]));
-    // Bytes past 16 must be pure sign extension, agreeing with bit 127.
-    if !high.iter().all(|&b| b == fill) {
-        return None;
-    }
-    let mut buf = [fill; 16];
-    for (dst, src) in buf.iter_mut().zip(low) {
-        *dst = *src;
-    }
-    let value = i128::from_le_bytes(buf);
-    if (value < 0) != negative {
-        return None;
-    }
-    Some(value)
+    let (bytes, negative) = le_sign_extended::<16>(le)?;
+    let value = i128::from_le_bytes(bytes);
+    ((value < 0) == negative).then_some(value)
 }
 
 /// A LONG1/LONG4 payload as `i64`; `None` if out of range. As [`le_to_i128`], in 64 bits
-/// (flash on a 32-bit target): bytes past 8 must be pure sign extension, agreeing with bit 63.
+/// (flash on a 32-bit target).
 pub(crate) fn le_to_i64(le: &[u8]) -> Option<i64> {
+    let (bytes, negative) = le_sign_extended::<8>(le)?;
+    let value = i64::from_le_bytes(bytes);
+    ((value < 0) == negative).then_some(value)
+}
+
+/// A LONG1/LONG4 payload in `N` bytes, sign-extended, and whether it is negative; `None` if
+/// bytes past `N` are not pure sign extension (the caller checks that bit `8N - 1` agrees).
+fn le_sign_extended<const N: usize>(le: &[u8]) -> Option<([u8; N], bool)> {
     let negative = le.last().is_some_and(|&b| b & 0x80 != 0);
     let fill = if negative { 0xFF } else { 0x00 };
-    let (low, high) = le.split_at_checked(8).unwrap_or((le, &[]));
+    let (low, high) = le.split_at_checked(N).unwrap_or((le, &[]));
     if !high.iter().all(|&b| b == fill) {
         return None;
     }
-    let mut buf = [fill; 8];
-    for (dst, src) in buf.iter_mut().zip(low) {
+    let mut bytes = [fill; N];
+    for (dst, src) in bytes.iter_mut().zip(low) {
         *dst = *src;
     }
-    let value = i64::from_le_bytes(buf);
-    if (value < 0) != negative {
-        return None;
-    }
-    Some(value)
+    Some((bytes, negative))
 }
 
 // Floats
